@@ -1,0 +1,142 @@
+//! The command line: clap definitions, logging, exit codes, and one module per subcommand.
+//!
+//! Exit codes: 0 success; 1 failure; 2 bad usage or a bad path (clap's usage errors are 2 too).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::config::{Config, Sources};
+
+pub mod map;
+
+/// A local-first terminal coding agent: an exact repo map, token-budgeted context, and edits
+/// that land only when validated.
+#[derive(Debug, Parser)]
+#[command(name = "vibe", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if started in DIR (the repository root).
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// More logging on stderr (-v info with timings, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Override a config value for this run, e.g. -c map.tokens=4096 (repeatable).
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE", global = true)]
+    pub config: Vec<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index the repository and print its ranked map (symbols, signatures, dependencies).
+    Map(map::MapArgs),
+}
+
+/// An error with the exit code it should produce.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+}
+
+/// Parses the process arguments, runs, prints errors, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error the way every command does and picks its exit code.
+pub fn report(e: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(e) {
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(std::io::stderr(), "error: {e:#}");
+    if e.downcast_ref::<UsageError>().is_some()
+        || matches!(
+            e.downcast_ref::<crate::repomap::Error>(),
+            Some(crate::repomap::Error::NotADirectory(_) | crate::repomap::Error::NotFound(_))
+        )
+    {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = resolve_root(cli.directory.as_deref())?;
+    let config = Config::load(&Sources::from_env(Some(root.clone()), cli.config.clone()))?;
+    match cli.command {
+        Command::Map(args) => map::run(&args, &root, &config),
+    }
+}
+
+/// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory
+/// holding `.git` or `.vibe`, else the current directory.
+fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(d) = dir {
+        return Ok(crate::repomap::check_root(d)?);
+    }
+    let cwd = std::env::current_dir()?;
+    let found = cwd
+        .ancestors()
+        .find(|a| a.join(".git").exists() || a.join(".vibe").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd);
+    Ok(crate::repomap::check_root(&found)?)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "vibe=info,warn",
+        2 => "vibe=debug,info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
+        .try_init();
+}
+
+/// Writes to stdout, turning a closed pipe into a quiet exit upstream.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Pretty JSON plus a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut s = serde_json::to_string_pretty(value)?;
+    s.push('\n');
+    print(&s)
+}

@@ -1,0 +1,408 @@
+//! Tags extraction: one parsed file → its definitions, references and imports.
+//!
+//! Definitions and imports come from the language's `.scm` tags query; references are every
+//! identifier-like leaf, collected with one cursor walk (much cheaper than a query pattern that
+//! matches every identifier). Invariant: nothing here recurses on the syntax tree, so
+//! pathologically deep input (10,000 nested brackets) cannot overflow the stack.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Parser, QueryCursor, Tree};
+
+use super::lang::{Compiled, Lang};
+
+/// One definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<String>,
+    /// The definition's first line(s) as written, up to its body, whitespace collapsed.
+    pub signature: String,
+    /// 1-based first line.
+    pub line: u32,
+    /// 1-based last line.
+    pub end_line: u32,
+    /// First line of the docstring or doc comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+}
+
+/// What an import-like statement says, before it is resolved to a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Import {
+    /// 1-based line of the statement.
+    pub line: u32,
+    /// The statement as written, on one line.
+    pub raw: String,
+    /// How to read `module`, e.g. `import`, `from`, `mod`, `use`, `include`, `include_system`.
+    pub kind: String,
+    /// The module path or specifier (`os.path`, `..pkg`, `./util`, `crate::a::b`, `fmt`).
+    pub module: String,
+    /// Names imported from the module, where the statement lists them (and, for Rust `mod`
+    /// with `#[path]`, the path).
+    pub names: Vec<String>,
+}
+
+/// Everything vibe keeps about one source file.
+#[derive(Debug, Clone, Default)]
+pub struct FileTags {
+    pub symbols: Vec<Symbol>,
+    /// Identifier → occurrences, sorted by name.
+    pub refs: Vec<(String, u32)>,
+    pub imports: Vec<Import>,
+    /// Java `package a.b;` / Go `package x`.
+    pub package: Option<String>,
+    /// Python `if __name__ == "__main__":`.
+    pub main_guard: bool,
+    /// The tree has ERROR or MISSING nodes; what parsed is still returned.
+    pub has_errors: bool,
+}
+
+/// Signatures longer than this are cut with an ellipsis.
+const MAX_SIGNATURE: usize = 200;
+
+/// Parses `src` as `lang`. The parser is reused across calls (one per thread).
+pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
+    parser.set_language(&lang.grammar()).ok()?;
+    parser.parse(src, None)
+}
+
+/// Extracts tags from a parsed tree.
+pub fn extract(
+    lang: Lang,
+    q: &Compiled,
+    tree: &Tree,
+    src: &str,
+    cursor: &mut QueryCursor,
+) -> FileTags {
+    let bytes = src.as_bytes();
+    let root = tree.root_node();
+    let mut tags = FileTags {
+        has_errors: root.has_error(),
+        ..Default::default()
+    };
+
+    struct RawDef<'t> {
+        node: Node<'t>,
+        kind: &'static str,
+        name: String,
+        name_start: usize,
+        body: Option<Node<'t>>,
+        parent: Option<String>,
+    }
+    let mut defs: Vec<RawDef> = Vec::new();
+    let mut matches = cursor.matches(&q.query, root, bytes);
+    while let Some(m) = matches.next() {
+        let mut def: Option<(Node, &'static str)> = None;
+        let (mut name, mut body, mut parent) = (None, None, None);
+        for c in m.captures() {
+            let i = c.index;
+            if let Some(kind) = q.def_kinds.get(i as usize).copied().flatten() {
+                def = Some((c.node, kind));
+            } else if Some(i) == q.name {
+                name = Some(c.node);
+            } else if Some(i) == q.body {
+                body = Some(c.node);
+            } else if Some(i) == q.parent {
+                parent = Some(c.node);
+            } else if Some(i) == q.import {
+                import_hook(lang, c.node, bytes, &mut tags.imports);
+            } else if Some(i) == q.package {
+                tags.package = package_hook(lang, c.node, bytes);
+            } else if Some(i) == q.entry {
+                tags.main_guard = true;
+            }
+        }
+        if let (Some((node, kind)), Some(name)) = (def, name) {
+            let text = node_text(name, bytes);
+            if text.is_empty() {
+                continue;
+            }
+            defs.push(RawDef {
+                node,
+                kind,
+                name: text.to_string(),
+                name_start: name.start_byte(),
+                body,
+                parent: parent.map(|p| node_text(p, bytes).to_string()),
+            });
+        }
+    }
+
+    // One definition per node: a pattern list may match a node twice (say, a `const` holding an
+    // arrow function, as constant and as function); the more specific kind wins.
+    defs.sort_by(|a, b| {
+        (
+            a.node.start_byte(),
+            std::cmp::Reverse(a.node.end_byte()),
+            kind_priority(a.kind),
+        )
+            .cmp(&(
+                b.node.start_byte(),
+                std::cmp::Reverse(b.node.end_byte()),
+                kind_priority(b.kind),
+            ))
+    });
+    defs.dedup_by(|b, a| {
+        a.node.id() == b.node.id() || (a.name_start == b.name_start && a.name == b.name)
+    });
+
+    // Lexical parents: a stack of enclosing definitions (defs are sorted by start, outer first).
+    let mut stack: Vec<(usize, usize)> = Vec::new(); // (end_byte, index into symbols)
+    let mut name_starts: Vec<usize> = Vec::with_capacity(defs.len());
+    for d in &defs {
+        let start = d.node.start_byte();
+        while let Some(&(end, _)) = stack.last() {
+            if start >= end {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        let enclosing = stack.last().map(|&(_, i)| i);
+        let mut kind = d.kind.to_string();
+        let mut parent = d.parent.clone();
+        if let Some(i) = enclosing {
+            let outer: &Symbol = &tags.symbols[i];
+            if parent.is_none() {
+                parent = Some(outer.name.clone());
+            }
+            if kind == "function" && is_container(&outer.kind) {
+                kind = "method".to_string();
+            }
+        }
+        if kind == "function" && d.parent.is_some() {
+            kind = "method".to_string();
+        }
+        let sig_end = d.body.map(|b| b.start_byte()).unwrap_or(d.node.end_byte());
+        let signature = signature(&src[start..sig_end.max(start)], d.body.is_none());
+        let doc = doc_hook(lang, d.node, d.body, bytes);
+        tags.symbols.push(Symbol {
+            name: d.name.clone(),
+            kind,
+            parent,
+            signature,
+            line: d.node.start_position().row as u32 + 1,
+            end_line: end_row(d.node) as u32 + 1,
+            doc,
+        });
+        name_starts.push(d.name_start);
+        stack.push((d.node.end_byte(), tags.symbols.len() - 1));
+    }
+    name_starts.sort_unstable();
+
+    tags.refs = references(q, root, bytes, &name_starts);
+    tags
+}
+
+/// The last row a node covers (a node ending at column 0 ends on the row before).
+fn end_row(n: Node) -> usize {
+    let end = n.end_position();
+    if end.column == 0 && end.row > n.start_position().row {
+        end.row - 1
+    } else {
+        end.row
+    }
+}
+
+/// Lower sorts first: when two patterns define one node, the first kind here wins.
+fn kind_priority(kind: &str) -> u8 {
+    match kind {
+        "method" => 0,
+        "function" => 1,
+        "constant" => 9,
+        _ => 5,
+    }
+}
+
+/// Kinds whose function members are methods.
+fn is_container(kind: &str) -> bool {
+    matches!(
+        kind,
+        "class" | "struct" | "trait" | "interface" | "impl" | "enum" | "union"
+    )
+}
+
+/// Counts identifier-like leaves, except the names of definitions themselves.
+fn references(q: &Compiled, root: Node, src: &[u8], def_names: &[usize]) -> Vec<(String, u32)> {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if node.child_count() == 0 {
+            if q.ref_kind_ids.binary_search(&node.kind_id()).is_ok()
+                && def_names.binary_search(&node.start_byte()).is_err()
+            {
+                let text = node_text(node, src);
+                if !text.is_empty() {
+                    *counts.entry(text).or_insert(0) += 1;
+                }
+            }
+        } else if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    let mut refs: Vec<(String, u32)> = counts
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    refs.sort_unstable();
+    refs
+}
+
+pub fn node_text<'s>(n: Node, src: &'s [u8]) -> &'s str {
+    std::str::from_utf8(&src[n.start_byte()..n.end_byte()]).unwrap_or("")
+}
+
+/// Collapses whitespace runs to one space and cuts long signatures. A body-less definition
+/// (a constant, a prototype) keeps only its first line unless it is short.
+pub fn signature(text: &str, bodyless: bool) -> String {
+    let text = text.trim();
+    let text = if bodyless && (text.lines().count() > 4 || text.len() > 300) {
+        text.lines().next().unwrap_or("")
+    } else {
+        text
+    };
+    let mut out = String::with_capacity(text.len().min(MAX_SIGNATURE + 4));
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > MAX_SIGNATURE {
+            break;
+        }
+    }
+    if out.len() > MAX_SIGNATURE {
+        let mut cut = MAX_SIGNATURE;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+/// Collapses a statement to one line, for `Import::raw`.
+pub fn one_line(text: &str) -> String {
+    signature(text, false)
+}
+
+fn import_hook(lang: Lang, node: Node, src: &[u8], out: &mut Vec<Import>) {
+    match lang {
+        Lang::Python => super::lang::python::imports(node, src, out),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => super::lang::js::imports(node, src, out),
+        Lang::Rust => super::lang::rust::imports(node, src, out),
+        Lang::Go => super::lang::go::imports(node, src, out),
+        Lang::Java => super::lang::java::imports(node, src, out),
+        Lang::C | Lang::Cpp => super::lang::c::imports(node, src, out),
+    }
+}
+
+fn package_hook(lang: Lang, node: Node, src: &[u8]) -> Option<String> {
+    // `package a.b.c;` (Java) / `package main` (Go): the last named child is the name.
+    let _ = lang;
+    let mut cursor = node.walk();
+    let name = node
+        .named_children(&mut cursor)
+        .filter(|c| !c.kind().contains("comment"))
+        .last()?;
+    Some(node_text(name, src).split_whitespace().collect::<String>())
+}
+
+fn doc_hook(lang: Lang, def: Node, body: Option<Node>, src: &[u8]) -> Option<String> {
+    match lang {
+        Lang::Python => super::lang::python::docstring(body, src),
+        _ => comment_doc(def, src),
+    }
+}
+
+/// The first text line of the comment block right above a definition (skipping attributes and
+/// decorators), looking through wrappers such as `export` and `template<…>`.
+pub fn comment_doc(def: Node, src: &[u8]) -> Option<String> {
+    let mut node = def;
+    while let Some(p) = node.parent() {
+        if matches!(
+            p.kind(),
+            "export_statement"
+                | "template_declaration"
+                | "decorated_definition"
+                | "lexical_declaration"
+        ) {
+            node = p;
+        } else {
+            break;
+        }
+    }
+    let mut lines: Vec<&str> = Vec::new();
+    let mut next_row = node.start_position().row;
+    let mut prev = node.prev_sibling();
+    while let Some(p) = prev {
+        let kind = p.kind();
+        if kind == "attribute_item" || kind == "decorator" || kind == "annotation" {
+            next_row = p.start_position().row;
+            prev = p.prev_sibling();
+            continue;
+        }
+        if !kind.contains("comment") || end_row(p) + 1 < next_row {
+            break;
+        }
+        lines.push(node_text(p, src));
+        next_row = p.start_position().row;
+        prev = p.prev_sibling();
+    }
+    // `lines` runs bottom-up; the doc's first line is in the topmost comment.
+    for text in lines.iter().rev() {
+        for l in text.lines() {
+            let l = strip_comment_marker(l);
+            if !l.is_empty() {
+                return Some(l.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn strip_comment_marker(line: &str) -> &str {
+    let mut l = line.trim();
+    for p in ["///", "//!", "/**", "/*!", "/*", "//", "*/", "*", "#"] {
+        if let Some(rest) = l.strip_prefix(p) {
+            l = rest;
+            break;
+        }
+    }
+    l.trim_end_matches("*/").trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_collapse_and_cut() {
+        assert_eq!(signature("def f(a,\n      b):", false), "def f(a, b):");
+        let long = format!("X = [{}]", "1, ".repeat(200));
+        let s = signature(&long, true);
+        assert!(s.ends_with('…') && s.len() <= MAX_SIGNATURE + 3);
+        assert_eq!(
+            signature("BIG = {\n 1: 2,\n 3: 4,\n 5: 6,\n 7: 8,\n}", true),
+            "BIG = {"
+        );
+    }
+
+    #[test]
+    fn comment_markers() {
+        assert_eq!(strip_comment_marker("/// Hello */"), "Hello");
+        assert_eq!(strip_comment_marker(" * world"), "world");
+        assert_eq!(strip_comment_marker("# py"), "py");
+    }
+}

@@ -1,0 +1,127 @@
+//! Rust hooks: `mod foo;` (with `#[path = "…"]`), `use` trees expanded to one path each, and
+//! `extern crate`.
+
+use tree_sitter::Node;
+
+use crate::repomap::extract::{Import, node_text, one_line};
+
+pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
+    let line = node.start_position().row as u32 + 1;
+    match node.kind() {
+        "mod_item" => {
+            if node.child_by_field_name("body").is_some() {
+                return;
+            }
+            let Some(name) = node.child_by_field_name("name") else {
+                return;
+            };
+            let path = path_attribute(node, src);
+            let raw = match &path {
+                Some(p) => format!("#[path = \"{p}\"] {}", one_line(node_text(node, src))),
+                None => one_line(node_text(node, src)),
+            };
+            out.push(Import {
+                line,
+                raw,
+                kind: "mod".into(),
+                module: node_text(name, src).to_string(),
+                names: path.into_iter().collect(),
+            });
+        }
+        "use_declaration" => {
+            let Some(arg) = node.child_by_field_name("argument") else {
+                return;
+            };
+            let raw = one_line(node_text(node, src));
+            let mut paths = Vec::new();
+            expand(arg, src, String::new(), &mut paths);
+            for module in paths {
+                out.push(Import {
+                    line,
+                    raw: raw.clone(),
+                    kind: "use".into(),
+                    module,
+                    names: vec![],
+                });
+            }
+        }
+        "extern_crate_declaration" => {
+            if let Some(name) = node.child_by_field_name("name") {
+                out.push(Import {
+                    line,
+                    raw: one_line(node_text(node, src)),
+                    kind: "extern_crate".into(),
+                    module: node_text(name, src).to_string(),
+                    names: vec![],
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `#[path = "x.rs"]` on the attribute items right before a `mod` declaration.
+fn path_attribute(node: Node, src: &[u8]) -> Option<String> {
+    let mut prev = node.prev_sibling();
+    while let Some(p) = prev {
+        if p.kind() != "attribute_item" {
+            if p.kind().contains("comment") {
+                prev = p.prev_sibling();
+                continue;
+            }
+            break;
+        }
+        let text: String = node_text(p, src).split_whitespace().collect();
+        if let Some(rest) = text.strip_prefix("#[path=") {
+            return Some(rest.trim_end_matches(']').trim_matches('"').to_string());
+        }
+        prev = p.prev_sibling();
+    }
+    None
+}
+
+/// Expands a use tree into full paths: `a::{b, c::D}` → `a::b`, `a::c::D`; `a::*` → `a::*`;
+/// `a::b as c` → `a::b`; `a::{self}` → `a`.
+fn expand(n: Node, src: &[u8], prefix: String, out: &mut Vec<String>) {
+    let join = |p: &str, s: &str| {
+        if p.is_empty() {
+            s.to_string()
+        } else if s == "self" {
+            p.to_string()
+        } else {
+            format!("{p}::{s}")
+        }
+    };
+    match n.kind() {
+        "scoped_use_list" => {
+            let base = match n.child_by_field_name("path") {
+                Some(p) => join(&prefix, &compact(p, src)),
+                None => prefix,
+            };
+            if let Some(list) = n.child_by_field_name("list") {
+                expand(list, src, base, out);
+            }
+        }
+        "use_list" => {
+            let mut c = n.walk();
+            for child in n.named_children(&mut c) {
+                expand(child, src, prefix.clone(), out);
+            }
+        }
+        "use_as_clause" => {
+            if let Some(p) = n.child_by_field_name("path") {
+                out.push(join(&prefix, &compact(p, src)));
+            }
+        }
+        "use_wildcard" => {
+            let text = compact(n, src);
+            out.push(join(&prefix, &text));
+        }
+        k if k.contains("comment") => {}
+        _ => out.push(join(&prefix, &compact(n, src))),
+    }
+}
+
+fn compact(n: Node, src: &[u8]) -> String {
+    node_text(n, src).split_whitespace().collect()
+}

@@ -1,0 +1,520 @@
+//! The repo map: walk → detect → parse and tag (in parallel) → store → resolve imports → rank →
+//! render.
+//!
+//! Invariant: an index run is incremental and exact. Files unchanged in size and mtime are not
+//! read; changed ones are re-parsed only if their content hash changed; deleted files disappear;
+//! and the result equals a from-scratch index of the same tree. Everything runs inside one
+//! write transaction, so a concurrent run waits and then finds the index fresh.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::{self, FileRow, IndexTx, NewFile, Store};
+
+pub mod extract;
+pub mod lang;
+pub mod project;
+pub mod rank;
+pub mod render;
+pub mod resolve;
+pub mod walk;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not a directory\nhint: pass a repository directory with -C <dir>")]
+    NotADirectory(PathBuf),
+    #[error("{0} does not exist\nhint: pass a repository directory with -C <dir>")]
+    NotFound(PathBuf),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("{0}")]
+    Query(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// How an index run should behave.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Show a progress bar on stderr if indexing takes more than a second.
+    pub progress: bool,
+}
+
+/// What an index run did, and how long each phase took.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexReport {
+    pub files_seen: usize,
+    pub unchanged: usize,
+    /// Read and hashed, but the content was the same (only size or mtime changed).
+    pub rehashed: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub deleted: usize,
+    pub parsed: usize,
+    pub parsed_bytes: u64,
+    /// Whether resolution and ranking were recomputed.
+    pub reranked: bool,
+    pub warnings: Vec<String>,
+    pub timings_ms: Timings,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub open: f64,
+    pub walk: f64,
+    pub parse: f64,
+    pub write: f64,
+    pub resolve: f64,
+    pub rank: f64,
+    pub commit: f64,
+    pub total: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Checks that `root` is an existing directory and returns its canonical path.
+pub fn check_root(root: &Path) -> Result<PathBuf> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => {
+            Ok(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()))
+        }
+        Ok(_) => Err(Error::NotADirectory(root.to_path_buf())),
+        Err(_) => Err(Error::NotFound(root.to_path_buf())),
+    }
+}
+
+/// Brings the index of `root` up to date and returns the open store with a report.
+/// Warnings (unreadable files, symlink loops, a rebuilt database) are in the report.
+pub fn index(root: &Path, cfg: &Config, opts: &Options) -> Result<(Store, IndexReport)> {
+    for lang in lang::ALL {
+        lang.query().map_err(Error::Query)?;
+    }
+    let start = Instant::now();
+    let mut warnings = Vec::new();
+    let mut store = Store::open(root, &mut |w| warnings.push(w))?;
+    let opened = start.elapsed();
+    let result = run(&mut store, root, cfg, opts);
+    let mut report = match result {
+        Ok(r) => r,
+        Err(Error::Store(e)) if e.needs_rebuild() => {
+            // Corruption found mid-run: start over once from an empty index.
+            store = store.rebuild(&mut |w| warnings.push(w), &e)?;
+            run(&mut store, root, cfg, opts)?
+        }
+        Err(e) => return Err(e),
+    };
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    report.timings_ms.open = ms(opened);
+    report.timings_ms.total = ms(start.elapsed());
+    Ok((store, report))
+}
+
+/// A file's fate in this run.
+enum Outcome {
+    /// Same content; only size / mtime to record.
+    Touch {
+        id: i64,
+        size: u64,
+        mtime_ns: i64,
+    },
+    Write(Box<Prepared>),
+}
+
+struct Prepared {
+    entry: walk::Entry,
+    mtime_ns: i64,
+    hash: Option<[u8; 32]>,
+    language: Option<lang::Lang>,
+    ftype: String,
+    lines: u64,
+    bytes: u64,
+    skip_reason: Option<&'static str>,
+    tags: Option<extract::FileTags>,
+    warning: Option<String>,
+}
+
+/// A stat taken this close to now may be followed by a write in the same timestamp tick, so it
+/// is not trusted: the file is stored with mtime -1 and re-hashed next time (git's "racy" rule).
+const RACY_WINDOW_NS: i64 = 50_000_000;
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<IndexReport> {
+    let mut report = IndexReport::default();
+    let mut t = Instant::now();
+    let tx = store.index_tx()?;
+    let existing: HashMap<String, FileRow> = tx
+        .files()?
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    let threads = if cfg.map.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        cfg.map.threads
+    };
+    let (entries, walk_warnings) = walk::walk(root, &cfg.map.exclude, threads);
+    report.warnings.extend(walk_warnings);
+    report.files_seen = entries.len();
+    report.timings_ms.walk = ms(t.elapsed());
+    t = Instant::now();
+
+    // Unchanged in size and mtime: not read at all.
+    let todo: Vec<(&walk::Entry, Option<&FileRow>)> = entries
+        .iter()
+        .filter_map(|e| match existing.get(&e.path) {
+            Some(o) if o.size == e.size && o.mtime_ns == e.mtime_ns && o.mtime_ns != -1 => None,
+            old => Some((e, old)),
+        })
+        .collect();
+    report.unchanged = report.files_seen - todo.len();
+
+    let now = now_ns();
+    let max_size = cfg.map.max_file_size;
+    let done = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    let total = todo.len();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Query(format!("cannot start worker threads: {e}")))?;
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        if opts.progress && total > 0 {
+            s.spawn(|| progress(&done, &finished, total));
+        }
+        let out = pool.install(|| {
+            todo.par_iter()
+                .map_init(
+                    || (tree_sitter::Parser::new(), tree_sitter::QueryCursor::new()),
+                    |(parser, cursor), (entry, old)| {
+                        let o = prepare(entry, *old, max_size, now, parser, cursor);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        o
+                    },
+                )
+                .collect()
+        });
+        finished.store(true, Ordering::Relaxed);
+        out
+    });
+    report.timings_ms.parse = ms(t.elapsed());
+    t = Instant::now();
+
+    // Deleted: indexed before, not walked now.
+    let walked: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let mut structural = tx.meta("ranked")?.is_none();
+    let mut deleted: Vec<&FileRow> = existing
+        .values()
+        .filter(|f| !walked.contains(f.path.as_str()))
+        .collect();
+    deleted.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in deleted {
+        tx.delete_file(f.id)?;
+        report.deleted += 1;
+        structural = true;
+    }
+    for o in outcomes {
+        match o {
+            Outcome::Touch { id, size, mtime_ns } => {
+                report.rehashed += 1;
+                tx.touch(id, size, mtime_ns)?;
+            }
+            Outcome::Write(p) => {
+                if let Some(w) = &p.warning {
+                    report.warnings.push(w.clone());
+                }
+                if existing.contains_key(&p.entry.path) {
+                    report.changed += 1;
+                } else {
+                    report.added += 1;
+                }
+                if p.tags.is_some() {
+                    report.parsed += 1;
+                    report.parsed_bytes += p.bytes;
+                }
+                tx.put_file(&NewFile {
+                    path: &p.entry.path,
+                    language: p.language.map(|l| l.name()),
+                    ftype: &p.ftype,
+                    size: p.entry.size,
+                    mtime_ns: p.mtime_ns,
+                    hash: p.hash.as_ref().map(|h| &h[..]),
+                    lines: p.lines,
+                    bytes: p.bytes,
+                    skip_reason: p.skip_reason,
+                    tags: p.tags.as_ref(),
+                })?;
+                structural = true;
+            }
+        }
+    }
+    report.timings_ms.write = ms(t.elapsed());
+
+    if structural {
+        t = Instant::now();
+        resolve_phase(&tx, root, cfg)?;
+        report.timings_ms.resolve = ms(t.elapsed());
+        t = Instant::now();
+        rank_phase(&tx)?;
+        report.timings_ms.rank = ms(t.elapsed());
+        report.reranked = true;
+        tx.set_meta("ranked", "1")?;
+    }
+    t = Instant::now();
+    tx.commit()?;
+    report.timings_ms.commit = ms(t.elapsed());
+    Ok(report)
+}
+
+fn progress(done: &AtomicUsize, finished: &AtomicBool, total: usize) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        if finished.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} indexing {pos}/{len} files {wide_bar} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    while !finished.load(Ordering::Relaxed) {
+        bar.set_position(done.load(Ordering::Relaxed) as u64);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bar.finish_and_clear();
+}
+
+/// Reads, hashes and (if needed) parses one file. Never fails: problems become a skip reason
+/// and a warning.
+fn prepare(
+    entry: &walk::Entry,
+    old: Option<&FileRow>,
+    max_size: u64,
+    now: i64,
+    parser: &mut tree_sitter::Parser,
+    cursor: &mut tree_sitter::QueryCursor,
+) -> Outcome {
+    let mtime_ns = if now - entry.mtime_ns < RACY_WINDOW_NS {
+        -1
+    } else {
+        entry.mtime_ns
+    };
+    let mut p = Prepared {
+        entry: entry.clone(),
+        mtime_ns,
+        hash: None,
+        language: None,
+        ftype: lang::text_type(&entry.path),
+        lines: 0,
+        bytes: entry.size,
+        skip_reason: None,
+        tags: None,
+        warning: None,
+    };
+    let touch = |o: &FileRow| Outcome::Touch {
+        id: o.id,
+        size: entry.size,
+        mtime_ns,
+    };
+    if entry.size > max_size {
+        if let Some(o) = old.filter(|o| o.skip_reason.as_deref() == Some("too_large")) {
+            return touch(o);
+        }
+        p.skip_reason = Some("too_large");
+        return Outcome::Write(Box::new(p));
+    }
+    let data = match std::fs::read(&entry.abs) {
+        Ok(d) => d,
+        Err(e) => {
+            p.skip_reason = Some("unreadable");
+            p.mtime_ns = -1;
+            p.warning = Some(format!("{}: cannot read: {e}", entry.path));
+            return Outcome::Write(Box::new(p));
+        }
+    };
+    p.bytes = data.len() as u64;
+    let head = &data[..data.len().min(8192)];
+    if head.contains(&0) {
+        if let Some(o) = old.filter(|o| o.skip_reason.as_deref() == Some("binary")) {
+            return touch(o);
+        }
+        p.skip_reason = Some("binary");
+        return Outcome::Write(Box::new(p));
+    }
+    let hash: [u8; 32] = *blake3::hash(&data).as_bytes();
+    if let Some(o) = old
+        && o.hash.as_deref() == Some(&hash[..])
+        && o.skip_reason.is_none()
+    {
+        return touch(o);
+    }
+    p.hash = Some(hash);
+    let text = String::from_utf8_lossy(&data);
+    p.lines = count_lines(&text);
+    p.language = lang::detect(&entry.path, head);
+    if let Some(l) = p.language {
+        p.ftype = l.name().to_string();
+        if let (Ok(q), Some(tree)) = (l.query(), extract::parse(parser, l, &text)) {
+            p.tags = Some(extract::extract(l, q, &tree, &text, cursor));
+        }
+    }
+    Outcome::Write(Box::new(p))
+}
+
+fn count_lines(text: &str) -> u64 {
+    let n = text.bytes().filter(|b| *b == b'\n').count() as u64;
+    if text.is_empty() || text.ends_with('\n') {
+        n
+    } else {
+        n + 1
+    }
+}
+
+/// Resolves every import against the current file set, rewrites the edges that changed, and
+/// recomputes the project summary for the header.
+fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
+    let files = tx.files()?;
+    let mut types: HashMap<i64, Vec<String>> = HashMap::new();
+    for (f, name) in tx.top_level_types("java")? {
+        types.entry(f).or_default().push(name);
+    }
+    let infos: Vec<resolve::FileInfo> = files
+        .iter()
+        .filter(|f| f.skip_reason.is_none())
+        .map(|f| resolve::FileInfo {
+            id: f.id,
+            path: &f.path,
+            language: f.language.as_deref(),
+            package: f.package.as_deref(),
+            types: types
+                .get(&f.id)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let imports = tx.imports()?;
+    let resolved = resolve::resolve_all(
+        root,
+        &infos,
+        &imports,
+        &resolve::Options {
+            include_dirs: &cfg.map.include_dirs,
+            python_roots: &cfg.map.python_roots,
+        },
+    );
+    let mut edges: Vec<(i64, i64)> = Vec::new();
+    let mut external_uses: Vec<(i64, String)> = Vec::new();
+    for (imp, r) in imports.iter().zip(&resolved) {
+        if imp.targets != r.targets || imp.external != r.external {
+            tx.set_resolution(imp.id, &r.targets, r.external.as_deref())?;
+        }
+        edges.extend(r.targets.iter().map(|t| (imp.file_id, *t)));
+        if let Some(x) = &r.external {
+            external_uses.push((imp.file_id, x.clone()));
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    if tx.edges()? != edges {
+        tx.set_edges(&edges)?;
+    }
+
+    let by_id: HashMap<i64, &FileRow> = files.iter().map(|f| (f.id, f)).collect();
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let mut add = |path: &str, reason: &str| {
+        entries
+            .entry(path.to_string())
+            .or_insert_with(|| reason.to_string());
+    };
+    let paths: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    for e in project::manifest_entry_points(root, files.iter().map(|f| f.path.as_str())) {
+        if paths.contains(e.path.as_str()) {
+            add(&e.path, &e.reason);
+        }
+    }
+    for (file, signature, parent) in tx.definitions_named("main")? {
+        let Some(f) = by_id.get(&file) else { continue };
+        let reason = match (f.language.as_deref(), parent.is_some()) {
+            (Some("go"), false) if f.package.as_deref() == Some("main") => "package main",
+            (Some("java"), true) if signature.contains("static") => "static main",
+            (Some("rust"), false) => "fn main",
+            (Some("c" | "cpp"), false) => "main()",
+            (Some("python"), false) => "def main",
+            (Some("javascript" | "typescript" | "tsx"), false) => "main()",
+            _ => continue,
+        };
+        add(&f.path, reason);
+    }
+    for f in &files {
+        if f.main_guard {
+            add(&f.path, "__main__ guard");
+        }
+    }
+    let test_files = files
+        .iter()
+        .filter(|f| f.language.is_some() && project::is_test_path(&f.path))
+        .count();
+    let summary = project::Project {
+        entry_points: entries
+            .into_iter()
+            .map(|(path, reason)| project::EntryPoint { path, reason })
+            .collect(),
+        test_files,
+        frameworks: project::frameworks(root, files.iter().map(|f| f.path.as_str())),
+        externals: project::top_externals(external_uses.into_iter(), 20),
+    };
+    let json = serde_json::to_string(&summary).unwrap_or_default();
+    tx.set_meta("project", &json)?;
+    Ok(())
+}
+
+/// Recomputes file and symbol ranks.
+fn rank_phase(tx: &IndexTx) -> Result<()> {
+    let files = tx.files()?;
+    let ids: Vec<i64> = files
+        .iter()
+        .filter(|f| f.language.is_some() && f.skip_reason.is_none())
+        .map(|f| f.id)
+        .collect();
+    let graph = tx.graph()?;
+    let edges = tx.edges()?;
+    let ranks = rank::rank(&rank::Input {
+        files: &ids,
+        graph: &graph,
+        edges: &edges,
+    });
+    for id in &ids {
+        let r = ranks.files.get(id).copied().unwrap_or(0.0);
+        let s = ranks.symbols.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        tx.set_rank(*id, r, s)?;
+    }
+    Ok(())
+}
+
+/// The project summary stored by the last index run.
+pub fn project_summary(reader: &store::Reader) -> Result<project::Project> {
+    Ok(reader
+        .meta("project")?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}

@@ -1,0 +1,354 @@
+//! What the map's header says about the project as a whole: entry points, test files,
+//! frameworks (from pyproject / requirements, package.json, Cargo.toml, go.mod, pom.xml, gradle)
+//! and the most used external packages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub entry_points: Vec<EntryPoint>,
+    pub test_files: usize,
+    pub frameworks: Vec<String>,
+    /// (package, number of files importing it), most used first.
+    pub externals: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EntryPoint {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Is this a test file, by the conventions of its language?
+pub fn is_test_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let in_dir = |d: &str| path.starts_with(&format!("{d}/")) || path.contains(&format!("/{d}/"));
+    let stem = name.split('.').next().unwrap_or(name);
+    in_dir("tests")
+        || in_dir("test")
+        || in_dir("__tests__")
+        || in_dir("testing")
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || (name.ends_with(".java") && (stem.ends_with("Test") || stem.ends_with("Tests")))
+        || name == "conftest.py"
+}
+
+/// Frameworks and notable libraries worth a line in the header, by dependency name.
+const FRAMEWORKS: &[(&str, &str)] = &[
+    // Python
+    ("django", "django"),
+    ("flask", "flask"),
+    ("fastapi", "fastapi"),
+    ("starlette", "starlette"),
+    ("pytest", "pytest"),
+    ("numpy", "numpy"),
+    ("pandas", "pandas"),
+    ("torch", "pytorch"),
+    ("tensorflow", "tensorflow"),
+    ("sqlalchemy", "sqlalchemy"),
+    ("pydantic", "pydantic"),
+    ("celery", "celery"),
+    ("click", "click"),
+    ("typer", "typer"),
+    ("aiohttp", "aiohttp"),
+    // JavaScript / TypeScript
+    ("react", "react"),
+    ("next", "next.js"),
+    ("vue", "vue"),
+    ("nuxt", "nuxt"),
+    ("svelte", "svelte"),
+    ("@angular/core", "angular"),
+    ("express", "express"),
+    ("fastify", "fastify"),
+    ("@nestjs/core", "nestjs"),
+    ("jest", "jest"),
+    ("vitest", "vitest"),
+    ("mocha", "mocha"),
+    ("electron", "electron"),
+    ("vite", "vite"),
+    ("webpack", "webpack"),
+    ("typescript", "typescript"),
+    // Rust
+    ("tokio", "tokio"),
+    ("axum", "axum"),
+    ("actix-web", "actix-web"),
+    ("rocket", "rocket"),
+    ("warp", "warp"),
+    ("serde", "serde"),
+    ("clap", "clap"),
+    ("ratatui", "ratatui"),
+    ("bevy", "bevy"),
+    ("diesel", "diesel"),
+    ("sqlx", "sqlx"),
+    ("tauri", "tauri"),
+    // Go
+    ("github.com/gin-gonic/gin", "gin"),
+    ("github.com/labstack/echo", "echo"),
+    ("github.com/gofiber/fiber", "fiber"),
+    ("github.com/spf13/cobra", "cobra"),
+    ("google.golang.org/grpc", "grpc"),
+    ("gorm.io/gorm", "gorm"),
+    // Java
+    ("org.springframework.boot", "spring-boot"),
+    ("org.springframework", "spring"),
+    ("junit", "junit"),
+    ("org.junit.jupiter", "junit"),
+    ("io.quarkus", "quarkus"),
+];
+
+/// Dependency names declared in one manifest.
+fn manifest_deps(name: &str, text: &str) -> Vec<String> {
+    let mut deps = Vec::new();
+    match name {
+        "package.json" => {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+                for key in ["dependencies", "devDependencies", "peerDependencies"] {
+                    if let Some(m) = v.get(key).and_then(|m| m.as_object()) {
+                        deps.extend(m.keys().cloned());
+                    }
+                }
+            }
+        }
+        "Cargo.toml" => {
+            if let Ok(t) = text.parse::<toml::Table>() {
+                for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                    if let Some(m) = t.get(key).and_then(|m| m.as_table()) {
+                        deps.extend(m.keys().cloned());
+                    }
+                }
+                if let Some(ws) = t
+                    .get("workspace")
+                    .and_then(|w| w.get("dependencies"))
+                    .and_then(|m| m.as_table())
+                {
+                    deps.extend(ws.keys().cloned());
+                }
+            }
+        }
+        "go.mod" => {
+            for l in text.lines() {
+                let l = l.trim().trim_start_matches("require").trim();
+                if let Some(first) = l.split_whitespace().next()
+                    && first.contains('.')
+                {
+                    deps.push(first.to_string());
+                }
+            }
+        }
+        "pyproject.toml" | "Pipfile" => {
+            if let Ok(t) = text.parse::<toml::Table>() {
+                let mut push = |s: &str| deps.push(py_req_name(s));
+                if let Some(arr) = t
+                    .get("project")
+                    .and_then(|p| p.get("dependencies"))
+                    .and_then(|d| d.as_array())
+                {
+                    arr.iter().filter_map(|v| v.as_str()).for_each(&mut push);
+                }
+                if let Some(opt) = t
+                    .get("project")
+                    .and_then(|p| p.get("optional-dependencies"))
+                    .and_then(|d| d.as_table())
+                {
+                    for v in opt.values().filter_map(|v| v.as_array()) {
+                        v.iter().filter_map(|v| v.as_str()).for_each(&mut push);
+                    }
+                }
+                for path in [
+                    &["tool", "poetry", "dependencies"][..],
+                    &["tool", "poetry", "dev-dependencies"],
+                    &["packages"],
+                    &["dev-packages"],
+                ] {
+                    let mut cur = Some(&t);
+                    for p in path {
+                        cur = cur.and_then(|c| c.get(*p)).and_then(|v| v.as_table());
+                    }
+                    if let Some(c) = cur {
+                        deps.extend(c.keys().map(|k| k.to_lowercase()));
+                    }
+                }
+            }
+        }
+        "pom.xml" | "build.gradle" | "build.gradle.kts" => {
+            for (key, _) in FRAMEWORKS {
+                if key.contains('.') && !key.contains('/') && text.contains(key) {
+                    deps.push((*key).to_string());
+                }
+            }
+            if text.contains("junit") {
+                deps.push("junit".into());
+            }
+        }
+        _ if name.starts_with("requirements") && name.ends_with(".txt") => {
+            for l in text.lines() {
+                let l = l.trim();
+                if !l.is_empty() && !l.starts_with('#') && !l.starts_with('-') {
+                    deps.push(py_req_name(l));
+                }
+            }
+        }
+        _ => {}
+    }
+    deps
+}
+
+/// `Django>=4.2 ; python_version > "3"` → `django`.
+fn py_req_name(req: &str) -> String {
+    req.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .next()
+        .unwrap_or("")
+        .to_lowercase()
+}
+
+pub fn is_manifest(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        name,
+        "package.json"
+            | "Cargo.toml"
+            | "go.mod"
+            | "pyproject.toml"
+            | "Pipfile"
+            | "pom.xml"
+            | "build.gradle"
+            | "build.gradle.kts"
+    ) || (name.starts_with("requirements") && name.ends_with(".txt"))
+}
+
+/// Frameworks detected in the manifests among `paths` (read from `root`).
+pub fn frameworks<'a>(root: &Path, paths: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    for p in paths.filter(|p| is_manifest(p) && !p.contains("node_modules/")) {
+        let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+            continue;
+        };
+        let name = p.rsplit('/').next().unwrap_or(p);
+        for dep in manifest_deps(name, &text) {
+            for (key, label) in FRAMEWORKS {
+                if dep == *key || (key.contains('/') && dep.starts_with(key)) {
+                    found.insert((*label).to_string());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Entry points declared by manifests: package.json `bin` / `main`, Cargo.toml `[[bin]]`.
+pub fn manifest_entry_points<'a>(
+    root: &Path,
+    paths: impl Iterator<Item = &'a str>,
+) -> Vec<EntryPoint> {
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        let dir = p.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let rel = |f: &str| {
+            let f = f.trim_start_matches("./");
+            if dir.is_empty() {
+                f.to_string()
+            } else {
+                format!("{dir}/{f}")
+            }
+        };
+        if name == "package.json" && !p.contains("node_modules/") {
+            let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            match v.get("bin") {
+                Some(serde_json::Value::String(s)) => out.push(EntryPoint {
+                    path: rel(s),
+                    reason: "package.json bin".into(),
+                }),
+                Some(serde_json::Value::Object(m)) => {
+                    for s in m.values().filter_map(|s| s.as_str()) {
+                        out.push(EntryPoint {
+                            path: rel(s),
+                            reason: "package.json bin".into(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(s) = v.get("main").and_then(|m| m.as_str()) {
+                out.push(EntryPoint {
+                    path: rel(s),
+                    reason: "package.json main".into(),
+                });
+            }
+        } else if name == "Cargo.toml" {
+            let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+                continue;
+            };
+            let Ok(t) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            for bin in t
+                .get("bin")
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(s) = bin.get("path").and_then(|s| s.as_str()) {
+                    out.push(EntryPoint {
+                        path: rel(s),
+                        reason: "cargo bin".into(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Counts files importing each external package; the top `n`, most used first.
+pub fn top_externals(pairs: impl Iterator<Item = (i64, String)>, n: usize) -> Vec<(String, usize)> {
+    let mut files: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for (f, ext) in pairs {
+        files.entry(ext).or_default().insert(f);
+    }
+    let mut v: Vec<(String, usize)> = files.into_iter().map(|(k, s)| (k, s.len())).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_paths() {
+        assert!(is_test_path("tests/test_x.py"));
+        assert!(is_test_path("pkg/foo_test.go"));
+        assert!(is_test_path("src/a.spec.ts"));
+        assert!(is_test_path("src/test/java/FooTest.java"));
+        assert!(!is_test_path("src/contest.py"));
+        assert!(!is_test_path("src/main.rs"));
+    }
+
+    #[test]
+    fn deps() {
+        assert_eq!(py_req_name("Django>=4.2"), "django");
+        let d = manifest_deps("package.json", r#"{"dependencies":{"react":"^18"}}"#);
+        assert_eq!(d, vec!["react"]);
+        let d = manifest_deps("Cargo.toml", "[dependencies]\ntokio = \"1\"\n");
+        assert_eq!(d, vec!["tokio"]);
+        let d = manifest_deps(
+            "go.mod",
+            "module x\nrequire (\n github.com/gin-gonic/gin v1\n)\n",
+        );
+        assert_eq!(d, vec!["github.com/gin-gonic/gin"]);
+    }
+}

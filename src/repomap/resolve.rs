@@ -1,0 +1,1064 @@
+//! Import resolution: each import as written → the repository files it names, or else the
+//! external package it names, normalised (`requests`, `react`, `@scope/pkg`, `serde`,
+//! `github.com/x/y`).
+//!
+//! Resolution needs the whole file set (adding a file can make an external import resolve), so it
+//! runs over every import whenever the set of files or any import changed. It reads the few
+//! manifests it needs (go.mod, tsconfig.json, Cargo.toml) from disk.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use crate::store::ImportRow;
+
+/// A file as resolution sees it.
+pub struct FileInfo<'a> {
+    pub id: i64,
+    pub path: &'a str,
+    pub language: Option<&'a str>,
+    pub package: Option<&'a str>,
+    /// Top-level type names defined in the file (Java classes, for `package.Class` lookups).
+    pub types: Vec<&'a str>,
+}
+
+/// The outcome for one import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub targets: Vec<i64>,
+    pub external: Option<String>,
+}
+
+pub struct Options<'a> {
+    pub include_dirs: &'a [String],
+    pub python_roots: &'a [String],
+}
+
+/// Resolves every import; the result is parallel to `imports`.
+pub fn resolve_all(
+    root: &Path,
+    files: &[FileInfo],
+    imports: &[ImportRow],
+    opts: &Options,
+) -> Vec<Resolved> {
+    let ctx = Ctx::new(root, files, imports, opts);
+    imports
+        .iter()
+        .map(|imp| {
+            let Some(file) = ctx.by_id.get(&imp.file_id) else {
+                return Resolved {
+                    targets: vec![],
+                    external: None,
+                };
+            };
+            let mut r = match file.language {
+                Some("python") => ctx.python(file, imp),
+                Some("javascript" | "typescript" | "tsx") => ctx.js(file, imp),
+                Some("rust") => ctx.rust(file, imp),
+                Some("go") => ctx.go(imp),
+                Some("java") => ctx.java(imp),
+                Some("c" | "cpp") => ctx.c(file, imp),
+                _ => Resolved {
+                    targets: vec![],
+                    external: None,
+                },
+            };
+            r.targets.retain(|t| *t != imp.file_id);
+            r.targets.sort_unstable();
+            r.targets.dedup();
+            if !r.targets.is_empty() {
+                r.external = None;
+            }
+            r
+        })
+        .collect()
+}
+
+struct Ctx<'a> {
+    by_id: HashMap<i64, &'a FileInfo<'a>>,
+    by_path: HashMap<&'a str, i64>,
+    /// Directory → its files (direct children), for Go packages.
+    dirs: HashMap<&'a str, Vec<&'a FileInfo<'a>>>,
+    /// Python: the roots absolute imports are resolved against.
+    py_roots: Vec<String>,
+    /// Python: for each file, its `from X import …` imports, for `__init__` re-exports.
+    py_from: HashMap<i64, Vec<&'a ImportRow>>,
+    tsconfigs: Vec<TsConfig>,
+    go_mods: Vec<(String, String)>,
+    rust: RustModules,
+    java_types: HashMap<String, Vec<i64>>,
+    java_packages: HashMap<&'a str, Vec<i64>>,
+    c_dirs: Vec<String>,
+    /// File name → paths, for unique-suffix `#include` matching.
+    by_name: HashMap<&'a str, Vec<&'a str>>,
+}
+
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_string()
+    } else if rel.is_empty() {
+        dir.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// Normalises `a/./b/../c` → `a/c`; `None` if it climbs above the root.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        root: &Path,
+        files: &'a [FileInfo<'a>],
+        imports: &'a [ImportRow],
+        opts: &Options,
+    ) -> Self {
+        let by_id: HashMap<i64, &FileInfo> = files.iter().map(|f| (f.id, f)).collect();
+        let by_path: HashMap<&str, i64> = files.iter().map(|f| (f.path, f.id)).collect();
+        let mut dirs: HashMap<&str, Vec<&FileInfo>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        for f in files {
+            dirs.entry(dir_of(f.path)).or_default().push(f);
+            by_name
+                .entry(f.path.rsplit('/').next().unwrap_or(f.path))
+                .or_default()
+                .push(f.path);
+        }
+
+        // Python roots: the repository root, src/, configured ones, and every directory that
+        // holds a top-level package (a dir with __init__.py whose parent has none).
+        let mut roots: BTreeSet<String> = BTreeSet::new();
+        roots.insert(String::new());
+        roots.insert("src".into());
+        for r in opts.python_roots {
+            roots.insert(r.trim_matches('/').to_string());
+        }
+        for f in files {
+            if let Some(pkg_dir) = f.path.strip_suffix("/__init__.py") {
+                let parent = dir_of(pkg_dir);
+                let parent_is_pkg = by_path.contains_key(join(parent, "__init__.py").as_str());
+                if !parent_is_pkg && pkg_dir.contains('/') {
+                    roots.insert(parent.to_string());
+                }
+            }
+        }
+        // Shallow roots first, so the repository root wins over nested ones.
+        let mut py_roots: Vec<String> = roots.into_iter().collect();
+        py_roots.sort_by_key(|r| {
+            (
+                r.matches('/').count() + usize::from(!r.is_empty()),
+                r.clone(),
+            )
+        });
+
+        let mut py_from: HashMap<i64, Vec<&ImportRow>> = HashMap::new();
+        for imp in imports {
+            if imp.kind == "from" {
+                py_from.entry(imp.file_id).or_default().push(imp);
+            }
+        }
+
+        let tsconfigs = files
+            .iter()
+            .filter(|f| {
+                let name = f.path.rsplit('/').next().unwrap_or("");
+                name == "tsconfig.json" || name == "jsconfig.json"
+            })
+            .filter_map(|f| TsConfig::load(root, f.path))
+            .collect();
+
+        let mut go_mods: Vec<(String, String)> = files
+            .iter()
+            .filter(|f| f.path == "go.mod" || f.path.ends_with("/go.mod"))
+            .filter_map(|f| {
+                let text = std::fs::read_to_string(root.join(f.path)).ok()?;
+                let module = text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("module "))?
+                    .trim()
+                    .trim_matches('"')
+                    .to_string();
+                Some((module, dir_of(f.path).to_string()))
+            })
+            .collect();
+        // Longest module path first, so nested modules win.
+        go_mods.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+
+        let rust = RustModules::build(root, files, imports, &by_path);
+
+        let mut java_types: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut java_packages: HashMap<&str, Vec<i64>> = HashMap::new();
+        for f in files.iter().filter(|f| f.language == Some("java")) {
+            let pkg = f.package.unwrap_or("");
+            java_packages.entry(pkg).or_default().push(f.id);
+            let stem = f
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.strip_suffix(".java"))
+                .unwrap_or("");
+            let mut names: Vec<&str> = f.types.clone();
+            names.push(stem);
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                let fqn = if pkg.is_empty() {
+                    n.to_string()
+                } else {
+                    format!("{pkg}.{n}")
+                };
+                java_types.entry(fqn).or_default().push(f.id);
+            }
+        }
+
+        let mut c_dirs: BTreeSet<String> = BTreeSet::new();
+        for d in opts.include_dirs {
+            c_dirs.insert(d.trim_matches('/').to_string());
+        }
+        for f in files {
+            if matches!(f.language, Some("c" | "cpp")) {
+                let mut d = dir_of(f.path);
+                // Any ancestor directory named `include` is an include dir.
+                while !d.is_empty() {
+                    if d == "include" || d.ends_with("/include") {
+                        c_dirs.insert(d.to_string());
+                    }
+                    d = dir_of(d);
+                }
+            }
+        }
+        for d in ["include", "src"] {
+            c_dirs.insert(d.into());
+        }
+        c_dirs.insert(String::new());
+
+        Ctx {
+            by_id,
+            by_path,
+            dirs,
+            py_roots,
+            py_from,
+            tsconfigs,
+            go_mods,
+            rust,
+            java_types,
+            java_packages,
+            c_dirs: c_dirs.into_iter().collect(),
+            by_name,
+        }
+    }
+
+    fn file(&self, path: &str) -> Option<i64> {
+        self.by_path.get(path).copied()
+    }
+
+    fn none(external: Option<String>) -> Resolved {
+        Resolved {
+            targets: vec![],
+            external,
+        }
+    }
+
+    // ---------------------------------------------------------------- Python
+
+    /// The file of module `dotted` (a.b.c) under `base`: a/b/c.py or a/b/c/__init__.py.
+    fn py_module(&self, base: &str, dotted: &str) -> Option<i64> {
+        let rel = join(base, &dotted.replace('.', "/"));
+        for cand in [
+            format!("{rel}.py"),
+            format!("{rel}.pyi"),
+            format!("{rel}/__init__.py"),
+            format!("{rel}/__init__.pyi"),
+        ] {
+            if let Some(id) = self.file(&cand) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Resolves an absolute dotted module against the roots and the file's own directory;
+    /// tries shorter prefixes when the tail is an attribute (`import a.b.func` is not valid
+    /// Python, but `from a.b import func` resolves `a.b`).
+    fn py_absolute(&self, file: &FileInfo, dotted: &str) -> Option<i64> {
+        let own = dir_of(file.path);
+        let mut parts: Vec<&str> = dotted.split('.').collect();
+        while !parts.is_empty() {
+            let m = parts.join(".");
+            for base in self.py_roots.iter().map(String::as_str).chain([own]) {
+                if let Some(id) = self.py_module(base, &m) {
+                    return Some(id);
+                }
+            }
+            parts.pop();
+        }
+        None
+    }
+
+    fn python(&self, file: &FileInfo, imp: &ImportRow) -> Resolved {
+        match imp.kind.as_str() {
+            "import" => match self.py_absolute(file, &imp.module) {
+                Some(id) => Resolved {
+                    targets: vec![id],
+                    external: None,
+                },
+                None => Self::none(Some(first_segment(&imp.module, '.'))),
+            },
+            "from" => self.python_from(file, imp, 0),
+            _ => Self::none(None),
+        }
+    }
+
+    /// `from M import a, b`: M's file, the submodules `M.a`, `M.b` that exist, and — when M is
+    /// a package `__init__` that re-exports `a` from a submodule — the file defining `a`.
+    fn python_from(&self, file: &FileInfo, imp: &ImportRow, depth: usize) -> Resolved {
+        let module = imp.module.as_str();
+        let dots = module.len() - module.trim_start_matches('.').len();
+        let rest = &module[dots..];
+        let (base_dir, candidates): (Option<String>, Vec<String>) = if dots > 0 {
+            let mut dir = dir_of(file.path).to_string();
+            for _ in 1..dots {
+                if dir.is_empty() {
+                    return Self::none(None);
+                }
+                dir = dir_of(&dir).to_string();
+            }
+            (Some(dir.clone()), vec![dir])
+        } else {
+            (None, vec![])
+        };
+        let module_file = match &base_dir {
+            Some(dir) => {
+                if rest.is_empty() {
+                    self.file(&join(dir, "__init__.py"))
+                        .or_else(|| self.file(&join(dir, "__init__.pyi")))
+                } else {
+                    self.py_module(dir, rest)
+                }
+            }
+            None => self.py_absolute(file, rest),
+        };
+        let _ = candidates;
+        let mut targets = Vec::new();
+        let mut any_submodule = false;
+        // Where M's package lives, for `M.name` submodules.
+        let pkg_dir: Option<String> = match (&base_dir, module_file) {
+            (Some(dir), _) if rest.is_empty() => Some(dir.clone()),
+            (_, Some(id)) => self.by_id.get(&id).and_then(|f| {
+                f.path
+                    .strip_suffix("/__init__.py")
+                    .or_else(|| f.path.strip_suffix("/__init__.pyi"))
+                    .map(str::to_string)
+            }),
+            _ => None,
+        };
+        for name in &imp.names {
+            if name == "*" {
+                continue;
+            }
+            if let Some(dir) = &pkg_dir
+                && let Some(id) = self.py_module(dir, name)
+            {
+                targets.push(id);
+                any_submodule = true;
+                continue;
+            }
+            if let Some(m) = module_file
+                && depth < 3
+            {
+                targets.extend(self.py_reexport(m, name, depth));
+            }
+        }
+        if let Some(m) = module_file
+            && (!any_submodule || targets.len() < imp.names.len())
+        {
+            targets.push(m);
+        }
+        if targets.is_empty() {
+            return Self::none(if dots > 0 {
+                None
+            } else {
+                Some(first_segment(rest, '.'))
+            });
+        }
+        Resolved {
+            targets,
+            external: None,
+        }
+    }
+
+    /// Files that package `__init__` file `init` takes `name` from.
+    fn py_reexport(&self, init: i64, name: &str, depth: usize) -> Vec<i64> {
+        let Some(file) = self.by_id.get(&init) else {
+            return vec![];
+        };
+        if !file.path.ends_with("__init__.py") && !file.path.ends_with("__init__.pyi") {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for imp in self.py_from.get(&init).map(Vec::as_slice).unwrap_or(&[]) {
+            if imp.names.iter().any(|n| n == name || n == "*") {
+                let sub = ImportRow {
+                    names: vec![name.to_string()],
+                    ..(*imp).clone()
+                };
+                let r = self.python_from(file, &sub, depth + 1);
+                out.extend(r.targets.into_iter().filter(|t| *t != init));
+            }
+        }
+        out
+    }
+
+    // ---------------------------------------------------------------- JS / TS
+
+    fn js_candidates(&self, base: &str) -> Option<i64> {
+        const EXTS: [&str; 10] = [
+            ".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".json",
+        ];
+        if let Some(id) = self.file(base)
+            && !self.dirs.contains_key(base)
+        {
+            return Some(id);
+        }
+        // ESM TypeScript writes `./x.js` for `./x.ts`.
+        for (js, ts) in [
+            (".js", ".ts"),
+            (".js", ".tsx"),
+            (".jsx", ".tsx"),
+            (".mjs", ".mts"),
+            (".cjs", ".cts"),
+        ] {
+            if let Some(stem) = base.strip_suffix(js)
+                && let Some(id) = self.file(&format!("{stem}{ts}"))
+            {
+                return Some(id);
+            }
+        }
+        for ext in EXTS {
+            if let Some(id) = self.file(&format!("{base}{ext}")) {
+                return Some(id);
+            }
+        }
+        for ext in EXTS {
+            if let Some(id) = self.file(&format!("{base}/index{ext}")) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    fn js(&self, file: &FileInfo, imp: &ImportRow) -> Resolved {
+        let spec = imp.module.split(['?', '#']).next().unwrap_or("");
+        if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
+            let target =
+                normalize(&join(dir_of(file.path), spec)).and_then(|p| self.js_candidates(&p));
+            return Resolved {
+                targets: target.into_iter().collect(),
+                external: None,
+            };
+        }
+        if let Some(cfg) = self.tsconfig_for(file.path) {
+            for cand in cfg.candidates(spec) {
+                if let Some(p) = normalize(&cand)
+                    && let Some(id) = self.js_candidates(&p)
+                {
+                    return Resolved {
+                        targets: vec![id],
+                        external: None,
+                    };
+                }
+            }
+        }
+        Self::none(Some(js_package(spec)))
+    }
+
+    fn tsconfig_for(&self, path: &str) -> Option<&TsConfig> {
+        // The nearest tsconfig in an ancestor directory.
+        self.tsconfigs
+            .iter()
+            .filter(|c| c.dir.is_empty() || path.starts_with(&format!("{}/", c.dir)))
+            .max_by_key(|c| c.dir.len())
+    }
+
+    // ---------------------------------------------------------------- Rust
+
+    fn rust(&self, file: &FileInfo, imp: &ImportRow) -> Resolved {
+        match imp.kind.as_str() {
+            "mod" => Resolved {
+                targets: self
+                    .rust
+                    .mod_targets
+                    .get(&imp.id)
+                    .copied()
+                    .into_iter()
+                    .collect(),
+                external: None,
+            },
+            "extern_crate" => match self.rust.crates.get(imp.module.as_str()) {
+                Some(root) => Resolved {
+                    targets: vec![*root],
+                    external: None,
+                },
+                None => Self::none(Some(imp.module.clone())),
+            },
+            "use" => self.rust.resolve_use(file.id, &imp.module),
+            _ => Self::none(None),
+        }
+    }
+
+    // ---------------------------------------------------------------- Go
+
+    fn go(&self, imp: &ImportRow) -> Resolved {
+        let path = imp.module.as_str();
+        for (module, dir) in &self.go_mods {
+            let sub = if path == module {
+                Some("")
+            } else {
+                path.strip_prefix(module.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            if let Some(sub) = sub {
+                let pkg_dir = join(dir, sub);
+                let targets: Vec<i64> = self
+                    .dirs
+                    .get(pkg_dir.as_str())
+                    .map(|fs| {
+                        fs.iter()
+                            .filter(|f| f.language == Some("go") && !f.path.ends_with("_test.go"))
+                            .map(|f| f.id)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Resolved {
+                    targets,
+                    external: None,
+                };
+            }
+        }
+        Self::none(Some(go_package(path)))
+    }
+
+    // ---------------------------------------------------------------- Java
+
+    fn java(&self, imp: &ImportRow) -> Resolved {
+        let module = imp.module.as_str();
+        if let Some(pkg) = module.strip_suffix(".*") {
+            if let Some(ids) = self.java_packages.get(pkg) {
+                return Resolved {
+                    targets: ids.clone(),
+                    external: None,
+                };
+            }
+            // `import a.b.C.*` (nested types of a class).
+            if let Some(ids) = self.java_types.get(pkg) {
+                return Resolved {
+                    targets: ids.clone(),
+                    external: None,
+                };
+            }
+            return Self::none(Some(java_package(pkg)));
+        }
+        let mut parts: Vec<&str> = module.split('.').collect();
+        while parts.len() > 1 {
+            if let Some(ids) = self.java_types.get(&parts.join(".")) {
+                return Resolved {
+                    targets: ids.clone(),
+                    external: None,
+                };
+            }
+            parts.pop();
+        }
+        Self::none(Some(java_package(module)))
+    }
+
+    // ---------------------------------------------------------------- C / C++
+
+    fn c(&self, file: &FileInfo, imp: &ImportRow) -> Resolved {
+        let spec = imp.module.as_str();
+        let system = imp.kind == "include_system";
+        if !system
+            && let Some(p) = normalize(&join(dir_of(file.path), spec))
+            && let Some(id) = self.file(&p)
+        {
+            return Resolved {
+                targets: vec![id],
+                external: None,
+            };
+        }
+        for d in &self.c_dirs {
+            if let Some(p) = normalize(&join(d, spec))
+                && let Some(id) = self.file(&p)
+            {
+                return Resolved {
+                    targets: vec![id],
+                    external: None,
+                };
+            }
+        }
+        // A unique file in the repository whose path ends with the spec.
+        let name = spec.rsplit('/').next().unwrap_or(spec);
+        if !system || spec.contains('/') {
+            let suffix = format!("/{spec}");
+            let hits: Vec<&&str> = self
+                .by_name
+                .get(name)
+                .map(|v| {
+                    v.iter()
+                        .filter(|p| **p == spec || p.ends_with(&suffix))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if hits.len() == 1
+                && let Some(id) = self.file(hits[0])
+            {
+                return Resolved {
+                    targets: vec![id],
+                    external: None,
+                };
+            }
+        }
+        Self::none(Some(match spec.split_once('/') {
+            Some((first, _)) => first.to_string(),
+            None => spec.to_string(),
+        }))
+    }
+}
+
+fn first_segment(s: &str, sep: char) -> String {
+    s.split(sep).next().unwrap_or(s).to_string()
+}
+
+/// `@scope/pkg/sub` → `@scope/pkg`; `lodash/fp` → `lodash`; `node:fs` → `fs`.
+pub fn js_package(spec: &str) -> String {
+    let spec = spec.strip_prefix("node:").unwrap_or(spec);
+    let mut parts = spec.split('/');
+    match parts.next() {
+        Some(scope) if scope.starts_with('@') => match parts.next() {
+            Some(name) => format!("{scope}/{name}"),
+            None => scope.to_string(),
+        },
+        Some(name) => name.to_string(),
+        None => spec.to_string(),
+    }
+}
+
+/// `github.com/x/y/z` → `github.com/x/y`; `go.uber.org/zap/core` → `go.uber.org/zap`;
+/// standard library paths (`net/http`) stay as they are.
+pub fn go_package(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    if !parts[0].contains('.') {
+        return path.to_string();
+    }
+    let n = match parts[0] {
+        "github.com" | "gitlab.com" | "bitbucket.org" | "golang.org" => 3,
+        _ => 2,
+    };
+    parts[..n.min(parts.len())].join("/")
+}
+
+/// `org.junit.jupiter.api.Test` → `org.junit.jupiter`; `java.util.List` → `java.util`.
+pub fn java_package(module: &str) -> String {
+    let parts: Vec<&str> = module
+        .split('.')
+        .take_while(|p| !p.starts_with(|c: char| c.is_ascii_uppercase()) && *p != "*")
+        .collect();
+    parts[..parts.len().min(3)].join(".")
+}
+
+// -------------------------------------------------------------------- tsconfig
+
+struct TsConfig {
+    /// Directory of the tsconfig file.
+    dir: String,
+    /// `baseUrl`, relative to the repository root.
+    base_url: Option<String>,
+    /// `paths` patterns with their substitutions, relative to the repository root.
+    paths: Vec<(String, Vec<String>)>,
+}
+
+impl TsConfig {
+    fn load(root: &Path, path: &str) -> Option<TsConfig> {
+        let mut dir = dir_of(path).to_string();
+        let mut value = read_jsonc(&root.join(path))?;
+        let mut opts = value.get("compilerOptions").cloned().unwrap_or_default();
+        // One level of `extends` for relative paths: its options under ours.
+        if let Some(ext) = value.get("extends").and_then(|e| e.as_str())
+            && ext.starts_with('.')
+        {
+            let ext = if ext.ends_with(".json") {
+                ext.to_string()
+            } else {
+                format!("{ext}.json")
+            };
+            if let Some(parent_path) = normalize(&join(&dir, &ext))
+                && let Some(parent) = read_jsonc(&root.join(&parent_path))
+            {
+                let mut merged = parent.get("compilerOptions").cloned().unwrap_or_default();
+                if let (Some(m), Some(o)) = (merged.as_object_mut(), opts.as_object()) {
+                    for (k, v) in o {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+                // A parent's baseUrl is relative to the parent file.
+                if opts.get("baseUrl").is_none() && merged.get("baseUrl").is_some() {
+                    dir = dir_of(&parent_path).to_string();
+                }
+                opts = merged;
+            }
+        }
+        value = opts;
+        let base_url = value
+            .get("baseUrl")
+            .and_then(|b| b.as_str())
+            .and_then(|b| normalize(&join(&dir, b)));
+        let path_base = base_url.clone().unwrap_or_else(|| dir.clone());
+        let mut paths: Vec<(String, Vec<String>)> = value
+            .get("paths")
+            .and_then(|p| p.as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let subs = v
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|s| s.as_str())
+                                    .map(|s| join(&path_base, s))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (k.clone(), subs)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The longest prefix wins, as in TypeScript.
+        paths.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        Some(TsConfig {
+            dir: dir_of(path).to_string(),
+            base_url,
+            paths,
+        })
+    }
+
+    fn candidates(&self, spec: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (pattern, subs) in &self.paths {
+            let matched: Option<&str> = match pattern.split_once('*') {
+                Some((pre, post)) => spec
+                    .strip_prefix(pre)
+                    .and_then(|r| r.strip_suffix(post))
+                    .filter(|_| spec.len() >= pre.len() + post.len()),
+                None => (spec == pattern).then_some(""),
+            };
+            if let Some(star) = matched {
+                for s in subs {
+                    out.push(s.replacen('*', star, 1));
+                }
+            }
+        }
+        if let Some(base) = &self.base_url {
+            out.push(join(base, spec));
+        }
+        out
+    }
+}
+
+/// Reads JSON with comments and trailing commas, as tsconfig allows.
+fn read_jsonc(path: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&strip_jsonc(&text)).ok()
+}
+
+fn strip_jsonc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut in_str = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if in_str {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 1;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if c == '"' {
+            in_str = true;
+            out.push(c);
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        } else if c == ',' {
+            // Drop a trailing comma before `}` or `]`.
+            let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+            if !matches!(next, Some('}') | Some(']')) {
+                out.push(c);
+            }
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
+// -------------------------------------------------------------------- Rust modules
+
+/// The module tree of every crate in the repository, from `mod` declarations.
+#[derive(Default)]
+struct RustModules {
+    /// `mod` import id → the file it declares.
+    mod_targets: HashMap<i64, i64>,
+    /// File → (its crate root file, its module path from the root).
+    module_of: HashMap<i64, (i64, Vec<String>)>,
+    /// (crate root, module path) → file.
+    file_of: HashMap<(i64, Vec<String>), i64>,
+    /// Workspace crate names (`-` → `_`) → lib root file.
+    crates: HashMap<String, i64>,
+}
+
+impl RustModules {
+    fn build(
+        root: &Path,
+        files: &[FileInfo],
+        imports: &[ImportRow],
+        by_path: &HashMap<&str, i64>,
+    ) -> RustModules {
+        let mut m = RustModules::default();
+        let path_of: HashMap<i64, &str> = files.iter().map(|f| (f.id, f.path)).collect();
+        // Resolve every `mod x;` to its file.
+        let mut children: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
+        for imp in imports.iter().filter(|i| i.kind == "mod") {
+            let Some(path) = path_of.get(&imp.file_id) else {
+                continue;
+            };
+            let dir = dir_of(path);
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let stem = name.strip_suffix(".rs").unwrap_or(name);
+            let cands: Vec<String> = if let Some(p) = imp.names.first() {
+                vec![join(dir, p)]
+            } else if matches!(name, "mod.rs" | "lib.rs" | "main.rs") || is_crate_root_path(path) {
+                vec![
+                    join(dir, &format!("{}.rs", imp.module)),
+                    join(dir, &format!("{}/mod.rs", imp.module)),
+                ]
+            } else {
+                vec![
+                    join(dir, &format!("{stem}/{}.rs", imp.module)),
+                    join(dir, &format!("{stem}/{}/mod.rs", imp.module)),
+                ]
+            };
+            if let Some(id) = cands
+                .iter()
+                .filter_map(|c| normalize(c))
+                .find_map(|c| by_path.get(c.as_str()).copied())
+            {
+                m.mod_targets.insert(imp.id, id);
+                children
+                    .entry(imp.file_id)
+                    .or_default()
+                    .push((imp.module.clone(), id));
+            }
+        }
+        // Crate roots, and workspace crate names from Cargo.toml.
+        let mut roots: Vec<i64> = files
+            .iter()
+            .filter(|f| f.language == Some("rust") && is_crate_root_path(f.path))
+            .map(|f| f.id)
+            .collect();
+        for f in files
+            .iter()
+            .filter(|f| f.path == "Cargo.toml" || f.path.ends_with("/Cargo.toml"))
+        {
+            let Ok(text) = std::fs::read_to_string(root.join(f.path)) else {
+                continue;
+            };
+            let Ok(doc) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let dir = dir_of(f.path);
+            let lib_path = doc
+                .get("lib")
+                .and_then(|l| l.get("path"))
+                .and_then(|p| p.as_str())
+                .unwrap_or("src/lib.rs");
+            let lib =
+                normalize(&join(dir, lib_path)).and_then(|p| by_path.get(p.as_str()).copied());
+            if let Some(lib) = lib {
+                roots.push(lib);
+                let name = doc
+                    .get("lib")
+                    .and_then(|l| l.get("name"))
+                    .or_else(|| doc.get("package").and_then(|p| p.get("name")))
+                    .and_then(|n| n.as_str());
+                if let Some(name) = name {
+                    m.crates.insert(name.replace('-', "_"), lib);
+                }
+            }
+            for bin in doc
+                .get("bin")
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(p) = bin.get("path").and_then(|p| p.as_str())
+                    && let Some(id) =
+                        normalize(&join(dir, p)).and_then(|p| by_path.get(p.as_str()).copied())
+                {
+                    roots.push(id);
+                }
+            }
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        // Breadth-first from each root; a file reachable from two roots keeps the first.
+        for &r in &roots {
+            let mut queue = vec![(r, Vec::<String>::new())];
+            let mut seen = HashSet::new();
+            while let Some((f, path)) = queue.pop() {
+                if !seen.insert(f) {
+                    continue;
+                }
+                m.file_of.insert((r, path.clone()), f);
+                m.module_of.entry(f).or_insert((r, path.clone()));
+                for (name, child) in children.get(&f).map(Vec::as_slice).unwrap_or(&[]) {
+                    let mut p = path.clone();
+                    p.push(name.clone());
+                    queue.push((*child, p));
+                }
+            }
+        }
+        m
+    }
+
+    /// Resolves a `use` path to the deepest module file it names.
+    fn resolve_use(&self, file: i64, path: &str) -> Resolved {
+        let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+        let Some(&first) = segs.first() else {
+            return Ctx::none(None);
+        };
+        let here = self.module_of.get(&file);
+        let (root, mut module, rest): (i64, Vec<String>, &[&str]) = match (first, here) {
+            ("crate", Some((root, _))) => (*root, vec![], &segs[1..]),
+            ("self", Some((root, m))) => (*root, m.clone(), &segs[1..]),
+            ("super", Some((root, m))) => {
+                let mut m = m.clone();
+                let mut rest = &segs[..];
+                while rest.first() == Some(&"super") {
+                    m.pop();
+                    rest = &rest[1..];
+                }
+                (*root, m, rest)
+            }
+            (name, _) if self.crates.contains_key(name) => (self.crates[name], vec![], &segs[1..]),
+            (name, Some((root, m))) => {
+                // A path relative to the current module (`use sub::x` with `mod sub;`).
+                let mut child = m.clone();
+                child.push(name.to_string());
+                if self.file_of.contains_key(&(*root, child.clone())) {
+                    (*root, child, &segs[1..])
+                } else {
+                    return Ctx::none(Some(name.to_string()));
+                }
+            }
+            ("crate" | "self" | "super", None) => return Ctx::none(None),
+            (name, None) => return Ctx::none(Some(name.to_string())),
+        };
+        for seg in rest {
+            let mut next = module.clone();
+            next.push((*seg).to_string());
+            if self.file_of.contains_key(&(root, next.clone())) {
+                module = next;
+            } else {
+                break;
+            }
+        }
+        match self.file_of.get(&(root, module)) {
+            Some(id) => Resolved {
+                targets: vec![*id],
+                external: None,
+            },
+            None => Ctx::none(None),
+        }
+    }
+}
+
+/// Conventional crate roots: src/lib.rs, src/main.rs, src/bin/*.rs, src/bin/*/main.rs, build.rs,
+/// and the top-level files of tests/, examples/ and benches/.
+fn is_crate_root_path(path: &str) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if !name.ends_with(".rs") {
+        return false;
+    }
+    let last_dir = dir.rsplit('/').next().unwrap_or(dir);
+    (last_dir == "src" && (name == "lib.rs" || name == "main.rs"))
+        || (dir.ends_with("src/bin") || dir == "src/bin")
+        || (dir.contains("src/bin/") && name == "main.rs")
+        || matches!(last_dir, "tests" | "examples" | "benches")
+        || name == "build.rs"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_names() {
+        assert_eq!(js_package("@scope/pkg/sub"), "@scope/pkg");
+        assert_eq!(js_package("lodash/fp"), "lodash");
+        assert_eq!(js_package("node:fs"), "fs");
+        assert_eq!(go_package("github.com/x/y/z"), "github.com/x/y");
+        assert_eq!(go_package("golang.org/x/tools/go"), "golang.org/x/tools");
+        assert_eq!(go_package("go.uber.org/zap/core"), "go.uber.org/zap");
+        assert_eq!(go_package("net/http"), "net/http");
+        assert_eq!(
+            java_package("org.junit.jupiter.api.Test"),
+            "org.junit.jupiter"
+        );
+        assert_eq!(java_package("java.util.List"), "java.util");
+        assert_eq!(java_package("org.junit.*"), "org.junit");
+    }
+
+    #[test]
+    fn jsonc() {
+        let v: serde_json::Value = serde_json::from_str(&strip_jsonc(
+            "{\n // c\n \"a\": \"x//y\", /* b */ \"b\": [1,],\n}",
+        ))
+        .unwrap_or_default();
+        assert_eq!(v["a"], "x//y");
+        assert_eq!(v["b"][0], 1);
+    }
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(normalize("a/./b/../c").as_deref(), Some("a/c"));
+        assert_eq!(normalize("../x"), None);
+    }
+}

@@ -1,0 +1,833 @@
+//! The only place SQL lives: the repo index at `<root>/.vibe/index.db`.
+//!
+//! Invariants: WAL mode and a long busy timeout, so concurrent `vibe map` runs queue behind one
+//! another instead of failing; an index run is one `BEGIN IMMEDIATE` transaction, so readers
+//! see either the old or the new index, never half of one; a database that is corrupt, foreign
+//! (not vibe's) or from a newer vibe is reported and rebuilt.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::repomap::extract::{FileTags, Symbol};
+
+/// `PRAGMA application_id`: "vibe" in ASCII.
+const APP_ID: i64 = 0x7669_6265;
+
+/// Numbered migrations, applied in order; `user_version` is the count applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create {path}: {source}\nhint: check that the directory is writable")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} {reason}")]
+    Unusable { path: PathBuf, reason: String },
+}
+
+impl Error {
+    /// A database that must be thrown away and rebuilt.
+    pub fn needs_rebuild(&self) -> bool {
+        match self {
+            Error::Unusable { .. } => true,
+            Error::Sqlite { source, .. } => is_corruption(source),
+            Error::Io { .. } => false,
+        }
+    }
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An open index.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// One file as the index knows it.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    pub id: i64,
+    pub path: String,
+    pub language: Option<String>,
+    pub ftype: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Option<Vec<u8>>,
+    pub lines: u64,
+    pub bytes: u64,
+    pub parse_errors: bool,
+    pub skip_reason: Option<String>,
+    pub package: Option<String>,
+    pub main_guard: bool,
+    pub rank: f64,
+}
+
+/// A file to write, with its tags if it is source.
+pub struct NewFile<'a> {
+    pub path: &'a str,
+    pub language: Option<&'a str>,
+    pub ftype: &'a str,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Option<&'a [u8]>,
+    pub lines: u64,
+    pub bytes: u64,
+    pub skip_reason: Option<&'a str>,
+    pub tags: Option<&'a FileTags>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub id: i64,
+    pub file_id: i64,
+    pub line: u32,
+    pub raw: String,
+    pub kind: String,
+    pub module: String,
+    pub names: Vec<String>,
+    pub targets: Vec<i64>,
+    pub external: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SymbolRow {
+    pub file_id: i64,
+    pub symbol: Symbol,
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |source| Error::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// The index path of a repository root.
+    pub fn path_for(root: &Path) -> PathBuf {
+        root.join(".vibe").join("index.db")
+    }
+
+    /// Opens (creating, migrating, or rebuilding if it is unusable) the index of `root`.
+    /// A rebuild is reported through `warn` with the reason.
+    pub fn open(root: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
+        let dir = root.join(".vibe");
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            crate::store::write_atomic(&ignore, b"*\n").map_err(|source| Error::Io {
+                path: ignore.clone(),
+                source,
+            })?;
+        }
+        let path = Self::path_for(root);
+        match Self::try_open(&path) {
+            Ok(s) => Ok(s),
+            Err(e) if e.needs_rebuild() => {
+                warn(format!("{e}; rebuilding the index from scratch"));
+                Self::remove(&path)?;
+                Self::try_open(&path)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the database and its WAL files and opens a fresh one.
+    pub fn rebuild(self, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
+        let path = self.path.clone();
+        drop(self);
+        warn(format!("{reason}; rebuilding the index from scratch"));
+        Self::remove(&path)?;
+        Self::try_open(&path)
+    }
+
+    fn remove(path: &Path) -> Result<()> {
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: p, source }),
+            }
+        }
+        Ok(())
+    }
+
+    fn try_open(path: &Path) -> Result<Store> {
+        let e = sql(path);
+        let mut conn = Connection::open(path).map_err(&e)?;
+        conn.busy_timeout(Duration::from_secs(120)).map_err(&e)?;
+        // The first read of the header is where a non-database file shows itself.
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(&e)?;
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+        )
+        .map_err(&e)?;
+        let unusable = |reason: &str| Error::Unusable {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let (app_id, version) = header(&conn).map_err(&e)?;
+        if version > MIGRATIONS.len() as i64 && app_id == APP_ID {
+            return Err(unusable(&format!(
+                "has schema version {version}, newer than this vibe's {}",
+                MIGRATIONS.len()
+            )));
+        }
+        if app_id != APP_ID && app_id != 0 {
+            return Err(unusable("is not a vibe index (foreign application id)"));
+        }
+        if version < MIGRATIONS.len() as i64 || app_id == 0 {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&e)?;
+            // Re-read under the write lock: another process may have migrated meanwhile.
+            let (app_id, version) = header(&tx).map_err(&e)?;
+            if app_id == 0 {
+                let tables: i64 = tx
+                    .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                    .map_err(&e)?;
+                if tables > 0 {
+                    return Err(unusable("is not a vibe index (it has foreign tables)"));
+                }
+            }
+            for m in MIGRATIONS.iter().skip(version.max(0) as usize) {
+                tx.execute_batch(m).map_err(&e)?;
+            }
+            tx.execute_batch(&format!(
+                "PRAGMA application_id={APP_ID}; PRAGMA user_version={};",
+                MIGRATIONS.len()
+            ))
+            .map_err(&e)?;
+            tx.commit().map_err(&e)?;
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts the one write transaction of an index run; it waits for any other writer.
+    pub fn index_tx(&mut self) -> Result<IndexTx<'_>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&path))?;
+        Ok(IndexTx { tx, path })
+    }
+
+    /// A consistent read snapshot.
+    pub fn read(&self) -> Result<Reader<'_>> {
+        let path = self.path.clone();
+        let tx = self.conn.unchecked_transaction().map_err(sql(&path))?;
+        Ok(Reader { tx, path })
+    }
+
+    /// Looks up cached token counts; `None` where a line was never counted.
+    pub fn token_counts(&self, hashes: &[i64]) -> Result<Vec<Option<u32>>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count FROM token_counts WHERE hash = ?1")
+            .map_err(&e)?;
+        hashes
+            .iter()
+            .map(|h| {
+                stmt.query_row([h], |r| r.get::<_, u32>(0))
+                    .optional()
+                    .map_err(&e)
+            })
+            .collect()
+    }
+
+    /// Remembers token counts; failure to write the cache (a read-only index) is not fatal.
+    pub fn put_token_counts(&self, counts: &[(i64, u32)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let e = sql(&self.path);
+        let tx = self.conn.unchecked_transaction().map_err(&e)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            for (h, c) in counts {
+                stmt.execute(params![h, c]).map_err(&e)?;
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+}
+
+fn header(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok((app_id, version))
+}
+
+const FILE_COLS: &str = "id, path, language, ftype, size, mtime_ns, hash, lines, bytes, \
+     parse_errors, skip_reason, package, main_guard, rank";
+
+fn file_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
+    Ok(FileRow {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        language: r.get(2)?,
+        ftype: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        mtime_ns: r.get(5)?,
+        hash: r.get(6)?,
+        lines: r.get::<_, i64>(7)? as u64,
+        bytes: r.get::<_, i64>(8)? as u64,
+        parse_errors: r.get(9)?,
+        skip_reason: r.get(10)?,
+        package: r.get(11)?,
+        main_guard: r.get(12)?,
+        rank: r.get(13)?,
+    })
+}
+
+fn symbol_row(r: &rusqlite::Row) -> rusqlite::Result<SymbolRow> {
+    Ok(SymbolRow {
+        file_id: r.get(0)?,
+        symbol: Symbol {
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            parent: r.get(3)?,
+            signature: r.get(4)?,
+            line: r.get(5)?,
+            end_line: r.get(6)?,
+            doc: r.get(7)?,
+        },
+    })
+}
+
+fn import_row(r: &rusqlite::Row) -> rusqlite::Result<ImportRow> {
+    let names: String = r.get(6)?;
+    let targets: String = r.get(7)?;
+    Ok(ImportRow {
+        id: r.get(0)?,
+        file_id: r.get(1)?,
+        line: r.get(2)?,
+        raw: r.get(3)?,
+        kind: r.get(4)?,
+        module: r.get(5)?,
+        names: split_list(&names),
+        targets: targets.split(' ').filter_map(|t| t.parse().ok()).collect(),
+        external: r.get(8)?,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        vec![]
+    } else {
+        s.split('\u{1f}').map(str::to_string).collect()
+    }
+}
+
+/// Parses a `refs.data` blob.
+pub fn decode_refs(data: &[u8]) -> impl Iterator<Item = (&str, u32)> {
+    data.split(|b| *b == b'\n').filter_map(|line| {
+        let tab = line.iter().position(|b| *b == b'\t')?;
+        let name = std::str::from_utf8(&line[..tab]).ok()?;
+        let count = std::str::from_utf8(&line[tab + 1..]).ok()?.parse().ok()?;
+        Some((name, count))
+    })
+}
+
+/// One file's ranking graph.
+#[derive(Debug, Clone)]
+pub struct GraphRow {
+    pub file: i64,
+    pub refs: Vec<u8>,
+    pub defs: Vec<u8>,
+}
+
+/// Parses a `refs.defs` blob into (name, kind), in symbol order.
+pub fn decode_defs(data: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+    data.split(|b| *b == b'\n').filter_map(|line| {
+        let tab = line.iter().position(|b| *b == b'\t')?;
+        let name = std::str::from_utf8(&line[..tab]).ok()?;
+        let kind = std::str::from_utf8(&line[tab + 1..]).ok()?;
+        Some((name, kind))
+    })
+}
+
+fn encode_defs(symbols: &[Symbol]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(symbols.len() * 16);
+    for s in symbols {
+        // Names never hold tabs or newlines (they are identifiers); keep the blob parseable.
+        let name = s.name.replace(['\t', '\n'], " ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\t');
+        out.extend_from_slice(s.kind.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn encode_refs(refs: &[(String, u32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(refs.len() * 12);
+    for (name, count) in refs {
+        if name.contains(['\t', '\n']) {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\t');
+        out.extend_from_slice(count.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+macro_rules! reads {
+    () => {
+        /// Every file row, ordered by path.
+        pub fn files(&self) -> Result<Vec<FileRow>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached(&format!("SELECT {FILE_COLS} FROM files ORDER BY path"))
+                .map_err(&e)?;
+            let rows = stmt.query_map([], file_row).map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        /// Every import row, ordered by file and line.
+        pub fn imports(&self) -> Result<Vec<ImportRow>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT id, file_id, line, raw, kind, module, names, targets, external \
+                     FROM imports ORDER BY file_id, line, id",
+                )
+                .map_err(&e)?;
+            let rows = stmt.query_map([], import_row).map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        /// Symbols of the given files (or all files if `None`), in file and source order.
+        pub fn symbols(&self, files: Option<&[i64]>) -> Result<Vec<SymbolRow>> {
+            let e = sql(&self.path);
+            let base = "SELECT file_id, name, kind, parent, signature, line, end_line, doc \
+                        FROM symbols";
+            match files {
+                None => {
+                    let mut stmt = self
+                        .tx
+                        .prepare_cached(&format!("{base} ORDER BY file_id, id"))
+                        .map_err(&e)?;
+                    let rows = stmt.query_map([], symbol_row).map_err(&e)?;
+                    rows.collect::<rusqlite::Result<_>>().map_err(&e)
+                }
+                Some(ids) => {
+                    let mut stmt = self
+                        .tx
+                        .prepare_cached(&format!("{base} WHERE file_id = ?1 ORDER BY id"))
+                        .map_err(&e)?;
+                    let mut out = Vec::new();
+                    for id in ids {
+                        let rows = stmt.query_map([id], symbol_row).map_err(&e)?;
+                        for r in rows {
+                            out.push(r.map_err(&e)?);
+                        }
+                    }
+                    Ok(out)
+                }
+            }
+        }
+
+        /// Per-symbol ranks of a file, in symbol order (empty if never ranked).
+        pub fn symbol_ranks(&self, file: i64) -> Result<Vec<f32>> {
+            let e = sql(&self.path);
+            let blob: Option<Vec<u8>> = self
+                .tx
+                .query_row("SELECT symbol_ranks FROM files WHERE id = ?1", [file], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&e)?
+                .flatten();
+            Ok(blob
+                .unwrap_or_default()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect())
+        }
+
+        /// Every file's ranking graph: (file id, refs blob, defs blob).
+        pub fn graph(&self) -> Result<Vec<GraphRow>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT file_id, data, defs FROM refs ORDER BY file_id")
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(GraphRow {
+                        file: r.get(0)?,
+                        refs: r.get(1)?,
+                        defs: r.get(2)?,
+                    })
+                })
+                .map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        /// (file id, signature, parent) of every definition called `name`.
+        pub fn definitions_named(&self, name: &str) -> Result<Vec<(i64, String, Option<String>)>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT file_id, signature, parent FROM symbols WHERE name = ?1 ORDER BY file_id, id",
+                )
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        /// Names of top-level type definitions per file of `language` (Java class lookups).
+        pub fn top_level_types(&self, language: &str) -> Result<Vec<(i64, String)>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT s.file_id, s.name FROM symbols s JOIN files f ON f.id = s.file_id \
+                     WHERE f.language = ?1 AND s.parent IS NULL \
+                       AND s.kind IN ('class', 'interface', 'enum', 'struct', 'trait', 'type') \
+                     ORDER BY s.file_id, s.id",
+                )
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([language], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        /// All file → file import edges.
+        pub fn edges(&self) -> Result<Vec<(i64, i64)>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT src, dst FROM edges ORDER BY src, dst")
+                .map_err(&e)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&e)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+        }
+
+        pub fn meta(&self, key: &str) -> Result<Option<String>> {
+            self.tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(sql(&self.path))
+        }
+    };
+}
+
+/// A read snapshot.
+pub struct Reader<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+}
+
+impl Reader<'_> {
+    reads!();
+}
+
+/// The write transaction of one index run. Dropping it without [`IndexTx::commit`] rolls back.
+pub struct IndexTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+}
+
+impl IndexTx<'_> {
+    reads!();
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().map_err(sql(&self.path))
+    }
+
+    /// Records that an unchanged file was seen with a new size or mtime.
+    pub fn touch(&self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, size as i64, mtime_ns]))
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    pub fn delete_file(&self, id: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM files WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    /// Inserts or replaces a file and everything extracted from it; returns its id.
+    pub fn put_file(&self, f: &NewFile) -> Result<i64> {
+        let e = sql(&self.path);
+        let tags = f.tags;
+        let id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO files(path, language, ftype, size, mtime_ns, hash, lines, bytes, \
+                   parse_errors, skip_reason, package, main_guard, symbol_ranks) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL) \
+                 ON CONFLICT(path) DO UPDATE SET language = excluded.language, \
+                   ftype = excluded.ftype, size = excluded.size, mtime_ns = excluded.mtime_ns, \
+                   hash = excluded.hash, lines = excluded.lines, bytes = excluded.bytes, \
+                   parse_errors = excluded.parse_errors, skip_reason = excluded.skip_reason, \
+                   package = excluded.package, main_guard = excluded.main_guard, \
+                   symbol_ranks = NULL \
+                 RETURNING id",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        f.path,
+                        f.language,
+                        f.ftype,
+                        f.size as i64,
+                        f.mtime_ns,
+                        f.hash,
+                        f.lines as i64,
+                        f.bytes as i64,
+                        tags.is_some_and(|t| t.has_errors),
+                        f.skip_reason,
+                        tags.and_then(|t| t.package.as_deref()),
+                        tags.is_some_and(|t| t.main_guard),
+                    ],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(&e)?;
+        for stmt in [
+            "DELETE FROM symbols WHERE file_id = ?1",
+            "DELETE FROM refs WHERE file_id = ?1",
+            "DELETE FROM imports WHERE file_id = ?1",
+            "DELETE FROM edges WHERE src = ?1",
+        ] {
+            self.tx
+                .prepare_cached(stmt)
+                .and_then(|mut s| s.execute([id]))
+                .map_err(&e)?;
+        }
+        let Some(tags) = tags else { return Ok(id) };
+        let mut ins = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO symbols(file_id, name, kind, parent, signature, line, end_line, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(&e)?;
+        for s in &tags.symbols {
+            ins.execute(params![
+                id,
+                s.name,
+                s.kind,
+                s.parent,
+                s.signature,
+                s.line,
+                s.end_line,
+                s.doc
+            ])
+            .map_err(&e)?;
+        }
+        self.tx
+            .prepare_cached("INSERT INTO refs(file_id, data, defs) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| {
+                s.execute(params![
+                    id,
+                    encode_refs(&tags.refs),
+                    encode_defs(&tags.symbols)
+                ])
+            })
+            .map_err(&e)?;
+        let mut ins = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO imports(file_id, line, raw, kind, module, names) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(&e)?;
+        for i in &tags.imports {
+            ins.execute(params![
+                id,
+                i.line,
+                i.raw,
+                i.kind,
+                i.module,
+                i.names.join("\u{1f}")
+            ])
+            .map_err(&e)?;
+        }
+        Ok(id)
+    }
+
+    /// Stores one import's resolution.
+    pub fn set_resolution(
+        &self,
+        import: i64,
+        targets: &[i64],
+        external: Option<&str>,
+    ) -> Result<()> {
+        let targets: Vec<String> = targets.iter().map(i64::to_string).collect();
+        self.tx
+            .prepare_cached("UPDATE imports SET targets = ?2, external = ?3 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![import, targets.join(" "), external]))
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    /// Replaces the whole edge table.
+    pub fn set_edges(&self, edges: &[(i64, i64)]) -> Result<()> {
+        let e = sql(&self.path);
+        self.tx.execute("DELETE FROM edges", []).map_err(&e)?;
+        let mut ins = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO edges(src, dst) VALUES (?1, ?2)")
+            .map_err(&e)?;
+        for (s, d) in edges {
+            ins.execute([s, d]).map_err(&e)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a file's rank and its symbols' ranks.
+    pub fn set_rank(&self, file: i64, rank: f64, symbol_ranks: &[f32]) -> Result<()> {
+        let blob: Vec<u8> = symbol_ranks.iter().flat_map(|r| r.to_le_bytes()).collect();
+        self.tx
+            .prepare_cached("UPDATE files SET rank = ?2, symbol_ranks = ?3 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![file, rank, blob]))
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute([key, value]))
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+}
+
+/// Writes a file atomically: a temp file in the same directory, fsync, rename (keeping the
+/// permissions of a file it replaces).
+pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.vibe-tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet() -> impl FnMut(String) {
+        |_| {}
+    }
+
+    #[test]
+    fn creates_and_reopens() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let s = Store::open(dir.path(), &mut quiet())?;
+        drop(s);
+        let s = Store::open(dir.path(), &mut quiet())?;
+        assert!(s.read()?.files()?.is_empty());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".vibe/.gitignore"))?,
+            "*\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn rebuilds_corrupt_foreign_and_newer() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let db = Store::path_for(dir.path());
+        std::fs::create_dir_all(db.parent().ok_or("no parent")?)?;
+
+        std::fs::write(&db, b"this is not a database, just some text that is long enough to matter.......................................................")?;
+        let mut warnings = Vec::new();
+        Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+
+        Store::remove(&db)?;
+        let c = Connection::open(&db)?;
+        c.execute_batch("CREATE TABLE other(x); INSERT INTO other VALUES (1);")?;
+        drop(c);
+        let mut warnings = Vec::new();
+        Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(warnings[0].contains("not a vibe index"), "{warnings:?}");
+
+        let c = Connection::open(&db)?;
+        c.execute_batch("PRAGMA user_version = 99;")?;
+        drop(c);
+        let mut warnings = Vec::new();
+        let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(warnings[0].contains("newer"), "{warnings:?}");
+        assert!(s.read()?.files()?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn refs_round_trip() {
+        let refs = vec![("a".to_string(), 2), ("bb".to_string(), 1)];
+        let data = encode_refs(&refs);
+        let back: Vec<_> = decode_refs(&data).collect();
+        assert_eq!(back, vec![("a", 2), ("bb", 1)]);
+    }
+}
