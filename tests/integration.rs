@@ -1,1 +1,3 @@
+//! Integration tests: the real `vibe` binary, run in temp dirs. One module per area.
 
+mod util;

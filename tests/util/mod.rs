@@ -1,0 +1,150 @@
+//! Test harness: runs the real `vibe` binary in a temp dir with an isolated `VIBE_HOME`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    pub home: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(
+            self.code(),
+            0,
+            "vibe failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self.stdout()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok()).unwrap_or_else(|e| panic!("bad JSON: {e}\n{}", self.stdout()))
+    }
+}
+
+/// The fixture repositories under tests/fixtures.
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walk(from) {
+        let rel = entry.strip_prefix(from).unwrap_or(&entry);
+        let dest = to.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+        } else {
+            if let Some(p) = dest.parent() {
+                std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            }
+            std::fs::copy(&entry, &dest).unwrap_or_else(|e| panic!("{}: {e}", dest.display()));
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+impl Test {
+    /// An empty repository in a temp dir.
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+            home: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+        }
+    }
+
+    /// A copy of tests/fixtures/<name>.
+    pub fn fixture(name: &str) -> Test {
+        let t = Test::new();
+        copy_tree(&fixture_path(name), t.dir.path());
+        t
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (creating parent dirs).
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+        }
+        std::fs::write(&p, content).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Self {
+        let p = self.dir.path().join(rel);
+        std::fs::remove_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        self
+    }
+
+    /// A `vibe` command with `-C <root>` and an isolated home, no colours, no CI progress.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vibe"));
+        c.current_dir(self.dir.path())
+            .env("VIBE_HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .arg("-C")
+            .arg(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("VIBE_") && k != "VIBE_HOME" {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    /// Runs `vibe <args>` (with -C root).
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self
+            .cmd()
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
+        Run { output }
+    }
+}
+
+/// Replaces the temp root in text so snapshots are stable.
+pub fn redact(text: &str, root: &Path) -> String {
+    let canon = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    text.replace(&canon.display().to_string(), "[ROOT]")
+        .replace(&root.display().to_string(), "[ROOT]")
+}
