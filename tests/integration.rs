@@ -1,3 +1,7 @@
 //! Integration tests: the real `vibe` binary, run in temp dirs. One module per area.
 
+mod bad_input;
+mod incremental;
+mod lang_python;
+mod map_cli;
 mod util;

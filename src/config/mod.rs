@@ -183,9 +183,16 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// Finds the line of the first backquoted key named in an error message.
+/// Finds the line of the key an error message names in backquotes (`tokenz`, or a dotted path
+/// like `map.tokens`, whose last part is what the file spells out).
 fn locate_key_line(text: &str, message: &str) -> Option<usize> {
-    let key = message.split('`').nth(1)?;
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let key = quoted
+        .iter()
+        .find(|q| q.contains('.'))
+        .or(quoted.first())?
+        .rsplit('.')
+        .next()?;
     text.lines()
         .position(|l| {
             let l = l.trim_start();

@@ -178,7 +178,10 @@ pub fn extract(
             kind = "method".to_string();
         }
         let sig_end = d.body.map(|b| b.start_byte()).unwrap_or(d.node.end_byte());
-        let signature = signature(&src[start..sig_end.max(start)], d.body.is_none());
+        let signature = signature(
+            &without_comments(d.node, src, start, sig_end),
+            d.body.is_none(),
+        );
         let doc = doc_hook(lang, d.node, d.body, bytes);
         tags.symbols.push(Symbol {
             name: d.name.clone(),
@@ -289,6 +292,26 @@ pub fn signature(text: &str, bodyless: bool) -> String {
         out.truncate(cut);
         out.push('…');
     }
+    out
+}
+
+/// The source between `start` and `end`, leaving out the definition's own comment children
+/// (`class A(B):  # note` must not put the note in the signature).
+fn without_comments(def: Node, src: &str, start: usize, end: usize) -> String {
+    let end = end.max(start);
+    let mut out = String::with_capacity(end - start);
+    let mut pos = start;
+    let mut cursor = def.walk();
+    for child in def.children(&mut cursor) {
+        if child.start_byte() >= end {
+            break;
+        }
+        if child.kind().contains("comment") && child.start_byte() >= pos {
+            out.push_str(&src[pos..child.start_byte()]);
+            pos = child.end_byte().min(end);
+        }
+    }
+    out.push_str(&src[pos..end]);
     out
 }
 

@@ -94,9 +94,6 @@ pub fn check_root(root: &Path) -> Result<PathBuf> {
 /// Brings the index of `root` up to date and returns the open store with a report.
 /// Warnings (unreadable files, symlink loops, a rebuilt database) are in the report.
 pub fn index(root: &Path, cfg: &Config, opts: &Options) -> Result<(Store, IndexReport)> {
-    for lang in lang::ALL {
-        lang.query().map_err(Error::Query)?;
-    }
     let start = Instant::now();
     let mut warnings = Vec::new();
     let mut store = Store::open(root, &mut |w| warnings.push(w))?;
@@ -139,8 +136,19 @@ struct Prepared {
     bytes: u64,
     skip_reason: Option<&'static str>,
     tags: Option<extract::FileTags>,
+    /// Token counts of the file's map lines, when this run counts ahead (see [`PRECOUNT_FILES`]).
+    token_counts: Vec<(i64, u32)>,
     warning: Option<String>,
 }
+
+/// When a run parses at least this many files (a first index, a branch switch), it also counts
+/// the tokens of every line those files can put in a map, in parallel with parsing. Small runs
+/// skip it: loading the tokenizer costs ~0.25 s, more than a whole incremental run.
+const PRECOUNT_FILES: usize = 64;
+
+/// The encoding the text map is fitted in.
+pub const MAP_ENCODING: crate::context::tokens::Encoding =
+    crate::context::tokens::Encoding::O200kBase;
 
 /// A stat taken this close to now may be followed by a write in the same timestamp tick, so it
 /// is not trusted: the file is stored with mtime -1 and re-hashed next time (git's "racy" rule).
@@ -175,18 +183,25 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     report.timings_ms.walk = ms(t.elapsed());
     t = Instant::now();
 
-    // Unchanged in size and mtime: not read at all.
+    // Unchanged in size and mtime: not read at all, unless the size limit moved across it.
+    let max_size = cfg.map.max_file_size;
     let todo: Vec<(&walk::Entry, Option<&FileRow>)> = entries
         .iter()
         .filter_map(|e| match existing.get(&e.path) {
-            Some(o) if o.size == e.size && o.mtime_ns == e.mtime_ns && o.mtime_ns != -1 => None,
+            Some(o)
+                if o.size == e.size
+                    && o.mtime_ns == e.mtime_ns
+                    && o.mtime_ns != -1
+                    && (o.skip_reason.as_deref() == Some("too_large")) == (e.size > max_size) =>
+            {
+                None
+            }
             old => Some((e, old)),
         })
         .collect();
     report.unchanged = report.files_seen - todo.len();
 
     let now = now_ns();
-    let max_size = cfg.map.max_file_size;
     let done = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
     let total = todo.len();
@@ -194,16 +209,21 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .num_threads(threads)
         .build()
         .map_err(|e| Error::Query(format!("cannot start worker threads: {e}")))?;
+    let precount = total >= PRECOUNT_FILES;
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         if opts.progress && total > 0 {
             s.spawn(|| progress(&done, &finished, total));
+        }
+        if precount {
+            // Load the tokenizer while the workers parse.
+            s.spawn(|| MAP_ENCODING.count(""));
         }
         let out = pool.install(|| {
             todo.par_iter()
                 .map_init(
                     || (tree_sitter::Parser::new(), tree_sitter::QueryCursor::new()),
                     |(parser, cursor), (entry, old)| {
-                        let o = prepare(entry, *old, max_size, now, parser, cursor);
+                        let o = prepare(entry, *old, max_size, now, precount, parser, cursor);
                         done.fetch_add(1, Ordering::Relaxed);
                         o
                     },
@@ -218,7 +238,11 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
 
     // Deleted: indexed before, not walked now.
     let walked: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-    let mut structural = tx.meta("ranked")?.is_none();
+    // Resolution must run again when the file set or any import changed, and also when a
+    // non-source file (tsconfig.json, go.mod, Cargo.toml) or a Java file (its top-level types
+    // are import targets) changed. Ranking runs again on any change.
+    let mut resolve = tx.meta("ranked")?.is_none();
+    let mut rerank = resolve;
     let mut deleted: Vec<&FileRow> = existing
         .values()
         .filter(|f| !walked.contains(f.path.as_str()))
@@ -227,7 +251,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     for f in deleted {
         tx.delete_file(f.id)?;
         report.deleted += 1;
-        structural = true;
+        resolve = true;
     }
     for o in outcomes {
         match o {
@@ -243,12 +267,16 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     report.changed += 1;
                 } else {
                     report.added += 1;
+                    resolve = true;
+                }
+                if matches!(p.language, None | Some(lang::Lang::Java)) {
+                    resolve = true;
                 }
                 if p.tags.is_some() {
                     report.parsed += 1;
                     report.parsed_bytes += p.bytes;
                 }
-                tx.put_file(&NewFile {
+                let put = tx.put_file(&NewFile {
                     path: &p.entry.path,
                     language: p.language.map(|l| l.name()),
                     ftype: &p.ftype,
@@ -260,15 +288,21 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     skip_reason: p.skip_reason,
                     tags: p.tags.as_ref(),
                 })?;
-                structural = true;
+                resolve |= put.imports_changed;
+                tx.put_token_counts(&p.token_counts)?;
+                rerank = true;
             }
         }
     }
     report.timings_ms.write = ms(t.elapsed());
 
-    if structural {
+    if resolve || rerank {
         t = Instant::now();
-        resolve_phase(&tx, root, cfg)?;
+        if resolve {
+            resolve_phase(&tx, root, cfg)?;
+        } else {
+            summary_phase(&tx, root, None)?;
+        }
         report.timings_ms.resolve = ms(t.elapsed());
         t = Instant::now();
         rank_phase(&tx)?;
@@ -311,6 +345,7 @@ fn prepare(
     old: Option<&FileRow>,
     max_size: u64,
     now: i64,
+    precount: bool,
     parser: &mut tree_sitter::Parser,
     cursor: &mut tree_sitter::QueryCursor,
 ) -> Outcome {
@@ -329,6 +364,7 @@ fn prepare(
         bytes: entry.size,
         skip_reason: None,
         tags: None,
+        token_counts: Vec::new(),
         warning: None,
     };
     let touch = |o: &FileRow| Outcome::Touch {
@@ -374,8 +410,26 @@ fn prepare(
     p.language = lang::detect(&entry.path, head);
     if let Some(l) = p.language {
         p.ftype = l.name().to_string();
-        if let (Ok(q), Some(tree)) = (l.query(), extract::parse(parser, l, &text)) {
-            p.tags = Some(extract::extract(l, q, &tree, &text, cursor));
+        match l.query() {
+            Ok(q) => {
+                if let Some(tree) = extract::parse(parser, l, &text) {
+                    let tags = extract::extract(l, q, &tree, &text, cursor);
+                    if precount {
+                        p.token_counts = render::candidate_lines(&entry.path, &tags.symbols)
+                            .iter()
+                            .map(|line| {
+                                (
+                                    render::line_key(MAP_ENCODING, line),
+                                    render::count_line(MAP_ENCODING, line),
+                                )
+                            })
+                            .collect();
+                    }
+                    p.tags = Some(tags);
+                }
+            }
+            // Queries are embedded and compiled by a test, so this is a build defect.
+            Err(e) => p.warning = Some(e),
         }
     }
     Outcome::Write(Box::new(p))
@@ -438,7 +492,29 @@ fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
     if tx.edges()? != edges {
         tx.set_edges(&edges)?;
     }
+    summary_phase(
+        tx,
+        root,
+        Some(project::top_externals(external_uses.into_iter(), 20)),
+    )
+}
 
+/// Recomputes the project summary for the header. `externals` is `None` when imports were not
+/// re-resolved, and then the previous summary's counts still hold.
+fn summary_phase(
+    tx: &IndexTx,
+    root: &Path,
+    externals: Option<Vec<project::ExternalCount>>,
+) -> Result<()> {
+    let files = tx.files()?;
+    let externals = match externals {
+        Some(x) => x,
+        None => tx
+            .meta("project")?
+            .and_then(|j| serde_json::from_str::<project::Project>(&j).ok())
+            .map(|p| p.externals)
+            .unwrap_or_default(),
+    };
     let by_id: HashMap<i64, &FileRow> = files.iter().map(|f| (f.id, f)).collect();
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
     let mut add = |path: &str, reason: &str| {
@@ -481,7 +557,7 @@ fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
             .collect(),
         test_files,
         frameworks: project::frameworks(root, files.iter().map(|f| f.path.as_str())),
-        externals: project::top_externals(external_uses.into_iter(), 20),
+        externals,
     };
     let json = serde_json::to_string(&summary).unwrap_or_default();
     tx.set_meta("project", &json)?;
@@ -496,18 +572,27 @@ fn rank_phase(tx: &IndexTx) -> Result<()> {
         .filter(|f| f.language.is_some() && f.skip_reason.is_none())
         .map(|f| f.id)
         .collect();
+    let t = Instant::now();
     let graph = tx.graph()?;
     let edges = tx.edges()?;
+    let loaded = t.elapsed();
     let ranks = rank::rank(&rank::Input {
         files: &ids,
         graph: &graph,
         edges: &edges,
     });
+    let computed = t.elapsed();
     for id in &ids {
         let r = ranks.files.get(id).copied().unwrap_or(0.0);
         let s = ranks.symbols.get(id).map(Vec::as_slice).unwrap_or(&[]);
         tx.set_rank(*id, r, s)?;
     }
+    tracing::debug!(
+        "rank: load {:?}, compute {:?}, write {:?}",
+        loaded,
+        computed - loaded,
+        t.elapsed() - computed
+    );
     Ok(())
 }
 

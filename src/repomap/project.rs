@@ -12,8 +12,14 @@ pub struct Project {
     pub entry_points: Vec<EntryPoint>,
     pub test_files: usize,
     pub frameworks: Vec<String>,
-    /// (package, number of files importing it), most used first.
-    pub externals: Vec<(String, usize)>,
+    /// External packages by the number of files importing them, most used first.
+    pub externals: Vec<ExternalCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalCount {
+    pub name: String,
+    pub files: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -313,13 +319,19 @@ pub fn manifest_entry_points<'a>(
 }
 
 /// Counts files importing each external package; the top `n`, most used first.
-pub fn top_externals(pairs: impl Iterator<Item = (i64, String)>, n: usize) -> Vec<(String, usize)> {
+pub fn top_externals(pairs: impl Iterator<Item = (i64, String)>, n: usize) -> Vec<ExternalCount> {
     let mut files: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     for (f, ext) in pairs {
         files.entry(ext).or_default().insert(f);
     }
-    let mut v: Vec<(String, usize)> = files.into_iter().map(|(k, s)| (k, s.len())).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut v: Vec<ExternalCount> = files
+        .into_iter()
+        .map(|(name, s)| ExternalCount {
+            name,
+            files: s.len(),
+        })
+        .collect();
+    v.sort_by(|a, b| b.files.cmp(&a.files).then(a.name.cmp(&b.name)));
     v.truncate(n);
     v
 }

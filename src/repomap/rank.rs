@@ -9,10 +9,12 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::store::{GraphRow, decode_defs, decode_refs};
 
 /// Names defined in more files than this carry no signal about which definition is meant.
-const MAX_DEFINERS: usize = 40;
+const MAX_DEFINERS: usize = 25;
 /// Weight of one resolved import edge, next to a reference weight of about 1.
 const IMPORT_WEIGHT: f64 = 2.0;
 const DAMPING: f64 = 0.85;
@@ -74,6 +76,7 @@ fn is_compound(name: &str) -> bool {
 }
 
 pub fn rank(input: &Input) -> Ranks {
+    let t0 = std::time::Instant::now();
     let n = input.files.len();
     let index: HashMap<i64, usize> = input
         .files
@@ -82,9 +85,10 @@ pub fn rank(input: &Input) -> Ranks {
         .map(|(i, f)| (*f, i))
         .collect();
 
-    // name → files defining it (ascending, deduplicated). `impl` blocks name a type defined
-    // elsewhere, so they do not make a file a definer.
-    let mut definers: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Intern defined names, and list each name's definer files (ascending, deduplicated).
+    // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
+    let mut names: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut definers: Vec<Vec<u32>> = Vec::new();
     for row in input.graph {
         let Some(&i) = index.get(&row.file) else {
             continue;
@@ -93,97 +97,145 @@ pub fn rank(input: &Input) -> Ranks {
             if kind == "impl" {
                 continue;
             }
-            let v = definers.entry(name).or_default();
-            if v.last() != Some(&i) {
-                v.push(i);
+            let id = *names.entry(name).or_insert_with(|| {
+                definers.push(Vec::new());
+                (definers.len() - 1) as u32
+            });
+            let v = &mut definers[id as usize];
+            if v.last() != Some(&(i as u32)) {
+                v.push(i as u32);
             }
         }
     }
+    let t_defs = t0.elapsed();
+    let weights: Vec<f64> = {
+        let mut w = vec![0.0; definers.len()];
+        for (name, &id) in &names {
+            w[id as usize] = name_weight(name, definers[id as usize].len());
+        }
+        w
+    };
 
-    // Weighted edges, and for symbol ranks, which (target, name) each edge's weight came from.
-    // out[f] = list of (g, weight, name).
-    let mut out: Vec<Vec<(usize, f64, &str)>> = vec![Vec::new(); n];
-    for row in input.graph {
-        let Some(&fi) = index.get(&row.file) else {
+    // Reference edges, one entry per (source, name): the name's weight goes to its definers.
+    // `flows` keeps them for symbol ranks; `edges` sums them per (source, target) for PageRank.
+    let mut flows: Vec<(u32, u32, f64)> = Vec::new(); // (source, name, weight per definer)
+    let mut flow_start = vec![0usize; n + 1];
+    let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+    let mut rows: Vec<(usize, &GraphRow)> = input
+        .graph
+        .iter()
+        .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
+        .collect();
+    rows.sort_by_key(|(i, _)| *i);
+    let mut next_row = rows.iter().peekable();
+    for fi in 0..n {
+        flow_start[fi] = flows.len();
+        let Some((_, row)) = next_row.next_if(|(i, _)| *i == fi) else {
             continue;
         };
+        let out = &mut edges[fi];
         for (name, count) in decode_refs(&row.refs) {
-            let Some(defs) = definers.get(name) else {
+            let Some(&id) = names.get(name) else {
                 continue;
             };
+            let defs = &definers[id as usize];
             if defs.len() > MAX_DEFINERS {
                 continue;
             }
-            let others = defs.iter().filter(|&&g| g != fi).count();
+            let others = defs.iter().filter(|&&g| g as usize != fi).count();
             if others == 0 {
                 continue;
             }
-            // `name` borrows the blob; re-borrow the key from `definers` for a longer lifetime.
-            let Some((key, _)) = definers.get_key_value(name) else {
-                continue;
-            };
-            let w = name_weight(name, defs.len()) * f64::from(count).sqrt() / others as f64;
-            for &g in defs.iter().filter(|&&g| g != fi) {
-                out[fi].push((g, w, key));
+            let w = weights[id as usize] * f64::from(count).sqrt() / others as f64;
+            flows.push((fi as u32, id, w));
+            for &g in defs.iter().filter(|&&g| g as usize != fi) {
+                out.push((g, w));
             }
         }
     }
+    flow_start[n] = flows.len();
+    let t_refs = t0.elapsed();
     for (s, d) in input.edges {
         if let (Some(&si), Some(&di)) = (index.get(s), index.get(d))
             && si != di
         {
-            out[si].push((di, IMPORT_WEIGHT, ""));
+            edges[si].push((di as u32, IMPORT_WEIGHT));
         }
     }
-    let out_sum: Vec<f64> = out.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
+    // Merge parallel edges: PageRank only needs one weight per (source, target).
+    for out in &mut edges {
+        out.sort_unstable_by_key(|e| e.0);
+        let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+        for &(g, w) in out.iter() {
+            match merged.last_mut() {
+                Some(last) if last.0 == g => last.1 += w,
+                _ => merged.push((g, w)),
+            }
+        }
+        *out = merged;
+    }
+    let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
+    let t_edges = std::time::Instant::now();
 
     let mut r = vec![if n > 0 { 1.0 / n as f64 } else { 0.0 }; n];
     let mut next = vec![0.0; n];
+    let mut iterations = 0;
     for _ in 0..100 {
+        iterations += 1;
         let dangling: f64 = (0..n).filter(|&i| out_sum[i] == 0.0).map(|i| r[i]).sum();
         let base = (1.0 - DAMPING) / n as f64 + DAMPING * dangling / n as f64;
         next.iter_mut().for_each(|x| *x = base);
-        for (f, edges) in out.iter().enumerate() {
+        for (f, out) in edges.iter().enumerate() {
             if out_sum[f] == 0.0 {
                 continue;
             }
             let share = DAMPING * r[f] / out_sum[f];
-            for &(g, w, _) in edges {
-                next[g] += share * w;
+            for &(g, w) in out {
+                next[g as usize] += share * w;
             }
         }
         let delta: f64 = r.iter().zip(&next).map(|(a, b)| (a - b).abs()).sum();
         std::mem::swap(&mut r, &mut next);
-        if delta < 1e-12 {
+        if delta < 1e-10 {
             break;
         }
     }
 
-    // Symbol ranks: the rank that flowed into a file through each name.
-    let mut flow: HashMap<(usize, &str), f64> = HashMap::new();
-    for (f, edges) in out.iter().enumerate() {
+    tracing::debug!(
+        "rank: defs {:?}, refs {:?}, merged {:?}; {} flows, {} edges, {} iterations in {:?}",
+        t_defs,
+        t_refs,
+        t_edges - t0,
+        flows.len(),
+        edges.iter().map(Vec::len).sum::<usize>(),
+        iterations,
+        t_edges.elapsed()
+    );
+    // Symbol ranks: the rank that flowed into each (file, name) through references. Every
+    // definer of a name gets the same inflow, except that a file's own references to a name it
+    // also defines do not flow to itself; those few are subtracted afterwards.
+    let mut inflow = vec![0.0f64; definers.len()];
+    let mut own: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    for f in 0..n {
         if out_sum[f] == 0.0 {
             continue;
         }
         let share = r[f] / out_sum[f];
-        for &(g, w, name) in edges {
-            if !name.is_empty() {
-                *flow.entry((g, name)).or_insert(0.0) += share * w;
+        for &(_, id, w) in &flows[flow_start[f]..flow_start[f + 1]] {
+            inflow[id as usize] += share * w;
+            if definers[id as usize].binary_search(&(f as u32)).is_ok() {
+                *own.entry((f as u32, id)).or_insert(0.0) += share * w;
             }
         }
     }
+    let flow_into =
+        |g: u32, id: u32| inflow[id as usize] - own.get(&(g, id)).copied().unwrap_or(0.0);
     let mut symbols: HashMap<i64, Vec<f32>> = HashMap::new();
-    for row in input.graph {
-        let Some(&fi) = index.get(&row.file) else {
-            continue;
-        };
+    for (fi, row) in &rows {
         let ranks = decode_defs(&row.defs)
-            .map(|(name, kind)| {
-                if kind == "impl" {
-                    0.0
-                } else {
-                    flow.get(&(fi, name)).copied().unwrap_or(0.0) as f32
-                }
+            .map(|(name, kind)| match names.get(name) {
+                Some(&id) if kind != "impl" => flow_into(*fi as u32, id).max(0.0) as f32,
+                _ => 0.0,
             })
             .collect();
         symbols.insert(row.file, ranks);

@@ -5,6 +5,10 @@
 //! a newline could merge with, so the pre-tokenizer always splits at line ends and the count of
 //! the whole text is the sum of its lines' counts (a test checks this). That lets counts be
 //! cached per line in the index, so a warm run fits the budget without loading the tokenizer.
+//! The cache key treats every ASCII digit as `0`: digits pre-tokenize in runs of at most three,
+//! and every run of one to three digits is one token in o200k_base and cl100k_base (a test
+//! checks all 1,110 of them), so a line's count does not depend on which digits it holds. A map
+//! whose header says "1,835 files" instead of "1,834 files" reuses the cached count.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -47,27 +51,16 @@ impl<'s> Counter<'s> {
         }
     }
 
-    fn key(&self, line: &str) -> i64 {
-        let mut h = blake3::Hasher::new();
-        h.update(self.encoding.name().as_bytes());
-        h.update(&[0]);
-        h.update(line.as_bytes());
-        let b = h.finalize();
-        let mut k = [0u8; 8];
-        k.copy_from_slice(&b.as_bytes()[..8]);
-        i64::from_le_bytes(k)
-    }
-
     /// Tokens of `line` followed by a newline.
     fn count(&mut self, line: &str) -> Result<usize, store::Error> {
-        let k = self.key(line);
+        let k = line_key(self.encoding, line);
         if let Some(n) = self.memo.get(&k) {
             return Ok(*n as usize);
         }
         let n = match self.store.token_counts(&[k])?.first().copied().flatten() {
             Some(n) => n,
             None => {
-                let n = self.encoding.count(&format!("{line}\n")) as u32;
+                let n = count_line(self.encoding, line);
                 self.fresh.push((k, n));
                 n
             }
@@ -90,6 +83,76 @@ impl<'s> Counter<'s> {
             tracing::debug!("token cache not saved: {e}");
         }
     }
+}
+
+/// Every ASCII digit as `0` (see the module docs for why counts do not change).
+fn zero_digits(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.bytes().any(|b| b.is_ascii_digit()) {
+        std::borrow::Cow::Owned(
+            line.chars()
+                .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
+/// The token-cache key of a map line under an encoding.
+pub fn line_key(encoding: Encoding, line: &str) -> i64 {
+    let mut h = blake3::Hasher::new();
+    h.update(encoding.name().as_bytes());
+    h.update(&[0]);
+    h.update(zero_digits(line).as_bytes());
+    let b = h.finalize();
+    let mut k = [0u8; 8];
+    k.copy_from_slice(&b.as_bytes()[..8]);
+    i64::from_le_bytes(k)
+}
+
+/// Exact tokens of `line` plus its newline.
+pub fn count_line(encoding: Encoding, line: &str) -> u32 {
+    encoding.count(&format!("{}\n", zero_digits(line))) as u32
+}
+
+/// Every line a file can contribute to a map: its path line, each definition at its nesting
+/// depth, and the elision markers; counted ahead at index time so rendering rarely needs the
+/// tokenizer.
+pub fn candidate_lines(path: &str, symbols: &[Symbol]) -> Vec<String> {
+    let mut lines = Vec::with_capacity(symbols.len() + 2);
+    lines.push(path_line(path));
+    for i in 0..symbols.len() {
+        lines.push(symbol_line(symbols, i));
+    }
+    if !symbols.is_empty() {
+        let mut n = symbols.len();
+        loop {
+            lines.push(elided_line(n));
+            if n < 10 {
+                break;
+            }
+            n /= 10;
+        }
+    }
+    lines
+}
+
+fn path_line(path: &str) -> String {
+    format!("{path}:")
+}
+
+fn symbol_line(symbols: &[Symbol], i: usize) -> String {
+    let s = &symbols[i];
+    let sig = if s.signature.is_empty() {
+        &s.name
+    } else {
+        &s.signature
+    };
+    format!("{}{}", "  ".repeat(depth(symbols, i) + 1), sig)
+}
+
+fn elided_line(n: usize) -> String {
+    format!("  {ELIDED} {n} more")
 }
 
 /// Thousands separators: 1834 → "1,834".
@@ -146,10 +209,12 @@ pub fn header(files: &[FileRow], project: &Project) -> Vec<String> {
     if !project.entry_points.is_empty() {
         let rank: HashMap<&str, f64> = files.iter().map(|f| (f.path.as_str(), f.rank)).collect();
         let mut eps: Vec<&super::project::EntryPoint> = project.entry_points.iter().collect();
+        // Entry points of the program before those of tests, each by rank.
         eps.sort_by(|a, b| {
             let (ra, rb) = (rank.get(a.path.as_str()), rank.get(b.path.as_str()));
-            rb.unwrap_or(&0.0)
-                .total_cmp(ra.unwrap_or(&0.0))
+            super::project::is_test_path(&a.path)
+                .cmp(&super::project::is_test_path(&b.path))
+                .then(rb.unwrap_or(&0.0).total_cmp(ra.unwrap_or(&0.0)))
                 .then_with(|| a.path.cmp(&b.path))
         });
         const SHOWN: usize = 8;
@@ -175,7 +240,7 @@ pub fn header(files: &[FileRow], project: &Project) -> Vec<String> {
             .externals
             .iter()
             .take(10)
-            .map(|(n, c)| format!("{n} {c}"))
+            .map(|x| format!("{} {}", x.name, x.files))
             .collect();
         facts.push(format!("external: {}", ext.join(", ")));
     }
@@ -186,7 +251,7 @@ pub fn header(files: &[FileRow], project: &Project) -> Vec<String> {
 /// A file's block: its path line and the lines of the chosen definitions (with the parents they
 /// need for context), in source order, then an elision marker if some were left out.
 fn block(path: &str, symbols: &[Symbol], ranks: &[f32], keep: usize) -> (Vec<String>, usize) {
-    let mut lines = vec![format!("{path}:")];
+    let mut lines = vec![path_line(path)];
     if symbols.is_empty() {
         return (lines, 0);
     }
@@ -322,7 +387,7 @@ pub fn text_map(
         }
         if !placed {
             // Not even the path fits: the map is full.
-            let n = counter.count(&format!("{}:", f.path))?;
+            let n = counter.count(&path_line(&f.path))?;
             if used + n > budget {
                 break;
             }
@@ -354,6 +419,20 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1834), "1,834");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn short_digit_runs_are_one_token() {
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            for width in 1..=3 {
+                for n in 0..10usize.pow(width) {
+                    let s = format!("{n:0width$}", width = width as usize);
+                    assert_eq!(enc.count(&s), 1, "{s} in {}", enc.name());
+                }
+            }
+            let a = "# repository map: 1,834 source files, 652,311 lines (python 1,812)\n";
+            assert_eq!(enc.count(a), enc.count(&zero_digits(a)));
+        }
     }
 
     #[test]

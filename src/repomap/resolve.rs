@@ -63,7 +63,9 @@ pub fn resolve_all(
                 },
             };
             r.targets.retain(|t| *t != imp.file_id);
-            r.targets.sort_unstable();
+            // By path, not id: ids follow the index's history, paths do not.
+            r.targets
+                .sort_unstable_by_key(|t| ctx.by_id.get(t).map(|f| f.path));
             r.targets.dedup();
             if !r.targets.is_empty() {
                 r.external = None;

@@ -106,6 +106,14 @@ pub struct ImportRow {
     pub external: Option<String>,
 }
 
+/// What [`IndexTx::put_file`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct PutFile {
+    pub id: i64,
+    /// The file's imports differ from what the index had, so resolution must run again.
+    pub imports_changed: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct SymbolRow {
     pub file_id: i64,
@@ -598,8 +606,10 @@ impl IndexTx<'_> {
             .map_err(sql(&self.path))
     }
 
-    /// Inserts or replaces a file and everything extracted from it; returns its id.
-    pub fn put_file(&self, f: &NewFile) -> Result<i64> {
+    /// Inserts or replaces a file and everything extracted from it. When the file's imports are
+    /// the same as before (same kind, module and names, in order), their resolutions and the
+    /// file's edges are kept, and `imports_changed` is false: the caller may skip re-resolving.
+    pub fn put_file(&self, f: &NewFile) -> Result<PutFile> {
         let e = sql(&self.path);
         let tags = f.tags;
         let id: i64 = self
@@ -636,18 +646,46 @@ impl IndexTx<'_> {
                 )
             })
             .map_err(&e)?;
-        for stmt in [
+        // The old imports, to carry their resolutions over if nothing about them changed.
+        let old: Vec<(String, String, String, String, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT kind, module, names, targets, external FROM imports \
+                 WHERE file_id = ?1 ORDER BY id",
+            )
+            .and_then(|mut s| {
+                s.query_map([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(&e)?;
+        let new_imports: &[crate::repomap::extract::Import] =
+            tags.map(|t| t.imports.as_slice()).unwrap_or(&[]);
+        let same = old.len() == new_imports.len()
+            && old
+                .iter()
+                .zip(new_imports)
+                .all(|(o, n)| o.0 == n.kind && o.1 == n.module && o.2 == n.names.join("\u{1f}"));
+        let mut deletes = vec![
             "DELETE FROM symbols WHERE file_id = ?1",
             "DELETE FROM refs WHERE file_id = ?1",
             "DELETE FROM imports WHERE file_id = ?1",
-            "DELETE FROM edges WHERE src = ?1",
-        ] {
+        ];
+        if !same {
+            deletes.push("DELETE FROM edges WHERE src = ?1");
+        }
+        for stmt in deletes {
             self.tx
                 .prepare_cached(stmt)
                 .and_then(|mut s| s.execute([id]))
                 .map_err(&e)?;
         }
-        let Some(tags) = tags else { return Ok(id) };
+        let put = PutFile {
+            id,
+            imports_changed: !same,
+        };
+        let Some(tags) = tags else { return Ok(put) };
         let mut ins = self
             .tx
             .prepare_cached(
@@ -681,22 +719,28 @@ impl IndexTx<'_> {
         let mut ins = self
             .tx
             .prepare_cached(
-                "INSERT INTO imports(file_id, line, raw, kind, module, names) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO imports(file_id, line, raw, kind, module, names, targets, external) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(&e)?;
-        for i in &tags.imports {
+        for (n, i) in tags.imports.iter().enumerate() {
+            let (targets, external) = match old.get(n) {
+                Some(o) if same => (o.3.as_str(), o.4.as_deref()),
+                _ => ("", None),
+            };
             ins.execute(params![
                 id,
                 i.line,
                 i.raw,
                 i.kind,
                 i.module,
-                i.names.join("\u{1f}")
+                i.names.join("\u{1f}"),
+                targets,
+                external
             ])
             .map_err(&e)?;
         }
-        Ok(id)
+        Ok(put)
     }
 
     /// Stores one import's resolution.
@@ -736,6 +780,19 @@ impl IndexTx<'_> {
             .and_then(|mut s| s.execute(params![file, rank, blob]))
             .map(|_| ())
             .map_err(sql(&self.path))
+    }
+
+    /// Remembers token counts of map lines.
+    pub fn put_token_counts(&self, counts: &[(i64, u32)]) -> Result<()> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")
+            .map_err(&e)?;
+        for (h, c) in counts {
+            stmt.execute(params![h, c]).map_err(&e)?;
+        }
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {

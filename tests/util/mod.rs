@@ -36,13 +36,16 @@ impl Run {
         self.stdout()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ok()).unwrap_or_else(|e| panic!("bad JSON: {e}\n{}", self.stdout()))
+        serde_json::from_str(&self.ok())
+            .unwrap_or_else(|e| panic!("bad JSON: {e}\n{}", self.stdout()))
     }
 }
 
 /// The fixture repositories under tests/fixtures.
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Copies a directory tree.
@@ -65,7 +68,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {

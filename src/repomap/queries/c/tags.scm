@@ -1,1 +1,126 @@
-; placeholder
+; vibe repo-map tags: C
+;
+; Capture convention (relied upon by src/repomap):
+;   @definition.<kind>  whole definition node; kind is one of function, method, class,
+;                       struct, enum, union, trait, interface, type, constant, macro,
+;                       impl, module, namespace
+;   @name               node whose text is the definition's name (exactly one per match)
+;   @body               optional; signature = source[definition.start .. body.start]
+;                       (no @body => the whole definition text is the signature)
+;   @parent             optional; owner name when not given by lexical nesting
+;   @import             whole import-like node, one match per statement
+;   @package            package declaration (Java, Go)
+;   @entry              program entry point (Python `if __name__ == "__main__":`)
+; Captures whose name starts with `_` only feed predicates and must be ignored.
+;
+; Notes:
+; - Function names are found through up to two pointer declarators and through a
+;   parenthesised function-pointer return type (`void (*get(void))(int)`).
+; - Prototypes (`declaration` with a function_declarator) are only reported outside
+;   function bodies (file level, #if/#ifdef branches, extern "C" blocks).
+; - `typedef struct [Tag] { ... } Name;` is ONE definition (kind struct/union/enum
+;   on the type_definition, @name = Name, signature `typedef struct Tag`); when Tag
+;   differs from Name a second match on the SAME node has @name = Tag (dedupe by
+;   (node, name)). Specifiers with a body are otherwise reported where they appear
+;   (file level, #if branches, `struct X {..} x;`, nested in a struct).
+; - Other typedefs are `type`; `typedef A x, *px;` yields one match per name on the
+;   SAME node.
+; - `#define X value` and `#define F(a) ...` are macros; valueless `#define X`
+;   (include guards, feature flags) are not reported. Function-like macros use the
+;   replacement text as @body, so the signature is `#define F(a)`.
+; - The file is repetitive by necessity (queries have no recursion/macros): the same
+;   name alternatives appear under each declarator wrapper and each parent context.
+; - Compile-time note: Query::new cost grows with (distinct parent node types x depth
+;   of nested child patterns); wildcard parents/wrappers `(_ ...)` plus anchored
+;   text predicates keep it low, so prefer them over enumerating node types.
+
+(function_definition
+  declarator: [
+    (function_declarator declarator: (identifier) @name)
+    (_ (function_declarator declarator: (identifier) @name))
+    (_ (_ (function_declarator declarator: (identifier) @name)))
+    (_ (_ (_ (function_declarator declarator: (identifier) @name))))
+  ]
+  body: (compound_statement) @body) @definition.function
+
+; Prototypes outside function bodies. The wildcard parent (file, #if branches,
+; extern "C" x;) must not be a `{ ... }` block (compound_statement);
+; brace-delimited parents that ARE wanted get their own pattern.
+(
+  (_
+    (declaration
+      declarator: [
+        (function_declarator declarator: (identifier) @name)
+        (_ (function_declarator declarator: (identifier) @name))
+        (_ (_ (function_declarator declarator: (identifier) @name)))
+        (_ (_ (_ (function_declarator declarator: (identifier) @name))))
+      ]) @definition.function) @_parent
+  (#not-match? @_parent "^\\{"))
+
+; namespace / extern "C" { ... } bodies
+(declaration_list
+  (declaration
+    declarator: [
+      (function_declarator declarator: (identifier) @name)
+      (_ (function_declarator declarator: (identifier) @name))
+      (_ (_ (function_declarator declarator: (identifier) @name)))
+      (_ (_ (_ (function_declarator declarator: (identifier) @name))))
+    ]) @definition.function)
+
+; Struct/union/enum definitions with a body, wherever they appear except directly
+; under a typedef (handled below).
+(
+  (_
+    [
+      (struct_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.struct
+      (union_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.union
+      (enum_specifier name: (type_identifier) @name body: (enumerator_list) @body) @definition.enum
+    ]) @_parent
+  (#not-match? @_parent "^typedef"))
+
+; `typedef struct [Tag] { ... } Name;` -> one definition named Name ...
+(type_definition
+  type: (struct_specifier body: (field_declaration_list) @body)
+  declarator: (type_identifier) @name) @definition.struct
+(type_definition
+  type: (union_specifier body: (field_declaration_list) @body)
+  declarator: (type_identifier) @name) @definition.union
+(type_definition
+  type: (enum_specifier body: (enumerator_list) @body)
+  declarator: (type_identifier) @name) @definition.enum
+; ... plus the tag name when it differs from the (first) typedef name.
+(type_definition
+  type: (struct_specifier name: (type_identifier) @name body: (field_declaration_list) @body)
+  .
+  declarator: (type_identifier) @_alias
+  (#not-eq? @name @_alias)) @definition.struct
+(type_definition
+  type: (union_specifier name: (type_identifier) @name body: (field_declaration_list) @body)
+  .
+  declarator: (type_identifier) @_alias
+  (#not-eq? @name @_alias)) @definition.union
+(type_definition
+  type: (enum_specifier name: (type_identifier) @name body: (enumerator_list) @body)
+  .
+  declarator: (type_identifier) @_alias
+  (#not-eq? @name @_alias)) @definition.enum
+
+; Other typedefs: any type without a body (only specifiers have a `body` field).
+(type_definition
+  type: (_ !body)
+  declarator: [
+    (type_identifier) @name
+    (_ declarator: (type_identifier) @name)                        ; *T, T[], T(...)
+    (_ declarator: (_ declarator: (type_identifier) @name))        ; **T
+    (_ declarator: (_ (_ declarator: (type_identifier) @name)))    ; (*T)(...)
+  ]) @definition.type
+
+(preproc_def
+  name: (identifier) @name
+  value: (preproc_arg)) @definition.macro
+
+(preproc_function_def
+  name: (identifier) @name
+  value: (preproc_arg)? @body) @definition.macro
+
+(preproc_include) @import

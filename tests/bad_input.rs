@@ -1,0 +1,616 @@
+//! Bad input: binary, huge, undecodable, unreadable, looping, pathological and broken files, bad
+//! paths, a corrupt index, concurrent runs and bad configuration. None may crash or hang.
+
+// These files are modules of tests/integration.rs, and cargo also builds each as a test
+// target of its own (autotests); the `#[path]` makes the harness resolve the same in both.
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use util::{Run, Test};
+
+/// The JSON object of one file, if it is in the map.
+fn file<'a>(map: &'a Value, path: &str) -> Option<&'a Value> {
+    map["files"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["path"] == path))
+}
+
+fn paths(map: &Value) -> Vec<String> {
+    let mut v: Vec<String> = map["files"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no files:\n{map:#}"))
+        .iter()
+        .filter_map(|f| f["path"].as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `(name, kind, line)` of a file's symbols.
+fn symbols(map: &Value, path: &str) -> Vec<(String, String, u64)> {
+    file(map, path).unwrap_or_else(|| panic!("{path} not in the map:\n{map:#}"))["symbols"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path}: no symbols"))
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default().to_string(),
+                s["kind"].as_str().unwrap_or_default().to_string(),
+                s["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn sym(name: &str, kind: &str, line: u64) -> (String, String, u64) {
+    (name.to_string(), kind.to_string(), line)
+}
+
+/// `vibe` without the harness's `-C`, with an isolated home.
+fn bare(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vibe"));
+    c.env("VIBE_HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Runs a command, killing it (and failing) if it takes longer than `limit`.
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> Run {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
+    // Drain the pipes on threads so a big output cannot block the child.
+    let mut so = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut se = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut so, &mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut se, &mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap_or_else(|e| panic!("wait: {e}")) {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vibe did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        output: Output {
+            status,
+            stdout: out_t.join().unwrap_or_default(),
+            stderr: err_t.join().unwrap_or_default(),
+        },
+    }
+}
+
+#[test]
+fn binary_file_is_skipped_and_counted() {
+    let t = Test::new();
+    t.write("app.py", "def real():\n    pass\n");
+    t.write(
+        "blob.py",
+        b"def fake():\n    pass\n\x00\x01\x02\xff binary\n",
+    );
+    t.write("image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(paths(&map), vec!["app.py"]);
+    assert_eq!(map["stats"]["skipped"], json!({"binary": 2}));
+    assert_eq!(
+        map["skipped"],
+        json!([
+            {"path": "blob.py", "reason": "binary"},
+            {"path": "image.png", "reason": "binary"},
+        ])
+    );
+    assert_eq!(map["stats"]["files"], 3);
+    assert_eq!(map["stats"]["source_files"], 1);
+    let stats = t.run(&["map", "--stats"]).ok();
+    assert!(
+        stats.contains("files: 3 (source 1, other text 0, skipped 2)\n"),
+        "{stats}"
+    );
+    assert!(stats.contains("skipped: binary 2\n"), "{stats}");
+    let text = t.run(&["map"]).ok();
+    assert!(
+        !text.contains("blob.py") && !text.contains("fake"),
+        "{text}"
+    );
+}
+
+#[test]
+fn file_over_the_size_limit_is_skipped_and_counted() {
+    let t = Test::new();
+    let mut big = String::from("def big():\n    pass\n");
+    while big.len() < 2000 {
+        big.push_str("# padding padding padding padding padding padding padding\n");
+    }
+    big.truncate(1999);
+    big.push('\n');
+    assert_eq!(big.len(), 2000);
+    t.write("big.py", &big);
+    t.write("small.py", "def small():\n    pass\n");
+    let map = t
+        .run(&["-c", "map.max_file_size=1000", "map", "--json"])
+        .json();
+    assert_eq!(paths(&map), vec!["small.py"]);
+    assert_eq!(map["stats"]["skipped"], json!({"too_large": 1}));
+    assert_eq!(
+        map["skipped"],
+        json!([{"path": "big.py", "reason": "too_large"}])
+    );
+    let stats = t
+        .run(&["-c", "map.max_file_size=1000", "map", "--stats"])
+        .ok();
+    assert!(stats.contains("skipped: too_large 1\n"), "{stats}");
+    assert!(
+        stats.contains("files: 2 (source 1, other text 0, skipped 1)\n"),
+        "{stats}"
+    );
+    // With the default limit (1 MiB) the same file is indexed.
+    let t = Test::new();
+    t.write("big.py", &big);
+    t.write("small.py", "def small():\n    pass\n");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(paths(&map), vec!["big.py", "small.py"]);
+    assert_eq!(map["skipped"], json!([]));
+    assert_eq!(symbols(&map, "big.py"), vec![sym("big", "function", 1)]);
+}
+
+#[test]
+fn raising_the_size_limit_indexes_a_skipped_file() {
+    let t = Test::new();
+    let big = format!("def big():\n    pass\n{}\n", "#".repeat(1979));
+    assert_eq!(big.len(), 2000);
+    t.write("big.py", &big);
+    // Older than the racy window, so the next run trusts size and mtime.
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let map = t
+        .run(&["-c", "map.max_file_size=1000", "map", "--json"])
+        .json();
+    assert_eq!(
+        map["skipped"],
+        json!([{"path": "big.py", "reason": "too_large"}])
+    );
+    // Same tree, default limit: the result must equal a from-scratch index, which has big.py.
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        map["skipped"],
+        json!([]),
+        "big.py is still skipped as too_large"
+    );
+    assert_eq!(paths(&map), vec!["big.py"]);
+    assert_eq!(symbols(&map, "big.py"), vec![sym("big", "function", 1)]);
+    // And lowering it again skips it again.
+    let map = t
+        .run(&["-c", "map.max_file_size=1000", "map", "--json"])
+        .json();
+    assert_eq!(
+        map["skipped"],
+        json!([{"path": "big.py", "reason": "too_large"}])
+    );
+    assert_eq!(map["files"], json!([]));
+}
+
+#[test]
+fn invalid_utf8_is_decoded_lossily() {
+    let t = Test::new();
+    t.write(
+        "latin.py",
+        b"# caf\xe9 \xff\xfe\ndef good(a):\n    \"\"\"Doc \xff here.\"\"\"\n    return a\n\n\nclass K:\n    NAME = \"\xc3\x28\"\n\n    def m(self):\n        pass\n",
+    );
+    let map = t.run(&["map", "--json"]).json();
+    let f = file(&map, "latin.py").unwrap_or_else(|| panic!("latin.py skipped:\n{map:#}"));
+    assert_eq!(f["parse_errors"], false);
+    assert_eq!(f["lines"], 11);
+    assert_eq!(
+        f["symbols"],
+        json!([
+            {"name": "good", "kind": "function", "parent": null,
+             "signature": "def good(a):", "line": 2, "end_line": 4,
+             "doc": "Doc \u{FFFD} here."},
+            {"name": "K", "kind": "class", "parent": null,
+             "signature": "class K:", "line": 7, "end_line": 11},
+            {"name": "m", "kind": "method", "parent": "K",
+             "signature": "def m(self):", "line": 10, "end_line": 11},
+        ])
+    );
+    assert_eq!(map["skipped"], json!([]));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_warns_but_succeeds() {
+    let t = Test::new();
+    t.write("a.py", "def a():\n    pass\n");
+    t.write("d/b.py", "from a import a\n");
+    std::os::unix::fs::symlink("..", t.root().join("d/loop"))
+        .unwrap_or_else(|e| panic!("symlink: {e}"));
+    let r = t.run(&["map", "--json"]);
+    let map = r.json();
+    assert!(
+        r.stderr().contains("warning:") && r.stderr().contains("loop"),
+        "a warning about the loop: {}",
+        r.stderr()
+    );
+    // Each file once, under its real path.
+    assert_eq!(paths(&map), vec!["a.py", "d/b.py"]);
+    assert_eq!(map["edges"], json!([{"from": "d/b.py", "to": "a.py"}]));
+    let r = t.run(&["map"]);
+    assert_eq!(r.code(), 0);
+    assert!(r.stderr().contains("warning:"), "{}", r.stderr());
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_and_directory_warn_but_succeed() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    t.write("ok.py", "def ok():\n    pass\n");
+    t.write("secret.py", "def secret():\n    pass\n");
+    t.write("locked/inner.py", "def inner():\n    pass\n");
+    let set = |rel: &str, mode: u32| {
+        let p = t.root().join(rel);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
+    };
+    set("secret.py", 0o000);
+    set("locked", 0o000);
+    // As root (common in containers) chmod does not stop reads, so there is nothing to warn
+    // about: only check that the run succeeds.
+    let enforced = std::fs::read(t.root().join("secret.py")).is_err();
+    let r = t.run(&["map", "--json"]);
+    let code = r.code();
+    let stderr = r.stderr();
+    let stdout = r.stdout();
+    set("secret.py", 0o644);
+    set("locked", 0o755);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let map: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(file(&map, "ok.py").is_some());
+    if enforced {
+        assert!(
+            stderr.contains("warning:") && stderr.contains("secret.py"),
+            "a warning naming the unreadable file: {stderr}"
+        );
+        assert!(
+            stderr.contains("locked"),
+            "a warning naming the unreadable directory: {stderr}"
+        );
+        assert!(file(&map, "secret.py").is_none());
+        assert_eq!(
+            map["skipped"],
+            json!([{"path": "secret.py", "reason": "unreadable"}])
+        );
+        // Readable again: picked up on the next run.
+        let map = t.run(&["map", "--json"]).json();
+        assert_eq!(paths(&map), vec!["locked/inner.py", "ok.py", "secret.py"]);
+        assert_eq!(map["skipped"], json!([]));
+    } else {
+        eprintln!("running as root: chmod 000 does not block reads; warnings not checked");
+        assert_eq!(paths(&map), vec!["locked/inner.py", "ok.py", "secret.py"]);
+    }
+}
+
+#[test]
+fn directory_that_is_a_regular_file() {
+    let t = Test::new();
+    t.write("notadir.py", "x = 1\n");
+    let p = t.root().join("notadir.py");
+    let out = bare(t.home.path())
+        .arg("-C")
+        .arg(&p)
+        .arg("map")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&p.display().to_string()) && stderr.contains("not a directory"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn directory_that_does_not_exist() {
+    let t = Test::new();
+    let p = t.root().join("no/such/dir");
+    let out = bare(t.home.path())
+        .arg("-C")
+        .arg(&p)
+        .args(["map", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&p.display().to_string()) && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!p.exists(), "vibe must not create the directory");
+}
+
+#[test]
+fn deeply_nested_brackets_do_not_crash_or_hang() {
+    let t = Test::new();
+    let n = 10_000;
+    t.write(
+        "deep.py",
+        format!(
+            "def before():\n    pass\n\nx = {}{}\n\ndef after():\n    pass\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+    );
+    t.write(
+        "open.py",
+        format!("def before():\n    pass\n\nx = {}\n", "[".repeat(n)),
+    );
+    let mut cmd = t.cmd();
+    cmd.args(["map", "--json"]);
+    let r = run_with_timeout(cmd, Duration::from_secs(60));
+    let map = r.json();
+    let deep = file(&map, "deep.py").unwrap_or_else(|| panic!("deep.py missing"));
+    assert_eq!(deep["parse_errors"], false, "balanced brackets parse");
+    assert_eq!(
+        symbols(&map, "deep.py"),
+        vec![sym("before", "function", 1), sym("after", "function", 6)]
+    );
+    let open = file(&map, "open.py").unwrap_or_else(|| panic!("open.py missing"));
+    assert_eq!(open["parse_errors"], true, "unclosed brackets are flagged");
+    assert_eq!(symbols(&map, "open.py"), vec![sym("before", "function", 1)]);
+    assert_eq!(map["stats"]["files_with_parse_errors"], 1);
+    // The text map too.
+    let mut cmd = t.cmd();
+    cmd.arg("map");
+    let r = run_with_timeout(cmd, Duration::from_secs(60));
+    let out = r.ok();
+    assert!(
+        out.contains("deep.py:") && out.contains("open.py:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn empty_repository() {
+    let t = Test::new();
+    assert_eq!(t.run(&["map"]).ok(), "# repository map: no source files\n");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(map["files"], json!([]));
+    assert_eq!(map["stats"]["files"], 0);
+    assert_eq!(map["edges"], json!([]));
+    assert_eq!(map["externals"], json!([]));
+    // Only non-source text: still no source files.
+    let t = Test::new();
+    t.write("README.md", "# hello\n")
+        .write("notes.txt", "notes\n");
+    assert_eq!(t.run(&["map"]).ok(), "# repository map: no source files\n");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(map["files"], json!([]));
+    assert_eq!(map["stats"]["files"], 2);
+    assert_eq!(map["stats"]["source_files"], 0);
+}
+
+#[test]
+fn syntax_errors_keep_what_parses() {
+    let t = Test::new();
+    t.write(
+        "syn.py",
+        "def first(a):\n    return a\n\n\ndef broken(:\n    pass\n\n\nclass After:\n    \"\"\"Still here.\"\"\"\n\n    def m(self):\n        pass\n",
+    );
+    t.write("fine.py", "def fine():\n    pass\n");
+    let map = t.run(&["map", "--json"]).json();
+    let f = file(&map, "syn.py").unwrap_or_else(|| panic!("syn.py missing"));
+    assert_eq!(f["parse_errors"], true);
+    let syms = symbols(&map, "syn.py");
+    for want in [
+        sym("first", "function", 1),
+        sym("After", "class", 9),
+        sym("m", "method", 12),
+    ] {
+        assert!(syms.contains(&want), "{want:?} missing from {syms:?}");
+    }
+    let after = f["symbols"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "After"))
+        .unwrap_or_else(|| panic!("After missing"));
+    assert_eq!(after["doc"], "Still here.");
+    assert_eq!(after["end_line"], 13);
+    assert_eq!(
+        file(&map, "fine.py").map(|f| &f["parse_errors"]),
+        Some(&json!(false))
+    );
+    assert_eq!(map["stats"]["files_with_parse_errors"], 1);
+    let stats = t.run(&["map", "--stats"]).ok();
+    assert!(stats.contains("parse errors: 1 files\n"), "{stats}");
+}
+
+/// Builds the python fixture's index, corrupts it with `corrupt`, and checks the next run
+/// reports it, rebuilds, and prints the right map.
+fn corrupt_index_is_rebuilt(corrupt: impl Fn(&Path), reported: bool) {
+    let t = Test::fixture("python");
+    let want_text = t.run(&["map"]).ok();
+    let want_json = t.run(&["map", "--json"]).ok();
+    let db = t.root().join(".vibe/index.db");
+    assert!(db.is_file());
+    corrupt(&db);
+    let r = t.run(&["map"]);
+    assert_eq!(r.ok(), want_text);
+    if reported {
+        assert!(
+            r.stderr().contains("index.db") && r.stderr().contains("rebuild"),
+            "the corruption is reported: {}",
+            r.stderr()
+        );
+    }
+    // Rebuilt for good: the next run is quiet and parses nothing.
+    let r = t.run(&["map", "--json"]);
+    assert_eq!(r.ok(), want_json);
+    assert_eq!(r.stderr(), "");
+    let s = t.run(&["map", "--stats", "--json"]).json();
+    assert_eq!(s["run"]["parsed"], 0);
+}
+
+#[test]
+fn corrupt_index_garbage_file() {
+    corrupt_index_is_rebuilt(
+        |db| {
+            let garbage: Vec<u8> = (0..20_000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect();
+            std::fs::write(db, garbage).unwrap_or_else(|e| panic!("{e}"));
+        },
+        true,
+    );
+}
+
+#[test]
+fn corrupt_index_damaged_pages() {
+    corrupt_index_is_rebuilt(
+        |db| {
+            let mut data = std::fs::read(db).unwrap_or_else(|e| panic!("{e}"));
+            assert!(data.len() > 8192, "index is {} bytes", data.len());
+            // Keep the header page, smash the next pages.
+            let end = data.len().min(4096 * 6);
+            for (i, b) in data[4096..end].iter_mut().enumerate() {
+                *b = [0xde, 0xad, 0xbe, 0xef][i % 4];
+            }
+            std::fs::write(db, data).unwrap_or_else(|e| panic!("{e}"));
+        },
+        true,
+    );
+}
+
+#[test]
+fn corrupt_index_empty_file() {
+    // SQLite takes an empty file for an empty database, so there is nothing to report: the
+    // index is simply built again.
+    corrupt_index_is_rebuilt(
+        |db| {
+            std::fs::write(db, b"").unwrap_or_else(|e| panic!("{e}"));
+        },
+        false,
+    );
+}
+
+#[test]
+fn concurrent_runs_agree() {
+    let t = Test::new();
+    t.write("pkg/__init__.py", "");
+    for i in 0..200 {
+        let mut s = String::new();
+        if i > 0 {
+            s.push_str(&format!("from pkg.m{:03} import f{:03}\n", i - 1, i - 1));
+        }
+        s.push_str(&format!(
+            "\n\nclass C{i:03}:\n    def go(self):\n        return {i}\n\n\ndef f{i:03}():\n    return C{i:03}()\n"
+        ));
+        t.write(&format!("pkg/m{i:03}.py"), s);
+    }
+    for round in 0..3 {
+        let _ = std::fs::remove_dir_all(t.root().join(".vibe"));
+        let spawn = |args: &[&str]| {
+            t.cmd()
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let a = spawn(&["map", "--json"]);
+        let b = spawn(&["map", "--json"]);
+        let c = spawn(&["map"]);
+        let d = spawn(&["map"]);
+        let wait = |c: std::process::Child| Run {
+            output: c.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+        };
+        let (a, b, c, d) = (wait(a), wait(b), wait(c), wait(d));
+        let (ja, jb) = (a.json(), b.json());
+        assert_eq!(ja, jb, "round {round}: the two JSON maps differ");
+        assert_eq!(ja["files"].as_array().map(Vec::len), Some(201));
+        assert_eq!(ja["edges"].as_array().map(Vec::len), Some(199));
+        assert_eq!(c.ok(), d.ok(), "round {round}: the two text maps differ");
+        // And both equal what a quiet run afterwards prints.
+        let again = t.run(&["map", "--json"]).json();
+        assert_eq!(ja, again, "round {round}");
+        assert_eq!(t.run(&["map"]).ok(), c.ok(), "round {round}");
+        let s = t.run(&["map", "--stats", "--json"]).json();
+        assert_eq!(s["run"]["parsed"], 0, "round {round}");
+        for r in [&a, &b, &c, &d] {
+            assert!(
+                !r.stderr().contains("error"),
+                "round {round}: {}",
+                r.stderr()
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_config_file_names_file_line_and_key() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    t.write(".vibe/config.toml", "# settings\n[map]\ntokenz = 1\n");
+    let r = t.run(&["map"]);
+    assert_ne!(r.code(), 0);
+    let err = r.stderr();
+    assert!(err.contains(".vibe/config.toml"), "names the file: {err}");
+    assert!(err.contains("line 3"), "names the line: {err}");
+    assert!(err.contains("tokenz"), "names the key: {err}");
+    assert_eq!(r.stdout(), "");
+    // A value of the wrong type.
+    t.write(".vibe/config.toml", "[map]\ntokens = \"lots\"\n");
+    let r = t.run(&["map"]);
+    assert_ne!(r.code(), 0);
+    let err = r.stderr();
+    assert!(
+        err.contains(".vibe/config.toml") && err.contains("line 2") && err.contains("tokens"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_environment_value_names_the_variable() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let out = t
+        .cmd()
+        .env("VIBE_MAP_TOKENS", "abc")
+        .arg("map")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("VIBE_MAP_TOKENS"), "{err}");
+    assert!(out.stdout.is_empty());
+    // And a bad -c value names the key.
+    let r = t.run(&["-c", "map.tokens=abc", "map"]);
+    assert_ne!(r.code(), 0);
+    assert!(r.stderr().contains("map.tokens"), "{}", r.stderr());
+}

@@ -1,0 +1,380 @@
+//! Incremental indexing is exact: after each kind of change, the incremental map equals a
+//! from-scratch map of the same tree, and the run re-reads only what it must.
+
+// These files are modules of tests/integration.rs, and cargo also builds each as a test
+// target of its own (autotests); the `#[path]` makes the harness resolve the same in both.
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+mod util;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use util::Test;
+
+/// Files changed within 50 ms of a run are re-checked on the next one (git's racy rule), so
+/// counts are only exact once the tree is older than that.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(120));
+}
+
+/// The python fixture, indexed once with every file older than the racy window.
+fn indexed_fixture() -> Test {
+    let t = Test::fixture("python");
+    settle();
+    let s = t.run(&["map", "--stats", "--json"]).json();
+    assert_eq!(s["run"]["added"], 11, "{s:#}");
+    assert_eq!(s["run"]["parsed"], 9, "{s:#}");
+    t
+}
+
+/// The `run` object of `vibe map --stats --json` (which indexes first).
+fn run_report(t: &Test) -> Value {
+    let s = t.run(&["map", "--stats", "--json"]).json();
+    assert_eq!(s["schema"], "vibe.map.stats/1");
+    s["run"].clone()
+}
+
+/// `(files_seen, unchanged, rehashed, added, changed, deleted, parsed)`.
+fn counts(run: &Value) -> [u64; 7] {
+    [
+        "files_seen",
+        "unchanged",
+        "rehashed",
+        "added",
+        "changed",
+        "deleted",
+        "parsed",
+    ]
+    .map(|k| {
+        run[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("run.{k} missing: {run:#}"))
+    })
+}
+
+/// A copy of `t`'s tree without its index.
+fn fresh_copy(t: &Test) -> Test {
+    let u = Test::new();
+    util::copy_tree(t.root(), u.root());
+    let _ = std::fs::remove_dir_all(u.root().join(".vibe"));
+    u
+}
+
+/// Asserts that `t`'s (incremental) maps equal a from-scratch index of a copy of its tree, and
+/// of the same tree after deleting `.vibe`: JSON (but for `root`) and text.
+fn assert_matches_scratch(t: &Test) {
+    let inc_json = t.run(&["map", "--json"]).json();
+    let inc_text = t.run(&["map", "--tokens", "100000"]).ok();
+    let u = fresh_copy(t);
+    let scratch_json = u.run(&["map", "--json"]).json();
+    let scratch_text = u.run(&["map", "--tokens", "100000"]).ok();
+    compare(&inc_json, &scratch_json);
+    assert_eq!(inc_text, scratch_text, "text map: incremental vs scratch");
+    // The same directory rebuilt from nothing.
+    std::fs::remove_dir_all(t.root().join(".vibe")).unwrap_or_else(|e| panic!("{e}"));
+    let rebuilt = t.run(&["map", "--json"]).json();
+    compare(&inc_json, &rebuilt);
+}
+
+fn compare(inc: &Value, scratch: &Value) {
+    // File by file first, so a failure names the file and field that differ.
+    let empty = vec![];
+    let (fi, fs) = (
+        inc["files"].as_array().unwrap_or(&empty),
+        scratch["files"].as_array().unwrap_or(&empty),
+    );
+    let path = |f: &Value| f["path"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        fi.iter().map(path).collect::<Vec<_>>(),
+        fs.iter().map(path).collect::<Vec<_>>(),
+        "files (in rank order): incremental (left) vs from scratch (right)"
+    );
+    for (a, b) in fi.iter().zip(fs) {
+        for key in [
+            "language",
+            "lines",
+            "bytes",
+            "rank",
+            "parse_errors",
+            "symbols",
+            "imports",
+        ] {
+            assert_eq!(
+                a[key],
+                b[key],
+                "{}: `{key}` differs: incremental (left) vs from scratch (right)",
+                path(a)
+            );
+        }
+    }
+    for key in [
+        "schema",
+        "stats",
+        "project",
+        "files",
+        "edges",
+        "externals",
+        "skipped",
+    ] {
+        assert_eq!(
+            inc[key], scratch[key],
+            "`{key}` differs: incremental (left) vs from scratch (right)"
+        );
+    }
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(inc), keys(scratch));
+}
+
+fn file<'a>(map: &'a Value, path: &str) -> Option<&'a Value> {
+    map["files"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["path"] == path))
+}
+
+fn resolved(map: &Value, path: &str, raw: &str) -> Vec<String> {
+    file(map, path).unwrap_or_else(|| panic!("{path} missing"))["imports"]
+        .as_array()
+        .and_then(|is| is.iter().find(|i| i["raw"] == raw))
+        .unwrap_or_else(|| panic!("{path}: no import `{raw}`"))["resolved"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn read(t: &Test, rel: &str) -> String {
+    std::fs::read_to_string(t.root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn set_mtime(path: &Path, time: SystemTime) {
+    let f = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.set_modified(time)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+#[test]
+fn nothing_changed_parses_nothing() {
+    let t = indexed_fixture();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 11, 0, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(run["reranked"], false);
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 11, 0, 0, 0, 0, 0], "{run:#}");
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn files_written_just_before_a_run_are_rechecked() {
+    let t = Test::fixture("python");
+    // No settling: every file is younger than the racy window on the first run.
+    let first = run_report(&t);
+    assert_eq!(first["added"], 11);
+    settle();
+    let second = run_report(&t);
+    // Re-read and hashed, but not re-parsed.
+    assert_eq!(second["parsed"], 0, "{second:#}");
+    assert_eq!(second["changed"], 0, "{second:#}");
+    settle();
+    let third = run_report(&t);
+    assert_eq!(counts(&third), [11, 11, 0, 0, 0, 0, 0], "{third:#}");
+}
+
+#[test]
+fn edit_adds_a_function() {
+    let t = indexed_fixture();
+    let mut util_py = read(&t, "src/mypkg/util.py");
+    util_py.push_str("\n\ndef triple(x):\n    \"\"\"Triple x.\"\"\"\n    return x * 3\n");
+    t.write("src/mypkg/util.py", &util_py);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 10, 0, 0, 1, 0, 1], "{run:#}");
+    assert_eq!(run["reranked"], true);
+    let map = t.run(&["map", "--json"]).json();
+    let names: Vec<&str> = file(&map, "src/mypkg/util.py")
+        .and_then(|f| f["symbols"].as_array())
+        .map(|s| s.iter().filter_map(|s| s["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["helper", "triple"]);
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn add_a_file_that_imports_an_existing_one() {
+    let t = indexed_fixture();
+    t.write(
+        "src/mypkg/extra.py",
+        "from .core import Engine\nfrom mypkg.util import helper\n\n\ndef build():\n    return Engine(str(helper(2)))\n",
+    );
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [12, 11, 0, 1, 0, 0, 1], "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, "src/mypkg/extra.py", "from .core import Engine"),
+        vec!["src/mypkg/core.py"]
+    );
+    let rdeps = t.run(&["map", "--rdeps", "src/mypkg/core.py"]).ok();
+    assert!(rdeps.contains("src/mypkg/extra.py\n"), "{rdeps}");
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn add_a_file_that_an_import_was_waiting_for() {
+    let t = indexed_fixture();
+    // An import of a module that does not exist yet is external...
+    t.write("src/mypkg/late.py", "import mypkg_extras.tools\n");
+    settle();
+    run_report(&t);
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, "src/mypkg/late.py", "import mypkg_extras.tools"),
+        Vec::<String>::new()
+    );
+    // ...until it appears.
+    t.write("src/mypkg_extras/__init__.py", "");
+    t.write("src/mypkg_extras/tools.py", "def tool():\n    pass\n");
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [14, 12, 0, 2, 0, 0, 2], "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, "src/mypkg/late.py", "import mypkg_extras.tools"),
+        vec!["src/mypkg_extras/tools.py"]
+    );
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn delete_a_file_that_others_import() {
+    let t = indexed_fixture();
+    t.remove("src/mypkg/util.py");
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [10, 10, 0, 0, 0, 1, 0], "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    assert!(file(&map, "src/mypkg/util.py").is_none());
+    let edges = map["edges"].to_string();
+    assert!(!edges.contains("src/mypkg/util.py"), "{edges}");
+    let r = t.run(&["map", "--deps", "src/mypkg/util.py"]);
+    assert_eq!(r.code(), 2, "deleted files leave the index: {}", r.stdout());
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn rename_a_file_and_update_its_importers() {
+    let t = indexed_fixture();
+    let text = read(&t, "src/mypkg/util.py");
+    t.remove("src/mypkg/util.py");
+    t.write("src/mypkg/helpers.py", &text);
+    for rel in [
+        "src/mypkg/core.py",
+        "src/mypkg/cli.py",
+        "src/mypkg/__init__.py",
+        "src/mypkg/sub/mod.py",
+    ] {
+        let s = read(&t, rel)
+            .replace("from .util import", "from .helpers import")
+            .replace("from ..util import", "from ..helpers import")
+            .replace("from mypkg.util import", "from mypkg.helpers import")
+            .replace("import util", "import helpers")
+            .replace("util.helper(", "helpers.helper(");
+        t.write(rel, s);
+    }
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 6, 0, 1, 4, 1, 5], "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, "src/mypkg/cli.py", "from mypkg.helpers import helper"),
+        vec!["src/mypkg/helpers.py"]
+    );
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn move_a_module_to_another_directory() {
+    let t = indexed_fixture();
+    // core.py leaves the package for a top-level module of the src layout; its importers
+    // follow. The moved file now sorts before the package's files.
+    let core = read(&t, "src/mypkg/core.py")
+        .replace("from .util import", "from mypkg.util import")
+        .replace("from .sub.mod import", "from mypkg.sub.mod import");
+    t.remove("src/mypkg/core.py");
+    t.write("src/engine.py", core);
+    let init = read(&t, "src/mypkg/__init__.py").replace("from .core import", "from engine import");
+    t.write("src/mypkg/__init__.py", init);
+    let test =
+        read(&t, "tests/test_core.py").replace("from mypkg.core import", "from engine import");
+    t.write("tests/test_core.py", test);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 8, 0, 1, 2, 1, 3], "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    let mut got = resolved(&map, "src/mypkg/cli.py", "from mypkg import Engine");
+    got.sort();
+    assert_eq!(got, vec!["src/engine.py", "src/mypkg/__init__.py"]);
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn touch_only_rehashes_without_parsing() {
+    let t = indexed_fixture();
+    let p = t.root().join("src/mypkg/core.py");
+    // A different mtime, well outside the racy window.
+    set_mtime(&p, SystemTime::now() - Duration::from_secs(3600));
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 10, 1, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(run["reranked"], false);
+    // The new mtime is recorded: the next run reads nothing.
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 11, 0, 0, 0, 0, 0], "{run:#}");
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn rewrite_with_the_same_content_rehashes_without_parsing() {
+    let t = indexed_fixture();
+    let text = read(&t, "src/mypkg/cli.py");
+    t.write("src/mypkg/cli.py", &text);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 10, 1, 0, 0, 0, 0], "{run:#}");
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn several_changes_at_once() {
+    let t = indexed_fixture();
+    t.remove("scripts/report.py");
+    t.write(
+        "scripts/report2.py",
+        "from mypkg import Engine\n\n\ndef report():\n    return Engine('r')\n",
+    );
+    let core =
+        read(&t, "src/mypkg/core.py").replace("MAX_ITEMS = 100", "MAX_ITEMS = 100\nMIN_ITEMS = 1");
+    t.write("src/mypkg/core.py", core);
+    set_mtime(
+        &t.root().join("src/mypkg/util.py"),
+        SystemTime::now() - Duration::from_secs(7200),
+    );
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 8, 1, 1, 1, 1, 2], "{run:#}");
+    assert_matches_scratch(&t);
+}

@@ -1,0 +1,358 @@
+//! `vibe map` on the command line: snapshots of the text and JSON maps, budgets, determinism,
+//! `--deps` / `--rdeps`, `--stats`, `--help`.
+
+// These files are modules of tests/integration.rs, and cargo also builds each as a test
+// target of its own (autotests); the `#[path]` makes the harness resolve the same in both.
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+mod util;
+
+use vibe::context::tokens::Encoding;
+
+use util::Test;
+
+/// Snapshots live in tests/snapshots under their own names, whichever test crate runs them.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+fn tokens(text: &str) -> usize {
+    Encoding::O200kBase.count(text)
+}
+
+/// A bigger generated repository: `n` modules in a chain of imports, each with a few
+/// definitions, so budgets cut through it at many points.
+fn generated(n: usize) -> Test {
+    let t = Test::new();
+    t.write("pkg/__init__.py", "");
+    for i in 0..n {
+        let mut s = String::new();
+        if i > 0 {
+            s.push_str(&format!(
+                "from pkg.mod{:03} import Thing{:03}\n",
+                i - 1,
+                i - 1
+            ));
+        }
+        if i > 1 {
+            s.push_str(&format!("from pkg import mod{:03}\n", i / 2));
+        }
+        s.push_str(&format!(
+            "\nLIMIT_{i:03} = {i}\n\n\nclass Thing{i:03}:\n    \"\"\"Thing number {i}.\"\"\"\n\n    def start(self, value: int) -> int:\n        return value + {i}\n\n    def stop(self) -> None:\n        pass\n\n\ndef make_thing_{i:03}(count: int = {i}) -> \"Thing{i:03}\":\n    return Thing{i:03}()\n"
+        ));
+        t.write(&format!("pkg/mod{i:03}.py"), s);
+    }
+    t
+}
+
+#[test]
+fn text_map_snapshot() {
+    let t = Test::fixture("python");
+    let out = t.run(&["map"]).ok();
+    snapshot!("python_text_map", util::redact(&out, t.root()));
+}
+
+#[test]
+fn json_map_snapshot() {
+    let t = Test::fixture("python");
+    let out = t.run(&["map", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["schema"], "vibe.map/1");
+    snapshot!("python_json_map", util::redact(&out, t.root()));
+}
+
+#[test]
+fn tiny_budget_holds() {
+    let t = Test::fixture("python");
+    let out = t.run(&["map", "--tokens", "50"]).ok();
+    let n = tokens(&out);
+    assert!(n <= 50, "{n} tokens > 50:\n{out}");
+    assert!(
+        out.starts_with("# repository map: 9 source files"),
+        "the header comes first:\n{out}"
+    );
+    snapshot!("python_text_map_50_tokens", out);
+}
+
+#[test]
+fn zero_budget_prints_nothing() {
+    let t = Test::fixture("python");
+    let out = t.run(&["map", "--tokens", "0"]).ok();
+    assert_eq!(out, "");
+}
+
+#[test]
+fn budget_from_config_and_env() {
+    let t = Test::fixture("python");
+    let flag = t.run(&["map", "--tokens", "64"]).ok();
+    assert!(tokens(&flag) <= 64);
+    let cfg = t.run(&["-c", "map.tokens=64", "map"]).ok();
+    assert_eq!(cfg, flag);
+    let env = t.cmd().env("VIBE_MAP_TOKENS", "64").arg("map").output();
+    let env = env.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&env.stdout), flag);
+    // The flag wins over the environment.
+    let both = t
+        .cmd()
+        .env("VIBE_MAP_TOKENS", "5000")
+        .args(["map", "--tokens", "64"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&both.stdout), flag);
+}
+
+/// Output tokens never exceed the budget, and a bigger budget shows strictly more until the
+/// whole map fits.
+fn check_budgets(t: &Test, budgets: &[usize]) {
+    let full = t.run(&["map", "--tokens", "1000000"]).ok();
+    let full_tokens = tokens(&full);
+    let mut prev: Option<(usize, String)> = None;
+    for &b in budgets {
+        let out = t.run(&["map", "--tokens", &b.to_string()]).ok();
+        let n = tokens(&out);
+        assert!(n <= b, "budget {b}: {n} tokens\n{out}");
+        if b >= full_tokens {
+            assert_eq!(out, full, "budget {b} ≥ {full_tokens}: the whole map");
+        }
+        if let Some((pb, pout)) = &prev {
+            let pn = tokens(pout);
+            if *pout == full {
+                assert_eq!(out, full, "budget {b} after {pb} fitted everything");
+            } else {
+                assert!(
+                    n > pn,
+                    "budget {b} gave {n} tokens, budget {pb} gave {pn}: not bigger\n{out}"
+                );
+            }
+        }
+        prev = Some((b, out));
+    }
+}
+
+#[test]
+fn budgets_hold_on_the_fixture() {
+    let t = Test::fixture("python");
+    check_budgets(&t, &[20, 64, 200, 1000, 2048, 5000]);
+}
+
+#[test]
+fn budgets_hold_on_a_bigger_repo() {
+    let t = generated(80);
+    check_budgets(&t, &[20, 64, 200, 1000, 2048, 5000, 20000]);
+    // The default budget is 2048.
+    let out = t.run(&["map"]).ok();
+    assert!(tokens(&out) <= 2048);
+    assert_eq!(out, t.run(&["map", "--tokens", "2048"]).ok());
+    assert!(
+        tokens(&out) > 1900,
+        "the default budget should be nearly used on an 80-file repo: {} tokens",
+        tokens(&out)
+    );
+}
+
+#[test]
+fn map_is_deterministic() {
+    let t = Test::fixture("python");
+    let a = t.run(&["map"]).ok();
+    let b = t.run(&["map"]).ok();
+    assert_eq!(a, b);
+    let ja = t.run(&["map", "--json"]).ok();
+    let jb = t.run(&["map", "--json"]).ok();
+    assert_eq!(ja, jb);
+    std::fs::remove_dir_all(t.root().join(".vibe")).unwrap_or_else(|e| panic!("{e}"));
+    let c = t.run(&["map"]).ok();
+    assert_eq!(a, c, "the map after rebuilding .vibe differs");
+    std::fs::remove_dir_all(t.root().join(".vibe")).unwrap_or_else(|e| panic!("{e}"));
+    let jc = t.run(&["map", "--json"]).ok();
+    assert_eq!(ja, jc, "the JSON map after rebuilding .vibe differs");
+    // Another copy in another directory: the same map, and the same JSON but for the root.
+    let u = Test::fixture("python");
+    assert_eq!(u.run(&["map"]).ok(), a);
+    assert_eq!(
+        util::redact(&u.run(&["map", "--json"]).ok(), u.root()),
+        util::redact(&ja, t.root())
+    );
+}
+
+#[test]
+fn deps_text_and_json() {
+    let t = Test::fixture("python");
+    let out = t
+        .run(&["map", "--deps", "src/mypkg/cli.py", "--depth", "2"])
+        .ok();
+    assert_eq!(
+        out,
+        "src/mypkg/__init__.py\nsrc/mypkg/core.py\nsrc/mypkg/util.py\n  src/mypkg/sub/mod.py\nsys (external)\n"
+    );
+    // Depth 1 by default; `./` and absolute paths name the same file.
+    let one = t.run(&["map", "--deps", "./src/mypkg/cli.py"]).ok();
+    assert_eq!(
+        one,
+        "src/mypkg/__init__.py\nsrc/mypkg/core.py\nsrc/mypkg/util.py\nsys (external)\n"
+    );
+    let abs = t.root().join("src/mypkg/cli.py");
+    let abs = t.run(&["map", "--deps", &abs.display().to_string()]).ok();
+    assert_eq!(abs, one);
+    let json = t
+        .run(&[
+            "map",
+            "--deps",
+            "src/mypkg/cli.py",
+            "--depth",
+            "2",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "schema": "vibe.deps/1",
+            "file": "src/mypkg/cli.py",
+            "direction": "deps",
+            "depth": 2,
+            "files": [
+                {"path": "src/mypkg/__init__.py", "depth": 1},
+                {"path": "src/mypkg/core.py", "depth": 1},
+                {"path": "src/mypkg/util.py", "depth": 1},
+                {"path": "src/mypkg/sub/mod.py", "depth": 2},
+            ],
+            "externals": ["sys"],
+        })
+    );
+}
+
+#[test]
+fn rdeps_text_and_json() {
+    let t = Test::fixture("python");
+    let out = t
+        .run(&["map", "--rdeps", "src/mypkg/util.py", "--depth", "2"])
+        .ok();
+    assert_eq!(
+        out,
+        "src/mypkg/__init__.py\nsrc/mypkg/cli.py\nsrc/mypkg/core.py\nsrc/mypkg/sub/mod.py\n  scripts/report.py\n  src/mypkg/__main__.py\n  tests/test_core.py\n"
+    );
+    let json = t
+        .run(&[
+            "map",
+            "--rdeps",
+            "src/mypkg/util.py",
+            "--depth",
+            "2",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "schema": "vibe.deps/1",
+            "file": "src/mypkg/util.py",
+            "direction": "rdeps",
+            "depth": 2,
+            "files": [
+                {"path": "src/mypkg/__init__.py", "depth": 1},
+                {"path": "src/mypkg/cli.py", "depth": 1},
+                {"path": "src/mypkg/core.py", "depth": 1},
+                {"path": "src/mypkg/sub/mod.py", "depth": 1},
+                {"path": "scripts/report.py", "depth": 2},
+                {"path": "src/mypkg/__main__.py", "depth": 2},
+                {"path": "tests/test_core.py", "depth": 2},
+            ],
+        })
+    );
+    // Nobody imports the entry point; a leaf has no deps.
+    assert_eq!(t.run(&["map", "--rdeps", "src/mypkg/__main__.py"]).ok(), "");
+    assert_eq!(t.run(&["map", "--deps", "src/mypkg/util.py"]).ok(), "");
+}
+
+#[test]
+fn deps_of_a_file_not_in_the_index() {
+    let t = Test::fixture("python");
+    for flag in ["--deps", "--rdeps"] {
+        let r = t.run(&["map", flag, "src/mypkg/nope.py"]);
+        assert_eq!(r.code(), 2, "{flag}: {}", r.stderr());
+        assert!(
+            r.stderr().contains("src/mypkg/nope.py"),
+            "{flag}: the message names the file: {}",
+            r.stderr()
+        );
+        assert_eq!(r.stdout(), "");
+    }
+    let r = t.run(&["map", "--deps", "src/mypkg/cli.py", "--depth", "0"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("--depth"), "{}", r.stderr());
+}
+
+#[test]
+fn stats_text_and_json() {
+    let t = Test::fixture("python");
+    let out = t.run(&["map", "--stats"]).ok();
+    let root = std::fs::canonicalize(t.root()).unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("index: {}/.vibe/index.db (", root.display())),
+        "{out}"
+    );
+    assert_eq!(lines[1], "files: 11 (source 9, other text 2, skipped 0)");
+    assert_eq!(
+        lines[2],
+        "  python             9 files         102 lines     1.7 KiB"
+    );
+    assert_eq!(lines[3], "other text: markdown 1, toml 1");
+    assert_eq!(lines[4], "parse errors: 0 files");
+    assert_eq!(
+        lines[5],
+        "symbols: 16 · imports: 16 · edges: 11 · external packages: 5"
+    );
+    assert!(
+        lines[6].starts_with(
+            "this run: 11 seen, 0 unchanged, 0 re-hashed, 11 added, 0 changed, 0 deleted, 9 parsed ("
+        ),
+        "{out}"
+    );
+    assert!(lines[7].starts_with("timings (ms): open "), "{out}");
+    assert_eq!(lines.len(), 8, "{out}");
+
+    let json = t.run(&["map", "--stats", "--json"]).json();
+    assert_eq!(json["schema"], "vibe.map.stats/1");
+    assert_eq!(json["stats"]["files"], 11);
+    assert_eq!(json["run"]["files_seen"], 11);
+    assert_eq!(json["run"]["parsed"], 0);
+    assert!(json["index_bytes"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn help_works() {
+    let t = Test::new();
+    for args in [&["--help"][..], &["map", "--help"], &["help", "map"]] {
+        let r = t.run(args);
+        assert_eq!(r.code(), 0, "{args:?}: {}", r.stderr());
+        let out = r.stdout();
+        assert!(out.contains("Usage: vibe"), "{args:?}: {out}");
+        if args.contains(&"map") {
+            for flag in [
+                "--tokens", "--json", "--stats", "--deps", "--rdeps", "--depth",
+            ] {
+                assert!(out.contains(flag), "{args:?}: {flag} missing\n{out}");
+            }
+        } else {
+            assert!(out.contains("map"), "{out}");
+            assert!(out.contains("-C"), "{out}");
+        }
+    }
+    let r = t.run(&["--version"]);
+    assert_eq!(r.code(), 0);
+    assert!(r.stdout().starts_with("vibe "), "{}", r.stdout());
+    // Unknown flags are usage errors.
+    assert_eq!(t.run(&["map", "--nope"]).code(), 2);
+    assert_eq!(t.run(&["map", "--stats", "--deps", "x.py"]).code(), 2);
+    assert_eq!(t.run(&["map", "--tokens", "many"]).code(), 2);
+}
