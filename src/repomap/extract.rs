@@ -132,37 +132,35 @@ pub fn extract(
         }
     }
 
-    // One definition per node: a pattern list may match a node twice (say, a `const` holding an
-    // arrow function, as constant and as function); the more specific kind wins.
+    // One definition per (node, name): one node may define several names (`const a = 1, b = 2;`),
+    // and a broken parse can match the same (node, name) twice; the more specific kind wins.
     defs.sort_by(|a, b| {
-        (
-            a.node.start_byte(),
-            std::cmp::Reverse(a.node.end_byte()),
-            kind_priority(a.kind),
-        )
-            .cmp(&(
-                b.node.start_byte(),
-                std::cmp::Reverse(b.node.end_byte()),
-                kind_priority(b.kind),
-            ))
+        let key = |d: &RawDef| {
+            (
+                d.node.start_byte(),
+                std::cmp::Reverse(d.node.end_byte()),
+                d.name_start,
+                kind_priority(d.kind),
+            )
+        };
+        key(a).cmp(&key(b))
     });
-    defs.dedup_by(|b, a| {
-        a.node.id() == b.node.id() || (a.name_start == b.name_start && a.name == b.name)
-    });
+    defs.dedup_by(|b, a| a.node.id() == b.node.id() && a.name_start == b.name_start);
 
     // Lexical parents: a stack of enclosing definitions (defs are sorted by start, outer first).
-    let mut stack: Vec<(usize, usize)> = Vec::new(); // (end_byte, index into symbols)
+    let mut stack: Vec<(usize, usize, usize)> = Vec::new(); // (end_byte, symbol index, node id)
     let mut name_starts: Vec<usize> = Vec::with_capacity(defs.len());
     for d in &defs {
         let start = d.node.start_byte();
-        while let Some(&(end, _)) = stack.last() {
-            if start >= end {
+        while let Some(&(end, _, node)) = stack.last() {
+            // Names sharing one node (`const a = 1, b = 2;`) are siblings, not parent and child.
+            if start >= end || node == d.node.id() {
                 stack.pop();
             } else {
                 break;
             }
         }
-        let enclosing = stack.last().map(|&(_, i)| i);
+        let enclosing = stack.last().map(|&(_, i, _)| i);
         let mut kind = d.kind.to_string();
         let mut parent = d.parent.clone();
         if let Some(i) = enclosing {
@@ -193,7 +191,7 @@ pub fn extract(
             doc,
         });
         name_starts.push(d.name_start);
-        stack.push((d.node.end_byte(), tags.symbols.len() - 1));
+        stack.push((d.node.end_byte(), tags.symbols.len() - 1, d.node.id()));
     }
     name_starts.sort_unstable();
 
@@ -268,7 +266,9 @@ pub fn node_text<'s>(n: Node, src: &'s [u8]) -> &'s str {
 /// Collapses whitespace runs to one space and cuts long signatures. A body-less definition
 /// (a constant, a prototype) keeps only its first line unless it is short.
 pub fn signature(text: &str, bodyless: bool) -> String {
-    let text = text.trim();
+    // A body's opening brace (`type Shape interface {`) and a macro's line continuation are
+    // not part of the signature.
+    let text = text.trim().trim_end_matches(['{', '\\']).trim_end();
     let text = if bodyless && (text.lines().count() > 4 || text.len() > 300) {
         text.lines().next().unwrap_or("")
     } else {

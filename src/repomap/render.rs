@@ -278,33 +278,30 @@ fn block(path: &str, symbols: &[Symbol], ranks: &[f32], keep: usize) -> (Vec<Str
         }
     }
     let mut shown = 0;
-    for (i, s) in symbols.iter().enumerate() {
-        if !chosen[i] {
-            continue;
+    for (i, &on) in chosen.iter().enumerate() {
+        if on {
+            let line = symbol_line(symbols, i);
+            // Names declared together (`let a = 0, b = 1;`) share one line.
+            if lines.last() != Some(&line) {
+                lines.push(line);
+            }
+            shown += 1;
         }
-        let depth = depth(symbols, i);
-        let sig = if s.signature.is_empty() {
-            &s.name
-        } else {
-            &s.signature
-        };
-        lines.push(format!("{}{}", "  ".repeat(depth + 1), sig));
-        shown += 1;
     }
     let left = symbols.len() - shown;
     if left > 0 {
-        lines.push(format!("  {ELIDED} {left} more"));
+        lines.push(elided_line(left));
     }
     (lines, shown)
 }
 
-/// The innermost definition that encloses symbol `i` (by line range).
+/// The innermost earlier definition named as symbol `i`'s parent whose lines enclose it.
 fn enclosing(symbols: &[Symbol], i: usize) -> Option<usize> {
     let s = &symbols[i];
-    s.parent.as_ref()?;
-    (0..i)
-        .rev()
-        .find(|&j| symbols[j].line <= s.line && symbols[j].end_line >= s.end_line && j != i)
+    let parent = s.parent.as_deref()?;
+    (0..i).rev().find(|&j| {
+        symbols[j].name == parent && symbols[j].line <= s.line && symbols[j].end_line >= s.end_line
+    })
 }
 
 fn depth(symbols: &[Symbol], i: usize) -> usize {
