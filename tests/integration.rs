@@ -2,6 +2,12 @@
 
 mod bad_input;
 mod incremental;
+mod lang_c;
+mod lang_go;
+mod lang_java;
+mod lang_javascript;
 mod lang_python;
+mod lang_rust;
+mod lang_typescript;
 mod map_cli;
 mod util;

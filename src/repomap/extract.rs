@@ -78,6 +78,19 @@ pub fn extract(
     src: &str,
     cursor: &mut QueryCursor,
 ) -> FileTags {
+    extract_with(lang, q, tree, src, cursor, q.roots.as_deref())
+}
+
+/// [`extract`], with the pattern-root dispatch given explicitly (`None`: run the query over the
+/// whole tree), so a test can check that both give the same tags.
+pub fn extract_with(
+    lang: Lang,
+    q: &Compiled,
+    tree: &Tree,
+    src: &str,
+    cursor: &mut QueryCursor,
+    roots: Option<&[bool]>,
+) -> FileTags {
     let bytes = src.as_bytes();
     let root = tree.root_node();
     let mut tags = FileTags {
@@ -94,41 +107,81 @@ pub fn extract(
         parent: Option<String>,
     }
     let mut defs: Vec<RawDef> = Vec::new();
-    let mut matches = cursor.matches(&q.query, root, bytes);
-    while let Some(m) = matches.next() {
-        let mut def: Option<(Node, &'static str)> = None;
-        let (mut name, mut body, mut parent) = (None, None, None);
-        for c in m.captures() {
-            let i = c.index;
-            if let Some(kind) = q.def_kinds.get(i as usize).copied().flatten() {
-                def = Some((c.node, kind));
-            } else if Some(i) == q.name {
-                name = Some(c.node);
-            } else if Some(i) == q.body {
-                body = Some(c.node);
-            } else if Some(i) == q.parent {
-                parent = Some(c.node);
-            } else if Some(i) == q.import {
-                import_hook(lang, c.node, bytes, &mut tags.imports);
-            } else if Some(i) == q.package {
-                tags.package = package_hook(lang, c.node, bytes);
-            } else if Some(i) == q.entry {
-                tags.main_guard = true;
+    // Run the query only at nodes where a pattern can start (one walk of the tree, shared with
+    // the reference count), each time with a start depth of 0: the query cursor then never
+    // walks expression subtrees no pattern can start in.
+    let mut refs: HashMap<&str, u32> = HashMap::new();
+    let mut ref_nodes: Vec<(usize, &str)> = Vec::new();
+    let mut starts: Vec<Node> = Vec::new();
+    match roots {
+        Some(roots) => {
+            let mut walk = root.walk();
+            'walk: loop {
+                let node = walk.node();
+                let kind = node.kind_id();
+                if roots.get(kind as usize).copied().unwrap_or(false) {
+                    starts.push(node);
+                }
+                if node.child_count() == 0 {
+                    if q.ref_kind_ids.binary_search(&kind).is_ok() {
+                        let text = node_text(node, bytes);
+                        if !text.is_empty() {
+                            ref_nodes.push((node.start_byte(), text));
+                        }
+                    }
+                } else if walk.goto_first_child() {
+                    continue;
+                }
+                while !walk.goto_next_sibling() {
+                    if !walk.goto_parent() {
+                        break 'walk;
+                    }
+                }
             }
+            cursor.set_max_start_depth(Some(0));
         }
-        if let (Some((node, kind)), Some(name)) = (def, name) {
-            let text = node_text(name, bytes);
-            if text.is_empty() {
-                continue;
+        None => {
+            starts.push(root);
+            cursor.set_max_start_depth(None);
+        }
+    }
+    for start in starts {
+        let mut matches = cursor.matches(&q.query, start, bytes);
+        while let Some(m) = matches.next() {
+            let mut def: Option<(Node, &'static str)> = None;
+            let (mut name, mut body, mut parent) = (None, None, None);
+            for c in m.captures() {
+                let i = c.index;
+                if let Some(kind) = q.def_kinds.get(i as usize).copied().flatten() {
+                    def = Some((c.node, kind));
+                } else if Some(i) == q.name {
+                    name = Some(c.node);
+                } else if Some(i) == q.body {
+                    body = Some(c.node);
+                } else if Some(i) == q.parent {
+                    parent = Some(c.node);
+                } else if Some(i) == q.import {
+                    import_hook(lang, c.node, bytes, &mut tags.imports);
+                } else if Some(i) == q.package {
+                    tags.package = package_hook(lang, c.node, bytes);
+                } else if Some(i) == q.entry {
+                    tags.main_guard = true;
+                }
             }
-            defs.push(RawDef {
-                node,
-                kind,
-                name: text.to_string(),
-                name_start: name.start_byte(),
-                body,
-                parent: parent.map(|p| node_text(p, bytes).to_string()),
-            });
+            if let (Some((node, kind)), Some(name)) = (def, name) {
+                let text = node_text(name, bytes);
+                if text.is_empty() {
+                    continue;
+                }
+                defs.push(RawDef {
+                    node,
+                    kind,
+                    name: text.to_string(),
+                    name_start: name.start_byte(),
+                    body,
+                    parent: parent.map(|p| node_text(p, bytes).to_string()),
+                });
+            }
         }
     }
 
@@ -195,7 +248,18 @@ pub fn extract(
     }
     name_starts.sort_unstable();
 
-    tags.refs = references(q, root, bytes, &name_starts);
+    tags.refs = if roots.is_some() {
+        for (start, text) in ref_nodes {
+            if name_starts.binary_search(&start).is_err() {
+                *refs.entry(text).or_insert(0) += 1;
+            }
+        }
+        let mut v: Vec<(String, u32)> = refs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        v.sort_unstable();
+        v
+    } else {
+        references(q, root, bytes, &name_starts)
+    };
     tags
 }
 
@@ -409,6 +473,49 @@ fn strip_comment_marker(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Running the query only at pattern roots must find exactly what a whole-tree run finds:
+    /// checked on every fixture file of every language.
+    #[test]
+    fn root_dispatch_matches_whole_tree() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut stack = vec![dir];
+        let mut checked = 0;
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d)?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&std::fs::read(&p)?).into_owned();
+                let name = p.to_string_lossy().into_owned();
+                let Some(lang) = crate::repomap::lang::detect(&name, text.as_bytes()) else {
+                    continue;
+                };
+                let q = lang.query()?;
+                let Some(roots) = q.roots.as_deref() else {
+                    continue;
+                };
+                let mut parser = Parser::new();
+                let tree = parse(&mut parser, lang, &text).ok_or("parse")?;
+                let mut cursor = QueryCursor::new();
+                let a = extract_with(lang, q, &tree, &text, &mut cursor, Some(roots));
+                let b = extract_with(lang, q, &tree, &text, &mut cursor, None);
+                assert_eq!(a.symbols, b.symbols, "{name}");
+                assert_eq!(a.imports, b.imports, "{name}");
+                assert_eq!(a.refs, b.refs, "{name}");
+                assert_eq!(
+                    (a.package, a.main_guard),
+                    (b.package, b.main_guard),
+                    "{name}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 5, "only {checked} fixture files checked");
+        Ok(())
+    }
 
     #[test]
     fn signatures_collapse_and_cut() {

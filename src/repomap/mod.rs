@@ -210,39 +210,15 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .build()
         .map_err(|e| Error::Query(format!("cannot start worker threads: {e}")))?;
     let precount = total >= PRECOUNT_FILES;
-    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
-        if opts.progress && total > 0 {
-            s.spawn(|| progress(&done, &finished, total));
-        }
-        if precount {
-            // Load the tokenizer while the workers parse.
-            s.spawn(|| MAP_ENCODING.count(""));
-        }
-        let out = pool.install(|| {
-            todo.par_iter()
-                .map_init(
-                    || (tree_sitter::Parser::new(), tree_sitter::QueryCursor::new()),
-                    |(parser, cursor), (entry, old)| {
-                        let o = prepare(entry, *old, max_size, now, precount, parser, cursor);
-                        done.fetch_add(1, Ordering::Relaxed);
-                        o
-                    },
-                )
-                .collect()
-        });
-        finished.store(true, Ordering::Relaxed);
-        out
-    });
-    report.timings_ms.parse = ms(t.elapsed());
-    t = Instant::now();
 
-    // Deleted: indexed before, not walked now.
-    let walked: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     // Resolution must run again when the file set or any import changed, and also when a
     // non-source file (tsconfig.json, go.mod, Cargo.toml) or a Java file (its top-level types
     // are import targets) changed. Ranking runs again on any change.
     let mut resolve = tx.meta("ranked")?.is_none();
     let mut rerank = resolve;
+
+    // Deleted: indexed before, not walked now.
+    let walked: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     let mut deleted: Vec<&FileRow> = existing
         .values()
         .filter(|f| !walked.contains(f.path.as_str()))
@@ -253,48 +229,91 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         report.deleted += 1;
         resolve = true;
     }
-    for o in outcomes {
-        match o {
-            Outcome::Touch { id, size, mtime_ns } => {
-                report.rehashed += 1;
-                tx.touch(id, size, mtime_ns)?;
-            }
-            Outcome::Write(p) => {
-                if let Some(w) = &p.warning {
-                    report.warnings.push(w.clone());
-                }
-                if existing.contains_key(&p.entry.path) {
-                    report.changed += 1;
-                } else {
-                    report.added += 1;
-                    resolve = true;
-                }
-                if matches!(p.language, None | Some(lang::Lang::Java)) {
-                    resolve = true;
-                }
-                if p.tags.is_some() {
-                    report.parsed += 1;
-                    report.parsed_bytes += p.bytes;
-                }
-                let put = tx.put_file(&NewFile {
-                    path: &p.entry.path,
-                    language: p.language.map(|l| l.name()),
-                    ftype: &p.ftype,
-                    size: p.entry.size,
-                    mtime_ns: p.mtime_ns,
-                    hash: p.hash.as_ref().map(|h| &h[..]),
-                    lines: p.lines,
-                    bytes: p.bytes,
-                    skip_reason: p.skip_reason,
-                    tags: p.tags.as_ref(),
-                })?;
-                resolve |= put.imports_changed;
-                tx.put_token_counts(&p.token_counts)?;
-                rerank = true;
-            }
+
+    // Workers read and parse; this thread writes each result as it arrives, so writing overlaps
+    // parsing and at most a channel's worth of parsed files is held in memory. Ids therefore
+    // follow arrival order: nothing downstream may depend on id order (ranking and output sort
+    // by path).
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Outcome>(64);
+    let mut write_time = Duration::ZERO;
+    std::thread::scope(|s| -> Result<()> {
+        if opts.progress && total > 0 {
+            s.spawn(|| progress(&done, &finished, total));
         }
-    }
-    report.timings_ms.write = ms(t.elapsed());
+        if precount {
+            // Load the tokenizer while the workers parse.
+            s.spawn(|| MAP_ENCODING.count(""));
+        }
+        let (todo, pool, done, finished) = (&todo, &pool, &done, &finished);
+        s.spawn(move || {
+            pool.install(|| {
+                todo.par_iter().for_each_init(
+                    || {
+                        (
+                            tree_sitter::Parser::new(),
+                            tree_sitter::QueryCursor::new(),
+                            sender.clone(),
+                        )
+                    },
+                    |(parser, cursor, out), (entry, old)| {
+                        let o = prepare(entry, *old, max_size, now, precount, parser, cursor);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        // The receiver only goes away on a write error, which ends the run.
+                        let _ = out.send(o);
+                    },
+                )
+            });
+            drop(sender);
+            finished.store(true, Ordering::Relaxed);
+        });
+        for o in receiver {
+            let w = Instant::now();
+            match o {
+                Outcome::Touch { id, size, mtime_ns } => {
+                    report.rehashed += 1;
+                    tx.touch(id, size, mtime_ns)?;
+                }
+                Outcome::Write(p) => {
+                    if let Some(w) = &p.warning {
+                        report.warnings.push(w.clone());
+                    }
+                    if existing.contains_key(&p.entry.path) {
+                        report.changed += 1;
+                    } else {
+                        report.added += 1;
+                        resolve = true;
+                    }
+                    if matches!(p.language, None | Some(lang::Lang::Java)) {
+                        resolve = true;
+                    }
+                    if p.tags.is_some() {
+                        report.parsed += 1;
+                        report.parsed_bytes += p.bytes;
+                    }
+                    let put = tx.put_file(&NewFile {
+                        path: &p.entry.path,
+                        language: p.language.map(|l| l.name()),
+                        ftype: &p.ftype,
+                        size: p.entry.size,
+                        mtime_ns: p.mtime_ns,
+                        hash: p.hash.as_ref().map(|h| &h[..]),
+                        lines: p.lines,
+                        bytes: p.bytes,
+                        skip_reason: p.skip_reason,
+                        tags: p.tags.as_ref(),
+                    })?;
+                    resolve |= put.imports_changed;
+                    tx.put_token_counts(&p.token_counts)?;
+                    rerank = true;
+                }
+            }
+            write_time += w.elapsed();
+        }
+        Ok(())
+    })?;
+    report.warnings.sort();
+    report.timings_ms.parse = ms(t.elapsed());
+    report.timings_ms.write = ms(write_time);
 
     if resolve || rerank {
         t = Instant::now();

@@ -20,7 +20,7 @@ const IMPORT_WEIGHT: f64 = 2.0;
 const DAMPING: f64 = 0.85;
 
 pub struct Input<'a> {
-    /// File ids, ascending.
+    /// File ids, in a stable order (by path): every sum follows it.
     pub files: &'a [i64],
     /// Each source file's references and definitions.
     pub graph: &'a [GraphRow],
@@ -87,12 +87,17 @@ pub fn rank(input: &Input) -> Ranks {
 
     // Intern defined names, and list each name's definer files (ascending, deduplicated).
     // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
+    // Rows in `files` order (the caller's: by path), never by id: ids follow the history of the
+    // index, and the float sums below must not.
+    let mut rows: Vec<(usize, &GraphRow)> = input
+        .graph
+        .iter()
+        .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
+        .collect();
+    rows.sort_by_key(|(i, _)| *i);
     let mut names: FxHashMap<&str, u32> = FxHashMap::default();
     let mut definers: Vec<Vec<u32>> = Vec::new();
-    for row in input.graph {
-        let Some(&i) = index.get(&row.file) else {
-            continue;
-        };
+    for &(i, row) in &rows {
         for (name, kind) in decode_defs(&row.defs) {
             if kind == "impl" {
                 continue;
@@ -121,12 +126,6 @@ pub fn rank(input: &Input) -> Ranks {
     let mut flows: Vec<(u32, u32, f64)> = Vec::new(); // (source, name, weight per definer)
     let mut flow_start = vec![0usize; n + 1];
     let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-    let mut rows: Vec<(usize, &GraphRow)> = input
-        .graph
-        .iter()
-        .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
-        .collect();
-    rows.sort_by_key(|(i, _)| *i);
     let mut next_row = rows.iter().peekable();
     for fi in 0..n {
         flow_start[fi] = flows.len();

@@ -465,7 +465,13 @@ impl<'a> Ctx<'a> {
     }
 
     fn js(&self, file: &FileInfo, imp: &ImportRow) -> Resolved {
-        let spec = imp.module.split(['?', '#']).next().unwrap_or("");
+        // A query or fragment (`./x.svg?raw`) is not part of the path; a leading `#` is a
+        // package.json subpath import (`#internal/x`), which tsconfig `paths` may map.
+        let spec = imp.module.split('?').next().unwrap_or("");
+        let spec = match spec.char_indices().skip(1).find(|(_, c)| *c == '#') {
+            Some((i, _)) => &spec[..i],
+            None => spec,
+        };
         if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
             let target =
                 normalize(&join(dir_of(file.path), spec)).and_then(|p| self.js_candidates(&p));
@@ -485,6 +491,11 @@ impl<'a> Ctx<'a> {
                     };
                 }
             }
+        }
+        // `#x` is the package's own subpath import and `/x` a root-relative path: neither
+        // names another package.
+        if spec.is_empty() || spec.starts_with(['#', '/']) {
+            return Self::none(None);
         }
         Self::none(Some(js_package(spec)))
     }
@@ -518,7 +529,7 @@ impl<'a> Ctx<'a> {
                 },
                 None => Self::none(Some(imp.module.clone())),
             },
-            "use" => self.rust.resolve_use(file.id, &imp.module),
+            "use" => self.rust.resolve_use(file.id, &imp.module, &imp.names),
             _ => Self::none(None),
         }
     }
@@ -612,9 +623,10 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
-        // A unique file in the repository whose path ends with the spec.
+        // A unique file in the repository whose path ends with the spec (`"…"` only: `<…>`
+        // goes through include dirs, so `<sys/types.h>` never lands on some vendored copy).
         let name = spec.rsplit('/').next().unwrap_or(spec);
-        if !system || spec.contains('/') {
+        if !system {
             let suffix = format!("/{spec}");
             let hits: Vec<&&str> = self
                 .by_name
@@ -634,6 +646,10 @@ impl<'a> Ctx<'a> {
                 };
             }
         }
+        // A relative path that names no file is not a package.
+        if spec.starts_with("./") || spec.starts_with("../") {
+            return Self::none(None);
+        }
         Self::none(Some(match spec.split_once('/') {
             Some((first, _)) => first.to_string(),
             None => spec.to_string(),
@@ -645,16 +661,22 @@ fn first_segment(s: &str, sep: char) -> String {
     s.split(sep).next().unwrap_or(s).to_string()
 }
 
-/// `@scope/pkg/sub` → `@scope/pkg`; `lodash/fp` → `lodash`; `node:fs` → `fs`.
+/// `@scope/pkg/sub` → `@scope/pkg`; `lodash/fp` → `lodash`; `node:fs` → `fs`; Deno's
+/// `npm:react@18/jsx-runtime` → `react`.
 pub fn js_package(spec: &str) -> String {
-    let spec = spec.strip_prefix("node:").unwrap_or(spec);
+    let spec = ["node:", "npm:", "jsr:"]
+        .iter()
+        .find_map(|p| spec.strip_prefix(p))
+        .unwrap_or(spec);
+    // A version (`pkg@1.2`, `@scope/pkg@^2`) is not part of the name.
+    let unversioned = |name: &str| name.split('@').next().unwrap_or(name).to_string();
     let mut parts = spec.split('/');
     match parts.next() {
         Some(scope) if scope.starts_with('@') => match parts.next() {
-            Some(name) => format!("{scope}/{name}"),
+            Some(name) => format!("{scope}/{}", unversioned(name)),
             None => scope.to_string(),
         },
-        Some(name) => name.to_string(),
+        Some(name) => unversioned(name),
         None => spec.to_string(),
     }
 }
@@ -695,9 +717,12 @@ struct TsConfig {
 
 impl TsConfig {
     fn load(root: &Path, path: &str) -> Option<TsConfig> {
-        let mut dir = dir_of(path).to_string();
-        let mut value = read_jsonc(&root.join(path))?;
+        let own_dir = dir_of(path).to_string();
+        let value = read_jsonc(&root.join(path))?;
         let mut opts = value.get("compilerOptions").cloned().unwrap_or_default();
+        // Where `baseUrl` and `paths` are relative to: the file that sets them.
+        let mut base_dir = own_dir.clone();
+        let mut paths_dir = own_dir.clone();
         // One level of `extends` for relative paths: its options under ours.
         if let Some(ext) = value.get("extends").and_then(|e| e.as_str())
             && ext.starts_with('.')
@@ -707,28 +732,32 @@ impl TsConfig {
             } else {
                 format!("{ext}.json")
             };
-            if let Some(parent_path) = normalize(&join(&dir, &ext))
+            if let Some(parent_path) = normalize(&join(&own_dir, &ext))
                 && let Some(parent) = read_jsonc(&root.join(&parent_path))
             {
                 let mut merged = parent.get("compilerOptions").cloned().unwrap_or_default();
+                let parent_dir = dir_of(&parent_path).to_string();
+                if opts.get("baseUrl").is_none() && merged.get("baseUrl").is_some() {
+                    base_dir = parent_dir.clone();
+                }
+                if opts.get("paths").is_none() && merged.get("paths").is_some() {
+                    paths_dir = parent_dir;
+                }
                 if let (Some(m), Some(o)) = (merged.as_object_mut(), opts.as_object()) {
                     for (k, v) in o {
                         m.insert(k.clone(), v.clone());
                     }
                 }
-                // A parent's baseUrl is relative to the parent file.
-                if opts.get("baseUrl").is_none() && merged.get("baseUrl").is_some() {
-                    dir = dir_of(&parent_path).to_string();
-                }
                 opts = merged;
             }
         }
-        value = opts;
+        let value = opts;
         let base_url = value
             .get("baseUrl")
             .and_then(|b| b.as_str())
-            .and_then(|b| normalize(&join(&dir, b)));
-        let path_base = base_url.clone().unwrap_or_else(|| dir.clone());
+            .and_then(|b| normalize(&join(&base_dir, b)));
+        // `paths` are relative to `baseUrl` when there is one, else to their own file.
+        let path_base = base_url.clone().unwrap_or(paths_dir);
         let mut paths: Vec<(String, Vec<String>)> = value
             .get("paths")
             .and_then(|p| p.as_object())
@@ -855,27 +884,54 @@ impl RustModules {
     ) -> RustModules {
         let mut m = RustModules::default();
         let path_of: HashMap<i64, &str> = files.iter().map(|f| (f.id, f.path)).collect();
-        // Resolve every `mod x;` to its file.
-        let mut children: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
-        for imp in imports.iter().filter(|i| i.kind == "mod") {
+        // Resolve every `mod x;` to its file. A `mod` import's module is its path from the
+        // file's module through any inline modules (`util::text` for `mod util { mod text; }`).
+        // Files loaded through `#[path]` own their directory as mod.rs files do, so those are
+        // resolved first.
+        let mut children: BTreeMap<i64, Vec<(Vec<String>, i64)>> = BTreeMap::new();
+        let mut path_loaded: HashSet<i64> = HashSet::new();
+        let mods: Vec<&ImportRow> = {
+            let mut v: Vec<&ImportRow> = imports.iter().filter(|i| i.kind == "mod").collect();
+            v.sort_by_key(|i| (i.names.is_empty(), i.id));
+            v
+        };
+        for imp in mods {
             let Some(path) = path_of.get(&imp.file_id) else {
+                continue;
+            };
+            let segs: Vec<String> = imp
+                .module
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let Some((last, scope)) = segs.split_last() else {
                 continue;
             };
             let dir = dir_of(path);
             let name = path.rsplit('/').next().unwrap_or(path);
             let stem = name.strip_suffix(".rs").unwrap_or(name);
-            let cands: Vec<String> = if let Some(p) = imp.names.first() {
-                vec![join(dir, p)]
-            } else if matches!(name, "mod.rs" | "lib.rs" | "main.rs") || is_crate_root_path(path) {
-                vec![
-                    join(dir, &format!("{}.rs", imp.module)),
-                    join(dir, &format!("{}/mod.rs", imp.module)),
-                ]
+            let mod_rs = matches!(name, "mod.rs" | "lib.rs" | "main.rs")
+                || is_crate_root_path(path)
+                || path_loaded.contains(&imp.file_id);
+            // The directory the declaring (possibly inline) module owns.
+            let mut owned = if mod_rs {
+                dir.to_string()
             } else {
-                vec![
-                    join(dir, &format!("{stem}/{}.rs", imp.module)),
-                    join(dir, &format!("{stem}/{}/mod.rs", imp.module)),
-                ]
+                join(dir, stem)
+            };
+            for s in scope {
+                owned = join(&owned, s);
+            }
+            let cands: Vec<String> = match imp.names.first() {
+                // `#[path]` is relative to the file's directory, or inside an inline module to
+                // the directory that module owns.
+                Some(p) if scope.is_empty() => vec![join(dir, p)],
+                Some(p) => vec![join(&owned, p)],
+                None => vec![
+                    join(&owned, &format!("{last}.rs")),
+                    join(&owned, &format!("{last}/mod.rs")),
+                ],
             };
             if let Some(id) = cands
                 .iter()
@@ -883,11 +939,16 @@ impl RustModules {
                 .find_map(|c| by_path.get(c.as_str()).copied())
             {
                 m.mod_targets.insert(imp.id, id);
-                children
-                    .entry(imp.file_id)
-                    .or_default()
-                    .push((imp.module.clone(), id));
+                if !imp.names.is_empty() {
+                    path_loaded.insert(id);
+                }
+                children.entry(imp.file_id).or_default().push((segs, id));
             }
+        }
+        // A fixed order (not the index's ids), so a module reachable two ways is found the same
+        // way whatever the index's history.
+        for v in children.values_mut() {
+            v.sort_by(|a, b| (&a.0, path_of.get(&a.1)).cmp(&(&b.0, path_of.get(&b.1))));
         }
         // Crate roots, and workspace crate names from Cargo.toml.
         let mut roots: Vec<i64> = files
@@ -938,36 +999,48 @@ impl RustModules {
                 }
             }
         }
-        roots.sort_unstable();
+        // By path, not id: ids follow the index's history, paths do not.
+        roots.sort_unstable_by_key(|r| (path_of.get(r).copied(), *r));
         roots.dedup();
         // Breadth-first from each root; a file reachable from two roots keeps the first.
+        // Inline modules on the way (`util` of `util::text`) live in the declaring file.
         for &r in &roots {
-            let mut queue = vec![(r, Vec::<String>::new())];
+            let mut queue = std::collections::VecDeque::from([(r, Vec::<String>::new())]);
             let mut seen = HashSet::new();
-            while let Some((f, path)) = queue.pop() {
+            while let Some((f, path)) = queue.pop_front() {
                 if !seen.insert(f) {
                     continue;
                 }
                 m.file_of.insert((r, path.clone()), f);
                 m.module_of.entry(f).or_insert((r, path.clone()));
-                for (name, child) in children.get(&f).map(Vec::as_slice).unwrap_or(&[]) {
+                for (segs, child) in children.get(&f).map(Vec::as_slice).unwrap_or(&[]) {
                     let mut p = path.clone();
-                    p.push(name.clone());
-                    queue.push((*child, p));
+                    for s in &segs[..segs.len() - 1] {
+                        p.push(s.clone());
+                        m.file_of.entry((r, p.clone())).or_insert(f);
+                    }
+                    p.push(segs[segs.len() - 1].clone());
+                    queue.push_back((*child, p));
                 }
             }
         }
         m
     }
 
-    /// Resolves a `use` path to the deepest module file it names.
-    fn resolve_use(&self, file: i64, path: &str) -> Resolved {
+    /// Resolves a `use` path to the deepest module file it names. `scope` is the inline
+    /// module the `use` sits in (`tests` for `mod tests { use super::*; }`).
+    fn resolve_use(&self, file: i64, path: &str, scope: &[String]) -> Resolved {
         let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
         let Some(&first) = segs.first() else {
             return Ctx::none(None);
         };
-        let here = self.module_of.get(&file);
-        let (root, mut module, rest): (i64, Vec<String>, &[&str]) = match (first, here) {
+        // The module the `use` is written in: the file's module and the inline scope.
+        let here = self.module_of.get(&file).map(|(root, m)| {
+            let mut m = m.clone();
+            m.extend(scope.iter().flat_map(|s| s.split("::")).map(str::to_string));
+            (*root, m)
+        });
+        let (root, mut module, rest): (i64, Vec<String>, &[&str]) = match (first, &here) {
             ("crate", Some((root, _))) => (*root, vec![], &segs[1..]),
             ("self", Some((root, m))) => (*root, m.clone(), &segs[1..]),
             ("super", Some((root, m))) => {
@@ -986,6 +1059,10 @@ impl RustModules {
                 child.push(name.to_string());
                 if self.file_of.contains_key(&(*root, child.clone())) {
                     (*root, child, &segs[1..])
+                } else if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    // An item of the current module (`use Kind::*` for an enum defined here):
+                    // crate names are lower case.
+                    return Ctx::none(None);
                 } else {
                     return Ctx::none(Some(name.to_string()));
                 }
@@ -1002,6 +1079,11 @@ impl RustModules {
                 break;
             }
         }
+        // An inline module the tree does not know (it declares no file modules) is part of
+        // the nearest enclosing module that it does.
+        while !module.is_empty() && !self.file_of.contains_key(&(root, module.clone())) {
+            module.pop();
+        }
         match self.file_of.get(&(root, module)) {
             Some(id) => Resolved {
                 targets: vec![*id],
@@ -1013,17 +1095,19 @@ impl RustModules {
 }
 
 /// Conventional crate roots: src/lib.rs, src/main.rs, src/bin/*.rs, src/bin/*/main.rs, build.rs,
-/// and the top-level files of tests/, examples/ and benches/.
+/// and the top-level files of tests/, examples/ and benches/ and their `*/main.rs`.
 fn is_crate_root_path(path: &str) -> bool {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     if !name.ends_with(".rs") {
         return false;
     }
     let last_dir = dir.rsplit('/').next().unwrap_or(dir);
+    let parent_dir = dir_of(dir).rsplit('/').next().unwrap_or("");
     (last_dir == "src" && (name == "lib.rs" || name == "main.rs"))
         || (dir.ends_with("src/bin") || dir == "src/bin")
         || (dir.contains("src/bin/") && name == "main.rs")
         || matches!(last_dir, "tests" | "examples" | "benches")
+        || (matches!(parent_dir, "tests" | "examples" | "benches") && name == "main.rs")
         || name == "build.rs"
 }
 
@@ -1036,6 +1120,8 @@ mod tests {
         assert_eq!(js_package("@scope/pkg/sub"), "@scope/pkg");
         assert_eq!(js_package("lodash/fp"), "lodash");
         assert_eq!(js_package("node:fs"), "fs");
+        assert_eq!(js_package("npm:react@18.2/jsx-runtime"), "react");
+        assert_eq!(js_package("jsr:@std/path@1"), "@std/path");
         assert_eq!(go_package("github.com/x/y/z"), "github.com/x/y");
         assert_eq!(go_package("golang.org/x/tools/go"), "golang.org/x/tools");
         assert_eq!(go_package("go.uber.org/zap/core"), "go.uber.org/zap");
@@ -1056,6 +1142,31 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(v["a"], "x//y");
         assert_eq!(v["b"][0], 1);
+    }
+
+    #[test]
+    fn crate_roots() {
+        for p in [
+            "src/lib.rs",
+            "src/main.rs",
+            "src/bin/tool.rs",
+            "src/bin/tool/main.rs",
+            "crates/a/src/lib.rs",
+            "tests/it.rs",
+            "examples/demo.rs",
+            "examples/demo/main.rs",
+            "build.rs",
+        ] {
+            assert!(is_crate_root_path(p), "{p}");
+        }
+        for p in [
+            "src/util.rs",
+            "src/bin/tool/args.rs",
+            "examples/demo/args.rs",
+            "tests/common/mod.rs",
+        ] {
+            assert!(!is_crate_root_path(p), "{p}");
+        }
     }
 
     #[test]

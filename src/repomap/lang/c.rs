@@ -1,4 +1,5 @@
-//! C / C++ hooks: `#include "x.h"` (kind `include`) and `#include <x.h>` (`include_system`).
+//! C / C++ hooks: `#include "x.h"` (kind `include`) and `#include <x.h>` (`include_system`);
+//! a computed `#include MACRO` is not an import.
 
 use tree_sitter::Node;
 
@@ -9,13 +10,14 @@ pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
         return;
     };
     let text = node_text(path, src).trim();
-    let (kind, module) = if path.kind() == "system_lib_string" {
-        (
+    let (kind, module) = match path.kind() {
+        "system_lib_string" => (
             "include_system",
             text.trim_start_matches('<').trim_end_matches('>'),
-        )
-    } else {
-        ("include", text.trim_matches('"'))
+        ),
+        "string_literal" => ("include", text.trim_matches('"')),
+        // A computed include (`#include PLATFORM_HEADER`) names no file we can know.
+        _ => return,
     };
     if module.is_empty() {
         return;

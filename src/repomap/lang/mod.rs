@@ -173,6 +173,9 @@ pub struct Compiled {
     pub def_kinds: Vec<Option<&'static str>>,
     /// Node kind ids that count as references.
     pub ref_kind_ids: Vec<u16>,
+    /// `roots[kind_id]`: some pattern can start at a node of this kind. `None` when a pattern
+    /// can start anywhere (a wildcard root), and the query must then run over the whole tree.
+    pub roots: Option<Vec<bool>>,
 }
 
 /// Definition kinds vibe records, as written in `@definition.<kind>` captures.
@@ -227,7 +230,18 @@ impl Compiled {
             }
         }
         ref_kind_ids.sort_unstable();
+        let roots = root_kinds(&query, src).map(|names| {
+            (0..grammar.node_kind_count() as u16)
+                .map(|id| {
+                    grammar.node_kind_is_named(id)
+                        && grammar
+                            .node_kind_for_id(id)
+                            .is_some_and(|k| names.iter().any(|n| n == k))
+                })
+                .collect()
+        });
         Ok(Compiled {
+            roots,
             name: find("name"),
             body: find("body"),
             parent: find("parent"),
@@ -239,6 +253,64 @@ impl Compiled {
             query,
         })
     }
+}
+
+/// The node kinds the query's patterns start at, read from each pattern's own source text
+/// (`(kind …)`, or each branch of a top-level `[ … ]`). `None` if any pattern may start at any
+/// node (`(_ …)`, a bare string, a parenthesised group), so the caller falls back to running the
+/// query over the whole tree.
+fn root_kinds(query: &tree_sitter::Query, src: &str) -> Option<Vec<String>> {
+    fn head(text: &str) -> Option<&str> {
+        let rest = text.trim_start().strip_prefix('(')?.trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        (!name.is_empty() && name != "_").then_some(name)
+    }
+    let mut names = Vec::new();
+    for i in 0..query.pattern_count() {
+        let text = src.get(query.start_byte_for_pattern(i)..query.end_byte_for_pattern(i))?;
+        let text = text.trim_start();
+        if let Some(alts) = text.strip_prefix('[') {
+            // Each top-level branch of the alternation.
+            let mut depth = 0i32;
+            let mut in_str = false;
+            let mut prev = '\0';
+            for (at, c) in alts.char_indices() {
+                if in_str {
+                    if c == '"' && prev != '\\' {
+                        in_str = false;
+                    }
+                } else {
+                    match c {
+                        '"' if depth == 0 => return None,
+                        '"' => in_str = true,
+                        '(' | '[' => {
+                            if depth == 0 {
+                                names.push(head(&alts[at..])?.to_string());
+                            }
+                            depth += 1;
+                        }
+                        ')' | ']' => {
+                            depth -= 1;
+                            if depth < 0 {
+                                break;
+                            }
+                        }
+                        ';' if depth == 0 => {}
+                        _ => {}
+                    }
+                }
+                prev = c;
+            }
+        } else {
+            names.push(head(text)?.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    Some(names)
 }
 
 /// Detects a file's language from its path and its first bytes.
@@ -379,6 +451,17 @@ mod tests {
             if let Err(e) = lang.query() {
                 panic!("{e}");
             }
+        }
+    }
+
+    /// Every language but C and C++ (whose queries match "any parent except a block") can run
+    /// its query only at pattern roots; see `extract::tests::root_dispatch_matches_whole_tree`.
+    #[test]
+    fn queries_have_dispatchable_roots() {
+        for lang in ALL {
+            let q = lang.query().unwrap_or_else(|e| panic!("{e}"));
+            let expected = !matches!(lang, Lang::C | Lang::Cpp);
+            assert_eq!(q.roots.is_some(), expected, "{lang:?}");
         }
     }
 

@@ -1,5 +1,11 @@
 //! Rust hooks: `mod foo;` (with `#[path = "…"]`), `use` trees expanded to one path each, and
 //! `extern crate`.
+//!
+//! Declarations inside inline modules (`mod util { pub mod text; }`, `mod tests { use super::*; }`)
+//! carry that scope, so resolution can find `util/text.rs` and read `super` from `tests`:
+//! a `mod` import's `module` is the declared module's path from the file's own module
+//! (`util::text`; `names` holds the `#[path]`, if any), and a `use` import's `names` holds the
+//! inline scope (`["tests"]`; empty at file level).
 
 use tree_sitter::Node;
 
@@ -20,11 +26,13 @@ pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
                 Some(p) => format!("#[path = \"{p}\"] {}", one_line(node_text(node, src))),
                 None => one_line(node_text(node, src)),
             };
+            let mut module = inline_scope(node, src);
+            module.push(node_text(name, src).to_string());
             out.push(Import {
                 line,
                 raw,
                 kind: "mod".into(),
-                module: node_text(name, src).to_string(),
+                module: module.join("::"),
                 names: path.into_iter().collect(),
             });
         }
@@ -33,6 +41,12 @@ pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
                 return;
             };
             let raw = one_line(node_text(node, src));
+            let scope = inline_scope(node, src);
+            let names: Vec<String> = if scope.is_empty() {
+                vec![]
+            } else {
+                vec![scope.join("::")]
+            };
             let mut paths = Vec::new();
             expand(arg, src, String::new(), &mut paths);
             for module in paths {
@@ -41,7 +55,7 @@ pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
                     raw: raw.clone(),
                     kind: "use".into(),
                     module,
-                    names: vec![],
+                    names: names.clone(),
                 });
             }
         }
@@ -58,6 +72,22 @@ pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
         }
         _ => {}
     }
+}
+
+/// The names of the inline modules (`mod a { mod b { … } }`) around `node`, outermost first.
+fn inline_scope(node: Node, src: &[u8]) -> Vec<String> {
+    let mut scope = Vec::new();
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if n.kind() == "mod_item"
+            && let Some(name) = n.child_by_field_name("name")
+        {
+            scope.push(node_text(name, src).to_string());
+        }
+        cur = n.parent();
+    }
+    scope.reverse();
+    scope
 }
 
 /// `#[path = "x.rs"]` on the attribute items right before a `mod` declaration.

@@ -199,6 +199,41 @@
   name: [(namespace_identifier) (nested_namespace_specifier)] @name
   body: (declaration_list) @body) @definition.namespace
 
+; Constants outside function bodies: `[static] const T NAME = …;`, `const T NAME[] = …;`
+; (also inside #if/#ifdef branches such as include guards). Not `const char *p = …;`
+; (a pointer to const, not a constant). The wildcard parent must not be a `{ ... }` block
+; or a `for (...)` / `case` holding a declaration.
+(
+  (_
+    (declaration
+      (type_qualifier) @_q
+      declarator: (init_declarator
+        declarator: [
+          (identifier) @name
+          (array_declarator declarator: (identifier) @name)
+        ])) @definition.constant) @_parent
+  (#match? @_q "^(const|constexpr)$")
+  (#not-match? @_parent "^(\\{|for|case|default)"))
+
+(declaration_list
+  (declaration
+    (type_qualifier) @_q
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (array_declarator declarator: (identifier) @name)
+      ])) @definition.constant
+  (#match? @_q "^(const|constexpr)$"))
+
+; `static const` / `static constexpr` data members with a value.
+(field_declaration
+  (storage_class_specifier) @_s
+  (type_qualifier) @_q
+  declarator: (field_identifier) @name
+  default_value: (_)
+  (#eq? @_s "static")
+  (#match? @_q "^(const|constexpr)$")) @definition.constant
+
 (preproc_def
   name: (identifier) @name
   value: (preproc_arg)) @definition.macro
