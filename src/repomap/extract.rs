@@ -443,6 +443,11 @@ pub fn comment_doc(def: Node, src: &[u8]) -> Option<String> {
         if !kind.contains("comment") || end_row(p) + 1 < next_row {
             break;
         }
+        // `//!` and `/*!` document the enclosing module, not the next item.
+        let text = node_text(p, src).trim_start();
+        if text.starts_with("//!") || text.starts_with("/*!") {
+            break;
+        }
         lines.push(node_text(p, src));
         next_row = p.start_position().row;
         prev = p.prev_sibling();

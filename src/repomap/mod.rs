@@ -213,7 +213,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
 
     // Resolution must run again when the file set or any import changed, and also when a
     // non-source file (tsconfig.json, go.mod, Cargo.toml) or a Java file (its top-level types
-    // are import targets) changed. Ranking runs again on any change.
+    // are import targets) changed. Ranking runs again when any file's definitions, references
+    // or imports changed (not for edits to comments, strings or layout), and the summary for
+    // the header (entry points, frameworks) after any write.
     let mut resolve = tx.meta("ranked")?.is_none();
     let mut rerank = resolve;
 
@@ -303,8 +305,8 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         tags: p.tags.as_ref(),
                     })?;
                     resolve |= put.imports_changed;
+                    rerank |= put.graph_changed;
                     tx.put_token_counts(&p.token_counts)?;
-                    rerank = true;
                 }
             }
             write_time += w.elapsed();
@@ -315,19 +317,23 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     report.timings_ms.parse = ms(t.elapsed());
     report.timings_ms.write = ms(write_time);
 
-    if resolve || rerank {
+    let wrote = report.added + report.changed + report.deleted > 0;
+    if resolve || rerank || wrote {
         t = Instant::now();
+        let files = tx.files()?;
         if resolve {
-            resolve_phase(&tx, root, cfg)?;
+            resolve_phase(&tx, &files, root, cfg)?;
         } else {
-            summary_phase(&tx, root, None)?;
+            summary_phase(&tx, &files, root, None)?;
         }
         report.timings_ms.resolve = ms(t.elapsed());
-        t = Instant::now();
-        rank_phase(&tx)?;
-        report.timings_ms.rank = ms(t.elapsed());
-        report.reranked = true;
-        tx.set_meta("ranked", "1")?;
+        if resolve || rerank {
+            t = Instant::now();
+            rank_phase(&tx, &files)?;
+            report.timings_ms.rank = ms(t.elapsed());
+            report.reranked = true;
+            tx.set_meta("ranked", "1")?;
+        }
     }
     t = Instant::now();
     tx.commit()?;
@@ -465,8 +471,7 @@ fn count_lines(text: &str) -> u64 {
 
 /// Resolves every import against the current file set, rewrites the edges that changed, and
 /// recomputes the project summary for the header.
-fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
-    let files = tx.files()?;
+fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> Result<()> {
     let mut types: HashMap<i64, Vec<String>> = HashMap::new();
     for (f, name) in tx.top_level_types("java")? {
         types.entry(f).or_default().push(name);
@@ -513,6 +518,7 @@ fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
     }
     summary_phase(
         tx,
+        files,
         root,
         Some(project::top_externals(external_uses.into_iter(), 20)),
     )
@@ -522,10 +528,10 @@ fn resolve_phase(tx: &IndexTx, root: &Path, cfg: &Config) -> Result<()> {
 /// re-resolved, and then the previous summary's counts still hold.
 fn summary_phase(
     tx: &IndexTx,
+    files: &[FileRow],
     root: &Path,
     externals: Option<Vec<project::ExternalCount>>,
 ) -> Result<()> {
-    let files = tx.files()?;
     let externals = match externals {
         Some(x) => x,
         None => tx
@@ -560,7 +566,7 @@ fn summary_phase(
         };
         add(&f.path, reason);
     }
-    for f in &files {
+    for f in files {
         if f.main_guard {
             add(&f.path, "__main__ guard");
         }
@@ -584,8 +590,7 @@ fn summary_phase(
 }
 
 /// Recomputes file and symbol ranks.
-fn rank_phase(tx: &IndexTx) -> Result<()> {
-    let files = tx.files()?;
+fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
     let ids: Vec<i64> = files
         .iter()
         .filter(|f| f.language.is_some() && f.skip_reason.is_none())

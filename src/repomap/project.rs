@@ -28,16 +28,18 @@ pub struct EntryPoint {
     pub reason: String,
 }
 
-/// Is this a test file, by the conventions of its language?
+/// Is this a test file, by the conventions of its language? (Called for every file on every
+/// re-rank, so it allocates nothing.)
 pub fn is_test_path(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let in_dir = |d: &str| path.starts_with(&format!("{d}/")) || path.contains(&format!("/{d}/"));
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if dirs
+        .split('/')
+        .any(|d| matches!(d, "tests" | "test" | "__tests__" | "testing"))
+    {
+        return true;
+    }
     let stem = name.split('.').next().unwrap_or(name);
-    in_dir("tests")
-        || in_dir("test")
-        || in_dir("__tests__")
-        || in_dir("testing")
-        || stem.starts_with("test_")
+    stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
         || name.contains(".test.")

@@ -95,11 +95,11 @@ pub fn rank(input: &Input) -> Ranks {
         .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
         .collect();
     rows.sort_by_key(|(i, _)| *i);
-    let mut names: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut names: FxHashMap<&[u8], u32> = FxHashMap::default();
     let mut definers: Vec<Vec<u32>> = Vec::new();
     for &(i, row) in &rows {
         for (name, kind) in decode_defs(&row.defs) {
-            if kind == "impl" {
+            if kind == b"impl" {
                 continue;
             }
             let id = *names.entry(name).or_insert_with(|| {
@@ -116,7 +116,8 @@ pub fn rank(input: &Input) -> Ranks {
     let weights: Vec<f64> = {
         let mut w = vec![0.0; definers.len()];
         for (name, &id) in &names {
-            w[id as usize] = name_weight(name, definers[id as usize].len());
+            let name = String::from_utf8_lossy(name);
+            w[id as usize] = name_weight(&name, definers[id as usize].len());
         }
         w
     };
@@ -233,7 +234,7 @@ pub fn rank(input: &Input) -> Ranks {
     for (fi, row) in &rows {
         let ranks = decode_defs(&row.defs)
             .map(|(name, kind)| match names.get(name) {
-                Some(&id) if kind != "impl" => flow_into(*fi as u32, id).max(0.0) as f32,
+                Some(&id) if kind != b"impl" => flow_into(*fi as u32, id).max(0.0) as f32,
                 _ => 0.0,
             })
             .collect();

@@ -208,15 +208,21 @@ pub fn header(files: &[FileRow], project: &Project) -> Vec<String> {
     )];
     if !project.entry_points.is_empty() {
         let rank: HashMap<&str, f64> = files.iter().map(|f| (f.path.as_str(), f.rank)).collect();
-        let mut eps: Vec<&super::project::EntryPoint> = project.entry_points.iter().collect();
         // Entry points of the program before those of tests, each by rank.
+        let mut eps: Vec<(bool, f64, &super::project::EntryPoint)> = project
+            .entry_points
+            .iter()
+            .map(|e| {
+                let r = rank.get(e.path.as_str()).copied().unwrap_or(0.0);
+                (super::project::is_test_path(&e.path), r, e)
+            })
+            .collect();
         eps.sort_by(|a, b| {
-            let (ra, rb) = (rank.get(a.path.as_str()), rank.get(b.path.as_str()));
-            super::project::is_test_path(&a.path)
-                .cmp(&super::project::is_test_path(&b.path))
-                .then(rb.unwrap_or(&0.0).total_cmp(ra.unwrap_or(&0.0)))
-                .then_with(|| a.path.cmp(&b.path))
+            a.0.cmp(&b.0)
+                .then(b.1.total_cmp(&a.1))
+                .then_with(|| a.2.path.cmp(&b.2.path))
         });
+        let eps: Vec<&super::project::EntryPoint> = eps.into_iter().map(|e| e.2).collect();
         const SHOWN: usize = 8;
         let mut line: Vec<String> = eps
             .iter()

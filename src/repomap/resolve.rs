@@ -6,7 +6,7 @@
 //! runs over every import whenever the set of files or any import changed. It reads the few
 //! manifests it needs (go.mod, tsconfig.json, Cargo.toml) from disk.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use crate::store::ImportRow;
@@ -662,14 +662,26 @@ fn first_segment(s: &str, sep: char) -> String {
 }
 
 /// `@scope/pkg/sub` → `@scope/pkg`; `lodash/fp` → `lodash`; `node:fs` → `fs`; Deno's
-/// `npm:react@18/jsx-runtime` → `react`.
+/// `npm:react@18/jsx-runtime` → `react` and `https://deno.land/std@0.2/path/mod.ts` →
+/// `deno.land/std`.
 pub fn js_package(spec: &str) -> String {
+    // A version (`pkg@1.2`, `@scope/pkg@^2`) is not part of the name.
+    let unversioned = |name: &str| name.split('@').next().unwrap_or(name).to_string();
+    if let Some(url) = spec
+        .strip_prefix("https://")
+        .or_else(|| spec.strip_prefix("http://"))
+    {
+        let mut parts = url.split('/');
+        let host = parts.next().unwrap_or(url);
+        return match parts.next().filter(|p| !p.is_empty()) {
+            Some(first) => format!("{host}/{}", unversioned(first)),
+            None => host.to_string(),
+        };
+    }
     let spec = ["node:", "npm:", "jsr:"]
         .iter()
         .find_map(|p| spec.strip_prefix(p))
         .unwrap_or(spec);
-    // A version (`pkg@1.2`, `@scope/pkg@^2`) is not part of the name.
-    let unversioned = |name: &str| name.split('@').next().unwrap_or(name).to_string();
     let mut parts = spec.split('/');
     match parts.next() {
         Some(scope) if scope.starts_with('@') => match parts.next() {
@@ -1005,7 +1017,7 @@ impl RustModules {
         // Breadth-first from each root; a file reachable from two roots keeps the first.
         // Inline modules on the way (`util` of `util::text`) live in the declaring file.
         for &r in &roots {
-            let mut queue = std::collections::VecDeque::from([(r, Vec::<String>::new())]);
+            let mut queue = VecDeque::from([(r, Vec::<String>::new())]);
             let mut seen = HashSet::new();
             while let Some((f, path)) = queue.pop_front() {
                 if !seen.insert(f) {
@@ -1122,6 +1134,11 @@ mod tests {
         assert_eq!(js_package("node:fs"), "fs");
         assert_eq!(js_package("npm:react@18.2/jsx-runtime"), "react");
         assert_eq!(js_package("jsr:@std/path@1"), "@std/path");
+        assert_eq!(
+            js_package("https://deno.land/std@0.224.0/path/mod.ts"),
+            "deno.land/std"
+        );
+        assert_eq!(js_package("https://esm.sh/react@18"), "esm.sh/react");
         assert_eq!(go_package("github.com/x/y/z"), "github.com/x/y");
         assert_eq!(go_package("golang.org/x/tools/go"), "golang.org/x/tools");
         assert_eq!(go_package("go.uber.org/zap/core"), "go.uber.org/zap");

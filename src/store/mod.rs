@@ -112,6 +112,9 @@ pub struct PutFile {
     pub id: i64,
     /// The file's imports differ from what the index had, so resolution must run again.
     pub imports_changed: bool,
+    /// The file's definitions or references differ from what the index had (or it is new), so
+    /// ranks must be computed again. An edit to comments, strings or layout changes neither.
+    pub graph_changed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -361,13 +364,17 @@ fn split_list(s: &str) -> Vec<String> {
     }
 }
 
-/// Parses a `refs.data` blob.
-pub fn decode_refs(data: &[u8]) -> impl Iterator<Item = (&str, u32)> {
+/// Parses a `refs.data` blob into (name, count). Names stay bytes: ranking only compares them.
+pub fn decode_refs(data: &[u8]) -> impl Iterator<Item = (&[u8], u32)> {
     data.split(|b| *b == b'\n').filter_map(|line| {
         let tab = line.iter().position(|b| *b == b'\t')?;
-        let name = std::str::from_utf8(&line[..tab]).ok()?;
-        let count = std::str::from_utf8(&line[tab + 1..]).ok()?.parse().ok()?;
-        Some((name, count))
+        let mut count: u32 = 0;
+        for d in &line[tab + 1..] {
+            count = count
+                .checked_mul(10)?
+                .checked_add(u32::from(d.checked_sub(b'0')?))?;
+        }
+        Some((&line[..tab], count))
     })
 }
 
@@ -379,13 +386,12 @@ pub struct GraphRow {
     pub defs: Vec<u8>,
 }
 
-/// Parses a `refs.defs` blob into (name, kind), in symbol order.
-pub fn decode_defs(data: &[u8]) -> impl Iterator<Item = (&str, &str)> {
+/// Parses a `refs.defs` blob into (name, kind), in symbol order. Names stay bytes: ranking
+/// only compares them.
+pub fn decode_defs(data: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     data.split(|b| *b == b'\n').filter_map(|line| {
         let tab = line.iter().position(|b| *b == b'\t')?;
-        let name = std::str::from_utf8(&line[..tab]).ok()?;
-        let kind = std::str::from_utf8(&line[tab + 1..]).ok()?;
-        Some((name, kind))
+        Some((&line[..tab], &line[tab + 1..]))
     })
 }
 
@@ -681,11 +687,21 @@ impl IndexTx<'_> {
                 .and_then(|mut s| s.execute([id]))
                 .map_err(&e)?;
         }
-        let put = PutFile {
+        // The old ranking graph, to tell whether ranks can stand.
+        let old_graph: Option<(Vec<u8>, Vec<u8>)> = self
+            .tx
+            .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(&e)?;
+        let new_graph = tags.map(|t| (encode_refs(&t.refs), encode_defs(&t.symbols)));
+        let mut put = PutFile {
             id,
             imports_changed: !same,
+            graph_changed: old_graph != new_graph,
         };
+        put.graph_changed |= put.imports_changed;
         let Some(tags) = tags else { return Ok(put) };
+        let (refs_blob, defs_blob) = new_graph.unwrap_or_default();
         let mut ins = self
             .tx
             .prepare_cached(
@@ -708,13 +724,7 @@ impl IndexTx<'_> {
         }
         self.tx
             .prepare_cached("INSERT INTO refs(file_id, data, defs) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| {
-                s.execute(params![
-                    id,
-                    encode_refs(&tags.refs),
-                    encode_defs(&tags.symbols)
-                ])
-            })
+            .and_then(|mut s| s.execute(params![id, refs_blob, defs_blob]))
             .map_err(&e)?;
         let mut ins = self
             .tx
@@ -885,6 +895,6 @@ mod tests {
         let refs = vec![("a".to_string(), 2), ("bb".to_string(), 1)];
         let data = encode_refs(&refs);
         let back: Vec<_> = decode_refs(&data).collect();
-        assert_eq!(back, vec![("a", 2), ("bb", 1)]);
+        assert_eq!(back, vec![(&b"a"[..], 2), (&b"bb"[..], 1)]);
     }
 }
