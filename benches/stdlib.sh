@@ -67,6 +67,7 @@ mkdir -p "$VIBE_HOME"
 STDLIB=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 CORPUS=$TMP/stdlib
 mkdir -p "$CORPUS"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== copying $STDLIB to $CORPUS" >&2
 tar -C "$STDLIB" --exclude=site-packages --exclude=__pycache__ -cf - . | tar -C "$CORPUS" -xf -
 git -C "$CORPUS" init -q
@@ -127,7 +128,11 @@ if [ -x /usr/bin/time ]; then
     for scenario in cold warm edit-one; do
         prepare "$scenario"
         /usr/bin/time -v "$VIBE" -C "$CORPUS" map >/dev/null 2>"$TMP/time"
-        RSS[$scenario]=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f MB (%d kB)", $2/1024, $2}' "$TMP/time")
+        RSS[$scenario]=$(awk -F': ' '
+            /User time/ {u = $2} /System time/ {s = $2} /Percent of CPU/ {p = $2}
+            /Elapsed \(wall clock\)/ {w = $2}
+            /Maximum resident set size/ {k = $2}
+            END {printf "%6.1f MB (%d kB); this run: wall %s, CPU user %.2f s + sys %.2f s (%s)", k/1024, k, w, u, s, p}' "$TMP/time")
     done
 else
     for scenario in cold warm edit-one; do RSS[$scenario]="n/a (/usr/bin/time not installed)"; done
@@ -146,12 +151,13 @@ echo "corpus:  $STDLIB (python $(python3 -c 'import platform; print(platform.pyt
 printf 'corpus:  %s files, %.1f MB (of which %s .py files, %.1f MB)\n' \
     "$files" "$(echo "$bytes" | awk '{print $1/1e6}')" "$pyfiles" "$(echo "$pybytes" | awk '{print $1/1e6}')"
 echo "edited:  $EDITED"
+echo "load:    $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after (other work on the machine inflates wall times)"
 echo
 printf '%-9s %s\n' "cold" "${RESULT[cold]}"
 printf '%-9s %s\n' "warm" "${RESULT[warm]}"
 printf '%-9s %s\n' "edit-one" "${RESULT[edit-one]}"
 echo
-echo "peak RSS (/usr/bin/time -v, one run each):"
+echo "peak RSS and CPU time (/usr/bin/time -v, one more run each):"
 printf '  %-9s %s\n' "cold" "${RSS[cold]}" "warm" "${RSS[warm]}" "edit-one" "${RSS[edit-one]}"
 echo
 echo "targets (2 cores): cold <= 3000 ms, warm <= 100 ms, edit-one <= 100 ms, peak RSS <= 150 MB"

@@ -4,8 +4,11 @@
 //! Weights: a reference says more when the name is long and compound (`parse_config`,
 //! `HttpClient`), defined in few files, and public; it says little for `get`, `new`, `_x` or
 //! `__init__`. Repeated references count with a square root, so one file calling a helper fifty
-//! times does not drown everything else. Invariant: the result depends only on the index
-//! contents (fixed iteration order, no hash-order sums), so the same tree gives the same map.
+//! times does not drown everything else.
+//!
+//! Names arrive as interned ids (see `store`), so ranking never hashes or compares a string.
+//! Invariant: the result depends only on the index contents, never on id values or hash order
+//! (every sum runs in path order, then name order), so the same tree gives the same map.
 
 use std::collections::HashMap;
 
@@ -35,27 +38,51 @@ pub struct Ranks {
     pub symbols: HashMap<i64, Vec<f32>>,
 }
 
-/// How much one reference to `name` says, given how many files define it.
-pub fn name_weight(name: &str, definers: usize) -> f64 {
+/// The part of a name's weight that depends on the name alone, as a small code stored with each
+/// definition: length class × 3 + underscore class.
+pub fn shape_code(name: &str) -> u8 {
     let len = name.chars().count();
-    let mut w = if len >= 8 && is_compound(name) {
-        4.0
+    let length = if len >= 8 && is_compound(name) {
+        3
     } else if len >= 5 {
-        1.5
+        2
     } else if len >= 3 {
-        1.0
+        1
     } else {
-        0.3
+        0
     };
-    if name.starts_with("__") && name.ends_with("__") {
-        w *= 0.05;
+    let underscore = if name.len() > 4 && name.starts_with("__") && name.ends_with("__") {
+        2
     } else if name.starts_with('_') {
-        w *= 0.3;
-    }
+        1
+    } else {
+        0
+    };
+    length * 3 + underscore
+}
+
+/// How much one reference says, from the name's shape code and how many files define it.
+pub fn weight(shape: u8, definers: usize) -> f64 {
+    let mut w = match shape / 3 {
+        3 => 4.0,
+        2 => 1.5,
+        1 => 1.0,
+        _ => 0.3,
+    };
+    w *= match shape % 3 {
+        2 => 0.05,
+        1 => 0.3,
+        _ => 1.0,
+    };
     if definers > 5 {
         w *= 0.2;
     }
     w
+}
+
+/// How much one reference to `name` says, given how many files define it.
+pub fn name_weight(name: &str, definers: usize) -> f64 {
+    weight(shape_code(name), definers)
 }
 
 /// snake_case, kebab, or camelCase with at least two words.
@@ -76,85 +103,83 @@ fn is_compound(name: &str) -> bool {
 }
 
 pub fn rank(input: &Input) -> Ranks {
-    let t0 = std::time::Instant::now();
     let n = input.files.len();
-    let index: HashMap<i64, usize> = input
+    let index: FxHashMap<i64, usize> = input
         .files
         .iter()
         .enumerate()
         .map(|(i, f)| (*f, i))
         .collect();
-
-    // Intern defined names, and list each name's definer files (ascending, deduplicated).
-    // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
-    // Rows in `files` order (the caller's: by path), never by id: ids follow the history of the
-    // index, and the float sums below must not.
+    // Rows in `files` order (the caller's: by path), never by id.
     let mut rows: Vec<(usize, &GraphRow)> = input
         .graph
         .iter()
         .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
         .collect();
     rows.sort_by_key(|(i, _)| *i);
-    let mut names: FxHashMap<&[u8], u32> = FxHashMap::default();
-    let mut definers: Vec<Vec<u32>> = Vec::new();
+
+    // Definers of each name id, as one sorted list of (name, file) cut into per-name ranges.
+    // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut shapes: FxHashMap<u32, u8> = FxHashMap::default();
     for &(i, row) in &rows {
-        for (name, kind) in decode_defs(&row.defs) {
-            if kind == b"impl" {
-                continue;
-            }
-            let id = *names.entry(name).or_insert_with(|| {
-                definers.push(Vec::new());
-                (definers.len() - 1) as u32
-            });
-            let v = &mut definers[id as usize];
-            if v.last() != Some(&(i as u32)) {
-                v.push(i as u32);
+        for (id, is_impl, shape) in decode_defs(&row.defs) {
+            if !is_impl {
+                pairs.push((id, i as u32));
+                shapes.insert(id, shape);
             }
         }
     }
-    let t_defs = t0.elapsed();
-    let weights: Vec<f64> = {
-        let mut w = vec![0.0; definers.len()];
-        for (name, &id) in &names {
-            let name = String::from_utf8_lossy(name);
-            w[id as usize] = name_weight(&name, definers[id as usize].len());
+    pairs.sort_unstable();
+    pairs.dedup();
+    let max_id = pairs.last().map(|p| p.0 as usize + 1).unwrap_or(0);
+    let mut start = vec![0u32; max_id + 1];
+    for &(id, _) in &pairs {
+        start[id as usize + 1] += 1;
+    }
+    for k in 0..max_id {
+        start[k + 1] += start[k];
+    }
+    let definers = |id: u32| -> &[(u32, u32)] {
+        let id = id as usize;
+        if id >= max_id {
+            return &[];
         }
-        w
+        &pairs[start[id] as usize..start[id + 1] as usize]
     };
 
     // Reference edges, one entry per (source, name): the name's weight goes to its definers.
     // `flows` keeps them for symbol ranks; `edges` sums them per (source, target) for PageRank.
-    let mut flows: Vec<(u32, u32, f64)> = Vec::new(); // (source, name, weight per definer)
+    let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
     let mut flow_start = vec![0usize; n + 1];
     let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     let mut next_row = rows.iter().peekable();
-    for fi in 0..n {
+    for (fi, out) in edges.iter_mut().enumerate() {
         flow_start[fi] = flows.len();
         let Some((_, row)) = next_row.next_if(|(i, _)| *i == fi) else {
             continue;
         };
-        let out = &mut edges[fi];
-        for (name, count) in decode_refs(&row.refs) {
-            let Some(&id) = names.get(name) else {
-                continue;
-            };
-            let defs = &definers[id as usize];
-            if defs.len() > MAX_DEFINERS {
+        for (id, count) in decode_refs(&row.refs) {
+            let defs = definers(id);
+            if defs.is_empty() || defs.len() > MAX_DEFINERS {
                 continue;
             }
-            let others = defs.iter().filter(|&&g| g as usize != fi).count();
+            let own = defs.iter().any(|&(_, g)| g as usize == fi);
+            let others = defs.len() - usize::from(own);
             if others == 0 {
                 continue;
             }
-            let w = weights[id as usize] * f64::from(count).sqrt() / others as f64;
-            flows.push((fi as u32, id, w));
-            for &g in defs.iter().filter(|&&g| g as usize != fi) {
-                out.push((g, w));
+            let shape = shapes.get(&id).copied().unwrap_or(0);
+            let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
+            flows.push((id, w));
+            for &(_, g) in defs {
+                if g as usize != fi {
+                    out.push((g, w));
+                }
             }
         }
     }
     flow_start[n] = flows.len();
-    let t_refs = t0.elapsed();
     for (s, d) in input.edges {
         if let (Some(&si), Some(&di)) = (index.get(s), index.get(d))
             && si != di
@@ -162,9 +187,10 @@ pub fn rank(input: &Input) -> Ranks {
             edges[si].push((di as u32, IMPORT_WEIGHT));
         }
     }
-    // Merge parallel edges: PageRank only needs one weight per (source, target).
+    // Merge parallel edges: PageRank only needs one weight per (source, target). The sort is
+    // stable, so equal targets keep their (name-ordered) push order and sum the same way.
     for out in &mut edges {
-        out.sort_unstable_by_key(|e| e.0);
+        out.sort_by_key(|e| e.0);
         let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
         for &(g, w) in out.iter() {
             match merged.last_mut() {
@@ -175,13 +201,10 @@ pub fn rank(input: &Input) -> Ranks {
         *out = merged;
     }
     let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
-    let t_edges = std::time::Instant::now();
 
     let mut r = vec![if n > 0 { 1.0 / n as f64 } else { 0.0 }; n];
     let mut next = vec![0.0; n];
-    let mut iterations = 0;
     for _ in 0..100 {
-        iterations += 1;
         let dangling: f64 = (0..n).filter(|&i| out_sum[i] == 0.0).map(|i| r[i]).sum();
         let base = (1.0 - DAMPING) / n as f64 + DAMPING * dangling / n as f64;
         next.iter_mut().for_each(|x| *x = base);
@@ -201,41 +224,33 @@ pub fn rank(input: &Input) -> Ranks {
         }
     }
 
-    tracing::debug!(
-        "rank: defs {:?}, refs {:?}, merged {:?}; {} flows, {} edges, {} iterations in {:?}",
-        t_defs,
-        t_refs,
-        t_edges - t0,
-        flows.len(),
-        edges.iter().map(Vec::len).sum::<usize>(),
-        iterations,
-        t_edges.elapsed()
-    );
     // Symbol ranks: the rank that flowed into each (file, name) through references. Every
     // definer of a name gets the same inflow, except that a file's own references to a name it
     // also defines do not flow to itself; those few are subtracted afterwards.
-    let mut inflow = vec![0.0f64; definers.len()];
+    let mut inflow: FxHashMap<u32, f64> = FxHashMap::default();
     let mut own: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     for f in 0..n {
         if out_sum[f] == 0.0 {
             continue;
         }
         let share = r[f] / out_sum[f];
-        for &(_, id, w) in &flows[flow_start[f]..flow_start[f + 1]] {
-            inflow[id as usize] += share * w;
-            if definers[id as usize].binary_search(&(f as u32)).is_ok() {
+        for &(id, w) in &flows[flow_start[f]..flow_start[f + 1]] {
+            *inflow.entry(id).or_insert(0.0) += share * w;
+            if definers(id).iter().any(|&(_, g)| g as usize == f) {
                 *own.entry((f as u32, id)).or_insert(0.0) += share * w;
             }
         }
     }
-    let flow_into =
-        |g: u32, id: u32| inflow[id as usize] - own.get(&(g, id)).copied().unwrap_or(0.0);
     let mut symbols: HashMap<i64, Vec<f32>> = HashMap::new();
     for (fi, row) in &rows {
         let ranks = decode_defs(&row.defs)
-            .map(|(name, kind)| match names.get(name) {
-                Some(&id) if kind != b"impl" => flow_into(*fi as u32, id).max(0.0) as f32,
-                _ => 0.0,
+            .map(|(id, is_impl, _)| {
+                if is_impl {
+                    return 0.0;
+                }
+                let total = inflow.get(&id).copied().unwrap_or(0.0);
+                let mine = own.get(&(*fi as u32, id)).copied().unwrap_or(0.0);
+                (total - mine).max(0.0) as f32
             })
             .collect();
         symbols.insert(row.file, ranks);
@@ -249,6 +264,7 @@ pub fn rank(input: &Input) -> Ranks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{encode_varint, test_blob};
 
     #[test]
     fn weights_prefer_specific_names() {
@@ -260,15 +276,19 @@ mod tests {
 
     #[test]
     fn referenced_file_ranks_higher_and_is_stable() {
-        let row = |file, refs: &[u8], defs: &[u8]| GraphRow {
+        // Names: 1 = main, 2 = parse_config, 3 = unused_helper.
+        let mut refs = Vec::new();
+        encode_varint(&mut refs, 2);
+        encode_varint(&mut refs, 3);
+        let row = |file, refs: Vec<u8>, def: (u32, &str)| GraphRow {
             file,
-            refs: refs.to_vec(),
-            defs: defs.to_vec(),
+            refs,
+            defs: test_blob(def.0, def.1),
         };
         let graph = vec![
-            row(1, b"parse_config\t3\n", b"main\tfunction\n"),
-            row(2, b"", b"parse_config\tfunction\n"),
-            row(3, b"", b"unused_helper\tfunction\n"),
+            row(1, refs, (1, "main")),
+            row(2, vec![], (2, "parse_config")),
+            row(3, vec![], (3, "unused_helper")),
         ];
         let input = Input {
             files: &[1, 2, 3],

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::repomap::extract::{FileTags, Symbol};
@@ -192,8 +194,12 @@ impl Store {
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(&e)?;
+        // synchronous=OFF: the index is a cache derived from the repository. An application crash
+        // cannot corrupt a WAL database; an OS crash might, and then the next run finds the
+        // corruption and rebuilds. In exchange no run waits on fsync (a WAL checkpoint under
+        // synchronous=NORMAL costs tens of milliseconds, more than a whole incremental run).
         conn.execute_batch(
-            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+            "PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
         )
         .map_err(&e)?;
         let unusable = |reason: &str| Error::Unusable {
@@ -251,7 +257,11 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(&path))?;
-        Ok(IndexTx { tx, path })
+        Ok(IndexTx {
+            tx,
+            path,
+            names: Default::default(),
+        })
     }
 
     /// A consistent read snapshot.
@@ -364,17 +374,47 @@ fn split_list(s: &str) -> Vec<String> {
     }
 }
 
-/// Parses a `refs.data` blob into (name, count). Names stay bytes: ranking only compares them.
-pub fn decode_refs(data: &[u8]) -> impl Iterator<Item = (&[u8], u32)> {
-    data.split(|b| *b == b'\n').filter_map(|line| {
-        let tab = line.iter().position(|b| *b == b'\t')?;
-        let mut count: u32 = 0;
-        for d in &line[tab + 1..] {
-            count = count
-                .checked_mul(10)?
-                .checked_add(u32::from(d.checked_sub(b'0')?))?;
+/// Appends `v` as an unsigned LEB128 varint.
+pub fn encode_varint(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
         }
-        Some((&line[..tab], count))
+        out.push(byte | 0x80);
+    }
+}
+
+fn decode_varint(data: &[u8], at: &mut usize) -> Option<u32> {
+    let mut v: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let b = *data.get(*at)?;
+        *at += 1;
+        v |= u32::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Parses a `refs.data` blob into (name id, count), in name order.
+pub fn decode_refs(data: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || Some((decode_varint(data, &mut at)?, decode_varint(data, &mut at)?)))
+}
+
+/// Parses a `refs.defs` blob into (name id, is an impl block, shape code), in symbol order.
+pub fn decode_defs(data: &[u8]) -> impl Iterator<Item = (u32, bool, u8)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let id = decode_varint(data, &mut at)?;
+        let flags = *data.get(at)?;
+        let shape = *data.get(at + 1)?;
+        at += 2;
+        Some((id, flags == 1, shape))
     })
 }
 
@@ -386,39 +426,13 @@ pub struct GraphRow {
     pub defs: Vec<u8>,
 }
 
-/// Parses a `refs.defs` blob into (name, kind), in symbol order. Names stay bytes: ranking
-/// only compares them.
-pub fn decode_defs(data: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    data.split(|b| *b == b'\n').filter_map(|line| {
-        let tab = line.iter().position(|b| *b == b'\t')?;
-        Some((&line[..tab], &line[tab + 1..]))
-    })
-}
-
-fn encode_defs(symbols: &[Symbol]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(symbols.len() * 16);
-    for s in symbols {
-        // Names never hold tabs or newlines (they are identifiers); keep the blob parseable.
-        let name = s.name.replace(['\t', '\n'], " ");
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'\t');
-        out.extend_from_slice(s.kind.as_bytes());
-        out.push(b'\n');
-    }
-    out
-}
-
-fn encode_refs(refs: &[(String, u32)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(refs.len() * 12);
-    for (name, count) in refs {
-        if name.contains(['\t', '\n']) {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'\t');
-        out.extend_from_slice(count.to_string().as_bytes());
-        out.push(b'\n');
-    }
+/// A one-definition `defs` blob, for ranking tests.
+#[cfg(test)]
+pub fn test_blob(id: u32, name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_varint(&mut out, id);
+    out.push(0);
+    out.push(crate::repomap::rank::shape_code(name));
     out
 }
 
@@ -586,6 +600,8 @@ impl Reader<'_> {
 pub struct IndexTx<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
+    /// Name ids interned in this run.
+    names: std::cell::RefCell<HashMap<String, u32>>,
 }
 
 impl IndexTx<'_> {
@@ -693,7 +709,10 @@ impl IndexTx<'_> {
             .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
             .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(&e)?;
-        let new_graph = tags.map(|t| (encode_refs(&t.refs), encode_defs(&t.symbols)));
+        let new_graph = match tags {
+            Some(t) => Some((self.encode_refs(&t.refs)?, self.encode_defs(&t.symbols)?)),
+            None => None,
+        };
         let mut put = PutFile {
             id,
             imports_changed: !same,
@@ -751,6 +770,42 @@ impl IndexTx<'_> {
             .map_err(&e)?;
         }
         Ok(put)
+    }
+
+    /// The id of `name` in the `names` table, adding it if new.
+    fn intern(&self, name: &str) -> Result<u32> {
+        if let Some(id) = self.names.borrow().get(name) {
+            return Ok(*id);
+        }
+        let id: u32 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO names(name) VALUES (?1) \
+                 ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
+            )
+            .and_then(|mut s| s.query_row([name], |r| r.get(0)))
+            .map_err(sql(&self.path))?;
+        self.names.borrow_mut().insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    fn encode_refs(&self, refs: &[(String, u32)]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(refs.len() * 4);
+        for (name, count) in refs {
+            encode_varint(&mut out, self.intern(name)?);
+            encode_varint(&mut out, *count);
+        }
+        Ok(out)
+    }
+
+    fn encode_defs(&self, symbols: &[Symbol]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(symbols.len() * 5);
+        for s in symbols {
+            encode_varint(&mut out, self.intern(&s.name)?);
+            out.push(u8::from(s.kind == "impl"));
+            out.push(crate::repomap::rank::shape_code(&s.name));
+        }
+        Ok(out)
     }
 
     /// Stores one import's resolution.
@@ -891,10 +946,18 @@ mod tests {
     }
 
     #[test]
-    fn refs_round_trip() {
-        let refs = vec![("a".to_string(), 2), ("bb".to_string(), 1)];
-        let data = encode_refs(&refs);
+    fn varints_round_trip() {
+        let mut data = Vec::new();
+        for v in [0u32, 1, 127, 128, 300, 16_384, u32::MAX] {
+            encode_varint(&mut data, v);
+            encode_varint(&mut data, 7);
+        }
         let back: Vec<_> = decode_refs(&data).collect();
-        assert_eq!(back, vec![(&b"a"[..], 2), (&b"bb"[..], 1)]);
+        assert_eq!(
+            back,
+            [0u32, 1, 127, 128, 300, 16_384, u32::MAX]
+                .map(|v| (v, 7))
+                .to_vec()
+        );
     }
 }

@@ -39,10 +39,17 @@ CREATE TABLE symbols (
 CREATE INDEX symbols_file ON symbols(file_id);
 CREATE INDEX symbols_name ON symbols(name);
 
--- The ranking graph of one file: its references (`name\tcount\n`, sorted by name) and its
--- definitions (`name\tkind\n`, in symbol order). One row per file keeps a re-index's write and
--- the ranking's read cheap (a row per identifier would be ~300k rows on the Python standard
--- library, read back on every re-rank).
+-- Every identifier the index has seen, so ranking works on integer ids. Never shrinks (a
+-- rebuild starts it afresh).
+CREATE TABLE names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+-- The ranking graph of one file, as varint blobs over `names` ids: its references (id, count),
+-- sorted by name text, and its definitions (id, impl flag byte, shape code byte), in symbol
+-- order. One row per file keeps a re-index's write and the ranking's read cheap (a row per
+-- identifier would be ~300k rows on the Python standard library, read back on every re-rank).
 CREATE TABLE refs (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
     data    BLOB NOT NULL,
