@@ -378,3 +378,28 @@ fn several_changes_at_once() {
     assert_eq!(counts(&run), [11, 8, 1, 1, 1, 1, 2], "{run:#}");
     assert_matches_scratch(&t);
 }
+
+#[test]
+fn comment_and_docstring_edits_keep_ranks_without_reranking() {
+    let t = indexed_fixture();
+    let before = t.run(&["map", "--json"]).json();
+    let util_py = read(&t, "src/mypkg/util.py")
+        .replace("\"\"\"Double x.\"\"\"", "\"\"\"Double x, carefully.\"\"\"")
+        + "\n# A trailing comment.\n";
+    t.write("src/mypkg/util.py", &util_py);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 10, 0, 0, 1, 0, 1], "{run:#}");
+    // Neither a definition, a reference nor an import changed: the ranks stand.
+    assert_eq!(run["reranked"], false, "{run:#}");
+    let after = t.run(&["map", "--json"]).json();
+    let util = file(&after, "src/mypkg/util.py").unwrap_or_else(|| panic!("{after:#}"));
+    assert_eq!(util["symbols"][0]["doc"], "Double x, carefully.");
+    assert_eq!(
+        util["rank"],
+        file(&before, "src/mypkg/util.py")
+            .map(|f| f["rank"].clone())
+            .unwrap_or_default()
+    );
+    assert_matches_scratch(&t);
+}

@@ -689,6 +689,12 @@ impl IndexTx<'_> {
                 .iter()
                 .zip(new_imports)
                 .all(|(o, n)| o.0 == n.kind && o.1 == n.module && o.2 == n.names.join("\u{1f}"));
+        // The old ranking graph, to tell whether ranks can stand.
+        let old_graph: Option<(Vec<u8>, Vec<u8>)> = self
+            .tx
+            .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(&e)?;
         let mut deletes = vec![
             "DELETE FROM symbols WHERE file_id = ?1",
             "DELETE FROM refs WHERE file_id = ?1",
@@ -703,12 +709,6 @@ impl IndexTx<'_> {
                 .and_then(|mut s| s.execute([id]))
                 .map_err(&e)?;
         }
-        // The old ranking graph, to tell whether ranks can stand.
-        let old_graph: Option<(Vec<u8>, Vec<u8>)> = self
-            .tx
-            .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(&e)?;
         let new_graph = match tags {
             Some(t) => Some((self.encode_refs(&t.refs)?, self.encode_defs(&t.symbols)?)),
             None => None,
