@@ -8,6 +8,7 @@
 //! - `map/cold`: `.vibe` deleted (untimed), then index + text map at 2048 tokens.
 //! - `map/warm`: nothing changed since the last run: index + text map.
 //! - `map/edit_one`: a comment line appended to `json/decoder.py` (untimed), then index + map.
+//! - `map/edit_def`: a new function appended to the same file, so that ranking runs again.
 //! - `parse_only/single_thread`, `parse_only/rayon`: tree-sitter parse of every corpus `.py`
 //!   file (held in memory), the floor under the cold figure.
 //! - `parse_tag/rayon`: parse plus vibe's tags query (`extract::extract`), also in memory.
@@ -154,14 +155,14 @@ fn index_and_map(root: &Path, cfg: &Config) -> usize {
     map.tokens
 }
 
-fn append_comment(path: &Path, n: u64) {
+fn append_line(path: &Path, line: &str) {
     #[allow(clippy::expect_used)]
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
         .expect("open the edited file");
     #[allow(clippy::expect_used)]
-    writeln!(f, "# vibe bench edit {n}").expect("append to the edited file");
+    writeln!(f, "{line}").expect("append to the edited file");
 }
 
 fn bench_map(c: &mut Criterion, corpus: &Corpus) {
@@ -203,7 +204,19 @@ fn bench_map(c: &mut Criterion, corpus: &Corpus) {
         b.iter_batched(
             || {
                 n += 1;
-                append_comment(&edited, n);
+                append_line(&edited, &format!("# vibe bench edit {n}"));
+            },
+            |()| black_box(index_and_map(root, &cfg)),
+            BatchSize::PerIteration,
+        )
+    });
+    // The same, but the appended line defines a new function, so the file's definitions change
+    // and ranking has to run again (a comment alone leaves the ranking graph as it was).
+    g.bench_function("edit_def", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                append_line(&edited, &format!("def vibe_bench_edit_{n}():\n    return {n}"));
             },
             |()| black_box(index_and_map(root, &cfg)),
             BatchSize::PerIteration,
