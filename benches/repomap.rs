@@ -13,6 +13,8 @@
 //!   file (held in memory), the floor under the cold figure.
 //! - `parse_tag/rayon`: parse plus vibe's tags query (`extract::extract`), also in memory.
 //!
+//! Like the binary, the bench uses mimalloc for Rust and tree-sitter allocations.
+//!
 //! Run: `cargo bench --bench repomap` (or `cargo bench --bench repomap -- parse_only`).
 //! Medians are in `target/criterion/<group>/<bench>/new/estimates.json`; `benches/stdlib.sh`
 //! prints them beside the end-to-end CLI figures.
@@ -29,6 +31,10 @@ use rayon::prelude::*;
 use vibe::config::Config;
 use vibe::context::tokens::Encoding;
 use vibe::repomap::{self, extract, lang::Lang, render};
+
+/// The same allocators as the `vibe` binary (src/main.rs), so that the figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The file edited by `edit_one` (relative to the corpus root).
 const EDITED: &str = "json/decoder.py";
@@ -216,7 +222,10 @@ fn bench_map(c: &mut Criterion, corpus: &Corpus) {
         b.iter_batched(
             || {
                 n += 1;
-                append_line(&edited, &format!("def vibe_bench_edit_{n}():\n    return {n}"));
+                append_line(
+                    &edited,
+                    &format!("def vibe_bench_edit_{n}():\n    return {n}"),
+                );
             },
             |()| black_box(index_and_map(root, &cfg)),
             BatchSize::PerIteration,
@@ -331,6 +340,7 @@ fn bench_parse(c: &mut Criterion, corpus: &Corpus) {
 }
 
 fn main() {
+    vibe::use_mimalloc_for_tree_sitter();
     let mut c = Criterion::default().configure_from_args();
     if let Some(corpus) = corpus() {
         bench_map(&mut c, &corpus);

@@ -205,8 +205,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     let done = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
     let total = todo.len();
+    // A warm run with nothing to read starts no threads at all.
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(if total == 0 { 1 } else { threads.min(total) })
         .build()
         .map_err(|e| Error::Query(format!("cannot start worker threads: {e}")))?;
     let precount = total >= PRECOUNT_FILES;

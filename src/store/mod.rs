@@ -190,6 +190,9 @@ impl Store {
         let e = sql(path);
         let mut conn = Connection::open(path).map_err(&e)?;
         conn.busy_timeout(Duration::from_secs(120)).map_err(&e)?;
+        // put_file alone cycles through a dozen statements; rusqlite's default cache of 16
+        // evicts and re-prepares them on every file.
+        conn.set_prepared_statement_cache_capacity(64);
         // The first read of the header is where a non-database file shows itself.
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
