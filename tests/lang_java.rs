@@ -5,35 +5,11 @@
 
 use serde_json::{Value, json};
 
-use crate::util::Test;
+use crate::util::{Test, map_edges as edges, map_file as file};
 
 /// `vibe map --json` of a fresh copy of the java fixture.
 fn java_map() -> Value {
     Test::fixture("java").run(&["map", "--json"]).json()
-}
-
-/// The JSON object of one file.
-fn file<'a>(map: &'a Value, path: &str) -> &'a Value {
-    map["files"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["path"] == path))
-        .unwrap_or_else(|| panic!("{path} not in the map:\n{map:#}"))
-}
-
-/// The import edges as `from -> to`.
-fn edges(map: &Value) -> Vec<String> {
-    map["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no edges"))
-        .iter()
-        .map(|e| {
-            format!(
-                "{} -> {}",
-                e["from"].as_str().unwrap_or("?"),
-                e["to"].as_str().unwrap_or("?")
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -10,19 +10,11 @@ mod util;
 
 use serde_json::{Value, json};
 
-use util::Test;
+use util::{Test, map_file as file};
 
 /// `vibe map --json` of a fresh copy of the python fixture.
 fn python_map() -> Value {
     Test::fixture("python").run(&["map", "--json"]).json()
-}
-
-/// The JSON object of one file.
-fn file<'a>(map: &'a Value, path: &str) -> &'a Value {
-    map["files"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["path"] == path))
-        .unwrap_or_else(|| panic!("{path} not in the map:\n{map:#}"))
 }
 
 /// `[(raw, module, resolved, external)]` of a file's imports, in source order.

@@ -153,3 +153,27 @@ pub fn redact(text: &str, root: &Path) -> String {
     text.replace(&canon.display().to_string(), "[ROOT]")
         .replace(&root.display().to_string(), "[ROOT]")
 }
+
+/// The JSON object of one file in a `vibe map --json` map.
+pub fn map_file<'a>(map: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    map["files"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["path"] == path))
+        .unwrap_or_else(|| panic!("{path} not in the map:\n{map:#}"))
+}
+
+/// The import edges of a `vibe map --json` map as `from -> to`.
+pub fn map_edges(map: &serde_json::Value) -> Vec<String> {
+    map["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no edges"))
+        .iter()
+        .map(|e| {
+            format!(
+                "{} -> {}",
+                e["from"].as_str().unwrap_or("?"),
+                e["to"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
