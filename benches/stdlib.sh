@@ -69,6 +69,14 @@ STDLIB=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 CORPUS=$TMP/stdlib
 mkdir -p "$CORPUS"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# A fixed single-thread CPU loop, to compare the machine's speed between runs (shared VMs vary).
+calibrate() {
+    python3 -c 'import time
+t = time.perf_counter(); x = 0
+for i in range(10_000_000): x += i
+print(f"{(time.perf_counter() - t) * 1000:.0f} ms")'
+}
+CAL_BEFORE=$(calibrate)
 echo "== copying $STDLIB to $CORPUS" >&2
 tar -C "$STDLIB" --exclude=site-packages --exclude=__pycache__ -cf - . | tar -C "$CORPUS" -xf -
 git -C "$CORPUS" init -q
@@ -153,6 +161,7 @@ echo "corpus:  $STDLIB (python $(python3 -c 'import platform; print(platform.pyt
 printf 'corpus:  %s files, %.1f MB (of which %s .py files, %.1f MB)\n' \
     "$files" "$(echo "$bytes" | awk '{print $1/1e6}')" "$pyfiles" "$(echo "$pybytes" | awk '{print $1/1e6}')"
 echo "edited:  $EDITED"
+echo "speed:   python 10M-iteration loop $CAL_BEFORE before, $(calibrate) after (lower is faster)"
 echo "load:    $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after (other work on the machine inflates wall times)"
 echo
 printf '%-9s %s\n' "cold" "${RESULT[cold]}"
