@@ -15,9 +15,10 @@
 #   warm      nothing changed since the previous run
 #   edit-one  a comment line appended to json/decoder.py before each run (untimed)
 #   edit-def  a new function appended to the same file (its definitions change: ranking re-runs)
-# Then: peak RSS of one more cold run (and of warm / edit-one) from /usr/bin/time -v, one
-# `vibe map --stats` per scenario for the per-phase timings, and the criterion parse floor if
-# target/criterion holds one. Needs bash, python3, git, tar, coreutils; nothing else.
+# Then: peak RSS and CPU time of one more run per scenario (/usr/bin/time -v), one
+# `vibe map --stats` per scenario for the per-phase timings, the criterion medians if
+# target/criterion holds them, and a speed probe (shared VMs vary). Needs bash, python3, git,
+# tar and coreutils; nothing else.
 set -euo pipefail
 
 N=${N:-5}
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
         -n*) N="${1#-n}"; shift ;;
         --bench) BENCH=1; shift ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "stdlib.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
