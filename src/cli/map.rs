@@ -144,7 +144,7 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
     }
 
     if args.stats {
-        let json = render::json_map(&store, &root.display().to_string())?;
+        let stats = render::index_stats(&store)?;
         let index_bytes = std::fs::metadata(store.path())
             .map(|m| m.len())
             .unwrap_or(0);
@@ -153,11 +153,11 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
                 schema: "vibe.map.stats/1",
                 index: store.path().display().to_string(),
                 index_bytes,
-                stats: &json.stats,
+                stats: &stats,
                 run: &report,
             })?;
         } else {
-            print(&stats_text(&json.stats, &report, store.path(), index_bytes))?;
+            print(&stats_text(&stats, &report, store.path(), index_bytes))?;
         }
         return Ok(ExitCode::SUCCESS);
     }

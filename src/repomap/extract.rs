@@ -113,37 +113,36 @@ pub fn extract_with(
     let mut refs: HashMap<&str, u32> = HashMap::new();
     let mut ref_nodes: Vec<(usize, &str)> = Vec::new();
     let mut starts: Vec<Node> = Vec::new();
-    match roots {
-        Some(roots) => {
-            let mut walk = root.walk();
-            'walk: loop {
-                let node = walk.node();
-                let kind = node.kind_id();
-                if roots.get(kind as usize).copied().unwrap_or(false) {
-                    starts.push(node);
-                }
-                if node.child_count() == 0 {
-                    if q.ref_kind_ids.binary_search(&kind).is_ok() {
-                        let text = node_text(node, bytes);
-                        if !text.is_empty() {
-                            ref_nodes.push((node.start_byte(), text));
-                        }
-                    }
-                } else if walk.goto_first_child() {
-                    continue;
-                }
-                while !walk.goto_next_sibling() {
-                    if !walk.goto_parent() {
-                        break 'walk;
-                    }
+    // One walk collects the reference leaves and, when the query's pattern roots are known,
+    // the nodes to run it at; otherwise it runs once over the whole tree.
+    let mut walk = root.walk();
+    'walk: loop {
+        let node = walk.node();
+        let kind = node.kind_id();
+        if roots.is_some_and(|r| r.get(kind as usize).copied().unwrap_or(false)) {
+            starts.push(node);
+        }
+        if node.child_count() == 0 {
+            if q.ref_kind_ids.binary_search(&kind).is_ok() {
+                let text = node_text(node, bytes);
+                if !text.is_empty() {
+                    ref_nodes.push((node.start_byte(), text));
                 }
             }
-            cursor.set_max_start_depth(Some(0));
+        } else if walk.goto_first_child() {
+            continue;
         }
-        None => {
-            starts.push(root);
-            cursor.set_max_start_depth(None);
+        while !walk.goto_next_sibling() {
+            if !walk.goto_parent() {
+                break 'walk;
+            }
         }
+    }
+    if roots.is_some() {
+        cursor.set_max_start_depth(Some(0));
+    } else {
+        starts.push(root);
+        cursor.set_max_start_depth(None);
     }
     for start in starts {
         let mut matches = cursor.matches(&q.query, start, bytes);
@@ -163,7 +162,7 @@ pub fn extract_with(
                 } else if Some(i) == q.import {
                     import_hook(lang, c.node, bytes, &mut tags.imports);
                 } else if Some(i) == q.package {
-                    tags.package = package_hook(lang, c.node, bytes);
+                    tags.package = package_name(c.node, bytes);
                 } else if Some(i) == q.entry {
                     tags.main_guard = true;
                 }
@@ -248,18 +247,13 @@ pub fn extract_with(
     }
     name_starts.sort_unstable();
 
-    tags.refs = if roots.is_some() {
-        for (start, text) in ref_nodes {
-            if name_starts.binary_search(&start).is_err() {
-                *refs.entry(text).or_insert(0) += 1;
-            }
+    for (start, text) in ref_nodes {
+        if name_starts.binary_search(&start).is_err() {
+            *refs.entry(text).or_insert(0) += 1;
         }
-        let mut v: Vec<(String, u32)> = refs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        v.sort_unstable();
-        v
-    } else {
-        references(q, root, bytes, &name_starts)
-    };
+    }
+    tags.refs = refs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    tags.refs.sort_unstable();
     tags
 }
 
@@ -289,38 +283,6 @@ fn is_container(kind: &str) -> bool {
         kind,
         "class" | "struct" | "trait" | "interface" | "impl" | "enum" | "union"
     )
-}
-
-/// Counts identifier-like leaves, except the names of definitions themselves.
-fn references(q: &Compiled, root: Node, src: &[u8], def_names: &[usize]) -> Vec<(String, u32)> {
-    let mut counts: HashMap<&str, u32> = HashMap::new();
-    let mut cursor = root.walk();
-    'walk: loop {
-        let node = cursor.node();
-        if node.child_count() == 0 {
-            if q.ref_kind_ids.binary_search(&node.kind_id()).is_ok()
-                && def_names.binary_search(&node.start_byte()).is_err()
-            {
-                let text = node_text(node, src);
-                if !text.is_empty() {
-                    *counts.entry(text).or_insert(0) += 1;
-                }
-            }
-        } else if cursor.goto_first_child() {
-            continue;
-        }
-        while !cursor.goto_next_sibling() {
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
-    let mut refs: Vec<(String, u32)> = counts
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    refs.sort_unstable();
-    refs
 }
 
 pub fn node_text<'s>(n: Node, src: &'s [u8]) -> &'s str {
@@ -395,9 +357,8 @@ fn import_hook(lang: Lang, node: Node, src: &[u8], out: &mut Vec<Import>) {
     }
 }
 
-fn package_hook(lang: Lang, node: Node, src: &[u8]) -> Option<String> {
-    // `package a.b.c;` (Java) / `package main` (Go): the last named child is the name.
-    let _ = lang;
+/// `package a.b.c;` (Java) / `package main` (Go): the last named child is the name.
+fn package_name(node: Node, src: &[u8]) -> Option<String> {
     let mut cursor = node.walk();
     let name = node
         .named_children(&mut cursor)

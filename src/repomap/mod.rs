@@ -535,11 +535,7 @@ fn summary_phase(
 ) -> Result<()> {
     let externals = match externals {
         Some(x) => x,
-        None => tx
-            .meta("project")?
-            .and_then(|j| serde_json::from_str::<project::Project>(&j).ok())
-            .map(|p| p.externals)
-            .unwrap_or_default(),
+        None => project::Project::from_meta(tx.meta("project")?).externals,
     };
     let by_id: HashMap<i64, &FileRow> = files.iter().map(|f| (f.id, f)).collect();
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
@@ -619,12 +615,4 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
         t.elapsed() - computed
     );
     Ok(())
-}
-
-/// The project summary stored by the last index run.
-pub fn project_summary(reader: &store::Reader) -> Result<project::Project> {
-    Ok(reader
-        .meta("project")?
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default())
 }

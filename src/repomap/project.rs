@@ -16,6 +16,15 @@ pub struct Project {
     pub externals: Vec<ExternalCount>,
 }
 
+impl Project {
+    /// The summary the last index run stored in the index's `meta` (empty if none or unreadable:
+    /// the next index run rewrites it).
+    pub fn from_meta(json: Option<String>) -> Project {
+        json.and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalCount {
     pub name: String,

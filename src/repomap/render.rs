@@ -57,7 +57,7 @@ impl<'s> Counter<'s> {
         if let Some(n) = self.memo.get(&k) {
             return Ok(*n as usize);
         }
-        let n = match self.store.token_counts(&[k])?.first().copied().flatten() {
+        let n = match self.store.token_count(k)? {
             Some(n) => n,
             None => {
                 let n = count_line(self.encoding, line);
@@ -342,13 +342,7 @@ pub fn text_map(
 ) -> Result<TextMap, store::Error> {
     let reader = store.read()?;
     let files = reader.files()?;
-    let project = super::project_summary(&reader).map_err(|e| match e {
-        super::Error::Store(s) => s,
-        other => store::Error::Unusable {
-            path: store.path().to_path_buf(),
-            reason: other.to_string(),
-        },
-    })?;
+    let project = Project::from_meta(reader.meta("project")?);
     let mut counter = Counter::new(store, encoding);
     let mut out: Vec<String> = Vec::new();
     let mut used = 0usize;
@@ -583,11 +577,19 @@ pub fn stats(files: &[FileRow], symbols: u64, imports: u64, edges: u64, external
     s
 }
 
+/// Index figures alone, without loading every symbol (what `vibe map --stats` prints).
+pub fn index_stats(store: &Store) -> Result<Stats, store::Error> {
+    let reader = store.read()?;
+    let files = reader.files()?;
+    let (symbols, imports, edges, externals) = reader.counts()?;
+    Ok(stats(&files, symbols, imports, edges, externals))
+}
+
 /// The whole structured map.
 pub fn json_map(store: &Store, root: &str) -> Result<JsonMap, store::Error> {
     let reader = store.read()?;
     let files = reader.files()?;
-    let project = super::project_summary(&reader).unwrap_or_default();
+    let project = Project::from_meta(reader.meta("project")?);
     let path_of: HashMap<i64, &str> = files.iter().map(|f| (f.id, f.path.as_str())).collect();
     let mut symbols: HashMap<i64, Vec<Symbol>> = HashMap::new();
     let mut nsym = 0;

@@ -332,7 +332,8 @@ impl<'a> Ctx<'a> {
         let module = imp.module.as_str();
         let dots = module.len() - module.trim_start_matches('.').len();
         let rest = &module[dots..];
-        let (base_dir, candidates): (Option<String>, Vec<String>) = if dots > 0 {
+        // A relative import's base: the file's package, one level up per extra dot.
+        let base_dir: Option<String> = if dots > 0 {
             let mut dir = dir_of(file.path).to_string();
             for _ in 1..dots {
                 if dir.is_empty() {
@@ -340,9 +341,9 @@ impl<'a> Ctx<'a> {
                 }
                 dir = dir_of(&dir).to_string();
             }
-            (Some(dir.clone()), vec![dir])
+            Some(dir)
         } else {
-            (None, vec![])
+            None
         };
         let module_file = match &base_dir {
             Some(dir) => {
@@ -355,7 +356,6 @@ impl<'a> Ctx<'a> {
             }
             None => self.py_absolute(file, rest),
         };
-        let _ = candidates;
         let mut targets = Vec::new();
         let mut any_submodule = false;
         // Where M's package lives, for `M.name` submodules.

@@ -274,40 +274,34 @@ impl Store {
         Ok(Reader { tx, path })
     }
 
-    /// Looks up cached token counts; `None` where a line was never counted.
-    pub fn token_counts(&self, hashes: &[i64]) -> Result<Vec<Option<u32>>> {
-        let e = sql(&self.path);
-        let mut stmt = self
-            .conn
+    /// The cached token count of a map line, if it was ever counted.
+    pub fn token_count(&self, hash: i64) -> Result<Option<u32>> {
+        self.conn
             .prepare_cached("SELECT count FROM token_counts WHERE hash = ?1")
-            .map_err(&e)?;
-        hashes
-            .iter()
-            .map(|h| {
-                stmt.query_row([h], |r| r.get::<_, u32>(0))
-                    .optional()
-                    .map_err(&e)
-            })
-            .collect()
+            .and_then(|mut s| s.query_row([hash], |r| r.get(0)).optional())
+            .map_err(sql(&self.path))
     }
 
-    /// Remembers token counts; failure to write the cache (a read-only index) is not fatal.
+    /// Remembers token counts, in a transaction of their own.
     pub fn put_token_counts(&self, counts: &[(i64, u32)]) -> Result<()> {
         if counts.is_empty() {
             return Ok(());
         }
         let e = sql(&self.path);
         let tx = self.conn.unchecked_transaction().map_err(&e)?;
-        {
-            let mut stmt = tx
-                .prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")
-                .map_err(&e)?;
-            for (h, c) in counts {
-                stmt.execute(params![h, c]).map_err(&e)?;
-            }
-        }
+        insert_token_counts(&tx, counts).map_err(&e)?;
         tx.commit().map_err(&e)
     }
+}
+
+/// The one insert of token counts, for a render's own transaction and for an index run's.
+fn insert_token_counts(conn: &Connection, counts: &[(i64, u32)]) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")?;
+    for (h, c) in counts {
+        stmt.execute(params![h, c])?;
+    }
+    Ok(())
 }
 
 fn header(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
@@ -580,6 +574,22 @@ macro_rules! reads {
             rows.collect::<rusqlite::Result<_>>().map_err(&e)
         }
 
+        /// (symbols, imports, edges, distinct external packages) in the index.
+        pub fn counts(&self) -> Result<(u64, u64, u64, u64)> {
+            self.tx
+                .query_row(
+                    "SELECT (SELECT count(*) FROM symbols), (SELECT count(*) FROM imports), \
+                            (SELECT count(*) FROM edges), \
+                            (SELECT count(DISTINCT external) FROM imports)",
+                    [],
+                    |r| {
+                        let n = |i| r.get::<_, i64>(i).map(|v| v as u64);
+                        Ok((n(0)?, n(1)?, n(2)?, n(3)?))
+                    },
+                )
+                .map_err(sql(&self.path))
+        }
+
         pub fn meta(&self, key: &str) -> Result<Option<String>> {
             self.tx
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -850,17 +860,9 @@ impl IndexTx<'_> {
             .map_err(sql(&self.path))
     }
 
-    /// Remembers token counts of map lines.
+    /// Remembers token counts of map lines, inside this run's transaction.
     pub fn put_token_counts(&self, counts: &[(i64, u32)]) -> Result<()> {
-        let e = sql(&self.path);
-        let mut stmt = self
-            .tx
-            .prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")
-            .map_err(&e)?;
-        for (h, c) in counts {
-            stmt.execute(params![h, c]).map_err(&e)?;
-        }
-        Ok(())
+        insert_token_counts(&self.tx, counts).map_err(sql(&self.path))
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
