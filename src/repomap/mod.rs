@@ -33,8 +33,8 @@ pub enum Error {
     NotFound(PathBuf),
     #[error(transparent)]
     Store(#[from] store::Error),
-    #[error("{0}")]
-    Query(String),
+    #[error("cannot start parser threads: {0}\nhint: lower map.threads or free system resources")]
+    Threads(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -209,7 +209,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(if total == 0 { 1 } else { threads.min(total) })
         .build()
-        .map_err(|e| Error::Query(format!("cannot start worker threads: {e}")))?;
+        .map_err(|e| Error::Threads(e.to_string()))?;
     let precount = total >= PRECOUNT_FILES;
 
     // Resolution must run again when the file set or any import changed, and also when a
