@@ -5,7 +5,7 @@
 //! matches every identifier). Invariant: nothing here recurses on the syntax tree, so
 //! pathologically deep input (10,000 nested brackets) cannot overflow the stack.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 use streaming_iterator::StreamingIterator;
@@ -110,31 +110,48 @@ pub fn extract_with(
     // Run the query only at nodes where a pattern can start (one walk of the tree, shared with
     // the reference count), each time with a start depth of 0: the query cursor then never
     // walks expression subtrees no pattern can start in.
-    let mut refs: HashMap<&str, u32> = HashMap::new();
-    let mut ref_nodes: Vec<(usize, &str)> = Vec::new();
+    let mut refs: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut ref_nodes: Vec<(usize, &str)> = Vec::with_capacity(src.len() / 24);
     let mut starts: Vec<Node> = Vec::new();
-    // One walk collects the reference leaves and, when the query's pattern roots are known,
-    // the nodes to run it at; otherwise it runs once over the whole tree.
-    let mut walk = root.walk();
-    'walk: loop {
-        let node = walk.node();
-        let kind = node.kind_id();
-        if roots.is_some_and(|r| r.get(kind as usize).copied().unwrap_or(false)) {
-            starts.push(node);
-        }
-        if node.child_count() == 0 {
-            if q.ref_kind_ids.binary_search(&kind).is_ok() {
+    // With a reference lexer, references come from the text and the walk only looks for
+    // pattern roots, skipping subtrees that cannot hold one. Otherwise one walk collects the
+    // reference leaves and, when the query's pattern roots are known, the nodes to run it at;
+    // without roots the query runs once over the whole tree.
+    let lexer = lang.reference_lexer();
+    if let Some(lex) = lexer {
+        lex(src, &mut ref_nodes);
+    }
+    let prune = match (lexer, roots) {
+        (Some(_), Some(_)) => q.prune.as_deref(),
+        _ => None,
+    };
+    let is = |table: Option<&[bool]>, kind: u16| {
+        table.is_some_and(|r| r.get(kind as usize).copied().unwrap_or(false))
+    };
+    if lexer.is_none() || roots.is_some() {
+        let mut walk = root.walk();
+        'walk: loop {
+            let node = walk.node();
+            let kind = node.kind_id();
+            if is(roots, kind) {
+                starts.push(node);
+            }
+            if lexer.is_none()
+                && node.child_count() == 0
+                && q.ref_kind_ids.binary_search(&kind).is_ok()
+            {
                 let text = node_text(node, bytes);
                 if !text.is_empty() {
                     ref_nodes.push((node.start_byte(), text));
                 }
             }
-        } else if walk.goto_first_child() {
-            continue;
-        }
-        while !walk.goto_next_sibling() {
-            if !walk.goto_parent() {
-                break 'walk;
+            if !is(prune, kind) && walk.goto_first_child() {
+                continue;
+            }
+            while !walk.goto_next_sibling() {
+                if !walk.goto_parent() {
+                    break 'walk;
+                }
             }
         }
     }
@@ -436,6 +453,26 @@ fn strip_comment_marker(line: &str) -> &str {
     l.trim_end_matches("*/").trim()
 }
 
+/// Every file under `tests/fixtures/<dir>`, for tests that check all fixtures.
+#[cfg(test)]
+pub(crate) fn fixture_files(dir: &str) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut stack = vec![root.join(dir)];
+    let mut out = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,40 +481,31 @@ mod tests {
     /// checked on every fixture file of every language.
     #[test]
     fn root_dispatch_matches_whole_tree() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut stack = vec![dir];
         let mut checked = 0;
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d)?.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let text = String::from_utf8_lossy(&std::fs::read(&p)?).into_owned();
-                let name = p.to_string_lossy().into_owned();
-                let Some(lang) = crate::repomap::lang::detect(&name, text.as_bytes()) else {
-                    continue;
-                };
-                let q = lang.query()?;
-                let Some(roots) = q.roots.as_deref() else {
-                    continue;
-                };
-                let mut parser = Parser::new();
-                let tree = parse(&mut parser, lang, &text).ok_or("parse")?;
-                let mut cursor = QueryCursor::new();
-                let a = extract_with(lang, q, &tree, &text, &mut cursor, Some(roots));
-                let b = extract_with(lang, q, &tree, &text, &mut cursor, None);
-                assert_eq!(a.symbols, b.symbols, "{name}");
-                assert_eq!(a.imports, b.imports, "{name}");
-                assert_eq!(a.refs, b.refs, "{name}");
-                assert_eq!(
-                    (a.package, a.main_guard),
-                    (b.package, b.main_guard),
-                    "{name}"
-                );
-                checked += 1;
-            }
+        for p in fixture_files("")? {
+            let text = String::from_utf8_lossy(&std::fs::read(&p)?).into_owned();
+            let name = p.to_string_lossy().into_owned();
+            let Some(lang) = crate::repomap::lang::detect(&name, text.as_bytes()) else {
+                continue;
+            };
+            let q = lang.query()?;
+            let Some(roots) = q.roots.as_deref() else {
+                continue;
+            };
+            let mut parser = Parser::new();
+            let tree = parse(&mut parser, lang, &text).ok_or("parse")?;
+            let mut cursor = QueryCursor::new();
+            let a = extract_with(lang, q, &tree, &text, &mut cursor, Some(roots));
+            let b = extract_with(lang, q, &tree, &text, &mut cursor, None);
+            assert_eq!(a.symbols, b.symbols, "{name}");
+            assert_eq!(a.imports, b.imports, "{name}");
+            assert_eq!(a.refs, b.refs, "{name}");
+            assert_eq!(
+                (a.package, a.main_guard),
+                (b.package, b.main_guard),
+                "{name}"
+            );
+            checked += 1;
         }
         assert!(checked > 5, "only {checked} fixture files checked");
         Ok(())

@@ -136,15 +136,19 @@ struct Prepared {
     bytes: u64,
     skip_reason: Option<&'static str>,
     tags: Option<extract::FileTags>,
-    /// Token counts of the file's map lines, when this run counts ahead (see [`PRECOUNT_FILES`]).
-    token_counts: Vec<(i64, u32)>,
     warning: Option<String>,
 }
 
-/// When a run parses at least this many files (a first index, a branch switch), it also counts
-/// the tokens of every line those files can put in a map, in parallel with parsing. Small runs
-/// skip it: loading the tokenizer costs ~0.25 s, more than a whole incremental run.
+/// When a run parses at least this many files (a first index, a branch switch) and ranks again,
+/// it also counts the tokens of every line the [`PRECOUNT_TOP`] highest-ranked files can put in
+/// a map, so that the incremental runs after it can fit a map without loading the tokenizer
+/// (~0.25 s, more than a whole incremental run) when an edit moves ranks a little. Small runs
+/// skip it.
 const PRECOUNT_FILES: usize = 64;
+
+/// How many of the highest-ranked files have their map lines counted ahead. A 2,048-token map
+/// shows a few dozen files, an 8,192-token one about 150.
+const PRECOUNT_TOP: usize = 256;
 
 /// The encoding the text map is fitted in.
 pub const MAP_ENCODING: crate::context::tokens::Encoding =
@@ -227,6 +231,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .filter(|f| !walked.contains(f.path.as_str()))
         .collect();
     deleted.sort_by(|a, b| a.path.cmp(&b.path));
+    if existing.is_empty() && !todo.is_empty() {
+        tx.begin_bulk()?;
+    }
     for f in deleted {
         tx.delete_file(f.id)?;
         report.deleted += 1;
@@ -243,10 +250,6 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         if opts.progress && total > 0 {
             s.spawn(|| progress(&done, &finished, total));
         }
-        if precount {
-            // Load the tokenizer while the workers parse.
-            s.spawn(|| MAP_ENCODING.count(""));
-        }
         let (todo, pool, done, finished) = (&todo, &pool, &done, &finished);
         s.spawn(move || {
             pool.install(|| {
@@ -259,7 +262,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         )
                     },
                     |(parser, cursor, out), (entry, old)| {
-                        let o = prepare(entry, *old, max_size, now, precount, parser, cursor);
+                        let o = prepare(entry, *old, max_size, now, parser, cursor);
                         done.fetch_add(1, Ordering::Relaxed);
                         // The receiver only goes away on a write error, which ends the run.
                         let _ = out.send(o);
@@ -307,13 +310,19 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     })?;
                     resolve |= put.imports_changed;
                     rerank |= put.graph_changed;
-                    tx.put_token_counts(&p.token_counts)?;
                 }
             }
             write_time += w.elapsed();
         }
         Ok(())
     })?;
+    if precount {
+        // Load the tokenizer on a spare core while this thread resolves and ranks.
+        std::thread::spawn(|| MAP_ENCODING.count(""));
+    }
+    let w = Instant::now();
+    tx.end_bulk()?;
+    write_time += w.elapsed();
     report.warnings.sort();
     report.timings_ms.parse = ms(t.elapsed());
     report.timings_ms.write = ms(write_time);
@@ -330,7 +339,10 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         report.timings_ms.resolve = ms(t.elapsed());
         if resolve || rerank {
             t = Instant::now();
-            rank_phase(&tx, &files)?;
+            let ranks = rank_phase(&tx, &files)?;
+            if precount {
+                precount_phase(&tx, &files, &ranks, &pool)?;
+            }
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
             tx.set_meta("ranked", "1")?;
@@ -371,7 +383,6 @@ fn prepare(
     old: Option<&FileRow>,
     max_size: u64,
     now: i64,
-    precount: bool,
     parser: &mut tree_sitter::Parser,
     cursor: &mut tree_sitter::QueryCursor,
 ) -> Outcome {
@@ -390,7 +401,6 @@ fn prepare(
         bytes: entry.size,
         skip_reason: None,
         tags: None,
-        token_counts: Vec::new(),
         warning: None,
     };
     let touch = |o: &FileRow| Outcome::Touch {
@@ -440,17 +450,6 @@ fn prepare(
             Ok(q) => {
                 if let Some(tree) = extract::parse(parser, l, &text) {
                     let tags = extract::extract(l, q, &tree, &text, cursor);
-                    if precount {
-                        p.token_counts = render::candidate_lines(&entry.path, &tags.symbols)
-                            .iter()
-                            .map(|line| {
-                                (
-                                    render::line_key(MAP_ENCODING, line),
-                                    render::count_line(MAP_ENCODING, line),
-                                )
-                            })
-                            .collect();
-                    }
                     p.tags = Some(tags);
                 }
             }
@@ -586,8 +585,55 @@ fn summary_phase(
     Ok(())
 }
 
-/// Recomputes file and symbol ranks.
-fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
+/// Counts ahead the map lines of the [`PRECOUNT_TOP`] highest-ranked files (in map order), in
+/// parallel; lines already counted are skipped.
+fn precount_phase(
+    tx: &IndexTx,
+    files: &[FileRow],
+    ranks: &HashMap<i64, f64>,
+    pool: &rayon::ThreadPool,
+) -> Result<()> {
+    let mut order: Vec<(f64, &str, i64)> = files
+        .iter()
+        .filter(|f| f.language.is_some() && f.skip_reason.is_none())
+        .map(|f| {
+            (
+                ranks.get(&f.id).copied().unwrap_or(0.0),
+                f.path.as_str(),
+                f.id,
+            )
+        })
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    order.truncate(PRECOUNT_TOP);
+    let ids: Vec<i64> = order.iter().map(|o| o.2).collect();
+    let mut by_file: HashMap<i64, Vec<extract::Symbol>> = HashMap::new();
+    for row in tx.symbols(Some(&ids))? {
+        by_file.entry(row.file_id).or_default().push(row.symbol);
+    }
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    for (_, path, id) in &order {
+        let syms = by_file.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        for line in render::candidate_lines(path, syms) {
+            lines.push((render::line_key(MAP_ENCODING, &line), line));
+        }
+    }
+    lines.sort_unstable_by_key(|l| l.0);
+    lines.dedup_by_key(|l| l.0);
+    let known = tx.known_token_counts(&lines.iter().map(|l| l.0).collect::<Vec<_>>())?;
+    lines.retain(|l| !known.contains(&l.0));
+    let counts: Vec<(i64, u32)> = pool.install(|| {
+        lines
+            .par_iter()
+            .map(|(k, line)| (*k, render::count_line(MAP_ENCODING, line)))
+            .collect()
+    });
+    tx.put_token_counts(&counts)?;
+    Ok(())
+}
+
+/// Recomputes file and symbol ranks; returns the file ranks.
+fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<HashMap<i64, f64>> {
     let ids: Vec<i64> = files
         .iter()
         .filter(|f| f.language.is_some() && f.skip_reason.is_none())
@@ -614,5 +660,5 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
         computed - loaded,
         t.elapsed() - computed
     );
-    Ok(())
+    Ok(ranks.files)
 }

@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -264,6 +267,9 @@ impl Store {
             tx,
             path,
             names: Default::default(),
+            new_names: Default::default(),
+            next_name: Default::default(),
+            bulk: Default::default(),
         })
     }
 
@@ -614,14 +620,84 @@ pub struct IndexTx<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
     /// Name ids interned in this run.
-    names: std::cell::RefCell<HashMap<String, u32>>,
+    names: RefCell<FxHashMap<String, u32>>,
+    /// Names first seen in this run, written by [`IndexTx::commit`] in name order (index
+    /// inserts in key order are several times cheaper than in arrival order).
+    new_names: RefCell<Vec<(u32, String)>>,
+    /// The next free name id, and whether the table held any names when the run started
+    /// (when it did not, a name missing from `names` is new without asking the database).
+    next_name: Cell<Option<(u32, bool)>>,
+    /// A first build into an empty index: see [`IndexTx::begin_bulk`].
+    bulk: Cell<bool>,
 }
+
+/// The secondary indexes a first build drops and re-creates (as in migrations/0001_init.sql).
+const BULK_INDEXES: &[(&str, &str)] = &[
+    (
+        "symbols_file",
+        "CREATE INDEX symbols_file ON symbols(file_id)",
+    ),
+    ("symbols_name", "CREATE INDEX symbols_name ON symbols(name)"),
+    (
+        "imports_file",
+        "CREATE INDEX imports_file ON imports(file_id)",
+    ),
+];
 
 impl IndexTx<'_> {
     reads!();
 
     pub fn commit(self) -> Result<()> {
-        self.tx.commit().map_err(sql(&self.path))
+        self.end_bulk()?;
+        let e = sql(&self.path);
+        let mut new = self.new_names.take();
+        if !new.is_empty() {
+            new.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+            let mut ins = self
+                .tx
+                .prepare_cached("INSERT INTO names(id, name) VALUES (?1, ?2)")
+                .map_err(&e)?;
+            for (id, name) in &new {
+                ins.execute(params![id, name]).map_err(&e)?;
+            }
+        }
+        self.tx.commit().map_err(&e)
+    }
+
+    /// Starts a first build, if the index holds no files: the secondary indexes of `symbols`
+    /// and `imports` are dropped until [`IndexTx::end_bulk`] (building an index once from
+    /// sorted keys is much cheaper than keeping it up to date row by row), and
+    /// [`IndexTx::put_file`] skips looking for a previous version of each file. Returns whether
+    /// bulk mode is on.
+    pub fn begin_bulk(&self) -> Result<bool> {
+        let e = sql(&self.path);
+        let files: i64 = self
+            .tx
+            .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+            .map_err(&e)?;
+        if files > 0 || self.bulk.get() {
+            return Ok(self.bulk.get());
+        }
+        for (name, _) in BULK_INDEXES {
+            self.tx
+                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))
+                .map_err(&e)?;
+        }
+        self.bulk.set(true);
+        Ok(true)
+    }
+
+    /// Ends a first build: re-creates the indexes [`IndexTx::begin_bulk`] dropped. Reads that
+    /// look symbols or imports up must come after this; [`IndexTx::commit`] calls it too.
+    pub fn end_bulk(&self) -> Result<()> {
+        if !self.bulk.replace(false) {
+            return Ok(());
+        }
+        let e = sql(&self.path);
+        for (_, create) in BULK_INDEXES {
+            self.tx.execute_batch(create).map_err(&e)?;
+        }
+        Ok(())
     }
 
     /// Records that an unchanged file was seen with a new size or mtime.
@@ -681,20 +757,24 @@ impl IndexTx<'_> {
                 )
             })
             .map_err(&e)?;
+        let bulk = self.bulk.get();
         // The old imports, to carry their resolutions over if nothing about them changed.
-        let old: Vec<(String, String, String, String, Option<String>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT kind, module, names, targets, external FROM imports \
+        let old: Vec<(String, String, String, String, Option<String>)> = if bulk {
+            Vec::new()
+        } else {
+            self.tx
+                .prepare_cached(
+                    "SELECT kind, module, names, targets, external FROM imports \
                  WHERE file_id = ?1 ORDER BY id",
-            )
-            .and_then(|mut s| {
-                s.query_map([id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(&e)?;
+                )
+                .and_then(|mut s| {
+                    s.query_map([id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(&e)?
+        };
         let new_imports: &[crate::repomap::extract::Import] =
             tags.map(|t| t.imports.as_slice()).unwrap_or(&[]);
         let same = old.len() == new_imports.len()
@@ -703,17 +783,26 @@ impl IndexTx<'_> {
                 .zip(new_imports)
                 .all(|(o, n)| o.0 == n.kind && o.1 == n.module && o.2 == n.names.join("\u{1f}"));
         // The old ranking graph, to tell whether ranks can stand.
-        let old_graph: Option<(Vec<u8>, Vec<u8>)> = self
-            .tx
-            .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(&e)?;
-        let mut deletes = vec![
-            "DELETE FROM symbols WHERE file_id = ?1",
-            "DELETE FROM refs WHERE file_id = ?1",
-            "DELETE FROM imports WHERE file_id = ?1",
-        ];
-        if !same {
+        let old_graph: Option<(Vec<u8>, Vec<u8>)> = if bulk {
+            None
+        } else {
+            self.tx
+                .prepare_cached("SELECT data, defs FROM refs WHERE file_id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(&e)?
+        };
+        // In bulk mode every file is new: nothing to delete (and without the indexes, each
+        // delete would scan its table).
+        let mut deletes = if bulk {
+            Vec::new()
+        } else {
+            vec![
+                "DELETE FROM symbols WHERE file_id = ?1",
+                "DELETE FROM refs WHERE file_id = ?1",
+                "DELETE FROM imports WHERE file_id = ?1",
+            ]
+        };
+        if !same && !bulk {
             deletes.push("DELETE FROM edges WHERE src = ?1");
         }
         for stmt in deletes {
@@ -786,18 +875,41 @@ impl IndexTx<'_> {
     }
 
     /// The id of `name` in the `names` table, adding it if new.
+    /// New names get ids now and reach the table at commit, in name order.
     fn intern(&self, name: &str) -> Result<u32> {
         if let Some(id) = self.names.borrow().get(name) {
             return Ok(*id);
         }
-        let id: u32 = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO names(name) VALUES (?1) \
-                 ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
-            )
-            .and_then(|mut s| s.query_row([name], |r| r.get(0)))
-            .map_err(sql(&self.path))?;
+        let e = sql(&self.path);
+        let (next, had_names) = match self.next_name.get() {
+            Some(n) => n,
+            None => {
+                let max: i64 = self
+                    .tx
+                    .query_row("SELECT COALESCE(MAX(id), 0) FROM names", [], |r| r.get(0))
+                    .map_err(&e)?;
+                (max as u32 + 1, max > 0)
+            }
+        };
+        let stored: Option<u32> = if had_names {
+            self.tx
+                .prepare_cached("SELECT id FROM names WHERE name = ?1")
+                .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
+                .map_err(&e)?
+        } else {
+            None
+        };
+        let id = match stored {
+            Some(id) => {
+                self.next_name.set(Some((next, had_names)));
+                id
+            }
+            None => {
+                self.next_name.set(Some((next + 1, had_names)));
+                self.new_names.borrow_mut().push((next, name.to_string()));
+                next
+            }
+        };
         self.names.borrow_mut().insert(name.to_string(), id);
         Ok(id)
     }
@@ -858,6 +970,22 @@ impl IndexTx<'_> {
             .and_then(|mut s| s.execute(params![file, rank, blob]))
             .map(|_| ())
             .map_err(sql(&self.path))
+    }
+
+    /// Which of `keys` already have a cached token count.
+    pub fn known_token_counts(&self, keys: &[i64]) -> Result<HashSet<i64>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT 1 FROM token_counts WHERE hash = ?1")
+            .map_err(&e)?;
+        let mut known = HashSet::new();
+        for k in keys {
+            if stmt.exists([k]).map_err(&e)? {
+                known.insert(*k);
+            }
+        }
+        Ok(known)
     }
 
     /// Remembers token counts of map lines, inside this run's transaction.
@@ -947,6 +1075,71 @@ mod tests {
         let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
         assert!(warnings[0].contains("newer"), "{warnings:?}");
         assert!(s.read()?.files()?.is_empty());
+        Ok(())
+    }
+
+    /// The names of the database's indexes, sorted.
+    fn index_names(s: &Store) -> rusqlite::Result<Vec<String>> {
+        let mut stmt = s.conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )?;
+        stmt.query_map([], |r| r.get(0))?.collect()
+    }
+
+    fn file_with<'a>(path: &'a str, tags: &'a FileTags) -> NewFile<'a> {
+        NewFile {
+            path,
+            language: Some("python"),
+            ftype: "python",
+            size: 1,
+            mtime_ns: 1,
+            hash: None,
+            lines: 1,
+            bytes: 1,
+            skip_reason: None,
+            tags: Some(tags),
+        }
+    }
+
+    #[test]
+    fn first_build_drops_and_restores_indexes_and_interns_names_once()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut s = Store::open(dir.path(), &mut quiet())?;
+        let before = index_names(&s)?;
+        assert!(before.contains(&"symbols_name".to_string()), "{before:?}");
+        let tags = FileTags {
+            refs: vec![("beta".into(), 2), ("alpha".into(), 1)],
+            ..Default::default()
+        };
+        let tx = s.index_tx()?;
+        assert!(tx.begin_bulk()?, "an empty index starts a bulk build");
+        tx.put_file(&file_with("a.py", &tags))?;
+        tx.put_file(&file_with("b.py", &tags))?;
+        tx.commit()?;
+        assert_eq!(index_names(&s)?, before, "indexes re-created at commit");
+        let names = |s: &Store| -> rusqlite::Result<Vec<(u32, String)>> {
+            let mut stmt = s.conn.prepare("SELECT id, name FROM names ORDER BY id")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        };
+        // Ids in first-seen order, each name once.
+        assert_eq!(names(&s)?, vec![(1, "beta".into()), (2, "alpha".into())]);
+
+        // A later run is not a bulk build; it finds stored names and adds new ones after them.
+        let tags = FileTags {
+            refs: vec![("alpha".into(), 1), ("gamma".into(), 1)],
+            ..Default::default()
+        };
+        let tx = s.index_tx()?;
+        assert!(!tx.begin_bulk()?, "an index with files is updated in place");
+        tx.put_file(&file_with("a.py", &tags))?;
+        tx.commit()?;
+        assert_eq!(
+            names(&s)?,
+            vec![(1, "beta".into()), (2, "alpha".into()), (3, "gamma".into())]
+        );
+        assert_eq!(index_names(&s)?, before);
         Ok(())
     }
 

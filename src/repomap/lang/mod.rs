@@ -124,6 +124,26 @@ impl Lang {
             .map_err(Clone::clone)
     }
 
+    /// A lexer that finds the identifiers the tree's reference leaves hold, straight from the
+    /// source text, where the language has one. Then the tree walk skips every subtree in
+    /// which no tags pattern can start (most of the tree), which is several times cheaper.
+    #[allow(clippy::type_complexity)]
+    pub fn reference_lexer(self) -> Option<for<'s> fn(&'s str, &mut Vec<(usize, &'s str)>)> {
+        match self {
+            Lang::Python => Some(python::identifiers),
+            _ => None,
+        }
+    }
+
+    /// The grammar's node-types.json (what each node kind may contain), where a reference lexer
+    /// makes it useful.
+    fn node_types(self) -> Option<&'static str> {
+        match self {
+            Lang::Python => Some(tree_sitter_python::NODE_TYPES),
+            _ => None,
+        }
+    }
+
     /// Leaf node kinds whose text counts as a reference to an identifier.
     pub fn reference_kinds(self) -> &'static [&'static str] {
         match self {
@@ -176,6 +196,10 @@ pub struct Compiled {
     /// `roots[kind_id]`: some pattern can start at a node of this kind. `None` when a pattern
     /// can start anywhere (a wildcard root), and the query must then run over the whole tree.
     pub roots: Option<Vec<bool>>,
+    /// `prune[kind_id]`: no pattern can start inside a node of this kind, so a walk for pattern
+    /// roots need not enter it. Only for languages with a reference lexer (otherwise the walk
+    /// must visit every leaf anyway).
+    pub prune: Option<Vec<bool>>,
 }
 
 /// Definition kinds vibe records, as written in `@definition.<kind>` captures.
@@ -230,7 +254,7 @@ impl Compiled {
             }
         }
         ref_kind_ids.sort_unstable();
-        let roots = root_kinds(&query, src).map(|names| {
+        let roots: Option<Vec<bool>> = root_kinds(&query, src).map(|names| {
             (0..grammar.node_kind_count() as u16)
                 .map(|id| {
                     grammar.node_kind_is_named(id)
@@ -240,7 +264,12 @@ impl Compiled {
                 })
                 .collect()
         });
+        let prune = match (&roots, lang.node_types(), lang.reference_lexer()) {
+            (Some(roots), Some(types), Some(_)) => prunable(&grammar, roots.as_slice(), types),
+            _ => None,
+        };
         Ok(Compiled {
+            prune,
             roots,
             name: find("name"),
             body: find("body"),
@@ -253,6 +282,92 @@ impl Compiled {
             query,
         })
     }
+}
+
+/// Which node kinds cannot hold a pattern root anywhere below them, from the grammar's
+/// node-types.json: a kind can hold one if a kind it may contain (through fields, children and
+/// supertypes) is a root kind or can hold one. Kinds node-types.json does not describe (ERROR,
+/// anonymous tokens) are never pruned. `None` if the JSON does not read.
+fn prunable(grammar: &tree_sitter::Language, roots: &[bool], types: &str) -> Option<Vec<bool>> {
+    use std::collections::{HashMap, HashSet};
+    let v: serde_json::Value = serde_json::from_str(types).ok()?;
+    let mut subtypes: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut contains: HashMap<&str, Vec<&str>> = HashMap::new();
+    fn names(list: Option<&serde_json::Value>) -> Vec<&str> {
+        list.and_then(|l| l.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter(|t| t["named"].as_bool() == Some(true))
+                    .filter_map(|t| t["type"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    for t in v.as_array()? {
+        let Some(name) = t["type"].as_str() else {
+            continue;
+        };
+        if t["named"].as_bool() != Some(true) {
+            continue;
+        }
+        if t.get("subtypes").is_some() {
+            subtypes.insert(name, names(t.get("subtypes")));
+            continue;
+        }
+        let mut kids = names(t.get("children").and_then(|c| c.get("types")));
+        if let Some(fields) = t.get("fields").and_then(|f| f.as_object()) {
+            for f in fields.values() {
+                kids.extend(names(f.get("types")));
+            }
+        }
+        contains.insert(name, kids);
+    }
+    // Supertypes stand for their subtypes (which may be supertypes again).
+    let expand = |kids: &[&str]| -> HashSet<String> {
+        let mut out = HashSet::new();
+        let mut stack: Vec<&str> = kids.to_vec();
+        while let Some(k) = stack.pop() {
+            if !out.insert(k.to_string()) {
+                continue;
+            }
+            if let Some(s) = subtypes.get(k) {
+                stack.extend(s.iter().copied());
+            }
+        }
+        out
+    };
+    let contains: HashMap<&str, HashSet<String>> =
+        contains.iter().map(|(k, v)| (*k, expand(v))).collect();
+    let root_names: HashSet<&str> = (0..grammar.node_kind_count() as u16)
+        .filter(|id| roots.get(*id as usize).copied().unwrap_or(false))
+        .filter_map(|id| grammar.node_kind_for_id(id))
+        .collect();
+    let mut holds: HashSet<&str> = HashSet::new();
+    loop {
+        let before = holds.len();
+        for (k, kids) in &contains {
+            if !holds.contains(k)
+                && kids
+                    .iter()
+                    .any(|c| root_names.contains(c.as_str()) || holds.contains(c.as_str()))
+            {
+                holds.insert(k);
+            }
+        }
+        if holds.len() == before {
+            break;
+        }
+    }
+    Some(
+        (0..grammar.node_kind_count() as u16)
+            .map(|id| {
+                grammar.node_kind_is_named(id)
+                    && grammar
+                        .node_kind_for_id(id)
+                        .is_some_and(|k| contains.contains_key(k) && !holds.contains(k))
+            })
+            .collect(),
+    )
 }
 
 /// The node kinds the query's patterns start at, read from each pattern's own source text
