@@ -166,10 +166,13 @@ pub fn extract_with(
         while let Some(m) = matches.next() {
             let mut def: Option<(Node, &'static str)> = None;
             let (mut name, mut body, mut parent) = (None, None, None);
+            let mut declarator = None;
             for c in m.captures() {
                 let i = c.index;
                 if let Some(kind) = q.def_kinds.get(i as usize).copied().flatten() {
                     def = Some((c.node, kind));
+                } else if let Some((_, how)) = q.declarators.iter().find(|d| d.0 == i) {
+                    declarator = Some((c.node, *how));
                 } else if Some(i) == q.name {
                     name = Some(c.node);
                 } else if Some(i) == q.body {
@@ -184,7 +187,13 @@ pub fn extract_with(
                     tags.main_guard = true;
                 }
             }
-            if let (Some((node, kind)), Some(name)) = (def, name) {
+            let Some((node, kind)) = def else { continue };
+            let names = match (name, declarator) {
+                (Some(name), _) => vec![(name, parent)],
+                (None, Some((d, how))) => super::lang::c::function_names(d, how),
+                (None, None) => Vec::new(),
+            };
+            for (name, parent) in names {
                 let text = node_text(name, bytes);
                 if text.is_empty() {
                     continue;

@@ -189,6 +189,9 @@ pub struct Compiled {
     pub import: Option<u32>,
     pub package: Option<u32>,
     pub entry: Option<u32>,
+    /// `@declarator.<how>` captures (C, C++): the capture index and which function names the
+    /// declarator may lead to (see [`c::Declarator`]).
+    pub declarators: Vec<(u32, c::Declarator)>,
     /// For each capture index, the definition kind if it is `@definition.<kind>`.
     pub def_kinds: Vec<Option<&'static str>>,
     /// Node kind ids that count as references.
@@ -277,6 +280,14 @@ impl Compiled {
             import: find("import"),
             package: find("package"),
             entry: find("entry"),
+            declarators: [
+                (find("declarator.definition"), c::Declarator::Definition),
+                (find("declarator.declaration"), c::Declarator::Declaration),
+                (find("declarator.member"), c::Declarator::Member),
+            ]
+            .into_iter()
+            .filter_map(|(i, how)| i.map(|i| (i, how)))
+            .collect(),
             def_kinds,
             ref_kind_ids,
             query,

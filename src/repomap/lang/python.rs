@@ -91,12 +91,46 @@ pub fn docstring(body: Option<Node>, src: &[u8]) -> Option<String> {
 /// Python keywords: never references. (The soft keywords `match`, `case` and `type` are
 /// identifiers almost everywhere, so they count; so do `print` and `exec`, which tree-sitter
 /// also reads as identifiers.)
-const KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
-];
+fn keyword(w: &str) -> bool {
+    matches!(
+        w,
+        "False"
+            | "None"
+            | "True"
+            | "and"
+            | "as"
+            | "assert"
+            | "async"
+            | "await"
+            | "break"
+            | "class"
+            | "continue"
+            | "def"
+            | "del"
+            | "elif"
+            | "else"
+            | "except"
+            | "finally"
+            | "for"
+            | "from"
+            | "global"
+            | "if"
+            | "import"
+            | "in"
+            | "is"
+            | "lambda"
+            | "nonlocal"
+            | "not"
+            | "or"
+            | "pass"
+            | "raise"
+            | "return"
+            | "try"
+            | "while"
+            | "with"
+            | "yield"
+    )
+}
 
 /// How deeply f-strings may nest inside replacement fields before the lexer stops looking
 /// into them (Python 3.12 allows any depth; real code uses two or three).
@@ -199,7 +233,7 @@ impl Lexer<'_, '_> {
                         self.string(f, raw, depth);
                         continue;
                     }
-                    if !KEYWORDS.contains(&word) && !self.soft_keyword(start, word) {
+                    if !keyword(word) && !self.soft_keyword(start, word) {
                         self.out.push((start, word));
                     }
                 }
@@ -247,6 +281,9 @@ impl Lexer<'_, '_> {
     /// statement, and so is the wildcard `_` on a `case` line; `__future__` after `from` is
     /// part of a future import. (The tree sees these as keywords, not identifiers.)
     fn soft_keyword(&mut self, start: usize, word: &str) -> bool {
+        if !matches!(word, "match" | "case" | "_" | "__future__") {
+            return false;
+        }
         let line_start = self.b[..start]
             .iter()
             .rposition(|c| *c == b'\n')

@@ -11,11 +11,16 @@
 ;   @import             whole import-like node, one match per statement
 ;   @package            package declaration (Java, Go)
 ;   @entry              program entry point (Python `if __name__ == "__main__":`)
+;   @declarator.<how>   instead of @name, for functions: the declaration's declarator;
+;                       the name is found in Rust (src/repomap/lang/c.rs,
+;                       `function_names`): a function_declarator at most three wrappers
+;                       down whose own declarator is an identifier. A match whose
+;                       declarator leads to no such name defines nothing.
 ; Captures whose name starts with `_` only feed predicates and must be ignored.
 ;
 ; Notes:
-; - Function names are found through up to two pointer declarators and through a
-;   parenthesised function-pointer return type (`void (*get(void))(int)`).
+; - Function names are found through up to three wrapper declarators (pointers, a
+;   parenthesised function-pointer return type `void (*get(void))(int)`).
 ; - Prototypes (`declaration` with a function_declarator) are only reported outside
 ;   function bodies (file level, #if/#ifdef branches, extern "C" blocks).
 ; - `typedef struct [Tag] { ... } Name;` is ONE definition (kind struct/union/enum
@@ -28,19 +33,13 @@
 ; - `#define X value` and `#define F(a) ...` are macros; valueless `#define X`
 ;   (include guards, feature flags) are not reported. Function-like macros use the
 ;   replacement text as @body, so the signature is `#define F(a)`.
-; - The file is repetitive by necessity (queries have no recursion/macros): the same
-;   name alternatives appear under each declarator wrapper and each parent context.
 ; - Compile-time note: Query::new cost grows with (distinct parent node types x depth
 ;   of nested child patterns); wildcard parents/wrappers `(_ ...)` plus anchored
-;   text predicates keep it low, so prefer them over enumerating node types.
+;   text predicates keep it low, so prefer them over enumerating node types, and
+;   leave declarator shapes to @declarator.<how>.
 
 (function_definition
-  declarator: [
-    (function_declarator declarator: (identifier) @name)
-    (_ (function_declarator declarator: (identifier) @name))
-    (_ (_ (function_declarator declarator: (identifier) @name)))
-    (_ (_ (_ (function_declarator declarator: (identifier) @name))))
-  ]
+  declarator: (_) @declarator.definition
   body: (compound_statement) @body) @definition.function
 
 ; Prototypes outside function bodies. The wildcard parent (file, #if branches,
@@ -49,23 +48,13 @@
 (
   (_
     (declaration
-      declarator: [
-        (function_declarator declarator: (identifier) @name)
-        (_ (function_declarator declarator: (identifier) @name))
-        (_ (_ (function_declarator declarator: (identifier) @name)))
-        (_ (_ (_ (function_declarator declarator: (identifier) @name))))
-      ]) @definition.function) @_parent
+      declarator: (_) @declarator.declaration) @definition.function) @_parent
   (#not-match? @_parent "^\\{"))
 
 ; namespace / extern "C" { ... } bodies
 (declaration_list
   (declaration
-    declarator: [
-      (function_declarator declarator: (identifier) @name)
-      (_ (function_declarator declarator: (identifier) @name))
-      (_ (_ (function_declarator declarator: (identifier) @name)))
-      (_ (_ (_ (function_declarator declarator: (identifier) @name))))
-    ]) @definition.function)
+    declarator: (_) @declarator.declaration) @definition.function)
 
 ; Struct/union/enum definitions with a body, wherever they appear except directly
 ; under a typedef (handled below).

@@ -11,11 +11,19 @@
 ;   @import             whole import-like node, one match per statement
 ;   @package            package declaration (Java, Go)
 ;   @entry              program entry point (Python `if __name__ == "__main__":`)
+;   @declarator.<how>   instead of @name, for functions: the declaration's declarator;
+;                       the name (and, for `A::f`, the parent) is found in Rust
+;                       (src/repomap/lang/c.rs, `function_names`): a function_declarator
+;                       at most three wrappers down (two for `member`) whose own
+;                       declarator is a name. <how>: `definition` (f, ~A, operator==,
+;                       f<T>, A::f, A::B::f, Buf<T>::f), `declaration` (f, ~A,
+;                       operator==), `member` (field name, ~A, operator==). A match
+;                       whose declarator leads to no such name defines nothing.
 ; Captures whose name starts with `_` only feed predicates and must be ignored.
 ;
 ; Notes:
-; - Function names are found through up to two pointer declarators and through a
-;   parenthesised function-pointer return type (`void (*get(void))(int)`).
+; - Function names are found through up to three wrapper declarators (pointers,
+;   references, a parenthesised function-pointer return type `void (*get(void))(int)`).
 ; - Prototypes (`declaration` with a function_declarator) are only reported outside
 ;   function bodies (file level, #if/#ifdef branches, extern "C" blocks, namespaces,
 ;   class bodies, templates). Inside bodies `Foo x(y);` parses as a prototype.
@@ -37,59 +45,13 @@
 ;   in a class are `declaration`s and also `function`. Conversion operators
 ;   (`operator bool()`) are not reported. `= default` / `= delete` definitions
 ;   have no @body.
-; - The file is repetitive by necessity (queries have no recursion/macros): the same
-;   name alternatives appear under each declarator wrapper and each parent context.
 ; - Compile-time note: Query::new cost grows with (distinct parent node types x depth
 ;   of nested child patterns); wildcard parents/wrappers `(_ ...)` plus anchored
-;   text predicates keep it low, so prefer them over enumerating node types.
+;   text predicates keep it low, so prefer them over enumerating node types, and
+;   leave declarator shapes to @declarator.<how>.
 
 (function_definition
-  declarator: [
-    (function_declarator declarator: [
-      (identifier) @name
-      (field_identifier) @name
-      (destructor_name) @name
-      (operator_name) @name
-      (template_function name: (identifier) @name)
-      ; A::f, A::B::f, A::B::C::f (the wildcard is a qualified_identifier)
-      (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])
-      (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)]))
-      (_ name: (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])))
-    ])
-    (_ (function_declarator declarator: [
-      (identifier) @name
-      (field_identifier) @name
-      (destructor_name) @name
-      (operator_name) @name
-      (template_function name: (identifier) @name)
-      ; A::f, A::B::f, A::B::C::f (the wildcard is a qualified_identifier)
-      (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])
-      (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)]))
-      (_ name: (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])))
-    ]))
-    (_ (_ (function_declarator declarator: [
-      (identifier) @name
-      (field_identifier) @name
-      (destructor_name) @name
-      (operator_name) @name
-      (template_function name: (identifier) @name)
-      ; A::f, A::B::f, A::B::C::f (the wildcard is a qualified_identifier)
-      (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])
-      (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)]))
-      (_ name: (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])))
-    ])))
-    (_ (_ (_ (function_declarator declarator: [
-      (identifier) @name
-      (field_identifier) @name
-      (destructor_name) @name
-      (operator_name) @name
-      (template_function name: (identifier) @name)
-      ; A::f, A::B::f, A::B::C::f (the wildcard is a qualified_identifier)
-      (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])
-      (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)]))
-      (_ name: (_ name: (_ scope: [(namespace_identifier) @parent (template_type name: (type_identifier) @parent)] name: [(identifier) @name (destructor_name) @name (operator_name) @name (template_function name: (identifier) @name)])))
-    ]))))
-  ]
+  declarator: (_) @declarator.definition
   body: [(compound_statement) (try_statement)]? @body) @definition.function
 
 ; Prototypes outside function bodies. The wildcard parent (file, #if branches,
@@ -98,41 +60,22 @@
 (
   (_
     (declaration
-      declarator: [
-        (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)
-        (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))
-        (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)))
-        (_ (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))))
-      ]) @definition.function) @_parent
+      declarator: (_) @declarator.declaration) @definition.function) @_parent
   (#not-match? @_parent "^\\{"))
 
 ; namespace / extern "C" { ... } bodies
 (declaration_list
   (declaration
-    declarator: [
-      (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)
-      (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))
-      (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)))
-      (_ (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))))
-    ]) @definition.function)
+    declarator: (_) @declarator.declaration) @definition.function)
 
 ; Constructor/destructor (and other `declaration`) prototypes in class bodies
 (field_declaration_list
   (declaration
-    declarator: [
-      (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)
-      (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))
-      (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name)))
-      (_ (_ (_ (function_declarator declarator: [(identifier) (destructor_name) (operator_name)] @name))))
-    ]) @definition.function)
+    declarator: (_) @declarator.declaration) @definition.function)
 
 ; Member function prototypes inside class bodies.
 (field_declaration
-  declarator: [
-    (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name)
-    (_ (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name))
-    (_ (_ (function_declarator declarator: [(field_identifier) (operator_name) (destructor_name)] @name)))
-  ]) @definition.function
+  declarator: (_) @declarator.member) @definition.function
 
 ; Struct/union/enum/class definitions with a body, wherever they appear except directly
 ; under a typedef (handled below).
