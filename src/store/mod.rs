@@ -128,6 +128,9 @@ pub struct SymbolRow {
     pub symbol: Symbol,
 }
 
+/// How long a run waits for another process's lock on the index before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |source| Error::Sqlite {
         path: path.to_path_buf(),
@@ -192,14 +195,29 @@ impl Store {
     fn try_open(path: &Path) -> Result<Store> {
         let e = sql(path);
         let mut conn = Connection::open(path).map_err(&e)?;
-        conn.busy_timeout(Duration::from_secs(120)).map_err(&e)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
         // put_file alone cycles through a dozen statements; rusqlite's default cache of 16
         // evicts and re-prepares them on every file.
         conn.set_prepared_statement_cache_capacity(64);
-        // The first read of the header is where a non-database file shows itself.
-        let _: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(&e)?;
+        // The first read of the header is where a non-database file shows itself. Switching a
+        // new database to WAL takes an exclusive lock and, when another process holds a lock at
+        // that moment (two first runs at once), fails with SQLITE_BUSY without consulting the
+        // busy handler; so it is retried here for as long as the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(err) => return Err(e(err)),
+            }
+        }
         // synchronous=OFF: the index is a cache derived from the repository. An application crash
         // cannot corrupt a WAL database; an OS crash might, and then the next run finds the
         // corruption and rebuilds. In exchange no run waits on fsync (a WAL checkpoint under
