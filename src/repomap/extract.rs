@@ -3,8 +3,9 @@
 //! Definitions and imports come from the language's `.scm` tags query; references are every
 //! identifier-like leaf, collected with one cursor walk (much cheaper than a query pattern that
 //! matches every identifier), or, for languages with a reference lexer (Python), read from the
-//! text while the walk skips subtrees where no pattern can start. Invariant: nothing here recurses on the syntax tree, so
-//! pathologically deep input (10,000 nested brackets) cannot overflow the stack.
+//! text while the walk skips subtrees where no pattern can start. Invariant: nothing here
+//! recurses on the syntax tree, so pathologically deep input (10,000 nested brackets) cannot
+//! overflow the stack.
 
 use rustc_hash::FxHashMap;
 

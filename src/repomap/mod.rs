@@ -339,9 +339,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         report.timings_ms.resolve = ms(t.elapsed());
         if resolve || rerank {
             t = Instant::now();
-            let ranks = rank_phase(&tx, &files)?;
+            rank_phase(&tx, &files)?;
             if precount {
-                precount_phase(&tx, &files, &ranks, &pool)?;
+                precount_phase(&tx, &pool)?;
             }
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
@@ -587,34 +587,22 @@ fn summary_phase(
 
 /// Counts ahead the map lines of the [`PRECOUNT_TOP`] highest-ranked files (in map order), in
 /// parallel; lines already counted are skipped.
-fn precount_phase(
-    tx: &IndexTx,
-    files: &[FileRow],
-    ranks: &HashMap<i64, f64>,
-    pool: &rayon::ThreadPool,
-) -> Result<()> {
-    let mut order: Vec<(f64, &str, i64)> = files
-        .iter()
-        .filter(|f| f.language.is_some() && f.skip_reason.is_none())
-        .map(|f| {
-            (
-                ranks.get(&f.id).copied().unwrap_or(0.0),
-                f.path.as_str(),
-                f.id,
-            )
-        })
+fn precount_phase(tx: &IndexTx, pool: &rayon::ThreadPool) -> Result<()> {
+    // The files with their new ranks, in the order the map shows them.
+    let files = tx.files()?;
+    let order: Vec<&FileRow> = render::ranked(&files)
+        .into_iter()
+        .take(PRECOUNT_TOP)
         .collect();
-    order.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    order.truncate(PRECOUNT_TOP);
-    let ids: Vec<i64> = order.iter().map(|o| o.2).collect();
+    let ids: Vec<i64> = order.iter().map(|f| f.id).collect();
     let mut by_file: HashMap<i64, Vec<extract::Symbol>> = HashMap::new();
     for row in tx.symbols(Some(&ids))? {
         by_file.entry(row.file_id).or_default().push(row.symbol);
     }
     let mut lines: Vec<(i64, String)> = Vec::new();
-    for (_, path, id) in &order {
-        let syms = by_file.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        for line in render::candidate_lines(path, syms) {
+    for f in &order {
+        let syms = by_file.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
+        for line in render::candidate_lines(&f.path, syms) {
             lines.push((render::line_key(MAP_ENCODING, &line), line));
         }
     }
@@ -632,8 +620,8 @@ fn precount_phase(
     Ok(())
 }
 
-/// Recomputes file and symbol ranks; returns the file ranks.
-fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<HashMap<i64, f64>> {
+/// Recomputes file and symbol ranks.
+fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
     let ids: Vec<i64> = files
         .iter()
         .filter(|f| f.language.is_some() && f.skip_reason.is_none())
@@ -660,5 +648,5 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<HashMap<i64, f64>> {
         computed - loaded,
         t.elapsed() - computed
     );
-    Ok(ranks.files)
+    Ok(())
 }

@@ -287,7 +287,7 @@ impl Store {
             names: Default::default(),
             new_names: Default::default(),
             next_name: Default::default(),
-            bulk: Default::default(),
+            dropped_indexes: Default::default(),
         })
     }
 
@@ -645,22 +645,10 @@ pub struct IndexTx<'a> {
     /// The next free name id, and whether the table held any names when the run started
     /// (when it did not, a name missing from `names` is new without asking the database).
     next_name: Cell<Option<(u32, bool)>>,
-    /// A first build into an empty index: see [`IndexTx::begin_bulk`].
-    bulk: Cell<bool>,
+    /// During a first build, the SQL of the indexes [`IndexTx::begin_bulk`] dropped (empty
+    /// otherwise).
+    dropped_indexes: RefCell<Vec<String>>,
 }
-
-/// The secondary indexes a first build drops and re-creates (as in migrations/0001_init.sql).
-const BULK_INDEXES: &[(&str, &str)] = &[
-    (
-        "symbols_file",
-        "CREATE INDEX symbols_file ON symbols(file_id)",
-    ),
-    ("symbols_name", "CREATE INDEX symbols_name ON symbols(name)"),
-    (
-        "imports_file",
-        "CREATE INDEX imports_file ON imports(file_id)",
-    ),
-];
 
 impl IndexTx<'_> {
     reads!();
@@ -688,32 +676,49 @@ impl IndexTx<'_> {
     /// [`IndexTx::put_file`] skips looking for a previous version of each file. Returns whether
     /// bulk mode is on.
     pub fn begin_bulk(&self) -> Result<bool> {
+        if self.bulk() {
+            return Ok(true);
+        }
         let e = sql(&self.path);
         let files: i64 = self
             .tx
             .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
             .map_err(&e)?;
-        if files > 0 || self.bulk.get() {
-            return Ok(self.bulk.get());
+        if files > 0 {
+            return Ok(false);
         }
-        for (name, _) in BULK_INDEXES {
+        // The indexes as the migrations made them, read back so they are re-created exactly.
+        let indexes: Vec<(String, String)> = self
+            .tx
+            .prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name IN ('symbols', 'imports') AND sql IS NOT NULL ORDER BY name",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(&e)?;
+        for (name, _) in &indexes {
             self.tx
-                .execute_batch(&format!("DROP INDEX IF EXISTS {name}"))
+                .execute_batch(&format!("DROP INDEX \"{name}\""))
                 .map_err(&e)?;
         }
-        self.bulk.set(true);
-        Ok(true)
+        *self.dropped_indexes.borrow_mut() = indexes.into_iter().map(|(_, sql)| sql).collect();
+        Ok(self.bulk())
+    }
+
+    /// Whether this run is a first build with the secondary indexes dropped.
+    fn bulk(&self) -> bool {
+        !self.dropped_indexes.borrow().is_empty()
     }
 
     /// Ends a first build: re-creates the indexes [`IndexTx::begin_bulk`] dropped. Reads that
     /// look symbols or imports up must come after this; [`IndexTx::commit`] calls it too.
     pub fn end_bulk(&self) -> Result<()> {
-        if !self.bulk.replace(false) {
-            return Ok(());
-        }
         let e = sql(&self.path);
-        for (_, create) in BULK_INDEXES {
-            self.tx.execute_batch(create).map_err(&e)?;
+        for create in self.dropped_indexes.take() {
+            self.tx.execute_batch(&create).map_err(&e)?;
         }
         Ok(())
     }
@@ -775,7 +780,7 @@ impl IndexTx<'_> {
                 )
             })
             .map_err(&e)?;
-        let bulk = self.bulk.get();
+        let bulk = self.bulk();
         // The old imports, to carry their resolutions over if nothing about them changed.
         let old: Vec<(String, String, String, String, Option<String>)> = if bulk {
             Vec::new()
