@@ -21,7 +21,23 @@ use crate::repomap::extract::{FileTags, Symbol};
 const APP_ID: i64 = 0x7669_6265;
 
 /// Numbered migrations, applied in order; `user_version` is the count applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_leaner_indexes.sql"),
+];
+
+/// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
+const NAMES_PER_INSERT: usize = 128;
+static NAMES_INSERT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| names_insert(NAMES_PER_INSERT));
+
+fn names_insert(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO names(name, id) VALUES ");
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(?,?)" } else { ",(?,?)" });
+    }
+    sql
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -287,7 +303,7 @@ impl Store {
             names: Default::default(),
             new_names: Default::default(),
             next_name: Default::default(),
-            dropped_indexes: Default::default(),
+            bulk: Cell::new(false),
         })
     }
 
@@ -552,17 +568,19 @@ macro_rules! reads {
             rows.collect::<rusqlite::Result<_>>().map_err(&e)
         }
 
-        /// (file id, signature, parent) of every definition called `name`.
-        pub fn definitions_named(&self, name: &str) -> Result<Vec<(i64, String, Option<String>)>> {
+        /// (file id, signature, parent) of every definition called `main`. The name is a
+        /// literal so that the partial index `symbols_main` serves the query.
+        pub fn main_definitions(&self) -> Result<Vec<(i64, String, Option<String>)>> {
             let e = sql(&self.path);
             let mut stmt = self
                 .tx
                 .prepare_cached(
-                    "SELECT file_id, signature, parent FROM symbols WHERE name = ?1 ORDER BY file_id, id",
+                    "SELECT file_id, signature, parent FROM symbols WHERE name = 'main' \
+                     ORDER BY file_id, id",
                 )
                 .map_err(&e)?;
             let rows = stmt
-                .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(&e)?;
             rows.collect::<rusqlite::Result<_>>().map_err(&e)
         }
@@ -645,82 +663,56 @@ pub struct IndexTx<'a> {
     /// The next free name id, and whether the table held any names when the run started
     /// (when it did not, a name missing from `names` is new without asking the database).
     next_name: Cell<Option<(u32, bool)>>,
-    /// During a first build, the SQL of the indexes [`IndexTx::begin_bulk`] dropped (empty
-    /// otherwise).
-    dropped_indexes: RefCell<Vec<String>>,
+    /// A first build (see [`IndexTx::begin_bulk`]).
+    bulk: Cell<bool>,
 }
 
 impl IndexTx<'_> {
     reads!();
 
     pub fn commit(self) -> Result<()> {
-        self.end_bulk()?;
         let e = sql(&self.path);
         let mut new = self.new_names.take();
         if !new.is_empty() {
+            // In name order (the table's key), NAMES_PER_INSERT rows per statement: a first
+            // build adds ~70k names here, after parsing, where every millisecond is wall time.
             new.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-            let mut ins = self
-                .tx
-                .prepare_cached("INSERT INTO names(id, name) VALUES (?1, ?2)")
-                .map_err(&e)?;
-            for (id, name) in &new {
-                ins.execute(params![id, name]).map_err(&e)?;
+            for chunk in new.chunks(NAMES_PER_INSERT) {
+                let sql = if chunk.len() == NAMES_PER_INSERT {
+                    &*NAMES_INSERT
+                } else {
+                    &names_insert(chunk.len())
+                };
+                self.tx
+                    .prepare_cached(sql)
+                    .and_then(|mut s| {
+                        s.execute(rusqlite::params_from_iter(chunk.iter().flat_map(
+                            |(id, name)| [name as &dyn rusqlite::ToSql, id as &dyn rusqlite::ToSql],
+                        )))
+                    })
+                    .map_err(&e)?;
+            }
+            if let Some((next, _)) = self.next_name.get() {
+                self.set_meta("names_next", &next.to_string())?;
             }
         }
         self.tx.commit().map_err(&e)
     }
 
-    /// Starts a first build, if the index holds no files: the secondary indexes of `symbols`
-    /// and `imports` are dropped until [`IndexTx::end_bulk`] (building an index once from
-    /// sorted keys is much cheaper than keeping it up to date row by row), and
-    /// [`IndexTx::put_file`] skips looking for a previous version of each file. Returns whether
-    /// bulk mode is on.
+    /// Starts a first build, if the index holds no files: then every file is new, and
+    /// [`IndexTx::put_file`] skips looking for a previous version of each. Returns whether bulk
+    /// mode is on. (The secondary indexes stay: rows arrive in file id order, so keeping
+    /// `symbols_file` and `imports_file` up to date is an append, cheaper than building them
+    /// after parsing, on the critical path.)
     pub fn begin_bulk(&self) -> Result<bool> {
-        if self.bulk() {
-            return Ok(true);
+        if !self.bulk.get() {
+            let files: i64 = self
+                .tx
+                .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+                .map_err(sql(&self.path))?;
+            self.bulk.set(files == 0);
         }
-        let e = sql(&self.path);
-        let files: i64 = self
-            .tx
-            .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
-            .map_err(&e)?;
-        if files > 0 {
-            return Ok(false);
-        }
-        // The indexes as the migrations made them, read back so they are re-created exactly.
-        let indexes: Vec<(String, String)> = self
-            .tx
-            .prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
-                 AND tbl_name IN ('symbols', 'imports') AND sql IS NOT NULL ORDER BY name",
-            )
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(&e)?;
-        for (name, _) in &indexes {
-            self.tx
-                .execute_batch(&format!("DROP INDEX \"{name}\""))
-                .map_err(&e)?;
-        }
-        *self.dropped_indexes.borrow_mut() = indexes.into_iter().map(|(_, sql)| sql).collect();
-        Ok(self.bulk())
-    }
-
-    /// Whether this run is a first build with the secondary indexes dropped.
-    fn bulk(&self) -> bool {
-        !self.dropped_indexes.borrow().is_empty()
-    }
-
-    /// Ends a first build: re-creates the indexes [`IndexTx::begin_bulk`] dropped. Reads that
-    /// look symbols or imports up must come after this; [`IndexTx::commit`] calls it too.
-    pub fn end_bulk(&self) -> Result<()> {
-        let e = sql(&self.path);
-        for create in self.dropped_indexes.take() {
-            self.tx.execute_batch(&create).map_err(&e)?;
-        }
-        Ok(())
+        Ok(self.bulk.get())
     }
 
     /// Records that an unchanged file was seen with a new size or mtime.
@@ -780,7 +772,7 @@ impl IndexTx<'_> {
                 )
             })
             .map_err(&e)?;
-        let bulk = self.bulk();
+        let bulk = self.bulk.get();
         // The old imports, to carry their resolutions over if nothing about them changed.
         let old: Vec<(String, String, String, String, Option<String>)> = if bulk {
             Vec::new()
@@ -814,8 +806,7 @@ impl IndexTx<'_> {
                 .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
                 .map_err(&e)?
         };
-        // In bulk mode every file is new: nothing to delete (and without the indexes, each
-        // delete would scan its table).
+        // In bulk mode every file is new: nothing to delete.
         let mut deletes = if bulk {
             Vec::new()
         } else {
@@ -907,11 +898,18 @@ impl IndexTx<'_> {
         let (next, had_names) = match self.next_name.get() {
             Some(n) => n,
             None => {
-                let max: i64 = self
-                    .tx
-                    .query_row("SELECT COALESCE(MAX(id), 0) FROM names", [], |r| r.get(0))
-                    .map_err(&e)?;
-                (max as u32 + 1, max > 0)
+                // Kept by the migration and by every commit that adds names; the scan is for
+                // an index whose meta row went missing.
+                let next: i64 = match self.meta("names_next")?.and_then(|v| v.parse().ok()) {
+                    Some(n) => n,
+                    None => self
+                        .tx
+                        .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM names", [], |r| {
+                            r.get(0)
+                        })
+                        .map_err(&e)?,
+                };
+                (next as u32, next > 1)
             }
         };
         let stored: Option<u32> = if had_names {
@@ -1125,12 +1123,52 @@ mod tests {
     }
 
     #[test]
-    fn first_build_drops_and_restores_indexes_and_interns_names_once()
+    fn version_1_index_migrates_keeping_name_ids()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
+        let db = dir.path().join(".vibe/index.db");
+        std::fs::create_dir_all(dir.path().join(".vibe"))?;
+        let c = Connection::open(&db)?;
+        c.execute_batch(MIGRATIONS[0])?;
+        c.execute_batch(&format!(
+            "PRAGMA application_id={APP_ID}; PRAGMA user_version=1; \
+             INSERT INTO names(id, name) VALUES (1, 'beta'), (2, 'alpha');"
+        ))?;
+        drop(c);
+
+        let mut warnings = Vec::new();
+        let mut s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let indexes = index_names(&s)?;
+        assert!(indexes.contains(&"symbols_main".to_string()), "{indexes:?}");
+        assert!(
+            !indexes.contains(&"symbols_name".to_string()),
+            "{indexes:?}"
+        );
+
+        // Stored names keep their ids; a new one comes after them.
+        let tags = FileTags {
+            refs: vec![("alpha".into(), 1), ("gamma".into(), 1)],
+            ..Default::default()
+        };
+        let tx = s.index_tx()?;
+        tx.put_file(&file_with("a.py", &tags))?;
+        tx.commit()?;
+        let mut stmt = s.conn.prepare("SELECT id, name FROM names ORDER BY id")?;
+        let names: Vec<(u32, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(
+            names,
+            vec![(1, "beta".into()), (2, "alpha".into()), (3, "gamma".into())]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn first_build_interns_names_once() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
         let mut s = Store::open(dir.path(), &mut quiet())?;
-        let before = index_names(&s)?;
-        assert!(before.contains(&"symbols_name".to_string()), "{before:?}");
         let tags = FileTags {
             refs: vec![("beta".into(), 2), ("alpha".into(), 1)],
             ..Default::default()
@@ -1140,7 +1178,6 @@ mod tests {
         tx.put_file(&file_with("a.py", &tags))?;
         tx.put_file(&file_with("b.py", &tags))?;
         tx.commit()?;
-        assert_eq!(index_names(&s)?, before, "indexes re-created at commit");
         let names = |s: &Store| -> rusqlite::Result<Vec<(u32, String)>> {
             let mut stmt = s.conn.prepare("SELECT id, name FROM names ORDER BY id")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -1162,7 +1199,6 @@ mod tests {
             names(&s)?,
             vec![(1, "beta".into()), (2, "alpha".into()), (3, "gamma".into())]
         );
-        assert_eq!(index_names(&s)?, before);
         Ok(())
     }
 
