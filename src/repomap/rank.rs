@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::store::{GraphRow, decode_defs, decode_refs};
@@ -121,12 +122,16 @@ pub fn rank(input: &Input) -> Ranks {
     // Definers of each name id, as one sorted list of (name, file) cut into per-name ranges.
     // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
     let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut shapes: FxHashMap<u32, u8> = FxHashMap::default();
+    let mut shapes: Vec<u8> = Vec::new(); // by name id
     for &(i, row) in &rows {
         for (id, is_impl, shape) in decode_defs(&row.defs) {
             if !is_impl {
                 pairs.push((id, i as u32));
-                shapes.insert(id, shape);
+                let id = id as usize;
+                if id >= shapes.len() {
+                    shapes.resize(id + 1, 0);
+                }
+                shapes[id] = shape;
             }
         }
     }
@@ -148,58 +153,75 @@ pub fn rank(input: &Input) -> Ranks {
         &pairs[start[id] as usize..start[id + 1] as usize]
     };
 
-    // Reference edges, one entry per (source, name): the name's weight goes to its definers.
-    // `flows` keeps them for symbol ranks; `edges` sums them per (source, target) for PageRank.
-    let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
-    let mut flow_start = vec![0usize; n + 1];
-    let mut edges: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-    let mut next_row = rows.iter().peekable();
-    for (fi, out) in edges.iter_mut().enumerate() {
-        flow_start[fi] = flows.len();
-        let Some((_, row)) = next_row.next_if(|(i, _)| *i == fi) else {
-            continue;
-        };
-        for (id, count) in decode_refs(&row.refs) {
-            let defs = definers(id);
-            if defs.is_empty() || defs.len() > MAX_DEFINERS {
-                continue;
-            }
-            let own = defs.iter().any(|&(_, g)| g as usize == fi);
-            let others = defs.len() - usize::from(own);
-            if others == 0 {
-                continue;
-            }
-            let shape = shapes.get(&id).copied().unwrap_or(0);
-            let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
-            flows.push((id, w));
-            for &(_, g) in defs {
-                if g as usize != fi {
-                    out.push((g, w));
-                }
-            }
-        }
-    }
-    flow_start[n] = flows.len();
+    // Import edges per source, in the input's order.
+    let mut imports: Vec<Vec<u32>> = vec![Vec::new(); n];
     for (s, d) in input.edges {
         if let (Some(&si), Some(&di)) = (index.get(s), index.get(d))
             && si != di
         {
-            edges[si].push((di as u32, IMPORT_WEIGHT));
+            imports[si].push(di as u32);
         }
     }
-    // Merge parallel edges: PageRank only needs one weight per (source, target). The sort is
-    // stable, so equal targets keep their (name-ordered) push order and sum the same way.
-    for out in &mut edges {
-        out.sort_by_key(|e| e.0);
-        let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
-        for &(g, w) in out.iter() {
-            match merged.last_mut() {
-                Some(last) if last.0 == g => last.1 += w,
-                _ => merged.push((g, w)),
+    let mut row_of: Vec<Option<&GraphRow>> = vec![None; n];
+    for &(i, row) in &rows {
+        row_of[i] = Some(row);
+    }
+
+    // Per file, in parallel (each file's part depends on nothing but its own row): its
+    // reference flows, one per name, whose weight goes to the name's definers (kept for symbol
+    // ranks), and its out-edges for PageRank, the reference weights summed per target plus the
+    // import edges.
+    type Weighted = Vec<(u32, f64)>;
+    let per_file: Vec<(Weighted, Weighted)> = (0..n)
+        .into_par_iter()
+        .map(|fi| {
+            let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
+            let mut out: Vec<(u32, f64)> = Vec::new();
+            if let Some(row) = row_of[fi] {
+                for (id, count) in decode_refs(&row.refs) {
+                    let defs = definers(id);
+                    if defs.is_empty() || defs.len() > MAX_DEFINERS {
+                        continue;
+                    }
+                    let own = defs.iter().any(|&(_, g)| g as usize == fi);
+                    let others = defs.len() - usize::from(own);
+                    if others == 0 {
+                        continue;
+                    }
+                    let shape = shapes.get(id as usize).copied().unwrap_or(0);
+                    let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
+                    flows.push((id, w));
+                    for &(_, g) in defs {
+                        if g as usize != fi {
+                            out.push((g, w));
+                        }
+                    }
+                }
             }
-        }
-        *out = merged;
+            out.extend(imports[fi].iter().map(|&d| (d, IMPORT_WEIGHT)));
+            // Merge parallel edges: PageRank only needs one weight per (source, target). The
+            // sort is stable, so equal targets keep their (name-ordered) push order and sum the
+            // same way every time.
+            out.sort_by_key(|e| e.0);
+            let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+            for &(g, w) in &out {
+                match merged.last_mut() {
+                    Some(last) if last.0 == g => last.1 += w,
+                    _ => merged.push((g, w)),
+                }
+            }
+            (flows, merged)
+        })
+        .collect();
+    let mut flows: Vec<(u32, f64)> = Vec::new();
+    let mut flow_start = vec![0usize; n + 1];
+    let mut edges: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
+    for (fi, (f, e)) in per_file.into_iter().enumerate() {
+        flow_start[fi] = flows.len();
+        flows.extend(f);
+        edges.push(e);
     }
+    flow_start[n] = flows.len();
     let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
 
     let mut r = vec![if n > 0 { 1.0 / n as f64 } else { 0.0 }; n];
