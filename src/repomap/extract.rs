@@ -190,6 +190,17 @@ pub fn extract_with(
                 }
             }
             let Some((node, kind)) = def else { continue };
+            let filters = q.not_parent_kinds.get(m.pattern_index).map(Vec::as_slice);
+            let excluded = filters.unwrap_or(&[]).iter().any(|(capture, kinds)| {
+                m.captures()
+                    .iter()
+                    .filter(|c| c.index == *capture)
+                    .filter_map(|c| c.node.parent())
+                    .any(|p| kinds.iter().any(|k| k == p.kind()))
+            });
+            if excluded {
+                continue;
+            }
             let names = match (name, declarator) {
                 (Some(name), _) => vec![(name, parent)],
                 (None, Some((d, how))) => super::lang::c::function_names(d, how),
@@ -519,6 +530,58 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 5, "only {checked} fixture files checked");
+        Ok(())
+    }
+
+    /// `#not-parent-kind?` (C, C++): declarations in function bodies, `for` heads and `case`
+    /// labels are not definitions; the same text at file or namespace level is; a specifier
+    /// under a typedef is reported once, by the typedef patterns.
+    #[test]
+    fn parent_kind_filters_c_and_cpp() -> Result<(), Box<dyn std::error::Error>> {
+        let src = "const int LIMIT = 3;\n\
+                   int proto(int);\n\
+                   typedef struct Tag { int x; } Alias;\n\
+                   int f(int n) {\n\
+                   \x20   const int local = 2;\n\
+                   \x20   int inner(int);\n\
+                   \x20   for (const int *p = 0; p; ) {}\n\
+                   \x20   switch (n) { case 1: { const int in_case = 1; } }\n\
+                   \x20   struct Local { int y; };\n\
+                   \x20   return local;\n\
+                   }\n";
+        let cpp_extra = "namespace ns {\nconst int NS_LIMIT = 4;\nint ns_proto();\n}\n";
+        for (lang, src) in [
+            (Lang::C, src.to_string()),
+            (Lang::Cpp, format!("{src}{cpp_extra}")),
+        ] {
+            let mut parser = Parser::new();
+            let tree = parse(&mut parser, lang, &src).ok_or("no tree")?;
+            let tags = extract(lang, lang.query()?, &tree, &src, &mut QueryCursor::new());
+            let mut names: Vec<(String, String)> = tags
+                .symbols
+                .iter()
+                .map(|s| (s.name.clone(), s.kind.clone()))
+                .collect();
+            names.sort();
+            let mut want: Vec<(String, String)> = [
+                ("Alias", "struct"),
+                ("LIMIT", "constant"),
+                ("Local", "struct"),
+                ("Tag", "struct"),
+                ("f", "function"),
+                ("proto", "function"),
+            ]
+            .iter()
+            .map(|(n, k)| (n.to_string(), k.to_string()))
+            .collect();
+            if lang == Lang::Cpp {
+                want.push(("NS_LIMIT".into(), "constant".into()));
+                want.push(("ns".into(), "namespace".into()));
+                want.push(("ns_proto".into(), "function".into()));
+                want.sort();
+            }
+            assert_eq!(names, want, "{}", lang.name());
+        }
         Ok(())
     }
 

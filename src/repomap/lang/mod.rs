@@ -194,6 +194,10 @@ pub struct Compiled {
     pub declarators: Vec<(u32, c::Declarator)>,
     /// For each capture index, the definition kind if it is `@definition.<kind>`.
     pub def_kinds: Vec<Option<&'static str>>,
+    /// Per pattern, its `(#not-parent-kind? @capture kind…)` predicates: a match is dropped when
+    /// the capture's parent node is of one of the kinds. (A wildcard parent pattern
+    /// `(_ (x) @c)` with a text predicate says the same, but costs Query::new far more.)
+    pub not_parent_kinds: Vec<Vec<(u32, Vec<String>)>>,
     /// Node kind ids that count as references.
     pub ref_kind_ids: Vec<u16>,
     /// `roots[kind_id]`: some pattern can start at a node of this kind. `None` when a pattern
@@ -249,6 +253,40 @@ impl Compiled {
                 None => def_kinds.push(None),
             }
         }
+        let mut not_parent_kinds = Vec::with_capacity(query.pattern_count());
+        for p in 0..query.pattern_count() {
+            let mut filters = Vec::new();
+            for pred in query.general_predicates(p) {
+                let args = &pred.args;
+                match (&*pred.operator, args.first()) {
+                    ("not-parent-kind?", Some(tree_sitter::QueryPredicateArg::Capture(c)))
+                        if args.len() > 1 =>
+                    {
+                        let mut kinds = Vec::new();
+                        for a in &args[1..] {
+                            match a {
+                                tree_sitter::QueryPredicateArg::String(k) => {
+                                    kinds.push(k.to_string())
+                                }
+                                tree_sitter::QueryPredicateArg::Capture(_) => {
+                                    return Err(format!(
+                                        "{file}: #not-parent-kind? takes one capture, then node kinds"
+                                    ));
+                                }
+                            }
+                        }
+                        filters.push((*c, kinds));
+                    }
+                    (op, _) => {
+                        return Err(format!(
+                            "{file}: unknown or malformed predicate #{op} (supported beyond \
+                             tree-sitter's own: #not-parent-kind? @capture kind…)"
+                        ));
+                    }
+                }
+            }
+            not_parent_kinds.push(filters);
+        }
         let mut ref_kind_ids = Vec::new();
         for k in lang.reference_kinds() {
             let id = grammar.id_for_node_kind(k, true);
@@ -289,6 +327,7 @@ impl Compiled {
             .filter_map(|(i, how)| i.map(|i| (i, how)))
             .collect(),
             def_kinds,
+            not_parent_kinds,
             ref_kind_ids,
             query,
         })

@@ -17,6 +17,8 @@
 ;                       down whose own declarator is an identifier. A match whose
 ;                       declarator leads to no such name defines nothing.
 ; Captures whose name starts with `_` only feed predicates and must be ignored.
+; `(#not-parent-kind? @capture kind...)` (evaluated in Rust, src/repomap/lang/mod.rs): the
+; match is dropped when the captured node's parent is of one of the kinds.
 ;
 ; Notes:
 ; - Function names are found through up to three wrapper declarators (pointers, a
@@ -34,38 +36,29 @@
 ;   (include guards, feature flags) are not reported. Function-like macros use the
 ;   replacement text as @body, so the signature is `#define F(a)`.
 ; - Compile-time note: Query::new cost grows with (distinct parent node types x depth
-;   of nested child patterns); wildcard parents/wrappers `(_ ...)` plus anchored
-;   text predicates keep it low, so prefer them over enumerating node types, and
-;   leave declarator shapes to @declarator.<how>.
+;   of nested child patterns); a wildcard parent `(_ (x) @c)` used to exclude some parents
+;   costs most of all, so use `#not-parent-kind?` for that, and leave declarator shapes to
+;   @declarator.<how>.
 
 (function_definition
   declarator: (_) @declarator.definition
   body: (compound_statement) @body) @definition.function
 
-; Prototypes outside function bodies. The wildcard parent (file, #if branches,
-; extern "C" x;) must not be a `{ ... }` block (compound_statement);
-; brace-delimited parents that ARE wanted get their own pattern.
-(
-  (_
-    (declaration
-      declarator: (_) @declarator.declaration) @definition.function) @_parent
-  (#not-match? @_parent "^\\{"))
-
-; namespace / extern "C" { ... } bodies
-(declaration_list
-  (declaration
-    declarator: (_) @declarator.declaration) @definition.function)
+; Prototypes outside function bodies: inside a `{ ... }` block `Foo x(y);` parses as a
+; prototype. (Namespace, extern "C" and class bodies are other node kinds.)
+((declaration
+   declarator: (_) @declarator.declaration) @definition.function
+ (#not-parent-kind? @definition.function compound_statement))
 
 ; Struct/union/enum definitions with a body, wherever they appear except directly
 ; under a typedef (handled below).
 (
-  (_
-    [
-      (struct_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.struct
-      (union_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.union
-      (enum_specifier name: (type_identifier) @name body: (enumerator_list) @body) @definition.enum
-    ]) @_parent
-  (#not-match? @_parent "^typedef"))
+  [
+    (struct_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.struct
+    (union_specifier name: (type_identifier) @name body: (field_declaration_list) @body) @definition.union
+    (enum_specifier name: (type_identifier) @name body: (enumerator_list) @body) @definition.enum
+  ] @_spec
+  (#not-parent-kind? @_spec type_definition))
 
 ; `typedef struct [Tag] { ... } Name;` -> one definition named Name ...
 (type_definition
@@ -106,29 +99,17 @@
 
 ; Constants outside function bodies: `[static] const T NAME = …;`, `const T NAME[] = …;`
 ; (also inside #if/#ifdef branches such as include guards). Not `const char *p = …;`
-; (a pointer to const, not a constant). The wildcard parent must not be a `{ ... }` block
-; or a `for (...)` / `case` holding a declaration.
-(
-  (_
-    (declaration
-      (type_qualifier) @_q
-      declarator: (init_declarator
-        declarator: [
-          (identifier) @name
-          (array_declarator declarator: (identifier) @name)
-        ])) @definition.constant) @_parent
-  (#match? @_q "^(const|constexpr)$")
-  (#not-match? @_parent "^(\\{|for|case|default)"))
-
-(declaration_list
-  (declaration
-    (type_qualifier) @_q
-    declarator: (init_declarator
-      declarator: [
-        (identifier) @name
-        (array_declarator declarator: (identifier) @name)
-      ])) @definition.constant
-  (#match? @_q "^(const|constexpr)$"))
+; (a pointer to const, not a constant). Not in a `{ ... }` block (function or class body)
+; nor in a `for (...)` head or a `case`.
+((declaration
+   (type_qualifier) @_q
+   declarator: (init_declarator
+     declarator: [
+       (identifier) @name
+       (array_declarator declarator: (identifier) @name)
+     ])) @definition.constant
+ (#match? @_q "^(const|constexpr)$")
+ (#not-parent-kind? @definition.constant compound_statement field_declaration_list for_statement case_statement))
 
 (preproc_def
   name: (identifier) @name
