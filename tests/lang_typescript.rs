@@ -283,3 +283,46 @@ fn paths_inherited_through_extends_are_relative_to_their_config() {
         ])
     );
 }
+
+#[test]
+fn extends_follows_chains_arrays_and_packages() {
+    let t = Test::new();
+    // tsconfig.json extends [a package's config, a local chain]; the package sets `@pkg/*`,
+    // the local chain (base → paths.json) sets `@lib/*` two levels down, and a later entry of the
+    // array overrides an earlier one (`@shared/*`). A cycle back to tsconfig.json is harmless.
+    t.write(
+        "node_modules/@acme/tsconfig/tsconfig.json",
+        r#"{"compilerOptions": {"baseUrl": "../../..", "paths": {"@shared/*": ["wrong/*"]}}}"#,
+    );
+    t.write(
+        "configs/base.json",
+        r#"{"extends": "./paths", "compilerOptions": {"strict": true}}"#,
+    );
+    t.write(
+        "configs/paths.json",
+        r#"{"extends": "../tsconfig.json",
+            "compilerOptions": {"paths": {"@lib/*": ["lib/*"], "@shared/*": ["shared/*"]}}}"#,
+    );
+    t.write(
+        "tsconfig.json",
+        r#"{"extends": ["@acme/tsconfig", "./configs/base.json"]}"#,
+    );
+    t.write("lib/a.ts", "export const a = 1;\n");
+    t.write("shared/s.ts", "export const s = 2;\n");
+    t.write(
+        "src/main.ts",
+        "import { a } from \"@lib/a\";\nimport { s } from \"@shared/s\";\nconsole.log(a, s);\n",
+    );
+    let map = t.run(&["map", "--json"]).json();
+    // `paths` (replaced whole by the later entry) are relative to the package's `baseUrl`, which
+    // is relative to the package's config: the repository root.
+    assert_eq!(
+        file(&map, "src/main.ts")["imports"],
+        json!([
+            {"line": 1, "raw": "import { a } from \"@lib/a\";", "module": "@lib/a",
+             "resolved": ["lib/a.ts"]},
+            {"line": 2, "raw": "import { s } from \"@shared/s\";", "module": "@shared/s",
+             "resolved": ["shared/s.ts"]},
+        ])
+    );
+}

@@ -727,42 +727,112 @@ struct TsConfig {
     paths: Vec<(String, Vec<String>)>,
 }
 
+/// How deep a chain of `extends` is followed (TypeScript itself has no limit; cycles stop here too).
+const TSCONFIG_EXTENDS_DEPTH: usize = 8;
+
+/// A config's `compilerOptions` with those of the configs it extends merged beneath, and the
+/// directories that `baseUrl` and `paths` are relative to (the file that set each).
+struct TsOptions {
+    options: serde_json::Map<String, serde_json::Value>,
+    base_dir: Option<String>,
+    paths_dir: Option<String>,
+}
+
+impl TsOptions {
+    /// Reads `path` (repository-relative) and everything it extends, depth first: an array
+    /// of bases is applied in order, later entries over earlier ones, the file's own options last.
+    fn read(root: &Path, path: &str, depth: usize) -> Option<TsOptions> {
+        let value = read_jsonc(&root.join(path))?;
+        let own_dir = dir_of(path).to_string();
+        let mut merged = TsOptions {
+            options: serde_json::Map::new(),
+            base_dir: None,
+            paths_dir: None,
+        };
+        let bases: Vec<&str> = match value.get("extends") {
+            Some(serde_json::Value::String(s)) => vec![s.as_str()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        if depth < TSCONFIG_EXTENDS_DEPTH {
+            for base in bases {
+                let Some(base_path) = tsconfig_extends_path(root, &own_dir, base) else {
+                    continue;
+                };
+                if let Some(parent) = TsOptions::read(root, &base_path, depth + 1) {
+                    merged.overlay(parent);
+                }
+            }
+        }
+        let options = value
+            .get("compilerOptions")
+            .and_then(|o| o.as_object())
+            .cloned()
+            .unwrap_or_default();
+        merged.overlay(TsOptions {
+            base_dir: options.contains_key("baseUrl").then(|| own_dir.clone()),
+            paths_dir: options.contains_key("paths").then(|| own_dir.clone()),
+            options,
+        });
+        Some(merged)
+    }
+
+    fn overlay(&mut self, top: TsOptions) {
+        self.options.extend(top.options);
+        if top.base_dir.is_some() {
+            self.base_dir = top.base_dir;
+        }
+        if top.paths_dir.is_some() {
+            self.paths_dir = top.paths_dir;
+        }
+    }
+}
+
+/// The repository-relative file an `extends` entry names: a relative path (`.json` optional), or
+/// a package in a `node_modules` of the config's directory or an ancestor (`@tsconfig/node20`
+/// → its `tsconfig.json`; `pkg/base` → `pkg/base.json`). `None` outside the repository or when
+/// no such file exists.
+fn tsconfig_extends_path(root: &Path, own_dir: &str, spec: &str) -> Option<String> {
+    let is_file = |p: &str| root.join(p).is_file();
+    let first_file = |stem: &str| {
+        [
+            stem.to_string(),
+            format!("{stem}.json"),
+            format!("{stem}/tsconfig.json"),
+        ]
+        .into_iter()
+        .find(|p| is_file(p))
+    };
+    if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
+        return first_file(&normalize(&join(own_dir, spec))?);
+    }
+    if spec.starts_with('/') || spec.is_empty() {
+        return None;
+    }
+    let mut dir = Some(own_dir);
+    while let Some(d) = dir {
+        if let Some(found) = normalize(&join(&join(d, "node_modules"), spec))
+            .as_deref()
+            .and_then(first_file)
+        {
+            return Some(found);
+        }
+        dir = (!d.is_empty()).then(|| dir_of(d));
+    }
+    None
+}
+
 impl TsConfig {
     fn load(root: &Path, path: &str) -> Option<TsConfig> {
         let own_dir = dir_of(path).to_string();
-        let value = read_jsonc(&root.join(path))?;
-        let mut opts = value.get("compilerOptions").cloned().unwrap_or_default();
-        // Where `baseUrl` and `paths` are relative to: the file that sets them.
-        let mut base_dir = own_dir.clone();
-        let mut paths_dir = own_dir.clone();
-        // One level of `extends` for relative paths: its options under ours.
-        if let Some(ext) = value.get("extends").and_then(|e| e.as_str())
-            && ext.starts_with('.')
-        {
-            let ext = if ext.ends_with(".json") {
-                ext.to_string()
-            } else {
-                format!("{ext}.json")
-            };
-            if let Some(parent_path) = normalize(&join(&own_dir, &ext))
-                && let Some(parent) = read_jsonc(&root.join(&parent_path))
-            {
-                let mut merged = parent.get("compilerOptions").cloned().unwrap_or_default();
-                let parent_dir = dir_of(&parent_path).to_string();
-                if opts.get("baseUrl").is_none() && merged.get("baseUrl").is_some() {
-                    base_dir = parent_dir.clone();
-                }
-                if opts.get("paths").is_none() && merged.get("paths").is_some() {
-                    paths_dir = parent_dir;
-                }
-                if let (Some(m), Some(o)) = (merged.as_object_mut(), opts.as_object()) {
-                    for (k, v) in o {
-                        m.insert(k.clone(), v.clone());
-                    }
-                }
-                opts = merged;
-            }
-        }
+        let TsOptions {
+            options,
+            base_dir,
+            paths_dir,
+        } = TsOptions::read(root, path, 0)?;
+        let opts = serde_json::Value::Object(options);
+        let base_dir = base_dir.unwrap_or_else(|| own_dir.clone());
+        let paths_dir = paths_dir.unwrap_or_else(|| own_dir.clone());
         let value = opts;
         let base_url = value
             .get("baseUrl")
