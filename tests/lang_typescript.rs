@@ -326,3 +326,61 @@ fn extends_follows_chains_arrays_and_packages() {
         ])
     );
 }
+
+#[test]
+fn workspace_packages_resolve_to_their_sources() {
+    let t = Test::new();
+    t.write(
+        "package.json",
+        r#"{"name": "acme", "private": true, "workspaces": ["packages/*"]}"#,
+    );
+    // `exports` with conditions and a subpath pattern; the built `dist` is not in the tree.
+    t.write(
+        "packages/utils/package.json",
+        r#"{"name": "@acme/utils", "main": "dist/index.js",
+            "exports": {".": {"types": "./dist/index.d.ts", "import": "./dist/index.js"},
+                        "./fmt/*": "./src/fmt/*.ts"}}"#,
+    );
+    t.write("packages/utils/src/index.ts", "export const u = 1;\n");
+    t.write("packages/utils/src/fmt/date.ts", "export const d = 2;\n");
+    // No `exports`: `main` pointing into `lib/` stands for `src/`; a deep import by path.
+    t.write(
+        "packages/core/package.json",
+        r#"{"name": "core-lib", "main": "lib/main.js"}"#,
+    );
+    t.write("packages/core/src/main.ts", "export const c = 3;\n");
+    t.write("packages/core/src/deep/x.ts", "export const x = 4;\n");
+    t.write(
+        "apps/web/src/app.ts",
+        "import { u } from \"@acme/utils\";\n\
+         import { d } from \"@acme/utils/fmt/date\";\n\
+         import { c } from \"core-lib\";\n\
+         import { x } from \"core-lib/deep/x\";\n\
+         import React from \"react\";\n\
+         console.log(u, d, c, x, React);\n",
+    );
+    let map = t.run(&["map", "--json"]).json();
+    let resolved: Vec<serde_json::Value> = file(&map, "apps/web/src/app.ts")["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| json!([i["module"], i["resolved"]]))
+        .collect();
+    assert_eq!(
+        resolved,
+        vec![
+            json!(["@acme/utils", ["packages/utils/src/index.ts"]]),
+            json!(["@acme/utils/fmt/date", ["packages/utils/src/fmt/date.ts"]]),
+            json!(["core-lib", ["packages/core/src/main.ts"]]),
+            json!(["core-lib/deep/x", ["packages/core/src/deep/x.ts"]]),
+            json!(["react", []]),
+        ]
+    );
+    let externals: Vec<&serde_json::Value> = map["externals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["name"])
+        .collect();
+    assert_eq!(externals, vec![&json!("react")]);
+}

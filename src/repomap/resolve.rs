@@ -85,6 +85,8 @@ struct Ctx<'a> {
     /// Python: for each file, its `from X import …` imports, for `__init__` re-exports.
     py_from: HashMap<i64, Vec<&'a ImportRow>>,
     tsconfigs: Vec<TsConfig>,
+    /// JS/TS packages of this repository (workspace members) by `package.json` name.
+    js_packages: HashMap<String, JsPackage>,
     go_mods: Vec<(String, String)>,
     rust: RustModules,
     java_types: HashMap<String, Vec<i64>>,
@@ -184,6 +186,23 @@ impl<'a> Ctx<'a> {
             .filter_map(|f| TsConfig::load(root, f.path))
             .collect();
 
+        // Sorted by path, so that of two packages with one name the shallower-sorting one wins.
+        let mut js_packages: HashMap<String, JsPackage> = HashMap::new();
+        let mut manifests: Vec<&str> = files
+            .iter()
+            .map(|f| f.path)
+            .filter(|p| {
+                (*p == "package.json" || p.ends_with("/package.json"))
+                    && !p.split('/').any(|c| c == "node_modules")
+            })
+            .collect();
+        manifests.sort_unstable();
+        for path in manifests {
+            if let Some((name, pkg)) = JsPackage::load(root, path) {
+                js_packages.entry(name).or_insert(pkg);
+            }
+        }
+
         let mut go_mods: Vec<(String, String)> = files
             .iter()
             .filter(|f| f.path == "go.mod" || f.path.ends_with("/go.mod"))
@@ -256,6 +275,7 @@ impl<'a> Ctx<'a> {
             py_roots,
             py_from,
             tsconfigs,
+            js_packages,
             go_mods,
             rust,
             java_types,
@@ -497,7 +517,70 @@ impl<'a> Ctx<'a> {
         if spec.is_empty() || spec.starts_with(['#', '/']) {
             return Self::none(None);
         }
-        Self::none(Some(js_package(spec)))
+        let name = js_package(spec);
+        if let Some(pkg) = self.js_packages.get(&name)
+            && let Some(id) = spec
+                .strip_prefix(name.as_str())
+                .filter(|sub| sub.is_empty() || sub.starts_with('/'))
+                .and_then(|sub| self.js_workspace(pkg, sub))
+        {
+            return Resolved {
+                targets: vec![id],
+                external: None,
+            };
+        }
+        Self::none(Some(name))
+    }
+
+    /// A file of a workspace package for the subpath after its name (`""` or `/x/y`): the
+    /// `exports` entry for it, then the manifest's entry fields (`source`, `types`, `module`,
+    /// `main`), then the path itself; a built file (`dist/x.js`) stands for its source
+    /// (`src/x.ts`) when only the source is indexed.
+    fn js_workspace(&self, pkg: &JsPackage, sub: &str) -> Option<i64> {
+        let sub = format!(".{sub}");
+        let mut targets: Vec<String> = Vec::new();
+        for (pattern, target) in &pkg.exports {
+            let star = match pattern.split_once('*') {
+                Some((pre, post)) => sub
+                    .strip_prefix(pre)
+                    .and_then(|r| r.strip_suffix(post))
+                    .filter(|_| sub.len() >= pre.len() + post.len()),
+                None => (*pattern == sub).then_some(""),
+            };
+            if let Some(star) = star {
+                targets.push(target.replace('*', star));
+            }
+        }
+        if sub == "." {
+            targets.extend(pkg.entries.iter().cloned());
+            targets.extend(["src/index".to_string(), "index".to_string()]);
+        } else {
+            targets.push(sub.clone());
+            targets.push(format!("src/{}", &sub[2..]));
+        }
+        for t in &targets {
+            let Some(path) = normalize(&join(&pkg.dir, t)) else {
+                continue;
+            };
+            if let Some(id) = self.js_candidates(&path) {
+                return Some(id);
+            }
+            let rel = t.trim_start_matches("./");
+            if let Some((top, rest)) = rel.split_once('/')
+                && matches!(top, "dist" | "lib" | "build" | "out" | "esm" | "cjs")
+            {
+                let stem = [".d.ts", ".js", ".mjs", ".cjs", ".jsx"]
+                    .iter()
+                    .find_map(|e| rest.strip_suffix(e))
+                    .unwrap_or(rest);
+                if let Some(src) = normalize(&join(&pkg.dir, &format!("src/{stem}")))
+                    && let Some(id) = self.js_candidates(&src)
+                {
+                    return Some(id);
+                }
+            }
+        }
+        None
     }
 
     fn tsconfig_for(&self, path: &str) -> Option<&TsConfig> {
@@ -714,6 +797,90 @@ pub fn java_package(module: &str) -> String {
         .take_while(|p| !p.starts_with(|c: char| c.is_ascii_uppercase()) && *p != "*")
         .collect();
     parts[..parts.len().min(3)].join(".")
+}
+
+// -------------------------------------------------------------------- workspace packages
+
+/// A JS/TS package of this repository: `import … from "@acme/utils"` in a monorepo resolves to
+/// the package's files, not to an external package.
+struct JsPackage {
+    /// Directory of its `package.json`.
+    dir: String,
+    /// Entry points from the manifest's fields, relative to `dir`, best first.
+    entries: Vec<String>,
+    /// `exports` subpath patterns (`"."`, `"./feature/*"`) with their targets, in order.
+    exports: Vec<(String, String)>,
+}
+
+impl JsPackage {
+    fn load(root: &Path, path: &str) -> Option<(String, JsPackage)> {
+        let value = read_jsonc(&root.join(path))?;
+        let name = value.get("name")?.as_str()?.trim().to_string();
+        if name.is_empty() {
+            return None;
+        }
+        let mut exports = Vec::new();
+        match value.get("exports") {
+            Some(serde_json::Value::Object(m)) if m.keys().any(|k| k.starts_with('.')) => {
+                for (k, v) in m.iter().filter(|(k, _)| k.starts_with('.')) {
+                    for t in export_targets(v) {
+                        exports.push((k.clone(), t));
+                    }
+                }
+            }
+            Some(v) => {
+                for t in export_targets(v) {
+                    exports.push((".".to_string(), t));
+                }
+            }
+            None => {}
+        }
+        let entries = ["source", "types", "typings", "module", "main", "browser"]
+            .iter()
+            .filter_map(|k| value.get(*k).and_then(|v| v.as_str()))
+            .map(str::to_string)
+            .collect();
+        Some((
+            name,
+            JsPackage {
+                dir: dir_of(path).to_string(),
+                entries,
+                exports,
+            },
+        ))
+    }
+}
+
+/// The files an `exports` value points at, source-like conditions first: a string, an array of
+/// alternatives, or conditions (`{"types": …, "import": …}`, nested).
+fn export_targets(v: &serde_json::Value) -> Vec<String> {
+    const PREFERRED: [&str; 8] = [
+        "source",
+        "types",
+        "typescript",
+        "import",
+        "module",
+        "default",
+        "require",
+        "node",
+    ];
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().flat_map(export_targets).collect(),
+        serde_json::Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by_key(|k| {
+                PREFERRED
+                    .iter()
+                    .position(|p| p == k)
+                    .unwrap_or(PREFERRED.len())
+            });
+            keys.into_iter()
+                .flat_map(|k| export_targets(&m[k]))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 // -------------------------------------------------------------------- tsconfig
