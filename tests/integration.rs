@@ -1,6 +1,7 @@
 //! Integration tests: the real `vibe` binary, run in temp dirs. One module per area.
 
 mod bad_input;
+mod context_cli;
 mod incremental;
 mod lang_c;
 mod lang_go;

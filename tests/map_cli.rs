@@ -5,24 +5,12 @@
 // target of its own (autotests); the `#[path]` makes the harness resolve the same in both.
 #[allow(clippy::duplicate_mod)]
 #[path = "util/mod.rs"]
+#[macro_use]
 mod util;
 
 use vibe::context::tokens::Encoding;
 
 use util::Test;
-
-/// Snapshots live in tests/snapshots under their own names, whichever test crate runs them.
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "snapshots",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!($name, $value);
-        })
-    };
-}
 
 fn tokens(text: &str) -> usize {
     Encoding::O200kBase.count(text)

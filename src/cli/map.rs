@@ -1,11 +1,9 @@
 //! `vibe map`: index the repository, then print the ranked map, its JSON, index figures, or a
 //! file's dependencies.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
@@ -75,29 +73,7 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         }
         .into());
     }
-    let opts = repomap::Options {
-        progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
-    };
-    let (store, report) = repomap::index(root, config, &opts)
-        .with_context(|| format!("indexing {}", root.display()))?;
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
-    tracing::info!(
-        "index: {} files seen, {} unchanged, {} parsed, {} added, {} changed, {} deleted in {:.1} ms (walk {:.1}, parse {:.1}, write {:.1}, resolve {:.1}, rank {:.1})",
-        report.files_seen,
-        report.unchanged,
-        report.parsed,
-        report.added,
-        report.changed,
-        report.deleted,
-        report.timings_ms.total,
-        report.timings_ms.walk,
-        report.timings_ms.parse,
-        report.timings_ms.write,
-        report.timings_ms.resolve,
-        report.timings_ms.rank,
-    );
+    let (store, report) = super::index(root, config)?;
 
     if let Some(file) = args.deps.as_deref().or(args.rdeps.as_deref()) {
         let file = relative_to_root(root, file);

@@ -10,7 +10,9 @@ use clap::{ArgAction, Parser, Subcommand};
 
 use crate::config::{Config, Sources};
 
+pub mod context;
 pub mod map;
+pub mod tokens;
 
 /// A local-first terminal coding agent: an exact repo map, token-budgeted context, and edits
 /// that land only when validated.
@@ -37,6 +39,10 @@ pub struct Cli {
 pub enum Command {
     /// Index the repository and print its ranked map (symbols, signatures, dependencies).
     Map(map::MapArgs),
+    /// Print the most relevant files for a task, packed into an exact token budget.
+    Context(context::ContextArgs),
+    /// Count the tokens of files (or stdin) exactly.
+    Tokens(tokens::TokensArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -83,10 +89,23 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Tokens(args) = &cli.command {
+        // Counting needs no repository: files are relative to -C or the current directory, and
+        // a repository's config applies only if there is one.
+        let cwd = match &cli.directory {
+            Some(d) => d.clone(),
+            None => std::env::current_dir()?,
+        };
+        let repo = resolve_root(cli.directory.as_deref()).ok();
+        let config = Config::load(&Sources::from_env(repo, cli.config.clone()))?;
+        return tokens::run(args, &cwd, &config);
+    }
     let root = resolve_root(cli.directory.as_deref())?;
     let config = Config::load(&Sources::from_env(Some(root.clone()), cli.config.clone()))?;
     match cli.command {
         Command::Map(args) => map::run(&args, &root, &config),
+        Command::Context(args) => context::run(&args, &root, &config),
+        Command::Tokens(args) => tokens::run(&args, &root, &config),
     }
 }
 
@@ -124,6 +143,40 @@ fn init_logging(verbose: u8) {
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         )
         .try_init();
+}
+
+/// Brings the repository's index up to date (a progress bar on a terminal), prints its warnings,
+/// and logs what the run did with `-v`.
+pub fn index(
+    root: &Path,
+    config: &Config,
+) -> anyhow::Result<(crate::store::Store, crate::repomap::IndexReport)> {
+    use anyhow::Context as _;
+    use std::io::IsTerminal;
+    let opts = crate::repomap::Options {
+        progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    };
+    let (store, report) = crate::repomap::index(root, config, &opts)
+        .with_context(|| format!("indexing {}", root.display()))?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    tracing::info!(
+        "index: {} files seen, {} unchanged, {} parsed, {} added, {} changed, {} deleted in {:.1} ms (walk {:.1}, parse {:.1}, write {:.1}, resolve {:.1}, rank {:.1})",
+        report.files_seen,
+        report.unchanged,
+        report.parsed,
+        report.added,
+        report.changed,
+        report.deleted,
+        report.timings_ms.total,
+        report.timings_ms.walk,
+        report.timings_ms.parse,
+        report.timings_ms.write,
+        report.timings_ms.resolve,
+        report.timings_ms.rank,
+    );
+    Ok((store, report))
 }
 
 /// Writes to stdout, turning a closed pipe into a quiet exit upstream.

@@ -33,6 +33,15 @@ pub enum Error {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub map: MapConfig,
+    pub context: ContextConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    pub budget: usize,
+    pub encoding: String,
+    pub model: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -1,4 +1,494 @@
-//! The context loader's shared pieces. For now: exact token counting (tiktoken-rs), which the map
-//! renderer uses to fit its budget.
+//! The context loader: for a task, the files that matter, packed into an exact token budget.
+//!
+//! Flow: the caller brings the index up to date (`repomap::index`); [`build`] brings the
+//! lexical index up to date for changed files (`lexicon`), ranks every candidate file for the
+//! task (`rank`), then packs (`pack`): the best files in full (or, when a file is too large, its
+//! matching definitions in full and the rest as signatures), then signature-only skeletons of
+//! the next files, then repo-map lines for the rest, never over the budget. Counting is exact
+//! for the chosen encoding, and the tokenizer is loaded on a spare thread while ranking runs,
+//! only in case a block's count is not cached yet.
 
+pub mod lexicon;
+pub mod pack;
+pub mod rank;
+pub mod terms;
 pub mod tokens;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::repomap::extract::Symbol;
+use crate::repomap::project::Project;
+use crate::store::{FileRow, LexiconRow, Store};
+
+use pack::{Included, full_block, partial_block};
+use tokens::Encoding;
+
+/// Schema of `vibe context --json`.
+pub const SCHEMA: &str = "vibe.context/1";
+/// At most this many files are listed in the JSON ranking.
+pub const MAX_LISTED: usize = 200;
+/// Shares of the budget: full or partial files up to the first, skeletons up to the second,
+/// map lines for the rest.
+const FULL_SHARE: f64 = 0.65;
+const SKELETON_SHARE: f64 = 0.88;
+/// How many files each tier looks at before giving up on it.
+const FULL_TRIES: usize = 24;
+const SKELETON_TRIES: usize = 48;
+/// Definitions per file in the map section.
+const MAP_SYMBOLS: usize = 4;
+/// Non-source files worth ranking (by the index's file type).
+const TEXT_TYPES: &[&str] = &[
+    "markdown",
+    "md",
+    "rst",
+    "toml",
+    "yaml",
+    "yml",
+    "cfg",
+    "ini",
+    "sh",
+    "bash",
+    "makefile",
+    "dockerfile",
+    "sql",
+    "proto",
+    "gradle",
+    "css",
+    "scss",
+    "html",
+];
+
+/// Errors that are the caller's to fix (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "the task is empty\nhint: describe the change, e.g. vibe context \"fix the decoder's error position\""
+    )]
+    EmptyTask,
+    #[error("--budget must be at least 1 token")]
+    ZeroBudget,
+    #[error(
+        "a budget of {budget} tokens is too small for even one file header ({needed} tokens for {path})\nhint: give a larger --budget"
+    )]
+    BudgetTooSmall {
+        budget: usize,
+        needed: usize,
+        path: String,
+    },
+}
+
+pub struct Request<'a> {
+    pub task: &'a str,
+    pub budget: usize,
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOut {
+    pub path: String,
+    pub rank: usize,
+    pub score: f64,
+    pub included: Included,
+    pub tokens: usize,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Packed {
+    pub schema: &'static str,
+    pub budget: usize,
+    pub used_tokens: usize,
+    pub encoding: &'static str,
+    pub files: Vec<FileOut>,
+    pub context: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub lexicon_ms: f64,
+    pub lexicon_files: usize,
+    pub rank_ms: f64,
+    pub pack_ms: f64,
+    pub tokenizer_misses: usize,
+}
+
+fn candidate(f: &FileRow) -> bool {
+    f.skip_reason.is_none()
+        && f.hash.is_some()
+        && (f.language.is_some() || TEXT_TYPES.contains(&f.ftype.as_str()))
+}
+
+fn read_text(root: &Path, path: &str) -> Option<String> {
+    std::fs::read(root.join(path))
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Brings the lexicon up to date with the index: analyses every candidate file whose content
+/// changed since its entry was built. Returns how many files it analysed.
+pub fn refresh_lexicon(root: &Path, store: &Store) -> anyhow::Result<usize> {
+    let (todo, symbols) = {
+        let reader = store.read()?;
+        let files = reader.files()?;
+        let state: HashMap<i64, Option<Vec<u8>>> = store.lexicon_state()?.into_iter().collect();
+        let todo: Vec<FileRow> = files
+            .into_iter()
+            .filter(|f| candidate(f) && state.get(&f.id).is_some_and(|h| *h != f.hash))
+            .collect();
+        let ids: Vec<i64> = todo.iter().map(|f| f.id).collect();
+        let mut symbols: HashMap<i64, Vec<String>> = HashMap::new();
+        if !ids.is_empty() {
+            for s in reader.symbols(if ids.len() > 200 { None } else { Some(&ids) })? {
+                symbols.entry(s.file_id).or_default().push(s.symbol.name);
+            }
+        }
+        (todo, symbols)
+    };
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<LexiconRow> = todo
+        .par_iter()
+        .map_init(
+            || (terms::Analyzer::default(), HashMap::new()),
+            |(analyzer, cache), f| {
+                let text = read_text(root, &f.path).unwrap_or_default();
+                let names = symbols.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
+                let e = lexicon::analyse(
+                    analyzer,
+                    cache,
+                    &f.path,
+                    &text,
+                    names.iter().map(String::as_str),
+                );
+                LexiconRow {
+                    file_id: f.id,
+                    hash: f.hash.clone().unwrap_or_default(),
+                    length: e.length,
+                    terms: e.blob,
+                }
+            },
+        )
+        .collect();
+    store.put_lexicon(&rows)?;
+    Ok(rows.len())
+}
+
+/// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
+pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed> {
+    if req.task.trim().is_empty() {
+        return Err(Error::EmptyTask.into());
+    }
+    if req.budget == 0 {
+        return Err(Error::ZeroBudget.into());
+    }
+    // Load the tokenizer while the ranking runs, in case a block is not in the count cache.
+    let encoding = req.encoding;
+    std::thread::spawn(move || encoding.count(""));
+
+    let mut timings = Timings::default();
+    let t = Instant::now();
+    timings.lexicon_files = refresh_lexicon(root, store)?;
+    timings.lexicon_ms = ms(t);
+
+    let t = Instant::now();
+    let reader = store.read()?;
+    let files: Vec<FileRow> = reader.files()?.into_iter().filter(candidate).collect();
+    let lex: Vec<LexiconRow> = store.lexicon()?;
+    let lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
+    let project = Project::from_meta(reader.meta("project")?);
+    let entry: std::collections::HashSet<&str> = project
+        .entry_points
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    let candidates: Vec<rank::Candidate> = files
+        .iter()
+        .map(|f| rank::Candidate {
+            file: f,
+            lexicon: lex_by_id
+                .get(&f.id)
+                .filter(|r| Some(&r.hash) == f.hash.as_ref())
+                .map(|r| (r.terms.as_slice(), r.length)),
+            entry_point: entry.contains(f.path.as_str()),
+        })
+        .collect();
+    let analyzer = terms::Analyzer::default();
+    let query = terms::query_terms(&analyzer, req.task);
+    let (named, warnings) = rank::named_files(req.task, &candidates);
+    let graph = reader.graph()?;
+    let edges = reader.edges()?;
+    let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges);
+    if ranking.files.is_empty() {
+        // Nothing in the task matches: fall back to the repo map's own importance.
+        let mut order: Vec<usize> = (0..candidates.len())
+            .filter(|&i| candidates[i].file.language.is_some())
+            .collect();
+        order.sort_by(|&a, &b| {
+            files[b]
+                .rank
+                .total_cmp(&files[a].rank)
+                .then_with(|| files[a].path.cmp(&files[b].path))
+        });
+        ranking.files = order
+            .into_iter()
+            .take(MAX_LISTED)
+            .map(|i| rank::Scored {
+                index: i,
+                score: files[i].rank,
+                named: false,
+                reasons: vec![
+                    "no file matches the task; ranked by importance in the repo map".into(),
+                ],
+            })
+            .collect();
+    }
+    timings.rank_ms = ms(t);
+
+    let t = Instant::now();
+    let query_terms: std::collections::HashSet<terms::Term> =
+        query.iter().map(|q| q.term).collect();
+    let mut counter = pack::Counter::new(store, req.encoding);
+    let budget = req.budget;
+    let mut used = 0usize;
+    let mut included = vec![(Included::None, 0usize); ranking.files.len()];
+    let mut blocks: Vec<(usize, String)> = Vec::new(); // (ranking position, text)
+    let mut skeletons: Vec<(usize, String)> = Vec::new();
+    let mut symbol_cache: HashMap<i64, Vec<Symbol>> = HashMap::new();
+    let mut symbols_of = |id: i64| -> anyhow::Result<Vec<Symbol>> {
+        if let Some(s) = symbol_cache.get(&id) {
+            return Ok(s.clone());
+        }
+        let s: Vec<Symbol> = reader
+            .symbols(Some(&[id]))?
+            .into_iter()
+            .map(|r| r.symbol)
+            .collect();
+        symbol_cache.insert(id, s.clone());
+        Ok(s)
+    };
+    let matches_task = |name: &str| {
+        let mut hit = false;
+        analyzer.word_terms(name, |t| hit |= query_terms.contains(&t));
+        hit
+    };
+
+    // Tier 1: whole files, or their matching definitions.
+    let full_limit = ((budget as f64) * FULL_SHARE) as usize;
+    for (pos, s) in ranking.files.iter().enumerate().take(FULL_TRIES) {
+        let f = candidates[s.index].file;
+        let limit = if s.named { budget } else { full_limit };
+        if used >= limit {
+            continue;
+        }
+        let Some(text) = read_text(root, &f.path) else {
+            continue;
+        };
+        let lang = pack::fence_language(f.language.as_deref(), &f.path);
+        let full = full_block(&f.path, lang, &text);
+        let n = counter.count(&full)?;
+        if used + n <= limit {
+            used += n;
+            included[pos] = (Included::Full, n);
+            blocks.push((pos, full));
+            continue;
+        }
+        let symbols = symbols_of(f.id)?;
+        let expanded: Vec<usize> = symbols
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches_task(&s.name))
+            .map(|(i, _)| i)
+            .collect();
+        if expanded.is_empty() {
+            continue;
+        }
+        // Drop the largest expanded definitions until the block fits (at most a few tries).
+        let mut expanded = expanded;
+        for _ in 0..4 {
+            let (block, _) = partial_block(&f.path, lang, &text, &symbols, &expanded);
+            let n = counter.count(&block)?;
+            if used + n <= limit {
+                used += n;
+                included[pos] = (Included::Partial, n);
+                blocks.push((pos, block));
+                break;
+            }
+            if expanded.len() <= 1 {
+                break;
+            }
+            let largest = expanded
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, i)| symbols[**i].end_line.saturating_sub(symbols[**i].line))
+                .map(|(k, _)| k);
+            if let Some(k) = largest {
+                expanded.remove(k);
+            }
+        }
+    }
+
+    // Tier 2: signatures only.
+    let skeleton_limit = ((budget as f64) * SKELETON_SHARE) as usize;
+    let mut tried = 0;
+    for (pos, s) in ranking.files.iter().enumerate() {
+        if tried >= SKELETON_TRIES || used >= skeleton_limit {
+            break;
+        }
+        if included[pos].0 != Included::None {
+            continue;
+        }
+        tried += 1;
+        let f = candidates[s.index].file;
+        let symbols = symbols_of(f.id)?;
+        if symbols.is_empty() {
+            continue;
+        }
+        let Some(text) = read_text(root, &f.path) else {
+            continue;
+        };
+        let lang = pack::fence_language(f.language.as_deref(), &f.path);
+        let (block, _) = partial_block(&f.path, lang, &text, &symbols, &[]);
+        let n = counter.count(&block)?;
+        // A small file costs little more whole than as signatures: show it whole.
+        let full = full_block(&f.path, lang, &text);
+        let n_full = counter.count(&full)?;
+        if n_full <= n + n / 2 + 24 && used + n_full <= skeleton_limit {
+            used += n_full;
+            included[pos] = (Included::Full, n_full);
+            skeletons.push((pos, full));
+        } else if used + n <= skeleton_limit {
+            used += n;
+            included[pos] = (Included::Skeleton, n);
+            skeletons.push((pos, block));
+        }
+    }
+
+    // Tier 3: map lines, each counted through the map's per-line cache.
+    let mut map_lines: Vec<String> = Vec::new();
+    let title = "Other relevant files (definitions only):".to_string();
+    let title_tokens = counter.count_line(&title)?;
+    let mut map_used = 0usize;
+    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
+        if included[pos].0 != Included::None {
+            continue;
+        }
+        let f = candidates[s.index].file;
+        let symbols = symbols_of(f.id)?;
+        let lines = map_lines_for(&f.path, &symbols);
+        let mut n = 0;
+        for l in &lines {
+            n += counter.count_line(l)?;
+        }
+        let extra = if map_lines.is_empty() {
+            title_tokens
+        } else {
+            0
+        };
+        if used + map_used + n + extra > budget {
+            continue;
+        }
+        if map_lines.is_empty() {
+            map_lines.push(title.clone());
+            map_used += title_tokens;
+        }
+        map_used += n;
+        map_lines.extend(lines);
+        included[pos] = (Included::Map, n);
+    }
+    used += map_used;
+
+    if used == 0
+        && let Some(first) = ranking.files.first()
+    {
+        let path = &candidates[first.index].file.path;
+        let needed = counter.count_line(&format!("{path}:"))? + title_tokens;
+        return Err(Error::BudgetTooSmall {
+            budget,
+            needed,
+            path: path.clone(),
+        }
+        .into());
+    }
+
+    // Blocks: files named in the task first, then by rank.
+    blocks.sort_by_key(|(pos, _)| (!ranking.files[*pos].named, *pos));
+    let mut context = String::new();
+    for (_, b) in blocks.iter().chain(skeletons.iter()) {
+        context.push_str(b);
+    }
+    for l in &map_lines {
+        context.push_str(l);
+        context.push('\n');
+    }
+    timings.tokenizer_misses = counter.misses;
+    counter.save();
+    timings.pack_ms = ms(t);
+
+    let mut out: Vec<FileOut> = ranking
+        .files
+        .iter()
+        .enumerate()
+        .take(MAX_LISTED)
+        .map(|(pos, s)| FileOut {
+            path: candidates[s.index].file.path.clone(),
+            rank: pos + 1,
+            score: (s.score * 1e6).round() / 1e6,
+            included: included[pos].0,
+            tokens: included[pos].1,
+            reasons: s.reasons.clone(),
+        })
+        .collect();
+    // A named file that is not indexed is a reason on the ranking, not a failure.
+    if let Some(first) = out.first_mut() {
+        for w in &warnings {
+            first.reasons.push(format!("warning: {w}"));
+        }
+    }
+    Ok(Packed {
+        schema: SCHEMA,
+        budget,
+        used_tokens: used,
+        encoding: req.encoding.name(),
+        files: out,
+        context,
+        warnings,
+        timings,
+    })
+}
+
+/// A file's lines in the map section: its path, its first top-level definitions, and how
+/// many are left out (the repo map's own line shapes, so counts add up line by line).
+fn map_lines_for(path: &str, symbols: &[Symbol]) -> Vec<String> {
+    let mut lines = vec![format!("{path}:")];
+    let top: Vec<&Symbol> = symbols.iter().filter(|s| s.parent.is_none()).collect();
+    for s in top.iter().take(MAP_SYMBOLS) {
+        let sig = if s.signature.is_empty() {
+            &s.name
+        } else {
+            &s.signature
+        };
+        lines.push(format!("  {sig}"));
+    }
+    if top.len() > MAP_SYMBOLS {
+        lines.push(format!(
+            "  {} {} more",
+            pack::ELIDED,
+            top.len() - MAP_SYMBOLS
+        ));
+    }
+    lines
+}

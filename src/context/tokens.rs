@@ -12,6 +12,53 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    pub const NAMES: [&'static str; 2] = ["o200k_base", "cl100k_base"];
+
+    /// An encoding by its tiktoken name.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        match name {
+            "o200k_base" => Some(Encoding::O200kBase),
+            "cl100k_base" => Some(Encoding::Cl100kBase),
+            _ => None,
+        }
+    }
+
+    /// The encoding a model's prompts are counted in. OpenAI models by name (a provider prefix
+    /// such as `openai/` is ignored); every other model gets o200k_base, the closest widely
+    /// used BPE built into vibe.
+    pub fn for_model(model: &str) -> Encoding {
+        let m = model
+            .rsplit('/')
+            .next()
+            .unwrap_or(model)
+            .to_ascii_lowercase();
+        let cl100k = [
+            "gpt-4-",
+            "gpt-3.5",
+            "gpt-35",
+            "text-embedding-3",
+            "text-embedding-ada",
+        ];
+        if m == "gpt-4" || cl100k.iter().any(|p| m.starts_with(p)) {
+            Encoding::Cl100kBase
+        } else {
+            Encoding::O200kBase
+        }
+    }
+
+    /// The configured encoding: a name, or `auto` to follow the model.
+    pub fn configured(encoding: &str, model: &str) -> Result<Encoding, String> {
+        if encoding == "auto" {
+            return Ok(Encoding::for_model(model));
+        }
+        Encoding::from_name(encoding).ok_or_else(|| {
+            format!(
+                "unknown encoding `{encoding}`; use auto, {}",
+                Encoding::NAMES.join(" or ")
+            )
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Encoding::O200kBase => "o200k_base",
@@ -37,5 +84,87 @@ impl Encoding {
     /// Tokens in `text`, special-token markers counted as ordinary text.
     pub fn count(self, text: &str) -> usize {
         self.bpe().encode_ordinary(text).len()
+    }
+}
+
+/// Pieces of about this many bytes are counted separately (and in parallel).
+const PIECE: usize = 64 * 1024;
+
+/// Cuts `text` into pieces whose counts add up to the count of the whole: only right after a
+/// `\n` that is followed by a character that is neither whitespace nor `/`. There, both
+/// encodings' pre-tokenizers always end a pre-token (a run of whitespace or punctuation may
+/// swallow following newlines, and punctuation a following `/`, but nothing else crosses a line
+/// end), and BPE never merges across pre-tokens.
+pub fn split_for_counting(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while text.len() - start > PIECE {
+        let mut cut = None;
+        let mut i = start + PIECE;
+        while i + 1 < bytes.len() {
+            if bytes[i] == b'\n' {
+                let next = bytes[i + 1];
+                // A multi-byte character is never whitespace that matters here except the
+                // Unicode spaces, so only ASCII is checked, and non-ASCII counts as "other".
+                let other = next >= 0x80 && !text[i + 1..].starts_with(char::is_whitespace);
+                if other || !(next.is_ascii_whitespace() || next == b'/' || next == 0x0b) {
+                    cut = Some(i + 1);
+                    break;
+                }
+            }
+            i += 1;
+        }
+        match cut {
+            Some(c) => {
+                pieces.push(&text[start..c]);
+                start = c;
+            }
+            None => break,
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_pieces_add_up() {
+        let unit = "def f(x):\n    return x  # ü\n\n\n// c\n/* */\n  \n\tx = (1,\n)\n";
+        let text = unit.repeat(20_000);
+        let pieces = split_for_counting(&text);
+        assert!(pieces.len() > 5, "{}", pieces.len());
+        assert_eq!(pieces.concat(), text);
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let sum: usize = pieces.iter().map(|p| enc.count(p)).sum();
+            assert_eq!(sum, enc.count(&text), "{}", enc.name());
+        }
+    }
+
+    #[test]
+    fn models_pick_their_encoding() {
+        for (model, enc) in [
+            ("gpt-4o", Encoding::O200kBase),
+            ("gpt-4o-mini", Encoding::O200kBase),
+            ("gpt-4.1", Encoding::O200kBase),
+            ("o3-mini", Encoding::O200kBase),
+            ("gpt-5", Encoding::O200kBase),
+            ("gpt-4", Encoding::Cl100kBase),
+            ("gpt-4-turbo", Encoding::Cl100kBase),
+            ("openai/gpt-3.5-turbo", Encoding::Cl100kBase),
+            ("text-embedding-3-small", Encoding::Cl100kBase),
+            ("claude-sonnet-4", Encoding::O200kBase),
+            ("qwen2.5-coder:7b", Encoding::O200kBase),
+        ] {
+            assert_eq!(Encoding::for_model(model), enc, "{model}");
+        }
+        assert_eq!(
+            Encoding::configured("cl100k_base", "gpt-4o"),
+            Ok(Encoding::Cl100kBase)
+        );
+        assert!(Encoding::configured("p50k", "x").is_err());
     }
 }

@@ -103,133 +103,180 @@ fn is_compound(name: &str) -> bool {
     humps >= 1
 }
 
-pub fn rank(input: &Input) -> Ranks {
-    let n = input.files.len();
-    let index: FxHashMap<i64, usize> = input
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (*f, i))
-        .collect();
-    // Rows in `files` order (the caller's: by path), never by id.
-    let mut rows: Vec<(usize, &GraphRow)> = input
-        .graph
-        .iter()
-        .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
-        .collect();
-    rows.sort_by_key(|(i, _)| *i);
+/// The weighted file graph of an index: who references (or imports) whom, and how much.
+pub struct Graph<'a> {
+    /// File positions follow `Input::files`.
+    n: usize,
+    rows: Vec<(usize, &'a GraphRow)>,
+    /// Per file, its out-edges (target position, weight), merged per target.
+    pub edges: Vec<Vec<(u32, f64)>>,
+    /// Per file, the sum of its out-edge weights.
+    pub out_sum: Vec<f64>,
+    flows: Vec<(u32, f64)>,
+    flow_start: Vec<usize>,
+    pairs: Vec<(u32, u32)>,
+    start: Vec<u32>,
+}
 
-    // Definers of each name id, as one sorted list of (name, file) cut into per-name ranges.
-    // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut shapes: Vec<u8> = Vec::new(); // by name id
-    for &(i, row) in &rows {
-        for (id, is_impl, shape) in decode_defs(&row.defs) {
-            if !is_impl {
-                pairs.push((id, i as u32));
-                let id = id as usize;
-                if id >= shapes.len() {
-                    shapes.resize(id + 1, 0);
-                }
-                shapes[id] = shape;
-            }
-        }
-    }
-    pairs.sort_unstable();
-    pairs.dedup();
-    let max_id = pairs.last().map(|p| p.0 as usize + 1).unwrap_or(0);
-    let mut start = vec![0u32; max_id + 1];
-    for &(id, _) in &pairs {
-        start[id as usize + 1] += 1;
-    }
-    for k in 0..max_id {
-        start[k + 1] += start[k];
-    }
-    let definers = |id: u32| -> &[(u32, u32)] {
+impl<'a> Graph<'a> {
+    fn definers(&self, id: u32) -> &[(u32, u32)] {
         let id = id as usize;
-        if id >= max_id {
+        if id + 1 >= self.start.len() {
             return &[];
         }
-        &pairs[start[id] as usize..start[id + 1] as usize]
-    };
+        &self.pairs[self.start[id] as usize..self.start[id + 1] as usize]
+    }
 
-    // Import edges per source, in the input's order.
-    let mut imports: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (s, d) in input.edges {
-        if let (Some(&si), Some(&di)) = (index.get(s), index.get(d))
-            && si != di
-        {
-            imports[si].push(di as u32);
+    pub fn build(input: &Input<'a>) -> Graph<'a> {
+        let n = input.files.len();
+        let index: FxHashMap<i64, usize> = input
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (*f, i))
+            .collect();
+        // Rows in `files` order (the caller's: by path), never by id.
+        let mut rows: Vec<(usize, &GraphRow)> = input
+            .graph
+            .iter()
+            .filter_map(|r| index.get(&r.file).map(|&i| (i, r)))
+            .collect();
+        rows.sort_by_key(|(i, _)| *i);
+
+        // Definers of each name id, as one sorted list of (name, file) cut into per-name ranges.
+        // `impl` blocks name a type defined elsewhere, so they do not make a file a definer.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut shapes: Vec<u8> = Vec::new(); // by name id
+        for &(i, row) in &rows {
+            for (id, is_impl, shape) in decode_defs(&row.defs) {
+                if !is_impl {
+                    pairs.push((id, i as u32));
+                    let id = id as usize;
+                    if id >= shapes.len() {
+                        shapes.resize(id + 1, 0);
+                    }
+                    shapes[id] = shape;
+                }
+            }
         }
-    }
-    let mut row_of: Vec<Option<&GraphRow>> = vec![None; n];
-    for &(i, row) in &rows {
-        row_of[i] = Some(row);
-    }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let max_id = pairs.last().map(|p| p.0 as usize + 1).unwrap_or(0);
+        let mut start = vec![0u32; max_id + 1];
+        for &(id, _) in &pairs {
+            start[id as usize + 1] += 1;
+        }
+        for k in 0..max_id {
+            start[k + 1] += start[k];
+        }
+        let definers = |id: u32| -> &[(u32, u32)] {
+            let id = id as usize;
+            if id >= max_id {
+                return &[];
+            }
+            &pairs[start[id] as usize..start[id + 1] as usize]
+        };
 
-    // Per file, in parallel (each file's part depends on nothing but its own row): its
-    // reference flows, one per name, whose weight goes to the name's definers (kept for symbol
-    // ranks), and its out-edges for PageRank, the reference weights summed per target plus the
-    // import edges.
-    type Weighted = Vec<(u32, f64)>;
-    let per_file: Vec<(Weighted, Weighted)> = (0..n)
-        .into_par_iter()
-        .map(|fi| {
-            let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
-            let mut out: Vec<(u32, f64)> = Vec::new();
-            if let Some(row) = row_of[fi] {
-                for (id, count) in decode_refs(&row.refs) {
-                    let defs = definers(id);
-                    if defs.is_empty() || defs.len() > MAX_DEFINERS {
-                        continue;
-                    }
-                    let own = defs.iter().any(|&(_, g)| g as usize == fi);
-                    let others = defs.len() - usize::from(own);
-                    if others == 0 {
-                        continue;
-                    }
-                    let shape = shapes.get(id as usize).copied().unwrap_or(0);
-                    let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
-                    flows.push((id, w));
-                    for &(_, g) in defs {
-                        if g as usize != fi {
-                            out.push((g, w));
+        // Import edges per source, in the input's order.
+        let mut imports: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (s, d) in input.edges {
+            if let (Some(&si), Some(&di)) = (index.get(s), index.get(d))
+                && si != di
+            {
+                imports[si].push(di as u32);
+            }
+        }
+        let mut row_of: Vec<Option<&GraphRow>> = vec![None; n];
+        for &(i, row) in &rows {
+            row_of[i] = Some(row);
+        }
+
+        // Per file, in parallel (each file's part depends on nothing but its own row): its
+        // reference flows, one per name, whose weight goes to the name's definers (kept for symbol
+        // ranks), and its out-edges for PageRank, the reference weights summed per target plus the
+        // import edges.
+        type Weighted = Vec<(u32, f64)>;
+        let per_file: Vec<(Weighted, Weighted)> = (0..n)
+            .into_par_iter()
+            .map(|fi| {
+                let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
+                let mut out: Vec<(u32, f64)> = Vec::new();
+                if let Some(row) = row_of[fi] {
+                    for (id, count) in decode_refs(&row.refs) {
+                        let defs = definers(id);
+                        if defs.is_empty() || defs.len() > MAX_DEFINERS {
+                            continue;
+                        }
+                        let own = defs.iter().any(|&(_, g)| g as usize == fi);
+                        let others = defs.len() - usize::from(own);
+                        if others == 0 {
+                            continue;
+                        }
+                        let shape = shapes.get(id as usize).copied().unwrap_or(0);
+                        let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
+                        flows.push((id, w));
+                        for &(_, g) in defs {
+                            if g as usize != fi {
+                                out.push((g, w));
+                            }
                         }
                     }
                 }
-            }
-            out.extend(imports[fi].iter().map(|&d| (d, IMPORT_WEIGHT)));
-            // Merge parallel edges: PageRank only needs one weight per (source, target). The
-            // sort is stable, so equal targets keep their (name-ordered) push order and sum the
-            // same way every time.
-            out.sort_by_key(|e| e.0);
-            let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
-            for &(g, w) in &out {
-                match merged.last_mut() {
-                    Some(last) if last.0 == g => last.1 += w,
-                    _ => merged.push((g, w)),
+                out.extend(imports[fi].iter().map(|&d| (d, IMPORT_WEIGHT)));
+                // Merge parallel edges: PageRank only needs one weight per (source, target). The
+                // sort is stable, so equal targets keep their (name-ordered) push order and sum the
+                // same way every time.
+                out.sort_by_key(|e| e.0);
+                let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+                for &(g, w) in &out {
+                    match merged.last_mut() {
+                        Some(last) if last.0 == g => last.1 += w,
+                        _ => merged.push((g, w)),
+                    }
                 }
-            }
-            (flows, merged)
-        })
-        .collect();
-    let mut flows: Vec<(u32, f64)> = Vec::new();
-    let mut flow_start = vec![0usize; n + 1];
-    let mut edges: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
-    for (fi, (f, e)) in per_file.into_iter().enumerate() {
-        flow_start[fi] = flows.len();
-        flows.extend(f);
-        edges.push(e);
-    }
-    flow_start[n] = flows.len();
-    let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
+                (flows, merged)
+            })
+            .collect();
+        let mut flows: Vec<(u32, f64)> = Vec::new();
+        let mut flow_start = vec![0usize; n + 1];
+        let mut edges: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
+        for (fi, (f, e)) in per_file.into_iter().enumerate() {
+            flow_start[fi] = flows.len();
+            flows.extend(f);
+            edges.push(e);
+        }
+        flow_start[n] = flows.len();
+        let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
 
-    let mut r = vec![if n > 0 { 1.0 / n as f64 } else { 0.0 }; n];
+        Graph {
+            n,
+            rows,
+            edges,
+            out_sum,
+            flows,
+            flow_start,
+            pairs,
+            start,
+        }
+    }
+}
+
+/// PageRank over the graph. With `teleport` (one weight per file, summing to 1), it is
+/// personalised: random jumps, and the rank of files without out-edges, go back to those
+/// files in those proportions instead of to every file alike.
+pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
+    let n = graph.n;
+    let (edges, out_sum) = (&graph.edges, &graph.out_sum);
+    let uniform = if n > 0 { 1.0 / n as f64 } else { 0.0 };
+    let jump = |i: usize| teleport.map_or(uniform, |t| t[i]);
+    let mut r: Vec<f64> = (0..n).map(jump).collect();
     let mut next = vec![0.0; n];
     for _ in 0..100 {
         let dangling: f64 = (0..n).filter(|&i| out_sum[i] == 0.0).map(|i| r[i]).sum();
-        let base = (1.0 - DAMPING) / n as f64 + DAMPING * dangling / n as f64;
-        next.iter_mut().for_each(|x| *x = base);
+        let base = (1.0 - DAMPING) + DAMPING * dangling;
+        next.iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = base * jump(i));
         for (f, out) in edges.iter().enumerate() {
             if out_sum[f] == 0.0 {
                 continue;
@@ -245,6 +292,16 @@ pub fn rank(input: &Input) -> Ranks {
             break;
         }
     }
+    r
+}
+
+pub fn rank(input: &Input) -> Ranks {
+    let graph = Graph::build(input);
+    let r = pagerank(&graph, None);
+    let n = graph.n;
+    let (out_sum, flows, flow_start, rows) =
+        (&graph.out_sum, &graph.flows, &graph.flow_start, &graph.rows);
+    let definers = |id: u32| graph.definers(id);
 
     // Symbol ranks: the rank that flowed into each (file, name) through references. Every
     // definer of a name gets the same inflow, except that a file's own references to a name it
@@ -264,7 +321,7 @@ pub fn rank(input: &Input) -> Ranks {
         }
     }
     let mut symbols: HashMap<i64, Vec<f32>> = HashMap::new();
-    for (fi, row) in &rows {
+    for (fi, row) in rows {
         let ranks = decode_defs(&row.defs)
             .map(|(id, is_impl, _)| {
                 if is_impl {

@@ -24,6 +24,7 @@ const APP_ID: i64 = 0x7669_6265;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_leaner_indexes.sql"),
+    include_str!("migrations/0003_lexicon.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -331,6 +332,78 @@ impl Store {
         let tx = self.conn.unchecked_transaction().map_err(&e)?;
         insert_token_counts(&tx, counts).map_err(&e)?;
         tx.commit().map_err(&e)
+    }
+}
+
+/// A file's row in the lexical index (see `context::lexicon`).
+#[derive(Debug, Clone)]
+pub struct LexiconRow {
+    pub file_id: i64,
+    /// The content hash the entry was built from.
+    pub hash: Vec<u8>,
+    pub length: u32,
+    pub terms: Vec<u8>,
+}
+
+impl Store {
+    /// (file id, content hash of its lexicon entry, if any) of every file that is not
+    /// skipped, in path order: the caller re-analyses the files whose hash differs.
+    pub fn lexicon_state(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.id, l.hash FROM files f LEFT JOIN lexicon l ON l.file_id = f.id \
+                 WHERE f.skip_reason IS NULL ORDER BY f.path",
+            )
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(&e)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(&e)
+    }
+
+    /// Writes lexicon entries, replacing older ones, in a transaction of their own. An entry
+    /// for a file that is gone by now (another process re-indexed) is dropped.
+    pub fn put_lexicon(&self, rows: &[LexiconRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let e = sql(&self.path);
+        let tx = self.conn.unchecked_transaction().map_err(&e)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms) \
+                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
+                )
+                .map_err(&e)?;
+            for r in rows {
+                stmt.execute(params![r.file_id, r.hash, r.length, r.terms])
+                    .map_err(&e)?;
+            }
+        }
+        tx.commit().map_err(&e)
+    }
+
+    /// Every lexicon entry, by file id.
+    pub fn lexicon(&self) -> Result<Vec<LexiconRow>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT file_id, hash, length, terms FROM lexicon ORDER BY file_id")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(LexiconRow {
+                    file_id: r.get(0)?,
+                    hash: r.get(1)?,
+                    length: r.get(2)?,
+                    terms: r.get(3)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(&e)
     }
 }
 

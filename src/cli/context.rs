@@ -1,0 +1,171 @@
+//! `vibe context`: the packed context for a task, its ranking as JSON, or the reasons.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::config::Config;
+use crate::context::{self, Request, tokens::Encoding};
+
+use super::{UsageError, print, print_json};
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The task, as you would write a commit message or an issue title ("-": read stdin).
+    /// Without it (and without --query-file), the task is read from stdin when it is not a
+    /// terminal.
+    #[arg(value_name = "TASK")]
+    pub task: Vec<String>,
+
+    /// Read the task from a file (any encoding: invalid UTF-8 is replaced).
+    #[arg(long, value_name = "FILE", conflicts_with = "task")]
+    pub query_file: Option<PathBuf>,
+
+    /// Token budget, never exceeded [default: context.budget, 8000].
+    #[arg(long, short = 'b', value_name = "N")]
+    pub budget: Option<usize>,
+
+    /// Tokenizer to count in: o200k_base or cl100k_base [default: follows context.model].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Print {schema, budget, used_tokens, encoding, files, context} as JSON (see docs/context.md).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also print why each file was chosen (to stderr, so stdout stays the context).
+    #[arg(long)]
+    pub explain: bool,
+}
+
+pub fn encoding(flag: Option<&str>, config: &Config) -> anyhow::Result<Encoding> {
+    match flag {
+        Some(name) => Encoding::from_name(name).ok_or_else(|| {
+            UsageError {
+                message: format!(
+                    "--encoding {name}: unknown encoding\nhint: use {}",
+                    Encoding::NAMES.join(" or ")
+                ),
+            }
+            .into()
+        }),
+        None => {
+            Encoding::configured(&config.context.encoding, &config.context.model).map_err(|e| {
+                UsageError {
+                    message: format!("context.encoding: {e}"),
+                }
+                .into()
+            })
+        }
+    }
+}
+
+fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
+    let bytes = if let Some(path) = &args.query_file {
+        std::fs::read(path).map_err(|e| UsageError {
+            message: format!(
+                "--query-file {}: {e}\nhint: give a readable file holding the task",
+                path.display()
+            ),
+        })?
+    } else if args.task.is_empty() || args.task == ["-"] {
+        if args.task.is_empty() && std::io::stdin().is_terminal() {
+            return Err(UsageError {
+                message: "no task given\nhint: vibe context \"<task>\", --query-file FILE, or the task on stdin".into(),
+            }
+            .into());
+        }
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .context("reading the task from stdin")?;
+        b
+    } else {
+        args.task.join(" ").into_bytes()
+    };
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let task = read_task(args)?;
+    let budget = args.budget.unwrap_or(config.context.budget);
+    let encoding = encoding(args.encoding.as_deref(), config)?;
+    let t = Instant::now();
+    let (store, _) = super::index(root, config)?;
+    tracing::info!(
+        "index refreshed in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    let packed = context::build(
+        root,
+        &store,
+        &Request {
+            task: &task,
+            budget,
+            encoding,
+        },
+    )
+    .map_err(|e| match e.downcast::<context::Error>() {
+        Ok(e) => UsageError {
+            message: e.to_string(),
+        }
+        .into(),
+        Err(e) => e,
+    })?;
+    let tm = &packed.timings;
+    tracing::info!(
+        "context: lexicon {:.1} ms ({} files analysed), rank {:.1} ms, pack {:.1} ms ({} blocks counted by the tokenizer), {} of {} tokens",
+        tm.lexicon_ms,
+        tm.lexicon_files,
+        tm.rank_ms,
+        tm.pack_ms,
+        tm.tokenizer_misses,
+        packed.used_tokens,
+        packed.budget
+    );
+    for w in &packed.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.explain {
+        eprint!("{}", explain(&packed));
+    }
+    if args.json {
+        print_json(&packed)?;
+    } else {
+        print(&packed.context)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The ranking with its reasons, one file per entry.
+pub fn explain(p: &context::Packed) -> String {
+    let mut s = format!(
+        "{} of {} tokens ({}), {} files ranked:\n",
+        p.used_tokens,
+        p.budget,
+        p.encoding,
+        p.files.len()
+    );
+    for f in &p.files {
+        s.push_str(&format!(
+            "{:>3}. {}  score {:.3}, {}{}\n",
+            f.rank,
+            f.path,
+            f.score,
+            f.included.name(),
+            if f.tokens > 0 {
+                format!(" ({} tokens)", f.tokens)
+            } else {
+                String::new()
+            }
+        ));
+        for r in &f.reasons {
+            s.push_str(&format!("       {r}\n"));
+        }
+    }
+    s
+}

@@ -1,0 +1,115 @@
+//! `vibe tokens`: exact token counts of files or stdin.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+
+use super::{UsageError, print, print_json};
+
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    /// Files to count ("-": stdin). Invalid UTF-8 is replaced, as a model would receive it.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Tokenizer: o200k_base or cl100k_base [default: follows context.model].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Print {schema, encoding, files: [{path, tokens, bytes}], total} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Counted {
+    path: String,
+    tokens: usize,
+    bytes: usize,
+}
+
+#[derive(Serialize)]
+struct TokensJson {
+    schema: &'static str,
+    encoding: &'static str,
+    files: Vec<Counted>,
+    total: usize,
+}
+
+pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let encoding = super::context::encoding(args.encoding.as_deref(), config)?;
+    if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(UsageError {
+            message: "stdin (-) can be given only once".into(),
+        }
+        .into());
+    }
+    // Read everything first, so a missing file fails before any counting.
+    let mut texts: Vec<(String, Vec<u8>)> = Vec::with_capacity(args.files.len());
+    for f in &args.files {
+        if f.as_os_str() == "-" {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .context("reading stdin")?;
+            texts.push(("-".into(), b));
+        } else {
+            let path = if f.is_absolute() {
+                f.clone()
+            } else {
+                cwd.join(f)
+            };
+            let b = std::fs::read(&path).map_err(|e| UsageError {
+                message: format!(
+                    "{}: {e}\nhint: give files that exist and can be read",
+                    f.display()
+                ),
+            })?;
+            texts.push((f.display().to_string(), b));
+        }
+    }
+    // Big files are split at line ends into pieces that the pre-tokenizer also splits at (see
+    // `split_for_counting`), so one large file uses every core too.
+    let counted: Vec<Counted> = texts
+        .par_iter()
+        .map(|(path, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            let tokens = crate::context::tokens::split_for_counting(&text)
+                .par_iter()
+                .map(|piece| encoding.count(piece))
+                .sum();
+            Counted {
+                path: path.clone(),
+                tokens,
+                bytes: bytes.len(),
+            }
+        })
+        .collect();
+    let total = counted.iter().map(|c| c.tokens).sum();
+    if args.json {
+        print_json(&TokensJson {
+            schema: "vibe.tokens/1",
+            encoding: encoding.name(),
+            files: counted,
+            total,
+        })?;
+    } else {
+        let width = total.to_string().len().max(6);
+        let mut s = String::new();
+        for c in &counted {
+            s.push_str(&format!("{:>width$}  {}\n", c.tokens, c.path));
+        }
+        if counted.len() > 1 {
+            s.push_str(&format!("{total:>width$}  total ({})\n", encoding.name()));
+        }
+        print(&s)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,154 @@
+//! The lexical index behind `vibe context`: per file, how often each term occurs in its text,
+//! in the names it defines, and in its path. Built on the first `vibe context` of a repository
+//! and brought up to date for changed files on later runs (by content hash), so `vibe map`
+//! never pays for it.
+//!
+//! A file's entry is one blob of fixed 8-byte records sorted by term: term (u32), count in the
+//! text (u16, saturating), count in defined names (u8), count in the path (u8), little-endian.
+//! Scoring a task looks each of its terms up by binary search, so a query reads the blobs
+//! (~4 MB on the Python standard library) and decodes nothing it does not need.
+
+use std::collections::HashMap;
+
+use super::terms::{Analyzer, Term, for_each_word};
+
+/// What one file contributes to the lexicon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Records, sorted by term.
+    pub blob: Vec<u8>,
+    /// Terms in the text (the BM25 document length).
+    pub length: u32,
+}
+
+pub const RECORD: usize = 8;
+
+/// One term's counts in one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub text: u16,
+    pub defs: u8,
+    pub path: u8,
+}
+
+/// Analyses a file: its text, the names (and parents) of the symbols it defines, its path.
+/// Words are stemmed once per distinct word (`cache`), not once per occurrence.
+pub fn analyse<'a>(
+    analyzer: &Analyzer,
+    cache: &mut HashMap<String, Vec<Term>>,
+    path: &str,
+    text: &str,
+    def_names: impl Iterator<Item = &'a str>,
+) -> Entry {
+    let mut counts: HashMap<Term, Counts> = HashMap::new();
+    let mut length = 0u32;
+    for_each_word(text, |w| {
+        let terms = match cache.get(w) {
+            Some(t) => t,
+            None => {
+                let mut t = Vec::new();
+                analyzer.word_terms(w, |x| t.push(x));
+                // A cache of identifiers seen in one file set stays small; a file of random
+                // tokens (minified code, data) must not grow it without bound.
+                if cache.len() > 200_000 {
+                    cache.clear();
+                }
+                cache.entry(w.to_string()).or_insert(t)
+            }
+        };
+        for t in terms {
+            let c = counts.entry(*t).or_default();
+            c.text = c.text.saturating_add(1);
+            length += 1;
+        }
+    });
+    for name in def_names {
+        analyzer.word_terms(name, |t| {
+            let c = counts.entry(t).or_default();
+            c.defs = c.defs.saturating_add(1);
+        });
+    }
+    for_each_word(path, |w| {
+        analyzer.word_terms(w, |t| {
+            let c = counts.entry(t).or_default();
+            c.path = c.path.saturating_add(1);
+        })
+    });
+    let mut records: Vec<(Term, Counts)> = counts.into_iter().collect();
+    records.sort_unstable_by_key(|r| r.0);
+    let mut blob = Vec::with_capacity(records.len() * RECORD);
+    for (t, c) in records {
+        blob.extend_from_slice(&t.to_le_bytes());
+        blob.extend_from_slice(&c.text.to_le_bytes());
+        blob.push(c.defs);
+        blob.push(c.path);
+    }
+    Entry { blob, length }
+}
+
+/// The counts of `term` in a file's blob, if it occurs there.
+pub fn lookup(blob: &[u8], term: Term) -> Option<Counts> {
+    let n = blob.len() / RECORD;
+    let term_at = |i: usize| {
+        let r = &blob[i * RECORD..i * RECORD + 4];
+        u32::from_le_bytes([r[0], r[1], r[2], r[3]])
+    };
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match term_at(mid).cmp(&term) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => {
+                let r = &blob[mid * RECORD..(mid + 1) * RECORD];
+                return Some(Counts {
+                    text: u16::from_le_bytes([r[4], r[5]]),
+                    defs: r[6],
+                    path: r[7],
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::terms::hash;
+
+    #[test]
+    fn entries_count_text_names_and_path() {
+        let a = Analyzer::default();
+        let mut cache = HashMap::new();
+        let e = analyse(
+            &a,
+            &mut cache,
+            "json/decoder.py",
+            "class JSONDecoder:\n    def decode(self, s): return s  # decode it\n",
+            ["JSONDecoder", "decode"].into_iter(),
+        );
+        let decod = lookup(&e.blob, hash("decod")).expect("decod");
+        // text: JSONDecoder's part, `decode` twice; names: JSONDecoder, decode; path: decoder.
+        assert_eq!(
+            decod,
+            Counts {
+                text: 3,
+                defs: 2,
+                path: 1
+            }
+        );
+        assert_eq!(
+            lookup(&e.blob, hash("jsondecoder")).map(|c| c.defs),
+            Some(1)
+        );
+        assert_eq!(lookup(&e.blob, hash("json")).map(|c| c.path), Some(1));
+        assert!(lookup(&e.blob, hash("missing")).is_none());
+        assert_eq!(e.blob.len() % RECORD, 0);
+        // The blob is sorted, so every record is found by binary search.
+        for r in e.blob.chunks_exact(RECORD) {
+            let t = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+            assert!(lookup(&e.blob, t).is_some());
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Rendering blocks of context and packing them into an exact token budget.
+//!
+//! A block is one file: its path (and the line ranges shown, when partial), then its text in a
+//! fenced code block, then an empty line. The map section is the repo map's own lines.
+//!
+//! Counting is exact and additive. Every block ends with `\n` and the next block (or map line)
+//! starts with a path, which never starts with whitespace or `/`: tiktoken's pre-tokenizer
+//! (o200k_base and cl100k_base alike) always splits there, so the tokens of the whole context
+//! are the sum of its blocks' tokens. Each block is counted once as a whole, and the count is
+//! cached in the index by a hash of its text, so a repeated or similar task rarely needs the
+//! tokenizer. Tests check the sum against a count of the final text.
+
+use super::tokens::Encoding;
+use crate::repomap::extract::Symbol;
+
+/// Marker for lines left out of a partial or skeleton block.
+pub const ELIDED: &str = "⋮";
+
+/// How a file is included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Included {
+    Full,
+    Partial,
+    Skeleton,
+    Map,
+    None,
+}
+
+impl Included {
+    pub fn name(self) -> &'static str {
+        match self {
+            Included::Full => "full",
+            Included::Partial => "partial",
+            Included::Skeleton => "skeleton",
+            Included::Map => "map",
+            Included::None => "none",
+        }
+    }
+}
+
+/// A fence longer than any run of backticks in the text (CommonMark), at least three.
+fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// The language tag of a fenced block.
+pub fn fence_language(language: Option<&str>, path: &str) -> &'static str {
+    match language {
+        Some("python") => "python",
+        Some("javascript") => "javascript",
+        Some("typescript") => "typescript",
+        Some("tsx") => "tsx",
+        Some("rust") => "rust",
+        Some("go") => "go",
+        Some("java") => "java",
+        Some("c") => "c",
+        Some("cpp") => "cpp",
+        _ => match path.rsplit_once('.').map(|(_, e)| e) {
+            Some("md" | "markdown") => "markdown",
+            Some("toml") => "toml",
+            Some("json") => "json",
+            Some("yaml" | "yml") => "yaml",
+            Some("sh" | "bash") => "sh",
+            _ => "",
+        },
+    }
+}
+
+fn block(header: &str, lang: &str, body: &str) -> String {
+    let fence = fence_for(body);
+    let mut s = String::with_capacity(header.len() + body.len() + 32);
+    s.push_str(header);
+    s.push('\n');
+    s.push_str(&fence);
+    s.push_str(lang);
+    s.push('\n');
+    s.push_str(body);
+    if !body.is_empty() && !body.ends_with('\n') {
+        s.push('\n');
+    }
+    s.push_str(&fence);
+    s.push_str("\n\n");
+    s
+}
+
+/// A whole file.
+pub fn full_block(path: &str, lang: &str, text: &str) -> String {
+    block(path, lang, text)
+}
+
+/// The 1-based line ranges (inclusive) a partial or skeleton block shows, with the rest elided.
+pub fn shown_ranges(lines: usize, symbols: &[Symbol], expanded: &[usize]) -> Vec<(usize, usize)> {
+    let mut shown: Vec<(usize, usize)> = Vec::new();
+    for (i, s) in symbols.iter().enumerate() {
+        let start = (s.line as usize).clamp(1, lines.max(1));
+        let end = if expanded.contains(&i) {
+            (s.end_line as usize).clamp(start, lines.max(1))
+        } else {
+            start
+        };
+        shown.push((start, end));
+    }
+    shown.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in shown {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// A file reduced to the given line ranges; each gap becomes one `⋮` line at the indentation
+/// of the line after it.
+pub fn ranges_body(text: &str, ranges: &[(usize, usize)]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::new();
+    let mut next = 1;
+    for &(a, b) in ranges {
+        if a > next {
+            let indent: String = lines
+                .get(a - 1)
+                .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
+                .unwrap_or_default();
+            out.push_str(&indent);
+            out.push_str(ELIDED);
+            out.push('\n');
+        }
+        for l in lines.iter().take(b.min(lines.len())).skip(a - 1) {
+            out.push_str(l.trim_end());
+            out.push('\n');
+        }
+        next = b + 1;
+    }
+    if next <= lines.len() {
+        out.push_str(ELIDED);
+        out.push('\n');
+    }
+    out
+}
+
+/// `10-50, 120-180`.
+pub fn describe_ranges(ranges: &[(usize, usize)]) -> String {
+    ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A file with only its definitions' first lines (and the expanded definitions in full).
+pub fn partial_block(
+    path: &str,
+    lang: &str,
+    text: &str,
+    symbols: &[Symbol],
+    expanded: &[usize],
+) -> (String, Vec<(usize, usize)>) {
+    let lines = text.lines().count();
+    let ranges = shown_ranges(lines, symbols, expanded);
+    let header = if expanded.is_empty() {
+        format!("{path} (signatures only, bodies elided; {lines} lines)")
+    } else {
+        // Only the expanded definitions' ranges are worth naming.
+        let full: Vec<(usize, usize)> = ranges.iter().copied().filter(|(a, b)| b > a).collect();
+        format!(
+            "{path} (lines {} of {lines} in full, other definitions as signatures)",
+            describe_ranges(&full)
+        )
+    };
+    (block(&header, lang, &ranges_body(text, &ranges)), ranges)
+}
+
+/// Counts blocks exactly, through the index's token cache.
+pub struct Counter<'s> {
+    pub store: &'s crate::store::Store,
+    pub encoding: Encoding,
+    pub fresh: Vec<(i64, u32)>,
+    pub misses: usize,
+}
+
+impl<'s> Counter<'s> {
+    pub fn new(store: &'s crate::store::Store, encoding: Encoding) -> Self {
+        Counter {
+            store,
+            encoding,
+            fresh: Vec::new(),
+            misses: 0,
+        }
+    }
+
+    fn key(&self, text: &str) -> i64 {
+        let mut h = blake3::Hasher::new();
+        h.update(b"block\0");
+        h.update(self.encoding.name().as_bytes());
+        h.update(&[0]);
+        h.update(text.as_bytes());
+        let b = h.finalize();
+        let mut k = [0u8; 8];
+        k.copy_from_slice(&b.as_bytes()[..8]);
+        i64::from_le_bytes(k)
+    }
+
+    pub fn count(&mut self, text: &str) -> anyhow::Result<usize> {
+        let k = self.key(text);
+        if let Some(n) = self.store.token_count(k)? {
+            return Ok(n as usize);
+        }
+        if let Some((_, n)) = self.fresh.iter().find(|(h, _)| *h == k) {
+            return Ok(*n as usize);
+        }
+        let n = self.encoding.count(text);
+        self.misses += 1;
+        self.fresh.push((k, n as u32));
+        Ok(n)
+    }
+
+    /// Tokens of a map line and its newline, through the repo map's per-line cache.
+    pub fn count_line(&mut self, line: &str) -> anyhow::Result<usize> {
+        let k = crate::repomap::render::line_key(self.encoding, line);
+        if let Some(n) = self.store.token_count(k)? {
+            return Ok(n as usize);
+        }
+        if let Some((_, n)) = self.fresh.iter().find(|(h, _)| *h == k) {
+            return Ok(*n as usize);
+        }
+        let n = crate::repomap::render::count_line(self.encoding, line);
+        self.misses += 1;
+        self.fresh.push((k, n));
+        Ok(n as usize)
+    }
+
+    pub fn save(self) {
+        if let Err(e) = self.store.put_token_counts(&self.fresh) {
+            tracing::debug!("token cache not saved: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(name: &str, line: u32, end_line: u32) -> Symbol {
+        Symbol {
+            name: name.into(),
+            kind: "function".into(),
+            parent: None,
+            signature: format!("def {name}():"),
+            line,
+            end_line,
+            doc: None,
+        }
+    }
+
+    #[test]
+    fn partial_blocks_elide_between_ranges() {
+        let text = "import os\n\ndef a():\n    return 1\n\ndef b():\n    x = 2\n    return x\n";
+        let symbols = [sym("a", 3, 4), sym("b", 6, 8)];
+        let (block, ranges) = partial_block("m.py", "python", text, &symbols, &[1]);
+        assert_eq!(ranges, [(3, 3), (6, 8)]);
+        assert_eq!(
+            block,
+            "m.py (lines 6-8 of 8 in full, other definitions as signatures)\n```python\n⋮\ndef a():\n⋮\ndef b():\n    x = 2\n    return x\n```\n\n"
+        );
+    }
+
+    #[test]
+    fn fences_outgrow_backticks_in_the_text() {
+        assert_eq!(fence_for("no ticks"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+
+    #[test]
+    fn blocks_are_additive_in_tokens() {
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let a = full_block("a.py", "python", "x = (1,\n)\n\n\n");
+            let b = full_block(".github/x.js", "javascript", "// comment\n  indented\n");
+            let c = full_block("c.rs", "rust", "   \n/// doc\nfn f() {}");
+            let whole = format!("{a}{b}{c}");
+            assert_eq!(
+                enc.count(&whole),
+                enc.count(&a) + enc.count(&b) + enc.count(&c),
+                "{}",
+                enc.name()
+            );
+        }
+    }
+}

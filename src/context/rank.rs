@@ -1,0 +1,464 @@
+//! Which files matter for a task, and why.
+//!
+//! Three signals, then priors:
+//! 1. **Named files**: a path, a unique file name or a dotted module (`json.decoder`) written in
+//!    the task puts that file first.
+//! 2. **Lexical**: BM25F over each file's text, the names it defines and its path (see
+//!    `lexicon`), with task terms that look like code (`raw_decode`, `JSONDecoder`) weighing
+//!    more than plain words and a whole compound identifier more than its parts.
+//! 3. **Graph**: a personalised PageRank over the repo map's reference and import graph, seeded
+//!    by the named and best lexical files, so that a file defining what a matched file calls (or
+//!    calling what it defines, with less weight) is relevant too.
+//!
+//! Priors: test files count less unless the task talks about tests; vendored and generated files
+//! much less; non-source text (docs, config) a little less; entry points a little more.
+//! Every score is a pure function of the index and the task, summed in path order, so the same
+//! tree and task always give the same ranking.
+
+use std::collections::HashMap;
+
+use crate::repomap::project::is_test_path;
+use crate::repomap::rank::{Graph, Input, pagerank};
+use crate::store::{FileRow, GraphRow};
+
+use super::lexicon::lookup;
+use super::terms::{QueryTerm, mentions_tests};
+
+/// BM25 saturation and length normalisation.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// Field weights: a term in a defined name or in the path says more than one in the text.
+const W_DEFS: f64 = 3.0;
+const W_PATH: f64 = 2.0;
+/// How many of the best lexical files seed the personalised PageRank.
+const SEEDS: usize = 12;
+/// Weight of the graph signal next to the lexical one (both scaled to at most 1).
+const GRAPH_WEIGHT: f64 = 0.35;
+/// Edges followed backwards (from a definer to the files using it) count this much.
+const REVERSE_WEIGHT: f64 = 0.35;
+/// Score of a file named in the task, above any lexical score.
+const NAMED: f64 = 10.0;
+
+/// One candidate file as the ranking sees it.
+pub struct Candidate<'a> {
+    pub file: &'a FileRow,
+    /// Lexicon entry: (term records, length in terms).
+    pub lexicon: Option<(&'a [u8], u32)>,
+    pub entry_point: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Index into the candidates.
+    pub index: usize,
+    pub score: f64,
+    pub named: bool,
+    pub reasons: Vec<String>,
+}
+
+pub struct Ranking {
+    /// Files with a positive score, best first (ties by path).
+    pub files: Vec<Scored>,
+}
+
+/// A file named by the task, found in its text.
+pub struct Named {
+    pub index: usize,
+    pub as_written: String,
+}
+
+/// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
+/// only one file has (`decoder.py`), or a dotted module (`json.decoder`). Words that look like
+/// paths but match nothing come back as warnings.
+pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<String>) {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let name = c.file.path.rsplit('/').next().unwrap_or(&c.file.path);
+        by_name.entry(name).or_default().push(i);
+    }
+    let mut named: Vec<Named> = Vec::new();
+    let mut warnings = Vec::new();
+    let trim = |w: &str| -> String {
+        w.trim_matches(|c: char| "`'\"()[]{}<>,;:!?*".contains(c))
+            .trim_end_matches('.')
+            .trim_start_matches("./")
+            .to_string()
+    };
+    for raw in task.split_whitespace() {
+        let word = trim(raw);
+        if word.len() < 3 {
+            continue;
+        }
+        let has_ext = word
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext));
+        let mut found: Vec<usize> = Vec::new();
+        if word.contains('/') {
+            let suffix = format!("/{word}");
+            found = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.file.path == word || c.file.path.ends_with(&suffix))
+                .map(|(i, _)| i)
+                .collect();
+            // A directory named in the task is not a file; say nothing about it.
+            if found.is_empty() && !has_ext {
+                continue;
+            }
+        } else if has_ext {
+            if let Some(list) = by_name.get(word.as_str()) {
+                // Only a unique file name names one file.
+                if list.len() == 1 {
+                    found = list.clone();
+                } else {
+                    continue;
+                }
+            }
+        } else if word.contains('.') && !word.starts_with('.') {
+            // A dotted module: `json.decoder` → json/decoder.py, json/decoder/__init__.py, …
+            let as_path = word.replace('.', "/");
+            found = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    let p = &c.file.path;
+                    let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
+                    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+                    stem == as_path || stem.ends_with(&format!("/{as_path}"))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if found.len() > 3 {
+                found.clear();
+            }
+            if found.is_empty() {
+                continue;
+            }
+        } else {
+            continue;
+        }
+        if found.is_empty() {
+            warnings.push(format!(
+                "the task names {word}, which is not an indexed file"
+            ));
+        }
+        for i in found {
+            if !named.iter().any(|n| n.index == i) {
+                named.push(Named {
+                    index: i,
+                    as_written: word.clone(),
+                });
+            }
+        }
+    }
+    (named, warnings)
+}
+
+fn is_extension(ext: &str) -> bool {
+    matches!(
+        ext,
+        "py" | "pyi"
+            | "js"
+            | "jsx"
+            | "mjs"
+            | "cjs"
+            | "ts"
+            | "tsx"
+            | "mts"
+            | "cts"
+            | "rs"
+            | "go"
+            | "java"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "cxx"
+            | "hpp"
+            | "hh"
+            | "hxx"
+            | "md"
+            | "rst"
+            | "toml"
+            | "json"
+            | "yaml"
+            | "yml"
+            | "txt"
+            | "cfg"
+            | "ini"
+            | "sh"
+            | "html"
+            | "css"
+    )
+}
+
+/// Vendored, generated or minified: almost never what a task means.
+pub fn is_vendored_or_generated(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.split('/').any(|c| {
+        matches!(
+            c,
+            "vendor"
+                | "vendored"
+                | "third_party"
+                | "thirdparty"
+                | "third-party"
+                | "node_modules"
+                | "external"
+                | "deps"
+                | "generated"
+                | "gen"
+                | "dist"
+                | "build"
+        )
+    }) || lower.ends_with(".min.js")
+        || lower.ends_with("_pb2.py")
+        || lower.ends_with(".pb.go")
+        || lower.ends_with(".generated.ts")
+        || lower.contains(".gen.")
+}
+
+/// Ranks the candidates for the task's terms.
+pub fn rank(
+    task: &str,
+    terms: &[QueryTerm],
+    candidates: &[Candidate],
+    named: &[Named],
+    graph_rows: &[GraphRow],
+    edges: &[(i64, i64)],
+) -> Ranking {
+    let n = candidates.len();
+    let about_tests = mentions_tests(task);
+
+    // Lexical: BM25F.
+    let with_lexicon: Vec<usize> = (0..n)
+        .filter(|&i| candidates[i].lexicon.is_some())
+        .collect();
+    let docs = with_lexicon.len().max(1) as f64;
+    let avg_len = with_lexicon
+        .iter()
+        .filter_map(|&i| candidates[i].lexicon.map(|l| f64::from(l.1)))
+        .sum::<f64>()
+        / docs;
+    let mut lexical = vec![0.0f64; n];
+    let mut matched: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n]; // (term index, contribution)
+    for (qi, q) in terms.iter().enumerate() {
+        let hits: Vec<(usize, super::lexicon::Counts)> = with_lexicon
+            .iter()
+            .filter_map(|&i| {
+                let (blob, _) = candidates[i].lexicon?;
+                lookup(blob, q.term).map(|c| (i, c))
+            })
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        let df = hits.len() as f64;
+        let idf = (1.0 + (docs - df + 0.5) / (df + 0.5)).ln();
+        let weight = if q.whole {
+            2.0
+        } else if q.code_like {
+            1.3
+        } else {
+            1.0
+        };
+        for (i, c) in hits {
+            let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.1));
+            let norm = 1.0 - B + B * len / avg_len.max(1.0);
+            let tf =
+                f64::from(c.text) / norm + W_DEFS * f64::from(c.defs) + W_PATH * f64::from(c.path);
+            let s = weight * idf * tf * (K1 + 1.0) / (tf + K1);
+            lexical[i] += s;
+            matched[i].push((qi, s));
+        }
+    }
+    let max_lex = lexical.iter().copied().fold(0.0, f64::max);
+    let lex_norm: Vec<f64> = lexical
+        .iter()
+        .map(|s| if max_lex > 0.0 { s / max_lex } else { 0.0 })
+        .collect();
+
+    // Graph: personalised PageRank from the named and the best lexical files.
+    let mut order: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();
+    order.sort_by(|&a, &b| {
+        lexical[b]
+            .total_cmp(&lexical[a])
+            .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
+    });
+    let mut seed = vec![0.0f64; n];
+    for &i in order.iter().take(SEEDS) {
+        seed[i] = lex_norm[i] * lex_norm[i];
+    }
+    for nm in named {
+        seed[nm.index] = seed[nm.index].max(1.0);
+    }
+    let seed_sum: f64 = seed.iter().sum();
+    let mut graph_score = vec![0.0f64; n];
+    let mut via: Vec<Option<(usize, bool)>> = vec![None; n]; // (seed, reverse)
+    if seed_sum > 0.0 {
+        let ids: Vec<i64> = candidates.iter().map(|c| c.file.id).collect();
+        let input = Input {
+            files: &ids,
+            graph: graph_rows,
+            edges,
+        };
+        let mut graph = Graph::build(&input);
+        // Add reverse edges: a file whose definitions a seed's change affects uses them.
+        let forward = graph.edges.clone();
+        for (f, out) in forward.iter().enumerate() {
+            for &(g, w) in out {
+                graph.edges[g as usize].push((f as u32, w * REVERSE_WEIGHT));
+            }
+        }
+        for out in &mut graph.edges {
+            out.sort_by_key(|e| e.0);
+            let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+            for &(g, w) in out.iter() {
+                match merged.last_mut() {
+                    Some(last) if last.0 == g => last.1 += w,
+                    _ => merged.push((g, w)),
+                }
+            }
+            *out = merged;
+        }
+        graph.out_sum = graph
+            .edges
+            .iter()
+            .map(|e| e.iter().map(|x| x.1).sum())
+            .collect();
+        let teleport: Vec<f64> = seed.iter().map(|s| s / seed_sum).collect();
+        let ppr = pagerank(&graph, Some(&teleport));
+        // The part of a file's rank that is not its own teleport share, relative to the best.
+        let lift: Vec<f64> = (0..n)
+            .map(|i| (ppr[i] - (1.0 - 0.85) * teleport[i]).max(0.0))
+            .collect();
+        let max_lift = lift
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| seed[*i] == 0.0)
+            .map(|(_, l)| *l)
+            .fold(0.0, f64::max);
+        if max_lift > 0.0 {
+            for i in 0..n {
+                graph_score[i] = (lift[i] / max_lift).min(1.0);
+            }
+        }
+        // Why: the seed with the strongest direct edge to the file.
+        for (f, out) in forward.iter().enumerate() {
+            if seed[f] == 0.0 {
+                continue;
+            }
+            for &(g, w) in out {
+                let g = g as usize;
+                if seed[g] == 0.0 {
+                    let better = match via[g] {
+                        Some((s, _)) => seed[f] * w > seed[s],
+                        None => true,
+                    };
+                    if better {
+                        via[g] = Some((f, false));
+                    }
+                }
+                if seed[g] > 0.0 && seed[f] == 0.0 && via[f].is_none() {
+                    via[f] = Some((g, true));
+                }
+            }
+        }
+        for (f, out) in forward.iter().enumerate() {
+            if seed[f] > 0.0 || via[f].is_some() {
+                continue;
+            }
+            if let Some(&(g, _)) = out
+                .iter()
+                .filter(|(g, _)| seed[*g as usize] > 0.0)
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            {
+                via[f] = Some((g as usize, true));
+            }
+        }
+    }
+
+    let mut files: Vec<Scored> = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let is_named = named.iter().find(|nm| nm.index == i);
+        let mut score = lex_norm[i] + GRAPH_WEIGHT * graph_score[i];
+        if score <= 0.0 && is_named.is_none() {
+            continue;
+        }
+        let mut reasons = Vec::new();
+        if let Some(nm) = is_named {
+            reasons.push(format!("named in the task ({})", nm.as_written));
+        }
+        if !matched[i].is_empty() {
+            let mut m = matched[i].clone();
+            m.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let words: Vec<String> = m
+                .iter()
+                .take(6)
+                .map(|(qi, _)| terms[*qi].word.clone())
+                .fold(Vec::new(), |mut acc, w| {
+                    if !acc.contains(&w) {
+                        acc.push(w);
+                    }
+                    acc
+                });
+            reasons.push(format!(
+                "matches {} (lexical {:.2})",
+                words.join(", "),
+                lex_norm[i]
+            ));
+        }
+        if graph_score[i] > 0.01 {
+            match via[i] {
+                Some((s, false)) => reasons.push(format!(
+                    "defines what {} uses (graph {:.2})",
+                    candidates[s].file.path, graph_score[i]
+                )),
+                Some((s, true)) => reasons.push(format!(
+                    "uses {} (graph {:.2})",
+                    candidates[s].file.path, graph_score[i]
+                )),
+                None => reasons.push(format!(
+                    "close to the matched files in the graph ({:.2})",
+                    graph_score[i]
+                )),
+            }
+        }
+        let path = c.file.path.as_str();
+        if is_vendored_or_generated(path) {
+            score *= 0.2;
+            reasons.push("vendored or generated (×0.2)".into());
+        } else if !about_tests && is_test_path(path) {
+            score *= 0.5;
+            reasons.push("test file, the task is not about tests (×0.5)".into());
+        }
+        if c.file.language.is_none() {
+            score *= 0.6;
+            reasons.push("not source code (×0.6)".into());
+        }
+        if c.entry_point {
+            score *= 1.1;
+            reasons.push("entry point (×1.1)".into());
+        }
+        // A touch of global importance breaks near-ties towards central files.
+        score += 0.02 * c.file.rank.sqrt().min(1.0);
+        if is_named.is_some() {
+            score += NAMED;
+        }
+        files.push(Scored {
+            index: i,
+            score,
+            named: is_named.is_some(),
+            reasons,
+        });
+    }
+    files.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| {
+            candidates[a.index]
+                .file
+                .path
+                .cmp(&candidates[b.index].file.path)
+        })
+    });
+    Ranking { files }
+}

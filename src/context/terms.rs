@@ -1,0 +1,280 @@
+//! Words of code and of task text, made comparable: identifiers split at `snake_case`,
+//! `camelCase` and digit boundaries, lowercased, stemmed (Snowball English), and hashed to 32
+//! bits. A whole compound identifier is also kept as one term (`jsondecoder`), so a task that
+//! names `JSONDecoder` exactly scores higher than one that only shares its words.
+//!
+//! Terms are FNV-1a hashes, stable across runs and platforms, so the lexicon stores no
+//! vocabulary. Two words sharing a hash (about one pair in a 100,000-word vocabulary) only blur
+//! their two scores.
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// A term: the FNV-1a hash of its text.
+pub type Term = u32;
+
+/// Words that carry nothing in a task ("fix the bug in ...") or are everywhere in code.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "being", "but", "by", "can", "could", "do", "does", "doesn", "don", "each", "for",
+    "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "may",
+    "more", "most", "must", "no", "not", "of", "on", "once", "only", "or", "other", "our", "out",
+    "over", "same", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then",
+    "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+    "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why",
+    "will", "with", "would", "you", "your",
+];
+
+/// Task words that describe the change, not the code it touches.
+const TASK_WORDS: &[&str] = &[
+    "add",
+    "added",
+    "adds",
+    "allow",
+    "allows",
+    "bug",
+    "bugs",
+    "case",
+    "cases",
+    "change",
+    "changes",
+    "correct",
+    "correctly",
+    "crash",
+    "crashes",
+    "fail",
+    "fails",
+    "failing",
+    "fix",
+    "fixed",
+    "fixes",
+    "handle",
+    "handles",
+    "handling",
+    "implement",
+    "improve",
+    "issue",
+    "make",
+    "new",
+    "now",
+    "properly",
+    "refactor",
+    "remove",
+    "removed",
+    "support",
+    "supports",
+    "update",
+    "updated",
+    "use",
+    "uses",
+    "using",
+    "wrong",
+    "instead",
+    "when",
+    "without",
+];
+
+pub fn stemmer() -> Stemmer {
+    Stemmer::create(Algorithm::English)
+}
+
+pub fn hash(text: &str) -> Term {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in text.as_bytes() {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Splits an identifier into its lowercase words: `parseHTTPResponse2` → parse, http,
+/// response, 2; `__init__` → init; `JSONDecoder` → json, decoder.
+pub fn split_identifier(ident: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for piece in ident.split(['_', '-', '$']) {
+        let chars: Vec<char> = piece.chars().collect();
+        let mut start = 0;
+        for i in 1..chars.len() {
+            let (p, c) = (chars[i - 1], chars[i]);
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let boundary = (p.is_lowercase() && c.is_uppercase())
+                || (p.is_uppercase() && c.is_uppercase() && next_lower)
+                || (p.is_alphabetic() && c.is_ascii_digit())
+                || (p.is_ascii_digit() && c.is_alphabetic());
+            if boundary {
+                words.push(chars[start..i].iter().collect::<String>().to_lowercase());
+                start = i;
+            }
+        }
+        if start < chars.len() {
+            words.push(chars[start..].iter().collect::<String>().to_lowercase());
+        }
+    }
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// Calls `f` with each word-like run of `text` (letters, digits, `_`): identifiers and words.
+pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric() || c == '_';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                f(&text[s..i]);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        f(&text[s..]);
+    }
+}
+
+/// Turns words into terms.
+pub struct Analyzer {
+    stemmer: Stemmer,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer { stemmer: stemmer() }
+    }
+}
+
+impl Analyzer {
+    /// The terms of one identifier or word: each of its parts stemmed, plus the whole
+    /// (lowercased) when it has several parts. Pure numbers and one-letter parts are dropped.
+    pub fn word_terms(&self, word: &str, mut f: impl FnMut(Term)) {
+        if word.len() > 64 {
+            return;
+        }
+        let parts = split_identifier(word);
+        let mut kept = 0;
+        for p in &parts {
+            if p.len() < 2 || p.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            kept += 1;
+            f(hash(&self.stemmer.stem(p)));
+        }
+        if kept > 1 || (parts.len() > 1 && kept == 1) {
+            let whole: String = parts.concat();
+            f(hash(&whole));
+        }
+    }
+
+    /// The terms of a text: every word's terms, in order, repeats included.
+    pub fn text_terms(&self, text: &str) -> Vec<Term> {
+        let mut out = Vec::new();
+        for_each_word(text, |w| self.word_terms(w, |t| out.push(t)));
+        out
+    }
+}
+
+/// One term of a task, with what it came from.
+#[derive(Debug, Clone)]
+pub struct QueryTerm {
+    pub term: Term,
+    /// The word as the task wrote it (the first occurrence).
+    pub word: String,
+    /// An identifier-looking word (`snake_case`, `camelCase`, a dotted path's part) or its
+    /// whole: a strong signal.
+    pub code_like: bool,
+    /// A whole compound identifier (`jsondecoder`), not one of its parts.
+    pub whole: bool,
+}
+
+/// The distinct terms of a task, stopwords and change-describing words dropped.
+pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
+    let mut out: Vec<QueryTerm> = Vec::new();
+    for_each_word(task, |w| {
+        let lower = w.to_lowercase();
+        if STOPWORDS.contains(&lower.as_str()) || TASK_WORDS.contains(&lower.as_str()) {
+            return;
+        }
+        let parts = split_identifier(w);
+        let code_like = parts.len() > 1 || w.contains('_');
+        let mut push = |term: Term, whole: bool| {
+            if !out.iter().any(|q| q.term == term) {
+                out.push(QueryTerm {
+                    term,
+                    word: w.to_string(),
+                    code_like,
+                    whole,
+                });
+            }
+        };
+        let whole_term = (parts.len() > 1).then(|| hash(&parts.concat()));
+        analyzer.word_terms(w, |t| push(t, Some(t) == whole_term));
+    });
+    out
+}
+
+/// Whether the task is about tests (then test files are not discounted).
+pub fn mentions_tests(task: &str) -> bool {
+    let mut found = false;
+    for_each_word(task, |w| {
+        let l = w.to_lowercase();
+        if matches!(
+            l.as_str(),
+            "test"
+                | "tests"
+                | "testing"
+                | "tested"
+                | "spec"
+                | "specs"
+                | "pytest"
+                | "unittest"
+                | "fixture"
+                | "fixtures"
+                | "flaky"
+                | "coverage"
+                | "e2e"
+        ) || l.starts_with("test_")
+            || l.ends_with("_test")
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_split_into_words() {
+        assert_eq!(
+            split_identifier("parseHTTPResponse2"),
+            ["parse", "http", "response", "2"]
+        );
+        assert_eq!(split_identifier("JSONDecoder"), ["json", "decoder"]);
+        assert_eq!(split_identifier("__init__"), ["init"]);
+        assert_eq!(split_identifier("raw_decode"), ["raw", "decode"]);
+        assert_eq!(split_identifier("x"), ["x"]);
+    }
+
+    #[test]
+    fn task_terms_stem_and_match_code_terms() {
+        let a = Analyzer::default();
+        let q = query_terms(&a, "Fix the decoder when decoding JSONDecoder errors");
+        let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
+        // "decoder" and "decoding" share the stem; "Fix", "the", "when" are dropped.
+        assert_eq!(words, ["decoder", "JSONDecoder", "JSONDecoder", "errors"]);
+        let code = a.text_terms("class JSONDecoder: def raw_decode(self): raise DecodeError");
+        for t in &q {
+            assert!(code.contains(&t.term) || t.word == "errors", "{t:?}");
+        }
+        assert!(q.iter().any(|t| t.whole && t.term == hash("jsondecoder")));
+    }
+
+    #[test]
+    fn tests_are_mentioned() {
+        assert!(mentions_tests("Add a regression test for X"));
+        assert!(mentions_tests("fix test_parse flakiness"));
+        assert!(!mentions_tests("contest results are wrong"));
+    }
+}

@@ -1,0 +1,357 @@
+//! `vibe context` and `vibe tokens` on the command line: ranking, exact budgets, blocks, JSON,
+//! and bad input.
+
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+#[macro_use]
+mod util;
+
+use serde_json::Value;
+use vibe::context::tokens::Encoding;
+
+use util::Test;
+
+fn paths(j: &Value) -> Vec<String> {
+    j["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["path"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn file<'a>(j: &'a Value, path: &str) -> &'a Value {
+    j["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} not ranked in {j}"))
+}
+
+/// The budget holds exactly: the JSON's `used_tokens` is the count of the context text.
+fn assert_exact(j: &Value, encoding: Encoding) {
+    let context = j["context"].as_str().unwrap_or_default();
+    let used = j["used_tokens"].as_u64().unwrap_or(u64::MAX) as usize;
+    assert_eq!(encoding.count(context), used, "{context}");
+    assert!(used <= j["budget"].as_u64().unwrap_or(0) as usize);
+}
+
+/// A module big enough that only its matching definition fits in full.
+fn big_module() -> String {
+    let mut s = String::from("\"\"\"Many helpers.\"\"\"\n\n");
+    for i in 0..60 {
+        s.push_str(&format!(
+            "def helper_{i:02}(value):\n    \"\"\"Helper {i}.\"\"\"\n    total = value\n    for step in range({i}):\n        total += step * {i}\n    return total\n\n\n"
+        ));
+    }
+    s.push_str(
+        "def checksum_frame(frame):\n    \"\"\"CRC of a frame.\"\"\"\n    crc = 0\n    for b in frame:\n        crc = (crc << 1) ^ b\n    return crc & 0xFFFF\n",
+    );
+    s
+}
+
+#[test]
+fn ranks_matching_files_first_and_packs_exactly() {
+    let t = Test::fixture("python");
+    let j = t
+        .run(&[
+            "context",
+            "Engine.run should cap the items at MAX_ITEMS",
+            "--json",
+        ])
+        .json();
+    assert_eq!(j["schema"], "vibe.context/1");
+    assert_eq!(j["encoding"], "o200k_base");
+    assert_eq!(j["budget"], 8000);
+    let p = paths(&j);
+    assert_eq!(
+        p.first().map(String::as_str),
+        Some("src/mypkg/core.py"),
+        "{p:?}"
+    );
+    let core = file(&j, "src/mypkg/core.py");
+    assert_eq!(core["rank"], 1);
+    assert_eq!(core["included"], "full");
+    assert!(core["tokens"].as_u64().unwrap_or(0) > 0);
+    let reasons = core["reasons"].to_string();
+    assert!(reasons.contains("matches"), "{reasons}");
+    // Every ranked file says how it was included and why.
+    for f in j["files"].as_array().into_iter().flatten() {
+        assert!(
+            ["full", "partial", "skeleton", "map", "none"]
+                .contains(&f["included"].as_str().unwrap_or("")),
+            "{f}"
+        );
+        assert!(
+            !f["reasons"].as_array().map(Vec::is_empty).unwrap_or(true),
+            "{f}"
+        );
+    }
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.starts_with("src/mypkg/core.py\n```python\n\"\"\"The engine"),
+        "{context}"
+    );
+    assert_exact(&j, Encoding::O200kBase);
+    // The same task gives the same bytes.
+    let again = t
+        .run(&[
+            "context",
+            "Engine.run should cap the items at MAX_ITEMS",
+            "--json",
+        ])
+        .json();
+    assert_eq!(j, again);
+}
+
+#[test]
+fn text_output_snapshot_and_explain() {
+    let t = Test::fixture("python");
+    let run = t.run(&[
+        "context",
+        "--budget",
+        "400",
+        "--explain",
+        "make_engine default name",
+    ]);
+    let text = run.ok();
+    snapshot!("python_context_400", text);
+    let why = run.stderr();
+    assert!(why.contains("1. src/mypkg/core.py"), "{why}");
+    assert!(why.contains("matches"), "{why}");
+    assert!(Encoding::O200kBase.count(&text) <= 400);
+}
+
+#[test]
+fn every_budget_holds_exactly() {
+    let t = Test::fixture("python");
+    t.write("src/mypkg/frames.py", big_module());
+    for budget in ["30", "60", "150", "400", "1000", "3000"] {
+        for enc in ["o200k_base", "cl100k_base"] {
+            let j = t
+                .run(&[
+                    "context",
+                    "checksum_frame returns a wrong CRC for the Engine frames",
+                    "--budget",
+                    budget,
+                    "--encoding",
+                    enc,
+                    "--json",
+                ])
+                .json();
+            assert_eq!(j["encoding"], enc);
+            let e = Encoding::from_name(enc).unwrap_or(Encoding::O200kBase);
+            assert_exact(&j, e);
+        }
+    }
+}
+
+#[test]
+fn a_large_file_comes_as_its_matching_definition() {
+    let t = Test::fixture("python");
+    t.write("src/mypkg/frames.py", big_module());
+    let j = t
+        .run(&[
+            "context",
+            "checksum_frame returns a wrong CRC",
+            "--budget",
+            "1200",
+            "--json",
+        ])
+        .json();
+    let frames = file(&j, "src/mypkg/frames.py");
+    assert_eq!(frames["rank"], 1, "{j}");
+    assert_eq!(frames["included"], "partial", "{j}");
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.starts_with("src/mypkg/frames.py (lines 483-488 of 488 in full, other definitions as signatures)\n```python\n"),
+        "{context}"
+    );
+    assert!(context.contains("    return crc & 0xFFFF\n"), "{context}");
+    assert!(context.contains("def helper_07(value):\n⋮\n"), "{context}");
+    assert!(!context.contains("total += step * 7"), "{context}");
+    assert_exact(&j, Encoding::O200kBase);
+}
+
+#[test]
+fn named_files_come_first_and_missing_ones_are_warnings() {
+    let t = Test::fixture("python");
+    let j = t
+        .run(&[
+            "context",
+            "in util.py, make helper triple; see also src/mypkg/nope.py",
+            "--json",
+        ])
+        .json();
+    let first = &j["files"][0];
+    assert_eq!(first["path"], "src/mypkg/util.py", "{j}");
+    let reasons = first["reasons"].to_string();
+    assert!(reasons.contains("named in the task (util.py)"), "{reasons}");
+    assert!(
+        reasons.contains("the task names src/mypkg/nope.py, which is not an indexed file"),
+        "{reasons}"
+    );
+    assert!(
+        j["context"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("src/mypkg/util.py\n")
+    );
+    // Dotted modules name files too.
+    let j = t
+        .run(&["context", "mypkg.sub.mod: rename Widget", "--json"])
+        .json();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/sub/mod.py", "{j}");
+}
+
+#[test]
+fn tests_are_discounted_unless_the_task_is_about_them() {
+    let t = Test::fixture("python");
+    let plain = t.run(&["context", "Engine size property", "--json"]).json();
+    let reasons = file(&plain, "tests/test_core.py")["reasons"].to_string();
+    assert!(reasons.contains("test file"), "{reasons}");
+    let about = t
+        .run(&[
+            "context",
+            "add a test for the Engine size property",
+            "--json",
+        ])
+        .json();
+    let reasons = file(&about, "tests/test_core.py")["reasons"].to_string();
+    assert!(!reasons.contains("test file"), "{reasons}");
+}
+
+#[test]
+fn task_from_stdin_and_from_a_non_utf8_file() {
+    let t = Test::fixture("python");
+    let mut cmd = t.cmd();
+    cmd.args(["context", "--json"]);
+    let out = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().map(|mut s| s.write_all(b"helper doubles x"));
+            c.wait_with_output()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+
+    t.write("task.txt", b"helper \xff\xfe doubles x\n");
+    let j = t
+        .run(&[
+            "context",
+            "--query-file",
+            &t.root().join("task.txt").display().to_string(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+}
+
+#[test]
+fn no_match_falls_back_to_the_map_ranking() {
+    let t = Test::fixture("python");
+    let j = t.run(&["context", "zzqx", "--json"]).json();
+    let reasons = j["files"][0]["reasons"].to_string();
+    assert!(reasons.contains("no file matches the task"), "{reasons}");
+    assert_exact(&j, Encoding::O200kBase);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let t = Test::fixture("python");
+    for (args, needle) in [
+        (vec!["context", "   "], "the task is empty"),
+        (
+            vec!["context", "x", "--budget", "0"],
+            "--budget must be at least 1",
+        ),
+        (
+            vec!["context", "helper", "--budget", "2"],
+            "too small for even one file header",
+        ),
+        (
+            vec!["context", "x", "--encoding", "p50k"],
+            "--encoding p50k: unknown encoding",
+        ),
+        (
+            vec!["context", "--query-file", "/nonexistent/task.txt"],
+            "--query-file /nonexistent/task.txt",
+        ),
+        (
+            vec!["tokens", "/nonexistent/file.py"],
+            "/nonexistent/file.py",
+        ),
+    ] {
+        let run = t.run(&args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains(needle), "{args:?}: {}", run.stderr());
+        assert!(run.stdout().is_empty(), "{args:?}");
+    }
+    let mut cmd = t.cmd();
+    let out = cmd
+        .args(["context"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_changed_file_is_reindexed_before_ranking() {
+    let t = Test::fixture("python");
+    t.run(&["context", "helper", "--json"]).ok();
+    t.write(
+        "src/mypkg/extra.py",
+        "def frobnicate_widgets():\n    return 1\n",
+    );
+    let j = t.run(&["context", "frobnicate_widgets", "--json"]).json();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/extra.py", "{j}");
+    t.write("src/mypkg/extra.py", "def other():\n    return 2\n");
+    let j = t.run(&["context", "frobnicate_widgets", "--json"]).json();
+    assert_ne!(j["files"][0]["path"], "src/mypkg/extra.py", "{j}");
+}
+
+#[test]
+fn tokens_counts_files_and_stdin_exactly() {
+    let t = Test::new();
+    t.write("a.txt", "hello world\n");
+    t.write("b.bin", b"caf\xe9 ol\xe9\n");
+    let j = t.run(&["tokens", "a.txt", "b.bin", "--json"]).json();
+    let a = Encoding::O200kBase.count("hello world\n");
+    let b = Encoding::O200kBase.count("caf\u{fffd} ol\u{fffd}\n");
+    assert_eq!(j["encoding"], "o200k_base");
+    assert_eq!(j["files"][0]["tokens"].as_u64(), Some(a as u64));
+    assert_eq!(j["files"][1]["tokens"].as_u64(), Some(b as u64));
+    assert_eq!(j["total"].as_u64(), Some((a + b) as u64));
+    let text = t
+        .run(&["tokens", "a.txt", "b.bin", "--encoding", "cl100k_base"])
+        .ok();
+    let a = Encoding::Cl100kBase.count("hello world\n");
+    let b = Encoding::Cl100kBase.count("caf\u{fffd} ol\u{fffd}\n");
+    assert_eq!(
+        text,
+        format!(
+            "{a:>6}  a.txt\n{b:>6}  b.bin\n{:>6}  total (cl100k_base)\n",
+            a + b
+        )
+    );
+    let out = t
+        .cmd()
+        .args(["tokens", "-"])
+        .stdin(std::fs::File::open(t.root().join("a.txt")).unwrap_or_else(|e| panic!("{e}")))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let a = Encoding::O200kBase.count("hello world\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
+}
