@@ -382,9 +382,15 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let title = "Other relevant files (definitions only):".to_string();
     let title_tokens = counter.count_line(&title)?;
     let mut map_used = 0usize;
+    // Stop once the budget is all but full, or after a run of files that do not fit: counting
+    // lines nobody will see costs tokenizer time.
+    let mut misfits = 0;
     for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
         if included[pos].0 != Included::None {
             continue;
+        }
+        if budget.saturating_sub(used + map_used) < 8 || misfits >= 8 {
+            break;
         }
         let f = candidates[s.index].file;
         let symbols = symbols_of(f.id)?;
@@ -399,8 +405,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             0
         };
         if used + map_used + n + extra > budget {
+            misfits += 1;
             continue;
         }
+        misfits = 0;
         if map_lines.is_empty() {
             map_lines.push(title.clone());
             map_used += title_tokens;
@@ -435,6 +443,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         context.push('\n');
     }
     timings.tokenizer_misses = counter.misses;
+    // The read snapshot must end first: the cache is written in a transaction of its own.
+    drop(reader);
     counter.save();
     timings.pack_ms = ms(t);
 

@@ -24,18 +24,74 @@ use crate::store::{FileRow, GraphRow};
 use super::lexicon::lookup;
 use super::terms::{QueryTerm, mentions_tests};
 
-/// BM25 saturation and length normalisation.
-const K1: f64 = 1.2;
-const B: f64 = 0.75;
-/// Field weights: a term in a defined name or in the path says more than one in the text.
-const W_DEFS: f64 = 3.0;
-const W_PATH: f64 = 2.0;
-/// How many of the best lexical files seed the personalised PageRank.
-const SEEDS: usize = 12;
-/// Weight of the graph signal next to the lexical one (both scaled to at most 1).
-const GRAPH_WEIGHT: f64 = 0.35;
-/// Edges followed backwards (from a definer to the files using it) count this much.
-const REVERSE_WEIGHT: f64 = 0.35;
+/// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
+/// evaluation runs (benches/context_eval.py); the defaults are what the evaluation chose.
+#[derive(Debug, Clone, Copy)]
+struct Tune {
+    /// BM25 saturation and length normalisation.
+    k1: f64,
+    b: f64,
+    /// Field weights: a term in a defined name or in the path says more than one in the text.
+    defs: f64,
+    path: f64,
+    /// How many of the best lexical files seed the personalised PageRank.
+    seeds: usize,
+    /// Weight of the graph signal next to the lexical one (both scaled to at most 1).
+    graph: f64,
+    /// Edges followed backwards (from a definer to the files using it) count this much.
+    reverse: f64,
+    /// Priors.
+    tests: f64,
+    text: f64,
+    /// Outside BM25's saturation: a task term in a file's path adds this × its idf.
+    path_bonus: f64,
+    /// The graph lift is divided by the file's global rank to this power, so that hubs (which
+    /// every seed reaches) do not win every task.
+    hub: f64,
+}
+
+impl Tune {
+    fn get() -> Tune {
+        let mut t = Tune {
+            k1: 2.0,
+            b: 0.75,
+            defs: 3.0,
+            path: 2.0,
+            seeds: 12,
+            graph: 0.15,
+            reverse: 0.35,
+            tests: 0.8,
+            text: 0.6,
+            path_bonus: 1.5,
+            hub: 0.5,
+        };
+        if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
+            for kv in spec.split(',') {
+                let Some((k, v)) = kv.split_once('=') else {
+                    continue;
+                };
+                let Ok(v) = v.trim().parse::<f64>() else {
+                    continue;
+                };
+                match k.trim() {
+                    "k1" => t.k1 = v,
+                    "b" => t.b = v,
+                    "defs" => t.defs = v,
+                    "path" => t.path = v,
+                    "seeds" => t.seeds = v as usize,
+                    "graph" => t.graph = v,
+                    "reverse" => t.reverse = v,
+                    "tests" => t.tests = v,
+                    "text" => t.text = v,
+                    "pathbonus" => t.path_bonus = v,
+                    "hub" => t.hub = v,
+                    _ => {}
+                }
+            }
+        }
+        t
+    }
+}
 /// Score of a file named in the task, above any lexical score.
 const NAMED: f64 = 10.0;
 
@@ -228,6 +284,16 @@ pub fn rank(
     edges: &[(i64, i64)],
 ) -> Ranking {
     let n = candidates.len();
+    let tune = Tune::get();
+    let (k1, b, w_defs, w_path, seeds, graph_weight, reverse_weight) = (
+        tune.k1,
+        tune.b,
+        tune.defs,
+        tune.path,
+        tune.seeds,
+        tune.graph,
+        tune.reverse,
+    );
     let about_tests = mentions_tests(task);
 
     // Lexical: BM25F.
@@ -264,10 +330,11 @@ pub fn rank(
         };
         for (i, c) in hits {
             let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.1));
-            let norm = 1.0 - B + B * len / avg_len.max(1.0);
+            let norm = 1.0 - b + b * len / avg_len.max(1.0);
             let tf =
-                f64::from(c.text) / norm + W_DEFS * f64::from(c.defs) + W_PATH * f64::from(c.path);
-            let s = weight * idf * tf * (K1 + 1.0) / (tf + K1);
+                f64::from(c.text) / norm + w_defs * f64::from(c.defs) + w_path * f64::from(c.path);
+            let s = weight * idf * tf * (k1 + 1.0) / (tf + k1)
+                + tune.path_bonus * weight * idf * f64::from(c.path.min(1));
             lexical[i] += s;
             matched[i].push((qi, s));
         }
@@ -286,7 +353,7 @@ pub fn rank(
             .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
     });
     let mut seed = vec![0.0f64; n];
-    for &i in order.iter().take(SEEDS) {
+    for &i in order.iter().take(seeds) {
         seed[i] = lex_norm[i] * lex_norm[i];
     }
     for nm in named {
@@ -307,7 +374,7 @@ pub fn rank(
         let forward = graph.edges.clone();
         for (f, out) in forward.iter().enumerate() {
             for &(g, w) in out {
-                graph.edges[g as usize].push((f as u32, w * REVERSE_WEIGHT));
+                graph.edges[g as usize].push((f as u32, w * reverse_weight));
             }
         }
         for out in &mut graph.edges {
@@ -330,7 +397,11 @@ pub fn rank(
         let ppr = pagerank(&graph, Some(&teleport));
         // The part of a file's rank that is not its own teleport share, relative to the best.
         let lift: Vec<f64> = (0..n)
-            .map(|i| (ppr[i] - (1.0 - 0.85) * teleport[i]).max(0.0))
+            .map(|i| {
+                let own = (ppr[i] - (1.0 - 0.85) * teleport[i]).max(0.0);
+                let global = candidates[i].file.rank.max(1e-9);
+                own / global.powf(tune.hub)
+            })
             .collect();
         let max_lift = lift
             .iter()
@@ -381,7 +452,7 @@ pub fn rank(
     let mut files: Vec<Scored> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         let is_named = named.iter().find(|nm| nm.index == i);
-        let mut score = lex_norm[i] + GRAPH_WEIGHT * graph_score[i];
+        let mut score = lex_norm[i] + graph_weight * graph_score[i];
         if score <= 0.0 && is_named.is_none() {
             continue;
         }
@@ -429,12 +500,15 @@ pub fn rank(
             score *= 0.2;
             reasons.push("vendored or generated (×0.2)".into());
         } else if !about_tests && is_test_path(path) {
-            score *= 0.5;
-            reasons.push("test file, the task is not about tests (×0.5)".into());
+            score *= tune.tests;
+            reasons.push(format!(
+                "test file, the task is not about tests (×{})",
+                tune.tests
+            ));
         }
         if c.file.language.is_none() {
-            score *= 0.6;
-            reasons.push("not source code (×0.6)".into());
+            score *= tune.text;
+            reasons.push(format!("not source code (×{})", tune.text));
         }
         if c.entry_point {
             score *= 1.1;
