@@ -39,10 +39,12 @@ from collections import Counter
 MIRROR = "http://deb.debian.org/debian"
 SOURCES = MIRROR + "/dists/bookworm/main/source/Sources.xz"
 # Several languages, each with patches that change code: C (curl, redis, nginx, jq), Python
-# (django), JavaScript (undici, axios), Java (tomcat10, xstream, jetty9).
+# (django), Go (runc, containerd), JavaScript / TypeScript (babel, webpack, tmp), Java
+# (tomcat10, jetty9, commons-lang3). Packages are those of Debian 12 with code patches whose
+# upstream tarball is on the mirror.
 DEFAULT_PACKAGES = [
-    "curl", "redis", "nginx", "jq", "python-django", "node-undici", "node-axios",
-    "tomcat10", "libxstream-java", "jetty9",
+    "curl", "redis", "nginx", "jq", "python-django", "runc", "containerd", "node-babel7",
+    "node-webpack", "node-tmp", "tomcat10", "jetty9", "libcommons-lang3-java",
 ]
 SOURCE_EXT = re.compile(
     r"\.(c|h|cc|cpp|cxx|hpp|py|pyi|js|mjs|cjs|jsx|ts|tsx|go|java|rs)$"

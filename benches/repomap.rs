@@ -12,6 +12,11 @@
 //! - `parse_only/single_thread`, `parse_only/rayon`: tree-sitter parse of every corpus `.py`
 //!   file (held in memory), the floor under the cold figure.
 //! - `parse_tag/rayon`: parse plus vibe's tags query (`extract::extract`), also in memory.
+//! - `context/warm`: `vibe context` at 8000 tokens on the warm index: index check, lexicon
+//!   check, ranking and packing, for a rotation of tasks (block counts cached after the first
+//!   round, as in repeated use).
+//! - `tokens/corpus_rayon`: exact o200k_base counts of every corpus `.py` file, in memory, on
+//!   every core with a tokenizer per thread (what `vibe tokens` does).
 //!
 //! Like the binary, the bench uses mimalloc for Rust and tree-sitter allocations.
 //!
@@ -339,12 +344,74 @@ fn bench_parse(c: &mut Criterion, corpus: &Corpus) {
     g.finish();
 }
 
+/// Tasks phrased like issue titles, for `context/warm`.
+const TASKS: [&str; 4] = [
+    "Fix json decoder error position for trailing commas",
+    "http.client: handle chunked encoding with trailers",
+    "argparse: mutually exclusive groups ignore required",
+    "tarfile: extraction filter rejects absolute symlinks",
+];
+
+fn bench_context(c: &mut Criterion, corpus: &Corpus) {
+    let cfg = Config::defaults();
+    let root = corpus.root.as_path();
+    // The first run builds the lexicon; the bench measures the warm path after it.
+    index_and_map(root, &cfg);
+    let mut g = c.benchmark_group("context");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    let mut i = 0;
+    g.bench_function("warm", |b| {
+        b.iter(|| {
+            #[allow(clippy::expect_used)]
+            let (store, _) =
+                repomap::index(root, &cfg, &repomap::Options::default()).expect("index");
+            let task = TASKS[i % TASKS.len()];
+            i += 1;
+            #[allow(clippy::expect_used)]
+            let packed = vibe::context::build(
+                root,
+                &store,
+                &vibe::context::Request {
+                    task,
+                    budget: 8000,
+                    encoding: Encoding::O200kBase,
+                },
+            )
+            .expect("context");
+            black_box(packed.used_tokens)
+        })
+    });
+    g.finish();
+
+    let sources = python_sources(root);
+    let bytes: usize = sources.iter().map(String::len).sum();
+    let mut g = c.benchmark_group("tokens");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_millis(1))
+        .throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("corpus_rayon", |b| {
+        b.iter(|| {
+            let n: usize = sources
+                .par_iter()
+                .map(|s| Encoding::O200kBase.count_on_this_thread(s))
+                .sum();
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
 fn main() {
     vibe::use_mimalloc_for_tree_sitter();
     let mut c = Criterion::default().configure_from_args();
     if let Some(corpus) = corpus() {
         bench_map(&mut c, &corpus);
         bench_parse(&mut c, &corpus);
+        bench_context(&mut c, &corpus);
     }
     c.final_summary();
 }

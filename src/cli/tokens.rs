@@ -75,23 +75,34 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             texts.push((f.display().to_string(), b));
         }
     }
-    // Big files are split at line ends into pieces that the pre-tokenizer also splits at (see
-    // `split_for_counting`), so one large file uses every core too.
-    let counted: Vec<Counted> = texts
-        .par_iter()
-        .map(|(path, bytes)| {
-            let text = String::from_utf8_lossy(bytes);
-            let tokens = crate::context::tokens::split_for_counting(&text)
-                .par_iter()
-                .map(|piece| encoding.count(piece))
-                .sum();
-            Counted {
-                path: path.clone(),
-                tokens,
-                bytes: bytes.len(),
-            }
-        })
-        .collect();
+    // Files are cut at line ends where the pre-tokenizer also splits (`split_for_counting`),
+    // so that no single encode call is huge.
+    // Below a few MB, building a tokenizer per thread costs more than it saves.
+    let total_bytes: usize = texts.iter().map(|(_, b)| b.len()).sum();
+    let parallel = total_bytes > 4 << 20 && rayon::current_num_threads() > 1;
+    let one = |(path, bytes): &(String, Vec<u8>)| {
+        let text = String::from_utf8_lossy(bytes);
+        let tokens = crate::context::tokens::split_for_counting(&text)
+            .iter()
+            .map(|piece| {
+                if parallel {
+                    encoding.count_on_this_thread(piece)
+                } else {
+                    encoding.count(piece)
+                }
+            })
+            .sum();
+        Counted {
+            path: path.clone(),
+            tokens,
+            bytes: bytes.len(),
+        }
+    };
+    let counted: Vec<Counted> = if parallel {
+        texts.par_iter().map(one).collect()
+    } else {
+        texts.iter().map(one).collect()
+    };
     let total = counted.iter().map(|c| c.tokens).sum();
     if args.json {
         print_json(&TokensJson {

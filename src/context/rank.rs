@@ -48,6 +48,8 @@ struct Tune {
     /// The graph lift is divided by the file's global rank to this power, so that hubs (which
     /// every seed reaches) do not win every task.
     hub: f64,
+    /// Bonus for the file a `component: message` task prefix names (half for its directory).
+    component: f64,
 }
 
 impl Tune {
@@ -64,6 +66,7 @@ impl Tune {
             text: 0.6,
             path_bonus: 1.5,
             hub: 0.5,
+            component: 0.5,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -85,6 +88,7 @@ impl Tune {
                     "text" => t.text = v,
                     "pathbonus" => t.path_bonus = v,
                     "hub" => t.hub = v,
+                    "component" => t.component = v,
                     _ => {}
                 }
             }
@@ -246,6 +250,39 @@ fn is_extension(ext: &str) -> bool {
             | "html"
             | "css"
     )
+}
+
+/// The component of a `component: message` task, the convention of many projects' commit
+/// subjects (`url: only reuse connections…`, `Stream: fixed…`, `lib/http2: …`), lowercased.
+pub fn component_of(task: &str) -> Option<String> {
+    let first = task.split_whitespace().next()?;
+    let comp = first.strip_suffix(':')?;
+    let ok = !comp.is_empty()
+        && comp.len() <= 40
+        && comp
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
+    ok.then(|| comp.trim_matches('/').to_lowercase())
+}
+
+/// 1 when the file's stem is the component (`url` → lib/url.c, `init` → init_linux.go), 0.5
+/// when a directory on its path is (`stream` → src/stream/x.c), else 0.
+pub fn component_match(path: &str, comp: &str) -> f64 {
+    let lower = path.to_lowercase();
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    let stem = name.split('.').next().unwrap_or(name);
+    let last = comp.rsplit('/').next().unwrap_or(comp);
+    let stem_hit = stem == last
+        || stem
+            .strip_prefix(last)
+            .is_some_and(|r| r.starts_with(['_', '-']));
+    if stem_hit && (!comp.contains('/') || lower.contains(comp)) {
+        return 1.0;
+    }
+    if dirs.split('/').any(|d| d == last) {
+        return 0.5;
+    }
+    0.0
 }
 
 /// Vendored, generated or minified: almost never what a task means.
@@ -449,14 +486,25 @@ pub fn rank(
         }
     }
 
+    let component = component_of(task);
     let mut files: Vec<Scored> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         let is_named = named.iter().find(|nm| nm.index == i);
         let mut score = lex_norm[i] + graph_weight * graph_score[i];
-        if score <= 0.0 && is_named.is_none() {
+        let hint = component
+            .as_deref()
+            .map_or(0.0, |comp| component_match(&c.file.path, comp));
+        if score <= 0.0 && is_named.is_none() && hint == 0.0 {
             continue;
         }
         let mut reasons = Vec::new();
+        if hint > 0.0 {
+            score += tune.component * hint;
+            reasons.push(format!(
+                "the task's component prefix names it ({}:)",
+                component.as_deref().unwrap_or("")
+            ));
+        }
         if let Some(nm) = is_named {
             reasons.push(format!("named in the task ({})", nm.as_written));
         }
@@ -535,4 +583,41 @@ pub fn rank(
         })
     });
     Ranking { files }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_prefixes_name_files_and_directories() {
+        assert_eq!(
+            component_of("url: only reuse connections").as_deref(),
+            Some("url")
+        );
+        assert_eq!(
+            component_of("Stream: fixed OCSP").as_deref(),
+            Some("stream")
+        );
+        assert_eq!(component_of("lib/http2: fix").as_deref(), Some("lib/http2"));
+        assert_eq!(component_of("Fix the decoder"), None);
+        assert_eq!(component_of("note: see https://x"), Some("note".into()));
+        assert_eq!(component_match("lib/url.c", "url"), 1.0);
+        assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
+        assert_eq!(
+            component_match("src/stream/ngx_stream_ssl_module.c", "stream"),
+            0.5
+        );
+        assert_eq!(component_match("lib/urldata.h", "url"), 0.0);
+        assert_eq!(component_match("lib/http2.c", "lib/http2"), 1.0);
+        assert_eq!(component_match("src/http2.c", "lib/http2"), 0.0);
+    }
+
+    #[test]
+    fn vendored_and_generated_paths() {
+        assert!(is_vendored_or_generated("vendor/github.com/x/y.go"));
+        assert!(is_vendored_or_generated("static/app.min.js"));
+        assert!(is_vendored_or_generated("proto/api_pb2.py"));
+        assert!(!is_vendored_or_generated("src/vendors.py"));
+    }
 }
