@@ -94,6 +94,7 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
     let task = read_task(args)?;
     let budget = args.budget.unwrap_or(config.context.budget);
     let encoding = encoding(args.encoding.as_deref(), config)?;
+    context::prewarm(encoding);
     let t = Instant::now();
     let (store, _) = super::index(root, config)?;
     tracing::info!(

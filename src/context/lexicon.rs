@@ -7,6 +7,12 @@
 //! text (u16, saturating), count in defined names (u8), count in the path (u8), little-endian.
 //! Scoring a task looks each of its terms up by binary search, so a query reads the blobs
 //! (~4 MB on the Python standard library) and decodes nothing it does not need.
+//!
+//! Passages: the text is also cut into chunks of [`CHUNK_LINES`] lines, each with its own
+//! term counts, so that a file where the task's words occur together (one function) can rank
+//! above a large file that mentions each of them somewhere. `chunks` is, per chunk: its record
+//! count (u16) and length in terms (u16), then that many 6-byte records sorted by term: term
+//! (u32) and count (u16), little-endian.
 
 use std::collections::HashMap;
 
@@ -19,7 +25,13 @@ pub struct Entry {
     pub blob: Vec<u8>,
     /// Terms in the text (the BM25 document length).
     pub length: u32,
+    /// Per-passage records (see the module docs).
+    pub chunks: Vec<u8>,
 }
+
+/// Lines per passage.
+pub const CHUNK_LINES: usize = 40;
+pub const CHUNK_RECORD: usize = 6;
 
 pub const RECORD: usize = 8;
 
@@ -42,26 +54,49 @@ pub fn analyse<'a>(
 ) -> Entry {
     let mut counts: HashMap<Term, Counts> = HashMap::new();
     let mut length = 0u32;
-    for_each_word(text, |w| {
-        let terms = match cache.get(w) {
-            Some(t) => t,
-            None => {
-                let mut t = Vec::new();
-                analyzer.word_terms(w, |x| t.push(x));
-                // A cache of identifiers seen in one file set stays small; a file of random
-                // tokens (minified code, data) must not grow it without bound.
-                if cache.len() > 200_000 {
-                    cache.clear();
+    let mut chunks = Vec::new();
+    let mut lines = text.split_inclusive('\n').peekable();
+    while lines.peek().is_some() {
+        let mut chunk: HashMap<Term, u16> = HashMap::new();
+        let mut chunk_len = 0u32;
+        for line in lines.by_ref().take(CHUNK_LINES) {
+            for_each_word(line, |w| {
+                let terms = match cache.get(w) {
+                    Some(t) => t,
+                    None => {
+                        let mut t = Vec::new();
+                        analyzer.word_terms(w, |x| t.push(x));
+                        // A cache of identifiers seen in one file set stays small; a file of
+                        // random tokens (minified code, data) must not grow it without bound.
+                        if cache.len() > 200_000 {
+                            cache.clear();
+                        }
+                        cache.entry(w.to_string()).or_insert(t)
+                    }
+                };
+                for t in terms {
+                    let c = counts.entry(*t).or_default();
+                    c.text = c.text.saturating_add(1);
+                    length += 1;
+                    let k = chunk.entry(*t).or_default();
+                    *k = k.saturating_add(1);
+                    chunk_len += 1;
                 }
-                cache.entry(w.to_string()).or_insert(t)
-            }
-        };
-        for t in terms {
-            let c = counts.entry(*t).or_default();
-            c.text = c.text.saturating_add(1);
-            length += 1;
+            });
         }
-    });
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut records: Vec<(Term, u16)> = chunk.into_iter().collect();
+        records.sort_unstable_by_key(|r| r.0);
+        records.truncate(u16::MAX as usize);
+        chunks.extend_from_slice(&(records.len() as u16).to_le_bytes());
+        chunks.extend_from_slice(&(chunk_len.min(u32::from(u16::MAX)) as u16).to_le_bytes());
+        for (t, n) in records {
+            chunks.extend_from_slice(&t.to_le_bytes());
+            chunks.extend_from_slice(&n.to_le_bytes());
+        }
+    }
     for name in def_names {
         analyzer.word_terms(name, |t| {
             let c = counts.entry(t).or_default();
@@ -83,7 +118,43 @@ pub fn analyse<'a>(
         blob.push(c.defs);
         blob.push(c.path);
     }
-    Entry { blob, length }
+    Entry {
+        blob,
+        length,
+        chunks,
+    }
+}
+
+/// Each passage of a file's `chunks` blob as (length in terms, its records).
+pub fn passages(chunks: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at + 4 > chunks.len() {
+            return None;
+        }
+        let n = u16::from_le_bytes([chunks[at], chunks[at + 1]]) as usize;
+        let len = u16::from_le_bytes([chunks[at + 2], chunks[at + 3]]) as u32;
+        let start = at + 4;
+        let end = (start + n * CHUNK_RECORD).min(chunks.len());
+        at = end;
+        Some((len, &chunks[start..end]))
+    })
+}
+
+/// The count of `term` in one passage's records.
+pub fn passage_count(records: &[u8], term: Term) -> u16 {
+    let n = records.len() / CHUNK_RECORD;
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let r = &records[mid * CHUNK_RECORD..(mid + 1) * CHUNK_RECORD];
+        match u32::from_le_bytes([r[0], r[1], r[2], r[3]]).cmp(&term) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return u16::from_le_bytes([r[4], r[5]]),
+        }
+    }
+    0
 }
 
 /// The counts of `term` in a file's blob, if it occurs there.
@@ -150,5 +221,25 @@ mod tests {
             let t = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
             assert!(lookup(&e.blob, t).is_some());
         }
+    }
+
+    #[test]
+    fn passages_hold_their_own_counts() {
+        let a = Analyzer::default();
+        let mut cache = HashMap::new();
+        let mut text = String::new();
+        for i in 0..CHUNK_LINES {
+            text.push_str(&format!("alpha line {i}\n"));
+        }
+        text.push_str("beta beta\ngamma\n");
+        let e = analyse(&a, &mut cache, "x.py", &text, std::iter::empty());
+        let p: Vec<(u32, &[u8])> = passages(&e.chunks).collect();
+        assert_eq!(p.len(), 2);
+        assert_eq!(passage_count(p[0].1, hash("alpha")), CHUNK_LINES as u16);
+        assert_eq!(passage_count(p[0].1, hash("beta")), 0);
+        assert_eq!(passage_count(p[1].1, hash("beta")), 2);
+        assert_eq!(p[1].0, 3);
+        // The passages' lengths add up to the file's.
+        assert_eq!(p.iter().map(|x| x.0).sum::<u32>(), e.length);
     }
 }

@@ -179,12 +179,22 @@ pub fn refresh_lexicon(root: &Path, store: &Store) -> anyhow::Result<usize> {
                     hash: f.hash.clone().unwrap_or_default(),
                     length: e.length,
                     terms: e.blob,
+                    chunks: e.chunks,
                 }
             },
         )
         .collect();
     store.put_lexicon(&rows)?;
     Ok(rows.len())
+}
+
+/// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
+/// the time a block's count is not in the cache. Callers may start it before indexing.
+pub fn prewarm(encoding: Encoding) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::spawn(move || encoding.count(""));
+    });
 }
 
 /// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
@@ -195,9 +205,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     if req.budget == 0 {
         return Err(Error::ZeroBudget.into());
     }
-    // Load the tokenizer while the ranking runs, in case a block is not in the count cache.
-    let encoding = req.encoding;
-    std::thread::spawn(move || encoding.count(""));
+    prewarm(req.encoding);
 
     let mut timings = Timings::default();
     let t = Instant::now();
@@ -222,7 +230,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             lexicon: lex_by_id
                 .get(&f.id)
                 .filter(|r| Some(&r.hash) == f.hash.as_ref())
-                .map(|r| (r.terms.as_slice(), r.length)),
+                .map(|r| (r.terms.as_slice(), r.length, r.chunks.as_slice())),
             entry_point: entry.contains(f.path.as_str()),
         })
         .collect();

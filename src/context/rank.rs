@@ -21,7 +21,7 @@ use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{Graph, Input, pagerank};
 use crate::store::{FileRow, GraphRow};
 
-use super::lexicon::lookup;
+use super::lexicon::{lookup, passage_count, passages};
 use super::terms::{QueryTerm, mentions_tests};
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
@@ -50,6 +50,8 @@ struct Tune {
     hub: f64,
     /// Bonus for the file a `component: message` task prefix names (half for its directory).
     component: f64,
+    /// Share of the lexical score that comes from the file's best passage.
+    passage: f64,
 }
 
 impl Tune {
@@ -67,6 +69,7 @@ impl Tune {
             path_bonus: 1.5,
             hub: 0.5,
             component: 0.5,
+            passage: 0.5,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -89,6 +92,7 @@ impl Tune {
                     "pathbonus" => t.path_bonus = v,
                     "hub" => t.hub = v,
                     "component" => t.component = v,
+                    "passage" => t.passage = v,
                     _ => {}
                 }
             }
@@ -102,8 +106,8 @@ const NAMED: f64 = 10.0;
 /// One candidate file as the ranking sees it.
 pub struct Candidate<'a> {
     pub file: &'a FileRow,
-    /// Lexicon entry: (term records, length in terms).
-    pub lexicon: Option<(&'a [u8], u32)>,
+    /// Lexicon entry: (term records, length in terms, passages).
+    pub lexicon: Option<(&'a [u8], u32, &'a [u8])>,
     pub entry_point: bool,
 }
 
@@ -345,11 +349,12 @@ pub fn rank(
         / docs;
     let mut lexical = vec![0.0f64; n];
     let mut matched: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n]; // (term index, contribution)
+    let mut term_weights: Vec<(super::terms::Term, f64)> = Vec::new(); // (term, weight × idf)
     for (qi, q) in terms.iter().enumerate() {
         let hits: Vec<(usize, super::lexicon::Counts)> = with_lexicon
             .iter()
             .filter_map(|&i| {
-                let (blob, _) = candidates[i].lexicon?;
+                let (blob, _, _) = candidates[i].lexicon?;
                 lookup(blob, q.term).map(|c| (i, c))
             })
             .collect();
@@ -365,6 +370,7 @@ pub fn rank(
         } else {
             1.0
         };
+        term_weights.push((q.term, weight * idf));
         for (i, c) in hits {
             let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.1));
             let norm = 1.0 - b + b * len / avg_len.max(1.0);
@@ -377,10 +383,50 @@ pub fn rank(
         }
     }
     let max_lex = lexical.iter().copied().fold(0.0, f64::max);
-    let lex_norm: Vec<f64> = lexical
+    let mut lex_norm: Vec<f64> = lexical
         .iter()
         .map(|s| if max_lex > 0.0 { s / max_lex } else { 0.0 })
         .collect();
+    // Passages: the best 40-line passage of each matched file, by BM25 over passages.
+    if tune.passage > 0.0 && !term_weights.is_empty() {
+        let (mut total, mut count) = (0.0f64, 0usize);
+        for &i in &with_lexicon {
+            if let Some((_, _, chunks)) = candidates[i].lexicon {
+                for (len, _) in passages(chunks) {
+                    total += f64::from(len);
+                    count += 1;
+                }
+            }
+        }
+        let avg = (total / count.max(1) as f64).max(1.0);
+        let mut best = vec![0.0f64; n];
+        for i in 0..n {
+            if lexical[i] <= 0.0 {
+                continue;
+            }
+            let Some((_, _, chunks)) = candidates[i].lexicon else {
+                continue;
+            };
+            for (len, records) in passages(chunks) {
+                let norm = 1.0 - b + b * f64::from(len) / avg;
+                let mut s = 0.0;
+                for &(t, w) in &term_weights {
+                    let tf = f64::from(passage_count(records, t));
+                    if tf > 0.0 {
+                        s += w * tf * (k1 + 1.0) / (tf + k1 * norm);
+                    }
+                }
+                best[i] = best[i].max(s);
+            }
+        }
+        let max_best = best.iter().copied().fold(0.0, f64::max);
+        if max_best > 0.0 {
+            for i in 0..n {
+                lex_norm[i] =
+                    (1.0 - tune.passage) * lex_norm[i] + tune.passage * best[i] / max_best;
+            }
+        }
+    }
 
     // Graph: personalised PageRank from the named and the best lexical files.
     let mut order: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();

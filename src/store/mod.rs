@@ -343,6 +343,7 @@ pub struct LexiconRow {
     pub hash: Vec<u8>,
     pub length: u32,
     pub terms: Vec<u8>,
+    pub chunks: Vec<u8>,
 }
 
 impl Store {
@@ -374,12 +375,12 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms) \
-                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
+                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms, chunks) \
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
                 )
                 .map_err(&e)?;
             for r in rows {
-                stmt.execute(params![r.file_id, r.hash, r.length, r.terms])
+                stmt.execute(params![r.file_id, r.hash, r.length, r.terms, r.chunks])
                     .map_err(&e)?;
             }
         }
@@ -391,7 +392,9 @@ impl Store {
         let e = sql(&self.path);
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT file_id, hash, length, terms FROM lexicon ORDER BY file_id")
+            .prepare_cached(
+                "SELECT file_id, hash, length, terms, chunks FROM lexicon ORDER BY file_id",
+            )
             .map_err(&e)?;
         let rows = stmt
             .query_map([], |r| {
@@ -400,6 +403,7 @@ impl Store {
                     hash: r.get(1)?,
                     length: r.get(2)?,
                     terms: r.get(3)?,
+                    chunks: r.get(4)?,
                 })
             })
             .map_err(&e)?;

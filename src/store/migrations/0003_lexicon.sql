@@ -1,10 +1,12 @@
 -- vibe index schema, version 3: the lexical index of `vibe context` (see src/context/lexicon.rs).
 -- One row per analysed file: the content hash it was built from (a file whose `files.hash`
--- differs is analysed again), its length in terms, and its term records. Built lazily by the
--- first `vibe context`, so `vibe map` never writes it.
+-- differs is analysed again), its length in terms, its term records, and the same per passage
+-- of consecutive lines (`chunks`). Built lazily by the first `vibe context`, so `vibe map`
+-- never writes it.
 CREATE TABLE lexicon (
     file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
     hash    BLOB NOT NULL,
     length  INTEGER NOT NULL,
-    terms   BLOB NOT NULL
+    terms   BLOB NOT NULL,
+    chunks  BLOB NOT NULL
 );
