@@ -138,8 +138,10 @@ fn ms(t: Instant) -> f64 {
 }
 
 /// Brings the lexicon up to date with the index: analyses every candidate file whose content
-/// changed since its entry was built. Returns how many files it analysed.
-pub fn refresh_lexicon(root: &Path, store: &Store) -> anyhow::Result<usize> {
+/// changed since its entry was built, and counts (in `encoding`) the blocks the packer can make
+/// of it without a task: the whole file, its skeleton and its map lines, so that packing a new
+/// task rarely needs the tokenizer. Returns how many files it analysed.
+pub fn refresh_lexicon(root: &Path, store: &Store, encoding: Encoding) -> anyhow::Result<usize> {
     let (todo, symbols) = {
         let reader = store.read()?;
         let files = reader.files()?;
@@ -149,10 +151,10 @@ pub fn refresh_lexicon(root: &Path, store: &Store) -> anyhow::Result<usize> {
             .filter(|f| candidate(f) && state.get(&f.id).is_some_and(|h| *h != f.hash))
             .collect();
         let ids: Vec<i64> = todo.iter().map(|f| f.id).collect();
-        let mut symbols: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut symbols: HashMap<i64, Vec<Symbol>> = HashMap::new();
         if !ids.is_empty() {
             for s in reader.symbols(if ids.len() > 200 { None } else { Some(&ids) })? {
-                symbols.entry(s.file_id).or_default().push(s.symbol.name);
+                symbols.entry(s.file_id).or_default().push(s.symbol);
             }
         }
         (todo, symbols)
@@ -160,31 +162,56 @@ pub fn refresh_lexicon(root: &Path, store: &Store) -> anyhow::Result<usize> {
     if todo.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<LexiconRow> = todo
+    // A tokenizer per thread pays off only for a larger batch (see `count_on_this_thread`).
+    let many = todo.len() > 32;
+    let count = |text: &str| -> u32 {
+        if many {
+            encoding.count_on_this_thread(text) as u32
+        } else {
+            encoding.count(text) as u32
+        }
+    };
+    let results: Vec<(LexiconRow, Vec<(i64, u32)>)> = todo
         .par_iter()
         .map_init(
             || (terms::Analyzer::default(), HashMap::new()),
             |(analyzer, cache), f| {
                 let text = read_text(root, &f.path).unwrap_or_default();
-                let names = symbols.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
+                let syms = symbols.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
                 let e = lexicon::analyse(
                     analyzer,
                     cache,
                     &f.path,
                     &text,
-                    names.iter().map(String::as_str),
+                    syms.iter().map(|s| s.name.as_str()),
                 );
-                LexiconRow {
+                let lang = pack::fence_language(f.language.as_deref(), &f.path);
+                let mut counts = Vec::new();
+                let full = full_block(&f.path, lang, &text);
+                counts.push((pack::block_key(encoding, &full), count(&full)));
+                if !syms.is_empty() {
+                    let (skeleton, _) = partial_block(&f.path, lang, &text, syms, &[]);
+                    counts.push((pack::block_key(encoding, &skeleton), count(&skeleton)));
+                }
+                for line in map_lines_for(&f.path, syms) {
+                    let n = count(&format!("{line}\n"));
+                    counts.push((crate::repomap::render::line_key(encoding, &line), n));
+                }
+                let row = LexiconRow {
                     file_id: f.id,
                     hash: f.hash.clone().unwrap_or_default(),
                     length: e.length,
                     terms: e.blob,
                     chunks: e.chunks,
-                }
+                };
+                (row, counts)
             },
         )
         .collect();
+    let (rows, counts): (Vec<LexiconRow>, Vec<Vec<(i64, u32)>>) = results.into_iter().unzip();
     store.put_lexicon(&rows)?;
+    let counts: Vec<(i64, u32)> = counts.into_iter().flatten().collect();
+    store.put_token_counts(&counts)?;
     Ok(rows.len())
 }
 
@@ -209,7 +236,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     let mut timings = Timings::default();
     let t = Instant::now();
-    timings.lexicon_files = refresh_lexicon(root, store)?;
+    timings.lexicon_files = refresh_lexicon(root, store, req.encoding)?;
     timings.lexicon_ms = ms(t);
 
     let t = Instant::now();

@@ -189,6 +189,19 @@ pub fn partial_block(
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
+/// The token-cache key of a block under an encoding.
+pub fn block_key(encoding: Encoding, text: &str) -> i64 {
+    let mut h = blake3::Hasher::new();
+    h.update(b"block\0");
+    h.update(encoding.name().as_bytes());
+    h.update(&[0]);
+    h.update(text.as_bytes());
+    let b = h.finalize();
+    let mut k = [0u8; 8];
+    k.copy_from_slice(&b.as_bytes()[..8]);
+    i64::from_le_bytes(k)
+}
+
 /// Counts blocks exactly, through the index's token cache.
 pub struct Counter<'s> {
     pub store: &'s crate::store::Store,
@@ -207,20 +220,8 @@ impl<'s> Counter<'s> {
         }
     }
 
-    fn key(&self, text: &str) -> i64 {
-        let mut h = blake3::Hasher::new();
-        h.update(b"block\0");
-        h.update(self.encoding.name().as_bytes());
-        h.update(&[0]);
-        h.update(text.as_bytes());
-        let b = h.finalize();
-        let mut k = [0u8; 8];
-        k.copy_from_slice(&b.as_bytes()[..8]);
-        i64::from_le_bytes(k)
-    }
-
     pub fn count(&mut self, text: &str) -> anyhow::Result<usize> {
-        let k = self.key(text);
+        let k = block_key(self.encoding, text);
         if let Some(n) = self.store.token_count(k)? {
             return Ok(n as usize);
         }
