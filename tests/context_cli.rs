@@ -192,6 +192,12 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         reasons.contains("the task names src/mypkg/nope.py, which is not an indexed file"),
         "{reasons}"
     );
+    // Product names and URLs are not taken for missing files.
+    assert_eq!(
+        reasons.matches("not an indexed file").count(),
+        1,
+        "{reasons}"
+    );
     assert!(
         j["context"]
             .as_str()
@@ -269,7 +275,7 @@ fn bad_input_is_a_clear_error() {
         (vec!["context", "   "], "the task is empty"),
         (
             vec!["context", "x", "--budget", "0"],
-            "--budget must be at least 1",
+            "the budget must be at least 1 token",
         ),
         (
             vec!["context", "helper", "--budget", "2"],

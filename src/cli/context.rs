@@ -94,6 +94,15 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
     let task = read_task(args)?;
     let budget = args.budget.unwrap_or(config.context.budget);
     let encoding = encoding(args.encoding.as_deref(), config)?;
+    let usage = |e: context::Error| UsageError {
+        message: e.to_string(),
+    };
+    let request = Request {
+        task: &task,
+        budget,
+        encoding,
+    };
+    context::check(&request).map_err(usage)?;
     context::prewarm(encoding);
     let t = Instant::now();
     let (store, _) = super::index(root, config)?;
@@ -101,21 +110,11 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         "index refreshed in {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
-    let packed = context::build(
-        root,
-        &store,
-        &Request {
-            task: &task,
-            budget,
-            encoding,
-        },
-    )
-    .map_err(|e| match e.downcast::<context::Error>() {
-        Ok(e) => UsageError {
-            message: e.to_string(),
+    let packed = context::build(root, &store, &request).map_err(|e| {
+        match e.downcast::<context::Error>() {
+            Ok(e) => usage(e).into(),
+            Err(e) => e,
         }
-        .into(),
-        Err(e) => e,
     })?;
     let tm = &packed.timings;
     tracing::info!(

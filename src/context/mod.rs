@@ -70,7 +70,7 @@ pub enum Error {
         "the task is empty\nhint: describe the change, e.g. vibe context \"fix the decoder's error position\""
     )]
     EmptyTask,
-    #[error("--budget must be at least 1 token")]
+    #[error("the budget must be at least 1 token (--budget or context.budget)")]
     ZeroBudget,
     #[error(
         "a budget of {budget} tokens is too small for even one file header ({needed} tokens for {path})\nhint: give a larger --budget"
@@ -224,14 +224,20 @@ pub fn prewarm(encoding: Encoding) {
     });
 }
 
-/// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
-pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed> {
+/// The request's own mistakes, found before any work.
+pub fn check(req: &Request) -> Result<(), Error> {
     if req.task.trim().is_empty() {
-        return Err(Error::EmptyTask.into());
+        return Err(Error::EmptyTask);
     }
     if req.budget == 0 {
-        return Err(Error::ZeroBudget.into());
+        return Err(Error::ZeroBudget);
     }
+    Ok(())
+}
+
+/// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
+pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed> {
+    check(req)?;
     prewarm(req.encoding);
 
     let mut timings = Timings::default();
@@ -351,10 +357,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if expanded.is_empty() {
             continue;
         }
-        // Drop the largest expanded definitions until the block fits (at most a few tries).
+        // Drop the largest expanded definitions until the block fits: each try estimates how
+        // many lines are too many from the block's tokens per line, and verifies exactly.
         let mut expanded = expanded;
-        for _ in 0..4 {
-            let (block, _) = partial_block(&f.path, lang, &text, &symbols, &expanded);
+        for _ in 0..8 {
+            let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
             let n = counter.count(&block)?;
             if used + n <= limit {
                 used += n;
@@ -365,14 +372,16 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             if expanded.len() <= 1 {
                 break;
             }
-            let largest = expanded
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, i)| symbols[**i].end_line.saturating_sub(symbols[**i].line))
-                .map(|(k, _)| k);
-            if let Some(k) = largest {
-                expanded.remove(k);
+            let shown: usize = ranges.iter().map(|(a, b)| b + 1 - a).sum();
+            let per_line = n as f64 / shown.max(1) as f64;
+            let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
+            let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
+            expanded.sort_by_key(|&i| (std::cmp::Reverse(size(i)), i));
+            let mut removed = 0;
+            while removed < excess.max(1) && expanded.len() > 1 {
+                removed += size(expanded.remove(0)).max(1);
             }
+            expanded.sort_unstable();
         }
     }
 
@@ -429,20 +438,29 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         }
         let f = candidates[s.index].file;
         let symbols = symbols_of(f.id)?;
-        let lines = map_lines_for(&f.path, &symbols);
-        let mut n = 0;
-        for l in &lines {
-            n += counter.count_line(l)?;
-        }
+        let mut lines = map_lines_for(&f.path, &symbols);
         let extra = if map_lines.is_empty() {
             title_tokens
         } else {
             0
         };
-        if used + map_used + n + extra > budget {
+        // As many of the file's lines as fit, its path first; none if not even the path does.
+        let room = budget.saturating_sub(used + map_used + extra);
+        let mut n = 0;
+        let mut keep = 0;
+        for l in &lines {
+            let c = counter.count_line(l)?;
+            if n + c > room {
+                break;
+            }
+            n += c;
+            keep += 1;
+        }
+        if keep == 0 {
             misfits += 1;
             continue;
         }
+        lines.truncate(keep);
         misfits = 0;
         if map_lines.is_empty() {
             map_lines.push(title.clone());

@@ -179,8 +179,19 @@ pub fn partial_block(
     let header = if expanded.is_empty() {
         format!("{path} (signatures only, bodies elided; {lines} lines)")
     } else {
-        // Only the expanded definitions' ranges are worth naming.
-        let full: Vec<(usize, usize)> = ranges.iter().copied().filter(|(a, b)| b > a).collect();
+        // The expanded definitions' own ranges are the ones worth naming.
+        let mut full: Vec<(usize, usize)> = expanded
+            .iter()
+            .filter_map(|&i| symbols.get(i))
+            .map(|s| {
+                let a = (s.line as usize).clamp(1, lines.max(1));
+                (a, (s.end_line as usize).clamp(a, lines.max(1)))
+            })
+            .collect();
+        full.sort_unstable();
+        full.dedup();
+        let all = full.clone();
+        full.retain(|r| !all.iter().any(|o| o != r && o.0 <= r.0 && r.1 <= o.1));
         format!(
             "{path} (lines {} of {lines} in full, other definitions as signatures)",
             describe_ranges(&full)

@@ -150,7 +150,12 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
     };
     for raw in task.split_whitespace() {
         let word = trim(raw);
-        if word.len() < 3 {
+        // URLs, and product names that look like file names, name no file of the repository.
+        if word.len() < 3
+            || word.contains("://")
+            || word.starts_with("www.")
+            || KNOWN_NAMES.contains(&word.to_ascii_lowercase().as_str())
+        {
             continue;
         }
         let has_ext = word
@@ -217,6 +222,25 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
     }
     (named, warnings)
 }
+
+/// Names of projects and products spelled like file names.
+const KNOWN_NAMES: &[&str] = &[
+    "node.js",
+    "vue.js",
+    "next.js",
+    "nuxt.js",
+    "react.js",
+    "angular.js",
+    "ember.js",
+    "express.js",
+    "d3.js",
+    "three.js",
+    "chart.js",
+    "deno.js",
+    "bun.js",
+    "asp.net",
+    "socket.io",
+];
 
 fn is_extension(ext: &str) -> bool {
     matches!(

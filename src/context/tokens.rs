@@ -128,10 +128,13 @@ pub fn split_for_counting(text: &str) -> Vec<&str> {
         while i + 1 < bytes.len() {
             if bytes[i] == b'\n' {
                 let next = bytes[i + 1];
-                // A multi-byte character is never whitespace that matters here except the
-                // Unicode spaces, so only ASCII is checked, and non-ASCII counts as "other".
-                let other = next >= 0x80 && !text[i + 1..].starts_with(char::is_whitespace);
-                if other || !(next.is_ascii_whitespace() || next == b'/' || next == 0x0b) {
+                // Unicode whitespace (U+3000, U+00A0, …) joins a newline like ASCII spaces do.
+                let safe = if next >= 0x80 {
+                    !text[i + 1..].starts_with(char::is_whitespace)
+                } else {
+                    !(next.is_ascii_whitespace() || next == b'/' || next == 0x0b)
+                };
+                if safe {
                     cut = Some(i + 1);
                     break;
                 }
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn split_pieces_add_up() {
-        let unit = "def f(x):\n    return x  # ü\n\n\n// c\n/* */\n  \n\tx = (1,\n)\n";
+        let unit = "def f(x):\n    return x  # ü\n\n\n// c\n/* */\n  \n\tx = (1,\n)\n\n\u{3000}\n\u{a0}y\n";
         let text = unit.repeat(20_000);
         let pieces = split_for_counting(&text);
         assert!(pieces.len() > 5, "{}", pieces.len());
