@@ -27,6 +27,8 @@ pub struct Entry {
     pub length: u32,
     /// Per-passage records (see the module docs).
     pub chunks: Vec<u8>,
+    /// Per defined name: its term count (u8), then its distinct terms (u32 each, sorted).
+    pub names: Vec<u8>,
 }
 
 /// Lines per passage.
@@ -97,11 +99,23 @@ pub fn analyse<'a>(
             chunks.extend_from_slice(&n.to_le_bytes());
         }
     }
+    let mut names = Vec::new();
     for name in def_names {
+        let mut own: Vec<Term> = Vec::new();
         analyzer.word_terms(name, |t| {
             let c = counts.entry(t).or_default();
             c.defs = c.defs.saturating_add(1);
+            own.push(t);
         });
+        own.sort_unstable();
+        own.dedup();
+        own.truncate(u8::MAX as usize);
+        if !own.is_empty() {
+            names.push(own.len() as u8);
+            for t in own {
+                names.extend_from_slice(&t.to_le_bytes());
+            }
+        }
     }
     for_each_word(path, |w| {
         analyzer.word_terms(w, |t| {
@@ -122,7 +136,24 @@ pub fn analyse<'a>(
         blob,
         length,
         chunks,
+        names,
     }
+}
+
+/// Each defined name's terms, from a `names` blob.
+pub fn name_terms(names: &[u8]) -> impl Iterator<Item = impl Iterator<Item = Term> + '_> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let n = *names.get(at)? as usize;
+        let start = at + 1;
+        let end = (start + n * 4).min(names.len());
+        at = end;
+        Some(
+            names[start..end]
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        )
+    })
 }
 
 /// Each passage of a file's `chunks` blob as (length in terms, its records).
@@ -241,5 +272,27 @@ mod tests {
         assert_eq!(p[1].0, 3);
         // The passages' lengths add up to the file's.
         assert_eq!(p.iter().map(|x| x.0).sum::<u32>(), e.length);
+    }
+
+    #[test]
+    fn names_keep_each_definitions_terms() {
+        let a = Analyzer::default();
+        let mut cache = HashMap::new();
+        let e = analyse(
+            &a,
+            &mut cache,
+            "x.py",
+            "",
+            ["raw_decode", "JSONDecoder"].into_iter(),
+        );
+        let names: Vec<Vec<Term>> = name_terms(&e.names).map(Iterator::collect).collect();
+        let mut want = vec![
+            vec![hash("raw"), hash("decod"), hash("rawdecode")],
+            vec![hash("json"), hash("decod"), hash("jsondecoder")],
+        ];
+        for w in &mut want {
+            w.sort_unstable();
+        }
+        assert_eq!(names, want);
     }
 }

@@ -203,6 +203,7 @@ pub fn refresh_lexicon(root: &Path, store: &Store, encoding: Encoding) -> anyhow
                     length: e.length,
                     terms: e.blob,
                     chunks: e.chunks,
+                    names: e.names,
                 };
                 (row, counts)
             },
@@ -263,7 +264,12 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             lexicon: lex_by_id
                 .get(&f.id)
                 .filter(|r| Some(&r.hash) == f.hash.as_ref())
-                .map(|r| (r.terms.as_slice(), r.length, r.chunks.as_slice())),
+                .map(|r| rank::Lexicon {
+                    terms: &r.terms,
+                    length: r.length,
+                    chunks: &r.chunks,
+                    names: &r.names,
+                }),
             entry_point: entry.contains(f.path.as_str()),
         })
         .collect();

@@ -21,7 +21,7 @@ use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{Graph, Input, pagerank};
 use crate::store::{FileRow, GraphRow};
 
-use super::lexicon::{lookup, passage_count, passages};
+use super::lexicon::{lookup, name_terms, passage_count, passages};
 use super::terms::{QueryTerm, mentions_tests};
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
@@ -52,6 +52,8 @@ struct Tune {
     component: f64,
     /// Share of the lexical score that comes from the file's best passage.
     passage: f64,
+    /// Weight of the file's best-matching defined name.
+    best_def: f64,
 }
 
 impl Tune {
@@ -70,6 +72,7 @@ impl Tune {
             hub: 0.5,
             component: 0.5,
             passage: 0.5,
+            best_def: 0.3,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -93,6 +96,7 @@ impl Tune {
                     "hub" => t.hub = v,
                     "component" => t.component = v,
                     "passage" => t.passage = v,
+                    "bestdef" => t.best_def = v,
                     _ => {}
                 }
             }
@@ -103,11 +107,20 @@ impl Tune {
 /// Score of a file named in the task, above any lexical score.
 const NAMED: f64 = 10.0;
 
+/// A file's lexicon entry (see `lexicon`).
+#[derive(Clone, Copy)]
+pub struct Lexicon<'a> {
+    pub terms: &'a [u8],
+    /// Length in terms.
+    pub length: u32,
+    pub chunks: &'a [u8],
+    pub names: &'a [u8],
+}
+
 /// One candidate file as the ranking sees it.
 pub struct Candidate<'a> {
     pub file: &'a FileRow,
-    /// Lexicon entry: (term records, length in terms, passages).
-    pub lexicon: Option<(&'a [u8], u32, &'a [u8])>,
+    pub lexicon: Option<Lexicon<'a>>,
     pub entry_point: bool,
 }
 
@@ -368,7 +381,7 @@ pub fn rank(
     let docs = with_lexicon.len().max(1) as f64;
     let avg_len = with_lexicon
         .iter()
-        .filter_map(|&i| candidates[i].lexicon.map(|l| f64::from(l.1)))
+        .filter_map(|&i| candidates[i].lexicon.map(|l| f64::from(l.length)))
         .sum::<f64>()
         / docs;
     let mut lexical = vec![0.0f64; n];
@@ -378,8 +391,8 @@ pub fn rank(
         let hits: Vec<(usize, super::lexicon::Counts)> = with_lexicon
             .iter()
             .filter_map(|&i| {
-                let (blob, _, _) = candidates[i].lexicon?;
-                lookup(blob, q.term).map(|c| (i, c))
+                let l = candidates[i].lexicon?;
+                lookup(l.terms, q.term).map(|c| (i, c))
             })
             .collect();
         if hits.is_empty() {
@@ -396,7 +409,7 @@ pub fn rank(
         };
         term_weights.push((q.term, weight * idf));
         for (i, c) in hits {
-            let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.1));
+            let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.length));
             let norm = 1.0 - b + b * len / avg_len.max(1.0);
             let tf =
                 f64::from(c.text) / norm + w_defs * f64::from(c.defs) + w_path * f64::from(c.path);
@@ -415,8 +428,8 @@ pub fn rank(
     if tune.passage > 0.0 && !term_weights.is_empty() {
         let (mut total, mut count) = (0.0f64, 0usize);
         for &i in &with_lexicon {
-            if let Some((_, _, chunks)) = candidates[i].lexicon {
-                for (len, _) in passages(chunks) {
+            if let Some(l) = candidates[i].lexicon {
+                for (len, _) in passages(l.chunks) {
                     total += f64::from(len);
                     count += 1;
                 }
@@ -428,10 +441,10 @@ pub fn rank(
             if lexical[i] <= 0.0 {
                 continue;
             }
-            let Some((_, _, chunks)) = candidates[i].lexicon else {
+            let Some(l) = candidates[i].lexicon else {
                 continue;
             };
-            for (len, records) in passages(chunks) {
+            for (len, records) in passages(l.chunks) {
                 let norm = 1.0 - b + b * f64::from(len) / avg;
                 let mut s = 0.0;
                 for &(t, w) in &term_weights {
@@ -448,6 +461,33 @@ pub fn rank(
             for i in 0..n {
                 lex_norm[i] =
                     (1.0 - tune.passage) * lex_norm[i] + tune.passage * best[i] / max_best;
+            }
+        }
+    }
+    // Definitions: the defined name that shares the most (idf-weighted) task terms.
+    if tune.best_def > 0.0 && !term_weights.is_empty() {
+        let weights: HashMap<super::terms::Term, f64> = term_weights.iter().copied().collect();
+        let mut best = vec![0.0f64; n];
+        for i in 0..n {
+            if lexical[i] <= 0.0 {
+                continue;
+            }
+            let Some(l) = candidates[i].lexicon else {
+                continue;
+            };
+            for name in name_terms(l.names) {
+                let s: f64 = name.filter_map(|t| weights.get(&t)).sum();
+                best[i] = best[i].max(s);
+            }
+        }
+        let max_best = best.iter().copied().fold(0.0, f64::max);
+        if max_best > 0.0 {
+            for i in 0..n {
+                lex_norm[i] += tune.best_def * best[i] / max_best;
+            }
+            let top = lex_norm.iter().copied().fold(0.0, f64::max);
+            if top > 0.0 {
+                lex_norm.iter_mut().for_each(|x| *x /= top);
             }
         }
     }

@@ -344,6 +344,7 @@ pub struct LexiconRow {
     pub length: u32,
     pub terms: Vec<u8>,
     pub chunks: Vec<u8>,
+    pub names: Vec<u8>,
 }
 
 impl Store {
@@ -375,13 +376,16 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms, chunks) \
-                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
+                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms, chunks, names) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                     WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
                 )
                 .map_err(&e)?;
             for r in rows {
-                stmt.execute(params![r.file_id, r.hash, r.length, r.terms, r.chunks])
-                    .map_err(&e)?;
+                stmt.execute(params![
+                    r.file_id, r.hash, r.length, r.terms, r.chunks, r.names
+                ])
+                .map_err(&e)?;
             }
         }
         tx.commit().map_err(&e)
@@ -393,7 +397,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id, hash, length, terms, chunks FROM lexicon ORDER BY file_id",
+                "SELECT file_id, hash, length, terms, chunks, names FROM lexicon \
+                 ORDER BY file_id",
             )
             .map_err(&e)?;
         let rows = stmt
@@ -404,6 +409,7 @@ impl Store {
                     length: r.get(2)?,
                     terms: r.get(3)?,
                     chunks: r.get(4)?,
+                    names: r.get(5)?,
                 })
             })
             .map_err(&e)?;
