@@ -361,3 +361,12 @@ fn tokens_counts_files_and_stdin_exactly() {
     let a = Encoding::O200kBase.count("hello world\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
 }
+
+#[test]
+fn an_empty_repository_gives_an_empty_context() {
+    let t = Test::new();
+    let j = t.run(&["context", "anything at all", "--json"]).json();
+    assert_eq!(j["files"], serde_json::json!([]));
+    assert_eq!(j["context"], "");
+    assert_eq!(j["used_tokens"], 0);
+}
