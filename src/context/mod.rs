@@ -249,7 +249,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let t = Instant::now();
     let reader = store.read()?;
     let files: Vec<FileRow> = reader.files()?.into_iter().filter(candidate).collect();
+    let t_lex = Instant::now();
     let lex: Vec<LexiconRow> = store.lexicon()?;
+    tracing::debug!("lexicon read: {} rows in {:.1} ms", lex.len(), ms(t_lex));
     let lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
     let project = Project::from_meta(reader.meta("project")?);
     let entry: std::collections::HashSet<&str> = project
@@ -276,9 +278,13 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let analyzer = terms::Analyzer::default();
     let query = terms::query_terms(&analyzer, req.task);
     let (named, warnings) = rank::named_files(req.task, &candidates);
+    let t_graph = Instant::now();
     let graph = reader.graph()?;
     let edges = reader.edges()?;
+    tracing::debug!("graph read in {:.1} ms", ms(t_graph));
+    let t_rank = Instant::now();
     let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges);
+    tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.
         let mut order: Vec<usize> = (0..candidates.len())

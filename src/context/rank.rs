@@ -104,6 +104,8 @@ impl Tune {
         t
     }
 }
+/// How many of the best files by file-level lexical score get passage and name scores.
+const DEEP: usize = 500;
 /// Score of a file named in the task, above any lexical score.
 const NAMED: f64 = 10.0;
 
@@ -424,6 +426,21 @@ pub fn rank(
         .iter()
         .map(|s| if max_lex > 0.0 { s / max_lex } else { 0.0 })
         .collect();
+    // Passages and names are scored for the best files by the file-level score only: further
+    // down, a mix with them cannot reach the top of the list, and on large repositories
+    // scoring every file's passages would cost more than everything else.
+    let mut deep = vec![false; n];
+    {
+        let mut by_lex: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();
+        by_lex.sort_by(|&a, &b| {
+            lexical[b]
+                .total_cmp(&lexical[a])
+                .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
+        });
+        for &i in by_lex.iter().take(DEEP) {
+            deep[i] = true;
+        }
+    }
     // Passages: the best 40-line passage of each matched file, by BM25 over passages.
     if tune.passage > 0.0 && !term_weights.is_empty() {
         let (mut total, mut count) = (0.0f64, 0usize);
@@ -438,7 +455,7 @@ pub fn rank(
         let avg = (total / count.max(1) as f64).max(1.0);
         let mut best = vec![0.0f64; n];
         for i in 0..n {
-            if lexical[i] <= 0.0 {
+            if !deep[i] {
                 continue;
             }
             let Some(l) = candidates[i].lexicon else {
@@ -469,7 +486,7 @@ pub fn rank(
         let weights: HashMap<super::terms::Term, f64> = term_weights.iter().copied().collect();
         let mut best = vec![0.0f64; n];
         for i in 0..n {
-            if lexical[i] <= 0.0 {
+            if !deep[i] {
                 continue;
             }
             let Some(l) = candidates[i].lexicon else {
