@@ -1,19 +1,24 @@
 //! Which files matter for a task, and why.
 //!
-//! Three signals, then priors:
+//! Signals, then priors:
 //! 1. **Named files**: a path, a unique file name or a dotted module (`json.decoder`) written in
-//!    the task puts that file first.
+//!    the task puts that file first; a `component:` prefix (`url: only reuse…`) favours the
+//!    file or directory it names.
 //! 2. **Lexical**: BM25F over each file's text, the names it defines and its path (see
-//!    `lexicon`), with task terms that look like code (`raw_decode`, `JSONDecoder`) weighing
-//!    more than plain words and a whole compound identifier more than its parts.
+//!    `lexicon`), plus a bonus for task terms in the path; mixed half and half with the file's
+//!    best 40-line passage, plus its best-matching defined name. Task terms that look like code
+//!    (`raw_decode`, `JSONDecoder`) weigh more than plain words, and a whole compound
+//!    identifier more than its parts.
 //! 3. **Graph**: a personalised PageRank over the repo map's reference and import graph, seeded
-//!    by the named and best lexical files, so that a file defining what a matched file calls (or
-//!    calling what it defines, with less weight) is relevant too.
+//!    by the named and best lexical files, so that a file defining what a matched file uses (or
+//!    using what it defines, with less weight) is relevant too; divided by the square root of
+//!    the file's global rank, so that hubs do not win every task.
 //!
 //! Priors: test files count less unless the task talks about tests; vendored and generated files
-//! much less; non-source text (docs, config) a little less; entry points a little more.
-//! Every score is a pure function of the index and the task, summed in path order, so the same
-//! tree and task always give the same ranking.
+//! much less; non-source text (docs, config) less; entry points a little more. The weights were
+//! chosen on `benches/context_eval.py` (see docs/context.md). Every score is a pure function of
+//! the index and the task, summed in path order, so the same tree and task always give the same
+//! ranking.
 
 use std::collections::HashMap;
 
@@ -578,24 +583,18 @@ pub fn rank(
                 graph_score[i] = (lift[i] / max_lift).min(1.0);
             }
         }
-        // Why: the seed with the strongest direct edge to the file.
+        // Why: the seed with the strongest direct edge to the file ("defines what it uses"),
+        // else the seed the file points at most strongly ("uses it").
+        let mut strongest = vec![0.0f64; n];
         for (f, out) in forward.iter().enumerate() {
             if seed[f] == 0.0 {
                 continue;
             }
             for &(g, w) in out {
                 let g = g as usize;
-                if seed[g] == 0.0 {
-                    let better = match via[g] {
-                        Some((s, _)) => seed[f] * w > seed[s],
-                        None => true,
-                    };
-                    if better {
-                        via[g] = Some((f, false));
-                    }
-                }
-                if seed[g] > 0.0 && seed[f] == 0.0 && via[f].is_none() {
-                    via[f] = Some((g, true));
+                if seed[g] == 0.0 && seed[f] * w > strongest[g] {
+                    strongest[g] = seed[f] * w;
+                    via[g] = Some((f, false));
                 }
             }
         }
