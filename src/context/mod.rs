@@ -140,8 +140,13 @@ fn ms(t: Instant) -> f64 {
 /// Brings the lexicon up to date with the index: analyses every candidate file whose content
 /// changed since its entry was built, and counts (in `encoding`) the blocks the packer can make
 /// of it without a task: the whole file, its skeleton and its map lines, so that packing a new
-/// task rarely needs the tokenizer. Returns how many files it analysed.
-pub fn refresh_lexicon(root: &Path, store: &Store, encoding: Encoding) -> anyhow::Result<usize> {
+/// task rarely needs the tokenizer. Returns the entries it made; when the index cannot be
+/// written (a read-only checkout), they are still returned, for this run to use.
+pub fn refresh_lexicon(
+    root: &Path,
+    store: &Store,
+    encoding: Encoding,
+) -> anyhow::Result<Vec<LexiconRow>> {
     let (todo, symbols) = {
         let reader = store.read()?;
         let files = reader.files()?;
@@ -160,7 +165,7 @@ pub fn refresh_lexicon(root: &Path, store: &Store, encoding: Encoding) -> anyhow
         (todo, symbols)
     };
     if todo.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // A tokenizer per thread pays off only for a larger batch (see `count_on_this_thread`).
     let many = todo.len() > 32;
@@ -210,10 +215,15 @@ pub fn refresh_lexicon(root: &Path, store: &Store, encoding: Encoding) -> anyhow
         )
         .collect();
     let (rows, counts): (Vec<LexiconRow>, Vec<Vec<(i64, u32)>>) = results.into_iter().unzip();
-    store.put_lexicon(&rows)?;
+    if let Err(e) = store.put_lexicon(&rows) {
+        tracing::warn!("the lexical index was not saved ({e}); this run uses it unsaved");
+        return Ok(rows);
+    }
     let counts: Vec<(i64, u32)> = counts.into_iter().flatten().collect();
-    store.put_token_counts(&counts)?;
-    Ok(rows.len())
+    if let Err(e) = store.put_token_counts(&counts) {
+        tracing::debug!("token counts not saved: {e}");
+    }
+    Ok(rows)
 }
 
 /// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
@@ -243,7 +253,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     let mut timings = Timings::default();
     let t = Instant::now();
-    timings.lexicon_files = refresh_lexicon(root, store, req.encoding)?;
+    let fresh = refresh_lexicon(root, store, req.encoding)?;
+    timings.lexicon_files = fresh.len();
     timings.lexicon_ms = ms(t);
 
     let t = Instant::now();
@@ -252,7 +263,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let t_lex = Instant::now();
     let lex: Vec<LexiconRow> = store.lexicon()?;
     tracing::debug!("lexicon read: {} rows in {:.1} ms", lex.len(), ms(t_lex));
-    let lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
+    // Entries of this run win over stored ones (the same, unless they could not be saved).
+    let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
+    lex_by_id.extend(fresh.iter().map(|r| (r.file_id, r)));
     let project = Project::from_meta(reader.meta("project")?);
     let entry: std::collections::HashSet<&str> = project
         .entry_points
