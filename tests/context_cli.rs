@@ -370,3 +370,27 @@ fn an_empty_repository_gives_an_empty_context() {
     assert_eq!(j["context"], "");
     assert_eq!(j["used_tokens"], 0);
 }
+
+#[test]
+fn two_runs_at_once_both_finish_with_the_same_answer() {
+    let t = Test::fixture("python");
+    t.write("src/mypkg/frames.py", big_module());
+    let spawn = || {
+        t.cmd()
+            .args(["context", "checksum_frame CRC", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+        b.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(a.stdout, b.stdout);
+    let j: Value = serde_json::from_slice(&a.stdout).unwrap_or_default();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/frames.py", "{j}");
+}
