@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::repomap::extract::Symbol;
 use crate::repomap::project::Project;
+use crate::repomap::render;
 use crate::store::{FileRow, LexiconRow, Store};
 
 use pack::{Included, full_block, partial_block};
@@ -193,14 +194,14 @@ pub fn refresh_lexicon(
                 let lang = pack::fence_language(f.language.as_deref(), &f.path);
                 let mut counts = Vec::new();
                 let full = full_block(&f.path, lang, &text);
-                counts.push((pack::block_key(encoding, &full), count(&full)));
+                counts.push((tokens::block_key(encoding, &full), count(&full)));
                 if !syms.is_empty() {
                     let (skeleton, _) = partial_block(&f.path, lang, &text, syms, &[]);
-                    counts.push((pack::block_key(encoding, &skeleton), count(&skeleton)));
+                    counts.push((tokens::block_key(encoding, &skeleton), count(&skeleton)));
                 }
                 for line in map_lines_for(&f.path, syms) {
                     let n = count(&format!("{line}\n"));
-                    counts.push((crate::repomap::render::line_key(encoding, &line), n));
+                    counts.push((tokens::line_key(encoding, &line), n));
                 }
                 let row = LexiconRow {
                     file_id: f.id,
@@ -327,7 +328,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let t = Instant::now();
     let query_terms: std::collections::HashSet<terms::Term> =
         query.iter().map(|q| q.term).collect();
-    let mut counter = pack::Counter::new(store, req.encoding);
+    let mut counter = tokens::CountCache::new(store, req.encoding);
     let budget = req.budget;
     let mut used = 0usize;
     let mut included = vec![(Included::None, 0usize); ranking.files.len()];
@@ -365,7 +366,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         };
         let lang = pack::fence_language(f.language.as_deref(), &f.path);
         let full = full_block(&f.path, lang, &text);
-        let n = counter.count(&full)?;
+        let n = counter.count_block(&full)?;
         if used + n <= limit {
             used += n;
             included[pos] = (Included::Full, n);
@@ -387,7 +388,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let mut expanded = expanded;
         for _ in 0..8 {
             let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
-            let n = counter.count(&block)?;
+            let n = counter.count_block(&block)?;
             if used + n <= limit {
                 used += n;
                 included[pos] = (Included::Partial, n);
@@ -431,10 +432,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         };
         let lang = pack::fence_language(f.language.as_deref(), &f.path);
         let (block, _) = partial_block(&f.path, lang, &text, &symbols, &[]);
-        let n = counter.count(&block)?;
+        let n = counter.count_block(&block)?;
         // A small file costs little more whole than as signatures: show it whole.
         let full = full_block(&f.path, lang, &text);
-        let n_full = counter.count(&full)?;
+        let n_full = counter.count_block(&full)?;
         if n_full <= n + n / 2 + 24 && used + n_full <= skeleton_limit {
             used += n_full;
             included[pos] = (Included::Full, n_full);
@@ -449,7 +450,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Tier 3: map lines, each counted through the map's per-line cache.
     let mut map_lines: Vec<String> = Vec::new();
     let title = "Other relevant files (definitions only):".to_string();
-    let title_tokens = counter.count_line(&title)?;
+    let title_tokens = counter.count(&title)?;
     let mut map_used = 0usize;
     // Stop once the budget is all but full, or after a run of files that do not fit: counting
     // lines nobody will see costs tokenizer time.
@@ -474,7 +475,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let mut n = 0;
         let mut keep = 0;
         for l in &lines {
-            let c = counter.count_line(l)?;
+            let c = counter.count(l)?;
             if n + c > room {
                 break;
             }
@@ -501,7 +502,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         && let Some(first) = ranking.files.first()
     {
         let path = &candidates[first.index].file.path;
-        let needed = counter.count_line(&format!("{path}:"))? + title_tokens;
+        let needed = counter.count(&render::path_line(path))? + title_tokens;
         return Err(Error::BudgetTooSmall {
             budget,
             needed,
@@ -520,7 +521,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         context.push_str(l);
         context.push('\n');
     }
-    timings.tokenizer_misses = counter.misses;
+    timings.tokenizer_misses = counter.misses();
     // The read snapshot must end first: the cache is written in a transaction of its own.
     drop(reader);
     counter.save();
@@ -559,24 +560,19 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 }
 
 /// A file's lines in the map section: its path, its first top-level definitions, and how
-/// many are left out (the repo map's own line shapes, so counts add up line by line).
+/// many are left out, in the repo map's own line shapes (so counts add up line by line).
 fn map_lines_for(path: &str, symbols: &[Symbol]) -> Vec<String> {
-    let mut lines = vec![format!("{path}:")];
-    let top: Vec<&Symbol> = symbols.iter().filter(|s| s.parent.is_none()).collect();
-    for s in top.iter().take(MAP_SYMBOLS) {
-        let sig = if s.signature.is_empty() {
-            &s.name
-        } else {
-            &s.signature
-        };
-        lines.push(format!("  {sig}"));
-    }
+    let top: Vec<usize> = (0..symbols.len())
+        .filter(|&i| symbols[i].parent.is_none())
+        .collect();
+    let mut lines = vec![render::path_line(path)];
+    lines.extend(
+        top.iter()
+            .take(MAP_SYMBOLS)
+            .map(|&i| render::symbol_line(symbols, i)),
+    );
     if top.len() > MAP_SYMBOLS {
-        lines.push(format!(
-            "  {} {} more",
-            pack::ELIDED,
-            top.len() - MAP_SYMBOLS
-        ));
+        lines.push(render::elided_line(top.len() - MAP_SYMBOLS));
     }
     lines
 }

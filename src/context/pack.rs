@@ -10,11 +10,9 @@
 //! cached in the index by a hash of its text, so a repeated or similar task rarely needs the
 //! tokenizer. Tests check the sum against a count of the final text.
 
-use super::tokens::Encoding;
 use crate::repomap::extract::Symbol;
 
-/// Marker for lines left out of a partial or skeleton block.
-pub const ELIDED: &str = "⋮";
+pub use crate::repomap::render::ELIDED;
 
 /// How a file is included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -200,76 +198,10 @@ pub fn partial_block(
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
-/// The token-cache key of a block under an encoding.
-pub fn block_key(encoding: Encoding, text: &str) -> i64 {
-    let mut h = blake3::Hasher::new();
-    h.update(b"block\0");
-    h.update(encoding.name().as_bytes());
-    h.update(&[0]);
-    h.update(text.as_bytes());
-    let b = h.finalize();
-    let mut k = [0u8; 8];
-    k.copy_from_slice(&b.as_bytes()[..8]);
-    i64::from_le_bytes(k)
-}
-
-/// Counts blocks exactly, through the index's token cache.
-pub struct Counter<'s> {
-    pub store: &'s crate::store::Store,
-    pub encoding: Encoding,
-    pub fresh: Vec<(i64, u32)>,
-    pub misses: usize,
-}
-
-impl<'s> Counter<'s> {
-    pub fn new(store: &'s crate::store::Store, encoding: Encoding) -> Self {
-        Counter {
-            store,
-            encoding,
-            fresh: Vec::new(),
-            misses: 0,
-        }
-    }
-
-    pub fn count(&mut self, text: &str) -> anyhow::Result<usize> {
-        let k = block_key(self.encoding, text);
-        if let Some(n) = self.store.token_count(k)? {
-            return Ok(n as usize);
-        }
-        if let Some((_, n)) = self.fresh.iter().find(|(h, _)| *h == k) {
-            return Ok(*n as usize);
-        }
-        let n = self.encoding.count(text);
-        self.misses += 1;
-        self.fresh.push((k, n as u32));
-        Ok(n)
-    }
-
-    /// Tokens of a map line and its newline, through the repo map's per-line cache.
-    pub fn count_line(&mut self, line: &str) -> anyhow::Result<usize> {
-        let k = crate::repomap::render::line_key(self.encoding, line);
-        if let Some(n) = self.store.token_count(k)? {
-            return Ok(n as usize);
-        }
-        if let Some((_, n)) = self.fresh.iter().find(|(h, _)| *h == k) {
-            return Ok(*n as usize);
-        }
-        let n = crate::repomap::render::count_line(self.encoding, line);
-        self.misses += 1;
-        self.fresh.push((k, n));
-        Ok(n as usize)
-    }
-
-    pub fn save(self) {
-        if let Err(e) = self.store.put_token_counts(&self.fresh) {
-            tracing::debug!("token cache not saved: {e}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::tokens::Encoding;
 
     fn sym(name: &str, line: u32, end_line: u32) -> Symbol {
         Symbol {

@@ -2,9 +2,12 @@
 //! most once per process and only when something is actually counted.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tiktoken_rs::CoreBPE;
+
+use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -108,6 +111,129 @@ impl Encoding {
             }
         })
     }
+}
+
+/// Exact counts through the index's token cache (`token_counts`): the map's lines and
+/// `vibe context`'s blocks are counted once, and the tokenizer is loaded only on a miss.
+/// Lines are keyed with their digits as `0` (see [`zero_digits`]); a block by its exact text.
+pub struct CountCache<'s> {
+    store: &'s Store,
+    encoding: Encoding,
+    memo: HashMap<i64, u32>,
+    fresh: Vec<(i64, u32)>,
+}
+
+impl<'s> CountCache<'s> {
+    pub fn new(store: &'s Store, encoding: Encoding) -> Self {
+        CountCache {
+            store,
+            encoding,
+            memo: HashMap::new(),
+            fresh: Vec::new(),
+        }
+    }
+
+    fn cached(
+        &mut self,
+        key: i64,
+        count: impl FnOnce() -> u32,
+    ) -> Result<usize, crate::store::Error> {
+        if let Some(n) = self.memo.get(&key) {
+            return Ok(*n as usize);
+        }
+        let n = match self.store.token_count(key)? {
+            Some(n) => n,
+            None => {
+                let n = count();
+                self.fresh.push((key, n));
+                n
+            }
+        };
+        self.memo.insert(key, n);
+        Ok(n as usize)
+    }
+
+    /// Tokens of `line` followed by a newline.
+    pub fn count(&mut self, line: &str) -> Result<usize, crate::store::Error> {
+        let encoding = self.encoding;
+        self.cached(line_key(encoding, line), || count_line(encoding, line))
+    }
+
+    pub fn count_all(&mut self, lines: &[String]) -> Result<usize, crate::store::Error> {
+        let mut n = 0;
+        for l in lines {
+            n += self.count(l)?;
+        }
+        Ok(n)
+    }
+
+    /// Tokens of a whole block of text.
+    pub fn count_block(&mut self, text: &str) -> Result<usize, crate::store::Error> {
+        let encoding = self.encoding;
+        self.cached(block_key(encoding, text), || encoding.count(text) as u32)
+    }
+
+    /// How many counts the tokenizer had to make.
+    pub fn misses(&self) -> usize {
+        self.fresh.len()
+    }
+
+    pub fn save(self) {
+        // A cache that cannot be written (say, a read-only checkout) only costs speed.
+        if let Err(e) = self.store.put_token_counts(&self.fresh) {
+            tracing::debug!("token cache not saved: {e}");
+        }
+    }
+}
+
+/// Every ASCII digit as `0`. Digits pre-tokenize in runs of at most three, and every run of one
+/// to three digits is one token in o200k_base and cl100k_base (a test in `repomap::render`
+/// checks all 1,110), so a line's count does not depend on which digits it holds.
+pub(crate) fn zero_digits(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.bytes().any(|b| b.is_ascii_digit()) {
+        std::borrow::Cow::Owned(
+            line.chars()
+                .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
+fn key(parts: &[&[u8]]) -> i64 {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p);
+    }
+    let b = h.finalize();
+    let mut k = [0u8; 8];
+    k.copy_from_slice(&b.as_bytes()[..8]);
+    i64::from_le_bytes(k)
+}
+
+/// The token-cache key of a map line under an encoding.
+pub fn line_key(encoding: Encoding, line: &str) -> i64 {
+    key(&[
+        encoding.name().as_bytes(),
+        &[0],
+        zero_digits(line).as_bytes(),
+    ])
+}
+
+/// The token-cache key of a block of `vibe context` under an encoding.
+pub fn block_key(encoding: Encoding, text: &str) -> i64 {
+    key(&[
+        b"block\0",
+        encoding.name().as_bytes(),
+        &[0],
+        text.as_bytes(),
+    ])
+}
+
+/// Exact tokens of `line` plus its newline.
+pub fn count_line(encoding: Encoding, line: &str) -> u32 {
+    encoding.count(&format!("{}\n", zero_digits(line))) as u32
 }
 
 /// Pieces of about this many bytes are counted separately (and in parallel).

@@ -601,7 +601,7 @@ fn precount_phase(tx: &IndexTx, pool: &rayon::ThreadPool) -> Result<()> {
     for f in &order {
         let syms = by_file.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
         for line in render::candidate_lines(&f.path, syms) {
-            lines.push((render::line_key(MAP_ENCODING, &line), line));
+            lines.push((crate::context::tokens::line_key(MAP_ENCODING, &line), line));
         }
     }
     lines.sort_unstable_by_key(|l| l.0);
@@ -611,7 +611,7 @@ fn precount_phase(tx: &IndexTx, pool: &rayon::ThreadPool) -> Result<()> {
     let counts: Vec<(i64, u32)> = pool.install(|| {
         lines
             .par_iter()
-            .map(|(k, line)| (*k, render::count_line(MAP_ENCODING, line)))
+            .map(|(k, line)| (*k, crate::context::tokens::count_line(MAP_ENCODING, line)))
             .collect()
     });
     tx.put_token_counts(&counts)?;

@@ -4,8 +4,8 @@
 //! `\n`, has no trailing whitespace, and no line is empty or starts with `/` or whitespace that
 //! a newline could merge with, so the pre-tokenizer always splits at line ends and the count of
 //! the whole text is the sum of its lines' counts (a test checks this). That lets counts be
-//! cached per line in the index, so a warm run fits the budget without loading the tokenizer.
-//! The cache key treats every ASCII digit as `0`: digits pre-tokenize in runs of at most three,
+//! cached per line in the index (`context::tokens::CountCache`), so a warm run fits the budget
+//! without loading the tokenizer. The cache key treats every ASCII digit as `0`: digits pre-tokenize in runs of at most three,
 //! and every run of one to three digits is one token in o200k_base and cl100k_base (a test
 //! checks all 1,110 of them), so a line's count does not depend on which digits it holds. A map
 //! whose header says "1,835 files" instead of "1,834 files" reuses the cached count.
@@ -14,14 +14,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::context::tokens::Encoding;
+use crate::context::tokens::{CountCache, Encoding};
 use crate::store::{self, FileRow, Store};
 
 use super::extract::Symbol;
 use super::project::Project;
 
-/// Marker line for definitions left out of a file's block.
-const ELIDED: &str = "⋮";
+/// Marker for definitions (and, in `vibe context`, lines) left out.
+pub const ELIDED: &str = "⋮";
 
 /// A rendered text map.
 #[derive(Debug, Clone, Serialize)]
@@ -31,88 +31,6 @@ pub struct TextMap {
     pub budget: usize,
     pub files_shown: usize,
     pub symbols_shown: usize,
-}
-
-/// Counts tokens per line, through the index's cache; loads the tokenizer only on a miss.
-struct Counter<'s> {
-    store: &'s Store,
-    encoding: Encoding,
-    memo: HashMap<i64, u32>,
-    fresh: Vec<(i64, u32)>,
-}
-
-impl<'s> Counter<'s> {
-    fn new(store: &'s Store, encoding: Encoding) -> Self {
-        Counter {
-            store,
-            encoding,
-            memo: HashMap::new(),
-            fresh: Vec::new(),
-        }
-    }
-
-    /// Tokens of `line` followed by a newline.
-    fn count(&mut self, line: &str) -> Result<usize, store::Error> {
-        let k = line_key(self.encoding, line);
-        if let Some(n) = self.memo.get(&k) {
-            return Ok(*n as usize);
-        }
-        let n = match self.store.token_count(k)? {
-            Some(n) => n,
-            None => {
-                let n = count_line(self.encoding, line);
-                self.fresh.push((k, n));
-                n
-            }
-        };
-        self.memo.insert(k, n);
-        Ok(n as usize)
-    }
-
-    fn count_all(&mut self, lines: &[String]) -> Result<usize, store::Error> {
-        let mut n = 0;
-        for l in lines {
-            n += self.count(l)?;
-        }
-        Ok(n)
-    }
-
-    fn save(self) {
-        // A cache that cannot be written (say, a read-only checkout) only costs speed.
-        if let Err(e) = self.store.put_token_counts(&self.fresh) {
-            tracing::debug!("token cache not saved: {e}");
-        }
-    }
-}
-
-/// Every ASCII digit as `0` (see the module docs for why counts do not change).
-fn zero_digits(line: &str) -> std::borrow::Cow<'_, str> {
-    if line.bytes().any(|b| b.is_ascii_digit()) {
-        std::borrow::Cow::Owned(
-            line.chars()
-                .map(|c| if c.is_ascii_digit() { '0' } else { c })
-                .collect(),
-        )
-    } else {
-        std::borrow::Cow::Borrowed(line)
-    }
-}
-
-/// The token-cache key of a map line under an encoding.
-pub fn line_key(encoding: Encoding, line: &str) -> i64 {
-    let mut h = blake3::Hasher::new();
-    h.update(encoding.name().as_bytes());
-    h.update(&[0]);
-    h.update(zero_digits(line).as_bytes());
-    let b = h.finalize();
-    let mut k = [0u8; 8];
-    k.copy_from_slice(&b.as_bytes()[..8]);
-    i64::from_le_bytes(k)
-}
-
-/// Exact tokens of `line` plus its newline.
-pub fn count_line(encoding: Encoding, line: &str) -> u32 {
-    encoding.count(&format!("{}\n", zero_digits(line))) as u32
 }
 
 /// Every line a file can contribute to a map: its path line, each definition at its nesting
@@ -137,11 +55,12 @@ pub fn candidate_lines(path: &str, symbols: &[Symbol]) -> Vec<String> {
     lines
 }
 
-fn path_line(path: &str) -> String {
+pub fn path_line(path: &str) -> String {
     format!("{path}:")
 }
 
-fn symbol_line(symbols: &[Symbol], i: usize) -> String {
+/// A definition's line at its nesting depth (two spaces per level, below the path line).
+pub fn symbol_line(symbols: &[Symbol], i: usize) -> String {
     let s = &symbols[i];
     let sig = if s.signature.is_empty() {
         &s.name
@@ -151,7 +70,7 @@ fn symbol_line(symbols: &[Symbol], i: usize) -> String {
     format!("{}{}", "  ".repeat(depth(symbols, i) + 1), sig)
 }
 
-fn elided_line(n: usize) -> String {
+pub fn elided_line(n: usize) -> String {
     format!("  {ELIDED} {n} more")
 }
 
@@ -343,7 +262,7 @@ pub fn text_map(
     let reader = store.read()?;
     let files = reader.files()?;
     let project = Project::from_meta(reader.meta("project")?);
-    let mut counter = Counter::new(store, encoding);
+    let mut counter = CountCache::new(store, encoding);
     let mut out: Vec<String> = Vec::new();
     let mut used = 0usize;
     for line in header(&files, &project) {
@@ -409,6 +328,7 @@ pub fn text_map(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::tokens::zero_digits;
 
     #[test]
     fn thousands_separators() {
