@@ -172,46 +172,35 @@ pub fn passages(chunks: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
     })
 }
 
-/// The count of `term` in one passage's records.
-pub fn passage_count(records: &[u8], term: Term) -> u16 {
-    let n = records.len() / CHUNK_RECORD;
+/// The record of `term` among fixed-size records sorted by their leading u32 term.
+fn find(records: &[u8], size: usize, term: Term) -> Option<&[u8]> {
+    let n = records.len() / size;
+    let record = |i: usize| &records[i * size..(i + 1) * size];
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let r = &records[mid * CHUNK_RECORD..(mid + 1) * CHUNK_RECORD];
+        let r = record(mid);
         match u32::from_le_bytes([r[0], r[1], r[2], r[3]]).cmp(&term) {
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return u16::from_le_bytes([r[4], r[5]]),
+            std::cmp::Ordering::Equal => return Some(r),
         }
     }
-    0
+    None
+}
+
+/// The count of `term` in one passage's records.
+pub fn passage_count(records: &[u8], term: Term) -> u16 {
+    find(records, CHUNK_RECORD, term).map_or(0, |r| u16::from_le_bytes([r[4], r[5]]))
 }
 
 /// The counts of `term` in a file's blob, if it occurs there.
 pub fn lookup(blob: &[u8], term: Term) -> Option<Counts> {
-    let n = blob.len() / RECORD;
-    let term_at = |i: usize| {
-        let r = &blob[i * RECORD..i * RECORD + 4];
-        u32::from_le_bytes([r[0], r[1], r[2], r[3]])
-    };
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        match term_at(mid).cmp(&term) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => {
-                let r = &blob[mid * RECORD..(mid + 1) * RECORD];
-                return Some(Counts {
-                    text: u16::from_le_bytes([r[4], r[5]]),
-                    defs: r[6],
-                    path: r[7],
-                });
-            }
-        }
-    }
-    None
+    find(blob, RECORD, term).map(|r| Counts {
+        text: u16::from_le_bytes([r[4], r[5]]),
+        defs: r[6],
+        path: r[7],
+    })
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 
 use crate::repomap::project::is_test_path;
-use crate::repomap::rank::{Graph, Input, pagerank};
+use crate::repomap::rank::{DAMPING, Graph, Input, pagerank};
 use crate::store::{FileRow, GraphRow};
 
 use super::lexicon::{lookup, name_terms, passage_count, passages};
@@ -81,10 +81,11 @@ impl Tune {
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
-                let Some((k, v)) = kv.split_once('=') else {
-                    continue;
-                };
-                let Ok(v) = v.trim().parse::<f64>() else {
+                let Some((k, Ok(v))) = kv
+                    .split_once('=')
+                    .map(|(k, v)| (k, v.trim().parse::<f64>()))
+                else {
+                    tracing::warn!("VIBE_RANK_TUNE: ignoring `{kv}` (want name=number)");
                     continue;
                 };
                 match k.trim() {
@@ -102,7 +103,7 @@ impl Tune {
                     "component" => t.component = v,
                     "passage" => t.passage = v,
                     "bestdef" => t.best_def = v,
-                    _ => {}
+                    other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
         }
@@ -370,15 +371,7 @@ pub fn rank(
 ) -> Ranking {
     let n = candidates.len();
     let tune = Tune::get();
-    let (k1, b, w_defs, w_path, seeds, graph_weight, reverse_weight) = (
-        tune.k1,
-        tune.b,
-        tune.defs,
-        tune.path,
-        tune.seeds,
-        tune.graph,
-        tune.reverse,
-    );
+    let (k1, b) = (tune.k1, tune.b);
     let about_tests = mentions_tests(task);
 
     // Lexical: BM25F.
@@ -418,8 +411,9 @@ pub fn rank(
         for (i, c) in hits {
             let len = candidates[i].lexicon.map_or(0.0, |l| f64::from(l.length));
             let norm = 1.0 - b + b * len / avg_len.max(1.0);
-            let tf =
-                f64::from(c.text) / norm + w_defs * f64::from(c.defs) + w_path * f64::from(c.path);
+            let tf = f64::from(c.text) / norm
+                + tune.defs * f64::from(c.defs)
+                + tune.path * f64::from(c.path);
             let s = weight * idf * tf * (k1 + 1.0) / (tf + k1)
                 + tune.path_bonus * weight * idf * f64::from(c.path.min(1));
             lexical[i] += s;
@@ -431,21 +425,20 @@ pub fn rank(
         .iter()
         .map(|s| if max_lex > 0.0 { s / max_lex } else { 0.0 })
         .collect();
-    // Passages and names are scored for the best files by the file-level score only: further
-    // down, a mix with them cannot reach the top of the list, and on large repositories
-    // scoring every file's passages would cost more than everything else.
-    let mut deep = vec![false; n];
-    {
-        let mut by_lex: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();
-        by_lex.sort_by(|&a, &b| {
-            lexical[b]
-                .total_cmp(&lexical[a])
-                .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
-        });
-        for &i in by_lex.iter().take(DEEP) {
-            deep[i] = true;
-        }
-    }
+    // Files by their file-level score: the best seed the graph, and only the best DEEP get
+    // passage and name scores (further down, a mix with them cannot reach the top of the list,
+    // and on large repositories scoring every file's passages would cost more than the rest).
+    let mut order: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();
+    order.sort_by(|&a, &b| {
+        lexical[b]
+            .total_cmp(&lexical[a])
+            .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
+    });
+    let deep: Vec<(usize, Lexicon)> = order
+        .iter()
+        .take(DEEP)
+        .filter_map(|&i| candidates[i].lexicon.map(|l| (i, l)))
+        .collect();
     // Passages: the best 40-line passage of each matched file, by BM25 over passages.
     if tune.passage > 0.0 && !term_weights.is_empty() {
         let (mut total, mut count) = (0.0f64, 0usize);
@@ -459,13 +452,7 @@ pub fn rank(
         }
         let avg = (total / count.max(1) as f64).max(1.0);
         let mut best = vec![0.0f64; n];
-        for i in 0..n {
-            if !deep[i] {
-                continue;
-            }
-            let Some(l) = candidates[i].lexicon else {
-                continue;
-            };
+        for &(i, l) in &deep {
             for (len, records) in passages(l.chunks) {
                 let norm = 1.0 - b + b * f64::from(len) / avg;
                 let mut s = 0.0;
@@ -490,13 +477,7 @@ pub fn rank(
     if tune.best_def > 0.0 && !term_weights.is_empty() {
         let weights: HashMap<super::terms::Term, f64> = term_weights.iter().copied().collect();
         let mut best = vec![0.0f64; n];
-        for i in 0..n {
-            if !deep[i] {
-                continue;
-            }
-            let Some(l) = candidates[i].lexicon else {
-                continue;
-            };
+        for &(i, l) in &deep {
             for name in name_terms(l.names) {
                 let s: f64 = name.filter_map(|t| weights.get(&t)).sum();
                 best[i] = best[i].max(s);
@@ -515,14 +496,8 @@ pub fn rank(
     }
 
     // Graph: personalised PageRank from the named and the best lexical files.
-    let mut order: Vec<usize> = (0..n).filter(|&i| lexical[i] > 0.0).collect();
-    order.sort_by(|&a, &b| {
-        lexical[b]
-            .total_cmp(&lexical[a])
-            .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
-    });
     let mut seed = vec![0.0f64; n];
-    for &i in order.iter().take(seeds) {
+    for &i in order.iter().take(tune.seeds) {
         seed[i] = lex_norm[i] * lex_norm[i];
     }
     for nm in named {
@@ -539,35 +514,13 @@ pub fn rank(
             edges,
         };
         let mut graph = Graph::build(&input);
-        // Add reverse edges: a file whose definitions a seed's change affects uses them.
-        let forward = graph.edges.clone();
-        for (f, out) in forward.iter().enumerate() {
-            for &(g, w) in out {
-                graph.edges[g as usize].push((f as u32, w * reverse_weight));
-            }
-        }
-        for out in &mut graph.edges {
-            out.sort_by_key(|e| e.0);
-            let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
-            for &(g, w) in out.iter() {
-                match merged.last_mut() {
-                    Some(last) if last.0 == g => last.1 += w,
-                    _ => merged.push((g, w)),
-                }
-            }
-            *out = merged;
-        }
-        graph.out_sum = graph
-            .edges
-            .iter()
-            .map(|e| e.iter().map(|x| x.1).sum())
-            .collect();
+        let forward = graph.add_reverse_edges(tune.reverse);
         let teleport: Vec<f64> = seed.iter().map(|s| s / seed_sum).collect();
         let ppr = pagerank(&graph, Some(&teleport));
         // The part of a file's rank that is not its own teleport share, relative to the best.
         let lift: Vec<f64> = (0..n)
             .map(|i| {
-                let own = (ppr[i] - (1.0 - 0.85) * teleport[i]).max(0.0);
+                let own = (ppr[i] - (1.0 - DAMPING) * teleport[i]).max(0.0);
                 let global = candidates[i].file.rank.max(1e-9);
                 own / global.powf(tune.hub)
             })
@@ -616,7 +569,7 @@ pub fn rank(
     let mut files: Vec<Scored> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         let is_named = named.iter().find(|nm| nm.index == i);
-        let mut score = lex_norm[i] + graph_weight * graph_score[i];
+        let mut score = lex_norm[i] + tune.graph * graph_score[i];
         let hint = component
             .as_deref()
             .map_or(0.0, |comp| component_match(&c.file.path, comp));

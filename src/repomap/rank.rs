@@ -21,7 +21,7 @@ use crate::store::{GraphRow, decode_defs, decode_refs};
 const MAX_DEFINERS: usize = 25;
 /// Weight of one resolved import edge, next to a reference weight of about 1.
 const IMPORT_WEIGHT: f64 = 2.0;
-const DAMPING: f64 = 0.85;
+pub const DAMPING: f64 = 0.85;
 
 pub struct Input<'a> {
     /// File ids, in a stable order (by path): every sum follows it.
@@ -223,18 +223,8 @@ impl<'a> Graph<'a> {
                     }
                 }
                 out.extend(imports[fi].iter().map(|&d| (d, IMPORT_WEIGHT)));
-                // Merge parallel edges: PageRank only needs one weight per (source, target). The
-                // sort is stable, so equal targets keep their (name-ordered) push order and sum the
-                // same way every time.
-                out.sort_by_key(|e| e.0);
-                let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
-                for &(g, w) in &out {
-                    match merged.last_mut() {
-                        Some(last) if last.0 == g => last.1 += w,
-                        _ => merged.push((g, w)),
-                    }
-                }
-                (flows, merged)
+                merge_parallel(&mut out);
+                (flows, out)
             })
             .collect();
         let mut flows: Vec<(u32, f64)> = Vec::new();
@@ -258,6 +248,42 @@ impl<'a> Graph<'a> {
             pairs,
             start,
         }
+    }
+}
+
+/// Merges parallel edges: PageRank only needs one weight per (source, target). The sort is
+/// stable, so equal targets keep their push order and sum the same way every time.
+fn merge_parallel(out: &mut Vec<(u32, f64)>) {
+    out.sort_by_key(|e| e.0);
+    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+    for &(g, w) in out.iter() {
+        match merged.last_mut() {
+            Some(last) if last.0 == g => last.1 += w,
+            _ => merged.push((g, w)),
+        }
+    }
+    *out = merged;
+}
+
+impl Graph<'_> {
+    /// Adds every edge backwards too, at `weight` × its forward weight (a file that uses what
+    /// another defines is related to it the other way as well). Returns the forward edges.
+    pub fn add_reverse_edges(&mut self, weight: f64) -> Vec<Vec<(u32, f64)>> {
+        let forward = self.edges.clone();
+        for (f, out) in forward.iter().enumerate() {
+            for &(g, w) in out {
+                self.edges[g as usize].push((f as u32, w * weight));
+            }
+        }
+        for out in &mut self.edges {
+            merge_parallel(out);
+        }
+        self.out_sum = self
+            .edges
+            .iter()
+            .map(|e| e.iter().map(|x| x.1).sum())
+            .collect();
+        forward
     }
 }
 
