@@ -113,7 +113,7 @@ pub struct Packed {
     pub timings: Timings,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Timings {
     pub lexicon_ms: f64,
     pub lexicon_files: usize,
@@ -146,14 +146,14 @@ fn ms(t: Instant) -> f64 {
 pub fn refresh_lexicon(
     root: &Path,
     store: &Store,
+    files: &[FileRow],
     encoding: Encoding,
 ) -> anyhow::Result<Vec<LexiconRow>> {
     let (todo, symbols) = {
         let reader = store.read()?;
-        let files = reader.files()?;
         let state: HashMap<i64, Option<Vec<u8>>> = store.lexicon_state()?.into_iter().collect();
-        let todo: Vec<FileRow> = files
-            .into_iter()
+        let todo: Vec<&FileRow> = files
+            .iter()
             .filter(|f| candidate(f) && state.get(&f.id).is_some_and(|h| *h != f.hash))
             .collect();
         let ids: Vec<i64> = todo.iter().map(|f| f.id).collect();
@@ -254,13 +254,16 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     let mut timings = Timings::default();
     let t = Instant::now();
-    let fresh = refresh_lexicon(root, store, req.encoding)?;
+    // One read of the file list serves the lexicon refresh and the ranking (the index run
+    // before this one has settled it; the refresh only writes lexicon rows).
+    let mut files: Vec<FileRow> = store.read()?.files()?;
+    let fresh = refresh_lexicon(root, store, &files, req.encoding)?;
     timings.lexicon_files = fresh.len();
     timings.lexicon_ms = ms(t);
 
     let t = Instant::now();
     let reader = store.read()?;
-    let files: Vec<FileRow> = reader.files()?.into_iter().filter(candidate).collect();
+    files.retain(candidate);
     let t_lex = Instant::now();
     let lex: Vec<LexiconRow> = store.lexicon()?;
     tracing::debug!("lexicon read: {} rows in {:.1} ms", lex.len(), ms(t_lex));
@@ -347,6 +350,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         symbol_cache.insert(id, s.clone());
         Ok(s)
     };
+    // Tier 1 and 2 may both look at a file: read it once.
+    let mut text_cache: HashMap<i64, Option<std::rc::Rc<str>>> = HashMap::new();
+    let mut text_of = |f: &FileRow| {
+        text_cache
+            .entry(f.id)
+            .or_insert_with(|| read_text(root, &f.path).map(std::rc::Rc::from))
+            .clone()
+    };
     let matches_task = |name: &str| {
         let mut hit = false;
         analyzer.word_terms(name, |t| hit |= query_terms.contains(&t));
@@ -361,7 +372,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if used >= limit {
             continue;
         }
-        let Some(text) = read_text(root, &f.path) else {
+        let Some(text) = text_of(f) else {
             continue;
         };
         let lang = pack::fence_language(f.language.as_deref(), &f.path);
@@ -427,7 +438,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if symbols.is_empty() {
             continue;
         }
-        let Some(text) = read_text(root, &f.path) else {
+        let Some(text) = text_of(f) else {
             continue;
         };
         let lang = pack::fence_language(f.language.as_deref(), &f.path);
