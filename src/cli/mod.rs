@@ -89,23 +89,35 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Tokens(args) = &cli.command {
-        // Counting needs no repository: files are relative to -C or the current directory, and
-        // a repository's config applies only if there is one.
-        let cwd = match &cli.directory {
-            Some(d) => d.clone(),
-            None => std::env::current_dir()?,
-        };
-        let repo = resolve_root(cli.directory.as_deref()).ok();
-        let config = Config::load(&Sources::from_env(repo, cli.config.clone()))?;
-        return tokens::run(args, &cwd, &config);
-    }
-    let root = resolve_root(cli.directory.as_deref())?;
-    let config = Config::load(&Sources::from_env(Some(root.clone()), cli.config.clone()))?;
-    match cli.command {
-        Command::Map(args) => map::run(&args, &root, &config),
-        Command::Context(args) => context::run(&args, &root, &config),
-        Command::Tokens(args) => tokens::run(&args, &root, &config),
+    let (dir, overrides) = (cli.directory.as_deref(), &cli.config);
+    // The repository and its configuration, for commands that work on one.
+    let repo = || -> anyhow::Result<(PathBuf, Config)> {
+        let root = resolve_root(dir)?;
+        let config = Config::load(&Sources::from_env(Some(root.clone()), overrides.clone()))?;
+        Ok((root, config))
+    };
+    match &cli.command {
+        Command::Map(args) => {
+            let (root, config) = repo()?;
+            map::run(args, &root, &config)
+        }
+        Command::Context(args) => {
+            let (root, config) = repo()?;
+            context::run(args, &root, &config)
+        }
+        Command::Tokens(args) => {
+            // Counting needs no repository: files are relative to -C or the current directory,
+            // and a repository's config applies only if there is one.
+            let cwd = match dir {
+                Some(d) => d.to_path_buf(),
+                None => std::env::current_dir()?,
+            };
+            let config = Config::load(&Sources::from_env(
+                resolve_root(dir).ok(),
+                overrides.clone(),
+            ))?;
+            tokens::run(args, &cwd, &config)
+        }
     }
 }
 
