@@ -69,7 +69,6 @@ const TASK_WORDS: &[&str] = &[
     "using",
     "wrong",
     "instead",
-    "when",
     "without",
 ];
 
