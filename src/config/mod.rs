@@ -34,6 +34,7 @@ pub enum Error {
 pub struct Config {
     pub map: MapConfig,
     pub context: ContextConfig,
+    pub budget: BudgetConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -54,6 +55,56 @@ pub struct MapConfig {
     pub include_dirs: Vec<String>,
     pub python_roots: Vec<String>,
     pub threads: usize,
+}
+
+/// Spending limits in USD (0 = no limit) and the soft threshold, as a fraction of a limit, at
+/// which vibe warns. Checked on load: amounts are finite and not negative, `soft` is in (0, 1].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawBudget")]
+pub struct BudgetConfig {
+    pub daily: f64,
+    pub monthly: f64,
+    pub session: f64,
+    pub soft: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    daily: f64,
+    monthly: f64,
+    session: f64,
+    soft: f64,
+}
+
+impl TryFrom<RawBudget> for BudgetConfig {
+    type Error = String;
+    fn try_from(r: RawBudget) -> Result<Self, String> {
+        for (key, v) in [
+            ("daily", r.daily),
+            ("monthly", r.monthly),
+            ("session", r.session),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!(
+                    "`budget.{key}` is {v}: a budget is an amount in USD, or 0 for no limit"
+                ));
+            }
+        }
+        if !(r.soft > 0.0 && r.soft <= 1.0) {
+            return Err(format!(
+                "`budget.soft` is {}: it is the fraction of a limit at which vibe warns, \
+                 above 0 and at most 1 (e.g. 0.8)",
+                r.soft
+            ));
+        }
+        Ok(BudgetConfig {
+            daily: r.daily,
+            monthly: r.monthly,
+            session: r.session,
+            soft: r.soft,
+        })
+    }
 }
 
 /// Where the layers come from; tests point these at temp dirs.
@@ -90,6 +141,17 @@ pub fn user_config_dir() -> PathBuf {
     }
     directories::ProjectDirs::from("", "", "vibe")
         .map(|d| d.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".vibe-home"))
+}
+
+/// The user's vibe home for data (the cost ledger): `$VIBE_HOME` if set, else the OS data dir's
+/// `vibe/` (e.g. `~/.local/share/vibe`).
+pub fn user_data_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("VIBE_HOME") {
+        return PathBuf::from(home);
+    }
+    directories::ProjectDirs::from("", "", "vibe")
+        .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".vibe-home"))
 }
 
@@ -181,7 +243,7 @@ fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
     Ok(Some(table))
 }
 
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
@@ -346,6 +408,55 @@ mod tests {
             .ok_or("expected error")?
             .to_string();
         assert!(msg.contains("line 1"), "{msg}");
+        Ok(())
+    }
+
+    #[test]
+    fn budgets_are_checked() -> Result<(), Box<dyn std::error::Error>> {
+        let c = Config::defaults();
+        assert_eq!(
+            (
+                c.budget.daily,
+                c.budget.monthly,
+                c.budget.session,
+                c.budget.soft
+            ),
+            (0.0, 0.0, 0.0, 0.8)
+        );
+        let load = |overrides: &[&str]| {
+            Config::load(&Sources {
+                overrides: overrides.iter().map(|o| o.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(load(&["budget.daily=2.5"])?.budget.daily, 2.5);
+        for bad in [
+            "budget.daily=-5",
+            "budget.monthly=nan",
+            "budget.soft=0",
+            "budget.soft=1.5",
+        ] {
+            let msg = load(&[bad])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let key = bad.split('=').next().unwrap_or_default();
+            assert!(msg.contains(key), "{bad}: {msg}");
+        }
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join(".vibe"))?;
+        std::fs::write(
+            dir.path().join(".vibe/config.toml"),
+            "[budget]\nmonthly = 10\n\nsession = -1\n",
+        )?;
+        let msg = Config::load(&sources(dir.path()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("line 4") && msg.contains("budget.session"),
+            "{msg}"
+        );
         Ok(())
     }
 
