@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod context_cli;
+mod cost_cli;
 mod incremental;
 mod lang_c;
 mod lang_go;
