@@ -98,3 +98,42 @@ fn clock() -> anyhow::Result<Clock> {
     }
     Ok(clock)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::ExitCode;
+
+    use anyhow::Context as _;
+
+    use crate::cost::{Error, Limit, OverBudget};
+
+    #[test]
+    fn a_budget_refusal_exits_3_however_wrapped() {
+        let refusal = OverBudget {
+            limit: Limit::Daily,
+            limit_usd: 5.0,
+            spent_usd: 4.9,
+            estimate_usd: 0.2,
+        };
+        /// A wrapper such as a provider layer's own error type.
+        #[derive(Debug, thiserror::Error)]
+        #[error("asking the model")]
+        struct Wrapper(#[source] Error);
+        let errors = [
+            anyhow::Error::from(refusal.clone()),
+            anyhow::Error::from(Error::OverBudget(refusal.clone())),
+            Err::<(), _>(Error::OverBudget(refusal.clone()))
+                .context("vibe ask")
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("no error")),
+            anyhow::Error::from(Wrapper(Error::OverBudget(refusal))),
+        ];
+        for e in &errors {
+            assert_eq!(super::super::report(e), ExitCode::from(3), "{e:#}");
+        }
+        assert_eq!(
+            super::super::report(&anyhow::anyhow!("other")),
+            ExitCode::FAILURE
+        );
+    }
+}

@@ -73,12 +73,7 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let _ = writeln!(std::io::stderr(), "error: {e:#}");
-    if e.downcast_ref::<crate::cost::OverBudget>().is_some()
-        || matches!(
-            e.downcast_ref::<crate::cost::Error>(),
-            Some(crate::cost::Error::OverBudget(_))
-        )
-    {
+    if is_over_budget(e) {
         ExitCode::from(3)
     } else if e.downcast_ref::<UsageError>().is_some()
         || matches!(
@@ -90,6 +85,17 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A request refused by a budget, however deeply it is wrapped (exit code 3).
+fn is_over_budget(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<crate::cost::OverBudget>()
+            || matches!(
+                c.downcast_ref::<crate::cost::Error>(),
+                Some(crate::cost::Error::OverBudget(_))
+            )
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -131,6 +131,13 @@ fn lookup_rules() -> TestResult {
     assert_eq!(price("o3x"), None);
     assert_eq!(price("llama3.1:8b"), None);
     assert_eq!(price(""), None);
+    let t = Tokens {
+        input: 1_000_000,
+        output: 0,
+        cached: 0,
+    };
+    assert_eq!(p.cost_of("openai/gpt-4o", &t), (2.5, true));
+    assert_eq!(p.cost_of("my-local-model", &t), (0.0, false));
     Ok(())
 }
 
