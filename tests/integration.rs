@@ -11,5 +11,6 @@ mod lang_javascript;
 mod lang_python;
 mod lang_rust;
 mod lang_typescript;
+mod llm_client;
 mod map_cli;
 mod util;

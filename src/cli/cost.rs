@@ -126,14 +126,19 @@ mod tests {
                 .context("vibe ask")
                 .err()
                 .unwrap_or_else(|| anyhow::anyhow!("no error")),
-            anyhow::Error::from(Wrapper(Error::OverBudget(refusal))),
+            anyhow::Error::from(Wrapper(Error::OverBudget(refusal.clone()))),
+            anyhow::Error::from(crate::llm::Error::Refused(anyhow::Error::from(
+                Error::OverBudget(refusal),
+            ))),
         ];
         for e in &errors {
             assert_eq!(super::super::report(e), ExitCode::from(3), "{e:#}");
         }
-        assert_eq!(
-            super::super::report(&anyhow::anyhow!("other")),
-            ExitCode::FAILURE
-        );
+        for other in [
+            anyhow::anyhow!("other"),
+            anyhow::Error::from(crate::llm::Error::Refused(anyhow::anyhow!("no"))),
+        ] {
+            assert_eq!(super::super::report(&other), ExitCode::FAILURE);
+        }
     }
 }

@@ -87,13 +87,18 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// A request refused by a budget, however deeply it is wrapped (exit code 3).
+/// A request refused by a budget, however deeply it is wrapped (exit code 3): along the error
+/// chain, and inside the provider layer's `Refused` (which holds the meter's error).
 fn is_over_budget(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.is::<crate::cost::OverBudget>()
             || matches!(
                 c.downcast_ref::<crate::cost::Error>(),
                 Some(crate::cost::Error::OverBudget(_))
+            )
+            || matches!(
+                c.downcast_ref::<crate::llm::Error>(),
+                Some(crate::llm::Error::Refused(inner)) if is_over_budget(inner)
             )
     })
 }

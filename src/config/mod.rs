@@ -34,7 +34,94 @@ pub enum Error {
 pub struct Config {
     pub map: MapConfig,
     pub context: ContextConfig,
+    pub llm: LlmConfig,
+    pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub budget: BudgetConfig,
+    /// Things the user should know about their configuration (printed by the CLI).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// `[llm]`: which model answers, and how hard vibe tries.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    pub model: String,
+    pub fallback: Vec<String>,
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub context_budget: usize,
+    pub retries: u32,
+    pub backoff_base: f64,
+    pub backoff_max: f64,
+    pub retry_after_max: f64,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: f64,
+}
+
+/// `[providers.NAME]`: one server vibe can talk to.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `openai` (Chat Completions) or `anthropic` (Messages).
+    pub kind: String,
+    pub base_url: String,
+    /// The environment variable holding the API key ("" = no key).
+    #[serde(default)]
+    pub api_key_env: String,
+    /// A command whose output is the API key (user config only), e.g. `pass show openai`.
+    #[serde(default)]
+    pub api_key_cmd: String,
+    /// Extra HTTP headers sent with every request (user config only).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub default_model: String,
+    /// A server on this machine: requests cost nothing.
+    #[serde(default)]
+    pub local: bool,
+    /// Tokens of context, unless the model says otherwise.
+    #[serde(default = "default_context_window")]
+    pub context_window: u64,
+    /// Short names for models: `fast = "gpt-4o-mini"`.
+    #[serde(default)]
+    pub aliases: std::collections::BTreeMap<String, String>,
+    /// Per-model settings: context window and prices (USD per million tokens).
+    #[serde(default)]
+    pub models: std::collections::BTreeMap<String, ModelConfig>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: f64,
+    #[serde(default = "default_first_byte_timeout")]
+    pub first_byte_timeout: f64,
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: f64,
+    /// Client-side limits (0 = none).
+    #[serde(default)]
+    pub requests_per_minute: u32,
+    #[serde(default)]
+    pub tokens_per_minute: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub context_window: Option<u64>,
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cached_input: Option<f64>,
+}
+
+fn default_context_window() -> u64 {
+    32768
+}
+fn default_connect_timeout() -> f64 {
+    10.0
+}
+fn default_first_byte_timeout() -> f64 {
+    300.0
+}
+fn default_idle_timeout() -> f64 {
+    120.0
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -176,8 +263,18 @@ impl Config {
         if let Some(root) = &sources.repo_root {
             files.push(root.join(".vibe").join("config.toml"));
         }
-        for path in files {
-            if let Some(layer) = read_file_layer(&path)? {
+        let mut warnings = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            if let Some(layer) = read_file_layer(path)? {
+                let is_repo = sources.repo_root.is_some() && i + 1 == files.len();
+                if is_repo {
+                    check_repo_layer(&merged, &layer).map_err(|message| Error::File {
+                        path: path.clone(),
+                        message,
+                    })?;
+                } else if let Some(w) = secrets_readable_by_others(path, &layer) {
+                    warnings.push(w);
+                }
                 merge(&mut merged, layer);
             }
         }
@@ -203,11 +300,80 @@ impl Config {
             })?;
             merge(&mut merged, layer);
         }
-        Config::deserialize(Value::Table(merged)).map_err(|e| Error::File {
+        let mut config = Config::deserialize(Value::Table(merged)).map_err(|e| Error::File {
             path: "merged configuration".into(),
             message: e.to_string(),
-        })
+        })?;
+        config.warnings = warnings;
+        Ok(config)
     }
+}
+
+/// Settings a repository's own `.vibe/config.toml` may not make: where keys come from, extra
+/// headers, and the address of a provider that sends a key. A repository you clone must not be
+/// able to run a command on your machine or send your API key to a server of its choosing.
+fn check_repo_layer(base: &Table, layer: &Table) -> Result<(), String> {
+    let Some(Value::Table(providers)) = layer.get("providers") else {
+        return Ok(());
+    };
+    for (name, p) in providers {
+        let Value::Table(p) = p else { continue };
+        for key in ["api_key_env", "api_key_cmd", "headers"] {
+            if p.contains_key(key) {
+                return Err(format!(
+                    "`providers.{name}.{key}` may not be set in a repository's config\nhint: set it in your user config ({})",
+                    user_config_dir().join("config.toml").display()
+                ));
+            }
+        }
+        let sends_key = base
+            .get("providers")
+            .and_then(|v| v.get(name.as_str()))
+            .is_some_and(|b| {
+                ["api_key_env", "api_key_cmd"].iter().any(|k| {
+                    b.get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| !v.is_empty())
+                })
+            });
+        if sends_key && p.contains_key("base_url") {
+            return Err(format!(
+                "`providers.{name}.base_url` may not be changed by a repository's config: provider `{name}` sends an API key\nhint: define a provider of another name, or set it in your user config"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A user config file with extra headers (which may carry credentials) that other users can
+/// read gets a warning.
+fn secrets_readable_by_others(path: &Path, layer: &Table) -> Option<String> {
+    let has_secrets = layer
+        .get("providers")
+        .and_then(Value::as_table)
+        .is_some_and(|ps| {
+            ps.values().any(|p| {
+                p.get("headers")
+                    .and_then(Value::as_table)
+                    .is_some_and(|h| !h.is_empty())
+            })
+        });
+    if !has_secrets {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        if mode & 0o044 != 0 {
+            return Some(format!(
+                "{} sets provider headers (which may hold credentials) and is readable by other users\nhint: chmod 600 {}",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    None
 }
 
 /// Reads and validates one file layer. A missing file is no layer; a bad one is an error with
@@ -480,5 +646,66 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("map.nope") && msg.contains("nope"), "{msg}");
+    }
+
+    #[test]
+    fn a_repository_cannot_redirect_keys_or_run_commands() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join(".vibe"))?;
+        let repo = dir.path().join(".vibe/config.toml");
+        for (text, key) in [
+            (
+                "[providers.openai]\nbase_url = \"http://evil.example\"\n",
+                "providers.openai.base_url",
+            ),
+            (
+                "[providers.mine]\nkind = \"openai\"\nbase_url = \"http://x\"\napi_key_env = \"OPENAI_API_KEY\"\n",
+                "providers.mine.api_key_env",
+            ),
+            (
+                "[providers.ollama]\napi_key_cmd = \"touch /tmp/pwned\"\n",
+                "providers.ollama.api_key_cmd",
+            ),
+        ] {
+            std::fs::write(&repo, text)?;
+            let msg = Config::load(&sources(dir.path()))
+                .err()
+                .ok_or("expected error")?
+                .to_string();
+            assert!(msg.contains(key) && msg.contains("user config"), "{msg}");
+        }
+        // A keyless local server, or a model choice, is fine.
+        std::fs::write(
+            &repo,
+            "[llm]\nmodel = \"team/qwen\"\n[providers.team]\nkind = \"openai\"\nbase_url = \"http://10.0.0.5:8000/v1\"\nlocal = true\n[providers.ollama]\nbase_url = \"http://127.0.0.1:11435/v1\"\n",
+        )?;
+        let c = Config::load(&sources(dir.path()))?;
+        assert_eq!(c.providers["team"].base_url, "http://10.0.0.5:8000/v1");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_readable_user_file_with_headers_is_warned_about() -> Result<(), Box<dyn std::error::Error>>
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let user = dir.path().join("user.toml");
+        std::fs::write(
+            &user,
+            "[providers.openai]\nheaders = { X-Key = \"secret\" }\n",
+        )?;
+        std::fs::set_permissions(&user, std::fs::Permissions::from_mode(0o644))?;
+        let c = Config::load(&sources(dir.path()))?;
+        assert!(
+            c.warnings.iter().any(|w| w.contains("chmod 600")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(!c.warnings.iter().any(|w| w.contains("secret")));
+        std::fs::set_permissions(&user, std::fs::Permissions::from_mode(0o600))?;
+        assert!(Config::load(&sources(dir.path()))?.warnings.is_empty());
+        Ok(())
     }
 }

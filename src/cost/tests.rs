@@ -594,3 +594,154 @@ fn session_ids_differ() {
     assert_ne!(a, b);
     assert_eq!(a.len(), "20250615T101500Z-3f9a02c1".len(), "{a}");
 }
+
+mod meter {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::llm::providers::{KeySource, PriceOverride};
+    use crate::llm::{Call, Endpoint, Kind, Meter, Usage};
+
+    fn endpoint(model: &str, local: bool, prices: Option<PriceOverride>) -> Endpoint {
+        Endpoint {
+            provider: if local { "ollama" } else { "openai" }.into(),
+            kind: Kind::OpenAi,
+            base_url: "http://127.0.0.1:1/v1".into(),
+            model: model.into(),
+            key: KeySource::None,
+            headers: vec![],
+            local,
+            context_window: 128_000,
+            prices,
+            connect_timeout: Duration::from_secs(1),
+            first_byte_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            requests_per_minute: 0,
+            tokens_per_minute: 0,
+        }
+    }
+
+    fn meter(dir: &Path, daily: Option<f64>) -> Result<LedgerMeter, Error> {
+        let budget = Budget {
+            daily,
+            monthly: None,
+            session: None,
+            soft: 0.8,
+        };
+        Ok(LedgerMeter::new(
+            Ledger::open(&dir.join("ledger.db"))?,
+            Pricing::from_sources(None)?,
+            budget,
+            "s1".into(),
+            "/repo".into(),
+            "ask",
+        ))
+    }
+
+    fn usage(input: u64, output: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_tokens: 0,
+            estimated: false,
+        }
+    }
+
+    #[test]
+    fn records_priced_local_and_unpriced_requests() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let m = meter(dir.path(), None)?;
+        let lat = Duration::from_millis(250);
+        let now = SystemTime::now();
+        let gpt = endpoint("gpt-4o-2024-08-06", false, None);
+        let (cost, priced) = m.after(&gpt, &usage(1_000_000, 0), now, lat, "ok");
+        assert_eq!((cost, priced), (2.5, true));
+        let local = endpoint("qwen2.5-coder:7b", true, None);
+        assert_eq!(
+            m.after(&local, &usage(5000, 500), now, lat, "ok"),
+            (0.0, true)
+        );
+        let odd = endpoint("brand-new-model", false, None);
+        assert_eq!(
+            m.after(&odd, &usage(5000, 500), now, lat, "http 500"),
+            (0.0, false)
+        );
+        let own = endpoint(
+            "gpt-4o",
+            false,
+            Some(PriceOverride {
+                input: 1.0,
+                output: 1.0,
+                cached_input: None,
+            }),
+        );
+        assert_eq!(m.after(&own, &usage(1_000_000, 0), now, lat, "ok").0, 1.0);
+        let l = Ledger::open(&dir.path().join("ledger.db"))?;
+        let mut rows = vec![];
+        l.scan(&Default::default(), &mut |e| rows.push(e))?;
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].latency_ms, 250);
+        assert_eq!(
+            (
+                rows[0].session.as_str(),
+                rows[0].project.as_str(),
+                rows[0].operation.as_str()
+            ),
+            ("s1", "/repo", "ask")
+        );
+        assert_eq!(
+            (rows[2].priced, rows[2].outcome.as_str()),
+            (false, "http 500")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_over_budget_unless_allowed() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let m = meter(dir.path(), Some(1.0))?;
+        let gpt = endpoint("gpt-4o", false, None);
+        m.after(
+            &gpt,
+            &usage(300_000, 0),
+            SystemTime::now(),
+            Duration::ZERO,
+            "ok",
+        ); // $0.75
+        let call = |prompt| Call {
+            endpoint: &gpt,
+            prompt_tokens: prompt,
+            max_output_tokens: 1000,
+        };
+        // $0.75 + $0.06: past 80%, a warning.
+        let notes = m.before(&call(20_000)).map_err(|e| e.to_string())?;
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("daily budget: $0.81 of $1.00"),
+            "{notes:?}"
+        );
+        // $0.75 + $0.26: refused, and the CLI finds the refusal.
+        let err = m.before(&call(100_000)).err().ok_or("not refused")?;
+        assert!(
+            matches!(err.downcast_ref::<Error>(), Some(Error::OverBudget(_))),
+            "{err:#}"
+        );
+        // Allowed: sent with a warning.
+        let m = m.allow_over_budget(true);
+        let notes = m.before(&call(100_000)).map_err(|e| e.to_string())?;
+        assert!(notes[0].contains("--allow-over-budget"), "{notes:?}");
+        // Local and unpriced models are never refused; the unpriced one is named.
+        let local = endpoint("llama", true, None);
+        let m = meter(dir.path(), Some(0.01))?;
+        let big = |e| Call {
+            endpoint: e,
+            prompt_tokens: 10_000_000,
+            max_output_tokens: 1000,
+        };
+        assert!(m.before(&big(&local)).is_ok());
+        let odd = endpoint("brand-new-model", false, None);
+        let notes = m.before(&big(&odd)).map_err(|e| e.to_string())?;
+        assert!(notes[0].contains("no known price"), "{notes:?}");
+        Ok(())
+    }
+}

@@ -1,0 +1,528 @@
+//! What a command talks to: the fallback chain of endpoints, each with its HTTP client, circuit
+//! breaker and rate limiter, and the [`Meter`] (budgets and the cost ledger) around every
+//! attempt.
+//!
+//! For each endpoint in order: skip it while its breaker is open; otherwise attempt, retrying on
+//! retryable errors with exponential backoff and full jitter (a `Retry-After` is honoured; one
+//! longer than `llm.retry_after_max` moves on at once). Once any text or tool call has reached
+//! the caller, a failure is final ([`Error::Interrupted`]): no silent retry, no fallback, as the
+//! user has already seen part of an answer. Errors that are about the request rather than the
+//! provider (a 400, a budget refusal, a cancel) end the run at once.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::providers::Endpoint;
+use super::{Error, Event, Request, StopReason, ToolCall, Usage, http};
+use crate::config::LlmConfig;
+use crate::context::tokens::Encoding;
+
+/// What is known about a request before it is sent, for budgets.
+#[derive(Debug, Clone)]
+pub struct Call<'a> {
+    pub endpoint: &'a Endpoint,
+    /// Prompt tokens, counted exactly in the model's encoding (o200k_base for non-OpenAI
+    /// models, see docs/llm.md).
+    pub prompt_tokens: u64,
+    /// The most the answer may cost: `max_tokens`.
+    pub max_output_tokens: u64,
+}
+
+/// Budgets and the cost ledger: every attempt is checked before it is sent and recorded after.
+pub trait Meter: Send + Sync {
+    /// Refuses the call (an error the CLI reports, exit code 3 for a budget) or lets it go,
+    /// with warnings to show (a soft budget threshold).
+    fn before(&self, call: &Call) -> anyhow::Result<Vec<String>>;
+    /// Records an attempt, whatever its outcome; returns its cost in USD and whether the model
+    /// had a price.
+    fn after(
+        &self,
+        endpoint: &Endpoint,
+        usage: &Usage,
+        started: SystemTime,
+        latency: Duration,
+        outcome: &str,
+    ) -> (f64, bool);
+}
+
+/// A meter that allows everything and records nothing (for tests and library users without a
+/// ledger).
+pub struct NoMeter;
+
+impl Meter for NoMeter {
+    fn before(&self, _: &Call) -> anyhow::Result<Vec<String>> {
+        Ok(vec![])
+    }
+    fn after(&self, _: &Endpoint, _: &Usage, _: SystemTime, _: Duration, _: &str) -> (f64, bool) {
+        (0.0, true)
+    }
+}
+
+/// A finished request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub provider: String,
+    pub model: String,
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub stop: StopReason,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub priced: bool,
+    pub latency_ms: u64,
+    /// Soft-budget warnings and the attempts that failed before this one.
+    pub notes: Vec<String>,
+}
+
+/// Cancels a running request (Ctrl-C): the connection is dropped and the attempt recorded as
+/// cancelled.
+#[derive(Clone)]
+pub struct Cancel(watch::Sender<bool>);
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Cancel(watch::channel(false).0)
+    }
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+    async fn wait(mut rx: watch::Receiver<bool>) {
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                // The sender is gone: nobody can cancel any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// Retry and breaker settings (from `[llm]`).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub retries: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub retry_after_max: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+}
+
+impl Policy {
+    pub fn from_config(c: &LlmConfig) -> Result<Policy, Error> {
+        let d = |key: &str, v: f64| {
+            Duration::try_from_secs_f64(v).map_err(|_| {
+                Error::Config(format!(
+                    "llm.{key} = {v}: must be a number of seconds, 0 or more"
+                ))
+            })
+        };
+        Ok(Policy {
+            retries: c.retries,
+            backoff_base: d("backoff_base", c.backoff_base)?,
+            backoff_max: d("backoff_max", c.backoff_max)?,
+            retry_after_max: d("retry_after_max", c.retry_after_max)?,
+            breaker_failures: c.breaker_failures.max(1),
+            breaker_cooldown: d("breaker_cooldown", c.breaker_cooldown)?,
+        })
+    }
+
+    /// The wait before retry `n` (0-based): full jitter over `base * 2^n`, capped.
+    fn backoff(&self, n: u32) -> Duration {
+        let cap = self
+            .backoff_base
+            .saturating_mul(1u32 << n.min(16))
+            .min(self.backoff_max);
+        cap.mul_f64(jitter())
+    }
+}
+
+/// A number in [0, 1) that differs between calls and processes.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Consecutive failures, and until when the provider is skipped.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+/// Requests and tokens sent in the last minute.
+#[derive(Debug, Default)]
+struct Limiter {
+    sent: VecDeque<(Instant, u64)>,
+}
+
+impl Limiter {
+    /// How long to wait before sending `tokens` more, under the limits (0 = none).
+    fn wait(&mut self, now: Instant, rpm: u32, tpm: u64, tokens: u64) -> Option<Duration> {
+        let minute = Duration::from_secs(60);
+        while self
+            .sent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= minute)
+        {
+            self.sent.pop_front();
+        }
+        let over_requests = rpm > 0 && self.sent.len() >= rpm as usize;
+        let used: u64 = self.sent.iter().map(|(_, n)| n).sum();
+        // A request larger than the whole limit goes alone rather than never.
+        let over_tokens = tpm > 0 && !self.sent.is_empty() && used + tokens > tpm;
+        if over_requests || over_tokens {
+            let oldest = self.sent.front().map(|(t, _)| *t).unwrap_or(now);
+            return Some((oldest + minute).saturating_duration_since(now));
+        }
+        self.sent.push_back((now, tokens));
+        None
+    }
+}
+
+struct Slot {
+    endpoint: Endpoint,
+    http: reqwest::Client,
+    breaker: Mutex<Breaker>,
+    limiter: Mutex<Limiter>,
+}
+
+/// The fallback chain with its meter; cheap to share between tasks.
+#[derive(Clone)]
+pub struct Client {
+    slots: Arc<Vec<Slot>>,
+    meter: Arc<dyn Meter>,
+    policy: Policy,
+}
+
+impl Client {
+    pub fn new(
+        chain: Vec<Endpoint>,
+        policy: Policy,
+        meter: Arc<dyn Meter>,
+    ) -> Result<Client, Error> {
+        if chain.is_empty() {
+            return Err(Error::Config("no provider configured".into()));
+        }
+        let slots = chain
+            .into_iter()
+            .map(|endpoint| {
+                Ok(Slot {
+                    http: http::client(&endpoint)?,
+                    endpoint,
+                    breaker: Mutex::default(),
+                    limiter: Mutex::default(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Client {
+            slots: Arc::new(slots),
+            meter,
+            policy,
+        })
+    }
+
+    /// The first endpoint of the chain (the one normally used).
+    pub fn primary(&self) -> &Endpoint {
+        &self.slots[0].endpoint
+    }
+
+    /// Runs `req` (its `model` is replaced by each endpoint's), handing every text delta and
+    /// tool call to `on_event` as it arrives.
+    pub async fn run(
+        &self,
+        req: &Request,
+        cancel: &Cancel,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Outcome, Error> {
+        let mut failures: Vec<Error> = Vec::new();
+        let mut notes = Vec::new();
+        for slot in self.slots.iter() {
+            let ep = &slot.endpoint;
+            if let Some(e) = self.breaker_open(slot) {
+                notes.push(e.to_string());
+                failures.push(e);
+                continue;
+            }
+            let mut req = req.clone();
+            req.model = ep.model.clone();
+            let prompt_tokens = Encoding::for_model(&ep.model).count(&req.prompt_text()) as u64;
+            let mut attempt = 0;
+            let err = loop {
+                let call = Call {
+                    endpoint: ep,
+                    prompt_tokens,
+                    max_output_tokens: u64::from(req.max_tokens),
+                };
+                notes.extend(self.meter.before(&call).map_err(Error::Refused)?);
+                self.rate_limit(slot, prompt_tokens + u64::from(req.max_tokens), cancel)
+                    .await?;
+                match self
+                    .attempt(slot, &req, prompt_tokens, cancel, on_event)
+                    .await
+                {
+                    Ok(mut out) => {
+                        self.record_success(slot);
+                        out.notes = std::mem::take(&mut notes);
+                        return Ok(out);
+                    }
+                    Err((e, shown)) => {
+                        self.record_failure(slot, &e);
+                        if shown {
+                            return Err(match e {
+                                Error::Cancelled => Error::Cancelled,
+                                e => Error::Interrupted {
+                                    provider: ep.provider.clone(),
+                                    detail: format!("{e:#}"),
+                                },
+                            });
+                        }
+                        if !e.retryable() || attempt >= self.policy.retries {
+                            break e;
+                        }
+                        let wait = match &e {
+                            Error::Http {
+                                retry_after: Some(d),
+                                ..
+                            } => {
+                                if *d > self.policy.retry_after_max {
+                                    break e;
+                                }
+                                *d
+                            }
+                            _ => self.policy.backoff(attempt),
+                        };
+                        tracing::warn!(
+                            "{e}; retrying {} in {:.1} s",
+                            ep.label(),
+                            wait.as_secs_f64()
+                        );
+                        notes.push(format!("{}: {}; retried", ep.label(), e.outcome()));
+                        self.sleep(wait, cancel).await?;
+                        attempt += 1;
+                    }
+                }
+            };
+            if !err.falls_back() {
+                return Err(err);
+            }
+            tracing::warn!("{err}");
+            notes.push(format!("{}: {}; fell back", ep.label(), err.outcome()));
+            failures.push(err);
+        }
+        if failures.len() == 1 {
+            Err(failures.remove(0))
+        } else {
+            Err(Error::AllFailed(failures))
+        }
+    }
+
+    fn breaker_open(&self, slot: &Slot) -> Option<Error> {
+        let mut b = slot.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        let until = b.open_until?;
+        let now = Instant::now();
+        if now >= until {
+            // Half-open: one attempt decides.
+            b.open_until = None;
+            b.failures = self.policy.breaker_failures.saturating_sub(1);
+            return None;
+        }
+        Some(Error::CircuitOpen {
+            provider: slot.endpoint.provider.clone(),
+            failures: b.failures,
+            retry_in: until - now,
+        })
+    }
+
+    fn record_success(&self, slot: &Slot) {
+        let mut b = slot.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        *b = Breaker::default();
+    }
+
+    fn record_failure(&self, slot: &Slot, e: &Error) {
+        // Only failures of the provider count, not a cancel or a request it rightly refused.
+        if !(e.retryable() || e.falls_back()) {
+            return;
+        }
+        let mut b = slot.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        b.failures += 1;
+        if b.failures >= self.policy.breaker_failures {
+            b.open_until = Some(Instant::now() + self.policy.breaker_cooldown);
+        }
+    }
+
+    async fn rate_limit(&self, slot: &Slot, tokens: u64, cancel: &Cancel) -> Result<(), Error> {
+        let ep = &slot.endpoint;
+        if ep.requests_per_minute == 0 && ep.tokens_per_minute == 0 {
+            return Ok(());
+        }
+        loop {
+            let wait = slot.limiter.lock().unwrap_or_else(|p| p.into_inner()).wait(
+                Instant::now(),
+                ep.requests_per_minute,
+                ep.tokens_per_minute,
+                tokens,
+            );
+            match wait {
+                None => return Ok(()),
+                Some(d) => {
+                    tracing::info!(
+                        "{}: client-side rate limit, waiting {:.1} s",
+                        ep.label(),
+                        d.as_secs_f64()
+                    );
+                    self.sleep(d, cancel).await?;
+                }
+            }
+        }
+    }
+
+    async fn sleep(&self, d: Duration, cancel: &Cancel) -> Result<(), Error> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = Cancel::wait(cancel.0.subscribe()) => Err(Error::Cancelled),
+        }
+    }
+
+    /// One attempt; on failure, whether output had reached the caller.
+    async fn attempt(
+        &self,
+        slot: &Slot,
+        req: &Request,
+        prompt_tokens: u64,
+        cancel: &Cancel,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Outcome, (Error, bool)> {
+        let ep = &slot.endpoint;
+        let started = SystemTime::now();
+        let t0 = Instant::now();
+        let mut text = String::new();
+        let mut calls = Vec::new();
+        let mut shown = false;
+        let mut stream: Option<http::EventStream> = None;
+        let work = async {
+            let mut s = http::open(&slot.http, ep, req).await?;
+            loop {
+                let next = s.next().await;
+                match next {
+                    Ok(Some(Event::Finished { stop, usage })) => return Ok((stop, usage)),
+                    Ok(Some(e)) => {
+                        match &e {
+                            Event::Text { text: t } => text.push_str(t),
+                            Event::ToolCall(c) => calls.push(c.clone()),
+                            Event::Finished { .. } => {}
+                        }
+                        shown = true;
+                        on_event(&e);
+                    }
+                    Ok(None) => {
+                        return Err(Error::Broken {
+                            provider: ep.provider.clone(),
+                            detail: "the reply ended without a finish".into(),
+                        });
+                    }
+                    Err(e) => {
+                        stream = Some(s);
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let result = tokio::select! {
+            r = work => r,
+            _ = Cancel::wait(cancel.0.subscribe()) => Err(Error::Cancelled),
+        };
+        let latency = t0.elapsed();
+        match result {
+            Ok((stop, usage)) => {
+                let (cost, priced) = self.meter.after(ep, &usage, started, latency, "ok");
+                Ok(Outcome {
+                    provider: ep.provider.clone(),
+                    model: ep.model.clone(),
+                    text,
+                    tool_calls: calls,
+                    stop,
+                    usage,
+                    cost_usd: cost,
+                    priced,
+                    latency_ms: latency.as_millis() as u64,
+                    notes: vec![],
+                })
+            }
+            Err(e) => {
+                // A failed or cancelled attempt may still be billed for what was read and
+                // written: record the local count when anything came back.
+                let usage = match (&stream, shown || matches!(e, Error::Cancelled)) {
+                    (_, true) => Usage {
+                        input_tokens: prompt_tokens,
+                        output_tokens: Encoding::for_model(&ep.model).count(&text) as u64,
+                        cached_tokens: 0,
+                        estimated: true,
+                    },
+                    (Some(s), false) => s.estimate(),
+                    (None, false) => Usage {
+                        estimated: true,
+                        ..Usage::default()
+                    },
+                };
+                self.meter.after(ep, &usage, started, latency, &e.outcome());
+                Err((e, shown))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_waits_for_the_oldest_request_to_age_out() {
+        let mut l = Limiter::default();
+        let t = Instant::now();
+        assert_eq!(l.wait(t, 2, 0, 10), None);
+        assert_eq!(l.wait(t + Duration::from_secs(1), 2, 0, 10), None);
+        assert_eq!(
+            l.wait(t + Duration::from_secs(10), 2, 0, 10),
+            Some(Duration::from_secs(50))
+        );
+        assert_eq!(l.wait(t + Duration::from_secs(60), 2, 0, 10), None);
+        let mut l = Limiter::default();
+        assert_eq!(
+            l.wait(t, 0, 100, 500),
+            None,
+            "an oversized request goes alone"
+        );
+        assert_eq!(l.wait(t, 0, 100, 1), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let p = Policy {
+            retries: 3,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(300),
+            retry_after_max: Duration::from_secs(1),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(1),
+        };
+        for n in 0..20 {
+            assert!(p.backoff(n) < Duration::from_millis(300));
+        }
+        let a: Vec<Duration> = (0..8).map(|_| p.backoff(2)).collect();
+        assert!(a.iter().any(|d| *d != a[0]), "jitter varies: {a:?}");
+    }
+}

@@ -1,0 +1,557 @@
+//! The provider layer against a scripted server on 127.0.0.1: both wire formats, streamed and
+//! not, and every failure path (429 with Retry-After, 5xx, malformed SSE, a reset, stalls, no
+//! usage), retries, fallback, the circuit breaker, cancel and budget refusal.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::json;
+use vibe::llm::client::{Call, Cancel, Client, Meter, NoMeter, Policy};
+use vibe::llm::providers::{Endpoint, KeySource, Kind};
+use vibe::llm::{Error, Event, Message, Request, StopReason, ToolDef, Usage};
+
+use crate::util::llm_server::{Reply, Server, SseEvent, anthropic, openai};
+
+const KEY: &str = "sk-test-planted-7f3a9c";
+
+fn endpoint(name: &str, kind: Kind, url: &str) -> Endpoint {
+    Endpoint {
+        provider: name.into(),
+        kind,
+        base_url: format!("{url}/v1"),
+        model: "test-model".into(),
+        key: KeySource::Command(format!("echo {KEY}")),
+        headers: vec![],
+        local: false,
+        context_window: 32768,
+        prices: None,
+        connect_timeout: Duration::from_secs(2),
+        first_byte_timeout: Duration::from_secs(5),
+        idle_timeout: Duration::from_secs(5),
+        requests_per_minute: 0,
+        tokens_per_minute: 0,
+    }
+}
+
+fn policy() -> Policy {
+    Policy {
+        retries: 2,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        retry_after_max: Duration::from_secs(5),
+        breaker_failures: 3,
+        breaker_cooldown: Duration::from_secs(60),
+    }
+}
+
+fn request(stream: bool) -> Request {
+    Request {
+        model: String::new(),
+        system: Some("be brief".into()),
+        messages: vec![Message::user("hello there")],
+        tools: vec![],
+        max_tokens: 64,
+        temperature: None,
+        stream,
+    }
+}
+
+/// Records what the client reports to the ledger.
+#[derive(Default)]
+struct Recorder {
+    rows: Mutex<Vec<(String, String, Usage)>>,
+    refuse: bool,
+}
+
+impl Meter for Recorder {
+    fn before(&self, call: &Call) -> anyhow::Result<Vec<String>> {
+        if self.refuse {
+            anyhow::bail!("over budget: {} prompt tokens", call.prompt_tokens);
+        }
+        Ok(vec![])
+    }
+    fn after(
+        &self,
+        e: &Endpoint,
+        usage: &Usage,
+        _: SystemTime,
+        _: Duration,
+        outcome: &str,
+    ) -> (f64, bool) {
+        self.rows.lock().unwrap_or_else(|p| p.into_inner()).push((
+            e.provider.clone(),
+            outcome.to_string(),
+            *usage,
+        ));
+        (0.0, true)
+    }
+}
+
+impl Recorder {
+    fn outcomes(&self) -> Vec<String> {
+        self.rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(p, o, _)| format!("{p}:{o}"))
+            .collect()
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Runs a request; returns the result and the events seen.
+fn run_with(client: &Client, req: &Request) -> (Result<vibe::llm::Outcome, Error>, Vec<Event>) {
+    let mut seen = Vec::new();
+    let r = rt().block_on(client.run(req, &Cancel::default(), &mut |e: &Event| {
+        seen.push(e.clone())
+    }));
+    (r, seen)
+}
+
+fn client(chain: Vec<Endpoint>, meter: Arc<dyn Meter>) -> Client {
+    Client::new(chain, policy(), meter).expect("client")
+}
+
+fn texts(events: &[Event]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn openai_stream_with_usage_and_request_shape() {
+    let s = Server::start();
+    s.push(openai::stream(&["Hel", "lo", "!"], Some((12, 3, 4))));
+    let c = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, events) = run_with(&c, &request(true));
+    let out = r.expect("answer");
+    assert_eq!(texts(&events), "Hello!");
+    assert_eq!(out.text, "Hello!");
+    assert_eq!(out.stop, StopReason::End);
+    assert_eq!(
+        out.usage,
+        Usage {
+            input_tokens: 12,
+            output_tokens: 3,
+            cached_tokens: 4,
+            estimated: false
+        }
+    );
+    let req = s.last_request().expect("recorded");
+    assert_eq!(req.path, "/v1/chat/completions");
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    let b = req.body_json();
+    assert_eq!(b["stream"], json!(true));
+    assert_eq!(b["stream_options"]["include_usage"], json!(true));
+    assert_eq!(
+        b["messages"][0],
+        json!({"role": "system", "content": "be brief"})
+    );
+    assert_eq!(b["model"], json!("test-model"));
+}
+
+#[test]
+fn anthropic_stream_with_tool_use() {
+    let s = Server::start();
+    s.push(anthropic::stream_tool_use(
+        &["Let me look."],
+        &[("toolu_1", "read_file", r#"{"path":"src/a.rs"}"#)],
+        Some((40, 9, 30)),
+    ));
+    let c = client(
+        vec![endpoint("b", Kind::Anthropic, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let mut req = request(true);
+    req.tools = vec![ToolDef {
+        name: "read_file".into(),
+        description: "reads a file".into(),
+        parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}}),
+    }];
+    let (r, events) = run_with(&c, &req);
+    let out = r.expect("answer");
+    assert_eq!(texts(&events), "Let me look.");
+    assert_eq!(out.tool_calls.len(), 1);
+    assert_eq!(out.tool_calls[0].name, "read_file");
+    assert_eq!(out.tool_calls[0].arguments, json!({"path": "src/a.rs"}));
+    assert_eq!(out.stop, StopReason::ToolUse);
+    assert_eq!(out.usage.input_tokens, 70, "uncached + cache reads");
+    assert_eq!((out.usage.output_tokens, out.usage.cached_tokens), (9, 30));
+    let rec = s.last_request().expect("recorded");
+    assert_eq!(rec.path, "/v1/messages");
+    assert_eq!(rec.header("x-api-key"), Some(KEY));
+    assert_eq!(rec.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(rec.body_json()["system"], json!("be brief"));
+    assert_eq!(
+        rec.body_json()["tools"][0]["input_schema"]["type"],
+        json!("object")
+    );
+}
+
+#[test]
+fn non_streaming_replies_in_both_formats() {
+    let s = Server::start();
+    s.push(openai::tool_calls(
+        None,
+        &[("call_9", "grep", r#"{"pattern":"x"}"#)],
+        Some((5, 2, 0)),
+    ));
+    s.push(anthropic::message("plain answer", Some((7, 3, 0))));
+    let a = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&a, &request(false));
+    let out = r.expect("answer");
+    assert_eq!(out.tool_calls[0].arguments, json!({"pattern": "x"}));
+    assert_eq!(out.stop, StopReason::ToolUse);
+    let b = client(
+        vec![endpoint("b", Kind::Anthropic, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, events) = run_with(&b, &request(false));
+    assert_eq!(r.expect("answer").usage.input_tokens, 7);
+    assert_eq!(texts(&events), "plain answer");
+}
+
+#[test]
+fn rate_limited_then_ok_honours_retry_after() {
+    let s = Server::start();
+    s.push(openai::rate_limited(1));
+    s.push(openai::stream(&["ok"], Some((3, 1, 0))));
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let t = Instant::now();
+    let (r, _) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").text, "ok");
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        t.elapsed()
+    );
+    assert_eq!(s.request_count(), 2);
+    assert_eq!(rec.outcomes(), ["a:http 429", "a:ok"]);
+}
+
+#[test]
+fn retry_after_longer_than_allowed_falls_back_at_once() {
+    let (s1, s2) = (Server::start(), Server::start());
+    s1.push(openai::rate_limited(3600));
+    s2.push(anthropic::stream(&["from b"], Some((3, 2, 0))));
+    let c = client(
+        vec![
+            endpoint("a", Kind::OpenAi, &s1.url()),
+            endpoint("b", Kind::Anthropic, &s2.url()),
+        ],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&c, &request(true));
+    let out = r.expect("answer");
+    assert_eq!((out.provider.as_str(), out.text.as_str()), ("b", "from b"));
+    assert_eq!(s1.request_count(), 1);
+    assert!(
+        out.notes.iter().any(|n| n.contains("fell back")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let s = Server::start();
+    s.push(openai::error(500, "boom", "server_error", None));
+    s.push(openai::error(503, "busy", "server_error", None));
+    s.push(openai::stream(&["fine"], Some((3, 1, 0))));
+    let c = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").text, "fine");
+    assert_eq!(s.request_count(), 3);
+
+    // Three failures exhaust two retries; the error names the provider and the status.
+    for _ in 0..3 {
+        s.push(openai::error(502, "bad gateway", "server_error", None));
+    }
+    let (r, _) = run_with(&c, &request(true));
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.contains("provider `a`") && msg.contains("HTTP 502"),
+        "{msg}"
+    );
+    assert_eq!(s.request_count(), 6);
+}
+
+#[test]
+fn client_errors_are_not_retried_and_never_show_the_key() {
+    let s = Server::start();
+    s.push(openai::error(
+        401,
+        "Incorrect API key provided",
+        "invalid_request_error",
+        None,
+    ));
+    let c = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&c, &request(true));
+    let e = r.expect_err("an error");
+    let (display, debug) = (format!("{e:#}"), format!("{e:?}"));
+    assert!(
+        display.contains("HTTP 401") && display.contains("API key"),
+        "{display}"
+    );
+    assert!(!display.contains(KEY) && !debug.contains(KEY));
+    assert_eq!(s.request_count(), 1);
+
+    s.push(openai::error(
+        400,
+        "context too long",
+        "invalid_request_error",
+        None,
+    ));
+    let (r, _) = run_with(&c, &request(true));
+    assert!(matches!(r, Err(Error::Http { status: 400, .. })));
+    assert_eq!(s.request_count(), 2);
+}
+
+#[test]
+fn a_malformed_line_before_output_falls_back() {
+    let (s1, s2) = (Server::start(), Server::start());
+    // The role chunk, then a line that is not JSON: nothing was shown yet.
+    s1.push(openai::stream(&["never"], None).insert_event(1, SseEvent::malformed()));
+    s2.push(openai::stream(&["second"], Some((1, 1, 0))));
+    let c = client(
+        vec![
+            endpoint("a", Kind::OpenAi, &s1.url()),
+            endpoint("b", Kind::OpenAi, &s2.url()),
+        ],
+        Arc::new(NoMeter),
+    );
+    let (r, events) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").provider, "b");
+    assert_eq!(texts(&events), "second");
+    assert_eq!(s1.request_count(), 1, "a protocol error is not retried");
+}
+
+#[test]
+fn a_reset_after_output_is_final_and_not_retried() {
+    let s = Server::start();
+    // Role chunk and two content chunks, then the connection drops.
+    s.push(openai::stream(&["one ", "two ", "three"], Some((3, 3, 0))).reset_after(3));
+    s.push(openai::stream(&["must not be used"], None));
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let (r, events) = run_with(&c, &request(true));
+    assert_eq!(texts(&events), "one two ");
+    let msg = match r {
+        Err(e @ Error::Interrupted { .. }) => e.to_string(),
+        other => panic!("expected Interrupted, got {other:?}"),
+    };
+    assert!(msg.contains("does not retry"), "{msg}");
+    assert_eq!(s.request_count(), 1);
+    let rows = rec.rows.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "broken");
+    assert!(
+        rows[0].2.estimated && rows[0].2.output_tokens > 0,
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_reset_before_output_is_retried() {
+    let s = Server::start();
+    s.push(openai::stream(&["lost"], None).reset_after(1));
+    s.push(openai::stream(&["kept"], Some((2, 1, 0))));
+    let c = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, events) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").text, "kept");
+    assert_eq!(texts(&events), "kept");
+    assert_eq!(s.request_count(), 2);
+}
+
+#[test]
+fn stalls_hit_the_first_byte_and_idle_timeouts() {
+    let s = Server::start();
+    let mut ep = endpoint("a", Kind::OpenAi, &s.url());
+    ep.first_byte_timeout = Duration::from_millis(300);
+    ep.idle_timeout = Duration::from_millis(300);
+    let mut p = policy();
+    p.retries = 0;
+    let c = Client::new(vec![ep], p, Arc::new(NoMeter)).expect("client");
+    // No headers at all.
+    s.push(Reply::hang(Duration::from_secs(5)));
+    let (r, _) = run_with(&c, &request(true));
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.contains("timed out") && msg.contains("first byte"),
+        "{msg}"
+    );
+    // Output, then silence: the idle timeout, and no retry once text was shown.
+    s.push(openai::stream(&["partial", "never"], None).stall_after(2, Duration::from_secs(5)));
+    let (r, events) = run_with(&c, &request(true));
+    assert_eq!(texts(&events), "partial");
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("waiting for more of the stream"), "{msg}");
+}
+
+#[test]
+fn a_reply_without_usage_is_counted_locally() {
+    let s = Server::start();
+    s.push(anthropic::stream(&["counted ", "here"], None));
+    s.push(openai::completion("also counted", None));
+    let c = client(
+        vec![endpoint("b", Kind::Anthropic, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&c, &request(true));
+    let u = r.expect("answer").usage;
+    let count = |t: &str| vibe::context::tokens::Encoding::O200kBase.count(t) as u64;
+    assert!(u.estimated && u.input_tokens > 0, "{u:?}");
+    assert_eq!(u.output_tokens, count("counted here"));
+    let c = client(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        Arc::new(NoMeter),
+    );
+    let (r, _) = run_with(&c, &request(false));
+    let u = r.expect("answer").usage;
+    assert!(u.estimated, "{u:?}");
+    assert_eq!(u.output_tokens, count("also counted"));
+}
+
+#[test]
+fn an_unreachable_provider_falls_back_and_the_breaker_opens() {
+    // A port nothing listens on: bind, read the port, drop.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    let s = Server::start();
+    let rec = Arc::new(Recorder::default());
+    let mut p = policy();
+    p.retries = 0;
+    p.breaker_failures = 2;
+    let c = Client::new(
+        vec![
+            endpoint("dead", Kind::OpenAi, &dead),
+            endpoint("live", Kind::OpenAi, &s.url()),
+        ],
+        p,
+        rec.clone(),
+    )
+    .expect("client");
+    for i in 0..3 {
+        s.push(openai::stream(&["hi"], Some((1, 1, 0))));
+        let (r, _) = run_with(&c, &request(true));
+        let out = r.expect("fallback answers");
+        assert_eq!(out.provider, "live");
+        if i == 2 {
+            assert!(
+                out.notes.iter().any(|n| n.contains("circuit open")),
+                "{:?}",
+                out.notes
+            );
+        }
+    }
+    // Two attempts at the dead provider, then the breaker skips it.
+    assert_eq!(
+        rec.outcomes(),
+        [
+            "dead:unreachable",
+            "live:ok",
+            "dead:unreachable",
+            "live:ok",
+            "live:ok"
+        ]
+    );
+    // Alone, the dead provider's error says how to configure another.
+    let c = client(
+        vec![endpoint("dead", Kind::OpenAi, &dead)],
+        Arc::new(NoMeter),
+    );
+    let msg = run_with(&c, &request(true))
+        .0
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("cannot connect") && msg.contains("--model"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn cancel_stops_a_stalled_stream_and_is_recorded() {
+    let s = Server::start();
+    s.push(openai::stream(&["start", "never"], None).stall_after(2, Duration::from_secs(10)));
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let cancel = Cancel::default();
+    let t = Instant::now();
+    let r = rt().block_on(async {
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            c2.cancel();
+        });
+        c.run(&request(true), &cancel, &mut |_| {}).await
+    });
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(rec.outcomes(), ["a:cancelled"]);
+}
+
+#[test]
+fn a_refusing_meter_stops_the_request_before_it_is_sent() {
+    let s = Server::start();
+    let rec = Arc::new(Recorder {
+        refuse: true,
+        ..Default::default()
+    });
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let (r, _) = run_with(&c, &request(true));
+    let msg = match r {
+        Err(Error::Refused(e)) => e.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(msg.contains("over budget"), "{msg}");
+    assert_eq!(s.request_count(), 0);
+    assert!(rec.outcomes().is_empty());
+}
+
+#[test]
+fn an_error_event_mid_stream_before_output_is_retried() {
+    let s = Server::start();
+    s.push(anthropic::overloaded_stream(&[], None));
+    s.push(anthropic::stream(&["recovered"], Some((2, 1, 0))));
+    let c = client(
+        vec![endpoint("b", Kind::Anthropic, &s.url())],
+        Arc::new(NoMeter),
+    );
+    // The provider's own error event, before any output: retried like a 5xx.
+    let (r, _) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").text, "recovered");
+    assert_eq!(s.request_count(), 2);
+}
