@@ -225,7 +225,10 @@ fn since_and_project_filter() {
     let j = cost(&t, &["--json", "--project", "/src/other"]).json();
     assert_eq!(j["total"]["requests"], 1);
     let out = cost(&t, &["--project", "/nowhere"]).ok();
-    assert!(out.contains("No requests for project /nowhere"), "{out}");
+    assert!(
+        out.starts_with("Project /nowhere\n\nNo requests for this project."),
+        "{out}"
+    );
 }
 
 #[test]

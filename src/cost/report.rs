@@ -296,6 +296,9 @@ const NAME: usize = 26;
 /// The report as text for a terminal, at most 80 columns wide.
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
+    if let Some(p) = &r.project {
+        s.push_str(&format!("Project {}\n\n", shorten(p, 72)));
+    }
     if !r.ledger_exists {
         s.push_str("No requests recorded yet: there is no ledger. Figures are zero.\n\n");
     } else if r.total.requests == 0 && r.month.requests == 0 {
@@ -303,8 +306,8 @@ pub fn render(r: &Report) -> String {
         if let Some(d) = &r.since {
             what.push(format!("since {d}"));
         }
-        if let Some(p) = &r.project {
-            what.push(format!("for project {p}"));
+        if r.project.is_some() {
+            what.push("for this project".to_string());
         }
         if what.is_empty() {
             s.push_str("No requests recorded yet: the ledger is empty. Figures are zero.\n\n");
@@ -316,13 +319,9 @@ pub fn render(r: &Report) -> String {
         Some(d) => format!("since {d}"),
         None => "all time".into(),
     };
-    let title = match &r.project {
-        Some(p) => format!("Spend for {}", shorten(p, 60)),
-        None => "Spend".into(),
-    };
     table(
         &mut s,
-        &title,
+        "Spend",
         &[
             ("today", &r.today),
             ("this month", &r.month),

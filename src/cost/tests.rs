@@ -575,6 +575,17 @@ fn report_sums_groups_and_projects() -> TestResult {
         since: Some(report::parse_since("2025-06-12", &c)?),
         project: Some("/repo".into()),
     };
+    let long = Options {
+        project: Some(format!(
+            "/home/someone/{}/repo",
+            "very-long-directory-name/".repeat(6)
+        )),
+        ..opts.clone()
+    };
+    let text = report::render(&report::build(Some(&l), &path, &b, &c, &long)?);
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
     let r = report::build(Some(&l), &path, &b, &c, &opts)?;
     assert_eq!((r.total.requests, r.total.cost_usd), (2, 0.5));
     assert_eq!((r.month.requests, r.month.cost_usd), (2, 0.5));
