@@ -1,7 +1,9 @@
 //! Integration tests: the real `vibe` binary, run in temp dirs. One module per area.
 
+mod ask_cli;
 mod bad_input;
 mod context_cli;
+mod cost_cli;
 mod incremental;
 mod lang_c;
 mod lang_go;

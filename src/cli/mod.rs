@@ -1,6 +1,7 @@
 //! The command line: clap definitions, logging, exit codes, and one module per subcommand.
 //!
-//! Exit codes: 0 success; 1 failure; 2 bad usage or a bad path (clap's usage errors are 2 too).
+//! Exit codes: 0 success; 1 failure; 2 bad usage or a bad path (clap's usage errors are 2 too);
+//! 3 a request refused by a budget.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,9 @@ use clap::{ArgAction, Parser, Subcommand};
 
 use crate::config::{Config, Sources};
 
+pub mod ask;
 pub mod context;
+pub mod cost;
 pub mod map;
 pub mod tokens;
 
@@ -43,6 +46,11 @@ pub enum Command {
     Context(context::ContextArgs),
     /// Count the tokens of files (or stdin) exactly.
     Tokens(tokens::TokensArgs),
+    /// Ask the model one question about the repository, with context packed for it.
+    Ask(ask::AskArgs),
+    /// Show where the money went: spend by model, provider, operation, project and day, and
+    /// budgets.
+    Cost(cost::CostArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -68,7 +76,14 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let _ = writeln!(std::io::stderr(), "error: {e:#}");
-    if e.downcast_ref::<UsageError>().is_some()
+    if e.downcast_ref::<crate::cost::OverBudget>().is_some()
+        || matches!(
+            e.downcast_ref::<crate::cost::Error>(),
+            Some(crate::cost::Error::OverBudget(_))
+        )
+    {
+        ExitCode::from(3)
+    } else if e.downcast_ref::<UsageError>().is_some()
         || matches!(
             e.downcast_ref::<crate::repomap::Error>(),
             Some(crate::repomap::Error::NotADirectory(_) | crate::repomap::Error::NotFound(_))
@@ -93,8 +108,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The repository and its configuration, for commands that work on one.
     let repo = || -> anyhow::Result<(PathBuf, Config)> {
         let root = resolve_root(dir)?;
-        let config = Config::load(&Sources::from_env(Some(root.clone()), overrides.clone()))?;
+        let config = load_config(Some(root.clone()), overrides)?;
         Ok((root, config))
+    };
+    // For commands that need no repository: paths are relative to -C or the current directory,
+    // and a repository's config applies only if there is one.
+    let anywhere = || -> anyhow::Result<(PathBuf, Option<PathBuf>, Config)> {
+        let cwd = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir()?,
+        };
+        let root = resolve_root(dir).ok();
+        let config = load_config(root.clone(), overrides)?;
+        Ok((cwd, root, config))
     };
     match &cli.command {
         Command::Map(args) => {
@@ -106,19 +132,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             context::run(args, &root, &config)
         }
         Command::Tokens(args) => {
-            // Counting needs no repository: files are relative to -C or the current directory,
-            // and a repository's config applies only if there is one.
-            let cwd = match dir {
-                Some(d) => d.to_path_buf(),
-                None => std::env::current_dir()?,
-            };
-            let config = Config::load(&Sources::from_env(
-                resolve_root(dir).ok(),
-                overrides.clone(),
-            ))?;
+            let (cwd, _, config) = anywhere()?;
             tokens::run(args, &cwd, &config)
         }
+        Command::Cost(args) => {
+            let (cwd, root, config) = anywhere()?;
+            cost::run(args, &cwd, root.as_deref(), &config)
+        }
+        Command::Ask(args) => {
+            let (root, config) = repo()?;
+            ask::run(args, &root, &config)
+        }
     }
+}
+
+/// Loads the configuration and prints its warnings.
+fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
+    let config = Config::load(&Sources::from_env(root, overrides.to_vec()))?;
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(config)
 }
 
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory

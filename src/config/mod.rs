@@ -36,6 +36,7 @@ pub struct Config {
     pub context: ContextConfig,
     pub llm: LlmConfig,
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
+    pub budget: BudgetConfig,
     /// Things the user should know about their configuration (printed by the CLI).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -143,6 +144,56 @@ pub struct MapConfig {
     pub threads: usize,
 }
 
+/// Spending limits in USD (0 = no limit) and the soft threshold, as a fraction of a limit, at
+/// which vibe warns. Checked on load: amounts are finite and not negative, `soft` is in (0, 1].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawBudget")]
+pub struct BudgetConfig {
+    pub daily: f64,
+    pub monthly: f64,
+    pub session: f64,
+    pub soft: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    daily: f64,
+    monthly: f64,
+    session: f64,
+    soft: f64,
+}
+
+impl TryFrom<RawBudget> for BudgetConfig {
+    type Error = String;
+    fn try_from(r: RawBudget) -> Result<Self, String> {
+        for (key, v) in [
+            ("daily", r.daily),
+            ("monthly", r.monthly),
+            ("session", r.session),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!(
+                    "`budget.{key}` is {v}: a budget is an amount in USD, or 0 for no limit"
+                ));
+            }
+        }
+        if !(r.soft > 0.0 && r.soft <= 1.0) {
+            return Err(format!(
+                "`budget.soft` is {}: it is the fraction of a limit at which vibe warns, \
+                 above 0 and at most 1 (e.g. 0.8)",
+                r.soft
+            ));
+        }
+        Ok(BudgetConfig {
+            daily: r.daily,
+            monthly: r.monthly,
+            session: r.session,
+            soft: r.soft,
+        })
+    }
+}
+
 /// Where the layers come from; tests point these at temp dirs.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
@@ -180,6 +231,17 @@ pub fn user_config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".vibe-home"))
 }
 
+/// The user's vibe home for data (the cost ledger): `$VIBE_HOME` if set, else the OS data dir's
+/// `vibe/` (e.g. `~/.local/share/vibe`).
+pub fn user_data_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("VIBE_HOME") {
+        return PathBuf::from(home);
+    }
+    directories::ProjectDirs::from("", "", "vibe")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".vibe-home"))
+}
+
 impl Config {
     /// The built-in defaults alone.
     pub fn defaults() -> Config {
@@ -203,14 +265,9 @@ impl Config {
         }
         let mut warnings = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            if let Some(layer) = read_file_layer(path)? {
-                let is_repo = sources.repo_root.is_some() && i + 1 == files.len();
-                if is_repo {
-                    check_repo_layer(&merged, &layer).map_err(|message| Error::File {
-                        path: path.clone(),
-                        message,
-                    })?;
-                } else if let Some(w) = secrets_readable_by_others(path, &layer) {
+            let is_repo = sources.repo_root.is_some() && i + 1 == files.len();
+            if let Some(layer) = read_file_layer(path, &merged, is_repo)? {
+                if !is_repo && let Some(w) = secrets_readable_by_others(path, &layer) {
                     warnings.push(w);
                 }
                 merge(&mut merged, layer);
@@ -314,9 +371,10 @@ fn secrets_readable_by_others(path: &Path, layer: &Table) -> Option<String> {
     None
 }
 
-/// Reads and validates one file layer. A missing file is no layer; a bad one is an error with
-/// its line (toml's spans) and key.
-fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
+/// Reads and validates one file layer over the layers below it. A missing file is no layer; a
+/// bad one is an error with its line (toml's spans) and key. A repository's layer is also held
+/// to [`check_repo_layer`].
+fn read_file_layer(path: &Path, below: &Table, is_repo: bool) -> Result<Option<Table>, Error> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -331,9 +389,17 @@ fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
         path: path.to_path_buf(),
         message: describe_toml_error(&text, &e),
     })?;
-    // Validate this layer alone over the defaults, from the text, so errors carry a line.
-    let defaults: Table = toml::from_str(DEFAULT_TOML).unwrap_or_default();
-    if let Err(message) = check(&defaults, &table) {
+    if is_repo {
+        check_repo_layer(below, &table).map_err(|message| Error::File {
+            path: path.to_path_buf(),
+            message: match locate_key_line(&text, &message) {
+                Some(l) => format!("line {l}: {message}"),
+                None => message,
+            },
+        })?;
+    }
+    // Validate this layer over the ones below it, from the text, so errors carry a line.
+    if let Err(message) = check(below, &table) {
         // Re-run from text to get a span when the layer is self-contained.
         let line = locate_key_line(&text, &message);
         return Err(Error::File {
@@ -347,7 +413,7 @@ fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
     Ok(Some(table))
 }
 
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
@@ -512,6 +578,55 @@ mod tests {
             .ok_or("expected error")?
             .to_string();
         assert!(msg.contains("line 1"), "{msg}");
+        Ok(())
+    }
+
+    #[test]
+    fn budgets_are_checked() -> Result<(), Box<dyn std::error::Error>> {
+        let c = Config::defaults();
+        assert_eq!(
+            (
+                c.budget.daily,
+                c.budget.monthly,
+                c.budget.session,
+                c.budget.soft
+            ),
+            (0.0, 0.0, 0.0, 0.8)
+        );
+        let load = |overrides: &[&str]| {
+            Config::load(&Sources {
+                overrides: overrides.iter().map(|o| o.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(load(&["budget.daily=2.5"])?.budget.daily, 2.5);
+        for bad in [
+            "budget.daily=-5",
+            "budget.monthly=nan",
+            "budget.soft=0",
+            "budget.soft=1.5",
+        ] {
+            let msg = load(&[bad])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let key = bad.split('=').next().unwrap_or_default();
+            assert!(msg.contains(key), "{bad}: {msg}");
+        }
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join(".vibe"))?;
+        std::fs::write(
+            dir.path().join(".vibe/config.toml"),
+            "[budget]\nmonthly = 10\n\nsession = -1\n",
+        )?;
+        let msg = Config::load(&sources(dir.path()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("line 4") && msg.contains("budget.session"),
+            "{msg}"
+        );
         Ok(())
     }
 

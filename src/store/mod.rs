@@ -17,6 +17,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::repomap::extract::{FileTags, Symbol};
 
+pub mod ledger;
+
 /// `PRAGMA application_id`: "vibe" in ASCII.
 const APP_ID: i64 = 0x7669_6265;
 
@@ -54,13 +56,19 @@ pub enum Error {
     },
     #[error("{path} {reason}")]
     Unusable { path: PathBuf, reason: String },
+    #[error("{path} has schema version {found}, newer than this vibe's {supported}")]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
 }
 
 impl Error {
     /// A database that must be thrown away and rebuilt.
     pub fn needs_rebuild(&self) -> bool {
         match self {
-            Error::Unusable { .. } => true,
+            Error::Unusable { .. } | Error::Newer { .. } => true,
             Error::Sqlite { source, .. } => is_corruption(source),
             Error::Io { .. } => false,
         }
@@ -211,30 +219,10 @@ impl Store {
 
     fn try_open(path: &Path) -> Result<Store> {
         let e = sql(path);
-        let mut conn = Connection::open(path).map_err(&e)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(&e)?;
+        let mut conn = connect(path, rusqlite::OpenFlags::default(), BUSY_TIMEOUT)?;
         // put_file alone cycles through a dozen statements; rusqlite's default cache of 16
         // evicts and re-prepares them on every file.
         conn.set_prepared_statement_cache_capacity(64);
-        // The first read of the header is where a non-database file shows itself. Switching a
-        // new database to WAL takes an exclusive lock and, when another process holds a lock at
-        // that moment (two first runs at once), fails with SQLITE_BUSY without consulting the
-        // busy handler; so it is retried here for as long as the busy timeout.
-        let started = std::time::Instant::now();
-        loop {
-            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
-                Ok(_) => break,
-                Err(rusqlite::Error::SqliteFailure(f, _))
-                    if matches!(
-                        f.code,
-                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                    ) && started.elapsed() < BUSY_TIMEOUT =>
-                {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(err) => return Err(e(err)),
-            }
-        }
         // synchronous=OFF: the index is a cache derived from the repository. An application crash
         // cannot corrupt a WAL database; an OS crash might, and then the next run finds the
         // corruption and rebuilds. In exchange no run waits on fsync (a WAL checkpoint under
@@ -243,44 +231,7 @@ impl Store {
             "PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
         )
         .map_err(&e)?;
-        let unusable = |reason: &str| Error::Unusable {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let (app_id, version) = header(&conn).map_err(&e)?;
-        if version > MIGRATIONS.len() as i64 && app_id == APP_ID {
-            return Err(unusable(&format!(
-                "has schema version {version}, newer than this vibe's {}",
-                MIGRATIONS.len()
-            )));
-        }
-        if app_id != APP_ID && app_id != 0 {
-            return Err(unusable("is not a vibe index (foreign application id)"));
-        }
-        if version < MIGRATIONS.len() as i64 || app_id == 0 {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(&e)?;
-            // Re-read under the write lock: another process may have migrated meanwhile.
-            let (app_id, version) = header(&tx).map_err(&e)?;
-            if app_id == 0 {
-                let tables: i64 = tx
-                    .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                    .map_err(&e)?;
-                if tables > 0 {
-                    return Err(unusable("is not a vibe index (it has foreign tables)"));
-                }
-            }
-            for m in MIGRATIONS.iter().skip(version.max(0) as usize) {
-                tx.execute_batch(m).map_err(&e)?;
-            }
-            tx.execute_batch(&format!(
-                "PRAGMA application_id={APP_ID}; PRAGMA user_version={};",
-                MIGRATIONS.len()
-            ))
-            .map_err(&e)?;
-            tx.commit().map_err(&e)?;
-        }
+        migrate(&mut conn, path, APP_ID, MIGRATIONS, "vibe index")?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -423,6 +374,86 @@ fn insert_token_counts(conn: &Connection, counts: &[(i64, u32)]) -> rusqlite::Re
         conn.prepare_cached("INSERT OR REPLACE INTO token_counts(hash, count) VALUES (?1, ?2)")?;
     for (h, c) in counts {
         stmt.execute(params![h, c])?;
+    }
+    Ok(())
+}
+
+/// Opens a database in WAL mode with a busy timeout: the one way every vibe database is opened.
+fn connect(path: &Path, flags: rusqlite::OpenFlags, busy: Duration) -> Result<Connection> {
+    let e = sql(path);
+    let conn = Connection::open_with_flags(path, flags).map_err(&e)?;
+    conn.busy_timeout(busy).map_err(&e)?;
+    // The first read of the header is where a non-database file shows itself. Switching a
+    // new database to WAL takes an exclusive lock and, when another process holds a lock at
+    // that moment (two first runs at once), fails with SQLITE_BUSY without consulting the
+    // busy handler; so it is retried here for as long as the busy timeout.
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(conn),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < busy =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(e(err)),
+        }
+    }
+}
+
+/// Checks that `conn` is a database of ours (`app_id`) that this vibe understands, and applies
+/// the `migrations` it lacks in one write transaction. `what` names the database in errors.
+fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    app_id: i64,
+    migrations: &[&str],
+    what: &str,
+) -> Result<()> {
+    let e = sql(path);
+    let unusable = |reason: String| Error::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let latest = migrations.len() as i64;
+    let (found_id, version) = header(conn).map_err(&e)?;
+    if version > latest && found_id == app_id {
+        return Err(Error::Newer {
+            path: path.to_path_buf(),
+            found: version,
+            supported: latest,
+        });
+    }
+    if found_id != app_id && found_id != 0 {
+        return Err(unusable(format!(
+            "is not a {what} (foreign application id)"
+        )));
+    }
+    if version < latest || found_id == 0 {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let (found_id, version) = header(&tx).map_err(&e)?;
+        if found_id == 0 {
+            let tables: i64 = tx
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                .map_err(&e)?;
+            if tables > 0 {
+                return Err(unusable(format!("is not a {what} (it has foreign tables)")));
+            }
+        }
+        for m in migrations.iter().skip(version.max(0) as usize) {
+            tx.execute_batch(m).map_err(&e)?;
+        }
+        tx.execute_batch(&format!(
+            "PRAGMA application_id={app_id}; PRAGMA user_version={latest};"
+        ))
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
     }
     Ok(())
 }

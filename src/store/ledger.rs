@@ -1,0 +1,215 @@
+//! The cost ledger's SQL: one row per provider request, in `ledger.db` in the user data dir
+//! (a database of its own, apart from any repository's index).
+//!
+//! Invariants: WAL mode and a busy timeout, so that several vibe processes recording at once
+//! all land; each record is one insert (atomic); a ledger that is corrupt, foreign or newer than
+//! this vibe is reported and never rebuilt or deleted (it is the user's spending history); the
+//! rows hold counts, names and money only, never prompts, answers or keys.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use super::{Error, Result, connect, migrate, sql};
+use crate::cost::{Entry, Tokens};
+
+/// `PRAGMA application_id`: "vcst" in ASCII (the index is "vibe").
+const APP_ID: i64 = 0x7663_7374;
+
+/// Numbered migrations, applied in order; `user_version` is the count applied.
+const MIGRATIONS: &[&str] = &["CREATE TABLE requests (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    project TEXT NOT NULL,
+    session TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL,
+    estimated INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    priced INTEGER NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX requests_time ON requests(time_ms);
+CREATE INDEX requests_session ON requests(session);"];
+
+const COLS: &str = "time_ms, project, session, provider, model, operation, input_tokens, \
+     output_tokens, cached_tokens, estimated, cost_usd, priced, latency_ms, outcome";
+
+/// An open ledger database.
+pub struct LedgerDb {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Which rows a scan reads.
+#[derive(Debug, Clone, Default)]
+pub struct Filter<'a> {
+    /// Only requests at or after this time (unix ms).
+    pub from_ms: Option<i64>,
+    /// Only requests of this project (its recorded root path).
+    pub project: Option<&'a str>,
+}
+
+impl LedgerDb {
+    /// Opens the ledger at `path`, creating it (not its directory) if `create`, and migrating it.
+    pub fn open(path: &Path, create: bool, busy: Duration) -> Result<LedgerDb> {
+        let flags = if create {
+            OpenFlags::default()
+        } else {
+            OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let mut conn = connect(path, flags, busy)?;
+        // NORMAL in WAL mode: a crash of vibe loses nothing committed; only an OS crash may lose
+        // the last requests. The ledger is a record, not a cache, so not OFF as for the index.
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(sql(path))?;
+        migrate(&mut conn, path, APP_ID, MIGRATIONS, "vibe cost ledger")?;
+        // Our id and version but not our table (edited by hand, or a half-copied file).
+        if let Err(source) = conn.prepare(&format!("SELECT {COLS} FROM requests LIMIT 0")) {
+            return Err(Error::Unusable {
+                path: path.to_path_buf(),
+                reason: format!("does not have the cost ledger's schema ({source})"),
+            });
+        }
+        Ok(LedgerDb {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How long a write waits for another process's lock before it fails.
+    pub fn set_busy_timeout(&self, busy: Duration) -> Result<()> {
+        self.conn.busy_timeout(busy).map_err(sql(&self.path))
+    }
+
+    /// Appends one request.
+    pub fn insert(&self, e: &Entry) -> Result<()> {
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO requests({COLS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    e.time_ms,
+                    e.project,
+                    e.session,
+                    e.provider,
+                    e.model,
+                    e.operation,
+                    to_i64(e.tokens.input),
+                    to_i64(e.tokens.output),
+                    to_i64(e.tokens.cached),
+                    e.estimated,
+                    e.cost_usd,
+                    e.priced,
+                    to_i64(e.latency_ms),
+                    e.outcome,
+                ])
+            })
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    /// Total cost of the requests at or after `from_ms` (all projects).
+    pub fn spent_since(&self, from_ms: i64) -> Result<f64> {
+        self.sum("WHERE time_ms >= ?1", from_ms)
+    }
+
+    /// Total cost of one session's requests.
+    pub fn session_spent(&self, session: &str) -> Result<f64> {
+        self.sum("WHERE session = ?1", session)
+    }
+
+    fn sum(&self, filter: &str, param: impl rusqlite::ToSql) -> Result<f64> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT coalesce(sum(cost_usd), 0.0) FROM requests {filter}"
+            ))
+            .and_then(|mut s| s.query_row([param], |r| r.get(0)))
+            .map_err(sql(&self.path))
+    }
+
+    /// Calls `f` with every request that passes `filter`, oldest first, in one read snapshot.
+    pub fn scan(&self, filter: &Filter, f: &mut dyn FnMut(Entry)) -> Result<()> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLS} FROM requests \
+                 WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR project = ?2) \
+                 ORDER BY time_ms, id"
+            ))
+            .map_err(&e)?;
+        let mut rows = stmt
+            .query(params![filter.from_ms, filter.project])
+            .map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            f(entry_row(r).map_err(&e)?);
+        }
+        Ok(())
+    }
+}
+
+fn entry_row(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+    let to_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(Entry {
+        time_ms: r.get(0)?,
+        project: r.get(1)?,
+        session: r.get(2)?,
+        provider: r.get(3)?,
+        model: r.get(4)?,
+        operation: r.get(5)?,
+        tokens: Tokens {
+            input: to_u64(r.get(6)?),
+            output: to_u64(r.get(7)?),
+            cached: to_u64(r.get(8)?),
+        },
+        estimated: r.get(9)?,
+        cost_usd: r.get(10)?,
+        priced: r.get(11)?,
+        latency_ms: to_u64(r.get(12)?),
+        outcome: r.get(13)?,
+    })
+}
+
+/// Whether an error means another process held the ledger for longer than the busy timeout.
+pub fn is_busy(e: &Error) -> bool {
+    matches!(e, Error::Sqlite { source, .. } if matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ))
+}
+
+/// Whether an error means the ledger file or its directory cannot be written or created.
+pub fn is_unwritable(e: &Error) -> bool {
+    matches!(e, Error::Sqlite { source, .. } if matches!(
+        source.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::PermissionDenied
+                | rusqlite::ErrorCode::SystemIoFailure
+        )
+    ))
+}
+
+/// Whether an error means the file is not a usable ledger (not SQLite, damaged, or foreign).
+pub fn is_unusable(e: &Error) -> bool {
+    match e {
+        Error::Unusable { .. } => true,
+        Error::Sqlite { source, .. } => super::is_corruption(source),
+        _ => false,
+    }
+}
