@@ -327,3 +327,62 @@ fn a_real_local_model_answers() {
         assert_eq!(rows[0].outcome, "ok");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_the_request_and_records_it() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    setup(&t, &s.url(), "openai", "");
+    s.push(
+        openai::stream(&["partial ", "never"], None)
+            .stall_after(2, std::time::Duration::from_secs(30)),
+    );
+    let mut c = t.cmd();
+    c.env("SCRIPTED_API_KEY", KEY)
+        .args(["ask", "what is this?"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    assert!(s.wait_for_requests(1, std::time::Duration::from_secs(60)));
+    // Let the first chunks arrive, then interrupt as Ctrl-C would.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let run = Run {
+        output: child.wait_with_output().expect("wait"),
+    };
+    assert_eq!(run.code(), 130, "{}", run.stderr());
+    assert_eq!(run.stdout(), "partial ");
+    assert!(run.stderr().contains("cancelled"), "{}", run.stderr());
+    let rows = ledger_rows(t.home.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].outcome, "cancelled");
+    assert!(rows[0].estimated && rows[0].tokens.output > 0, "{rows:?}");
+}
+
+#[test]
+fn a_soft_threshold_warns_but_sends() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    setup(&t, &s.url(), "openai", "[budget]\ndaily = 1.0\n");
+    // 250 in + 4 out: $0.258 spent.
+    s.push(openai::stream(&["one"], Some((250, 4, 0))));
+    let run = ask(&t, &["first?"]);
+    assert_eq!(run.ok(), "one\n");
+    assert!(!run.stderr().contains("daily budget"), "{}", run.stderr());
+    // The worst case of the next request (its prompt, and 100 tokens out at $2000/M) takes the
+    // day past 80% of $1.00, not past $1.00.
+    s.push(openai::stream(&["two"], Some((250, 4, 0))));
+    let run = ask(&t, &["second?"]);
+    assert_eq!(run.ok(), "two\n");
+    let err = run.stderr();
+    assert!(
+        err.contains("daily budget") && err.contains("of $1.00"),
+        "{err}"
+    );
+    assert_eq!(s.request_count(), 2);
+}
