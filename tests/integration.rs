@@ -1,5 +1,6 @@
 //! Integration tests: the real `vibe` binary, run in temp dirs. One module per area.
 
+mod ask_cli;
 mod bad_input;
 mod context_cli;
 mod cost_cli;

@@ -11,6 +11,7 @@ use clap::{ArgAction, Parser, Subcommand};
 
 use crate::config::{Config, Sources};
 
+pub mod ask;
 pub mod context;
 pub mod cost;
 pub mod map;
@@ -45,6 +46,8 @@ pub enum Command {
     Context(context::ContextArgs),
     /// Count the tokens of files (or stdin) exactly.
     Tokens(tokens::TokensArgs),
+    /// Ask the model one question about the repository, with context packed for it.
+    Ask(ask::AskArgs),
     /// Show where the money went: spend by model, provider, operation, project and day, and
     /// budgets.
     Cost(cost::CostArgs),
@@ -116,7 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The repository and its configuration, for commands that work on one.
     let repo = || -> anyhow::Result<(PathBuf, Config)> {
         let root = resolve_root(dir)?;
-        let config = Config::load(&Sources::from_env(Some(root.clone()), overrides.clone()))?;
+        let config = load_config(Some(root.clone()), overrides)?;
         Ok((root, config))
     };
     // For commands that need no repository: paths are relative to -C or the current directory,
@@ -127,7 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             None => std::env::current_dir()?,
         };
         let root = resolve_root(dir).ok();
-        let config = Config::load(&Sources::from_env(root.clone(), overrides.clone()))?;
+        let config = load_config(root.clone(), overrides)?;
         Ok((cwd, root, config))
     };
     match &cli.command {
@@ -147,7 +150,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (cwd, root, config) = anywhere()?;
             cost::run(args, &cwd, root.as_deref(), &config)
         }
+        Command::Ask(args) => {
+            let (root, config) = repo()?;
+            ask::run(args, &root, &config)
+        }
     }
+}
+
+/// Loads the configuration and prints its warnings.
+fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
+    let config = Config::load(&Sources::from_env(root, overrides.to_vec()))?;
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(config)
 }
 
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory

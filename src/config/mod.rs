@@ -265,14 +265,9 @@ impl Config {
         }
         let mut warnings = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            if let Some(layer) = read_file_layer(path)? {
-                let is_repo = sources.repo_root.is_some() && i + 1 == files.len();
-                if is_repo {
-                    check_repo_layer(&merged, &layer).map_err(|message| Error::File {
-                        path: path.clone(),
-                        message,
-                    })?;
-                } else if let Some(w) = secrets_readable_by_others(path, &layer) {
+            let is_repo = sources.repo_root.is_some() && i + 1 == files.len();
+            if let Some(layer) = read_file_layer(path, &merged, is_repo)? {
+                if !is_repo && let Some(w) = secrets_readable_by_others(path, &layer) {
                     warnings.push(w);
                 }
                 merge(&mut merged, layer);
@@ -376,9 +371,10 @@ fn secrets_readable_by_others(path: &Path, layer: &Table) -> Option<String> {
     None
 }
 
-/// Reads and validates one file layer. A missing file is no layer; a bad one is an error with
-/// its line (toml's spans) and key.
-fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
+/// Reads and validates one file layer over the layers below it. A missing file is no layer; a
+/// bad one is an error with its line (toml's spans) and key. A repository's layer is also held
+/// to [`check_repo_layer`].
+fn read_file_layer(path: &Path, below: &Table, is_repo: bool) -> Result<Option<Table>, Error> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -393,9 +389,17 @@ fn read_file_layer(path: &Path) -> Result<Option<Table>, Error> {
         path: path.to_path_buf(),
         message: describe_toml_error(&text, &e),
     })?;
-    // Validate this layer alone over the defaults, from the text, so errors carry a line.
-    let defaults: Table = toml::from_str(DEFAULT_TOML).unwrap_or_default();
-    if let Err(message) = check(&defaults, &table) {
+    if is_repo {
+        check_repo_layer(below, &table).map_err(|message| Error::File {
+            path: path.to_path_buf(),
+            message: match locate_key_line(&text, &message) {
+                Some(l) => format!("line {l}: {message}"),
+                None => message,
+            },
+        })?;
+    }
+    // Validate this layer over the ones below it, from the text, so errors carry a line.
+    if let Err(message) = check(below, &table) {
         // Re-run from text to get a span when the layer is self-contained.
         let line = locate_key_line(&text, &message);
         return Err(Error::File {

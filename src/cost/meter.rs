@@ -1,104 +1,136 @@
-//! The [`Meter`] of a real run: before each attempt, its cost is estimated and checked against
-//! the budgets; after it, the attempt is written to the ledger, whatever its outcome.
+//! The ledger and budgets as the provider layer's [`Meter`]: every attempt is checked against
+//! the budgets before it is sent and written to the ledger after, whatever its outcome.
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::config::Config;
 use crate::llm::{Call, Endpoint, Meter, Usage};
 
-use super::{Budget, Entry, Error, Ledger, Prices, Pricing, Tokens};
+use super::{Budget, Entry, Ledger, OverBudget, Prices, Pricing, Tokens};
 
-/// Budgets and the ledger around every request of one session.
+/// Limits given on the command line, over `[budget]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub session: Option<f64>,
+    pub daily: Option<f64>,
+    pub monthly: Option<f64>,
+    /// Send even past a hard limit (`--allow-over-budget`); a warning says so.
+    pub allow_over: bool,
+}
+
+/// Budgets and the ledger for one command run (one session).
 pub struct LedgerMeter {
     ledger: Mutex<Ledger>,
     pricing: Pricing,
     budget: Budget,
-    allow_over_budget: bool,
+    allow_over: bool,
     session: String,
     project: String,
     operation: String,
 }
 
 impl LedgerMeter {
-    /// `project` as [`super::project_key`] gives it; `operation` is "ask", "chat", "heal", ...
-    pub fn new(
-        ledger: Ledger,
-        pricing: Pricing,
-        budget: Budget,
-        session: String,
-        project: String,
+    /// The user's ledger, prices and budgets for `operation` in the repository at `root`.
+    pub fn for_command(
+        config: &Config,
+        root: Option<&Path>,
         operation: &str,
-    ) -> LedgerMeter {
-        LedgerMeter {
-            ledger: Mutex::new(ledger),
-            pricing,
-            budget,
-            allow_over_budget: false,
-            session,
-            project,
-            operation: operation.to_string(),
+        limits: Limits,
+    ) -> anyhow::Result<LedgerMeter> {
+        let mut budget = Budget::from_config(&config.budget);
+        let flag = |v: Option<f64>, name: &str| -> anyhow::Result<Option<Option<f64>>> {
+            match v {
+                None => Ok(None),
+                Some(x) if x.is_finite() && x >= 0.0 => Ok(Some((x > 0.0).then_some(x))),
+                Some(x) => Err(crate::cli::UsageError {
+                    message: format!(
+                        "--{name}-budget {x}: give an amount in USD, 0 or more (0 = no limit)"
+                    ),
+                }
+                .into()),
+            }
+        };
+        if let Some(v) = flag(limits.session, "session")? {
+            budget.session = v;
         }
+        if let Some(v) = flag(limits.daily, "daily")? {
+            budget.daily = v;
+        }
+        if let Some(v) = flag(limits.monthly, "monthly")? {
+            budget.monthly = v;
+        }
+        Ok(LedgerMeter {
+            ledger: Mutex::new(Ledger::open_default()?),
+            pricing: Pricing::load()?,
+            budget,
+            allow_over: limits.allow_over,
+            session: super::new_session_id(),
+            project: super::project_key(root),
+            operation: operation.to_string(),
+        })
     }
 
-    /// `--allow-over-budget`: a request past a hard limit is sent, with a warning.
-    pub fn allow_over_budget(mut self, allow: bool) -> LedgerMeter {
-        self.allow_over_budget = allow;
-        self
-    }
-
-    /// The prices of an endpoint's model: nothing for a local provider, the provider config's
-    /// prices for the model if set, else the pricing table's; `None`: unknown.
-    pub fn prices(&self, endpoint: &Endpoint) -> Option<Prices> {
-        if endpoint.local {
+    /// What a model costs: free for a local provider, the provider's own prices for the model,
+    /// else `config/pricing.toml` (and the user's pricing.toml); `None` if unknown.
+    pub fn prices(&self, e: &Endpoint) -> Option<Prices> {
+        if e.local {
             return Some(Prices {
                 input: 0.0,
                 output: 0.0,
                 cached_input: None,
             });
         }
-        match endpoint.prices {
-            Some(p) => Some(Prices {
+        if let Some(p) = e.prices {
+            return Some(Prices {
                 input: p.input,
                 output: p.output,
                 cached_input: p.cached_input,
-            }),
-            None => self.pricing.lookup(&endpoint.model),
+            });
         }
+        self.pricing.lookup(&e.model)
     }
 
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        // A panic while holding the lock leaves the ledger as it was (each write is atomic).
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn session(&self) -> &str {
+        &self.session
     }
 }
 
 impl Meter for LedgerMeter {
     fn before(&self, call: &Call) -> anyhow::Result<Vec<String>> {
-        let Some(prices) = self.prices(call.endpoint) else {
-            let mut notes = vec![];
-            if self.budget.limits().next().is_some() {
+        let prices = self.prices(call.endpoint);
+        let mut notes = vec![];
+        let estimate = match prices {
+            Some(p) => p.cost(&Tokens {
+                input: call.prompt_tokens,
+                output: call.max_output_tokens,
+                cached: 0,
+            }),
+            None => {
+                if self.budget.limits().next().is_some() {
+                    notes.push(format!(
+                        "no price known for {}: budgets cannot limit it (add its prices to pricing.toml or providers.{}.models)",
+                        call.endpoint.label(),
+                        call.endpoint.provider
+                    ));
+                }
+                0.0
+            }
+        };
+        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        match self.budget.check(&ledger, &self.session, estimate) {
+            Ok(w) => notes.extend(w),
+            Err(super::Error::OverBudget(o)) if self.allow_over => {
                 notes.push(format!(
-                    "model `{}` has no known price, so budgets cannot limit it\nhint: add it to your pricing.toml (see docs/cost.md)",
-                    call.endpoint.model
+                    "sent over budget (--allow-over-budget): {}",
+                    first_line(&o)
                 ));
             }
-            return Ok(notes);
-        };
-        let estimate = prices.cost(&Tokens {
-            input: call.prompt_tokens,
-            output: call.max_output_tokens,
-            cached: 0,
-        });
-        match self.budget.check(&self.ledger(), &self.session, estimate) {
-            Err(Error::OverBudget(o)) if self.allow_over_budget => Ok(vec![format!(
-                "over the {} budget of {}: {} spent, this request may cost up to {}; sent anyway (--allow-over-budget)",
-                o.limit.name(),
-                super::budget::usd(o.limit_usd),
-                super::budget::usd(o.spent_usd),
-                super::budget::usd(o.estimate_usd)
-            )]),
-            other => Ok(other?),
+            Err(super::Error::OverBudget(o)) => return Err(o.into()),
+            Err(e) => return Err(e.into()),
         }
+        Ok(notes)
     }
 
     fn after(
@@ -115,13 +147,12 @@ impl Meter for LedgerMeter {
             cached: usage.cached_tokens,
         };
         let prices = self.prices(endpoint);
-        let cost_usd = prices.map_or(0.0, |p| p.cost(&tokens));
-        let time_ms = started
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let cost = prices.map(|p| p.cost(&tokens)).unwrap_or(0.0);
         let entry = Entry {
-            time_ms,
+            time_ms: started
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
             project: self.project.clone(),
             session: self.session.clone(),
             provider: endpoint.provider.clone(),
@@ -129,16 +160,20 @@ impl Meter for LedgerMeter {
             operation: self.operation.clone(),
             tokens,
             estimated: usage.estimated,
-            cost_usd,
+            cost_usd: cost,
             priced: prices.is_some(),
-            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            latency_ms: latency.as_millis() as u64,
             outcome: outcome.to_string(),
         };
-        // The answer has been had by now: a ledger that cannot be written is a warning, not a
-        // lost answer.
-        if let Err(e) = self.ledger().record(&entry) {
-            tracing::warn!("the request was not recorded: {e}");
+        let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = ledger.record(&entry) {
+            // The request happened; failing it now would hide the answer. Say so loudly.
+            eprintln!("warning: this request was not recorded in the cost ledger: {e}");
         }
-        (cost_usd, prices.is_some())
+        (cost, prices.is_some())
     }
+}
+
+fn first_line(e: &OverBudget) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }

@@ -1,8 +1,8 @@
 //! Cost: the pricing table, the usage ledger, budgets and the `vibe cost` report.
 //!
 //! Every request to a provider goes through here: before it, [`Budget::check`] says whether it
-//! may be sent; after it, [`Ledger::record`] writes one [`Entry`]. [`LedgerMeter`] does both as
-//! the provider layer's `llm::Meter`. Invariant: the ledger holds
+//! may be sent; after it, [`Ledger::record`] writes one [`Entry`]. [`meter::LedgerMeter`] does both
+//! as the provider layer's `llm::Meter`. Invariant: the ledger holds
 //! counts, names and money only, never prompts, answers or keys. Blocking code throughout (run it
 //! via `spawn_blocking` from async code).
 
@@ -10,13 +10,12 @@ use std::path::{Path, PathBuf};
 
 mod budget;
 mod ledger;
-mod meter;
+pub mod meter;
 mod pricing;
 pub mod report;
 
 pub use budget::{Budget, Clock, Limit, OverBudget, Spend};
 pub use ledger::Ledger;
-pub use meter::LedgerMeter;
 pub use pricing::Pricing;
 pub use report::Report;
 

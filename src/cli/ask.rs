@@ -1,0 +1,326 @@
+//! `vibe ask`: one question about the repository, answered by the configured model with
+//! context packed for the question. The answer streams to stdout; the usage and cost line goes
+//! to stderr; `--json` prints one object instead.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::context::{self, tokens::Encoding};
+use crate::llm::{self, Event, Message, Request, client};
+
+use super::{UsageError, print_json};
+use crate::repomap::render::thousands;
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question ("-" or nothing: read it from stdin).
+    #[arg(value_name = "QUESTION")]
+    pub question: Vec<String>,
+
+    /// The model: PROVIDER/MODEL, PROVIDER, an alias, or a model of the default provider
+    /// [default: llm.model].
+    #[arg(long, short = 'm', value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Tokens of repository context to pack for the question; 0 sends none
+    /// [default: llm.context_budget].
+    #[arg(long, value_name = "N")]
+    pub context_budget: Option<usize>,
+
+    /// The most tokens the answer may have [default: llm.max_tokens].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+
+    /// Send the request even if it would cross a hard budget limit.
+    #[arg(long)]
+    pub allow_over_budget: bool,
+
+    /// Limits in USD for this run, over [budget] in config.
+    #[arg(long, value_name = "USD")]
+    pub session_budget: Option<f64>,
+    #[arg(long, value_name = "USD")]
+    pub daily_budget: Option<f64>,
+    #[arg(long, value_name = "USD")]
+    pub monthly_budget: Option<f64>,
+
+    /// Print {schema, answer, provider, model, usage, cost_usd, context, ...} as JSON
+    /// (see docs/llm.md) instead of streaming the answer.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const SYSTEM: &str = "You are vibe, a coding assistant answering questions about the repository \
+the user is working in. Excerpts of the files most relevant to the question follow: full files, \
+partial files with their line ranges, signatures with bodies elided, and one-line summaries. \
+Answer from them, name the files (path:line) you rely on, and say so when they do not show the \
+answer rather than guessing. Be concise.";
+
+/// The schema of `vibe ask --json`.
+pub const SCHEMA: &str = "vibe.ask/1";
+
+#[derive(Serialize)]
+struct ContextFile {
+    path: String,
+    included: &'static str,
+    tokens: usize,
+}
+
+#[derive(Serialize)]
+struct ContextOut {
+    budget: usize,
+    used_tokens: usize,
+    encoding: &'static str,
+    files: Vec<ContextFile>,
+}
+
+#[derive(Serialize)]
+struct AskOut<'a> {
+    schema: &'static str,
+    question: &'a str,
+    answer: &'a str,
+    provider: &'a str,
+    model: &'a str,
+    stop: &'a llm::StopReason,
+    usage: &'a llm::Usage,
+    cost_usd: f64,
+    priced: bool,
+    latency_ms: u64,
+    context: ContextOut,
+    notes: &'a [String],
+}
+
+fn read_question(args: &AskArgs) -> anyhow::Result<String> {
+    let q = if args.question.is_empty() || args.question == ["-"] {
+        if args.question.is_empty() && std::io::stdin().is_terminal() {
+            return Err(UsageError {
+                message: "no question given\nhint: vibe ask \"how are requests retried?\", or the question on stdin".into(),
+            }
+            .into());
+        }
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .context("reading the question from stdin")?;
+        String::from_utf8_lossy(&b).into_owned()
+    } else {
+        args.question.join(" ")
+    };
+    if q.trim().is_empty() {
+        return Err(UsageError {
+            message: "the question is empty\nhint: vibe ask \"how are requests retried?\"".into(),
+        }
+        .into());
+    }
+    Ok(q.trim().to_string())
+}
+
+/// The user message: the packed context, then the question.
+fn prompt(question: &str, packed: Option<&context::Packed>) -> String {
+    match packed {
+        Some(p) if !p.context.is_empty() => {
+            format!("<context>\n{}</context>\n\nQuestion: {question}", p.context)
+        }
+        _ => format!("Question: {question}"),
+    }
+}
+
+pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let question = read_question(args)?;
+    let mut config = config.clone();
+    if let Some(n) = args.max_tokens {
+        config.llm.max_tokens = n;
+    }
+    let chain = llm::providers::chain(&config, args.model.as_deref()).map_err(config_usage)?;
+    let policy = client::Policy::from_config(&config.llm).map_err(config_usage)?;
+    let primary = chain[0].clone();
+    let meter = crate::cost::meter::LedgerMeter::for_command(
+        &config,
+        Some(root),
+        "ask",
+        crate::cost::meter::Limits {
+            session: args.session_budget,
+            daily: args.daily_budget,
+            monthly: args.monthly_budget,
+            allow_over: args.allow_over_budget,
+        },
+    )?;
+
+    // Context for the question, within the model's window.
+    let window_room = (primary.context_window as usize)
+        .saturating_sub(config.llm.max_tokens as usize)
+        .saturating_sub(1000);
+    let budget = args
+        .context_budget
+        .unwrap_or(config.llm.context_budget)
+        .min(window_room);
+    let encoding = Encoding::for_model(&primary.model);
+    let packed = if budget > 0 {
+        context::prewarm(encoding);
+        let (store, _) = super::index(root, &config)?;
+        let req = context::Request {
+            task: &question,
+            budget,
+            encoding,
+        };
+        let packed = context::build(root, &store, &req)?;
+        for w in &packed.warnings {
+            eprintln!("warning: {w}");
+        }
+        Some(packed)
+    } else {
+        None
+    };
+    let request = Request {
+        model: primary.model.clone(),
+        system: Some(SYSTEM.to_string()),
+        messages: vec![Message::user(prompt(&question, packed.as_ref()))],
+        tools: vec![],
+        max_tokens: config.llm.max_tokens,
+        temperature: config.llm.temperature,
+        stream: true,
+    };
+    let client = llm::Client::new(chain, policy, Arc::new(meter)).map_err(config_usage)?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let json = args.json;
+    let cancel = client::Cancel::default();
+    let result = runtime.block_on(async {
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let mut out = std::io::stdout();
+        let mut broken_pipe = false;
+        let mut on_event = |e: &Event| {
+            if let Event::Text { text } = e
+                && !json
+                && !broken_pipe
+                && (out.write_all(text.as_bytes()).is_err() || out.flush().is_err())
+            {
+                broken_pipe = true;
+            }
+        };
+        client.run(&request, &cancel, &mut on_event).await
+    });
+    let outcome = match result {
+        Ok(o) => o,
+        Err(llm::Error::Cancelled) => {
+            eprintln!("\ncancelled");
+            return Ok(ExitCode::from(130));
+        }
+        Err(llm::Error::Refused(e)) => return Err(e),
+        Err(e) => {
+            if !json {
+                // End a partly streamed line before the error.
+                eprintln!();
+            }
+            return Err(e.into());
+        }
+    };
+    for n in &outcome.notes {
+        eprintln!("note: {n}");
+    }
+    if json {
+        let ctx = match &packed {
+            Some(p) => ContextOut {
+                budget: p.budget,
+                used_tokens: p.used_tokens,
+                encoding: p.encoding,
+                files: p
+                    .files
+                    .iter()
+                    .filter(|f| f.included != context::pack::Included::None)
+                    .map(|f| ContextFile {
+                        path: f.path.clone(),
+                        included: f.included.name(),
+                        tokens: f.tokens,
+                    })
+                    .collect(),
+            },
+            None => ContextOut {
+                budget: 0,
+                used_tokens: 0,
+                encoding: encoding.name(),
+                files: vec![],
+            },
+        };
+        print_json(&AskOut {
+            schema: SCHEMA,
+            question: &question,
+            answer: &outcome.text,
+            provider: &outcome.provider,
+            model: &outcome.model,
+            stop: &outcome.stop,
+            usage: &outcome.usage,
+            cost_usd: outcome.cost_usd,
+            priced: outcome.priced,
+            latency_ms: outcome.latency_ms,
+            context: ctx,
+            notes: &outcome.notes,
+        })?;
+    } else {
+        if !outcome.text.ends_with('\n') {
+            println!();
+        }
+        if outcome.stop == llm::StopReason::MaxTokens {
+            eprintln!(
+                "warning: the answer was cut at {} tokens (--max-tokens or llm.max_tokens)",
+                config.llm.max_tokens
+            );
+        }
+        eprintln!("{}", usage_line(&outcome, packed.as_ref()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_usage(e: llm::Error) -> anyhow::Error {
+    match e {
+        llm::Error::Config(message) => UsageError { message }.into(),
+        e => e.into(),
+    }
+}
+
+/// `ollama/qwen2.5-coder:7b · context 3,912 tokens (12 files) · 4,180 in + 212 out tokens ·
+/// $0.0000 · 3.4 s`
+pub fn usage_line(o: &client::Outcome, packed: Option<&context::Packed>) -> String {
+    let u = &o.usage;
+    let mut s = format!("{}/{}", o.provider, o.model);
+    if let Some(p) = packed {
+        let files = p
+            .files
+            .iter()
+            .filter(|f| f.included != context::pack::Included::None)
+            .count();
+        s.push_str(&format!(
+            " · context {} tokens ({files} files)",
+            thousands(p.used_tokens as u64)
+        ));
+    }
+    s.push_str(&format!(" · {} in", thousands(u.input_tokens)));
+    if u.cached_tokens > 0 {
+        s.push_str(&format!(" ({} cached)", thousands(u.cached_tokens)));
+    }
+    s.push_str(&format!(" + {} out tokens", thousands(u.output_tokens)));
+    if u.estimated {
+        s.push_str(" (estimated)");
+    }
+    if o.priced {
+        s.push_str(&format!(" · ${:.4}", o.cost_usd));
+    } else {
+        s.push_str(" · no price known for this model (recorded as $0)");
+    }
+    s.push_str(&format!(" · {:.1} s", o.latency_ms as f64 / 1000.0));
+    s
+}
