@@ -83,11 +83,7 @@ impl LedgerMeter {
             });
         }
         if let Some(p) = e.prices {
-            return Some(Prices {
-                input: p.input,
-                output: p.output,
-                cached_input: p.cached_input,
-            });
+            return Some(p);
         }
         self.pricing.lookup(&e.model)
     }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::{Config, ProviderConfig};
+use crate::cost::Prices;
 
 use super::{Error, Secret};
 
@@ -21,14 +22,6 @@ impl Kind {
             Kind::Anthropic => "anthropic",
         }
     }
-}
-
-/// Prices set in the provider's config for one model (USD per million tokens).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PriceOverride {
-    pub input: f64,
-    pub output: f64,
-    pub cached_input: Option<f64>,
 }
 
 /// Where the key comes from. Resolved when a request is made, so a fallback provider whose key
@@ -63,7 +56,8 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
     pub local: bool,
     pub context_window: u64,
-    pub prices: Option<PriceOverride>,
+    /// Prices set in the provider's config for this model (over `config/pricing.toml`).
+    pub prices: Option<Prices>,
     pub connect_timeout: Duration,
     pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
@@ -255,7 +249,7 @@ fn build(name: &str, p: &ProviderConfig, model: String) -> Result<Endpoint, Erro
     let m = p.models.get(&model);
     let prices = match m {
         Some(mc) => match (mc.input, mc.output) {
-            (Some(input), Some(output)) => Some(PriceOverride {
+            (Some(input), Some(output)) => Some(Prices {
                 input,
                 output,
                 cached_input: mc.cached_input,

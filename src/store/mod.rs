@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::repomap::extract::{FileTags, Symbol};
 
 pub mod ledger;
+pub mod memory;
 
 /// `PRAGMA application_id`: "vibe" in ASCII.
 const APP_ID: i64 = 0x7669_6265;
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_leaner_indexes.sql"),
     include_str!("migrations/0003_lexicon.sql"),
+    include_str!("migrations/0004_heal_memory.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
