@@ -16,6 +16,7 @@ pub mod context;
 pub mod cost;
 pub mod map;
 pub mod tokens;
+pub mod undo;
 
 /// A local-first terminal coding agent: an exact repo map, token-budgeted context, and edits
 /// that land only when validated.
@@ -51,6 +52,8 @@ pub enum Command {
     /// Show where the money went: spend by model, provider, operation, project and day, and
     /// budgets.
     Cost(cost::CostArgs),
+    /// Put back the files of the last edit run (or --run ID); --list shows the runs.
+    Undo(undo::UndoArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -154,6 +157,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (root, config) = repo()?;
             ask::run(args, &root, &config)
         }
+        // No config: undo must work even when a bad config file stops everything else.
+        Command::Undo(args) => undo::run(args, &resolve_root(dir)?),
     }
 }
 

@@ -181,7 +181,7 @@ impl Store {
         })?;
         let ignore = dir.join(".gitignore");
         if !ignore.exists() {
-            crate::store::write_atomic(&ignore, b"*\n").map_err(|source| Error::Io {
+            crate::edit::atomic_write(&ignore, b"*\n").map_err(|source| Error::Io {
                 path: ignore.clone(),
                 source,
             })?;
@@ -1137,31 +1137,6 @@ impl IndexTx<'_> {
             .map(|_| ())
             .map_err(sql(&self.path))
     }
-}
-
-/// Writes a file atomically: a temp file in the same directory, fsync, rename (keeping the
-/// permissions of a file it replaces).
-pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.vibe-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -1,0 +1,523 @@
+//! Runs: backups taken before files change, the writes themselves, and undo.
+//!
+//! A run lives in `.vibe/backups/<run-id>/`: `manifest.json` (each file's path, whether it
+//! existed, its permissions, the hashes of its old and new content, and the directories the run
+//! created) and `files/<path>`, a copy of every file that existed. The manifest and copies are
+//! durable before the first file is touched, so a run cut short by a crash can still be undone:
+//! undo accepts a file holding either the run's new content or its old one.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::{sync_dir, write_with};
+use super::{Error, FileChange, io, resolve};
+
+const SCHEMA: &str = "vibe.backup/1";
+const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Manifest {
+    schema: String,
+    id: String,
+    /// RFC 3339, UTC.
+    created: String,
+    /// Nanoseconds since the epoch: orders runs made within the same second.
+    created_ns: i128,
+    operation: String,
+    files: Vec<Entry>,
+    /// Directories the run created (parents first); undo removes them if they are empty.
+    created_dirs: Vec<String>,
+    /// When the run was undone (RFC 3339), if it was.
+    undone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    path: String,
+    existed: bool,
+    /// Unix permission bits of the old file.
+    mode: Option<u32>,
+    readonly: bool,
+    old_hash: Option<String>,
+    new_hash: String,
+}
+
+/// One run, as `vibe undo --list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339 (empty if the manifest is damaged).
+    pub time: String,
+    /// What made the run, e.g. `heal`.
+    pub operation: String,
+    pub files: Vec<String>,
+    pub undone: bool,
+    /// Why the run cannot be undone, if its backup is damaged.
+    pub damaged: Option<String>,
+}
+
+/// What an undo did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoReport {
+    pub run: String,
+    pub operation: String,
+    /// Files put back to their content before the run.
+    pub restored: Vec<String>,
+    /// Files the run created, now removed.
+    pub removed: Vec<String>,
+    /// Files that had changed since the run and were overwritten anyway (`--force`).
+    pub forced: Vec<String>,
+}
+
+fn hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+fn backups_dir(root: &Path) -> PathBuf {
+    root.join(".vibe").join("backups")
+}
+
+/// `20261202T121500Z-abcd`: sortable by time, with a random suffix.
+fn new_run_id(now: jiff::Timestamp) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i128(now.as_nanosecond());
+    h.write_u32(std::process::id());
+    format!(
+        "{}-{:04x}",
+        now.strftime("%Y%m%dT%H%M%SZ"),
+        h.finish() & 0xffff
+    )
+}
+
+#[cfg(unix)]
+fn mode_of(m: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &std::fs::Metadata) -> Option<u32> {
+    None
+}
+
+fn permissions(entry: &Entry) -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    if let Some(mode) = entry.mode {
+        use std::os::unix::fs::PermissionsExt;
+        return Some(std::fs::Permissions::from_mode(mode));
+    }
+    let _ = entry;
+    None
+}
+
+/// Reads a file if it exists.
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), Error> {
+    let path = dir.join(MANIFEST);
+    let mut json = serde_json::to_vec_pretty(m).map_err(|e| Error::Damaged {
+        run: m.id.clone(),
+        reason: e.to_string(),
+    })?;
+    json.push(b'\n');
+    super::atomic_write(&path, &json).map_err(io(&path))
+}
+
+/// The missing directories from `dir` up to `root` (parents first).
+fn missing_dirs(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| d.starts_with(root) && *d != root && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    out.reverse();
+    out
+}
+
+fn rel_of(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Writes `changes` for real, as one run named for `operation`; returns the run id. Every file
+/// is backed up first; a file that changed on disk since it was planned stops the run before
+/// anything is written. Changes that leave a file as it is are skipped.
+pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<String, Error> {
+    let canon_root = root.canonicalize().map_err(io(root))?;
+    // Re-resolve every path (the file system may have moved since the plan) and check that
+    // each file is still what the plan read.
+    // Each change with its path now, its bytes now and their metadata (if it exists).
+    type Pending<'a> = (
+        &'a FileChange,
+        PathBuf,
+        Option<Vec<u8>>,
+        Option<std::fs::Metadata>,
+    );
+    let mut work: Vec<Pending> = Vec::new();
+    for c in changes {
+        if c.old.as_deref() == Some(c.new.as_str()) {
+            continue;
+        }
+        let (_, abs) = resolve(&canon_root, &c.rel)?;
+        let current = read_opt(&abs)?;
+        if current.as_deref() != c.old.as_ref().map(|s| s.as_bytes()) {
+            return Err(Error::ChangedSincePlan {
+                path: c.rel.clone(),
+            });
+        }
+        let meta = match &current {
+            Some(_) => Some(std::fs::metadata(&abs).map_err(io(&abs))?),
+            None => None,
+        };
+        work.push((c, abs, current, meta));
+    }
+    if work.is_empty() {
+        return Err(Error::NothingToWrite);
+    }
+    // The run directory, with a fresh id.
+    let backups = backups_dir(&canon_root);
+    std::fs::create_dir_all(&backups).map_err(io(&backups))?;
+    let ignore = canon_root.join(".vibe").join(".gitignore");
+    if !ignore.exists() {
+        super::atomic_write(&ignore, b"*\n").map_err(io(&ignore))?;
+    }
+    let (now, id, run_dir) = loop {
+        let now = jiff::Timestamp::now();
+        let id = new_run_id(now);
+        let dir = backups.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break (now, id, dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(&dir)(e)),
+        }
+    };
+    // Copies of the old files, then the manifest, all durable before any file changes.
+    let mut entries = Vec::new();
+    let mut created_dirs: Vec<PathBuf> = Vec::new();
+    for (c, abs, current, meta) in &work {
+        if let Some(bytes) = current {
+            let copy = run_dir.join("files").join(&c.rel);
+            if let Some(parent) = copy.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            write_with(&copy, bytes, None).map_err(io(&copy))?;
+        } else if let Some(parent) = abs.parent() {
+            for d in missing_dirs(&canon_root, parent) {
+                if !created_dirs.contains(&d) {
+                    created_dirs.push(d);
+                }
+            }
+        }
+        entries.push(Entry {
+            path: c.rel.clone(),
+            existed: current.is_some(),
+            mode: meta.as_ref().and_then(mode_of),
+            readonly: meta.as_ref().is_some_and(|m| m.permissions().readonly()),
+            old_hash: current.as_deref().map(hash),
+            new_hash: hash(c.new.as_bytes()),
+        });
+    }
+    let manifest = Manifest {
+        schema: SCHEMA.into(),
+        id: id.clone(),
+        created: now.to_string(),
+        created_ns: now.as_nanosecond(),
+        operation: operation.into(),
+        files: entries,
+        created_dirs: created_dirs
+            .iter()
+            .map(|d| rel_of(&canon_root, d))
+            .collect(),
+        undone: None,
+    };
+    write_manifest(&run_dir, &manifest)?;
+    sync_dir(&run_dir).map_err(io(&run_dir))?;
+    sync_dir(&backups).map_err(io(&backups))?;
+    // The writes.
+    for d in &created_dirs {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(d)(e)),
+        }
+    }
+    for (c, abs, _, _) in &work {
+        super::atomic_write(abs, c.new.as_bytes()).map_err(io(abs))?;
+    }
+    tracing::info!(
+        "edit run {id} ({operation}): {} files written",
+        manifest.files.len()
+    );
+    Ok(id)
+}
+
+/// The runs of a repository, oldest first. A run whose manifest is damaged is listed with the
+/// reason.
+pub fn list_runs(root: &Path) -> Result<Vec<RunInfo>, Error> {
+    Ok(read_runs(root)?
+        .into_iter()
+        .map(|(id, m)| match m {
+            Ok(m) => RunInfo {
+                id,
+                time: m.created,
+                operation: m.operation,
+                files: m.files.into_iter().map(|f| f.path).collect(),
+                undone: m.undone.is_some(),
+                damaged: None,
+            },
+            Err(reason) => RunInfo {
+                id,
+                time: String::new(),
+                operation: String::new(),
+                files: Vec::new(),
+                undone: false,
+                damaged: Some(reason),
+            },
+        })
+        .collect())
+}
+
+/// A run's id and its manifest, or why the manifest cannot be read.
+type RunDir = (String, Result<Manifest, String>);
+
+/// Every run directory with its manifest (or why it cannot be read), oldest first.
+fn read_runs(root: &Path) -> Result<Vec<RunDir>, Error> {
+    let dir = backups_dir(root);
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&dir)(e)),
+    };
+    let mut runs = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(io(&dir))?;
+        if !entry.file_type().map_err(io(&dir))?.is_dir() {
+            continue;
+        }
+        let id = entry.file_name().to_string_lossy().into_owned();
+        runs.push((id.clone(), read_manifest(&entry.path(), &id)));
+    }
+    // The id's timestamp, then the exact time (runs within one second), then the id.
+    runs.sort_by_cached_key(|(id, m)| {
+        let stamp = id.split('-').next().unwrap_or_default().to_string();
+        (
+            stamp,
+            m.as_ref().map(|m| m.created_ns).unwrap_or(0),
+            id.clone(),
+        )
+    });
+    Ok(runs)
+}
+
+fn read_manifest(dir: &Path, id: &str) -> Result<Manifest, String> {
+    let path = dir.join(MANIFEST);
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "manifest.json is missing".to_string(),
+        _ => format!("manifest.json cannot be read: {e}"),
+    })?;
+    let m: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("manifest.json is not a valid manifest: {e}"))?;
+    if m.schema != SCHEMA {
+        return Err(format!(
+            "manifest.json has schema {:?}, not {SCHEMA}",
+            m.schema
+        ));
+    }
+    if m.id != id {
+        return Err(format!("manifest.json names run {:?}", m.id));
+    }
+    Ok(m)
+}
+
+/// Restores the files of a run (the last one not undone, or `run`) to their content before it,
+/// byte for byte with their permissions; files the run created are removed. Refused, with
+/// nothing restored, if a file changed since the run, unless `force`.
+pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, Error> {
+    let canon_root = root.canonicalize().map_err(io(root))?;
+    let runs = read_runs(&canon_root)?;
+    let (id, manifest) = match run {
+        Some(want) => runs
+            .into_iter()
+            .find(|(id, _)| id == want)
+            .ok_or_else(|| Error::UnknownRun(want.into()))?,
+        None => {
+            // The newest run not undone; a damaged one among the newest stops here, rather than
+            // restoring an older state under it.
+            runs.into_iter()
+                .rev()
+                .find(|(_, m)| m.as_ref().map_or(true, |m| m.undone.is_none()))
+                .ok_or_else(|| Error::NoRuns(canon_root.clone()))?
+        }
+    };
+    let damaged = |reason: String| Error::Damaged {
+        run: id.clone(),
+        reason,
+    };
+    let mut manifest = manifest.map_err(damaged)?;
+    if manifest.undone.is_some() {
+        return Err(Error::AlreadyUndone(id));
+    }
+    let run_dir = backups_dir(&canon_root).join(&id);
+    // Check everything before changing anything.
+    let mut plan = Vec::new();
+    let mut changed = Vec::new();
+    for e in &manifest.files {
+        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| damaged(err.to_string()))?;
+        let backup = if e.existed {
+            let copy = run_dir.join("files").join(&e.path);
+            let bytes = read_opt(&copy)?
+                .ok_or_else(|| damaged(format!("the copy of {} is missing", e.path)))?;
+            if Some(hash(&bytes)) != e.old_hash {
+                return Err(damaged(format!("the copy of {} is corrupt", e.path)));
+            }
+            Some(bytes)
+        } else {
+            None
+        };
+        let current = read_opt(&abs)?.map(|b| hash(&b));
+        let untouched_since = current.as_deref() == Some(e.new_hash.as_str())
+            || current == e.old_hash
+            || (current.is_none() && !e.existed);
+        if !untouched_since {
+            changed.push(e.path.clone());
+        }
+        plan.push((e, abs, backup));
+    }
+    if !changed.is_empty() && !force {
+        return Err(Error::Changed {
+            run: id,
+            files: changed,
+        });
+    }
+    let mut report = UndoReport {
+        run: id.clone(),
+        operation: manifest.operation.clone(),
+        restored: Vec::new(),
+        removed: Vec::new(),
+        forced: changed,
+    };
+    for (e, abs, backup) in plan {
+        match backup {
+            Some(bytes) => {
+                if let Some(parent) = abs.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                let perms = permissions(e).or_else(|| {
+                    let mut p = std::fs::metadata(&abs).ok()?.permissions();
+                    p.set_readonly(e.readonly);
+                    Some(p)
+                });
+                write_with(&abs, &bytes, perms).map_err(io(&abs))?;
+                report.restored.push(e.path.clone());
+            }
+            None => match std::fs::remove_file(&abs) {
+                Ok(()) => {
+                    if let Some(parent) = abs.parent() {
+                        sync_dir(parent).map_err(io(parent))?;
+                    }
+                    report.removed.push(e.path.clone());
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(&abs)(err)),
+            },
+        }
+    }
+    // Directories the run created, deepest first, if they are empty now.
+    for d in manifest.created_dirs.iter().rev() {
+        let _ = std::fs::remove_dir(canon_root.join(d));
+    }
+    manifest.undone = Some(jiff::Timestamp::now().to_string());
+    write_manifest(&run_dir, &manifest)?;
+    tracing::info!("undid run {id}");
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(root: &Path, rel: &str, new: &str) -> FileChange {
+        let (rel, abs) = resolve(root, rel).unwrap_or_else(|e| panic!("{e}"));
+        let old = std::fs::read_to_string(&abs).ok();
+        FileChange {
+            rel,
+            abs,
+            old,
+            new: new.into(),
+        }
+    }
+
+    #[test]
+    fn commit_then_undo_round_trips() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "old\r\n").unwrap_or_else(|e| panic!("{e}"));
+        let changes = vec![
+            change(r, "a.txt", "new\r\n"),
+            change(r, "d/e/new.txt", "made\n"),
+        ];
+        let id = commit(r, &changes, "test").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            std::fs::read_to_string(r.join("d/e/new.txt"))
+                .ok()
+                .as_deref(),
+            Some("made\n")
+        );
+        let runs = list_runs(r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].id, id);
+        assert_eq!(runs[0].files, ["a.txt", "d/e/new.txt"]);
+        let rep = undo(r, None, false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rep.restored, ["a.txt"]);
+        assert_eq!(rep.removed, ["d/e/new.txt"]);
+        assert_eq!(
+            std::fs::read(r.join("a.txt")).ok().as_deref(),
+            Some(&b"old\r\n"[..])
+        );
+        assert!(!r.join("d").exists());
+        assert!(matches!(undo(r, None, false), Err(Error::NoRuns(_))));
+        assert!(matches!(
+            undo(r, Some(&id), false),
+            Err(Error::AlreadyUndone(_))
+        ));
+    }
+
+    #[test]
+    fn a_file_changed_since_the_plan_stops_the_commit() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "one\n").unwrap_or_else(|e| panic!("{e}"));
+        let c = change(r, "a.txt", "two\n");
+        std::fs::write(r.join("a.txt"), "meanwhile\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            commit(r, &[c], "test"),
+            Err(Error::ChangedSincePlan { .. })
+        ));
+        assert!(list_runs(r).unwrap_or_default().is_empty());
+        let same = change(r, "a.txt", "meanwhile\n");
+        assert!(matches!(
+            commit(r, &[same], "test"),
+            Err(Error::NothingToWrite)
+        ));
+    }
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let a = new_run_id(jiff::Timestamp::from_second(1_800_000_000).unwrap_or_default());
+        let b = new_run_id(jiff::Timestamp::from_second(1_800_000_001).unwrap_or_default());
+        assert!(a < b, "{a} {b}");
+        assert_eq!(a.len(), "20270115T080000Z-abcd".len(), "{a}");
+    }
+}

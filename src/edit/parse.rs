@@ -1,0 +1,399 @@
+//! Parsing a model's answer into [`Edit`]s: search/replace blocks and whole-file blocks.
+//!
+//! Markers are recognised only at the start of a line, with 5–9 marker characters (models
+//! miscount). Inside a block every other line is content, fences included (a Markdown file may
+//! hold them); outside blocks, fences and prose are ignored. Line numbers are 1-based lines of
+//! the answer.
+
+use super::{Edit, EditKind};
+
+/// What is wrong with an answer, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Nothing in the answer looks like an edit block.
+    #[error(
+        "the answer holds no edit blocks: expected a file path line, then `<<<<<<< SEARCH`, the exact lines, `=======`, the new lines, `>>>>>>> REPLACE`"
+    )]
+    NoBlocks,
+    /// A block whose preceding line is not a path.
+    #[error(
+        "answer line {line}: the block has no file path{}: put the file's path, alone on the line, right before `<<<<<<< SEARCH` or `<<<<<<< FILE`",
+        found.as_deref().map(|f| format!(" (found `{f}` on line {})", line - 1)).unwrap_or_default()
+    )]
+    MissingPath { line: usize, found: Option<String> },
+    /// A SEARCH section that ends (at `at`) before its `=======` divider.
+    #[error(
+        "answer line {line}: the SEARCH section has no `=======` divider (reached {what} at line {at})"
+    )]
+    MissingDivider {
+        line: usize,
+        at: usize,
+        what: &'static str,
+    },
+    /// A block that never ends.
+    #[error(
+        "answer line {line}: the block has no closing `>>>>>>> {marker}` (reached {what} at line {at})"
+    )]
+    MissingEnd {
+        line: usize,
+        at: usize,
+        marker: &'static str,
+        what: &'static str,
+    },
+    /// An end marker with no block open.
+    #[error("answer line {line}: `>>>>>>> {marker}` without an opening `<<<<<<< {marker}` block")]
+    Stray { line: usize, marker: &'static str },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Search,
+    Divider,
+    Replace,
+    FileStart,
+    FileEnd,
+}
+
+/// The marker a line is, if any: 5–9 of one character at line start, then a keyword.
+fn marker(line: &str) -> Option<Marker> {
+    let line = line.trim_end();
+    let first = line.chars().next()?;
+    if !matches!(first, '<' | '=' | '>') {
+        return None;
+    }
+    let run = line.chars().take_while(|&c| c == first).count();
+    if !(5..=9).contains(&run) {
+        return None;
+    }
+    let rest = line[run..].trim();
+    match (first, rest.to_ascii_uppercase().as_str()) {
+        ('<', "SEARCH") => Some(Marker::Search),
+        ('<', "FILE") => Some(Marker::FileStart),
+        ('=', "") => Some(Marker::Divider),
+        ('>', "REPLACE") => Some(Marker::Replace),
+        ('>', "FILE") => Some(Marker::FileEnd),
+        _ => None,
+    }
+}
+
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// The path on a path line, without the decoration models add: `File:`, Markdown headings,
+/// bold, backticks, a trailing colon. `None` if what is left is not one word.
+fn clean_path(line: &str) -> Option<String> {
+    let mut s = line.trim();
+    s = s.trim_start_matches('#').trim_start();
+    for prefix in ["File:", "file:", "FILE:", "Path:", "path:"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.trim_start();
+        }
+    }
+    s = s.trim_matches(|c| c == '*' || c == '`' || c == '"' || c == '\'');
+    s = s.trim().trim_end_matches(':');
+    s = s.trim_matches(|c| c == '*' || c == '`').trim();
+    if s.is_empty() || s.chars().any(char::is_whitespace) {
+        None
+    } else {
+        Some(s.to_string())
+    }
+}
+
+/// Joins section lines, each ending in `\n` (an empty section is the empty string).
+fn join(lines: &[&str]) -> String {
+    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+/// Parses every block of an answer, in order.
+pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
+    // Lines without their endings (a CRLF answer parses like an LF one).
+    let lines: Vec<&str> = answer
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let at = |i: usize| i + 1;
+    let mut edits = Vec::new();
+    // Index just past the end of the previous block: a path line is looked for after it.
+    let mut after_block = 0usize;
+    let mut last_path: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        match marker(lines[i]) {
+            Some(m @ (Marker::Search | Marker::FileStart)) => {
+                let path = find_path(&lines[after_block..i], &last_path)
+                    .map_err(|found| ParseError::MissingPath { line: at(i), found })?;
+                let (kind, end) = if m == Marker::Search {
+                    read_search(&lines, i)?
+                } else {
+                    read_file(&lines, i)?
+                };
+                edits.push(Edit {
+                    path: path.clone(),
+                    kind,
+                    line: at(start),
+                });
+                last_path = Some(path);
+                i = end + 1;
+                after_block = i;
+            }
+            Some(Marker::Replace) => {
+                return Err(ParseError::Stray {
+                    line: at(i),
+                    marker: "REPLACE",
+                });
+            }
+            Some(Marker::FileEnd) => {
+                return Err(ParseError::Stray {
+                    line: at(i),
+                    marker: "FILE",
+                });
+            }
+            // A lone `=======` outside a block is prose (a Markdown heading underline).
+            Some(Marker::Divider) | None => i += 1,
+        }
+    }
+    if edits.is_empty() {
+        return Err(ParseError::NoBlocks);
+    }
+    Ok(edits)
+}
+
+/// The path for a block: the last line before it that is neither blank nor a fence. With no
+/// such line since the previous block, that block's path carries over (models often omit it
+/// for a second block on the same file). `Err(found)` when the line is not a path.
+fn find_path(between: &[&str], last: &Option<String>) -> Result<String, Option<String>> {
+    match between
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !is_fence(l))
+    {
+        Some(line) => clean_path(line).ok_or_else(|| Some(line.trim().to_string())),
+        None => last.clone().ok_or(None),
+    }
+}
+
+/// The index of the first line from `from` that is the `end` marker. A block start first (or,
+/// when looking for a divider, a `>>>>>>> REPLACE`), or the end of the answer, is the error
+/// `err(answer line, what was reached)`.
+fn find_end(
+    lines: &[&str],
+    from: usize,
+    end: Marker,
+    err: impl Fn(usize, &'static str) -> ParseError,
+) -> Result<usize, ParseError> {
+    for (i, line) in lines.iter().enumerate().skip(from) {
+        match marker(line) {
+            Some(m) if m == end => return Ok(i),
+            Some(Marker::Search | Marker::FileStart) => {
+                return Err(err(i + 1, "another block's start"));
+            }
+            Some(Marker::Replace) if end == Marker::Divider => {
+                return Err(err(i + 1, "`>>>>>>> REPLACE`"));
+            }
+            _ => {}
+        }
+    }
+    Err(err(lines.len(), "the end of the answer"))
+}
+
+/// A SEARCH block opened at `open`: its sections and the index of its closing line.
+fn read_search(lines: &[&str], open: usize) -> Result<(EditKind, usize), ParseError> {
+    let line = open + 1;
+    let divider = find_end(lines, open + 1, Marker::Divider, |at, what| {
+        ParseError::MissingDivider { line, at, what }
+    })?;
+    let end = find_end(lines, divider + 1, Marker::Replace, |at, what| {
+        ParseError::MissingEnd {
+            line,
+            at,
+            marker: "REPLACE",
+            what,
+        }
+    })?;
+    Ok((
+        EditKind::Replace {
+            search: join(&lines[open + 1..divider]),
+            replace: join(&lines[divider + 1..end]),
+        },
+        end,
+    ))
+}
+
+/// A whole-file block opened at `open`.
+fn read_file(lines: &[&str], open: usize) -> Result<(EditKind, usize), ParseError> {
+    let line = open + 1;
+    let end = find_end(lines, open + 1, Marker::FileEnd, |at, what| {
+        ParseError::MissingEnd {
+            line,
+            at,
+            marker: "FILE",
+            what,
+        }
+    })?;
+    Ok((
+        EditKind::WholeFile {
+            content: join(&lines[open + 1..end]),
+        },
+        end,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replace(e: &Edit) -> (&str, &str) {
+        match &e.kind {
+            EditKind::Replace { search, replace } => (search, replace),
+            EditKind::WholeFile { .. } => panic!("not a replace: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn one_block() {
+        let a = "src/a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+        let e = parse(a).expect("parses");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].path, "src/a.py");
+        assert_eq!(e[0].line, 2);
+        assert_eq!(replace(&e[0]), ("x = 1\n", "x = 2\n"));
+    }
+
+    #[test]
+    fn fences_prose_and_several_blocks() {
+        let a = "Here is the fix.\n\n```python\nsrc/a.py\n<<<<<<< SEARCH\nold\n=======\nnew\n>>>>>>> REPLACE\n```\n\nAnd then:\n\n**src/b.py**\n```\n<<<<<<< SEARCH\n```inner fence kept\n=======\n>>>>>>> REPLACE\n<<<<<<< SEARCH\nsecond\n=======\nsecond'\n>>>>>>> REPLACE\n```\nDone.";
+        let e = parse(a).expect("parses");
+        assert_eq!(e.len(), 3);
+        assert_eq!((e[0].path.as_str(), e[0].line), ("src/a.py", 5));
+        assert_eq!(replace(&e[0]), ("old\n", "new\n"));
+        assert_eq!((e[1].path.as_str(), e[1].line), ("src/b.py", 16));
+        assert_eq!(replace(&e[1]), ("```inner fence kept\n", ""));
+        // No path line between two blocks: the previous block's path carries over.
+        assert_eq!(e[2].path, "src/b.py");
+        assert_eq!(replace(&e[2]), ("second\n", "second'\n"));
+    }
+
+    #[test]
+    fn path_decorations() {
+        for line in [
+            "`src/a.py`",
+            "**src/a.py**",
+            "File: src/a.py",
+            "### src/a.py",
+            "src/a.py:",
+            "  src/a.py  ",
+            "**`src/a.py`**",
+        ] {
+            let a = format!("{line}\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n");
+            let e = parse(&a).unwrap_or_else(|err| panic!("{line}: {err}"));
+            assert_eq!(e[0].path, "src/a.py", "{line}");
+        }
+    }
+
+    #[test]
+    fn marker_miscounts_and_crlf() {
+        let a = "a.txt\r\n<<<<< SEARCH\r\none\r\n=========\r\ntwo\r\n>>>>>>>>> REPLACE\r\n";
+        let e = parse(a).expect("parses");
+        assert_eq!(replace(&e[0]), ("one\n", "two\n"));
+        // Four or ten characters are not markers; nor is a marker that is indented.
+        let a = "a.txt\n<<<< SEARCH\n";
+        assert_eq!(parse(a), Err(ParseError::NoBlocks));
+        let a = "a.txt\n  <<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n";
+        assert!(matches!(parse(a), Err(ParseError::Stray { line: 6, .. })));
+        let a = "a.txt\n<<<<<<< SEARCH\n==========\n=======\ny\n>>>>>>> REPLACE\n";
+        assert_eq!(
+            replace(&parse(a).expect("parses")[0]),
+            ("==========\n", "y\n")
+        );
+    }
+
+    #[test]
+    fn whole_file_and_creation() {
+        let a = "new/file.txt\n<<<<<<< SEARCH\n=======\nhello\n>>>>>>> REPLACE\n\nsmall.py\n<<<<<<< FILE\nprint(1)\n\nprint(2)\n>>>>>>> FILE\n";
+        let e = parse(a).expect("parses");
+        assert_eq!(replace(&e[0]), ("", "hello\n"));
+        assert_eq!(e[1].path, "small.py");
+        assert_eq!(
+            e[1].kind,
+            EditKind::WholeFile {
+                content: "print(1)\n\nprint(2)\n".into()
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_answers_say_where() {
+        assert_eq!(
+            parse("I could not find the bug."),
+            Err(ParseError::NoBlocks)
+        );
+        assert_eq!(parse(""), Err(ParseError::NoBlocks));
+        // No path at all.
+        let e = parse("<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n");
+        assert_eq!(
+            e,
+            Err(ParseError::MissingPath {
+                line: 1,
+                found: None
+            })
+        );
+        // Prose where the path should be.
+        let e = parse("Change this:\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n");
+        assert_eq!(
+            e,
+            Err(ParseError::MissingPath {
+                line: 2,
+                found: Some("Change this:".into())
+            })
+        );
+        let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("answer line 2") && msg.contains("Change this:"),
+            "{msg}"
+        );
+        // No divider.
+        let e = parse("a.py\n<<<<<<< SEARCH\na\nb\n>>>>>>> REPLACE\n");
+        assert!(
+            matches!(e, Err(ParseError::MissingDivider { line: 2, at: 5, .. })),
+            "{e:?}"
+        );
+        // No end, then another block.
+        let e = parse("a.py\n<<<<<<< SEARCH\na\n=======\nb\n\nb.py\n<<<<<<< SEARCH\n");
+        assert!(
+            matches!(e, Err(ParseError::MissingEnd { line: 2, at: 8, .. })),
+            "{e:?}"
+        );
+        // No end at all.
+        let e = parse("a.py\n<<<<<<< FILE\nx\n");
+        assert!(
+            matches!(
+                e,
+                Err(ParseError::MissingEnd {
+                    line: 2,
+                    marker: "FILE",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        let msg = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.starts_with("answer line 2:"), "{msg}");
+        // An end with no start.
+        let e = parse("a.py\nx\n=======\ny\n>>>>>>> REPLACE\n");
+        assert_eq!(
+            e,
+            Err(ParseError::Stray {
+                line: 5,
+                marker: "REPLACE"
+            })
+        );
+    }
+}
