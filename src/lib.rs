@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod cost;
+pub mod heal;
 pub mod llm;
 pub mod repomap;
 pub mod store;

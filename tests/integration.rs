@@ -4,6 +4,7 @@ mod ask_cli;
 mod bad_input;
 mod context_cli;
 mod cost_cli;
+mod heal_check;
 mod incremental;
 mod lang_c;
 mod lang_go;

@@ -14,6 +14,7 @@ use crate::config::{Config, Sources};
 pub mod ask;
 pub mod context;
 pub mod cost;
+pub mod heal;
 pub mod map;
 pub mod tokens;
 
@@ -51,6 +52,9 @@ pub enum Command {
     /// Show where the money went: spend by model, provider, operation, project and day, and
     /// budgets.
     Cost(cost::CostArgs),
+    /// Validate files stage by stage (syntax, compile, lint, test); `--check` validates only,
+    /// without a model, and exits 1 if anything fails.
+    Heal(heal::HealArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -142,6 +146,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask(args) => {
             let (root, config) = repo()?;
             ask::run(args, &root, &config)
+        }
+        Command::Heal(args) => {
+            // FILE arguments are relative to -C DIR, else to the current directory.
+            let cwd = match dir {
+                Some(d) => d.to_path_buf(),
+                None => std::env::current_dir()?,
+            };
+            let (root, config) = repo()?;
+            heal::run(args, &cwd, &root, &config)
         }
     }
 }
