@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod cost;
 pub mod edit;
+pub mod heal;
 pub mod llm;
 pub mod repomap;
 pub mod store;

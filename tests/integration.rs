@@ -5,6 +5,7 @@ mod bad_input;
 mod context_cli;
 mod cost_cli;
 mod edit_cli;
+mod heal_check;
 mod incremental;
 mod lang_c;
 mod lang_go;

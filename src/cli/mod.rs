@@ -14,6 +14,7 @@ use crate::config::{Config, Sources};
 pub mod ask;
 pub mod context;
 pub mod cost;
+pub mod heal;
 pub mod map;
 pub mod tokens;
 pub mod undo;
@@ -54,6 +55,9 @@ pub enum Command {
     Cost(cost::CostArgs),
     /// Put back the files of the last edit run (or --run ID); --list shows the runs.
     Undo(undo::UndoArgs),
+    /// Validate files stage by stage (syntax, compile, lint, test); `--check` validates only,
+    /// without a model, and exits 1 if anything fails.
+    Heal(heal::HealArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -159,6 +163,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         // No config: undo must work even when a bad config file stops everything else.
         Command::Undo(args) => undo::run(args, &resolve_root(dir)?),
+        Command::Heal(args) => {
+            // FILE arguments are relative to -C DIR, else to the current directory.
+            let cwd = match dir {
+                Some(d) => d.to_path_buf(),
+                None => std::env::current_dir()?,
+            };
+            let (root, config) = repo()?;
+            heal::run(args, &cwd, &root, &config)
+        }
     }
 }
 

@@ -37,6 +37,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub budget: BudgetConfig,
+    pub heal: HealConfig,
     /// Things the user should know about their configuration (printed by the CLI).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -192,6 +193,69 @@ impl TryFrom<RawBudget> for BudgetConfig {
             soft: r.soft,
         })
     }
+}
+
+/// `[heal]`: which validators `vibe heal` runs, and how. See docs/heal.md.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealConfig {
+    /// The stages that run, a subset of syntax, compile, lint, test (always in that order).
+    pub stages: Vec<crate::heal::Stage>,
+    /// Default timeouts in seconds of one validator run, per stage.
+    pub compile_timeout: f64,
+    pub lint_timeout: f64,
+    pub test_timeout: f64,
+    /// The test stage's command (run with `sh -c` in the root); "" = detected.
+    pub test_command: String,
+    /// Settings for a built-in validator, by name (`ruff`, `cargo check`, ...).
+    #[serde(default)]
+    pub validators: std::collections::BTreeMap<String, ValidatorOverride>,
+    /// Extra validators, by name.
+    #[serde(default)]
+    pub custom: std::collections::BTreeMap<String, CustomValidator>,
+}
+
+/// `[heal.validators."NAME"]`: turn a built-in validator off, or replace its command (a shell
+/// command; `{file}` / `{files}` are replaced by the quoted paths) or its timeout.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorOverride {
+    pub enabled: Option<bool>,
+    pub command: Option<String>,
+    pub timeout: Option<f64>,
+}
+
+/// `[heal.custom.NAME]`: a validator of the project's own. `command` runs with `sh -c` in the
+/// root: once per file with `{file}`, once for all with `{files}`, once with neither.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomValidator {
+    pub stage: crate::heal::Stage,
+    pub command: String,
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// "generic" (`file:line[:col]: message` lines) or "none" (the exit status only).
+    #[serde(default = "default_parser")]
+    pub parser: CustomParser,
+    /// Glob patterns (`*.sh`, `src/**/*.py`) of the files it applies to; empty = every file.
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomParser {
+    Generic,
+    None,
+}
+
+fn default_parser() -> CustomParser {
+    CustomParser::Generic
+}
+fn default_true() -> bool {
+    true
 }
 
 /// Where the layers come from; tests point these at temp dirs.

@@ -1,0 +1,275 @@
+//! Finding validator tools and running them: `PATH` and `node_modules/.bin` lookup, the project
+//! directory that owns a file (nearest `Cargo.toml`, `go.mod`, `tsconfig.json`, ...), and one
+//! external command with a timeout.
+//!
+//! Invariant: a command runs in its own process group with stdin closed; on timeout the whole
+//! group is killed (a test runner's children too), and the call returns within the timeout plus
+//! the time the kill takes.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An executable named `name`: in one of `extra` (e.g. a project's `node_modules/.bin`) first,
+/// then on `PATH`.
+pub fn which(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    extra
+        .iter()
+        .cloned()
+        .chain(std::env::split_paths(&path))
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The nearest directory from `file`'s directory up to `root` (inclusive) that holds one of
+/// `names`. `file` is relative to `root`.
+pub fn find_up(root: &Path, file: &str, names: &[&str]) -> Option<PathBuf> {
+    let mut dir = root.join(file);
+    while dir.pop() {
+        if names.iter().any(|n| dir.join(n).exists()) {
+            return Some(dir);
+        }
+        if dir == root || !dir.starts_with(root) {
+            break;
+        }
+    }
+    None
+}
+
+/// `node_modules/.bin` of `dir` and of every ancestor up to `root`.
+pub fn node_bins(root: &Path, dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| a.starts_with(root))
+        .map(|a| a.join("node_modules/.bin"))
+        .filter(|b| b.is_dir())
+        .collect()
+}
+
+/// What would install a tool, for the "skipped" list.
+pub fn install_hint(tool: &str) -> &'static str {
+    match tool {
+        "python3" => "apt-get install python3",
+        "mypy" => "pip install mypy (or pyright: npm install -g pyright)",
+        "ruff" => "pip install ruff (or flake8: pip install flake8)",
+        "pytest" => "pip install pytest",
+        "node" => "apt-get install nodejs",
+        "tsc" => "npm install --save-dev typescript",
+        "eslint" => "npm install --save-dev eslint",
+        "npm" => "apt-get install npm",
+        "cargo" => "rustup (https://rustup.rs)",
+        "clippy" => "rustup component add clippy",
+        "go" => "apt-get install golang-go",
+        "javac" => "apt-get install default-jdk-headless",
+        "cc" => "apt-get install gcc",
+        "c++" => "apt-get install g++",
+        _ => "install it and put it on PATH",
+    }
+}
+
+/// A scratch directory under the system temp dir, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir();
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let p = base.join(format!(
+                "{prefix}-{}-{}-{nanos:x}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(TempDir(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one command did.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The exit code; `None` if killed by a signal or timed out.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+/// Runs `cmd` (its cwd and environment already set) with a timeout, collecting its output.
+pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Ran> {
+    use std::os::unix::process::CommandExt;
+    let start = Instant::now();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn()?;
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, Vec<u8>)>();
+    for (is_out, pipe) in [
+        (
+            true,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+        (
+            false,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+    ] {
+        let tx = tx.clone();
+        if let Some(mut pipe) = pipe {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf);
+                let _ = tx.send((is_out, buf));
+            });
+        }
+    }
+    drop(tx);
+    let deadline = start + timeout;
+    let pgid = child.id();
+    let mut timed_out = false;
+    let mut code = None;
+    loop {
+        match child.try_wait()? {
+            Some(status) => {
+                code = status.code();
+                break;
+            }
+            None if Instant::now() >= deadline => {
+                timed_out = true;
+                kill_group(pgid);
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    // The pipes close when every process holding them is gone; a child left behind by the
+    // command (a server a test started) is killed with the group at the deadline.
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(if timed_out { 2000 } else { 0 }));
+        match rx.recv_timeout(wait) {
+            Ok((true, b)) => stdout = b,
+            Ok((false, b)) => stderr = b,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                kill_group(pgid);
+                if let Ok((is_out, b)) = rx.recv_timeout(Duration::from_secs(2)) {
+                    if is_out { stdout = b } else { stderr = b }
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    Ok(Ran {
+        code: if timed_out { None } else { code },
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        timed_out,
+        duration: start.elapsed(),
+    })
+}
+
+/// SIGKILL to a process group. std has no kill(2); the shell's builtin `kill` takes a negative
+/// pid on every POSIX sh (dash's takes no `--`), so no extra dependency is needed for this call.
+fn kill_group(pgid: u32) {
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -KILL -{pgid} 2>/dev/null"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// A word quoted for `sh`.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_and_times_out_killing_the_group() -> Result<(), Box<dyn std::error::Error>> {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("echo out; echo err >&2; exit 3");
+        let r = run(c, Duration::from_secs(10))?;
+        assert_eq!(
+            (r.code, r.stdout.trim(), r.stderr.trim()),
+            (Some(3), "out", "err")
+        );
+        // A grandchild holding the pipes is killed with the group.
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("sleep 30 & sleep 30");
+        let r = run(c, Duration::from_millis(300))?;
+        assert!(r.timed_out && r.code.is_none());
+        assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
+        Ok(())
+    }
+
+    #[test]
+    fn quoting_and_lookup() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(shell_quote("src/a.py"), "src/a.py");
+        assert_eq!(shell_quote("it's a"), "'it'\\''s a'");
+        assert!(which("sh", &[]).is_some());
+        assert!(which("surely-not-a-tool-xyz", &[]).is_none());
+        let d = TempDir::new("vibe-test")?;
+        std::fs::create_dir_all(d.path().join("crate/src"))?;
+        std::fs::write(d.path().join("crate/Cargo.toml"), "")?;
+        assert_eq!(
+            find_up(d.path(), "crate/src/lib.rs", &["Cargo.toml"]),
+            Some(d.path().join("crate"))
+        );
+        assert_eq!(find_up(d.path(), "x.rs", &["Cargo.toml"]), None);
+        let p = d.path().to_path_buf();
+        drop(d);
+        assert!(!p.exists());
+        Ok(())
+    }
+}

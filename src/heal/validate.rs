@@ -1,0 +1,1214 @@
+//! Running the validators stage by stage: syntax (tree-sitter), compile, lint, test.
+//!
+//! Invariant: stages run in order and stop at the first that fails; within a stage every
+//! validator runs. A validator fails on an error diagnostic, a timeout, or a non-zero exit with
+//! nothing parsed (then one diagnostic carries the tail of its output). Which diagnostics count:
+//! compile keeps everything in the validated files plus errors anywhere (an edit can break a
+//! caller), lint keeps only the validated files, test and custom validators keep everything.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, CustomParser};
+use crate::heal::diagnostics::{self, Diagnostic, Parser, Paths, Severity, Stage};
+use crate::heal::tools::{self, which};
+use crate::repomap::lang::{self, Lang};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// Not run: tool not installed, disabled in config, nothing to check, an earlier step failed.
+    Skipped {
+        reason: String,
+    },
+    TimedOut,
+}
+
+/// One validator's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidatorRun {
+    pub name: String,
+    #[serde(flatten)]
+    pub status: Status,
+    pub duration_ms: u64,
+    /// The command as run (for a shell command, the shell text); none for tree-sitter.
+    pub command: Option<String>,
+    /// The working directory, relative to the root ("" = the root).
+    pub cwd: Option<String>,
+    pub exit_code: Option<i32>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageResult {
+    pub stage: Stage,
+    pub validators: Vec<ValidatorRun>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Validation {
+    /// The stages that ran, in order; the last one is the failed stage when there is one.
+    pub stages: Vec<StageResult>,
+    /// Validators (and stages) that did not run, with why and what would install the tool.
+    pub skipped: Vec<String>,
+    pub failed_stage: Option<Stage>,
+    /// Configuration problems (an unknown validator name in `[heal.validators]`).
+    pub warnings: Vec<String>,
+}
+
+impl Validation {
+    pub fn passed(&self) -> bool {
+        self.failed_stage.is_none()
+    }
+
+    /// Every error diagnostic, in stage order.
+    pub fn errors(&self) -> Vec<&Diagnostic> {
+        self.diagnostics()
+            .filter(|d| d.severity == Severity::Error)
+            .collect()
+    }
+
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.stages
+            .iter()
+            .flat_map(|s| &s.validators)
+            .flat_map(|v| &v.diagnostics)
+    }
+
+    pub fn error_count(&self, stage: Stage) -> usize {
+        self.stages
+            .iter()
+            .filter(|s| s.stage == stage)
+            .flat_map(|s| &s.validators)
+            .flat_map(|v| &v.diagnostics)
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+}
+
+/// The built-in validators, for `[heal.validators."NAME"]`.
+pub const BUILTIN: &[&str] = &[
+    "tree-sitter",
+    "py_compile",
+    "mypy",
+    "pyright",
+    "node --check",
+    "tsc",
+    "cargo check",
+    "go build",
+    "go vet",
+    "javac",
+    "cc",
+    "c++",
+    "ruff",
+    "flake8",
+    "eslint",
+    "clippy",
+    "pytest",
+    "npm test",
+    "cargo test",
+    "go test",
+    "test command",
+];
+
+/// Which diagnostics of a run count (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Files,
+    ErrorsAnywhere,
+    All,
+}
+
+/// One validator run to make.
+struct Job {
+    name: String,
+    files: Vec<String>,
+    what: What,
+}
+
+enum What {
+    TreeSitter,
+    Run {
+        program: PathBuf,
+        args: Vec<String>,
+        cwd: PathBuf,
+        parser: Parser,
+        scope: Scope,
+        env: Vec<(&'static str, String)>,
+        /// Skip if the job just before it failed (go vet after go build).
+        after_pass: bool,
+        /// A scratch dir the command writes into (javac -d), kept until it ends.
+        scratch: Option<tools::TempDir>,
+    },
+    Shell {
+        script: String,
+        cwd: PathBuf,
+        parser: Parser,
+        /// Diagnostics are errors only if the command failed.
+        by_status: bool,
+    },
+    Skip(String),
+}
+
+/// Validates `files` (relative to `root`) stage by stage up to `up_to` (inclusive; None = all),
+/// stopping at the first stage that fails.
+pub fn validate(
+    root: &Path,
+    files: &[String],
+    config: &Config,
+    up_to: Option<Stage>,
+) -> anyhow::Result<Validation> {
+    let heal = &config.heal;
+    let mut v = Validation::default();
+    for name in heal.validators.keys() {
+        if !BUILTIN.contains(&name.as_str()) {
+            v.warnings.push(format!(
+                "heal.validators.\"{name}\": no built-in validator of that name (known: {}); for a validator of your own use [heal.custom.{name}]",
+                BUILTIN.join(", ")
+            ));
+        }
+    }
+    let langs: Vec<Option<Lang>> = files.iter().map(|f| detect(root, f)).collect();
+    for stage in Stage::ALL {
+        if up_to.is_some_and(|u| stage > u) {
+            break;
+        }
+        if !heal.stages.contains(&stage) {
+            v.skipped.push(format!("stage {stage}: not in heal.stages"));
+            continue;
+        }
+        let mut jobs = builtin_jobs(stage, root, files, &langs, config);
+        jobs.extend(custom_jobs(stage, root, files, config));
+        let mut runs: Vec<ValidatorRun> = Vec::new();
+        for job in jobs {
+            let prev_failed = runs
+                .last()
+                .is_some_and(|r| matches!(r.status, Status::Failed | Status::TimedOut));
+            let run = run_job(job, stage, root, config, prev_failed);
+            if let Status::Skipped { reason } = &run.status {
+                v.skipped.push(format!("{} ({stage}): {reason}", run.name));
+            }
+            runs.push(run);
+        }
+        let passed = !runs
+            .iter()
+            .any(|r| matches!(r.status, Status::Failed | Status::TimedOut));
+        v.stages.push(StageResult {
+            stage,
+            validators: runs,
+            passed,
+        });
+        if !passed {
+            v.failed_stage = Some(stage);
+            break;
+        }
+    }
+    Ok(v)
+}
+
+fn detect(root: &Path, file: &str) -> Option<Lang> {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(root.join(file))
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    lang::detect(file, &head[..n])
+}
+
+/// The files of the given languages.
+fn of(files: &[String], langs: &[Option<Lang>], want: &[Lang]) -> Vec<String> {
+    files
+        .iter()
+        .zip(langs)
+        .filter(|(_, l)| l.is_some_and(|l| want.contains(&l)))
+        .map(|(f, _)| f.clone())
+        .collect()
+}
+
+/// Files grouped by the directory that owns them (nearest of `markers`), in first-seen order.
+fn by_project(
+    root: &Path,
+    files: &[String],
+    markers: &[&str],
+) -> Vec<(Option<PathBuf>, Vec<String>)> {
+    let mut out: Vec<(Option<PathBuf>, Vec<String>)> = Vec::new();
+    for f in files {
+        let dir = tools::find_up(root, f, markers);
+        match out.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, fs)) => fs.push(f.clone()),
+            None => out.push((dir, vec![f.clone()])),
+        }
+    }
+    out
+}
+
+fn skip(name: &str, files: &[String], reason: String) -> Job {
+    Job {
+        name: name.to_string(),
+        files: files.to_vec(),
+        what: What::Skip(reason),
+    }
+}
+
+fn not_installed(name: &str, tool: &str, files: &[String]) -> Job {
+    skip(
+        name,
+        files,
+        format!("{tool} not installed ({})", tools::install_hint(tool)),
+    )
+}
+
+struct Spec<'a> {
+    name: &'a str,
+    program: PathBuf,
+    args: Vec<String>,
+    cwd: PathBuf,
+    parser: Parser,
+    scope: Scope,
+}
+
+fn job(spec: Spec, files: &[String]) -> Job {
+    Job {
+        name: spec.name.to_string(),
+        files: files.to_vec(),
+        what: What::Run {
+            program: spec.program,
+            args: spec.args,
+            cwd: spec.cwd,
+            parser: spec.parser,
+            scope: spec.scope,
+            env: vec![],
+            after_pass: false,
+            scratch: None,
+        },
+    }
+}
+
+fn with_env(mut j: Job, k: &'static str, val: &str) -> Job {
+    if let What::Run { env, .. } = &mut j.what {
+        env.push((k, val.to_string()));
+    }
+    j
+}
+
+fn strs(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// `files` (relative to the root) relative to `dir`.
+fn rel_to(root: &Path, dir: &Path, files: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let abs = root.join(f);
+            abs.strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| abs.display().to_string())
+        })
+        .collect()
+}
+
+fn builtin_jobs(
+    stage: Stage,
+    root: &Path,
+    files: &[String],
+    langs: &[Option<Lang>],
+    config: &Config,
+) -> Vec<Job> {
+    let py = of(files, langs, &[Lang::Python]);
+    let js = of(files, langs, &[Lang::JavaScript]);
+    let ts = of(files, langs, &[Lang::TypeScript, Lang::Tsx]);
+    let rs = of(files, langs, &[Lang::Rust]);
+    let go = of(files, langs, &[Lang::Go]);
+    let java = of(files, langs, &[Lang::Java]);
+    let c = of(files, langs, &[Lang::C]);
+    let cpp = of(files, langs, &[Lang::Cpp]);
+    let mut jobs = Vec::new();
+    match stage {
+        Stage::Syntax => {
+            let known: Vec<String> = files
+                .iter()
+                .zip(langs)
+                .filter(|(_, l)| l.is_some())
+                .map(|(f, _)| f.clone())
+                .collect();
+            jobs.push(if known.is_empty() {
+                skip("tree-sitter", files, "no grammar for these files".into())
+            } else {
+                Job {
+                    name: "tree-sitter".into(),
+                    files: known,
+                    what: What::TreeSitter,
+                }
+            });
+        }
+        Stage::Compile => {
+            if !py.is_empty() {
+                jobs.push(match which("python3", &[]) {
+                    Some(p) => with_env(
+                        job(
+                            Spec {
+                                name: "py_compile",
+                                program: p,
+                                args: [strs(&["-m", "py_compile"]), py.clone()].concat(),
+                                cwd: root.to_path_buf(),
+                                parser: Parser::PyCompile,
+                                scope: Scope::All,
+                            },
+                            &py,
+                        ),
+                        // Byte code goes to a scratch prefix, never next to the user's files.
+                        "PYTHONPYCACHEPREFIX",
+                        &std::env::temp_dir()
+                            .join("vibe-pycache")
+                            .display()
+                            .to_string(),
+                    ),
+                    None => not_installed("py_compile", "python3", &py),
+                });
+                if let Some(p) = which("mypy", &[]) {
+                    let args = [
+                        strs(&[
+                            "--no-error-summary",
+                            "--show-column-numbers",
+                            "--no-color-output",
+                            "--hide-error-context",
+                            "--show-error-codes",
+                            "--ignore-missing-imports",
+                            "--follow-imports=silent",
+                            "--no-incremental",
+                        ]),
+                        py.clone(),
+                    ]
+                    .concat();
+                    jobs.push(job(
+                        Spec {
+                            name: "mypy",
+                            program: p,
+                            args,
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Mypy,
+                            scope: Scope::Files,
+                        },
+                        &py,
+                    ));
+                } else if let Some(p) = which("pyright", &tools::node_bins(root, root)) {
+                    jobs.push(job(
+                        Spec {
+                            name: "pyright",
+                            program: p,
+                            args: [strs(&["--outputjson"]), py.clone()].concat(),
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Pyright,
+                            scope: Scope::Files,
+                        },
+                        &py,
+                    ));
+                } else {
+                    jobs.push(not_installed("mypy", "mypy", &py));
+                }
+            }
+            // node --check cannot read JSX; tree-sitter's syntax stage covers those files.
+            let plain_js: Vec<String> = js
+                .iter()
+                .filter(|f| !f.to_ascii_lowercase().ends_with(".jsx"))
+                .cloned()
+                .collect();
+            for f in &plain_js {
+                jobs.push(match which("node", &[]) {
+                    Some(p) => job(
+                        Spec {
+                            name: "node --check",
+                            program: p,
+                            args: vec!["--check".into(), f.clone()],
+                            cwd: root.to_path_buf(),
+                            parser: Parser::NodeCheck,
+                            scope: Scope::All,
+                        },
+                        std::slice::from_ref(f),
+                    ),
+                    None => not_installed("node --check", "node", std::slice::from_ref(f)),
+                });
+            }
+            for (dir, group) in by_project(root, &ts, &["tsconfig.json"]) {
+                let cwd = dir.clone().unwrap_or_else(|| root.to_path_buf());
+                let bins = tools::node_bins(root, &cwd);
+                let Some(p) = which("tsc", &bins) else {
+                    jobs.push(not_installed("tsc", "tsc", &group));
+                    continue;
+                };
+                let args = match &dir {
+                    // The project's own settings; files it does not include are not checked.
+                    Some(_) => strs(&["--noEmit", "--pretty", "false", "-p", "."]),
+                    None => [
+                        strs(&[
+                            "--noEmit",
+                            "--pretty",
+                            "false",
+                            "--skipLibCheck",
+                            "--target",
+                            "es2022",
+                            "--module",
+                            "esnext",
+                            "--moduleResolution",
+                            "bundler",
+                            "--jsx",
+                            "preserve",
+                            "--esModuleInterop",
+                        ]),
+                        group.clone(),
+                    ]
+                    .concat(),
+                };
+                jobs.push(job(
+                    Spec {
+                        name: "tsc",
+                        program: p,
+                        args,
+                        cwd,
+                        parser: Parser::Tsc,
+                        scope: Scope::ErrorsAnywhere,
+                    },
+                    &group,
+                ));
+            }
+            jobs.extend(cargo_jobs(root, &rs, "cargo check"));
+            jobs.extend(go_jobs(root, &go));
+            if !java.is_empty() {
+                jobs.push(javac_job(root, &java));
+            }
+            for (name, tool, group) in [("cc", "cc", &c), ("c++", "c++", &cpp)] {
+                if group.is_empty() {
+                    continue;
+                }
+                let Some(p) = which(tool, &[]) else {
+                    jobs.push(not_installed(name, tool, group));
+                    continue;
+                };
+                let mut args = strs(&["-fsyntax-only", "-fdiagnostics-color=never"]);
+                for inc in &config.map.include_dirs {
+                    args.push(format!("-I{}", root.join(inc).display()));
+                }
+                args.extend(group.iter().cloned());
+                jobs.push(with_env(
+                    job(
+                        Spec {
+                            name,
+                            program: p,
+                            args,
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Gcc,
+                            scope: Scope::ErrorsAnywhere,
+                        },
+                        group,
+                    ),
+                    "LC_ALL",
+                    "C",
+                ));
+            }
+        }
+        Stage::Lint => {
+            if !py.is_empty() {
+                if let Some(p) = which("ruff", &[]) {
+                    jobs.push(job(
+                        Spec {
+                            name: "ruff",
+                            program: p,
+                            args: [
+                                strs(&["check", "--output-format=json", "--no-cache"]),
+                                py.clone(),
+                            ]
+                            .concat(),
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Ruff,
+                            scope: Scope::Files,
+                        },
+                        &py,
+                    ));
+                } else if let Some(p) = which("flake8", &[]) {
+                    jobs.push(job(
+                        Spec {
+                            name: "flake8",
+                            program: p,
+                            args: py.clone(),
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Flake8,
+                            scope: Scope::Files,
+                        },
+                        &py,
+                    ));
+                } else {
+                    jobs.push(not_installed("ruff", "ruff", &py));
+                }
+            }
+            let web = [js.clone(), ts.clone()].concat();
+            if !web.is_empty() {
+                let bins = tools::node_bins(root, root);
+                let configured = [
+                    "eslint.config.js",
+                    "eslint.config.mjs",
+                    "eslint.config.cjs",
+                    "eslint.config.ts",
+                    ".eslintrc.js",
+                    ".eslintrc.cjs",
+                    ".eslintrc.json",
+                    ".eslintrc.yml",
+                    ".eslintrc.yaml",
+                    ".eslintrc",
+                ]
+                .iter()
+                .any(|n| root.join(n).exists());
+                jobs.push(match which("eslint", &bins) {
+                    None => not_installed("eslint", "eslint", &web),
+                    Some(_) if !configured => {
+                        skip("eslint", &web, "no eslint config in the root".into())
+                    }
+                    Some(p) => job(
+                        Spec {
+                            name: "eslint",
+                            program: p,
+                            args: [strs(&["--format", "json"]), web.clone()].concat(),
+                            cwd: root.to_path_buf(),
+                            parser: Parser::Eslint,
+                            scope: Scope::Files,
+                        },
+                        &web,
+                    ),
+                });
+            }
+            jobs.extend(cargo_jobs(root, &rs, "clippy"));
+        }
+        Stage::Test => jobs.extend(test_jobs(root, files, langs, config)),
+    }
+    jobs
+}
+
+/// `cargo check` / `cargo clippy` / `cargo test` in each crate that owns one of `rs`.
+fn cargo_jobs(root: &Path, rs: &[String], name: &str) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (dir, group) in by_project(root, rs, &["Cargo.toml"]) {
+        let Some(dir) = dir else {
+            jobs.push(skip(name, &group, "no Cargo.toml above the file".into()));
+            continue;
+        };
+        let Some(cargo) = which("cargo", &[]) else {
+            jobs.push(not_installed(name, "cargo", &group));
+            continue;
+        };
+        let (args, parser, scope) = match name {
+            "clippy" => {
+                if which("cargo-clippy", &[]).is_none() {
+                    jobs.push(not_installed(name, "clippy", &group));
+                    continue;
+                }
+                (
+                    strs(&[
+                        "clippy",
+                        "--all-targets",
+                        "--message-format=json",
+                        "--quiet",
+                    ]),
+                    Parser::Cargo,
+                    Scope::Files,
+                )
+            }
+            "cargo test" => (strs(&["test", "--quiet"]), Parser::CargoTest, Scope::All),
+            _ => (
+                strs(&["check", "--all-targets", "--message-format=json", "--quiet"]),
+                Parser::Cargo,
+                Scope::ErrorsAnywhere,
+            ),
+        };
+        let j = job(
+            Spec {
+                name,
+                program: cargo,
+                args,
+                cwd: dir,
+                parser,
+                scope,
+            },
+            &group,
+        );
+        jobs.push(with_env(
+            with_env(j, "CARGO_TERM_COLOR", "never"),
+            "RUST_BACKTRACE",
+            "0",
+        ));
+    }
+    jobs
+}
+
+/// `go build` then `go vet` for each package that owns one of `go`.
+fn go_jobs(root: &Path, go: &[String]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    if go.is_empty() {
+        return jobs;
+    }
+    let Some(bin) = which("go", &[]) else {
+        jobs.push(not_installed("go build", "go", go));
+        jobs.push(not_installed("go vet", "go", go));
+        return jobs;
+    };
+    // Packages are directories.
+    let mut pkgs: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for f in go {
+        let dir = root
+            .join(f)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        match pkgs.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, fs)) => fs.push(f.clone()),
+            None => pkgs.push((dir, vec![f.clone()])),
+        }
+    }
+    for (dir, group) in pkgs {
+        let module = group
+            .first()
+            .and_then(|f| tools::find_up(root, f, &["go.mod"]));
+        let (cwd, target) = match &module {
+            Some(m) => {
+                let rel = dir.strip_prefix(m).unwrap_or(Path::new(""));
+                (
+                    m.clone(),
+                    vec![
+                        format!("./{}", rel.display())
+                            .trim_end_matches('/')
+                            .to_string(),
+                    ],
+                )
+            }
+            // No module: the files themselves, as a command-line package.
+            None => (dir.clone(), rel_to(root, &dir, &group)),
+        };
+        let target = if target == ["."] || target == ["./"] {
+            vec![".".to_string()]
+        } else {
+            target
+        };
+        jobs.push(job(
+            Spec {
+                name: "go build",
+                program: bin.clone(),
+                args: [strs(&["build", "-o", "/dev/null"]), target.clone()].concat(),
+                cwd: cwd.clone(),
+                parser: Parser::Go,
+                scope: Scope::ErrorsAnywhere,
+            },
+            &group,
+        ));
+        let mut vet = job(
+            Spec {
+                name: "go vet",
+                program: bin.clone(),
+                args: [strs(&["vet"]), target].concat(),
+                cwd,
+                parser: Parser::Go,
+                scope: Scope::Files,
+            },
+            &group,
+        );
+        if let What::Run { after_pass, .. } = &mut vet.what {
+            *after_pass = true;
+        }
+        jobs.push(vet);
+    }
+    jobs
+}
+
+/// `javac -d <scratch>`, with the source root on `-sourcepath` when the package declaration
+/// says where it is.
+fn javac_job(root: &Path, java: &[String]) -> Job {
+    let Some(p) = which("javac", &[]) else {
+        return not_installed("javac", "javac", java);
+    };
+    let scratch = match tools::TempDir::new("vibe-javac") {
+        Ok(d) => d,
+        Err(e) => return skip("javac", java, format!("no scratch dir: {e}")),
+    };
+    let mut args = vec![
+        "-d".to_string(),
+        scratch.path().display().to_string(),
+        "-proc:none".into(),
+        "-implicit:none".into(),
+        "-Xmaxerrs".into(),
+        "100".into(),
+    ];
+    if let Some(src_root) = java.first().and_then(|f| java_source_root(root, f)) {
+        args.push("-sourcepath".into());
+        args.push(src_root);
+    }
+    args.extend(java.iter().cloned());
+    let mut j = job(
+        Spec {
+            name: "javac",
+            program: p,
+            args,
+            cwd: root.to_path_buf(),
+            parser: Parser::Javac,
+            scope: Scope::ErrorsAnywhere,
+        },
+        java,
+    );
+    if let What::Run { scratch: s, .. } = &mut j.what {
+        *s = Some(scratch);
+    }
+    j
+}
+
+/// `src/main/java` for `src/main/java/com/x/A.java` declaring `package com.x;`.
+fn java_source_root(root: &Path, file: &str) -> Option<String> {
+    let text = std::fs::read_to_string(root.join(file)).ok()?;
+    let pkg = text
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("package "))?
+        .trim_end_matches(';')
+        .trim()
+        .replace('.', "/");
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    let base = if pkg.is_empty() {
+        dir
+    } else {
+        dir.strip_suffix(&pkg)?.trim_end_matches('/')
+    };
+    Some(if base.is_empty() {
+        ".".into()
+    } else {
+        base.into()
+    })
+}
+
+fn test_jobs(root: &Path, files: &[String], langs: &[Option<Lang>], config: &Config) -> Vec<Job> {
+    let cmd = config.heal.test_command.trim();
+    if !cmd.is_empty() {
+        let first = cmd.split_whitespace().collect::<Vec<_>>();
+        let parser = match first.as_slice() {
+            ["pytest", ..] | ["python" | "python3", "-m", "pytest", ..] => Parser::Pytest,
+            ["cargo", "test", ..] => Parser::CargoTest,
+            ["go", "test", ..] => Parser::GoTest,
+            _ => Parser::Generic,
+        };
+        return vec![Job {
+            name: "test command".into(),
+            files: files.to_vec(),
+            what: What::Shell {
+                script: cmd.to_string(),
+                cwd: root.to_path_buf(),
+                parser,
+                by_status: false,
+            },
+        }];
+    }
+    let mut jobs = Vec::new();
+    let py = of(files, langs, &[Lang::Python]);
+    if !py.is_empty() {
+        let has_tests = ["tests", "test", "conftest.py", "pytest.ini"]
+            .iter()
+            .any(|n| root.join(n).exists())
+            || py.iter().any(|f| crate::repomap::project::is_test_path(f));
+        match which("pytest", &[]) {
+            _ if !has_tests => {}
+            None => jobs.push(not_installed("pytest", "pytest", &py)),
+            Some(p) => jobs.push(with_env(
+                job(
+                    Spec {
+                        name: "pytest",
+                        program: p,
+                        args: strs(&["-q", "-p", "no:cacheprovider"]),
+                        cwd: root.to_path_buf(),
+                        parser: Parser::Pytest,
+                        scope: Scope::All,
+                    },
+                    &py,
+                ),
+                "PYTHONDONTWRITEBYTECODE",
+                "1",
+            )),
+        }
+    }
+    let web = of(
+        files,
+        langs,
+        &[Lang::JavaScript, Lang::TypeScript, Lang::Tsx],
+    );
+    for (dir, group) in by_project(root, &web, &["package.json"]) {
+        let Some(dir) = dir else { continue };
+        let script = std::fs::read_to_string(dir.join("package.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["scripts"]["test"].as_str().map(str::to_string));
+        // npm init's placeholder is not a test suite.
+        let Some(_) = script.filter(|s| !s.contains("no test specified")) else {
+            continue;
+        };
+        jobs.push(match which("npm", &[]) {
+            None => not_installed("npm test", "npm", &group),
+            Some(p) => job(
+                Spec {
+                    name: "npm test",
+                    program: p,
+                    args: strs(&["test", "--silent"]),
+                    cwd: dir,
+                    parser: Parser::Generic,
+                    scope: Scope::All,
+                },
+                &group,
+            ),
+        });
+    }
+    jobs.extend(cargo_jobs(
+        root,
+        &of(files, langs, &[Lang::Rust]),
+        "cargo test",
+    ));
+    let go = of(files, langs, &[Lang::Go]);
+    for (dir, group) in by_project(root, &go, &["go.mod"]) {
+        let Some(dir) = dir else { continue };
+        jobs.push(match which("go", &[]) {
+            None => not_installed("go test", "go", &group),
+            Some(p) => job(
+                Spec {
+                    name: "go test",
+                    program: p,
+                    args: strs(&["test", "./..."]),
+                    cwd: dir,
+                    parser: Parser::GoTest,
+                    scope: Scope::All,
+                },
+                &group,
+            ),
+        });
+    }
+    jobs
+}
+
+fn custom_jobs(stage: Stage, root: &Path, files: &[String], config: &Config) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (name, c) in &config.heal.custom {
+        if c.stage != stage {
+            continue;
+        }
+        if !c.enabled {
+            jobs.push(skip(name, files, "disabled in config".into()));
+            continue;
+        }
+        let matching: Vec<String> = if c.files.is_empty() {
+            files.to_vec()
+        } else {
+            let mut b = ignore::gitignore::GitignoreBuilder::new(root);
+            for pat in &c.files {
+                let _ = b.add_line(None, pat);
+            }
+            match b.build() {
+                Ok(g) => files
+                    .iter()
+                    .filter(|f| g.matched_path_or_any_parents(f, false).is_ignore())
+                    .cloned()
+                    .collect(),
+                Err(e) => {
+                    jobs.push(skip(name, files, format!("bad `files` pattern: {e}")));
+                    continue;
+                }
+            }
+        };
+        if matching.is_empty() {
+            jobs.push(skip(
+                name,
+                files,
+                "no file matches its `files` patterns".into(),
+            ));
+            continue;
+        }
+        let parser = match c.parser {
+            CustomParser::Generic => Parser::Generic,
+            CustomParser::None => Parser::None,
+        };
+        let scripts: Vec<(String, Vec<String>)> = if c.command.contains("{file}") {
+            matching
+                .iter()
+                .map(|f| {
+                    (
+                        substitute(&c.command, std::slice::from_ref(f)),
+                        vec![f.clone()],
+                    )
+                })
+                .collect()
+        } else {
+            vec![(substitute(&c.command, &matching), matching.clone())]
+        };
+        for (script, fs) in scripts {
+            jobs.push(Job {
+                name: name.clone(),
+                files: fs,
+                what: What::Shell {
+                    script,
+                    cwd: root.to_path_buf(),
+                    parser,
+                    by_status: true,
+                },
+            });
+        }
+    }
+    jobs
+}
+
+/// `{files}` → all the files, `{file}` → the first, each quoted for `sh`.
+fn substitute(cmd: &str, files: &[String]) -> String {
+    let quoted: Vec<String> = files.iter().map(|f| tools::shell_quote(f)).collect();
+    cmd.replace("{files}", &quoted.join(" ")).replace(
+        "{file}",
+        quoted.first().map(String::as_str).unwrap_or_default(),
+    )
+}
+
+fn timeout_for(stage: Stage, name: &str, config: &Config) -> Duration {
+    let h = &config.heal;
+    let per = h
+        .validators
+        .get(name)
+        .and_then(|o| o.timeout)
+        .or_else(|| h.custom.get(name).and_then(|c| c.timeout));
+    let secs = per.unwrap_or(match stage {
+        Stage::Syntax | Stage::Compile => h.compile_timeout,
+        Stage::Lint => h.lint_timeout,
+        Stage::Test => h.test_timeout,
+    });
+    Duration::from_secs_f64(if secs.is_finite() && secs > 0.0 {
+        secs
+    } else {
+        1.0
+    })
+}
+
+fn run_job(
+    job: Job,
+    stage: Stage,
+    root: &Path,
+    config: &Config,
+    prev_failed: bool,
+) -> ValidatorRun {
+    let mut run = ValidatorRun {
+        name: job.name.clone(),
+        status: Status::Passed,
+        duration_ms: 0,
+        command: None,
+        cwd: None,
+        exit_code: None,
+        diagnostics: vec![],
+    };
+    let over = config.heal.validators.get(&job.name);
+    if over.and_then(|o| o.enabled) == Some(false) {
+        run.status = Status::Skipped {
+            reason: "disabled in config".into(),
+        };
+        return run;
+    }
+    let start = Instant::now();
+    let timeout = timeout_for(stage, &job.name, config);
+    // A command override turns a built-in into a shell command with the built-in's parser.
+    let what = match (job.what, over.and_then(|o| o.command.as_deref())) {
+        (What::Run { cwd, parser, .. }, Some(cmd)) => What::Shell {
+            script: substitute(cmd, &rel_to(root, &cwd, &job.files)),
+            cwd,
+            parser,
+            by_status: false,
+        },
+        (what, _) => what,
+    };
+    let (mut cmd, cwd, parser, scope, by_status, _scratch) = match what {
+        What::Skip(reason) => {
+            run.status = Status::Skipped { reason };
+            return run;
+        }
+        What::TreeSitter => {
+            run.diagnostics = crate::heal::syntax::check(root, &job.files);
+            run.status = if run.diagnostics.is_empty() {
+                Status::Passed
+            } else {
+                Status::Failed
+            };
+            run.duration_ms = start.elapsed().as_millis() as u64;
+            return run;
+        }
+        What::Run {
+            after_pass: true, ..
+        } if prev_failed => {
+            run.status = Status::Skipped {
+                reason: "the validator before it failed".into(),
+            };
+            return run;
+        }
+        What::Run {
+            program,
+            args,
+            cwd,
+            parser,
+            scope,
+            env,
+            scratch,
+            ..
+        } => {
+            let mut c = Command::new(&program);
+            c.args(&args).current_dir(&cwd);
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            let name = program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let shown: Vec<String> = std::iter::once(name)
+                .chain(args.iter().map(|a| match &scratch {
+                    Some(s) if a == &s.path().display().to_string() => "<scratch>".to_string(),
+                    _ => tools::shell_quote(a),
+                }))
+                .collect();
+            run.command = Some(shown.join(" "));
+            // The scratch dir lives until the command is done.
+            (c, cwd, parser, scope, false, scratch)
+        }
+        What::Shell {
+            script,
+            cwd,
+            parser,
+            by_status,
+        } => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(&script).current_dir(&cwd);
+            run.command = Some(script);
+            (c, cwd, parser, Scope::All, by_status, None)
+        }
+    };
+    cmd.env("NO_COLOR", "1");
+    run.cwd = Some(
+        cwd.strip_prefix(root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| cwd.display().to_string()),
+    );
+    let ran = match tools::run(cmd, timeout) {
+        Ok(r) => r,
+        Err(e) => {
+            run.status = Status::Skipped {
+                reason: format!("cannot run: {e}"),
+            };
+            return run;
+        }
+    };
+    run.duration_ms = ran.duration.as_millis() as u64;
+    run.exit_code = ran.code;
+    let paths = Paths::new(root, &cwd, &job.files);
+    let out = diagnostics::Output {
+        stdout: &ran.stdout,
+        stderr: &ran.stderr,
+        stage,
+        source: &job.name,
+    };
+    let parsed = diagnostics::parse(parser, &out, &paths);
+    let parsed_any = !parsed.is_empty();
+    let mut ds: Vec<Diagnostic> = parsed
+        .into_iter()
+        .filter(|d| match scope {
+            Scope::All => true,
+            Scope::Files => job.files.contains(&d.file),
+            Scope::ErrorsAnywhere => job.files.contains(&d.file) || d.severity == Severity::Error,
+        })
+        .collect();
+    let failed_exit = ran.code != Some(0);
+    if by_status && !failed_exit {
+        for d in &mut ds {
+            if d.severity == Severity::Error {
+                d.severity = Severity::Warning;
+            }
+        }
+    }
+    if ran.timed_out {
+        run.status = Status::TimedOut;
+        ds.push(Diagnostic {
+            file: job.files.first().cloned().unwrap_or_default(),
+            line: 0,
+            column: None,
+            severity: Severity::Error,
+            code: Some("timeout".into()),
+            message: format!(
+                "{} did not finish within {:.0} s (killed); raise heal.validators.\"{}\".timeout",
+                job.name,
+                timeout.as_secs_f64(),
+                job.name
+            ),
+            stage,
+            source: job.name.clone(),
+        });
+    } else if ds.iter().any(|d| d.severity == Severity::Error) {
+        run.status = Status::Failed;
+    } else if failed_exit && (!parsed_any || parser == Parser::None || by_status) {
+        run.status = Status::Failed;
+        ds.push(Diagnostic {
+            file: job.files.first().cloned().unwrap_or_default(),
+            line: 0,
+            column: None,
+            severity: Severity::Error,
+            code: None,
+            message: format!(
+                "{} exited with {}: {}",
+                job.name,
+                ran.code
+                    .map_or("a signal".to_string(), |c| format!("status {c}")),
+                tail(&ran.stdout, &ran.stderr)
+            ),
+            stage,
+            source: job.name.clone(),
+        });
+    }
+    run.diagnostics = ds;
+    run
+}
+
+/// The last lines of a command's output, for a failure nothing parsed.
+fn tail(stdout: &str, stderr: &str) -> String {
+    let text = format!("{}\n{}", stdout.trim_end(), stderr.trim_end());
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let from = lines.len().saturating_sub(12);
+    let t = lines[from..].join("\n");
+    if t.is_empty() {
+        "(no output)".into()
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_source_roots() -> Result<(), Box<dyn std::error::Error>> {
+        let d = tools::TempDir::new("vibe-test")?;
+        std::fs::create_dir_all(d.path().join("src/main/java/com/x"))?;
+        std::fs::write(
+            d.path().join("src/main/java/com/x/A.java"),
+            "package com.x;\nclass A {}\n",
+        )?;
+        std::fs::write(d.path().join("B.java"), "class B {}\n")?;
+        assert_eq!(
+            java_source_root(d.path(), "src/main/java/com/x/A.java").as_deref(),
+            Some("src/main/java")
+        );
+        assert_eq!(java_source_root(d.path(), "B.java"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn placeholders_are_quoted() {
+        let fs = vec!["a b.py".to_string(), "c.py".to_string()];
+        assert_eq!(substitute("lint {files}", &fs), "lint 'a b.py' c.py");
+        assert_eq!(substitute("lint {file}", &fs), "lint 'a b.py'");
+    }
+}

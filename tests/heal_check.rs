@@ -1,0 +1,400 @@
+//! `vibe heal --check`: validators per language run by the real binary in temp dirs, stage
+//! order and early stops, custom validators, timeouts, skipped tools, the JSON report, and
+//! validation inside an overlay.
+
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+#[macro_use]
+mod util;
+
+use serde_json::Value;
+
+use util::{Test, redact};
+
+/// Whether a tool is on PATH; otherwise the test says it is skipped (CI installs them all).
+fn have(tool: &str) -> bool {
+    let found = vibe::heal::tools::which(tool, &[]).is_some();
+    if !found {
+        eprintln!("skipped: {tool} not installed");
+    }
+    found
+}
+
+fn check(t: &Test, args: &[&str]) -> (i32, Value) {
+    let mut a = vec!["heal", "--check", "--json"];
+    a.extend_from_slice(args);
+    let r = t.run(&a);
+    let v: Value = serde_json::from_str(&r.stdout())
+        .unwrap_or_else(|e| panic!("bad JSON ({e}):\n{}\n{}", r.stdout(), r.stderr()));
+    (r.code(), v)
+}
+
+/// `file:line: code` of every diagnostic of a validator.
+fn diags(v: &Value, validator: &str) -> Vec<String> {
+    let mut out = vec![];
+    for st in v["stages"].as_array().into_iter().flatten() {
+        for r in st["validators"].as_array().into_iter().flatten() {
+            if r["name"] == validator {
+                for d in r["diagnostics"].as_array().into_iter().flatten() {
+                    out.push(format!(
+                        "{}:{}: {}",
+                        d["file"].as_str().unwrap_or("?"),
+                        d["line"],
+                        d["code"].as_str().unwrap_or("-")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn status(v: &Value, validator: &str) -> String {
+    v["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["validators"].as_array().into_iter().flatten())
+        .find(|r| r["name"] == validator)
+        .map(|r| r["status"].as_str().unwrap_or("?").to_string())
+        .unwrap_or_else(|| format!("{validator} did not run: {v:#}"))
+}
+
+#[test]
+fn python_syntax_error_stops_at_syntax() {
+    let t = Test::new();
+    t.write("app.py", "def f(x):\n    return x +\n");
+    let (code, v) = check(&t, &["app.py"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["failed_stage"], "syntax");
+    assert_eq!(v["stages"].as_array().map(Vec::len), Some(1));
+    assert_eq!(diags(&v, "tree-sitter"), ["app.py:2: syntax"]);
+    // The text report names file, line and validator.
+    let out = t.run(&["heal", "--check", "app.py"]);
+    assert_eq!(out.code(), 1);
+    assert!(out.stdout().contains("app.py:2:"), "{}", out.stdout());
+    assert!(out.stdout().contains("(tree-sitter)"), "{}", out.stdout());
+}
+
+#[test]
+fn python_name_error_caught_by_the_linter() {
+    if !have("python3") || !have("ruff") {
+        return;
+    }
+    let t = Test::new();
+    t.write("app.py", "def f():\n    return undefined_name\n");
+    let (code, v) = check(&t, &["app.py"]);
+    assert_eq!(code, 1, "{v:#}");
+    // py_compile does not see it; ruff does.
+    assert_eq!(status(&v, "py_compile"), "passed");
+    assert_eq!(v["failed_stage"], "lint");
+    assert_eq!(diags(&v, "ruff"), ["app.py:2: F821"]);
+}
+
+#[test]
+fn js_syntax_error_from_node() {
+    if !have("node") {
+        return;
+    }
+    let t = Test::new();
+    t.write("a.js", "const a = 1;\nfoo(;\n");
+    // The syntax stage catches it first; the compile stage alone shows node's view.
+    let (code, v) = check(&t, &["a.js"]);
+    assert_eq!((code, v["failed_stage"].as_str()), (1, Some("syntax")));
+    let (code, v) = check(&t, &["-c", "heal.stages=[\"compile\"]", "a.js"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(diags(&v, "node --check"), ["a.js:2: SyntaxError"]);
+}
+
+#[test]
+fn typescript_type_error_from_tsc() {
+    if !have("tsc") {
+        return;
+    }
+    let t = Test::new();
+    t.write("src/a.ts", "export const n: number = \"s\";\n");
+    let (code, v) = check(&t, &["src/a.ts"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "compile");
+    assert_eq!(diags(&v, "tsc"), ["src/a.ts:1: TS2322"]);
+}
+
+#[test]
+fn rust_compile_error_through_cargo_check() {
+    if !have("cargo") {
+        return;
+    }
+    let t = Test::new();
+    t.write(
+        "Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    t.write("src/lib.rs", "pub fn f() -> u32 {\n    \"s\"\n}\n");
+    let (code, v) = check(&t, &["--stage", "compile", "src/lib.rs"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(diags(&v, "cargo check"), ["src/lib.rs:2: E0308"]);
+}
+
+#[test]
+fn go_build_error() {
+    if !have("go") {
+        return;
+    }
+    let t = Test::new();
+    t.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+    t.write("pkg/p.go", "package pkg\n\nfunc F() int { return \"s\" }\n");
+    let (code, v) = check(&t, &["pkg/p.go"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(diags(&v, "go build"), ["pkg/p.go:3: -"]);
+    assert_eq!(status(&v, "go vet"), "skipped");
+}
+
+#[test]
+fn java_and_c_errors() {
+    let t = Test::new();
+    t.write(
+        "src/com/x/Bad.java",
+        "package com.x;\npublic class Bad {\n  void f() { int x = y; }\n}\n",
+    );
+    t.write(
+        "bad.c",
+        "int main(void) {\n  int x = undefined_var;\n  return x;\n}\n",
+    );
+    if have("javac") {
+        let (code, v) = check(&t, &["src/com/x/Bad.java"]);
+        assert_eq!(code, 1, "{v:#}");
+        assert_eq!(diags(&v, "javac"), ["src/com/x/Bad.java:3: -"]);
+    }
+    if have("cc") {
+        let (code, v) = check(&t, &["bad.c"]);
+        assert_eq!(code, 1, "{v:#}");
+        // gcc adds a note on the same line.
+        assert_eq!(
+            diags(&v, "cc").first().map(String::as_str),
+            Some("bad.c:2: -")
+        );
+    }
+}
+
+#[test]
+fn a_clean_file_passes_every_stage() {
+    let t = Test::new();
+    t.write("ok.py", "def add(a, b):\n    return a + b\n");
+    let r = t.run(&["heal", "--check", "ok.py"]);
+    assert_eq!(r.code(), 0, "{}\n{}", r.stdout(), r.stderr());
+    assert!(
+        r.stdout().contains("heal --check: passed"),
+        "{}",
+        r.stdout()
+    );
+    let (_, v) = check(&t, &["ok.py"]);
+    assert_eq!(v["passed"], true);
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["stage"].as_str())
+        .collect();
+    assert_eq!(stages, ["syntax", "compile", "lint", "test"]);
+}
+
+#[test]
+fn stage_syntax_stops_early() {
+    let t = Test::new();
+    t.write("app.py", "def f():\n    return undefined_name\n");
+    let (code, v) = check(&t, &["--stage", "syntax", "app.py"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["up_to"], "syntax");
+    assert_eq!(v["stages"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn custom_validator_from_the_repository_config() {
+    let t = Test::new();
+    t.write("notes.txt", "hello\nTODO: finish\n");
+    t.write(
+        ".vibe/config.toml",
+        "[heal.custom.todo]\nstage = \"lint\"\ncommand = \"grep -n -H TODO {files} | sed 's/^\\\\([^:]*:[0-9]*\\\\):/\\\\1: error:/'; ! grep -q TODO {files}\"\nfiles = [\"*.txt\"]\ntimeout = 10\n",
+    );
+    let (code, v) = check(&t, &["notes.txt"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "lint");
+    assert_eq!(diags(&v, "todo"), ["notes.txt:2: -"]);
+}
+
+#[test]
+fn a_validator_that_times_out_is_killed() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    t.write(
+        ".vibe/config.toml",
+        "[heal.custom.slow]\nstage = \"compile\"\ncommand = \"sleep 30\"\ntimeout = 0.5\nparser = \"none\"\n",
+    );
+    let start = std::time::Instant::now();
+    let (code, v) = check(&t, &["a.py"]);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(status(&v, "slow"), "timed_out");
+    assert_eq!(diags(&v, "slow"), ["a.py:0: timeout"]);
+}
+
+#[test]
+fn a_missing_tool_is_listed_as_skipped() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    // A PATH without mypy, ruff or flake8 (python3 may stay: it lives elsewhere).
+    let out = t
+        .cmd()
+        .env("PATH", "/nonexistent")
+        .args(["heal", "--check", "--json", "a.py"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    let skipped = v["skipped"].to_string();
+    assert!(
+        skipped.contains("ruff (lint): ruff not installed (pip install ruff"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("py_compile (compile): python3 not installed"),
+        "{skipped}"
+    );
+    let text = t
+        .cmd()
+        .env("PATH", "/nonexistent")
+        .args(["heal", "--check", "a.py"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("skipped: ruff not installed"), "{text}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let outside = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let outside = outside.path().display().to_string();
+    for args in [
+        vec!["heal", "--check", "missing.py"],
+        vec!["heal", "--check", outside.as_str()],
+        vec!["heal", "--check", "--stage", "build", "a.py"],
+    ] {
+        let r = t.run(&args);
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+    }
+    let r = t.run(&["heal", "a.py"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("--check"), "{}", r.stderr());
+}
+
+#[test]
+fn json_report_shape() {
+    let t = Test::new();
+    t.write("app.py", "def f(x):\n    return (x\n");
+    let (code, mut v) = check(&t, &["app.py"]);
+    assert_eq!(code, 1);
+    for st in v["stages"].as_array_mut().into_iter().flatten() {
+        for r in st["validators"].as_array_mut().into_iter().flatten() {
+            r["duration_ms"] = Value::from(0);
+        }
+    }
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    snapshot!("heal_check_json", redact(&text, t.root()));
+}
+
+/// Validation in an overlay: the candidate text is checked, the user's file is not touched,
+/// and diagnostics name paths relative to the root.
+#[test]
+fn validators_work_in_an_overlay() {
+    use vibe::heal::{Overlay, Stage, validate};
+    let t = Test::new();
+    let config = vibe::config::Config::defaults();
+    let mut cases: Vec<(&str, &str, &str, &str, &str)> = vec![];
+    // (tool, file, good original, bad candidate, validator)
+    if have("python3") {
+        cases.push(("python3", "pkg/a.py", "x = 1\n", "def f(:\n", "py_compile"));
+    }
+    if have("tsc") {
+        cases.push((
+            "tsc",
+            "web/a.ts",
+            "export const n = 1;\n",
+            "export const n: number = \"s\";\n",
+            "tsc",
+        ));
+    }
+    if have("javac") {
+        cases.push((
+            "javac",
+            "j/A.java",
+            "class A {}\n",
+            "class A { int f() { return y; } }\n",
+            "javac",
+        ));
+    }
+    if have("cc") {
+        cases.push((
+            "cc",
+            "c/a.c",
+            "int f(void) { return 0; }\n",
+            "int f(void) { return q; }\n",
+            "cc",
+        ));
+    }
+    if have("go") {
+        t.write("go.mod", "module example.com/m\n\ngo 1.19\n");
+        cases.push((
+            "go",
+            "g/g.go",
+            "package g\n\nfunc F() int { return 1 }\n",
+            "package g\n\nfunc F() int { return \"s\" }\n",
+            "go build",
+        ));
+    }
+    if have("cargo") {
+        t.write(
+            "rs/Cargo.toml",
+            "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        );
+        cases.push((
+            "cargo",
+            "rs/src/lib.rs",
+            "pub fn f() -> u32 { 1 }\n",
+            "pub fn f() -> u32 { \"s\" }\n",
+            "cargo check",
+        ));
+    }
+    for (_, file, good, _, _) in &cases {
+        t.write(file, good);
+    }
+    let root = std::fs::canonicalize(t.root()).unwrap_or_else(|e| panic!("{e}"));
+    for (tool, file, good, bad, validator) in cases {
+        // A syntax error would stop at the syntax stage: validate the compile stage alone.
+        let mut cfg = config.clone();
+        cfg.heal.stages = vec![Stage::Compile];
+        let before =
+            validate(&root, &[file.to_string()], &cfg, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(before.passed(), "{tool}: {before:#?}");
+        let o = Overlay::new(&root, &[(file.to_string(), bad.to_string())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after =
+            validate(o.root(), &[file.to_string()], &cfg, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            after.failed_stage,
+            Some(Stage::Compile),
+            "{tool}: {after:#?}"
+        );
+        let errs = after.errors();
+        assert!(!errs.is_empty(), "{tool}");
+        for d in errs {
+            assert_eq!(d.source, validator, "{tool}: {d:?}");
+            assert_eq!(d.file, file, "{tool}: {d:?}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join(file)).unwrap_or_default(),
+            good
+        );
+    }
+}
