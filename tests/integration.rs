@@ -6,6 +6,7 @@ mod context_cli;
 mod cost_cli;
 mod edit_cli;
 mod heal_check;
+mod heal_fix;
 mod incremental;
 mod lang_c;
 mod lang_go;

@@ -285,7 +285,8 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-fn config_usage(e: llm::Error) -> anyhow::Error {
+/// A configuration error as a usage error (exit 2); any other error as it is.
+pub(super) fn config_usage(e: llm::Error) -> anyhow::Error {
     match e {
         llm::Error::Config(message) => UsageError { message }.into(),
         e => e.into(),

@@ -1,6 +1,6 @@
-//! `vibe heal`: for now the `--check` mode, which validates files without a model (offline, CI):
-//! every stage's validators, their diagnostics, exit 1 if anything fails. The fix mode (the
-//! model loop) plugs in here.
+//! `vibe heal`: validate files, and fix what fails with the model (the loop in `heal::fix`);
+//! `--check` validates only, without a model (offline, CI): every stage's validators, their
+//! diagnostics, exit 1 if anything fails.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +30,31 @@ pub struct HealArgs {
     /// Print the report as JSON (schema vibe.heal/1, see docs/heal.md).
     #[arg(long)]
     pub json: bool,
+
+    /// Rounds with the model before giving up [default: heal.max_attempts, 3].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// Write the fix without asking.
+    #[arg(long, short = 'y', conflicts_with = "dry_run")]
+    pub yes: bool,
+
+    /// Show the fix, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The model: PROVIDER/MODEL, PROVIDER, an alias, or a model of the default provider
+    /// [default: llm.model].
+    #[arg(long, short = 'm', value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Tokens of related definitions in each fix prompt [default: heal.context_budget].
+    #[arg(long, value_name = "N")]
+    pub context_budget: Option<usize>,
+
+    /// Send requests even if they would cross a hard budget limit.
+    #[arg(long)]
+    pub allow_over_budget: bool,
 }
 
 /// The `--json` report.
@@ -46,17 +71,54 @@ struct Report<'a> {
     stages: &'a [crate::heal::StageResult],
     skipped: &'a [String],
     config_warnings: &'a [String],
+    /// Bugs fixed by an earlier heal whose code is back (see docs/heal.md, bug memory).
+    recurrences: &'a [FileRecurrence],
+}
+
+/// A remembered bug found again in a file.
+#[derive(Serialize)]
+pub struct FileRecurrence {
+    pub file: String,
+    #[serde(flatten)]
+    pub recurrence: crate::heal::memory::Recurrence,
+}
+
+/// The remembered bugs whose code is back in `files`. Reads the bug memory only if the index
+/// exists (`--check` creates nothing).
+fn recurrences(root: &Path, files: &[String]) -> Vec<FileRecurrence> {
+    if !crate::store::Store::path_for(root).exists() {
+        return vec![];
+    }
+    let past = match crate::store::Store::open(root, &mut |_| {}).and_then(|s| s.remembered_fixes())
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("bug memory not read: {e}");
+            return vec![];
+        }
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(root.join(f)) else {
+            continue;
+        };
+        for r in crate::heal::memory::recurrences(&text, &past) {
+            out.push(FileRecurrence {
+                file: f.clone(),
+                recurrence: r,
+            });
+        }
+    }
+    out
 }
 
 pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
     let files = resolve_files(&args.files, cwd, root)?;
     if !args.check {
-        return Err(UsageError {
-            message: "the fix mode of `vibe heal` needs the fix loop, which is not built yet\nhint: run `vibe heal --check FILE…` to validate without a model".into(),
-        }
-        .into());
+        return super::heal_fix::run(args, &files, root, config);
     }
     let v = crate::heal::validate(root, &files, config, args.stage)?;
+    let recurrences = recurrences(root, &files);
     if args.json {
         let count = |s| v.diagnostics().filter(|d| d.severity == s).count();
         print_json(&Report {
@@ -71,10 +133,27 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
             stages: &v.stages,
             skipped: &v.skipped,
             config_warnings: &v.warnings,
+            recurrences: &recurrences,
         })?;
     } else {
         for w in &v.warnings {
             eprintln!("warning: {w}");
+        }
+        for r in &recurrences {
+            let x = &r.recurrence;
+            eprintln!(
+                "warning: {}:{}: code that caused a bug fixed before is back ({} stage{}: {}; fixed in {})",
+                r.file,
+                x.line,
+                x.stage,
+                if x.code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", x.code)
+                },
+                x.message,
+                x.fixed_in
+            );
         }
         print(&text(&v))?;
     }

@@ -15,6 +15,7 @@ pub mod ask;
 pub mod context;
 pub mod cost;
 pub mod heal;
+pub mod heal_fix;
 pub mod map;
 pub mod tokens;
 pub mod undo;

@@ -207,6 +207,10 @@ pub struct HealConfig {
     pub test_timeout: f64,
     /// The test stage's command (run with `sh -c` in the root); "" = detected.
     pub test_command: String,
+    /// Rounds with the model before giving up.
+    pub max_attempts: u32,
+    /// Tokens of related definitions (from the context loader) in each fix prompt.
+    pub context_budget: usize,
     /// Settings for a built-in validator, by name (`ruff`, `cargo check`, ...).
     #[serde(default)]
     pub validators: std::collections::BTreeMap<String, ValidatorOverride>,

@@ -6,6 +6,8 @@
 //! tree-sitter (in process) or an external command with a timeout.
 
 pub mod diagnostics;
+pub mod fix;
+pub mod memory;
 pub mod overlay;
 pub mod syntax;
 pub mod tools;

@@ -1,0 +1,262 @@
+//! `vibe heal FILE…` without `--check`: the fix loop with the configured model, then the diff,
+//! and the write (with backups, atomically) only when every stage passes and the user agrees.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::context::{self, tokens::Encoding};
+use crate::edit;
+use crate::heal::fix::{self, Attempt, Loop, Options, Summary};
+use crate::llm::{self, client};
+
+use super::ask::config_usage;
+use super::heal::HealArgs;
+use super::{UsageError, print, print_json};
+
+/// The `--json` report of the fix mode (schema vibe.heal/1, mode "fix").
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    mode: &'static str,
+    files: &'a [String],
+    healed: bool,
+    /// Whether the fix was written (with a backup run id for `vibe undo`).
+    written: bool,
+    run_id: Option<String>,
+    before: Summary,
+    after: Summary,
+    attempts: &'a [Attempt],
+    diff: String,
+    usage: llm::Usage,
+    cost_usd: f64,
+    /// Past fixes of similar errors shown to the model.
+    remembered: usize,
+    notes: Vec<String>,
+}
+
+pub fn run(
+    args: &HealArgs,
+    files: &[String],
+    root: &Path,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
+    let chain = llm::providers::chain(config, args.model.as_deref()).map_err(config_usage)?;
+    let policy = client::Policy::from_config(&config.llm).map_err(config_usage)?;
+    let model = chain[0].label();
+    let encoding = Encoding::for_model(&chain[0].model);
+    let meter = crate::cost::meter::LedgerMeter::for_command(
+        config,
+        Some(root),
+        "heal",
+        crate::cost::meter::Limits {
+            allow_over: args.allow_over_budget,
+            ..Default::default()
+        },
+    )?;
+    let client = llm::Client::new(chain, policy, Arc::new(meter)).map_err(config_usage)?;
+    let budget = args.context_budget.unwrap_or(config.heal.context_budget);
+    let max_attempts = args.max_attempts.unwrap_or(config.heal.max_attempts);
+    if max_attempts == 0 {
+        return Err(UsageError {
+            message: "--max-attempts 0: give at least 1 (or use --check to validate only)".into(),
+        }
+        .into());
+    }
+
+    let (mut store, _) = super::index(root, config)?;
+    let past = store.remembered_fixes().unwrap_or_else(|e| {
+        tracing::warn!("bug memory not read: {e}");
+        vec![]
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let cancel = client::Cancel::default();
+    {
+        let on_ctrl_c = cancel.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+    }
+    let quiet = args.json;
+    let mut related = |query: &str| -> anyhow::Result<String> {
+        if budget == 0 || query.trim().is_empty() {
+            return Ok(String::new());
+        }
+        let req = context::Request {
+            task: query,
+            budget,
+            encoding,
+        };
+        match context::build(root, &store, &req) {
+            Ok(p) => Ok(p.context),
+            // A query the loader cannot use (no terms) just means no related code.
+            Err(e) if e.downcast_ref::<context::Error>().is_some() => Ok(String::new()),
+            Err(e) => Err(e),
+        }
+    };
+    let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| {}));
+    let mut progress = |line: &str| {
+        if !quiet {
+            eprintln!("heal: {line}");
+        }
+    };
+    let mut lp = Loop {
+        root,
+        config,
+        related: &mut related,
+        ask: &mut ask,
+        progress: &mut progress,
+        past: &past,
+        files: vec![],
+    };
+    let opts = Options {
+        max_attempts,
+        up_to: args.stage,
+        max_tokens: config.llm.max_tokens,
+        model: model.clone(),
+    };
+    let outcome = match lp.run(files, &opts) {
+        Ok(o) => o,
+        Err(e) => {
+            return match e.downcast::<llm::Error>() {
+                Ok(llm::Error::Cancelled) => {
+                    eprintln!("cancelled; nothing was written");
+                    Ok(ExitCode::from(130))
+                }
+                Ok(llm::Error::Refused(e)) => Err(e),
+                Ok(e) => Err(e.into()),
+                Err(e) => Err(e),
+            };
+        }
+    };
+    drop(lp);
+
+    let diff: String = outcome.changes.iter().map(edit::unified_diff).collect();
+    let mut notes = Vec::new();
+    let mut run_id = None;
+    let already_clean = outcome.before.failed_stage.is_none();
+    if already_clean {
+        notes.push("nothing to heal: every stage passes".to_string());
+    } else if outcome.healed {
+        if !quiet {
+            print(&diff)?;
+        }
+        let write = if args.dry_run {
+            notes.push("dry run: nothing was written".into());
+            false
+        } else if args.yes {
+            true
+        } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !quiet {
+            confirm("Write these changes?")?
+        } else {
+            notes.push(
+                "not written: no terminal to ask on; pass --yes to write without asking".into(),
+            );
+            false
+        };
+        if write {
+            let id = edit::commit(root, &outcome.changes, "heal")?;
+            notes.push(format!(
+                "written; the originals are in .vibe/backups/{id} (`vibe undo` puts them back)"
+            ));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            if let Err(e) = store.remember_fixes(&fix::fixes_to_remember(&outcome, now)) {
+                tracing::warn!("the fix was not remembered: {e}");
+            }
+            run_id = Some(id);
+        } else if !args.dry_run && std::io::stdin().is_terminal() && !quiet {
+            notes.push("not written".into());
+        }
+    } else {
+        notes.push(format!(
+            "not healed after {} attempt(s); your files are untouched",
+            outcome.attempts.len()
+        ));
+    }
+    let usage = outcome
+        .attempts
+        .iter()
+        .fold(llm::Usage::default(), |mut u, a| {
+            u.input_tokens += a.usage.input_tokens;
+            u.output_tokens += a.usage.output_tokens;
+            u.cached_tokens += a.usage.cached_tokens;
+            u.estimated |= a.usage.estimated;
+            u
+        });
+    let cost: f64 = outcome.attempts.iter().map(|a| a.cost_usd).sum();
+    let written = run_id.is_some();
+    if args.json {
+        print_json(&Report {
+            schema: "vibe.heal/1",
+            mode: "fix",
+            files,
+            healed: outcome.healed,
+            written,
+            run_id,
+            before: Summary::of(&outcome.before),
+            after: Summary::of(&outcome.after),
+            attempts: &outcome.attempts,
+            diff,
+            usage,
+            cost_usd: cost,
+            remembered: outcome.remembered,
+            notes,
+        })?;
+    } else {
+        if !outcome.healed {
+            let left = Summary::of(&outcome.after);
+            if let Some(stage) = left.failed_stage {
+                eprintln!(
+                    "still failing: the {} stage ({} error(s)):",
+                    stage.name(),
+                    left.errors
+                );
+                for d in left.diagnostics.iter().take(20) {
+                    eprintln!("  {d}");
+                }
+            }
+        }
+        for n in &notes {
+            eprintln!("heal: {n}");
+        }
+        if !outcome.attempts.is_empty() {
+            eprintln!(
+                "heal: {} attempt(s) with {model} · {} in + {} out tokens{} · ${cost:.4}",
+                outcome.attempts.len(),
+                crate::repomap::render::thousands(usage.input_tokens),
+                crate::repomap::render::thousands(usage.output_tokens),
+                if usage.estimated { " (estimated)" } else { "" },
+            );
+        }
+    }
+    Ok(
+        if already_clean || written || (outcome.healed && args.dry_run) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
+}
+
+/// Asks a yes/no question on the terminal; no is the default.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
