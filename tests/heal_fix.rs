@@ -79,6 +79,28 @@ fn heals(t: &Test, rel: &str, answers: &[String], fixed: &str, attempts: usize) 
     j
 }
 
+/// The same error healed twice from scratch: by a good first answer, and by a second answer
+/// after a first whose SEARCH matches nothing (fed back to the model).
+fn heals_in_one_and_in_two(files: &[(&str, &str)], rel: &str, good: &str, fixed: &str) {
+    for first in [
+        None,
+        Some(block(rel, "a line that is not in the file", "x")),
+    ] {
+        let t = Test::new();
+        for (path, text) in files {
+            t.write(path, text);
+        }
+        let mut answers: Vec<String> = first.iter().cloned().collect();
+        answers.push(good.to_string());
+        let n = answers.len();
+        let j = heals(&t, rel, &answers, fixed, n);
+        if n == 2 {
+            assert_eq!(j["attempts"][0]["outcome"], "unusable", "{j:#}");
+        }
+        assert_eq!(j["attempts"][n - 1]["outcome"], "accepted", "{j:#}");
+    }
+}
+
 #[test]
 fn python_syntax_error_in_one_attempt_and_undo_restores_it() {
     let t = Test::new();
@@ -165,17 +187,14 @@ fn javascript_syntax_error() {
     if !have("node") {
         return;
     }
-    let t = Test::new();
-    t.write(
+    heals_in_one_and_in_two(
+        &[(
+            "index.js",
+            "function add(a, b) {\n  return a + b;\n\nconsole.log(add(1, 2));\n",
+        )],
         "index.js",
-        "function add(a, b) {\n  return a + b;\n\nconsole.log(add(1, 2));\n",
-    );
-    heals(
-        &t,
-        "index.js",
-        &[block("index.js", "  return a + b;", "  return a + b;\n}")],
+        &block("index.js", "  return a + b;", "  return a + b;\n}"),
         "function add(a, b) {\n  return a + b;\n}\n\nconsole.log(add(1, 2));\n",
-        1,
     );
 }
 
@@ -208,35 +227,42 @@ fn typescript_type_error_in_two_attempts() {
         "const count: number = 3;\nconsole.log(count);\n",
         2,
     );
+    heals_in_one_and_in_two(
+        &[(
+            "main.ts",
+            "const count: number = \"three\";\nconsole.log(count);\n",
+        )],
+        "main.ts",
+        &block(
+            "main.ts",
+            "const count: number = \"three\";",
+            "const count: number = 3;",
+        ),
+        "const count: number = 3;\nconsole.log(count);\n",
+    );
 }
 
 #[test]
 fn rust_compile_error_through_cargo_check() {
-    let t = Test::new();
-    t.write(
-        "Cargo.toml",
-        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
-    );
-    t.write(
+    let cargo =
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n";
+    let broken = "fn main() {\n    let n: u32 = \"seven\";\n    println!(\"{n}\");\n}\n";
+    heals_in_one_and_in_two(
+        &[("Cargo.toml", cargo), ("src/main.rs", broken)],
         "src/main.rs",
-        "fn main() {\n    let n: u32 = \"seven\";\n    println!(\"{n}\");\n}\n",
-    );
-    let j = heals(
-        &t,
-        "src/main.rs",
-        &[block(
+        &block(
             "src/main.rs",
             "    let n: u32 = \"seven\";",
             "    let n: u32 = 7;",
-        )],
+        ),
         "fn main() {\n    let n: u32 = 7;\n    println!(\"{n}\");\n}\n",
-        1,
     );
-    assert_eq!(j["before"]["failed_stage"], "compile");
-    assert!(
-        j["before"]["diagnostics"].to_string().contains("E0308"),
-        "{j:#}"
-    );
+    // The report names the compiler's error.
+    let t = Test::new();
+    t.write("Cargo.toml", cargo);
+    t.write("src/main.rs", broken);
+    let r = t.run(&["heal", "--check", "--json", "src/main.rs"]);
+    assert!(r.stdout().contains("E0308"), "{}", r.stdout());
 }
 
 #[test]
@@ -244,19 +270,17 @@ fn go_build_error() {
     if !have("go") {
         return;
     }
-    let t = Test::new();
-    t.write("go.mod", "module example.com/tiny\n\ngo 1.19\n");
-    t.write("main.go", "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tvar n int = \"seven\"\n\tfmt.Println(n)\n}\n");
-    heals(
-        &t,
+    heals_in_one_and_in_two(
+        &[
+            ("go.mod", "module example.com/tiny\n\ngo 1.19\n"),
+            (
+                "main.go",
+                "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tvar n int = \"seven\"\n\tfmt.Println(n)\n}\n",
+            ),
+        ],
         "main.go",
-        &[block(
-            "main.go",
-            "\tvar n int = \"seven\"",
-            "\tvar n int = 7",
-        )],
+        &block("main.go", "\tvar n int = \"seven\"", "\tvar n int = 7"),
         "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tvar n int = 7\n\tfmt.Println(n)\n}\n",
-        1,
     );
 }
 
