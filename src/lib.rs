@@ -11,6 +11,7 @@ pub mod edit;
 pub mod heal;
 pub mod llm;
 pub mod repomap;
+pub mod session;
 pub mod store;
 
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before
