@@ -12,10 +12,13 @@ use clap::{ArgAction, Parser, Subcommand};
 use crate::config::{Config, Sources};
 
 pub mod ask;
+pub mod completions;
 pub mod context;
 pub mod cost;
+pub mod doctor;
 pub mod heal;
 pub mod heal_fix;
+pub mod init;
 pub mod map;
 pub mod tokens;
 pub mod undo;
@@ -56,6 +59,15 @@ pub enum Command {
     Cost(cost::CostArgs),
     /// Put back the files of the last edit run (or --run ID); --list shows the runs.
     Undo(undo::UndoArgs),
+    /// Write a commented .vibe/config.toml from what this repository has (languages,
+    /// validators, test command, a provider that answers).
+    Init(init::InitArgs),
+    /// Check the configuration, the providers, the validators, the index and the ledger.
+    Doctor(doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
     /// Validate files stage by stage (syntax, compile, lint, test); `--check` validates only,
     /// without a model, and exits 1 if anything fails.
     Heal(heal::HealArgs),
@@ -164,6 +176,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         // No config: undo must work even when a bad config file stops everything else.
         Command::Undo(args) => undo::run(args, &resolve_root(dir)?),
+        Command::Init(args) => init::run(args, &resolve_root(dir)?),
+        // Doctor loads the config itself: a bad config is one of the things it reports.
+        Command::Doctor(args) => doctor::run(args, &resolve_root(dir)?, overrides),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
         Command::Heal(args) => {
             // FILE arguments are relative to -C DIR, else to the current directory.
             let cwd = match dir {

@@ -110,6 +110,71 @@ fn parse_http_date(s: &str) -> Option<u64> {
     u64::try_from(days * 86400 + h * 3600 + mi * 60 + se).ok()
 }
 
+/// The models a provider lists (`GET {base_url}/models`: `{"data": [{"id": ...}]}` in both
+/// wire formats; Ollama's OpenAI-compatible endpoint lists the pulled models the same way).
+pub async fn list_models(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+) -> Result<Vec<String>, Error> {
+    let provider = endpoint.provider.clone();
+    let url = format!("{}/models", endpoint.base_url);
+    let mut rb = http.get(&url);
+    match (endpoint.kind, endpoint.api_key()?) {
+        (Kind::OpenAi, Some(k)) => rb = rb.bearer_auth(k.expose()),
+        (Kind::Anthropic, Some(k)) => {
+            rb = rb
+                .header("x-api-key", k.expose())
+                .header("anthropic-version", anthropic::VERSION)
+        }
+        _ => {}
+    }
+    for (k, v) in &endpoint.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    let resp = match tokio::time::timeout(endpoint.first_byte_timeout, rb.send()).await {
+        Err(_) => {
+            return Err(Error::Timeout {
+                provider,
+                phase: TimeoutPhase::FirstByte,
+                after: endpoint.first_byte_timeout,
+            });
+        }
+        Ok(Err(e)) => {
+            return Err(Error::Connect {
+                provider,
+                url,
+                detail: describe(e),
+            });
+        }
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    let text = tokio::time::timeout(endpoint.idle_timeout, resp.text())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    if !status.is_success() {
+        return Err(Error::Http {
+            provider,
+            status: status.as_u16(),
+            message: openai::error_message(&text),
+            retry_after: None,
+        });
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Protocol {
+        provider: provider.clone(),
+        kind: endpoint.kind.name(),
+        detail: format!("the model list is not JSON ({e})"),
+    })?;
+    Ok(v["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect())
+}
+
 /// Sends `req` to `endpoint` and waits for the reply's headers (the first-byte timeout).
 pub async fn open(
     http: &reqwest::Client,

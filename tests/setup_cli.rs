@@ -1,0 +1,137 @@
+//! `vibe init`, `vibe doctor`, `vibe completions` and `vibe man` on the real binary.
+
+#[allow(clippy::duplicate_mod)]
+#[path = "util/mod.rs"]
+#[macro_use]
+mod util;
+
+use util::llm_server::Server;
+use util::{Run, Test};
+
+/// A command whose PATH holds nothing: what init and doctor report does not depend on the
+/// tools of the machine running the tests.
+fn bare(t: &Test, args: &[&str]) -> Run {
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut c = t.cmd();
+    c.env("PATH", empty.path())
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENROUTER_API_KEY")
+        .args(args);
+    Run {
+        output: c.output().unwrap_or_else(|e| panic!("run vibe: {e}")),
+    }
+}
+
+#[test]
+fn init_writes_a_commented_config_that_loads() {
+    let t = Test::new();
+    t.write("src/app.py", "def main():\n    pass\n");
+    t.write("src/util.py", "X = 1\n");
+    t.write("tests/test_app.py", "def test_main():\n    pass\n");
+    t.write("web/index.js", "console.log(1)\n");
+    let run = bare(&t, &["init", "--no-probe"]);
+    let out = run.ok();
+    assert!(
+        out.contains("wrote .vibe/config.toml: python 3, javascript 1"),
+        "{out}"
+    );
+    let config = std::fs::read_to_string(t.root().join(".vibe/config.toml")).expect("written");
+    snapshot!("init_config", config);
+    // It is a valid layer: commands that load the config accept it.
+    bare(&t, &["doctor", "--offline"]).ok();
+    // It is not overwritten without --force.
+    let again = bare(&t, &["init", "--no-probe"]);
+    assert_eq!(again.code(), 2);
+    assert!(again.stderr().contains("--force"), "{}", again.stderr());
+    let forced = bare(&t, &["init", "--no-probe", "--force", "--json"]);
+    let j = forced.json();
+    assert_eq!(j["schema"], "vibe.init/1");
+    assert_eq!(j["detected"]["test_command"], "python3 -m pytest -q");
+}
+
+#[test]
+fn doctor_checks_the_provider_the_model_and_the_key() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    let config = |model: &str, key: &str| {
+        format!(
+            "[llm]\nmodel = \"scripted/{model}\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\n{key}",
+            s.url()
+        )
+    };
+    std::fs::write(t.home.path().join("config.toml"), config("test-model", "")).expect("config");
+    let run = bare(&t, &["doctor"]);
+    let out = run.ok();
+    let port = s.url().rsplit(':').next().unwrap_or("").to_string();
+    snapshot!("doctor_ok", out.replace(&port, "PORT"));
+
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        config("no-such-model", ""),
+    )
+    .expect("config");
+    let run = bare(&t, &["doctor"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stdout().contains("does not list model `no-such-model`")
+            && run.stdout().contains("test-model"),
+        "{}",
+        run.stdout()
+    );
+
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        config(
+            "test-model",
+            "api_key_env = \"VIBE_DOCTOR_TEST_KEY_UNSET\"\n",
+        ),
+    )
+    .expect("config");
+    let run = bare(&t, &["doctor", "--json"]);
+    assert_eq!(run.code(), 1);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout()).expect("json");
+    assert_eq!(j["schema"], "vibe.doctor/1");
+    assert!(
+        j["checks"]
+            .to_string()
+            .contains("VIBE_DOCTOR_TEST_KEY_UNSET is not set"),
+        "{j:#}"
+    );
+
+    // A broken config is reported, not a crash.
+    std::fs::write(t.home.path().join("config.toml"), "[llm\n").expect("config");
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stdout().contains("PROBLEM config") && run.stdout().contains("line 1"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_real_flags() {
+    let t = Test::new();
+    let fish = t.run(&["completions", "fish"]).ok();
+    snapshot!("completions_fish", fish);
+    for shell in ["bash", "zsh"] {
+        let out = t.run(&["completions", shell]).ok();
+        for needle in ["heal", "context", "--max-attempts", "undo"] {
+            assert!(out.contains(needle), "{shell} lacks {needle}");
+        }
+    }
+    let bad = t.run(&["completions", "tcsh"]);
+    assert_eq!(bad.code(), 2);
+    let man = t.run(&["man"]).ok();
+    assert!(
+        man.starts_with(".ie") && man.contains(".TH vibe 1"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(
+        man.contains("VIBE\\-HEAL") || man.contains("VIBE-HEAL"),
+        "per-command sections"
+    );
+}
