@@ -19,3 +19,4 @@ mod llm_client;
 mod map_cli;
 mod setup_cli;
 mod util;
+mod watch_cli;

@@ -22,6 +22,7 @@ pub mod init;
 pub mod map;
 pub mod tokens;
 pub mod undo;
+pub mod watch;
 
 /// A local-first terminal coding agent: an exact repo map, token-budgeted context, and edits
 /// that land only when validated.
@@ -68,6 +69,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// Keep the index fresh as files change (one line per update).
+    Watch(watch::WatchArgs),
     /// Validate files stage by stage (syntax, compile, lint, test); `--check` validates only,
     /// without a model, and exits 1 if anything fails.
     Heal(heal::HealArgs),
@@ -181,6 +184,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(args, &resolve_root(dir)?, overrides),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
+        Command::Watch(args) => {
+            let (root, config) = repo()?;
+            watch::run(args, &root, &config)
+        }
         Command::Heal(args) => {
             // FILE arguments are relative to -C DIR, else to the current directory.
             let cwd = match dir {
