@@ -56,7 +56,10 @@ pub enum Event {
         turns: usize,
     },
     /// A user message starts turn `turn`.
-    TurnStarted { turn: u64, text: String },
+    TurnStarted {
+        turn: u64,
+        text: String,
+    },
     /// The context sent with this turn.
     Context {
         turn: u64,
@@ -65,7 +68,10 @@ pub enum Event {
         files: Vec<ContextFile>,
     },
     /// A piece of the answer, as it streams.
-    Delta { turn: u64, text: String },
+    Delta {
+        turn: u64,
+        text: String,
+    },
     /// An edit the answer proposes for one file, as a unified diff, waiting for a decision.
     Proposal {
         id: u64,
@@ -75,14 +81,20 @@ pub enum Event {
         new_file: bool,
     },
     /// An edit block that could not be used (no match, outside the repository, ...).
-    EditError { turn: u64, path: String, message: String },
+    EditError {
+        turn: u64,
+        path: String,
+        message: String,
+    },
     /// Accepted proposals written (with a backup run for /undo).
     Applied {
         proposals: Vec<u64>,
         paths: Vec<String>,
         run_id: String,
     },
-    Rejected { proposal: u64 },
+    Rejected {
+        proposal: u64,
+    },
     /// Validation of written files (the heal validators), and its outcome.
     Validated {
         paths: Vec<String>,
@@ -91,9 +103,13 @@ pub enum Event {
         summary: String,
     },
     /// A heal started (on /heal, or after a failed validation when `auto_heal` is on).
-    HealStarted { paths: Vec<String> },
+    HealStarted {
+        paths: Vec<String>,
+    },
     /// Progress of a heal (one line per attempt).
-    HealProgress { text: String },
+    HealProgress {
+        text: String,
+    },
     HealFinished {
         paths: Vec<String>,
         healed: bool,
@@ -114,19 +130,42 @@ pub enum Event {
         budget: Option<(f64, f64)>,
     },
     /// The answer is complete.
-    TurnFinished { turn: u64, text: String },
+    TurnFinished {
+        turn: u64,
+        text: String,
+    },
     /// The output of a slash command (`/files`, `/cost`, `/help`, ...), as text.
-    Output { command: String, text: String },
+    Output {
+        command: String,
+        text: String,
+    },
     /// Something the user should know (a soft budget threshold, a summarised history, ...).
-    Notice { level: Level, text: String },
+    Notice {
+        level: Level,
+        text: String,
+    },
     /// A turn or command failed; the session goes on.
-    Error { text: String },
+    Error {
+        text: String,
+    },
+    /// The turn's request was refused by a budget (after the `Error` that says which); the
+    /// script mode exits 3 on it.
+    BudgetRefused {
+        turn: u64,
+    },
     /// The streaming answer was cancelled.
-    Cancelled { turn: u64 },
+    Cancelled {
+        turn: u64,
+    },
     /// The model changed (/model).
-    ModelChanged { provider: String, model: String },
+    ModelChanged {
+        provider: String,
+        model: String,
+    },
     /// History was cleared (/clear).
     Cleared,
     /// The session ended.
-    Ended { session: String },
+    Ended {
+        session: String,
+    },
 }
