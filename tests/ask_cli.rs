@@ -2,12 +2,10 @@
 //! ledger and budgets in a temp `VIBE_HOME`; and, when `VIBE_E2E_LLM_URL` is set, against a real
 //! model (see README.md: ../shared/tools/local-llm).
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::util::llm_server::{Server, anthropic, openai};
-use crate::util::{Run, Test};
+use crate::util::{Run, Test, ledger_rows};
 
 /// An API key planted in the environment: it must never show up anywhere.
 const KEY: &str = "sk-planted-e4b1c07d55aa";
@@ -44,16 +42,6 @@ fn ask(t: &Test, args: &[&str]) -> Run {
     Run {
         output: c.output().unwrap_or_else(|e| panic!("run vibe: {e}")),
     }
-}
-
-fn ledger_rows(home: &Path) -> Vec<vibe::cost::Entry> {
-    let ledger =
-        vibe::cost::Ledger::open(&home.join("ledger.db")).unwrap_or_else(|e| panic!("{e}"));
-    let mut rows = vec![];
-    ledger
-        .scan(&Default::default(), &mut |e| rows.push(e))
-        .unwrap_or_else(|e| panic!("{e}"));
-    rows
 }
 
 fn assert_no_key(t: &Test, run: &Run) {

@@ -2,6 +2,7 @@
 
 mod ask_cli;
 mod bad_input;
+mod chat_cli;
 mod context_cli;
 mod cost_cli;
 mod edit_cli;

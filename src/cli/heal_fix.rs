@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::context::{self, tokens::Encoding};
+use crate::context::tokens::Encoding;
 use crate::edit;
 use crate::heal::fix::{self, Attempt, Loop, Options, Summary};
 use crate::llm::{self, client};
@@ -88,22 +88,7 @@ pub fn run(
         });
     }
     let quiet = args.json;
-    let mut related = |query: &str| -> anyhow::Result<String> {
-        if budget == 0 || query.trim().is_empty() {
-            return Ok(String::new());
-        }
-        let req = context::Request {
-            task: query,
-            budget,
-            encoding,
-        };
-        match context::build(root, &store, &req) {
-            Ok(p) => Ok(p.context),
-            // A query the loader cannot use (no terms) just means no related code.
-            Err(e) if e.downcast_ref::<context::Error>().is_some() => Ok(String::new()),
-            Err(e) => Err(e),
-        }
-    };
+    let mut related = |query: &str| fix::related(root, &store, budget, encoding, query);
     let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| {}));
     let mut progress = |line: &str| {
         if !quiet {

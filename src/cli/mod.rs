@@ -12,6 +12,7 @@ use clap::{ArgAction, Parser, Subcommand};
 use crate::config::{Config, Sources};
 
 pub mod ask;
+pub mod chat;
 pub mod completions;
 pub mod context;
 pub mod cost;
@@ -55,6 +56,9 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Ask the model one question about the repository, with context packed for it.
     Ask(ask::AskArgs),
+    /// A conversation about the repository: context, streamed answers, edits proposed as diffs,
+    /// validated and healed; `-m` runs one turn for scripts, `--resume` continues a session.
+    Chat(chat::ChatArgs),
     /// Show where the money went: spend by model, provider, operation, project and day, and
     /// budgets.
     Cost(cost::CostArgs),
@@ -176,6 +180,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask(args) => {
             let (root, config) = repo()?;
             ask::run(args, &root, &config)
+        }
+        Command::Chat(args) => {
+            let (root, config) = repo()?;
+            chat::run(args, &root, &config)
         }
         // No config: undo must work even when a bad config file stops everything else.
         Command::Undo(args) => undo::run(args, &resolve_root(dir)?),

@@ -38,6 +38,7 @@ pub struct Config {
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub budget: BudgetConfig,
     pub heal: HealConfig,
+    pub chat: ChatConfig,
     /// Things the user should know about their configuration (printed by the CLI).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -191,6 +192,42 @@ impl TryFrom<RawBudget> for BudgetConfig {
             monthly: r.monthly,
             session: r.session,
             soft: r.soft,
+        })
+    }
+}
+
+/// `[chat]`: the chat session (`vibe chat`). See docs/chat.md. `history_share` is checked on
+/// load: above 0 and at most 1.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawChat")]
+pub struct ChatConfig {
+    pub context_budget: usize,
+    pub auto_heal: bool,
+    pub history_share: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChat {
+    context_budget: usize,
+    auto_heal: bool,
+    history_share: f64,
+}
+
+impl TryFrom<RawChat> for ChatConfig {
+    type Error = String;
+    fn try_from(r: RawChat) -> Result<Self, String> {
+        if !(r.history_share > 0.0 && r.history_share <= 1.0) {
+            return Err(format!(
+                "`chat.history_share` is {}: it is the share of the context window the history \
+                 may take, above 0 and at most 1 (e.g. 0.5)",
+                r.history_share
+            ));
+        }
+        Ok(ChatConfig {
+            context_budget: r.context_budget,
+            auto_heal: r.auto_heal,
+            history_share: r.history_share,
         })
     }
 }

@@ -88,6 +88,13 @@ impl LedgerMeter {
         self.pricing.lookup(&e.model)
     }
 
+    /// Records under `session` (a chat session's id, so that its chat and heal requests, and
+    /// a resumed session, count against one session budget).
+    pub fn with_session(mut self, session: &str) -> LedgerMeter {
+        self.session = session.to_string();
+        self
+    }
+
     pub fn session(&self) -> &str {
         &self.session
     }

@@ -14,7 +14,7 @@ pub mod meter;
 mod pricing;
 pub mod report;
 
-pub use budget::{Budget, Clock, Limit, OverBudget, Spend};
+pub use budget::{Budget, Clock, Limit, OverBudget, Spend, usd};
 pub use ledger::Ledger;
 pub use pricing::Pricing;
 pub use report::Report;

@@ -613,6 +613,32 @@ fn changes_of(root: &Path, state: &BTreeMap<String, (Option<String>, String)>) -
         .collect()
 }
 
+/// Related definitions for a fix prompt: the context loader's pack for `query` within `budget`
+/// tokens ("" for none, or for a query the loader cannot use).
+pub fn related(
+    root: &Path,
+    store: &crate::store::Store,
+    budget: usize,
+    encoding: crate::context::tokens::Encoding,
+    query: &str,
+) -> anyhow::Result<String> {
+    use crate::context;
+    if budget == 0 || query.trim().is_empty() {
+        return Ok(String::new());
+    }
+    let req = context::Request {
+        task: query,
+        budget,
+        encoding,
+    };
+    match context::build(root, store, &req) {
+        Ok(p) => Ok(p.context),
+        // A query the loader cannot use (no terms) just means no related code.
+        Err(e) if e.downcast_ref::<context::Error>().is_some() => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The instructions for the model, with the edit format.
 pub fn system_prompt() -> String {
     format!(

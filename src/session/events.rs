@@ -148,6 +148,11 @@ pub enum Event {
     Error {
         text: String,
     },
+    /// The turn's request was refused by a budget (after the `Error` that says which); the
+    /// script mode exits 3 on it.
+    BudgetRefused {
+        turn: u64,
+    },
     /// The streaming answer was cancelled.
     Cancelled {
         turn: u64,

@@ -19,6 +19,7 @@ use crate::repomap::extract::{FileTags, Symbol};
 
 pub mod ledger;
 pub mod memory;
+pub mod sessions;
 
 /// `PRAGMA application_id`: "vibe" in ASCII.
 const APP_ID: i64 = 0x7669_6265;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_leaner_indexes.sql"),
     include_str!("migrations/0003_lexicon.sql"),
     include_str!("migrations/0004_heal_memory.sql"),
+    include_str!("migrations/0005_sessions.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).

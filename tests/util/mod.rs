@@ -57,6 +57,17 @@ impl Run {
     }
 }
 
+/// Every row of the cost ledger in a test's `VIBE_HOME`.
+pub fn ledger_rows(home: &Path) -> Vec<vibe::cost::Entry> {
+    let ledger =
+        vibe::cost::Ledger::open(&home.join("ledger.db")).unwrap_or_else(|e| panic!("{e}"));
+    let mut rows = vec![];
+    ledger
+        .scan(&Default::default(), &mut |e| rows.push(e))
+        .unwrap_or_else(|e| panic!("{e}"));
+    rows
+}
+
 /// The fixture repositories under tests/fixtures.
 pub fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

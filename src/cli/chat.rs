@@ -1,0 +1,394 @@
+//! `vibe chat`: a conversation about the repository. With `-m MESSAGE` (or the message on stdin)
+//! one turn runs without the TUI: the answer streams to stdout, edits are applied only with
+//! `--yes`; `--json` prints one final object, `--jsonl` every session event as a JSON line.
+//! `--list` shows the saved sessions; `--resume [ID]` continues one. See docs/chat.md.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::llm::Usage;
+use crate::session::{self, ContextFile, Event, Level, Op};
+
+use super::{UsageError, print, print_json};
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Run one turn with this message and exit (no TUI); without it, a message on stdin (when
+    /// stdin is not a terminal) does the same.
+    #[arg(long, short = 'm', value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// The model: PROVIDER/MODEL, PROVIDER, an alias, or a model of the default provider
+    /// [default: the resumed session's, else llm.model].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Continue a saved session: ID, or the last one without it.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    /// List the saved sessions of this repository.
+    #[arg(long, conflicts_with_all = ["message", "resume", "jsonl"])]
+    pub list: bool,
+
+    /// Apply the proposed edits without asking (then validate, and heal if chat.auto_heal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Send requests even if they would cross a hard budget limit.
+    #[arg(long)]
+    pub allow_over_budget: bool,
+
+    /// Print one final JSON object (schema vibe.chat/1, see docs/chat.md).
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+
+    /// Print every session event as one JSON object per line, as it happens.
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+/// The schema of `vibe chat --json`.
+pub const SCHEMA: &str = "vibe.chat/1";
+
+#[derive(Serialize, Default)]
+struct ProposalOut {
+    id: u64,
+    path: String,
+    diff: String,
+    applied: bool,
+}
+
+#[derive(Serialize, Default)]
+struct ContextOut {
+    budget: usize,
+    used_tokens: usize,
+    files: Vec<ContextFile>,
+}
+
+#[derive(Serialize)]
+struct ValidationOut {
+    paths: Vec<String>,
+    passed: bool,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct HealOut {
+    paths: Vec<String>,
+    healed: bool,
+    written: bool,
+    attempts: usize,
+    summary: String,
+}
+
+/// `vibe chat -m --json`.
+#[derive(Serialize, Default)]
+struct ChatOut {
+    schema: &'static str,
+    session: String,
+    provider: String,
+    model: String,
+    answer: String,
+    edits_applied: Vec<String>,
+    run_ids: Vec<String>,
+    proposals: Vec<ProposalOut>,
+    edit_errors: Vec<String>,
+    validation: Option<ValidationOut>,
+    heal: Option<HealOut>,
+    usage: Usage,
+    cost_usd: f64,
+    session_cost_usd: f64,
+    context: ContextOut,
+    notices: Vec<String>,
+    errors: Vec<String>,
+    cancelled: bool,
+}
+
+#[derive(Serialize)]
+struct ListOut<'a> {
+    schema: &'static str,
+    sessions: &'a [session::SessionInfo],
+}
+
+fn read_message(args: &ChatArgs) -> anyhow::Result<String> {
+    let m = match &args.message {
+        Some(m) => m.clone(),
+        None if std::io::stdin().is_terminal() => {
+            return Err(UsageError {
+                message: "the interactive TUI is wired by the lead; for now give a message: vibe chat -m \"...\" (or on stdin)".into(),
+            }
+            .into());
+        }
+        None => {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .context("reading the message from stdin")?;
+            String::from_utf8_lossy(&b).into_owned()
+        }
+    };
+    if m.trim().is_empty() {
+        return Err(UsageError {
+            message: "the message is empty\nhint: vibe chat -m \"how are requests retried?\""
+                .into(),
+        }
+        .into());
+    }
+    Ok(m)
+}
+
+pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    if args.list {
+        return list(args, root);
+    }
+    let message = read_message(args)?;
+    let handle = session::spawn(
+        root.to_path_buf(),
+        config.clone(),
+        session::Options {
+            model: args.model.clone(),
+            resume: args.resume.clone(),
+            yes: args.yes,
+            allow_over_budget: args.allow_over_budget,
+        },
+    )?;
+    // Ctrl-C cancels the turn; the session then ends as usual.
+    {
+        let ops = handle.ops.clone();
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+                let _ = ops.send(Op::Cancel);
+            }
+        });
+    }
+    // Ops are handled in order: Quit comes after the turn, its decisions and its heal.
+    let _ = handle.ops.send(Op::Message { text: message });
+    let _ = handle.ops.send(Op::Quit);
+
+    let mut out = ChatOut {
+        schema: SCHEMA,
+        session: handle.info.session.clone(),
+        provider: handle.info.provider.clone(),
+        model: handle.info.model.clone(),
+        ..Default::default()
+    };
+    let mut code = ExitCode::SUCCESS;
+    let mut finished = false;
+    let mut stdout = std::io::stdout();
+    let plain = !args.json && !args.jsonl;
+    for e in handle.events.iter() {
+        if args.jsonl {
+            let mut line = serde_json::to_string(&e)?;
+            line.push('\n');
+            print(&line)?;
+        }
+        match &e {
+            Event::Delta { text, .. } if plain => {
+                stdout.write_all(text.as_bytes())?;
+                stdout.flush()?;
+            }
+            Event::Context {
+                budget,
+                used_tokens,
+                files,
+                ..
+            } => {
+                out.context = ContextOut {
+                    budget: *budget,
+                    used_tokens: *used_tokens,
+                    files: files.clone(),
+                };
+            }
+            Event::TurnFinished { text, .. } => {
+                finished = true;
+                out.answer = text.clone();
+                if plain && !text.ends_with('\n') {
+                    println!();
+                }
+            }
+            Event::Proposal { id, path, diff, .. } => {
+                out.proposals.push(ProposalOut {
+                    id: *id,
+                    path: path.clone(),
+                    diff: diff.clone(),
+                    applied: false,
+                });
+                if plain && !args.yes {
+                    print(&format!("\n{diff}"))?;
+                }
+            }
+            Event::EditError { path, message, .. } => {
+                let m = if path.is_empty() {
+                    message.clone()
+                } else {
+                    format!("{path}: {message}")
+                };
+                if plain {
+                    eprintln!("edit not usable: {m}");
+                }
+                out.edit_errors.push(m);
+            }
+            Event::Applied {
+                proposals,
+                paths,
+                run_id,
+            } => {
+                for p in out.proposals.iter_mut() {
+                    p.applied |= proposals.contains(&p.id);
+                }
+                out.edits_applied.extend(paths.iter().cloned());
+                out.run_ids.push(run_id.clone());
+                if plain {
+                    eprintln!(
+                        "applied: {} (backup run {run_id}; `vibe undo` puts it back)",
+                        paths.join(", ")
+                    );
+                }
+            }
+            Event::Validated {
+                paths,
+                passed,
+                summary,
+            } => {
+                if plain {
+                    eprintln!("validated {}: {summary}", paths.join(", "));
+                }
+                out.validation = Some(ValidationOut {
+                    paths: paths.clone(),
+                    passed: *passed,
+                    summary: summary.clone(),
+                });
+            }
+            Event::HealStarted { paths } if plain => {
+                eprintln!("heal: {}", paths.join(", "))
+            }
+            Event::HealProgress { text } if plain => eprintln!("heal: {text}"),
+            Event::HealFinished {
+                paths,
+                healed,
+                written,
+                attempts,
+                summary,
+            } => {
+                if plain {
+                    eprintln!("heal: {summary}");
+                }
+                out.heal = Some(HealOut {
+                    paths: paths.clone(),
+                    healed: *healed,
+                    written: *written,
+                    attempts: *attempts,
+                    summary: summary.clone(),
+                });
+            }
+            Event::Usage {
+                provider,
+                model,
+                usage,
+                cost_usd,
+                session_cost_usd,
+                ..
+            } => {
+                out.usage.input_tokens += usage.input_tokens;
+                out.usage.output_tokens += usage.output_tokens;
+                out.usage.cached_tokens += usage.cached_tokens;
+                out.usage.estimated |= usage.estimated;
+                out.cost_usd += cost_usd;
+                out.session_cost_usd = *session_cost_usd;
+                if plain {
+                    eprintln!(
+                        "{provider}/{model} · {} in + {} out tokens{} · {} (session {})",
+                        usage.input_tokens,
+                        usage.output_tokens,
+                        if usage.estimated { " (estimated)" } else { "" },
+                        crate::cost::usd(*cost_usd),
+                        crate::cost::usd(*session_cost_usd)
+                    );
+                }
+            }
+            Event::Notice { level, text } => {
+                if plain {
+                    let tag = match level {
+                        Level::Info => "note",
+                        Level::Warning => "warning",
+                    };
+                    eprintln!("{tag}: {text}");
+                }
+                out.notices.push(text.clone());
+            }
+            Event::Error { text } => {
+                if plain {
+                    eprintln!("error: {text}");
+                }
+                out.errors.push(text.clone());
+                if !finished && code == ExitCode::SUCCESS {
+                    code = ExitCode::FAILURE;
+                }
+            }
+            Event::BudgetRefused { .. } => code = ExitCode::from(3),
+            Event::Cancelled { .. } => {
+                if plain {
+                    eprintln!("\ncancelled");
+                }
+                out.cancelled = true;
+                code = ExitCode::from(130);
+            }
+            Event::Ended { .. } => break,
+            _ => {}
+        }
+    }
+    let _ = handle.thread.join();
+    let pending = out.proposals.iter().any(|p| !p.applied);
+    if plain && pending && !args.yes {
+        eprintln!(
+            "not applied: these edits are proposals only; pass --yes to apply them (vibe chat --resume {} --yes -m \"apply the edits\" continues this conversation)",
+            out.session
+        );
+    }
+    if args.json {
+        print_json(&out)?;
+    }
+    Ok(code)
+}
+
+fn list(args: &ChatArgs, root: &Path) -> anyhow::Result<ExitCode> {
+    let sessions = session::list(root)?;
+    if args.json {
+        print_json(&ListOut {
+            schema: "vibe.chat.list/1",
+            sessions: &sessions,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if sessions.is_empty() {
+        eprintln!("no chat sessions in this repository yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut s = String::new();
+    for x in &sessions {
+        s.push_str(&format!(
+            "{}  {}  {:>3} turns  {:>8}  {}  {}\n",
+            x.id,
+            x.updated,
+            x.turns,
+            crate::cost::usd(x.cost_usd),
+            x.model,
+            x.title
+        ));
+    }
+    print(&s)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,286 @@
+//! Chat sessions in the index database: one row per session, every message of it, and the edit
+//! runs it wrote. The session core (`src/session/`) keeps only the live window of a long session
+//! in memory; the rest stays here.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, sql};
+
+/// One session, as `vibe chat --list` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub model: String,
+    /// The first user message (shortened).
+    pub title: String,
+    /// Messages (user and assistant) in the session.
+    pub messages: usize,
+    /// The summed cost of its messages, USD.
+    pub cost_usd: f64,
+}
+
+/// The state a resumed session starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionState {
+    pub row: SessionRow,
+    /// Stands for the messages before `window_start`.
+    pub summary: String,
+    pub window_start: usize,
+    /// The messages from `window_start` on.
+    pub window: Vec<TurnRow>,
+    /// Edit runs written by the session, oldest first.
+    pub runs: Vec<String>,
+}
+
+/// One message of a session.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TurnRow {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+    pub time_ms: i64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+}
+
+const ROW: &str = "SELECT s.id, s.created_ms, s.updated_ms, s.model, s.title, \
+     (SELECT COUNT(*) FROM chat_turns t WHERE t.session = s.id), \
+     (SELECT COALESCE(SUM(cost_usd), 0) FROM chat_turns t WHERE t.session = s.id) \
+     FROM chat_sessions s";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        created_ms: r.get(1)?,
+        updated_ms: r.get(2)?,
+        model: r.get(3)?,
+        title: r.get(4)?,
+        messages: r.get::<_, i64>(5)? as usize,
+        cost_usd: r.get(6)?,
+    })
+}
+
+impl Store {
+    /// Starts a session.
+    pub fn create_session(&self, id: &str, model: &str, now_ms: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO chat_sessions(id, created_ms, updated_ms, model, title) \
+                 VALUES (?1, ?2, ?2, ?3, '')",
+                params![id, now_ms, model],
+            )
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    /// Every session, the most recently updated first.
+    pub fn sessions(&self) -> Result<Vec<SessionRow>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{ROW} ORDER BY s.updated_ms DESC, s.rowid DESC"))
+            .map_err(&e)?;
+        let rows = stmt.query_map([], row).map_err(&e)?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(&e)
+    }
+
+    /// A session to resume: `id`, or the most recently updated one for `None`.
+    pub fn load_session(&self, id: Option<&str>) -> Result<Option<SessionState>> {
+        let e = sql(&self.path);
+        let found = match id {
+            Some(id) => self
+                .conn
+                .query_row(&format!("{ROW} WHERE s.id = ?1"), [id], row)
+                .optional(),
+            None => self
+                .conn
+                .query_row(
+                    &format!("{ROW} ORDER BY s.updated_ms DESC, s.rowid DESC LIMIT 1"),
+                    [],
+                    row,
+                )
+                .optional(),
+        }
+        .map_err(&e)?;
+        let Some(row) = found else { return Ok(None) };
+        let (summary, window_start): (String, i64) = self
+            .conn
+            .query_row(
+                "SELECT summary, window_start FROM chat_sessions WHERE id = ?1",
+                [&row.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT role, text, time_ms, input_tokens, output_tokens, cost_usd FROM chat_turns \
+                 WHERE session = ?1 AND n >= ?2 ORDER BY n",
+            )
+            .map_err(&e)?;
+        let window = stmt
+            .query_map(params![row.id, window_start], |r| {
+                Ok(TurnRow {
+                    role: r.get(0)?,
+                    text: r.get(1)?,
+                    time_ms: r.get(2)?,
+                    input_tokens: r.get::<_, i64>(3)? as u64,
+                    output_tokens: r.get::<_, i64>(4)? as u64,
+                    cost_usd: r.get(5)?,
+                })
+            })
+            .map_err(&e)?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id FROM chat_runs WHERE session = ?1 ORDER BY rowid")
+            .map_err(&e)?;
+        let runs = stmt
+            .query_map([&row.id], |r| r.get(0))
+            .map_err(&e)?
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(&e)?;
+        Ok(Some(SessionState {
+            row,
+            summary,
+            window_start: window_start.max(0) as usize,
+            window,
+            runs,
+        }))
+    }
+
+    /// Appends message `n` of a session; the first user message becomes its title.
+    pub fn add_turn(&self, session: &str, n: usize, t: &TurnRow) -> Result<()> {
+        let e = sql(&self.path);
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO chat_turns(session, n, role, text, time_ms, input_tokens, \
+                 output_tokens, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session,
+                    n as i64,
+                    t.role,
+                    t.text,
+                    t.time_ms,
+                    t.input_tokens as i64,
+                    t.output_tokens as i64,
+                    t.cost_usd
+                ],
+            )
+            .map_err(&e)?;
+        let title: String = t
+            .text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect();
+        self.conn
+            .execute(
+                "UPDATE chat_sessions SET updated_ms = ?2, \
+                 title = CASE WHEN title = '' AND ?3 = 'user' THEN ?4 ELSE title END WHERE id = ?1",
+                params![session, t.time_ms, t.role, title],
+            )
+            .map_err(&e)?;
+        Ok(())
+    }
+
+    /// Records that the messages before `window_start` are now stood for by `summary`.
+    pub fn set_session_window(
+        &self,
+        session: &str,
+        summary: &str,
+        window_start: usize,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE chat_sessions SET summary = ?2, window_start = ?3 WHERE id = ?1",
+                params![session, summary, window_start as i64],
+            )
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    pub fn set_session_model(&self, session: &str, model: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE chat_sessions SET model = ?2 WHERE id = ?1",
+                params![session, model],
+            )
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    /// Records an edit run written by a session (`None` for `run_id`: forget the last one, as
+    /// /undo does).
+    pub fn session_run(&self, session: &str, run_id: Option<&str>, now_ms: i64) -> Result<()> {
+        let e = sql(&self.path);
+        match run_id {
+            Some(id) => self.conn.execute(
+                "INSERT INTO chat_runs(session, run_id, time_ms) VALUES (?1, ?2, ?3)",
+                params![session, id, now_ms],
+            ),
+            None => self.conn.execute(
+                "DELETE FROM chat_runs WHERE rowid = \
+                 (SELECT MAX(rowid) FROM chat_runs WHERE session = ?1)",
+                [session],
+            ),
+        }
+        .map_err(&e)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(role: &str, text: &str, t: i64) -> TurnRow {
+        TurnRow {
+            role: role.into(),
+            text: text.into(),
+            time_ms: t,
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: 0.5,
+        }
+    }
+
+    #[test]
+    fn sessions_round_trip_with_window_and_runs()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path(), &mut |_| {})?;
+        store.create_session("a", "p/m", 1)?;
+        store.add_turn("a", 0, &turn("user", "first question\nmore", 2))?;
+        store.add_turn("a", 1, &turn("assistant", "answer", 3))?;
+        store.add_turn("a", 2, &turn("user", "second", 4))?;
+        store.create_session("b", "p/m", 5)?;
+        store.set_session_window("a", "they talked", 2)?;
+        store.session_run("a", Some("r1"), 4)?;
+        store.session_run("a", Some("r2"), 4)?;
+        store.session_run("a", None, 4)?;
+        let list = store.sessions()?;
+        assert_eq!(
+            list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        assert_eq!(list[1].title, "first question");
+        assert_eq!(list[1].messages, 3);
+        assert!((list[1].cost_usd - 1.5).abs() < 1e-9);
+        let last = store.load_session(None)?.ok_or("no last session")?;
+        assert_eq!(last.row.id, "b");
+        let a = store.load_session(Some("a"))?.ok_or("no session a")?;
+        assert_eq!(a.summary, "they talked");
+        assert_eq!(a.window_start, 2);
+        assert_eq!(a.window, [turn("user", "second", 4)]);
+        assert_eq!(a.runs, ["r1"]);
+        assert!(store.load_session(Some("zzz"))?.is_none());
+        Ok(())
+    }
+}

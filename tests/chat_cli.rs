@@ -1,0 +1,601 @@
+//! `vibe chat` with a scripted model on 127.0.0.1: the script modes (`-m`, `--json`, `--jsonl`),
+//! an edit accepted with `--yes`, written with a backup, validated and healed, costs in the
+//! ledger, `--resume` and `--list`; and the session driven through the library API (spawn, ops,
+//! events): cancel mid-stream, a provider failure, slash commands, the history summarised (or
+//! trimmed) within a tiny context window, and memory over a 200-turn session.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use vibe::session::{self, Event, Handle, Op};
+
+use crate::util::llm_server::{Server, openai};
+use crate::util::{Run, Test, ledger_rows};
+
+fn config_text(url: &str, extra: &str) -> String {
+    format!(
+        "[llm]\nmodel = \"scripted/test-model\"\nretries = 0\nmax_tokens = 100\n\
+         [heal]\nstages = [\"syntax\"]\n\
+         [providers.scripted]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\nlocal = true\n{extra}"
+    )
+}
+
+fn setup(t: &Test, url: &str, extra: &str) {
+    std::fs::write(t.home.path().join("config.toml"), config_text(url, extra))
+        .unwrap_or_else(|e| panic!("config: {e}"));
+}
+
+fn answer(text: &str) -> crate::util::llm_server::Reply {
+    openai::stream(&[text], Some((100, 20, 0)))
+}
+
+fn chat(t: &Test, args: &[&str]) -> Run {
+    let mut c = t.cmd();
+    c.arg("chat").args(args);
+    Run {
+        output: c.output().unwrap_or_else(|e| panic!("run vibe: {e}")),
+    }
+}
+
+fn read(t: &Test, rel: &str) -> String {
+    std::fs::read_to_string(t.root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The texts of a request: the system prompt and each message's content.
+fn texts(req: &Value) -> Vec<(String, String)> {
+    req["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or("").to_string(),
+                m["content"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_message_prints_the_answer_and_json_and_jsonl_have_their_shapes() {
+    let t = Test::new();
+    t.write("app.py", "def greet(name):\n    return 'hi ' + name\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer("greet says hi."));
+    s.push(answer("Second."));
+    s.push(answer("Third."));
+
+    let run = chat(&t, &["-m", "what does greet do?"]);
+    assert_eq!(run.ok(), "greet says hi.\n");
+    assert!(
+        run.stderr().contains("scripted/test-model"),
+        "{}",
+        run.stderr()
+    );
+    let req = s.requests()[0].body_json().clone();
+    let sys = req["messages"][0]["content"].as_str().unwrap_or("");
+    assert!(sys.contains("<<<<<<< SEARCH"), "the edit format: {sys}");
+    let user = texts(&req).pop().unwrap_or_default().1;
+    assert!(
+        user.contains("<context>") && user.contains("app.py"),
+        "{user}"
+    );
+    assert!(user.ends_with("what does greet do?"), "{user}");
+
+    let j = chat(&t, &["-m", "again", "--json"]).json();
+    assert_eq!(j["schema"], "vibe.chat/1");
+    assert_eq!(j["answer"], "Second.");
+    assert!(j["session"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(j["usage"]["input_tokens"], 100);
+    assert_eq!(j["edits_applied"], serde_json::json!([]));
+    assert!(
+        j["context"]["budget"].as_u64().is_some_and(|b| b > 0),
+        "{j:#}"
+    );
+    assert!(j["context"]["files"].is_array());
+    for key in ["proposals", "validation", "heal", "cost_usd"] {
+        assert!(j.get(key).is_some(), "{key} in {j:#}");
+    }
+
+    let out = chat(&t, &["-m", "third", "--jsonl"]).ok();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let types: Vec<&str> = lines.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"started"));
+    assert_eq!(types.last(), Some(&"ended"));
+    for ty in ["turn_started", "context", "delta", "usage", "turn_finished"] {
+        assert!(types.contains(&ty), "{ty} in {types:?}");
+    }
+    let delta = lines.iter().find(|l| l["type"] == "delta").cloned();
+    assert_eq!(
+        delta.map(|d| d["text"].clone()),
+        Some(Value::from("Third."))
+    );
+}
+
+#[test]
+fn an_edit_is_applied_with_yes_validated_healed_and_its_costs_recorded() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "[chat]\nauto_heal = true\n");
+    s.push(answer(
+        "Done.\n\ncalc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return (1\n>>>>>>> REPLACE\n",
+    ));
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return (1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    let run = chat(
+        &t,
+        &["-m", "make f return something else", "--yes", "--json"],
+    );
+    let j = run.json();
+    assert_eq!(j["edits_applied"], serde_json::json!(["calc.py"]), "{j:#}");
+    assert_eq!(j["proposals"][0]["applied"], true);
+    assert!(
+        j["proposals"][0]["diff"]
+            .as_str()
+            .unwrap_or("")
+            .contains("+    return (1")
+    );
+    assert_eq!(j["validation"]["passed"], false, "{j:#}");
+    assert!(
+        j["validation"]["summary"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("syntax")
+    );
+    assert_eq!(j["heal"]["healed"], true, "{j:#}\n{}", run.stderr());
+    assert_eq!(j["heal"]["written"], true);
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 2\n");
+    let backups = std::fs::read_dir(t.root().join(".vibe/backups"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        backups >= 2,
+        "a backup run for the edit and one for the heal"
+    );
+    let rows = ledger_rows(t.home.path());
+    let ops: Vec<&str> = rows.iter().map(|r| r.operation.as_str()).collect();
+    assert_eq!(ops, ["chat", "heal"]);
+    assert!(
+        rows.iter()
+            .all(|r| r.session == j["session"].as_str().unwrap_or(""))
+    );
+    // `vibe undo` puts back the heal's run, then the edit's.
+    t.run(&["undo"]).ok();
+    t.run(&["undo"]).ok();
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
+}
+
+#[test]
+fn without_yes_edits_are_only_proposed() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    let run = chat(&t, &["-m", "change f"]);
+    let out = run.ok();
+    assert!(out.contains("+    return 2"), "the diff is printed: {out}");
+    assert!(run.stderr().contains("--yes"), "{}", run.stderr());
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
+}
+
+#[test]
+fn resume_sends_the_history_and_list_shows_the_session() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer("First answer."));
+    s.push(answer("Second answer."));
+    let first = chat(&t, &["-m", "first question", "--json"]).json();
+    let second = chat(&t, &["--resume", "-m", "second question", "--json"]).json();
+    assert_eq!(first["session"], second["session"]);
+    let msgs = texts(s.requests()[1].body_json());
+    assert_eq!(msgs[1], ("user".into(), "first question".into()));
+    assert_eq!(msgs[2], ("assistant".into(), "First answer.".into()));
+    assert!(msgs[3].1.ends_with("second question"));
+    let list = chat(&t, &["--list", "--json"]).json();
+    assert_eq!(list["sessions"][0]["id"], first["session"]);
+    assert_eq!(list["sessions"][0]["turns"], 2);
+    assert_eq!(list["sessions"][0]["title"], "first question");
+    let unknown = chat(&t, &["--resume", "nope", "-m", "x"]);
+    assert_eq!(unknown.code(), 2, "{}", unknown.stderr());
+}
+
+#[test]
+fn a_provider_failure_exits_1_and_a_budget_refusal_3() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(openai::error(
+        400,
+        "bad request",
+        "invalid_request_error",
+        None,
+    ));
+    let run = chat(&t, &["-m", "hi"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("HTTP 400"), "{}", run.stderr());
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        config_text(
+            &s.url(),
+            "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n[budget]\nsession = 0.0001\n",
+        )
+        .replace("local = true\n", ""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = chat(&t, &["-m", "hi"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The session through the library API
+
+/// The ledger of library-driven sessions: one temp `VIBE_HOME` for this test process (the
+/// binary's tests set their own on each command).
+fn lib_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: set once, before any session of this process reads it; other tests pass
+        // VIBE_HOME to the commands they run.
+        unsafe { std::env::set_var("VIBE_HOME", d.path()) };
+        d
+    })
+    .path()
+}
+
+fn start(t: &Test, url: &str, extra: &str) -> Handle {
+    lib_home();
+    let user = t.home.path().join("config.toml");
+    std::fs::write(&user, config_text(url, extra)).unwrap_or_else(|e| panic!("{e}"));
+    let config = vibe::config::Config::load(&vibe::config::Sources {
+        user_file: Some(user),
+        repo_root: Some(t.root().to_path_buf()),
+        env: vec![],
+        overrides: vec![],
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    session::spawn(t.root().to_path_buf(), config, session::Options::default())
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Events until one matches (which is included); panics after 20 s.
+fn until(h: &Handle, what: &str, mut done: impl FnMut(&Event) -> bool) -> Vec<Event> {
+    let mut seen = vec![];
+    loop {
+        match h.events.recv_timeout(Duration::from_secs(20)) {
+            Ok(e) => {
+                let stop = done(&e);
+                seen.push(e);
+                if stop {
+                    return seen;
+                }
+            }
+            Err(e) => panic!("waiting for {what}: {e}; saw {seen:#?}"),
+        }
+    }
+}
+
+fn send(h: &Handle, op: Op) {
+    h.ops.send(op).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn message(h: &Handle, text: &str) -> Vec<Event> {
+    send(h, Op::Message { text: text.into() });
+    until(h, "the turn's end", |e| {
+        matches!(
+            e,
+            Event::TurnFinished { .. } | Event::Error { .. } | Event::Cancelled { .. }
+        )
+    })
+}
+
+fn command(h: &Handle, name: &str, args: &str) -> Vec<Event> {
+    send(
+        h,
+        Op::Command {
+            name: name.into(),
+            args: args.into(),
+        },
+    );
+    until(h, name, |e| {
+        matches!(
+            e,
+            Event::Output { .. }
+                | Event::Error { .. }
+                | Event::Cleared
+                | Event::ModelChanged { .. }
+        )
+    })
+}
+
+fn quit(h: Handle) {
+    send(&h, Op::Quit);
+    until(&h, "ended", |e| matches!(e, Event::Ended { .. }));
+    let _ = h.thread.join();
+}
+
+#[test]
+fn cancel_stops_a_stalled_stream_at_once_and_the_session_answers_next() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    s.push(
+        openai::stream(&["Hello ", "there"], Some((10, 2, 0)))
+            .stall_after(2, Duration::from_secs(5)),
+    );
+    s.push(answer("Second answer."));
+    let h = start(&t, &s.url(), "");
+    send(&h, Op::Message { text: "hi".into() });
+    until(&h, "the first delta", |e| matches!(e, Event::Delta { .. }));
+    let asked = std::time::Instant::now();
+    send(&h, Op::Cancel);
+    until(&h, "cancelled", |e| {
+        matches!(e, Event::Cancelled { turn: 1 })
+    });
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    let events = message(&h, "again");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::TurnFinished { text, .. } if text == "Second answer.")),
+        "{events:#?}"
+    );
+    // The cancelled turn is not in the history.
+    assert_eq!(texts(s.requests()[1].body_json()).len(), 2);
+    quit(h);
+}
+
+#[test]
+fn a_provider_failure_is_an_error_event_and_the_next_turn_works() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    s.push(openai::error(400, "nope", "invalid_request_error", None));
+    s.push(answer("Fine now."));
+    let h = start(&t, &s.url(), "");
+    let first = message(&h, "hi");
+    assert!(
+        matches!(first.last(), Some(Event::Error { text }) if text.contains("HTTP 400")),
+        "{first:#?}"
+    );
+    let next = message(&h, "hi again");
+    assert!(
+        matches!(next.last(), Some(Event::TurnFinished { .. })),
+        "{next:#?}"
+    );
+    quit(h);
+}
+
+#[test]
+fn slash_commands_add_drop_undo_clear_model_and_unknown() {
+    let t = Test::new();
+    t.write("notes.txt", "ZEBRA-NOTE\n");
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    s.push(answer("One."));
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    s.push(answer("Three."));
+    let h = start(
+        &t,
+        &s.url(),
+        "[providers.scripted.models.\"other\"]\ncontext_window = 9000\n",
+    );
+
+    let added = command(&h, "add", "notes.txt");
+    assert!(matches!(added.last(), Some(Event::Output { text, .. }) if text.contains("notes.txt")));
+    let bad = command(&h, "add", "../outside.txt");
+    assert!(matches!(bad.last(), Some(Event::Error { .. })), "{bad:#?}");
+    let turn = message(&h, "what is in the notes?");
+    assert!(
+        turn.iter().any(|e| matches!(e, Event::Context { files, .. } if files.iter().any(|f| f.path == "notes.txt" && f.included == "added"))),
+        "{turn:#?}"
+    );
+    assert!(
+        texts(s.requests()[0].body_json())[1]
+            .1
+            .contains("ZEBRA-NOTE")
+    );
+    let dropped = command(&h, "drop", "notes.txt");
+    assert!(
+        matches!(dropped.last(), Some(Event::Output { text, .. }) if text.contains("no files added"))
+    );
+
+    // An edit, decided by the front end, then undone.
+    send(
+        &h,
+        Op::Message {
+            text: "change f".into(),
+        },
+    );
+    let proposed = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
+    let Some(Event::Proposal { id, path, .. }) = proposed.last().cloned() else {
+        panic!("{proposed:#?}")
+    };
+    assert_eq!(path, "calc.py");
+    let diff = command(&h, "diff", "");
+    assert!(
+        matches!(diff.last(), Some(Event::Output { text, .. }) if text.contains("+    return 2"))
+    );
+    send(
+        &h,
+        Op::Decide {
+            proposal: id,
+            accept: true,
+        },
+    );
+    until(&h, "validated", |e| {
+        matches!(e, Event::Validated { passed: true, .. })
+    });
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 2\n");
+    let undone = command(&h, "undo", "");
+    assert!(
+        matches!(undone.last(), Some(Event::Output { text, .. }) if text.contains("undone")),
+        "{undone:#?}"
+    );
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
+
+    assert!(matches!(
+        command(&h, "clear", "").last(),
+        Some(Event::Cleared)
+    ));
+    message(&h, "fresh start");
+    assert_eq!(
+        texts(s.requests()[2].body_json()).len(),
+        2,
+        "system + the message only"
+    );
+
+    let model = command(&h, "model", "scripted/other");
+    assert!(
+        matches!(model.last(), Some(Event::ModelChanged { model, .. }) if model == "other"),
+        "{model:#?}"
+    );
+    let unknown = command(&h, "frobnicate", "");
+    assert!(
+        matches!(unknown.last(), Some(Event::Error { text }) if text.contains("unknown command /frobnicate") && text.contains("/add")),
+        "{unknown:#?}"
+    );
+    for name in ["files", "tokens", "cost", "help", "map"] {
+        assert!(
+            matches!(command(&h, name, "").last(), Some(Event::Output { .. })),
+            "/{name}"
+        );
+    }
+    quit(h);
+}
+
+/// A tiny context window: the history is summarised (or trimmed when the summary request
+/// fails) and no request ever exceeds the window.
+fn long_session(summary_fails: bool) {
+    let t = Test::new();
+    t.write("a.py", "def alpha():\n    return 1\n");
+    let s = Server::start();
+    let long = "word ".repeat(250);
+    for _ in 0..3 {
+        s.push(answer(&long));
+    }
+    if summary_fails {
+        s.push(openai::error(
+            400,
+            "no summary",
+            "invalid_request_error",
+            None,
+        ));
+    } else {
+        s.push(answer("SUMMARY-TEXT"));
+    }
+    s.push(answer("Fourth."));
+    let window = 1500;
+    let h = start(
+        &t,
+        &s.url(),
+        &format!("context_window = {window}\n[chat]\ncontext_budget = 200\n"),
+    );
+    let mut events = vec![];
+    for i in 1..=4 {
+        events.extend(message(&h, &format!("question {i}")));
+    }
+    assert!(matches!(events.last(), Some(Event::TurnFinished { text, .. }) if text == "Fourth."));
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 5);
+    let sum_sys = reqs[3].body_json()["messages"][0]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(sum_sys.starts_with("You summarise"), "{sum_sys}");
+    let last = texts(reqs[4].body_json());
+    let notice = |word: &str| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Notice { text, .. } if text.contains(word)))
+    };
+    if summary_fails {
+        assert!(notice("dropped"), "{events:#?}");
+        assert!(!last[0].1.contains("SUMMARY-TEXT"));
+    } else {
+        assert!(notice("summarised"), "{events:#?}");
+        assert!(last[0].1.contains("SUMMARY-TEXT"), "{}", last[0].1);
+    }
+    assert!(
+        last.len() < 8,
+        "older turns left the window: {}",
+        last.len()
+    );
+    let enc = vibe::context::tokens::Encoding::O200kBase;
+    for r in &reqs {
+        let n: usize = texts(r.body_json()).iter().map(|(_, c)| enc.count(c)).sum();
+        assert!(
+            n + 100 <= window,
+            "a request of {n} tokens in a window of {window}"
+        );
+    }
+    quit(h);
+}
+
+#[test]
+fn history_over_its_share_is_summarised() {
+    long_session(false);
+}
+
+#[test]
+fn history_is_trimmed_when_summarising_fails() {
+    long_session(true);
+}
+
+/// Resident memory (kB) of this process.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// 200 turns with a small window (so the history is summarised again and again): RSS at turn
+/// 20 and turn 200. Run with `cargo test --test integration chat_memory -- --ignored
+/// --nocapture`; figures in docs/chat.md.
+#[test]
+#[ignore]
+fn chat_memory_over_200_turns() {
+    let t = Test::new();
+    t.write("a.py", "def alpha():\n    return 1\n");
+    let s = Server::start();
+    s.set_default(answer(&"word ".repeat(200)));
+    let h = start(&t, &s.url(), "context_window = 4000\n");
+    let mut at20 = 0;
+    for i in 1..=200 {
+        let ev = message(&h, &format!("question {i}"));
+        assert!(
+            matches!(ev.last(), Some(Event::TurnFinished { .. })),
+            "turn {i}: {ev:#?}"
+        );
+        if i == 20 {
+            at20 = rss_kb();
+        }
+    }
+    let at200 = rss_kb();
+    eprintln!("RSS at turn 20: {at20} kB; at turn 200: {at200} kB");
+    assert!(at200 < at20 + 20_000, "{at20} kB → {at200} kB");
+    quit(h);
+}
