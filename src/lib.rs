@@ -13,6 +13,7 @@ pub mod llm;
 pub mod repomap;
 pub mod session;
 pub mod store;
+pub mod tui;
 
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before
 /// any tree-sitter object exists: memory allocated by one allocator must not be freed by the

@@ -17,4 +17,5 @@ mod lang_rust;
 mod lang_typescript;
 mod llm_client;
 mod map_cli;
+mod tui;
 mod util;
