@@ -13,6 +13,7 @@ pub mod llm;
 pub mod repomap;
 pub mod session;
 pub mod store;
+pub mod tui;
 pub mod watch;
 
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before

@@ -3,6 +3,7 @@
 mod ask_cli;
 mod bad_input;
 mod chat_cli;
+mod chat_pty;
 mod context_cli;
 mod cost_cli;
 mod edit_cli;
@@ -19,5 +20,6 @@ mod lang_typescript;
 mod llm_client;
 mod map_cli;
 mod setup_cli;
+mod tui;
 mod util;
 mod watch_cli;

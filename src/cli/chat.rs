@@ -117,12 +117,39 @@ struct ListOut<'a> {
     sessions: &'a [session::SessionInfo],
 }
 
+/// The full-screen session: the TUI drives the session, and the index is kept fresh while it
+/// runs.
+fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let handle = session::spawn(
+        root.to_path_buf(),
+        config.clone(),
+        session::Options {
+            model: args.model.clone(),
+            resume: args.resume.clone(),
+            yes: args.yes,
+            allow_over_budget: args.allow_over_budget,
+        },
+    )?;
+    let live = crate::watch::Background::start(root.to_path_buf(), config.clone());
+    let session::Handle {
+        ops,
+        events,
+        thread,
+        ..
+    } = handle;
+    let result = crate::tui::run(ops, events);
+    drop(live);
+    // The session saves after every turn; its thread ends on Quit or when the TUI is gone.
+    let _ = thread.join();
+    result.map(|_| ExitCode::SUCCESS)
+}
+
 fn read_message(args: &ChatArgs) -> anyhow::Result<String> {
     let m = match &args.message {
         Some(m) => m.clone(),
         None if std::io::stdin().is_terminal() => {
             return Err(UsageError {
-                message: "the interactive TUI is wired by the lead; for now give a message: vibe chat -m \"...\" (or on stdin)".into(),
+                message: "no message given and no terminal for the TUI\nhint: vibe chat -m \"...\" (or the message on stdin)".into(),
             }
             .into());
         }
@@ -147,6 +174,14 @@ fn read_message(args: &ChatArgs) -> anyhow::Result<String> {
 pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
     if args.list {
         return list(args, root);
+    }
+    if args.message.is_none()
+        && !args.json
+        && !args.jsonl
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+    {
+        return interactive(args, root, config);
     }
     let message = read_message(args)?;
     let handle = session::spawn(

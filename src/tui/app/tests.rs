@@ -1,0 +1,338 @@
+//! Key handling and event folding, without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::*;
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+fn typed(app: &mut App, text: &str) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for c in text.chars() {
+        ops.extend(app.on_key(key(KeyCode::Char(c))));
+    }
+    ops
+}
+fn app() -> App {
+    App::with_theme(Theme { color: true })
+}
+
+#[test]
+fn enter_sends_a_message() {
+    let mut a = app();
+    assert!(typed(&mut a, "hello").is_empty());
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Message {
+            text: "hello".into()
+        }]
+    );
+    assert!(a.input.is_empty());
+    assert!(
+        a.on_key(key(KeyCode::Enter)).is_empty(),
+        "empty input sends nothing"
+    );
+}
+
+#[test]
+fn shift_and_alt_enter_insert_newlines() {
+    let mut a = app();
+    typed(&mut a, "a");
+    a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::SHIFT));
+    typed(&mut a, "b");
+    a.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+    typed(&mut a, "c");
+    assert_eq!(a.input.text(), "a\nb\nc");
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Message {
+            text: "a\nb\nc".into()
+        }]
+    );
+}
+
+#[test]
+fn slash_commands_parse() {
+    let mut a = app();
+    typed(&mut a, "/add src/main.rs  src/lib.rs ");
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Command {
+            name: "add".into(),
+            args: "src/main.rs  src/lib.rs".into()
+        }]
+    );
+    for name in ["files", "map", "undo", "diff", "cost", "clear", "help"] {
+        typed(&mut a, &format!("/{name}"));
+        assert_eq!(
+            a.on_key(key(KeyCode::Enter)),
+            [Op::Command {
+                name: name.into(),
+                args: String::new()
+            }]
+        );
+    }
+    typed(&mut a, "/nope x");
+    assert!(a.on_key(key(KeyCode::Enter)).is_empty());
+    assert!(a.error.as_deref().is_some_and(|e| e.contains("/nope")));
+    assert_eq!(a.input.text(), "/nope x", "kept for fixing");
+}
+
+#[test]
+fn quit_and_ctrl_d() {
+    let mut a = app();
+    typed(&mut a, "/quit");
+    assert_eq!(a.on_key(key(KeyCode::Enter)), [Op::Quit]);
+    assert!(a.should_quit());
+
+    let mut a = app();
+    typed(&mut a, "x");
+    assert!(
+        a.on_key(ctrl('d')).is_empty(),
+        "Ctrl-D deletes when there is text"
+    );
+    a.input.clear();
+    assert_eq!(a.on_key(ctrl('d')), [Op::Quit]);
+}
+
+#[test]
+fn ctrl_c_cancels_streaming_then_quits_when_idle() {
+    let mut a = app();
+    a.on_event(Event::TurnStarted {
+        turn: 1,
+        text: "hi".into(),
+    });
+    a.on_event(Event::Delta {
+        turn: 1,
+        text: "Hel".into(),
+    });
+    assert_eq!(a.on_key(ctrl('c')), [Op::Cancel]);
+    assert!(!a.should_quit());
+    a.on_event(Event::Cancelled { turn: 1 });
+    assert_eq!(a.streaming, None);
+    // Idle: the first Ctrl-C arms, the second quits.
+    assert!(a.on_key(ctrl('c')).is_empty());
+    assert!(a.quit_armed);
+    assert_eq!(a.on_key(ctrl('c')), [Op::Quit]);
+    assert!(a.should_quit());
+}
+
+#[test]
+fn ctrl_c_disarms_on_other_keys_and_clears_input() {
+    let mut a = app();
+    a.on_key(ctrl('c'));
+    typed(&mut a, "x");
+    assert!(!a.quit_armed);
+    assert!(a.on_key(ctrl('c')).is_empty());
+    assert!(a.input.is_empty(), "Ctrl-C with text clears the input");
+    assert!(!a.should_quit());
+}
+
+#[test]
+fn history_up_down() {
+    let mut a = app();
+    typed(&mut a, "first");
+    a.on_key(key(KeyCode::Enter));
+    typed(&mut a, "second");
+    a.on_key(key(KeyCode::Enter));
+    a.on_key(key(KeyCode::Up));
+    assert_eq!(a.input.text(), "second");
+    a.on_key(key(KeyCode::Up));
+    assert_eq!(a.input.text(), "first");
+    a.on_key(key(KeyCode::Down));
+    assert_eq!(a.input.text(), "second");
+    a.on_key(key(KeyCode::Down));
+    assert_eq!(a.input.text(), "");
+}
+
+#[test]
+fn paste_is_inserted_as_is() {
+    let mut a = app();
+    a.on_paste("line one\nline two\n\tindented");
+    assert_eq!(a.input.text(), "line one\nline two\n\tindented");
+    // Enter after a paste sends it whole.
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Message {
+            text: "line one\nline two\n\tindented".into()
+        }]
+    );
+}
+
+#[test]
+fn palette_selection_runs_the_command() {
+    let mut a = app();
+    a.on_key(ctrl('p'));
+    assert_eq!(a.mode, Mode::Palette);
+    typed(&mut a, "cost");
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Command {
+            name: "cost".into(),
+            args: String::new()
+        }]
+    );
+    assert_eq!(a.mode, Mode::Chat);
+
+    // A command with arguments goes to the input to be completed.
+    a.on_key(ctrl('p'));
+    typed(&mut a, "add");
+    assert!(a.on_key(key(KeyCode::Enter)).is_empty());
+    assert_eq!(a.input.text(), "/add ");
+
+    // Arrow keys move the selection.
+    a.input.clear();
+    a.on_key(ctrl('p'));
+    a.on_key(key(KeyCode::Down));
+    a.on_key(key(KeyCode::Down));
+    assert_eq!(a.palette.chosen().map(|i| i.label), Some("/files"));
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Command {
+            name: "files".into(),
+            args: String::new()
+        }]
+    );
+    a.on_key(ctrl('p'));
+    assert!(a.on_key(key(KeyCode::Esc)).is_empty());
+    assert_eq!(a.mode, Mode::Chat);
+}
+
+fn proposal(id: u64, path: &str) -> Event {
+    Event::Proposal {
+        id,
+        turn: 1,
+        path: path.into(),
+        diff: format!("--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-old\n+new\n"),
+        new_file: false,
+    }
+}
+
+#[test]
+fn review_decides_one_and_all() {
+    let mut a = app();
+    a.on_event(proposal(7, "a.rs"));
+    a.on_event(proposal(8, "b.rs"));
+    a.on_event(proposal(9, "c.rs"));
+    assert_eq!(a.mode, Mode::Review, "the first proposal opens the review");
+    assert_eq!(
+        a.on_key(key(KeyCode::Char('a'))),
+        [Op::Decide {
+            proposal: 7,
+            accept: true
+        }]
+    );
+    assert_eq!(a.review_selected, 1, "on to the next pending one");
+    assert_eq!(
+        a.on_key(key(KeyCode::Char('r'))),
+        [Op::Decide {
+            proposal: 8,
+            accept: false
+        }]
+    );
+    assert_eq!(
+        a.on_key(KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
+        [Op::Decide {
+            proposal: 9,
+            accept: true
+        }]
+    );
+    assert_eq!(a.mode, Mode::Chat, "nothing left to decide");
+    assert_eq!(a.pending(), 0);
+}
+
+#[test]
+fn reject_all_and_reopen() {
+    let mut a = app();
+    a.on_event(proposal(1, "a.rs"));
+    a.on_key(key(KeyCode::Esc));
+    assert_eq!(a.mode, Mode::Chat);
+    a.on_event(proposal(2, "b.rs"));
+    assert_eq!(
+        a.mode,
+        Mode::Chat,
+        "a second proposal does not steal the keyboard"
+    );
+    a.on_key(ctrl('r'));
+    assert_eq!(a.mode, Mode::Review);
+    assert_eq!(
+        a.on_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)),
+        [
+            Op::Decide {
+                proposal: 1,
+                accept: false
+            },
+            Op::Decide {
+                proposal: 2,
+                accept: false
+            }
+        ]
+    );
+}
+
+#[test]
+fn events_build_the_conversation() {
+    let mut a = app();
+    a.on_event(Event::TurnStarted {
+        turn: 1,
+        text: "q".into(),
+    });
+    for piece in ["Hel", "lo ", "world"] {
+        a.on_event(Event::Delta {
+            turn: 1,
+            text: piece.into(),
+        });
+    }
+    assert_eq!(a.entries[1].text, "Hello world");
+    a.on_event(Event::TurnFinished {
+        turn: 1,
+        text: "Hello world".into(),
+    });
+    assert_eq!(a.streaming, None);
+    assert_eq!(
+        a.entries[1].kind,
+        Kind::Assistant {
+            turn: 1,
+            done: true
+        }
+    );
+    a.on_event(Event::Error {
+        text: "boom".into(),
+    });
+    assert_eq!(a.error.as_deref(), Some("boom"));
+    a.on_key(key(KeyCode::Esc));
+    assert_eq!(a.error, None, "Esc dismisses the banner");
+    a.on_event(Event::Cleared);
+    assert_eq!(a.entries.len(), 1);
+    a.on_event(Event::Ended {
+        session: "s".into(),
+    });
+    assert!(a.should_quit());
+}
+
+#[test]
+fn scrolling_by_page_and_wheel() {
+    let mut a = app();
+    a.total_lines = 100;
+    a.view_height = 20;
+    a.on_key(key(KeyCode::PageUp));
+    assert_eq!(a.scroll, 18);
+    a.on_mouse(MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: 0,
+        row: 0,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(a.scroll, 21);
+    a.on_key(key(KeyCode::PageDown));
+    a.on_key(key(KeyCode::PageDown));
+    assert_eq!(a.scroll, 0);
+    for _ in 0..10 {
+        a.on_key(key(KeyCode::PageUp));
+    }
+    assert_eq!(a.scroll, 80, "never past the top");
+}

@@ -1,0 +1,175 @@
+//! The full-screen `vibe chat` front end (ratatui + crossterm). [`App`] holds the state and
+//! turns keys into [`Op`]s and [`Event`]s into state; [`view::draw`] draws from that state
+//! only; [`run`] owns the terminal and the loop. Keys and layout: docs/tui.md.
+//!
+//! Invariant: the terminal is restored (raw mode off, main screen, mouse and paste modes off)
+//! on every exit path of [`run`], including errors and panics.
+
+pub mod app;
+mod highlight;
+pub mod input;
+pub mod markdown;
+pub mod palette;
+pub mod theme;
+pub mod view;
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    self as ct, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste,
+    EnableMouseCapture, KeyboardEnhancementFlags, PopKeyboardEnhancementFlags,
+    PushKeyboardEnhancementFlags,
+};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub use app::App;
+
+use crate::session::{Event, Op};
+
+/// Whether the terminal is in the TUI's modes (so that restoring twice does nothing).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether the keyboard enhancement flags were pushed (terminals without them ignore it).
+static ENHANCED: AtomicBool = AtomicBool::new(false);
+
+fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = io::stdout();
+    if ENHANCED.swap(false, Ordering::SeqCst) {
+        let _ = execute!(out, PopKeyboardEnhancementFlags);
+    }
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = out.flush();
+}
+
+/// Restores the terminal when dropped: on return, on `?`, and on unwinding.
+struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn setup() -> anyhow::Result<Guard> {
+    // Restore before the panic message is printed, so that it is readable.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let guard = Guard;
+    let mut out = io::stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    )?;
+    // Shift-Enter is only distinguishable from Enter with the kitty keyboard protocol.
+    if crossterm::terminal::supports_keyboard_enhancement().unwrap_or(false) {
+        execute!(
+            out,
+            PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+        )?;
+        ENHANCED.store(true, Ordering::SeqCst);
+    }
+    Ok(guard)
+}
+
+/// Runs the TUI until the user quits or the session ends: sends `ops`, consumes `events`.
+pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
+    let _guard = setup()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let mut app = App::new();
+    let mut dirty = true;
+    let mut disconnected = false;
+    loop {
+        // Every event that arrived since the last frame, then one frame for all of them.
+        while !disconnected {
+            match events.try_recv() {
+                Ok(ev) => {
+                    app.on_event(ev);
+                    dirty = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    disconnected = true;
+                    app.on_disconnected();
+                    dirty = true;
+                }
+            }
+        }
+        if app.should_quit() {
+            break;
+        }
+        if dirty {
+            terminal.draw(|f| view::draw(f, &mut app))?;
+            dirty = false;
+        }
+        // A short poll keeps streamed text flowing while the user is idle.
+        if !ct::poll(Duration::from_millis(16))? {
+            continue;
+        }
+        loop {
+            let op_list = match ct::read()? {
+                ct::Event::Key(k) => app.on_key(k),
+                ct::Event::Paste(s) => {
+                    app.on_paste(&s);
+                    Vec::new()
+                }
+                ct::Event::Mouse(m) => {
+                    app.on_mouse(m);
+                    Vec::new()
+                }
+                ct::Event::Resize(w, h) => {
+                    app.on_resize(w, h);
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+            dirty = true;
+            for op in op_list {
+                if ops.send(op).is_err() {
+                    app.on_disconnected();
+                }
+            }
+            if app.should_quit() || !ct::poll(Duration::ZERO)? {
+                break;
+            }
+        }
+        if app.should_quit() {
+            break;
+        }
+    }
+    // Give the session a moment to save and say goodbye; it may already be gone.
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !disconnected && Instant::now() < deadline {
+        match events.recv_timeout(Duration::from_millis(50)) {
+            Ok(Event::Ended { .. }) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `vibe chat` in a real pseudo-terminal: the TUI starts, a typed message gets the scripted
+//! model's streamed answer on screen, and `/quit` leaves with the terminal restored. The pty is
+//! driven by python3's `pty` module (python3 is on every machine vibe is built on here).
+
+use crate::util::Test;
+use crate::util::llm_server::{Server, openai};
+
+const DRIVER: &str = r#"
+import fcntl, os, pty, select, struct, sys, termios, time
+vibe, root = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(vibe, [vibe, "-C", root, "chat"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+seen = b""
+answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
+def answer_queries():
+    # Answer like a terminal: the cursor position, and the device attributes (which also tells
+    # crossterm that the kitty keyboard protocol is not supported).
+    for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
+        n = seen.count(q)
+        while answered[q] < n:
+            os.write(fd, reply)
+            answered[q] += 1
+def wait_for(needle, timeout):
+    global seen
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            answer_queries()
+            if needle in seen:
+                return True
+    return needle in seen
+def typed(text):
+    for ch in text:
+        os.write(fd, ch.encode())
+        time.sleep(0.01)
+if not wait_for(b"\x1b[?1049h", 20):
+    print("FAIL no alternate screen"); sys.exit(1)
+time.sleep(0.5)
+typed("hello there")
+os.write(fd, b"\r")
+if not wait_for(b"Zanzibar", 30):
+    print("FAIL no answer on screen"); print(seen[-2000:]); sys.exit(1)
+time.sleep(0.3)
+typed("/quit")
+os.write(fd, b"\r")
+end = time.time() + 15
+status = None
+while time.time() < end:
+    wait_for(b"\x1b[?1049l", 0.2)
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = st
+        break
+if status is None:
+    print("FAIL did not exit"); sys.exit(1)
+if b"\x1b[?1049l" not in seen:
+    print("FAIL terminal not restored"); sys.exit(1)
+print("OK", os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn the_tui_shows_a_streamed_answer_and_quits() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        format!(
+            "[llm]\nmodel = \"scripted/test-model\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n",
+            s.url()
+        ),
+    )
+    .expect("config");
+    s.push(openai::stream(
+        &["The capital ", "is ", "Zanzibar", " town."],
+        Some((50, 6, 0)),
+    ));
+    let mut c = std::process::Command::new("python3");
+    c.arg("-c")
+        .arg(DRIVER)
+        .arg(env!("CARGO_BIN_EXE_vibe"))
+        .arg(t.root())
+        .env("VIBE_HOME", t.home.path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
+            c.env_remove(k);
+        }
+    }
+    let out = c.output().expect("python3 runs the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("OK 0"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s.request_count(), 1);
+}
