@@ -38,6 +38,7 @@ pub struct Config {
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub budget: BudgetConfig,
     pub heal: HealConfig,
+    pub plugins: PluginsConfig,
     /// Things the user should know about their configuration (printed by the CLI).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -219,6 +220,22 @@ pub struct HealConfig {
     pub custom: std::collections::BTreeMap<String, CustomValidator>,
 }
 
+/// `[plugins]`: which plugins run. See docs/plugins.md.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Run plugins at all.
+    pub enabled: bool,
+    /// Plugins not to run, by name.
+    pub disabled: Vec<String>,
+    /// More directories of plugins (relative to the repository root, or absolute), searched
+    /// after the repository's `plugins/` and before the user's.
+    pub dirs: Vec<String>,
+    /// Environment variables with secret-looking names (`*KEY*`, `*TOKEN*`, ...) that plugins
+    /// found outside the user's plugin directory may see when they ask (user config only).
+    pub allow_env: Vec<String>,
+}
+
 /// `[heal.validators."NAME"]`: turn a built-in validator off, or replace its command (a shell
 /// command; `{file}` / `{files}` are replaced by the quoted paths) or its timeout.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -376,6 +393,16 @@ impl Config {
 /// headers, and the address of a provider that sends a key. A repository you clone must not be
 /// able to run a command on your machine or send your API key to a server of its choosing.
 fn check_repo_layer(base: &Table, layer: &Table) -> Result<(), String> {
+    if layer
+        .get("plugins")
+        .and_then(Value::as_table)
+        .is_some_and(|p| p.contains_key("allow_env"))
+    {
+        return Err(format!(
+            "`plugins.allow_env` may not be set in a repository's config\nhint: set it in your user config ({})",
+            user_config_dir().join("config.toml").display()
+        ));
+    }
     let Some(Value::Table(providers)) = layer.get("providers") else {
         return Ok(());
     };
