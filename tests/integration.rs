@@ -17,5 +17,6 @@ mod lang_rust;
 mod lang_typescript;
 mod llm_client;
 mod map_cli;
+mod plugins_cli;
 mod setup_cli;
 mod util;

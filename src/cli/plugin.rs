@@ -189,6 +189,8 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
                 &warnings
                     .iter()
                     .filter(|w| w.plugin.as_deref() == Some(name))
+                    // A missing program is the error the run reports below.
+                    .filter(|w| found.iter().all(|p| p.problem.as_ref() != Some(&w.message)))
                     .cloned()
                     .collect::<Vec<_>>(),
             );
