@@ -10,6 +10,7 @@ pub mod cost;
 pub mod edit;
 pub mod heal;
 pub mod llm;
+pub mod plugins;
 pub mod repomap;
 pub mod session;
 pub mod store;

@@ -19,6 +19,7 @@ mod lang_rust;
 mod lang_typescript;
 mod llm_client;
 mod map_cli;
+mod plugins_cli;
 mod setup_cli;
 mod tui;
 mod util;

@@ -140,7 +140,18 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
 
     if args.json {
         let map = render::json_map(&store, &root.display().to_string())?;
-        print_json(&map)?;
+        // Analyzer plugins add a `plugins` key; without any the map keeps its shape.
+        let (reports, warnings) = crate::plugins::analyze(root, config);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        if reports.is_empty() {
+            print_json(&map)?;
+        } else {
+            let mut value = serde_json::to_value(&map)?;
+            value["plugins"] = serde_json::to_value(&reports)?;
+            print_json(&value)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
 

@@ -21,6 +21,7 @@ pub mod heal;
 pub mod heal_fix;
 pub mod init;
 pub mod map;
+pub mod plugin;
 pub mod tokens;
 pub mod undo;
 pub mod watch;
@@ -78,6 +79,8 @@ pub enum Command {
     /// Validate files stage by stage (syntax, compile, lint, test); `--check` validates only,
     /// without a model, and exits 1 if anything fails.
     Heal(heal::HealArgs),
+    /// List, inspect and run plugins (folders with a plugin.toml; see docs/plugins.md).
+    Plugin(plugin::PluginArgs),
 }
 
 /// An error with the exit code it should produce.
@@ -204,6 +207,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let (root, config) = repo()?;
             heal::run(args, &cwd, &root, &config)
+        }
+        Command::Plugin(args) => {
+            let (root, config) = repo()?;
+            plugin::run(args, &root, &config)
         }
     }
 }

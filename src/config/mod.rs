@@ -39,6 +39,7 @@ pub struct Config {
     pub budget: BudgetConfig,
     pub heal: HealConfig,
     pub chat: ChatConfig,
+    pub plugins: PluginsConfig,
     /// Things the user should know about their configuration (printed by the CLI).
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -256,6 +257,25 @@ pub struct HealConfig {
     pub custom: std::collections::BTreeMap<String, CustomValidator>,
 }
 
+/// `[plugins]`: which plugins run. See docs/plugins.md.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Run plugins at all.
+    pub enabled: bool,
+    /// Plugins not to run, by name.
+    pub disabled: Vec<String>,
+    /// More directories of plugins (relative to the repository root, or absolute), searched
+    /// after the repository's `plugins/` and before the user's.
+    pub dirs: Vec<String>,
+    /// Environment variables with secret-looking names (`*KEY*`, `*TOKEN*`, ...) that plugins
+    /// found outside the user's plugin directory may see when they ask (user config only).
+    pub allow_env: Vec<String>,
+    /// Run the plugins of the repository's `plugins/` and of `dirs` (user config or -c only):
+    /// a repository you clone does not run its code on `vibe map` or `vibe heal` until you say so.
+    pub trust_repo: bool,
+}
+
 /// `[heal.validators."NAME"]`: turn a built-in validator off, or replace its command (a shell
 /// command; `{file}` / `{files}` are replaced by the quoted paths) or its timeout.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -413,6 +433,18 @@ impl Config {
 /// headers, and the address of a provider that sends a key. A repository you clone must not be
 /// able to run a command on your machine or send your API key to a server of its choosing.
 fn check_repo_layer(base: &Table, layer: &Table) -> Result<(), String> {
+    for key in ["allow_env", "trust_repo"] {
+        if layer
+            .get("plugins")
+            .and_then(Value::as_table)
+            .is_some_and(|p| p.contains_key(key))
+        {
+            return Err(format!(
+                "`plugins.{key}` may not be set in a repository's config\nhint: set it in your user config ({})",
+                user_config_dir().join("config.toml").display()
+            ));
+        }
+    }
     let Some(Value::Table(providers)) = layer.get("providers") else {
         return Ok(());
     };

@@ -123,10 +123,15 @@ pub struct Ran {
 }
 
 /// Runs `cmd` (its cwd and environment already set) with a timeout, collecting its output.
-pub fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<Ran> {
+pub fn run(cmd: Command, timeout: Duration) -> std::io::Result<Ran> {
+    run_with_stdin(cmd, Stdio::null(), timeout)
+}
+
+/// [`run`] with `stdin` (e.g. a file holding a plugin's request) instead of a closed stdin.
+pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt;
     let start = Instant::now();
-    cmd.stdin(Stdio::null())
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);

@@ -58,7 +58,8 @@ pub struct Validation {
     /// Validators (and stages) that did not run, with why and what would install the tool.
     pub skipped: Vec<String>,
     pub failed_stage: Option<Stage>,
-    /// Configuration problems (an unknown validator name in `[heal.validators]`).
+    /// Configuration problems (an unknown validator name in `[heal.validators]`) and broken
+    /// plugins.
     pub warnings: Vec<String>,
 }
 
@@ -175,6 +176,11 @@ pub fn validate(
         }
     }
     let langs: Vec<Option<Lang>> = files.iter().map(|f| detect(root, f)).collect();
+    // Validator plugins are those of the repository (the original one when `root` is an
+    // overlay); they run after the custom validators of their stage.
+    let repo_root = crate::heal::overlay::original_of(root).unwrap_or_else(|| root.to_path_buf());
+    let (plugins, plugin_warnings) = crate::plugins::validators(&repo_root, config);
+    v.warnings.extend(plugin_warnings);
     for stage in Stage::ALL {
         if up_to.is_some_and(|u| stage > u) {
             break;
@@ -194,6 +200,15 @@ pub fn validate(
             if let Status::Skipped { reason } = &run.status {
                 v.skipped.push(format!("{} ({stage}): {reason}", run.name));
             }
+            runs.push(run);
+        }
+        for (run, warnings) in
+            crate::plugins::validator_runs(&plugins, stage, root, &repo_root, files)
+        {
+            if let Status::Skipped { reason } = &run.status {
+                v.skipped.push(format!("{} ({stage}): {reason}", run.name));
+            }
+            v.warnings.extend(warnings);
             runs.push(run);
         }
         let passed = !runs

@@ -1,0 +1,278 @@
+//! `vibe plugin list|info|run`: the plugins found for this repository, one in detail, and
+//! running a command plugin.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::plugins::{self, Kind, Plugin, Warning};
+
+use super::{UsageError, print, print_json};
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins found (the repository's plugins/, [plugins] dirs, the user's plugins/).
+    List {
+        /// Print JSON (schema vibe.plugin.list/1, see docs/plugins.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one plugin: its manifest, where it is, what it may do.
+    Info {
+        name: String,
+        /// Print JSON (schema vibe.plugin.info/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command plugin with ARGS and print its output.
+    Run {
+        name: String,
+        /// Arguments passed to the plugin (in the request's `args`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Print JSON (schema vibe.plugin.run/1).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A plugin as `list` and `info` print it.
+#[derive(Serialize)]
+struct PluginJson<'a> {
+    name: &'a str,
+    version: &'a str,
+    description: &'a str,
+    kinds: &'a [Kind],
+    source: plugins::Source,
+    dir: String,
+    command: &'a [String],
+    timeout: f64,
+    permissions: &'a plugins::Permissions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<crate::heal::Stage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<&'a [String]>,
+    enabled: bool,
+    problem: Option<&'a str>,
+    withheld_env: &'a [String],
+}
+
+fn json_of(p: &Plugin) -> PluginJson<'_> {
+    let m = &p.manifest;
+    PluginJson {
+        name: &m.name,
+        version: &m.version,
+        description: &m.description,
+        kinds: &m.kinds,
+        source: p.source,
+        dir: p.dir.display().to_string(),
+        command: &m.command,
+        timeout: m.timeout,
+        permissions: &m.permissions,
+        stage: m.validator.as_ref().map(|v| v.stage),
+        files: m
+            .validator
+            .as_ref()
+            .map(|v| v.files.as_slice())
+            .or(m.analyzer.as_ref().map(|a| a.files.as_slice())),
+        enabled: p.enabled,
+        problem: p.problem.as_deref(),
+        withheld_env: &p.withheld_env,
+    }
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    schema: &'static str,
+    dirs: Vec<String>,
+    plugins: Vec<PluginJson<'a>>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct InfoJson<'a> {
+    schema: &'static str,
+    #[serde(flatten)]
+    plugin: PluginJson<'a>,
+    settings: &'a toml::Table,
+}
+
+#[derive(Serialize)]
+struct RunJson<'a> {
+    schema: &'static str,
+    plugin: &'a str,
+    title: Option<&'a str>,
+    output: &'a str,
+    warnings: Vec<String>,
+}
+
+fn warn(ws: &[Warning]) {
+    for w in ws {
+        eprintln!("warning: {w}");
+    }
+}
+
+pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let (found, warnings) = plugins::discover(root, config);
+    match &args.command {
+        PluginCommand::List { json } => {
+            if *json {
+                print_json(&ListJson {
+                    schema: "vibe.plugin.list/1",
+                    dirs: plugins::dirs(root, config)
+                        .iter()
+                        .map(|(d, _)| d.display().to_string())
+                        .collect(),
+                    plugins: found.iter().map(json_of).collect(),
+                    warnings: warnings.iter().map(ToString::to_string).collect(),
+                })?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            warn(&warnings);
+            let mut out = String::new();
+            if found.is_empty() {
+                out.push_str("no plugins found; looked in:\n");
+                for (d, _) in plugins::dirs(root, config) {
+                    out.push_str(&format!("  {}\n", d.display()));
+                }
+            }
+            for p in &found {
+                let state = match (&p.problem, p.enabled) {
+                    (_, false) => "  (disabled)",
+                    (Some(_), _) => "  (broken)",
+                    _ => "",
+                };
+                out.push_str(&format!(
+                    "{:<20} {:<8} {:<28} {}{state}\n",
+                    p.name(),
+                    p.manifest.version,
+                    plugins::kinds(&p.manifest),
+                    p.manifest.description
+                ));
+            }
+            print(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Info { name, json } => {
+            let Some(p) = found.iter().find(|p| p.name() == name) else {
+                warn(&warnings);
+                return Err(UsageError {
+                    message: plugins::find(&found, name)
+                        .err()
+                        .unwrap_or_else(|| format!("no plugin named `{name}`")),
+                }
+                .into());
+            };
+            if *json {
+                print_json(&InfoJson {
+                    schema: "vibe.plugin.info/1",
+                    plugin: json_of(p),
+                    settings: &p.manifest.settings,
+                })?;
+            } else {
+                warn(&warnings);
+                print(&info_text(p))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Run { name, args, json } => {
+            warn(
+                &warnings
+                    .iter()
+                    .filter(|w| w.plugin.as_deref() == Some(name))
+                    // A missing program is the error the run reports below.
+                    .filter(|w| found.iter().all(|p| p.problem.as_ref() != Some(&w.message)))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            let p = plugins::find(&found, name).map_err(|message| UsageError { message })?;
+            let out = match plugins::run_command(p, args, root) {
+                Ok(o) => o,
+                Err(e) => {
+                    warn(&e.warnings);
+                    return Err(anyhow::Error::new(e));
+                }
+            };
+            if *json {
+                print_json(&RunJson {
+                    schema: "vibe.plugin.run/1",
+                    plugin: p.name(),
+                    title: out.title.as_deref(),
+                    output: &out.output,
+                    warnings: out.warnings.iter().map(ToString::to_string).collect(),
+                })?;
+            } else {
+                warn(&out.warnings);
+                let mut text = out.output.clone();
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                print(&text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn info_text(p: &Plugin) -> String {
+    let m = &p.manifest;
+    let perm = &m.permissions;
+    let mut o = format!("{} {}\n", m.name, m.version);
+    if !m.description.is_empty() {
+        o.push_str(&format!("  {}\n", m.description));
+    }
+    o.push_str(&format!("kinds:       {}\n", plugins::kinds(m)));
+    o.push_str(&format!(
+        "folder:      {} ({})\n",
+        p.dir.display(),
+        match p.source {
+            plugins::Source::Repo => "repository",
+            plugins::Source::Config => "[plugins] dirs",
+            plugins::Source::User => "user",
+        }
+    ));
+    o.push_str(&format!("command:     {}\n", m.command.join(" ")));
+    o.push_str(&format!("timeout:     {} s\n", m.timeout));
+    if let Some(v) = &m.validator {
+        o.push_str(&format!(
+            "validator:   stage {}, files {}\n",
+            v.stage,
+            if v.files.is_empty() {
+                "all".to_string()
+            } else {
+                v.files.join(" ")
+            }
+        ));
+    }
+    o.push_str(&format!(
+        "permissions: read_repo {}, write_repo {}, network {} (advisory), env [{}]\n",
+        perm.read_repo,
+        perm.write_repo,
+        perm.network,
+        perm.env.join(", ")
+    ));
+    if !p.withheld_env.is_empty() {
+        o.push_str(&format!(
+            "withheld:    {} (secret-looking; allow in your user config's [plugins] allow_env)\n",
+            p.withheld_env.join(", ")
+        ));
+    }
+    o.push_str(&format!(
+        "state:       {}\n",
+        match (&p.problem, p.enabled) {
+            (_, false) => "disabled in the config".to_string(),
+            (Some(e), _) => format!("broken: {e}"),
+            _ => "ready".to_string(),
+        }
+    ));
+    o
+}
