@@ -15,7 +15,7 @@
 //!    the file's global rank, so that hubs do not win every task.
 //!
 //! Priors: test files count less unless the task talks about tests; vendored and generated files
-//! much less; non-source text (docs, config) less; entry points a little more. The weights were
+//! (by path, or by a header such as "Code generated … DO NOT EDIT.") much less; non-source text (docs, config) less; entry points a little more. The weights were
 //! chosen on `benches/context_eval.py` (see docs/context.md). Every score is a pure function of
 //! the index and the task, summed in path order, so the same tree and task always give the same
 //! ranking.
@@ -26,7 +26,7 @@ use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{DAMPING, Graph, Input, pagerank};
 use crate::store::{FileRow, GraphRow};
 
-use super::lexicon::{lookup, name_terms, passage_count, passages};
+use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages};
 use super::terms::{QueryTerm, mentions_tests};
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
@@ -59,6 +59,8 @@ struct Tune {
     passage: f64,
     /// Weight of the file's best-matching defined name.
     best_def: f64,
+    /// Prior of a file whose header says a tool generated it.
+    generated: f64,
 }
 
 impl Tune {
@@ -78,6 +80,7 @@ impl Tune {
             component: 0.5,
             passage: 0.5,
             best_def: 0.3,
+            generated: 0.2,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -103,6 +106,7 @@ impl Tune {
                     "component" => t.component = v,
                     "passage" => t.passage = v,
                     "bestdef" => t.best_def = v,
+                    "generated" => t.generated = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -626,6 +630,12 @@ pub fn rank(
         if is_vendored_or_generated(path) {
             score *= 0.2;
             reasons.push("vendored or generated (×0.2)".into());
+        } else if c.lexicon.is_some_and(|l| is_generated(l.terms)) {
+            score *= tune.generated;
+            reasons.push(format!(
+                "generated, its header says so (×{})",
+                tune.generated
+            ));
         } else if !about_tests && is_test_path(path) {
             score *= tune.tests;
             reasons.push(format!(
