@@ -223,7 +223,7 @@ def main():
     os.makedirs(args.cache, exist_ok=True)
     index = sources_index(args.cache)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("VIBE_") or k == "VIBE_RANK_TUNE"}
+           if not k.startswith("VIBE_") or k.startswith("VIBE_RANK_")}
     env["VIBE_HOME"] = os.path.join(args.cache, "home")
     results = []
     for package in args.packages.split(","):
@@ -268,6 +268,7 @@ def main():
             r = {
                 "package": package, "patch": name, "task": task, "needed": needed,
                 "top5": ranked[:5],
+                "ranks": [ranked.index(p) + 1 if p in ranked else None for p in needed],
                 "r1": recall(ranked, needed, 1), "r5": recall(ranked, needed, 5),
                 "in_context": len(set(needed) & inside) / len(needed),
                 "used_tokens": j["used_tokens"],

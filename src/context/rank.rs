@@ -15,8 +15,10 @@
 //!    the file's global rank, so that hubs do not win every task.
 //!
 //! Priors: test files count less unless the task talks about tests; vendored and generated files
-//! much less; non-source text (docs, config) less; entry points a little more. The weights were
-//! chosen on `benches/context_eval.py` (see docs/context.md). Every score is a pure function of
+//! (by path, or by a header such as "Code generated … DO NOT EDIT.") much less; example, demo
+//! and benchmark code less unless the task talks about those; non-source text (docs, config)
+//! less; entry points a little more. The weights were chosen on `benches/context_eval.py` (see
+//! docs/context.md). Every score is a pure function of
 //! the index and the task, summed in path order, so the same tree and task always give the same
 //! ranking.
 
@@ -26,7 +28,7 @@ use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{DAMPING, Graph, Input, pagerank};
 use crate::store::{FileRow, GraphRow};
 
-use super::lexicon::{lookup, name_terms, passage_count, passages};
+use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages};
 use super::terms::{QueryTerm, mentions_tests};
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
@@ -59,6 +61,10 @@ struct Tune {
     passage: f64,
     /// Weight of the file's best-matching defined name.
     best_def: f64,
+    /// Prior of a file whose header says a tool generated it.
+    generated: f64,
+    /// Prior of example, demo and benchmark code, unless the task talks about those.
+    examples: f64,
 }
 
 impl Tune {
@@ -78,6 +84,8 @@ impl Tune {
             component: 0.5,
             passage: 0.5,
             best_def: 0.3,
+            generated: 0.2,
+            examples: 0.6,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -103,6 +111,8 @@ impl Tune {
                     "component" => t.component = v,
                     "passage" => t.passage = v,
                     "bestdef" => t.best_def = v,
+                    "generated" => t.generated = v,
+                    "examples" => t.examples = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -360,6 +370,33 @@ pub fn is_vendored_or_generated(path: &str) -> bool {
         || lower.contains(".gen.")
 }
 
+/// Example, demo, sample and benchmark code: a directory of that name on the path.
+pub fn is_example_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let dirs = lower.rsplit_once('/').map_or("", |(d, _)| d);
+    dirs.split('/').any(|c| {
+        matches!(
+            c,
+            "example"
+                | "examples"
+                | "demo"
+                | "demos"
+                | "sample"
+                | "samples"
+                | "benchmark"
+                | "benchmarks"
+        )
+    })
+}
+
+/// Whether the task talks about examples, demos, samples or benchmarks.
+fn mentions_examples(task: &str) -> bool {
+    let lower = task.to_lowercase();
+    ["example", "demo", "sample", "benchmark"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
 /// Ranks the candidates for the task's terms.
 pub fn rank(
     task: &str,
@@ -373,6 +410,7 @@ pub fn rank(
     let tune = Tune::get();
     let (k1, b) = (tune.k1, tune.b);
     let about_tests = mentions_tests(task);
+    let about_examples = mentions_examples(task);
 
     // Lexical: BM25F.
     let with_lexicon: Vec<usize> = (0..n)
@@ -626,11 +664,23 @@ pub fn rank(
         if is_vendored_or_generated(path) {
             score *= 0.2;
             reasons.push("vendored or generated (×0.2)".into());
+        } else if c.lexicon.is_some_and(|l| is_generated(l.terms)) {
+            score *= tune.generated;
+            reasons.push(format!(
+                "generated, its header says so (×{})",
+                tune.generated
+            ));
         } else if !about_tests && is_test_path(path) {
             score *= tune.tests;
             reasons.push(format!(
                 "test file, the task is not about tests (×{})",
                 tune.tests
+            ));
+        } else if !about_examples && is_example_path(path) {
+            score *= tune.examples;
+            reasons.push(format!(
+                "example or benchmark, the task is not about those (×{})",
+                tune.examples
             ));
         }
         if c.file.language.is_none() {
@@ -698,5 +748,15 @@ mod tests {
         assert!(is_vendored_or_generated("static/app.min.js"));
         assert!(is_vendored_or_generated("proto/api_pb2.py"));
         assert!(!is_vendored_or_generated("src/vendors.py"));
+    }
+
+    #[test]
+    fn example_paths_and_tasks() {
+        assert!(is_example_path("docs/examples/getredirect.c"));
+        assert!(is_example_path("benchmark/update-baselines.mjs"));
+        assert!(!is_example_path("lib/example.c"));
+        assert!(!is_example_path("src/samplers/x.go"));
+        assert!(mentions_examples("docs: fix the cookie examples"));
+        assert!(!mentions_examples("url: use same credentials on redirect"));
     }
 }

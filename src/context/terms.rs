@@ -77,10 +77,17 @@ pub fn stemmer() -> Stemmer {
 }
 
 pub fn hash(text: &str) -> Term {
+    hash_bytes(text.as_bytes())
+}
+
+/// [`hash`] of any bytes, usable in constants.
+pub const fn hash_bytes(bytes: &[u8]) -> Term {
     let mut h: u32 = 0x811c_9dc5;
-    for b in text.as_bytes() {
-        h ^= u32::from(*b);
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u32;
         h = h.wrapping_mul(0x0100_0193);
+        i += 1;
     }
     h
 }

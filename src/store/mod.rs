@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_lexicon.sql"),
     include_str!("migrations/0004_heal_memory.sql"),
     include_str!("migrations/0005_sessions.sql"),
+    include_str!("migrations/0006_lexicon_generated.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
