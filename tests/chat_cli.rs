@@ -599,3 +599,30 @@ fn chat_memory_over_200_turns() {
     assert!(at200 < at20 + 20_000, "{at20} kB → {at200} kB");
     quit(h);
 }
+
+#[test]
+fn a_command_plugin_is_a_slash_command() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    t.write(
+        "plugins/hello/plugin.toml",
+        "name = \"hello\"\nversion = \"1\"\ndescription = \"greets\"\nkinds = [\"command\"]\ncommand = [\"python3\", \"main.py\"]\n",
+    );
+    t.write(
+        "plugins/hello/main.py",
+        "import json, sys\nreq = json.load(sys.stdin)\nprint(json.dumps({\"output\": \"hello \" + \" \".join(req[\"args\"])}))\n",
+    );
+    let s = Server::start();
+    let h = start(&t, &s.url(), "[plugins]\ntrust_repo = true\n");
+    let seen = command(&h, "hello", "big world");
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Output { command, text } if command == "hello" && text.trim() == "hello big world")),
+        "{seen:#?}"
+    );
+    let seen = command(&h, "nosuch", "");
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::Error { text } if text.contains("unknown command /nosuch") && text.contains("/hello"))),
+        "{seen:#?}"
+    );
+    quit(h);
+}

@@ -1130,7 +1130,63 @@ impl Core {
                 self.emit(Event::Cleared);
             }
             "help" => out(self, help_text()),
-            other => self.error(format!("unknown command /{other}\n{}", help_text())),
+            other => self.plugin_command(other, args),
+        }
+    }
+
+    /// `/name` for a command plugin (docs/plugins.md); else an unknown command.
+    fn plugin_command(&mut self, name: &str, args: &str) {
+        use crate::plugins::{self, Kind};
+        let (found, warnings) = plugins::discover(&self.root, &self.config);
+        let commands: Vec<&str> = found
+            .iter()
+            .filter(|p| p.usable_as(Kind::Command))
+            .map(|p| p.name())
+            .collect();
+        let Some(plugin) = found
+            .iter()
+            .find(|p| p.name() == name && p.manifest.has(Kind::Command))
+        else {
+            let extra = if commands.is_empty() {
+                String::new()
+            } else {
+                format!("\nplugin commands: /{}", commands.join(", /"))
+            };
+            self.error(format!("unknown command /{name}\n{}{extra}", help_text()));
+            return;
+        };
+        for w in warnings
+            .iter()
+            .filter(|w| w.plugin.as_deref() == Some(name))
+        {
+            self.emit(Event::Notice {
+                level: Level::Warning,
+                text: w.to_string(),
+            });
+        }
+        if let Err(e) = plugins::find(&found, name) {
+            self.error(e);
+            return;
+        }
+        let argv: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+        match plugins::run_command(plugin, &argv, &self.root) {
+            Ok(o) => {
+                for w in &o.warnings {
+                    self.emit(Event::Notice {
+                        level: Level::Warning,
+                        text: w.to_string(),
+                    });
+                }
+                let text = match o.title {
+                    Some(t) => format!("{t}\n\n{}", o.output),
+                    None => o.output,
+                };
+                self.emit(Event::Output {
+                    command: name.to_string(),
+                    text,
+                });
+            }
+            Err(e) => self.error(e.to_string()),
         }
     }
 

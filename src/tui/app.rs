@@ -540,7 +540,15 @@ impl App {
                 }
                 return Vec::new();
             }
-            if palette::is_command(name) {
+            // The built-in commands, and any other `/name`: the session knows the plugin
+            // commands (and says when there is none of that name). "//text" is a message that
+            // starts with a slash.
+            if palette::is_command(name)
+                || (!name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            {
                 let op = Op::Command {
                     name: name.to_string(),
                     args: args.to_string(),
@@ -548,11 +556,6 @@ impl App {
                 self.input.submit();
                 self.scroll = 0;
                 return vec![op];
-            }
-            // "//text" or an unknown command: say so rather than sending it to the model.
-            if !name.starts_with('/') {
-                self.error = Some(format!("unknown command /{name} (Ctrl-P lists them)"));
-                return Vec::new();
             }
         }
         let text = self.input.submit();
