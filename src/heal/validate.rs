@@ -537,6 +537,7 @@ fn builtin_jobs(
                             program: p,
                             args: [
                                 strs(&["check", "--output-format=json", "--no-cache"]),
+                                ruff_defaults(root),
                                 py.clone(),
                             ]
                             .concat(),
@@ -799,6 +800,21 @@ fn java_source_root(root: &Path, file: &str) -> Option<String> {
     } else {
         base.into()
     })
+}
+
+/// Without a ruff configuration of the project's own, the rules that find errors (pyflakes and
+/// pycodestyle's E4/E7/E9, ruff's classic defaults): newer ruff releases also enforce import
+/// order by default, which is style, not something `vibe heal` should fail a file for.
+fn ruff_defaults(root: &Path) -> Vec<String> {
+    let configured = root.join("ruff.toml").exists()
+        || root.join(".ruff.toml").exists()
+        || std::fs::read_to_string(root.join("pyproject.toml"))
+            .is_ok_and(|t| t.contains("[tool.ruff"));
+    if configured {
+        vec![]
+    } else {
+        strs(&["--select", "E4,E7,E9,F"])
+    }
 }
 
 fn test_jobs(root: &Path, files: &[String], langs: &[Option<Lang>], config: &Config) -> Vec<Job> {
