@@ -626,3 +626,59 @@ fn a_command_plugin_is_a_slash_command() {
     );
     quit(h);
 }
+
+#[test]
+fn a_newer_proposal_for_a_file_replaces_the_waiting_one() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 3\n>>>>>>> REPLACE\n",
+    ));
+    let h = start(&t, &s.url(), "");
+    send(
+        &h,
+        Op::Message {
+            text: "make it 2".into(),
+        },
+    );
+    let first = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
+    let Some(old) = first.iter().find_map(|e| match e {
+        Event::Proposal { id, .. } => Some(*id),
+        _ => None,
+    }) else {
+        panic!("{first:#?}")
+    };
+    // The first proposal is still waiting when the second answer proposes the same file.
+    send(
+        &h,
+        Op::Message {
+            text: "no, 3".into(),
+        },
+    );
+    let second = until(&h, "a second proposal", |e| {
+        matches!(e, Event::Proposal { .. })
+    });
+    assert!(
+        second
+            .iter()
+            .any(|e| matches!(e, Event::Rejected { proposal } if *proposal == old)),
+        "{second:#?}"
+    );
+    let Some(Event::Proposal { id, .. }) = second.last().cloned() else {
+        panic!("{second:#?}")
+    };
+    send(
+        &h,
+        Op::Decide {
+            proposal: id,
+            accept: true,
+        },
+    );
+    until(&h, "applied", |e| matches!(e, Event::Applied { .. }));
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 3\n");
+    quit(h);
+}

@@ -287,13 +287,27 @@ fn a_negative_budget_is_refused() {
     let r = cost(&t, &["-c", "budget.daily=-5"]);
     assert_ne!(r.code(), 0);
     assert!(r.stderr().contains("budget.daily"), "{}", r.stderr());
-    t.write(".vibe/config.toml", "[budget]\nmonthly = -1\n");
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        "[budget]\nmonthly = -1\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = cost(&t, &[]);
     assert_ne!(r.code(), 0);
     let err = r.stderr();
     assert!(
         err.contains("config.toml") && err.contains("line 2"),
         "{err}"
+    );
+    // A repository cannot lift (or set) your budgets.
+    std::fs::remove_file(t.home.path().join("config.toml")).unwrap_or_else(|e| panic!("{e}"));
+    t.write(".vibe/config.toml", "[budget]\ndaily = 0\n");
+    let r = cost(&t, &[]);
+    assert_ne!(r.code(), 0);
+    assert!(
+        r.stderr().contains("may not be set in a repository"),
+        "{}",
+        r.stderr()
     );
 }
 

@@ -246,7 +246,7 @@ pub fn render(d: &Detected) -> String {
         ),
     }
     s.push_str(
-        "\n[budget]\n# Spending limits in USD across projects (0 = none); see docs/cost.md.\n# daily = 5\n# monthly = 50\n",
+        "\n# Spending limits ([budget] daily / monthly / session, in USD) are yours, not the\n# repository's: set them in your user config ($VIBE_HOME/config.toml); see docs/cost.md.\n",
     );
     s
 }

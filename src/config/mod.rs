@@ -410,12 +410,13 @@ impl Config {
             }
         }
         for arg in &sources.overrides {
+            let shown = shown_flag(arg);
             let layer = flag_layer(arg).map_err(|message| Error::Flag {
-                arg: arg.clone(),
+                arg: shown.clone(),
                 message,
             })?;
             check(&merged, &layer).map_err(|message| Error::Flag {
-                arg: arg.clone(),
+                arg: shown.clone(),
                 message,
             })?;
             merge(&mut merged, layer);
@@ -433,6 +434,12 @@ impl Config {
 /// headers, and the address of a provider that sends a key. A repository you clone must not be
 /// able to run a command on your machine or send your API key to a server of its choosing.
 fn check_repo_layer(base: &Table, layer: &Table) -> Result<(), String> {
+    if layer.contains_key("budget") {
+        return Err(format!(
+            "`budget.*` (your spending limits, across all projects) may not be set in a repository's config\nhint: set them in your user config ({}), or -c budget.daily=... for one run",
+            user_config_dir().join("config.toml").display()
+        ));
+    }
     for key in ["allow_env", "trust_repo"] {
         if layer
             .get("plugins")
@@ -468,10 +475,13 @@ fn check_repo_layer(base: &Table, layer: &Table) -> Result<(), String> {
                         .is_some_and(|v| !v.is_empty())
                 })
             });
-        if sends_key && p.contains_key("base_url") {
-            return Err(format!(
-                "`providers.{name}.base_url` may not be changed by a repository's config: provider `{name}` sends an API key\nhint: define a provider of another name, or set it in your user config"
-            ));
+        // Nor where its requests go, nor what they cost (prices and `local` decide budgets).
+        for key in ["base_url", "local", "models"] {
+            if sends_key && p.contains_key(key) {
+                return Err(format!(
+                    "`providers.{name}.{key}` may not be changed by a repository's config: provider `{name}` sends an API key\nhint: define a provider of another name, or set it in your user config"
+                ));
+            }
         }
     }
     Ok(())
@@ -585,7 +595,45 @@ fn check(base: &Table, layer: &Table) -> Result<(), String> {
     merge(&mut t, layer.clone());
     Config::deserialize(Value::Table(t))
         .map(|_| ())
-        .map_err(|e| e.to_string().trim().to_string())
+        .map_err(|e| redact_strings(e.to_string().trim()))
+}
+
+/// A `-c KEY=VALUE` as errors show it: the value of a key that may hold a credential
+/// (headers, keys, tokens) is not repeated.
+fn shown_flag(arg: &str) -> String {
+    match arg.split_once('=') {
+        Some((key, _))
+            if ["header", "key", "token", "secret", "password"]
+                .iter()
+                .any(|w| key.to_ascii_lowercase().contains(w)) =>
+        {
+            format!("{key}=<redacted>")
+        }
+        _ => arg.to_string(),
+    }
+}
+
+/// serde's type errors quote the value (`invalid type: string "Bearer sk-…", expected a map`);
+/// a value in the wrong place may be a credential, so it is not repeated.
+fn redact_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("string \"") {
+        let start = i + "string \"".len();
+        out.push_str(&rest[..start]);
+        match rest[start..].find('"') {
+            Some(end) => {
+                out.push_str("<redacted>\"");
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Deep-merges `layer` into `base`: tables merge key by key, anything else replaces.
@@ -753,7 +801,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir_all(dir.path().join(".vibe"))?;
         std::fs::write(
-            dir.path().join(".vibe/config.toml"),
+            dir.path().join("user.toml"),
             "[budget]\nmonthly = 10\n\nsession = -1\n",
         )?;
         let msg = Config::load(&sources(dir.path()))
@@ -787,6 +835,22 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("map.nope") && msg.contains("nope"), "{msg}");
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_are_not_repeated() {
+        let s = Sources {
+            overrides: vec!["providers.openai.headers=\"Bearer sk-planted-999\"".into()],
+            ..Default::default()
+        };
+        let msg = Config::load(&s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("headers") && !msg.contains("sk-planted"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -155,6 +155,13 @@ fn rel_of(root: &Path, p: &Path) -> String {
 /// is backed up first; a file that changed on disk since it was planned stops the run before
 /// anything is written. Changes that leave a file as it is are skipped.
 pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<String, Error> {
+    // Two changes of one file were both planned from the same text: writing both would lose
+    // the first without a word.
+    for (i, c) in changes.iter().enumerate() {
+        if changes[..i].iter().any(|d| d.rel == c.rel) {
+            return Err(Error::Duplicate(c.rel.clone()));
+        }
+    }
     let canon_root = root.canonicalize().map_err(io(root))?;
     // Re-resolve every path (the file system may have moved since the plan) and check that
     // each file is still what the plan read.
@@ -212,7 +219,8 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             if let Some(parent) = copy.parent() {
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
-            write_with(&copy, bytes, None).map_err(io(&copy))?;
+            // The copy keeps the original's mode: a private file's backup stays private.
+            write_with(&copy, bytes, meta.as_ref().map(|m| m.permissions())).map_err(io(&copy))?;
         } else if let Some(parent) = abs.parent() {
             for d in missing_dirs(&canon_root, parent) {
                 if !created_dirs.contains(&d) {
@@ -511,6 +519,29 @@ mod tests {
             commit(r, &[same], "test"),
             Err(Error::NothingToWrite)
         ));
+    }
+
+    #[test]
+    fn two_changes_of_one_file_are_refused_and_backups_keep_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "one\n").unwrap_or_else(|e| panic!("{e}"));
+        let both = [change(r, "a.txt", "two\n"), change(r, "a.txt", "three\n")];
+        assert!(matches!(commit(r, &both, "test"), Err(Error::Duplicate(_))));
+        assert_eq!(
+            std::fs::read_to_string(r.join("a.txt")).ok().as_deref(),
+            Some("one\n")
+        );
+        std::fs::set_permissions(r.join("a.txt"), std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id =
+            commit(r, &[change(r, "a.txt", "two\n")], "test").unwrap_or_else(|e| panic!("{e}"));
+        let copy = r.join(".vibe/backups").join(&id).join("files/a.txt");
+        let mode = std::fs::metadata(&copy)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(mode, 0o600, "{}", copy.display());
     }
 
     #[test]

@@ -112,6 +112,10 @@ pub enum Error {
     ChangedSincePlan { path: String },
     #[error("nothing to write: every change leaves its file as it is")]
     NothingToWrite,
+    #[error(
+        "two changes of {0} in one run: each was planned from the same text, so writing both would lose one\nhint: plan the second change on top of the first"
+    )]
+    Duplicate(String),
     #[error("no edit runs to undo in {}", .0.display())]
     NoRuns(PathBuf),
     #[error("no run `{0}`; `vibe undo --list` shows the runs")]

@@ -111,7 +111,8 @@ pub fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> 
         return Err(PathError::Empty(written.into()));
     }
     let first = rel.split('/').next().unwrap_or_default();
-    if first == ".git" || first == ".vibe" {
+    // Case-blind: on macOS and Windows `.GIT` is `.git`.
+    if first.eq_ignore_ascii_case(".git") || first.eq_ignore_ascii_case(".vibe") {
         return Err(PathError::Reserved(written.into()));
     }
     Ok((rel, real))
@@ -158,6 +159,8 @@ mod tests {
             ("src/..", "Empty"),
             (".git/config", "Reserved"),
             (".vibe/backups/x", "Reserved"),
+            (".GIT/hooks/pre-commit", "Reserved"),
+            (".Vibe/config.toml", "Reserved"),
         ] {
             let e = resolve(t.path(), given).err();
             let got = format!("{e:?}");

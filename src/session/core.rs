@@ -735,6 +735,26 @@ impl Core {
                     }
                     let id = self.next_proposal;
                     self.next_proposal += 1;
+                    // A newer answer for a file that still has a proposal waiting was written
+                    // against the file on disk: it replaces the older proposal (both could
+                    // not be written, and the older one is no longer what the model means).
+                    let older: Vec<u64> = self
+                        .proposals
+                        .iter()
+                        .filter(|p| p.change.rel == change.rel)
+                        .map(|p| p.id)
+                        .collect();
+                    for old in older {
+                        self.proposals.retain(|p| p.id != old);
+                        self.emit(Event::Rejected { proposal: old });
+                        self.notice(
+                            Level::Info,
+                            format!(
+                                "proposal {old} for {} is replaced by proposal {id} (a newer answer)",
+                                change.rel
+                            ),
+                        );
+                    }
                     self.emit(Event::Proposal {
                         id,
                         turn,
