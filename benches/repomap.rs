@@ -377,6 +377,7 @@ fn bench_context(c: &mut Criterion, corpus: &Corpus) {
                     task,
                     budget: 8000,
                     encoding: Encoding::O200kBase,
+                    exclude: &[],
                 },
             )
             .expect("context");

@@ -682,3 +682,39 @@ fn a_newer_proposal_for_a_file_replaces_the_waiting_one() {
     assert_eq!(read(&t, "calc.py"), "def f():\n    return 3\n");
     quit(h);
 }
+
+#[test]
+fn an_added_file_is_not_packed_twice() {
+    let t = Test::new();
+    t.write("calc.py", "def total(items):\n    return sum(items)\n");
+    t.write("other.py", "from calc import total\n\nprint(total([1]))\n");
+    let s = Server::start();
+    s.push(answer("It sums."));
+    let h = start(&t, &s.url(), "");
+    command(&h, "add", "calc.py");
+    let turn = message(&h, "what does total in calc.py do?");
+    let files: Vec<(String, String)> = turn
+        .iter()
+        .find_map(|e| match e {
+            Event::Context { files, .. } => Some(
+                files
+                    .iter()
+                    .map(|f| (f.path.clone(), f.included.clone()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let calc: Vec<&(String, String)> = files.iter().filter(|(p, _)| p == "calc.py").collect();
+    assert_eq!(
+        calc,
+        [&("calc.py".to_string(), "added".to_string())],
+        "{files:?}"
+    );
+    let prompt = texts(s.requests()[0].body_json())
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect::<String>();
+    assert_eq!(prompt.matches("return sum(items)").count(), 1, "{prompt}");
+    quit(h);
+}

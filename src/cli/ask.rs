@@ -168,6 +168,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             task: &question,
             budget,
             encoding,
+            exclude: &[],
         };
         let packed = context::build(root, &store, &req)?;
         for w in &packed.warnings {

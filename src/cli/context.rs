@@ -101,6 +101,7 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         task: &task,
         budget,
         encoding,
+        exclude: &[],
     };
     context::check(&request).map_err(usage)?;
     context::prewarm(encoding);

@@ -87,6 +87,8 @@ pub struct Request<'a> {
     pub task: &'a str,
     pub budget: usize,
     pub encoding: Encoding,
+    /// Files already in the prompt (a chat's `/add`ed files): ranked as usual, never packed.
+    pub exclude: &'a [String],
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -335,6 +337,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let budget = req.budget;
     let mut used = 0usize;
     let mut included = vec![(Included::None, 0usize); ranking.files.len()];
+    let excluded: Vec<bool> = ranking
+        .files
+        .iter()
+        .map(|s| req.exclude.contains(&candidates[s.index].file.path))
+        .collect();
     let mut blocks: Vec<(usize, String)> = Vec::new(); // (ranking position, text)
     let mut skeletons: Vec<(usize, String)> = Vec::new();
     let mut symbol_cache: HashMap<i64, Vec<Symbol>> = HashMap::new();
@@ -369,7 +376,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     for (pos, s) in ranking.files.iter().enumerate().take(FULL_TRIES) {
         let f = candidates[s.index].file;
         let limit = if s.named { budget } else { full_limit };
-        if used >= limit {
+        if used >= limit || excluded[pos] {
             continue;
         }
         let Some(text) = text_of(f) else {
@@ -429,7 +436,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if tried >= SKELETON_TRIES || used >= skeleton_limit {
             break;
         }
-        if included[pos].0 != Included::None {
+        if included[pos].0 != Included::None || excluded[pos] {
             continue;
         }
         tried += 1;
@@ -467,7 +474,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // lines nobody will see costs tokenizer time.
     let mut misfits = 0;
     for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
-        if included[pos].0 != Included::None {
+        if included[pos].0 != Included::None || excluded[pos] {
             continue;
         }
         if budget.saturating_sub(used + map_used) < 8 || misfits >= 8 {

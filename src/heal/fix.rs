@@ -630,6 +630,7 @@ pub fn related(
         task: query,
         budget,
         encoding,
+        exclude: &[],
     };
     match context::build(root, store, &req) {
         Ok(p) => Ok(p.context),

@@ -683,6 +683,8 @@ impl Core {
             task,
             budget,
             encoding: self.models.encoding,
+            // `/add`ed files are in the prompt already, in full.
+            exclude: &self.added,
         };
         match context::build(&self.root, &store, &req) {
             Ok(p) => Ok(Some(p)),
