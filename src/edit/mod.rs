@@ -160,7 +160,7 @@ fn read_text(rel: &str, abs: &Path) -> Result<Option<String>, Error> {
 
 /// Applies edits in memory, one result per file (in the order files first appear), reading the
 /// originals from `root`. A failing file does not stop the others.
-pub fn plan_each(root: &Path, edits: &[Edit]) -> Vec<Result<FileChange, Error>> {
+pub fn plan_each(root: &Path, edits: &[Edit]) -> Vec<(String, Result<FileChange, Error>)> {
     // Group by resolved path; an edit whose path is refused is its own failure.
     type Group<'a> = (Result<(String, PathBuf), PathError>, Vec<&'a Edit>);
     let mut groups: Vec<Group> = Vec::new();
@@ -179,28 +179,40 @@ pub fn plan_each(root: &Path, edits: &[Edit]) -> Vec<Result<FileChange, Error>> 
     groups
         .into_iter()
         .map(|(resolved, list)| {
-            let (rel, abs) = resolved?;
-            let old = read_text(&rel, &abs)?;
-            if old.is_none()
-                && let Some(first) = list.first()
-                && matches!(&first.kind, EditKind::Replace { search, .. } if !search.is_empty())
-            {
-                return Err(Error::NoSuchFile {
-                    path: rel,
-                    line: first.line,
-                });
-            }
-            let new = apply_to_text(old.as_deref().unwrap_or(""), &list)?;
-            Ok(FileChange { rel, abs, old, new })
+            // The file as resolved, or as the answer wrote it when it was refused.
+            let name = match &resolved {
+                Ok((rel, _)) => rel.clone(),
+                Err(_) => list.first().map(|e| e.path.clone()).unwrap_or_default(),
+            };
+            (name, plan_group(resolved, &list))
         })
         .collect()
+}
+
+fn plan_group(
+    resolved: Result<(String, PathBuf), PathError>,
+    list: &[&Edit],
+) -> Result<FileChange, Error> {
+    let (rel, abs) = resolved?;
+    let old = read_text(&rel, &abs)?;
+    if old.is_none()
+        && let Some(first) = list.first()
+        && matches!(&first.kind, EditKind::Replace { search, .. } if !search.is_empty())
+    {
+        return Err(Error::NoSuchFile {
+            path: rel,
+            line: first.line,
+        });
+    }
+    let new = apply_to_text(old.as_deref().unwrap_or(""), list)?;
+    Ok(FileChange { rel, abs, old, new })
 }
 
 /// Applies edits in memory, all or nothing: every file's change, or every failure at once
 /// ([`Error::Several`] when more than one file failed). Nothing is written.
 pub fn plan(root: &Path, edits: &[Edit]) -> Result<Vec<FileChange>, Error> {
     let (mut changes, mut errors) = (Vec::new(), Vec::new());
-    for r in plan_each(root, edits) {
+    for (_, r) in plan_each(root, edits) {
         match r {
             Ok(c) => changes.push(c),
             Err(e) => errors.push(e),
@@ -274,7 +286,10 @@ mod tests {
             "a.py\n<<<<<<< SEARCH\nz = 3\n=======\n>>>>>>> REPLACE\n../out.py\n<<<<<<< SEARCH\n=======\nx\n>>>>>>> REPLACE\nbin.dat\n<<<<<<< FILE\nx\n>>>>>>> FILE\nmissing.py\n<<<<<<< SEARCH\nq\n=======\n>>>>>>> REPLACE\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let each = plan_each(t.path(), &edits);
+        let each: Vec<Result<FileChange, Error>> = plan_each(t.path(), &edits)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
         assert!(matches!(
             each[0],
             Err(Error::Match(MatchError::NotFound { .. }))
