@@ -348,22 +348,21 @@ impl Sources {
 
 /// The user's vibe home for config: `$VIBE_HOME` if set, else the OS config dir's `vibe/`.
 pub fn user_config_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("VIBE_HOME") {
-        return PathBuf::from(home);
-    }
-    directories::ProjectDirs::from("", "", "vibe")
-        .map(|d| d.config_dir().to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".vibe-home"))
+    user_dir(directories::ProjectDirs::config_dir)
 }
 
 /// The user's vibe home for data (the cost ledger): `$VIBE_HOME` if set, else the OS data dir's
 /// `vibe/` (e.g. `~/.local/share/vibe`).
 pub fn user_data_dir() -> PathBuf {
+    user_dir(directories::ProjectDirs::data_dir)
+}
+
+fn user_dir(pick: fn(&directories::ProjectDirs) -> &Path) -> PathBuf {
     if let Some(home) = std::env::var_os("VIBE_HOME") {
         return PathBuf::from(home);
     }
     directories::ProjectDirs::from("", "", "vibe")
-        .map(|d| d.data_dir().to_path_buf())
+        .map(|d| pick(&d).to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".vibe-home"))
 }
 

@@ -152,10 +152,7 @@ impl Meter for LedgerMeter {
         let prices = self.prices(endpoint);
         let cost = prices.map(|p| p.cost(&tokens)).unwrap_or(0.0);
         let entry = Entry {
-            time_ms: started
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
+            time_ms: crate::store::unix_ms(started),
             project: self.project.clone(),
             session: self.session.clone(),
             provider: endpoint.provider.clone(),

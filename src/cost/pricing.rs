@@ -62,15 +62,6 @@ impl Pricing {
         [full, bare, dashed].iter().find_map(|name| self.find(name))
     }
 
-    /// The cost of a request to `model` and whether a price was known (unknown: 0, false), as
-    /// [`super::Entry`] records them.
-    pub fn cost_of(&self, model: &str, tokens: &super::Tokens) -> (f64, bool) {
-        match self.lookup(model) {
-            Some(p) => (p.cost(tokens), true),
-            None => (0.0, false),
-        }
-    }
-
     fn find(&self, name: &str) -> Option<Prices> {
         if let Some(p) = self.models.get(name) {
             return Some(*p);
@@ -83,11 +74,6 @@ impl Pricing {
             })
             .max_by_key(|(known, _)| known.len())
             .map(|(_, p)| *p)
-    }
-
-    /// Every known model and its prices, by name.
-    pub fn models(&self) -> impl Iterator<Item = (&str, &Prices)> {
-        self.models.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 

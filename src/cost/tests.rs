@@ -136,8 +136,8 @@ fn lookup_rules() -> TestResult {
         output: 0,
         cached: 0,
     };
-    assert_eq!(p.cost_of("openai/gpt-4o", &t), (2.5, true));
-    assert_eq!(p.cost_of("my-local-model", &t), (0.0, false));
+    assert_eq!(p.lookup("openai/gpt-4o").map(|x| x.cost(&t)), Some(2.5));
+    assert_eq!(p.lookup("my-local-model"), None);
     Ok(())
 }
 

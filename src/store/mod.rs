@@ -21,6 +21,13 @@ pub mod ledger;
 pub mod memory;
 pub mod sessions;
 
+/// A time as stored: milliseconds since the Unix epoch (0 for a clock before 1970).
+pub fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// `PRAGMA application_id`: "vibe" in ASCII.
 const APP_ID: i64 = 0x7669_6265;
 

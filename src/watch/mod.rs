@@ -144,10 +144,7 @@ pub fn watch(
         let result = crate::repomap::index(root, config, &opts)
             .map(|(_, r)| Update {
                 schema: "vibe.watch/1",
-                time_ms: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0),
+                time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
                 paths: paths.iter().take(20).cloned().collect(),
                 added: r.added,
                 changed: r.changed,
