@@ -270,6 +270,13 @@ fn bad_input_is_refused_before_any_request() {
         "{}",
         run.stderr()
     );
+    for zero in [
+        &["--max-tokens", "0", "hi"][..],
+        &["-c", "llm.max_tokens=0", "hi"],
+    ] {
+        let run = ask(&t, zero);
+        assert_eq!(run.code(), 2, "{zero:?}: {}", run.stderr());
+    }
     let run = ask(&t, &["-c", "llm.model=nowhere", "hi"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("llm.model"), "{}", run.stderr());

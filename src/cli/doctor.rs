@@ -64,8 +64,8 @@ fn providers(config: &Config, offline: bool, out: &mut Vec<Check>) {
         .build();
     for ep in &chain {
         let label = ep.label();
-        match ep.api_key() {
-            Ok(_) => {}
+        let key = match ep.api_key() {
+            Ok(k) => k,
             Err(e) => {
                 out.push(check(
                     "provider",
@@ -75,7 +75,7 @@ fn providers(config: &Config, offline: bool, out: &mut Vec<Check>) {
                 ));
                 continue;
             }
-        }
+        };
         if offline {
             out.push(check(
                 "provider",
@@ -89,7 +89,7 @@ fn providers(config: &Config, offline: bool, out: &mut Vec<Check>) {
         quick.connect_timeout = Duration::from_secs(3);
         quick.first_byte_timeout = Duration::from_secs(5);
         let listed = match (&runtime, llm::http::client(&quick)) {
-            (Ok(rt), Ok(http)) => rt.block_on(llm::http::list_models(&http, &quick)),
+            (Ok(rt), Ok(http)) => rt.block_on(llm::http::list_models(&http, &quick, key.as_ref())),
             (Err(e), _) => Err(llm::Error::Config(e.to_string())),
             (_, Err(e)) => Err(e),
         };

@@ -116,6 +116,11 @@ pub struct Policy {
 
 impl Policy {
     pub fn from_config(c: &LlmConfig) -> Result<Policy, Error> {
+        if c.max_tokens == 0 {
+            return Err(Error::Config(
+                "llm.max_tokens = 0: an answer needs at least 1 token\nhint: e.g. -c llm.max_tokens=2048".into(),
+            ));
+        }
         let d = |key: &str, v: f64| {
             Duration::try_from_secs_f64(v).map_err(|_| {
                 Error::Config(format!(
@@ -257,6 +262,15 @@ impl Client {
                 failures.push(e);
                 continue;
             }
+            // The key once per endpoint, not per retry (a key command is a process to run).
+            let key = match ep.api_key() {
+                Ok(k) => k,
+                Err(e) => {
+                    notes.push(format!("{}: {}; fell back", ep.label(), e.outcome()));
+                    failures.push(e);
+                    continue;
+                }
+            };
             let mut req = req.clone();
             req.model = ep.model.clone();
             let prompt_tokens = Encoding::for_model(&ep.model).count(&req.prompt_text()) as u64;
@@ -271,7 +285,7 @@ impl Client {
                 self.rate_limit(slot, prompt_tokens + u64::from(req.max_tokens), cancel)
                     .await?;
                 match self
-                    .attempt(slot, &req, prompt_tokens, cancel, on_event)
+                    .attempt(slot, &req, key.as_ref(), prompt_tokens, cancel, on_event)
                     .await
                 {
                     Ok(mut out) => {
@@ -402,6 +416,7 @@ impl Client {
         &self,
         slot: &Slot,
         req: &Request,
+        key: Option<&super::Secret>,
         prompt_tokens: u64,
         cancel: &Cancel,
         on_event: &mut (dyn FnMut(&Event) + Send),
@@ -414,7 +429,7 @@ impl Client {
         let mut shown = false;
         let mut stream: Option<http::EventStream> = None;
         let work = async {
-            let mut s = http::open(&slot.http, ep, req).await?;
+            let mut s = http::open(&slot.http, ep, req, key, prompt_tokens).await?;
             loop {
                 let next = s.next().await;
                 match next {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::providers::{Endpoint, Kind};
 use super::sse;
-use super::{Error, Event, Request, StopReason, TimeoutPhase, Usage, anthropic, openai};
+use super::{Error, Event, Request, Secret, StopReason, TimeoutPhase, Usage, anthropic, openai};
 use crate::context::tokens::Encoding;
 
 /// Why a reply could not be decoded.
@@ -115,22 +115,11 @@ fn parse_http_date(s: &str) -> Option<u64> {
 pub async fn list_models(
     http: &reqwest::Client,
     endpoint: &Endpoint,
+    key: Option<&Secret>,
 ) -> Result<Vec<String>, Error> {
     let provider = endpoint.provider.clone();
     let url = format!("{}/models", endpoint.base_url);
-    let mut rb = http.get(&url);
-    match (endpoint.kind, endpoint.api_key()?) {
-        (Kind::OpenAi, Some(k)) => rb = rb.bearer_auth(k.expose()),
-        (Kind::Anthropic, Some(k)) => {
-            rb = rb
-                .header("x-api-key", k.expose())
-                .header("anthropic-version", anthropic::VERSION)
-        }
-        _ => {}
-    }
-    for (k, v) in &endpoint.headers {
-        rb = rb.header(k.as_str(), v.as_str());
-    }
+    let rb = authorized(http.get(&url), endpoint, key);
     let resp = match tokio::time::timeout(endpoint.first_byte_timeout, rb.send()).await {
         Err(_) => {
             return Err(Error::Timeout {
@@ -175,26 +164,13 @@ pub async fn list_models(
         .collect())
 }
 
-/// Sends `req` to `endpoint` and waits for the reply's headers (the first-byte timeout).
-pub async fn open(
-    http: &reqwest::Client,
+/// The key, the API version header and the configured extra headers of a request.
+fn authorized(
+    mut rb: reqwest::RequestBuilder,
     endpoint: &Endpoint,
-    req: &Request,
-) -> Result<EventStream, Error> {
-    let provider = endpoint.provider.clone();
-    let key = endpoint.api_key()?;
-    let (url, body) = match endpoint.kind {
-        Kind::OpenAi => (
-            format!("{}/chat/completions", endpoint.base_url),
-            openai::body(req, endpoint.wants_max_completion_tokens()),
-        ),
-        Kind::Anthropic => (
-            format!("{}/messages", endpoint.base_url),
-            anthropic::body(req),
-        ),
-    };
-    let mut rb = http.post(&url).json(&body);
-    match (endpoint.kind, &key) {
+    key: Option<&Secret>,
+) -> reqwest::RequestBuilder {
+    match (endpoint.kind, key) {
         (Kind::OpenAi, Some(k)) => rb = rb.bearer_auth(k.expose()),
         (Kind::Anthropic, Some(k)) => rb = rb.header("x-api-key", k.expose()),
         _ => {}
@@ -205,6 +181,30 @@ pub async fn open(
     for (k, v) in &endpoint.headers {
         rb = rb.header(k.as_str(), v.as_str());
     }
+    rb
+}
+
+/// Sends `req` (its prompt counted as `prompt_tokens`, for a local estimate of usage) with
+/// `key` and waits for the reply's headers.
+pub async fn open(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+    req: &Request,
+    key: Option<&Secret>,
+    prompt_tokens: u64,
+) -> Result<EventStream, Error> {
+    let provider = endpoint.provider.clone();
+    let (url, body) = match endpoint.kind {
+        Kind::OpenAi => (
+            format!("{}/chat/completions", endpoint.base_url),
+            openai::body(req, endpoint.wants_max_completion_tokens()),
+        ),
+        Kind::Anthropic => (
+            format!("{}/messages", endpoint.base_url),
+            anthropic::body(req),
+        ),
+    };
+    let rb = authorized(http.post(&url).json(&body), endpoint, key);
     let sent = tokio::time::timeout(endpoint.first_byte_timeout, rb.send()).await;
     let resp = match sent {
         Err(_) => {
@@ -280,7 +280,7 @@ pub async fn open(
         first_chunk: true,
         first_byte_timeout: endpoint.first_byte_timeout,
         idle_timeout: endpoint.idle_timeout,
-        prompt: Some(req.prompt_text()),
+        prompt_tokens,
         encoding: Encoding::for_model(&req.model),
         output: String::new(),
         ended: false,
@@ -301,7 +301,7 @@ pub struct EventStream {
     first_chunk: bool,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
-    prompt: Option<String>,
+    prompt_tokens: u64,
     encoding: Encoding,
     /// Text and tool calls so far, for a local count of output tokens.
     output: String,
@@ -444,9 +444,8 @@ impl EventStream {
 
     /// Usage counted locally: the prompt and the output so far, marked estimated.
     pub fn estimate(&self) -> Usage {
-        let prompt = self.prompt.as_deref().unwrap_or_default();
         Usage {
-            input_tokens: self.encoding.count(prompt) as u64,
+            input_tokens: self.prompt_tokens,
             output_tokens: self.encoding.count(&self.output) as u64,
             cached_tokens: 0,
             estimated: true,
