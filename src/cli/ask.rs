@@ -2,12 +2,11 @@
 //! context packed for the question. The answer streams to stdout; the usage and cost line goes
 //! to stderr; `--json` prints one object instead.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 
@@ -15,7 +14,7 @@ use crate::config::Config;
 use crate::context::{self, tokens::Encoding};
 use crate::llm::{self, Event, Message, Request, client};
 
-use super::{UsageError, print_json};
+use super::print_json;
 use crate::repomap::render::thousands;
 
 #[derive(Debug, Args)]
@@ -35,7 +34,7 @@ pub struct AskArgs {
     pub context_budget: Option<usize>,
 
     /// The most tokens the answer may have [default: llm.max_tokens].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: Option<u32>,
 
     /// Send the request even if it would cross a hard budget limit.
@@ -97,28 +96,9 @@ struct AskOut<'a> {
 }
 
 fn read_question(args: &AskArgs) -> anyhow::Result<String> {
-    let q = if args.question.is_empty() || args.question == ["-"] {
-        if args.question.is_empty() && std::io::stdin().is_terminal() {
-            return Err(UsageError {
-                message: "no question given\nhint: vibe ask \"how are requests retried?\", or the question on stdin".into(),
-            }
-            .into());
-        }
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("reading the question from stdin")?;
-        String::from_utf8_lossy(&b).into_owned()
-    } else {
-        args.question.join(" ")
-    };
-    if q.trim().is_empty() {
-        return Err(UsageError {
-            message: "the question is empty\nhint: vibe ask \"how are requests retried?\"".into(),
-        }
-        .into());
-    }
-    Ok(q.trim().to_string())
+    const EXAMPLE: &str = "vibe ask \"how are requests retried?\"";
+    let q = super::words_or_stdin(&args.question, "question", EXAMPLE)?;
+    Ok(super::not_blank(q, "question", EXAMPLE)?.trim().to_string())
 }
 
 /// The user message: the packed context, then the question.
@@ -137,8 +117,8 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
     if let Some(n) = args.max_tokens {
         config.llm.max_tokens = n;
     }
-    let chain = llm::providers::chain(&config, args.model.as_deref()).map_err(config_usage)?;
-    let policy = client::Policy::from_config(&config.llm).map_err(config_usage)?;
+    let chain = llm::providers::chain(&config, args.model.as_deref())?;
+    let policy = client::Policy::from_config(&config.llm)?;
     let primary = chain[0].clone();
     let meter = crate::cost::meter::LedgerMeter::for_command(
         &config,
@@ -187,21 +167,11 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         temperature: config.llm.temperature,
         stream: true,
     };
-    let client = llm::Client::new(chain, policy, Arc::new(meter)).map_err(config_usage)?;
+    let client = llm::Client::new(chain, policy, Arc::new(meter))?;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let (runtime, cancel) = super::runtime_with_ctrl_c()?;
     let json = args.json;
-    let cancel = client::Cancel::default();
     let result = runtime.block_on(async {
-        let on_ctrl_c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_ctrl_c.cancel();
-            }
-        });
         let mut out = std::io::stdout();
         let mut broken_pipe = false;
         let mut on_event = |e: &Event| {
@@ -284,14 +254,6 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         eprintln!("{}", usage_line(&outcome, packed.as_ref()));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A configuration error as a usage error (exit 2); any other error as it is.
-pub(super) fn config_usage(e: llm::Error) -> anyhow::Error {
-    match e {
-        llm::Error::Config(message) => UsageError { message }.into(),
-        e => e.into(),
-    }
 }
 
 /// `ollama/qwen2.5-coder:7b · context 3,912 tokens (12 files) · 4,180 in + 212 out tokens ·

@@ -3,11 +3,10 @@
 //! `--yes`; `--json` prints one final object, `--jsonl` every session event as a JSON line.
 //! `--list` shows the saved sessions; `--resume [ID]` continues one. See docs/chat.md.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 
@@ -15,7 +14,7 @@ use crate::config::Config;
 use crate::llm::Usage;
 use crate::session::{self, ContextFile, Event, Level, Op};
 
-use super::{UsageError, print, print_json};
+use super::{print, print_json};
 
 #[derive(Debug, Args)]
 pub struct ChatArgs {
@@ -120,16 +119,7 @@ struct ListOut<'a> {
 /// The full-screen session: the TUI drives the session, and the index is kept fresh while it
 /// runs.
 fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
-    let handle = session::spawn(
-        root.to_path_buf(),
-        config.clone(),
-        session::Options {
-            model: args.model.clone(),
-            resume: args.resume.clone(),
-            yes: args.yes,
-            allow_over_budget: args.allow_over_budget,
-        },
-    )?;
+    let handle = session::spawn(root.to_path_buf(), config.clone(), options(args))?;
     let live = crate::watch::Background::start(root.to_path_buf(), config.clone());
     let session::Handle {
         ops,
@@ -145,30 +135,20 @@ fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<
 }
 
 fn read_message(args: &ChatArgs) -> anyhow::Result<String> {
-    let m = match &args.message {
-        Some(m) => m.clone(),
-        None if std::io::stdin().is_terminal() => {
-            return Err(UsageError {
-                message: "no message given and no terminal for the TUI\nhint: vibe chat -m \"...\" (or the message on stdin)".into(),
-            }
-            .into());
-        }
-        None => {
-            let mut b = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut b)
-                .context("reading the message from stdin")?;
-            String::from_utf8_lossy(&b).into_owned()
-        }
-    };
-    if m.trim().is_empty() {
-        return Err(UsageError {
-            message: "the message is empty\nhint: vibe chat -m \"how are requests retried?\""
-                .into(),
-        }
-        .into());
+    const EXAMPLE: &str = "vibe chat -m \"how are requests retried?\"";
+    let words: Vec<String> = args.message.iter().cloned().collect();
+    let m = super::words_or_stdin(&words, "message", EXAMPLE)?;
+    super::not_blank(m, "message", EXAMPLE)
+}
+
+/// The session options the flags give.
+fn options(args: &ChatArgs) -> session::Options {
+    session::Options {
+        model: args.model.clone(),
+        resume: args.resume.clone(),
+        yes: args.yes,
+        allow_over_budget: args.allow_over_budget,
     }
-    Ok(m)
 }
 
 pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
@@ -184,16 +164,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
         return interactive(args, root, config);
     }
     let message = read_message(args)?;
-    let handle = session::spawn(
-        root.to_path_buf(),
-        config.clone(),
-        session::Options {
-            model: args.model.clone(),
-            resume: args.resume.clone(),
-            yes: args.yes,
-            allow_over_budget: args.allow_over_budget,
-        },
-    )?;
+    let handle = session::spawn(root.to_path_buf(), config.clone(), options(args))?;
     // Ctrl-C cancels the turn; the session then ends as usual.
     {
         let ops = handle.ops.clone();

@@ -1,11 +1,9 @@
 //! `vibe context`: the packed context for a task, its ranking as JSON, or the reasons.
 
-use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use crate::config::Config;
@@ -65,29 +63,24 @@ pub fn encoding(flag: Option<&str>, config: &Config) -> anyhow::Result<Encoding>
 }
 
 fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
-    let bytes = if let Some(path) = &args.query_file {
-        std::fs::read(path).map_err(|e| UsageError {
-            message: format!(
-                "--query-file {}: {e}\nhint: give a readable file holding the task",
-                path.display()
-            ),
-        })?
-    } else if args.task.is_empty() || args.task == ["-"] {
-        if args.task.is_empty() && std::io::stdin().is_terminal() {
-            return Err(UsageError {
-                message: "no task given\nhint: vibe context \"<task>\", --query-file FILE, or the task on stdin".into(),
-            }
-            .into());
-        }
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("reading the task from stdin")?;
-        b
-    } else {
-        args.task.join(" ").into_bytes()
-    };
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    match &args.query_file {
+        Some(path) => std::fs::read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| {
+                UsageError {
+                    message: format!(
+                        "--query-file {}: {e}\nhint: give a readable file holding the task",
+                        path.display()
+                    ),
+                }
+                .into()
+            }),
+        None => super::words_or_stdin(
+            &args.task,
+            "task",
+            "vibe context \"<task>\" or --query-file FILE",
+        ),
+    }
 }
 
 pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {

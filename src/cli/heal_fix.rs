@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -15,7 +14,6 @@ use crate::edit;
 use crate::heal::fix::{self, Attempt, Loop, Options, Summary};
 use crate::llm::{self, client};
 
-use super::ask::config_usage;
 use super::heal::HealArgs;
 use super::{UsageError, print, print_json};
 
@@ -46,8 +44,8 @@ pub fn run(
     root: &Path,
     config: &Config,
 ) -> anyhow::Result<ExitCode> {
-    let chain = llm::providers::chain(config, args.model.as_deref()).map_err(config_usage)?;
-    let policy = client::Policy::from_config(&config.llm).map_err(config_usage)?;
+    let chain = llm::providers::chain(config, args.model.as_deref())?;
+    let policy = client::Policy::from_config(&config.llm)?;
     let model = chain[0].label();
     let encoding = Encoding::for_model(&chain[0].model);
     let meter = crate::cost::meter::LedgerMeter::for_command(
@@ -59,7 +57,7 @@ pub fn run(
             ..Default::default()
         },
     )?;
-    let client = llm::Client::new(chain, policy, Arc::new(meter)).map_err(config_usage)?;
+    let client = llm::Client::new(chain, policy, Arc::new(meter))?;
     let budget = args.context_budget.unwrap_or(config.heal.context_budget);
     let max_attempts = args.max_attempts.unwrap_or(config.heal.max_attempts);
     if max_attempts == 0 {
@@ -74,19 +72,7 @@ pub fn run(
         tracing::warn!("bug memory not read: {e}");
         vec![]
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let cancel = client::Cancel::default();
-    {
-        let on_ctrl_c = cancel.clone();
-        runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_ctrl_c.cancel();
-            }
-        });
-    }
+    let (runtime, cancel) = super::runtime_with_ctrl_c()?;
     let quiet = args.json;
     let mut related = |query: &str| fix::related(root, &store, budget, encoding, query);
     let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| {}));
@@ -102,7 +88,6 @@ pub fn run(
         ask: &mut ask,
         progress: &mut progress,
         past: &past,
-        files: vec![],
     };
     let opts = Options {
         max_attempts,
@@ -110,7 +95,7 @@ pub fn run(
         max_tokens: config.llm.max_tokens,
         model: model.clone(),
     };
-    let outcome = match lp.run(files, &opts) {
+    let outcome = match lp.run(files, &opts, None) {
         Ok(o) => o,
         Err(e) => {
             return match e.downcast::<llm::Error>() {
@@ -124,7 +109,6 @@ pub fn run(
             };
         }
     };
-    drop(lp);
 
     let diff: String = outcome.changes.iter().map(edit::unified_diff).collect();
     let mut notes = Vec::new();
@@ -150,17 +134,10 @@ pub fn run(
             false
         };
         if write {
-            let id = edit::commit(root, &outcome.changes, "heal")?;
+            let id = fix::write(root, &mut store, &outcome)?;
             notes.push(format!(
                 "written; the originals are in .vibe/backups/{id} (`vibe undo` puts them back)"
             ));
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            if let Err(e) = store.remember_fixes(&fix::fixes_to_remember(&outcome, now)) {
-                tracing::warn!("the fix was not remembered: {e}");
-            }
             run_id = Some(id);
         } else if !args.dry_run && std::io::stdin().is_terminal() && !quiet {
             notes.push("not written".into());

@@ -113,6 +113,11 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
             e.downcast_ref::<crate::repomap::Error>(),
             Some(crate::repomap::Error::NotADirectory(_) | crate::repomap::Error::NotFound(_))
         )
+        // A bad model spec or provider setting is the user's to fix, like a bad flag.
+        || matches!(
+            e.downcast_ref::<crate::llm::Error>(),
+            Some(crate::llm::Error::Config(_))
+        )
     {
         ExitCode::from(2)
     } else {
@@ -292,6 +297,60 @@ pub fn index(
         report.timings_ms.rank,
     );
     Ok((store, report))
+}
+
+/// The text a command works on: its words joined, or stdin when the words are `-`, or when
+/// there are none and stdin is not a terminal (any encoding: invalid UTF-8 is replaced). `what`
+/// names it in errors ("task", "question", "message"); `example` is a command line to show.
+pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    use std::io::{IsTerminal, Read};
+    if !words.is_empty() && words != ["-"] {
+        return Ok(words.join(" "));
+    }
+    if words.is_empty() && std::io::stdin().is_terminal() {
+        return Err(UsageError {
+            message: format!("no {what} given\nhint: {example}, or the {what} on stdin"),
+        }
+        .into());
+    }
+    let mut b = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut b)
+        .with_context(|| format!("reading the {what} from stdin"))?;
+    Ok(String::from_utf8_lossy(&b).into_owned())
+}
+
+/// A usage error when the text is blank.
+pub fn not_blank(text: String, what: &str, example: &str) -> anyhow::Result<String> {
+    if text.trim().is_empty() {
+        return Err(UsageError {
+            message: format!("the {what} is empty\nhint: {example}"),
+        }
+        .into());
+    }
+    Ok(text)
+}
+
+/// A current-thread async runtime for one command's model calls, and the [`Cancel`] that
+/// Ctrl-C triggers while the runtime runs (the request is dropped and recorded as cancelled).
+///
+/// [`Cancel`]: crate::llm::client::Cancel
+pub fn runtime_with_ctrl_c() -> anyhow::Result<(tokio::runtime::Runtime, crate::llm::client::Cancel)>
+{
+    use anyhow::Context as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let cancel = crate::llm::client::Cancel::default();
+    let on_ctrl_c = cancel.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    Ok((runtime, cancel))
 }
 
 /// Writes to stdout, turning a closed pipe into a quiet exit upstream.

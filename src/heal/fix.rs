@@ -112,8 +112,6 @@ pub struct Loop<'a> {
     /// Progress lines for the user.
     pub progress: &'a mut dyn FnMut(&str),
     pub past: &'a [Fix],
-    /// The files being healed (set by [`Loop::run`]).
-    pub files: Vec<String>,
 }
 
 /// How good a validation is: the later the first failing stage the better, then the fewer
@@ -147,18 +145,23 @@ fn verdict(best: &Validation, new: &Validation) -> Option<String> {
 }
 
 impl Loop<'_> {
-    pub fn run(&mut self, files: &[String], opts: &Options) -> anyhow::Result<Outcome> {
-        self.files = files.to_vec();
-        let before = super::validate(self.root, files, self.config, opts.up_to)?;
+    /// Heals `files`. `before` is their validation when the caller has just run it (with the
+    /// same `up_to`), so that it is not run again.
+    pub fn run(
+        &mut self,
+        files: &[String],
+        opts: &Options,
+        before: Option<Validation>,
+    ) -> anyhow::Result<Outcome> {
+        let before = match before {
+            Some(v) => v,
+            None => super::validate(self.root, files, self.config, opts.up_to)?,
+        };
         let mut best = before.clone();
         let mut attempts: Vec<Attempt> = Vec::new();
         // The accepted state: relative path → (text on disk, None for a new file; current text).
         let mut state: BTreeMap<String, (Option<String>, String)> = BTreeMap::new();
-        let first = before
-            .failed_stage
-            .map(|s| self.similar(&before, s))
-            .unwrap_or_default();
-        let remembered = first.len();
+        let mut remembered = 0;
         let mut n = 0;
         while best.failed_stage.is_some() && n < opts.max_attempts {
             n += 1;
@@ -171,6 +174,9 @@ impl Loop<'_> {
                 opts.model
             ));
             let past = self.similar(&best, failing);
+            if n == 1 {
+                remembered = past.len();
+            }
             let prompt = self.prompt(files, &best, &state, &attempts, &past)?;
             let req = Request {
                 model: opts.model.clone(),
@@ -196,7 +202,7 @@ impl Loop<'_> {
                 diff: String::new(),
                 answer: String::new(),
             };
-            let candidate = match self.candidate(&answer.text, &state) {
+            let candidate = match self.candidate(files, &answer.text, &state) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -283,6 +289,7 @@ impl Loop<'_> {
     #[allow(clippy::type_complexity)]
     fn candidate(
         &self,
+        files: &[String],
         answer: &str,
         state: &BTreeMap<String, (Option<String>, String)>,
     ) -> Result<(Vec<EditOut>, BTreeMap<String, (Option<String>, String)>), (Vec<EditOut>, String)>
@@ -290,7 +297,9 @@ impl Loop<'_> {
         let edits = match edit::parse(answer) {
             Ok(e) => e,
             Err(edit::ParseError::NoBlocks) => {
-                match fenced_whole_files(answer, &self.files_known(state)) {
+                // A bare code block may stand for a file being healed or one already edited.
+                let known: Vec<String> = files.iter().chain(state.keys()).cloned().collect();
+                match fenced_whole_files(answer, &known) {
                     Some(e) => e,
                     None => {
                         return Err((
@@ -359,13 +368,6 @@ impl Loop<'_> {
             return Err((outs, "the edits change nothing".into()));
         }
         Ok((outs, next))
-    }
-
-    /// The files a bare code block may stand for: those being healed and those already edited.
-    fn files_known(&self, state: &BTreeMap<String, (Option<String>, String)>) -> Vec<String> {
-        let mut out = self.files.clone();
-        out.extend(state.keys().cloned());
-        out
     }
 
     fn prompt(
@@ -649,6 +651,21 @@ pub fn system_prompt() -> String {
          at length: reply with edits.\n\n{}",
         edit::FORMAT_PROMPT
     )
+}
+
+/// Writes a healed outcome's changes (backups first, atomically; `vibe undo` restores them) and
+/// remembers the fixes in the bug memory; returns the backup run id.
+pub fn write(
+    root: &Path,
+    store: &mut crate::store::Store,
+    outcome: &Outcome,
+) -> anyhow::Result<String> {
+    let id = edit::commit(root, &outcome.changes, "heal")?;
+    let now = crate::store::unix_ms(std::time::SystemTime::now());
+    if let Err(e) = store.remember_fixes(&fixes_to_remember(outcome, now)) {
+        tracing::warn!("the fix was not remembered: {e}");
+    }
+    Ok(id)
 }
 
 /// Fixes to remember after a successful heal: one per error of the stage that failed first.

@@ -64,10 +64,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
 const MAP_TOKENS: usize = 1024;
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    crate::store::unix_ms(std::time::SystemTime::now())
 }
 
 /// The models of the session: one client for chat (ledger operation `chat`) and one for heals
@@ -89,12 +86,8 @@ impl Models {
         session: &str,
         opts: &Options,
     ) -> anyhow::Result<Models> {
-        let config_err = |e: llm::Error| match e {
-            llm::Error::Config(message) => anyhow::Error::from(crate::cli::UsageError { message }),
-            e => e.into(),
-        };
-        let chain = llm::providers::chain(config, spec).map_err(config_err)?;
-        let policy = client::Policy::from_config(&config.llm).map_err(config_err)?;
+        let chain = llm::providers::chain(config, spec)?;
+        let policy = client::Policy::from_config(&config.llm)?;
         let meter = |operation: &str| -> anyhow::Result<Arc<crate::cost::meter::LedgerMeter>> {
             Ok(Arc::new(
                 crate::cost::meter::LedgerMeter::for_command(
@@ -111,9 +104,8 @@ impl Models {
         };
         let primary = chain[0].clone();
         Ok(Models {
-            chat: llm::Client::new(chain.clone(), policy.clone(), meter("chat")?)
-                .map_err(config_err)?,
-            heal: llm::Client::new(chain, policy, meter("heal")?).map_err(config_err)?,
+            chat: llm::Client::new(chain.clone(), policy.clone(), meter("chat")?)?,
+            heal: llm::Client::new(chain, policy, meter("heal")?)?,
             provider: primary.provider.clone(),
             model: primary.model.clone(),
             window: primary.context_window as usize,
@@ -717,18 +709,8 @@ impl Core {
                 return;
             }
         };
-        // The files in the order plan_each groups them, to name the file of a failure.
-        let mut names: Vec<(String, Option<String>)> = vec![];
-        for e in &edits {
-            match edit::resolve(&self.root, &e.path) {
-                Ok((rel, _)) if names.iter().any(|(_, r)| r.as_deref() == Some(&rel)) => {}
-                Ok((rel, _)) => names.push((rel.clone(), Some(rel))),
-                Err(_) => names.push((e.path.clone(), None)),
-            }
-        }
         let mut ids = vec![];
-        for (i, r) in edit::plan_each(&self.root, &edits).into_iter().enumerate() {
-            let path = names.get(i).map(|n| n.0.clone()).unwrap_or_default();
+        for (path, r) in edit::plan_each(&self.root, &edits) {
             match r {
                 Ok(change) => {
                     let diff = edit::unified_diff(&change);
@@ -824,9 +806,9 @@ impl Core {
             paths: paths.clone(),
             run_id,
         });
-        if !self.validate(&paths) {
+        if let Some(failed) = self.validate(&paths) {
             if self.config.chat.auto_heal {
-                self.heal(&paths);
+                self.heal(&paths, Some(failed));
             } else {
                 self.notice(
                     Level::Warning,
@@ -843,13 +825,13 @@ impl Core {
         }
     }
 
-    /// Validates written files; true if every stage passes.
-    fn validate(&mut self, paths: &[String]) -> bool {
+    /// Validates written files; the validation if it failed.
+    fn validate(&mut self, paths: &[String]) -> Option<heal::Validation> {
         let v = match heal::validate(&self.root, paths, &self.config, None) {
             Ok(v) => v,
             Err(e) => {
                 self.error(format!("validation did not run: {e:#}"));
-                return true;
+                return None;
             }
         };
         for w in &v.warnings {
@@ -868,11 +850,13 @@ impl Core {
             passed,
             summary: validation_summary(&v),
         });
-        passed
+        (!passed).then_some(v)
     }
 
     /// The fix loop on `paths`, written (as a run) only when healed.
-    fn heal(&mut self, paths: &[String]) {
+    /// `before`: the validation of `paths` that just failed, if there is one (it is not run
+    /// again).
+    fn heal(&mut self, paths: &[String], before: Option<heal::Validation>) {
         self.emit(Event::HealStarted {
             paths: paths.to_vec(),
         });
@@ -913,7 +897,6 @@ impl Core {
             ask: &mut ask,
             progress: &mut progress,
             past: &past,
-            files: vec![],
         };
         let opts = heal::fix::Options {
             max_attempts: config.heal.max_attempts.max(1),
@@ -921,8 +904,7 @@ impl Core {
             max_tokens: config.llm.max_tokens,
             model: self.models.label(),
         };
-        let result = lp.run(paths, &opts);
-        drop(lp);
+        let result = lp.run(paths, &opts, before);
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
@@ -968,13 +950,8 @@ impl Core {
             ));
             return;
         }
-        match edit::commit(&self.root, &outcome.changes, "heal") {
+        match heal::fix::write(&self.root, &mut store, &outcome) {
             Ok(run_id) => {
-                if let Err(e) =
-                    store.remember_fixes(&heal::fix::fixes_to_remember(&outcome, now_ms()))
-                {
-                    tracing::warn!("the fix was not remembered: {e}");
-                }
                 self.last_diff = outcome.changes.iter().map(edit::unified_diff).collect();
                 self.add_run(&run_id);
                 for p in paths {
@@ -1071,7 +1048,7 @@ impl Core {
                     );
                     return;
                 }
-                self.heal(&paths);
+                self.heal(&paths, None);
             }
             "undo" => {
                 let Some(run) = self.runs.last().cloned() else {
