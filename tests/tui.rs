@@ -269,3 +269,23 @@ fn tiny_terminal_does_not_panic() {
         screen(&mut a, w, h);
     }
 }
+
+#[test]
+fn a_finished_answer_loses_its_streaming_mark() {
+    let mut a = app();
+    a.on_event(Event::TurnStarted {
+        turn: 1,
+        text: "hi".into(),
+    });
+    a.on_event(Event::Delta {
+        turn: 1,
+        text: "hello there".into(),
+    });
+    assert!(screen(&mut a, 80, 12).contains("vibe …"), "streaming");
+    a.on_event(Event::TurnFinished {
+        turn: 1,
+        text: "hello there".into(),
+    });
+    let s = screen(&mut a, 80, 12);
+    assert!(!s.contains("vibe …") && s.contains("hello there"), "{s}");
+}

@@ -931,23 +931,11 @@ fn custom_jobs(stage: Stage, root: &Path, files: &[String], config: &Config) -> 
             jobs.push(skip(name, files, "disabled in config".into()));
             continue;
         }
-        let matching: Vec<String> = if c.files.is_empty() {
-            files.to_vec()
-        } else {
-            let mut b = ignore::gitignore::GitignoreBuilder::new(root);
-            for pat in &c.files {
-                let _ = b.add_line(None, pat);
-            }
-            match b.build() {
-                Ok(g) => files
-                    .iter()
-                    .filter(|f| g.matched_path_or_any_parents(f, false).is_ignore())
-                    .cloned()
-                    .collect(),
-                Err(e) => {
-                    jobs.push(skip(name, files, format!("bad `files` pattern: {e}")));
-                    continue;
-                }
+        let matching = match crate::plugins::matching(root, files, &c.files) {
+            Ok(m) => m,
+            Err(e) => {
+                jobs.push(skip(name, files, e));
+                continue;
             }
         };
         if matching.is_empty() {

@@ -395,7 +395,7 @@ pub fn validator(
             code: d.code,
             message: d.message,
             stage,
-            source: plugin.name().to_string(),
+            source: format!("plugin:{}", plugin.name()),
         })
         .collect();
     Ok((ds, warnings))

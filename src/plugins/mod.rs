@@ -334,11 +334,7 @@ pub fn validator_runs(
         }
         let start = std::time::Instant::now();
         match host::validator(p, stage, run_root, repo_root, &files) {
-            Ok((mut ds, ws)) => {
-                for d in &mut ds {
-                    d.stage = stage;
-                    d.source = run.name.clone();
-                }
+            Ok((ds, ws)) => {
                 run.exit_code = Some(0);
                 if ds
                     .iter()

@@ -194,6 +194,8 @@ impl App {
             .find(|e| matches!(e.kind, Kind::Assistant { turn: t, .. } if t == turn))
         {
             e.kind = Kind::Assistant { turn, done: true };
+            // The heading loses its "…": the rendered lines must be drawn again.
+            e.cache = None;
         }
         if self.streaming == Some(turn) {
             self.streaming = None;
@@ -318,6 +320,7 @@ impl App {
                 let e = self.answer_mut(turn);
                 if !text.is_empty() && e.text != text {
                     e.text = text;
+                    e.cache = None;
                 }
                 self.finish(turn);
             }
