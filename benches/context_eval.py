@@ -268,6 +268,7 @@ def main():
             r = {
                 "package": package, "patch": name, "task": task, "needed": needed,
                 "top5": ranked[:5],
+                "top": [[f["path"], f["score"]] for f in j["files"][:60]],
                 "ranks": [ranked.index(p) + 1 if p in ranked else None for p in needed],
                 "r1": recall(ranked, needed, 1), "r5": recall(ranked, needed, 5),
                 "in_context": len(set(needed) & inside) / len(needed),

@@ -31,12 +31,15 @@ const TASK_WORDS: &[&str] = &[
     "adds",
     "allow",
     "allows",
+    "backport",
+    "backported",
     "bug",
     "bugs",
     "case",
     "cases",
     "change",
     "changes",
+    "cherry",
     "correct",
     "correctly",
     "crash",
@@ -56,6 +59,7 @@ const TASK_WORDS: &[&str] = &[
     "make",
     "new",
     "now",
+    "picked",
     "properly",
     "refactor",
     "remove",
@@ -102,8 +106,11 @@ pub fn split_identifier(ident: &str) -> Vec<String> {
         for i in 1..chars.len() {
             let (p, c) = (chars[i - 1], chars[i]);
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            // An acronym's plural stays one word: `URLs`, `getIDs`, `APIsFor` (not `ur` + `ls`).
+            let plural_s = chars.get(i + 1) == Some(&'s')
+                && !chars.get(i + 2).is_some_and(|n| n.is_lowercase());
             let boundary = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase() && c.is_uppercase() && next_lower)
+                || (p.is_uppercase() && c.is_uppercase() && next_lower && !plural_s)
                 || (p.is_alphabetic() && c.is_ascii_digit())
                 || (p.is_ascii_digit() && c.is_alphabetic());
             if boundary {
@@ -197,7 +204,10 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
     let mut out: Vec<QueryTerm> = Vec::new();
     for_each_word(task, |w| {
         let lower = w.to_lowercase();
-        if STOPWORDS.contains(&lower.as_str()) || TASK_WORDS.contains(&lower.as_str()) {
+        if STOPWORDS.contains(&lower.as_str())
+            || TASK_WORDS.contains(&lower.as_str())
+            || is_reference(task, w)
+        {
             return;
         }
         let parts = split_identifier(w);
@@ -216,6 +226,25 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
         analyzer.word_terms(w, |t| push(t, Some(t) == whole_term));
     });
     out
+}
+
+/// Whether the word `w` (a slice of `task`) is a reference to something outside the code: a
+/// commit hash (`5f11478ce7fd`: seven or more hex digits, letters and digits mixed) or an issue
+/// tracker's prefix (`GH-102126`, `bpo-4567`, `JDK-8012345`: a word joined to four or more
+/// digits by `-`). Their pieces (`ce`, `fda`, `gh`) would only match code by chance.
+fn is_reference(task: &str, w: &str) -> bool {
+    let hex = w.len() >= 7
+        && w.bytes().all(|b| b.is_ascii_hexdigit())
+        && w.bytes().any(|b| b.is_ascii_digit())
+        && w.bytes().any(|b| b.is_ascii_alphabetic());
+    if hex {
+        return true;
+    }
+    let end = w.as_ptr() as usize - task.as_ptr() as usize + w.len();
+    task[end..].strip_prefix('-').is_some_and(|rest| {
+        rest.bytes().take_while(u8::is_ascii_digit).count() >= 4
+            && w.bytes().all(|b| b.is_ascii_alphabetic())
+    })
 }
 
 /// Whether the task is about tests (then test files are not discounted).
@@ -261,6 +290,10 @@ mod tests {
         assert_eq!(split_identifier("__init__"), ["init"]);
         assert_eq!(split_identifier("raw_decode"), ["raw", "decode"]);
         assert_eq!(split_identifier("x"), ["x"]);
+        assert_eq!(split_identifier("URLs"), ["urls"]);
+        assert_eq!(split_identifier("getIDsFor"), ["get", "ids", "for"]);
+        assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
+        assert_eq!(split_identifier("HTTPSession"), ["http", "session"]);
     }
 
     #[test]
@@ -275,6 +308,17 @@ mod tests {
             assert!(code.contains(&t.term) || t.word == "errors", "{t:?}");
         }
         assert!(q.iter().any(|t| t.whole && t.term == hash("jsondecoder")));
+    }
+
+    #[test]
+    fn commit_hashes_and_tracker_ids_are_not_terms() {
+        let a = Analyzer::default();
+        let q = query_terms(
+            &a,
+            "gh-102126: fix deadlock (cherry picked from commit 5f11478ce7fda826) bpo-4567 UTF-8 SHA-256",
+        );
+        let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
+        assert_eq!(words, ["deadlock", "commit", "UTF", "SHA"]);
     }
 
     #[test]
