@@ -210,6 +210,56 @@ def recall(ranked, needed, k):
     return len(set(ranked[:k]) & set(needed)) / len(needed)
 
 
+def debian_groups(packages, cache):
+    """(package, tree, cases) for each Debian package: its patches as tasks."""
+    index = sources_index(cache)
+    for package in packages:
+        try:
+            tree, patches = unpack(package, index, cache)
+        except Exception as e:  # a package that moved on the mirror: say so, go on
+            log(f"{package}: skipped ({e})")
+            continue
+        cases = []
+        for name, patch in patches:
+            task = task_text(patch)
+            needed = touched(patch, tree)
+            if needed and len(re.findall(r"[A-Za-z]{3,}", task)) >= 3:
+                cases.append((name, task, needed, None))
+        yield package, tree, cases
+
+
+def git(repo, *a):
+    return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def git_cases(repo, commits, cache):
+    """Tasks from a git repository's own history: for each of the last `commits` commits of HEAD
+    (merges left out) that modify source files, the task is the commit's subject line and the
+    needed files are the source files it modifies (files it adds cannot be found). Each task runs
+    on a checkout of the commit's parent, whose history is all that `git log` shows there."""
+    name = os.path.basename(os.path.abspath(repo).rstrip("/")) or "repo"
+    tree = os.path.join(cache, "git-" + name)
+    if not os.path.isdir(tree):
+        subprocess.run(["git", "clone", "-q", "--no-checkout", os.path.abspath(repo), tree],
+                       check=True)
+    else:
+        git(tree, "fetch", "-q", os.path.abspath(repo), "+HEAD:refs/eval/head")
+    head = git(os.path.abspath(repo), "rev-parse", "HEAD").strip()
+    cases = []
+    for line in git(tree, "log", "--no-merges", f"-{commits}", "--format=%H %P", head).splitlines():
+        c, *parents = line.split()
+        if len(parents) != 1:
+            continue
+        subject = git(tree, "log", "-1", "--format=%s", c).strip()
+        needed = [p for st, p in (l.split("\t", 1) for l in git(
+            tree, "diff-tree", "--no-commit-id", "--name-status", "-r", "--no-renames", c
+        ).splitlines() if "\t" in l) if st == "M" and SOURCE_EXT.search(p)]
+        if needed and len(re.findall(r"[A-Za-z]{3,}", subject)) >= 3:
+            cases.append((c[:12], subject, needed, parents[0]))
+    return name, tree, cases[::-1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,30 +269,29 @@ def main():
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "vibe-context-eval"))
     ap.add_argument("--json", help="write every task's result here")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--git", metavar="REPO",
+                    help="tasks from this git repository's history instead of Debian patches")
+    ap.add_argument("--commits", type=int, default=100,
+                    help="with --git: how many of the latest commits to try (default 100)")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
-    index = sources_index(args.cache)
+    if args.git:
+        groups = [git_cases(args.git, args.commits, args.cache)]
+    else:
+        groups = debian_groups(args.packages.split(","), args.cache)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("VIBE_") or k.startswith("VIBE_RANK_")}
     env["VIBE_HOME"] = os.path.join(args.cache, "home")
     results = []
-    for package in args.packages.split(","):
-        try:
-            tree, patches = unpack(package, index, args.cache)
-        except Exception as e:  # a package that moved on the mirror: say so, go on
-            log(f"{package}: skipped ({e})")
-            continue
-        cases = []
-        for name, patch in patches:
-            task = task_text(patch)
-            needed = touched(patch, tree)
-            if needed and len(re.findall(r"[A-Za-z]{3,}", task)) >= 3:
-                cases.append((name, task, needed))
+    for package, tree, cases in groups:
         if not cases:
             continue
         log(f"{package}: {len(cases)} tasks")
         baseline = None
-        for name, task, needed in cases:
+        for name, task, needed, checkout in cases:
+            if checkout:
+                git(tree, "checkout", "-q", "--detach", "--force", checkout)
+                baseline = None
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
                 f.write(task)
                 qf = f.name

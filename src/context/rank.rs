@@ -214,6 +214,13 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
                     continue;
                 }
             }
+        } else if word.contains("::") {
+            // A Rust or C++ path: `context::rank` → context/rank.rs, context/rank/mod.rs; an
+            // item's path names its module's file (`cli::report` → cli/mod.rs, cli.rs).
+            found = module_files(&word, candidates);
+            if found.is_empty() {
+                continue;
+            }
         } else if word.contains('.') && !word.starts_with('.') {
             // A dotted module: `json.decoder` → json/decoder.py, json/decoder/__init__.py, …
             let as_path = word.replace('.', "/");
@@ -252,6 +259,35 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
         }
     }
     (named, warnings)
+}
+
+/// The files a `::` path names: the longest prefix of its segments (`crate`, `self` and
+/// `super` dropped) that is a module file (`a/b.rs`, `a/b/mod.rs`, `a/b.cc`, …), when at most
+/// three files match it.
+fn module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
+    let segments: Vec<&str> = word
+        .split("::")
+        .filter(|s| !s.is_empty() && !matches!(*s, "crate" | "self" | "super"))
+        .collect();
+    for take in (1..=segments.len()).rev() {
+        let as_path = segments[..take].join("/");
+        let found: Vec<usize> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let p = &c.file.path;
+                let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
+                let stem = stem.strip_suffix("/mod").unwrap_or(stem);
+                c.file.language.is_some()
+                    && (stem == as_path || stem.ends_with(&format!("/{as_path}")))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            return if found.len() > 3 { Vec::new() } else { found };
+        }
+    }
+    Vec::new()
 }
 
 /// Names of projects and products spelled like file names.
@@ -740,6 +776,59 @@ mod tests {
         assert_eq!(component_match("lib/urldata.h", "url"), 0.0);
         assert_eq!(component_match("lib/http2.c", "lib/http2"), 1.0);
         assert_eq!(component_match("src/http2.c", "lib/http2"), 0.0);
+    }
+
+    fn file(id: i64, path: &str) -> FileRow {
+        FileRow {
+            id,
+            path: path.into(),
+            language: Some("rust".into()),
+            ftype: "rust".into(),
+            size: 0,
+            mtime_ns: 0,
+            hash: None,
+            lines: 0,
+            bytes: 0,
+            parse_errors: false,
+            skip_reason: None,
+            package: None,
+            main_guard: false,
+            rank: 0.0,
+        }
+    }
+
+    #[test]
+    fn rust_paths_name_their_module_files() {
+        let files: Vec<FileRow> = [
+            "src/context/rank.rs",
+            "src/cli/mod.rs",
+            "src/lib.rs",
+            "src/io.rs",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| file(i as i64, p))
+        .collect();
+        let candidates: Vec<Candidate> = files
+            .iter()
+            .map(|f| Candidate {
+                file: f,
+                lexicon: None,
+                entry_point: false,
+            })
+            .collect();
+        let named = |task: &str| -> Vec<String> {
+            let (named, warnings) = named_files(task, &candidates);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            named.iter().map(|n| files[n.index].path.clone()).collect()
+        };
+        assert_eq!(named("context::rank: one pass"), ["src/context/rank.rs"]);
+        assert_eq!(named("make crate::cli::report exit 2"), ["src/cli/mod.rs"]);
+        assert_eq!(
+            named("`context::rank::named_files` misses"),
+            ["src/context/rank.rs"]
+        );
+        assert!(named("std::vec::Vec grows twice").is_empty());
     }
 
     #[test]

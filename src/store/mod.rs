@@ -39,7 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_heal_memory.sql"),
     include_str!("migrations/0005_sessions.sql"),
     include_str!("migrations/0006_lexicon_generated.sql"),
-    include_str!("migrations/0007_lexicon_acronyms.sql"),
+    include_str!("migrations/0007_lexicon_reanalysed.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
