@@ -2,7 +2,7 @@
 """Evaluates `vibe context` on real changes: the patches Debian applies to upstream sources.
 
     benches/context_eval.py [--vibe PATH] [--packages a,b,...] [--budget N] [--cache DIR]
-                            [--json OUT] [--no-baseline]
+                            [--json OUT] [--no-baseline] [--git REPO [--commits N]]
 
 Each Debian source package ships its upstream tarball and, in debian/patches, changes made on
 top of it: backported upstream commits and security fixes, each with a DEP-3 header
@@ -10,6 +10,10 @@ top of it: backported upstream commits and security fixes, each with a DEP-3 hea
 that touches source files present in the upstream tree, the task is that header text (without
 CVE ids, "[PATCH]" and Debian bookkeeping lines), and the needed files are the source files the
 patch changes. vibe runs on the pristine upstream tree (`vibe -C <tree> context --json`).
+
+With --git REPO, the tasks come from that repository's own history instead: each of its last
+--commits non-merge commits that modifies source files, the subject line as the task, run on a
+checkout of the commit's parent (in a clone under --cache).
 
 Reported per package and overall, as the mean over tasks:
   recall@1, recall@5   share of the needed files among the first 1 / 5 ranked files
@@ -337,7 +341,8 @@ def main():
         base = "" if args.no_baseline else f"  {mean('bm25_r1'):5.2f} {mean('bm25_r5'):5.2f}"
         print(f"{label:<18} {len(rs):>5}  {mean('r1'):5.2f} {mean('r5'):5.2f}  {mean('in_context'):6.2f}{base}")
 
-    print(f"vibe context on Debian patches, budget {args.budget}")
+    source = f"{args.git} commits" if args.git else "Debian patches"
+    print(f"vibe context on {source}, budget {args.budget}")
     print(f"{'package':<18} {'tasks':>5}  {'r@1':>5} {'r@5':>5}  {'in-ctx':>6}" + ("" if args.no_baseline else "  bm25@1 bm25@5"))
     for package in dict.fromkeys(r["package"] for r in results):
         row(package, [r for r in results if r["package"] == package])

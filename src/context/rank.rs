@@ -261,9 +261,9 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
     (named, warnings)
 }
 
-/// The files a `::` path names: the longest prefix of its segments (`crate`, `self` and
-/// `super` dropped) that is a module file (`a/b.rs`, `a/b/mod.rs`, `a/b.cc`, …), when at most
-/// three files match it.
+/// The Rust or C++ files a `::` path names: the longest prefix of its segments (`crate`,
+/// `self` and `super` dropped) that is a module file (`a/b.rs`, `a/b/mod.rs`, `a/b.cc`, …),
+/// when at most three files match it.
 fn module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
     let segments: Vec<&str> = word
         .split("::")
@@ -278,7 +278,7 @@ fn module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
                 let p = &c.file.path;
                 let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
                 let stem = stem.strip_suffix("/mod").unwrap_or(stem);
-                c.file.language.is_some()
+                matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
                     && (stem == as_path || stem.ends_with(&format!("/{as_path}")))
             })
             .map(|(i, _)| i)

@@ -106,11 +106,11 @@ pub fn split_identifier(ident: &str) -> Vec<String> {
         for i in 1..chars.len() {
             let (p, c) = (chars[i - 1], chars[i]);
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            // An acronym's plural stays one word: `URLs`, `getIDs`, `APIsFor` (not `ur` + `ls`).
-            let plural_s = chars.get(i + 1) == Some(&'s')
-                && !chars.get(i + 2).is_some_and(|n| n.is_lowercase());
+            // An acronym with one lowercase letter stays one word: a plural (`URLs`, `getIDs`,
+            // `APIsFor`, not `ur` + `ls`) or a version (`IPv6`, `SSLv3`, not `i` + `pv`).
+            let short_tail = !chars.get(i + 2).is_some_and(|n| n.is_lowercase());
             let boundary = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase() && c.is_uppercase() && next_lower && !plural_s)
+                || (p.is_uppercase() && c.is_uppercase() && next_lower && !short_tail)
                 || (p.is_alphabetic() && c.is_ascii_digit())
                 || (p.is_ascii_digit() && c.is_alphabetic());
             if boundary {
@@ -294,6 +294,9 @@ mod tests {
         assert_eq!(split_identifier("getIDsFor"), ["get", "ids", "for"]);
         assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
         assert_eq!(split_identifier("HTTPSession"), ["http", "session"]);
+        assert_eq!(split_identifier("IPv6"), ["ipv", "6"]);
+        assert_eq!(split_identifier("is_ipv6"), ["is", "ipv", "6"]);
+        assert_eq!(split_identifier("IOError"), ["io", "error"]);
     }
 
     #[test]
