@@ -363,6 +363,73 @@ fn cancel_stops_a_stalled_stream_at_once_and_the_session_answers_next() {
     quit(h);
 }
 
+/// Cancel while a written file's validator runs: the validator's process group is killed at
+/// once (the session thread is inside it and reads no op until it ends), the turn is
+/// cancelled, the file stays as written, and the session answers the next message.
+#[test]
+fn cancel_stops_a_running_validator() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let pid_file = t.root().join("slow.pid");
+    t.write(
+        ".vibe/config.toml",
+        format!(
+            "[heal]
+stages = [\"syntax\", \"compile\"]
+{}",
+            crate::util::sleeping_validator(&pid_file)
+        ),
+    );
+    let s = Server::start();
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    s.push(answer("Next."));
+    let h = start(&t, &s.url(), "");
+    send(
+        &h,
+        Op::Message {
+            text: "change f".into(),
+        },
+    );
+    let proposed = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
+    let Some(Event::Proposal { id, .. }) = proposed.last().cloned() else {
+        panic!("{proposed:#?}")
+    };
+    send(
+        &h,
+        Op::Decide {
+            proposal: id,
+            accept: true,
+        },
+    );
+    let validator = crate::util::validator_pid(&pid_file);
+    let asked = std::time::Instant::now();
+    send(&h, Op::Cancel);
+    let events = until(&h, "cancelled", |e| matches!(e, Event::Cancelled { .. }));
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Validated { .. })),
+        "{events:#?}"
+    );
+    assert!(
+        !Path::new(&format!("/proc/{validator}")).exists(),
+        "the validator ({validator}) is still running"
+    );
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 2\n");
+    let next = message(&h, "and now?");
+    assert!(
+        next.iter()
+            .any(|e| matches!(e, Event::TurnFinished { text, .. } if text == "Next.")),
+        "{next:#?}"
+    );
+    quit(h);
+}
+
 #[test]
 fn a_provider_failure_is_an_error_event_and_the_next_turn_works() {
     let t = Test::new();

@@ -399,3 +399,54 @@ fn validators_work_in_an_overlay() {
         );
     }
 }
+
+/// Ctrl-C (SIGINT to vibe, as a terminal sends it: the validator runs in a process group of
+/// its own, so it gets no signal) stops the running validator at once, in `vibe heal --check`
+/// and in the fix loop's first validation, and vibe exits 130 with nothing written.
+#[test]
+fn ctrl_c_stops_the_running_validator() {
+    for args in [
+        &["heal", "--check", "a.py"][..],
+        &["heal", "--yes", "a.py"][..],
+    ] {
+        let t = Test::new();
+        t.write("a.py", "x = 1\n");
+        let pid_file = t.root().join("slow.pid");
+        t.write(".vibe/config.toml", util::sleeping_validator(&pid_file));
+        let child = t
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
+        let validator = util::validator_pid(&pid_file);
+        let start = std::time::Instant::now();
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill: {e}"));
+        assert!(kill.success());
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("wait: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{args:?}: took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");
+        assert!(stderr.contains("cancelled"), "{args:?}: {stderr}");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{validator}")).exists(),
+            "{args:?}: the validator ({validator}) is still running"
+        );
+        assert_eq!(
+            std::fs::read_to_string(t.root().join("a.py"))
+                .ok()
+                .as_deref(),
+            Some("x = 1\n")
+        );
+    }
+}

@@ -117,7 +117,14 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
     if !args.check {
         return super::heal_fix::run(args, &files, root, config);
     }
-    let v = crate::heal::validate(root, &files, config, args.stage)?;
+    super::on_ctrl_c();
+    let v = match crate::heal::validate(root, &files, config, args.stage) {
+        Err(e) if e.is::<crate::heal::Interrupted>() => {
+            eprintln!("cancelled");
+            return Ok(ExitCode::from(130));
+        }
+        v => v?,
+    };
     let recurrences = recurrences(root, &files);
     if args.json {
         let count = |s| v.diagnostics().filter(|d| d.severity == s).count();

@@ -97,6 +97,10 @@ pub fn run(
     };
     let outcome = match lp.run(files, &opts, None) {
         Ok(o) => o,
+        Err(e) if e.is::<crate::heal::Interrupted>() => {
+            eprintln!("cancelled; nothing was written");
+            return Ok(ExitCode::from(130));
+        }
         Err(e) => {
             return match e.downcast::<llm::Error>() {
                 Ok(llm::Error::Cancelled) => {

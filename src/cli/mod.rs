@@ -333,7 +333,7 @@ pub fn not_blank(text: String, what: &str, example: &str) -> anyhow::Result<Stri
 }
 
 /// A current-thread async runtime for one command's model calls, and the [`Cancel`] that
-/// Ctrl-C triggers while the runtime runs (the request is dropped and recorded as cancelled).
+/// Ctrl-C triggers (see [`on_ctrl_c`]).
 ///
 /// [`Cancel`]: crate::llm::client::Cancel
 pub fn runtime_with_ctrl_c() -> anyhow::Result<(tokio::runtime::Runtime, crate::llm::client::Cancel)>
@@ -343,14 +343,52 @@ pub fn runtime_with_ctrl_c() -> anyhow::Result<(tokio::runtime::Runtime, crate::
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    Ok((runtime, on_ctrl_c()))
+}
+
+/// Watches for Ctrl-C on a thread of its own, so that it is seen whatever the command is
+/// doing: the first cancels (the returned [`Cancel`]: a model request is dropped and recorded
+/// as cancelled) and stops the running validators and plugins, whose process groups the
+/// terminal's signal does not reach ([`heal::tools::interrupt`]); a second exits at once
+/// (130). Without a watcher, Ctrl-C would end vibe and leave a validator running.
+///
+/// [`Cancel`]: crate::llm::client::Cancel
+/// [`heal::tools::interrupt`]: crate::heal::tools::interrupt
+pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     let cancel = crate::llm::client::Cancel::default();
-    let on_ctrl_c = cancel.clone();
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
-    Ok((runtime, cancel))
+    let on_signal = cancel.clone();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let watcher = std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                let _ = ready_tx.send(());
+                return;
+            };
+            rt.block_on(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                // Registered before the command goes on, so that no Ctrl-C is missed.
+                let sigint = signal(SignalKind::interrupt());
+                let _ = ready_tx.send(());
+                let Ok(mut sigint) = sigint else { return };
+                if sigint.recv().await.is_none() {
+                    return;
+                }
+                on_signal.cancel();
+                crate::heal::tools::interrupt();
+                if sigint.recv().await.is_some() {
+                    eprintln!("interrupted");
+                    std::process::exit(130);
+                }
+            });
+        });
+    if watcher.is_ok() {
+        let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(1));
+    }
+    cancel
 }
 
 /// Writes to stdout, turning a closed pipe into a quiet exit upstream.

@@ -15,4 +15,4 @@ pub mod validate;
 
 pub use diagnostics::{Diagnostic, Severity, Stage};
 pub use overlay::Overlay;
-pub use validate::{StageResult, Status, Validation, ValidatorRun, validate};
+pub use validate::{Interrupted, StageResult, Status, Validation, ValidatorRun, validate};

@@ -111,6 +111,22 @@ impl Drop for TempDir {
     }
 }
 
+/// Bumped by [`interrupt`]: a command [`run`] started before the change is killed.
+static INTERRUPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Stops the commands [`run`] is running now, their whole process groups (Ctrl-C in
+/// `vibe heal`, Cancel in chat: validators and plugins run in groups of their own, so the
+/// terminal's signal does not reach them). Later commands run as usual.
+pub fn interrupt() {
+    INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How many times [`interrupt`] was called: compare two readings to tell whether it was
+/// called in between.
+pub fn interrupts() -> u64 {
+    INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// What one command did.
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -119,6 +135,8 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     pub timed_out: bool,
+    /// Stopped by [`interrupt`].
+    pub interrupted: bool,
     pub duration: Duration,
 }
 
@@ -131,6 +149,7 @@ pub fn run(cmd: Command, timeout: Duration) -> std::io::Result<Ran> {
 pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt;
     let start = Instant::now();
+    let generation = interrupts();
     cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -166,11 +185,19 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
     let deadline = start + timeout;
     let pgid = child.id();
     let mut timed_out = false;
+    let mut interrupted = false;
     let mut code = None;
     loop {
         match child.try_wait()? {
             Some(status) => {
                 code = status.code();
+                break;
+            }
+            None if interrupts() != generation => {
+                interrupted = true;
+                kill_group(pgid);
+                let _ = child.kill();
+                let _ = child.wait();
                 break;
             }
             None if Instant::now() >= deadline => {
@@ -187,14 +214,19 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
     // command (a server a test started) is killed with the group at the deadline.
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     for _ in 0..2 {
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(if timed_out { 2000 } else { 0 }));
+        let wait = if interrupted {
+            // A child left behind holds the pipes; it was killed with the group.
+            Duration::from_millis(500)
+        } else {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(if timed_out { 2000 } else { 0 }))
+        };
         match rx.recv_timeout(wait) {
             Ok((true, b)) => stdout = b,
             Ok((false, b)) => stderr = b,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                timed_out = true;
+                timed_out |= !interrupted;
                 kill_group(pgid);
                 if let Ok((is_out, b)) = rx.recv_timeout(Duration::from_secs(2)) {
                     if is_out { stdout = b } else { stderr = b }
@@ -204,10 +236,11 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
         }
     }
     Ok(Ran {
-        code: if timed_out { None } else { code },
+        code: if timed_out || interrupted { None } else { code },
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         timed_out,
+        interrupted,
         duration: start.elapsed(),
     })
 }

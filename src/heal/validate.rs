@@ -175,6 +175,7 @@ pub fn validate(
             ));
         }
     }
+    let interrupts = tools::interrupts();
     let langs: Vec<Option<Lang>> = files.iter().map(|f| detect(root, f)).collect();
     // Validator plugins are those of the repository (the original one when `root` is an
     // overlay); they run after the custom validators of their stage.
@@ -193,6 +194,9 @@ pub fn validate(
         jobs.extend(custom_jobs(stage, root, files, config));
         let mut runs: Vec<ValidatorRun> = Vec::new();
         for job in jobs {
+            if tools::interrupts() != interrupts {
+                return Err(Interrupted.into());
+            }
             let prev_failed = runs
                 .last()
                 .is_some_and(|r| matches!(r.status, Status::Failed | Status::TimedOut));
@@ -211,6 +215,9 @@ pub fn validate(
             v.warnings.extend(warnings);
             runs.push(run);
         }
+        if tools::interrupts() != interrupts {
+            return Err(Interrupted.into());
+        }
         let passed = !runs
             .iter()
             .any(|r| matches!(r.status, Status::Failed | Status::TimedOut));
@@ -226,6 +233,12 @@ pub fn validate(
     }
     Ok(v)
 }
+
+/// Validation stopped by [`tools::interrupt`] (Ctrl-C, or Cancel in chat): its result would
+/// be partial, so there is none.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: the validators were stopped")]
+pub struct Interrupted;
 
 fn detect(root: &Path, file: &str) -> Option<Lang> {
     use std::io::Read;

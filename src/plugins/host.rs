@@ -262,6 +262,12 @@ fn invoke(
         "plugin {name}: {kind} ran in {:.0} ms",
         ran.duration.as_secs_f64() * 1000.0
     );
+    if ran.interrupted {
+        return Err(fail(
+            "cancelled; its process group was killed".into(),
+            warnings,
+        ));
+    }
     if ran.timed_out {
         return Err(fail(
             format!(

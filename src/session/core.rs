@@ -829,6 +829,14 @@ impl Core {
     fn validate(&mut self, paths: &[String]) -> Option<heal::Validation> {
         let v = match heal::validate(&self.root, paths, &self.config, None) {
             Ok(v) => v,
+            Err(e) if e.is::<heal::Interrupted>() => {
+                self.emit(Event::Cancelled { turn: self.turn });
+                self.notice(
+                    Level::Info,
+                    "validation cancelled: the files stay as written, not validated",
+                );
+                return None;
+            }
             Err(e) => {
                 self.error(format!("validation did not run: {e:#}"));
                 return None;
@@ -908,7 +916,9 @@ impl Core {
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
-                if matches!(e.downcast_ref::<llm::Error>(), Some(llm::Error::Cancelled)) {
+                if e.is::<heal::Interrupted>()
+                    || matches!(e.downcast_ref::<llm::Error>(), Some(llm::Error::Cancelled))
+                {
                     self.emit(Event::Cancelled { turn });
                     self.emit(finished(
                         false,

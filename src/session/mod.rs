@@ -139,11 +139,15 @@ pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Han
     let (op_tx, op_rx) = mpsc::channel::<Op>();
     let (fwd_tx, fwd_rx) = tokio::sync::mpsc::unbounded_channel();
     // The front end's std channel, bridged so that the session can wait on it and on a model
-    // stream at once.
+    // stream at once. A Cancel also stops a running validator or plugin here, at once: the
+    // session thread is inside it and reads no op until it ends.
     std::thread::Builder::new()
         .name("vibe-session-ops".into())
         .spawn(move || {
             while let Ok(op) = op_rx.recv() {
+                if matches!(op, Op::Cancel) {
+                    crate::heal::tools::interrupt();
+                }
                 if fwd_tx.send(op).is_err() {
                     break;
                 }

@@ -93,6 +93,9 @@ pub struct App {
     pub entries: Vec<Entry>,
     /// The turn whose answer is streaming.
     pub streaming: Option<u64>,
+    /// Written files are being validated or healed (from `Applied` or `HealStarted` to the
+    /// result): Ctrl-C cancels that.
+    pub working: bool,
     pub error: Option<String>,
     pub input: Input,
     pub palette: Palette,
@@ -138,6 +141,7 @@ impl App {
             last_tokens: None,
             entries: Vec::new(),
             streaming: None,
+            working: false,
             error: None,
             input: Input::default(),
             palette: Palette::default(),
@@ -268,6 +272,7 @@ impl App {
                 );
             }
             Event::Applied { paths, .. } => {
+                self.working = true;
                 self.system(
                     SystemKind::Good,
                     format!("applied: {} (/undo to revert)", paths.join(", ")),
@@ -281,6 +286,7 @@ impl App {
             Event::Validated {
                 passed, summary, ..
             } => {
+                self.working = false;
                 let kind = if passed {
                     SystemKind::Good
                 } else {
@@ -289,12 +295,14 @@ impl App {
                 self.system(kind, format!("validated: {summary}"));
             }
             Event::HealStarted { paths } => {
+                self.working = true;
                 self.system(SystemKind::Info, format!("healing {}…", paths.join(", ")));
             }
             Event::HealProgress { text } => self.system(SystemKind::Info, text),
             Event::HealFinished {
                 healed, summary, ..
             } => {
+                self.working = false;
                 let kind = if healed {
                     SystemKind::Good
                 } else {
@@ -335,6 +343,7 @@ impl App {
                 self.system(kind, text);
             }
             Event::Error { text } => {
+                self.working = false;
                 self.error = Some(text);
                 if let Some(turn) = self.streaming {
                     self.finish(turn);
@@ -347,6 +356,7 @@ impl App {
                 }
             }
             Event::Cancelled { turn } => {
+                self.working = false;
                 self.finish(turn);
                 self.system(SystemKind::Warning, "cancelled");
             }
@@ -447,7 +457,8 @@ impl App {
     }
 
     fn ctrl_c(&mut self) -> Vec<Op> {
-        if self.streaming.is_some() {
+        // Once only while working: if the result never comes, the next press acts as idle.
+        if self.streaming.is_some() || std::mem::take(&mut self.working) {
             return vec![Op::Cancel];
         }
         if self.mode != Mode::Chat {

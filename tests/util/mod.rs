@@ -204,3 +204,24 @@ pub fn map_edges(map: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Repository config for a custom `compile` validator that writes its pid to `pid_file` and
+/// sleeps for a minute: for tests that stop it.
+pub fn sleeping_validator(pid_file: &Path) -> String {
+    format!(
+        "[heal.custom.slow]\nstage = \"compile\"\ncommand = \"echo $$ > '{}.tmp'; mv '{0}.tmp' '{0}'; exec sleep 60\"\ntimeout = 120\nparser = \"none\"\n",
+        pid_file.display()
+    )
+}
+
+/// The pid a [`sleeping_validator`] wrote, once it runs (panics after 20 s).
+pub fn validator_pid(pid_file: &Path) -> u32 {
+    let waited = std::time::Instant::now();
+    loop {
+        if let Ok(s) = std::fs::read_to_string(pid_file) {
+            return s.trim().parse().unwrap_or_else(|e| panic!("{s:?}: {e}"));
+        }
+        assert!(waited.elapsed().as_secs() < 20, "no validator ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

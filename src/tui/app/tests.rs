@@ -133,6 +133,34 @@ fn ctrl_c_cancels_streaming_then_quits_when_idle() {
 }
 
 #[test]
+fn ctrl_c_cancels_validation_and_heal_once() {
+    let mut a = app();
+    a.on_event(Event::Applied {
+        proposals: vec![1],
+        paths: vec!["a.py".into()],
+        run_id: "r1".into(),
+    });
+    assert_eq!(a.on_key(ctrl('c')), [Op::Cancel]);
+    // No answer to the cancel: the next press acts as idle (arms quit), never stuck.
+    assert!(a.on_key(ctrl('c')).is_empty());
+    assert!(a.quit_armed);
+    a.on_key(key(KeyCode::Esc));
+    a.on_event(Event::HealStarted {
+        paths: vec!["a.py".into()],
+    });
+    assert!(a.working);
+    a.on_event(Event::HealFinished {
+        paths: vec!["a.py".into()],
+        healed: true,
+        written: true,
+        attempts: 1,
+        summary: "healed".into(),
+    });
+    assert!(!a.working);
+    assert!(a.on_key(ctrl('c')).is_empty(), "idle again");
+}
+
+#[test]
 fn ctrl_c_disarms_on_other_keys_and_clears_input() {
     let mut a = app();
     a.on_key(ctrl('c'));
