@@ -403,7 +403,7 @@ stages = [\"syntax\", \"compile\"]
             accept: true,
         },
     );
-    let validator = crate::util::validator_pid(&pid_file);
+    let validator = crate::util::started_pid(&pid_file);
     let asked = std::time::Instant::now();
     send(&h, Op::Cancel);
     let events = until(&h, "cancelled", |e| matches!(e, Event::Cancelled { .. }));

@@ -413,35 +413,7 @@ fn ctrl_c_stops_the_running_validator() {
         t.write("a.py", "x = 1\n");
         let pid_file = t.root().join("slow.pid");
         t.write(".vibe/config.toml", util::sleeping_validator(&pid_file));
-        let child = t
-            .cmd()
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
-        let validator = util::validator_pid(&pid_file);
-        let start = std::time::Instant::now();
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(kill.success());
-        let out = child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("wait: {e}"));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            start.elapsed().as_secs() < 20,
-            "{args:?}: took {:?}",
-            start.elapsed()
-        );
-        assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");
-        assert!(stderr.contains("cancelled"), "{args:?}: {stderr}");
-        assert!(
-            !std::path::Path::new(&format!("/proc/{validator}")).exists(),
-            "{args:?}: the validator ({validator}) is still running"
-        );
+        util::ctrl_c_once_started(&t, args, &pid_file);
         assert_eq!(
             std::fs::read_to_string(t.root().join("a.py"))
                 .ok()

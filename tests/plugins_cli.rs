@@ -534,3 +534,27 @@ fn repository_plugins_do_not_run_until_trusted() {
     t.run(&["plugin", "run", "sneaky"]).ok();
     assert!(t.root().join("ran.txt").exists());
 }
+
+/// Ctrl-C (SIGINT to vibe only, as from a terminal: plugins run in process groups of their
+/// own) stops a running plugin at once, in `vibe plugin run` and in `vibe map --json`'s
+/// analyzers, and vibe exits 130.
+#[test]
+fn ctrl_c_stops_a_running_plugin() {
+    for args in [&["plugin", "run", "slow"][..], &["map", "--json"][..]] {
+        let t = Test::new();
+        t.write("app.py", "x = 1\n");
+        trust(&t);
+        let pid_file = t.root().join("slow.pid");
+        sh_plugin(
+            &t.root().join("plugins"),
+            "slow",
+            "\"command\", \"analyzer\"",
+            &format!(
+                "echo $$ > '{}.tmp'; mv '{0}.tmp' '{0}'; exec sleep 60\n",
+                pid_file.display()
+            ),
+            "timeout = 120\n",
+        );
+        util::ctrl_c_once_started(&t, args, &pid_file);
+    }
+}

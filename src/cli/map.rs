@@ -140,8 +140,15 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
 
     if args.json {
         let map = render::json_map(&store, &root.display().to_string())?;
-        // Analyzer plugins add a `plugins` key; without any the map keeps its shape.
+        // Analyzer plugins add a `plugins` key; without any the map keeps its shape. Ctrl-C
+        // while they run stops them (see `on_ctrl_c`) and prints nothing.
+        super::on_ctrl_c();
+        let interrupts = crate::heal::tools::interrupts();
         let (reports, warnings) = crate::plugins::analyze(root, config);
+        if crate::heal::tools::interrupts() != interrupts {
+            eprintln!("cancelled");
+            return Ok(ExitCode::from(130));
+        }
         for w in &warnings {
             eprintln!("warning: {w}");
         }

@@ -214,8 +214,9 @@ pub fn sleeping_validator(pid_file: &Path) -> String {
     )
 }
 
-/// The pid a [`sleeping_validator`] wrote, once it runs (panics after 20 s).
-pub fn validator_pid(pid_file: &Path) -> u32 {
+/// The pid a command wrote to `pid_file` as it started ([`sleeping_validator`]), once it is
+/// there (panics after 20 s).
+pub fn started_pid(pid_file: &Path) -> u32 {
     let waited = std::time::Instant::now();
     loop {
         if let Ok(s) = std::fs::read_to_string(pid_file) {
@@ -224,4 +225,41 @@ pub fn validator_pid(pid_file: &Path) -> u32 {
         assert!(waited.elapsed().as_secs() < 20, "no validator ran");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Runs `vibe <args>` in `t` and, once a command it runs has written its pid to `pid_file`
+/// ([`sleeping_validator`]), presses Ctrl-C as a terminal does: SIGINT to vibe alone
+/// (validators and plugins run in process groups of their own). vibe must exit 130 within
+/// 20 s saying "cancelled", and that command be gone. Returns vibe's stderr.
+pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
+    let vibe = t
+        .cmd()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
+    let started = started_pid(pid_file);
+    let start = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &vibe.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(kill.success());
+    let out = vibe
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        start.elapsed().as_secs() < 20,
+        "{args:?}: took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");
+    assert!(stderr.contains("cancelled"), "{args:?}: {stderr}");
+    assert!(
+        !Path::new(&format!("/proc/{started}")).exists(),
+        "{args:?}: {started} is still running"
+    );
+    stderr
 }
