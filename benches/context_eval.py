@@ -256,9 +256,11 @@ def git_cases(repo, commits, cache):
         if len(parents) != 1:
             continue
         subject = git(tree, "log", "-1", "--format=%s", c).strip()
-        needed = [p for st, p in (l.split("\t", 1) for l in git(
-            tree, "diff-tree", "--no-commit-id", "--name-status", "-r", "--no-renames", c
-        ).splitlines() if "\t" in l) if st == "M" and SOURCE_EXT.search(p)]
+        # -z: status and path NUL-separated, paths unquoted whatever they hold.
+        fields = git(tree, "diff-tree", "--no-commit-id", "--name-status", "-r", "--no-renames",
+                     "-z", c).split("\0")
+        needed = [p for st, p in zip(fields[0::2], fields[1::2])
+                  if st == "M" and SOURCE_EXT.search(p)]
         if needed and len(re.findall(r"[A-Za-z]{3,}", subject)) >= 3:
             cases.append((c[:12], subject, needed, parents[0]))
     return name, tree, cases[::-1]
