@@ -117,14 +117,12 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
     if !args.check {
         return super::heal_fix::run(args, &files, root, config);
     }
-    super::on_ctrl_c();
-    let v = match crate::heal::validate(root, &files, config, args.stage) {
-        Err(e) if e.is::<crate::heal::Interrupted>() => {
-            eprintln!("cancelled");
-            return Ok(ExitCode::from(130));
-        }
-        v => v?,
+    let Some(v) =
+        super::unless_interrupted(|| crate::heal::validate(root, &files, config, args.stage))
+    else {
+        return Ok(ExitCode::from(130));
     };
+    let v = v?;
     let recurrences = recurrences(root, &files);
     if args.json {
         let count = |s| v.diagnostics().filter(|d| d.severity == s).count();

@@ -97,16 +97,12 @@ pub fn run(
     };
     let outcome = match lp.run(files, &opts, None) {
         Ok(o) => o,
-        Err(e) if e.is::<crate::heal::Interrupted>() => {
+        Err(e) if fix::is_cancelled(&e) => {
             eprintln!("cancelled; nothing was written");
             return Ok(ExitCode::from(130));
         }
         Err(e) => {
             return match e.downcast::<llm::Error>() {
-                Ok(llm::Error::Cancelled) => {
-                    eprintln!("cancelled; nothing was written");
-                    Ok(ExitCode::from(130))
-                }
                 Ok(llm::Error::Refused(e)) => Err(e),
                 Ok(e) => Err(e.into()),
                 Err(e) => Err(e),

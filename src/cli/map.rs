@@ -141,14 +141,12 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
     if args.json {
         let map = render::json_map(&store, &root.display().to_string())?;
         // Analyzer plugins add a `plugins` key; without any the map keeps its shape. Ctrl-C
-        // while they run stops them (see `on_ctrl_c`) and prints nothing.
-        super::on_ctrl_c();
-        let interrupts = crate::heal::tools::interrupts();
-        let (reports, warnings) = crate::plugins::analyze(root, config);
-        if crate::heal::tools::interrupts() != interrupts {
-            eprintln!("cancelled");
+        // while they run stops them and prints nothing.
+        let Some((reports, warnings)) =
+            super::unless_interrupted(|| crate::plugins::analyze(root, config))
+        else {
             return Ok(ExitCode::from(130));
-        }
+        };
         for w in &warnings {
             eprintln!("warning: {w}");
         }

@@ -391,6 +391,20 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     cancel
 }
 
+/// Runs `f` with Ctrl-C watched ([`on_ctrl_c`]): `None`, after saying "cancelled", when
+/// Ctrl-C stopped the validators or plugins it ran (their result is partial), for the caller
+/// to exit 130.
+pub fn unless_interrupted<T>(f: impl FnOnce() -> T) -> Option<T> {
+    on_ctrl_c();
+    let before = crate::heal::tools::interrupts();
+    let out = f();
+    if crate::heal::tools::interrupts() != before {
+        eprintln!("cancelled");
+        return None;
+    }
+    Some(out)
+}
+
 /// Writes to stdout, turning a closed pipe into a quiet exit upstream.
 pub fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

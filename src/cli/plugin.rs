@@ -195,13 +195,11 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
                     .collect::<Vec<_>>(),
             );
             let p = plugins::find(&found, name).map_err(|message| UsageError { message })?;
-            super::on_ctrl_c();
-            let interrupts = crate::heal::tools::interrupts();
-            let out = match plugins::run_command(p, args, root) {
-                Ok(_) | Err(_) if crate::heal::tools::interrupts() != interrupts => {
-                    eprintln!("cancelled");
-                    return Ok(ExitCode::from(130));
-                }
+            let Some(out) = super::unless_interrupted(|| plugins::run_command(p, args, root))
+            else {
+                return Ok(ExitCode::from(130));
+            };
+            let out = match out {
                 Ok(o) => o,
                 Err(e) => {
                     warn(&e.warnings);

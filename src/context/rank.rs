@@ -223,18 +223,7 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
             }
         } else if word.contains('.') && !word.starts_with('.') {
             // A dotted module: `json.decoder` → json/decoder.py, json/decoder/__init__.py, …
-            let as_path = word.replace('.', "/");
-            found = candidates
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    let p = &c.file.path;
-                    let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
-                    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
-                    stem == as_path || stem.ends_with(&format!("/{as_path}"))
-                })
-                .map(|(i, _)| i)
-                .collect();
+            found = files_of_module(candidates, &word.replace('.', "/"), "/__init__", |_| true);
             if found.len() > 3 {
                 found.clear();
             }
@@ -270,24 +259,37 @@ fn module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
         .filter(|s| !s.is_empty() && !matches!(*s, "crate" | "self" | "super"))
         .collect();
     for take in (1..=segments.len()).rev() {
-        let as_path = segments[..take].join("/");
-        let found: Vec<usize> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                let p = &c.file.path;
-                let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
-                let stem = stem.strip_suffix("/mod").unwrap_or(stem);
-                matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
-                    && (stem == as_path || stem.ends_with(&format!("/{as_path}")))
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let found = files_of_module(candidates, &segments[..take].join("/"), "/mod", |c| {
+            matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
+        });
         if !found.is_empty() {
             return if found.len() > 3 { Vec::new() } else { found };
         }
     }
     Vec::new()
+}
+
+/// The candidates (those `keep` accepts) that are the module `as_path` (`json/decoder`): their
+/// path without its extension, and without a trailing `package_file` (`/__init__`, `/mod`),
+/// is `as_path` or ends with `/as_path`.
+fn files_of_module(
+    candidates: &[Candidate],
+    as_path: &str,
+    package_file: &str,
+    keep: impl Fn(&Candidate) -> bool,
+) -> Vec<usize> {
+    let suffix = format!("/{as_path}");
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let p = &c.file.path;
+            let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
+            let stem = stem.strip_suffix(package_file).unwrap_or(stem);
+            (stem == as_path || stem.ends_with(&suffix)) && keep(c)
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Names of projects and products spelled like file names.

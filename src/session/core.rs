@@ -916,9 +916,7 @@ impl Core {
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
-                if e.is::<heal::Interrupted>()
-                    || matches!(e.downcast_ref::<llm::Error>(), Some(llm::Error::Cancelled))
-                {
+                if heal::fix::is_cancelled(&e) {
                     self.emit(Event::Cancelled { turn });
                     self.emit(finished(
                         false,
