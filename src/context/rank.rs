@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 
 use crate::repomap::project::is_test_path;
-use crate::repomap::rank::{DAMPING, Graph, Input, pagerank};
+use crate::repomap::rank::{DAMPING, Graph, Input, personalized_pagerank};
 use crate::store::{FileRow, GraphRow};
 
 use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages};
@@ -65,6 +65,8 @@ struct Tune {
     generated: f64,
     /// Prior of example, demo and benchmark code, unless the task talks about those.
     examples: f64,
+    /// Precision of the personalised PageRank (see `personalized_pagerank`).
+    push_eps: f64,
 }
 
 impl Tune {
@@ -86,6 +88,7 @@ impl Tune {
             best_def: 0.3,
             generated: 0.2,
             examples: 0.6,
+            push_eps: 3e-7,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -113,6 +116,7 @@ impl Tune {
                     "bestdef" => t.best_def = v,
                     "generated" => t.generated = v,
                     "examples" => t.examples = v,
+                    "pusheps" => t.push_eps = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -589,10 +593,10 @@ pub fn rank(
             graph: graph_rows,
             edges,
         };
-        let mut graph = Graph::build(&input);
-        let forward = graph.add_reverse_edges(tune.reverse);
+        let graph = Graph::build(&input);
+        let forward = &graph.edges;
         let teleport: Vec<f64> = seed.iter().map(|s| s / seed_sum).collect();
-        let ppr = pagerank(&graph, Some(&teleport));
+        let ppr = personalized_pagerank(&graph, &teleport, tune.reverse, tune.push_eps);
         // The part of a file's rank that is not its own teleport share, relative to the best.
         let lift: Vec<f64> = (0..n)
             .map(|i| {
