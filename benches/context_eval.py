@@ -28,6 +28,7 @@ deb.debian.org. See docs/context.md for the figures.
 """
 
 import argparse
+import email.header
 import io
 import json
 import math
@@ -142,6 +143,11 @@ def task_text(patch):
             else:
                 grab = False
     text = " ".join(out)
+    if "=?" in text:  # RFC 2047 encoded words, as git format-patch writes non-ASCII subjects
+        try:
+            text = str(email.header.make_header(email.header.decode_header(text)))
+        except (ValueError, LookupError):
+            pass
     text = re.sub(r"\[PATCH[^\]]*\]", "", text)
     text = re.sub(r"\bCVE-\d{4}-\d+\b", "", text)
     text = re.sub(r"\s+", " ", text).strip(" :-,")
