@@ -363,11 +363,9 @@ fn cancel_stops_a_stalled_stream_at_once_and_the_session_answers_next() {
     quit(h);
 }
 
-/// Cancel while a written file's validator runs: the validator's process group is killed at
-/// once (the session thread is inside it and reads no op until it ends), the turn is
-/// cancelled, the file stays as written, and the session answers the next message.
-#[test]
-fn cancel_stops_a_running_validator() {
+/// A session whose accepted edit is being validated by the sleeping validator: its handle, the
+/// validator's pid, the test dir and the scripted server (kept alive with the session).
+fn validating_session() -> (Handle, u32, Test, Server) {
     let t = Test::new();
     t.write("calc.py", "def f():\n    return 1\n");
     let pid_file = t.root().join("slow.pid");
@@ -404,6 +402,13 @@ stages = [\"syntax\", \"compile\"]
         },
     );
     let validator = crate::util::started_pid(&pid_file);
+    (h, validator, t, s)
+}
+
+/// Cancels the session's running validation: the validator's process group is killed at once
+/// (the session thread is inside it and reads no op until it ends), the turn is cancelled, the
+/// file stays as written, and the session answers the next message.
+fn cancel_and_check(h: Handle, validator: u32, t: &Test) {
     let asked = std::time::Instant::now();
     send(&h, Op::Cancel);
     let events = until(&h, "cancelled", |e| matches!(e, Event::Cancelled { .. }));
@@ -420,7 +425,7 @@ stages = [\"syntax\", \"compile\"]
         !Path::new(&format!("/proc/{validator}")).exists(),
         "the validator ({validator}) is still running"
     );
-    assert_eq!(read(&t, "calc.py"), "def f():\n    return 2\n");
+    assert_eq!(read(t, "calc.py"), "def f():\n    return 2\n");
     let next = message(&h, "and now?");
     assert!(
         next.iter()
@@ -428,6 +433,27 @@ stages = [\"syntax\", \"compile\"]
         "{next:#?}"
     );
     quit(h);
+}
+
+/// Cancel while a written file's validator runs stops it (see `cancel_and_check`).
+#[test]
+fn cancel_stops_a_running_validator() {
+    let (h, validator, t, _s) = validating_session();
+    cancel_and_check(h, validator, &t);
+}
+
+/// Cancel in one session stops its own validator only: another session in the same process
+/// (as chat sessions in these tests are) goes on validating until it is cancelled itself.
+#[test]
+fn cancel_stops_only_its_own_sessions_validator() {
+    let (first, first_pid, first_dir, _s1) = validating_session();
+    let (second, second_pid, second_dir, _s2) = validating_session();
+    cancel_and_check(first, first_pid, &first_dir);
+    assert!(
+        Path::new(&format!("/proc/{second_pid}")).exists(),
+        "the other session's validator was stopped too"
+    );
+    cancel_and_check(second, second_pid, &second_dir);
 }
 
 #[test]

@@ -114,17 +114,48 @@ impl Drop for TempDir {
 /// Bumped by [`interrupt`]: a command [`run`] started before the change is killed.
 static INTERRUPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Stops the commands [`run`] is running now, their whole process groups (Ctrl-C in
-/// `vibe heal`, Cancel in chat: validators and plugins run in groups of their own, so the
-/// terminal's signal does not reach them). Later commands run as usual.
+/// Stops the commands [`run`] is running now on any thread, their whole process groups (Ctrl-C:
+/// validators and plugins run in groups of their own, so the terminal's signal does not reach
+/// them). Later commands run as usual. A chat session's Cancel uses its [`InterruptScope`].
 pub fn interrupt() {
     INTERRUPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// How many times [`interrupt`] was called: compare two readings to tell whether it was
-/// called in between.
+/// How many times [`interrupt`], or the interrupt scope this thread entered, interrupted:
+/// compare two readings to tell whether either was called in between.
 pub fn interrupts() -> u64 {
-    INTERRUPTS.load(std::sync::atomic::Ordering::SeqCst)
+    let own = SCOPE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .map_or(0, |c| c.load(std::sync::atomic::Ordering::SeqCst))
+    });
+    INTERRUPTS
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .wrapping_add(own)
+}
+
+thread_local! {
+    static SCOPE: std::cell::RefCell<Option<std::sync::Arc<std::sync::atomic::AtomicU64>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Interrupts of one chat session: its Cancel stops the commands run on the session's thread
+/// and nobody else's (another session in the same process, as in the tests, runs on). Ctrl-C's
+/// [`interrupt`] still stops every command.
+#[derive(Debug, Clone, Default)]
+pub struct InterruptScope(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl InterruptScope {
+    /// Stops the commands running on the threads that entered this scope.
+    pub fn interrupt(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes the calling thread's commands (and validations) answer this scope's interrupts,
+    /// for the rest of the thread's life.
+    pub fn enter(&self) {
+        SCOPE.with(|s| *s.borrow_mut() = Some(self.0.clone()));
+    }
 }
 
 /// What one command did.

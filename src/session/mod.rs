@@ -138,6 +138,8 @@ pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Han
         .build()?;
     let (op_tx, op_rx) = mpsc::channel::<Op>();
     let (fwd_tx, fwd_rx) = tokio::sync::mpsc::unbounded_channel();
+    let scope = crate::heal::tools::InterruptScope::default();
+    let cancel = scope.clone();
     // The front end's std channel, bridged so that the session can wait on it and on a model
     // stream at once. A Cancel also stops a running validator or plugin here, at once: the
     // session thread is inside it and reads no op until it ends.
@@ -146,7 +148,7 @@ pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Han
         .spawn(move || {
             while let Ok(op) = op_rx.recv() {
                 if matches!(op, Op::Cancel) {
-                    crate::heal::tools::interrupt();
+                    cancel.interrupt();
                 }
                 if fwd_tx.send(op).is_err() {
                     break;
@@ -169,7 +171,10 @@ pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Han
     let info = core.started();
     let thread = std::thread::Builder::new()
         .name("vibe-session".into())
-        .spawn(move || core.run())?;
+        .spawn(move || {
+            scope.enter();
+            core.run()
+        })?;
     Ok(Handle {
         ops: op_tx,
         events: ev_rx,
