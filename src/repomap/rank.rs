@@ -346,7 +346,7 @@ pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
             };
         }
         next.par_iter_mut()
-            .with_min_len(4096)
+            .with_min_len(512)
             .enumerate()
             .for_each(|(g, x)| {
                 let mut v = base * jump(g);
