@@ -496,15 +496,16 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{}\n... (cut)\n", &s[..end])
 }
 
-/// The code to show: a small file whole and as it is (so that SEARCH lines can be copied
-/// exactly), a large one as the lines around `at`, numbered.
 /// Whether [`Loop::run`] failed because it was cancelled: a model call (Ctrl-C, chat's Cancel)
-/// or a validation ([`super::tools::interrupt`]). Nothing was written then.
+/// or a validation ([`super::tools::interrupt`], a session's interrupt scope). Nothing was
+/// written then.
 pub fn is_cancelled(e: &anyhow::Error) -> bool {
     e.is::<super::Interrupted>()
         || matches!(e.downcast_ref::<llm::Error>(), Some(llm::Error::Cancelled))
 }
 
+/// The code to show: a small file whole and as it is (so that SEARCH lines can be copied
+/// exactly), a large one as the lines around `at`, numbered.
 pub fn numbered(text: &str, at: &[u32]) -> String {
     let lines: Vec<&str> = text.lines().collect();
     if lines.len() <= WHOLE_FILE_LINES {

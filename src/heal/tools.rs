@@ -111,7 +111,8 @@ impl Drop for TempDir {
     }
 }
 
-/// Bumped by [`interrupt`]: a command [`run`] started before the change is killed.
+/// Bumped by [`interrupt`]: a command [`run`] started before the change is killed (as by a
+/// change of the running thread's [`InterruptScope`]).
 static INTERRUPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Stops the commands [`run`] is running now on any thread, their whole process groups (Ctrl-C:
@@ -166,7 +167,7 @@ pub struct Ran {
     pub stdout: String,
     pub stderr: String,
     pub timed_out: bool,
-    /// Stopped by [`interrupt`].
+    /// Stopped by [`interrupt`] or by the interrupt scope of the thread that ran it.
     pub interrupted: bool,
     pub duration: Duration,
 }

@@ -234,8 +234,8 @@ pub fn validate(
     Ok(v)
 }
 
-/// Validation stopped by [`tools::interrupt`] (Ctrl-C, or Cancel in chat): its result would
-/// be partial, so there is none.
+/// Validation stopped by [`tools::interrupt`] (Ctrl-C) or by its thread's
+/// [`tools::InterruptScope`] (Cancel in chat): its result would be partial, so there is none.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: the validators were stopped")]
 pub struct Interrupted;
