@@ -322,6 +322,26 @@ fn command(h: &Handle, name: &str, args: &str) -> Vec<Event> {
     })
 }
 
+/// Sends `text` and waits for the answer's (last) proposal: its id, and the events until it.
+fn propose(h: &Handle, text: &str) -> (u64, Vec<Event>) {
+    send(h, Op::Message { text: text.into() });
+    let events = until(h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
+    let Some(Event::Proposal { id, .. }) = events.last() else {
+        panic!("{events:#?}")
+    };
+    (*id, events)
+}
+
+fn accept(h: &Handle, proposal: u64) {
+    send(
+        h,
+        Op::Decide {
+            proposal,
+            accept: true,
+        },
+    );
+}
+
 fn quit(h: Handle) {
     send(&h, Op::Quit);
     until(&h, "ended", |e| matches!(e, Event::Ended { .. }));
@@ -384,23 +404,8 @@ stages = [\"syntax\", \"compile\"]
     ));
     s.push(answer("Next."));
     let h = start(&t, &s.url(), "");
-    send(
-        &h,
-        Op::Message {
-            text: "change f".into(),
-        },
-    );
-    let proposed = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
-    let Some(Event::Proposal { id, .. }) = proposed.last().cloned() else {
-        panic!("{proposed:#?}")
-    };
-    send(
-        &h,
-        Op::Decide {
-            proposal: id,
-            accept: true,
-        },
-    );
+    let (id, _) = propose(&h, "change f");
+    accept(&h, id);
     let validator = crate::util::started_pid(&pid_file);
     (h, validator, t, s)
 }
@@ -514,28 +519,16 @@ fn slash_commands_add_drop_undo_clear_model_and_unknown() {
     );
 
     // An edit, decided by the front end, then undone.
-    send(
-        &h,
-        Op::Message {
-            text: "change f".into(),
-        },
+    let (id, proposed) = propose(&h, "change f");
+    assert!(
+        matches!(proposed.last(), Some(Event::Proposal { path, .. }) if path == "calc.py"),
+        "{proposed:#?}"
     );
-    let proposed = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
-    let Some(Event::Proposal { id, path, .. }) = proposed.last().cloned() else {
-        panic!("{proposed:#?}")
-    };
-    assert_eq!(path, "calc.py");
     let diff = command(&h, "diff", "");
     assert!(
         matches!(diff.last(), Some(Event::Output { text, .. }) if text.contains("+    return 2"))
     );
-    send(
-        &h,
-        Op::Decide {
-            proposal: id,
-            accept: true,
-        },
-    );
+    accept(&h, id);
     until(&h, "validated", |e| {
         matches!(e, Event::Validated { passed: true, .. })
     });
@@ -732,45 +725,16 @@ fn a_newer_proposal_for_a_file_replaces_the_waiting_one() {
         "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 3\n>>>>>>> REPLACE\n",
     ));
     let h = start(&t, &s.url(), "");
-    send(
-        &h,
-        Op::Message {
-            text: "make it 2".into(),
-        },
-    );
-    let first = until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
-    let Some(old) = first.iter().find_map(|e| match e {
-        Event::Proposal { id, .. } => Some(*id),
-        _ => None,
-    }) else {
-        panic!("{first:#?}")
-    };
+    let (old, _) = propose(&h, "make it 2");
     // The first proposal is still waiting when the second answer proposes the same file.
-    send(
-        &h,
-        Op::Message {
-            text: "no, 3".into(),
-        },
-    );
-    let second = until(&h, "a second proposal", |e| {
-        matches!(e, Event::Proposal { .. })
-    });
+    let (id, second) = propose(&h, "no, 3");
     assert!(
         second
             .iter()
             .any(|e| matches!(e, Event::Rejected { proposal } if *proposal == old)),
         "{second:#?}"
     );
-    let Some(Event::Proposal { id, .. }) = second.last().cloned() else {
-        panic!("{second:#?}")
-    };
-    send(
-        &h,
-        Op::Decide {
-            proposal: id,
-            accept: true,
-        },
-    );
+    accept(&h, id);
     until(&h, "applied", |e| matches!(e, Event::Applied { .. }));
     assert_eq!(read(&t, "calc.py"), "def f():\n    return 3\n");
     quit(h);

@@ -549,10 +549,7 @@ fn ctrl_c_stops_a_running_plugin() {
             &t.root().join("plugins"),
             "slow",
             "\"command\", \"analyzer\"",
-            &format!(
-                "echo $$ > '{}.tmp'; mv '{0}.tmp' '{0}'; exec sleep 60\n",
-                pid_file.display()
-            ),
+            &format!("{}\n", util::pid_then_sleep(&pid_file)),
             "timeout = 120\n",
         );
         util::ctrl_c_once_started(&t, args, &pid_file);

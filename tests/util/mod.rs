@@ -205,12 +205,20 @@ pub fn map_edges(map: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// Repository config for a custom `compile` validator that writes its pid to `pid_file` and
-/// sleeps for a minute: for tests that stop it.
+/// A shell command that writes its pid to `pid_file` (whole, by rename) and sleeps for a
+/// minute: a validator or plugin for tests that stop it ([`started_pid`]).
+pub fn pid_then_sleep(pid_file: &Path) -> String {
+    format!(
+        "echo $$ > '{}.tmp'; mv '{0}.tmp' '{0}'; exec sleep 60",
+        pid_file.display()
+    )
+}
+
+/// Repository config for a custom `compile` validator running [`pid_then_sleep`].
 pub fn sleeping_validator(pid_file: &Path) -> String {
     format!(
-        "[heal.custom.slow]\nstage = \"compile\"\ncommand = \"echo $$ > '{}.tmp'; mv '{0}.tmp' '{0}'; exec sleep 60\"\ntimeout = 120\nparser = \"none\"\n",
-        pid_file.display()
+        "[heal.custom.slow]\nstage = \"compile\"\ncommand = \"{}\"\ntimeout = 120\nparser = \"none\"\n",
+        pid_then_sleep(pid_file)
     )
 }
 
