@@ -414,23 +414,38 @@ stages = [\"syntax\", \"compile\"]
 /// (the session thread is inside it and reads no op until it ends), the turn is cancelled, the
 /// file stays as written, and the session answers the next message.
 fn cancel_and_check(h: Handle, validator: u32, t: &Test) {
+    let events = cancel_until(&h, "cancelled", |e| matches!(e, Event::Cancelled { .. }));
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Validated { .. })),
+        "{events:#?}"
+    );
+    assert_gone(validator, "validator");
+    assert_eq!(read(t, "calc.py"), "def f():\n    return 2\n");
+    goes_on(h);
+}
+
+/// Sends Cancel and waits for `done`, which must come within 10 s.
+fn cancel_until(h: &Handle, what: &str, done: impl FnMut(&Event) -> bool) -> Vec<Event> {
     let asked = std::time::Instant::now();
-    send(&h, Op::Cancel);
-    let events = until(&h, "cancelled", |e| matches!(e, Event::Cancelled { .. }));
+    send(h, Op::Cancel);
+    let events = until(h, what, done);
     assert!(
         asked.elapsed() < Duration::from_secs(10),
         "{:?}",
         asked.elapsed()
     );
+    events
+}
+
+fn assert_gone(pid: u32, what: &str) {
     assert!(
-        !events.iter().any(|e| matches!(e, Event::Validated { .. })),
-        "{events:#?}"
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the {what} ({pid}) is still running"
     );
-    assert!(
-        !Path::new(&format!("/proc/{validator}")).exists(),
-        "the validator ({validator}) is still running"
-    );
-    assert_eq!(read(t, "calc.py"), "def f():\n    return 2\n");
+}
+
+/// The session answers the next message (the script's "Next."), then quits.
+fn goes_on(h: Handle) {
     let next = message(&h, "and now?");
     assert!(
         next.iter()
@@ -711,6 +726,43 @@ fn a_command_plugin_is_a_slash_command() {
         "{seen:#?}"
     );
     quit(h);
+}
+
+/// Cancel while a command plugin runs kills its process group (the session thread is inside
+/// it): the command ends with an error that says so, and the session goes on.
+#[test]
+fn cancel_stops_a_running_command_plugin() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let pid_file = t.root().join("slow.pid");
+    t.write(
+        "plugins/slow/plugin.toml",
+        "name = \"slow\"\nversion = \"1\"\ndescription = \"sleeps\"\nkinds = [\"command\"]\ncommand = [\"sh\", \"run.sh\"]\ntimeout = 120\n",
+    );
+    t.write(
+        "plugins/slow/run.sh",
+        format!("{}\n", crate::util::pid_then_sleep(&pid_file)),
+    );
+    let s = Server::start();
+    s.push(answer("Next."));
+    let h = start(&t, &s.url(), "[plugins]\ntrust_repo = true\n");
+    send(
+        &h,
+        Op::Command {
+            name: "slow".into(),
+            args: String::new(),
+        },
+    );
+    let plugin = crate::util::started_pid(&pid_file);
+    let seen = cancel_until(&h, "the command's end", |e| {
+        matches!(e, Event::Output { .. } | Event::Error { .. })
+    });
+    assert!(
+        matches!(seen.last(), Some(Event::Error { text }) if text.contains("cancelled")),
+        "{seen:#?}"
+    );
+    assert_gone(plugin, "plugin");
+    goes_on(h);
 }
 
 #[test]

@@ -93,9 +93,10 @@ pub struct App {
     pub entries: Vec<Entry>,
     /// The turn whose answer is streaming.
     pub streaming: Option<u64>,
-    /// Written files are being validated or healed (from `Applied` or `HealStarted` to the
-    /// result): Ctrl-C cancels that.
-    pub working: bool,
+    /// What the session is busy with outside a streaming answer, for the status bar:
+    /// validating or healing written files (from `Applied` or `HealStarted` to the result) or
+    /// running a command plugin (to its output or error). Ctrl-C cancels that.
+    pub working: Option<String>,
     pub error: Option<String>,
     pub input: Input,
     pub palette: Palette,
@@ -141,7 +142,7 @@ impl App {
             last_tokens: None,
             entries: Vec::new(),
             streaming: None,
-            working: false,
+            working: None,
             error: None,
             input: Input::default(),
             palette: Palette::default(),
@@ -272,7 +273,7 @@ impl App {
                 );
             }
             Event::Applied { paths, .. } => {
-                self.working = true;
+                self.working = Some("validating".into());
                 self.system(
                     SystemKind::Good,
                     format!("applied: {} (/undo to revert)", paths.join(", ")),
@@ -286,7 +287,7 @@ impl App {
             Event::Validated {
                 passed, summary, ..
             } => {
-                self.working = false;
+                self.working = None;
                 let kind = if passed {
                     SystemKind::Good
                 } else {
@@ -295,14 +296,14 @@ impl App {
                 self.system(kind, format!("validated: {summary}"));
             }
             Event::HealStarted { paths } => {
-                self.working = true;
+                self.working = Some("healing".into());
                 self.system(SystemKind::Info, format!("healing {}…", paths.join(", ")));
             }
             Event::HealProgress { text } => self.system(SystemKind::Info, text),
             Event::HealFinished {
                 healed, summary, ..
             } => {
-                self.working = false;
+                self.working = None;
                 let kind = if healed {
                     SystemKind::Good
                 } else {
@@ -333,6 +334,7 @@ impl App {
                 self.finish(turn);
             }
             Event::Output { command, text } => {
+                self.working = None;
                 self.system(SystemKind::Output, format!("/{command}\n{text}"));
             }
             Event::Notice { level, text } => {
@@ -343,7 +345,7 @@ impl App {
                 self.system(kind, text);
             }
             Event::Error { text } => {
-                self.working = false;
+                self.working = None;
                 self.error = Some(text);
                 if let Some(turn) = self.streaming {
                     self.finish(turn);
@@ -356,7 +358,7 @@ impl App {
                 }
             }
             Event::Cancelled { turn } => {
-                self.working = false;
+                self.working = None;
                 self.finish(turn);
                 self.system(SystemKind::Warning, "cancelled");
             }
@@ -458,7 +460,7 @@ impl App {
 
     fn ctrl_c(&mut self) -> Vec<Op> {
         // Once only while working: if the result never comes, the next press acts as idle.
-        if self.streaming.is_some() || std::mem::take(&mut self.working) {
+        if self.streaming.is_some() || self.working.take().is_some() {
             return vec![Op::Cancel];
         }
         if self.mode != Mode::Chat {
@@ -563,6 +565,10 @@ impl App {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             {
+                if !palette::is_command(name) {
+                    // A command plugin: it runs until its output or error.
+                    self.working = Some(format!("running /{name}"));
+                }
                 let op = Op::Command {
                     name: name.to_string(),
                     args: args.to_string(),

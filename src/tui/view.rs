@@ -404,8 +404,8 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(" Ctrl-C again to quit ", base.patch(t.warning()))
     } else if app.streaming.is_some() {
         Span::styled(" streaming · Ctrl-C cancels ", base.patch(t.info()))
-    } else if app.working {
-        Span::styled(" validating · Ctrl-C cancels ", base.patch(t.info()))
+    } else if let Some(what) = &app.working {
+        Span::styled(format!(" {what} · Ctrl-C cancels "), base.patch(t.info()))
     } else if app.pending() > 0 {
         Span::styled(
             format!(" {} edit(s) to review · Ctrl-R ", app.pending()),

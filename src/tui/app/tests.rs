@@ -133,7 +133,7 @@ fn ctrl_c_cancels_streaming_then_quits_when_idle() {
 }
 
 #[test]
-fn ctrl_c_cancels_validation_and_heal_once() {
+fn ctrl_c_cancels_validation_heal_and_plugins_once() {
     let mut a = app();
     a.on_event(Event::Applied {
         proposals: vec![1],
@@ -148,7 +148,7 @@ fn ctrl_c_cancels_validation_and_heal_once() {
     a.on_event(Event::HealStarted {
         paths: vec!["a.py".into()],
     });
-    assert!(a.working);
+    assert_eq!(a.working.as_deref(), Some("healing"));
     a.on_event(Event::HealFinished {
         paths: vec!["a.py".into()],
         healed: true,
@@ -156,8 +156,38 @@ fn ctrl_c_cancels_validation_and_heal_once() {
         attempts: 1,
         summary: "healed".into(),
     });
-    assert!(!a.working);
+    assert_eq!(a.working, None);
     assert!(a.on_key(ctrl('c')).is_empty(), "idle again");
+    a.on_key(key(KeyCode::Esc));
+    // A command plugin runs until its output or error: Ctrl-C cancels it; a built-in command
+    // is not waited for.
+    let run_slow = |a: &mut App| {
+        typed(a, "/slow");
+        a.on_key(key(KeyCode::Enter))
+    };
+    assert_eq!(
+        run_slow(&mut a),
+        [Op::Command {
+            name: "slow".into(),
+            args: String::new()
+        }]
+    );
+    assert_eq!(a.working.as_deref(), Some("running /slow"));
+    assert_eq!(a.on_key(ctrl('c')), [Op::Cancel]);
+    run_slow(&mut a);
+    a.on_event(Event::Error {
+        text: "plugin slow: cancelled".into(),
+    });
+    assert_eq!(a.working, None);
+    run_slow(&mut a);
+    a.on_event(Event::Output {
+        command: "slow".into(),
+        text: "done".into(),
+    });
+    assert_eq!(a.working, None);
+    typed(&mut a, "/diff");
+    a.on_key(key(KeyCode::Enter));
+    assert_eq!(a.working, None);
 }
 
 #[test]
