@@ -145,6 +145,89 @@ fn python_two_attempts_the_first_unusable() {
     assert_eq!(j["attempts"][1]["outcome"], "accepted");
 }
 
+/// The system prompt and the user prompt of each request the scripted server saw.
+fn prompts(s: &Server) -> Vec<(String, String)> {
+    s.requests()
+        .iter()
+        .map(|r| {
+            let m = &r.body_json()["messages"];
+            let text = |i: usize| m[i]["content"].as_str().unwrap_or("").to_string();
+            (text(0), text(1))
+        })
+        .collect()
+}
+
+/// `heal.edit_format`: "auto" asks for the whole file after an answer with no usable edits (a
+/// bare fenced block is then the file), "search-replace" never does, "whole" does at once.
+#[test]
+fn whole_files_after_an_answer_without_edits_or_when_configured() {
+    let broken = "def f(x):\n    return x +\n";
+    let fixed = "def f(x):\n    return x + 1\n";
+    let prose = "I think you should add something after the plus sign.";
+    let fence = "```python\ndef f(x):\n    return x + 1\n```\n";
+    let asks_whole = |p: &(String, String)| {
+        p.1.contains("Reply with the complete corrected calc.py")
+            && !p.1.contains("SEARCH/REPLACE")
+            && !p.0.contains("<<<<<<< SEARCH")
+    };
+    for (format, answers, healed) in [
+        ("auto", vec![prose, fence], true),
+        ("search-replace", vec![prose, fence], false),
+        ("whole", vec![fence], true),
+    ] {
+        let t = Test::new();
+        t.write("calc.py", broken);
+        let s = Server::start();
+        setup(&t, &s.url());
+        let config = t.home.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap_or_default();
+        text.push_str(&format!("[heal]\nedit_format = \"{format}\"\n"));
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("config: {e}"));
+        for a in &answers {
+            s.push(answer(a));
+        }
+        let run = heal(
+            &t,
+            &[
+                "--yes",
+                "--json",
+                "--max-attempts",
+                &answers.len().to_string(),
+                "calc.py",
+            ],
+        );
+        let j: Value = serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout(), run.stderr()));
+        assert_eq!(j["healed"], healed, "{format}: {j:#}\n{}", run.stderr());
+        assert_eq!(run.code(), if healed { 0 } else { 1 }, "{format}");
+        assert_eq!(read(&t, "calc.py"), if healed { fixed } else { broken });
+        let p = prompts(&s);
+        assert_eq!(p.len(), answers.len(), "{format}");
+        match format {
+            "auto" => {
+                assert!(!asks_whole(&p[0]) && asks_whole(&p[1]), "{p:#?}");
+                assert_eq!(j["attempts"][1]["edits"][0]["kind"], "whole_file", "{j:#}");
+            }
+            "search-replace" => {
+                assert!(!asks_whole(&p[0]) && !asks_whole(&p[1]), "{p:#?}");
+                assert_eq!(j["attempts"][1]["outcome"], "unusable", "{j:#}");
+            }
+            _ => assert!(asks_whole(&p[0]), "{p:#?}"),
+        }
+    }
+    // A value that is none of these names the key.
+    let t = Test::new();
+    t.write("calc.py", broken);
+    let run = t.run(&["-c", "heal.edit_format=diff", "heal", "--check", "calc.py"]);
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("heal.edit_format"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(read(&t, "calc.py"), broken);
+}
+
 #[test]
 fn python_name_error_found_by_the_linter() {
     if !have("ruff") {

@@ -249,12 +249,28 @@ pub struct HealConfig {
     pub max_attempts: u32,
     /// Tokens of related definitions (from the context loader) in each fix prompt.
     pub context_budget: usize,
+    /// How the model is asked to give its edits.
+    pub edit_format: EditFormat,
     /// Settings for a built-in validator, by name (`ruff`, `cargo check`, ...).
     #[serde(default)]
     pub validators: std::collections::BTreeMap<String, ValidatorOverride>,
     /// Extra validators, by name.
     #[serde(default)]
     pub custom: std::collections::BTreeMap<String, CustomValidator>,
+}
+
+/// `heal.edit_format`: how the fix loop asks the model for its edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EditFormat {
+    /// SEARCH/REPLACE blocks; after an answer that had no usable edits, the whole corrected
+    /// files, when every file shown to the model is small enough to be shown whole.
+    Auto,
+    /// SEARCH/REPLACE blocks only.
+    SearchReplace,
+    /// The whole corrected files whenever they are small enough (small local models manage
+    /// this far better than SEARCH/REPLACE); SEARCH/REPLACE for larger ones.
+    Whole,
 }
 
 /// `[plugins]`: which plugins run. See docs/plugins.md.

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::config::EditFormat;
 use crate::edit::{self, Edit, EditKind, FileChange};
 use crate::llm::{self, Message, Request};
 use crate::store::memory::Fix;
@@ -177,10 +178,14 @@ impl Loop<'_> {
             if n == 1 {
                 remembered = past.len();
             }
-            let prompt = self.prompt(files, &best, &state, &attempts, &past)?;
+            let (prompt, whole) = self.prompt(files, &best, &state, &attempts, &past)?;
             let req = Request {
                 model: opts.model.clone(),
-                system: Some(system_prompt()),
+                system: Some(if whole {
+                    whole_file_system_prompt()
+                } else {
+                    system_prompt()
+                }),
                 messages: vec![Message::user(prompt)],
                 tools: vec![],
                 max_tokens: opts.max_tokens,
@@ -202,7 +207,7 @@ impl Loop<'_> {
                 diff: String::new(),
                 answer: String::new(),
             };
-            let candidate = match self.candidate(files, &answer.text, &state) {
+            let candidate = match self.candidate(files, &answer.text, &state, whole) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -292,14 +297,17 @@ impl Loop<'_> {
         files: &[String],
         answer: &str,
         state: &BTreeMap<String, (Option<String>, String)>,
+        whole: bool,
     ) -> Result<(Vec<EditOut>, BTreeMap<String, (Option<String>, String)>), (Vec<EditOut>, String)>
     {
         let edits = match edit::parse(answer) {
             Ok(e) => e,
             Err(edit::ParseError::NoBlocks) => {
                 // A bare code block may stand for a file being healed or one already edited.
-                let known: Vec<String> = files.iter().chain(state.keys()).cloned().collect();
-                match fenced_whole_files(answer, &known) {
+                let mut known: Vec<String> = files.to_vec();
+                known.extend(state.keys().filter(|k| !files.contains(k)).cloned());
+                let only = (whole && known.len() == 1).then(|| known[0].as_str());
+                match fenced_whole_files(answer, &known).or_else(|| only_fence(answer, only?)) {
                     Some(e) => e,
                     None => {
                         return Err((
@@ -377,7 +385,7 @@ impl Loop<'_> {
         state: &BTreeMap<String, (Option<String>, String)>,
         attempts: &[Attempt],
         past: &[Fix],
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<(String, bool)> {
         let stage = v.failed_stage.unwrap_or(Stage::Syntax);
         let errors: Vec<&Diagnostic> = v
             .errors()
@@ -405,21 +413,40 @@ impl Loop<'_> {
                 shown.push(d.file.clone());
             }
         }
-        s.push_str("\nThe code as it is now (excerpts of long files have line numbers added, `N | `; they are not part of the file: never copy them into SEARCH):\n");
-        for rel in &shown {
-            let text = match state.get(rel) {
-                Some((_, t)) => t.clone(),
-                None => match std::fs::read_to_string(self.root.join(rel)) {
-                    Ok(t) => t,
-                    Err(_) => continue,
-                },
+        let texts: Vec<(&String, String)> = shown
+            .iter()
+            .filter_map(|rel| {
+                let text = match state.get(rel) {
+                    Some((_, t)) => t.clone(),
+                    None => std::fs::read_to_string(self.root.join(rel)).ok()?,
+                };
+                Some((rel, text))
+            })
+            .collect();
+        // Whole files only where every file shown is shown whole: the model can rewrite only
+        // what it has seen.
+        let all_small = !texts.is_empty()
+            && texts
+                .iter()
+                .all(|(_, t)| t.lines().count() <= WHOLE_FILE_LINES);
+        let whole = all_small
+            && match self.config.heal.edit_format {
+                EditFormat::SearchReplace => false,
+                EditFormat::Whole => true,
+                EditFormat::Auto => attempts.iter().any(|a| a.outcome == "unusable"),
             };
+        s.push_str(if whole {
+            "\nThe code as it is now:\n"
+        } else {
+            "\nThe code as it is now (excerpts of long files have line numbers added, `N | `; they are not part of the file: never copy them into SEARCH):\n"
+        });
+        for (rel, text) in &texts {
             let lines: Vec<u32> = errors
                 .iter()
-                .filter(|d| &d.file == rel)
+                .filter(|d| &d.file == *rel)
                 .map(|d| d.line)
                 .collect();
-            s.push_str(&format!("\n{rel}\n```\n{}```\n", numbered(&text, &lines)));
+            s.push_str(&format!("\n{rel}\n```\n{}```\n", numbered(text, &lines)));
         }
         let query: String = errors
             .iter()
@@ -464,10 +491,21 @@ impl Loop<'_> {
             .map(|d| d.file.as_str())
             .filter(|f| !f.is_empty())
             .unwrap_or(files.first().map(String::as_str).unwrap_or("path/to/file"));
-        s.push_str(&format!(
-            "\nReply with SEARCH/REPLACE blocks only, changing as little as possible:\n\n{example}\n<<<<<<< SEARCH\n(the wrong line(s), copied exactly)\n=======\n(the corrected line(s))\n>>>>>>> REPLACE\n"
-        ));
-        Ok(s)
+        if whole {
+            // No placeholder to copy: small models answer with it verbatim.
+            s.push_str(&if texts.len() == 1 {
+                format!(
+                    "\nReply with the complete corrected {example}: its path alone on a line, then the whole file in one fenced block, changing only what fixes the errors.\n"
+                )
+            } else {
+                "\nReply with each file you change complete: its path alone on a line, then the whole corrected file in a fenced block, changing only what fixes the errors.\n".to_string()
+            });
+        } else {
+            s.push_str(&format!(
+                "\nReply with SEARCH/REPLACE blocks only, changing as little as possible:\n\n{example}\n<<<<<<< SEARCH\n(the wrong line(s), copied exactly)\n=======\n(the corrected line(s))\n>>>>>>> REPLACE\n"
+            ));
+        }
+        Ok((s, whole))
     }
 }
 
@@ -591,6 +629,31 @@ pub fn fenced_whole_files(answer: &str, known: &[String]) -> Option<Vec<Edit>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// An answer of fenced blocks only, all the same (small models repeat theirs), in reply to a
+/// request for the whole of `path` (the only file in question): the whole-file edit of it.
+fn only_fence(answer: &str, path: &str) -> Option<Vec<Edit>> {
+    let lines: Vec<&str> = answer.lines().collect();
+    let mut blocks: Vec<(usize, String)> = Vec::new(); // (line of the opening fence, content)
+    let mut open: Option<usize> = None;
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim_start().starts_with("```") {
+            match open.take() {
+                None => open = Some(i),
+                Some(o) => blocks.push((o, lines[o + 1..i].join("\n") + "\n")),
+            }
+        }
+    }
+    let (line, content) = blocks.first()?.clone();
+    if open.is_some() || blocks.iter().any(|(_, c)| *c != content) {
+        return None;
+    }
+    Some(vec![Edit {
+        path: path.to_string(),
+        kind: EditKind::WholeFile { content },
+        line: line + 1,
+    }])
+}
+
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
     let old_lines: Vec<&str> = old
@@ -661,6 +724,16 @@ pub fn system_prompt() -> String {
     )
 }
 
+/// The instructions for the model when it is asked for whole files.
+pub fn whole_file_system_prompt() -> String {
+    "You are vibe's code fixer. Validators (a parser, the compiler or type checker, linters, \
+     tests) report errors in the user's code; you fix them with the smallest change that makes \
+     them pass, keeping the code's style and everything else as it is. Do not explain: reply \
+     with each corrected file whole, its path alone on a line and then every line of it in a \
+     fenced block."
+        .to_string()
+}
+
 /// Writes a healed outcome's changes (backups first, atomically; `vibe undo` restores them) and
 /// remembers the fixes in the bug memory; returns the backup run id.
 pub fn write(
@@ -727,6 +800,32 @@ mod tests {
         let plain = "`a.py`:\n```python\nx = 1\n```\n";
         let e = fenced_whole_files(plain, &["a.py".into()]).expect("an edit");
         assert!(matches!(&e[0].kind, EditKind::WholeFile { content } if content == "x = 1\n"));
+    }
+
+    #[test]
+    fn a_bare_fence_is_the_only_file_asked_for_whole() {
+        let whole = |answer: &str| match only_fence(answer, "a.py").as_deref() {
+            Some(
+                [
+                    Edit {
+                        path,
+                        kind: EditKind::WholeFile { content },
+                        ..
+                    },
+                ],
+            ) if path == "a.py" => Some(content.clone()),
+            _ => None,
+        };
+        assert_eq!(whole("```python\nx = 1\n```\n").as_deref(), Some("x = 1\n"));
+        // Repeated the same: still the file.
+        assert_eq!(
+            whole("```\nx = 1\n```\n\n```\nx = 1\n```").as_deref(),
+            Some("x = 1\n")
+        );
+        // Two different files, an unclosed fence, or no fence: not a file.
+        assert_eq!(whole("```\nx = 1\n```\n```\nx = 2\n```\n"), None);
+        assert_eq!(whole("```\nx = 1\n"), None);
+        assert_eq!(whole("close the parenthesis"), None);
     }
 
     #[test]
