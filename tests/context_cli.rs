@@ -228,6 +228,32 @@ fn tests_are_discounted_unless_the_task_is_about_them() {
     assert!(!reasons.contains("test file"), "{reasons}");
 }
 
+/// Words of one-letter and number parts (`u128`, `f1234`) match, alone or inside identifiers.
+#[test]
+fn letter_and_digit_words_match() {
+    let t = Test::new();
+    t.write(
+        "src/ints.rs",
+        "pub fn decode_u128(b: &[u8]) -> u128 {\n    0\n}\n",
+    );
+    t.write("src/nums.rs", "pub fn f1234() -> i64 {\n    1\n}\n");
+    t.write(
+        "src/other.rs",
+        "pub fn unrelated() -> bool {\n    true\n}\n",
+    );
+    for (task, first) in [
+        ("fix f1234", "src/nums.rs"),
+        ("u128 values decode wrongly", "src/ints.rs"),
+    ] {
+        let j = t.run(&["context", task, "--json"]).json();
+        assert_eq!(
+            paths(&j).first().map(String::as_str),
+            Some(first),
+            "{task}: {j}"
+        );
+    }
+}
+
 #[test]
 fn task_from_stdin_and_from_a_non_utf8_file() {
     let t = Test::fixture("python");

@@ -158,23 +158,40 @@ impl Default for Analyzer {
 
 impl Analyzer {
     /// The terms of one identifier or word: each of its parts stemmed, plus the whole
-    /// (lowercased) when it has several parts. Pure numbers and one-letter parts are dropped.
+    /// (lowercased) when it has several parts. Pure numbers and one-letter parts are dropped,
+    /// but not from the whole: `u128`, `i32`, `h2`, `k8s`, `e2e` are terms.
     pub fn word_terms(&self, word: &str, mut f: impl FnMut(Term)) {
         if word.len() > 64 {
             return;
         }
         let parts = split_identifier(word);
-        let mut kept = 0;
+        let dropped = |p: &str| p.len() < 2 || p.chars().all(|c| c.is_ascii_digit());
+        // A run of dropped parts inside a longer identifier is a term of its own
+        // (`decode_u128` → u128).
+        let mut run: Vec<&str> = Vec::new();
+        let end_run = |run: &mut Vec<&str>, f: &mut dyn FnMut(Term)| {
+            if run.len() > 1 && run.len() < parts.len() {
+                let joined = run.concat();
+                if !joined.bytes().all(|b| b.is_ascii_digit()) {
+                    f(hash(&joined));
+                }
+            }
+            run.clear();
+        };
         for p in &parts {
-            if p.len() < 2 || p.chars().all(|c| c.is_ascii_digit()) {
+            if dropped(p) {
+                run.push(p);
                 continue;
             }
-            kept += 1;
+            end_run(&mut run, &mut f);
             f(hash(&self.stemmer.stem(p)));
         }
-        if kept > 1 || (parts.len() > 1 && kept == 1) {
+        end_run(&mut run, &mut f);
+        if parts.len() > 1 {
             let whole: String = parts.concat();
-            f(hash(&whole));
+            if !whole.bytes().all(|b| b.is_ascii_digit()) {
+                f(hash(&whole));
+            }
         }
     }
 
@@ -211,7 +228,12 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
             return;
         }
         let parts = split_identifier(w);
-        let code_like = parts.len() > 1 || w.contains('_');
+        // `C0`, `u128`, `h2`: a word of short parts only, which prose has too ("C0 control
+        // characters"); it weighs as a plain word.
+        let short = parts
+            .iter()
+            .all(|p| p.len() < 2 || p.bytes().all(|b| b.is_ascii_digit()));
+        let code_like = (parts.len() > 1 && !short) || w.contains('_');
         let mut push = |term: Term, whole: bool| {
             if !out.iter().any(|q| q.term == term) {
                 out.push(QueryTerm {
@@ -222,7 +244,7 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
                 });
             }
         };
-        let whole_term = (parts.len() > 1).then(|| hash(&parts.concat()));
+        let whole_term = (parts.len() > 1 && !short).then(|| hash(&parts.concat()));
         analyzer.word_terms(w, |t| push(t, Some(t) == whole_term));
     });
     out
@@ -279,6 +301,31 @@ pub fn mentions_tests(task: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn letters_and_digits_make_a_term_together() {
+        let a = Analyzer::default();
+        let terms = |w: &str| {
+            let mut out = Vec::new();
+            a.word_terms(w, |t| out.push(t));
+            out
+        };
+        for w in ["u128", "i32", "h2", "k8s", "e2e", "f1234"] {
+            assert_eq!(terms(w), [hash(w)], "{w}");
+        }
+        assert_eq!(
+            terms("decode_u128"),
+            [hash("decod"), hash("u128"), hash("decodeu128")]
+        );
+        assert_eq!(terms("base64"), [hash("base"), hash("base64")]);
+        assert!(terms("2").is_empty() && terms("x").is_empty() && terms("1_2").is_empty());
+        // The task's `u128` matches the code's.
+        assert!(
+            query_terms(&a, "fix u128 overflow")
+                .iter()
+                .any(|q| q.term == hash("u128"))
+        );
+    }
 
     #[test]
     fn identifiers_split_into_words() {

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_sessions.sql"),
     include_str!("migrations/0006_lexicon_generated.sql"),
     include_str!("migrations/0007_lexicon_reanalysed.sql"),
+    include_str!("migrations/0008_lexicon_short_words.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
