@@ -38,9 +38,9 @@ fn assert_exact(j: &Value, encoding: Encoding) {
 }
 
 /// A module big enough that only its matching definition fits in full.
-fn big_module() -> String {
+fn big_module(helpers: usize) -> String {
     let mut s = String::from("\"\"\"Many helpers.\"\"\"\n\n");
-    for i in 0..60 {
+    for i in 0..helpers {
         s.push_str(&format!(
             "def helper_{i:02}(value):\n    \"\"\"Helper {i}.\"\"\"\n    total = value\n    for step in range({i}):\n        total += step * {i}\n    return total\n\n\n"
         ));
@@ -126,7 +126,7 @@ fn text_output_snapshot_and_explain() {
 #[test]
 fn every_budget_holds_exactly() {
     let t = Test::fixture("python");
-    t.write("src/mypkg/frames.py", big_module());
+    t.write("src/mypkg/frames.py", big_module(60));
     for budget in ["30", "60", "150", "400", "1000", "3000"] {
         for enc in ["o200k_base", "cl100k_base"] {
             let j = t
@@ -147,10 +147,11 @@ fn every_budget_holds_exactly() {
     }
 }
 
-#[test]
-fn a_large_file_comes_as_its_matching_definition() {
+/// The context of "checksum_frame returns a wrong CRC" at budget 1200 with frames.py of
+/// `helpers` other definitions, where frames.py ranks first and comes partial.
+fn checksum_context(helpers: usize) -> String {
     let t = Test::fixture("python");
-    t.write("src/mypkg/frames.py", big_module());
+    t.write("src/mypkg/frames.py", big_module(helpers));
     let j = t
         .run(&[
             "context",
@@ -163,15 +164,33 @@ fn a_large_file_comes_as_its_matching_definition() {
     let frames = file(&j, "src/mypkg/frames.py");
     assert_eq!(frames["rank"], 1, "{j}");
     assert_eq!(frames["included"], "partial", "{j}");
-    let context = j["context"].as_str().unwrap_or_default();
+    assert_exact(&j, Encoding::O200kBase);
+    let context = j["context"].as_str().unwrap_or_default().to_string();
+    assert!(context.contains("    return crc & 0xFFFF\n"), "{context}");
+    context
+}
+
+#[test]
+fn a_large_file_comes_as_its_matching_definition() {
+    let context = checksum_context(60);
     assert!(
         context.starts_with("src/mypkg/frames.py (lines 483-488 of 488 in full, other definitions as signatures)\n```python\n"),
         "{context}"
     );
-    assert!(context.contains("    return crc & 0xFFFF\n"), "{context}");
     assert!(context.contains("def helper_07(value):\n⋮\n"), "{context}");
     assert!(!context.contains("total += step * 7"), "{context}");
-    assert_exact(&j, Encoding::O200kBase);
+}
+
+/// A file with so many definitions that their signatures alone overflow the budget still comes
+/// as its matching definition, with the rest elided (not as one map line).
+#[test]
+fn a_file_of_many_definitions_comes_as_its_matching_definition_alone() {
+    let context = checksum_context(600);
+    assert!(
+        context.starts_with("src/mypkg/frames.py (lines 4803-4808 of 4808 in full, the rest elided)\n```python\n⋮\ndef checksum_frame(frame):\n"),
+        "{context}"
+    );
+    assert!(!context.contains("def helper_07(value):"), "{context}");
 }
 
 #[test]
@@ -400,7 +419,7 @@ fn an_empty_repository_gives_an_empty_context() {
 #[test]
 fn two_runs_at_once_both_finish_with_the_same_answer() {
     let t = Test::fixture("python");
-    t.write("src/mypkg/frames.py", big_module());
+    t.write("src/mypkg/frames.py", big_module(60));
     let spawn = || {
         t.cmd()
             .args(["context", "checksum_frame CRC", "--json"])

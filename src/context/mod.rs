@@ -26,7 +26,7 @@ use crate::repomap::project::Project;
 use crate::repomap::render;
 use crate::store::{FileRow, LexiconRow, Store};
 
-use pack::{Included, full_block, partial_block};
+use pack::{Included, focused_block, full_block, partial_block};
 use tokens::Encoding;
 
 /// Schema of `vibe context --json`.
@@ -365,10 +365,15 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .or_insert_with(|| read_text(root, &f.path).map(std::rc::Rc::from))
             .clone()
     };
+    // How many of the task's terms a defined name has.
     let matches_task = |name: &str| {
-        let mut hit = false;
-        analyzer.word_terms(name, |t| hit |= query_terms.contains(&t));
-        hit
+        let mut hit: Vec<terms::Term> = Vec::new();
+        analyzer.word_terms(name, |t| {
+            if query_terms.contains(&t) && !hit.contains(&t) {
+                hit.push(t);
+            }
+        });
+        hit.len()
     };
 
     // Tier 1: whole files, or their matching definitions.
@@ -392,18 +397,18 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             continue;
         }
         let symbols = symbols_of(f.id)?;
-        let expanded: Vec<usize> = symbols
+        let matching: Vec<(usize, usize)> = symbols
             .iter()
             .enumerate()
-            .filter(|(_, s)| matches_task(&s.name))
-            .map(|(i, _)| i)
+            .map(|(i, s)| (i, matches_task(&s.name)))
+            .filter(|&(_, m)| m > 0)
             .collect();
-        if expanded.is_empty() {
+        if matching.is_empty() {
             continue;
         }
         // Drop the largest expanded definitions until the block fits: each try estimates how
         // many lines are too many from the block's tokens per line, and verifies exactly.
-        let mut expanded = expanded;
+        let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
         for _ in 0..8 {
             let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
             let n = counter.count_block(&block)?;
@@ -426,6 +431,41 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 removed += size(expanded.remove(0)).max(1);
             }
             expanded.sort_unstable();
+        }
+        if included[pos].0 != Included::None {
+            continue;
+        }
+        // Even one definition with every signature is too much (a file of hundreds of
+        // definitions): the definitions that match the most task terms, and the first lines of
+        // what encloses them, the rest elided. The most that fit, in half of what is left (the
+        // whole of it for a file named in the task), found by halving with exact counts.
+        let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
+        let mut order = matching;
+        order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
+        let room = if s.named {
+            limit - used
+        } else {
+            (limit - used) / 2
+        };
+        let (mut lo, mut hi) = (0, order.len());
+        let mut best: Option<(String, usize)> = None;
+        while lo < hi {
+            let k = (lo + hi).div_ceil(2);
+            let mut keep: Vec<usize> = order[..k].iter().map(|&(i, _)| i).collect();
+            keep.sort_unstable();
+            let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep);
+            let n = counter.count_block(&block)?;
+            if n <= room {
+                lo = k;
+                best = Some((block, n));
+            } else {
+                hi = k - 1;
+            }
+        }
+        if let Some((block, n)) = best {
+            used += n;
+            included[pos] = (Included::Partial, n);
+            blocks.push((pos, block));
         }
     }
 

@@ -109,15 +109,30 @@ pub fn shown_ranges(lines: usize, symbols: &[Symbol], expanded: &[usize]) -> Vec
         };
         shown.push((start, end));
     }
-    shown.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (a, b) in shown {
-        match merged.last_mut() {
+    merged(shown)
+}
+
+/// Ranges sorted, with overlapping and adjacent ones merged.
+fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in ranges {
+        match out.last_mut() {
             Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
-            _ => merged.push((a, b)),
+            _ => out.push((a, b)),
         }
     }
-    merged
+    out
+}
+
+/// The ranges of definitions shown in full that are not inside another one, sorted: the
+/// ones worth naming in a header.
+fn outermost(mut full: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    full.sort_unstable();
+    full.dedup();
+    let all = full.clone();
+    full.retain(|r| !all.iter().any(|o| o != r && o.0 <= r.0 && r.1 <= o.1));
+    full
 }
 
 /// A file reduced to the given line ranges; each gap becomes one `⋮` line at the indentation
@@ -178,7 +193,7 @@ pub fn partial_block(
         format!("{path} (signatures only, bodies elided; {lines} lines)")
     } else {
         // The expanded definitions' own ranges are the ones worth naming.
-        let mut full: Vec<(usize, usize)> = expanded
+        let full: Vec<(usize, usize)> = expanded
             .iter()
             .filter_map(|&i| symbols.get(i))
             .map(|s| {
@@ -186,15 +201,46 @@ pub fn partial_block(
                 (a, (s.end_line as usize).clamp(a, lines.max(1)))
             })
             .collect();
-        full.sort_unstable();
-        full.dedup();
-        let all = full.clone();
-        full.retain(|r| !all.iter().any(|o| o != r && o.0 <= r.0 && r.1 <= o.1));
         format!(
             "{path} (lines {} of {lines} in full, other definitions as signatures)",
-            describe_ranges(&full)
+            describe_ranges(&outermost(full))
         )
     };
+    (block(&header, lang, &ranges_body(text, &ranges)), ranges)
+}
+
+/// A file too large for its signatures: only the `keep` definitions in full, with the first
+/// line of each definition that encloses one of them (its `impl`, class or module), and the
+/// rest elided.
+pub fn focused_block(
+    path: &str,
+    lang: &str,
+    text: &str,
+    symbols: &[Symbol],
+    keep: &[usize],
+) -> (String, Vec<(usize, usize)>) {
+    let lines = text.lines().count().max(1);
+    let span = |s: &Symbol| {
+        let a = (s.line as usize).clamp(1, lines);
+        (a, (s.end_line as usize).clamp(a, lines))
+    };
+    let full: Vec<(usize, usize)> = keep
+        .iter()
+        .filter_map(|&i| symbols.get(i))
+        .map(span)
+        .collect();
+    let mut shown = full.clone();
+    for s in symbols {
+        let (a, b) = span(s);
+        if full.iter().any(|&(x, y)| a < x && y <= b) {
+            shown.push((a, a));
+        }
+    }
+    let ranges = merged(shown);
+    let header = format!(
+        "{path} (lines {} of {lines} in full, the rest elided)",
+        describe_ranges(&outermost(full))
+    );
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
@@ -224,6 +270,23 @@ mod tests {
         assert_eq!(
             block,
             "m.py (lines 6-8 of 8 in full, other definitions as signatures)\n```python\n⋮\ndef a():\n⋮\ndef b():\n    x = 2\n    return x\n```\n\n"
+        );
+    }
+
+    #[test]
+    fn focused_blocks_keep_the_definitions_and_what_encloses_them() {
+        let text = "impl A {\n    fn a() {\n        1\n    }\n    fn b() {\n        2\n    }\n}\nfn c() {\n    3\n}\n";
+        let symbols = [
+            sym("A", 1, 8),
+            sym("a", 2, 4),
+            sym("b", 5, 7),
+            sym("c", 9, 11),
+        ];
+        let (block, ranges) = focused_block("m.rs", "rust", text, &symbols, &[2]);
+        assert_eq!(ranges, [(1, 1), (5, 7)]);
+        assert_eq!(
+            block,
+            "m.rs (lines 5-7 of 11 in full, the rest elided)\n```rust\nimpl A {\n    ⋮\n    fn b() {\n        2\n    }\n⋮\n```\n\n"
         );
     }
 
