@@ -17,7 +17,7 @@ fn ts_map() -> Value {
 fn symbols_are_exact() {
     let map = ts_map();
     // Interface members and abstract methods are methods of their owner; overload signatures are
-    // definitions of their own (one per line); `declare const` is a constant; a function in a
+    // definitions of their own (one per line); `declare const` and `export declare const` are constants; a function in a
     // namespace (or a constant in a `declare module`) has it as parent.
     assert_eq!(
         file(&map, "src/models/user.ts")["symbols"],
@@ -68,6 +68,7 @@ fn symbols_are_exact() {
             {"name": "Env", "kind": "interface", "parent": null, "signature": "interface Env", "line": 2, "end_line": 4, "doc": "Build-time environment."},
             {"name": "virtual:env", "kind": "module", "parent": null, "signature": "module \"virtual:env\"", "line": 6, "end_line": 8},
             {"name": "env", "kind": "constant", "parent": "virtual:env", "signature": "const env: Env;", "line": 7, "end_line": 7},
+            {"name": "BUILD_ID", "kind": "constant", "parent": null, "signature": "const BUILD_ID: string;", "line": 10, "end_line": 10},
         ])
     );
     assert_eq!(
@@ -226,7 +227,7 @@ fn detection_and_stats() {
         ("scripts/seed", "typescript", 5),
         ("src/components/UserCard.tsx", "tsx", 13),
         ("src/config.ts", "typescript", 14),
-        ("src/env.d.ts", "typescript", 8),
+        ("src/env.d.ts", "typescript", 10),
         ("src/fallback/schema.ts", "typescript", 3),
         ("src/index.ts", "typescript", 14),
         ("src/models/index.ts", "typescript", 2),
@@ -246,12 +247,12 @@ fn detection_and_stats() {
     assert_eq!(s["source_files"], json!(14));
     assert_eq!(
         s["languages"],
-        json!({"tsx": {"files": 1, "lines": 13, "bytes": 393}, "typescript": {"files": 13, "lines": 131, "bytes": 3070}})
+        json!({"tsx": {"files": 1, "lines": 13, "bytes": 393}, "typescript": {"files": 13, "lines": 133, "bytes": 3110}})
     );
     assert_eq!(s["other_text"], json!({"json": 4}));
     assert_eq!(s["skipped"], json!({}));
     assert_eq!(s["files_with_parse_errors"], json!(0));
-    assert_eq!(s["symbols"], json!(37));
+    assert_eq!(s["symbols"], json!(38));
     assert_eq!(s["imports"], json!(21));
     assert_eq!(s["edges"], json!(16));
     assert_eq!(s["externals"], json!(5));

@@ -187,12 +187,19 @@
   ]
   body: (statement_block) @body) @definition.module
 
-; `declare const X: T;` at top level
+; `declare const X: T;` at top level, exported or not (`export declare const X: T;`, as
+; .d.ts files write them)
 (program
   (ambient_declaration
     (_
       (variable_declarator
         name: (identifier) @name)) @definition.constant))
+(program
+  (export_statement
+    (ambient_declaration
+      (_
+        (variable_declarator
+          name: (identifier) @name)) @definition.constant)))
 
 ; Also covers `import x = require("m")` (import_require_clause).
 (import_statement) @import
