@@ -17,6 +17,23 @@ pub mod store;
 pub mod tui;
 pub mod watch;
 
+/// An error and its causes on one line, `outer: cause: …`, as anyhow's `{:#}` prints them, but
+/// without a cause the message before already quotes (errors that say `cannot read {path}:
+/// {source}` and also give `source` as their cause).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !text.contains(&c_text) {
+            text.push_str(": ");
+            text.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before
 /// any tree-sitter object exists: memory allocated by one allocator must not be freed by the
 /// other, which is also why the library never calls it on its own.
@@ -52,4 +69,23 @@ pub fn use_mimalloc_for_tree_sitter() {
             free,
         }))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_the_message_quotes_is_not_repeated() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let quoted = anyhow::Error::new(crate::store::Error::Io {
+            path: "/r/.vibe".into(),
+            source: io(),
+        });
+        let text = crate::error_chain(quoted.as_ref());
+        assert_eq!(text.matches("gone").count(), 1, "{text}");
+        let wrapped = anyhow::Error::new(io()).context("reading the index");
+        assert_eq!(
+            crate::error_chain(wrapped.as_ref()),
+            "reading the index: gone"
+        );
+    }
 }

@@ -316,6 +316,64 @@ fn unreadable_file_and_directory_warn_but_succeed() {
     }
 }
 
+/// A tree vibe cannot write `.vibe/` in (here `.vibe` is a file, which stops root too; a
+/// read-only directory as well when not root) keeps its index in the user's data directory:
+/// said once, then used quietly; the tree is left as it was.
+#[test]
+fn a_tree_vibe_cannot_write_to_keeps_its_index_in_the_user_data_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new();
+    t.write("src/frames.py", "def parse_frame(b):\n    return b\n");
+    t.write(".vibe", "not a directory\n");
+    let first = t.run(&["map", "--json"]);
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    assert!(
+        first.stderr().contains(".vibe") && first.stderr().contains("keeping the index"),
+        "{}",
+        first.stderr()
+    );
+    let indexes = t.home.path().join("indexes");
+    let kept: Vec<_> = std::fs::read_dir(&indexes)
+        .unwrap_or_else(|e| panic!("{}: {e}", indexes.display()))
+        .filter_map(|d| d.ok().map(|d| d.path().join("index.db")))
+        .filter(|p| p.exists())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let again = t.run(&["map", "--json"]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert!(
+        !again.stderr().contains("keeping the index"),
+        "{}",
+        again.stderr()
+    );
+    let j = t.run(&["context", "parse_frame is wrong", "--json"]).json();
+    assert_eq!(j["files"][0]["path"], "src/frames.py", "{j}");
+    let doctor = t.run(&["doctor"]);
+    assert!(doctor.stdout().contains("indexes/"), "{}", doctor.stdout());
+    assert_eq!(
+        std::fs::read_to_string(t.root().join(".vibe")).unwrap_or_default(),
+        "not a directory\n"
+    );
+
+    // A read-only tree (not enforced for root).
+    let t = Test::new();
+    t.write("lib/a.py", "def alpha():\n    pass\n");
+    let mode = |m: u32| {
+        std::fs::set_permissions(t.root(), std::fs::Permissions::from_mode(m))
+            .unwrap_or_else(|e| panic!("chmod: {e}"));
+    };
+    mode(0o555);
+    let enforced = std::fs::create_dir(t.root().join("probe")).is_err();
+    let r = t.run(&["map", "--json"]);
+    let exists = t.root().join(".vibe").exists();
+    mode(0o755);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    if enforced {
+        assert!(r.stderr().contains("keeping the index"), "{}", r.stderr());
+        assert!(!exists);
+    }
+}
+
 #[test]
 fn directory_that_is_a_regular_file() {
     let t = Test::new();

@@ -204,7 +204,11 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
                 Ok(files) => out.push(check(
                     "index",
                     Status::Ok,
-                    format!(".vibe/index.db: {} files indexed", files.len()),
+                    format!(
+                        "{}: {} files indexed",
+                        db.strip_prefix(root).unwrap_or(&db).display(),
+                        files.len()
+                    ),
                     None,
                 )),
                 Err(e) => out.push(check(

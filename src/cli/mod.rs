@@ -105,7 +105,11 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(e) {
         return ExitCode::SUCCESS;
     }
-    let _ = writeln!(std::io::stderr(), "error: {e:#}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {}",
+        crate::error_chain(e.as_ref())
+    );
     if is_over_budget(e) {
         ExitCode::from(3)
     } else if e.downcast_ref::<UsageError>().is_some()

@@ -60,7 +60,10 @@ pub fn run(args: &WatchArgs, root: &Path, config: &Config) -> anyhow::Result<Exi
                 }
             ),
             Err(e) => {
-                eprintln!("warning: the index update failed: {e:#}");
+                eprintln!(
+                    "warning: the index update failed: {}",
+                    crate::error_chain(e.as_ref())
+                );
                 return;
             }
         };

@@ -539,7 +539,15 @@ fn secrets_readable_by_others(path: &Path, layer: &Table) -> Option<String> {
 fn read_file_layer(path: &Path, below: &Table, is_repo: bool) -> Result<Option<Table>, Error> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // `.vibe` (or the home) being a file: no config there either.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => {
             return Err(Error::Read {
                 path: path.to_path_buf(),

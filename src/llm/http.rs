@@ -57,18 +57,7 @@ fn install_crypto() {
 /// A reqwest error, without the URL's query (no key ever goes there, but proxies may add
 /// credentials to URLs) and with its causes, which say what actually went wrong.
 fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s
+    crate::error_chain(&e.without_url())
 }
 
 /// `Retry-After` as seconds, or as an HTTP date (IMF-fixdate), relative to now.

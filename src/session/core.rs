@@ -498,7 +498,7 @@ impl Core {
             }
             Ok(_) | Err(_) => {
                 let why = match outcome {
-                    Err(e) => format!("{e:#}"),
+                    Err(e) => crate::error_chain(&e),
                     Ok(_) => "the summary was empty".into(),
                 };
                 if self.models.encoding.count(&self.summary) > budget / 2 {
@@ -583,7 +583,10 @@ impl Core {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    self.error(format!("packing the context: {e:#}"));
+                    self.error(format!(
+                        "packing the context: {}",
+                        crate::error_chain(e.as_ref())
+                    ));
                     return;
                 }
             }
@@ -627,7 +630,7 @@ impl Core {
             }
             Err(e) => {
                 let refused = matches!(e, llm::Error::Refused(_));
-                self.error(format!("{e:#}"));
+                self.error(crate::error_chain(&e));
                 if refused {
                     self.emit(Event::BudgetRefused { turn });
                 }
@@ -838,7 +841,10 @@ impl Core {
                 return None;
             }
             Err(e) => {
-                self.error(format!("validation did not run: {e:#}"));
+                self.error(format!(
+                    "validation did not run: {}",
+                    crate::error_chain(e.as_ref())
+                ));
                 return None;
             }
         };
@@ -879,8 +885,8 @@ impl Core {
         let mut store = match self.index() {
             Ok(s) => s,
             Err(e) => {
-                self.error(format!("heal: {e:#}"));
-                self.emit(finished(false, false, 0, format!("{e:#}")));
+                self.error(format!("heal: {}", crate::error_chain(e.as_ref())));
+                self.emit(finished(false, false, 0, crate::error_chain(e.as_ref())));
                 return;
             }
         };
@@ -925,8 +931,8 @@ impl Core {
                         "cancelled; nothing was written".into(),
                     ));
                 } else {
-                    self.error(format!("heal: {e:#}"));
-                    self.emit(finished(false, false, 0, format!("{e:#}")));
+                    self.error(format!("heal: {}", crate::error_chain(e.as_ref())));
+                    self.emit(finished(false, false, 0, crate::error_chain(e.as_ref())));
                 }
                 return;
             }
@@ -1021,7 +1027,7 @@ impl Core {
                 )?)
             }) {
                 Ok(m) => out(self, m.text),
-                Err(e) => self.error(format!("/map: {e:#}")),
+                Err(e) => self.error(format!("/map: {}", crate::error_chain(e.as_ref()))),
             },
             "context" => {
                 if args.is_empty() {
@@ -1040,7 +1046,7 @@ impl Core {
                         out(self, s);
                     }
                     Ok(None) => out(self, "nothing would be packed for that task".into()),
-                    Err(e) => self.error(format!("/context: {e:#}")),
+                    Err(e) => self.error(format!("/context: {}", crate::error_chain(e.as_ref()))),
                 }
             }
             "heal" => {
@@ -1121,7 +1127,7 @@ impl Core {
                             model: self.models.model.clone(),
                         });
                     }
-                    Err(e) => self.error(format!("/model: {e:#}")),
+                    Err(e) => self.error(format!("/model: {}", crate::error_chain(e.as_ref()))),
                 }
             }
             "clear" => {

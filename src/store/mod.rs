@@ -89,6 +89,53 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The index cannot be written where it is: its directory cannot be created or written, or
+    /// the database opened for writing.
+    fn is_unwritable(&self) -> bool {
+        match self {
+            Error::Io { .. } => true,
+            Error::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied
+                )
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Where the index of a tree that vibe cannot write to is kept: the user's data directory,
+/// `indexes/<the root's name>-<FNV-1a of its canonical path>`.
+pub fn fallback_dir(root: &Path) -> PathBuf {
+    let canon = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in canon.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let name: String = canon
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    crate::config::user_data_dir()
+        .join("indexes")
+        .join(format!("{name}-{h:016x}"))
+}
+
 fn is_corruption(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -178,17 +225,43 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
 }
 
 impl Store {
-    /// The index path of a repository root.
+    /// The index path of a repository root: `<root>/.vibe/index.db`, or the one kept in the
+    /// user's data directory for a tree vibe cannot write to (see [`Store::open`]).
     pub fn path_for(root: &Path) -> PathBuf {
-        root.join(".vibe").join("index.db")
+        let own = root.join(".vibe").join("index.db");
+        if !own.exists() {
+            let elsewhere = fallback_dir(root).join("index.db");
+            if elsewhere.exists() {
+                return elsewhere;
+            }
+        }
+        own
     }
 
     /// Opens (creating, migrating, or rebuilding if it is unusable) the index of `root`.
-    /// A rebuild is reported through `warn` with the reason.
+    /// A rebuild is reported through `warn` with the reason. A tree vibe cannot write to (a
+    /// read-only checkout or mount) has its index in the user's data directory instead
+    /// (`indexes/<name>-<hash of the root's path>/`), said through `warn` when it is created.
     pub fn open(root: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
-        let dir = root.join(".vibe");
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
+        match Self::open_in(&root.join(".vibe"), warn) {
+            Err(e) if e.is_unwritable() => {
+                let dir = fallback_dir(root);
+                if !dir.join("index.db").exists() {
+                    warn(format!(
+                        "{}; keeping the index of this tree in {} instead",
+                        e.to_string().lines().next().unwrap_or_default(),
+                        dir.display()
+                    ));
+                }
+                Self::open_in(&dir, warn)
+            }
+            other => other,
+        }
+    }
+
+    fn open_in(dir: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
             source,
         })?;
         let ignore = dir.join(".gitignore");
@@ -198,7 +271,7 @@ impl Store {
                 source,
             })?;
         }
-        let path = Self::path_for(root);
+        let path = dir.join("index.db");
         match Self::try_open(&path) {
             Ok(s) => Ok(s),
             Err(e) if e.needs_rebuild() => {

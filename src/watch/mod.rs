@@ -238,12 +238,12 @@ impl Background {
                 &mut |_| {},
                 &mut |u| {
                     if let Err(e) = u {
-                        tracing::warn!("live index: {e:#}");
+                        tracing::warn!("live index: {}", crate::error_chain(e.as_ref()));
                     }
                 },
             );
             if let Err(e) = result {
-                tracing::warn!("live index stopped: {e:#}");
+                tracing::warn!("live index stopped: {}", crate::error_chain(e.as_ref()));
             }
         });
         Background {
