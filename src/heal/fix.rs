@@ -178,10 +178,11 @@ impl Loop<'_> {
             if n == 1 {
                 remembered = past.len();
             }
+            // `whole`: the files the model was asked to give whole, if it was.
             let (prompt, whole) = self.prompt(files, &best, &state, &attempts, &past)?;
             let req = Request {
                 model: opts.model.clone(),
-                system: Some(if whole {
+                system: Some(if whole.is_some() {
                     whole_file_system_prompt()
                 } else {
                     system_prompt()
@@ -207,7 +208,7 @@ impl Loop<'_> {
                 diff: String::new(),
                 answer: String::new(),
             };
-            let candidate = match self.candidate(files, &answer.text, &state, whole) {
+            let candidate = match self.candidate(files, &answer.text, &state, whole.as_deref()) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -297,16 +298,21 @@ impl Loop<'_> {
         files: &[String],
         answer: &str,
         state: &BTreeMap<String, (Option<String>, String)>,
-        whole: bool,
+        whole: Option<&[String]>,
     ) -> Result<(Vec<EditOut>, BTreeMap<String, (Option<String>, String)>), (Vec<EditOut>, String)>
     {
         let edits = match edit::parse(answer) {
             Ok(e) => e,
             Err(edit::ParseError::NoBlocks) => {
-                // A bare code block may stand for a file being healed or one already edited.
+                // A bare code block may stand for a file being healed, one already edited, or
+                // one the model was asked to give whole; a lone one for the only such file.
                 let mut known: Vec<String> = files.to_vec();
-                known.extend(state.keys().filter(|k| !files.contains(k)).cloned());
-                let only = (whole && known.len() == 1).then(|| known[0].as_str());
+                for k in state.keys().chain(whole.into_iter().flatten()) {
+                    if !known.contains(k) {
+                        known.push(k.clone());
+                    }
+                }
+                let only = whole.filter(|w| w.len() == 1).map(|w| w[0].as_str());
                 match fenced_whole_files(answer, &known).or_else(|| only_fence(answer, only?)) {
                     Some(e) => e,
                     None => {
@@ -385,7 +391,7 @@ impl Loop<'_> {
         state: &BTreeMap<String, (Option<String>, String)>,
         attempts: &[Attempt],
         past: &[Fix],
-    ) -> anyhow::Result<(String, bool)> {
+    ) -> anyhow::Result<(String, Option<Vec<String>>)> {
         let stage = v.failed_stage.unwrap_or(Stage::Syntax);
         let errors: Vec<&Diagnostic> = v
             .errors()
@@ -505,7 +511,10 @@ impl Loop<'_> {
                 "\nReply with SEARCH/REPLACE blocks only, changing as little as possible:\n\n{example}\n<<<<<<< SEARCH\n(the wrong line(s), copied exactly)\n=======\n(the corrected line(s))\n>>>>>>> REPLACE\n"
             ));
         }
-        Ok((s, whole))
+        Ok((
+            s,
+            whole.then(|| texts.iter().map(|(rel, _)| (*rel).clone()).collect()),
+        ))
     }
 }
 
