@@ -228,6 +228,27 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         .run(&["context", "mypkg.sub.mod: rename Widget", "--json"])
         .json();
     assert_eq!(j["files"][0]["path"], "src/mypkg/sub/mod.py", "{j}");
+    // A named file that exists but is not read says why.
+    t.write(
+        "src/mypkg/huge_table.py",
+        format!("TABLE = [{}]\n", "1, ".repeat(400)),
+    );
+    let j = t
+        .run(&[
+            "-c",
+            "map.max_file_size=1000",
+            "context",
+            "regenerate huge_table.py for util.py",
+            "--json",
+        ])
+        .json();
+    let reasons = j["files"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains(
+            "the task names huge_table.py, but vibe does not read src/mypkg/huge_table.py: it is larger than map.max_file_size"
+        ),
+        "{reasons}"
+    );
 }
 
 #[test]

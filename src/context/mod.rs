@@ -258,14 +258,15 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let t = Instant::now();
     // One read of the file list serves the lexicon refresh and the ranking (the index run
     // before this one has settled it; the refresh only writes lexicon rows).
-    let mut files: Vec<FileRow> = store.read()?.files()?;
-    let fresh = refresh_lexicon(root, store, &files, req.encoding)?;
+    let all_files: Vec<FileRow> = store.read()?.files()?;
+    let fresh = refresh_lexicon(root, store, &all_files, req.encoding)?;
     timings.lexicon_files = fresh.len();
     timings.lexicon_ms = ms(t);
 
     let t = Instant::now();
     let reader = store.read()?;
-    files.retain(candidate);
+    let (files, not_ranked): (Vec<FileRow>, Vec<FileRow>) =
+        all_files.into_iter().partition(candidate);
     let t_lex = Instant::now();
     let lex: Vec<LexiconRow> = store.lexicon()?;
     tracing::debug!("lexicon read: {} rows in {:.1} ms", lex.len(), ms(t_lex));
@@ -296,7 +297,20 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .collect();
     let analyzer = terms::Analyzer::default();
     let query = terms::query_terms(&analyzer, req.task);
-    let (named, warnings) = rank::named_files(req.task, &candidates);
+    let others: Vec<(&str, &str)> = not_ranked
+        .iter()
+        .map(|f| {
+            let why = match f.skip_reason.as_deref() {
+                Some("too_large") => "it is larger than map.max_file_size",
+                Some("binary") => "it is binary",
+                Some("unreadable") => "it cannot be read",
+                Some(_) => "it was skipped",
+                None => "it is neither source code nor a text type vibe ranks",
+            };
+            (f.path.as_str(), why)
+        })
+        .collect();
+    let (named, warnings) = rank::named_files(req.task, &candidates, &others);
     let t_graph = Instant::now();
     let graph = reader.graph()?;
     let edges = reader.edges()?;

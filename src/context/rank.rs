@@ -168,8 +168,13 @@ pub struct Named {
 
 /// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
 /// only one file has (`decoder.py`), or a dotted module (`json.decoder`). Words that look like
-/// paths but match nothing come back as warnings.
-pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<String>) {
+/// paths but match nothing come back as warnings; `others` (path, why it is not a candidate)
+/// say why for a file that exists but is not ranked.
+pub fn named_files(
+    task: &str,
+    candidates: &[Candidate],
+    others: &[(&str, &str)],
+) -> (Vec<Named>, Vec<String>) {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
         let name = c.file.path.rsplit('/').next().unwrap_or(&c.file.path);
@@ -238,9 +243,18 @@ pub fn named_files(task: &str, candidates: &[Candidate]) -> (Vec<Named>, Vec<Str
             continue;
         }
         if found.is_empty() {
-            warnings.push(format!(
-                "the task names {word}, which is not an indexed file"
-            ));
+            let suffix = format!("/{word}");
+            warnings.push(
+                match others
+                    .iter()
+                    .find(|(p, _)| *p == word || p.ends_with(&suffix))
+                {
+                    Some((path, why)) => {
+                        format!("the task names {word}, but vibe does not read {path}: {why}")
+                    }
+                    None => format!("the task names {word}, which is not an indexed file"),
+                },
+            );
         }
         for i in found {
             if !named.iter().any(|n| n.index == i) {
@@ -824,7 +838,7 @@ mod tests {
             })
             .collect();
         let named = |task: &str| -> Vec<String> {
-            let (named, warnings) = named_files(task, &candidates);
+            let (named, warnings) = named_files(task, &candidates, &[]);
             assert!(warnings.is_empty(), "{warnings:?}");
             named.iter().map(|n| files[n.index].path.clone()).collect()
         };
