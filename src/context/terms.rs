@@ -145,6 +145,11 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
+/// A part of an identifier too short to be a term alone: one letter, or a number.
+fn short_part(p: &str) -> bool {
+    p.len() < 2 || p.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Turns words into terms.
 pub struct Analyzer {
     stemmer: Stemmer,
@@ -165,7 +170,6 @@ impl Analyzer {
             return;
         }
         let parts = split_identifier(word);
-        let dropped = |p: &str| p.len() < 2 || p.chars().all(|c| c.is_ascii_digit());
         // A run of dropped parts inside a longer identifier is a term of its own
         // (`decode_u128` → u128).
         let mut run: Vec<&str> = Vec::new();
@@ -179,7 +183,7 @@ impl Analyzer {
             run.clear();
         };
         for p in &parts {
-            if dropped(p) {
+            if short_part(p) {
                 run.push(p);
                 continue;
             }
@@ -230,9 +234,7 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
         let parts = split_identifier(w);
         // `C0`, `u128`, `h2`: a word of short parts only, which prose has too ("C0 control
         // characters"); it weighs as a plain word.
-        let short = parts
-            .iter()
-            .all(|p| p.len() < 2 || p.bytes().all(|b| b.is_ascii_digit()));
+        let short = parts.iter().all(|p| short_part(p));
         let code_like = (parts.len() > 1 && !short) || w.contains('_');
         let mut push = |term: Term, whole: bool| {
             if !out.iter().any(|q| q.term == term) {
