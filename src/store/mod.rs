@@ -87,9 +87,7 @@ impl Error {
             Error::Io { .. } => false,
         }
     }
-}
 
-impl Error {
     /// The index cannot be written where it is: its directory cannot be created or written, or
     /// the database opened for writing.
     fn is_unwritable(&self) -> bool {
