@@ -189,6 +189,28 @@ fn without_yes_edits_are_only_proposed() {
     assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
 }
 
+/// A small model's whole changed file, fenced after its path, is a proposal for a file the
+/// model saw whole; a fenced snippet after the path is not.
+#[test]
+fn a_fenced_whole_file_is_a_proposal_and_a_snippet_is_not() {
+    let old = "def f():\n    return 1\n\n\ndef g():\n    return f() + 1\n";
+    let new = "def f():\n    return 2\n\n\ndef g():\n    return f() + 1\n";
+    for (reply, proposed) in [
+        (format!("calc.py\n```python\n{new}```\n"), true),
+        ("calc.py\n```python\n    return 2\n```\n".to_string(), false),
+    ] {
+        let t = Test::new();
+        t.write("calc.py", old);
+        let s = Server::start();
+        setup(&t, &s.url(), "");
+        s.push(answer(&reply));
+        let run = chat(&t, &["-m", "change f in calc.py to return 2"]);
+        let out = run.ok();
+        assert_eq!(out.contains("+    return 2"), proposed, "{reply}: {out}");
+        assert_eq!(read(&t, "calc.py"), old);
+    }
+}
+
 #[test]
 fn resume_sends_the_history_and_list_shows_the_session() {
     let t = Test::new();

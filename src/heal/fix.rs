@@ -663,6 +663,21 @@ fn only_fence(answer: &str, path: &str) -> Option<Vec<Edit>> {
     }])
 }
 
+/// Whole-file rewrites of `known` files in an answer with no edit blocks (see
+/// [`fenced_whole_files`]), each kept only when it changes the file on disk and keeps most of
+/// it: a fenced snippet after a file's name is not a rewrite of that file.
+pub fn fenced_rewrites(root: &Path, answer: &str, known: &[String]) -> Vec<Edit> {
+    fenced_whole_files(answer, known)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| match &e.kind {
+            EditKind::WholeFile { content } => std::fs::read_to_string(root.join(&e.path))
+                .is_ok_and(|old| old != *content && keeps_most_of(&old, content)),
+            EditKind::Replace { .. } => false,
+        })
+        .collect()
+}
+
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
     let old_lines: Vec<&str> = old

@@ -702,7 +702,21 @@ impl Core {
     fn propose(&mut self, turn: u64, answer: &str) {
         let edits = match edit::parse(answer) {
             Ok(e) => e,
-            Err(edit::ParseError::NoBlocks) => return,
+            Err(edit::ParseError::NoBlocks) => {
+                // Small models answer with the whole changed file, fenced after its path: a
+                // proposal for a file the model saw whole (added, or packed in full).
+                let seen: Vec<String> = self
+                    .last_context
+                    .iter()
+                    .filter(|f| f.included == "added" || f.included == "full")
+                    .map(|f| f.path.clone())
+                    .collect();
+                let rewrites = heal::fix::fenced_rewrites(&self.root, answer, &seen);
+                if rewrites.is_empty() {
+                    return;
+                }
+                rewrites
+            }
             Err(e) => {
                 self.emit(Event::EditError {
                     turn,
