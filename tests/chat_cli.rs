@@ -211,6 +211,52 @@ fn a_fenced_whole_file_is_a_proposal_and_a_snippet_is_not() {
     }
 }
 
+/// `chat.edit_format`: "auto" asks for whole files after an answer whose blocks could not be
+/// read, "whole" from the start, "search-replace" never.
+#[test]
+fn whole_files_are_asked_for_after_unreadable_blocks_or_when_configured() {
+    let old = "def f():\n    return 1\n\n\ndef g():\n    return f() + 1\n";
+    let new = "def f():\n    return 2\n\n\ndef g():\n    return f() + 1\n";
+    let broken = "calc.py\n<<<<<<< SEARCH\n    return 1\n>>>>>>> REPLACE\n";
+    let whole = format!("/calc.py\n```python\n{new}```\n");
+    let asks_whole =
+        |sys: &str| sys.contains("the whole new file") && !sys.contains("<<<<<<< SEARCH");
+    for (format, first_whole, second_whole) in [
+        ("auto", false, true),
+        ("whole", true, true),
+        ("search-replace", false, false),
+    ] {
+        let t = Test::new();
+        t.write("calc.py", old);
+        let s = Server::start();
+        s.push(answer(broken));
+        s.push(answer(&whole));
+        let h = start(
+            &t,
+            &s.url(),
+            &format!("[chat]\nedit_format = \"{format}\"\n"),
+        );
+        // The blocks' error comes after the turn's end.
+        message(&h, "change f in calc.py to return 2");
+        until(&h, "the edit error", |e| {
+            matches!(e, Event::EditError { .. })
+        });
+        send(
+            &h,
+            Op::Message {
+                text: "change f in calc.py to return 2, please".into(),
+            },
+        );
+        until(&h, "a proposal", |e| matches!(e, Event::Proposal { .. }));
+        let sys = |i: usize| texts(s.requests()[i].body_json())[0].1.clone();
+        assert_eq!(asks_whole(&sys(0)), first_whole, "{format}: {}", sys(0));
+        assert_eq!(asks_whole(&sys(1)), second_whole, "{format}: {}", sys(1));
+        // The whole file is a proposal in any mode (it is read as one when there are no blocks).
+        quit(h);
+        assert_eq!(read(&t, "calc.py"), old);
+    }
+}
+
 #[test]
 fn resume_sends_the_history_and_list_shows_the_session() {
     let t = Test::new();

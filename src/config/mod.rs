@@ -205,6 +205,8 @@ pub struct ChatConfig {
     pub context_budget: usize,
     pub auto_heal: bool,
     pub history_share: f64,
+    /// How the model is asked for its edits (as `heal.edit_format`).
+    pub edit_format: EditFormat,
 }
 
 #[derive(Deserialize)]
@@ -213,6 +215,7 @@ struct RawChat {
     context_budget: usize,
     auto_heal: bool,
     history_share: f64,
+    edit_format: EditFormat,
 }
 
 impl TryFrom<RawChat> for ChatConfig {
@@ -229,6 +232,7 @@ impl TryFrom<RawChat> for ChatConfig {
             context_budget: r.context_budget,
             auto_heal: r.auto_heal,
             history_share: r.history_share,
+            edit_format: r.edit_format,
         })
     }
 }

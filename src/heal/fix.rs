@@ -593,7 +593,10 @@ pub fn fenced_whole_files(answer: &str, known: &[String]) -> Option<Vec<Edit>> {
         let name = lines[i]
             .trim()
             .trim_matches(|c| c == '`' || c == '*' || c == '#' || c == ':')
-            .trim();
+            .trim()
+            // `./a.py` and `/a.py` (small models write both) for the repository's a.py.
+            .trim_start_matches("./")
+            .trim_start_matches('/');
         let opens = lines[i + 1].trim_start().starts_with("```");
         if opens && known.iter().any(|k| k == name) {
             let start = i + 2;
@@ -824,6 +827,11 @@ mod tests {
         let plain = "`a.py`:\n```python\nx = 1\n```\n";
         let e = fenced_whole_files(plain, &["a.py".into()]).expect("an edit");
         assert!(matches!(&e[0].kind, EditKind::WholeFile { content } if content == "x = 1\n"));
+        for written in ["/a.py", "./a.py"] {
+            let answer = format!("{written}\n```\nx = 1\n```\n");
+            let e = fenced_whole_files(&answer, &["a.py".into()]).expect("an edit");
+            assert_eq!(e[0].path, "a.py");
+        }
     }
 
     #[test]

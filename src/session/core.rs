@@ -9,7 +9,7 @@ use std::sync::mpsc::Sender;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::config::Config;
+use crate::config::{Config, EditFormat};
 use crate::context::{self, tokens::Encoding};
 use crate::cost::{Budget, Ledger, Limit, Spend};
 use crate::edit::{self, FileChange};
@@ -30,6 +30,10 @@ you rely on, and say so when they do not show the answer rather than guessing. B
 const EDITS: &str = "When the user asks for a change, make it with edit blocks; each file's \
 edit is shown to the user as a diff to accept or reject, then validated (syntax, compiler, \
 linter, tests).";
+
+const WHOLE_FILES: &str = "To change a file shown in full, reply with its path alone on a \
+line, then the whole new file in a fenced block, changing nothing else. Files shown only in part \
+cannot be changed this way: ask the user to add them with /add.";
 
 const ASK_ONLY: &str = "This message is a question only: answer it, and do not propose edits.";
 
@@ -285,6 +289,8 @@ pub(super) struct Core {
     last_diff: String,
     /// Written files whose last validation failed.
     failing: BTreeSet<String>,
+    /// Edits are asked for as whole files (`chat.edit_format`).
+    whole_files: bool,
 }
 
 impl Core {
@@ -318,6 +324,7 @@ impl Core {
             next_proposal: 1,
             runs: vec![],
             last_diff: String::new(),
+            whole_files: false,
             failing: BTreeSet::new(),
         };
         if let Some(s) = resumed {
@@ -427,7 +434,11 @@ impl Core {
             s.push_str("\n\n");
             s.push_str(EDITS);
             s.push_str("\n\n");
-            s.push_str(edit::FORMAT_PROMPT);
+            if self.whole_files || self.config.chat.edit_format == EditFormat::Whole {
+                s.push_str(WHOLE_FILES);
+            } else {
+                s.push_str(edit::FORMAT_PROMPT);
+            }
         } else {
             s.push_str("\n\n");
             s.push_str(ASK_ONLY);
@@ -723,6 +734,13 @@ impl Core {
                     path: String::new(),
                     message: e.to_string(),
                 });
+                if self.config.chat.edit_format == EditFormat::Auto && !self.whole_files {
+                    self.whole_files = true;
+                    self.notice(
+                        Level::Info,
+                        "the model's edit blocks could not be read: edits are asked for as whole files from now on",
+                    );
+                }
                 return;
             }
         };
