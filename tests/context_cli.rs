@@ -228,6 +228,20 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         .run(&["context", "mypkg.sub.mod: rename Widget", "--json"])
         .json();
     assert_eq!(j["files"][0]["path"], "src/mypkg/sub/mod.py", "{j}");
+    // And so do items in them, when the module mentions the item.
+    let j = t
+        .run(&[
+            "context",
+            "Widget.render in mypkg.sub.mod.Widget is slow",
+            "--json",
+        ])
+        .json();
+    let reasons = j["files"][0]["reasons"].to_string();
+    assert_eq!(j["files"][0]["path"], "src/mypkg/sub/mod.py", "{j}");
+    assert!(
+        reasons.contains("named in the task (mypkg.sub.mod.Widget)"),
+        "{reasons}"
+    );
     // A named file that exists but is not read says why.
     t.write(
         "src/mypkg/huge_table.py",

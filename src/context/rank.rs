@@ -29,7 +29,7 @@ use crate::repomap::rank::{DAMPING, Graph, Input, personalized_pagerank};
 use crate::store::{FileRow, GraphRow};
 
 use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages};
-use super::terms::{QueryTerm, mentions_tests};
+use super::terms::{Analyzer, QueryTerm, mentions_tests};
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
 /// evaluation runs (benches/context_eval.py); the defaults are what the evaluation chose.
@@ -232,10 +232,7 @@ pub fn named_files(
             }
         } else if word.contains('.') && !word.starts_with('.') {
             // A dotted module: `json.decoder` → json/decoder.py, json/decoder/__init__.py, …
-            found = files_of_module(candidates, &word.replace('.', "/"), "/__init__", |_| true);
-            if found.len() > 3 {
-                found.clear();
-            }
+            found = dotted_module_files(&word, candidates);
             if found.is_empty() {
                 continue;
             }
@@ -276,9 +273,51 @@ fn module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
         .split("::")
         .filter(|s| !s.is_empty() && !matches!(*s, "crate" | "self" | "super"))
         .collect();
-    for take in (1..=segments.len()).rev() {
-        let found = files_of_module(candidates, &segments[..take].join("/"), "/mod", |c| {
-            matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
+    longest_module(candidates, &segments, 1, "/mod", |c, _| {
+        matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
+    })
+}
+
+/// The files a dotted name names: its longest prefix that is a module (`json.decoder` →
+/// json/decoder.py or json/decoder/__init__.py; an item's path names its module's file:
+/// `wsgiref.headers.Headers` → wsgiref/headers.py), when at most three files match it.
+///
+/// Only source files count, not their documentation (`ImageFont.rst`). A prefix names its file
+/// only if the file mentions the segment after it (`email.parseaddr` does not name
+/// email/__init__.py, which does not mention `parseaddr`), and a package alone does not name
+/// a file when more follows than one item (`os.path.expandvars` names no os.py).
+fn dotted_module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
+    let segments: Vec<&str> = word.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Vec::new();
+    }
+    let shortest = if segments.len() == 2 { 1 } else { 2 };
+    let analyzer = Analyzer::default();
+    let mentions = |c: &Candidate, item: &str| {
+        let Some(l) = c.lexicon else { return true };
+        let mut all = true;
+        analyzer.word_terms(item, |t| all &= lookup(l.terms, t).is_some());
+        all
+    };
+    longest_module(candidates, &segments, shortest, "/__init__", |c, next| {
+        c.file.language.is_some() && next.is_none_or(|item| mentions(c, item))
+    })
+}
+
+/// The files of the longest prefix of `segments`, of at least `shortest` of them, that is a
+/// module (see `files_of_module`) and whose files `keep` accepts (given the segment after the
+/// prefix); none when more than three files are.
+fn longest_module(
+    candidates: &[Candidate],
+    segments: &[&str],
+    shortest: usize,
+    package_file: &str,
+    keep: impl Fn(&Candidate, Option<&str>) -> bool,
+) -> Vec<usize> {
+    for take in (shortest.max(1)..=segments.len()).rev() {
+        let next = segments.get(take).copied();
+        let found = files_of_module(candidates, &segments[..take].join("/"), package_file, |c| {
+            keep(c, next)
         });
         if !found.is_empty() {
             return if found.len() > 3 { Vec::new() } else { found };
@@ -817,6 +856,13 @@ mod tests {
         }
     }
 
+    /// The paths of the files the task names; no warnings.
+    fn named_paths(task: &str, files: &[FileRow], candidates: &[Candidate]) -> Vec<String> {
+        let (named, warnings) = named_files(task, candidates, &[]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        named.iter().map(|n| files[n.index].path.clone()).collect()
+    }
+
     #[test]
     fn rust_paths_name_their_module_files() {
         let files: Vec<FileRow> = [
@@ -837,11 +883,7 @@ mod tests {
                 entry_point: false,
             })
             .collect();
-        let named = |task: &str| -> Vec<String> {
-            let (named, warnings) = named_files(task, &candidates, &[]);
-            assert!(warnings.is_empty(), "{warnings:?}");
-            named.iter().map(|n| files[n.index].path.clone()).collect()
-        };
+        let named = |task: &str| named_paths(task, &files, &candidates);
         assert_eq!(named("context::rank: one pass"), ["src/context/rank.rs"]);
         assert_eq!(named("make crate::cli::report exit 2"), ["src/cli/mod.rs"]);
         assert_eq!(
@@ -849,6 +891,71 @@ mod tests {
             ["src/context/rank.rs"]
         );
         assert!(named("std::vec::Vec grows twice").is_empty());
+    }
+
+    #[test]
+    fn dotted_names_name_their_module_files() {
+        let sources = [
+            ("Lib/wsgiref/headers.py", "class Headers:\n    pass\n"),
+            ("Lib/json/__init__.py", "def loads(s):\n    pass\n"),
+            ("Lib/json/decoder.py", "class JSONDecoder:\n    pass\n"),
+            (
+                "Lib/email/__init__.py",
+                "def message_from_string(s):\n    pass\n",
+            ),
+            ("Lib/os.py", "import posixpath as path\nenviron = {}\n"),
+            ("Doc/library/os.rst", "os.environ\n"),
+        ];
+        let files: Vec<FileRow> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| {
+                let mut f = file(i as i64, p);
+                f.language = p.ends_with(".py").then(|| "python".to_string());
+                f
+            })
+            .collect();
+        let analyzer = Analyzer::default();
+        let entries: Vec<super::super::lexicon::Entry> = sources
+            .iter()
+            .map(|(p, text)| {
+                super::super::lexicon::analyse(
+                    &analyzer,
+                    &mut HashMap::new(),
+                    p,
+                    text,
+                    std::iter::empty(),
+                )
+            })
+            .collect();
+        let candidates: Vec<Candidate> = files
+            .iter()
+            .zip(&entries)
+            .map(|(f, e)| Candidate {
+                file: f,
+                lexicon: Some(Lexicon {
+                    terms: &e.blob,
+                    length: e.length,
+                    chunks: &e.chunks,
+                    names: &e.names,
+                }),
+                entry_point: false,
+            })
+            .collect();
+        let named = |task: &str| named_paths(task, &files, &candidates);
+        assert_eq!(named("json.decoder: faster"), ["Lib/json/decoder.py"]);
+        assert_eq!(named("json.loads() and NaN"), ["Lib/json/__init__.py"]);
+        assert_eq!(
+            named("Reject control characters in wsgiref.headers.Headers"),
+            ["Lib/wsgiref/headers.py"]
+        );
+        // The source file, not its documentation.
+        assert_eq!(named("read os.environ once"), ["Lib/os.py"]);
+        // A package followed by more than one item names nothing; nor does a module that does
+        // not mention the item.
+        assert!(named("os.path.expandvars() is quadratic").is_empty());
+        assert!(named("email.parseaddr() and malformed addresses").is_empty());
+        assert!(named("since v1.2.3, self.x and e.g. are words").is_empty());
     }
 
     #[test]
