@@ -242,6 +242,17 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         reasons.contains("named in the task (mypkg.sub.mod.Widget)"),
         "{reasons}"
     );
+    // A commit subject's component, and a Conventional Commits scope, favour their file.
+    for task in ["core: rename Widget", "fix(core): rename Widget"] {
+        let j = t.run(&["context", task, "--json"]).json();
+        let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+        assert!(
+            reasons.contains("the task's component prefix names it (core:)"),
+            "{task}: {reasons}"
+        );
+    }
+    let j = t.run(&["context", "fix: rename Widget", "--json"]).json();
+    assert!(!j.to_string().contains("component prefix"), "{j}");
     // A named file that exists but is not read says why.
     t.write(
         "src/mypkg/huge_table.py",

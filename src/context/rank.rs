@@ -2,7 +2,7 @@
 //!
 //! Signals, then priors:
 //! 1. **Named files**: a path, a unique file name or a dotted module (`json.decoder`) written in
-//!    the task puts that file first; a `component:` prefix (`url: only reuse…`) favours the
+//!    the task puts that file first; a `component:` prefix (`url: only reuse…`, `fix(url): …`) favours the
 //!    file or directory it names.
 //! 2. **Lexical**: BM25F over each file's text, the names it defines and its path (see
 //!    `lexicon`), plus a bonus for task terms in the path; mixed half and half with the file's
@@ -407,17 +407,52 @@ fn is_extension(ext: &str) -> bool {
 }
 
 /// The component of a `component: message` task, the convention of many projects' commit
-/// subjects (`url: only reuse connections…`, `Stream: fixed…`, `lib/http2: …`), lowercased.
+/// subjects (`url: only reuse connections…`, `Stream: fixed…`, `lib/http2: …`), or the scope
+/// of a Conventional Commits subject (`fix(parser): …`, `feat(compiler-sfc)!: …`), lowercased.
+/// A change type alone (`fix: …`, `chore: …`) names no component, and neither does a list
+/// (`compat,build: …`: the files of one part would outrank those of both).
 pub fn component_of(task: &str) -> Option<String> {
     let first = task.split_whitespace().next()?;
-    let comp = first.strip_suffix(':')?;
+    let head = first.strip_suffix(':')?;
+    let head = head.strip_suffix('!').unwrap_or(head);
+    let comp = match head.split_once('(') {
+        Some((kind, scope))
+            if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            scope.strip_suffix(')')?
+        }
+        Some(_) => return None,
+        None if CHANGE_TYPES.contains(&head.to_ascii_lowercase().as_str()) => return None,
+        None => head,
+    };
+    let comp = comp.trim_matches('/');
     let ok = !comp.is_empty()
         && comp.len() <= 40
         && comp
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
-    ok.then(|| comp.trim_matches('/').to_lowercase())
+    ok.then(|| comp.to_lowercase())
 }
+
+/// Conventional Commits types (and their common variants) that say what kind of change it is,
+/// not where.
+const CHANGE_TYPES: &[&str] = &[
+    "fix",
+    "fixes",
+    "fixed",
+    "bugfix",
+    "hotfix",
+    "feat",
+    "feature",
+    "chore",
+    "refactor",
+    "perf",
+    "style",
+    "revert",
+    "wip",
+    "cleanup",
+    "improvement",
+];
 
 /// 1 when the file's stem is the component (`url` → lib/url.c, `init` → init_linux.go), 0.5
 /// when a directory on its path is (`stream` → src/stream/x.c), else 0.
@@ -815,17 +850,19 @@ mod tests {
 
     #[test]
     fn component_prefixes_name_files_and_directories() {
-        assert_eq!(
-            component_of("url: only reuse connections").as_deref(),
-            Some("url")
-        );
-        assert_eq!(
-            component_of("Stream: fixed OCSP").as_deref(),
-            Some("stream")
-        );
-        assert_eq!(component_of("lib/http2: fix").as_deref(), Some("lib/http2"));
-        assert_eq!(component_of("Fix the decoder"), None);
-        assert_eq!(component_of("note: see https://x"), Some("note".into()));
+        let comp = |task: &str| component_of(task).unwrap_or_default();
+        assert_eq!(comp("url: only reuse connections"), "url");
+        assert_eq!(comp("Stream: fixed OCSP"), "stream");
+        assert_eq!(comp("lib/http2: fix"), "lib/http2");
+        assert_eq!(comp("Fix the decoder"), "");
+        assert_eq!(comp("note: see https://x"), "note");
+        assert_eq!(comp("fix(parser): handle EOF"), "parser");
+        assert_eq!(comp("feat(compiler-sfc)!: drop x"), "compiler-sfc");
+        assert_eq!(comp("fix: handle EOF"), "");
+        assert_eq!(comp("Chore: bump deps"), "");
+        assert_eq!(comp("fix(oops: x"), "");
+        assert_eq!(comp("(x): y"), "");
+        assert_eq!(comp("compat,build: handle cacheTo"), "");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(
