@@ -407,11 +407,17 @@ fn is_extension(ext: &str) -> bool {
 }
 
 /// The component of a `component: message` task, the convention of many projects' commit
-/// subjects (`url: only reuse connections…`, `Stream: fixed…`, `lib/http2: …`), or the scope
-/// of a Conventional Commits subject (`fix(parser): …`, `feat(compiler-sfc)!: …`), lowercased.
-/// A change type alone (`fix: …`, `chore: …`) names no component, and neither does a list
-/// (`compat,build: …`: the files of one part would outrank those of both).
+/// subjects (`url: only reuse connections…`, `Stream: fixed…`, `lib/http2: …`), the scope of a
+/// Conventional Commits subject (`fix(parser): …`, `feat(compiler-sfc)!: …`), or a leading
+/// tag in brackets (`[InstCombine] …`, `[clang][NFC] …`), lowercased. A change type alone
+/// (`fix: …`, `chore: …`), a version (`[3.11] …`) or a tag such as `[NFC]` or `[WIP]` names no
+/// component, and neither does a list (`compat,build: …`: the files of one part would outrank
+/// those of both).
 pub fn component_of(task: &str) -> Option<String> {
+    let (tagged, task) = bracket_component(task.trim_start());
+    if tagged.is_some() {
+        return tagged;
+    }
     let first = task.split_whitespace().next()?;
     let head = first.strip_suffix(':')?;
     let head = head.strip_suffix('!').unwrap_or(head);
@@ -425,14 +431,51 @@ pub fn component_of(task: &str) -> Option<String> {
         None if CHANGE_TYPES.contains(&head.to_ascii_lowercase().as_str()) => return None,
         None => head,
     };
+    as_component(comp)
+}
+
+/// The first component among the bracketed tags a task starts with (`[clang][NFC] …`,
+/// `[4.2.x] [admin] …`), else none and the task after its tags (`[CVE-2022-40303] xmlreader:
+/// …` → `xmlreader: …`).
+fn bracket_component(task: &str) -> (Option<String>, &str) {
+    let mut rest = task;
+    while let Some(tail) = rest.strip_prefix('[') {
+        let Some((tag, after)) = tail.split_once(']') else {
+            break;
+        };
+        let lower = tag.to_ascii_lowercase();
+        // Versions (`3.11`, `4.2.x`).
+        let is_tag = tag.starts_with(|c: char| c.is_ascii_digit())
+            || CHANGE_TYPES.contains(&lower.as_str())
+            || BRACKET_TAGS.contains(&lower.as_str());
+        if !is_tag && let Some(comp) = as_component(tag) {
+            return (Some(comp), after);
+        }
+        rest = after.trim_start();
+    }
+    (None, rest)
+}
+
+/// A component as written, if it looks like one: a name or path, lowercased; not a reference
+/// (`CVE-2022-40303`, `gh-121650`).
+fn as_component(comp: &str) -> Option<String> {
     let comp = comp.trim_matches('/');
     let ok = !comp.is_empty()
         && comp.len() <= 40
+        && !comp
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|digits| digits.len() >= 4)
         && comp
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
     ok.then(|| comp.to_lowercase())
 }
+
+/// Bracketed tags that say something about a change other than where it is.
+const BRACKET_TAGS: &[&str] = &[
+    "nfc", "nfci", "wip", "rfc", "draft", "patch", "backport", "security", "breaking", "minor",
+    "major", "trivial", "skip ci", "ci skip", "release",
+];
 
 /// Conventional Commits types (and their common variants) that say what kind of change it is,
 /// not where.
@@ -863,6 +906,15 @@ mod tests {
         assert_eq!(comp("fix(oops: x"), "");
         assert_eq!(comp("(x): y"), "");
         assert_eq!(comp("compat,build: handle cacheTo"), "");
+        assert_eq!(comp("[InstCombine] fold x"), "instcombine");
+        assert_eq!(comp("[NFC][clang] tidy"), "clang");
+        assert_eq!(comp("[4.2.x] Fixed #1 -- y"), "");
+        assert_eq!(comp("[3.11] [] gh-102988: y"), "");
+        assert_eq!(comp("GH-102988: y"), "");
+        assert_eq!(comp("[WIP] y"), "");
+        assert_eq!(comp("[3.12] [admin] y"), "admin");
+        assert_eq!(comp("[CVE-2022-40303] xmlreader: y"), "xmlreader");
+        assert_eq!(comp("[] schemas: y"), "schemas");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(
