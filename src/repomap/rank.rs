@@ -198,9 +198,8 @@ impl<'a> Graph<'a> {
         type Weighted = Vec<(u32, f64)>;
         let per_file: Vec<(Weighted, Weighted)> = (0..n)
             .into_par_iter()
-            .map(|fi| {
+            .map_init(Accumulator::default, |acc, fi| {
                 let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
-                let mut out: Vec<(u32, f64)> = Vec::new();
                 if let Some(row) = row_of[fi] {
                     for (id, count) in decode_refs(&row.refs) {
                         let defs = definers(id);
@@ -217,14 +216,15 @@ impl<'a> Graph<'a> {
                         flows.push((id, w));
                         for &(_, g) in defs {
                             if g as usize != fi {
-                                out.push((g, w));
+                                acc.add(g, w, n);
                             }
                         }
                     }
                 }
-                out.extend(imports[fi].iter().map(|&d| (d, IMPORT_WEIGHT)));
-                merge_parallel(&mut out);
-                (flows, out)
+                for &d in &imports[fi] {
+                    acc.add(d, IMPORT_WEIGHT, n);
+                }
+                (flows, acc.take())
             })
             .collect();
         let mut flows: Vec<(u32, f64)> = Vec::new();
@@ -251,18 +251,47 @@ impl<'a> Graph<'a> {
     }
 }
 
-/// Merges parallel edges: PageRank only needs one weight per (source, target). The sort is
-/// stable, so equal targets keep their push order and sum the same way every time.
-fn merge_parallel(out: &mut Vec<(u32, f64)>) {
-    out.sort_by_key(|e| e.0);
-    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
-    for &(g, w) in out.iter() {
-        match merged.last_mut() {
-            Some(last) if last.0 == g => last.1 += w,
-            _ => merged.push((g, w)),
+/// One file's out-edges as they are found, parallel edges summed in the order they come (so
+/// the same way every time), by target in a dense array: no sort of every reference, only of
+/// the distinct targets.
+#[derive(Default)]
+struct Accumulator {
+    weight: Vec<f64>,
+    seen: Vec<bool>,
+    targets: Vec<u32>,
+}
+
+impl Accumulator {
+    fn add(&mut self, target: u32, w: f64, n: usize) {
+        if self.weight.len() < n {
+            self.weight.resize(n, 0.0);
+            self.seen.resize(n, false);
         }
+        let t = target as usize;
+        if !self.seen[t] {
+            self.seen[t] = true;
+            self.targets.push(target);
+        }
+        self.weight[t] += w;
     }
-    *out = merged;
+
+    /// The edges by target, and the accumulator emptied for the next file.
+    fn take(&mut self) -> Vec<(u32, f64)> {
+        self.targets.sort_unstable();
+        let out = self
+            .targets
+            .iter()
+            .map(|&t| {
+                let t_ = t as usize;
+                let w = self.weight[t_];
+                self.weight[t_] = 0.0;
+                self.seen[t_] = false;
+                (t, w)
+            })
+            .collect();
+        self.targets.clear();
+        out
+    }
 }
 
 /// Every file's in-edges (weights × `scale`) as flat lists, each file's sources in file order
@@ -476,6 +505,20 @@ mod tests {
     use super::*;
     use crate::store::{encode_varint, test_blob};
 
+    /// Merges parallel edges: PageRank only needs one weight per (source, target). The sort is
+    /// stable, so equal targets keep their push order and sum the same way every time.
+    fn merge_parallel(out: &mut Vec<(u32, f64)>) {
+        out.sort_by_key(|e| e.0);
+        let mut merged: Vec<(u32, f64)> = Vec::with_capacity(out.len());
+        for &(g, w) in out.iter() {
+            match merged.last_mut() {
+                Some(last) if last.0 == g => last.1 += w,
+                _ => merged.push((g, w)),
+            }
+        }
+        *out = merged;
+    }
+
     /// The graph with every edge also backwards at `weight` × its forward weight, parallel edges
     /// summed: what `personalized_pagerank` follows, for `pagerank` to check it against.
     fn add_reverse_edges(graph: &mut Graph, weight: f64) {
@@ -564,6 +607,45 @@ mod tests {
             pagerank(&graph, Some(&teleport)),
             pagerank_by_scatter(&graph, Some(&teleport))
         );
+    }
+
+    #[test]
+    fn parallel_edges_are_one_edge_with_their_weights_summed() {
+        // File 1 references name 2 (defined by file 2) and name 3 (file 3) and imports file 2,
+        // in that order; targets come out sorted, each once.
+        let mut refs = Vec::new();
+        for (id, count) in [(3u32, 4u32), (2, 1)] {
+            encode_varint(&mut refs, id);
+            encode_varint(&mut refs, count);
+        }
+        let rows = vec![
+            GraphRow {
+                file: 1,
+                refs,
+                defs: test_blob(1, "main"),
+            },
+            GraphRow {
+                file: 2,
+                refs: Vec::new(),
+                defs: test_blob(2, "parse_config"),
+            },
+            GraphRow {
+                file: 3,
+                refs: Vec::new(),
+                defs: test_blob(3, "load_settings"),
+            },
+        ];
+        let input = Input {
+            files: &[1, 2, 3],
+            graph: &rows,
+            edges: &[(1, 2)],
+        };
+        let graph = Graph::build(&input);
+        let to_2 = name_weight("parse_config", 1) + IMPORT_WEIGHT;
+        let to_3 = name_weight("load_settings", 1) * 2.0;
+        assert_eq!(graph.edges[0], [(1, to_2), (2, to_3)]);
+        assert!(graph.edges[1].is_empty() && graph.edges[2].is_empty());
+        assert_eq!(graph.out_sum[0], to_2 + to_3);
     }
 
     #[test]
