@@ -385,3 +385,42 @@ fn workspace_packages_resolve_to_their_sources() {
         .collect();
     assert_eq!(externals, vec![&json!("react")]);
 }
+
+#[test]
+fn newer_syntax_the_grammar_lacks_parses_with_its_symbols_and_imports() {
+    // TypeScript 4.7–5.0 syntax that tree-sitter-typescript 0.23 does not parse: `export type *`,
+    // type arguments of an import type, variance annotations. vibe masks it before parsing.
+    let t = Test::new();
+    t.write("src/types.ts", "export interface Point { x: number }\n");
+    t.write(
+        "src/index.ts",
+        "export type * from \"./types\";\n\
+         export type * as shapes from \"./types\";\n\
+         type Boxed = import(\"./types\").Box<Map<string, number>>;\n\
+         interface Producer<out T> { make(): T }\n\
+         interface Channel<in out T, U extends string = \"x\"> { send(t: T): U }\n\
+         export function area(p: Boxed): number {\n    return 0;\n}\n",
+    );
+    let map = t.run(&["map", "--json"]).json();
+    let index = file(&map, "src/index.ts");
+    assert_eq!(index["parse_errors"], false, "{index:#}");
+    let names: Vec<&str> = index["symbols"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        ["Boxed", "Producer", "make", "Channel", "send", "area"]
+    );
+    // Signatures are the file's own text, modifiers and all.
+    assert_eq!(
+        index["symbols"][3]["signature"],
+        "interface Channel<in out T, U extends string = \"x\">"
+    );
+    assert_eq!(edges(&map), ["src/index.ts -> src/types.ts"]);
+    // And `vibe heal --check` finds no syntax error in it.
+    let run = t.run(&["heal", "src/index.ts", "--check"]);
+    assert!(!run.stdout().contains("error[syntax]"), "{}", run.stdout());
+}
