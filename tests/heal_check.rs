@@ -177,6 +177,51 @@ fn java_and_c_errors() {
 }
 
 #[test]
+fn a_syntax_error_a_compiler_given_the_file_accepts_is_the_grammars_gap() {
+    if !have("cc") {
+        return;
+    }
+    // tree-sitter-c does not parse C23's `_BitInt(N)`; a compiler that does (here a stand-in
+    // that accepts everything it is given) overrules it.
+    let t = Test::new();
+    t.write("wide.c", "_BitInt(128) wide;\n");
+    let with_cc = |cmd: &str| {
+        t.write(
+            ".vibe/config.toml",
+            format!("[heal.validators.\"cc\"]\ncommand = \"{cmd}\"\n"),
+        );
+        check(&t, &["wide.c"])
+    };
+    let (code, v) = with_cc("true {files}");
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(status(&v, "tree-sitter"), "passed");
+    assert_eq!(status(&v, "cc"), "passed");
+    let d = &v["stages"][0]["validators"][0]["diagnostics"][0];
+    assert_eq!(d["severity"], "warning", "{v:#}");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the compiler accepts the file"),
+        "{d}"
+    );
+    // A compiler that rejects it, or a command not given the file, proves nothing.
+    for cmd in ["false {files}", "true"] {
+        let (code, v) = with_cc(cmd);
+        assert_eq!(code, 1, "{cmd}: {v:#}");
+        assert_eq!(v["failed_stage"], "syntax", "{cmd}");
+        assert_eq!(diags(&v, "tree-sitter"), ["wide.c:1: syntax"], "{cmd}");
+    }
+    // Without a compile stage there is nothing to ask.
+    t.write(
+        ".vibe/config.toml",
+        "[heal]\nstages = [\"syntax\"]\n[heal.validators.\"cc\"]\ncommand = \"true {files}\"\n",
+    );
+    let (code, v) = check(&t, &["wide.c"]);
+    assert_eq!(code, 1, "{v:#}");
+}
+
+#[test]
 fn a_clean_file_passes_every_stage() {
     let t = Test::new();
     t.write("ok.py", "def add(a, b):\n    return a + b\n");

@@ -215,6 +215,9 @@ pub fn validate(
             v.warnings.extend(warnings);
             runs.push(run);
         }
+        if stage == Stage::Syntax && heal.stages.contains(&Stage::Compile) {
+            overrule_grammar_gaps(root, &mut runs, config);
+        }
         if tools::interrupts() != interrupts {
             return Err(Interrupted.into());
         }
@@ -232,6 +235,83 @@ pub fn validate(
         }
     }
     Ok(v)
+}
+
+/// Compilers that parse exactly the files they are given: when one accepts a file, tree-sitter's
+/// syntax errors in it are the grammar's gaps (C23 `_BitInt`, C++23 `if consteval`, Java 25
+/// `import module`, …), not the file's. `tsc -p`, `cargo check` and `go build` are left out:
+/// they may not compile a file at all (not in the project, not in the module tree, another
+/// platform's build tag), so their passing proves nothing about it.
+const PARSES_WHAT_IT_IS_GIVEN: &[&str] =
+    &["py_compile", "node --check", "javac", "cc", "c++", "tsc"];
+
+/// Syntax errors in a file that a compiler given that very file accepts become warnings, and
+/// the tree-sitter run passes when no error is left: heal must not "fix" valid code the grammar
+/// cannot read. The compile stage itself still runs later as usual.
+fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config) {
+    let mut flagged: Vec<String> = runs
+        .iter()
+        .filter(|r| r.name == "tree-sitter")
+        .flat_map(|r| &r.diagnostics)
+        .filter(|d| d.severity == Severity::Error && d.line > 0)
+        .map(|d| d.file.clone())
+        .collect();
+    flagged.sort();
+    flagged.dedup();
+    if flagged.is_empty() {
+        return;
+    }
+    let langs: Vec<Option<Lang>> = flagged.iter().map(|f| detect(root, f)).collect();
+    let mut accepted: Vec<String> = Vec::new();
+    for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config) {
+        // A command of your own counts when it is given the files (`c++ -std=c++23
+        // -fsyntax-only {files}`).
+        let given = match config
+            .heal
+            .validators
+            .get(&job.name)
+            .and_then(|o| o.command.as_deref())
+        {
+            None => true,
+            Some(cmd) => {
+                cmd.contains("{files}") || (cmd.contains("{file}") && job.files.len() == 1)
+            }
+        };
+        let certain = PARSES_WHAT_IT_IS_GIVEN.contains(&job.name.as_str())
+            && given
+            && matches!(&job.what, What::Run { args, .. } if !args.iter().any(|a| a == "-p"));
+        if !certain {
+            continue;
+        }
+        let files = job.files.clone();
+        let run = run_job(job, Stage::Compile, root, config, false);
+        let clean = run.status == Status::Passed
+            && !run
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error);
+        if clean {
+            accepted.extend(files);
+        }
+    }
+    for run in runs.iter_mut().filter(|r| r.name == "tree-sitter") {
+        for d in &mut run.diagnostics {
+            if d.severity == Severity::Error && accepted.contains(&d.file) {
+                d.severity = Severity::Warning;
+                d.message.push_str(
+                    " (the compiler accepts the file: a construct vibe's grammar does not parse)",
+                );
+            }
+        }
+        if run.status == Status::Failed
+            && !run
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
+        {
+            run.status = Status::Passed;
+        }
+    }
 }
 
 /// Validation stopped by [`tools::interrupt`] (Ctrl-C) or by its thread's

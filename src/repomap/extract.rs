@@ -66,15 +66,16 @@ pub struct FileTags {
 /// Signatures longer than this are cut with an ellipsis.
 const MAX_SIGNATURE: usize = 200;
 
-/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript
-/// the grammar does not know yet is masked first (see `mask_typescript_gaps`); the tree's
-/// positions are still those of `src`.
+/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript and
+/// Rust the grammars do not know yet are masked first (see `lang::mask`); the tree's positions
+/// are still those of `src`.
 pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
     parser.set_language(&lang.grammar()).ok()?;
     match lang {
         Lang::TypeScript | Lang::Tsx => {
             parser.parse(super::lang::js::mask_typescript_gaps(src).as_ref(), None)
         }
+        Lang::Rust => parser.parse(super::lang::rust::mask_rust_gaps(src).as_ref(), None),
         _ => parser.parse(src, None),
     }
 }

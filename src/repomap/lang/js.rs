@@ -5,6 +5,8 @@ use tree_sitter::Node;
 
 use crate::repomap::extract::{Import, node_text, one_line};
 
+use super::mask::{blank_out, is_ident, skip_space, starts_word};
+
 pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
     let source = node
         .child_by_field_name("source")
@@ -167,19 +169,7 @@ pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    if blank.is_empty() {
-        return std::borrow::Cow::Borrowed(src);
-    }
-    let mut out = b.to_vec();
-    for (from, to) in blank {
-        for c in &mut out[from..to] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    }
-    // Only ASCII bytes were replaced, and only with spaces: still UTF-8.
-    std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| src.to_string()))
+    blank_out(src, &blank)
 }
 
 /// The length of an `in` or `out` variance modifier at `at`: followed by a type parameter's
@@ -196,27 +186,11 @@ fn variance_modifier(b: &[u8], at: usize) -> Option<usize> {
     })
 }
 
-fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
-}
-
-/// Whether `b[at..at + len]` is a whole word.
-fn starts_word(b: &[u8], at: usize, len: usize) -> bool {
-    (at == 0 || !is_ident(b[at - 1])) && b.get(at + len).is_none_or(|&c| !is_ident(c))
-}
-
 /// Whether only blanks stand between `at` and the start of its line or the end of the statement
 /// or block before it (not inside a string: `"export type *"`).
 fn starts_statement(b: &[u8], at: usize) -> bool {
     let before = b[..at].iter().rev().find(|&&c| c != b' ' && c != b'\t');
     before.is_none_or(|&c| matches!(c, b'\n' | b'\r' | b';' | b'{' | b'}'))
-}
-
-fn skip_space(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    i
 }
 
 /// The position of the bracket closing the one at `open` (nesting counted, `=>` not a close),

@@ -12,6 +12,7 @@ pub mod c;
 pub mod go;
 pub mod java;
 pub mod js;
+pub mod mask;
 pub mod python;
 pub mod rust;
 

@@ -1,0 +1,93 @@
+//! Valid code a grammar does not parse yet, blanked out byte for byte before parsing (see
+//! `js::mask_typescript_gaps`, `rust::mask_rust_gaps`): every position in the tree is still a
+//! position in the file, and symbols and signatures are read from the file's own text.
+
+use std::borrow::Cow;
+
+/// `src` with the byte ranges `blank` (ASCII only) turned into spaces, newlines kept.
+pub fn blank_out<'a>(src: &'a str, blank: &[(usize, usize)]) -> Cow<'a, str> {
+    if blank.is_empty() {
+        return Cow::Borrowed(src);
+    }
+    let mut out = src.as_bytes().to_vec();
+    for &(from, to) in blank {
+        for c in &mut out[from..to] {
+            if *c != b'\n' && c.is_ascii() {
+                *c = b' ';
+            }
+        }
+    }
+    // Only ASCII bytes were replaced, and only with spaces: still UTF-8.
+    Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| src.to_string()))
+}
+
+/// Where `word` occurs as a whole word followed, after blanks, by one of `next` (whole words
+/// too): the ranges of `word`.
+pub fn word_before(src: &str, word: &str, next: &[&str]) -> Vec<(usize, usize)> {
+    let b = src.as_bytes();
+    src.match_indices(word)
+        .filter(|&(at, _)| {
+            let after = skip_space(b, at + word.len());
+            starts_word(b, at, word.len())
+                && after > at + word.len()
+                && next
+                    .iter()
+                    .any(|n| b[after..].starts_with(n.as_bytes()) && starts_word(b, after, n.len()))
+        })
+        .map(|(at, _)| (at, at + word.len()))
+        .collect()
+}
+
+pub fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+}
+
+/// Whether `b[at..at + len]` is a whole word.
+pub fn starts_word(b: &[u8], at: usize, len: usize) -> bool {
+    (at == 0 || !is_ident(b[at - 1])) && b.get(at + len).is_none_or(|&c| !is_ident(c))
+}
+
+pub fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repomap::lang::Lang;
+
+    /// Whether tree-sitter finds an error in `src` as `lang`, with vibe's masks.
+    fn has_error(lang: Lang, src: &str) -> bool {
+        let mut p = tree_sitter::Parser::new();
+        crate::repomap::extract::parse(&mut p, lang, src)
+            .is_none_or(|tree| tree.root_node().has_error())
+    }
+
+    #[test]
+    fn rust_2024_safe_items_in_unsafe_extern_blocks() {
+        let src = "unsafe extern \"C\" {\n    pub safe fn abs(x: i32) -> i32;\n    safe static N: i32;\n    pub unsafe fn labs(x: i64) -> i64;\n}\n";
+        assert_eq!(
+            crate::repomap::lang::rust::mask_rust_gaps(src),
+            src.replace("safe fn abs", "     fn abs")
+                .replace("safe static", "     static")
+        );
+        assert!(!has_error(Lang::Rust, src));
+        let mut p = tree_sitter::Parser::new();
+        p.set_language(&Lang::Rust.grammar()).ok();
+        assert!(p.parse(src, None).is_some_and(|t| t.root_node().has_error()));
+        // `unsafe fn`, a variable named `safe`, and prose stay as they are.
+        for src in ["unsafe fn f() {}", "let safe = 1;", "// safe to call\nfn f() {}"] {
+            assert_eq!(crate::repomap::lang::rust::mask_rust_gaps(src), src);
+        }
+    }
+
+    #[test]
+    fn blanks_keep_newlines_and_other_bytes() {
+        assert_eq!(blank_out("ab\ncd é", &[(1, 6)]), "a \n   é");
+        assert_eq!(word_before("x type * y", "type", &["y"]), []);
+        assert_eq!(word_before("safe  fn; unsafe fn", "safe", &["fn"]), [(0, 4)]);
+    }
+}
