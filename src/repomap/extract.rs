@@ -66,8 +66,8 @@ pub struct FileTags {
 /// Signatures longer than this are cut with an ellipsis.
 const MAX_SIGNATURE: usize = 200;
 
-/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript and
-/// Rust the grammars do not know yet are masked first (see `lang::mask`); the tree's positions
+/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript, Rust
+/// and Java the grammars do not know yet are masked first (see `lang::mask`); the tree's positions
 /// are still those of `src`.
 pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
     parser.set_language(&lang.grammar()).ok()?;
@@ -76,6 +76,7 @@ pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
             parser.parse(super::lang::js::mask_typescript_gaps(src).as_ref(), None)
         }
         Lang::Rust => parser.parse(super::lang::rust::mask_rust_gaps(src).as_ref(), None),
+        Lang::Java => parser.parse(super::lang::java::mask_java_gaps(src).as_ref(), None),
         _ => parser.parse(src, None),
     }
 }

@@ -1,6 +1,7 @@
 //! Valid code a grammar does not parse yet, blanked out byte for byte before parsing (see
-//! `js::mask_typescript_gaps`, `rust::mask_rust_gaps`): every position in the tree is still a
-//! position in the file, and symbols and signatures are read from the file's own text.
+//! `js::mask_typescript_gaps`, `rust::mask_rust_gaps`, `java::mask_java_gaps`): every position
+//! in the tree is still a position in the file, and symbols and signatures are read from the
+//! file's own text.
 
 use std::borrow::Cow;
 
@@ -77,17 +78,40 @@ mod tests {
         assert!(!has_error(Lang::Rust, src));
         let mut p = tree_sitter::Parser::new();
         p.set_language(&Lang::Rust.grammar()).ok();
-        assert!(p.parse(src, None).is_some_and(|t| t.root_node().has_error()));
+        assert!(
+            p.parse(src, None)
+                .is_some_and(|t| t.root_node().has_error())
+        );
         // `unsafe fn`, a variable named `safe`, and prose stay as they are.
-        for src in ["unsafe fn f() {}", "let safe = 1;", "// safe to call\nfn f() {}"] {
+        for src in [
+            "unsafe fn f() {}",
+            "let safe = 1;",
+            "// safe to call\nfn f() {}",
+        ] {
             assert_eq!(crate::repomap::lang::rust::mask_rust_gaps(src), src);
         }
+    }
+
+    #[test]
+    fn java_25_module_imports() {
+        let src =
+            "import module java.base;\nimport java.util.List;\nclass A { List<String> module; }\n";
+        assert_eq!(
+            crate::repomap::lang::java::mask_java_gaps(src),
+            src.replacen("import module", "import       ", 1)
+        );
+        assert!(!has_error(Lang::Java, src));
+        let plain = "import module;\nclass A {}\n";
+        assert_eq!(crate::repomap::lang::java::mask_java_gaps(plain), plain);
     }
 
     #[test]
     fn blanks_keep_newlines_and_other_bytes() {
         assert_eq!(blank_out("ab\ncd é", &[(1, 6)]), "a \n   é");
         assert_eq!(word_before("x type * y", "type", &["y"]), []);
-        assert_eq!(word_before("safe  fn; unsafe fn", "safe", &["fn"]), [(0, 4)]);
+        assert_eq!(
+            word_before("safe  fn; unsafe fn", "safe", &["fn"]),
+            [(0, 4)]
+        );
     }
 }
