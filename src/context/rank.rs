@@ -2,8 +2,8 @@
 //!
 //! Signals, then priors:
 //! 1. **Named files**: a path, a unique file name or a dotted module (`json.decoder`) written in
-//!    the task puts that file first; a `component:` prefix (`url: only reuse…`, `fix(url): …`) favours the
-//!    file or directory it names.
+//!    the task puts that file first; a `component:` prefix (`url: only reuse…`, `fix(url): …`,
+//!    `[url] …`) favours the file or directory it names.
 //! 2. **Lexical**: BM25F over each file's text, the names it defines and its path (see
 //!    `lexicon`), plus a bonus for task terms in the path; mixed half and half with the file's
 //!    best 40-line passage, plus its best-matching defined name. Task terms that look like code
