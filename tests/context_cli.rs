@@ -181,6 +181,42 @@ fn a_large_file_comes_as_its_matching_definition() {
     assert!(!context.contains("total += step * 7"), "{context}");
 }
 
+/// A line named with the file (`frames.py:61`, a traceback's `File "…/frames.py", line 61`)
+/// brings the definition around it in full, though it shares no word with the task.
+#[test]
+fn a_named_line_brings_its_definition() {
+    let t = Test::fixture("python");
+    t.write("src/mypkg/frames.py", big_module(60));
+    for task in [
+        "crash at src/mypkg/frames.py:61:9 on empty input",
+        "Traceback (most recent call last):\n  File \"/home/me/work/proj/src/mypkg/frames.py\", line 61, in <module>\nTypeError: bad operand",
+    ] {
+        let j = t
+            .run(&["context", task, "--budget", "1200", "--json"])
+            .json();
+        let frames = &j["files"][0];
+        assert_eq!(frames["path"], "src/mypkg/frames.py", "{task}: {j}");
+        assert_eq!(frames["included"], "partial", "{task}: {j}");
+        let reasons = frames["reasons"].to_string();
+        assert!(reasons.contains(", line 61)"), "{task}: {reasons}");
+        assert!(
+            !reasons.contains("not an indexed file"),
+            "{task}: {reasons}"
+        );
+        let context = j["context"].as_str().unwrap_or_default();
+        // helper_07 spans lines 59-64.
+        assert!(
+            context.starts_with("src/mypkg/frames.py (lines 59-64"),
+            "{task}: {context}"
+        );
+        assert!(
+            context.contains("        total += step * 7\n"),
+            "{task}: {context}"
+        );
+        assert_exact(&j, Encoding::O200kBase);
+    }
+}
+
 /// A file with so many definitions that their signatures alone overflow the budget still comes
 /// as its matching definition, with the rest elided (not as one map line).
 #[test]

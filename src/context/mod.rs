@@ -229,6 +229,24 @@ pub fn refresh_lexicon(
     Ok(rows)
 }
 
+/// For each line, the innermost definition that spans it (the shortest; the later one on a tie).
+fn enclosing(symbols: &[Symbol], lines: &[u32]) -> Vec<usize> {
+    let mut out: Vec<usize> = lines
+        .iter()
+        .filter_map(|&l| {
+            symbols
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.line <= l && l <= s.end_line)
+                .min_by_key(|(i, s)| (s.end_line - s.line, std::cmp::Reverse(*i)))
+                .map(|(i, _)| i)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
 /// the time a block's count is not in the cache. Callers may start it before indexing.
 pub fn prewarm(encoding: Encoding) {
@@ -336,6 +354,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 index: i,
                 score: files[i].rank,
                 named: false,
+                lines: Vec::new(),
                 reasons: vec![
                     "no file matches the task; ranked by importance in the repo map".into(),
                 ],
@@ -411,10 +430,15 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             continue;
         }
         let symbols = symbols_of(f.id)?;
+        // The definitions around the lines the task names (`a.rs:120`) come first of all.
+        let at_lines = enclosing(&symbols, &s.lines);
         let matching: Vec<(usize, usize)> = symbols
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, matches_task(&s.name)))
+            .map(|(i, sym)| {
+                let m = matches_task(&sym.name);
+                (i, if at_lines.contains(&i) { m + 1000 } else { m })
+            })
             .filter(|&(_, m)| m > 0)
             .collect();
         if matching.is_empty() {
@@ -439,7 +463,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             let per_line = n as f64 / shown.max(1) as f64;
             let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
             let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
-            expanded.sort_by_key(|&i| (std::cmp::Reverse(size(i)), i));
+            expanded.sort_by_key(|&i| (at_lines.contains(&i), std::cmp::Reverse(size(i)), i));
             let mut removed = 0;
             while removed < excess.max(1) && expanded.len() > 1 {
                 removed += size(expanded.remove(0)).max(1);

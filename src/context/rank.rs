@@ -152,6 +152,8 @@ pub struct Scored {
     pub index: usize,
     pub score: f64,
     pub named: bool,
+    /// Lines the task names in the file (`src/a.rs:120`, `File "a.py", line 42`).
+    pub lines: Vec<u32>,
     pub reasons: Vec<String>,
 }
 
@@ -164,6 +166,8 @@ pub struct Ranking {
 pub struct Named {
     pub index: usize,
     pub as_written: String,
+    /// The line written with it, if any.
+    pub line: Option<u32>,
 }
 
 /// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
@@ -188,8 +192,17 @@ pub fn named_files(
             .trim_start_matches("./")
             .to_string()
     };
-    for raw in task.split_whitespace() {
-        let word = trim(raw);
+    let words: Vec<&str> = task.split_whitespace().collect();
+    for (k, raw) in words.iter().enumerate() {
+        let word = trim(raw).replace('\\', "/");
+        // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`; a Python traceback's `File "a.py", line 42`.
+        let (word, mut line) = split_line(&word);
+        if line.is_none() && words.get(k + 1) == Some(&"line") {
+            line = words
+                .get(k + 2)
+                .and_then(|n| n.trim_end_matches(',').parse::<u32>().ok());
+        }
+        let word = word.to_string();
         // URLs, and product names that look like file names, name no file of the repository.
         if word.len() < 3
             || word.contains("://")
@@ -210,6 +223,9 @@ pub fn named_files(
                 .filter(|(_, c)| c.file.path == word || c.file.path.ends_with(&suffix))
                 .map(|(i, _)| i)
                 .collect();
+            if found.is_empty() {
+                found = outside_path(&word, candidates).into_iter().collect();
+            }
             // A directory named in the task is not a file; say nothing about it.
             if found.is_empty() && !has_ext {
                 continue;
@@ -253,16 +269,74 @@ pub fn named_files(
                 },
             );
         }
+        // One entry per file, and one more per further line named in it.
         for i in found {
-            if !named.iter().any(|n| n.index == i) {
-                named.push(Named {
+            if named
+                .iter()
+                .any(|n| n.index == i && (line.is_none() || n.line == line))
+            {
+                continue;
+            }
+            match named.iter_mut().find(|n| n.index == i && n.line.is_none()) {
+                Some(n) => n.line = line,
+                None => named.push(Named {
                     index: i,
                     as_written: word.clone(),
-                });
+                    line,
+                }),
             }
         }
     }
     (named, warnings)
+}
+
+/// A path and the line written after it: `a.rs:120`, `a.rs:120:5`, `a.cpp(120)`,
+/// `a.cpp(120,5)` (the closing parenthesis already trimmed), `a.py#L120`.
+fn split_line(word: &str) -> (&str, Option<u32>) {
+    let number = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    if let Some((path, n)) = word.rsplit_once("#L") {
+        let n = n.split('-').next().unwrap_or(n);
+        if let Some(line) = number(n) {
+            return (path, Some(line));
+        }
+    }
+    if let Some((path, args)) = word.rsplit_once('(') {
+        let n = args.split(',').next().unwrap_or(args);
+        if let Some(line) = number(n) {
+            return (path, Some(line));
+        }
+    }
+    if let Some((rest, last)) = word.rsplit_once(':')
+        && let Some(last) = number(last)
+    {
+        return match rest.rsplit_once(':') {
+            Some((path, n)) if number(n).is_some() => (path, number(n)),
+            _ => (rest, Some(last)),
+        };
+    }
+    (word, None)
+}
+
+/// The file an absolute or otherwise prefixed path names (`/home/me/proj/src/a.py` in a
+/// traceback, `C:/work/proj/src/a.cs`): the longest candidate path it ends with, of at least
+/// two segments (a bare `a.py` is too little to tell it from a file outside the repository).
+fn outside_path(word: &str, candidates: &[Candidate]) -> Option<usize> {
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let p = &c.file.path;
+            p.contains('/')
+                && word.len() > p.len()
+                && word.ends_with(p.as_str())
+                && word.as_bytes()[word.len() - p.len() - 1] == b'/'
+        })
+        .max_by_key(|(_, c)| c.file.path.len())
+        .map(|(i, _)| i)
 }
 
 /// The Rust or C++ files a `::` path names: the longest prefix of its segments (`crate`,
@@ -795,8 +869,23 @@ pub fn rank(
                 component.as_deref().unwrap_or("")
             ));
         }
+        let mut lines: Vec<u32> = named
+            .iter()
+            .filter(|n| n.index == i)
+            .filter_map(|n| n.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
         if let Some(nm) = is_named {
-            reasons.push(format!("named in the task ({})", nm.as_written));
+            let at = match lines.as_slice() {
+                [] => String::new(),
+                [l] => format!(", line {l}"),
+                ls => format!(
+                    ", lines {}",
+                    ls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            reasons.push(format!("named in the task ({}{at})", nm.as_written));
         }
         if !matched[i].is_empty() {
             let mut m = matched[i].clone();
@@ -873,6 +962,7 @@ pub fn rank(
             index: i,
             score,
             named: is_named.is_some(),
+            lines,
             reasons,
         });
     }
@@ -945,6 +1035,25 @@ mod tests {
         }
     }
 
+    fn rows(paths: &[&str]) -> Vec<FileRow> {
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| file(i as i64, p))
+            .collect()
+    }
+
+    fn without_lexicon(files: &[FileRow]) -> Vec<Candidate<'_>> {
+        files
+            .iter()
+            .map(|f| Candidate {
+                file: f,
+                lexicon: None,
+                entry_point: false,
+            })
+            .collect()
+    }
+
     /// The paths of the files the task names; no warnings.
     fn named_paths(task: &str, files: &[FileRow], candidates: &[Candidate]) -> Vec<String> {
         let (named, warnings) = named_files(task, candidates, &[]);
@@ -954,24 +1063,13 @@ mod tests {
 
     #[test]
     fn rust_paths_name_their_module_files() {
-        let files: Vec<FileRow> = [
+        let files = rows(&[
             "src/context/rank.rs",
             "src/cli/mod.rs",
             "src/lib.rs",
             "src/io.rs",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, p)| file(i as i64, p))
-        .collect();
-        let candidates: Vec<Candidate> = files
-            .iter()
-            .map(|f| Candidate {
-                file: f,
-                lexicon: None,
-                entry_point: false,
-            })
-            .collect();
+        ]);
+        let candidates = without_lexicon(&files);
         let named = |task: &str| named_paths(task, &files, &candidates);
         assert_eq!(named("context::rank: one pass"), ["src/context/rank.rs"]);
         assert_eq!(named("make crate::cli::report exit 2"), ["src/cli/mod.rs"]);
@@ -1045,6 +1143,30 @@ mod tests {
         assert!(named("os.path.expandvars() is quadratic").is_empty());
         assert!(named("email.parseaddr() and malformed addresses").is_empty());
         assert!(named("since v1.2.3, self.x and e.g. are words").is_empty());
+    }
+
+    #[test]
+    fn lines_written_after_paths() {
+        assert_eq!(split_line("src/a.rs:120:5"), ("src/a.rs", Some(120)));
+        assert_eq!(split_line("src/a.rs:120"), ("src/a.rs", Some(120)));
+        assert_eq!(split_line("a.cpp(120,5"), ("a.cpp", Some(120)));
+        assert_eq!(split_line("a.py#L12-L20"), ("a.py", Some(12)));
+        assert_eq!(split_line("a::b"), ("a::b", None));
+        assert_eq!(split_line("src/a.rs"), ("src/a.rs", None));
+        let files = rows(&["src/a/b.py", "b.py", "a/b.py"]);
+        let candidates = without_lexicon(&files);
+        // The longest path the absolute one ends with; never a bare file name.
+        assert_eq!(outside_path("/home/me/p/src/a/b.py", &candidates), Some(0));
+        assert_eq!(outside_path("/usr/lib/x/b.py", &candidates), None);
+        assert_eq!(outside_path("/usr/lib/xa/b.py", &candidates), None);
+        let (named, warnings) = named_files(
+            "File \"/home/me/p/src/a/b.py\", line 7, in f; then src/a/b.py:9",
+            &candidates,
+            &[],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let lines: Vec<(usize, Option<u32>)> = named.iter().map(|n| (n.index, n.line)).collect();
+        assert_eq!(lines, [(0, Some(7)), (0, Some(9))]);
     }
 
     #[test]
