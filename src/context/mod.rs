@@ -149,14 +149,18 @@ pub fn refresh_lexicon(
     root: &Path,
     store: &Store,
     files: &[FileRow],
+    stored: &[LexiconRow],
     encoding: Encoding,
 ) -> anyhow::Result<Vec<LexiconRow>> {
     let (todo, symbols) = {
         let reader = store.read()?;
-        let state: HashMap<i64, Option<Vec<u8>>> = store.lexicon_state()?.into_iter().collect();
+        let built_from: HashMap<i64, &[u8]> = stored
+            .iter()
+            .map(|r| (r.file_id, r.hash.as_slice()))
+            .collect();
         let todo: Vec<&FileRow> = files
             .iter()
-            .filter(|f| candidate(f) && state.get(&f.id).is_some_and(|h| *h != f.hash))
+            .filter(|f| candidate(f) && built_from.get(&f.id).copied() != f.hash.as_deref())
             .collect();
         let ids: Vec<i64> = todo.iter().map(|f| f.id).collect();
         let mut symbols: HashMap<i64, Vec<Symbol>> = HashMap::new();
@@ -277,7 +281,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // One read of the file list serves the lexicon refresh and the ranking (the index run
     // before this one has settled it; the refresh only writes lexicon rows).
     let all_files: Vec<FileRow> = store.read()?.files()?;
-    let fresh = refresh_lexicon(root, store, &all_files, req.encoding)?;
+    // One read of the lexicon serves the refresh (which entries are stale) and the ranking.
+    let lex: Vec<LexiconRow> = store.lexicon()?;
+    let fresh = refresh_lexicon(root, store, &all_files, &lex, req.encoding)?;
     timings.lexicon_files = fresh.len();
     timings.lexicon_ms = ms(t);
 
@@ -285,9 +291,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let reader = store.read()?;
     let (files, not_ranked): (Vec<FileRow>, Vec<FileRow>) =
         all_files.into_iter().partition(candidate);
-    let t_lex = Instant::now();
-    let lex: Vec<LexiconRow> = store.lexicon()?;
-    tracing::debug!("lexicon read: {} rows in {:.1} ms", lex.len(), ms(t_lex));
     // Entries of this run win over stored ones (the same, unless they could not be saved).
     let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
     lex_by_id.extend(fresh.iter().map(|r| (r.file_id, r)));

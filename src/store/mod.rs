@@ -384,23 +384,6 @@ pub struct LexiconRow {
 }
 
 impl Store {
-    /// (file id, content hash of its lexicon entry, if any) of every file that is not
-    /// skipped, in path order: the caller re-analyses the files whose hash differs.
-    pub fn lexicon_state(&self) -> Result<Vec<(i64, Option<Vec<u8>>)>> {
-        let e = sql(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT f.id, l.hash FROM files f LEFT JOIN lexicon l ON l.file_id = f.id \
-                 WHERE f.skip_reason IS NULL ORDER BY f.path",
-            )
-            .map_err(&e)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(&e)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(&e)
-    }
-
     /// Writes lexicon entries, replacing older ones, in a transaction of their own. An entry
     /// for a file that is gone by now (another process re-indexed) is dropped.
     pub fn put_lexicon(&self, rows: &[LexiconRow]) -> Result<()> {
