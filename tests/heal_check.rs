@@ -212,6 +212,18 @@ fn a_syntax_error_a_compiler_given_the_file_accepts_is_the_grammars_gap() {
         assert_eq!(v["failed_stage"], "syntax", "{cmd}");
         assert_eq!(diags(&v, "tree-sitter"), ["wide.c:1: syntax"], "{cmd}");
     }
+    // A compiler skips the `#if` branches that are off here: its passing proves nothing there.
+    t.write(
+        "win.c",
+        "#ifdef _WIN32\nint f(int a { return a; }\n#endif\nint main(void) { return 0; }\n",
+    );
+    t.write(
+        ".vibe/config.toml",
+        "[heal.validators.\"cc\"]\ncommand = \"true {files}\"\n",
+    );
+    let (code, v) = check(&t, &["win.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "syntax", "{v:#}");
     // Without a compile stage there is nothing to ask.
     t.write(
         ".vibe/config.toml",

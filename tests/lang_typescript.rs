@@ -420,7 +420,16 @@ fn newer_syntax_the_grammar_lacks_parses_with_its_symbols_and_imports() {
         "interface Channel<in out T, U extends string = \"x\">"
     );
     assert_eq!(edges(&map), ["src/index.ts -> src/types.ts"]);
-    // And `vibe heal --check` finds no syntax error in it.
-    let run = t.run(&["heal", "src/index.ts", "--check"]);
-    assert!(!run.stdout().contains("error[syntax]"), "{}", run.stdout());
+    // And `vibe heal --check` passes its syntax stage.
+    let run = t.run(&[
+        "heal",
+        "src/index.ts",
+        "--check",
+        "--json",
+        "-c",
+        "heal.stages=[\"syntax\"]",
+    ]);
+    let report = run.json();
+    assert_eq!(report["passed"], true, "{report:#}");
+    assert_eq!(report["stages"][0]["stage"], "syntax", "{report:#}");
 }

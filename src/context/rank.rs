@@ -196,7 +196,11 @@ pub fn named_files(
     for (k, raw) in words.iter().enumerate() {
         let word = trim(raw).replace('\\', "/");
         // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`; a Python traceback's `File "a.py", line 42`.
-        let (word, mut line) = split_line(&word);
+        let (word, mut line) = match split_line(&word) {
+            // Only after something that looks like a file: `time.sleep(100)` is a call.
+            (path, Some(n)) if looks_like_file(path) => (path, Some(n)),
+            _ => (word.split('(').next().unwrap_or(&word), None),
+        };
         if line.is_none() && words.get(k + 1) == Some(&"line") {
             line = words
                 .get(k + 2)
@@ -290,6 +294,14 @@ pub fn named_files(
     (named, warnings)
 }
 
+/// A path with a `/`, or a name with a known extension.
+fn looks_like_file(word: &str) -> bool {
+    word.contains('/')
+        || word
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext))
+}
+
 /// A path and the line written after it: `a.rs:120`, `a.rs:120:5`, `a.cpp(120)`,
 /// `a.cpp(120,5)` (the closing parenthesis already trimmed), `a.py#L120`.
 fn split_line(word: &str) -> (&str, Option<u32>) {
@@ -367,11 +379,14 @@ fn dotted_module_files(word: &str, candidates: &[Candidate]) -> Vec<usize> {
     }
     let shortest = if segments.len() == 2 { 1 } else { 2 };
     let analyzer = Analyzer::default();
+    // An item with no terms (`e.g.`, `i.e.`) is mentioned nowhere.
     let mentions = |c: &Candidate, item: &str| {
-        let Some(l) = c.lexicon else { return true };
-        let mut all = true;
-        analyzer.word_terms(item, |t| all &= lookup(l.terms, t).is_some());
-        all
+        let (mut any, mut all) = (false, true);
+        analyzer.word_terms(item, |t| {
+            any = true;
+            all &= c.lexicon.is_none_or(|l| lookup(l.terms, t).is_some());
+        });
+        any && all
     };
     longest_module(candidates, &segments, shortest, "/__init__", |c, next| {
         c.file.language.is_some() && next.is_none_or(|item| mentions(c, item))
@@ -531,14 +546,24 @@ fn bracket_component(task: &str) -> (Option<String>, &str) {
 }
 
 /// A component as written, if it looks like one: a name or path, lowercased; not a reference
-/// (`CVE-2022-40303`, `gh-121650`).
+/// (`CVE-2022-40303`, `gh-121650`, `bpo-4567`: letters, then numbers after dashes), while
+/// `e1000e` or `iso8601` are components.
 fn as_component(comp: &str) -> Option<String> {
     let comp = comp.trim_matches('/');
+    let mut parts = comp.split('-');
+    let letters = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphabetic()));
+    let numbers: Vec<&str> = parts.collect();
+    let reference = letters
+        && !numbers.is_empty()
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && numbers.iter().map(|n| n.len()).sum::<usize>() >= 3;
     let ok = !comp.is_empty()
         && comp.len() <= 40
-        && !comp
-            .split(|c: char| !c.is_ascii_digit())
-            .any(|digits| digits.len() >= 4)
+        && !reference
         && comp
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
@@ -1005,6 +1030,9 @@ mod tests {
         assert_eq!(comp("[3.12] [admin] y"), "admin");
         assert_eq!(comp("[CVE-2022-40303] xmlreader: y"), "xmlreader");
         assert_eq!(comp("[] schemas: y"), "schemas");
+        assert_eq!(comp("e1000e: fix y"), "e1000e");
+        assert_eq!(comp("iso8601: y"), "iso8601");
+        assert_eq!(comp("bpo-4567: y"), "");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(
@@ -1092,6 +1120,7 @@ mod tests {
             ),
             ("Lib/os.py", "import posixpath as path\nenviron = {}\n"),
             ("Doc/library/os.rst", "os.environ\n"),
+            ("Lib/e.py", "g = 1\n"),
         ];
         let files: Vec<FileRow> = sources
             .iter()
@@ -1143,6 +1172,12 @@ mod tests {
         assert!(named("os.path.expandvars() is quadratic").is_empty());
         assert!(named("email.parseaddr() and malformed addresses").is_empty());
         assert!(named("since v1.2.3, self.x and e.g. are words").is_empty());
+        // A call's arguments are not a line.
+        let (found, _) = named_files("json.loads(0) raises", &candidates, &[]);
+        assert_eq!(
+            found.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
+            [(1, None)]
+        );
     }
 
     #[test]

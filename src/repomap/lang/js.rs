@@ -85,6 +85,9 @@ pub fn unquote(s: &str) -> &str {
 pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
     let b = src.as_bytes();
     let mut blank: Vec<(usize, usize)> = Vec::new();
+    // Bracket scans stop after this many bytes in all, so that no file costs more than a few
+    // passes over it, however its brackets are (un)balanced.
+    let mut budget = 4 * b.len() + 65_536;
     for (at, _) in src.match_indices("export") {
         if !starts_word(b, at, 6) || !starts_statement(b, at) {
             continue;
@@ -98,14 +101,18 @@ pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     for (at, _) in src.match_indices("import") {
-        if !starts_word(b, at, 6) {
+        // An import type stands where a type does: after `:`, `=`, `<`, `,`, `|`, `&`, `(`,
+        // `[` or `=>`; not in a comment's prose (`@returns import("./a").B<T`).
+        let before = b[..at].iter().rev().find(|c| !c.is_ascii_whitespace());
+        let in_type = before.is_some_and(|c| b":=<,|&([>".contains(c));
+        if !starts_word(b, at, 6) || !in_type {
             continue;
         }
         let mut i = skip_space(b, at + 6);
         if b.get(i) != Some(&b'(') {
             continue;
         }
-        let Some(close) = closing(b, i, b'(', b')') else {
+        let Some(close) = closing(b, i, b'(', b')', &mut budget) else {
             continue;
         };
         // `.Name` segments, then type arguments.
@@ -122,7 +129,8 @@ pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
         let open = skip_space(b, i);
         if named
             && b.get(open) == Some(&b'<')
-            && let Some(end) = closing(b, open, b'<', b'>')
+            && let Some(end) = closing(b, open, b'<', b'>', &mut budget)
+            && !leaves_a_comment(&b[open..end])
         {
             blank.push((open, end + 1));
         }
@@ -141,7 +149,7 @@ pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
             if i == name || b.get(open) != Some(&b'<') {
                 continue;
             }
-            let Some(end) = closing(b, open, b'<', b'>') else {
+            let Some(end) = closing(b, open, b'<', b'>', &mut budget) else {
                 continue;
             };
             // Each parameter's leading `in` / `out` modifiers, at the list's own depth.
@@ -193,12 +201,22 @@ fn starts_statement(b: &[u8], at: usize) -> bool {
     before.is_none_or(|&c| matches!(c, b'\n' | b'\r' | b';' | b'{' | b'}'))
 }
 
+/// Whether a bracketed range runs out of a comment or into one: then it is prose, not code.
+fn leaves_a_comment(range: &[u8]) -> bool {
+    range.windows(2).any(|w| w == b"*/" || w == b"//")
+        || range
+            .split(|&c| c == b'\n')
+            .skip(1)
+            .any(|line| line.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'*'))
+}
+
 /// The position of the bracket closing the one at `open` (nesting counted, `=>` not a close),
-/// within 4 KiB. For `<`, a `;` or an unmatched `}` outside braces ends the search: not a type
-/// argument list.
-fn closing(b: &[u8], open: usize, left: u8, right: u8) -> Option<usize> {
+/// within 4 KiB and what is left of `budget` (bytes to scan in all). For `<`, a `;` or an
+/// unmatched `}` outside braces ends the search: not a type argument list.
+fn closing(b: &[u8], open: usize, left: u8, right: u8, budget: &mut usize) -> Option<usize> {
     let (mut depth, mut braces) = (0usize, 0usize);
     for (k, &c) in b.iter().enumerate().skip(open).take(4096) {
+        *budget = budget.checked_sub(1)?;
         if c == left {
             depth += 1;
         } else if c == right && !(right == b'>' && b[k - 1] == b'=') {
@@ -272,6 +290,9 @@ mod tests {
             "if (type < inner) {}",
             "const exported = { type: 1 };",
             "const s = \"export type * from\";",
+            "// returns import(\"./a\").Loader<T for now\nconst q = \"a>b\";",
+            "/**\n * @returns import(\"./a\").Map<string, number\n */\nexport function f(a: number, b: number) { return a > b; }",
+            "/* x: import(\"./a\").B<T */ let y = a > b;",
         ] {
             assert_eq!(mask_typescript_gaps(src), src);
         }
