@@ -353,8 +353,9 @@ fn conditional_lines(text: &str) -> Vec<bool> {
                     .iter()
                     .find(|l| !l.trim().is_empty())
                     .and_then(|l| directive(l));
+                let macro_name = name.split_whitespace().next();
                 let guard = next.is_some_and(|(n, r)| {
-                    n == "define" && r.split_whitespace().next() == Some(name)
+                    n == "define" && r.split_whitespace().next() == macro_name
                 });
                 stack.push(guard);
             }
@@ -1378,7 +1379,7 @@ mod tests {
 
     #[test]
     fn preprocessor_branches_but_not_include_guards() {
-        let text = "#ifndef A_H\n#define A_H\nint a;\n#ifdef _WIN32\nint f(int a {\n#else\nint g;\n#endif\nint b;\n#endif\n";
+        let text = "#ifndef A_H /* guard */\n#define A_H\nint a;\n#ifdef _WIN32\nint f(int a {\n#else\nint g;\n#endif\nint b;\n#endif\n";
         assert_eq!(
             conditional_lines(text),
             [
