@@ -268,11 +268,21 @@ pub fn passage_count(records: &[u8], term: Term) -> u16 {
 
 /// The counts of `term` in a file's blob, if it occurs there.
 pub fn lookup(blob: &[u8], term: Term) -> Option<Counts> {
-    find(blob, RECORD, term).map(|r| Counts {
+    find(blob, RECORD, term).map(counts)
+}
+
+/// Every (term, counts) of a file's blob, in term order.
+pub fn records(blob: &[u8]) -> impl Iterator<Item = (Term, Counts)> + '_ {
+    blob.chunks_exact(RECORD)
+        .map(|r| (u32::from_le_bytes([r[0], r[1], r[2], r[3]]), counts(r)))
+}
+
+fn counts(r: &[u8]) -> Counts {
+    Counts {
         text: u16::from_le_bytes([r[4], r[5]]),
         defs: r[6],
         path: r[7],
-    })
+    }
 }
 
 #[cfg(test)]

@@ -28,8 +28,51 @@ use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{DAMPING, Graph, Input, personalized_pagerank};
 use crate::store::{FileRow, GraphRow};
 
-use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages};
+use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages, records};
 use super::terms::{Analyzer, QueryTerm, mentions_tests};
+
+/// Above this many task terms, hits are found by one pass over every file's records instead of
+/// a lookup per term and file.
+const LONG_TASK_TERMS: usize = 48;
+
+/// Each task term's hits (file, counts), in `files` order: by a lookup per term and file, or
+/// (`by_scan`, for a long task: a pasted log of thousands of words) by one pass over every
+/// file's records. Both give the same lists.
+fn term_hits(
+    terms: &[QueryTerm],
+    candidates: &[Candidate],
+    files: &[usize],
+    by_scan: bool,
+) -> Vec<Vec<(usize, super::lexicon::Counts)>> {
+    let mut hits: Vec<Vec<(usize, super::lexicon::Counts)>> = vec![Vec::new(); terms.len()];
+    if by_scan {
+        let of: HashMap<super::terms::Term, usize> = terms
+            .iter()
+            .enumerate()
+            .map(|(qi, q)| (q.term, qi))
+            .collect();
+        for &i in files {
+            if let Some(l) = candidates[i].lexicon {
+                for (t, c) in records(l.terms) {
+                    if let Some(&qi) = of.get(&t) {
+                        hits[qi].push((i, c));
+                    }
+                }
+            }
+        }
+    } else {
+        for (qi, q) in terms.iter().enumerate() {
+            hits[qi] = files
+                .iter()
+                .filter_map(|&i| {
+                    let l = candidates[i].lexicon?;
+                    lookup(l.terms, q.term).map(|c| (i, c))
+                })
+                .collect();
+        }
+    }
+    hits
+}
 
 /// The ranking's weights. `VIBE_RANK_TUNE="graph=0.2,defs=1"` overrides them for
 /// evaluation runs (benches/context_eval.py); the defaults are what the evaluation chose.
@@ -184,6 +227,12 @@ pub fn named_files(
         let name = c.file.path.rsplit('/').next().unwrap_or(&c.file.path);
         by_name.entry(name).or_default().push(i);
     }
+    // Every candidate under its whole path and each path suffix that starts after a `/`
+    // (`src/a/b.py` also as `a/b.py` and `b.py`), in candidate order: made once the task has
+    // named more than a few paths (a pasted log may have thousands); a scan serves until then.
+    let mut paths_seen = 0usize;
+    let mut by_suffix: Option<HashMap<&str, Vec<usize>>> = None;
+    let mut by_path: Option<HashMap<&str, usize>> = None;
     let mut named: Vec<Named> = Vec::new();
     let mut warnings = Vec::new();
     let trim = |w: &str| -> String {
@@ -220,15 +269,39 @@ pub fn named_files(
             .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext));
         let mut found: Vec<usize> = Vec::new();
         if word.contains('/') {
-            let suffix = format!("/{word}");
-            found = candidates
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.file.path == word || c.file.path.ends_with(&suffix))
-                .map(|(i, _)| i)
-                .collect();
+            paths_seen += 1;
+            if paths_seen > 16 && by_suffix.is_none() {
+                let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+                for (i, c) in candidates.iter().enumerate() {
+                    let p = c.file.path.as_str();
+                    m.entry(p).or_default().push(i);
+                    for (at, _) in p.match_indices('/') {
+                        m.entry(&p[at + 1..]).or_default().push(i);
+                    }
+                }
+                by_suffix = Some(m);
+            }
+            found = match &by_suffix {
+                Some(m) => m.get(word.as_str()).cloned().unwrap_or_default(),
+                None => {
+                    let suffix = format!("/{word}");
+                    candidates
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.file.path == word || c.file.path.ends_with(&suffix))
+                        .map(|(i, _)| i)
+                        .collect()
+                }
+            };
             if found.is_empty() {
-                found = outside_path(&word, candidates).into_iter().collect();
+                let by_path = by_path.get_or_insert_with(|| {
+                    candidates
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.file.path.as_str(), i))
+                        .collect()
+                });
+                found = outside_path(&word, by_path).into_iter().collect();
             }
             // A directory named in the task is not a file; say nothing about it.
             if found.is_empty() && !has_ext {
@@ -334,21 +407,14 @@ fn split_line(word: &str) -> (&str, Option<u32>) {
 }
 
 /// The file an absolute or otherwise prefixed path names (`/home/me/proj/src/a.py` in a
-/// traceback, `C:/work/proj/src/a.cs`): the longest candidate path it ends with, of at least
-/// two segments (a bare `a.py` is too little to tell it from a file outside the repository).
-fn outside_path(word: &str, candidates: &[Candidate]) -> Option<usize> {
-    candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            let p = &c.file.path;
-            p.contains('/')
-                && word.len() > p.len()
-                && word.ends_with(p.as_str())
-                && word.as_bytes()[word.len() - p.len() - 1] == b'/'
-        })
-        .max_by_key(|(_, c)| c.file.path.len())
-        .map(|(i, _)| i)
+/// traceback, `C:/work/proj/src/a.cs`): the longest repository path (`by_path`) it ends with, of
+/// at least two segments (a bare `a.py` is too little to tell it from a file outside the
+/// repository).
+fn outside_path(word: &str, by_path: &HashMap<&str, usize>) -> Option<usize> {
+    word.match_indices('/')
+        .map(|(at, _)| &word[at + 1..])
+        .filter(|rest| rest.contains('/'))
+        .find_map(|rest| by_path.get(rest).copied())
 }
 
 /// The Rust or C++ files a `::` path names: the longest prefix of its segments (`crate`,
@@ -697,14 +763,13 @@ pub fn rank(
     let mut lexical = vec![0.0f64; n];
     let mut matched: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n]; // (term index, contribution)
     let mut term_weights: Vec<(super::terms::Term, f64)> = Vec::new(); // (term, weight × idf)
-    for (qi, q) in terms.iter().enumerate() {
-        let hits: Vec<(usize, super::lexicon::Counts)> = with_lexicon
-            .iter()
-            .filter_map(|&i| {
-                let l = candidates[i].lexicon?;
-                lookup(l.terms, q.term).map(|c| (i, c))
-            })
-            .collect();
+    let hits_by_term = term_hits(
+        terms,
+        candidates,
+        &with_lexicon,
+        terms.len() > LONG_TASK_TERMS,
+    );
+    for (qi, (q, hits)) in terms.iter().zip(hits_by_term).enumerate() {
         if hits.is_empty() {
             continue;
         }
@@ -1082,6 +1147,43 @@ mod tests {
             .collect()
     }
 
+    /// Each (path, text)'s lexicon entry.
+    fn analysed(sources: &[(&str, &str)]) -> Vec<super::super::lexicon::Entry> {
+        let analyzer = Analyzer::default();
+        sources
+            .iter()
+            .map(|(p, text)| {
+                super::super::lexicon::analyse(
+                    &analyzer,
+                    &mut HashMap::new(),
+                    p,
+                    text,
+                    std::iter::empty(),
+                )
+            })
+            .collect()
+    }
+
+    fn with_lexicons<'a>(
+        files: &'a [FileRow],
+        entries: &'a [super::super::lexicon::Entry],
+    ) -> Vec<Candidate<'a>> {
+        files
+            .iter()
+            .zip(entries)
+            .map(|(f, e)| Candidate {
+                file: f,
+                lexicon: Some(Lexicon {
+                    terms: &e.blob,
+                    length: e.length,
+                    chunks: &e.chunks,
+                    names: &e.names,
+                }),
+                entry_point: false,
+            })
+            .collect()
+    }
+
     /// The paths of the files the task names; no warnings.
     fn named_paths(task: &str, files: &[FileRow], candidates: &[Candidate]) -> Vec<String> {
         let (named, warnings) = named_files(task, candidates, &[]);
@@ -1131,33 +1233,8 @@ mod tests {
                 f
             })
             .collect();
-        let analyzer = Analyzer::default();
-        let entries: Vec<super::super::lexicon::Entry> = sources
-            .iter()
-            .map(|(p, text)| {
-                super::super::lexicon::analyse(
-                    &analyzer,
-                    &mut HashMap::new(),
-                    p,
-                    text,
-                    std::iter::empty(),
-                )
-            })
-            .collect();
-        let candidates: Vec<Candidate> = files
-            .iter()
-            .zip(&entries)
-            .map(|(f, e)| Candidate {
-                file: f,
-                lexicon: Some(Lexicon {
-                    terms: &e.blob,
-                    length: e.length,
-                    chunks: &e.chunks,
-                    names: &e.names,
-                }),
-                entry_point: false,
-            })
-            .collect();
+        let entries = analysed(&sources);
+        let candidates = with_lexicons(&files, &entries);
         let named = |task: &str| named_paths(task, &files, &candidates);
         assert_eq!(named("json.decoder: faster"), ["Lib/json/decoder.py"]);
         assert_eq!(named("json.loads() and NaN"), ["Lib/json/__init__.py"]);
@@ -1191,9 +1268,15 @@ mod tests {
         let files = rows(&["src/a/b.py", "b.py", "a/b.py"]);
         let candidates = without_lexicon(&files);
         // The longest path the absolute one ends with; never a bare file name.
-        assert_eq!(outside_path("/home/me/p/src/a/b.py", &candidates), Some(0));
-        assert_eq!(outside_path("/usr/lib/x/b.py", &candidates), None);
-        assert_eq!(outside_path("/usr/lib/xa/b.py", &candidates), None);
+        let by_path: HashMap<&str, usize> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.as_str(), i))
+            .collect();
+        assert_eq!(outside_path("/home/me/p/src/a/b.py", &by_path), Some(0));
+        assert_eq!(outside_path("/home/me/p/a/b.py", &by_path), Some(2));
+        assert_eq!(outside_path("/usr/lib/x/b.py", &by_path), None);
+        assert_eq!(outside_path("/usr/lib/xa/b.py", &by_path), None);
         let (named, warnings) = named_files(
             "File \"/home/me/p/src/a/b.py\", line 7, in f; then src/a/b.py:9",
             &candidates,
@@ -1202,6 +1285,38 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let lines: Vec<(usize, Option<u32>)> = named.iter().map(|n| (n.index, n.line)).collect();
         assert_eq!(lines, [(0, Some(7)), (0, Some(9))]);
+        // A long log (paths looked up by suffix once there are many) names the same files.
+        let log: String = (1..=40)
+            .map(|n| format!("at /home/me/p/src/a/b.py:{n} and a/b.py:{n}\n"))
+            .collect();
+        let (named, _) = named_files(&log, &candidates, &[]);
+        assert_eq!(named.len(), 80);
+        assert!(named.iter().all(|n| n.index == 0 || n.index == 2));
+        assert_eq!(named.iter().filter(|n| n.index == 2).count(), 40);
+    }
+
+    #[test]
+    fn long_tasks_find_the_same_hits_by_one_scan() {
+        let sources = [
+            ("a.py", "def decode(s): return json_loads(s)\n"),
+            (
+                "b.py",
+                "class Frame:\n    def checksum(self): return crc16(self.data)\n",
+            ),
+            ("c.py", ""),
+        ];
+        let files = rows(&["a.py", "b.py", "c.py"]);
+        let entries = analysed(&sources);
+        let candidates = with_lexicons(&files, &entries);
+        let analyzer = Analyzer::default();
+        let terms = super::super::terms::query_terms(
+            &analyzer,
+            "decode json frames: checksum crc16 of self.data, then missing words",
+        );
+        let all = [0, 1, 2];
+        let by_lookup = term_hits(&terms, &candidates, &all, false);
+        assert_eq!(by_lookup, term_hits(&terms, &candidates, &all, true));
+        assert!(by_lookup.iter().filter(|h| !h.is_empty()).count() >= 4);
     }
 
     #[test]
