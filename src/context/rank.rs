@@ -1285,6 +1285,12 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let lines: Vec<(usize, Option<u32>)> = named.iter().map(|n| (n.index, n.line)).collect();
         assert_eq!(lines, [(0, Some(7)), (0, Some(9))]);
+        // Windows separators, as a Windows traceback or compiler writes them.
+        let (named, _) = named_files("C:\\work\\p\\src\\a\\b.py(12): error", &candidates, &[]);
+        assert_eq!(
+            named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
+            [(0, Some(12))]
+        );
         // A long log (paths looked up by suffix once there are many) names the same files.
         let log: String = (1..=40)
             .map(|n| format!("at /home/me/p/src/a/b.py:{n} and a/b.py:{n}\n"))
