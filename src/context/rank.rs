@@ -303,8 +303,12 @@ pub fn named_files(
                 });
                 found = outside_path(&word, by_path).into_iter().collect();
             }
-            // A directory named in the task is not a file; say nothing about it.
-            if found.is_empty() && !has_ext {
+            // A directory named in the task is not a file, and an absolute path that ends in no
+            // repository file is outside it (a traceback's frames in the standard library or
+            // site-packages): say nothing about either.
+            let absolute =
+                word.starts_with('/') || word.as_bytes().get(1..3) == Some(b":/".as_slice());
+            if found.is_empty() && (!has_ext || absolute) {
                 continue;
             }
         } else if has_ext {
@@ -1285,6 +1289,13 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let lines: Vec<(usize, Option<u32>)> = named.iter().map(|n| (n.index, n.line)).collect();
         assert_eq!(lines, [(0, Some(7)), (0, Some(9))]);
+        // A frame outside the repository is no missing file.
+        let (named, warnings) = named_files(
+            "File \"/usr/lib/python3.11/json/decoder.py\", line 355, and C:/Python311/Lib/x/y.py",
+            &candidates,
+            &[],
+        );
+        assert!(named.is_empty() && warnings.is_empty(), "{warnings:?}");
         // Windows separators, as a Windows traceback or compiler writes them.
         let (named, _) = named_files("C:\\work\\p\\src\\a\\b.py(12): error", &candidates, &[]);
         assert_eq!(
