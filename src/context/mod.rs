@@ -233,6 +233,10 @@ pub fn refresh_lexicon(
     Ok(rows)
 }
 
+/// What a definition around a line the task names counts for in the packer, above any number of
+/// task terms it could match.
+const AT_NAMED_LINE: usize = 1000;
+
 /// For each line, the innermost definition that spans it (the shortest; the later one on a tie).
 fn enclosing(symbols: &[Symbol], lines: &[u32]) -> Vec<usize> {
     let mut out: Vec<usize> = lines
@@ -440,7 +444,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .enumerate()
             .map(|(i, sym)| {
                 let m = matches_task(&sym.name);
-                (i, if at_lines.contains(&i) { m + 1000 } else { m })
+                (
+                    i,
+                    if at_lines.contains(&i) {
+                        m + AT_NAMED_LINE
+                    } else {
+                        m
+                    },
+                )
             })
             .filter(|&(_, m)| m > 0)
             .collect();

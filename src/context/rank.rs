@@ -29,7 +29,7 @@ use crate::repomap::rank::{DAMPING, Graph, Input, personalized_pagerank};
 use crate::store::{FileRow, GraphRow};
 
 use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages, records};
-use super::terms::{Analyzer, QueryTerm, mentions_tests};
+use super::terms::{Analyzer, QueryTerm, is_change_word, is_tracker_id, mentions_tests};
 
 /// Above this many task terms, hits are found by one pass over every file's records instead of
 /// a lookup per term and file.
@@ -227,12 +227,6 @@ pub fn named_files(
         let name = c.file.path.rsplit('/').next().unwrap_or(&c.file.path);
         by_name.entry(name).or_default().push(i);
     }
-    // Every candidate under its whole path and each path suffix that starts after a `/`
-    // (`src/a/b.py` also as `a/b.py` and `b.py`), in candidate order: made once the task has
-    // named more than a few paths (a pasted log may have thousands); a scan serves until then.
-    let mut paths_seen = 0usize;
-    let mut by_suffix: Option<HashMap<&str, Vec<usize>>> = None;
-    let mut by_path: Option<HashMap<&str, usize>> = None;
     let mut named: Vec<Named> = Vec::new();
     let mut warnings = Vec::new();
     let trim = |w: &str| -> String {
@@ -269,39 +263,28 @@ pub fn named_files(
             .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext));
         let mut found: Vec<usize> = Vec::new();
         if word.contains('/') {
-            paths_seen += 1;
-            if paths_seen > 16 && by_suffix.is_none() {
-                let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
-                for (i, c) in candidates.iter().enumerate() {
-                    let p = c.file.path.as_str();
-                    m.entry(p).or_default().push(i);
-                    for (at, _) in p.match_indices('/') {
-                        m.entry(&p[at + 1..]).or_default().push(i);
-                    }
-                }
-                by_suffix = Some(m);
-            }
-            found = match &by_suffix {
-                Some(m) => m.get(word.as_str()).cloned().unwrap_or_default(),
-                None => {
-                    let suffix = format!("/{word}");
-                    candidates
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.file.path == word || c.file.path.ends_with(&suffix))
-                        .map(|(i, _)| i)
-                        .collect()
-                }
-            };
+            // Only the files of the same name can end with the path (a pasted log may hold
+            // thousands of paths: no scan of every file for each).
+            let name = word.rsplit('/').next().unwrap_or(&word);
+            let same_name = by_name.get(name).map_or(&[][..], Vec::as_slice);
+            let path_of = |i: &usize| candidates[*i].file.path.as_str();
+            found = same_name
+                .iter()
+                .filter(|i| ends_with_path(path_of(i), &word))
+                .copied()
+                .collect();
             if found.is_empty() {
-                let by_path = by_path.get_or_insert_with(|| {
-                    candidates
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.file.path.as_str(), i))
-                        .collect()
-                });
-                found = outside_path(&word, by_path).into_iter().collect();
+                // An absolute or otherwise prefixed path (`/home/me/proj/src/a.py` in a
+                // traceback, `C:/work/proj/src/a.cs`) names the longest repository path it ends
+                // with, of at least two segments (a bare `a.py` is too little to tell it from a
+                // file outside the repository).
+                found = same_name
+                    .iter()
+                    .filter(|i| path_of(i).contains('/') && ends_with_path(&word, path_of(i)))
+                    .max_by_key(|i| path_of(i).len())
+                    .into_iter()
+                    .copied()
+                    .collect();
             }
             // A directory named in the task is not a file, and an absolute path that ends in no
             // repository file is outside it (a traceback's frames in the standard library or
@@ -410,15 +393,10 @@ fn split_line(word: &str) -> (&str, Option<u32>) {
     (word, None)
 }
 
-/// The file an absolute or otherwise prefixed path names (`/home/me/proj/src/a.py` in a
-/// traceback, `C:/work/proj/src/a.cs`): the longest repository path (`by_path`) it ends with, of
-/// at least two segments (a bare `a.py` is too little to tell it from a file outside the
-/// repository).
-fn outside_path(word: &str, by_path: &HashMap<&str, usize>) -> Option<usize> {
-    word.match_indices('/')
-        .map(|(at, _)| &word[at + 1..])
-        .filter(|rest| rest.contains('/'))
-        .find_map(|rest| by_path.get(rest).copied())
+/// Whether `path` is `suffix` or ends with `/suffix`.
+fn ends_with_path(path: &str, suffix: &str) -> bool {
+    path.strip_suffix(suffix)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('/'))
 }
 
 /// The Rust or C++ files a `::` path names: the longest prefix of its segments (`crate`,
@@ -587,7 +565,7 @@ pub fn component_of(task: &str) -> Option<String> {
             scope.strip_suffix(')')?
         }
         Some(_) => return None,
-        None if CHANGE_TYPES.contains(&head.to_ascii_lowercase().as_str()) => return None,
+        None if is_change_type(head) => return None,
         None => head,
     };
     as_component(comp)
@@ -602,11 +580,10 @@ fn bracket_component(task: &str) -> (Option<String>, &str) {
         let Some((tag, after)) = tail.split_once(']') else {
             break;
         };
-        let lower = tag.to_ascii_lowercase();
         // Versions (`3.11`, `4.2.x`).
         let is_tag = tag.starts_with(|c: char| c.is_ascii_digit())
-            || CHANGE_TYPES.contains(&lower.as_str())
-            || BRACKET_TAGS.contains(&lower.as_str());
+            || is_change_type(tag)
+            || BRACKET_TAGS.contains(&tag.to_ascii_lowercase().as_str());
         if !is_tag && let Some(comp) = as_component(tag) {
             return (Some(comp), after);
         }
@@ -615,25 +592,13 @@ fn bracket_component(task: &str) -> (Option<String>, &str) {
     (None, rest)
 }
 
-/// A component as written, if it looks like one: a name or path, lowercased; not a reference
-/// (`CVE-2022-40303`, `gh-121650`, `bpo-4567`: letters, then numbers after dashes), while
-/// `e1000e` or `iso8601` are components.
+/// A component as written, if it looks like one: a name or path, lowercased; not an issue
+/// tracker's id (`CVE-2022-40303`, `gh-121650`), while `e1000e` or `iso8601` are components.
 fn as_component(comp: &str) -> Option<String> {
     let comp = comp.trim_matches('/');
-    let mut parts = comp.split('-');
-    let letters = parts
-        .next()
-        .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let numbers: Vec<&str> = parts.collect();
-    let reference = letters
-        && !numbers.is_empty()
-        && numbers
-            .iter()
-            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        && numbers.iter().map(|n| n.len()).sum::<usize>() >= 3;
     let ok = !comp.is_empty()
         && comp.len() <= 40
-        && !reference
+        && !is_tracker_id(comp)
         && comp
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'));
@@ -642,29 +607,30 @@ fn as_component(comp: &str) -> Option<String> {
 
 /// Bracketed tags that say something about a change other than where it is.
 const BRACKET_TAGS: &[&str] = &[
-    "nfc", "nfci", "wip", "rfc", "draft", "patch", "backport", "security", "breaking", "minor",
-    "major", "trivial", "skip ci", "ci skip", "release",
+    "nfc", "nfci", "rfc", "draft", "patch", "security", "breaking", "minor", "major", "trivial",
+    "skip ci", "ci skip", "release",
 ];
 
-/// Conventional Commits types (and their common variants) that say what kind of change it is,
-/// not where.
-const CHANGE_TYPES: &[&str] = &[
-    "fix",
-    "fixes",
-    "fixed",
-    "bugfix",
-    "hotfix",
-    "feat",
-    "feature",
-    "chore",
-    "refactor",
-    "perf",
-    "style",
-    "revert",
-    "wip",
-    "cleanup",
-    "improvement",
-];
+/// Whether a commit subject's type says what kind of change it is, not where: a word the task
+/// analysis drops for that reason (`fix`, `add`, `refactor`, …) or a Conventional Commits type.
+fn is_change_type(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    is_change_word(&lower)
+        || matches!(
+            lower.as_str(),
+            "feat"
+                | "feature"
+                | "chore"
+                | "perf"
+                | "style"
+                | "revert"
+                | "wip"
+                | "cleanup"
+                | "improvement"
+                | "bugfix"
+                | "hotfix"
+        )
+}
 
 /// 1 when the file's stem is the component (`url` → lib/url.c, `init` → init_linux.go), 0.5
 /// when a directory on its path is (`stream` → src/stream/x.c), else 0.
@@ -945,9 +911,17 @@ pub fn rank(
     }
 
     let component = component_of(task);
+    // Per named file: how the task first wrote it, and the lines it named there.
+    let mut named_at: HashMap<usize, (&str, Vec<u32>)> = HashMap::new();
+    for nm in named {
+        let (_, lines) = named_at
+            .entry(nm.index)
+            .or_insert((nm.as_written.as_str(), Vec::new()));
+        lines.extend(nm.line);
+    }
     let mut files: Vec<Scored> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
-        let is_named = named.iter().find(|nm| nm.index == i);
+        let is_named = named_at.get(&i);
         let mut score = lex_norm[i] + tune.graph * graph_score[i];
         let hint = component
             .as_deref()
@@ -963,14 +937,10 @@ pub fn rank(
                 component.as_deref().unwrap_or("")
             ));
         }
-        let mut lines: Vec<u32> = named
-            .iter()
-            .filter(|n| n.index == i)
-            .filter_map(|n| n.line)
-            .collect();
+        let mut lines: Vec<u32> = is_named.map(|(_, l)| l.clone()).unwrap_or_default();
         lines.sort_unstable();
         lines.dedup();
-        if let Some(nm) = is_named {
+        if let Some((as_written, _)) = is_named {
             let at = match lines.as_slice() {
                 [] => String::new(),
                 [l] => format!(", line {l}"),
@@ -979,7 +949,7 @@ pub fn rank(
                     ls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
                 ),
             };
-            reasons.push(format!("named in the task ({}{at})", nm.as_written));
+            reasons.push(format!("named in the task ({as_written}{at})"));
         }
         if !matched[i].is_empty() {
             let mut m = matched[i].clone();
@@ -1102,6 +1072,8 @@ mod tests {
         assert_eq!(comp("e1000e: fix y"), "e1000e");
         assert_eq!(comp("iso8601: y"), "iso8601");
         assert_eq!(comp("bpo-4567: y"), "");
+        assert_eq!(comp("Update: y"), "");
+        assert_eq!(comp("[backport] y"), "");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(
@@ -1271,16 +1243,20 @@ mod tests {
         assert_eq!(split_line("src/a.rs"), ("src/a.rs", None));
         let files = rows(&["src/a/b.py", "b.py", "a/b.py"]);
         let candidates = without_lexicon(&files);
-        // The longest path the absolute one ends with; never a bare file name.
-        let by_path: HashMap<&str, usize> = files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.path.as_str(), i))
-            .collect();
-        assert_eq!(outside_path("/home/me/p/src/a/b.py", &by_path), Some(0));
-        assert_eq!(outside_path("/home/me/p/a/b.py", &by_path), Some(2));
-        assert_eq!(outside_path("/usr/lib/x/b.py", &by_path), None);
-        assert_eq!(outside_path("/usr/lib/xa/b.py", &by_path), None);
+        // A path suffix names every file it ends; an absolute path the longest repository path
+        // it ends with, never a bare file name.
+        let at = |task: &str| -> Vec<usize> {
+            named_files(task, &candidates, &[])
+                .0
+                .iter()
+                .map(|n| n.index)
+                .collect()
+        };
+        assert_eq!(at("a/b.py"), [0, 2]);
+        assert_eq!(at("/home/me/p/src/a/b.py"), [0]);
+        assert_eq!(at("/home/me/p/a/b.py"), [2]);
+        assert!(at("/usr/lib/x/b.py /usr/lib/xa/b.py xa/b.py").is_empty());
+        assert!(ends_with_path("src/a/b.py", "a/b.py") && !ends_with_path("src/xa/b.py", "a/b.py"));
         let (named, warnings) = named_files(
             "File \"/home/me/p/src/a/b.py\", line 7, in f; then src/a/b.py:9",
             &candidates,
@@ -1302,7 +1278,7 @@ mod tests {
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(12))]
         );
-        // A long log (paths looked up by suffix once there are many) names the same files.
+        // A long log names each file once per line.
         let log: String = (1..=40)
             .map(|n| format!("at /home/me/p/src/a/b.py:{n} and a/b.py:{n}\n"))
             .collect();

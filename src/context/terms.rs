@@ -264,11 +264,34 @@ fn is_reference(task: &str, w: &str) -> bool {
     if hex {
         return true;
     }
-    let end = w.as_ptr() as usize - task.as_ptr() as usize + w.len();
-    task[end..].strip_prefix('-').is_some_and(|rest| {
-        rest.bytes().take_while(u8::is_ascii_digit).count() >= 4
-            && w.bytes().all(|b| b.is_ascii_alphabetic())
-    })
+    // The word with the `-` and digits that follow it in the task.
+    let start = w.as_ptr() as usize - task.as_ptr() as usize;
+    let tail = &task[start + w.len()..];
+    let run = tail
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(tail.len());
+    is_tracker_id(task[start..start + w.len() + run].trim_end_matches('-'))
+}
+
+/// An issue tracker's id: letters joined by `-` to a number of four or more digits, maybe
+/// followed by more numbers (`GH-102126`, `bpo-4567`, `JDK-8012345`, `CVE-2022-40303`).
+pub fn is_tracker_id(token: &str) -> bool {
+    let mut parts = token.split('-');
+    let letters = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let numbers: Vec<&str> = parts.collect();
+    letters
+        && numbers.first().is_some_and(|n| n.len() >= 4)
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A word that says what kind of change a task is rather than what code it touches (`fix`,
+/// `add`, `refactor`, …), lowercased.
+pub fn is_change_word(lower: &str) -> bool {
+    TASK_WORDS.contains(&lower)
 }
 
 /// Whether the task is about tests (then test files are not discounted).

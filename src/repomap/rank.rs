@@ -198,34 +198,38 @@ impl<'a> Graph<'a> {
         type Weighted = Vec<(u32, f64)>;
         let per_file: Vec<(Weighted, Weighted)> = (0..n)
             .into_par_iter()
-            .map_init(Accumulator::default, |acc, fi| {
-                let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
-                if let Some(row) = row_of[fi] {
-                    for (id, count) in decode_refs(&row.refs) {
-                        let defs = definers(id);
-                        if defs.is_empty() || defs.len() > MAX_DEFINERS {
-                            continue;
-                        }
-                        let own = defs.iter().any(|&(_, g)| g as usize == fi);
-                        let others = defs.len() - usize::from(own);
-                        if others == 0 {
-                            continue;
-                        }
-                        let shape = shapes.get(id as usize).copied().unwrap_or(0);
-                        let w = weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
-                        flows.push((id, w));
-                        for &(_, g) in defs {
-                            if g as usize != fi {
-                                acc.add(g, w, n);
+            .map_init(
+                || Accumulator::new(n),
+                |acc, fi| {
+                    let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
+                    if let Some(row) = row_of[fi] {
+                        for (id, count) in decode_refs(&row.refs) {
+                            let defs = definers(id);
+                            if defs.is_empty() || defs.len() > MAX_DEFINERS {
+                                continue;
+                            }
+                            let own = defs.iter().any(|&(_, g)| g as usize == fi);
+                            let others = defs.len() - usize::from(own);
+                            if others == 0 {
+                                continue;
+                            }
+                            let shape = shapes.get(id as usize).copied().unwrap_or(0);
+                            let w =
+                                weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
+                            flows.push((id, w));
+                            for &(_, g) in defs {
+                                if g as usize != fi {
+                                    acc.add(g, w);
+                                }
                             }
                         }
                     }
-                }
-                for &d in &imports[fi] {
-                    acc.add(d, IMPORT_WEIGHT, n);
-                }
-                (flows, acc.take())
-            })
+                    for &d in &imports[fi] {
+                        acc.add(d, IMPORT_WEIGHT);
+                    }
+                    (flows, acc.take())
+                },
+            )
             .collect();
         let mut flows: Vec<(u32, f64)> = Vec::new();
         let mut flow_start = vec![0usize; n + 1];
@@ -254,7 +258,6 @@ impl<'a> Graph<'a> {
 /// One file's out-edges as they are found, parallel edges summed in the order they come (so
 /// the same way every time), by target in a dense array: no sort of every reference, only of
 /// the distinct targets.
-#[derive(Default)]
 struct Accumulator {
     weight: Vec<f64>,
     seen: Vec<bool>,
@@ -262,11 +265,16 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, target: u32, w: f64, n: usize) {
-        if self.weight.len() < n {
-            self.weight.resize(n, 0.0);
-            self.seen.resize(n, false);
+    /// For a graph of `n` files.
+    fn new(n: usize) -> Self {
+        Accumulator {
+            weight: vec![0.0; n],
+            seen: vec![false; n],
+            targets: Vec::new(),
         }
+    }
+
+    fn add(&mut self, target: u32, w: f64) {
         let t = target as usize;
         if !self.seen[t] {
             self.seen[t] = true;

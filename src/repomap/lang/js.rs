@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use crate::repomap::extract::{Import, node_text, one_line};
 
-use super::mask::{blank_out, is_ident, skip_space, starts_word};
+use super::mask::{blank_out, is_ident, skip_space, starts_word, word_before};
 
 pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
     let source = node
@@ -88,15 +88,9 @@ pub fn mask_typescript_gaps(src: &str) -> std::borrow::Cow<'_, str> {
     // Bracket scans stop after this many bytes in all, so that no file costs more than a few
     // passes over it, however its brackets are (un)balanced.
     let mut budget = 4 * b.len() + 65_536;
-    for (at, _) in src.match_indices("export") {
-        if !starts_word(b, at, 6) || !starts_statement(b, at) {
-            continue;
-        }
-        let t = skip_space(b, at + 6);
-        if b[t..].starts_with(b"type")
-            && starts_word(b, t, 4)
-            && b.get(skip_space(b, t + 4)) == Some(&b'*')
-        {
+    for (at, end) in word_before(src, "export", &["type"]) {
+        let t = skip_space(b, end);
+        if starts_statement(b, at) && b.get(skip_space(b, t + 4)) == Some(&b'*') {
             blank.push((t, t + 4));
         }
     }
