@@ -233,6 +233,145 @@ fn a_syntax_error_a_compiler_given_the_file_accepts_is_the_grammars_gap() {
     assert_eq!(code, 1, "{v:#}");
 }
 
+/// A C file that compiles only with its build's flags (an include directory, a macro), with
+/// constructs tree-sitter-c cannot read (a macro before a declaration, a type as a macro
+/// argument) and a syntax error in an `#if` branch this build skips.
+const NEEDS_ITS_BUILD: &str = "#include \"config.h\"\n#include <stdarg.h>\nAPI int *table(void);\nint limits[LIMIT];\nint sum(int n, ...) {\n    va_list ap;\n    va_start(ap, n);\n    int *p = va_arg(ap, int *);\n    va_end(ap);\n    return *p + FEATURE;\n}\n#ifdef NEVER_DEFINED\nint broken(int a {\n#endif\n";
+
+/// The tree-sitter diagnostics of a run: `line: severity: message`.
+fn syntax_notes(v: &Value) -> Vec<String> {
+    v["stages"][0]["validators"][0]["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{}: {}: {}",
+                d["line"],
+                d["severity"].as_str().unwrap_or("?"),
+                d["message"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
+    if !have("cc") {
+        return;
+    }
+    let t = Test::new();
+    t.write("inc/config.h", "#define API extern\n#define LIMIT 4\n");
+    t.write("src/a.c", NEEDS_ITS_BUILD);
+    // Without the build's flags the compiler cannot read it, so nothing overrules tree-sitter.
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "syntax", "{v:#}");
+    let root = t.root().display().to_string();
+    let db = |cmd: &str| {
+        t.write(
+            "build/compile_commands.json",
+            format!(
+                r#"[{{"directory": "{root}/build", "file": "../src/a.c", "command": "{cmd}"}}]"#
+            ),
+        )
+    };
+    db("ccache cc -I../inc -DFEATURE=1 -std=c11 -MD -MF a.d -o a.o -c ../src/a.c");
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(status(&v, "tree-sitter"), "passed");
+    let notes = syntax_notes(&v);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("3: warning:") && n.contains("the compiler accepts the file")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("12: warning:")
+                && n.contains("branch this build does not compile")),
+        "{notes:#?}"
+    );
+    let cc = &v["stages"][1]["validators"][0];
+    assert_eq!(cc["name"], "cc", "{v:#}");
+    assert_eq!(cc["status"], "passed", "{v:#}");
+    assert_eq!(cc["cwd"], "build");
+    let cmd = cc["command"].as_str().unwrap_or("");
+    for part in [
+        &format!("-I{root}/inc"),
+        "-DFEATURE=1",
+        "-std=c11",
+        "-fsyntax-only",
+    ] {
+        assert!(cmd.contains(part), "{part} not in {cmd}");
+    }
+    for gone in ["ccache", "-MD", "-o a.o", " -c "] {
+        assert!(!cmd.contains(gone), "{gone} in {cmd}");
+    }
+    // A real error is the compiler's, at its line, not tree-sitter's gaps; the build's flags
+    // are there, so it is the only one (no "config.h: No such file").
+    t.write("src/a.c", NEEDS_ITS_BUILD.replace("+ FEATURE", "+ MISSING"));
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "compile", "{v:#}");
+    assert_eq!(v["errors"], 1, "{v:#}");
+    let ds = diags(&v, "cc");
+    assert!(
+        !ds.is_empty() && ds.iter().all(|d| d.starts_with("src/a.c:10:")),
+        "{v:#}"
+    );
+    // The compiler read the whole file: tree-sitter's gaps are not the errors shown.
+    assert!(
+        syntax_notes(&v)
+            .iter()
+            .all(|n| n.contains(": warning: ") && !n.contains("compiler accepts")),
+        "{v:#}"
+    );
+    // A syntax error where the build compiles stays an error.
+    t.write(
+        "src/a.c",
+        NEEDS_ITS_BUILD.replace("va_end(ap);", "va_end(ap)"),
+    );
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "syntax", "{v:#}");
+    t.write("src/a.c", NEEDS_ITS_BUILD);
+    // clangd's compile_flags.txt: the same flags for every file under it.
+    std::fs::remove_file(t.root().join("build/compile_commands.json")).ok();
+    t.write("compile_flags.txt", "-Iinc\n-DFEATURE=1\n");
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 0, "{v:#}");
+    std::fs::remove_file(t.root().join("compile_flags.txt")).ok();
+    // Only a compiler installed on the machine runs, never a program of the repository.
+    db("../tools/cc -I../inc -c ../src/a.c");
+    t.write("tools/cc", "#!/bin/sh\nexit 0\n");
+    let (_, v) = check(&t, &["-c", "heal.stages=[\"compile\"]", "src/a.c"]);
+    assert_eq!(status(&v, "cc"), "skipped", "{v:#}");
+    assert!(
+        v["skipped"].as_array().into_iter().flatten().any(|s| s
+            .as_str()
+            .unwrap_or("")
+            .contains("tools/cc is inside the repository")),
+        "{v:#}"
+    );
+    // A database that is not one: a warning that names it, and the plain compiler.
+    t.write("build/compile_commands.json", "{\"not\": \"a list\"}");
+    let (code, v) = check(&t, &["src/a.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(
+        v["config_warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{v:#}"
+    );
+    let w = v["config_warnings"][0].as_str().unwrap_or("");
+    assert!(
+        w.contains("build/compile_commands.json") && w.contains("regenerate"),
+        "{v:#}"
+    );
+}
+
 #[test]
 fn a_clean_file_passes_every_stage() {
     let t = Test::new();

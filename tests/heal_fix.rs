@@ -367,6 +367,82 @@ fn go_build_error() {
     );
 }
 
+/// A C file that compiles only with its build's flags, tree-sitter's gaps in it (a macro before
+/// a declaration; broken code in a branch this build skips, which vibe cannot check), and an
+/// undeclared name.
+#[test]
+fn c_error_healed_with_the_flags_of_the_compilation_database() {
+    if !have("cc") {
+        return;
+    }
+    let broken = "#include \"config.h\"\nAPI int table[LIMIT];\nint f(void) { return table[0] + MISSING; }\n#ifdef NEVER_DEFINED\nint g(int a {\n#endif\n";
+    let setup_tree = |t: &Test| {
+        t.write("inc/config.h", "#define API extern\n#define LIMIT 4\n");
+        t.write("src/a.c", broken);
+        t.write(
+            "build/compile_commands.json",
+            format!(
+                r#"[{{"directory": "{}/build", "file": "../src/a.c", "arguments": ["cc", "-I../inc", "-c", "../src/a.c", "-o", "a.o"]}}]"#,
+                t.root().display()
+            ),
+        );
+    };
+    // The fix in the file itself: the overlay's copy is the one compiled.
+    let t = Test::new();
+    setup_tree(&t);
+    let j = heals(
+        &t,
+        "src/a.c",
+        &[block(
+            "src/a.c",
+            "int f(void) { return table[0] + MISSING; }",
+            "int f(void) { return table[0]; }",
+        )],
+        &broken.replace(" + MISSING", ""),
+        1,
+    );
+    assert_eq!(j["attempts"][0]["outcome"], "accepted", "{j:#}");
+    // The fix in a header found through the database's -I: the overlay's edited header is the
+    // one read.
+    let t = Test::new();
+    setup_tree(&t);
+    let s = Server::start();
+    setup(&t, &s.url());
+    s.push(answer(&block(
+        "inc/config.h",
+        "#define LIMIT 4",
+        "#define LIMIT 4\n#define MISSING 1",
+    )));
+    let run = heal(&t, &["--yes", "--json", "src/a.c"]);
+    let j = run.json();
+    assert_eq!(j["healed"], true, "{j:#}\n{}", run.stderr());
+    assert_eq!(
+        read(&t, "inc/config.h"),
+        "#define API extern\n#define LIMIT 4\n#define MISSING 1\n"
+    );
+    // An edit that breaks code in the skipped branch further is a new error there: rejected.
+    let t = Test::new();
+    setup_tree(&t);
+    let s = Server::start();
+    setup(&t, &s.url());
+    s.push(answer(&format!(
+        "{}\n{}",
+        block(
+            "src/a.c",
+            "int f(void) { return table[0] + MISSING; }",
+            "int f(void) { return table[0]; }",
+        ),
+        block("src/a.c", "int g(int a {", "int g(int a { ) ("),
+    )));
+    let run = heal(&t, &["--yes", "--json", "--max-attempts", "1", "src/a.c"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let j: Value =
+        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+    assert_eq!(j["healed"], false, "{j:#}");
+    assert_eq!(j["attempts"][0]["outcome"], "rejected", "{j:#}");
+    assert_eq!(read(&t, "src/a.c"), broken);
+}
+
 #[test]
 fn bad_replies_leave_the_file_untouched() {
     let t = Test::new();

@@ -249,6 +249,9 @@ pub struct HealConfig {
     pub test_timeout: f64,
     /// The test stage's command (run with `sh -c` in the root); "" = detected.
     pub test_command: String,
+    /// The C/C++ compilation database (`compile_commands.json` or `compile_flags.txt`, or a
+    /// directory holding one), relative to the root; "" = the nearest, as clangd finds it.
+    pub compile_commands: String,
     /// Rounds with the model before giving up.
     pub max_attempts: u32,
     /// Tokens of related definitions (from the context loader) in each fix prompt.

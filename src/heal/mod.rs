@@ -5,6 +5,7 @@
 //! Invariant: validation never writes to the files it validates; every validator is either
 //! tree-sitter (in process) or an external command with a timeout.
 
+pub mod compdb;
 pub mod diagnostics;
 pub mod fix;
 pub mod memory;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, CustomParser};
+use crate::heal::compdb;
 use crate::heal::diagnostics::{self, Diagnostic, Parser, Paths, Severity, Stage};
 use crate::heal::tools::{self, which};
 use crate::repomap::lang::{self, Lang};
@@ -191,7 +192,7 @@ pub fn validate(
             v.skipped.push(format!("stage {stage}: not in heal.stages"));
             continue;
         }
-        let mut jobs = builtin_jobs(stage, root, files, &langs, config);
+        let mut jobs = builtin_jobs(stage, root, files, &langs, config, &mut v.warnings);
         jobs.extend(custom_jobs(stage, root, files, config));
         let mut runs: Vec<ValidatorRun> = Vec::new();
         for job in jobs {
@@ -217,7 +218,7 @@ pub fn validate(
             runs.push(run);
         }
         if stage == Stage::Syntax && heal.stages.contains(&Stage::Compile) {
-            overrule_grammar_gaps(root, &mut runs, config);
+            overrule_grammar_gaps(root, &mut runs, config, &mut v.warnings);
         }
         if tools::interrupts() != interrupts {
             return Err(Interrupted.into());
@@ -249,7 +250,12 @@ const PARSES_WHAT_IT_IS_GIVEN: &[&str] =
 /// Syntax errors in a file that a compiler given that very file accepts become warnings, and
 /// the tree-sitter run passes when no error is left: heal must not "fix" valid code the grammar
 /// cannot read. The compile stage itself still runs later as usual.
-fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config) {
+fn overrule_grammar_gaps(
+    root: &Path,
+    runs: &mut [ValidatorRun],
+    config: &Config,
+    warnings: &mut Vec<String>,
+) {
     let mut flagged: Vec<String> = runs
         .iter()
         .filter(|r| r.name == "tree-sitter")
@@ -264,7 +270,12 @@ fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config
     }
     let langs: Vec<Option<Lang>> = flagged.iter().map(|f| detect(root, f)).collect();
     let mut accepted: Vec<String> = Vec::new();
-    for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config) {
+    // Of those, the files a C/C++ compiler read to the end but rejected for what they mean (an
+    // undeclared name), not for how they are written.
+    let mut parsed_only: Vec<String> = Vec::new();
+    // Per C/C++ file, the lines its preprocessor kept (see `active_lines`).
+    let mut active: HashMap<String, Vec<bool>> = HashMap::new();
+    for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config, warnings) {
         // A command of your own counts when it is given the files (`c++ -std=c++23
         // -fsyntax-only {files}`).
         let given = match config
@@ -285,14 +296,26 @@ fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config
             continue;
         }
         let files = job.files.clone();
+        let preprocess = preprocess_of(&job, root, config);
+        let gcc_like = matches!(job.name.as_str(), "cc" | "c++");
         // Passed: no error diagnostic (see `run_job`).
-        if run_job(job, Stage::Compile, root, config, false).status == Status::Passed {
+        let run = run_job(job, Stage::Compile, root, config, false);
+        let read_whole = run.status == Status::Passed
+            || (gcc_like && run.status == Status::Failed && only_semantic_errors(&run));
+        if read_whole {
+            if let Some((cmd, given)) = preprocess {
+                active.extend(active_lines(cmd, &given, config));
+            }
+            if run.status != Status::Passed {
+                parsed_only.extend(files.iter().cloned());
+            }
             accepted.extend(files);
         }
     }
     // The C preprocessor: a compiler skips the branches of `#if` that are off on this machine
-    // (`#ifdef _WIN32`), so its passing says nothing about the lines inside them.
-    let mut conditional: HashMap<String, Vec<bool>> = HashMap::new();
+    // (`#ifdef _WIN32`), so its passing says nothing about the lines inside them, unless its
+    // preprocessor, asked with the same flags, says the line was compiled.
+    let mut conditional: HashMap<String, Vec<Line>> = HashMap::new();
     for (f, lang) in flagged.iter().zip(&langs) {
         if accepted.contains(f) && matches!(lang, Some(Lang::C | Lang::Cpp)) {
             let text = std::fs::read(root.join(f)).unwrap_or_default();
@@ -302,20 +325,74 @@ fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config
             );
         }
     }
-    let skipped_by_cpp = |d: &Diagnostic| {
-        conditional.get(&d.file).is_some_and(|c| {
-            let line = (d.line as usize).checked_sub(1);
-            line.and_then(|l| c.get(l).copied()).unwrap_or(true)
-        })
+    // Which errors the compiler's passing proves to be the grammar's.
+    let verdict = |d: &Diagnostic| -> Verdict {
+        if !accepted.contains(&d.file) {
+            return Verdict::Unknown;
+        }
+        let Some(c) = conditional.get(&d.file) else {
+            return Verdict::Proven;
+        };
+        let line = (d.line as usize).saturating_sub(1);
+        let kept = active.get(&d.file);
+        let skipped = |l: usize| {
+            c.get(l) == Some(&Line::Conditional) && kept.is_none_or(|k| k.get(l) != Some(&true))
+        };
+        let is_skipped = match c.get(line) {
+            None => true,
+            Some(Line::Plain) => false,
+            Some(Line::Conditional) => skipped(line),
+            // The preprocessor checks how `#if`s nest in every branch, but an error tree-sitter
+            // reports at `#ifdef X` or `#endif` may be the code of the branch it opens or closes.
+            Some(Line::Directive) => {
+                let code = |l: &usize| c.get(*l) != Some(&Line::Directive);
+                let above = (0..line).rev().find(code);
+                let below = (line + 1..c.len()).find(code);
+                above.is_some_and(skipped) || below.is_some_and(skipped)
+            }
+        };
+        match (is_skipped, kept) {
+            (false, _) => Verdict::Proven,
+            (true, Some(_)) => Verdict::Skipped,
+            (true, None) => Verdict::Unknown,
+        }
     };
+    // In a branch this build skips, nothing can be checked: the errors the user's own file has
+    // there are warnings; an edit's new ones (validated in an overlay) stay errors.
+    let original = crate::heal::overlay::original_of(root);
+    let mut before: HashMap<String, Vec<String>> = HashMap::new();
     for run in runs.iter_mut().filter(|r| r.name == "tree-sitter") {
         for d in &mut run.diagnostics {
-            if d.severity == Severity::Error && accepted.contains(&d.file) && !skipped_by_cpp(d) {
-                d.severity = Severity::Warning;
-                d.message.push_str(
-                    " (the compiler accepts the file: a construct vibe's grammar does not parse)",
-                );
+            if d.severity != Severity::Error {
+                continue;
             }
+            let note = match verdict(d) {
+                Verdict::Unknown => continue,
+                Verdict::Proven if parsed_only.contains(&d.file) => {
+                    " (the compiler parses the file: a construct vibe's grammar does not parse)"
+                }
+                Verdict::Proven => {
+                    " (the compiler accepts the file: a construct vibe's grammar does not parse)"
+                }
+                Verdict::Skipped => {
+                    if let Some(orig) = &original {
+                        let was = before.entry(d.file.clone()).or_insert_with(|| {
+                            crate::heal::syntax::check(orig, std::slice::from_ref(&d.file))
+                                .into_iter()
+                                .filter(|o| o.severity == Severity::Error)
+                                .map(|o| o.message)
+                                .collect()
+                        });
+                        let Some(i) = was.iter().position(|m| *m == d.message) else {
+                            continue;
+                        };
+                        was.swap_remove(i);
+                    }
+                    " (in an `#if` branch this build does not compile: not checked)"
+                }
+            };
+            d.severity = Severity::Warning;
+            d.message.push_str(note);
         }
         if run.status == Status::Failed
             && !run
@@ -328,9 +405,64 @@ fn overrule_grammar_gaps(root: &Path, runs: &mut [ValidatorRun], config: &Config
     }
 }
 
-/// Per line of a C or C++ file, whether it is inside an `#if`, `#ifdef`, `#ifndef`, `#elif` or
-/// `#else` branch, other than an include guard (`#ifndef X` followed by `#define X`).
-fn conditional_lines(text: &str) -> Vec<bool> {
+/// Whether a failed gcc or clang run read the whole file: it has errors, all at a line, and
+/// none of them says the parse went wrong or stopped (`expected ';' before`, `stray '\\'`, a
+/// missing header, `#error`): an undeclared name or a type mismatch is found only after the
+/// file was parsed.
+fn only_semantic_errors(run: &ValidatorRun) -> bool {
+    const PARSE: &[&str] = &[
+        "expected",
+        "stray ",
+        "missing terminating",
+        "unterminated",
+        "without #if",
+        "unbalanced",
+        "extraneous",
+        "invalid preprocessing directive",
+        "no such file or directory",
+        "#error",
+        "unknown type name",
+        "too many errors",
+        "compilation terminated",
+        "parse error",
+        "syntax error",
+    ];
+    let mut errors = run
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .peekable();
+    errors.peek().is_some()
+        && errors.all(|d| {
+            let m = d.message.to_ascii_lowercase();
+            d.line > 0 && !PARSE.iter().any(|p| m.contains(p))
+        })
+}
+
+/// What a compiler's passing says about a syntax error tree-sitter found.
+enum Verdict {
+    /// The compiler read the line: the error is the grammar's.
+    Proven,
+    /// The line is in an `#if` branch the preprocessor skipped with the build's flags.
+    Skipped,
+    /// Nothing (the compiler rejected the file, or was not asked which lines it read).
+    Unknown,
+}
+
+/// A C or C++ line, for the preprocessor rule of [`overrule_grammar_gaps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// Compiled whatever the configuration.
+    Plain,
+    /// Inside an `#if`, `#ifdef`, `#ifndef`, `#elif` or `#else` branch (include guards aside).
+    Conditional,
+    /// An `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif` line itself.
+    Directive,
+}
+
+/// Per line of a C or C++ file, whether it is inside a conditional branch other than an
+/// include guard (`#ifndef X` followed by `#define X`), or is a conditional directive.
+fn conditional_lines(text: &str) -> Vec<Line> {
     let lines: Vec<&str> = text.lines().collect();
     let directive = |l: &str| -> Option<(String, String)> {
         let l = l.trim_start().strip_prefix('#')?.trim_start();
@@ -341,6 +473,7 @@ fn conditional_lines(text: &str) -> Vec<bool> {
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let d = directive(line);
+        let mut is_conditional = true;
         match d.as_ref().map(|(n, r)| (n.as_str(), r.as_str())) {
             Some(("if" | "ifdef", _)) => stack.push(false),
             Some(("ifndef", name)) => {
@@ -362,9 +495,117 @@ fn conditional_lines(text: &str) -> Vec<bool> {
             Some(("endif", _)) => {
                 stack.pop();
             }
-            _ => {}
+            _ => is_conditional = false,
         }
-        out.push(stack.iter().any(|guard| !guard));
+        out.push(if is_conditional {
+            Line::Directive
+        } else if stack.iter().any(|guard| !guard) {
+            Line::Conditional
+        } else {
+            Line::Plain
+        });
+    }
+    out
+}
+
+/// The preprocessor run of a built-in C/C++ compile job (the same compiler and flags, `-E`
+/// instead of `-fsyntax-only`), and how its arguments name each file: None for other jobs and
+/// for commands of the user's own.
+fn preprocess_of(
+    job: &Job,
+    root: &Path,
+    config: &Config,
+) -> Option<(Command, Vec<(String, String)>)> {
+    let What::Run {
+        program,
+        args,
+        cwd,
+        env,
+        ..
+    } = &job.what
+    else {
+        return None;
+    };
+    let own = config
+        .heal
+        .validators
+        .get(&job.name)
+        .is_some_and(|o| o.command.is_some());
+    if !matches!(job.name.as_str(), "cc" | "c++") || own {
+        return None;
+    }
+    let mut c = Command::new(program);
+    c.args(args.iter().map(|a| {
+        if a == "-fsyntax-only" {
+            "-E"
+        } else {
+            a.as_str()
+        }
+    }))
+    .current_dir(cwd);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    // A file is named relative to the root (the fallback) or by its path under the root (a
+    // database's entry).
+    let given = job
+        .files
+        .iter()
+        .flat_map(|f| {
+            [
+                (f.clone(), f.clone()),
+                (root.join(f).display().to_string(), f.clone()),
+            ]
+        })
+        .collect();
+    Some((c, given))
+}
+
+/// Per file, the lines the preprocessor kept: the source lines its output's line markers
+/// (`# 120 "a.c"`) place in that file. Nothing when it fails.
+fn active_lines(
+    cmd: Command,
+    given: &[(String, String)],
+    config: &Config,
+) -> HashMap<String, Vec<bool>> {
+    match tools::run(cmd, timeout_for(Stage::Compile, "cc", config)) {
+        Ok(ran) if ran.code == Some(0) => kept_lines(&ran.stdout, given),
+        _ => HashMap::new(),
+    }
+}
+
+/// [`active_lines`] of the preprocessor's output.
+fn kept_lines(stdout: &str, given: &[(String, String)]) -> HashMap<String, Vec<bool>> {
+    let mut out: HashMap<String, Vec<bool>> =
+        given.iter().map(|(_, f)| (f.clone(), Vec::new())).collect();
+    let mut current: Option<&str> = None;
+    let mut line = 1usize;
+    for l in stdout.lines() {
+        let marker = l
+            .strip_prefix("# ")
+            .or_else(|| l.strip_prefix("#line "))
+            .and_then(|m| {
+                let (n, rest) = m.split_once(' ')?;
+                let n: usize = n.parse().ok()?;
+                let name = rest.strip_prefix('"')?.split('"').next()?;
+                Some((n, name))
+            });
+        if let Some((n, name)) = marker {
+            line = n;
+            current = given
+                .iter()
+                .find(|(g, _)| g == name)
+                .map(|(_, f)| f.as_str());
+            continue;
+        }
+        if let Some(f) = current.filter(|_| line > 0) {
+            let lines = out.entry(f.to_string()).or_default();
+            if lines.len() < line {
+                lines.resize(line, false);
+            }
+            lines[line - 1] = true;
+        }
+        line += 1;
     }
     out
 }
@@ -477,12 +718,116 @@ fn rel_to(root: &Path, dir: &Path, files: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The compile job of a C or C++ file its project's compilation database knows (see
+/// [`compdb`]): the build's own compiler and flags, syntax only. None when there is no database
+/// or no entry for the file (a broken database is a warning, once per validation).
+fn from_database(
+    name: &str,
+    root: &Path,
+    file: &str,
+    cpp: bool,
+    config: &Config,
+    databases: &mut HashMap<PathBuf, Result<compdb::Database, String>>,
+    warnings: &mut Vec<String>,
+) -> Option<Job> {
+    let repo = crate::heal::overlay::original_of(root).unwrap_or_else(|| root.to_path_buf());
+    let path = compdb::find(&repo, file, &config.heal.compile_commands)?;
+    let shown = path
+        .strip_prefix(&repo)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let loaded = databases
+        .entry(path.clone())
+        .or_insert_with(|| compdb::Database::load(&path));
+    let db = match loaded {
+        Ok(db) => &*db,
+        Err(e) => {
+            let e = e.replace(&path.display().to_string(), &shown);
+            let w = format!(
+                "{e}; C and C++ files are checked with cc/c++ and map.include_dirs instead"
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+            return None;
+        }
+    };
+    // The database names files by the paths the build saw: the repository's real path, or the
+    // one it was reached by.
+    let canonical_repo = std::fs::canonicalize(&repo).unwrap_or_else(|_| repo.clone());
+    let target = root.join(file);
+    let c = [canonical_repo.clone(), repo].into_iter().find_map(|r| {
+        db.compile(&r.join(file), &target, cpp, &r, root)
+            .map(|c| (c, r))
+    });
+    let (c, repo) = c?;
+    if !c.cwd.is_dir() {
+        let w = format!(
+            "{}: the build directory {} does not exist (a database from another checkout?): \
+             regenerate it; {file} is checked with cc/c++ and map.include_dirs instead",
+            shown,
+            c.cwd.display()
+        );
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+        return None;
+    }
+    let files = [file.to_string()];
+    // A compiler inside the repository is the repository's program, not the user's.
+    let program = if c.program.contains('/') {
+        let p = diagnostics::normalize(&c.cwd.join(&c.program));
+        let real = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+        let inside = [&repo, &canonical_repo]
+            .iter()
+            .any(|r| p.starts_with(r) || real.starts_with(r));
+        if inside {
+            return Some(skip(
+                name,
+                &files,
+                format!(
+                    "{}: the compiler {} is inside the repository; vibe runs only compilers \
+                     installed on the machine (set [heal.validators.\"{name}\"] command to run it)",
+                    shown, c.program
+                ),
+            ));
+        }
+        // Run as named: `clang++` is a link to `clang`, which compiles C++ only by that name.
+        p
+    } else {
+        match which(&c.program, &[]) {
+            Some(p) => p,
+            None => return Some(not_installed(name, &c.program, &files)),
+        }
+    };
+    if !program.is_file() {
+        return Some(not_installed(name, &c.program, &files));
+    }
+    Some(with_env(
+        job(
+            Spec {
+                name,
+                program,
+                args: c.args,
+                cwd: c.cwd,
+                parser: Parser::Gcc,
+                scope: Scope::ErrorsAnywhere,
+            },
+            &files,
+        ),
+        "LC_ALL",
+        "C",
+    ))
+}
+
 fn builtin_jobs(
     stage: Stage,
     root: &Path,
     files: &[String],
     langs: &[Option<Lang>],
     config: &Config,
+    warnings: &mut Vec<String>,
 ) -> Vec<Job> {
     let py = of(files, langs, &[Lang::Python]);
     let js = of(files, langs, &[Lang::JavaScript]);
@@ -646,12 +991,30 @@ fn builtin_jobs(
             if !java.is_empty() {
                 jobs.push(javac_job(root, &java));
             }
-            for (name, tool, group) in [("cc", "cc", &c), ("c++", "c++", &cpp)] {
+            let mut databases = HashMap::new();
+            for (name, tool, files) in [("cc", "cc", &c), ("c++", "c++", &cpp)] {
+                // Files the project's compilation database knows are compiled as its build
+                // compiles them, one by one; the rest together, with `map.include_dirs`.
+                let mut group = Vec::new();
+                for f in files {
+                    match from_database(
+                        name,
+                        root,
+                        f,
+                        tool == "c++",
+                        config,
+                        &mut databases,
+                        warnings,
+                    ) {
+                        Some(j) => jobs.push(j),
+                        None => group.push(f.clone()),
+                    }
+                }
                 if group.is_empty() {
                     continue;
                 }
                 let Some(p) = which(tool, &[]) else {
-                    jobs.push(not_installed(name, tool, group));
+                    jobs.push(not_installed(name, tool, &group));
                     continue;
                 };
                 let mut args = strs(&["-fsyntax-only", "-fdiagnostics-color=never"]);
@@ -669,7 +1032,7 @@ fn builtin_jobs(
                             parser: Parser::Gcc,
                             scope: Scope::ErrorsAnywhere,
                         },
-                        group,
+                        &group,
                     ),
                     "LC_ALL",
                     "C",
@@ -1374,13 +1737,18 @@ mod tests {
 
     #[test]
     fn preprocessor_branches_but_not_include_guards() {
+        use Line::{Conditional as C, Directive as D, Plain as P};
         let text = "#ifndef A_H /* guard */\n#define A_H\nint a;\n#ifdef _WIN32\nint f(int a {\n#else\nint g;\n#endif\nint b;\n#endif\n";
-        assert_eq!(
-            conditional_lines(text),
-            [
-                false, false, false, true, true, true, true, false, false, false
-            ]
-        );
+        assert_eq!(conditional_lines(text), [D, P, P, D, C, D, C, D, P, D]);
+    }
+
+    #[test]
+    fn the_lines_the_preprocessor_kept() {
+        let out = "# 0 \"a.c\"\n# 1 \"<built-in>\"\nint builtin;\n# 1 \"a.c\"\nint a;\n\n# 1 \"/usr/include/x.h\" 1 3\nint x;\n# 5 \"a.c\" 2\nint b;\n#pragma once\n";
+        let given = [("a.c".to_string(), "a.c".to_string())];
+        let kept = kept_lines(out, &given);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept["a.c"], [true, true, false, false, true, true]);
     }
 
     #[test]

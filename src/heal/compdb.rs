@@ -1,0 +1,646 @@
+//! The compilation database: how the project's build compiles each C and C++ file.
+//!
+//! A C file rarely compiles on its own: it needs the build's `-I` directories, its `-D` macros,
+//! its `-std`, and often a config header the build generated. Without them `cc -fsyntax-only`
+//! fails on valid code, and tree-sitter's macro confusion (`CURL_EXTERN CURL *f(void);`) cannot
+//! be told from a real syntax error. CMake (`CMAKE_EXPORT_COMPILE_COMMANDS`), Meson, Bear and
+//! others write `compile_commands.json`; clangd reads it, and so does vibe, found the way clangd
+//! finds it: in the file's directory or an ancestor, or in their `build/`. clangd's simpler
+//! `compile_flags.txt` (one flag per line, for every file below it) counts too.
+//!
+//! Invariants: the command run is the entry's own compiler and flags, turned into a syntax-only
+//! check of the file being validated (`-c`, `-o`, dependency-file flags and the entry's input
+//! dropped, `-fsyntax-only` added), with every include path under the repository mapped into the
+//! validated root, so an overlay's edited headers are the ones read. Only a program named like a
+//! C or C++ compiler is run, without the flags that load or run other programs (`-B`,
+//! `-wrapper`, `-fplugin`, `-specs`, response files): a repository's database must not choose
+//! what runs on the user's machine.
+
+use std::path::{Path, PathBuf};
+
+use crate::heal::diagnostics::normalize;
+
+use serde::Deserialize;
+
+/// The database's file names, in the order looked for in each directory.
+const NAMES: &[&str] = &["compile_commands.json", "compile_flags.txt"];
+
+/// A syntax-only compile of one file, as its build compiles it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compile {
+    /// The compiler as the database names it (a name to look up on PATH, or a path).
+    pub program: String,
+    pub args: Vec<String>,
+    /// Where the build runs it (the entry's `directory`).
+    pub cwd: PathBuf,
+}
+
+/// A loaded database.
+#[derive(Debug)]
+pub struct Database {
+    /// Where it was read from (for messages).
+    pub path: PathBuf,
+    entries: Vec<Entry>,
+    /// `compile_flags.txt`: its directory, and the flags of every file under it.
+    flags: Option<(PathBuf, Vec<String>)>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    directory: PathBuf,
+    /// Absolute and normalised.
+    file: PathBuf,
+    /// The command, the compiler first.
+    args: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawEntry {
+    directory: String,
+    file: String,
+    #[serde(default)]
+    arguments: Option<Vec<String>>,
+    #[serde(default)]
+    command: Option<String>,
+}
+
+/// The database for `file` (relative to `repo`): `configured` (relative to `repo`, a file or a
+/// directory holding one) when set, else the nearest of the file's directory and its ancestors
+/// up to `repo` that holds one, itself or in its `build/`.
+pub fn find(repo: &Path, file: &str, configured: &str) -> Option<PathBuf> {
+    if !configured.is_empty() {
+        let p = repo.join(configured);
+        if p.is_dir() {
+            return NAMES.iter().map(|n| p.join(n)).find(|c| c.is_file());
+        }
+        return Some(p);
+    }
+    let mut dir = repo.join(file);
+    while dir.pop() {
+        for d in [dir.clone(), dir.join("build")] {
+            if let Some(p) = NAMES.iter().map(|n| d.join(n)).find(|c| c.is_file()) {
+                return Some(p);
+            }
+        }
+        if dir == repo || !dir.starts_with(repo) {
+            break;
+        }
+    }
+    None
+}
+
+impl Database {
+    /// Reads `path`; the error says what is wrong with it.
+    pub fn load(path: &Path) -> Result<Database, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        if path.file_name().is_some_and(|n| n == "compile_flags.txt") {
+            let flags = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            return Ok(Database {
+                path: path.to_path_buf(),
+                entries: vec![],
+                flags: Some((normalize(&dir), flags)),
+            });
+        }
+        let raw: Vec<RawEntry> = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}: not a compilation database ({e}); it should be a JSON array of \
+                 {{\"directory\", \"file\", \"arguments\" or \"command\"}}: regenerate it \
+                 (cmake -DCMAKE_EXPORT_COMPILE_COMMANDS=ON, meson, bear)",
+                path.display()
+            )
+        })?;
+        let mut entries = Vec::with_capacity(raw.len());
+        for r in raw {
+            let directory = normalize(&dir.join(&r.directory));
+            let args = match (r.arguments, r.command) {
+                (Some(a), _) if !a.is_empty() => a,
+                (_, Some(c)) => split_command(&c),
+                _ => continue,
+            };
+            if args.is_empty() {
+                continue;
+            }
+            let file = normalize(&directory.join(&r.file));
+            entries.push(Entry {
+                directory,
+                file,
+                args,
+            });
+        }
+        Ok(Database {
+            path: path.to_path_buf(),
+            entries,
+            flags: None,
+        })
+    }
+
+    /// The syntax-only compile of `target` (the file to compile, which may be an overlay's copy)
+    /// standing for `original` (the file's absolute path in the repository `repo`), with the
+    /// repository's include paths moved into `validated` (the root being validated). `cpp`: the
+    /// file is C++ (for a header, which is compiled with the flags of a source file near it).
+    /// None when the database has no usable entry near the file.
+    pub fn compile(
+        &self,
+        original: &Path,
+        target: &Path,
+        cpp: bool,
+        repo: &Path,
+        validated: &Path,
+    ) -> Option<Compile> {
+        let original = normalize(original);
+        if let Some((dir, flags)) = &self.flags {
+            if !original.starts_with(dir) {
+                return None;
+            }
+            let header = is_header(&original).then(|| header_lang(cpp));
+            let compiler = if cpp { "c++" } else { "cc" };
+            return syntax_only(compiler, flags, dir, None, target, header, repo, validated);
+        }
+        let (entry, header) = match self.entries.iter().find(|e| e.file == original) {
+            Some(e) => (e, None),
+            None if is_header(&original) => (self.donor(&original)?, Some(header_lang(cpp))),
+            None => return None,
+        };
+        let (program, rest) = without_launcher(&entry.args)?;
+        syntax_only(
+            program,
+            rest,
+            &entry.directory,
+            Some(&entry.file),
+            target,
+            header,
+            repo,
+            validated,
+        )
+    }
+
+    /// For a header, which has no entry of its own: the entry of the source file with its stem in
+    /// its directory, else any source in its directory, else the one sharing the longest path.
+    fn donor(&self, header: &Path) -> Option<&Entry> {
+        let stem = header.file_stem();
+        let dir = header.parent();
+        self.entries
+            .iter()
+            .find(|e| e.file.parent() == dir && e.file.file_stem() == stem)
+            .or_else(|| self.entries.iter().find(|e| e.file.parent() == dir))
+            .or_else(|| {
+                self.entries.iter().max_by_key(|e| {
+                    e.file
+                        .components()
+                        .zip(header.components())
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                })
+            })
+    }
+}
+
+fn header_lang(cpp: bool) -> &'static str {
+    if cpp { "c++-header" } else { "c-header" }
+}
+
+fn is_header(p: &Path) -> bool {
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        ext.as_str(),
+        "h" | "hh" | "hpp" | "hxx" | "h++" | "inl" | "ipp" | "tpp"
+    )
+}
+
+/// Compiler launchers that run the compiler named after them.
+const LAUNCHERS: &[&str] = &["ccache", "sccache", "distcc", "icecc", "buildcache"];
+
+/// The compiler and its arguments, past a launcher (`ccache gcc …` → `gcc …`); None when the
+/// program is not a C or C++ compiler vibe will run.
+fn without_launcher(args: &[String]) -> Option<(&str, &[String])> {
+    let mut i = 0;
+    while i + 1 < args.len() && LAUNCHERS.contains(&base(&args[i])) {
+        i += 1;
+    }
+    let program = args.get(i)?;
+    is_compiler(base(program)).then(|| (program.as_str(), &args[i + 1..]))
+}
+
+fn base(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// `cc`, `gcc`, `clang++-15`, `x86_64-linux-gnu-gcc-12`, `arm-none-eabi-g++`: a gcc- or
+/// clang-style C or C++ compiler driver. Not MSVC's `cl` (another command line).
+pub fn is_compiler(name: &str) -> bool {
+    // Strip a version suffix (`-12`, `-15.0`).
+    let mut n = name;
+    if let Some((head, tail)) = n.rsplit_once('-')
+        && !tail.is_empty()
+        && tail.chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        n = head;
+    }
+    let last = n.rsplit('-').next().unwrap_or(n);
+    matches!(
+        last,
+        "cc" | "c++" | "gcc" | "g++" | "clang" | "clang++" | "icx" | "icpx" | "tcc"
+    )
+}
+
+/// Flags dropped with their value (the next argument, or joined).
+const DROP_WITH_VALUE: &[&str] = &["-o", "-MF", "-MT", "-MQ"];
+/// Flags dropped alone.
+const DROP: &[&str] = &[
+    "-c",
+    "-S",
+    "-E",
+    "-M",
+    "-MM",
+    "-MD",
+    "-MMD",
+    "-MP",
+    "-MG",
+    "-fsyntax-only",
+    "-save-temps",
+    "-fcolor-diagnostics",
+    "-fdiagnostics-color",
+    "-fdiagnostics-color=always",
+    "-fdiagnostics-color=auto",
+];
+/// Flags that make the driver load or run other programs: never taken from a database.
+const UNSAFE_WITH_VALUE: &[&str] = &["-B", "-wrapper", "-specs", "--specs", "-Xclang", "-Xplugin"];
+const UNSAFE_PREFIX: &[&str] = &[
+    "-fplugin",
+    "-fpass-plugin",
+    "--config",
+    "--gcc-toolchain",
+    "-ccc-",
+    "-no-canonical-prefixes",
+];
+/// Flags whose value is a path (joined `-Ipath` or separate `-I path`).
+const PATH_FLAGS: &[&str] = &[
+    "-I",
+    "-iquote",
+    "-isystem",
+    "-idirafter",
+    "-include",
+    "-imacros",
+    "-iprefix",
+    "-isysroot",
+    "--sysroot",
+];
+
+/// The entry's command as a syntax-only check of `target`.
+#[allow(clippy::too_many_arguments)]
+fn syntax_only(
+    program: &str,
+    rest: &[String],
+    directory: &Path,
+    input: Option<&Path>,
+    target: &Path,
+    header: Option<&str>,
+    repo: &Path,
+    validated: &Path,
+) -> Option<Compile> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    let resolve = |p: &str| -> String {
+        let abs = normalize(&directory.join(p));
+        match abs.strip_prefix(repo) {
+            Ok(rel) => validated.join(rel).display().to_string(),
+            Err(_) => abs.display().to_string(),
+        }
+    };
+    while i < rest.len() {
+        let a = &rest[i];
+        i += 1;
+        if DROP.contains(&a.as_str()) || a.starts_with('@') {
+            continue;
+        }
+        if let Some(f) = DROP_WITH_VALUE
+            .iter()
+            .chain(UNSAFE_WITH_VALUE)
+            .find(|f| a.starts_with(**f))
+        {
+            if a == f {
+                i += 1;
+            }
+            continue;
+        }
+        if a.starts_with("--specs=") || UNSAFE_PREFIX.iter().any(|p| a.starts_with(p)) {
+            continue;
+        }
+        if let Some(f) = PATH_FLAGS.iter().find(|f| a.starts_with(**f)) {
+            if a == f {
+                if let Some(v) = rest.get(i) {
+                    args.push(a.clone());
+                    args.push(resolve(v));
+                    i += 1;
+                }
+            } else if let Some(v) = a.strip_prefix(*f) {
+                let (eq, v) = match v.strip_prefix('=') {
+                    Some(v) => ("=", v),
+                    None => ("", v),
+                };
+                // `-include-pch`, `-isystem-after`, …: another flag that starts the same.
+                if v.starts_with('-') {
+                    args.push(a.clone());
+                } else {
+                    args.push(format!("{f}{eq}{}", resolve(v)));
+                }
+            }
+            continue;
+        }
+        if !a.starts_with('-') && input.is_some_and(|inp| normalize(&directory.join(a)) == inp) {
+            continue;
+        }
+        args.push(a.clone());
+    }
+    args.push("-fsyntax-only".into());
+    args.push("-fdiagnostics-color=never".into());
+    if let Some(lang) = header {
+        args.push("-x".into());
+        args.push(lang.into());
+    }
+    args.push(target.display().to_string());
+    Some(Compile {
+        program: program.to_string(),
+        args,
+        cwd: directory.to_path_buf(),
+    })
+}
+
+/// A `command` string split into arguments the way the build's shell would: whitespace
+/// separates, single quotes are literal, double quotes allow `\"` and `\\`, a backslash outside
+/// quotes escapes the next character.
+pub fn split_command(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
+                            cur.extend(chars.next());
+                        }
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.extend(chars.next());
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn commands_split_as_the_shell_would() {
+        assert_eq!(
+            split_command(r#"cc -DNAME=\"x\" -D'A B' "-I/a b" -DQ="\"q\"" -c  a.c"#),
+            strings(&[
+                "cc",
+                "-DNAME=\"x\"",
+                "-DA B",
+                "-I/a b",
+                "-DQ=\"q\"",
+                "-c",
+                "a.c"
+            ])
+        );
+        assert_eq!(split_command("  "), Vec::<String>::new());
+        assert_eq!(split_command("cc ''"), strings(&["cc", ""]));
+    }
+
+    #[test]
+    fn compiler_names() {
+        for n in [
+            "cc",
+            "gcc",
+            "g++",
+            "c++",
+            "clang",
+            "clang++-15",
+            "gcc-12",
+            "x86_64-linux-gnu-gcc-12",
+            "arm-none-eabi-g++",
+            "clang-17.0",
+        ] {
+            assert!(is_compiler(n), "{n}");
+        }
+        for n in [
+            "cl",
+            "cl.exe",
+            "sh",
+            "rm",
+            "python3",
+            "clang-tidy",
+            "gcc-ar",
+            "evil-cc.sh",
+        ] {
+            assert!(!is_compiler(n), "{n}");
+        }
+    }
+
+    type R = Result<(), Box<dyn std::error::Error>>;
+
+    fn db(dir: &Path, json: &str) -> Result<Database, Box<dyn std::error::Error>> {
+        let p = dir.join("compile_commands.json");
+        std::fs::write(&p, json)?;
+        Ok(Database::load(&p)?)
+    }
+
+    #[test]
+    fn an_entry_becomes_a_syntax_only_check_of_the_validated_copy() -> R {
+        let t = crate::heal::tools::TempDir::new("vibe-compdb-test")?;
+        let repo = t.path().join("repo");
+        std::fs::create_dir_all(repo.join("build"))?;
+        let d = db(
+            &repo.join("build"),
+            r#"[{"directory": ".", "file": "../src/a.c",
+                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -MD -MF a.d -o a.o -c ../src/a.c @flags.rsp"}]"#,
+        )?;
+        let over = t.path().join("overlay");
+        let c = d
+            .compile(
+                &repo.join("src/a.c"),
+                &over.join("src/a.c"),
+                false,
+                &repo,
+                &over,
+            )
+            .ok_or("no command")?;
+        assert_eq!(c.program, "/usr/bin/gcc");
+        assert_eq!(c.cwd, repo.join("build"));
+        let o = over.display();
+        assert_eq!(
+            c.args,
+            vec![
+                format!("-I{o}/inc"),
+                "-I".into(),
+                "/usr/include/x".into(),
+                "-isystem".into(),
+                format!("{o}/third"),
+                "-include".into(),
+                format!("{o}/build/config.h"),
+                format!("--sysroot={o}/sys"),
+                "-DX=1".into(),
+                "-fsyntax-only".into(),
+                "-fdiagnostics-color=never".into(),
+                format!("{o}/src/a.c"),
+            ]
+        );
+        // A file with no entry: none. A header borrows its neighbour's flags.
+        assert!(
+            d.compile(
+                &repo.join("src/b.c"),
+                &repo.join("src/b.c"),
+                false,
+                &repo,
+                &repo
+            )
+            .is_none()
+        );
+        let h = d
+            .compile(
+                &repo.join("src/a.h"),
+                &repo.join("src/a.h"),
+                false,
+                &repo,
+                &repo,
+            )
+            .ok_or("no command")?;
+        let n = h.args.len();
+        assert_eq!(
+            h.args[n - 3..],
+            strings(&[
+                "-x",
+                "c-header",
+                &repo.join("src/a.h").display().to_string()
+            ])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_program_that_is_no_compiler_is_not_run() -> R {
+        let t = crate::heal::tools::TempDir::new("vibe-compdb-test")?;
+        let repo = t.path().to_path_buf();
+        let d = db(
+            &repo,
+            r#"[{"directory": ".", "file": "a.c", "arguments": ["sh", "-c", "rm -rf ~", "a.c"]},
+                {"directory": ".", "file": "b.c", "arguments": ["ccache"]}]"#,
+        )?;
+        for f in ["a.c", "b.c"] {
+            assert!(
+                d.compile(&repo.join(f), &repo.join(f), false, &repo, &repo)
+                    .is_none()
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn compile_flags_txt_serves_every_file_below_it() -> R {
+        let t = crate::heal::tools::TempDir::new("vibe-compdb-test")?;
+        let repo = t.path().to_path_buf();
+        std::fs::write(repo.join("compile_flags.txt"), "-Iinc\n-DX=1\n\n-std=c11\n")?;
+        let d = Database::load(&repo.join("compile_flags.txt"))?;
+        let c = d
+            .compile(
+                &repo.join("src/a.c"),
+                &repo.join("src/a.c"),
+                false,
+                &repo,
+                &repo,
+            )
+            .ok_or("no command")?;
+        assert_eq!(c.program, "cc");
+        assert_eq!(
+            c.args,
+            vec![
+                format!("-I{}/inc", repo.display()),
+                "-DX=1".into(),
+                "-std=c11".into(),
+                "-fsyntax-only".into(),
+                "-fdiagnostics-color=never".into(),
+                repo.join("src/a.c").display().to_string(),
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_nearest_database_is_found() -> R {
+        let t = crate::heal::tools::TempDir::new("vibe-compdb-test")?;
+        let repo = t.path().to_path_buf();
+        std::fs::create_dir_all(repo.join("build"))?;
+        std::fs::create_dir_all(repo.join("lib/sub"))?;
+        std::fs::write(repo.join("build/compile_commands.json"), "[]")?;
+        assert_eq!(
+            find(&repo, "lib/sub/a.c", ""),
+            Some(repo.join("build/compile_commands.json"))
+        );
+        std::fs::write(repo.join("lib/compile_flags.txt"), "")?;
+        assert_eq!(
+            find(&repo, "lib/sub/a.c", ""),
+            Some(repo.join("lib/compile_flags.txt"))
+        );
+        assert_eq!(
+            find(&repo, "lib/sub/a.c", "build"),
+            Some(repo.join("build/compile_commands.json"))
+        );
+        assert_eq!(
+            find(&repo, "a.c", "out/cc.json"),
+            Some(repo.join("out/cc.json"))
+        );
+        let bad = repo.join("bad.json");
+        std::fs::write(&bad, "{}")?;
+        let e = Database::load(&bad).err().ok_or("loaded")?;
+        assert!(e.contains("bad.json") && e.contains("regenerate"), "{e}");
+        Ok(())
+    }
+}
