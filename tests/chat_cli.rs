@@ -173,6 +173,42 @@ fn an_edit_is_applied_with_yes_validated_healed_and_its_costs_recorded() {
     assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
 }
 
+/// A C file with code in a branch this build skips (tree-sitter cannot parse it; the compiler
+/// never reads it): an edit elsewhere validates, an edit that breaks that branch does not.
+#[test]
+fn an_edit_that_breaks_a_skipped_branch_fails_validation() {
+    if vibe::heal::tools::which("cc", &[]).is_none() {
+        eprintln!("skipped: cc not installed");
+        return;
+    }
+    let old =
+        "int f(void) { return 1; }\n#ifdef NEVER_DEFINED\nint g(int a {\nint v = 1;\n#endif\n";
+    for (search, replace, passed) in [
+        (
+            "int f(void) { return 1; }",
+            "int f(void) { return 2; }",
+            true,
+        ),
+        ("int v = 1;", "int v = (1 +;", false),
+    ] {
+        let t = Test::new();
+        t.write("a.c", old);
+        t.write(
+            ".vibe/config.toml",
+            "[heal]\nstages = [\"syntax\", \"compile\"]\n",
+        );
+        let s = Server::start();
+        setup(&t, &s.url(), "");
+        s.push(answer(&format!(
+            "a.c\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
+        )));
+        let run = chat(&t, &["-m", "change a.c", "--yes", "--json"]);
+        let j = run.json();
+        assert_eq!(j["edits_applied"], serde_json::json!(["a.c"]), "{j:#}");
+        assert_eq!(j["validation"]["passed"], passed, "{replace}: {j:#}");
+    }
+}
+
 #[test]
 fn without_yes_edits_are_only_proposed() {
     let t = Test::new();

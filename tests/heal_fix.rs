@@ -375,7 +375,16 @@ fn c_error_healed_with_the_flags_of_the_compilation_database() {
     if !have("cc") {
         return;
     }
-    let broken = "#include \"config.h\"\nAPI int table[LIMIT];\nint f(void) { return table[0] + MISSING; }\n#ifdef NEVER_DEFINED\nint g(int a {\n#endif\n";
+    let mut broken = String::from(
+        "#include \"config.h\"\nAPI int table[LIMIT];\nint f(void) { return table[0] + MISSING; }\n\
+         int k(void) {\n  int x = 1;\n#ifdef NEVER_DEFINED\n  x = x + 2;\n#endif\n  return x;\n}\n\
+         #ifdef NEVER_DEFINED\nint g(int a {\n",
+    );
+    for i in 0..10 {
+        broken.push_str(&format!("int v{i} = {i};\n"));
+    }
+    broken.push_str("#endif\nint h(void) { return 0; }\n");
+    let broken = broken.as_str();
     let setup_tree = |t: &Test| {
         t.write("inc/config.h", "#define API extern\n#define LIMIT 4\n");
         t.write("src/a.c", broken);
@@ -420,27 +429,34 @@ fn c_error_healed_with_the_flags_of_the_compilation_database() {
         read(&t, "inc/config.h"),
         "#define API extern\n#define LIMIT 4\n#define MISSING 1\n"
     );
-    // An edit that breaks code in the skipped branch further is a new error there: rejected.
-    let t = Test::new();
-    setup_tree(&t);
-    let s = Server::start();
-    setup(&t, &s.url());
-    s.push(answer(&format!(
-        "{}\n{}",
-        block(
-            "src/a.c",
-            "int f(void) { return table[0] + MISSING; }",
-            "int f(void) { return table[0]; }",
-        ),
-        block("src/a.c", "int g(int a {", "int g(int a { ) ("),
-    )));
-    let run = heal(&t, &["--yes", "--json", "--max-attempts", "1", "src/a.c"]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let j: Value =
-        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
-    assert_eq!(j["healed"], false, "{j:#}");
-    assert_eq!(j["attempts"][0]["outcome"], "rejected", "{j:#}");
-    assert_eq!(read(&t, "src/a.c"), broken);
+    // An edit that breaks code in a skipped branch, short or long, with an error there before or
+    // not, writes an error vibe cannot check: rejected, the file untouched.
+    for (search, replace) in [
+        ("  x = x + 2;", "  x = (x + ;"),
+        ("int v3 = 3;", "int v3 = (3 +;"),
+        ("int g(int a {", "int g(int a { ) ("),
+    ] {
+        let t = Test::new();
+        setup_tree(&t);
+        let s = Server::start();
+        setup(&t, &s.url());
+        s.push(answer(&format!(
+            "{}\n{}",
+            block(
+                "src/a.c",
+                "int f(void) { return table[0] + MISSING; }",
+                "int f(void) { return table[0]; }",
+            ),
+            block("src/a.c", search, replace),
+        )));
+        let run = heal(&t, &["--yes", "--json", "--max-attempts", "1", "src/a.c"]);
+        assert_eq!(run.code(), 1, "{replace}: {}", run.stderr());
+        let j: Value =
+            serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+        assert_eq!(j["healed"], false, "{replace}: {j:#}");
+        assert_eq!(j["attempts"][0]["outcome"], "rejected", "{replace}: {j:#}");
+        assert_eq!(read(&t, "src/a.c"), broken, "{replace}");
+    }
 }
 
 #[test]

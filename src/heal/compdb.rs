@@ -160,7 +160,7 @@ impl Database {
             }
             let header = is_header(&original).then(|| header_lang(cpp));
             let compiler = if cpp { "c++" } else { "cc" };
-            return syntax_only(compiler, flags, dir, None, target, header, repo, validated);
+            return syntax_only(compiler, flags, dir, target, header, repo, validated);
         }
         let (entry, header) = match self.entries.iter().find(|e| e.file == original) {
             Some(e) => (e, None),
@@ -172,12 +172,31 @@ impl Database {
             program,
             rest,
             &entry.directory,
-            Some(&entry.file),
             target,
             header,
             repo,
             validated,
         )
+    }
+
+    /// The path by which the database names the repository when it is not `canonical` (the
+    /// repository's real path) itself: a symlink the build was run through (`/home` → `/data`,
+    /// macOS `/tmp` → `/private/tmp`).
+    pub fn alias_of(&self, canonical: &Path) -> Option<PathBuf> {
+        self.entries
+            .iter()
+            .filter(|e| !e.file.starts_with(canonical))
+            .take(16)
+            .find_map(|e| {
+                let real = std::fs::canonicalize(&e.file).ok()?;
+                let rel = real.strip_prefix(canonical).ok()?;
+                let up = rel.components().count();
+                let mut alias = e.file.clone();
+                for _ in 0..up {
+                    alias.pop();
+                }
+                (std::fs::canonicalize(&alias).ok()? == canonical).then_some(alias)
+            })
     }
 
     /// For a header, which has no entry of its own: the entry of the source file with its stem in
@@ -253,37 +272,7 @@ pub fn is_compiler(name: &str) -> bool {
     )
 }
 
-/// Flags dropped with their value (the next argument, or joined).
-const DROP_WITH_VALUE: &[&str] = &["-o", "-MF", "-MT", "-MQ"];
-/// Flags dropped alone.
-const DROP: &[&str] = &[
-    "-c",
-    "-S",
-    "-E",
-    "-M",
-    "-MM",
-    "-MD",
-    "-MMD",
-    "-MP",
-    "-MG",
-    "-fsyntax-only",
-    "-save-temps",
-    "-fcolor-diagnostics",
-    "-fdiagnostics-color",
-    "-fdiagnostics-color=always",
-    "-fdiagnostics-color=auto",
-];
-/// Flags that make the driver load or run other programs: never taken from a database.
-const UNSAFE_WITH_VALUE: &[&str] = &["-B", "-wrapper", "-specs", "--specs", "-Xclang", "-Xplugin"];
-const UNSAFE_PREFIX: &[&str] = &[
-    "-fplugin",
-    "-fpass-plugin",
-    "--config",
-    "--gcc-toolchain",
-    "-ccc-",
-    "-no-canonical-prefixes",
-];
-/// Flags whose value is a path (joined `-Ipath` or separate `-I path`).
+/// Flags whose value is a path (joined `-Ipath` or separate `-I path`); kept.
 const PATH_FLAGS: &[&str] = &[
     "-I",
     "-iquote",
@@ -295,14 +284,89 @@ const PATH_FLAGS: &[&str] = &[
     "-isysroot",
     "--sysroot",
 ];
+/// Other flags whose value is the next argument when not joined (`-D X`, `-x c`, `-o a.o`).
+const WITH_VALUE: &[&str] = &[
+    "-iwithprefix",
+    "-D",
+    "-U",
+    "-x",
+    "-target",
+    "-o",
+    "-MF",
+    "-MT",
+    "-MQ",
+    "-MJ",
+    "-Xclang",
+    "-Xpreprocessor",
+    "-Xassembler",
+    "-Xlinker",
+    "-B",
+    "-wrapper",
+    "-specs",
+    "--specs",
+    "--config",
+    "--gcc-toolchain",
+    "-aux-info",
+    "-mllvm",
+    "-arch",
+    "-include-pch",
+    "-L",
+    "-l",
+];
+/// The other flags kept (by prefix): those that change how the file parses (macros, language
+/// standard, target, warnings). Everything else is dropped: output files (`-o`, `-MF`,
+/// `-aux-info`, `-save-temps`), and what loads or runs other programs (`-B`, `-wrapper`,
+/// `-fplugin`, `-specs`, `-Wp,`, `-Xclang`, `--config`).
+const KEEP: &[&str] = &[
+    "-iwithprefix",
+    "-nostdinc",
+    "-D",
+    "-U",
+    "-std=",
+    "--std=",
+    "-ansi",
+    "-pedantic",
+    "-x",
+    "-target",
+    "--target=",
+    "-m",
+    "-O",
+    "-pthread",
+    "-fopenmp",
+    "-stdlib=",
+    "-W",
+    "-f",
+];
+/// Kept prefixes that still carry something to drop: another program's options (`-Wp,`,
+/// `-Wa,`, `-Wl,`), plugins, and options that write files or colour the output.
+const DROP_KEPT: &[&str] = &[
+    "-Wp,",
+    "-Wa,",
+    "-Wl,",
+    "-mllvm",
+    "-fplugin",
+    "-fpass-plugin",
+    "-fdump",
+    "-fdiagnostics",
+    "-fopt-info",
+    "-fcallgraph-info",
+    "-fstack-usage",
+    "-fprofile",
+    "-fsave-optimization-record",
+    "-ftime-trace",
+    "-fcrash-diagnostics",
+    "-fmodules-cache-path",
+    "-fmodule-file",
+    "-fsyntax-only",
+    "-fcolor-diagnostics",
+    "-fno-color-diagnostics",
+];
 
 /// The entry's command as a syntax-only check of `target`.
-#[allow(clippy::too_many_arguments)]
 fn syntax_only(
     program: &str,
     rest: &[String],
     directory: &Path,
-    input: Option<&Path>,
     target: &Path,
     header: Option<&str>,
     repo: &Path,
@@ -310,8 +374,17 @@ fn syntax_only(
 ) -> Option<Compile> {
     let mut args = Vec::new();
     let mut i = 0;
-    let resolve = |p: &str| -> String {
+    // A path under the repository points into the validated tree. `-include` and `-imacros`
+    // look in the working directory first and then along the include path, so a name that is
+    // not there stays as written; `-I=dir` is relative to the sysroot.
+    let resolve = |flag: &str, p: &str| -> String {
+        if p.starts_with('=') {
+            return p.to_string();
+        }
         let abs = normalize(&directory.join(p));
+        if matches!(flag, "-include" | "-imacros") && !Path::new(p).is_absolute() && !abs.exists() {
+            return p.to_string();
+        }
         match abs.strip_prefix(repo) {
             Ok(rel) => validated.join(rel).display().to_string(),
             Err(_) => abs.display().to_string(),
@@ -320,47 +393,46 @@ fn syntax_only(
     while i < rest.len() {
         let a = &rest[i];
         i += 1;
-        if DROP.contains(&a.as_str()) || a.starts_with('@') {
+        if !a.starts_with('-') || a == "-" {
+            // An input: the entry's own file, or one we do not compile.
             continue;
         }
-        if let Some(f) = DROP_WITH_VALUE
-            .iter()
-            .chain(UNSAFE_WITH_VALUE)
-            .find(|f| a.starts_with(**f))
-        {
-            if a == f {
-                i += 1;
-            }
-            continue;
-        }
-        if a.starts_with("--specs=") || UNSAFE_PREFIX.iter().any(|p| a.starts_with(p)) {
+        let separate = PATH_FLAGS.contains(&a.as_str()) || WITH_VALUE.contains(&a.as_str());
+        let value = if separate {
+            let v = rest.get(i).cloned();
+            i += 1;
+            v
+        } else {
+            None
+        };
+        let kept = a == "-w"
+            || (PATH_FLAGS.iter().chain(KEEP).any(|k| a.starts_with(k))
+                && !DROP_KEPT.iter().any(|d| a.starts_with(d)));
+        if !kept {
             continue;
         }
         if let Some(f) = PATH_FLAGS.iter().find(|f| a.starts_with(**f)) {
-            if a == f {
-                if let Some(v) = rest.get(i) {
+            if separate {
+                if let Some(v) = value {
                     args.push(a.clone());
-                    args.push(resolve(v));
-                    i += 1;
+                    args.push(resolve(f, &v));
                 }
             } else if let Some(v) = a.strip_prefix(*f) {
                 let (eq, v) = match v.strip_prefix('=') {
-                    Some(v) => ("=", v),
-                    None => ("", v),
+                    Some(v) if *f == "--sysroot" => ("=", v),
+                    _ => ("", v),
                 };
                 // `-include-pch`, `-isystem-after`, …: another flag that starts the same.
-                if v.starts_with('-') {
+                if v.starts_with('-') || v.is_empty() {
                     args.push(a.clone());
                 } else {
-                    args.push(format!("{f}{eq}{}", resolve(v)));
+                    args.push(format!("{f}{eq}{}", resolve(f, v)));
                 }
             }
             continue;
         }
-        if !a.starts_with('-') && input.is_some_and(|inp| normalize(&directory.join(a)) == inp) {
-            continue;
-        }
         args.push(a.clone());
+        args.extend(value);
     }
     args.push("-fsyntax-only".into());
     args.push("-fdiagnostics-color=never".into());
@@ -501,8 +573,9 @@ mod tests {
         let d = db(
             &repo.join("build"),
             r#"[{"directory": ".", "file": "../src/a.c",
-                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -MD -MF a.d -o a.o -c ../src/a.c @flags.rsp"}]"#,
+                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h -include cfg.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -Wp,-fplugin=./evil.so -Xpreprocessor -fplugin=x -aux-info /tmp/x --config cfg -save-temps=obj -fdump-tree-all -mllvm -x -MD -MF a.d -o a.o -Wall -std=c11 -c ../src/a.c @flags.rsp"}]"#,
         )?;
+        std::fs::write(repo.join("build/config.h"), "")?;
         let over = t.path().join("overlay");
         let c = d
             .compile(
@@ -526,8 +599,12 @@ mod tests {
                 format!("{o}/third"),
                 "-include".into(),
                 format!("{o}/build/config.h"),
+                "-include".into(),
+                "cfg.h".into(),
                 format!("--sysroot={o}/sys"),
                 "-DX=1".into(),
+                "-Wall".into(),
+                "-std=c11".into(),
                 "-fsyntax-only".into(),
                 "-fdiagnostics-color=never".into(),
                 format!("{o}/src/a.c"),

@@ -6,6 +6,7 @@
 //! tree-sitter (in process) or an external command with a timeout.
 
 pub mod compdb;
+pub mod cpp;
 pub mod diagnostics;
 pub mod fix;
 pub mod memory;
@@ -16,4 +17,6 @@ pub mod validate;
 
 pub use diagnostics::{Diagnostic, Severity, Stage};
 pub use overlay::Overlay;
-pub use validate::{Interrupted, StageResult, Status, Validation, ValidatorRun, validate};
+pub use validate::{
+    Before, Interrupted, StageResult, Status, Validation, ValidatorRun, validate, validate_with,
+};

@@ -12,13 +12,22 @@ const MAX_PER_FILE: usize = 20;
 /// One diagnostic per ERROR node (not descending into it) and per MISSING node of each file
 /// with a grammar. Files vibe has no grammar for are passed over.
 pub fn check(root: &Path, files: &[String]) -> Vec<Diagnostic> {
+    spans(root, files).into_iter().map(|(d, _)| d).collect()
+}
+
+/// [`check`], each diagnostic with the last line (1-based) of the node it reports: an ERROR
+/// node can run on well past the line it starts at.
+pub fn spans(root: &Path, files: &[String]) -> Vec<(Diagnostic, u32)> {
     let mut out = Vec::new();
     let mut parser = tree_sitter::Parser::new();
     for f in files {
         let text = match std::fs::read(root.join(f)) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                out.push(diag(f, 0, None, None, format!("cannot read the file: {e}")));
+                out.push((
+                    diag(f, 0, None, None, format!("cannot read the file: {e}")),
+                    0,
+                ));
                 continue;
             }
         };
@@ -36,23 +45,30 @@ pub fn check(root: &Path, files: &[String]) -> Vec<Diagnostic> {
             if descend && (node.is_error() || node.is_missing()) {
                 let p = node.start_position();
                 let (line, col) = (p.row as u32 + 1, p.column as u32 + 1);
+                let end = (node.end_position().row as u32 + 1).max(line);
                 if node.is_missing() {
                     let kind = node.kind();
-                    out.push(diag(
-                        f,
+                    out.push((
+                        diag(
+                            f,
+                            line,
+                            Some(col),
+                            Some("missing"),
+                            format!("missing `{kind}`"),
+                        ),
                         line,
-                        Some(col),
-                        Some("missing"),
-                        format!("missing `{kind}`"),
                     ));
                 } else {
                     let near = snippet(&text[node.start_byte()..node.end_byte()]);
-                    out.push(diag(
-                        f,
-                        line,
-                        Some(col),
-                        Some("syntax"),
-                        format!("syntax error near `{near}`"),
+                    out.push((
+                        diag(
+                            f,
+                            line,
+                            Some(col),
+                            Some("syntax"),
+                            format!("syntax error near `{near}`"),
+                        ),
+                        end,
                     ));
                 }
                 descend = false;

@@ -6,7 +6,7 @@
 //! compile keeps everything in the validated files plus errors anywhere (an edit can break a
 //! caller), lint keeps only the validated files, test and custom validators keep everything.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, CustomParser};
-use crate::heal::compdb;
 use crate::heal::diagnostics::{self, Diagnostic, Parser, Paths, Severity, Stage};
 use crate::heal::tools::{self, which};
+use crate::heal::{compdb, cpp};
 use crate::repomap::lang::{self, Lang};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +167,19 @@ pub fn validate(
     config: &Config,
     up_to: Option<Stage>,
 ) -> anyhow::Result<Validation> {
+    validate_with(root, files, config, up_to, &Before::Unchanged)
+}
+
+/// [`validate`] of files edits were written to, with what they were `before`: a syntax error
+/// vibe cannot check (in an `#if` branch the build skips) is a warning only where the edits
+/// left the user's text as it was.
+pub fn validate_with(
+    root: &Path,
+    files: &[String],
+    config: &Config,
+    up_to: Option<Stage>,
+    before: &Before,
+) -> anyhow::Result<Validation> {
     let heal = &config.heal;
     let mut v = Validation::default();
     for name in heal.validators.keys() {
@@ -218,7 +231,7 @@ pub fn validate(
             runs.push(run);
         }
         if stage == Stage::Syntax && heal.stages.contains(&Stage::Compile) {
-            overrule_grammar_gaps(root, &mut runs, config, &mut v.warnings);
+            overrule_grammar_gaps(root, &mut runs, config, before, &mut v.warnings);
         }
         if tools::interrupts() != interrupts {
             return Err(Interrupted.into());
@@ -247,13 +260,19 @@ pub fn validate(
 const PARSES_WHAT_IT_IS_GIVEN: &[&str] =
     &["py_compile", "node --check", "javac", "cc", "c++", "tsc"];
 
-/// Syntax errors in a file that a compiler given that very file accepts become warnings, and
-/// the tree-sitter run passes when no error is left: heal must not "fix" valid code the grammar
+/// Syntax errors in a file that a compiler given that very file reads become warnings, and the
+/// tree-sitter run passes when no error is left: heal must not "fix" valid code the grammar
 /// cannot read. The compile stage itself still runs later as usual.
+///
+/// In C and C++ the compiler reads only the `#if` branches this build takes (see [`cpp`]): an
+/// error on lines it compiled is the grammar's; one in a branch it skipped cannot be checked,
+/// and is a warning only where the user's text is as they wrote it (`before`: what an edit
+/// changed), never where an edit wrote.
 fn overrule_grammar_gaps(
     root: &Path,
     runs: &mut [ValidatorRun],
     config: &Config,
+    before: &Before,
     warnings: &mut Vec<String>,
 ) {
     let mut flagged: Vec<String> = runs
@@ -273,17 +292,17 @@ fn overrule_grammar_gaps(
     // Of those, the files a C/C++ compiler read to the end but rejected for what they mean (an
     // undeclared name), not for how they are written.
     let mut parsed_only: Vec<String> = Vec::new();
-    // Per C/C++ file, the lines its preprocessor kept (see `active_lines`).
-    let mut active: HashMap<String, Vec<bool>> = HashMap::new();
+    // Per C/C++ file, its branches and those this build takes (None: not known).
+    let mut branches: HashMap<String, (cpp::Branches, Option<HashSet<usize>>)> = HashMap::new();
     for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config, warnings) {
         // A command of your own counts when it is given the files (`c++ -std=c++23
         // -fsyntax-only {files}`).
-        let given = match config
+        let own = config
             .heal
             .validators
             .get(&job.name)
-            .and_then(|o| o.command.as_deref())
-        {
+            .and_then(|o| o.command.as_deref());
+        let given = match own {
             None => true,
             Some(cmd) => {
                 cmd.contains("{files}") || (cmd.contains("{file}") && job.files.len() == 1)
@@ -296,71 +315,69 @@ fn overrule_grammar_gaps(
             continue;
         }
         let files = job.files.clone();
-        let preprocess = preprocess_of(&job, root, config);
         let gcc_like = matches!(job.name.as_str(), "cc" | "c++");
+        let preprocessor = match (&job.what, own) {
+            (
+                What::Run {
+                    program,
+                    args,
+                    cwd,
+                    env,
+                    ..
+                },
+                None,
+            ) if gcc_like => Some((program.clone(), args.clone(), cwd.clone(), env.clone())),
+            _ => None,
+        };
         // Passed: no error diagnostic (see `run_job`).
         let run = run_job(job, Stage::Compile, root, config, false);
         let read_whole = run.status == Status::Passed
             || (gcc_like && run.status == Status::Failed && only_semantic_errors(&run));
-        if read_whole {
-            if let Some((cmd, given)) = preprocess {
-                active.extend(active_lines(cmd, &given, config));
-            }
-            if run.status != Status::Passed {
-                parsed_only.extend(files.iter().cloned());
-            }
-            accepted.extend(files);
+        if !read_whole {
+            continue;
         }
-    }
-    // The C preprocessor: a compiler skips the branches of `#if` that are off on this machine
-    // (`#ifdef _WIN32`), so its passing says nothing about the lines inside them, unless its
-    // preprocessor, asked with the same flags, says the line was compiled.
-    let mut conditional: HashMap<String, Vec<Line>> = HashMap::new();
-    for (f, lang) in flagged.iter().zip(&langs) {
-        if accepted.contains(f) && matches!(lang, Some(Lang::C | Lang::Cpp)) {
+        for f in &files {
             let text = std::fs::read(root.join(f)).unwrap_or_default();
-            conditional.insert(
-                f.clone(),
-                conditional_lines(&String::from_utf8_lossy(&text)),
-            );
+            let b = cpp::Branches::scan(&String::from_utf8_lossy(&text));
+            let taken = match &preprocessor {
+                Some(p) if gcc_like && b.has_branches() => {
+                    taken_branches(p, root, f, &files, &b, &text, config)
+                }
+                _ => None,
+            };
+            if gcc_like {
+                branches.insert(f.clone(), (b, taken));
+            }
         }
+        if run.status != Status::Passed {
+            parsed_only.extend(files.iter().cloned());
+        }
+        accepted.extend(files);
     }
-    // Which errors the compiler's passing proves to be the grammar's.
+    // The last line of each error's node, by file, line and column.
+    let mut ends: HashMap<(String, u32, Option<u32>), u32> = HashMap::new();
+    for (d, end) in crate::heal::syntax::spans(root, &accepted) {
+        ends.insert((d.file, d.line, d.column), end);
+    }
     let verdict = |d: &Diagnostic| -> Verdict {
         if !accepted.contains(&d.file) {
             return Verdict::Unknown;
         }
-        let Some(c) = conditional.get(&d.file) else {
+        let Some((b, taken)) = branches.get(&d.file) else {
             return Verdict::Proven;
         };
-        let line = (d.line as usize).saturating_sub(1);
-        let kept = active.get(&d.file);
-        let skipped = |l: usize| {
-            c.get(l) == Some(&Line::Conditional) && kept.is_none_or(|k| k.get(l) != Some(&true))
-        };
-        let is_skipped = match c.get(line) {
-            None => true,
-            Some(Line::Plain) => false,
-            Some(Line::Conditional) => skipped(line),
-            // The preprocessor checks how `#if`s nest in every branch, but an error tree-sitter
-            // reports at `#ifdef X` or `#endif` may be the code of the branch it opens or closes.
-            Some(Line::Directive) => {
-                let code = |l: &usize| c.get(*l) != Some(&Line::Directive);
-                let above = (0..line).rev().find(code);
-                let below = (line + 1..c.len()).find(code);
-                above.is_some_and(skipped) || below.is_some_and(skipped)
-            }
-        };
-        match (is_skipped, kept) {
-            (false, _) => Verdict::Proven,
-            (true, Some(_)) => Verdict::Skipped,
-            (true, None) => Verdict::Unknown,
+        let first = (d.line as usize).saturating_sub(1);
+        let last = ends
+            .get(&(d.file.clone(), d.line, d.column))
+            .map_or(first, |e| (*e as usize).saturating_sub(1));
+        match b.span_compiled(first, last, taken.as_ref()) {
+            Some(true) => Verdict::Proven,
+            Some(false) => Verdict::Skipped,
+            None => Verdict::Unknown,
         }
     };
-    // In a branch this build skips, nothing can be checked: the errors the user's own file has
-    // there are warnings; an edit's new ones (validated in an overlay) stay errors.
-    let original = crate::heal::overlay::original_of(root);
-    let mut before: HashMap<String, Vec<String>> = HashMap::new();
+    // Whether an edit wrote on a line of a skipped branch of the file.
+    let mut edited_skipped: HashMap<String, bool> = HashMap::new();
     for run in runs.iter_mut().filter(|r| r.name == "tree-sitter") {
         for d in &mut run.diagnostics {
             if d.severity != Severity::Error {
@@ -375,18 +392,24 @@ fn overrule_grammar_gaps(
                     " (the compiler accepts the file: a construct vibe's grammar does not parse)"
                 }
                 Verdict::Skipped => {
-                    if let Some(orig) = &original {
-                        let was = before.entry(d.file.clone()).or_insert_with(|| {
-                            crate::heal::syntax::check(orig, std::slice::from_ref(&d.file))
-                                .into_iter()
-                                .filter(|o| o.severity == Severity::Error)
-                                .map(|o| o.message)
-                                .collect()
-                        });
-                        let Some(i) = was.iter().position(|m| *m == d.message) else {
-                            continue;
+                    let touched = *edited_skipped.entry(d.file.clone()).or_insert_with(|| {
+                        let Some((b, taken)) = branches.get(&d.file) else {
+                            return true;
                         };
-                        was.swap_remove(i);
+                        match before.text(root, &d.file) {
+                            Was::AsWritten => false,
+                            Was::Created => true,
+                            Was::Text(old) => {
+                                let new = std::fs::read(root.join(&d.file)).unwrap_or_default();
+                                let new = String::from_utf8_lossy(&new);
+                                cpp::changed_lines(&old, &new)
+                                    .into_iter()
+                                    .any(|l| b.compiled(l, taken.as_ref()) != Some(true))
+                            }
+                        }
+                    });
+                    if touched {
+                        continue;
                     }
                     " (in an `#if` branch this build does not compile: not checked)"
                 }
@@ -403,6 +426,79 @@ fn overrule_grammar_gaps(
             run.status = Status::Passed;
         }
     }
+}
+
+/// What the validated files were before, for the errors vibe cannot check: those the user's
+/// own text has are warnings, those an edit wrote stay errors.
+pub enum Before<'a> {
+    /// The files as the user wrote them, or, when the root is an overlay, the original tree's.
+    Unchanged,
+    /// The files' text before edits that were written (`None`: created by them); a file not
+    /// named is as the user wrote it.
+    Texts(&'a HashMap<String, Option<String>>),
+}
+
+enum Was {
+    AsWritten,
+    Created,
+    Text(String),
+}
+
+impl Before<'_> {
+    fn text(&self, root: &Path, file: &str) -> Was {
+        match self {
+            Before::Texts(m) => match m.get(file) {
+                None => Was::AsWritten,
+                Some(None) => Was::Created,
+                Some(Some(t)) => Was::Text(t.clone()),
+            },
+            Before::Unchanged => match crate::heal::overlay::original_of(root) {
+                None => Was::AsWritten,
+                Some(orig) => match std::fs::read(orig.join(file)) {
+                    Ok(b) => Was::Text(String::from_utf8_lossy(&b).into_owned()),
+                    Err(_) => Was::Created,
+                },
+            },
+        }
+    }
+}
+
+/// The branches of `file` the build takes: its preprocessor (the compile job's program and
+/// flags, `-E -P` instead of `-fsyntax-only`) run on a copy with a marker after each branch's
+/// directive, the file's directory first for `#include "…"`. None when it fails.
+fn taken_branches(
+    (program, args, cwd, env): &(PathBuf, Vec<String>, PathBuf, Vec<(&'static str, String)>),
+    root: &Path,
+    file: &str,
+    files: &[String],
+    b: &cpp::Branches,
+    text: &[u8],
+    config: &Config,
+) -> Option<HashSet<usize>> {
+    let scratch = tools::TempDir::new("vibe-cpp").ok()?;
+    let target = root.join(file);
+    let name = target.file_name()?;
+    let copy = scratch.path().join(name);
+    std::fs::write(&copy, b.marked(&String::from_utf8_lossy(text))).ok()?;
+    let named: Vec<String> = files
+        .iter()
+        .flat_map(|f| [f.clone(), root.join(f).display().to_string()])
+        .collect();
+    let mut c = Command::new(program);
+    for a in args {
+        if a == "-fsyntax-only" {
+            c.args(["-E", "-P"]);
+        } else if !named.contains(a) {
+            c.arg(a);
+        }
+    }
+    c.arg("-iquote").arg(target.parent()?).arg(&copy);
+    c.current_dir(cwd);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let ran = tools::run(c, timeout_for(Stage::Compile, "cc", config)).ok()?;
+    (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
 }
 
 /// Whether a failed gcc or clang run read the whole file: it has errors, all at a line, and
@@ -439,175 +535,14 @@ fn only_semantic_errors(run: &ValidatorRun) -> bool {
         })
 }
 
-/// What a compiler's passing says about a syntax error tree-sitter found.
+/// What a compiler's reading says about a syntax error tree-sitter found.
 enum Verdict {
-    /// The compiler read the line: the error is the grammar's.
+    /// The compiler read every line of the error: it is the grammar's.
     Proven,
-    /// The line is in an `#if` branch the preprocessor skipped with the build's flags.
+    /// Some of its lines are in an `#if` branch this build skips.
     Skipped,
-    /// Nothing (the compiler rejected the file, or was not asked which lines it read).
+    /// Nothing (the compiler rejected the file, or could not be asked which lines it read).
     Unknown,
-}
-
-/// A C or C++ line, for the preprocessor rule of [`overrule_grammar_gaps`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
-    /// Compiled whatever the configuration.
-    Plain,
-    /// Inside an `#if`, `#ifdef`, `#ifndef`, `#elif` or `#else` branch (include guards aside).
-    Conditional,
-    /// An `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif` line itself.
-    Directive,
-}
-
-/// Per line of a C or C++ file, whether it is inside a conditional branch other than an
-/// include guard (`#ifndef X` followed by `#define X`), or is a conditional directive.
-fn conditional_lines(text: &str) -> Vec<Line> {
-    let lines: Vec<&str> = text.lines().collect();
-    let directive = |l: &str| -> Option<(String, String)> {
-        let l = l.trim_start().strip_prefix('#')?.trim_start();
-        let (name, rest) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-        Some((name.to_string(), rest.trim().to_string()))
-    };
-    let mut stack: Vec<bool> = Vec::new(); // per open conditional: is it a guard?
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        let d = directive(line);
-        let mut is_conditional = true;
-        match d.as_ref().map(|(n, r)| (n.as_str(), r.as_str())) {
-            Some(("if" | "ifdef", _)) => stack.push(false),
-            Some(("ifndef", name)) => {
-                let next = lines[i + 1..]
-                    .iter()
-                    .find(|l| !l.trim().is_empty())
-                    .and_then(|l| directive(l));
-                let macro_name = name.split_whitespace().next();
-                let guard = next.is_some_and(|(n, r)| {
-                    n == "define" && r.split_whitespace().next() == macro_name
-                });
-                stack.push(guard);
-            }
-            Some(("elif" | "else" | "elifdef" | "elifndef", _)) => {
-                if let Some(top) = stack.last_mut() {
-                    *top = false;
-                }
-            }
-            Some(("endif", _)) => {
-                stack.pop();
-            }
-            _ => is_conditional = false,
-        }
-        out.push(if is_conditional {
-            Line::Directive
-        } else if stack.iter().any(|guard| !guard) {
-            Line::Conditional
-        } else {
-            Line::Plain
-        });
-    }
-    out
-}
-
-/// The preprocessor run of a built-in C/C++ compile job (the same compiler and flags, `-E`
-/// instead of `-fsyntax-only`), and how its arguments name each file: None for other jobs and
-/// for commands of the user's own.
-fn preprocess_of(
-    job: &Job,
-    root: &Path,
-    config: &Config,
-) -> Option<(Command, Vec<(String, String)>)> {
-    let What::Run {
-        program,
-        args,
-        cwd,
-        env,
-        ..
-    } = &job.what
-    else {
-        return None;
-    };
-    let own = config
-        .heal
-        .validators
-        .get(&job.name)
-        .is_some_and(|o| o.command.is_some());
-    if !matches!(job.name.as_str(), "cc" | "c++") || own {
-        return None;
-    }
-    let mut c = Command::new(program);
-    c.args(args.iter().map(|a| {
-        if a == "-fsyntax-only" {
-            "-E"
-        } else {
-            a.as_str()
-        }
-    }))
-    .current_dir(cwd);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    // A file is named relative to the root (the fallback) or by its path under the root (a
-    // database's entry).
-    let given = job
-        .files
-        .iter()
-        .flat_map(|f| {
-            [
-                (f.clone(), f.clone()),
-                (root.join(f).display().to_string(), f.clone()),
-            ]
-        })
-        .collect();
-    Some((c, given))
-}
-
-/// Per file, the lines the preprocessor kept: the source lines its output's line markers
-/// (`# 120 "a.c"`) place in that file. Nothing when it fails.
-fn active_lines(
-    cmd: Command,
-    given: &[(String, String)],
-    config: &Config,
-) -> HashMap<String, Vec<bool>> {
-    match tools::run(cmd, timeout_for(Stage::Compile, "cc", config)) {
-        Ok(ran) if ran.code == Some(0) => kept_lines(&ran.stdout, given),
-        _ => HashMap::new(),
-    }
-}
-
-/// [`active_lines`] of the preprocessor's output.
-fn kept_lines(stdout: &str, given: &[(String, String)]) -> HashMap<String, Vec<bool>> {
-    let mut out: HashMap<String, Vec<bool>> =
-        given.iter().map(|(_, f)| (f.clone(), Vec::new())).collect();
-    let mut current: Option<&str> = None;
-    let mut line = 1usize;
-    for l in stdout.lines() {
-        let marker = l
-            .strip_prefix("# ")
-            .or_else(|| l.strip_prefix("#line "))
-            .and_then(|m| {
-                let (n, rest) = m.split_once(' ')?;
-                let n: usize = n.parse().ok()?;
-                let name = rest.strip_prefix('"')?.split('"').next()?;
-                Some((n, name))
-            });
-        if let Some((n, name)) = marker {
-            line = n;
-            current = given
-                .iter()
-                .find(|(g, _)| g == name)
-                .map(|(_, f)| f.as_str());
-            continue;
-        }
-        if let Some(f) = current.filter(|_| line > 0) {
-            let lines = out.entry(f.to_string()).or_default();
-            if lines.len() < line {
-                lines.resize(line, false);
-            }
-            lines[line - 1] = true;
-        }
-        line += 1;
-    }
-    out
 }
 
 /// Validation stopped by [`tools::interrupt`] (Ctrl-C) or by its thread's
@@ -757,10 +692,14 @@ fn from_database(
     // one it was reached by.
     let canonical_repo = std::fs::canonicalize(&repo).unwrap_or_else(|_| repo.clone());
     let target = root.join(file);
-    let c = [canonical_repo.clone(), repo].into_iter().find_map(|r| {
-        db.compile(&r.join(file), &target, cpp, &r, root)
-            .map(|c| (c, r))
-    });
+    let alias = db.alias_of(&canonical_repo);
+    let c = [canonical_repo.clone(), repo]
+        .into_iter()
+        .chain(alias)
+        .find_map(|r| {
+            db.compile(&r.join(file), &target, cpp, &r, root)
+                .map(|c| (c, r))
+        });
     let (c, repo) = c?;
     if !c.cwd.is_dir() {
         let w = format!(
@@ -797,6 +736,19 @@ fn from_database(
         p
     } else {
         match which(&c.program, &[]) {
+            // PATH may hold `.` or a directory of the repository.
+            Some(p) if p.starts_with(&repo) || p.starts_with(&canonical_repo) => {
+                return Some(skip(
+                    name,
+                    &files,
+                    format!(
+                        "{shown}: the compiler {} found on PATH is {}, inside the repository; \
+                         vibe runs only compilers installed on the machine",
+                        c.program,
+                        p.display()
+                    ),
+                ));
+            }
             Some(p) => p,
             None => return Some(not_installed(name, &c.program, &files)),
         }
@@ -1733,22 +1685,6 @@ mod tests {
         );
         assert_eq!(java_source_root(d.path(), "B.java"), None);
         Ok(())
-    }
-
-    #[test]
-    fn preprocessor_branches_but_not_include_guards() {
-        use Line::{Conditional as C, Directive as D, Plain as P};
-        let text = "#ifndef A_H /* guard */\n#define A_H\nint a;\n#ifdef _WIN32\nint f(int a {\n#else\nint g;\n#endif\nint b;\n#endif\n";
-        assert_eq!(conditional_lines(text), [D, P, P, D, C, D, C, D, P, D]);
-    }
-
-    #[test]
-    fn the_lines_the_preprocessor_kept() {
-        let out = "# 0 \"a.c\"\n# 1 \"<built-in>\"\nint builtin;\n# 1 \"a.c\"\nint a;\n\n# 1 \"/usr/include/x.h\" 1 3\nint x;\n# 5 \"a.c\" 2\nint b;\n#pragma once\n";
-        let given = [("a.c".to_string(), "a.c".to_string())];
-        let kept = kept_lines(out, &given);
-        assert_eq!(kept.len(), 1);
-        assert_eq!(kept["a.c"], [true, true, false, false, true, true]);
     }
 
     #[test]

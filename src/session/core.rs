@@ -2,7 +2,7 @@
 //! sends [`Event`]s. A model call runs on the session's own current-thread runtime while the op
 //! channel is watched, so a `Cancel` stops the stream at once and other ops wait their turn.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -841,7 +841,11 @@ impl Core {
             paths: paths.clone(),
             run_id,
         });
-        if let Some(failed) = self.validate(&paths) {
+        let before: HashMap<String, Option<String>> = changes
+            .iter()
+            .map(|c| (c.rel.clone(), c.old.clone()))
+            .collect();
+        if let Some(failed) = self.validate(&paths, &before) {
             if self.config.chat.auto_heal {
                 self.heal(&paths, Some(failed));
             } else {
@@ -860,9 +864,15 @@ impl Core {
         }
     }
 
-    /// Validates written files; the validation if it failed.
-    fn validate(&mut self, paths: &[String]) -> Option<heal::Validation> {
-        let v = match heal::validate(&self.root, paths, &self.config, None) {
+    /// Validates written files (`before`: their text before the edits); the validation if it
+    /// failed.
+    fn validate(
+        &mut self,
+        paths: &[String],
+        before: &HashMap<String, Option<String>>,
+    ) -> Option<heal::Validation> {
+        let before = heal::Before::Texts(before);
+        let v = match heal::validate_with(&self.root, paths, &self.config, None, &before) {
             Ok(v) => v,
             Err(e) if e.is::<heal::Interrupted>() => {
                 self.emit(Event::Cancelled { turn: self.turn });
