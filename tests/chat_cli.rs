@@ -183,6 +183,25 @@ fn an_edit_that_breaks_a_skipped_branch_fails_validation() {
     }
     let old =
         "int f(void) { return 1; }\n#ifdef NEVER_DEFINED\nint g(int a {\nint v = 1;\n#endif\n";
+    let edit = |search: &str, replace: &str| {
+        format!("a.c\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n")
+    };
+    // The session's tree and model, with `extra` config and these answers.
+    let session = |extra: &str, answers: &[String]| {
+        let t = Test::new();
+        t.write("a.c", old);
+        t.write(
+            ".vibe/config.toml",
+            "[heal]\nstages = [\"syntax\", \"compile\"]\n",
+        );
+        let s = Server::start();
+        setup(&t, &s.url(), extra);
+        for a in answers {
+            s.push(answer(a));
+        }
+        let run = chat(&t, &["-m", "change a.c", "--yes", "--json"]);
+        run.json()
+    };
     for (search, replace, passed) in [
         (
             "int f(void) { return 1; }",
@@ -191,22 +210,25 @@ fn an_edit_that_breaks_a_skipped_branch_fails_validation() {
         ),
         ("int v = 1;", "int v = (1 +;", false),
     ] {
-        let t = Test::new();
-        t.write("a.c", old);
-        t.write(
-            ".vibe/config.toml",
-            "[heal]\nstages = [\"syntax\", \"compile\"]\n",
-        );
-        let s = Server::start();
-        setup(&t, &s.url(), "");
-        s.push(answer(&format!(
-            "a.c\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
-        )));
-        let run = chat(&t, &["-m", "change a.c", "--yes", "--json"]);
-        let j = run.json();
+        let j = session("", &[edit(search, replace)]);
         assert_eq!(j["edits_applied"], serde_json::json!(["a.c"]), "{j:#}");
         assert_eq!(j["validation"]["passed"], passed, "{replace}: {j:#}");
     }
+    // Auto-heal compares its candidates with the text before the chat's edit: a fix elsewhere
+    // does not make the chat's breakage the user's own.
+    let fix_elsewhere = edit("int f(void) { return 1; }", "int f(void) { return 3; }");
+    let j = session(
+        "[chat]\nauto_heal = true\n",
+        &[
+            edit("int v = 1;", "int v = (1 +;"),
+            fix_elsewhere.clone(),
+            fix_elsewhere.clone(),
+            fix_elsewhere,
+        ],
+    );
+    assert_eq!(j["validation"]["passed"], false, "{j:#}");
+    assert_eq!(j["heal"]["healed"], false, "{j:#}");
+    assert_eq!(j["heal"]["written"], false, "{j:#}");
 }
 
 #[test]

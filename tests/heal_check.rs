@@ -372,6 +372,33 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
     );
 }
 
+/// The syntax stage shows 20 errors per file; one past them that stays an error is shown too,
+/// so that the grammar's gaps overruled among the first 20 hide nothing.
+#[test]
+fn an_error_past_the_first_twenty_is_not_hidden() {
+    let t = Test::new();
+    let mut text = String::from("#define API extern\n");
+    for i in 0..25 {
+        text.push_str(&format!("API int *t{i}(void);\n"));
+    }
+    text.push_str("#ifdef NEVER_DEFINED\nint broken(int a {\n#endif\n");
+    t.write("many.c", &text);
+    // A command of its own is not asked which branches it compiles.
+    t.write(
+        ".vibe/config.toml",
+        "[heal.validators.\"cc\"]\ncommand = \"true {files}\"\n",
+    );
+    let (code, v) = check(&t, &["many.c"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["failed_stage"], "syntax", "{v:#}");
+    let errors: Vec<String> = syntax_notes(&v)
+        .into_iter()
+        .filter(|n| n.contains(": error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].starts_with("27: "), "{errors:#?}");
+}
+
 #[test]
 fn a_clean_file_passes_every_stage() {
     let t = Test::new();

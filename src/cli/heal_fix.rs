@@ -92,6 +92,7 @@ pub fn run(
     let opts = Options {
         max_attempts,
         up_to: args.stage,
+        before: Default::default(),
         max_tokens: config.llm.max_tokens,
         model: model.clone(),
     };

@@ -287,6 +287,7 @@ const PATH_FLAGS: &[&str] = &[
 /// Other flags whose value is the next argument when not joined (`-D X`, `-x c`, `-o a.o`).
 const WITH_VALUE: &[&str] = &[
     "-iwithprefix",
+    "-iwithprefixbefore",
     "-D",
     "-U",
     "-x",
@@ -314,11 +315,11 @@ const WITH_VALUE: &[&str] = &[
     "-l",
 ];
 /// The other flags kept (by prefix): those that change how the file parses (macros, language
-/// standard, target, warnings). Everything else is dropped: output files (`-o`, `-MF`,
-/// `-aux-info`, `-save-temps`), and what loads or runs other programs (`-B`, `-wrapper`,
-/// `-fplugin`, `-specs`, `-Wp,`, `-Xclang`, `--config`).
+/// standard, target, warnings, the `-f` options that define macros or change the language).
+/// Everything else is dropped: output files (`-o`, `-MF`, `-aux-info`, `-save-temps`), and what
+/// loads or runs other programs (`-B`, `-wrapper`, `-fplugin`, `-fmodule-mapper`, `-specs`,
+/// `-Wp,`, `-Xclang`, `--config`).
 const KEEP: &[&str] = &[
-    "-iwithprefix",
     "-nostdinc",
     "-D",
     "-U",
@@ -332,10 +333,46 @@ const KEEP: &[&str] = &[
     "-m",
     "-O",
     "-pthread",
-    "-fopenmp",
     "-stdlib=",
     "-W",
-    "-f",
+    "-fno-",
+    "-fPIC",
+    "-fpic",
+    "-fPIE",
+    "-fpie",
+    "-fvisibility",
+    "-fopenmp",
+    "-fexceptions",
+    "-frtti",
+    "-fms-",
+    "-fgnu",
+    "-fsigned-",
+    "-funsigned-",
+    "-fshort-",
+    "-fchar8_t",
+    "-fcoroutines",
+    "-fconcepts",
+    "-fpermissive",
+    "-fcommon",
+    "-fstrict-",
+    "-fwrapv",
+    "-fasm",
+    "-fdollars-in-identifiers",
+    "-fextended-identifiers",
+    "-ffreestanding",
+    "-fhosted",
+    "-fbuiltin",
+    "-fsanitize=",
+    "-fstack-protector",
+    "-fcf-protection",
+    "-finput-charset=",
+    "-fexec-charset=",
+    "-fwide-exec-charset=",
+    "-ftemplate-depth",
+    "-fconstexpr-",
+    "-fdeclspec",
+    "-fblocks",
+    "-fdelayed-template-parsing",
 ];
 /// Kept prefixes that still carry something to drop: another program's options (`-Wp,`,
 /// `-Wa,`, `-Wl,`), plugins, and options that write files or colour the output.
@@ -401,6 +438,10 @@ fn syntax_only(
         let value = if separate {
             let v = rest.get(i).cloned();
             i += 1;
+            // A flag missing its value would take the next one vibe adds.
+            if v.is_none() {
+                continue;
+            }
             v
         } else {
             None
@@ -573,7 +614,7 @@ mod tests {
         let d = db(
             &repo.join("build"),
             r#"[{"directory": ".", "file": "../src/a.c",
-                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h -include cfg.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -Wp,-fplugin=./evil.so -Xpreprocessor -fplugin=x -aux-info /tmp/x --config cfg -save-temps=obj -fdump-tree-all -mllvm -x -MD -MF a.d -o a.o -Wall -std=c11 -c ../src/a.c @flags.rsp"}]"#,
+                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h -include cfg.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -Wp,-fplugin=./evil.so -Xpreprocessor -fplugin=x -aux-info /tmp/x --config cfg -save-temps=obj -fdump-tree-all -fmodule-mapper=|touch -mllvm -x -fno-common -MD -MF a.d -o a.o -Wall -std=c11 -c ../src/a.c @flags.rsp -iwithprefixbefore"}]"#,
         )?;
         std::fs::write(repo.join("build/config.h"), "")?;
         let over = t.path().join("overlay");
@@ -603,6 +644,7 @@ mod tests {
                 "cfg.h".into(),
                 format!("--sysroot={o}/sys"),
                 "-DX=1".into(),
+                "-fno-common".into(),
                 "-Wall".into(),
                 "-std=c11".into(),
                 "-fsyntax-only".into(),

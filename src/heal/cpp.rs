@@ -35,24 +35,47 @@ pub struct Branches {
     guards: HashSet<usize>,
     /// Per opened branch, the last line of its directive (after which the marker goes).
     openers: Vec<(usize, usize)>,
+    /// The last line of each `#endif`.
+    closers: Vec<usize>,
+    /// Something vibe's scan does not follow: nothing about the file can be told.
+    unreliable: bool,
 }
 
 impl Branches {
-    /// Reads the directives of `text`, outside comments.
+    /// Reads the directives of `text` as the preprocessor does: on logical lines (a backslash
+    /// at the end of a line joins the next), with comments as spaces and string literals
+    /// (raw ones too) as no place for a directive. What vibe does not follow (a lone `\r` line
+    /// end, a `%:` digraph directive) makes the whole file unknown.
     pub fn scan(text: &str) -> Branches {
-        let raw: Vec<&str> = text.lines().collect();
         let mut b = Branches::default();
+        if text.replace("\r\n", "\n").contains('\r') {
+            b.unreliable = true;
+        }
+        let raw: Vec<&str> = text.lines().collect();
         let mut stack: Vec<usize> = Vec::new();
-        let mut in_comment = false;
+        let mut state = Lex::Code;
         let mut i = 0;
         while i < raw.len() {
-            let starts_in_comment = in_comment;
-            let (code, still) = code_of(raw[i], in_comment);
-            in_comment = still;
-            let directive = (!starts_in_comment)
-                .then(|| raw[i].trim_start().strip_prefix('#'))
-                .flatten()
-                .map(|d| {
+            // The logical line: physical lines i..=last.
+            let mut last = i;
+            while last + 1 < raw.len() && raw[last].ends_with('\\') {
+                last += 1;
+            }
+            let joined: String = raw[i..=last]
+                .iter()
+                .map(|l| l.strip_suffix('\\').unwrap_or(l))
+                .collect();
+            let starts_in_code = state == Lex::Code;
+            let stripped = strip(&joined, &mut state);
+            let head = stripped.trim_start();
+            if starts_in_code && head.starts_with("%:") {
+                b.unreliable = true;
+            }
+            let directive = head
+                .strip_prefix('#')
+                .filter(|_| starts_in_code || head.starts_with('#'));
+            let (name, rest) = match directive {
+                Some(d) => {
                     let d = d.trim_start();
                     let name: String = d
                         .chars()
@@ -60,52 +83,46 @@ impl Branches {
                         .collect();
                     let rest = d[name.len()..].trim().to_string();
                     (name, rest)
-                });
-            // A directive goes on over lines ending with a backslash.
-            let mut last = i;
-            if directive.is_some() {
-                while last + 1 < raw.len() && raw[last].ends_with('\\') {
-                    last += 1;
                 }
-            }
-            let (name, rest) = directive.unwrap_or_default();
+                None => (String::new(), String::new()),
+            };
             let conditional = matches!(
                 name.as_str(),
                 "if" | "ifdef" | "ifndef" | "elif" | "elifdef" | "elifndef" | "else" | "endif"
             );
-            match name.as_str() {
-                "elif" | "elifdef" | "elifndef" | "else" | "endif" => {
-                    stack.pop();
-                }
-                _ => {}
+            if matches!(
+                name.as_str(),
+                "elif" | "elifdef" | "elifndef" | "else" | "endif"
+            ) {
+                stack.pop();
             }
             let around = stack.clone();
-            match name.as_str() {
-                "if" | "ifdef" | "ifndef" | "elif" | "elifdef" | "elifndef" | "else" => {
-                    if name == "ifndef" {
-                        let guarded = rest.split_whitespace().next().unwrap_or("");
-                        let next = raw[last + 1..].iter().find(|l| !l.trim().is_empty());
-                        let defines = next.and_then(|l| {
-                            let d = l.trim_start().strip_prefix('#')?.trim_start();
-                            d.strip_prefix("define")?.split_whitespace().next()
-                        });
-                        if !guarded.is_empty() && defines == Some(guarded) {
-                            b.guards.insert(i);
-                        }
+            if conditional && name != "endif" {
+                if name == "ifndef" {
+                    let guarded = rest.split_whitespace().next().unwrap_or("");
+                    let next = raw[last + 1..].iter().find(|l| !l.trim().is_empty());
+                    let defines = next.and_then(|l| {
+                        let d = l.trim_start().strip_prefix('#')?.trim_start();
+                        d.strip_prefix("define")?.split_whitespace().next()
+                    });
+                    if !guarded.is_empty() && defines == Some(guarded) {
+                        b.guards.insert(i);
                     }
-                    stack.push(i);
-                    b.openers.push((i, last));
                 }
-                _ => {}
+                stack.push(i);
+                b.openers.push((i, last));
             }
-            for l in i..=last {
+            if name == "endif" {
+                b.closers.push(last);
+            }
+            let code = directive.is_none() && !stripped.trim().is_empty();
+            for _ in i..=last {
                 b.lines.push(LineInfo {
                     branches: around.clone(),
                     conditional,
-                    code: if l == i { code } else { !conditional },
+                    code,
                 });
             }
-            // The continuation lines of a directive are no comment scanning's business.
             i = last + 1;
         }
         b
@@ -118,15 +135,23 @@ impl Branches {
     }
 
     /// `text` with a marker line after every directive that opens a branch, for the
-    /// preprocessor (the file's line numbers change; nothing reads them).
+    /// preprocessor, and a `#line` after each marker and each `#endif` so that `__LINE__` in a
+    /// later `#if` is what it is in the file.
     pub fn marked(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len() + self.openers.len() * 24);
+        let mut out = String::with_capacity(text.len() + self.openers.len() * 40);
         let mut next = self.openers.iter().peekable();
+        let mut closers = self.closers.iter().peekable();
         for (i, line) in text.lines().enumerate() {
             out.push_str(line);
             out.push('\n');
+            let mut resync = false;
             while let Some((id, _)) = next.next_if(|(_, last)| *last == i) {
                 out.push_str(&format!("{MARK}{id}__\n"));
+                resync = true;
+            }
+            resync |= closers.next_if(|last| **last == i).is_some();
+            if resync {
+                out.push_str(&format!("#line {}\n", i + 2));
             }
         }
         out
@@ -135,6 +160,9 @@ impl Branches {
     /// Whether line `l` (0-based) is compiled by this build: `taken` holds the branches whose
     /// marker the preprocessor kept (None: it was not asked). None when that cannot be told.
     pub fn compiled(&self, l: usize, taken: Option<&HashSet<usize>>) -> Option<bool> {
+        if self.unreliable {
+            return None;
+        }
         let info = self.lines.get(l)?;
         let inside = |branches: &[usize]| -> Option<bool> {
             match taken {
@@ -163,6 +191,22 @@ impl Branches {
             return Some(true);
         }
         inside(&info.branches)
+    }
+
+    /// The code lines `from..=to` (0-based) of `text` that are inside a branch other than an
+    /// include guard, trimmed, one per line: what an error there is about, wherever it starts.
+    pub fn branch_text(&self, text: &str, from: usize, to: usize) -> String {
+        text.lines()
+            .enumerate()
+            .skip(from)
+            .take(to.saturating_sub(from) + 1)
+            .filter(|(l, _)| {
+                self.lines
+                    .get(*l)
+                    .is_some_and(|i| i.code && i.branches.iter().any(|b| !self.guards.contains(b)))
+            })
+            .map(|(_, line)| format!("{}\n", line.trim()))
+            .collect()
     }
 
     /// Whether the lines `from..=to` (0-based) are all compiled; None when any cannot be told.
@@ -215,49 +259,107 @@ pub fn changed_lines(old: &str, new: &str) -> Vec<usize> {
     out
 }
 
-/// Whether `line` has code outside comments, and whether a block comment is still open at its
-/// end (`in_comment`: one was open at its start). Strings and character literals are skipped
-/// so that `"/*"` opens nothing.
-fn code_of(line: &str, mut in_comment: bool) -> (bool, bool) {
-    let b = line.as_bytes();
-    let mut code = false;
+/// Where a logical line starts: in code, in a block comment, or in a raw string literal
+/// (with its closing delimiter, `)delim"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Lex {
+    Code,
+    Comment,
+    Raw(String),
+}
+
+/// `line` with comments as spaces and the inside of string and character literals as `s`
+/// (so that `"/*"` opens nothing and a `#` in a string starts no directive); `state` carries a
+/// block comment or a raw string over to the next line.
+fn strip(line: &str, state: &mut Lex) -> String {
+    let c: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
     let mut i = 0;
-    while i < b.len() {
-        if in_comment {
-            if b[i..].starts_with(b"*/") {
-                in_comment = false;
-                i += 2;
-            } else {
-                i += 1;
+    // Whether the current run of letters and digits is a number (`1'000` has a separator).
+    let mut number = false;
+    while i < c.len() {
+        match state.clone() {
+            Lex::Comment => {
+                if c[i] == '*' && c.get(i + 1) == Some(&'/') {
+                    *state = Lex::Code;
+                    out.push(' ');
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+                continue;
             }
+            Lex::Raw(end) => {
+                let rest: String = c[i..].iter().collect();
+                match rest.find(&end) {
+                    Some(at) => {
+                        i += rest[..at].chars().count() + end.chars().count();
+                        out.push('s');
+                        *state = Lex::Code;
+                    }
+                    None => {
+                        out.push('s');
+                        i = c.len();
+                    }
+                }
+                continue;
+            }
+            Lex::Code => {}
+        }
+        let ch = c[i];
+        let prev = i.checked_sub(1).map(|p| c[p]);
+        if ch == '/' && c.get(i + 1) == Some(&'/') {
+            break;
+        }
+        if ch == '/' && c.get(i + 1) == Some(&'*') {
+            *state = Lex::Comment;
+            out.push(' ');
+            i += 2;
             continue;
         }
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => break,
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                in_comment = true;
-                i += 2;
-            }
-            q @ (b'"' | b'\'') => {
-                // `1'000` (a C++14 digit separator) is no literal.
-                if q == b'\'' && i > 0 && b[i - 1].is_ascii_alphanumeric() {
-                    i += 1;
-                    continue;
-                }
-                code = true;
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            c => {
-                code |= !c.is_ascii_whitespace();
-                i += 1;
+        // A raw string: `R"delim(`, after an optional encoding prefix, not inside a name.
+        if ch == 'R' && c.get(i + 1) == Some(&'"') {
+            let start = (0..i)
+                .rev()
+                .take_while(|p| c[*p].is_ascii_alphanumeric() || c[*p] == '_')
+                .last()
+                .unwrap_or(i);
+            let prefix: String = c[start..i].iter().collect();
+            if matches!(prefix.as_str(), "" | "u8" | "u" | "U" | "L")
+                && let Some(open) = c[i + 2..].iter().position(|x| *x == '(')
+            {
+                let delim: String = c[i + 2..i + 2 + open].iter().collect();
+                *state = Lex::Raw(format!("){delim}\""));
+                out.push('R');
+                i += 3 + open;
+                continue;
             }
         }
+        if ch == '"' || (ch == '\'' && !(number && prev.is_some_and(|p| p.is_ascii_alphanumeric())))
+        {
+            out.push(ch);
+            i += 1;
+            while i < c.len() && c[i] != ch {
+                i += if c[i] == '\\' { 2 } else { 1 };
+                out.push('s');
+            }
+            out.push(ch);
+            i += 1;
+            number = false;
+            continue;
+        }
+        if ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' {
+            if !prev.is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == '.' || p == '\'')
+            {
+                number = ch.is_ascii_digit() || ch == '.';
+            }
+        } else if ch != '\'' {
+            number = false;
+        }
+        out.push(ch);
+        i += 1;
     }
-    (code, in_comment)
+    out
 }
 
 #[cfg(test)]
@@ -280,12 +382,15 @@ mod tests {
         assert_eq!(known[14], Some(true), "int b;");
         let marked = b.marked(FILE);
         assert!(
-            marked.contains("#ifdef _WIN32\n__vibe_branch_3__\nint f"),
+            marked.contains("#ifdef _WIN32\n__vibe_branch_3__\n#line 5\nint f"),
             "{marked}"
         );
-        assert!(marked.contains("#else\n__vibe_branch_5__\n/*"), "{marked}");
         assert!(
-            marked.contains("    defined(Y)\n__vibe_branch_10__\nint xy;"),
+            marked.contains("#else\n__vibe_branch_5__\n#line 7\n/*"),
+            "{marked}"
+        );
+        assert!(
+            marked.contains("    defined(Y)\n__vibe_branch_10__\n#line 13\nint xy;"),
             "{marked}"
         );
         assert!(!marked.contains("__vibe_branch_6__"), "{marked}");
@@ -313,12 +418,66 @@ mod tests {
     }
 
     #[test]
-    fn code_and_comments() {
-        assert_eq!(code_of("  // x", false), (false, false));
-        assert_eq!(code_of("/* a */ int x; /* b", false), (true, true));
-        assert_eq!(code_of("still */", true), (false, false));
-        assert_eq!(code_of("s = \"/*\";", false), (true, false));
-        assert_eq!(code_of("n = 1'000; /*", false), (true, true));
+    fn comments_and_literals() {
+        let mut st = Lex::Code;
+        assert_eq!(strip("  // x", &mut st).trim(), "");
+        assert_eq!(strip("/* a */ int x; /* b", &mut st).trim(), "int x;");
+        assert_eq!(st, Lex::Comment);
+        assert_eq!(strip("still */ #if 0", &mut st).trim(), "#if 0");
+        assert_eq!(st, Lex::Code);
+        assert_eq!(strip("s = \"/*\";", &mut st), "s = \"ss\";");
+        assert_eq!(strip("n = 1'000; /*", &mut st).trim(), "n = 1'000;");
+        st = Lex::Code;
+        assert_eq!(strip("c = L'\"'; /*", &mut st).trim(), "c = L's';");
+        assert_eq!(st, Lex::Comment);
+        st = Lex::Code;
+        strip("auto s = R\"x(", &mut st);
+        assert_eq!(st, Lex::Raw(")x\"".into()));
+        strip("#endif", &mut st);
+        assert_eq!(strip(")x\"; int y;", &mut st), "s; int y;");
+    }
+
+    #[test]
+    fn directives_the_preprocessor_sees_and_those_it_does_not() {
+        for (text, broken) in [
+            ("/**/#if 0\nint g(int a {\n#endif\n", 1),
+            ("#/**/ifdef NEVER\nint g(int a {\n#endif\n", 1),
+            ("/* x\n */ #if 0\nint g(int a {\n#endif\n", 2),
+            ("#\\\nif 0\nint g(int a {\n#endif\n", 2),
+            ("#if 0\n// note \\\n#endif\nint g(int a {\n#endif\n", 3),
+            (
+                "#if 0\nconst char *s = \"abc\\\n#endif\";\nint g(int a {\n#endif\n",
+                3,
+            ),
+            (
+                "#if 0\nauto s = R\"(\n#endif\n)\";\nint g(int a {\n#endif\n",
+                4,
+            ),
+        ] {
+            let b = Branches::scan(text);
+            assert_eq!(
+                b.compiled(broken, Some(&HashSet::new())),
+                Some(false),
+                "{text}"
+            );
+        }
+        for text in [
+            "%:if 0\nint g(int a {\n%:endif\n",
+            "#if 0\rint g(int a {\r#endif\r",
+        ] {
+            let b = Branches::scan(text);
+            assert_eq!(b.compiled(0, Some(&HashSet::new())), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn line_numbers_are_kept_for_the_preprocessor() {
+        let text = "#if 1\n#endif\n#if __LINE__ == 3\nint x;\n#endif\n";
+        let marked = Branches::scan(text).marked(text);
+        assert_eq!(
+            marked,
+            "#if 1\n__vibe_branch_0__\n#line 2\n#endif\n#line 3\n#if __LINE__ == 3\n__vibe_branch_2__\n#line 4\nint x;\n#endif\n#line 6\n"
+        );
     }
 
     #[test]

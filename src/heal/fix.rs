@@ -35,6 +35,10 @@ pub struct Options {
     pub up_to: Option<Stage>,
     pub max_tokens: u32,
     pub model: String,
+    /// The files' text before edits written just now that this heal is to fix (chat's
+    /// auto-heal; `None`: created by them): what a candidate is compared with for the errors vibe
+    /// cannot check. Empty: the files as they are on disk are the user's.
+    pub before: std::collections::HashMap<String, Option<String>>,
 }
 
 /// One file edit as the report shows it.
@@ -156,7 +160,13 @@ impl Loop<'_> {
     ) -> anyhow::Result<Outcome> {
         let before = match before {
             Some(v) => v,
-            None => super::validate(self.root, files, self.config, opts.up_to)?,
+            None => super::validate_with(
+                self.root,
+                files,
+                self.config,
+                opts.up_to,
+                &super::Before::Texts(&opts.before),
+            )?,
         };
         let mut best = before.clone();
         let mut attempts: Vec<Attempt> = Vec::new();
@@ -235,7 +245,13 @@ impl Loop<'_> {
                     targets.push(rel.clone());
                 }
             }
-            let validation = super::validate(overlay.root(), &targets, self.config, opts.up_to)?;
+            let validation = super::validate_with(
+                overlay.root(),
+                &targets,
+                self.config,
+                opts.up_to,
+                &super::Before::Texts(&opts.before),
+            )?;
             drop(overlay);
             attempt.after = Some(Summary::of(&validation));
             match verdict(&best, &validation) {

@@ -12,32 +12,51 @@ const MAX_PER_FILE: usize = 20;
 /// One diagnostic per ERROR node (not descending into it) and per MISSING node of each file
 /// with a grammar. Files vibe has no grammar for are passed over.
 pub fn check(root: &Path, files: &[String]) -> Vec<Diagnostic> {
-    spans(root, files).into_iter().map(|(d, _)| d).collect()
+    spans(root, files, MAX_PER_FILE)
+        .into_iter()
+        .map(|f| f.diagnostic)
+        .collect()
 }
 
-/// [`check`], each diagnostic with the last line (1-based) of the node it reports: an ERROR
-/// node can run on well past the line it starts at.
-pub fn spans(root: &Path, files: &[String]) -> Vec<(Diagnostic, u32)> {
+/// A syntax error with the whole of the node it reports.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub diagnostic: Diagnostic,
+    /// The node's last line (1-based): an ERROR node can run on well past its first.
+    pub end_line: u32,
+    /// The node's text.
+    pub text: String,
+}
+
+/// [`check`] with at most `max` errors per file, each with its whole node.
+pub fn spans(root: &Path, files: &[String], max: usize) -> Vec<Found> {
     let mut out = Vec::new();
-    let mut parser = tree_sitter::Parser::new();
     for f in files {
-        let text = match std::fs::read(root.join(f)) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                out.push((
-                    diag(f, 0, None, None, format!("cannot read the file: {e}")),
-                    0,
-                ));
-                continue;
-            }
-        };
-        let Some(lang) = lang::detect(f, text.as_bytes()) else {
-            continue;
-        };
-        let Some(tree) = crate::repomap::extract::parse(&mut parser, lang, &text) else {
-            continue;
-        };
-        let before = out.len();
+        match std::fs::read(root.join(f)) {
+            Ok(b) => out.extend(errors_in(f, &String::from_utf8_lossy(&b), max)),
+            Err(e) => out.push(Found {
+                diagnostic: diag(f, 0, None, None, format!("cannot read the file: {e}")),
+                end_line: 0,
+                text: String::new(),
+            }),
+        }
+    }
+    out
+}
+
+/// The syntax errors of `text`, the content of `f` (whose name picks the grammar), at most
+/// `max`.
+pub fn errors_in(f: &str, text: &str, max: usize) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
+    let Some(lang) = lang::detect(f, text.as_bytes()) else {
+        return out;
+    };
+    let mut parser = tree_sitter::Parser::new();
+    let Some(tree) = crate::repomap::extract::parse(&mut parser, lang, text) else {
+        return out;
+    };
+    {
+        let before = 0;
         let mut cursor = tree.walk();
         let mut descend = true;
         loop {
@@ -46,34 +65,40 @@ pub fn spans(root: &Path, files: &[String]) -> Vec<(Diagnostic, u32)> {
                 let p = node.start_position();
                 let (line, col) = (p.row as u32 + 1, p.column as u32 + 1);
                 let end = (node.end_position().row as u32 + 1).max(line);
+                let whole = text
+                    .get(node.start_byte()..node.end_byte())
+                    .unwrap_or("")
+                    .to_string();
                 if node.is_missing() {
                     let kind = node.kind();
-                    out.push((
-                        diag(
+                    out.push(Found {
+                        diagnostic: diag(
                             f,
                             line,
                             Some(col),
                             Some("missing"),
                             format!("missing `{kind}`"),
                         ),
-                        line,
-                    ));
+                        end_line: line,
+                        text: whole,
+                    });
                 } else {
-                    let near = snippet(&text[node.start_byte()..node.end_byte()]);
-                    out.push((
-                        diag(
+                    let near = snippet(&whole);
+                    out.push(Found {
+                        diagnostic: diag(
                             f,
                             line,
                             Some(col),
                             Some("syntax"),
                             format!("syntax error near `{near}`"),
                         ),
-                        end,
-                    ));
+                        end_line: end,
+                        text: whole,
+                    });
                 }
                 descend = false;
             }
-            if out.len() - before >= MAX_PER_FILE {
+            if out.len() - before >= max {
                 break;
             }
             if descend && node.has_error() && cursor.goto_first_child() {

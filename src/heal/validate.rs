@@ -354,10 +354,27 @@ fn overrule_grammar_gaps(
         }
         accepted.extend(files);
     }
-    // The last line of each error's node, by file, line and column.
+    // Every error of those files (the syntax stage shows at most 20 per file), with the last
+    // line of its node.
+    let all = crate::heal::syntax::spans(root, &accepted, usize::MAX);
+    let key = |d: &Diagnostic| (d.file.clone(), d.line, d.column);
     let mut ends: HashMap<(String, u32, Option<u32>), u32> = HashMap::new();
-    for (d, end) in crate::heal::syntax::spans(root, &accepted) {
-        ends.insert((d.file, d.line, d.column), end);
+    for f in &all {
+        ends.insert(key(&f.diagnostic), f.end_line);
+    }
+    // What an error in a branch is about: the branch lines its node covers (see
+    // `cpp::Branches::branch_text`).
+    let about = |b: &cpp::Branches, text: &str, line: u32, end: u32| {
+        b.branch_text(
+            text,
+            (line as usize).saturating_sub(1),
+            (end as usize).saturating_sub(1),
+        )
+    };
+    let mut current: HashMap<String, String> = HashMap::new();
+    for f in &branches {
+        let text = std::fs::read(root.join(f.0)).unwrap_or_default();
+        current.insert(f.0.clone(), String::from_utf8_lossy(&text).into_owned());
     }
     let verdict = |d: &Diagnostic| -> Verdict {
         if !accepted.contains(&d.file) {
@@ -376,46 +393,92 @@ fn overrule_grammar_gaps(
             None => Verdict::Unknown,
         }
     };
-    // Whether an edit wrote on a line of a skipped branch of the file.
-    let mut edited_skipped: HashMap<String, bool> = HashMap::new();
+    // The errors in skipped branches that are the user's own: where no edit wrote on a skipped
+    // line, those whose node (its whole text) the file had before the edit. An edit next to a
+    // branch can change how it parses (`x = { 1,` before an `#ifdef` holding `2, 3,`).
+    let mut own: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for (f, (b, taken)) in &branches {
+        let was = match before.text(root, f) {
+            Was::AsWritten => None,
+            Was::Created => Some(vec![]),
+            Was::Text(old) => {
+                let new = std::fs::read(root.join(f)).unwrap_or_default();
+                let wrote_skipped = cpp::changed_lines(&old, &String::from_utf8_lossy(&new))
+                    .into_iter()
+                    .any(|l| b.compiled(l, taken.as_ref()) != Some(true));
+                Some(if wrote_skipped {
+                    vec![]
+                } else {
+                    let was = cpp::Branches::scan(&old);
+                    crate::heal::syntax::errors_in(f, &old, usize::MAX)
+                        .into_iter()
+                        .map(|e| about(&was, &old, e.diagnostic.line, e.end_line))
+                        .collect()
+                })
+            }
+        };
+        own.insert(f.clone(), was);
+    }
+    let mut users = |d: &Diagnostic| -> bool {
+        match own.get_mut(&d.file) {
+            None | Some(None) => true,
+            Some(Some(was)) => {
+                let (Some((b, _)), Some(text)) = (branches.get(&d.file), current.get(&d.file))
+                else {
+                    return false;
+                };
+                let end = ends.get(&key(d)).copied().unwrap_or(d.line);
+                let text = about(b, text, d.line, end);
+                match was.iter().position(|t| *t == text) {
+                    Some(i) => {
+                        was.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    };
+    // The note that makes an error a warning; None: it stays an error.
+    let mut overruled = |d: &Diagnostic| -> Option<&'static str> {
+        match verdict(d) {
+            Verdict::Unknown => None,
+            Verdict::Proven if parsed_only.contains(&d.file) => {
+                Some(" (the compiler parses the file: a construct vibe's grammar does not parse)")
+            }
+            Verdict::Proven => {
+                Some(" (the compiler accepts the file: a construct vibe's grammar does not parse)")
+            }
+            Verdict::Skipped if users(d) => {
+                Some(" (in an `#if` branch this build does not compile: not checked)")
+            }
+            Verdict::Skipped => None,
+        }
+    };
+    // Every error is judged once, in the file's order, so that each of the user's own is
+    // matched once.
+    let judged: HashMap<(String, u32, Option<u32>), Option<&'static str>> = all
+        .iter()
+        .filter(|f| f.diagnostic.severity == Severity::Error)
+        .map(|f| (key(&f.diagnostic), overruled(&f.diagnostic)))
+        .collect();
     for run in runs.iter_mut().filter(|r| r.name == "tree-sitter") {
+        let shown: HashSet<(String, u32, Option<u32>)> = run.diagnostics.iter().map(key).collect();
         for d in &mut run.diagnostics {
             if d.severity != Severity::Error {
                 continue;
             }
-            let note = match verdict(d) {
-                Verdict::Unknown => continue,
-                Verdict::Proven if parsed_only.contains(&d.file) => {
-                    " (the compiler parses the file: a construct vibe's grammar does not parse)"
-                }
-                Verdict::Proven => {
-                    " (the compiler accepts the file: a construct vibe's grammar does not parse)"
-                }
-                Verdict::Skipped => {
-                    let touched = *edited_skipped.entry(d.file.clone()).or_insert_with(|| {
-                        let Some((b, taken)) = branches.get(&d.file) else {
-                            return true;
-                        };
-                        match before.text(root, &d.file) {
-                            Was::AsWritten => false,
-                            Was::Created => true,
-                            Was::Text(old) => {
-                                let new = std::fs::read(root.join(&d.file)).unwrap_or_default();
-                                let new = String::from_utf8_lossy(&new);
-                                cpp::changed_lines(&old, &new)
-                                    .into_iter()
-                                    .any(|l| b.compiled(l, taken.as_ref()) != Some(true))
-                            }
-                        }
-                    });
-                    if touched {
-                        continue;
-                    }
-                    " (in an `#if` branch this build does not compile: not checked)"
-                }
-            };
-            d.severity = Severity::Warning;
-            d.message.push_str(note);
+            if let Some(Some(note)) = judged.get(&key(d)) {
+                d.severity = Severity::Warning;
+                d.message.push_str(note);
+            }
+        }
+        // An error past the ones shown that stays an error must be shown.
+        for f in &all {
+            let k = key(&f.diagnostic);
+            if !shown.contains(&k) && judged.get(&k) == Some(&None) {
+                run.diagnostics.push(f.diagnostic.clone());
+            }
         }
         if run.status == Status::Failed
             && !run
@@ -434,7 +497,7 @@ pub enum Before<'a> {
     /// The files as the user wrote them, or, when the root is an overlay, the original tree's.
     Unchanged,
     /// The files' text before edits that were written (`None`: created by them); a file not
-    /// named is as the user wrote it.
+    /// named is as [`Before::Unchanged`] has it.
     Texts(&'a HashMap<String, Option<String>>),
 }
 
@@ -447,12 +510,12 @@ enum Was {
 impl Before<'_> {
     fn text(&self, root: &Path, file: &str) -> Was {
         match self {
-            Before::Texts(m) => match m.get(file) {
-                None => Was::AsWritten,
-                Some(None) => Was::Created,
+            Before::Texts(m) if m.contains_key(file) => match m.get(file) {
                 Some(Some(t)) => Was::Text(t.clone()),
+                _ => Was::Created,
             },
-            Before::Unchanged => match crate::heal::overlay::original_of(root) {
+            // Not named: as on disk, the original tree's when the root is an overlay.
+            _ => match crate::heal::overlay::original_of(root) {
                 None => Was::AsWritten,
                 Some(orig) => match std::fs::read(orig.join(file)) {
                     Ok(b) => Was::Text(String::from_utf8_lossy(&b).into_owned()),
@@ -484,7 +547,9 @@ fn taken_branches(
         .iter()
         .flat_map(|f| [f.clone(), root.join(f).display().to_string()])
         .collect();
+    // The file's own directory first for `#include "…"`, as for the file itself.
     let mut c = Command::new(program);
+    c.arg("-iquote").arg(target.parent()?);
     for a in args {
         if a == "-fsyntax-only" {
             c.args(["-E", "-P"]);
@@ -492,7 +557,7 @@ fn taken_branches(
             c.arg(a);
         }
     }
-    c.arg("-iquote").arg(target.parent()?).arg(&copy);
+    c.arg(&copy);
     c.current_dir(cwd);
     for (k, v) in env {
         c.env(k, v);

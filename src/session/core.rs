@@ -847,7 +847,7 @@ impl Core {
             .collect();
         if let Some(failed) = self.validate(&paths, &before) {
             if self.config.chat.auto_heal {
-                self.heal(&paths, Some(failed));
+                self.heal(&paths, Some(failed), before);
             } else {
                 self.notice(
                     Level::Warning,
@@ -912,7 +912,13 @@ impl Core {
     /// The fix loop on `paths`, written (as a run) only when healed.
     /// `before`: the validation of `paths` that just failed, if there is one (it is not run
     /// again).
-    fn heal(&mut self, paths: &[String], before: Option<heal::Validation>) {
+    /// Heals `paths`; `texts`: their text before the edits just written, if that is what failed.
+    fn heal(
+        &mut self,
+        paths: &[String],
+        before: Option<heal::Validation>,
+        texts: HashMap<String, Option<String>>,
+    ) {
         self.emit(Event::HealStarted {
             paths: paths.to_vec(),
         });
@@ -959,6 +965,7 @@ impl Core {
             up_to: None,
             max_tokens: config.llm.max_tokens,
             model: self.models.label(),
+            before: texts,
         };
         let result = lp.run(paths, &opts, before);
         let outcome = match result {
@@ -1104,7 +1111,7 @@ impl Core {
                     );
                     return;
                 }
-                self.heal(&paths, None);
+                self.heal(&paths, None, HashMap::new());
             }
             "undo" => {
                 let Some(run) = self.runs.last().cloned() else {
