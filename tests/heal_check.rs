@@ -337,6 +337,22 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
     let (code, v) = check(&t, &["src/a.c"]);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(v["failed_stage"], "syntax", "{v:#}");
+    // With the compiler's own word on it, at its line.
+    let compiler = v["stages"][0]["validators"][0]["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["source"] == "cc")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        compiler["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expected"),
+        "{v:#}"
+    );
+    assert!(matches!(compiler["line"].as_u64(), Some(9 | 10)), "{v:#}");
     t.write("src/a.c", NEEDS_ITS_BUILD);
     // clangd's compile_flags.txt: the same flags for every file under it.
     std::fs::remove_file(t.root().join("build/compile_commands.json")).ok();

@@ -292,6 +292,8 @@ fn overrule_grammar_gaps(
     // Of those, the files a C/C++ compiler read to the end but rejected for what they mean (an
     // undeclared name), not for how they are written.
     let mut parsed_only: Vec<String> = Vec::new();
+    // What a C/C++ compiler that rejected a file said about how it is written.
+    let mut compiler_says: Vec<Diagnostic> = Vec::new();
     // Per C/C++ file, its branches and those this build takes (None: not known).
     let mut branches: HashMap<String, (cpp::Branches, Option<HashSet<usize>>)> = HashMap::new();
     for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config, warnings) {
@@ -334,6 +336,24 @@ fn overrule_grammar_gaps(
         let read_whole = run.status == Status::Passed
             || (gcc_like && run.status == Status::Failed && only_semantic_errors(&run));
         if !read_whole {
+            // The compiler's own word on how the file is written (`expected ';' before '}'`,
+            // at the line) says more than tree-sitter's guess near a macro.
+            if gcc_like {
+                compiler_says.extend(
+                    run.diagnostics
+                        .iter()
+                        .filter(|d| {
+                            d.severity == Severity::Error
+                                && d.line > 0
+                                && files.contains(&d.file)
+                                && is_parse_error(&d.message)
+                        })
+                        .map(|d| Diagnostic {
+                            stage: Stage::Syntax,
+                            ..d.clone()
+                        }),
+                );
+            }
             continue;
         }
         for f in &files {
@@ -473,6 +493,11 @@ fn overrule_grammar_gaps(
                 d.message.push_str(note);
             }
         }
+        for d in compiler_says.drain(..) {
+            if !run.diagnostics.contains(&d) {
+                run.diagnostics.push(d);
+            }
+        }
         // An error past the ones shown that stays an error must be shown.
         for f in &all {
             let k = key(&f.diagnostic);
@@ -571,6 +596,17 @@ fn taken_branches(
 /// missing header, `#error`): an undeclared name or a type mismatch is found only after the
 /// file was parsed.
 fn only_semantic_errors(run: &ValidatorRun) -> bool {
+    let mut errors = run
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .peekable();
+    errors.peek().is_some()
+        && errors.all(|d| d.line > 0 && !is_parse_error(&d.message) && !stops(&d.message))
+}
+
+/// A gcc or clang error about how the code is written (the parse went wrong).
+fn is_parse_error(message: &str) -> bool {
     const PARSE: &[&str] = &[
         "expected",
         "stray ",
@@ -580,24 +616,24 @@ fn only_semantic_errors(run: &ValidatorRun) -> bool {
         "unbalanced",
         "extraneous",
         "invalid preprocessing directive",
-        "no such file or directory",
-        "#error",
         "unknown type name",
-        "too many errors",
-        "compilation terminated",
         "parse error",
         "syntax error",
     ];
-    let mut errors = run
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .peekable();
-    errors.peek().is_some()
-        && errors.all(|d| {
-            let m = d.message.to_ascii_lowercase();
-            d.line > 0 && !PARSE.iter().any(|p| m.contains(p))
-        })
+    let m = message.to_ascii_lowercase();
+    PARSE.iter().any(|p| m.contains(p))
+}
+
+/// A gcc or clang error after which it reads no further (a missing header, `#error`).
+fn stops(message: &str) -> bool {
+    const STOP: &[&str] = &[
+        "no such file or directory",
+        "#error",
+        "too many errors",
+        "compilation terminated",
+    ];
+    let m = message.to_ascii_lowercase();
+    STOP.iter().any(|p| m.contains(p))
 }
 
 /// What a compiler's reading says about a syntax error tree-sitter found.
