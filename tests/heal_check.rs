@@ -310,6 +310,19 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
     for gone in ["ccache", "-MD", "-o a.o", " -c "] {
         assert!(!cmd.contains(gone), "{gone} in {cmd}");
     }
+    // A header that needs what comes before it is read in a source file that includes it.
+    t.write("inc/api.h", "API long count(void);\n");
+    t.write("src/a.c", format!("{NEEDS_ITS_BUILD}#include \"api.h\"\n"));
+    let (code, v) = check(&t, &["inc/api.h"]);
+    assert_eq!(code, 0, "{v:#}");
+    let cmd = v["stages"][1]["validators"][0]["command"]
+        .as_str()
+        .unwrap_or("");
+    assert!(cmd.ends_with(&format!("{root}/src/a.c")), "{cmd}");
+    t.write("inc/api.h", "API long count(void)\n");
+    let (code, v) = check(&t, &["inc/api.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    t.write("src/a.c", NEEDS_ITS_BUILD);
     // A real error is the compiler's, at its line, not tree-sitter's gaps; the build's flags
     // are there, so it is the only one (no "config.h: No such file").
     t.write("src/a.c", NEEDS_ITS_BUILD.replace("+ FEATURE", "+ MISSING"));

@@ -162,9 +162,18 @@ impl Database {
             let compiler = if cpp { "c++" } else { "cc" };
             return syntax_only(compiler, flags, dir, target, header, repo, validated);
         }
-        let (entry, header) = match self.entries.iter().find(|e| e.file == original) {
-            Some(e) => (e, None),
-            None if is_header(&original) => (self.donor(&original)?, Some(header_lang(cpp))),
+        let (entry, header, target) = match self.entries.iter().find(|e| e.file == original) {
+            Some(e) => (e, None, target.to_path_buf()),
+            // A header is read where the build reads it: in a source file that includes it
+            // (most headers need what comes before them), else alone with a neighbour's flags.
+            None if is_header(&original) => match self.includer(&original, repo) {
+                Some((e, rel)) => (e, None, validated.join(rel)),
+                None => (
+                    self.donor(&original)?,
+                    Some(header_lang(cpp)),
+                    target.to_path_buf(),
+                ),
+            },
             None => return None,
         };
         let (program, rest) = without_launcher(&entry.args)?;
@@ -172,11 +181,54 @@ impl Database {
             program,
             rest,
             &entry.directory,
-            target,
+            &target,
             header,
             repo,
             validated,
         )
+    }
+
+    /// For a header: the entry of a source file in the repository that includes it (by its
+    /// file name, in `"…"` or `<…>`), the nearest first (its name, its directory, the longest
+    /// shared path); at most 64 files are read. With the source's path in the repository.
+    fn includer(&self, header: &Path, repo: &Path) -> Option<(&Entry, PathBuf)> {
+        let name = header.file_name()?.to_str()?;
+        let shared = |e: &Entry| {
+            e.file
+                .components()
+                .zip(header.components())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let mut near: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.file.starts_with(repo))
+            .collect();
+        near.sort_by_key(|e| {
+            (
+                e.file.file_stem() != header.file_stem(),
+                std::cmp::Reverse(shared(e)),
+            )
+        });
+        near.into_iter().take(64).find_map(|e| {
+            let text = std::fs::read_to_string(&e.file).ok()?;
+            let includes = text.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with('#')
+                    && l.contains("include")
+                    && [
+                        format!("\"{name}\""),
+                        format!("/{name}\""),
+                        format!("<{name}>"),
+                        format!("/{name}>"),
+                    ]
+                    .iter()
+                    .any(|p| l.contains(p.as_str()))
+            });
+            let rel = e.file.strip_prefix(repo).ok()?.to_path_buf();
+            includes.then_some((e, rel))
+        })
     }
 
     /// The path by which the database names the repository when it is not `canonical` (the
@@ -672,6 +724,24 @@ mod tests {
                 &repo,
             )
             .ok_or("no command")?;
+        // … unless a source file that includes it can be compiled instead.
+        std::fs::create_dir_all(repo.join("src"))?;
+        std::fs::write(
+            repo.join("src/a.c"),
+            "#include <stdio.h>\n#include \"a.h\"\n",
+        )?;
+        let via = d
+            .compile(
+                &repo.join("src/a.h"),
+                &over.join("src/a.h"),
+                false,
+                &repo,
+                &over,
+            )
+            .ok_or("no command")?;
+        assert_eq!(via.args.last(), Some(&format!("{o}/src/a.c")));
+        assert!(!via.args.contains(&"c-header".to_string()));
+        std::fs::remove_file(repo.join("src/a.c"))?;
         let n = h.args.len();
         assert_eq!(
             h.args[n - 3..],

@@ -552,8 +552,10 @@ impl Before<'_> {
 }
 
 /// The branches of `file` the build takes: its preprocessor (the compile job's program and
-/// flags, `-E -P` instead of `-fsyntax-only`) run on a copy with a marker after each branch's
-/// directive, the file's directory first for `#include "…"`. None when it fails.
+/// flags, `-E -P` instead of `-fsyntax-only`) run in an overlay of `root` where the file has a
+/// marker after each branch's directive, so that includes resolve as in the build and a header
+/// compiled through the source file that includes it is read in that file's context. None when
+/// it fails.
 fn taken_branches(
     (program, args, cwd, env): &(PathBuf, Vec<String>, PathBuf, Vec<(&'static str, String)>),
     root: &Path,
@@ -563,31 +565,39 @@ fn taken_branches(
     text: &[u8],
     config: &Config,
 ) -> Option<HashSet<usize>> {
-    let scratch = tools::TempDir::new("vibe-cpp").ok()?;
-    let target = root.join(file);
-    let name = target.file_name()?;
-    let copy = scratch.path().join(name);
-    std::fs::write(&copy, b.marked(&String::from_utf8_lossy(text))).ok()?;
-    let named: Vec<String> = files
+    let marked = b.marked(&String::from_utf8_lossy(text));
+    let overlay = crate::heal::Overlay::new(root, &[(file.to_string(), marked)]).ok()?;
+    let from = root.display().to_string();
+    let to = overlay.root().display().to_string();
+    // The other files of a job that compiles several: their markers would mix with this one's.
+    let others: Vec<String> = files
         .iter()
+        .filter(|f| *f != file)
         .flat_map(|f| [f.clone(), root.join(f).display().to_string()])
         .collect();
-    // The file's own directory first for `#include "…"`, as for the file itself.
     let mut c = Command::new(program);
-    c.arg("-iquote").arg(target.parent()?);
     for a in args {
         if a == "-fsyntax-only" {
             c.args(["-E", "-P"]);
-        } else if !named.contains(a) {
-            c.arg(a);
+        } else if !others.contains(a) {
+            // Paths in the validated root, in the overlay instead (`-I<root>/inc`, the file).
+            let moved = match a.find(&from) {
+                Some(i)
+                    if a[i + from.len()..].is_empty() || a[i + from.len()..].starts_with('/') =>
+                {
+                    format!("{}{to}{}", &a[..i], &a[i + from.len()..])
+                }
+                _ => a.clone(),
+            };
+            c.arg(moved);
         }
     }
-    c.arg(&copy);
-    c.current_dir(cwd);
+    c.current_dir(if cwd == root { overlay.root() } else { cwd });
     for (k, v) in env {
         c.env(k, v);
     }
     let ran = tools::run(c, timeout_for(Stage::Compile, "cc", config)).ok()?;
+    drop(overlay);
     (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
 }
 
