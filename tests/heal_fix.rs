@@ -459,6 +459,39 @@ fn c_error_healed_with_the_flags_of_the_compilation_database() {
     }
 }
 
+/// An edit must not make a C error "not checked" by switching its branch off, nor break a
+/// skipped branch through a compiled line inside the error's node.
+#[test]
+fn an_edit_cannot_hide_an_error_in_a_skipped_branch() {
+    if !have("cc") {
+        return;
+    }
+    let cases: [(&str, &[(&str, &str)]); 2] = [
+        (
+            "#define USE_FAST 1\n#if USE_FAST\nint fast(void) { return 1 }\n#endif\nint main(void) { return 0; }\n",
+            &[("#define USE_FAST 1", "#define USE_FAST 0")],
+        ),
+        (
+            "int a[] = {\n  1,\n#ifdef EXTRA\n  2,\n#endif\n};\nint f(void) { return 0 }\n",
+            &[
+                ("  1,", "  1"),
+                ("int f(void) { return 0 }", "int f(void) { return 0; }"),
+            ],
+        ),
+    ];
+    for (text, edits) in cases {
+        let t = Test::new();
+        t.write("a.c", text);
+        let s = Server::start();
+        setup(&t, &s.url());
+        let reply: Vec<String> = edits.iter().map(|(a, b)| block("a.c", a, b)).collect();
+        s.push(answer(&reply.join("\n")));
+        let run = heal(&t, &["--yes", "--json", "--max-attempts", "1", "a.c"]);
+        assert_eq!(run.code(), 1, "{edits:?}: {}", run.stdout());
+        assert_eq!(read(&t, "a.c"), text, "{edits:?}");
+    }
+}
+
 #[test]
 fn bad_replies_leave_the_file_untouched() {
     let t = Test::new();

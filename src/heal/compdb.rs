@@ -504,6 +504,13 @@ fn syntax_only(
         if !kept {
             continue;
         }
+        // Only the C and C++ languages: `-x assembler` has gcc run `as`, found on PATH.
+        if let Some(joined) = a.strip_prefix("-x") {
+            let lang = value.as_deref().unwrap_or(joined);
+            if !matches!(lang, "c" | "c++" | "c-header" | "c++-header") {
+                continue;
+            }
+        }
         if let Some(f) = PATH_FLAGS.iter().find(|f| a.starts_with(**f)) {
             if separate {
                 if let Some(v) = value {
@@ -666,7 +673,7 @@ mod tests {
         let d = db(
             &repo.join("build"),
             r#"[{"directory": ".", "file": "../src/a.c",
-                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h -include cfg.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -Wp,-fplugin=./evil.so -Xpreprocessor -fplugin=x -aux-info /tmp/x --config cfg -save-temps=obj -fdump-tree-all -fmodule-mapper=|touch -mllvm -x -fno-common -MD -MF a.d -o a.o -Wall -std=c11 -c ../src/a.c @flags.rsp -iwithprefixbefore"}]"#,
+                 "command": "ccache /usr/bin/gcc -I../inc -I /usr/include/x -isystem ../third -include ../build/config.h -include cfg.h --sysroot=../sys -DX=1 -B /tmp/evil -fplugin=p.so -wrapper gdb -Wp,-fplugin=./evil.so -Xpreprocessor -fplugin=x -aux-info /tmp/x --config cfg -save-temps=obj -fdump-tree-all -fmodule-mapper=|touch -mllvm -x -fno-common -xassembler -x assembler-with-cpp -MD -MF a.d -o a.o -Wall -std=c11 -c ../src/a.c @flags.rsp -iwithprefixbefore"}]"#,
         )?;
         std::fs::write(repo.join("build/config.h"), "")?;
         let over = t.path().join("overlay");

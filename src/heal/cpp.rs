@@ -13,14 +13,17 @@
 
 use std::collections::HashSet;
 
+/// Deeper nesting of `#if`s (generated code) is not followed: the file is unknown.
+const MAX_DEPTH: usize = 64;
+
 /// The marker's text before the branch id.
 const MARK: &str = "__vibe_branch_";
 
 #[derive(Debug, Clone, Default)]
 struct LineInfo {
     /// The branches around the line, outermost first (a branch is named by the line index of
-    /// the directive that opens it).
-    branches: Vec<usize>,
+    /// the directive that opens it); shared by the lines between two directives.
+    branches: std::rc::Rc<Vec<usize>>,
     /// An `#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif` line (or its continuation).
     conditional: bool,
     /// Anything but blanks and comments.
@@ -53,6 +56,7 @@ impl Branches {
         }
         let raw: Vec<&str> = text.lines().collect();
         let mut stack: Vec<usize> = Vec::new();
+        let mut around: std::rc::Rc<Vec<usize>> = Default::default();
         let mut state = Lex::Code;
         let mut i = 0;
         while i < raw.len() {
@@ -96,7 +100,13 @@ impl Branches {
             ) {
                 stack.pop();
             }
-            let around = stack.clone();
+            if stack.len() > MAX_DEPTH {
+                b.unreliable = true;
+                return b;
+            }
+            if around.as_slice() != stack.as_slice() {
+                around = std::rc::Rc::new(stack.clone());
+            }
             if conditional && name != "endif" {
                 if name == "ifndef" {
                     let guarded = rest.split_whitespace().next().unwrap_or("");

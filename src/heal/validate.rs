@@ -292,6 +292,8 @@ fn overrule_grammar_gaps(
     // Of those, the files a C/C++ compiler read to the end but rejected for what they mean (an
     // undeclared name), not for how they are written.
     let mut parsed_only: Vec<String> = Vec::new();
+    // Per C/C++ file, the preprocessor of its compile job and the files that job compiles.
+    let mut pre: HashMap<String, (Preprocessor, Vec<String>)> = HashMap::new();
     // What a C/C++ compiler that rejected a file said about how it is written.
     let mut compiler_says: Vec<Diagnostic> = Vec::new();
     // Per C/C++ file, its branches and those this build takes (None: not known).
@@ -318,7 +320,7 @@ fn overrule_grammar_gaps(
         }
         let files = job.files.clone();
         let gcc_like = matches!(job.name.as_str(), "cc" | "c++");
-        let preprocessor = match (&job.what, own) {
+        let preprocessor: Option<Preprocessor> = match (&job.what, own) {
             (
                 What::Run {
                     program,
@@ -359,15 +361,17 @@ fn overrule_grammar_gaps(
         for f in &files {
             let text = std::fs::read(root.join(f)).unwrap_or_default();
             let b = cpp::Branches::scan(&String::from_utf8_lossy(&text));
-            let taken = match &preprocessor {
-                Some(p) if gcc_like && b.has_branches() => {
-                    taken_branches(p, root, f, &files, &b, &text, config)
-                }
+            if !gcc_like {
+                continue;
+            }
+            if let Some(p) = &preprocessor {
+                pre.insert(f.clone(), (p.clone(), files.clone()));
+            }
+            let taken = match pre.get(f) {
+                Some(p) if b.has_branches() => taken_branches(p, root, root, f, &b, &text, config),
                 _ => None,
             };
-            if gcc_like {
-                branches.insert(f.clone(), (b, taken));
-            }
+            branches.insert(f.clone(), (b, taken));
         }
         if run.status != Status::Passed {
             parsed_only.extend(files.iter().cloned());
@@ -417,23 +421,40 @@ fn overrule_grammar_gaps(
     // line, those whose node (its whole text) the file had before the edit. An edit next to a
     // branch can change how it parses (`x = { 1,` before an `#ifdef` holding `2, 3,`).
     let mut own: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    // The lines (0-based) each edited file's edit wrote.
+    let mut wrote: HashMap<String, Vec<usize>> = HashMap::new();
+    let base = crate::heal::overlay::original_of(root).unwrap_or_else(|| root.to_path_buf());
     for (f, (b, taken)) in &branches {
         let was = match before.text(root, f) {
             Was::AsWritten => None,
             Was::Created => Some(vec![]),
             Was::Text(old) => {
                 let new = std::fs::read(root.join(f)).unwrap_or_default();
-                let wrote_skipped = cpp::changed_lines(&old, &String::from_utf8_lossy(&new))
-                    .into_iter()
-                    .any(|l| b.compiled(l, taken.as_ref()) != Some(true));
-                Some(if wrote_skipped {
-                    vec![]
-                } else {
-                    let was = cpp::Branches::scan(&old);
-                    crate::heal::syntax::errors_in(f, &old, usize::MAX)
-                        .into_iter()
-                        .map(|e| about(&was, &old, e.diagnostic.line, e.end_line))
-                        .collect()
+                let changed = cpp::changed_lines(&old, &String::from_utf8_lossy(&new));
+                let wrote_skipped = changed
+                    .iter()
+                    .any(|l| b.compiled(*l, taken.as_ref()) != Some(true));
+                wrote.insert(f.clone(), changed);
+                // The old file's errors that were in branches its build skipped: an edit must
+                // not make an error of compiled code "not checked" by switching its branch off.
+                let was = cpp::Branches::scan(&old);
+                let was_taken = pre
+                    .get(f)
+                    .and_then(|p| taken_branches(p, root, &base, f, &was, old.as_bytes(), config));
+                Some(match was_taken {
+                    Some(t) if !wrote_skipped => {
+                        crate::heal::syntax::errors_in(f, &old, usize::MAX)
+                            .into_iter()
+                            .filter(|e| {
+                                let first = (e.diagnostic.line as usize).saturating_sub(1);
+                                let last = (e.end_line as usize).saturating_sub(1);
+                                was.span_compiled(first, last, Some(&t)) == Some(false)
+                            })
+                            .map(|e| about(&was, &old, e.diagnostic.line, e.end_line))
+                            .filter(|t| !t.is_empty())
+                            .collect()
+                    }
+                    _ => vec![],
                 })
             }
         };
@@ -448,6 +469,25 @@ fn overrule_grammar_gaps(
                     return false;
                 };
                 let end = ends.get(&key(d)).copied().unwrap_or(d.line);
+                // An edit that wrote inside the error's node a line that does not end a
+                // statement or a definition may have changed how the branch parses (`1,` made
+                // `1` before an `#ifdef` holding `2,`).
+                let (first, last) = (
+                    (d.line as usize).saturating_sub(1),
+                    (end as usize).saturating_sub(1),
+                );
+                let lines: Vec<&str> = text.lines().collect();
+                let open = |l: &usize| {
+                    let line = lines.get(*l).copied().unwrap_or("");
+                    let code = line.split("//").next().unwrap_or("").trim_end();
+                    !code.trim().is_empty() && !code.ends_with(';') && !code.ends_with('}')
+                };
+                if wrote
+                    .get(&d.file)
+                    .is_some_and(|w| w.iter().any(|l| (first..=last).contains(l) && open(l)))
+                {
+                    return false;
+                }
                 let text = about(b, text, d.line, end);
                 match was.iter().position(|t| *t == text) {
                     Some(i) => {
@@ -551,22 +591,26 @@ impl Before<'_> {
     }
 }
 
+/// A compile job's program, arguments, working directory and environment.
+type Preprocessor = (PathBuf, Vec<String>, PathBuf, Vec<(&'static str, String)>);
+
 /// The branches of `file` the build takes: its preprocessor (the compile job's program and
-/// flags, `-E -P` instead of `-fsyntax-only`) run in an overlay of `root` where the file has a
+/// flags, `-E -P` instead of `-fsyntax-only`, which name paths in `root`) run in an overlay of
+/// `base` (`root`, or the tree before an edit) where the file has a
 /// marker after each branch's directive, so that includes resolve as in the build and a header
 /// compiled through the source file that includes it is read in that file's context. None when
 /// it fails.
 fn taken_branches(
-    (program, args, cwd, env): &(PathBuf, Vec<String>, PathBuf, Vec<(&'static str, String)>),
+    ((program, args, cwd, env), files): &(Preprocessor, Vec<String>),
     root: &Path,
+    base: &Path,
     file: &str,
-    files: &[String],
     b: &cpp::Branches,
     text: &[u8],
     config: &Config,
 ) -> Option<HashSet<usize>> {
     let marked = b.marked(&String::from_utf8_lossy(text));
-    let overlay = crate::heal::Overlay::new(root, &[(file.to_string(), marked)]).ok()?;
+    let overlay = crate::heal::Overlay::new(base, &[(file.to_string(), marked)]).ok()?;
     let from = root.display().to_string();
     let to = overlay.root().display().to_string();
     // The other files of a job that compiles several: their markers would mix with this one's.

@@ -289,6 +289,9 @@ pub(super) struct Core {
     last_diff: String,
     /// Written files whose last validation failed.
     failing: BTreeSet<String>,
+    /// Their text before the session's edits that made them fail (`None`: created by them),
+    /// for `/heal`: what its candidates are compared with.
+    failing_before: HashMap<String, Option<String>>,
     /// Edits are asked for as whole files (`chat.edit_format`).
     whole_files: bool,
 }
@@ -326,6 +329,7 @@ impl Core {
             last_diff: String::new(),
             whole_files: false,
             failing: BTreeSet::new(),
+            failing_before: HashMap::new(),
         };
         if let Some(s) = resumed {
             core.summary = s.summary;
@@ -871,8 +875,14 @@ impl Core {
         paths: &[String],
         before: &HashMap<String, Option<String>>,
     ) -> Option<heal::Validation> {
-        let before = heal::Before::Texts(before);
-        let v = match heal::validate_with(&self.root, paths, &self.config, None, &before) {
+        let texts = before;
+        let v = match heal::validate_with(
+            &self.root,
+            paths,
+            &self.config,
+            None,
+            &heal::Before::Texts(texts),
+        ) {
             Ok(v) => v,
             Err(e) if e.is::<heal::Interrupted>() => {
                 self.emit(Event::Cancelled { turn: self.turn });
@@ -897,9 +907,17 @@ impl Core {
         if passed {
             for p in paths {
                 self.failing.remove(p);
+                self.failing_before.remove(p);
             }
         } else {
             self.failing.extend(paths.iter().cloned());
+            for p in paths {
+                if let Some(text) = texts.get(p) {
+                    self.failing_before
+                        .entry(p.clone())
+                        .or_insert_with(|| text.clone());
+                }
+            }
         }
         self.emit(Event::Validated {
             paths: paths.to_vec(),
@@ -990,6 +1008,7 @@ impl Core {
         if outcome.before.passed() {
             for p in paths {
                 self.failing.remove(p);
+                self.failing_before.remove(p);
             }
             self.emit(finished(
                 true,
@@ -1019,6 +1038,7 @@ impl Core {
                 self.add_run(&run_id);
                 for p in paths {
                     self.failing.remove(p);
+                    self.failing_before.remove(p);
                 }
                 self.emit(finished(
                     true,
@@ -1111,7 +1131,11 @@ impl Core {
                     );
                     return;
                 }
-                self.heal(&paths, None, HashMap::new());
+                let texts = paths
+                    .iter()
+                    .filter_map(|p| Some((p.clone(), self.failing_before.get(p)?.clone())))
+                    .collect();
+                self.heal(&paths, None, texts);
             }
             "undo" => {
                 let Some(run) = self.runs.last().cloned() else {
