@@ -466,7 +466,7 @@ fn an_edit_cannot_hide_an_error_in_a_skipped_branch() {
     if !have("cc") {
         return;
     }
-    let cases: [(&str, &[(&str, &str)]); 2] = [
+    let cases: [(&str, &[(&str, &str)]); 4] = [
         (
             "#define USE_FAST 1\n#if USE_FAST\nint fast(void) { return 1 }\n#endif\nint main(void) { return 0; }\n",
             &[("#define USE_FAST 1", "#define USE_FAST 0")],
@@ -476,6 +476,21 @@ fn an_edit_cannot_hide_an_error_in_a_skipped_branch() {
             &[
                 ("  1,", "  1"),
                 ("int f(void) { return 0 }", "int f(void) { return 0; }"),
+            ],
+        ),
+        // The compiled line a skipped branch's expression goes on into.
+        (
+            "int g(int a) {\n  int x = 0, y = 1;\n#ifdef A\n  x = y +\n#endif\n    1;\n  return x + a;\n}\nint h(void) { return 0 }\n",
+            &[
+                ("    1;", "    ;"),
+                ("int h(void) { return 0 }", "int h(void) { return 0; }"),
+            ],
+        ),
+        (
+            "int g(int a) {\n  int r = 0;\n#ifdef A\n  if (a)\n#endif\n    r = a - 1;\n  return r;\n}\nint h(void) { return 0 }\n",
+            &[
+                ("    r = a - 1;", "    int v = a - 1; r = v;"),
+                ("int h(void) { return 0 }", "int h(void) { return 0; }"),
             ],
         ),
     ];
@@ -490,6 +505,25 @@ fn an_edit_cannot_hide_an_error_in_a_skipped_branch() {
         assert_eq!(run.code(), 1, "{edits:?}: {}", run.stdout());
         assert_eq!(read(&t, "a.c"), text, "{edits:?}");
     }
+}
+
+/// A fix far from a skipped branch whose directive tree-sitter cannot read (an `#ifdef` inside
+/// an initializer: a "not checked" error) is accepted.
+#[test]
+fn a_c_fix_away_from_a_skipped_branch_is_accepted() {
+    if !have("cc") {
+        return;
+    }
+    let broken = "int t[] = {1,\n#ifdef USE_X\n 2,\n#endif\n 3};\n\nint f(int a) {\n  if (a > 0) {\n    return 1\n  }\n  return 0;\n}\n";
+    let t = Test::new();
+    t.write("a.c", broken);
+    heals(
+        &t,
+        "a.c",
+        &[block("a.c", "    return 1", "    return 1;")],
+        &broken.replace("    return 1\n", "    return 1;\n"),
+        1,
+    );
 }
 
 #[test]

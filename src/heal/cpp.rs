@@ -203,17 +203,40 @@ impl Branches {
         inside(&info.branches)
     }
 
+    /// For the skipped code lines among `from..=to` (0-based), the nearest compiled code lines
+    /// above and below them (across directives): the code a skipped branch continues or is
+    /// continued by (`x = y +` in an `#ifdef`, `1;` after its `#endif`).
+    pub fn around_skipped(
+        &self,
+        from: usize,
+        to: usize,
+        taken: Option<&HashSet<usize>>,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let code = |i: &usize| self.lines[*i].code && !self.lines[*i].conditional;
+        let skipped = |i: usize| code(&i) && self.compiled(i, taken) == Some(false);
+        let compiled = |i: &usize| code(i) && self.compiled(*i, taken) == Some(true);
+        let (mut above, mut below) = (Vec::new(), Vec::new());
+        for l in (from..=to.min(self.lines.len().saturating_sub(1))).filter(|l| skipped(*l)) {
+            above.extend((0..l).rev().find(|i| code(i)).filter(compiled));
+            below.extend((l + 1..self.lines.len()).find(|i| code(i)).filter(compiled));
+        }
+        above.dedup();
+        below.dedup();
+        (above, below)
+    }
+
     /// The code lines `from..=to` (0-based) of `text` that are inside a branch other than an
-    /// include guard, trimmed, one per line: what an error there is about, wherever it starts.
+    /// include guard, and the conditional directives among them, trimmed, one per line: what an
+    /// error there is about, wherever it starts.
     pub fn branch_text(&self, text: &str, from: usize, to: usize) -> String {
         text.lines()
             .enumerate()
             .skip(from)
             .take(to.saturating_sub(from) + 1)
             .filter(|(l, _)| {
-                self.lines
-                    .get(*l)
-                    .is_some_and(|i| i.code && i.branches.iter().any(|b| !self.guards.contains(b)))
+                self.lines.get(*l).is_some_and(|i| {
+                    i.conditional || (i.code && i.branches.iter().any(|b| !self.guards.contains(b)))
+                })
             })
             .map(|(_, line)| format!("{}\n", line.trim()))
             .collect()

@@ -464,7 +464,7 @@ fn overrule_grammar_gaps(
         match own.get_mut(&d.file) {
             None | Some(None) => true,
             Some(Some(was)) => {
-                let (Some((b, _)), Some(text)) = (branches.get(&d.file), current.get(&d.file))
+                let (Some((b, taken)), Some(text)) = (branches.get(&d.file), current.get(&d.file))
                 else {
                     return false;
                 };
@@ -482,10 +482,15 @@ fn overrule_grammar_gaps(
                     let code = line.split("//").next().unwrap_or("").trim_end();
                     !code.trim().is_empty() && !code.ends_with(';') && !code.ends_with('}')
                 };
-                if wrote
-                    .get(&d.file)
-                    .is_some_and(|w| w.iter().any(|l| (first..=last).contains(l) && open(l)))
-                {
+                // Nor one that a skipped line of the node continues, or that continues it
+                // (`x = y +` in an `#ifdef`, `1;` after its `#endif`).
+                let (above, below) = b.around_skipped(first, last, taken.as_ref());
+                if wrote.get(&d.file).is_some_and(|w| {
+                    w.iter().any(|l| {
+                        ((first..=last).contains(l) || above.contains(l)) && open(l)
+                            || below.contains(l)
+                    })
+                }) {
                     return false;
                 }
                 let text = about(b, text, d.line, end);
