@@ -891,6 +891,63 @@ fn cancel_stops_a_running_command_plugin() {
     goes_on(h);
 }
 
+/// `/heal` after a chat edit broke a C branch this build skips compares its candidates with the
+/// text before that edit: a fix elsewhere does not make the breakage the user's own.
+#[test]
+fn slash_heal_keeps_a_chat_edit_that_broke_a_skipped_branch_an_error() {
+    if vibe::heal::tools::which("cc", &[]).is_none() {
+        eprintln!("skipped: cc not installed");
+        return;
+    }
+    let t = Test::new();
+    t.write(
+        "a.c",
+        "int f(void) { return 1; }\n#ifdef NEVER_DEFINED\nint g(int a {\nint v = 1;\n#endif\n",
+    );
+    t.write(
+        ".vibe/config.toml",
+        "[heal]\nstages = [\"syntax\", \"compile\"]\nmax_attempts = 1\n",
+    );
+    let s = Server::start();
+    s.push(answer(
+        "a.c\n<<<<<<< SEARCH\nint v = 1;\n=======\nint v = (1 +;\n>>>>>>> REPLACE\n",
+    ));
+    s.push(answer(
+        "a.c\n<<<<<<< SEARCH\nint f(void) { return 1; }\n=======\nint f(void) { return 3; }\n>>>>>>> REPLACE\n",
+    ));
+    let h = start(&t, &s.url(), "");
+    let (id, _) = propose(&h, "change a.c");
+    accept(&h, id);
+    let seen = until(&h, "the validation", |e| {
+        matches!(e, Event::Validated { .. })
+    });
+    assert!(
+        matches!(seen.last(), Some(Event::Validated { passed: false, .. })),
+        "{seen:#?}"
+    );
+    send(
+        &h,
+        Op::Command {
+            name: "heal".into(),
+            args: String::new(),
+        },
+    );
+    let seen = until(&h, "the heal", |e| matches!(e, Event::HealFinished { .. }));
+    assert!(
+        matches!(
+            seen.last(),
+            Some(Event::HealFinished {
+                healed: false,
+                written: false,
+                ..
+            })
+        ),
+        "{seen:#?}"
+    );
+    assert!(read(&t, "a.c").contains("int f(void) { return 1; }"));
+    quit(h);
+}
+
 #[test]
 fn a_newer_proposal_for_a_file_replaces_the_waiting_one() {
     let t = Test::new();
