@@ -427,29 +427,8 @@ const KEEP: &[&str] = &[
     "-fdelayed-template-parsing",
 ];
 /// Kept prefixes that still carry something to drop: another program's options (`-Wp,`,
-/// `-Wa,`, `-Wl,`), plugins, and options that write files or colour the output.
-const DROP_KEPT: &[&str] = &[
-    "-Wp,",
-    "-Wa,",
-    "-Wl,",
-    "-mllvm",
-    "-fplugin",
-    "-fpass-plugin",
-    "-fdump",
-    "-fdiagnostics",
-    "-fopt-info",
-    "-fcallgraph-info",
-    "-fstack-usage",
-    "-fprofile",
-    "-fsave-optimization-record",
-    "-ftime-trace",
-    "-fcrash-diagnostics",
-    "-fmodules-cache-path",
-    "-fmodule-file",
-    "-fsyntax-only",
-    "-fcolor-diagnostics",
-    "-fno-color-diagnostics",
-];
+/// `-Wa,`, `-Wl,`, `-mllvm`), and colour (vibe asks for none).
+const DROP_KEPT: &[&str] = &["-Wp,", "-Wa,", "-Wl,", "-mllvm", "-fno-color-diagnostics"];
 
 /// The entry's command as a syntax-only check of `target`.
 fn syntax_only(
@@ -659,6 +638,17 @@ mod tests {
 
     type R = Result<(), Box<dyn std::error::Error>>;
 
+    /// The C compile of `rel` (in `repo`) checked in `validated`.
+    fn compile_of(d: &Database, repo: &Path, validated: &Path, rel: &str) -> Option<Compile> {
+        d.compile(
+            &repo.join(rel),
+            &validated.join(rel),
+            false,
+            repo,
+            validated,
+        )
+    }
+
     fn db(dir: &Path, json: &str) -> Result<Database, Box<dyn std::error::Error>> {
         let p = dir.join("compile_commands.json");
         std::fs::write(&p, json)?;
@@ -677,15 +667,7 @@ mod tests {
         )?;
         std::fs::write(repo.join("build/config.h"), "")?;
         let over = t.path().join("overlay");
-        let c = d
-            .compile(
-                &repo.join("src/a.c"),
-                &over.join("src/a.c"),
-                false,
-                &repo,
-                &over,
-            )
-            .ok_or("no command")?;
+        let c = compile_of(&d, &repo, &over, "src/a.c").ok_or("no command")?;
         assert_eq!(c.program, "/usr/bin/gcc");
         assert_eq!(c.cwd, repo.join("build"));
         let o = over.display();
@@ -712,40 +694,15 @@ mod tests {
             ]
         );
         // A file with no entry: none. A header borrows its neighbour's flags.
-        assert!(
-            d.compile(
-                &repo.join("src/b.c"),
-                &repo.join("src/b.c"),
-                false,
-                &repo,
-                &repo
-            )
-            .is_none()
-        );
-        let h = d
-            .compile(
-                &repo.join("src/a.h"),
-                &repo.join("src/a.h"),
-                false,
-                &repo,
-                &repo,
-            )
-            .ok_or("no command")?;
+        assert!(compile_of(&d, &repo, &repo, "src/b.c").is_none());
+        let h = compile_of(&d, &repo, &repo, "src/a.h").ok_or("no command")?;
         // … unless a source file that includes it can be compiled instead.
         std::fs::create_dir_all(repo.join("src"))?;
         std::fs::write(
             repo.join("src/a.c"),
             "#include <stdio.h>\n#include \"a.h\"\n",
         )?;
-        let via = d
-            .compile(
-                &repo.join("src/a.h"),
-                &over.join("src/a.h"),
-                false,
-                &repo,
-                &over,
-            )
-            .ok_or("no command")?;
+        let via = compile_of(&d, &repo, &over, "src/a.h").ok_or("no command")?;
         assert_eq!(via.args.last(), Some(&format!("{o}/src/a.c")));
         assert!(!via.args.contains(&"c-header".to_string()));
         std::fs::remove_file(repo.join("src/a.c"))?;
@@ -771,10 +728,7 @@ mod tests {
                 {"directory": ".", "file": "b.c", "arguments": ["ccache"]}]"#,
         )?;
         for f in ["a.c", "b.c"] {
-            assert!(
-                d.compile(&repo.join(f), &repo.join(f), false, &repo, &repo)
-                    .is_none()
-            );
+            assert!(compile_of(&d, &repo, &repo, f).is_none());
         }
         Ok(())
     }
@@ -785,15 +739,7 @@ mod tests {
         let repo = t.path().to_path_buf();
         std::fs::write(repo.join("compile_flags.txt"), "-Iinc\n-DX=1\n\n-std=c11\n")?;
         let d = Database::load(&repo.join("compile_flags.txt"))?;
-        let c = d
-            .compile(
-                &repo.join("src/a.c"),
-                &repo.join("src/a.c"),
-                false,
-                &repo,
-                &repo,
-            )
-            .ok_or("no command")?;
+        let c = compile_of(&d, &repo, &repo, "src/a.c").ok_or("no command")?;
         assert_eq!(c.program, "cc");
         assert_eq!(
             c.args,

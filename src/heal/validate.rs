@@ -297,7 +297,7 @@ fn overrule_grammar_gaps(
     // What a C/C++ compiler that rejected a file said about how it is written.
     let mut compiler_says: Vec<Diagnostic> = Vec::new();
     // Per C/C++ file, its branches and those this build takes (None: not known).
-    let mut branches: HashMap<String, (cpp::Branches, Option<HashSet<usize>>)> = HashMap::new();
+    let mut branches: HashMap<String, CFile> = HashMap::new();
     for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config, warnings) {
         // A command of your own counts when it is given the files (`c++ -std=c++23
         // -fsyntax-only {files}`).
@@ -358,12 +358,10 @@ fn overrule_grammar_gaps(
             }
             continue;
         }
-        for f in &files {
-            let text = std::fs::read(root.join(f)).unwrap_or_default();
-            let b = cpp::Branches::scan(&String::from_utf8_lossy(&text));
-            if !gcc_like {
-                continue;
-            }
+        for f in files.iter().filter(|_| gcc_like) {
+            let text = String::from_utf8_lossy(&std::fs::read(root.join(f)).unwrap_or_default())
+                .into_owned();
+            let b = cpp::Branches::scan(&text);
             if let Some(p) = &preprocessor {
                 pre.insert(f.clone(), (p.clone(), files.clone()));
             }
@@ -371,7 +369,14 @@ fn overrule_grammar_gaps(
                 Some(p) if b.has_branches() => taken_branches(p, root, root, f, &b, &text, config),
                 _ => None,
             };
-            branches.insert(f.clone(), (b, taken));
+            branches.insert(
+                f.clone(),
+                CFile {
+                    branches: b,
+                    taken,
+                    text,
+                },
+            );
         }
         if run.status != Status::Passed {
             parsed_only.extend(files.iter().cloned());
@@ -395,16 +400,14 @@ fn overrule_grammar_gaps(
             (end as usize).saturating_sub(1),
         )
     };
-    let mut current: HashMap<String, String> = HashMap::new();
-    for f in &branches {
-        let text = std::fs::read(root.join(f.0)).unwrap_or_default();
-        current.insert(f.0.clone(), String::from_utf8_lossy(&text).into_owned());
-    }
     let verdict = |d: &Diagnostic| -> Verdict {
         if !accepted.contains(&d.file) {
             return Verdict::Unknown;
         }
-        let Some((b, taken)) = branches.get(&d.file) else {
+        let Some(CFile {
+            branches: b, taken, ..
+        }) = branches.get(&d.file)
+        else {
             return Verdict::Proven;
         };
         let first = (d.line as usize).saturating_sub(1);
@@ -424,13 +427,13 @@ fn overrule_grammar_gaps(
     // The lines (0-based) each edited file's edit wrote.
     let mut wrote: HashMap<String, Vec<usize>> = HashMap::new();
     let base = crate::heal::overlay::original_of(root).unwrap_or_else(|| root.to_path_buf());
-    for (f, (b, taken)) in &branches {
+    for (f, file) in &branches {
+        let (b, taken) = (&file.branches, &file.taken);
         let was = match before.text(root, f) {
             Was::AsWritten => None,
             Was::Created => Some(vec![]),
             Was::Text(old) => {
-                let new = std::fs::read(root.join(f)).unwrap_or_default();
-                let changed = cpp::changed_lines(&old, &String::from_utf8_lossy(&new));
+                let changed = cpp::changed_lines(&old, &file.text);
                 let wrote_skipped = changed
                     .iter()
                     .any(|l| b.compiled(*l, taken.as_ref()) != Some(true));
@@ -440,7 +443,7 @@ fn overrule_grammar_gaps(
                 let was = cpp::Branches::scan(&old);
                 let was_taken = pre
                     .get(f)
-                    .and_then(|p| taken_branches(p, root, &base, f, &was, old.as_bytes(), config));
+                    .and_then(|p| taken_branches(p, root, &base, f, &was, &old, config));
                 Some(match was_taken {
                     Some(t) if !wrote_skipped => {
                         crate::heal::syntax::errors_in(f, &old, usize::MAX)
@@ -464,7 +467,11 @@ fn overrule_grammar_gaps(
         match own.get_mut(&d.file) {
             None | Some(None) => true,
             Some(Some(was)) => {
-                let (Some((b, taken)), Some(text)) = (branches.get(&d.file), current.get(&d.file))
+                let Some(CFile {
+                    branches: b,
+                    taken,
+                    text,
+                }) = branches.get(&d.file)
                 else {
                     return false;
                 };
@@ -611,10 +618,10 @@ fn taken_branches(
     base: &Path,
     file: &str,
     b: &cpp::Branches,
-    text: &[u8],
+    text: &str,
     config: &Config,
 ) -> Option<HashSet<usize>> {
-    let marked = b.marked(&String::from_utf8_lossy(text));
+    let marked = b.marked(text);
     let overlay = crate::heal::Overlay::new(base, &[(file.to_string(), marked)]).ok()?;
     let from = root.display().to_string();
     let to = overlay.root().display().to_string();
@@ -645,6 +652,7 @@ fn taken_branches(
     for (k, v) in env {
         c.env(k, v);
     }
+    // The overlay lives until the run is done.
     let ran = tools::run(c, timeout_for(Stage::Compile, "cc", config)).ok()?;
     drop(overlay);
     (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
@@ -666,33 +674,49 @@ fn only_semantic_errors(run: &ValidatorRun) -> bool {
 
 /// A gcc or clang error about how the code is written (the parse went wrong).
 fn is_parse_error(message: &str) -> bool {
-    const PARSE: &[&str] = &[
-        "expected",
-        "stray ",
-        "missing terminating",
-        "unterminated",
-        "without #if",
-        "unbalanced",
-        "extraneous",
-        "invalid preprocessing directive",
-        "unknown type name",
-        "parse error",
-        "syntax error",
-    ];
-    let m = message.to_ascii_lowercase();
-    PARSE.iter().any(|p| m.contains(p))
+    mentions(
+        message,
+        &[
+            "expected",
+            "stray ",
+            "missing terminating",
+            "unterminated",
+            "without #if",
+            "unbalanced",
+            "extraneous",
+            "invalid preprocessing directive",
+            "unknown type name",
+            "parse error",
+            "syntax error",
+        ],
+    )
 }
 
 /// A gcc or clang error after which it reads no further (a missing header, `#error`).
 fn stops(message: &str) -> bool {
-    const STOP: &[&str] = &[
-        "no such file or directory",
-        "#error",
-        "too many errors",
-        "compilation terminated",
-    ];
+    mentions(
+        message,
+        &[
+            "no such file or directory",
+            "#error",
+            "too many errors",
+            "compilation terminated",
+        ],
+    )
+}
+
+/// Whether `message` contains one of `phrases` (lower case), whatever its case.
+fn mentions(message: &str, phrases: &[&str]) -> bool {
     let m = message.to_ascii_lowercase();
-    STOP.iter().any(|p| m.contains(p))
+    phrases.iter().any(|p| m.contains(p))
+}
+
+/// A flagged C or C++ file a compiler read: its `#if` structure, the branches this build takes
+/// (None: not known), and its text.
+struct CFile {
+    branches: cpp::Branches,
+    taken: Option<HashSet<usize>>,
+    text: String,
 }
 
 /// What a compiler's reading says about a syntax error tree-sitter found.

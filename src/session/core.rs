@@ -2,7 +2,7 @@
 //! sends [`Event`]s. A model call runs on the session's own current-thread runtime while the op
 //! channel is watched, so a `Cancel` stops the stream at once and other ops wait their turn.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -287,11 +287,10 @@ pub(super) struct Core {
     next_proposal: u64,
     pub runs: Vec<String>,
     last_diff: String,
-    /// Written files whose last validation failed.
-    failing: BTreeSet<String>,
-    /// Their text before the session's edits that made them fail (`None`: created by them),
-    /// for `/heal`: what its candidates are compared with.
-    failing_before: HashMap<String, Option<String>>,
+    /// Written files whose last validation failed, with their text before the session's edit
+    /// that made them fail (`None`: created by it), for `/heal`: what its candidates are
+    /// compared with.
+    failing: BTreeMap<String, Option<String>>,
     /// Edits are asked for as whole files (`chat.edit_format`).
     whole_files: bool,
 }
@@ -328,8 +327,7 @@ impl Core {
             runs: vec![],
             last_diff: String::new(),
             whole_files: false,
-            failing: BTreeSet::new(),
-            failing_before: HashMap::new(),
+            failing: BTreeMap::new(),
         };
         if let Some(s) = resumed {
             core.summary = s.summary;
@@ -907,16 +905,11 @@ impl Core {
         if passed {
             for p in paths {
                 self.failing.remove(p);
-                self.failing_before.remove(p);
             }
         } else {
-            self.failing.extend(paths.iter().cloned());
             for p in paths {
-                if let Some(text) = texts.get(p) {
-                    self.failing_before
-                        .entry(p.clone())
-                        .or_insert_with(|| text.clone());
-                }
+                let before = texts.get(p).cloned().flatten();
+                self.failing.entry(p.clone()).or_insert(before);
             }
         }
         self.emit(Event::Validated {
@@ -1008,7 +1001,6 @@ impl Core {
         if outcome.before.passed() {
             for p in paths {
                 self.failing.remove(p);
-                self.failing_before.remove(p);
             }
             self.emit(finished(
                 true,
@@ -1038,7 +1030,6 @@ impl Core {
                 self.add_run(&run_id);
                 for p in paths {
                     self.failing.remove(p);
-                    self.failing_before.remove(p);
                 }
                 self.emit(finished(
                     true,
@@ -1120,7 +1111,7 @@ impl Core {
             }
             "heal" => {
                 let paths: Vec<String> = if args.is_empty() {
-                    self.failing.iter().cloned().collect()
+                    self.failing.keys().cloned().collect()
                 } else {
                     args.split_whitespace().map(str::to_string).collect()
                 };
@@ -1133,7 +1124,7 @@ impl Core {
                 }
                 let texts = paths
                     .iter()
-                    .filter_map(|p| Some((p.clone(), self.failing_before.get(p)?.clone())))
+                    .filter_map(|p| Some((p.clone(), self.failing.get(p)?.clone())))
                     .collect();
                 self.heal(&paths, None, texts);
             }
