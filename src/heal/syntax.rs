@@ -18,17 +18,15 @@ pub fn check(root: &Path, files: &[String]) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// A syntax error with the whole of the node it reports.
+/// A syntax error with the extent of the node it reports.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub diagnostic: Diagnostic,
     /// The node's last line (1-based): an ERROR node can run on well past its first.
     pub end_line: u32,
-    /// The node's text.
-    pub text: String,
 }
 
-/// [`check`] with at most `max` errors per file, each with its whole node.
+/// [`check`] with at most `max` errors per file, each with its node's last line.
 pub fn spans(root: &Path, files: &[String], max: usize) -> Vec<Found> {
     let mut out = Vec::new();
     for f in files {
@@ -37,7 +35,6 @@ pub fn spans(root: &Path, files: &[String], max: usize) -> Vec<Found> {
             Err(e) => out.push(Found {
                 diagnostic: diag(f, 0, None, None, format!("cannot read the file: {e}")),
                 end_line: 0,
-                text: String::new(),
             }),
         }
     }
@@ -55,70 +52,61 @@ pub fn errors_in(f: &str, text: &str, max: usize) -> Vec<Found> {
     let Some(tree) = crate::repomap::extract::parse(&mut parser, lang, text) else {
         return out;
     };
-    {
-        let before = 0;
-        let mut cursor = tree.walk();
-        let mut descend = true;
-        loop {
-            let node = cursor.node();
-            if descend && (node.is_error() || node.is_missing()) {
-                let p = node.start_position();
-                let (line, col) = (p.row as u32 + 1, p.column as u32 + 1);
-                let end = (node.end_position().row as u32 + 1).max(line);
-                let whole = text
-                    .get(node.start_byte()..node.end_byte())
-                    .unwrap_or("")
-                    .to_string();
-                if node.is_missing() {
-                    let kind = node.kind();
-                    out.push(Found {
-                        diagnostic: diag(
-                            f,
-                            line,
-                            Some(col),
-                            Some("missing"),
-                            format!("missing `{kind}`"),
-                        ),
-                        end_line: line,
-                        text: whole,
-                    });
-                } else {
-                    let near = snippet(&whole);
-                    out.push(Found {
-                        diagnostic: diag(
-                            f,
-                            line,
-                            Some(col),
-                            Some("syntax"),
-                            format!("syntax error near `{near}`"),
-                        ),
-                        end_line: end,
-                        text: whole,
-                    });
-                }
-                descend = false;
+    let mut cursor = tree.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend && (node.is_error() || node.is_missing()) {
+            let p = node.start_position();
+            let (line, col) = (p.row as u32 + 1, p.column as u32 + 1);
+            let end = (node.end_position().row as u32 + 1).max(line);
+            if node.is_missing() {
+                let kind = node.kind();
+                out.push(Found {
+                    diagnostic: diag(
+                        f,
+                        line,
+                        Some(col),
+                        Some("missing"),
+                        format!("missing `{kind}`"),
+                    ),
+                    end_line: line,
+                });
+            } else {
+                let near = snippet(text.get(node.start_byte()..node.end_byte()).unwrap_or(""));
+                out.push(Found {
+                    diagnostic: diag(
+                        f,
+                        line,
+                        Some(col),
+                        Some("syntax"),
+                        format!("syntax error near `{near}`"),
+                    ),
+                    end_line: end,
+                });
             }
-            if out.len() - before >= max {
-                break;
-            }
-            if descend && node.has_error() && cursor.goto_first_child() {
-                continue;
-            }
-            descend = true;
+            descend = false;
+        }
+        if out.len() >= max {
+            break;
+        }
+        if descend && node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        descend = true;
+        if cursor.goto_next_sibling() {
+            continue;
+        }
+        // Up until a node with a next sibling.
+        let mut done = true;
+        while cursor.goto_parent() {
             if cursor.goto_next_sibling() {
-                continue;
-            }
-            // Up until a node with a next sibling.
-            let mut done = true;
-            while cursor.goto_parent() {
-                if cursor.goto_next_sibling() {
-                    done = false;
-                    break;
-                }
-            }
-            if done {
+                done = false;
                 break;
             }
+        }
+        if done {
+            break;
         }
     }
     out
