@@ -401,6 +401,67 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
     );
 }
 
+/// A header is compiled in a source file of the build that includes it, through other headers
+/// when none includes it directly; one the build includes only in branches it skips is not
+/// called checked.
+#[test]
+fn a_header_is_compiled_through_the_headers_that_include_it() {
+    if !have("cc") {
+        return;
+    }
+    let t = Test::new();
+    t.write("inc/config.h", "#define API extern\n");
+    t.write(
+        "inc/types.h",
+        "#ifndef TYPES_H\n#define TYPES_H\ntypedef long count_t;\n#include \"inner.h\"\n\
+         #ifdef macintosh\n#include \"mac.h\"\n#endif\n#endif\n",
+    );
+    t.write("inc/inner.h", "API count_t total(void);\n");
+    t.write("inc/mac.h", "API mac_count_t total(void);\n");
+    t.write(
+        "src/a.c",
+        "#include \"config.h\"\n#include \"types.h\"\ncount_t total(void) { return 1; }\n",
+    );
+    // Read alone, the header lacks what comes before it.
+    let stages = ["-c", "heal.stages=[\"compile\"]"];
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/inner.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    let root = t.root().display().to_string();
+    t.write(
+        "build/compile_commands.json",
+        format!(
+            r#"[{{"directory": "{root}/build", "file": "../src/a.c", "command": "cc -I../inc -c ../src/a.c"}}]"#
+        ),
+    );
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/inner.h"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(status(&v, "cc"), "passed", "{v:#}");
+    let cmd = v["stages"][0]["validators"][0]["command"]
+        .as_str()
+        .unwrap_or("");
+    assert!(cmd.ends_with(&format!("{root}/src/a.c")), "{cmd}");
+    // It is really read there: its own error is found, at its line.
+    t.write(
+        "inc/inner.h",
+        "API count_t total(void);\nAPI missing_t other(void);\n",
+    );
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/inner.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    let ds = diags(&v, "cc");
+    assert!(ds.iter().any(|d| d.starts_with("inc/inner.h:2:")), "{v:#}");
+    // The build never reads mac.h: not checked, and not said to pass.
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/mac.h"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(status(&v, "cc"), "skipped", "{v:#}");
+    assert!(
+        v["skipped"].as_array().into_iter().flatten().any(|s| s
+            .as_str()
+            .unwrap_or("")
+            .contains("this build does not read inc/mac.h")),
+        "{v:#}"
+    );
+}
+
 /// The syntax stage shows 20 errors per file; one past them that stays an error is shown too,
 /// so that the grammar's gaps overruled among the first 20 hide nothing.
 #[test]

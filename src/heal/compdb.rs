@@ -33,6 +33,9 @@ pub struct Compile {
     pub args: Vec<String>,
     /// Where the build runs it (the entry's `directory`).
     pub cwd: PathBuf,
+    /// A header compiled through a source file whose includes of it are inside `#if`
+    /// branches: this build may not read it at all (curl's `config-mac.h`).
+    pub may_skip: bool,
 }
 
 /// A loaded database.
@@ -162,22 +165,25 @@ impl Database {
             let compiler = if cpp { "c++" } else { "cc" };
             return syntax_only(compiler, flags, dir, target, header, repo, validated);
         }
-        let (entry, header, target) = match self.entries.iter().find(|e| e.file == original) {
-            Some(e) => (e, None, target.to_path_buf()),
-            // A header is read where the build reads it: in a source file that includes it
-            // (most headers need what comes before them), else alone with a neighbour's flags.
-            None if is_header(&original) => match self.includer(&original, repo) {
-                Some((e, rel)) => (e, None, validated.join(rel)),
-                None => (
-                    self.donor(&original)?,
-                    Some(header_lang(cpp)),
-                    target.to_path_buf(),
-                ),
-            },
-            None => return None,
-        };
+        let (entry, header, target, may_skip) =
+            match self.entries.iter().find(|e| e.file == original) {
+                Some(e) => (e, None, target.to_path_buf(), false),
+                // A header is read where the build reads it: in a source file that includes it
+                // (most headers need what comes before them), else alone with a neighbour's
+                // flags.
+                None if is_header(&original) => match self.includer(&original, repo) {
+                    Some((e, rel, may_skip)) => (e, None, validated.join(rel), may_skip),
+                    None => (
+                        self.donor(&original)?,
+                        Some(header_lang(cpp)),
+                        target.to_path_buf(),
+                        false,
+                    ),
+                },
+                None => return None,
+            };
         let (program, rest) = without_launcher(&entry.args)?;
-        syntax_only(
+        let mut c = syntax_only(
             program,
             rest,
             &entry.directory,
@@ -185,50 +191,101 @@ impl Database {
             header,
             repo,
             validated,
-        )
+        )?;
+        c.may_skip = may_skip;
+        Some(c)
     }
 
-    /// For a header: the entry of a source file in the repository that includes it (by its
-    /// file name, in `"…"` or `<…>`), the nearest first (its name, its directory, the longest
-    /// shared path); at most 64 files are read. With the source's path in the repository.
-    fn includer(&self, header: &Path, repo: &Path) -> Option<(&Entry, PathBuf)> {
-        let name = header.file_name()?.to_str()?;
-        let shared = |e: &Entry| {
-            e.file
-                .components()
+    /// For a header: the entry of a source file in the repository that includes it, directly
+    /// or through other headers of the repository (curl's `asyn.h` comes in only through
+    /// `hostip.h`), with the source's path in the repository. A chain of includes outside every
+    /// `#if` (but include guards) wins over one a build may skip, then the fewest hops, then
+    /// the nearest source (its stem, the longest shared path). An include matches by the path it
+    /// writes (`"curl/easy.h"` is a file ending in curl/easy.h). At most [`MAX_SOURCES`]
+    /// sources and [`MAX_HEADERS`] headers (of the header's directory, its ancestors' and the
+    /// sources' directories) are read.
+    /// True with it: the chain has an include inside an `#if` branch.
+    fn includer(&self, header: &Path, repo: &Path) -> Option<(&Entry, PathBuf, bool)> {
+        let shared = |p: &Path| {
+            p.components()
                 .zip(header.components())
                 .take_while(|(a, b)| a == b)
                 .count()
         };
+        let mut seen = std::collections::HashSet::new();
         let mut near: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|e| e.file.starts_with(repo))
+            .filter(|e| e.file.starts_with(repo) && seen.insert(&e.file))
             .collect();
         near.sort_by_key(|e| {
             (
                 e.file.file_stem() != header.file_stem(),
-                std::cmp::Reverse(shared(e)),
+                std::cmp::Reverse(shared(&e.file)),
             )
         });
-        near.into_iter().take(64).find_map(|e| {
-            let text = std::fs::read_to_string(&e.file).ok()?;
-            let includes = text.lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with('#')
-                    && l.contains("include")
-                    && [
-                        format!("\"{name}\""),
-                        format!("/{name}\""),
-                        format!("<{name}>"),
-                        format!("/{name}>"),
-                    ]
+        let sources: Vec<(&Entry, Vec<Include>)> = near
+            .into_iter()
+            .take(MAX_SOURCES)
+            .filter_map(|e| Some((e, includes(&std::fs::read_to_string(&e.file).ok()?))))
+            .collect();
+        // Headers that may stand between: those of the header's directory and its ancestors,
+        // then of the sources' directories.
+        let mut dirs: Vec<&Path> = header
+            .ancestors()
+            .skip(1)
+            .take_while(|d| d.starts_with(repo))
+            .collect();
+        for (e, _) in &sources {
+            if let Some(d) = e.file.parent().filter(|d| !dirs.contains(d)) {
+                dirs.push(d);
+            }
+        }
+        let mut headers: Vec<(PathBuf, Vec<Include>)> = Vec::new();
+        'dirs: for d in dirs {
+            let Ok(list) = std::fs::read_dir(d) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = list
+                .filter_map(|f| Some(f.ok()?.path()))
+                .filter(|p| is_header(p) && p.as_path() != header)
+                .collect();
+            paths.sort();
+            for p in paths {
+                if headers.len() == MAX_HEADERS {
+                    break 'dirs;
+                }
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    headers.push((p, includes(&text)));
+                }
+            }
+        }
+        // Breadth first from the header, through unconditional includes only, then any.
+        for unconditional_only in [true, false] {
+            let follows = |inc: &[Include], wanted: &[&Path]| {
+                inc.iter().any(|i| {
+                    (i.unconditional || !unconditional_only)
+                        && wanted.iter().any(|w| names(w, &i.path))
+                })
+            };
+            let mut wanted: Vec<&Path> = vec![header];
+            for _ in 0..=MAX_HOPS {
+                if let Some((e, _)) = sources.iter().find(|(_, inc)| follows(inc, &wanted)) {
+                    let rel = e.file.strip_prefix(repo).ok()?.to_path_buf();
+                    return Some((e, rel, !unconditional_only));
+                }
+                let more: Vec<&Path> = headers
                     .iter()
-                    .any(|p| l.contains(p.as_str()))
-            });
-            let rel = e.file.strip_prefix(repo).ok()?.to_path_buf();
-            includes.then_some((e, rel))
-        })
+                    .filter(|(p, inc)| !wanted.contains(&p.as_path()) && follows(inc, &wanted))
+                    .map(|(p, _)| p.as_path())
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                wanted.extend(more);
+            }
+        }
+        None
     }
 
     /// The path by which the database names the repository when it is not `canonical` (the
@@ -286,6 +343,70 @@ fn is_header(p: &Path) -> bool {
         ext.as_str(),
         "h" | "hh" | "hpp" | "hxx" | "h++" | "inl" | "ipp" | "tpp"
     )
+}
+
+/// Sources read to find a header's includer.
+const MAX_SOURCES: usize = 256;
+/// Headers read to find the ones a header comes in through.
+const MAX_HEADERS: usize = 512;
+/// Headers that may stand between a header and the source that includes it.
+const MAX_HOPS: usize = 4;
+
+/// An `#include` (or `#include_next`, `#import`) of a file.
+#[derive(Debug, PartialEq, Eq)]
+struct Include {
+    /// As written between the quotes or brackets.
+    path: String,
+    /// Outside every `#if` but include guards.
+    unconditional: bool,
+}
+
+/// The includes of a C or C++ file's text.
+fn includes(text: &str) -> Vec<Include> {
+    let mut branches = None;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(d) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let d = d.trim_start();
+        let Some(rest) = ["include_next", "include", "import"]
+            .iter()
+            .find_map(|k| d.strip_prefix(k))
+        else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let close = match rest.chars().next() {
+            Some('"') => '"',
+            Some('<') => '>',
+            _ => continue,
+        };
+        let Some(end) = rest[1..].find(close) else {
+            continue;
+        };
+        let branches = branches.get_or_insert_with(|| crate::heal::cpp::Branches::scan(text));
+        out.push(Include {
+            path: rest[1..1 + end].to_string(),
+            unconditional: branches.unconditional(i),
+        });
+    }
+    out
+}
+
+/// Whether an include of `written` can name `file`: the file's path ends with what it writes
+/// (leading `./` and `../` aside).
+fn names(file: &Path, written: &str) -> bool {
+    let tail: PathBuf = Path::new(written)
+        .components()
+        .skip_while(|c| {
+            matches!(
+                c,
+                std::path::Component::CurDir | std::path::Component::ParentDir
+            )
+        })
+        .collect();
+    !tail.as_os_str().is_empty() && file.ends_with(&tail)
 }
 
 /// Compiler launchers that run the compiler named after them.
@@ -524,6 +645,7 @@ fn syntax_only(
         program: program.to_string(),
         args,
         cwd: directory.to_path_buf(),
+        may_skip: false,
     })
 }
 
@@ -783,6 +905,68 @@ mod tests {
         std::fs::write(&bad, "{}")?;
         let e = Database::load(&bad).err().ok_or("loaded")?;
         assert!(e.contains("bad.json") && e.contains("regenerate"), "{e}");
+        Ok(())
+    }
+
+    #[test]
+    fn includes_are_read_with_their_branches() {
+        let text = "#ifndef A_H\n#define A_H\n#include \"x.h\"\n#  include <sys/y.h>\n\
+                    #ifdef _WIN32\n#include_next \"w.h\"\n#endif\n#include MACRO\n#endif\n";
+        let got: Vec<(String, bool)> = includes(text)
+            .into_iter()
+            .map(|i| (i.path, i.unconditional))
+            .collect();
+        let want = [("x.h", true), ("sys/y.h", true), ("w.h", false)];
+        assert_eq!(got, want.map(|(p, u)| (p.to_string(), u)));
+        assert!(names(Path::new("/r/include/curl/easy.h"), "curl/easy.h"));
+        assert!(names(Path::new("/r/inc/x.h"), "../inc/x.h"));
+        assert!(names(Path::new("/r/inc/x.h"), "./x.h"));
+        assert!(!names(Path::new("/r/inc/easy.h"), "curl/easy.h"));
+        assert!(!names(Path::new("/r/inc/x.h"), ".."));
+    }
+
+    #[test]
+    fn a_header_is_found_through_the_headers_that_include_it() -> R {
+        let t = crate::heal::tools::TempDir::new("vibe-compdb-test")?;
+        let repo = t.path().to_path_buf();
+        for (path, text) in [
+            ("inc/inner.h", "int inner(void);\n"),
+            (
+                "inc/outer.h",
+                "#ifndef OUTER_H\n#define OUTER_H\n#include \"inner.h\"\n#endif\n",
+            ),
+            ("inc/maybe.h", "#ifdef X\n#include \"inner.h\"\n#endif\n"),
+            // Nearest by its name, but the build may skip its way to the header.
+            ("src/inner.c", "#include \"maybe.h\"\n"),
+            ("src/z.c", "#include <outer.h>\n"),
+        ] {
+            std::fs::create_dir_all(repo.join(path).parent().ok_or("no parent")?)?;
+            std::fs::write(repo.join(path), text)?;
+        }
+        let d = db(
+            &repo,
+            r#"[{"directory": ".", "file": "src/inner.c", "command": "cc -Iinc -c src/inner.c"},
+                {"directory": ".", "file": "src/z.c", "command": "cc -Iinc -c src/z.c"},
+                {"directory": ".", "file": "src/z.c", "command": "cc -Iinc -DZ -c src/z.c"}]"#,
+        )?;
+        let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
+        assert_eq!(
+            c.args.last(),
+            Some(&repo.join("src/z.c").display().to_string())
+        );
+        assert!(!c.may_skip);
+        // Only through an #ifdef: compiled through it, but the build may not read it.
+        std::fs::write(repo.join("src/z.c"), "int z;\n")?;
+        let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
+        assert_eq!(
+            c.args.last(),
+            Some(&repo.join("src/inner.c").display().to_string())
+        );
+        assert!(c.may_skip);
+        // An include of another directory's file of that name is not one of it.
+        std::fs::write(repo.join("inc/maybe.h"), "#include \"other/inner.h\"\n")?;
+        let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
+        assert!(c.args.iter().any(|a| a == "c-header"), "{:?}", c.args);
         Ok(())
     }
 }

@@ -167,6 +167,16 @@ impl Branches {
         out
     }
 
+    /// Whether line `l` (0-based) is outside every branch but include guards: every build
+    /// reads it. False when that cannot be told.
+    pub fn unconditional(&self, l: usize) -> bool {
+        !self.unreliable
+            && self
+                .lines
+                .get(l)
+                .is_some_and(|i| i.branches.iter().all(|b| self.guards.contains(b)))
+    }
+
     /// Whether line `l` (0-based) is compiled by this build: `taken` holds the branches whose
     /// marker the preprocessor kept (None: it was not asked). None when that cannot be told.
     pub fn compiled(&self, l: usize, taken: Option<&HashSet<usize>>) -> Option<bool> {

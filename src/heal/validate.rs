@@ -658,6 +658,33 @@ fn taken_branches(
     (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
 }
 
+/// Whether the syntax-only compile `args` reads `header`: the line markers of its
+/// preprocessor's output (`-E` instead of `-fsyntax-only`) name it. None when that fails.
+fn reads_header(
+    program: &Path,
+    args: &[String],
+    cwd: &Path,
+    header: &Path,
+    config: &Config,
+) -> Option<bool> {
+    let mut c = Command::new(program);
+    for a in args {
+        c.arg(if a == "-fsyntax-only" { "-E" } else { a });
+    }
+    c.current_dir(cwd).env("LC_ALL", "C");
+    let ran = tools::run(c, timeout_for(Stage::Compile, "cc", config)).ok()?;
+    if ran.code != Some(0) {
+        return None;
+    }
+    let want = diagnostics::normalize(header);
+    Some(ran.stdout.lines().any(|l| {
+        l.starts_with("# ")
+            && l.split('"')
+                .nth(1)
+                .is_some_and(|p| diagnostics::normalize(&cwd.join(p)) == want)
+    }))
+}
+
 /// Whether a failed gcc or clang run read the whole file: it has errors, all at a line, and
 /// none of them says the parse went wrong or stopped (`expected ';' before`, `stray '\\'`, a
 /// missing header, `#error`): an undeclared name or a type mismatch is found only after the
@@ -939,6 +966,16 @@ fn from_database(
     };
     if !program.is_file() {
         return Some(not_installed(name, &c.program, &files));
+    }
+    if c.may_skip && reads_header(&program, &c.args, &c.cwd, &target, config) == Some(false) {
+        return Some(skip(
+            name,
+            &files,
+            format!(
+                "this build does not read {file}: the source files of {shown} include it only \
+                 inside #if branches the build skips, so the compiler cannot check it"
+            ),
+        ));
     }
     Some(with_env(
         job(
