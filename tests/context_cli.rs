@@ -489,6 +489,36 @@ fn tokens_counts_files_and_stdin_exactly() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
 }
 
+/// A file name that would break a block header apart (a newline, leading whitespace) is quoted,
+/// in the context and in the map; a name that is not UTF-8 is still read; the budget holds.
+#[test]
+fn odd_file_names_are_quoted_and_read() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new();
+    t.write("bad\nname.py", "def parse_header(x):\n    return x\n");
+    t.write(" lead.py", "def parse_header_lead(x):\n    return x\n");
+    let latin = t.root().join(std::ffi::OsStr::from_bytes(b"caf\xe9.py"));
+    std::fs::write(&latin, "def parse_header_latin(x):\n    return x\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let j = t.run(&["context", "parse header", "--json"]).json();
+    let ctx = j["context"].as_str().unwrap_or("");
+    for block in [
+        "\"bad\\nname.py\"\n```python\ndef parse_header(x):",
+        "\" lead.py\"\n```python\ndef parse_header_lead(x):",
+        "caf\u{fffd}.py\n```python\ndef parse_header_latin(x):",
+    ] {
+        assert!(ctx.contains(block), "{block} not in\n{ctx}");
+    }
+    assert_exact(&j, Encoding::O200kBase);
+    assert_eq!(file(&j, "bad\nname.py")["included"], "full", "{j}");
+    let map = t.run(&["map"]).ok();
+    assert!(
+        map.contains("\"bad\\nname.py\":\n  def parse_header(x):"),
+        "{map}"
+    );
+    assert!(map.contains("\" lead.py\":\n"), "{map}");
+}
+
 #[test]
 fn an_empty_repository_gives_an_empty_context() {
     let t = Test::new();

@@ -131,7 +131,7 @@ fn candidate(f: &FileRow) -> bool {
 }
 
 fn read_text(root: &Path, path: &str) -> Option<String> {
-    std::fs::read(root.join(path))
+    std::fs::read(crate::repomap::walk::on_disk(root, path))
         .ok()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }

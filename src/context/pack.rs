@@ -11,6 +11,7 @@
 //! tokenizer. Tests check the sum against a count of the final text.
 
 use crate::repomap::extract::Symbol;
+use crate::repomap::render::shown_path;
 
 pub use crate::repomap::render::ELIDED;
 
@@ -94,7 +95,7 @@ fn block(header: &str, lang: &str, body: &str) -> String {
 
 /// A whole file.
 pub fn full_block(path: &str, lang: &str, text: &str) -> String {
-    block(path, lang, text)
+    block(&shown_path(path), lang, text)
 }
 
 /// The 1-based line ranges (inclusive) a partial or skeleton block shows, with the rest elided.
@@ -190,7 +191,10 @@ pub fn partial_block(
     let lines = text.lines().count();
     let ranges = shown_ranges(lines, symbols, expanded);
     let header = if expanded.is_empty() {
-        format!("{path} (signatures only, bodies elided; {lines} lines)")
+        format!(
+            "{} (signatures only, bodies elided; {lines} lines)",
+            shown_path(path)
+        )
     } else {
         // The expanded definitions' own ranges are the ones worth naming.
         let full: Vec<(usize, usize)> = expanded
@@ -202,7 +206,8 @@ pub fn partial_block(
             })
             .collect();
         format!(
-            "{path} (lines {} of {lines} in full, other definitions as signatures)",
+            "{} (lines {} of {lines} in full, other definitions as signatures)",
+            shown_path(path),
             describe_ranges(&outermost(full))
         )
     };
@@ -238,7 +243,8 @@ pub fn focused_block(
     }
     let ranges = merged(shown);
     let header = format!(
-        "{path} (lines {} of {lines} in full, the rest elided)",
+        "{} (lines {} of {lines} in full, the rest elided)",
+        shown_path(path),
         describe_ranges(&outermost(full))
     );
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)

@@ -56,7 +56,22 @@ pub fn candidate_lines(path: &str, symbols: &[Symbol]) -> Vec<String> {
 }
 
 pub fn path_line(path: &str) -> String {
-    format!("{path}:")
+    format!("{}:", shown_path(path))
+}
+
+/// A path as a map line or a context block names it: as it is, unless it could be read as
+/// something else or break the block apart (a control character such as a newline, leading
+/// whitespace, a leading `"`): then quoted, with Rust's escapes (`"bad\nname.py"`), so that
+/// every block still starts with a path that is not whitespace.
+pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let odd = path.chars().any(char::is_control)
+        || path.starts_with(char::is_whitespace)
+        || path.starts_with('"');
+    if odd {
+        format!("{path:?}").into()
+    } else {
+        path.into()
+    }
 }
 
 /// A definition's line at its nesting depth (two spaces per level, below the path line).
@@ -329,6 +344,18 @@ pub fn text_map(
 mod tests {
     use super::*;
     use crate::context::tokens::zero_digits;
+
+    #[test]
+    fn odd_paths_are_quoted() {
+        assert_eq!(shown_path("src/a b.py"), "src/a b.py");
+        assert_eq!(shown_path("caf\u{e9}/\u{fffd}.py"), "caf\u{e9}/\u{fffd}.py");
+        assert_eq!(shown_path("bad\nname.py"), "\"bad\\nname.py\"");
+        assert_eq!(shown_path(" lead.py"), "\" lead.py\"");
+        assert_eq!(shown_path("\u{3000}wide.py"), "\"\\u{3000}wide.py\"");
+        assert_eq!(shown_path("\"q\".py"), "\"\\\"q\\\".py\"");
+        assert_eq!(shown_path("tab\there"), "\"tab\\there\"");
+        assert_eq!(path_line("x\r.py"), "\"x\\r.py\":");
+    }
 
     #[test]
     fn thousands_separators() {

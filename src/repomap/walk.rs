@@ -107,6 +107,35 @@ fn clean(e: &ignore::Error) -> String {
     e.to_string().replace('\n', " ")
 }
 
+/// The file on disk that the index's `path` (relative to `root`) names. The index keeps paths
+/// as UTF-8, with a name that is not (Latin-1 `caf\xe9.py`) written lossily (`caf\u{fffd}.py`);
+/// such a component is found again by listing its directory, when exactly one entry there has
+/// that lossy name. Other paths are simply joined.
+pub fn on_disk(root: &Path, path: &str) -> std::path::PathBuf {
+    if !path.contains(char::REPLACEMENT_CHARACTER) {
+        return root.join(path);
+    }
+    let mut at = root.to_path_buf();
+    for part in path.split('/') {
+        let next = at.join(part);
+        if !part.contains(char::REPLACEMENT_CHARACTER) || next.exists() {
+            at = next;
+            continue;
+        }
+        let mut matches = std::fs::read_dir(&at)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n.to_string_lossy() == part);
+        match (matches.next(), matches.next()) {
+            (Some(real), None) => at.push(real),
+            _ => at = next,
+        }
+    }
+    at
+}
+
 fn relative(root: &Path, p: &Path) -> Option<String> {
     let rel = p.strip_prefix(root).ok()?;
     let mut out = String::new();
@@ -121,4 +150,29 @@ fn relative(root: &Path, p: &Path) -> Option<String> {
         return None;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn lossy_names_are_found_on_disk() -> Result<(), Box<dyn std::error::Error>> {
+        let t = crate::heal::tools::TempDir::new("vibe-walk-test")?;
+        let root = t.path();
+        let dir = root.join(OsStr::from_bytes(b"d\xe9p"));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join(OsStr::from_bytes(b"caf\xe9.py"));
+        std::fs::write(&file, "x = 1\n")?;
+        let rel = relative(root, &file).ok_or("no path")?;
+        assert_eq!(rel, "d\u{fffd}p/caf\u{fffd}.py");
+        assert_eq!(on_disk(root, &rel), file);
+        assert_eq!(on_disk(root, "plain/a.py"), root.join("plain/a.py"));
+        // Two names that read the same: neither is guessed.
+        std::fs::write(dir.join(OsStr::from_bytes(b"caf\xe8.py")), "")?;
+        assert!(!on_disk(root, &rel).exists());
+        Ok(())
+    }
 }
