@@ -267,7 +267,10 @@ const PARSES_WHAT_IT_IS_GIVEN: &[&str] =
 /// In C and C++ the compiler reads only the `#if` branches this build takes (see [`cpp`]): an
 /// error on lines it compiled is the grammar's; one in a branch it skipped cannot be checked,
 /// and is a warning only where the user's text is as they wrote it (`before`: what an edit
-/// changed), never where an edit wrote.
+/// changed), never where an edit wrote. That holds too when the compiler rejected the file for
+/// how it is written (its errors join the syntax stage's): the errors in skipped branches are
+/// judged the same way, those in compiled code all stay errors, so that heal shows the model
+/// the real error and not the grammar's confusion in a branch nobody compiles.
 fn overrule_grammar_gaps(
     root: &Path,
     runs: &mut [ValidatorRun],
@@ -288,10 +291,14 @@ fn overrule_grammar_gaps(
         return;
     }
     let langs: Vec<Option<Lang>> = flagged.iter().map(|f| detect(root, f)).collect();
+    // The files a compiler read (and, for C/C++, rejected for how they are written).
     let mut accepted: Vec<String> = Vec::new();
     // Of those, the files a C/C++ compiler read to the end but rejected for what they mean (an
     // undeclared name), not for how they are written.
     let mut parsed_only: Vec<String> = Vec::new();
+    // And the C/C++ files the compiler rejected for how they are written: nothing of them is
+    // proven, but what is in the branches their build skips is still not checked by anyone.
+    let mut rejected: Vec<String> = Vec::new();
     // Per C/C++ file, the preprocessor of its compile job and the files that job compiles.
     let mut pre: HashMap<String, (Preprocessor, Vec<String>)> = HashMap::new();
     // What a C/C++ compiler that rejected a file said about how it is written.
@@ -355,8 +362,10 @@ fn overrule_grammar_gaps(
                             ..d.clone()
                         }),
                 );
+                rejected.extend(files.iter().cloned());
+            } else {
+                continue;
             }
-            continue;
         }
         for f in files.iter().filter(|_| gcc_like) {
             let text = String::from_utf8_lossy(&std::fs::read(root.join(f)).unwrap_or_default())
@@ -378,7 +387,7 @@ fn overrule_grammar_gaps(
                 },
             );
         }
-        if run.status != Status::Passed {
+        if run.status != Status::Passed && read_whole {
             parsed_only.extend(files.iter().cloned());
         }
         accepted.extend(files);
@@ -415,6 +424,7 @@ fn overrule_grammar_gaps(
             .get(&(d.file.clone(), d.line, d.column))
             .map_or(first, |e| (*e as usize).saturating_sub(1));
         match b.span_compiled(first, last, taken.as_ref()) {
+            Some(true) if rejected.contains(&d.file) => Verdict::Unknown,
             Some(true) => Verdict::Proven,
             Some(false) => Verdict::Skipped,
             None => Verdict::Unknown,
