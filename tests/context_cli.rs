@@ -511,6 +511,12 @@ fn odd_file_names_are_quoted_and_read() {
     }
     assert_exact(&j, Encoding::O200kBase);
     assert_eq!(file(&j, "bad\nname.py")["included"], "full", "{j}");
+    let r = t.run(&["context", "parse header", "--explain"]);
+    assert!(
+        r.stderr().contains(". \"bad\\nname.py\"  score"),
+        "{}",
+        r.stderr()
+    );
     let map = t.run(&["map"]).ok();
     assert!(
         map.contains("\"bad\\nname.py\":\n  def parse_header(x):"),

@@ -470,6 +470,42 @@ fn a_header_is_compiled_through_the_headers_that_include_it() {
             .contains("this build does not read inc/mac.h")),
         "{v:#}"
     );
+    // An include that only looks like one of the header (a system header of that name) does
+    // not make it pass unread: it is compiled alone, and its error found.
+    t.write("compat/stdbool.h", "static int x = undeclared_name;\n");
+    t.write(
+        "src/a.c",
+        "#include <stdbool.h>\n#include \"config.h\"\n#include \"types.h\"\n\
+         count_t total(void) { return 1; }\n",
+    );
+    let (code, v) = check(&t, &[stages[0], stages[1], "compat/stdbool.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        diags(&v, "cc")
+            .iter()
+            .any(|d| d.starts_with("compat/stdbool.h:1:")),
+        "{v:#}"
+    );
+    // Read by another entry that defines what the first one does not: compiled there.
+    t.write("inc/feat.h", "static int y = undeclared_feat;\n");
+    let with_feat = "#include \"config.h\"\n#ifdef FEAT\n#include \"feat.h\"\n#endif\n";
+    t.write("src/a.c", with_feat);
+    t.write("src/b.c", with_feat);
+    t.write(
+        "build/compile_commands.json",
+        format!(
+            r#"[{{"directory": "{root}/build", "file": "../src/a.c", "command": "cc -I../inc -c ../src/a.c"}},
+                {{"directory": "{root}/build", "file": "../src/b.c", "command": "cc -I../inc -DFEAT -c ../src/b.c"}}]"#
+        ),
+    );
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/feat.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        diags(&v, "cc")
+            .iter()
+            .any(|d| d.starts_with("inc/feat.h:1:")),
+        "{v:#}"
+    );
 }
 
 /// The syntax stage shows 20 errors per file; one past them that stays an error is shown too,

@@ -148,7 +148,7 @@ pub fn explain(p: &context::Packed) -> String {
         s.push_str(&format!(
             "{:>3}. {}  score {:.3}, {}{}\n",
             f.rank,
-            f.path,
+            crate::repomap::render::shown_path(&f.path),
             f.score,
             f.included.name(),
             if f.tokens > 0 {

@@ -108,7 +108,7 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             let mut out = String::new();
             for (path, depth) in list {
                 out.push_str(&"  ".repeat(depth - 1));
-                out.push_str(&path);
+                out.push_str(&crate::repomap::render::shown_path(&path));
                 out.push('\n');
             }
             for x in externals {

@@ -16,6 +16,8 @@
 //! `-wrapper`, `-fplugin`, `-specs`, response files): a repository's database must not choose
 //! what runs on the user's machine.
 
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::heal::diagnostics::normalize;
@@ -33,9 +35,21 @@ pub struct Compile {
     pub args: Vec<String>,
     /// Where the build runs it (the entry's `directory`).
     pub cwd: PathBuf,
-    /// A header compiled through a source file whose includes of it are inside `#if`
-    /// branches: this build may not read it at all (curl's `config-mac.h`).
-    pub may_skip: bool,
+    /// How the file is compiled.
+    pub via: Via,
+}
+
+/// How a file is compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// With its own entry (or `compile_flags.txt`).
+    Own,
+    /// A header, in a source file that includes it, which may not read it at all: an include
+    /// found by name may be of a system header or of another directory's file of that name,
+    /// or sit in an `#if` branch the build skips (`may_skip`: the chain has one).
+    Includer { may_skip: bool },
+    /// A header, alone with a neighbour's flags (`-x c-header`).
+    Alone,
 }
 
 /// A loaded database.
@@ -143,76 +157,79 @@ impl Database {
         })
     }
 
-    /// The syntax-only compile of `target` (the file to compile, which may be an overlay's copy)
-    /// standing for `original` (the file's absolute path in the repository `repo`), with the
-    /// repository's include paths moved into `validated` (the root being validated). `cpp`: the
-    /// file is C++ (for a header, which is compiled with the flags of a source file near it).
-    /// None when the database has no usable entry near the file.
-    pub fn compile(
+    /// The ways to compile `target` syntax only, best first. `target` is the file to compile,
+    /// which may be an overlay's copy, standing for `original` (the file's absolute path in the
+    /// repository `repo`); the repository's include paths are moved into `validated` (the root
+    /// being validated); `cpp`: the file is C++. Its own entry; for a header, which has none,
+    /// the source files that include it (at most [`MAX_INCLUDERS`], see [`Via::Includer`]: the
+    /// caller asks the preprocessor which one reads it), then the header alone with a
+    /// neighbour's flags. Empty when the database has no usable entry near the file.
+    pub fn compiles(
         &self,
         original: &Path,
         target: &Path,
         cpp: bool,
         repo: &Path,
         validated: &Path,
-    ) -> Option<Compile> {
+    ) -> Vec<Compile> {
         let original = normalize(original);
         if let Some((dir, flags)) = &self.flags {
             if !original.starts_with(dir) {
-                return None;
+                return vec![];
             }
             let header = is_header(&original).then(|| header_lang(cpp));
             let compiler = if cpp { "c++" } else { "cc" };
-            return syntax_only(compiler, flags, dir, target, header, repo, validated);
+            return syntax_only(compiler, flags, dir, target, header, repo, validated)
+                .into_iter()
+                .collect();
         }
-        let (entry, header, target, may_skip) =
-            match self.entries.iter().find(|e| e.file == original) {
-                Some(e) => (e, None, target.to_path_buf(), false),
-                // A header is read where the build reads it: in a source file that includes it
-                // (most headers need what comes before them), else alone with a neighbour's
-                // flags.
-                None if is_header(&original) => match self.includer(&original, repo) {
-                    Some((e, rel, may_skip)) => (e, None, validated.join(rel), may_skip),
-                    None => (
-                        self.donor(&original)?,
-                        Some(header_lang(cpp)),
-                        target.to_path_buf(),
-                        false,
-                    ),
-                },
-                None => return None,
-            };
-        let (program, rest) = without_launcher(&entry.args)?;
-        let mut c = syntax_only(
-            program,
-            rest,
-            &entry.directory,
-            &target,
-            header,
-            repo,
-            validated,
-        )?;
-        c.may_skip = may_skip;
-        Some(c)
+        let of = |e: &Entry, target: &Path, header: Option<&str>, via: Via| {
+            let (program, rest) = without_launcher(&e.args)?;
+            let mut c = syntax_only(program, rest, &e.directory, target, header, repo, validated)?;
+            c.via = via;
+            Some(c)
+        };
+        if let Some(e) = self.entries.iter().find(|e| e.file == original) {
+            return of(e, target, None, Via::Own).into_iter().collect();
+        }
+        if !is_header(&original) {
+            return vec![];
+        }
+        // A header is read where the build reads it: in a source file that includes it (most
+        // headers need what comes before them), else alone with a neighbour's flags.
+        let mut out: Vec<Compile> = self
+            .includers(&original, repo)
+            .into_iter()
+            .filter_map(|(e, rel, may_skip)| {
+                of(e, &validated.join(rel), None, Via::Includer { may_skip })
+            })
+            .take(MAX_INCLUDERS)
+            .collect();
+        out.extend(
+            self.donor(&original)
+                .and_then(|e| of(e, target, Some(header_lang(cpp)), Via::Alone)),
+        );
+        out
     }
 
-    /// For a header: the entry of a source file in the repository that includes it, directly
-    /// or through other headers of the repository (curl's `asyn.h` comes in only through
-    /// `hostip.h`), with the source's path in the repository. A chain of includes outside every
-    /// `#if` (but include guards) wins over one a build may skip, then the fewest hops, then
-    /// the nearest source (its stem, the longest shared path). An include matches by the path it
-    /// writes (`"curl/easy.h"` is a file ending in curl/easy.h). At most [`MAX_SOURCES`]
-    /// sources and [`MAX_HEADERS`] headers (of the header's directory, its ancestors' and the
-    /// sources' directories) are read.
-    /// True with it: the chain has an include inside an `#if` branch.
-    fn includer(&self, header: &Path, repo: &Path) -> Option<(&Entry, PathBuf, bool)> {
+    /// For a header: the entries of the source files in the repository that include it,
+    /// directly or through other headers of the repository (curl's `asyn.h` comes in only
+    /// through `hostip.h`), with the source's path in the repository, and whether the chain
+    /// passes through an `#if` branch. A chain of includes outside every `#if` (include guards
+    /// aside) comes first, then the fewest hops, then the nearest source (its stem, the longest
+    /// shared path); every entry of a source compiled several ways. An include matches by the
+    /// path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
+    /// or another directory's file of that name may write too: the caller checks. At most
+    /// [`MAX_SOURCES`] sources and [`MAX_HEADERS`] headers (of the header's directory, its
+    /// ancestors' and the sources' directories) are read.
+    fn includers(&self, header: &Path, repo: &Path) -> Vec<(&Entry, PathBuf, bool)> {
         let shared = |p: &Path| {
             p.components()
                 .zip(header.components())
                 .take_while(|(a, b)| a == b)
                 .count()
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let mut near: Vec<&Entry> = self
             .entries
             .iter()
@@ -224,10 +241,10 @@ impl Database {
                 std::cmp::Reverse(shared(&e.file)),
             )
         });
-        let sources: Vec<(&Entry, Vec<Include>)> = near
+        let sources: Vec<(&Path, Vec<Include>)> = near
             .into_iter()
             .take(MAX_SOURCES)
-            .filter_map(|e| Some((e, includes(&std::fs::read_to_string(&e.file).ok()?))))
+            .filter_map(|e| Some((e.file.as_path(), includes(&read_small(&e.file)?))))
             .collect();
         // Headers that may stand between: those of the header's directory and its ancestors,
         // then of the sources' directories.
@@ -236,8 +253,8 @@ impl Database {
             .skip(1)
             .take_while(|d| d.starts_with(repo))
             .collect();
-        for (e, _) in &sources {
-            if let Some(d) = e.file.parent().filter(|d| !dirs.contains(d)) {
+        for (f, _) in &sources {
+            if let Some(d) = f.parent().filter(|d| !dirs.contains(d)) {
                 dirs.push(d);
             }
         }
@@ -255,37 +272,70 @@ impl Database {
                 if headers.len() == MAX_HEADERS {
                     break 'dirs;
                 }
-                if let Ok(text) = std::fs::read_to_string(&p) {
+                if let Some(text) = read_small(&p) {
                     headers.push((p, includes(&text)));
                 }
             }
         }
         // Breadth first from the header, through unconditional includes only, then any.
+        let mut found: Vec<(&Path, bool)> = Vec::new();
         for unconditional_only in [true, false] {
-            let follows = |inc: &[Include], wanted: &[&Path]| {
+            if found.len() >= MAX_INCLUDERS {
+                break;
+            }
+            // The files reached so far, by file name.
+            let mut wanted: HashMap<&OsStr, Vec<&Path>> = HashMap::new();
+            let mut reached: HashSet<&Path> = HashSet::new();
+            let follows = |inc: &[Include], wanted: &HashMap<&OsStr, Vec<&Path>>| {
                 inc.iter().any(|i| {
                     (i.unconditional || !unconditional_only)
-                        && wanted.iter().any(|w| names(w, &i.path))
+                        && wanted
+                            .get(OsStr::new(&i.name))
+                            .is_some_and(|ps| ps.iter().any(|p| p.ends_with(&i.path)))
                 })
             };
-            let mut wanted: Vec<&Path> = vec![header];
+            if let Some(n) = header.file_name() {
+                wanted.entry(n).or_default().push(header);
+                reached.insert(header);
+            }
             for _ in 0..=MAX_HOPS {
-                if let Some((e, _)) = sources.iter().find(|(_, inc)| follows(inc, &wanted)) {
-                    let rel = e.file.strip_prefix(repo).ok()?.to_path_buf();
-                    return Some((e, rel, !unconditional_only));
+                let mut any = false;
+                for (f, inc) in &sources {
+                    if !found.iter().any(|(g, _)| g == f) && follows(inc, &wanted) {
+                        found.push((f, !unconditional_only));
+                        any = true;
+                    }
+                }
+                if any && found.len() >= MAX_INCLUDERS {
+                    break;
                 }
                 let more: Vec<&Path> = headers
                     .iter()
-                    .filter(|(p, inc)| !wanted.contains(&p.as_path()) && follows(inc, &wanted))
+                    .filter(|(p, inc)| !reached.contains(p.as_path()) && follows(inc, &wanted))
                     .map(|(p, _)| p.as_path())
                     .collect();
                 if more.is_empty() {
                     break;
                 }
-                wanted.extend(more);
+                for p in more {
+                    reached.insert(p);
+                    if let Some(n) = p.file_name() {
+                        wanted.entry(n).or_default().push(p);
+                    }
+                }
             }
         }
-        None
+        found
+            .into_iter()
+            .flat_map(|(f, may_skip)| {
+                self.entries
+                    .iter()
+                    .filter(move |e| e.file == f)
+                    .filter_map(move |e| {
+                        Some((e, e.file.strip_prefix(repo).ok()?.to_path_buf(), may_skip))
+                    })
+            })
+            .collect()
     }
 
     /// The path by which the database names the repository when it is not `canonical` (the
@@ -351,62 +401,53 @@ const MAX_SOURCES: usize = 256;
 const MAX_HEADERS: usize = 512;
 /// Headers that may stand between a header and the source that includes it.
 const MAX_HOPS: usize = 4;
+/// Includers offered for a header.
+pub const MAX_INCLUDERS: usize = 4;
+/// Larger files are not read to find includes (nor a device or a pipe).
+const MAX_READ: u64 = 1 << 20;
 
 /// An `#include` (or `#include_next`, `#import`) of a file.
 #[derive(Debug, PartialEq, Eq)]
 struct Include {
-    /// As written between the quotes or brackets.
+    /// As written between the quotes or brackets, without leading `./` and `../`.
     path: String,
+    /// Its file name.
+    name: String,
     /// Outside every `#if` but include guards.
     unconditional: bool,
 }
 
-/// The includes of a C or C++ file's text.
+/// The includes of a C or C++ file's text (not those in comments).
 fn includes(text: &str) -> Vec<Include> {
-    let mut branches = None;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some(d) = line.trim_start().strip_prefix('#') else {
-            continue;
-        };
-        let d = d.trim_start();
-        let Some(rest) = ["include_next", "include", "import"]
-            .iter()
-            .find_map(|k| d.strip_prefix(k))
-        else {
-            continue;
-        };
-        let rest = rest.trim_start();
-        let close = match rest.chars().next() {
-            Some('"') => '"',
-            Some('<') => '>',
-            _ => continue,
-        };
-        let Some(end) = rest[1..].find(close) else {
-            continue;
-        };
-        let branches = branches.get_or_insert_with(|| crate::heal::cpp::Branches::scan(text));
-        out.push(Include {
-            path: rest[1..1 + end].to_string(),
-            unconditional: branches.unconditional(i),
-        });
-    }
-    out
+    let b = crate::heal::cpp::Branches::scan(text);
+    b.includes()
+        .iter()
+        .filter_map(|(line, written)| {
+            let mut path = written.as_str();
+            while let Some(rest) = path.strip_prefix("./").or_else(|| path.strip_prefix("../")) {
+                path = rest;
+            }
+            let name = path
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty() && *n != "..")?;
+            Some(Include {
+                path: path.to_string(),
+                name: name.to_string(),
+                unconditional: b.unconditional(*line),
+            })
+        })
+        .collect()
 }
 
-/// Whether an include of `written` can name `file`: the file's path ends with what it writes
-/// (leading `./` and `../` aside).
-fn names(file: &Path, written: &str) -> bool {
-    let tail: PathBuf = Path::new(written)
-        .components()
-        .skip_while(|c| {
-            matches!(
-                c,
-                std::path::Component::CurDir | std::path::Component::ParentDir
-            )
-        })
-        .collect();
-    !tail.as_os_str().is_empty() && file.ends_with(&tail)
+/// A regular file's text, when it is at most [`MAX_READ`] bytes.
+fn read_small(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_READ {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Compiler launchers that run the compiler named after them.
@@ -645,7 +686,7 @@ fn syntax_only(
         program: program.to_string(),
         args,
         cwd: directory.to_path_buf(),
-        may_skip: false,
+        via: Via::Own,
     })
 }
 
@@ -762,13 +803,15 @@ mod tests {
 
     /// The C compile of `rel` (in `repo`) checked in `validated`.
     fn compile_of(d: &Database, repo: &Path, validated: &Path, rel: &str) -> Option<Compile> {
-        d.compile(
+        d.compiles(
             &repo.join(rel),
             &validated.join(rel),
             false,
             repo,
             validated,
         )
+        .into_iter()
+        .next()
     }
 
     fn db(dir: &Path, json: &str) -> Result<Database, Box<dyn std::error::Error>> {
@@ -911,18 +954,20 @@ mod tests {
     #[test]
     fn includes_are_read_with_their_branches() {
         let text = "#ifndef A_H\n#define A_H\n#include \"x.h\"\n#  include <sys/y.h>\n\
-                    #ifdef _WIN32\n#include_next \"w.h\"\n#endif\n#include MACRO\n#endif\n";
-        let got: Vec<(String, bool)> = includes(text)
+                    #ifdef _WIN32\n#include_next \"w.h\"\n#endif\n#include MACRO\n\
+                    /* removed:\n#include \"old.h\"\n*/\n// #include \"gone.h\"\n\
+                    #include \\\n  \"../inc/./z.h\"\n#endif\n";
+        let got: Vec<(String, String, bool)> = includes(text)
             .into_iter()
-            .map(|i| (i.path, i.unconditional))
+            .map(|i| (i.path, i.name, i.unconditional))
             .collect();
-        let want = [("x.h", true), ("sys/y.h", true), ("w.h", false)];
-        assert_eq!(got, want.map(|(p, u)| (p.to_string(), u)));
-        assert!(names(Path::new("/r/include/curl/easy.h"), "curl/easy.h"));
-        assert!(names(Path::new("/r/inc/x.h"), "../inc/x.h"));
-        assert!(names(Path::new("/r/inc/x.h"), "./x.h"));
-        assert!(!names(Path::new("/r/inc/easy.h"), "curl/easy.h"));
-        assert!(!names(Path::new("/r/inc/x.h"), ".."));
+        let want = [
+            ("x.h", "x.h", true),
+            ("sys/y.h", "y.h", true),
+            ("w.h", "w.h", false),
+            ("inc/./z.h", "z.h", true),
+        ];
+        assert_eq!(got, want.map(|(p, n, u)| (p.to_string(), n.to_string(), u)));
     }
 
     #[test]
@@ -954,7 +999,7 @@ mod tests {
             c.args.last(),
             Some(&repo.join("src/z.c").display().to_string())
         );
-        assert!(!c.may_skip);
+        assert_eq!(c.via, Via::Includer { may_skip: false });
         // Only through an #ifdef: compiled through it, but the build may not read it.
         std::fs::write(repo.join("src/z.c"), "int z;\n")?;
         let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
@@ -962,7 +1007,7 @@ mod tests {
             c.args.last(),
             Some(&repo.join("src/inner.c").display().to_string())
         );
-        assert!(c.may_skip);
+        assert_eq!(c.via, Via::Includer { may_skip: true });
         // An include of another directory's file of that name is not one of it.
         std::fs::write(repo.join("inc/maybe.h"), "#include \"other/inner.h\"\n")?;
         let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;

@@ -42,6 +42,9 @@ pub struct Branches {
     closers: Vec<usize>,
     /// Something vibe's scan does not follow: nothing about the file can be told.
     unreliable: bool,
+    /// The `#include`, `#include_next` and `#import` directives outside comments: the line
+    /// index, and the path written between quotes or angle brackets.
+    includes: Vec<(usize, String)>,
 }
 
 impl Branches {
@@ -125,6 +128,20 @@ impl Branches {
             if name == "endif" {
                 b.closers.push(last);
             }
+            if matches!(name.as_str(), "include" | "include_next" | "import") {
+                // The path as written: string contents are blanked in `stripped`.
+                let after = joined
+                    .find(name.as_str())
+                    .map_or("", |at| joined[at + name.len()..].trim_start());
+                let close = match after.chars().next() {
+                    Some('"') => Some('"'),
+                    Some('<') => Some('>'),
+                    _ => None,
+                };
+                if let Some(end) = close.and_then(|c| after[1..].find(c)) {
+                    b.includes.push((i, after[1..1 + end].to_string()));
+                }
+            }
             let code = directive.is_none() && !stripped.trim().is_empty();
             for _ in i..=last {
                 b.lines.push(LineInfo {
@@ -165,6 +182,11 @@ impl Branches {
             }
         }
         out
+    }
+
+    /// The file's includes: the line index (0-based) and the path as written.
+    pub fn includes(&self) -> &[(usize, String)] {
+        &self.includes
     }
 
     /// Whether line `l` (0-based) is outside every branch but include guards: every build

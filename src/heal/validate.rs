@@ -668,8 +668,64 @@ fn taken_branches(
     (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
 }
 
-/// Whether the syntax-only compile `args` reads `header`: the line markers of its
-/// preprocessor's output (`-E` instead of `-fsyntax-only`) name it. None when that fails.
+/// The compiler a database's compile runs, found on the machine; Err: the job that says why
+/// it is not run (inside the repository, not installed).
+fn compiler_of(
+    c: &compdb::Compile,
+    name: &str,
+    shown: &str,
+    repo: &Path,
+    canonical_repo: &Path,
+    files: &[String],
+) -> Result<PathBuf, Box<Job>> {
+    // A compiler inside the repository is the repository's program, not the user's.
+    let program = if c.program.contains('/') {
+        let p = diagnostics::normalize(&c.cwd.join(&c.program));
+        let real = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+        let inside = [repo, canonical_repo]
+            .iter()
+            .any(|r| p.starts_with(r) || real.starts_with(r));
+        if inside {
+            return Err(Box::new(skip(
+                name,
+                files,
+                format!(
+                    "{}: the compiler {} is inside the repository; vibe runs only compilers \
+                     installed on the machine (set [heal.validators.\"{name}\"] command to run it)",
+                    shown, c.program
+                ),
+            )));
+        }
+        // Run as named: `clang++` is a link to `clang`, which compiles C++ only by that name.
+        p
+    } else {
+        match which(&c.program, &[]) {
+            // PATH may hold `.` or a directory of the repository.
+            Some(p) if p.starts_with(repo) || p.starts_with(canonical_repo) => {
+                return Err(Box::new(skip(
+                    name,
+                    files,
+                    format!(
+                        "{shown}: the compiler {} found on PATH is {}, inside the repository; \
+                         vibe runs only compilers installed on the machine",
+                        c.program,
+                        p.display()
+                    ),
+                )));
+            }
+            Some(p) => p,
+            None => return Err(Box::new(not_installed(name, &c.program, files))),
+        }
+    };
+    if !program.is_file() {
+        return Err(Box::new(not_installed(name, &c.program, files)));
+    }
+    Ok(program)
+}
+
+/// Whether the syntax-only compile `args` reads `header`: a line marker of its preprocessor's
+/// output (`-E` instead of `-fsyntax-only`) names it, by its path or, through a symlink, as the
+/// same file. None when that fails.
 fn reads_header(
     program: &Path,
     args: &[String],
@@ -687,12 +743,57 @@ fn reads_header(
         return None;
     }
     let want = diagnostics::normalize(header);
-    Some(ran.stdout.lines().any(|l| {
-        l.starts_with("# ")
-            && l.split('"')
-                .nth(1)
-                .is_some_and(|p| diagnostics::normalize(&cwd.join(p)) == want)
-    }))
+    let real = std::fs::canonicalize(header).ok();
+    let mut seen = HashSet::new();
+    Some(
+        ran.stdout
+            .lines()
+            .filter_map(marker_path)
+            .filter(|p| seen.insert(p.clone()))
+            .any(|p| {
+                let p = cwd.join(p);
+                diagnostics::normalize(&p) == want
+                    || real.is_some() && std::fs::canonicalize(&p).ok() == real
+            }),
+    )
+}
+
+/// The file a line marker of gcc's or clang's preprocessor output names (`# 12 "a/b.h" 2`),
+/// unescaped (`\"`, `\\`, octal `\NNN`).
+fn marker_path(line: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let rest = line.strip_prefix("# ")?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let quoted = rest.strip_prefix(" \"")?.as_bytes();
+    let mut out = Vec::with_capacity(quoted.len());
+    let mut i = 0;
+    while i < quoted.len() {
+        match quoted[i] {
+            b'"' => return Some(PathBuf::from(std::ffi::OsStr::from_bytes(&out))),
+            b'\\' => {
+                let digits = quoted[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|b| (b'0'..=b'7').contains(*b))
+                    .count();
+                if digits > 0 {
+                    let n = quoted[i + 1..i + 1 + digits]
+                        .iter()
+                        .fold(0u32, |n, d| n * 8 + u32::from(d - b'0'));
+                    out.push(n as u8);
+                    i += 1 + digits;
+                } else {
+                    out.extend(quoted.get(i + 1));
+                    i += 2;
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    None
 }
 
 /// Whether a failed gcc or clang run read the whole file: it has errors, all at a line, and
@@ -914,79 +1015,56 @@ fn from_database(
     let canonical_repo = std::fs::canonicalize(&repo).unwrap_or_else(|_| repo.clone());
     let target = root.join(file);
     let alias = db.alias_of(&canonical_repo);
-    let c = [canonical_repo.clone(), repo]
+    let (options, repo) = [canonical_repo.clone(), repo]
         .into_iter()
         .chain(alias)
-        .find_map(|r| {
-            db.compile(&r.join(file), &target, cpp, &r, root)
-                .map(|c| (c, r))
-        });
-    let (c, repo) = c?;
-    if !c.cwd.is_dir() {
-        let w = format!(
-            "{}: the build directory {} does not exist (a database from another checkout?): \
-             regenerate it; {file} is checked with cc/c++ and map.include_dirs instead",
-            shown,
-            c.cwd.display()
-        );
-        if !warnings.contains(&w) {
-            warnings.push(w);
-        }
-        return None;
-    }
+        .map(|r| (db.compiles(&r.join(file), &target, cpp, &r, root), r))
+        .find(|(o, _)| !o.is_empty())?;
     let files = [file.to_string()];
-    // A compiler inside the repository is the repository's program, not the user's.
-    let program = if c.program.contains('/') {
-        let p = diagnostics::normalize(&c.cwd.join(&c.program));
-        let real = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
-        let inside = [&repo, &canonical_repo]
-            .iter()
-            .any(|r| p.starts_with(r) || real.starts_with(r));
-        if inside {
-            return Some(skip(
+    // A header compiled through a source file must be read there: its preprocessor says so.
+    let mut skipped_branch = false;
+    let mut chosen = None;
+    for c in options {
+        if c.via == compdb::Via::Alone && skipped_branch {
+            break;
+        }
+        if !c.cwd.is_dir() {
+            let w = format!(
+                "{}: the build directory {} does not exist (a database from another checkout?): \
+                 regenerate it; {file} is checked with cc/c++ and map.include_dirs instead",
+                shown,
+                c.cwd.display()
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+            return None;
+        }
+        let program = match compiler_of(&c, name, &shown, &repo, &canonical_repo, &files) {
+            Ok(p) => p,
+            Err(job) => return Some(*job),
+        };
+        if let compdb::Via::Includer { may_skip } = c.via
+            && reads_header(&program, &c.args, &c.cwd, &target, config) == Some(false)
+        {
+            skipped_branch |= may_skip;
+            continue;
+        }
+        chosen = Some((c, program));
+        break;
+    }
+    let Some((c, program)) = chosen else {
+        return skipped_branch.then(|| {
+            skip(
                 name,
                 &files,
                 format!(
-                    "{}: the compiler {} is inside the repository; vibe runs only compilers \
-                     installed on the machine (set [heal.validators.\"{name}\"] command to run it)",
-                    shown, c.program
+                    "this build does not read {file}: the source files of {shown} include it \
+                     only inside #if branches the build skips, so the compiler cannot check it"
                 ),
-            ));
-        }
-        // Run as named: `clang++` is a link to `clang`, which compiles C++ only by that name.
-        p
-    } else {
-        match which(&c.program, &[]) {
-            // PATH may hold `.` or a directory of the repository.
-            Some(p) if p.starts_with(&repo) || p.starts_with(&canonical_repo) => {
-                return Some(skip(
-                    name,
-                    &files,
-                    format!(
-                        "{shown}: the compiler {} found on PATH is {}, inside the repository; \
-                         vibe runs only compilers installed on the machine",
-                        c.program,
-                        p.display()
-                    ),
-                ));
-            }
-            Some(p) => p,
-            None => return Some(not_installed(name, &c.program, &files)),
-        }
+            )
+        });
     };
-    if !program.is_file() {
-        return Some(not_installed(name, &c.program, &files));
-    }
-    if c.may_skip && reads_header(&program, &c.args, &c.cwd, &target, config) == Some(false) {
-        return Some(skip(
-            name,
-            &files,
-            format!(
-                "this build does not read {file}: the source files of {shown} include it only \
-                 inside #if branches the build skips, so the compiler cannot check it"
-            ),
-        ));
-    }
     Some(with_env(
         job(
             Spec {
@@ -1923,5 +2001,25 @@ mod tests {
         let fs = vec!["a b.py".to_string(), "c.py".to_string()];
         assert_eq!(substitute("lint {files}", &fs), "lint 'a b.py' c.py");
         assert_eq!(substitute("lint {file}", &fs), "lint 'a b.py'");
+    }
+
+    #[test]
+    fn line_markers_name_their_files() {
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(
+            marker_path("# 1 \"/r/inc/a.h\" 1 3"),
+            Some(PathBuf::from("/r/inc/a.h"))
+        );
+        assert_eq!(
+            marker_path(r#"# 12 "../in\"c/b\\x.h""#),
+            Some(PathBuf::from(r#"../in"c/b\x.h"#))
+        );
+        assert_eq!(
+            marker_path(r#"# 3 "caf\351.h" 2"#),
+            Some(PathBuf::from(std::ffi::OsStr::from_bytes(b"caf\xe9.h")))
+        );
+        assert_eq!(marker_path("# 3 \"open"), None);
+        assert_eq!(marker_path("#pragma once"), None);
+        assert_eq!(marker_path("int x = 1;"), None);
     }
 }

@@ -244,7 +244,7 @@ pub fn is_manifest(path: &str) -> bool {
 pub fn frameworks<'a>(root: &Path, paths: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut found = BTreeSet::new();
     for p in paths.filter(|p| is_manifest(p) && !p.contains("node_modules/")) {
-        let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+        let Ok(text) = std::fs::read_to_string(super::walk::on_disk(root, p)) else {
             continue;
         };
         let name = p.rsplit('/').next().unwrap_or(p);
@@ -277,7 +277,7 @@ pub fn manifest_entry_points<'a>(
             }
         };
         if name == "package.json" && !p.contains("node_modules/") {
-            let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+            let Ok(text) = std::fs::read_to_string(super::walk::on_disk(root, p)) else {
                 continue;
             };
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
@@ -305,7 +305,7 @@ pub fn manifest_entry_points<'a>(
                 });
             }
         } else if name == "Cargo.toml" {
-            let Ok(text) = std::fs::read_to_string(root.join(p)) else {
+            let Ok(text) = std::fs::read_to_string(super::walk::on_disk(root, p)) else {
                 continue;
             };
             let Ok(t) = text.parse::<toml::Table>() else {

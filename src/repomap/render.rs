@@ -161,7 +161,7 @@ pub fn header(files: &[FileRow], project: &Project) -> Vec<String> {
         let mut line: Vec<String> = eps
             .iter()
             .take(SHOWN)
-            .map(|e| format!("{} ({})", e.path, e.reason))
+            .map(|e| format!("{} ({})", shown_path(&e.path), e.reason))
             .collect();
         if eps.len() > SHOWN {
             line.push(format!("+{} more", eps.len() - SHOWN));

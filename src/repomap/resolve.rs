@@ -207,7 +207,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|f| f.path == "go.mod" || f.path.ends_with("/go.mod"))
             .filter_map(|f| {
-                let text = std::fs::read_to_string(root.join(f.path)).ok()?;
+                let text = std::fs::read_to_string(super::walk::on_disk(root, f.path)).ok()?;
                 let module = text
                     .lines()
                     .find_map(|l| l.trim().strip_prefix("module "))?
@@ -1209,7 +1209,7 @@ impl RustModules {
             .iter()
             .filter(|f| f.path == "Cargo.toml" || f.path.ends_with("/Cargo.toml"))
         {
-            let Ok(text) = std::fs::read_to_string(root.join(f.path)) else {
+            let Ok(text) = std::fs::read_to_string(super::walk::on_disk(root, f.path)) else {
                 continue;
             };
             let Ok(doc) = text.parse::<toml::Table>() else {
