@@ -491,13 +491,22 @@ fn a_header_is_compiled_through_the_headers_that_include_it() {
     let with_feat = "#include \"config.h\"\n#ifdef FEAT\n#include \"feat.h\"\n#endif\n";
     t.write("src/a.c", with_feat);
     t.write("src/b.c", with_feat);
-    t.write(
-        "build/compile_commands.json",
-        format!(
-            r#"[{{"directory": "{root}/build", "file": "../src/a.c", "command": "cc -I../inc -c ../src/a.c"}},
-                {{"directory": "{root}/build", "file": "../src/b.c", "command": "cc -I../inc -DFEAT -c ../src/b.c"}}]"#
-        ),
-    );
+    // A database of entries: (source, extra flags).
+    let entries = |list: &[(&str, &str)]| {
+        let rows: Vec<String> = list
+            .iter()
+            .map(|(f, flags)| {
+                format!(
+                    r#"{{"directory": "{root}/build", "file": "../src/{f}", "command": "cc -I../inc {flags} -c ../src/{f}"}}"#
+                )
+            })
+            .collect();
+        t.write(
+            "build/compile_commands.json",
+            format!("[{}]", rows.join(",")),
+        );
+    };
+    entries(&[("a.c", ""), ("b.c", "-DFEAT")]);
     let (code, v) = check(&t, &[stages[0], stages[1], "inc/feat.h"]);
     assert_eq!(code, 1, "{v:#}");
     assert!(
@@ -506,6 +515,17 @@ fn a_header_is_compiled_through_the_headers_that_include_it() {
             .any(|d| d.starts_with("inc/feat.h:1:")),
         "{v:#}"
     );
+    // Neither a `#line` naming the header nor an include vibe cannot follow (computed by a
+    // macro) lets it be called read, or unread: a.c reads it through OUR_H.
+    t.write(
+        "src/a.c",
+        "#line 1 \"../inc/feat.h\"\n#define OUR_H \"feat.h\"\n#include OUR_H\n",
+    );
+    t.write("src/b.c", "#ifdef _WIN32\n#include \"feat.h\"\n#endif\n");
+    entries(&[("b.c", ""), ("a.c", "")]);
+    let (code, v) = check(&t, &[stages[0], stages[1], "inc/feat.h"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_ne!(status(&v, "cc"), "skipped", "{v:#}");
 }
 
 /// The syntax stage shows 20 errors per file; one past them that stays an error is shown too,

@@ -46,7 +46,10 @@ pub enum Via {
     Own,
     /// A header, in a source file that includes it, which may not read it at all: an include
     /// found by name may be of a system header or of another directory's file of that name,
-    /// or sit in an `#if` branch the build skips (`may_skip`: the chain has one).
+    /// or sit in an `#if` branch the build skips. `may_skip`: the chain has one, and the
+    /// search saw every include that could read the header (no include computed by a macro,
+    /// no `-include`, no file left unread), so that if the build does not read it there, it
+    /// does not read it.
     Includer { may_skip: bool },
     /// A header, alone with a neighbour's flags (`-x c-header`).
     Alone,
@@ -203,7 +206,6 @@ impl Database {
             .filter_map(|(e, rel, may_skip)| {
                 of(e, &validated.join(rel), None, Via::Includer { may_skip })
             })
-            .take(MAX_INCLUDERS)
             .collect();
         out.extend(
             self.donor(&original)
@@ -217,7 +219,7 @@ impl Database {
     /// through `hostip.h`), with the source's path in the repository, and whether the chain
     /// passes through an `#if` branch. A chain of includes outside every `#if` (include guards
     /// aside) comes first, then the fewest hops, then the nearest source (its stem, the longest
-    /// shared path); every entry of a source compiled several ways. An include matches by the
+    /// shared path); up to two entries of a source compiled several ways. An include matches by the
     /// path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
     /// or another directory's file of that name may write too: the caller checks. At most
     /// [`MAX_SOURCES`] sources and [`MAX_HEADERS`] headers (of the header's directory, its
@@ -241,10 +243,27 @@ impl Database {
                 std::cmp::Reverse(shared(&e.file)),
             )
         });
+        // Whether every include of every file that could include it is seen: else a header no
+        // include seen reads may still be read, and is not called unread.
+        let mut complete = near.len() <= MAX_SOURCES
+            && !self.entries.iter().any(|e| {
+                e.args
+                    .iter()
+                    .any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
+            });
+        let mut read = |p: &Path| -> Option<Vec<Include>> {
+            let Some((found, computed)) = read_small(p).map(|t| includes(&t)) else {
+                // A source the build has yet to generate includes nothing today.
+                complete &= !p.exists();
+                return None;
+            };
+            complete &= !computed;
+            Some(found)
+        };
         let sources: Vec<(&Path, Vec<Include>)> = near
             .into_iter()
             .take(MAX_SOURCES)
-            .filter_map(|e| Some((e.file.as_path(), includes(&read_small(&e.file)?))))
+            .filter_map(|e| Some((e.file.as_path(), read(&e.file)?)))
             .collect();
         // Headers that may stand between: those of the header's directory and its ancestors,
         // then of the sources' directories.
@@ -270,10 +289,11 @@ impl Database {
             paths.sort();
             for p in paths {
                 if headers.len() == MAX_HEADERS {
+                    complete = false;
                     break 'dirs;
                 }
-                if let Some(text) = read_small(&p) {
-                    headers.push((p, includes(&text)));
+                if let Some(found) = read(&p) {
+                    headers.push((p, found));
                 }
             }
         }
@@ -325,14 +345,17 @@ impl Database {
                 }
             }
         }
+        found.truncate(MAX_INCLUDERS);
         found
             .into_iter()
-            .flat_map(|(f, may_skip)| {
+            .flat_map(|(f, conditional)| {
                 self.entries
                     .iter()
                     .filter(move |e| e.file == f)
+                    .take(ENTRIES_PER_INCLUDER)
                     .filter_map(move |e| {
-                        Some((e, e.file.strip_prefix(repo).ok()?.to_path_buf(), may_skip))
+                        let rel = e.file.strip_prefix(repo).ok()?.to_path_buf();
+                        Some((e, rel, conditional && complete))
                     })
             })
             .collect()
@@ -396,13 +419,15 @@ fn is_header(p: &Path) -> bool {
 }
 
 /// Sources read to find a header's includer.
-const MAX_SOURCES: usize = 256;
+const MAX_SOURCES: usize = 1024;
 /// Headers read to find the ones a header comes in through.
 const MAX_HEADERS: usize = 512;
 /// Headers that may stand between a header and the source that includes it.
 const MAX_HOPS: usize = 4;
-/// Includers offered for a header.
+/// Source files offered as a header's includers.
 pub const MAX_INCLUDERS: usize = 4;
+/// Entries offered of each (a source compiled several ways, with other `-D`s).
+const ENTRIES_PER_INCLUDER: usize = 2;
 /// Larger files are not read to find includes (nor a device or a pipe).
 const MAX_READ: u64 = 1 << 20;
 
@@ -417,13 +442,20 @@ struct Include {
     unconditional: bool,
 }
 
-/// The includes of a C or C++ file's text (not those in comments).
-fn includes(text: &str) -> Vec<Include> {
+/// The includes of a C or C++ file's text (not those in comments), and whether it has one
+/// vibe cannot follow (computed by a macro, `#include CONFIG_H`) outside every `#if`.
+fn includes(text: &str) -> (Vec<Include>, bool) {
     let b = crate::heal::cpp::Branches::scan(text);
-    b.includes()
+    // One in an `#if` branch (VMS's `#include descrip`) is taken as another platform's.
+    let computed = b
+        .includes()
+        .iter()
+        .any(|(line, w)| w.is_none() && b.unconditional(*line));
+    let found = b
+        .includes()
         .iter()
         .filter_map(|(line, written)| {
-            let mut path = written.as_str();
+            let mut path = written.as_deref()?;
             while let Some(rest) = path.strip_prefix("./").or_else(|| path.strip_prefix("../")) {
                 path = rest;
             }
@@ -437,7 +469,8 @@ fn includes(text: &str) -> Vec<Include> {
                 unconditional: b.unconditional(*line),
             })
         })
-        .collect()
+        .collect();
+    (found, computed)
 }
 
 /// A regular file's text, when it is at most [`MAX_READ`] bytes.
@@ -953,11 +986,15 @@ mod tests {
 
     #[test]
     fn includes_are_read_with_their_branches() {
+        assert!(!includes("#include <a.h>\n").1);
         let text = "#ifndef A_H\n#define A_H\n#include \"x.h\"\n#  include <sys/y.h>\n\
                     #ifdef _WIN32\n#include_next \"w.h\"\n#endif\n#include MACRO\n\
                     /* removed:\n#include \"old.h\"\n*/\n// #include \"gone.h\"\n\
-                    #include \\\n  \"../inc/./z.h\"\n#endif\n";
-        let got: Vec<(String, String, bool)> = includes(text)
+                    #include \\\n  \"../inc/./z.h\"\n/* a */ # /* b */ include /* ours */ \"c.h\"\n\
+                    #endif\n";
+        let (found, computed) = includes(text);
+        assert!(computed, "#include MACRO");
+        let got: Vec<(String, String, bool)> = found
             .into_iter()
             .map(|i| (i.path, i.name, i.unconditional))
             .collect();
@@ -966,6 +1003,7 @@ mod tests {
             ("sys/y.h", "y.h", true),
             ("w.h", "w.h", false),
             ("inc/./z.h", "z.h", true),
+            ("c.h", "c.h", true),
         ];
         assert_eq!(got, want.map(|(p, n, u)| (p.to_string(), n.to_string(), u)));
     }

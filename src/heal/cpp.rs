@@ -43,8 +43,8 @@ pub struct Branches {
     /// Something vibe's scan does not follow: nothing about the file can be told.
     unreliable: bool,
     /// The `#include`, `#include_next` and `#import` directives outside comments: the line
-    /// index, and the path written between quotes or angle brackets.
-    includes: Vec<(usize, String)>,
+    /// index, and the path written between quotes or angle brackets (None: computed).
+    includes: Vec<(usize, Option<String>)>,
 }
 
 impl Branches {
@@ -129,18 +129,23 @@ impl Branches {
                 b.closers.push(last);
             }
             if matches!(name.as_str(), "include" | "include_next" | "import") {
-                // The path as written: string contents are blanked in `stripped`.
-                let after = joined
-                    .find(name.as_str())
-                    .map_or("", |at| joined[at + name.len()..].trim_start());
+                // The path as written (string contents are blanked in `stripped`): past the
+                // `#`, the name and the comments around them. None: computed (`#include
+                // CONFIG_H`) or not followed.
+                let after = skip_blank(joined.as_str())
+                    .strip_prefix('#')
+                    .map(skip_blank)
+                    .and_then(|a| a.strip_prefix(name.as_str()))
+                    .map_or("", skip_blank);
                 let close = match after.chars().next() {
                     Some('"') => Some('"'),
                     Some('<') => Some('>'),
                     _ => None,
                 };
-                if let Some(end) = close.and_then(|c| after[1..].find(c)) {
-                    b.includes.push((i, after[1..1 + end].to_string()));
-                }
+                let written = close
+                    .and_then(|c| after[1..].find(c))
+                    .map(|end| after[1..1 + end].to_string());
+                b.includes.push((i, written));
             }
             let code = directive.is_none() && !stripped.trim().is_empty();
             for _ in i..=last {
@@ -184,8 +189,9 @@ impl Branches {
         out
     }
 
-    /// The file's includes: the line index (0-based) and the path as written.
-    pub fn includes(&self) -> &[(usize, String)] {
+    /// The file's includes: the line index (0-based) and the path as written (None: computed
+    /// by a macro, or not followed).
+    pub fn includes(&self) -> &[(usize, Option<String>)] {
         &self.includes
     }
 
@@ -274,6 +280,19 @@ impl Branches {
             .collect()
     }
 
+    /// Whether a code line among `from..=to` (0-based) is compiled, or may be (cannot be told).
+    pub fn has_compiled_code(
+        &self,
+        from: usize,
+        to: usize,
+        taken: Option<&HashSet<usize>>,
+    ) -> bool {
+        (from..=to.max(from)).any(|l| {
+            self.lines.get(l).is_some_and(|i| i.code && !i.conditional)
+                && self.compiled(l, taken) != Some(false)
+        })
+    }
+
     /// Whether the lines `from..=to` (0-based) are all compiled; None when any cannot be told.
     pub fn span_compiled(
         &self,
@@ -336,6 +355,20 @@ enum Lex {
 /// `line` with comments as spaces and the inside of string and character literals as `s`
 /// (so that `"/*"` opens nothing and a `#` in a string starts no directive); `state` carries a
 /// block comment or a raw string over to the next line.
+/// `s` past leading whitespace and `/* … */` comments ("" inside an unclosed one).
+fn skip_blank(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        match s.strip_prefix("/*") {
+            Some(rest) => match rest.find("*/") {
+                Some(end) => s = &rest[end + 2..],
+                None => return "",
+            },
+            None => return s,
+        }
+    }
+}
+
 fn strip(line: &str, state: &mut Lex) -> String {
     let c: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
@@ -355,10 +388,12 @@ fn strip(line: &str, state: &mut Lex) -> String {
                 continue;
             }
             Lex::Raw(end) => {
-                let rest: String = c[i..].iter().collect();
-                match rest.find(&end) {
+                // Searched in place: collecting the rest of the line for every raw string
+                // made a line of many quadratic.
+                let end: Vec<char> = end.chars().collect();
+                match c[i..].windows(end.len()).position(|w| w == end.as_slice()) {
                     Some(at) => {
-                        i += rest[..at].chars().count() + end.chars().count();
+                        i += at + end.len();
                         out.push('s');
                         *state = Lex::Code;
                     }
@@ -391,7 +426,11 @@ fn strip(line: &str, state: &mut Lex) -> String {
                 .unwrap_or(i);
             let prefix: String = c[start..i].iter().collect();
             if matches!(prefix.as_str(), "" | "u8" | "u" | "U" | "L")
-                && let Some(open) = c[i + 2..].iter().position(|x| *x == '(')
+                // A delimiter has at most 16 characters, none of them space, `(`, `)`, `\`.
+                && let Some(open) = c[i + 2..].iter().take(17).position(|x| *x == '(')
+                && !c[i + 2..i + 2 + open]
+                    .iter()
+                    .any(|x| x.is_whitespace() || matches!(x, ')' | '\\' | '"'))
             {
                 let delim: String = c[i + 2..i + 2 + open].iter().collect();
                 *state = Lex::Raw(format!("){delim}\""));

@@ -425,6 +425,13 @@ fn overrule_grammar_gaps(
             .map_or(first, |e| (*e as usize).saturating_sub(1));
         match b.span_compiled(first, last, taken.as_ref()) {
             Some(true) if rejected.contains(&d.file) => Verdict::Unknown,
+            // In a rejected file nothing compiled is proven, not even next to a skipped branch.
+            Some(false)
+                if rejected.contains(&d.file)
+                    && b.has_compiled_code(first, last, taken.as_ref()) =>
+            {
+                Verdict::Unknown
+            }
             Some(true) => Verdict::Proven,
             Some(false) => Verdict::Skipped,
             None => Verdict::Unknown,
@@ -749,6 +756,8 @@ fn reads_header(
         ran.stdout
             .lines()
             .filter_map(marker_path)
+            .filter(|(_, entered)| *entered)
+            .map(|(p, _)| p)
             .filter(|p| seen.insert(p.clone()))
             .any(|p| {
                 let p = cwd.join(p);
@@ -759,8 +768,9 @@ fn reads_header(
 }
 
 /// The file a line marker of gcc's or clang's preprocessor output names (`# 12 "a/b.h" 2`),
-/// unescaped (`\"`, `\\`, octal `\NNN`).
-fn marker_path(line: &str) -> Option<PathBuf> {
+/// unescaped (`\"`, `\\`, octal `\NNN`), and whether the marker enters it (flag 1: an
+/// include or `-include`, not a `#line` the source wrote).
+fn marker_path(line: &str) -> Option<(PathBuf, bool)> {
     use std::os::unix::ffi::OsStrExt;
     let rest = line.strip_prefix("# ")?;
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -769,7 +779,11 @@ fn marker_path(line: &str) -> Option<PathBuf> {
     let mut i = 0;
     while i < quoted.len() {
         match quoted[i] {
-            b'"' => return Some(PathBuf::from(std::ffi::OsStr::from_bytes(&out))),
+            b'"' => {
+                let flags = std::str::from_utf8(&quoted[i + 1..]).unwrap_or("");
+                let entered = flags.split_whitespace().any(|f| f == "1");
+                return Some((PathBuf::from(std::ffi::OsStr::from_bytes(&out)), entered));
+            }
             b'\\' => {
                 let digits = quoted[i + 1..]
                     .iter()
@@ -1024,8 +1038,10 @@ fn from_database(
     // A header compiled through a source file must be read there: its preprocessor says so.
     let mut skipped_branch = false;
     let mut chosen = None;
+    // An includer whose preprocessor failed (a missing header): used if none is known to read.
+    let mut unknown = None;
     for c in options {
-        if c.via == compdb::Via::Alone && skipped_branch {
+        if c.via == compdb::Via::Alone && (skipped_branch || unknown.is_some()) {
             break;
         }
         if !c.cwd.is_dir() {
@@ -1038,21 +1054,31 @@ fn from_database(
             if !warnings.contains(&w) {
                 warnings.push(w);
             }
-            return None;
+            continue;
         }
         let program = match compiler_of(&c, name, &shown, &repo, &canonical_repo, &files) {
             Ok(p) => p,
             Err(job) => return Some(*job),
         };
-        if let compdb::Via::Includer { may_skip } = c.via
-            && reads_header(&program, &c.args, &c.cwd, &target, config) == Some(false)
-        {
-            skipped_branch |= may_skip;
-            continue;
+        if let compdb::Via::Includer { may_skip } = c.via {
+            match reads_header(&program, &c.args, &c.cwd, &target, config) {
+                Some(true) => {}
+                Some(false) => {
+                    skipped_branch |= may_skip;
+                    continue;
+                }
+                None => {
+                    if unknown.is_none() {
+                        unknown = Some((c, program));
+                    }
+                    continue;
+                }
+            }
         }
         chosen = Some((c, program));
         break;
     }
+    let chosen = chosen.or(unknown);
     let Some((c, program)) = chosen else {
         return skipped_branch.then(|| {
             skip(
@@ -2008,15 +2034,27 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         assert_eq!(
             marker_path("# 1 \"/r/inc/a.h\" 1 3"),
-            Some(PathBuf::from("/r/inc/a.h"))
+            Some((PathBuf::from("/r/inc/a.h"), true))
         );
         assert_eq!(
-            marker_path(r#"# 12 "../in\"c/b\\x.h""#),
-            Some(PathBuf::from(r#"../in"c/b\x.h"#))
+            marker_path(r#"# 12 "../in\"c/b\\x.h" 1"#),
+            Some((PathBuf::from(r#"../in"c/b\x.h"#), true))
         );
         assert_eq!(
             marker_path(r#"# 3 "caf\351.h" 2"#),
-            Some(PathBuf::from(std::ffi::OsStr::from_bytes(b"caf\xe9.h")))
+            Some((
+                PathBuf::from(std::ffi::OsStr::from_bytes(b"caf\xe9.h")),
+                false
+            ))
+        );
+        // A `#line 1 "h.h"` the source wrote: no flag, not an include.
+        assert_eq!(
+            marker_path("# 1 \"../inc/h.h\""),
+            Some((PathBuf::from("../inc/h.h"), false))
+        );
+        assert_eq!(
+            marker_path("# 10 \"a.h\" 12"),
+            Some((PathBuf::from("a.h"), false))
         );
         assert_eq!(marker_path("# 3 \"open"), None);
         assert_eq!(marker_path("#pragma once"), None);
