@@ -216,8 +216,8 @@ impl Database {
 
     /// For a header: the entries of the source files in the repository that include it,
     /// directly or through other headers of the repository (curl's `asyn.h` comes in only
-    /// through `hostip.h`), with the source's path in the repository, and whether the chain
-    /// passes through an `#if` branch. A chain of includes outside every `#if` (include guards
+    /// through `hostip.h`), with the source's path in the repository, and whether the build may
+    /// not read it at all (see [`Via::Includer`]). A chain of includes outside every `#if` (include guards
     /// aside) comes first, then the fewest hops, then the nearest source (its stem, the longest
     /// shared path); up to two entries of a source compiled several ways. An include matches by the
     /// path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
@@ -251,19 +251,20 @@ impl Database {
                     .iter()
                     .any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
             });
-        let mut read = |p: &Path| -> Option<Vec<Include>> {
-            let Some((found, computed)) = read_small(p).map(|t| includes(&t)) else {
-                // A source the build has yet to generate includes nothing today.
-                complete &= !p.exists();
-                return None;
-            };
-            complete &= !computed;
-            Some(found)
-        };
-        let sources: Vec<(&Path, Vec<Include>)> = near
-            .into_iter()
+        // Read on all cores: a large build has hundreds of sources.
+        use rayon::prelude::*;
+        let scanned: Vec<(&Path, Option<Vec<Include>>, bool)> = near
+            .par_iter()
             .take(MAX_SOURCES)
-            .filter_map(|e| Some((e.file.as_path(), read(&e.file)?)))
+            .map(|e| {
+                let (found, whole) = scan_includes(&e.file);
+                (e.file.as_path(), found, whole)
+            })
+            .collect();
+        complete &= scanned.iter().all(|(_, _, whole)| *whole);
+        let sources: Vec<(&Path, Vec<Include>)> = scanned
+            .into_iter()
+            .filter_map(|(p, found, _)| Some((p, found?)))
             .collect();
         // Headers that may stand between: those of the header's directory and its ancestors,
         // then of the sources' directories.
@@ -277,26 +278,34 @@ impl Database {
                 dirs.push(d);
             }
         }
-        let mut headers: Vec<(PathBuf, Vec<Include>)> = Vec::new();
-        'dirs: for d in dirs {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for d in dirs {
             let Ok(list) = std::fs::read_dir(d) else {
                 continue;
             };
-            let mut paths: Vec<PathBuf> = list
+            let mut more: Vec<PathBuf> = list
                 .filter_map(|f| Some(f.ok()?.path()))
                 .filter(|p| is_header(p) && p.as_path() != header)
                 .collect();
-            paths.sort();
-            for p in paths {
-                if headers.len() == MAX_HEADERS {
-                    complete = false;
-                    break 'dirs;
-                }
-                if let Some(found) = read(&p) {
-                    headers.push((p, found));
-                }
-            }
+            more.sort();
+            paths.extend(more);
         }
+        if paths.len() > MAX_HEADERS {
+            complete = false;
+            paths.truncate(MAX_HEADERS);
+        }
+        let scanned: Vec<(PathBuf, Option<Vec<Include>>, bool)> = paths
+            .into_par_iter()
+            .map(|p| {
+                let (found, whole) = scan_includes(&p);
+                (p, found, whole)
+            })
+            .collect();
+        complete &= scanned.iter().all(|(_, _, whole)| *whole);
+        let headers: Vec<(PathBuf, Vec<Include>)> = scanned
+            .into_iter()
+            .filter_map(|(p, found, _)| Some((p, found?)))
+            .collect();
         // Breadth first from the header, through unconditional includes only, then any.
         let mut found: Vec<(&Path, bool)> = Vec::new();
         for unconditional_only in [true, false] {
@@ -471,6 +480,16 @@ fn includes(text: &str) -> (Vec<Include>, bool) {
         })
         .collect();
     (found, computed)
+}
+
+/// The includes of the file at `p` (None: not read), and whether all it includes is known:
+/// it was read (or does not exist yet: a source the build has yet to generate includes
+/// nothing today) and has no include computed by a macro outside every `#if`.
+fn scan_includes(p: &Path) -> (Option<Vec<Include>>, bool) {
+    match read_small(p).map(|t| includes(&t)) {
+        Some((found, computed)) => (Some(found), !computed),
+        None => (None, !p.exists()),
+    }
 }
 
 /// A regular file's text, when it is at most [`MAX_READ`] bytes.

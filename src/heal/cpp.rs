@@ -370,6 +370,10 @@ fn skip_blank(mut s: &str) -> &str {
 }
 
 fn strip(line: &str, state: &mut Lex) -> String {
+    // Most lines have nothing to strip: no comment, string or character literal starts there.
+    if *state == Lex::Code && !line.contains(['/', '"', '\'']) {
+        return line.to_string();
+    }
     let c: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
     let mut i = 0;
