@@ -217,20 +217,14 @@ impl Database {
     /// For a header: the entries of the source files in the repository that include it,
     /// directly or through other headers of the repository (curl's `asyn.h` comes in only
     /// through `hostip.h`), with the source's path in the repository, and whether the build may
-    /// not read it at all (see [`Via::Includer`]). A chain of includes outside every `#if` (include guards
-    /// aside) comes first, then the fewest hops, then the nearest source (its stem, the longest
-    /// shared path); up to two entries of a source compiled several ways. An include matches by the
-    /// path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
+    /// not read it at all (see [`Via::Includer`]). A chain of includes outside every `#if`
+    /// (include guards aside) comes first, then the fewest hops, then the nearest source (its
+    /// stem, the longest shared path); up to two entries of a source compiled several ways. An
+    /// include matches by the path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
     /// or another directory's file of that name may write too: the caller checks. At most
     /// [`MAX_SOURCES`] sources and [`MAX_HEADERS`] headers (of the header's directory, its
     /// ancestors' and the sources' directories) are read.
     fn includers(&self, header: &Path, repo: &Path) -> Vec<(&Entry, PathBuf, bool)> {
-        let shared = |p: &Path| {
-            p.components()
-                .zip(header.components())
-                .take_while(|(a, b)| a == b)
-                .count()
-        };
         let mut seen = HashSet::new();
         let mut near: Vec<&Entry> = self
             .entries
@@ -240,7 +234,7 @@ impl Database {
         near.sort_by_key(|e| {
             (
                 e.file.file_stem() != header.file_stem(),
-                std::cmp::Reverse(shared(&e.file)),
+                std::cmp::Reverse(shared_prefix(&e.file, header)),
             )
         });
         // Whether every include of every file that could include it is seen: else a header no
@@ -251,21 +245,13 @@ impl Database {
                     .iter()
                     .any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
             });
-        // Read on all cores: a large build has hundreds of sources.
-        use rayon::prelude::*;
-        let scanned: Vec<(&Path, Option<Vec<Include>>, bool)> = near
-            .par_iter()
-            .take(MAX_SOURCES)
-            .map(|e| {
-                let (found, whole) = scan_includes(&e.file);
-                (e.file.as_path(), found, whole)
-            })
-            .collect();
-        complete &= scanned.iter().all(|(_, _, whole)| *whole);
-        let sources: Vec<(&Path, Vec<Include>)> = scanned
-            .into_iter()
-            .filter_map(|(p, found, _)| Some((p, found?)))
-            .collect();
+        let (sources, whole) = scan_includes(
+            near.iter()
+                .take(MAX_SOURCES)
+                .map(|e| e.file.as_path())
+                .collect(),
+        );
+        complete &= whole;
         // Headers that may stand between: those of the header's directory and its ancestors,
         // then of the sources' directories.
         let mut dirs: Vec<&Path> = header
@@ -294,18 +280,8 @@ impl Database {
             complete = false;
             paths.truncate(MAX_HEADERS);
         }
-        let scanned: Vec<(PathBuf, Option<Vec<Include>>, bool)> = paths
-            .into_par_iter()
-            .map(|p| {
-                let (found, whole) = scan_includes(&p);
-                (p, found, whole)
-            })
-            .collect();
-        complete &= scanned.iter().all(|(_, _, whole)| *whole);
-        let headers: Vec<(PathBuf, Vec<Include>)> = scanned
-            .into_iter()
-            .filter_map(|(p, found, _)| Some((p, found?)))
-            .collect();
+        let (headers, whole) = scan_includes(paths);
+        complete &= whole;
         // Breadth first from the header, through unconditional includes only, then any.
         let mut found: Vec<(&Path, bool)> = Vec::new();
         for unconditional_only in [true, false] {
@@ -328,14 +304,15 @@ impl Database {
                 reached.insert(header);
             }
             for _ in 0..=MAX_HOPS {
-                let mut any = false;
                 for (f, inc) in &sources {
+                    if found.len() == MAX_INCLUDERS {
+                        break;
+                    }
                     if !found.iter().any(|(g, _)| g == f) && follows(inc, &wanted) {
                         found.push((f, !unconditional_only));
-                        any = true;
                     }
                 }
-                if any && found.len() >= MAX_INCLUDERS {
+                if found.len() == MAX_INCLUDERS {
                     break;
                 }
                 let more: Vec<&Path> = headers
@@ -354,7 +331,6 @@ impl Database {
                 }
             }
         }
-        found.truncate(MAX_INCLUDERS);
         found
             .into_iter()
             .flat_map(|(f, conditional)| {
@@ -400,13 +376,9 @@ impl Database {
             .find(|e| e.file.parent() == dir && e.file.file_stem() == stem)
             .or_else(|| self.entries.iter().find(|e| e.file.parent() == dir))
             .or_else(|| {
-                self.entries.iter().max_by_key(|e| {
-                    e.file
-                        .components()
-                        .zip(header.components())
-                        .take_while(|(a, b)| a == b)
-                        .count()
-                })
+                self.entries
+                    .iter()
+                    .max_by_key(|e| shared_prefix(&e.file, header))
             })
     }
 }
@@ -482,14 +454,36 @@ fn includes(text: &str) -> (Vec<Include>, bool) {
     (found, computed)
 }
 
-/// The includes of the file at `p` (None: not read), and whether all it includes is known:
-/// it was read (or does not exist yet: a source the build has yet to generate includes
-/// nothing today) and has no include computed by a macro outside every `#if`.
-fn scan_includes(p: &Path) -> (Option<Vec<Include>>, bool) {
-    match read_small(p).map(|t| includes(&t)) {
-        Some((found, computed)) => (Some(found), !computed),
-        None => (None, !p.exists()),
-    }
+/// The includes of the files that could be read, on all cores (a large build has hundreds of
+/// sources), and whether all they include is known: every file was read (or does not exist
+/// yet: a source the build has yet to generate includes nothing today) and none has an
+/// include computed by a macro outside every `#if`.
+fn scan_includes<P: AsRef<Path> + Send>(paths: Vec<P>) -> (Vec<(P, Vec<Include>)>, bool) {
+    use rayon::prelude::*;
+    let scanned: Vec<(P, Option<Vec<Include>>, bool)> = paths
+        .into_par_iter()
+        .map(|p| match read_small(p.as_ref()).map(|t| includes(&t)) {
+            Some((found, computed)) => (p, Some(found), !computed),
+            None => {
+                let whole = !p.as_ref().exists();
+                (p, None, whole)
+            }
+        })
+        .collect();
+    let whole = scanned.iter().all(|(_, _, w)| *w);
+    let read = scanned
+        .into_iter()
+        .filter_map(|(p, found, _)| Some((p, found?)))
+        .collect();
+    (read, whole)
+}
+
+/// How many leading components two paths share.
+fn shared_prefix(a: &Path, b: &Path) -> usize {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// A regular file's text, when it is at most [`MAX_READ`] bytes.
@@ -1051,20 +1045,22 @@ mod tests {
                 {"directory": ".", "file": "src/z.c", "command": "cc -Iinc -c src/z.c"},
                 {"directory": ".", "file": "src/z.c", "command": "cc -Iinc -DZ -c src/z.c"}]"#,
         )?;
-        let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
+        // The source a header is compiled in, and how.
+        let through = |d: &Database| {
+            compile_of(d, &repo, &repo, "inc/inner.h")
+                .map(|c| (c.args.last().cloned().unwrap_or_default(), c.via))
+        };
+        let source = |rel: &str| repo.join(rel).display().to_string();
         assert_eq!(
-            c.args.last(),
-            Some(&repo.join("src/z.c").display().to_string())
+            through(&d),
+            Some((source("src/z.c"), Via::Includer { may_skip: false }))
         );
-        assert_eq!(c.via, Via::Includer { may_skip: false });
         // Only through an #ifdef: compiled through it, but the build may not read it.
         std::fs::write(repo.join("src/z.c"), "int z;\n")?;
-        let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
         assert_eq!(
-            c.args.last(),
-            Some(&repo.join("src/inner.c").display().to_string())
+            through(&d),
+            Some((source("src/inner.c"), Via::Includer { may_skip: true }))
         );
-        assert_eq!(c.via, Via::Includer { may_skip: true });
         // An include of another directory's file of that name is not one of it.
         std::fs::write(repo.join("inc/maybe.h"), "#include \"other/inner.h\"\n")?;
         let c = compile_of(&d, &repo, &repo, "inc/inner.h").ok_or("no command")?;
