@@ -182,6 +182,7 @@ pub fn validate_with(
 ) -> anyhow::Result<Validation> {
     let heal = &config.heal;
     let mut v = Validation::default();
+    let mut dbs = Databases::default();
     for name in heal.validators.keys() {
         if !BUILTIN.contains(&name.as_str()) {
             v.warnings.push(format!(
@@ -205,7 +206,15 @@ pub fn validate_with(
             v.skipped.push(format!("stage {stage}: not in heal.stages"));
             continue;
         }
-        let mut jobs = builtin_jobs(stage, root, files, &langs, config, &mut v.warnings);
+        let mut jobs = builtin_jobs(
+            stage,
+            root,
+            files,
+            &langs,
+            config,
+            &mut dbs,
+            &mut v.warnings,
+        );
         jobs.extend(custom_jobs(stage, root, files, config));
         let mut runs: Vec<ValidatorRun> = Vec::new();
         for job in jobs {
@@ -231,7 +240,7 @@ pub fn validate_with(
             runs.push(run);
         }
         if stage == Stage::Syntax && heal.stages.contains(&Stage::Compile) {
-            overrule_grammar_gaps(root, &mut runs, config, before, &mut v.warnings);
+            overrule_grammar_gaps(root, &mut runs, config, before, &mut dbs, &mut v.warnings);
         }
         if tools::interrupts() != interrupts {
             return Err(Interrupted.into());
@@ -276,6 +285,7 @@ fn overrule_grammar_gaps(
     runs: &mut [ValidatorRun],
     config: &Config,
     before: &Before,
+    dbs: &mut Databases,
     warnings: &mut Vec<String>,
 ) {
     let mut flagged: Vec<String> = runs
@@ -305,7 +315,15 @@ fn overrule_grammar_gaps(
     let mut compiler_says: Vec<Diagnostic> = Vec::new();
     // Per C/C++ file, its branches and those this build takes (None: not known).
     let mut branches: HashMap<String, CFile> = HashMap::new();
-    for job in builtin_jobs(Stage::Compile, root, &flagged, &langs, config, warnings) {
+    for job in builtin_jobs(
+        Stage::Compile,
+        root,
+        &flagged,
+        &langs,
+        config,
+        dbs,
+        warnings,
+    ) {
         // A command of your own counts when it is given the files (`c++ -std=c++23
         // -fsyntax-only {files}`).
         let own = config
@@ -675,7 +693,7 @@ fn taken_branches(
     (ran.code == Some(0)).then(|| cpp::taken(&ran.stdout))
 }
 
-/// The compiler a database's compile runs, found on the machine; Err: the job that says why
+/// The compiler a database's compile runs, found on the machine; Err: why
 /// it is not run (inside the repository, not installed).
 fn compiler_of(
     c: &compdb::Compile,
@@ -683,8 +701,7 @@ fn compiler_of(
     shown: &str,
     repo: &Path,
     canonical_repo: &Path,
-    files: &[String],
-) -> Result<PathBuf, Box<Job>> {
+) -> Result<PathBuf, String> {
     // A compiler inside the repository is the repository's program, not the user's.
     let program = if c.program.contains('/') {
         let p = diagnostics::normalize(&c.cwd.join(&c.program));
@@ -693,15 +710,11 @@ fn compiler_of(
             .iter()
             .any(|r| p.starts_with(r) || real.starts_with(r));
         if inside {
-            return Err(Box::new(skip(
-                name,
-                files,
-                format!(
-                    "{}: the compiler {} is inside the repository; vibe runs only compilers \
-                     installed on the machine (set [heal.validators.\"{name}\"] command to run it)",
-                    shown, c.program
-                ),
-            )));
+            return Err(format!(
+                "{}: the compiler {} is inside the repository; vibe runs only compilers \
+                 installed on the machine (set [heal.validators.\"{name}\"] command to run it)",
+                shown, c.program
+            ));
         }
         // Run as named: `clang++` is a link to `clang`, which compiles C++ only by that name.
         p
@@ -709,23 +722,19 @@ fn compiler_of(
         match which(&c.program, &[]) {
             // PATH may hold `.` or a directory of the repository.
             Some(p) if p.starts_with(repo) || p.starts_with(canonical_repo) => {
-                return Err(Box::new(skip(
-                    name,
-                    files,
-                    format!(
-                        "{shown}: the compiler {} found on PATH is {}, inside the repository; \
-                         vibe runs only compilers installed on the machine",
-                        c.program,
-                        p.display()
-                    ),
-                )));
+                return Err(format!(
+                    "{shown}: the compiler {} found on PATH is {}, inside the repository; \
+                     vibe runs only compilers installed on the machine",
+                    c.program,
+                    p.display()
+                ));
             }
             Some(p) => p,
-            None => return Err(Box::new(not_installed(name, &c.program, files))),
+            None => return Err(not_installed_reason(&c.program)),
         }
     };
     if !program.is_file() {
-        return Err(Box::new(not_installed(name, &c.program, files)));
+        return Err(not_installed_reason(&c.program));
     }
     Ok(program)
 }
@@ -932,11 +941,11 @@ fn skip(name: &str, files: &[String], reason: String) -> Job {
 }
 
 fn not_installed(name: &str, tool: &str, files: &[String]) -> Job {
-    skip(
-        name,
-        files,
-        format!("{tool} not installed ({})", tools::install_hint(tool)),
-    )
+    skip(name, files, not_installed_reason(tool))
+}
+
+fn not_installed_reason(tool: &str) -> String {
+    format!("{tool} not installed ({})", tools::install_hint(tool))
 }
 
 struct Spec<'a> {
@@ -998,9 +1007,61 @@ fn from_database(
     file: &str,
     cpp: bool,
     config: &Config,
-    databases: &mut HashMap<PathBuf, Result<compdb::Database, String>>,
+    dbs: &mut Databases,
     warnings: &mut Vec<String>,
 ) -> Option<Job> {
+    let decided = match dbs.decided.get(file) {
+        Some(d) => d.clone(),
+        None => {
+            let d = decide(name, root, file, cpp, config, &mut dbs.loaded, warnings);
+            dbs.decided.insert(file.to_string(), d.clone());
+            d
+        }
+    };
+    let files = [file.to_string()];
+    Some(match decided? {
+        Err(reason) => skip(name, &files, reason),
+        Ok((program, c)) => with_env(
+            job(
+                Spec {
+                    name,
+                    program,
+                    args: c.args,
+                    cwd: c.cwd,
+                    parser: Parser::Gcc,
+                    scope: Scope::ErrorsAnywhere,
+                },
+                &files,
+            ),
+            "LC_ALL",
+            "C",
+        ),
+    })
+}
+
+/// What the compilation databases say in one validation: each read once, and each file's
+/// compile decided once (the overrule and the compile stage both ask; for a header that is a
+/// search of the sources and a preprocessor run per includer tried).
+#[derive(Default)]
+struct Databases {
+    loaded: HashMap<PathBuf, Result<compdb::Database, String>>,
+    decided: HashMap<String, Option<Decided>>,
+}
+
+/// A database's compile of a file: the compiler and the compile, or why it is not run.
+type Decided = Result<(PathBuf, compdb::Compile), String>;
+
+/// The compile the database of `file` gives it (see [`from_database`]); None: no database or
+/// no entry near the file, so the plain compiler is used.
+fn decide(
+    name: &str,
+    root: &Path,
+    file: &str,
+    cpp: bool,
+    config: &Config,
+    databases: &mut HashMap<PathBuf, Result<compdb::Database, String>>,
+    warnings: &mut Vec<String>,
+) -> Option<Decided> {
     let repo = crate::heal::overlay::original_of(root).unwrap_or_else(|| root.to_path_buf());
     let path = compdb::find(&repo, file, &config.heal.compile_commands)?;
     let shown = path
@@ -1034,7 +1095,6 @@ fn from_database(
         .chain(alias)
         .map(|r| (db.compiles(&r.join(file), &target, cpp, &r, root), r))
         .find(|(o, _)| !o.is_empty())?;
-    let files = [file.to_string()];
     // A header compiled through a source file must be read there: its preprocessor says so.
     let mut skipped_branch = false;
     let mut chosen = None;
@@ -1056,9 +1116,9 @@ fn from_database(
             }
             continue;
         }
-        let program = match compiler_of(&c, name, &shown, &repo, &canonical_repo, &files) {
+        let program = match compiler_of(&c, name, &shown, &repo, &canonical_repo) {
             Ok(p) => p,
-            Err(job) => return Some(*job),
+            Err(reason) => return Some(Err(reason)),
         };
         if let compdb::Via::Includer { may_skip } = c.via {
             match reads_header(&program, &c.args, &c.cwd, &target, config) {
@@ -1081,31 +1141,13 @@ fn from_database(
     let chosen = chosen.or(unknown);
     let Some((c, program)) = chosen else {
         return skipped_branch.then(|| {
-            skip(
-                name,
-                &files,
-                format!(
-                    "this build does not read {file}: the source files of {shown} include it \
-                     only inside #if branches the build skips, so the compiler cannot check it"
-                ),
-            )
+            Err(format!(
+                "this build does not read {file}: the source files of {shown} include it only \
+                 inside #if branches the build skips, so the compiler cannot check it"
+            ))
         });
     };
-    Some(with_env(
-        job(
-            Spec {
-                name,
-                program,
-                args: c.args,
-                cwd: c.cwd,
-                parser: Parser::Gcc,
-                scope: Scope::ErrorsAnywhere,
-            },
-            &files,
-        ),
-        "LC_ALL",
-        "C",
-    ))
+    Some(Ok((program, c)))
 }
 
 fn builtin_jobs(
@@ -1114,6 +1156,7 @@ fn builtin_jobs(
     files: &[String],
     langs: &[Option<Lang>],
     config: &Config,
+    dbs: &mut Databases,
     warnings: &mut Vec<String>,
 ) -> Vec<Job> {
     let py = of(files, langs, &[Lang::Python]);
@@ -1278,21 +1321,12 @@ fn builtin_jobs(
             if !java.is_empty() {
                 jobs.push(javac_job(root, &java));
             }
-            let mut databases = HashMap::new();
             for (name, tool, files) in [("cc", "cc", &c), ("c++", "c++", &cpp)] {
                 // Files the project's compilation database knows are compiled as its build
                 // compiles them, one by one; the rest together, with `map.include_dirs`.
                 let mut group = Vec::new();
                 for f in files {
-                    match from_database(
-                        name,
-                        root,
-                        f,
-                        tool == "c++",
-                        config,
-                        &mut databases,
-                        warnings,
-                    ) {
+                    match from_database(name, root, f, tool == "c++", config, dbs, warnings) {
                         Some(j) => jobs.push(j),
                         None => group.push(f.clone()),
                     }
