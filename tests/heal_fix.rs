@@ -146,6 +146,20 @@ fn python_two_attempts_the_first_unusable() {
 }
 
 /// The system prompt and the user prompt of each request the scripted server saw.
+/// A scripted model with these answers, and `heal.edit_format` set to `format`.
+fn scripted(t: &Test, format: &str, answers: &[&str]) -> Server {
+    let s = Server::start();
+    setup(t, &s.url());
+    let config = t.home.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap_or_default();
+    text.push_str(&format!("[heal]\nedit_format = \"{format}\"\n"));
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("config: {e}"));
+    for a in answers {
+        s.push(answer(a));
+    }
+    s
+}
+
 fn prompts(s: &Server) -> Vec<(String, String)> {
     s.requests()
         .iter()
@@ -177,15 +191,7 @@ fn whole_files_after_an_answer_without_edits_or_when_configured() {
     ] {
         let t = Test::new();
         t.write("calc.py", broken);
-        let s = Server::start();
-        setup(&t, &s.url());
-        let config = t.home.path().join("config.toml");
-        let mut text = std::fs::read_to_string(&config).unwrap_or_default();
-        text.push_str(&format!("[heal]\nedit_format = \"{format}\"\n"));
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("config: {e}"));
-        for a in &answers {
-            s.push(answer(a));
-        }
+        let s = scripted(&t, format, &answers);
         let run = heal(
             &t,
             &[
@@ -226,6 +232,82 @@ fn whole_files_after_an_answer_without_edits_or_when_configured() {
         run.stderr()
     );
     assert_eq!(read(&t, "calc.py"), broken);
+}
+
+/// A long file is shown to the model as the paragraphs around its errors, and when whole files
+/// are asked for, the model rewrites those parts: headed by their path and lines, or alone when
+/// one part was asked for; a part that drops most of its lines is not used.
+#[test]
+fn long_files_are_rewritten_in_parts() {
+    // 67 functions of three lines each; f50's body is broken (line 152), so the part is the
+    // paragraphs around it: lines 145-158, f48 to f52.
+    let function = |i: usize, body: &str| format!("def f{i}(x):\n    return {body}\n\n");
+    let file = |broken: bool| -> String {
+        (0..67)
+            .map(|i| {
+                let body = if broken && i == 50 {
+                    "x +".to_string()
+                } else {
+                    format!("x + {i}")
+                };
+                function(i, &body)
+            })
+            .collect()
+    };
+    let part: String = (48..53).map(|i| function(i, &format!("x + {i}"))).collect();
+    let part = part.trim_end().to_string();
+    let headed = format!("calc.py lines 145-158\n```python\n{part}\n```\n");
+    let repeated = format!("```python\n{part}\n```\n```python\n{}", &part[..30]);
+    let only_the_line = "calc.py lines 145-158\n```python\n    return x + 50\n```\n";
+    for (format, answers, healed) in [
+        ("whole", vec![headed.as_str()], true),
+        (
+            "auto",
+            vec!["Add the missing operand.", repeated.as_str()],
+            true,
+        ),
+        ("whole", vec![only_the_line], false),
+    ] {
+        let t = Test::new();
+        t.write("calc.py", file(true));
+        let s = scripted(&t, format, &answers);
+        let n = answers.len().to_string();
+        let run = heal(&t, &["--yes", "--json", "--max-attempts", &n, "calc.py"]);
+        let j: Value = serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout(), run.stderr()));
+        assert_eq!(j["healed"], healed, "{format}: {j:#}\n{}", run.stderr());
+        assert_eq!(read(&t, "calc.py"), file(!healed), "{format}");
+        let p = prompts(&s);
+        let last = p.last().cloned().unwrap_or_default();
+        assert!(last.0.contains("parts of files"), "{last:#?}");
+        assert!(
+            last.1
+                .contains("\ncalc.py lines 145-158\n```\ndef f48(x):\n"),
+            "{last:#?}"
+        );
+        // The part, and nothing else of the file but what the context loader adds after it.
+        let parts = last.1.split("\nRelated code").next().unwrap_or("");
+        assert!(
+            last.1.contains("Reply with the corrected part complete")
+                && !last.1.contains("SEARCH/REPLACE")
+                && !parts.contains("def f47")
+                && !parts.contains("def f53"),
+            "{last:#?}"
+        );
+        let attempt = &j["attempts"][answers.len() - 1];
+        if healed {
+            assert_eq!(attempt["edits"][0]["kind"], "lines", "{j:#}");
+        } else {
+            assert_eq!(attempt["outcome"], "unusable", "{j:#}");
+            assert!(
+                attempt["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("drops most of the part's lines"),
+                "{j:#}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -119,6 +119,39 @@ pub struct Loop<'a> {
     pub past: &'a [Fix],
 }
 
+/// The accepted edits: relative path → (text on disk, `None` for a new file; current text).
+type State = BTreeMap<String, (Option<String>, String)>;
+
+/// A candidate state and the edits it was made of, or those edits and why they cannot be used.
+type Candidate = Result<(Vec<EditOut>, State), (Vec<EditOut>, String)>;
+
+/// What the model was asked to reply with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asked {
+    /// SEARCH/REPLACE blocks.
+    Edits,
+    /// These files, each whole.
+    Whole(Vec<String>),
+    /// These line ranges, each whole: the parts of long files around the errors (and short
+    /// files whole), for models that cannot write SEARCH/REPLACE blocks.
+    Parts(Vec<Part>),
+}
+
+/// Lines `start..=end` (1-based) of a file, as the prompt showed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    path: String,
+    start: usize,
+    end: usize,
+}
+
+impl Part {
+    /// The line that heads the part in the prompt and in the answer.
+    fn heading(&self) -> String {
+        format!("{} lines {}-{}", self.path, self.start, self.end)
+    }
+}
+
 /// How good a validation is: the later the first failing stage the better, then the fewer
 /// errors in it.
 fn goodness(v: &Validation) -> (usize, std::cmp::Reverse<usize>) {
@@ -171,7 +204,7 @@ impl Loop<'_> {
         let mut best = before.clone();
         let mut attempts: Vec<Attempt> = Vec::new();
         // The accepted state: relative path → (text on disk, None for a new file; current text).
-        let mut state: BTreeMap<String, (Option<String>, String)> = BTreeMap::new();
+        let mut state: State = BTreeMap::new();
         let mut remembered = 0;
         let mut n = 0;
         while best.failed_stage.is_some() && n < opts.max_attempts {
@@ -188,14 +221,13 @@ impl Loop<'_> {
             if n == 1 {
                 remembered = past.len();
             }
-            // `whole`: the files the model was asked to give whole, if it was.
-            let (prompt, whole) = self.prompt(files, &best, &state, &attempts, &past)?;
+            let (prompt, asked) = self.prompt(files, &best, &state, &attempts, &past)?;
             let req = Request {
                 model: opts.model.clone(),
-                system: Some(if whole.is_some() {
-                    whole_file_system_prompt()
-                } else {
-                    system_prompt()
+                system: Some(match asked {
+                    Asked::Edits => system_prompt(),
+                    Asked::Whole(_) => whole_file_system_prompt(),
+                    Asked::Parts(_) => parts_system_prompt(),
                 }),
                 messages: vec![Message::user(prompt)],
                 tools: vec![],
@@ -218,7 +250,7 @@ impl Loop<'_> {
                 diff: String::new(),
                 answer: String::new(),
             };
-            let candidate = match self.candidate(files, &answer.text, &state, whole.as_deref()) {
+            let candidate = match self.candidate(files, &answer.text, &state, &asked) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -308,18 +340,17 @@ impl Loop<'_> {
     }
 
     /// The edits of an answer applied over the accepted state, or why they cannot be.
-    #[allow(clippy::type_complexity)]
-    fn candidate(
-        &self,
-        files: &[String],
-        answer: &str,
-        state: &BTreeMap<String, (Option<String>, String)>,
-        whole: Option<&[String]>,
-    ) -> Result<(Vec<EditOut>, BTreeMap<String, (Option<String>, String)>), (Vec<EditOut>, String)>
-    {
-        let edits = match edit::parse(answer) {
-            Ok(e) => e,
-            Err(edit::ParseError::NoBlocks) => {
+    fn candidate(&self, files: &[String], answer: &str, state: &State, asked: &Asked) -> Candidate {
+        let whole = match asked {
+            Asked::Whole(w) => Some(w.as_slice()),
+            _ => None,
+        };
+        let edits = match (edit::parse(answer), asked) {
+            (Ok(e), _) => e,
+            (Err(edit::ParseError::NoBlocks), Asked::Parts(parts)) => {
+                return self.parts_candidate(answer, state, parts);
+            }
+            (Err(edit::ParseError::NoBlocks), _) => {
                 // A bare code block may stand for a file being healed, one already edited, or
                 // one the model was asked to give whole; a lone one for the only such file.
                 let mut known: Vec<String> = files.to_vec();
@@ -342,7 +373,7 @@ impl Loop<'_> {
                     }
                 }
             }
-            Err(e) => return Err((vec![], format!("the answer has no usable edits: {e}"))),
+            (Err(e), _) => return Err((vec![], format!("the answer has no usable edits: {e}"))),
         };
         let outs: Vec<EditOut> = edits
             .iter()
@@ -363,19 +394,7 @@ impl Loop<'_> {
         }
         let mut next = state.clone();
         for (rel, es) in by_file {
-            let (disk, current) = match next.get(&rel) {
-                Some((disk, cur)) => (disk.clone(), cur.clone()),
-                None => match std::fs::read(self.root.join(&rel)) {
-                    Ok(bytes) => {
-                        let text = String::from_utf8(bytes).map_err(|_| {
-                            (outs.clone(), format!("{rel} is not UTF-8 text; not edited"))
-                        })?;
-                        (Some(text.clone()), text)
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, String::new()),
-                    Err(e) => return Err((outs.clone(), format!("cannot read {rel}: {e}"))),
-                },
-            };
+            let (disk, current) = self.current(&rel, &next).map_err(|e| (outs.clone(), e))?;
             let new =
                 edit::apply_to_text(&current, &es).map_err(|e| (outs.clone(), e.to_string()))?;
             if es
@@ -392,22 +411,99 @@ impl Loop<'_> {
             }
             next.insert(rel, (disk, new));
         }
-        // Keep only files whose text differs from the disk.
-        next.retain(|_, (disk, new)| disk.as_deref() != Some(new.as_str()));
-        if next == *state {
-            return Err((outs, "the edits change nothing".into()));
+        settle(outs, next, state)
+    }
+
+    /// The parts of an answer to [`Asked::Parts`] put in place of the lines they stand for in
+    /// the accepted state, or why they cannot be.
+    fn parts_candidate(&self, answer: &str, state: &State, parts: &[Part]) -> Candidate {
+        let found = fenced_parts(answer, parts);
+        if found.is_empty() {
+            let example = parts.first().map(Part::heading).unwrap_or_default();
+            return Err((
+                vec![],
+                format!(
+                    "the answer has no usable edits: no part headed by its path and lines (`{example}`) and then its lines in a fenced block"
+                ),
+            ));
         }
-        Ok((outs, next))
+        let outs: Vec<EditOut> = found
+            .iter()
+            .map(|(part, line, _)| EditOut {
+                path: part.path.clone(),
+                kind: "lines",
+                line: *line,
+            })
+            .collect();
+        let mut by_file: BTreeMap<&str, Vec<(&Part, &str)>> = BTreeMap::new();
+        for (part, _, content) in &found {
+            by_file
+                .entry(part.path.as_str())
+                .or_default()
+                .push((part, content.as_str()));
+        }
+        let mut next = state.clone();
+        for (path, mut ps) in by_file {
+            // A file a diagnostic named may be outside the repository (a system header).
+            let (rel, _) = edit::resolve(self.root, path)
+                .map_err(|err| (outs.clone(), format!("refused: {err}")))?;
+            let (disk, current) = self.current(&rel, &next).map_err(|e| (outs.clone(), e))?;
+            let mut lines: Vec<String> = current.split_inclusive('\n').map(String::from).collect();
+            // From the bottom up, so that the line numbers of the parts above still hold.
+            ps.sort_by_key(|(p, _)| std::cmp::Reverse(p.start));
+            for (part, content) in ps {
+                if part.start == 0 || part.end > lines.len() || part.start > part.end + 1 {
+                    return Err((
+                        outs.clone(),
+                        format!("{}: the file no longer has these lines", part.heading()),
+                    ));
+                }
+                let old: String = lines[part.start - 1..part.end].concat();
+                if !keeps_most_of(&old, content) {
+                    return Err((
+                        outs.clone(),
+                        format!(
+                            "{}: the answer drops most of the part's lines (only the changed ones?); reply with every line of the part",
+                            part.heading()
+                        ),
+                    ));
+                }
+                let mut content = content.to_string();
+                if !old.ends_with('\n') {
+                    // The part ends the file without a newline: so does its replacement.
+                    content.truncate(content.trim_end_matches('\n').len());
+                }
+                lines.splice(part.start - 1..part.end, [content]);
+            }
+            next.insert(rel, (disk, lines.concat()));
+        }
+        settle(outs, next, state)
+    }
+
+    /// A file's text on disk (`None`: there is none) and as the accepted state has it.
+    fn current(&self, rel: &str, state: &State) -> Result<(Option<String>, String), String> {
+        if let Some((disk, cur)) = state.get(rel) {
+            return Ok((disk.clone(), cur.clone()));
+        }
+        match std::fs::read(self.root.join(rel)) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| format!("{rel} is not UTF-8 text; not edited"))?;
+                Ok((Some(text.clone()), text))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, String::new())),
+            Err(e) => Err(format!("cannot read {rel}: {e}")),
+        }
     }
 
     fn prompt(
         &mut self,
         files: &[String],
         v: &Validation,
-        state: &BTreeMap<String, (Option<String>, String)>,
+        state: &State,
         attempts: &[Attempt],
         past: &[Fix],
-    ) -> anyhow::Result<(String, Option<Vec<String>>)> {
+    ) -> anyhow::Result<(String, Asked)> {
         let stage = v.failed_stage.unwrap_or(Stage::Syntax);
         let errors: Vec<&Diagnostic> = v
             .errors()
@@ -445,30 +541,80 @@ impl Loop<'_> {
                 Some((rel, text))
             })
             .collect();
-        // Whole files only where every file shown is shown whole: the model can rewrite only
-        // what it has seen.
-        let all_small = !texts.is_empty()
-            && texts
+        let error_lines = |rel: &str| -> Vec<u32> {
+            errors
                 .iter()
-                .all(|(_, t)| t.lines().count() <= WHOLE_FILE_LINES);
-        let whole = all_small
+                .filter(|d| d.file == rel)
+                .map(|d| d.line)
+                .collect()
+        };
+        // After an answer without usable edits (or when configured), whole files, or for long
+        // files the parts shown: the model can rewrite only what it has seen.
+        let rewrite = !texts.is_empty()
             && match self.config.heal.edit_format {
                 EditFormat::SearchReplace => false,
                 EditFormat::Whole => true,
                 EditFormat::Auto => attempts.iter().any(|a| a.outcome == "unusable"),
             };
-        s.push_str(if whole {
-            "\nThe code as it is now:\n"
+        let all_small = texts
+            .iter()
+            .all(|(_, t)| t.lines().count() <= WHOLE_FILE_LINES);
+        let asked = if !rewrite {
+            Asked::Edits
+        } else if all_small {
+            Asked::Whole(texts.iter().map(|(rel, _)| (*rel).clone()).collect())
         } else {
-            "\nThe code as it is now (excerpts of long files have line numbers added, `N | `; they are not part of the file: never copy them into SEARCH):\n"
-        });
-        for (rel, text) in &texts {
-            let lines: Vec<u32> = errors
+            let parts: Vec<Part> = texts
                 .iter()
-                .filter(|d| &d.file == *rel)
-                .map(|d| d.line)
+                .flat_map(|(rel, text)| {
+                    windows(&text.lines().collect::<Vec<_>>(), &error_lines(rel))
+                        .into_iter()
+                        .map(|(start, end)| Part {
+                            path: (*rel).clone(),
+                            start,
+                            end,
+                        })
+                })
                 .collect();
-            s.push_str(&format!("\n{rel}\n```\n{}```\n", numbered(text, &lines)));
+            if parts.is_empty() {
+                Asked::Edits
+            } else {
+                Asked::Parts(parts)
+            }
+        };
+        match &asked {
+            Asked::Edits => {
+                s.push_str("\nThe code as it is now (excerpts of long files have line numbers added, `N | `; they are not part of the file: never copy them into SEARCH):\n");
+                for (rel, text) in &texts {
+                    s.push_str(&format!(
+                        "\n{rel}\n```\n{}```\n",
+                        numbered(text, &error_lines(rel))
+                    ));
+                }
+            }
+            Asked::Whole(_) => {
+                s.push_str("\nThe code as it is now:\n");
+                for (rel, text) in &texts {
+                    s.push_str(&format!("\n{rel}\n```\n{}```\n", numbered(text, &[])));
+                }
+            }
+            Asked::Parts(parts) => {
+                s.push_str("\nThe code as it is now, in parts (the lines around the errors of a long file, a short file whole), each headed by its path and lines:\n");
+                for part in parts {
+                    let text = texts
+                        .iter()
+                        .find(|(rel, _)| **rel == part.path)
+                        .map(|(_, t)| t.as_str())
+                        .unwrap_or("");
+                    let lines: String = text
+                        .split_inclusive('\n')
+                        .skip(part.start - 1)
+                        .take(part.end + 1 - part.start)
+                        .collect();
+                    let nl = if lines.ends_with('\n') { "" } else { "\n" };
+                    s.push_str(&format!("\n{}\n```\n{lines}{nl}```\n", part.heading()));
+                }
+            }
         }
         let query: String = errors
             .iter()
@@ -513,25 +659,36 @@ impl Loop<'_> {
             .map(|d| d.file.as_str())
             .filter(|f| !f.is_empty())
             .unwrap_or(files.first().map(String::as_str).unwrap_or("path/to/file"));
-        if whole {
+        match &asked {
             // No placeholder to copy: small models answer with it verbatim.
-            s.push_str(&if texts.len() == 1 {
-                format!(
-                    "\nReply with the complete corrected {example}: its path alone on a line, then the whole file in one fenced block, changing only what fixes the errors.\n"
-                )
-            } else {
-                "\nReply with each file you change complete: its path alone on a line, then the whole corrected file in a fenced block, changing only what fixes the errors.\n".to_string()
-            });
-        } else {
-            s.push_str(&format!(
+            Asked::Whole(_) if texts.len() == 1 => s.push_str(&format!(
+                "\nReply with the complete corrected {example}: its path alone on a line, then the whole file in one fenced block, changing only what fixes the errors.\n"
+            )),
+            Asked::Whole(_) => s.push_str("\nReply with each file you change complete: its path alone on a line, then the whole corrected file in a fenced block, changing only what fixes the errors.\n"),
+            Asked::Parts(parts) if parts.len() == 1 => s.push_str(&format!(
+                "\nReply with the corrected part complete: the line `{}` alone, then every line of the part in one fenced block, changing only what fixes the errors.\n",
+                parts[0].heading()
+            )),
+            Asked::Parts(parts) => s.push_str(&format!(
+                "\nReply with each part you change complete: its heading alone on a line (such as `{}`), then every line of the part in one fenced block, changing only what fixes the errors.\n",
+                parts.first().map(Part::heading).unwrap_or_default()
+            )),
+            Asked::Edits => s.push_str(&format!(
                 "\nReply with SEARCH/REPLACE blocks only, changing as little as possible:\n\n{example}\n<<<<<<< SEARCH\n(the wrong line(s), copied exactly)\n=======\n(the corrected line(s))\n>>>>>>> REPLACE\n"
-            ));
+            )),
         }
-        Ok((
-            s,
-            whole.then(|| texts.iter().map(|(rel, _)| (*rel).clone()).collect()),
-        ))
+        Ok((s, asked))
     }
+}
+
+/// A candidate state: the files whose text differs from the disk, unless that is where the
+/// accepted state already was.
+fn settle(outs: Vec<EditOut>, mut next: State, state: &State) -> Candidate {
+    next.retain(|_, (disk, new)| disk.as_deref() != Some(new.as_str()));
+    if next == *state {
+        return Err((outs, "the edits change nothing".into()));
+    }
+    Ok((outs, next))
 }
 
 fn validators_of(v: &Validation, stage: Stage) -> String {
@@ -579,19 +736,70 @@ pub fn numbered(text: &str, at: &[u32]) -> String {
         return t;
     }
     let width = lines.len().to_string().len();
-    let keep = |i: usize| {
-        lines.len() <= WHOLE_FILE_LINES
-            || at.iter().any(|&l| (i + 1).abs_diff(l as usize) <= AROUND)
-    };
+    let gap = format!("{:>width$} | ...\n", "");
     let mut out = String::new();
-    let mut gap = false;
-    for (i, l) in lines.iter().enumerate() {
-        if keep(i) {
+    let mut next = 1;
+    for (start, end) in windows(&lines, at) {
+        if start > next {
+            out.push_str(&gap);
+        }
+        for (i, l) in lines.iter().enumerate().take(end).skip(start - 1) {
             out.push_str(&format!("{:>width$} | {l}\n", i + 1));
-            gap = false;
-        } else if !gap {
-            out.push_str(&format!("{:>width$} | ...\n", ""));
-            gap = true;
+        }
+        next = end + 1;
+    }
+    if next <= lines.len() {
+        out.push_str(&gap);
+    }
+    out
+}
+
+/// The lines of a file that the model is shown (1-based, inclusive, in order, apart): all of
+/// a short file; in a long one, those within [`AROUND`] of each line of `at`, widened or
+/// narrowed to whole paragraphs (from a line after a blank one to a line before one, looked
+/// for up to [`AROUND`] lines further), so that a part holds whole definitions where the code
+/// has them, as a model rewriting it would write them.
+fn windows(lines: &[&str], at: &[u32]) -> Vec<(usize, usize)> {
+    let len = lines.len();
+    if len == 0 {
+        return vec![];
+    }
+    if len <= WHOLE_FILE_LINES {
+        return vec![(1, len)];
+    }
+    let blank = |n: usize| lines[n - 1].trim().is_empty();
+    // A paragraph starts on line n / ends on line n.
+    let starts = |n: usize| n == 1 || (!blank(n) && blank(n - 1));
+    let ends = |n: usize| n == len || (!blank(n) && blank(n + 1));
+    let mut around: Vec<(usize, usize)> = Vec::new();
+    for &l in at {
+        let l = (l as usize).clamp(1, len + AROUND + 1);
+        let (lo, hi) = (l.saturating_sub(AROUND).max(1), (l + AROUND).min(len));
+        if lo > len {
+            continue;
+        }
+        let l = l.min(len);
+        let start = (lo..=l)
+            .find(|&n| starts(n))
+            .or_else(|| {
+                (lo.saturating_sub(AROUND).max(1)..lo)
+                    .rev()
+                    .find(|&n| starts(n))
+            })
+            .unwrap_or(lo);
+        let end = (l..=hi)
+            .rev()
+            .find(|&n| ends(n))
+            .or_else(|| (hi + 1..=(hi + AROUND).min(len)).find(|&n| ends(n)))
+            .unwrap_or(hi);
+        around.push((start, end.max(start)));
+    }
+    around.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in around {
+        match out.last_mut() {
+            Some(last) if start <= last.1 + 1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
         }
     }
     out
@@ -606,42 +814,10 @@ pub fn fenced_whole_files(answer: &str, known: &[String]) -> Option<Vec<Edit>> {
     let mut out: Vec<Edit> = Vec::new();
     let mut i = 0;
     while i + 1 < lines.len() {
-        let name = lines[i]
-            .trim()
-            .trim_matches(|c| c == '`' || c == '*' || c == '#' || c == ':')
-            .trim()
-            // `./a.py` and `/a.py` (small models write both) for the repository's a.py.
-            .trim_start_matches("./")
-            .trim_start_matches('/');
-        let opens = lines[i + 1].trim_start().starts_with("```");
-        if opens && known.iter().any(|k| k == name) {
-            let start = i + 2;
-            let Some(len) = lines[start..]
-                .iter()
-                .position(|l| l.trim_start().starts_with("```"))
-            else {
-                break;
-            };
-            let body = &lines[start..start + len];
-            let numbered = !body.is_empty()
-                && body.iter().all(|l| {
-                    l.split_once('|').is_some_and(|(n, _)| {
-                        !n.trim().is_empty() && n.trim().chars().all(|c| c.is_ascii_digit())
-                    })
-                });
-            let mut content: String = body
-                .iter()
-                .map(|l| {
-                    if numbered {
-                        let rest = l.split_once('|').map(|(_, r)| r).unwrap_or(l);
-                        rest.strip_prefix(' ').unwrap_or(rest)
-                    } else {
-                        l
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            content.push('\n');
+        let name = heading(lines[i]);
+        if known.iter().any(|k| k == name)
+            && let Some((len, content)) = fence_after(&lines, i)
+        {
             // A file named twice: the last version counts.
             out.retain(|e| e.path != name);
             out.push(Edit {
@@ -649,7 +825,7 @@ pub fn fenced_whole_files(answer: &str, known: &[String]) -> Option<Vec<Edit>> {
                 kind: EditKind::WholeFile { content },
                 line: i + 1,
             });
-            i = start + len + 1;
+            i += len;
         } else {
             i += 1;
         }
@@ -657,9 +833,55 @@ pub fn fenced_whole_files(answer: &str, known: &[String]) -> Option<Vec<Edit>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// An answer of fenced blocks only, all the same (small models repeat theirs), in reply to a
-/// request for the whole of `path` (the only file in question): the whole-file edit of it.
-fn only_fence(answer: &str, path: &str) -> Option<Vec<Edit>> {
+/// A line that heads a fenced block, without the decoration models add (`**a.py**`, `### a.py:`,
+/// `./a.py`, `/a.py`).
+fn heading(line: &str) -> &str {
+    line.trim()
+        .trim_matches(|c| c == '`' || c == '*' || c == '#' || c == ':')
+        .trim()
+        // `./a.py` and `/a.py` (small models write both) for the repository's a.py.
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+}
+
+/// The fenced block that opens on the line after `lines[at]`: how many lines from `at` to past
+/// its closing fence, and its content (with line numbers copied from the prompt stripped, when
+/// every line has one).
+fn fence_after(lines: &[&str], at: usize) -> Option<(usize, String)> {
+    if !lines.get(at + 1)?.trim_start().starts_with("```") {
+        return None;
+    }
+    let start = at + 2;
+    let len = lines[start..]
+        .iter()
+        .position(|l| l.trim_start().starts_with("```"))?;
+    let body = &lines[start..start + len];
+    let numbered = !body.is_empty()
+        && body.iter().all(|l| {
+            l.split_once('|').is_some_and(|(n, _)| {
+                !n.trim().is_empty() && n.trim().chars().all(|c| c.is_ascii_digit())
+            })
+        });
+    let mut content: String = body
+        .iter()
+        .map(|l| {
+            if numbered {
+                let rest = l.split_once('|').map(|(_, r)| r).unwrap_or(l);
+                rest.strip_prefix(' ').unwrap_or(rest)
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    content.push('\n');
+    Some((len + 3, content))
+}
+
+/// An answer of fenced blocks only, all the same (small models repeat theirs, some until the
+/// answer is cut off in the middle of one): the line of the first opening fence and the
+/// content.
+fn lone_fence(answer: &str) -> Option<(usize, String)> {
     let lines: Vec<&str> = answer.lines().collect();
     let mut blocks: Vec<(usize, String)> = Vec::new(); // (line of the opening fence, content)
     let mut open: Option<usize> = None;
@@ -672,14 +894,73 @@ fn only_fence(answer: &str, path: &str) -> Option<Vec<Edit>> {
         }
     }
     let (line, content) = blocks.first()?.clone();
-    if open.is_some() || blocks.iter().any(|(_, c)| *c != content) {
+    let cut_off = |o: usize| content.starts_with(&lines[o + 1..].join("\n"));
+    if open.is_some_and(|o| !cut_off(o)) || blocks.iter().any(|(_, c)| *c != content) {
         return None;
     }
+    Some((line + 1, content))
+}
+
+/// The answer to a request for the whole of `path` (the only file in question) when it is
+/// only a fenced block: the whole-file edit of it.
+fn only_fence(answer: &str, path: &str) -> Option<Vec<Edit>> {
+    let (line, content) = lone_fence(answer)?;
     Some(vec![Edit {
         path: path.to_string(),
         kind: EditKind::WholeFile { content },
-        line: line + 1,
+        line,
     }])
+}
+
+/// The parts of an answer to a request for `parts`: each fenced block headed by a part's
+/// heading (`a.c lines 10-26`, also written `a.c:10-26` or `a.c (lines 10–26)`; its path alone
+/// for a file of one part), or a lone fenced block when one part was asked for. Each with the
+/// answer line of its heading and its content; a part given twice counts as the last.
+fn fenced_parts<'p>(answer: &str, parts: &'p [Part]) -> Vec<(&'p Part, usize, String)> {
+    let lines: Vec<&str> = answer.lines().collect();
+    let mut out: Vec<(&Part, usize, String)> = Vec::new();
+    let mut i = 0;
+    while i + 1 < lines.len() {
+        let found = part_named(heading(lines[i]), parts).zip(fence_after(&lines, i));
+        if let Some((part, (len, content))) = found {
+            out.retain(|(p, _, _)| *p != part);
+            out.push((part, i + 1, content));
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    if out.is_empty()
+        && let [part] = parts
+        && let Some((line, content)) = lone_fence(answer)
+    {
+        out.push((part, line, content));
+    }
+    out
+}
+
+/// The part a heading names: its path and then its first and last line and no other number or
+/// word but "lines", "line" or "to"; or its path alone when the file has one part.
+fn part_named<'p>(heading: &str, parts: &'p [Part]) -> Option<&'p Part> {
+    parts.iter().find(|p| {
+        let Some(rest) = heading.strip_prefix(p.path.as_str()) else {
+            return false;
+        };
+        if rest.trim().is_empty() {
+            return parts.iter().filter(|q| q.path == p.path).count() == 1;
+        }
+        let words: Vec<&str> = rest
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let numbers: Vec<usize> = words.iter().filter_map(|w| w.parse().ok()).collect();
+        numbers == [p.start, p.end]
+            && words.iter().all(|w| {
+                w.parse::<usize>().is_ok() || matches!(*w, "lines" | "line" | "Lines" | "to")
+            })
+            // The path ends there (`a.c` is not the start of `a.cc`).
+            && !rest.starts_with(|c: char| c.is_alphanumeric() || c == '.' || c == '_')
+    })
 }
 
 /// Whole-file rewrites of `known` files in an answer with no edit blocks (see
@@ -717,7 +998,7 @@ fn keeps_most_of(old: &str, new: &str) -> bool {
 }
 
 /// Changes of a state against the disk.
-fn changes_of(root: &Path, state: &BTreeMap<String, (Option<String>, String)>) -> Vec<FileChange> {
+fn changes_of(root: &Path, state: &State) -> Vec<FileChange> {
     state
         .iter()
         .map(|(rel, (old, new))| FileChange {
@@ -774,6 +1055,16 @@ pub fn whole_file_system_prompt() -> String {
      them pass, keeping the code's style and everything else as it is. Do not explain: reply \
      with each corrected file whole, its path alone on a line and then every line of it in a \
      fenced block."
+        .to_string()
+}
+
+/// The instructions for the model when it is asked for parts of files.
+pub fn parts_system_prompt() -> String {
+    "You are vibe's code fixer. Validators (a parser, the compiler or type checker, linters, \
+     tests) report errors in the user's code; you fix them with the smallest change that makes \
+     them pass, keeping the code's style and everything else as it is. You are shown parts of \
+     files, each headed by its path and lines. Do not explain: reply with each part you correct \
+     whole, its heading alone on a line and then every line of the part in a fenced block."
         .to_string()
 }
 
@@ -873,6 +1164,12 @@ mod tests {
         // Two different files, an unclosed fence, or no fence: not a file.
         assert_eq!(whole("```\nx = 1\n```\n```\nx = 2\n```\n"), None);
         assert_eq!(whole("```\nx = 1\n"), None);
+        // Cut off while repeating the block: the block; after another text: none.
+        assert_eq!(
+            whole("```\nx = 1\ny = 2\n```\n```\nx = 1\ny").as_deref(),
+            Some("x = 1\ny = 2\n")
+        );
+        assert_eq!(whole("```\nx = 1\n```\n```\nx = 3"), None);
         assert_eq!(whole("close the parenthesis"), None);
     }
 
@@ -881,6 +1178,81 @@ mod tests {
         let old = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n";
         assert!(keeps_most_of(old, "a = 1\nb = 2\nc = 3\nd = 4\ne = 6\n"));
         assert!(!keeps_most_of(old, "a = 1\n"));
+    }
+
+    #[test]
+    fn parts_are_the_paragraphs_around_errors_merged() {
+        let text: String = (1..=400).map(|i| format!("line {i}\n")).collect();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(windows(&[], &[1]), vec![]);
+        assert_eq!(windows(&lines[..40], &[]), vec![(1, 40)]);
+        assert_eq!(windows(&lines, &[]), vec![]);
+        assert_eq!(windows(&lines, &[200]), vec![(192, 208)]);
+        // Overlapping and touching windows are one part; a line past the end is none.
+        assert_eq!(
+            windows(&lines, &[300, 100, 110, 3, 127, 500]),
+            vec![(1, 11), (92, 135), (292, 308)]
+        );
+        assert_eq!(windows(&lines, &[0, 398]), vec![(1, 9), (390, 400)]);
+        // Blank lines: from the first paragraph start to the last paragraph end in reach,
+        // looked for further out when there is none.
+        let with_blanks = |at: &[usize]| {
+            let mut p = lines.clone();
+            for &n in at {
+                p[n - 1] = "";
+            }
+            windows(&p, &[200])
+        };
+        assert_eq!(with_blanks(&[186, 195, 203, 212]), vec![(196, 202)]);
+        assert_eq!(with_blanks(&[186, 212]), vec![(187, 211)]);
+        assert_eq!(with_blanks(&[180, 220]), vec![(192, 208)]);
+    }
+
+    #[test]
+    fn parts_are_read_by_their_headings() {
+        let part = |path: &str, start, end| Part {
+            path: path.into(),
+            start,
+            end,
+        };
+        let parts = [part("a.c", 10, 26), part("a.c", 80, 96), part("b.c", 1, 40)];
+        let got = |answer: &str| -> Vec<(String, usize, String)> {
+            fenced_parts(answer, &parts)
+                .into_iter()
+                .map(|(p, line, c)| (p.heading(), line, c))
+                .collect()
+        };
+        let answer = "Fixed:\n\n**a.c lines 80-96**\n```c\n80 | int x;\n81 | int y;\n```\n\n`a.c:10–26`\n```\nint z;\n```\nb.c\n```\nint w;\n```\n";
+        assert_eq!(
+            got(answer),
+            vec![
+                ("a.c lines 80-96".into(), 3, "int x;\nint y;\n".into()),
+                ("a.c lines 10-26".into(), 9, "int z;\n".into()),
+                ("b.c lines 1-40".into(), 13, "int w;\n".into()),
+            ]
+        );
+        // Other lines, another file's name, a path alone for a file of two parts, a lone
+        // fence when several parts were asked for: none.
+        for wrong in [
+            "a.c lines 10-27\n```\nx\n```\n",
+            "a.c lines 10-26 and 30\n```\nx\n```\n",
+            "a.cc lines 10-26\n```\nx\n```\n",
+            "a.c\n```\nx\n```\n",
+            "```\nx\n```\n",
+            "a.c lines 10-26\nx\n",
+        ] {
+            assert_eq!(got(wrong), vec![], "{wrong}");
+        }
+        // The same part twice: the last; one part asked for: a lone fence is that part.
+        let twice = "a.c lines 10-26\n```\none\n```\na.c lines 10-26\n```\ntwo\n```\n";
+        assert_eq!(
+            got(twice),
+            vec![("a.c lines 10-26".into(), 5, "two\n".into())]
+        );
+        let one = [part("a.c", 10, 26)];
+        let lone = fenced_parts("```c\nint z;\n```\n", &one);
+        assert_eq!(lone.len(), 1);
+        assert_eq!((lone[0].1, lone[0].2.as_str()), (1, "int z;\n"));
     }
 
     #[test]

@@ -309,6 +309,8 @@ fn overrule_grammar_gaps(
     // And the C/C++ files the compiler rejected for how they are written: nothing of them is
     // proven, but what is in the branches their build skips is still not checked by anyone.
     let mut rejected: Vec<String> = Vec::new();
+    // Of those, the line of the compiler's first error in each, when it reported none elsewhere.
+    let mut clean_until: HashMap<String, u32> = HashMap::new();
     // Per C/C++ file, the preprocessor of its compile job and the files that job compiles.
     let mut pre: HashMap<String, (Preprocessor, Vec<String>)> = HashMap::new();
     // What a C/C++ compiler that rejected a file said about how it is written.
@@ -380,6 +382,22 @@ fn overrule_grammar_gaps(
                             ..d.clone()
                         }),
                 );
+                // Up to its first error, the compiler read the file as this build compiles it
+                // and found nothing wrong: an error cannot change how the lines before it
+                // parse. Unless it reported an error in another file first (a header).
+                let errors = run
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error);
+                if errors
+                    .clone()
+                    .all(|d| files.contains(&d.file) && d.line > 0)
+                {
+                    for d in errors {
+                        let line = clean_until.entry(d.file.clone()).or_insert(d.line);
+                        *line = (*line).min(d.line);
+                    }
+                }
                 rejected.extend(files.iter().cloned());
             } else {
                 continue;
@@ -441,13 +459,15 @@ fn overrule_grammar_gaps(
         let last = ends
             .get(&(d.file.clone(), d.line, d.column))
             .map_or(first, |e| (*e as usize).saturating_sub(1));
+        // In a rejected file only what the compiler read before its first error is proven.
+        let unproven = rejected.contains(&d.file)
+            && clean_until
+                .get(&d.file)
+                .is_none_or(|&l| last + 1 >= l as usize);
         match b.span_compiled(first, last, taken.as_ref()) {
-            Some(true) if rejected.contains(&d.file) => Verdict::Unknown,
-            // In a rejected file nothing compiled is proven, not even next to a skipped branch.
-            Some(false)
-                if rejected.contains(&d.file)
-                    && b.has_compiled_code(first, last, taken.as_ref()) =>
-            {
+            Some(true) if unproven => Verdict::Unknown,
+            // Not even next to a skipped branch.
+            Some(false) if unproven && b.has_compiled_code(first, last, taken.as_ref()) => {
                 Verdict::Unknown
             }
             Some(true) => Verdict::Proven,
@@ -550,6 +570,9 @@ fn overrule_grammar_gaps(
     let mut overruled = |d: &Diagnostic| -> Option<&'static str> {
         match verdict(d) {
             Verdict::Unknown => None,
+            Verdict::Proven if rejected.contains(&d.file) => Some(
+                " (the compiler reads it without an error, before its first: a construct vibe's grammar does not parse)",
+            ),
             Verdict::Proven if parsed_only.contains(&d.file) => {
                 Some(" (the compiler parses the file: a construct vibe's grammar does not parse)")
             }
