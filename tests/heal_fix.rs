@@ -209,6 +209,11 @@ fn whole_files_after_an_answer_without_edits_or_when_configured() {
         assert_eq!(read(&t, "calc.py"), if healed { fixed } else { broken });
         let p = prompts(&s);
         assert_eq!(p.len(), answers.len(), "{format}");
+        // The file is shown once: not again among the related code.
+        assert!(
+            p.iter().all(|(_, u)| u.matches("def f(x):").count() == 1),
+            "{p:#?}"
+        );
         match format {
             "auto" => {
                 assert!(!asks_whole(&p[0]) && asks_whole(&p[1]), "{p:#?}");

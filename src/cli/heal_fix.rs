@@ -74,7 +74,9 @@ pub fn run(
     });
     let (runtime, cancel) = super::runtime_with_ctrl_c()?;
     let quiet = args.json;
-    let mut related = |query: &str| fix::related(root, &store, budget, encoding, query);
+    let mut related = |query: &str, exclude: &[String]| {
+        fix::related(root, &store, budget, encoding, query, exclude)
+    };
     let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| {}));
     let mut progress = |line: &str| {
         if !quiet {

@@ -110,8 +110,9 @@ pub struct Outcome {
 pub struct Loop<'a> {
     pub root: &'a Path,
     pub config: &'a crate::config::Config,
-    /// Related definitions for a query (the context loader), within its budget.
-    pub related: &'a mut dyn FnMut(&str) -> anyhow::Result<String>,
+    /// Related definitions for a query (the context loader), within its budget, without the
+    /// files given (already in the prompt).
+    pub related: &'a mut dyn FnMut(&str, &[String]) -> anyhow::Result<String>,
     /// Sends a request to the model.
     pub ask: &'a mut dyn FnMut(&Request) -> Result<llm::Outcome, llm::Error>,
     /// Progress lines for the user.
@@ -621,7 +622,14 @@ impl Loop<'_> {
             .take(MAX_DIAGNOSTICS)
             .map(|d| format!("{} {}\n", d.file, d.message))
             .collect();
-        let related = (self.related)(&query)?;
+        // Files shown whole are not shown again; the rest of a long file may say what its
+        // excerpts call.
+        let shown_whole: Vec<String> = texts
+            .iter()
+            .filter(|(_, t)| t.lines().count() <= WHOLE_FILE_LINES)
+            .map(|(rel, _)| (*rel).clone())
+            .collect();
+        let related = (self.related)(&query, &shown_whole)?;
         if !related.trim().is_empty() {
             s.push_str("\nRelated code from the repository (for reference):\n");
             s.push_str(&related);
@@ -1011,13 +1019,14 @@ fn changes_of(root: &Path, state: &State) -> Vec<FileChange> {
 }
 
 /// Related definitions for a fix prompt: the context loader's pack for `query` within `budget`
-/// tokens ("" for none, or for a query the loader cannot use).
+/// tokens, without the files of `exclude` ("" for none, or for a query the loader cannot use).
 pub fn related(
     root: &Path,
     store: &crate::store::Store,
     budget: usize,
     encoding: crate::context::tokens::Encoding,
     query: &str,
+    exclude: &[String],
 ) -> anyhow::Result<String> {
     use crate::context;
     if budget == 0 || query.trim().is_empty() {
@@ -1027,7 +1036,7 @@ pub fn related(
         task: query,
         budget,
         encoding,
-        exclude: &[],
+        exclude,
     };
     match context::build(root, store, &req) {
         Ok(p) => Ok(p.context),

@@ -955,7 +955,8 @@ impl Core {
         let heal_client = self.models.heal.clone();
         let budget = config.heal.context_budget;
         let encoding = self.models.encoding;
-        let mut related = |q: &str| heal::fix::related(root, &store, budget, encoding, q);
+        let mut related =
+            |q: &str, ex: &[String]| heal::fix::related(root, &store, budget, encoding, q, ex);
         let progress_tx = link.events.clone();
         let mut progress = |line: &str| {
             let _ = progress_tx.send(Event::HealProgress {
