@@ -523,6 +523,14 @@ fn odd_file_names_are_quoted_and_read() {
         "{map}"
     );
     assert!(map.contains("\" lead.py\":\n"), "{map}");
+    // `vibe tokens` too; its JSON keeps the name.
+    let counts = t.run(&["tokens", "bad\nname.py", " lead.py"]).ok();
+    assert!(
+        counts.contains("  \"bad\\nname.py\"\n") && counts.contains("  \" lead.py\"\n"),
+        "{counts}"
+    );
+    let j = t.run(&["tokens", "--json", "bad\nname.py"]).json();
+    assert_eq!(j["files"][0]["path"], "bad\nname.py", "{j}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::repomap::render::shown_path;
 
 use super::{UsageError, print, print_json};
 
@@ -69,7 +70,7 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             let b = std::fs::read(&path).map_err(|e| UsageError {
                 message: format!(
                     "{}: {e}\nhint: give files that exist and can be read",
-                    f.display()
+                    shown_path(&f.display().to_string())
                 ),
             })?;
             texts.push((f.display().to_string(), b));
@@ -115,7 +116,7 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
         let width = total.to_string().len().max(6);
         let mut s = String::new();
         for c in &counted {
-            s.push_str(&format!("{:>width$}  {}\n", c.tokens, c.path));
+            s.push_str(&format!("{:>width$}  {}\n", c.tokens, shown_path(&c.path)));
         }
         if counted.len() > 1 {
             s.push_str(&format!("{total:>width$}  total ({})\n", encoding.name()));
