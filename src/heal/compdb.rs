@@ -415,7 +415,8 @@ const MAX_READ: u64 = 1 << 20;
 /// An `#include` (or `#include_next`, `#import`) of a file.
 #[derive(Debug, PartialEq, Eq)]
 struct Include {
-    /// As written between the quotes or brackets, without leading `./` and `../`.
+    /// As written between the quotes or brackets, without `.` and `..` (those that lead out of
+    /// the directory it is written from dropped).
     path: String,
     /// Its file name.
     name: String,
@@ -436,16 +437,21 @@ fn includes(text: &str) -> (Vec<Include>, bool) {
         .includes()
         .iter()
         .filter_map(|(line, written)| {
-            let mut path = written.as_deref()?;
-            while let Some(rest) = path.strip_prefix("./").or_else(|| path.strip_prefix("../")) {
-                path = rest;
+            // `sub/../h.h` is `h.h`, `a/./b.h` is `a/b.h`; a leading `..` leaves the directory
+            // the include is written in, which is not known here.
+            let mut parts: Vec<&str> = Vec::new();
+            for part in written.as_deref()?.split('/') {
+                match part {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    _ => parts.push(part),
+                }
             }
-            let name = path
-                .rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty() && *n != "..")?;
+            let name = parts.last()?;
             Some(Include {
-                path: path.to_string(),
+                path: parts.join("/"),
                 name: name.to_string(),
                 unconditional: b.unconditional(*line),
             })
@@ -1004,7 +1010,7 @@ mod tests {
                     #ifdef _WIN32\n#include_next \"w.h\"\n#endif\n#include MACRO\n\
                     /* removed:\n#include \"old.h\"\n*/\n// #include \"gone.h\"\n\
                     #include \\\n  \"../inc/./z.h\"\n/* a */ # /* b */ include /* ours */ \"c.h\"\n\
-                    #endif\n";
+                    #include \"sub/../h.h\"\n#include \"..\"\n#endif\n";
         let (found, computed) = includes(text);
         assert!(computed, "#include MACRO");
         let got: Vec<(String, String, bool)> = found
@@ -1015,8 +1021,9 @@ mod tests {
             ("x.h", "x.h", true),
             ("sys/y.h", "y.h", true),
             ("w.h", "w.h", false),
-            ("inc/./z.h", "z.h", true),
+            ("inc/z.h", "z.h", true),
             ("c.h", "c.h", true),
+            ("h.h", "h.h", true),
         ];
         assert_eq!(got, want.map(|(p, n, u)| (p.to_string(), n.to_string(), u)));
     }
