@@ -145,7 +145,25 @@ fn python_two_attempts_the_first_unusable() {
     assert_eq!(j["attempts"][1]["outcome"], "accepted");
 }
 
-/// The system prompt and the user prompt of each request the scripted server saw.
+/// An answer that is a unified diff (models write them, small ones copying the diffs of the
+/// bug memory) is taken as edits: each hunk is a SEARCH/REPLACE, found by its lines.
+#[test]
+fn a_unified_diff_answer_is_taken_as_edits() {
+    let t = Test::new();
+    let broken = "def total(items):\n    return sum(items\n\n\nprint(total([1, 2]))\n";
+    t.write("calc.py", broken);
+    let diff = "calc.py[syntax] fixed:\n```diff\n--- a/calc.py\n+++ b/calc.py\n\
+                @@ -1,4 +1,4 @@\n def total(items):\n-    return sum(items\n+    return sum(items)\n\n \n```\n";
+    let j = heals(
+        &t,
+        "calc.py",
+        &[diff.to_string()],
+        "def total(items):\n    return sum(items)\n\n\nprint(total([1, 2]))\n",
+        1,
+    );
+    assert_eq!(j["attempts"][0]["edits"][0]["kind"], "replace", "{j:#}");
+}
+
 /// A scripted model with these answers, and `heal.edit_format` set to `format`.
 fn scripted(t: &Test, format: &str, answers: &[&str]) -> Server {
     let s = Server::start();
@@ -160,6 +178,7 @@ fn scripted(t: &Test, format: &str, answers: &[&str]) -> Server {
     s
 }
 
+/// The system prompt and the user prompt of each request the scripted server saw.
 fn prompts(s: &Server) -> Vec<(String, String)> {
     s.requests()
         .iter()

@@ -15,6 +15,7 @@ mod backup;
 mod matching;
 mod parse;
 mod paths;
+mod udiff;
 
 pub use atomic::{TEMP_MARK, atomic_write, is_temp_name};
 pub use backup::{RunInfo, UndoReport, commit, list_runs, undo};

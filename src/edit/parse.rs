@@ -111,7 +111,8 @@ fn join(lines: &[&str]) -> String {
     s
 }
 
-/// Parses every block of an answer, in order.
+/// Parses every block of an answer, in order; an answer with no block but unified diffs gives
+/// their hunks as search/replace edits (see [`super::udiff`]).
 pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
     // Lines without their endings (a CRLF answer parses like an LF one).
     let lines: Vec<&str> = answer
@@ -161,9 +162,21 @@ pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
         }
     }
     if edits.is_empty() {
-        return Err(ParseError::NoBlocks);
+        // No blocks: the answer's unified diffs, if it has any (models write those too).
+        edits = super::udiff::parse_diffs(answer);
+        if edits.is_empty() {
+            return Err(ParseError::NoBlocks);
+        }
     }
-    Ok(edits)
+    // A block repeated word for word (small models repeat theirs) is applied once: again, its
+    // SEARCH would no longer be there.
+    let mut unique: Vec<Edit> = Vec::with_capacity(edits.len());
+    for e in edits {
+        if !unique.iter().any(|u| u.path == e.path && u.kind == e.kind) {
+            unique.push(e);
+        }
+    }
+    Ok(unique)
 }
 
 /// The path for a block: the last line before it that is neither blank nor a fence. With no
@@ -336,6 +349,21 @@ mod tests {
             Err(ParseError::NoBlocks)
         );
         assert_eq!(parse(""), Err(ParseError::NoBlocks));
+        // A unified diff, when there is no block.
+        let diff = "```diff\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n```\n";
+        let e = parse(diff).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(e.iter().map(replace).collect::<Vec<_>>(), [("a\n", "b\n")]);
+        // Repeated word for word, a block or a hunk counts once; another path or text does not.
+        let block = "a.txt\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n";
+        for twice in [
+            format!("{block}\n{block}"),
+            format!("{diff}\nAgain:\n{diff}"),
+        ] {
+            let e = parse(&twice).unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(e.len(), 1, "{twice}");
+        }
+        let other = format!("{block}\n{}", block.replace("a.txt", "b.txt"));
+        assert_eq!(parse(&other).map(|e| e.len()), Ok(2));
         // No path at all.
         let e = parse("<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n");
         assert_eq!(

@@ -1,0 +1,183 @@
+//! Unified diffs in a model's answer, read as edits: models (small ones above all) often answer
+//! with a `diff` block as `git diff` prints it instead of SEARCH/REPLACE blocks. Each hunk becomes
+//! a search/replace edit: its context and removed lines are what to find, its context and added
+//! lines what to put there. Line numbers in `@@` headers are not trusted (models miscount); the
+//! lines are matched as SEARCH sections are ([`super::apply_to_text`]).
+
+use super::{Edit, EditKind};
+
+/// The edits of the unified diffs in an answer, in order; empty when it has none. A file is
+/// named by its `+++` line (`b/` dropped; its `---` line when that is `/dev/null`: a deletion,
+/// which is not taken); a file created (`--- /dev/null`) is an edit with an empty search.
+pub fn parse_diffs(answer: &str) -> Vec<Edit> {
+    let lines: Vec<&str> = answer
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let mut edits = Vec::new();
+    // The file the hunks are of: its path and whether the diff creates it.
+    let mut file: Option<(String, bool)> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if let (Some(old), Some(new)) = (
+            line.strip_prefix("--- "),
+            lines.get(i + 1).and_then(|l| l.strip_prefix("+++ ")),
+        ) {
+            let (old, new) = (diff_path(old, "a/"), diff_path(new, "b/"));
+            file = match (old, new) {
+                (_, None) => None,
+                (None, Some(new)) => Some((new, true)),
+                (Some(_), Some(new)) => Some((new, false)),
+            };
+            i += 2;
+            continue;
+        }
+        if !line.starts_with("@@") {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (search, replace, end) = hunk(&lines, i + 1);
+        i = end;
+        let Some((path, created)) = &file else {
+            continue;
+        };
+        if search.is_empty() && !created {
+            // Lines added with nothing to say where: not an edit.
+            continue;
+        }
+        edits.push(Edit {
+            path: path.clone(),
+            kind: EditKind::Replace { search, replace },
+            line: start + 1,
+        });
+    }
+    edits
+}
+
+/// A path of a `---` / `+++` line: without a timestamp after a tab, the `a/` or `b/` prefix and
+/// decoration; `None` for `/dev/null` or nothing.
+fn diff_path(text: &str, prefix: &str) -> Option<String> {
+    let path = text.split('\t').next().unwrap_or("").trim();
+    if path.is_empty() || path == "/dev/null" {
+        return None;
+    }
+    let path = path.strip_prefix(prefix).unwrap_or(path);
+    let path = path.strip_prefix("./").unwrap_or(path);
+    Some(path.to_string())
+}
+
+/// The body of a hunk starting at `lines[i]`: its search and replace texts and the index past
+/// it. It ends at a line that is not ` `, `-` or `+` prefixed (nor `\ No newline…`, nor empty:
+/// models drop the space of a blank context line), at the next `@@` or at a file header; empty
+/// lines that end it belong to what follows.
+fn hunk(lines: &[&str], mut i: usize) -> (String, String, usize) {
+    let mut body: Vec<&str> = Vec::new();
+    while i < lines.len() {
+        let l = lines[i];
+        let header =
+            l.starts_with("--- ") && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "));
+        if header || l.starts_with("@@") {
+            break;
+        }
+        if l.is_empty() || l.starts_with([' ', '-', '+', '\\']) {
+            body.push(l);
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    while body.last() == Some(&"") {
+        body.pop();
+        i -= 1;
+    }
+    let (mut search, mut replace) = (String::new(), String::new());
+    for l in body {
+        let (mark, text) = l.split_at(l.len().min(1));
+        match mark {
+            "-" => push_line(&mut search, text),
+            "+" => push_line(&mut replace, text),
+            "\\" => {}
+            // Context (` `) or a blank context line without its space.
+            _ => {
+                push_line(&mut search, text);
+                push_line(&mut replace, text);
+            }
+        }
+    }
+    (search, replace, i)
+}
+
+fn push_line(s: &mut String, line: &str) {
+    s.push_str(line);
+    s.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replaces(edits: &[Edit]) -> Vec<(String, String, String)> {
+        edits
+            .iter()
+            .map(|e| match &e.kind {
+                EditKind::Replace { search, replace } => {
+                    (e.path.clone(), search.clone(), replace.clone())
+                }
+                EditKind::WholeFile { .. } => panic!("a whole file"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hunks_are_search_and_replace() {
+        // As git prints it, in a fence, two files, the blank context line's space dropped.
+        let answer = "The fix:\n\n```diff\ndiff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n\
+                      @@ -2,4 +2,4 @@\n     return 1\n\n \n-print(f(1)\n+print(f(1))\n\
+                      --- a/src/b.py\t2026-12-03 10:00\n+++ b/src/b.py\n@@ @@\n x = 1\n-y = 2\n\
+                      \\ No newline at end of file\n+y = 3\n```\n\nDone.\n";
+        let e = parse_diffs(answer);
+        assert_eq!(
+            replaces(&e),
+            vec![
+                (
+                    "a.py".into(),
+                    "    return 1\n\n\nprint(f(1)\n".into(),
+                    "    return 1\n\n\nprint(f(1))\n".into()
+                ),
+                (
+                    "src/b.py".into(),
+                    "x = 1\ny = 2\n".into(),
+                    "x = 1\ny = 3\n".into()
+                ),
+            ]
+        );
+        assert_eq!((e[0].line, e[1].line), (7, 15));
+    }
+
+    #[test]
+    fn created_deleted_and_unanchored() {
+        let created = "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1,2 @@\n+a = 1\n+b = 2\n";
+        assert_eq!(
+            replaces(&parse_diffs(created)),
+            vec![("new.py".into(), String::new(), "a = 1\nb = 2\n".into())]
+        );
+        let deleted = "--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-a = 1\n";
+        assert!(parse_diffs(deleted).is_empty());
+        // Lines added to an existing file with no context say nowhere; no header, no file.
+        let unanchored = "--- a/x.py\n+++ b/x.py\n@@ -5,0 +6 @@\n+z = 3\n";
+        assert!(parse_diffs(unanchored).is_empty());
+        assert!(parse_diffs("@@ -1 +1 @@\n-a\n+b\n").is_empty());
+        assert!(parse_diffs("Add a `)` on line 5.").is_empty());
+        // Two hunks of a file, and a removed line that looks like a header (`-- x` in SQL).
+        let two = "--- a/q.sql\n+++ b/q.sql\n@@ -1 +1 @@\n--- x\n+-- y\n@@ -9 +9 @@\n-a\n+b\n";
+        assert_eq!(
+            replaces(&parse_diffs(two)),
+            vec![
+                ("q.sql".into(), "-- x\n".into(), "-- y\n".into()),
+                ("q.sql".into(), "a\n".into(), "b\n".into()),
+            ]
+        );
+    }
+}
