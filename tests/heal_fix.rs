@@ -236,10 +236,13 @@ fn whole_files_after_an_answer_without_edits_or_when_configured() {
         match format {
             "auto" => {
                 assert!(!asks_whole(&p[0]) && asks_whole(&p[1]), "{p:#?}");
+                // The unusable SEARCH/REPLACE answer is not recalled when whole files are asked.
+                assert!(!p[1].1.contains("Earlier attempts"), "{p:#?}");
                 assert_eq!(j["attempts"][1]["edits"][0]["kind"], "whole_file", "{j:#}");
             }
             "search-replace" => {
                 assert!(!asks_whole(&p[0]) && !asks_whole(&p[1]), "{p:#?}");
+                assert!(p[1].1.contains("Earlier attempts"), "{p:#?}");
                 assert_eq!(j["attempts"][1]["outcome"], "unusable", "{j:#}");
             }
             _ => assert!(asks_whole(&p[0]), "{p:#?}"),
@@ -675,14 +678,17 @@ fn bad_replies_leave_the_file_untouched() {
             .map(|p| p.join("outside.py").exists())
             .unwrap_or(false)
     );
-    // The second prompt carried the first failure back to the model.
-    let second = s.requests()[1].body_json()["messages"][1]["content"]
+    // The third prompt carried the second failure back to the model (the first, to SEARCH/REPLACE
+    // blocks, is left out once whole files are asked for).
+    let third = s.requests()[2].body_json()["messages"][1]["content"]
         .as_str()
         .unwrap_or("")
         .to_string();
     assert!(
-        second.contains("Earlier attempts that did not work"),
-        "{second}"
+        third.contains("Earlier attempts that did not work")
+            && third.contains("Attempt 2: ")
+            && !third.contains("Attempt 1: "),
+        "{third}"
     );
 
     // An edit that makes things worse (a new syntax error in a passing file) is rejected.

@@ -91,6 +91,9 @@ pub struct Attempt {
     /// The start of the model's answer, when no edits could be taken from it.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub answer: String,
+    /// SEARCH/REPLACE blocks were asked for (not whole files or parts).
+    #[serde(skip)]
+    pub asked_edits: bool,
 }
 
 /// What the loop came to.
@@ -250,6 +253,7 @@ impl Loop<'_> {
                 after: None,
                 diff: String::new(),
                 answer: String::new(),
+                asked_edits: asked == Asked::Edits,
             };
             let candidate = match self.candidate(files, &answer.text, &state, &asked) {
                 Ok((edits, c)) => {
@@ -649,9 +653,13 @@ impl Loop<'_> {
                 ));
             }
         }
+        // When whole files or parts are asked for, a SEARCH/REPLACE answer that could not be
+        // used says only how that format went wrong (and small models then echo the code
+        // unchanged).
         let failed: Vec<&Attempt> = attempts
             .iter()
             .filter(|a| a.outcome != "accepted")
+            .filter(|a| asked == Asked::Edits || !(a.asked_edits && a.diff.is_empty()))
             .collect();
         if !failed.is_empty() {
             s.push_str("\nEarlier attempts that did not work (do not repeat them):\n");
