@@ -473,7 +473,7 @@ impl Loop<'_> {
                         ),
                     ));
                 }
-                let mut content = content.to_string();
+                let mut content = reindented(&old, content);
                 if !old.ends_with('\n') {
                     // The part ends the file without a newline: so does its replacement.
                     content.truncate(content.trim_end_matches('\n').len());
@@ -952,7 +952,39 @@ fn fenced_parts<'p>(answer: &str, parts: &'p [Part]) -> Vec<(&'p Part, usize, St
     {
         out.push((part, line, content));
     }
+    // The heading copied into the fence is not code.
+    for (part, _, content) in &mut out {
+        if let Some((first, rest)) = content.split_once('\n')
+            && part_named(heading(first), std::slice::from_ref(*part)).is_some()
+        {
+            *content = rest.to_string();
+        }
+    }
     out
+}
+
+/// A part's new lines indented as its old lines when the model dropped their common indentation
+/// (a method's lines given at the left margin): Python would not parse them there.
+fn reindented(old: &str, new: &str) -> String {
+    let indent = |text: &str| -> Option<String> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l[..l.len() - l.trim_start().len()].to_string())
+            .min_by_key(String::len)
+    };
+    match (indent(old), indent(new)) {
+        (Some(was), Some(now)) if !was.is_empty() && now.is_empty() => new
+            .split_inclusive('\n')
+            .map(|l| {
+                if l.trim().is_empty() {
+                    l.to_string()
+                } else {
+                    format!("{was}{l}")
+                }
+            })
+            .collect(),
+        _ => new.to_string(),
+    }
 }
 
 /// The part a heading names: its path and then its first and last line and no other number or
@@ -1226,6 +1258,21 @@ mod tests {
     }
 
     #[test]
+    fn a_part_keeps_its_indentation() {
+        let old = "    def f(self):\n        return 1\n\n    def g(self):\n        pass\n";
+        let flat = "def f(self):\n    return 2\n\ndef g(self):\n    pass\n";
+        assert_eq!(
+            reindented(old, flat),
+            "    def f(self):\n        return 2\n\n    def g(self):\n        pass\n"
+        );
+        // Indented some other way, or not indented before: as given.
+        let other = "  def f(self):\n      return 2\n";
+        assert_eq!(reindented(old, other), other);
+        assert_eq!(reindented(flat, flat), flat);
+        assert_eq!(reindented(old, ""), "");
+    }
+
+    #[test]
     fn parts_are_read_by_their_headings() {
         let part = |path: &str, start, end| Part {
             path: path.into(),
@@ -1270,6 +1317,15 @@ mod tests {
         let lone = fenced_parts("```c\nint z;\n```\n", &one);
         assert_eq!(lone.len(), 1);
         assert_eq!((lone[0].1, lone[0].2.as_str()), (1, "int z;\n"));
+        // The heading copied into the fence is dropped.
+        for answer in [
+            "```c\na.c lines 10-26\nint z;\n```\n",
+            "a.c lines 10-26\n```c\n**a.c lines 10-26**\nint z;\n```\n",
+        ] {
+            let got = fenced_parts(answer, &one);
+            assert_eq!(got.len(), 1, "{answer}");
+            assert_eq!(got[0].2, "int z;\n", "{answer}");
+        }
     }
 
     #[test]
