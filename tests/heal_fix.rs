@@ -859,35 +859,64 @@ fn kill_9_during_heal_leaves_old_or_new_never_a_mix() {
 /// model may not manage it: the test checks that the file is then untouched, and prints which.
 #[test]
 fn a_real_local_model_heals_a_trivial_syntax_error() {
+    let broken = "def greet(name):\n    return \"Hello, \" + name\n\n\nprint(greet(\"world\")\n";
+    real_model_heals("hello.py", broken, "");
+}
+
+/// The same for a file too long to be rewritten whole: the model is asked for the part around
+/// the error (`heal.edit_format = "whole"`).
+#[test]
+fn a_real_local_model_heals_a_long_file_in_parts() {
+    let broken: String = (0..60)
+        .map(|i| {
+            let close = if i == 40 { "" } else { ")" };
+            format!("def f{i}(x):\n    return (x + {i}{close}\n\n")
+        })
+        .collect();
+    let j = real_model_heals("calc.py", &broken, "edit_format = \"whole\"\n");
+    eprintln!(
+        "edits: {:?}",
+        j["attempts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| a["edits"].to_string())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Heals `rel` (holding `broken`) with the real model, `heal` settings added; a failed heal
+/// must leave the file untouched. The report.
+fn real_model_heals(rel: &str, broken: &str, heal_settings: &str) -> Value {
     let Ok(url) = std::env::var("VIBE_E2E_LLM_URL") else {
         eprintln!("skipped: set VIBE_E2E_LLM_URL to run against a real model");
-        return;
+        return Value::Null;
     };
     let t = Test::new();
-    let broken = "def greet(name):\n    return \"Hello, \" + name\n\n\nprint(greet(\"world\")\n";
-    t.write("hello.py", broken);
+    t.write(rel, broken);
     std::fs::write(
         t.home.path().join("config.toml"),
         format!(
-            "[llm]\nmodel = \"local/qwen\"\nmax_tokens = 200\n[heal]\ncontext_budget = 0\n\
+            "[llm]\nmodel = \"local/qwen\"\nmax_tokens = 300\n[heal]\ncontext_budget = 0\n{heal_settings}\
              [providers.local]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\nlocal = true\nfirst_byte_timeout = 600\n"
         ),
     )
     .expect("config");
-    let run = heal(&t, &["--yes", "--json", "--stage", "compile", "hello.py"]);
+    let run = heal(&t, &["--yes", "--json", "--stage", "compile", rel]);
     let j: Value = serde_json::from_str(&run.stdout())
         .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout(), run.stderr()));
-    let now = read(&t, "hello.py");
+    let now = read(&t, rel);
     if j["healed"] == true {
         assert_ne!(now, broken);
         assert_eq!(run.code(), 0);
         eprintln!(
-            "the local model fixed it in {} attempt(s)",
+            "the local model fixed {rel} in {} attempt(s)",
             j["attempts"].as_array().map(Vec::len).unwrap_or(0)
         );
     } else {
         assert_eq!(now, broken, "a failed heal leaves the file untouched");
-        eprintln!("the local model did not fix it: {}", j["attempts"]);
+        eprintln!("the local model did not fix {rel}: {}", j["attempts"]);
     }
     assert!(!j["attempts"].as_array().map(Vec::is_empty).unwrap_or(true));
+    j
 }
