@@ -397,6 +397,37 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
         notes.iter().any(|n| n.starts_with("12: error:")),
         "{notes:#?}"
     );
+    // gcc reports a missing `;` where the next token starts, lines later: the code line before
+    // its error is not proven (and a missing token never is), nor anything in a file that
+    // renumbers its lines.
+    for (text, warnings, errors) in [
+        ("int a = 1\n\nint b = 2;\n", vec![], vec![1]),
+        (
+            "#include \"config.h\"\nAPI int *t(void);\nint f(void) {\n  int b = 1 +\n\n  /* c */\n  return b;\n}\n",
+            vec![2],
+            vec![7],
+        ),
+        (
+            "#include \"config.h\"\n#line 50\nAPI int *t(void);\nint a = 1\nint b;\n",
+            vec![],
+            vec![3],
+        ),
+    ] {
+        t.write("src/a.c", text);
+        let (code, v) = check(&t, &["src/a.c"]);
+        assert_eq!(code, 1, "{v:#}");
+        let notes = syntax_notes(&v);
+        for (lines, severity) in [(warnings, "warning"), (errors, "error")] {
+            for line in lines {
+                assert!(
+                    notes
+                        .iter()
+                        .any(|n| n.starts_with(&format!("{line}: {severity}:"))),
+                    "{text}: {notes:#?}"
+                );
+            }
+        }
+    }
     t.write("src/a.c", NEEDS_ITS_BUILD);
     // clangd's compile_flags.txt: the same flags for every file under it.
     std::fs::remove_file(t.root().join("build/compile_commands.json")).ok();

@@ -267,7 +267,7 @@ fn whole_files_after_an_answer_without_edits_or_when_configured() {
 #[test]
 fn long_files_are_rewritten_in_parts() {
     // 67 functions of three lines each; f50's body is broken (line 152), so the part is the
-    // paragraphs around it: lines 145-158, f48 to f52.
+    // paragraphs around it: lines 142-158, f47 to f52.
     let function = |i: usize, body: &str| format!("def f{i}(x):\n    return {body}\n\n");
     let file = |broken: bool| -> String {
         (0..67)
@@ -281,11 +281,11 @@ fn long_files_are_rewritten_in_parts() {
             })
             .collect()
     };
-    let part: String = (48..53).map(|i| function(i, &format!("x + {i}"))).collect();
+    let part: String = (47..53).map(|i| function(i, &format!("x + {i}"))).collect();
     let part = part.trim_end().to_string();
-    let headed = format!("calc.py lines 145-158\n```python\n{part}\n```\n");
+    let headed = format!("calc.py lines 142-158\n```python\n{part}\n```\n");
     let repeated = format!("```python\n{part}\n```\n```python\n{}", &part[..30]);
-    let only_the_line = "calc.py lines 145-158\n```python\n    return x + 50\n```\n";
+    let only_the_line = "calc.py lines 142-158\n```python\n    return x + 50\n```\n";
     for (format, answers, healed) in [
         ("whole", vec![headed.as_str()], true),
         (
@@ -309,7 +309,7 @@ fn long_files_are_rewritten_in_parts() {
         assert!(last.0.contains("parts of files"), "{last:#?}");
         assert!(
             last.1
-                .contains("\ncalc.py lines 145-158\n```\ndef f48(x):\n"),
+                .contains("\ncalc.py lines 142-158\n```\ndef f47(x):\n"),
             "{last:#?}"
         );
         // The part, and nothing else of the file but what the context loader adds after it.
@@ -317,7 +317,7 @@ fn long_files_are_rewritten_in_parts() {
         assert!(
             last.1.contains("Reply with the corrected part complete")
                 && !last.1.contains("SEARCH/REPLACE")
-                && !parts.contains("def f47")
+                && !parts.contains("def f46")
                 && !parts.contains("def f53"),
             "{last:#?}"
         );

@@ -17,9 +17,27 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
     let mut edits = Vec::new();
     // The file the hunks are of: its path and whether the diff creates it.
     let mut file: Option<(String, bool)> = None;
+    // Inside a fence of code (```python): a diff there is the code's text (a test's patch).
+    let mut in_code = false;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            in_code = !in_code && !matches!(info.trim(), "" | "diff" | "patch" | "udiff");
+            file = None;
+            i += 1;
+            continue;
+        }
+        if in_code {
+            i += 1;
+            continue;
+        }
+        if line.starts_with("diff ") || line.starts_with("Index: ") {
+            // Another file's diff, whose `---` / `+++` lines may be missing.
+            file = None;
+            i += 1;
+            continue;
+        }
         if let (Some(old), Some(new)) = (
             line.strip_prefix("--- "),
             lines.get(i + 1).and_then(|l| l.strip_prefix("+++ ")),
@@ -38,7 +56,11 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
             continue;
         }
         let start = i;
-        let (search, replace, end) = hunk(&lines, i + 1);
+        let Some((search, replace, end)) = hunk(&lines, i + 1) else {
+            // A hunk cut short by a line that is no diff line: its rest would be lost, and the
+            // answer is not read as diffs at all.
+            return vec![];
+        };
         i = end;
         let Some((path, created)) = &file else {
             continue;
@@ -71,8 +93,11 @@ fn diff_path(text: &str, prefix: &str) -> Option<String> {
 /// The body of a hunk starting at `lines[i]`: its search and replace texts and the index past
 /// it. It ends at a line that is not ` `, `-` or `+` prefixed (nor `\ No newline…`, nor empty:
 /// models drop the space of a blank context line), at the next `@@` or at a file header; empty
-/// lines that end it belong to what follows.
-fn hunk(lines: &[&str], mut i: usize) -> (String, String, usize) {
+/// lines that end it belong to what follows. `None` when it ends before the old and the new
+/// lines its `@@` header counts: a context line that lost its space cut it short, and the hunk
+/// is not what was meant.
+fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
+    let start = i;
     let mut body: Vec<&str> = Vec::new();
     while i < lines.len() {
         let l = lines[i];
@@ -85,6 +110,16 @@ fn hunk(lines: &[&str], mut i: usize) -> (String, String, usize) {
             body.push(l);
             i += 1;
         } else {
+            // Cut short of the lines its header counts (models miscount, so only then).
+            let (old, new) = counts(lines[start - 1]);
+            let read = |c: char| {
+                body.iter()
+                    .filter(|l| l.is_empty() || l.starts_with([c, ' ']))
+                    .count()
+            };
+            if read('-') < old && read('+') < new {
+                return None;
+            }
             break;
         }
     }
@@ -106,7 +141,24 @@ fn hunk(lines: &[&str], mut i: usize) -> (String, String, usize) {
             }
         }
     }
-    (search, replace, i)
+    Some((search, replace, i))
+}
+
+/// The old and new line counts of a hunk header `@@ -a,b +c,d @@` (a count left out is 1);
+/// `(0, 0)` when it has none (`@@ @@`): nothing to check.
+fn counts(header: &str) -> (usize, usize) {
+    let mut words = header.split_whitespace().skip(1);
+    let count = |w: Option<&str>, sign: char| -> Option<usize> {
+        let range = w?.strip_prefix(sign)?;
+        match range.split_once(',') {
+            Some((_, n)) => n.parse().ok(),
+            None => range.parse::<usize>().ok().map(|_| 1),
+        }
+    };
+    match (count(words.next(), '-'), count(words.next(), '+')) {
+        (Some(old), Some(new)) => (old, new),
+        _ => (0, 0),
+    }
 }
 
 fn push_line(s: &mut String, line: &str) {
@@ -170,6 +222,27 @@ mod tests {
         assert!(parse_diffs(unanchored).is_empty());
         assert!(parse_diffs("@@ -1 +1 @@\n-a\n+b\n").is_empty());
         assert!(parse_diffs("Add a `)` on line 5.").is_empty());
+        // A diff in a fence of code is the code's text; a context line without its space before
+        // more changes makes the answer no diff; another file's `diff` line ends the last's.
+        let code = "x.py\n```python\n--- a/y.py\n+++ b/y.py\n@@ -1 +1 @@\n-a\n+b\n```\n";
+        assert!(parse_diffs(code).is_empty());
+        let cut = "--- a/x.py\n+++ b/x.py\n@@ -1,5 +1,5 @@\n-a = 1\n+a = 2\n b = 1\nc = 1\n-d = 1\n+d = 2\n";
+        assert!(parse_diffs(cut).is_empty());
+        // Prose after a whole hunk, a list in it, is not part of it.
+        let prose = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\nChanged:\n- a to b\n";
+        assert_eq!(
+            replaces(&parse_diffs(prose)),
+            vec![("x.py".into(), "a\n".into(), "b\n".into())]
+        );
+        assert_eq!(counts("@@ -3,7 +3,8 @@ fn f()"), (7, 8));
+        assert_eq!(counts("@@ -3 +3 @@"), (1, 1));
+        assert_eq!(counts("@@ ... @@"), (0, 0));
+        let next =
+            "--- a/x.py\n+++ b/x.py\n@@ @@\n-a\n+b\ndiff --git a/y.py b/y.py\n@@ @@\n-c\n+d\n";
+        assert_eq!(
+            replaces(&parse_diffs(next)),
+            vec![("x.py".into(), "a\n".into(), "b\n".into())]
+        );
         // Two hunks of a file, and a removed line that looks like a header (`-- x` in SQL).
         let two = "--- a/q.sql\n+++ b/q.sql\n@@ -1 +1 @@\n--- x\n+-- y\n@@ -9 +9 @@\n-a\n+b\n";
         assert_eq!(

@@ -448,39 +448,13 @@ impl Loop<'_> {
                 .push((part, content.as_str()));
         }
         let mut next = state.clone();
-        for (path, mut ps) in by_file {
+        for (path, ps) in by_file {
             // A file a diagnostic named may be outside the repository (a system header).
             let (rel, _) = edit::resolve(self.root, path)
                 .map_err(|err| (outs.clone(), format!("refused: {err}")))?;
             let (disk, current) = self.current(&rel, &next).map_err(|e| (outs.clone(), e))?;
-            let mut lines: Vec<String> = current.split_inclusive('\n').map(String::from).collect();
-            // From the bottom up, so that the line numbers of the parts above still hold.
-            ps.sort_by_key(|(p, _)| std::cmp::Reverse(p.start));
-            for (part, content) in ps {
-                if part.start == 0 || part.end > lines.len() || part.start > part.end + 1 {
-                    return Err((
-                        outs.clone(),
-                        format!("{}: the file no longer has these lines", part.heading()),
-                    ));
-                }
-                let old: String = lines[part.start - 1..part.end].concat();
-                if !keeps_most_of(&old, content) {
-                    return Err((
-                        outs.clone(),
-                        format!(
-                            "{}: the answer drops most of the part's lines (only the changed ones?); reply with every line of the part",
-                            part.heading()
-                        ),
-                    ));
-                }
-                let mut content = reindented(&old, content);
-                if !old.ends_with('\n') {
-                    // The part ends the file without a newline: so does its replacement.
-                    content.truncate(content.trim_end_matches('\n').len());
-                }
-                lines.splice(part.start - 1..part.end, [content]);
-            }
-            next.insert(rel, (disk, lines.concat()));
+            let new = splice(&current, ps).map_err(|e| (outs.clone(), e))?;
+            next.insert(rel, (disk, new));
         }
         settle(outs, next, state)
     }
@@ -611,13 +585,14 @@ impl Loop<'_> {
                         .find(|(rel, _)| **rel == part.path)
                         .map(|(_, t)| t.as_str())
                         .unwrap_or("");
+                    // Without CRs: the answer's line endings are the file's again.
                     let lines: String = text
-                        .split_inclusive('\n')
+                        .lines()
                         .skip(part.start - 1)
                         .take(part.end + 1 - part.start)
+                        .map(|l| format!("{l}\n"))
                         .collect();
-                    let nl = if lines.ends_with('\n') { "" } else { "\n" };
-                    s.push_str(&format!("\n{}\n```\n{lines}{nl}```\n", part.heading()));
+                    s.push_str(&format!("\n{}\n```\n{lines}```\n", part.heading()));
                 }
             }
         }
@@ -697,6 +672,39 @@ impl Loop<'_> {
     }
 }
 
+/// A file's text with parts put in place of the lines they stand for, or why they cannot be.
+/// Each part keeps the line endings of the lines it replaces (CRLF, none at the end).
+fn splice(current: &str, mut parts: Vec<(&Part, &str)>) -> Result<String, String> {
+    let mut lines: Vec<String> = current.split_inclusive('\n').map(String::from).collect();
+    // From the bottom up, so that the line numbers of the parts above still hold.
+    parts.sort_by_key(|(p, _)| std::cmp::Reverse(p.start));
+    for (part, content) in parts {
+        if part.start == 0 || part.end > lines.len() || part.start > part.end {
+            return Err(format!(
+                "{}: the file no longer has these lines",
+                part.heading()
+            ));
+        }
+        let old: String = lines[part.start - 1..part.end].concat();
+        if !part_keeps(&old, content) {
+            return Err(format!(
+                "{}: the answer drops most of the part's lines (only the changed ones?); reply with every line of the part",
+                part.heading()
+            ));
+        }
+        let mut content = reindented(&old, content);
+        if old.matches("\r\n").count() * 2 > old.matches('\n').count() {
+            content = content.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        if !old.ends_with('\n') {
+            // The part ends the file without a newline: so does its replacement.
+            content.truncate(content.trim_end_matches(['\r', '\n']).len());
+        }
+        lines.splice(part.start - 1..part.end, [content]);
+    }
+    Ok(lines.concat())
+}
+
 /// A candidate state: the files whose text differs from the disk, unless that is where the
 /// accepted state already was.
 fn settle(outs: Vec<EditOut>, mut next: State, state: &State) -> Candidate {
@@ -771,10 +779,11 @@ pub fn numbered(text: &str, at: &[u32]) -> String {
 }
 
 /// The lines of a file that the model is shown (1-based, inclusive, in order, apart): all of
-/// a short file; in a long one, those within [`AROUND`] of each line of `at`, widened or
-/// narrowed to whole paragraphs (from a line after a blank one to a line before one, looked
-/// for up to [`AROUND`] lines further), so that a part holds whole definitions where the code
-/// has them, as a model rewriting it would write them.
+/// a short file; in a long one, those within [`AROUND`] of each line of `at`, widened to start a
+/// paragraph (a line after a blank one, up to [`AROUND`] lines further up) and made to end one
+/// (the last line before a blank one from the error line on, else up to [`AROUND`] lines
+/// further), so that a part holds whole definitions where the code has them, as a model
+/// rewriting it would write them.
 fn windows(lines: &[&str], at: &[u32]) -> Vec<(usize, usize)> {
     let len = lines.len();
     if len == 0 {
@@ -795,13 +804,10 @@ fn windows(lines: &[&str], at: &[u32]) -> Vec<(usize, usize)> {
             continue;
         }
         let l = l.min(len);
-        let start = (lo..=l)
+        // Never narrowed at the start: a compiler reports a missing `;` on the line after it.
+        let start = (lo.saturating_sub(AROUND).max(1)..=lo)
+            .rev()
             .find(|&n| starts(n))
-            .or_else(|| {
-                (lo.saturating_sub(AROUND).max(1)..lo)
-                    .rev()
-                    .find(|&n| starts(n))
-            })
             .unwrap_or(lo);
         let end = (l..=hi)
             .rev()
@@ -952,9 +958,10 @@ fn fenced_parts<'p>(answer: &str, parts: &'p [Part]) -> Vec<(&'p Part, usize, St
     {
         out.push((part, line, content));
     }
-    // The heading copied into the fence is not code.
+    // The heading copied into the fence is not code (its path alone may be: `# calc.py`).
     for (part, _, content) in &mut out {
         if let Some((first, rest)) = content.split_once('\n')
+            && heading(first) != part.path
             && part_named(heading(first), std::slice::from_ref(*part)).is_some()
         {
             *content = rest.to_string();
@@ -972,8 +979,19 @@ fn reindented(old: &str, new: &str) -> String {
             .map(|l| l[..l.len() - l.trim_start().len()].to_string())
             .min_by_key(String::len)
     };
+    // Only when its first line is the old first line at the margin: a line the model added
+    // there (a `#if`, a label) does not say the rest lost its indentation.
+    let first = |text: &str| {
+        text.lines()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_string)
+    };
+    let dropped = match (first(old), first(new)) {
+        (Some(o), Some(n)) => n.trim() == o.trim() && !n.starts_with(char::is_whitespace),
+        _ => false,
+    };
     match (indent(old), indent(new)) {
-        (Some(was), Some(now)) if !was.is_empty() && now.is_empty() => new
+        (Some(was), Some(now)) if dropped && !was.is_empty() && now.is_empty() => new
             .split_inclusive('\n')
             .map(|l| {
                 if l.trim().is_empty() {
@@ -1002,7 +1020,7 @@ fn part_named<'p>(heading: &str, parts: &'p [Part]) -> Option<&'p Part> {
             .filter(|w| !w.is_empty())
             .collect();
         let numbers: Vec<usize> = words.iter().filter_map(|w| w.parse().ok()).collect();
-        numbers == [p.start, p.end]
+        (numbers == [p.start, p.end] || p.start == p.end && numbers == [p.start])
             && words.iter().all(|w| {
                 w.parse::<usize>().is_ok() || matches!(*w, "lines" | "line" | "Lines" | "to")
             })
@@ -1028,21 +1046,30 @@ pub fn fenced_rewrites(root: &Path, answer: &str, known: &[String]) -> Vec<Edit>
 
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
-    let old_lines: Vec<&str> = old
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if old_lines.len() < 4 {
-        return true;
-    }
-    let new_lines: std::collections::HashSet<&str> = new
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let kept = old_lines.iter().filter(|l| new_lines.contains(*l)).count();
-    kept * 10 >= old_lines.len() * 7
+    let (kept, total) = kept_lines(old, new);
+    total < 4 || kept * 10 >= total * 7
+}
+
+/// A part's answer keeps most of its lines: with one line changed, at least 70% of them; a
+/// short part too (its every other line), so that an answer of the fixed line alone is not
+/// taken for the part.
+fn part_keeps(old: &str, new: &str) -> bool {
+    let (kept, total) = kept_lines(old, new);
+    (kept + 1) * 10 >= total * 7
+}
+
+/// How many of the old text's non-blank lines (trimmed) the new text still has, and of how many.
+fn kept_lines(old: &str, new: &str) -> (usize, usize) {
+    let lines = |t: &'_ str| -> Vec<String> {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let (old, new) = (lines(old), lines(new));
+    let new: std::collections::HashSet<&String> = new.iter().collect();
+    (old.iter().filter(|l| new.contains(l)).count(), old.len())
 }
 
 /// Changes of a state against the disk.
@@ -1227,6 +1254,11 @@ mod tests {
         let old = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n";
         assert!(keeps_most_of(old, "a = 1\nb = 2\nc = 3\nd = 4\ne = 6\n"));
         assert!(!keeps_most_of(old, "a = 1\n"));
+        // A part: short ones too, with one line changed.
+        let three = "x = 1\ny = 2\nz = 3\n";
+        assert!(part_keeps(three, "x = 1\ny = 0\nz = 3\n"));
+        assert!(!part_keeps(three, "y = 0\n"));
+        assert!(part_keeps("y = 2\n", "y = 0\n"));
     }
 
     #[test]
@@ -1252,9 +1284,34 @@ mod tests {
             }
             windows(&p, &[200])
         };
-        assert_eq!(with_blanks(&[186, 195, 203, 212]), vec![(196, 202)]);
+        assert_eq!(with_blanks(&[186, 195, 203, 212]), vec![(187, 202)]);
         assert_eq!(with_blanks(&[186, 212]), vec![(187, 211)]);
         assert_eq!(with_blanks(&[180, 220]), vec![(192, 208)]);
+        // The lines above an error on the first line of a paragraph stay (the missing `;` the
+        // compiler reports on the line after a blank one).
+        assert_eq!(with_blanks(&[199]), vec![(192, 208)]);
+    }
+
+    #[test]
+    fn parts_are_spliced_with_the_lines_endings() {
+        let part = |start, end| Part {
+            path: "a.c".into(),
+            start,
+            end,
+        };
+        let (one, two) = (part(2, 3), part(5, 5));
+        let text = "a\r\nb\r\nc\r\nd\r\ne";
+        assert_eq!(
+            splice(text, vec![(&one, "B\nc\n"), (&two, "E\n")]).as_deref(),
+            Ok("a\r\nB\r\nc\r\nd\r\nE")
+        );
+        let lf = "a\nb\nc\n";
+        assert_eq!(
+            splice(lf, vec![(&one, "b\nC\n")]).as_deref(),
+            Ok("a\nb\nC\n")
+        );
+        assert!(splice(lf, vec![(&part(3, 4), "c\n")]).is_err());
+        assert!(splice(lf, vec![(&part(1, 3), "b\n")]).is_err());
     }
 
     #[test]
@@ -1265,9 +1322,12 @@ mod tests {
             reindented(old, flat),
             "    def f(self):\n        return 2\n\n    def g(self):\n        pass\n"
         );
-        // Indented some other way, or not indented before: as given.
+        // Indented some other way, not indented before, or a line of its own at the margin:
+        // as given.
         let other = "  def f(self):\n      return 2\n";
         assert_eq!(reindented(old, other), other);
+        let added = "#if X\n    def f(self):\n        return 2\n";
+        assert_eq!(reindented(old, added), added);
         assert_eq!(reindented(flat, flat), flat);
         assert_eq!(reindented(old, ""), "");
     }
@@ -1317,6 +1377,12 @@ mod tests {
         let lone = fenced_parts("```c\nint z;\n```\n", &one);
         assert_eq!(lone.len(), 1);
         assert_eq!((lone[0].1, lone[0].2.as_str()), (1, "int z;\n"));
+        // The path alone is code (a comment that names the file).
+        let comment = fenced_parts("a.c lines 10-26\n```c\n# a.c\nint z;\n```\n", &one);
+        assert_eq!(comment[0].2, "# a.c\nint z;\n");
+        // A part of one line may be called `line N`.
+        let line = [part("a.c", 7, 7)];
+        assert_eq!(fenced_parts("a.c line 7\n```\nx\n```\n", &line).len(), 1);
         // The heading copied into the fence is dropped.
         for answer in [
             "```c\na.c lines 10-26\nint z;\n```\n",

@@ -430,6 +430,30 @@ fn overrule_grammar_gaps(
     }
     // Every error of those files (the syntax stage shows at most 20 per file), with the last
     // line of its node.
+    // In a file the compiler rejected, the lines proven: those before the last code line ahead
+    // of its first error (1-based, exclusive). gcc reports a missing `;` at the token after it,
+    // maybe lines later: the code line before its error is not proven. Nothing when the file
+    // renumbers its lines (`#line`) or the error is past its end.
+    let proven_until: HashMap<&String, usize> = clean_until
+        .iter()
+        .filter_map(|(f, &line)| {
+            let text = &branches.get(f)?.text;
+            let lines: Vec<&str> = text.lines().collect();
+            let renumbers = lines.iter().any(|l| {
+                let directive = l.trim_start().strip_prefix('#').map(str::trim_start);
+                directive.is_some_and(|d| d.starts_with("line") || d.starts_with(char::is_numeric))
+            });
+            if renumbers || line as usize > lines.len() {
+                return None;
+            }
+            let code = |l: &str| {
+                let l = l.trim();
+                !l.is_empty() && !["//", "/*", "*", "#"].iter().any(|p| l.starts_with(p))
+            };
+            let before = (1..line as usize).rev().find(|&n| code(lines[n - 1]))?;
+            Some((f, before))
+        })
+        .collect();
     let all = crate::heal::syntax::spans(root, &accepted, usize::MAX);
     let key = |d: &Diagnostic| (d.file.clone(), d.line, d.column);
     let mut ends: HashMap<(String, u32, Option<u32>), u32> = HashMap::new();
@@ -459,11 +483,13 @@ fn overrule_grammar_gaps(
         let last = ends
             .get(&(d.file.clone(), d.line, d.column))
             .map_or(first, |e| (*e as usize).saturating_sub(1));
-        // In a rejected file only what the compiler read before its first error is proven.
+        // In a rejected file only what the compiler read before its first error is proven,
+        // and never that a token is missing (gcc may report it where the next one starts).
         let unproven = rejected.contains(&d.file)
-            && clean_until
-                .get(&d.file)
-                .is_none_or(|&l| last + 1 >= l as usize);
+            && (d.code.as_deref() == Some("missing")
+                || proven_until
+                    .get(&d.file)
+                    .is_none_or(|&until| last + 1 >= until));
         match b.span_compiled(first, last, taken.as_ref()) {
             Some(true) if unproven => Verdict::Unknown,
             // Not even next to a skipped branch.
