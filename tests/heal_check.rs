@@ -412,6 +412,12 @@ fn c_files_are_compiled_with_the_flags_of_their_compilation_database() {
             vec![],
             vec![3],
         ),
+        // Comment lines and directives between are not the code line before the error.
+        (
+            "#include \"config.h\"\nAPI int *t(void);\nint a = 1\n/* note\n   more */\n#define Y \\\n  2\nint b;\n",
+            vec![2],
+            vec![5],
+        ),
     ] {
         t.write("src/a.c", text);
         let (code, v) = check(&t, &["src/a.c"]);

@@ -23,7 +23,16 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
     while i < lines.len() {
         let line = lines[i];
         if let Some(info) = line.trim_start().strip_prefix("```") {
-            in_code = !in_code && !matches!(info.trim(), "" | "diff" | "patch" | "udiff");
+            // A fence opens code unless it says diff (```diff, ```Diff x.py) or holds one.
+            let label = info.split_whitespace().next().unwrap_or("").to_lowercase();
+            let diff_label = matches!(label.as_str(), "" | "diff" | "patch" | "udiff");
+            let first = lines[i + 1..].iter().find(|l| !l.trim().is_empty());
+            let holds_diff = first.is_some_and(|l| {
+                ["--- ", "diff ", "Index: ", "@@"]
+                    .iter()
+                    .any(|m| l.starts_with(m))
+            });
+            in_code = !in_code && !diff_label && !holds_diff;
             file = None;
             i += 1;
             continue;
@@ -57,9 +66,9 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
         }
         let start = i;
         let Some((search, replace, end)) = hunk(&lines, i + 1) else {
-            // A hunk cut short by a line that is no diff line: its rest would be lost, and the
-            // answer is not read as diffs at all.
-            return vec![];
+            // Cut short: not taken, neither half.
+            i += 1;
+            continue;
         };
         i = end;
         let Some((path, created)) = &file else {
@@ -93,31 +102,38 @@ fn diff_path(text: &str, prefix: &str) -> Option<String> {
 /// The body of a hunk starting at `lines[i]`: its search and replace texts and the index past
 /// it. It ends at a line that is not ` `, `-` or `+` prefixed (nor `\ No newline…`, nor empty:
 /// models drop the space of a blank context line), at the next `@@` or at a file header; empty
-/// lines that end it belong to what follows. `None` when it ends before the old and the new
-/// lines its `@@` header counts: a context line that lost its space cut it short, and the hunk
-/// is not what was meant.
+/// lines that end it belong to what follows. `None` when diff lines go on after the line that
+/// ended it: a context line that lost its space cut it short, and the hunk is not what was
+/// meant.
 fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
-    let start = i;
     let mut body: Vec<&str> = Vec::new();
     while i < lines.len() {
         let l = lines[i];
         let header =
             l.starts_with("--- ") && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "));
-        if header || l.starts_with("@@") {
+        // The next hunk, or another file's diff.
+        if header || ["@@", "diff ", "Index: "].iter().any(|m| l.starts_with(m)) {
             break;
         }
         if l.is_empty() || l.starts_with([' ', '-', '+', '\\']) {
             body.push(l);
             i += 1;
         } else {
-            // Cut short of the lines its header counts (models miscount, so only then).
-            let (old, new) = counts(lines[start - 1]);
-            let read = |c: char| {
-                body.iter()
-                    .filter(|l| l.is_empty() || l.starts_with([c, ' ']))
-                    .count()
-            };
-            if read('-') < old && read('+') < new {
+            // Diff lines going on after the line that ended it (context, or both removed and
+            // added lines, up to a blank line or a fence): a context line that lost its space
+            // cut it short, and it is not what was meant. A list after it (`- a to b`) is prose.
+            let rest: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| {
+                    !l.trim().is_empty()
+                        && !["```", "@@", "diff ", "Index: ", "--- "]
+                            .iter()
+                            .any(|m| l.starts_with(m))
+                })
+                .copied()
+                .collect();
+            let has = |c: char| rest.iter().any(|l| l.starts_with(c));
+            if has(' ') || (has('-') && has('+')) {
                 return None;
             }
             break;
@@ -142,23 +158,6 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
         }
     }
     Some((search, replace, i))
-}
-
-/// The old and new line counts of a hunk header `@@ -a,b +c,d @@` (a count left out is 1);
-/// `(0, 0)` when it has none (`@@ @@`): nothing to check.
-fn counts(header: &str) -> (usize, usize) {
-    let mut words = header.split_whitespace().skip(1);
-    let count = |w: Option<&str>, sign: char| -> Option<usize> {
-        let range = w?.strip_prefix(sign)?;
-        match range.split_once(',') {
-            Some((_, n)) => n.parse().ok(),
-            None => range.parse::<usize>().ok().map(|_| 1),
-        }
-    };
-    match (count(words.next(), '-'), count(words.next(), '+')) {
-        (Some(old), Some(new)) => (old, new),
-        _ => (0, 0),
-    }
 }
 
 fn push_line(s: &mut String, line: &str) {
@@ -224,19 +223,29 @@ mod tests {
         assert!(parse_diffs("Add a `)` on line 5.").is_empty());
         // A diff in a fence of code is the code's text; a context line without its space before
         // more changes makes the answer no diff; another file's `diff` line ends the last's.
-        let code = "x.py\n```python\n--- a/y.py\n+++ b/y.py\n@@ -1 +1 @@\n-a\n+b\n```\n";
+        let code =
+            "x.py\n```python\nPATCH = \"\"\"\n--- a/y.py\n+++ b/y.py\n@@ -1 +1 @@\n-a\n+b\n```\n";
         assert!(parse_diffs(code).is_empty());
         let cut = "--- a/x.py\n+++ b/x.py\n@@ -1,5 +1,5 @@\n-a = 1\n+a = 2\n b = 1\nc = 1\n-d = 1\n+d = 2\n";
         assert!(parse_diffs(cut).is_empty());
+        assert!(parse_diffs(&cut.replace("-1,5 +1,5", "")).is_empty());
+        // Miscounted, then a fence or prose: taken.
+        for after in ["```\n", "That fixes it.\n"] {
+            let miscounted =
+                format!("```diff\n--- a/x.py\n+++ b/x.py\n@@ -10,7 +10,7 @@\n-a\n+b\n{after}");
+            assert_eq!(parse_diffs(&miscounted).len(), 1, "{miscounted}");
+        }
+        // Fences that say diff, or hold one.
+        for fence in ["```Diff", "```diff x.py", "```text"] {
+            let d = format!("{fence}\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n```\n");
+            assert_eq!(parse_diffs(&d).len(), 1, "{d}");
+        }
         // Prose after a whole hunk, a list in it, is not part of it.
         let prose = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\nChanged:\n- a to b\n";
         assert_eq!(
             replaces(&parse_diffs(prose)),
             vec![("x.py".into(), "a\n".into(), "b\n".into())]
         );
-        assert_eq!(counts("@@ -3,7 +3,8 @@ fn f()"), (7, 8));
-        assert_eq!(counts("@@ -3 +3 @@"), (1, 1));
-        assert_eq!(counts("@@ ... @@"), (0, 0));
         let next =
             "--- a/x.py\n+++ b/x.py\n@@ @@\n-a\n+b\ndiff --git a/y.py b/y.py\n@@ @@\n-c\n+d\n";
         assert_eq!(

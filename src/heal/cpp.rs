@@ -281,6 +281,11 @@ impl Branches {
     }
 
     /// Whether a code line among `from..=to` (0-based) is compiled, or may be (cannot be told).
+    /// Whether line `l` (0-based) holds anything but blanks and comments.
+    pub fn is_code(&self, l: usize) -> bool {
+        self.lines.get(l).is_some_and(|i| i.code)
+    }
+
     pub fn has_compiled_code(
         &self,
         from: usize,

@@ -7,7 +7,7 @@
 //! validated in an [`Overlay`]; the caller writes the final changes (with backups, atomically)
 //! only after the user agreed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
@@ -676,6 +676,7 @@ impl Loop<'_> {
 /// Each part keeps the line endings of the lines it replaces (CRLF, none at the end).
 fn splice(current: &str, mut parts: Vec<(&Part, &str)>) -> Result<String, String> {
     let mut lines: Vec<String> = current.split_inclusive('\n').map(String::from).collect();
+    let crlf = current.matches("\r\n").count() * 2 > current.matches('\n').count();
     // From the bottom up, so that the line numbers of the parts above still hold.
     parts.sort_by_key(|(p, _)| std::cmp::Reverse(p.start));
     for (part, content) in parts {
@@ -692,8 +693,8 @@ fn splice(current: &str, mut parts: Vec<(&Part, &str)>) -> Result<String, String
                 part.heading()
             ));
         }
-        let mut content = reindented(&old, content);
-        if old.matches("\r\n").count() * 2 > old.matches('\n').count() {
+        let mut content = reindented(&old, &without_heading(part, &old, content));
+        if crlf {
             content = content.replace("\r\n", "\n").replace('\n', "\r\n");
         }
         if !old.ends_with('\n') {
@@ -958,51 +959,66 @@ fn fenced_parts<'p>(answer: &str, parts: &'p [Part]) -> Vec<(&'p Part, usize, St
     {
         out.push((part, line, content));
     }
-    // The heading copied into the fence is not code (its path alone may be: `# calc.py`).
-    for (part, _, content) in &mut out {
-        if let Some((first, rest)) = content.split_once('\n')
-            && heading(first) != part.path
-            && part_named(heading(first), std::slice::from_ref(*part)).is_some()
-        {
-            *content = rest.to_string();
-        }
-    }
     out
 }
 
+/// A part's new lines without its heading (or the path alone) copied in as their first line,
+/// unless the old lines start with that very line (a comment naming the file).
+fn without_heading(part: &Part, old: &str, new: &str) -> String {
+    if let Some((first, rest)) = new.split_once('\n') {
+        let name = heading(first);
+        let named = name == part.path || part_named(name, std::slice::from_ref(part)).is_some();
+        let was = old.lines().next().map(str::trim);
+        if named && was != Some(first.trim()) {
+            return rest.to_string();
+        }
+    }
+    new.to_string()
+}
+
 /// A part's new lines indented as its old lines when the model dropped their common indentation
-/// (a method's lines given at the left margin): Python would not parse them there.
+/// (a method's lines given at the left margin): Python would not parse them there. Dropped: the
+/// new lines reach the margin, and more of those found among the old lines come back with the
+/// old common indentation less than as they were (so an added `#if` at the margin is not).
 fn reindented(old: &str, new: &str) -> String {
-    let indent = |text: &str| -> Option<String> {
+    let indent_of = |l: &str| l[..l.len() - l.trim_start().len()].to_string();
+    let common = |text: &str| -> Option<String> {
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l[..l.len() - l.trim_start().len()].to_string())
+            .map(indent_of)
             .min_by_key(String::len)
     };
-    // Only when its first line is the old first line at the margin: a line the model added
-    // there (a `#if`, a label) does not say the rest lost its indentation.
-    let first = |text: &str| {
-        text.lines()
-            .find(|l| !l.trim().is_empty())
-            .map(str::to_string)
+    let (Some(was), Some(now)) = (common(old), common(new)) else {
+        return new.to_string();
     };
-    let dropped = match (first(old), first(new)) {
-        (Some(o), Some(n)) => n.trim() == o.trim() && !n.starts_with(char::is_whitespace),
-        _ => false,
-    };
-    match (indent(old), indent(new)) {
-        (Some(was), Some(now)) if dropped && !was.is_empty() && now.is_empty() => new
-            .split_inclusive('\n')
-            .map(|l| {
-                if l.trim().is_empty() {
-                    l.to_string()
-                } else {
-                    format!("{was}{l}")
-                }
-            })
-            .collect(),
-        _ => new.to_string(),
+    if was.is_empty() || !now.is_empty() {
+        return new.to_string();
     }
+    let old_indent: HashMap<&str, String> = old
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| (l.trim(), indent_of(l)))
+        .collect();
+    let (mut dropped, mut kept) = (0, 0);
+    for l in new.lines().filter(|l| !l.trim().is_empty()) {
+        match old_indent.get(l.trim()) {
+            Some(o) if *o == format!("{was}{}", indent_of(l)) => dropped += 1,
+            Some(o) if *o == indent_of(l) => kept += 1,
+            _ => {}
+        }
+    }
+    if dropped <= kept {
+        return new.to_string();
+    }
+    new.split_inclusive('\n')
+        .map(|l| {
+            if l.trim().is_empty() {
+                l.to_string()
+            } else {
+                format!("{was}{l}")
+            }
+        })
+        .collect()
 }
 
 /// The part a heading names: its path and then its first and last line and no other number or
@@ -1050,12 +1066,12 @@ fn keeps_most_of(old: &str, new: &str) -> bool {
     total < 4 || kept * 10 >= total * 7
 }
 
-/// A part's answer keeps most of its lines: with one line changed, at least 70% of them; a
-/// short part too (its every other line), so that an answer of the fixed line alone is not
-/// taken for the part.
+/// A part's answer keeps most of its lines, as a whole file's does, and has about as many: an
+/// answer of the fixed line alone is not taken for a short part either.
 fn part_keeps(old: &str, new: &str) -> bool {
-    let (kept, total) = kept_lines(old, new);
-    (kept + 1) * 10 >= total * 7
+    let (_, total) = kept_lines(old, new);
+    let given = new.lines().filter(|l| !l.trim().is_empty()).count();
+    keeps_most_of(old, new) && given * 10 >= total * 7
 }
 
 /// How many of the old text's non-blank lines (trimmed) the new text still has, and of how many.
@@ -1257,6 +1273,7 @@ mod tests {
         // A part: short ones too, with one line changed.
         let three = "x = 1\ny = 2\nz = 3\n";
         assert!(part_keeps(three, "x = 1\ny = 0\nz = 3\n"));
+        assert!(part_keeps(three, "x = 1;\ny = 2;\nz = 3\n"));
         assert!(!part_keeps(three, "y = 0\n"));
         assert!(part_keeps("y = 2\n", "y = 0\n"));
     }
@@ -1305,6 +1322,11 @@ mod tests {
             splice(text, vec![(&one, "B\nc\n"), (&two, "E\n")]).as_deref(),
             Ok("a\r\nB\r\nc\r\nd\r\nE")
         );
+        // The file's line ending, even where the part's last line has none.
+        assert_eq!(
+            splice(text, vec![(&two, "E\nF\n")]).as_deref(),
+            Ok("a\r\nb\r\nc\r\nd\r\nE\r\nF")
+        );
         let lf = "a\nb\nc\n";
         assert_eq!(
             splice(lf, vec![(&one, "b\nC\n")]).as_deref(),
@@ -1328,6 +1350,12 @@ mod tests {
         assert_eq!(reindented(old, other), other);
         let added = "#if X\n    def f(self):\n        return 2\n";
         assert_eq!(reindented(old, added), added);
+        // A part starting deeper than its least indented line, dedented as a block.
+        let deep = "        x = 1\n        return x\n\n    def g(self):\n        pass\n";
+        assert_eq!(
+            reindented(deep, "    x = 1\n    return x\n\ndef g(self):\n    pass\n"),
+            deep
+        );
         assert_eq!(reindented(flat, flat), flat);
         assert_eq!(reindented(old, ""), "");
     }
@@ -1377,20 +1405,18 @@ mod tests {
         let lone = fenced_parts("```c\nint z;\n```\n", &one);
         assert_eq!(lone.len(), 1);
         assert_eq!((lone[0].1, lone[0].2.as_str()), (1, "int z;\n"));
-        // The path alone is code (a comment that names the file).
-        let comment = fenced_parts("a.c lines 10-26\n```c\n# a.c\nint z;\n```\n", &one);
-        assert_eq!(comment[0].2, "# a.c\nint z;\n");
         // A part of one line may be called `line N`.
         let line = [part("a.c", 7, 7)];
         assert_eq!(fenced_parts("a.c line 7\n```\nx\n```\n", &line).len(), 1);
-        // The heading copied into the fence is dropped.
-        for answer in [
-            "```c\na.c lines 10-26\nint z;\n```\n",
-            "a.c lines 10-26\n```c\n**a.c lines 10-26**\nint z;\n```\n",
+        // The heading or the path copied into the fence is dropped, unless the part starts
+        // with that line (a comment that names the file).
+        for (was, new, kept) in [
+            ("int z;\n", "a.c lines 10-26\nint z;\n", "int z;\n"),
+            ("int z;\n", "**a.c**\nint z;\n", "int z;\n"),
+            ("# a.c\nint z;\n", "# a.c\nint z;\n", "# a.c\nint z;\n"),
+            ("int z;\n", "int y;\n", "int y;\n"),
         ] {
-            let got = fenced_parts(answer, &one);
-            assert_eq!(got.len(), 1, "{answer}");
-            assert_eq!(got[0].2, "int z;\n", "{answer}");
+            assert_eq!(without_heading(&one[0], was, new), kept, "{new}");
         }
     }
 

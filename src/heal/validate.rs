@@ -437,8 +437,8 @@ fn overrule_grammar_gaps(
     let proven_until: HashMap<&String, usize> = clean_until
         .iter()
         .filter_map(|(f, &line)| {
-            let text = &branches.get(f)?.text;
-            let lines: Vec<&str> = text.lines().collect();
+            let file = branches.get(f)?;
+            let lines: Vec<&str> = file.text.lines().collect();
             let renumbers = lines.iter().any(|l| {
                 let directive = l.trim_start().strip_prefix('#').map(str::trim_start);
                 directive.is_some_and(|d| d.starts_with("line") || d.starts_with(char::is_numeric))
@@ -446,11 +446,13 @@ fn overrule_grammar_gaps(
             if renumbers || line as usize > lines.len() {
                 return None;
             }
-            let code = |l: &str| {
-                let l = l.trim();
-                !l.is_empty() && !["//", "/*", "*", "#"].iter().any(|p| l.starts_with(p))
+            // Code outside comments, not a directive nor a line a backslash continues.
+            let code = |n: usize| {
+                file.branches.is_code(n - 1)
+                    && !lines[n - 1].trim_start().starts_with('#')
+                    && !(n > 1 && lines[n - 2].trim_end().ends_with('\\'))
             };
-            let before = (1..line as usize).rev().find(|&n| code(lines[n - 1]))?;
+            let before = (1..line as usize).rev().find(|&n| code(n))?;
             Some((f, before))
         })
         .collect();
