@@ -7,8 +7,9 @@
 use super::{Edit, EditKind};
 
 /// The edits of the unified diffs in an answer, in order; empty when it has none. A file is
-/// named by its `+++` line (`b/` dropped; its `---` line when that is `/dev/null`: a deletion,
-/// which is not taken); a file created (`--- /dev/null`) is an edit with an empty search.
+/// named by its `+++` line (git's `b/` dropped when the `---` line has its `a/`; `+++
+/// /dev/null` is a deletion, which is not taken); a file created (`--- /dev/null`) is an edit
+/// with an empty search.
 pub fn parse_diffs(answer: &str) -> Vec<Edit> {
     let lines: Vec<&str> = answer
         .split('\n')
@@ -51,7 +52,12 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
             line.strip_prefix("--- "),
             lines.get(i + 1).and_then(|l| l.strip_prefix("+++ ")),
         ) {
-            let (old, new) = (diff_path(old, "a/"), diff_path(new, "b/"));
+            // git's `a/` and `b/` prefixes, only when both lines have theirs (a repository may
+            // have a directory `b`).
+            let null = |p: &str| p.split('\t').next().unwrap_or("").trim() == "/dev/null";
+            let git = (old.starts_with("a/") || null(old)) && (new.starts_with("b/") || null(new));
+            let (a, b) = if git { ("a/", "b/") } else { ("", "") };
+            let (old, new) = (diff_path(old, a), diff_path(new, b));
             file = match (old, new) {
                 (_, None) => None,
                 (None, Some(new)) => Some((new, true)),
@@ -87,14 +93,18 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
     edits
 }
 
-/// A path of a `---` / `+++` line: without a timestamp after a tab, the `a/` or `b/` prefix and
-/// decoration; `None` for `/dev/null` or nothing.
+/// A path of a `---` / `+++` line: without a timestamp after a tab, `prefix` (git's `a/` or
+/// `b/`) and a leading `./`; `None` for `/dev/null` or nothing.
 fn diff_path(text: &str, prefix: &str) -> Option<String> {
     let path = text.split('\t').next().unwrap_or("").trim();
     if path.is_empty() || path == "/dev/null" {
         return None;
     }
-    let path = path.strip_prefix(prefix).unwrap_or(path);
+    let path = if prefix.is_empty() {
+        path
+    } else {
+        path.strip_prefix(prefix).unwrap_or(path)
+    };
     let path = path.strip_prefix("./").unwrap_or(path);
     Some(path.to_string())
 }
@@ -214,6 +224,11 @@ mod tests {
             replaces(&parse_diffs(created)),
             vec![("new.py".into(), String::new(), "a = 1\nb = 2\n".into())]
         );
+        // Without git's prefixes on both lines, a path is as written (a directory `b`).
+        let plain = "--- b/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(replaces(&parse_diffs(plain))[0].0, "b/x.py");
+        let plain = "--- x.py\n+++ x.py\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(replaces(&parse_diffs(plain))[0].0, "x.py");
         let deleted = "--- a/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-a = 1\n";
         assert!(parse_diffs(deleted).is_empty());
         // Lines added to an existing file with no context say nowhere; no header, no file.
