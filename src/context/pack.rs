@@ -114,7 +114,7 @@ pub fn shown_ranges(lines: usize, symbols: &[Symbol], expanded: &[usize]) -> Vec
 }
 
 /// Ranges sorted, with overlapping and adjacent ones merged.
-fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+pub(crate) fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
     ranges.sort_unstable();
     let mut out: Vec<(usize, usize)> = Vec::new();
     for (a, b) in ranges {

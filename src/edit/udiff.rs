@@ -28,11 +28,7 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
             let label = info.split_whitespace().next().unwrap_or("").to_lowercase();
             let diff_label = matches!(label.as_str(), "" | "diff" | "patch" | "udiff");
             let first = lines[i + 1..].iter().find(|l| !l.trim().is_empty());
-            let holds_diff = first.is_some_and(|l| {
-                ["--- ", "diff ", "Index: ", "@@"]
-                    .iter()
-                    .any(|m| l.starts_with(m))
-            });
+            let holds_diff = first.is_some_and(|l| starts_diff(l) || l.starts_with("--- "));
             in_code = !in_code && !diff_label && !holds_diff;
             file = None;
             i += 1;
@@ -42,7 +38,7 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
             i += 1;
             continue;
         }
-        if line.starts_with("diff ") || line.starts_with("Index: ") {
+        if starts_diff(line) && !line.starts_with("@@") {
             // Another file's diff, whose `---` / `+++` lines may be missing.
             file = None;
             i += 1;
@@ -100,11 +96,7 @@ fn diff_path(text: &str, prefix: &str) -> Option<String> {
     if path.is_empty() || path == "/dev/null" {
         return None;
     }
-    let path = if prefix.is_empty() {
-        path
-    } else {
-        path.strip_prefix(prefix).unwrap_or(path)
-    };
+    let path = path.strip_prefix(prefix).unwrap_or(path);
     let path = path.strip_prefix("./").unwrap_or(path);
     Some(path.to_string())
 }
@@ -121,8 +113,7 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
         let l = lines[i];
         let header =
             l.starts_with("--- ") && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "));
-        // The next hunk, or another file's diff.
-        if header || ["@@", "diff ", "Index: "].iter().any(|m| l.starts_with(m)) {
+        if header || starts_diff(l) {
             break;
         }
         if l.is_empty() || l.starts_with([' ', '-', '+', '\\']) {
@@ -136,9 +127,9 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
                 .iter()
                 .take_while(|l| {
                     !l.trim().is_empty()
-                        && !["```", "@@", "diff ", "Index: ", "--- "]
-                            .iter()
-                            .any(|m| l.starts_with(m))
+                        && !starts_diff(l)
+                        && !l.starts_with("```")
+                        && !l.starts_with("--- ")
                 })
                 .copied()
                 .collect();
@@ -168,6 +159,13 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
         }
     }
     Some((search, replace, i))
+}
+
+/// A line that starts a hunk (`@@`) or another file's diff (`diff --git …`, `Index: …`).
+fn starts_diff(line: &str) -> bool {
+    ["@@", "diff ", "Index: "]
+        .iter()
+        .any(|m| line.starts_with(m))
 }
 
 fn push_line(s: &mut String, line: &str) {

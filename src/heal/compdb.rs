@@ -220,8 +220,9 @@ impl Database {
     /// not read it at all (see [`Via::Includer`]). A chain of includes outside every `#if`
     /// (include guards aside) comes first, then the fewest hops, then the nearest source (its
     /// stem, the longest shared path); up to two entries of a source compiled several ways. An
-    /// include matches by the path it writes (`"curl/easy.h"` is a file ending in curl/easy.h), which a system header
-    /// or another directory's file of that name may write too: the caller checks. At most
+    /// include matches by the path it writes (`"curl/easy.h"` is a file ending in
+    /// curl/easy.h), which a system header or another directory's file of that name may write
+    /// too: the caller checks. At most
     /// [`MAX_SOURCES`] sources and [`MAX_HEADERS`] headers (of the header's directory, its
     /// ancestors' and the sources' directories) are read.
     fn includers(&self, header: &Path, repo: &Path) -> Vec<(&Entry, PathBuf, bool)> {
@@ -439,20 +440,11 @@ fn includes(text: &str) -> (Vec<Include>, bool) {
         .filter_map(|(line, written)| {
             // `sub/../h.h` is `h.h`, `a/./b.h` is `a/b.h`; a leading `..` leaves the directory
             // the include is written in, which is not known here.
-            let mut parts: Vec<&str> = Vec::new();
-            for part in written.as_deref()?.split('/') {
-                match part {
-                    "" | "." => {}
-                    ".." => {
-                        parts.pop();
-                    }
-                    _ => parts.push(part),
-                }
-            }
-            let name = parts.last()?;
+            let path = normalize(Path::new(written.as_deref()?));
+            let name = path.file_name()?.to_string_lossy().into_owned();
             Some(Include {
-                path: parts.join("/"),
-                name: name.to_string(),
+                path: path.to_string_lossy().into_owned(),
+                name,
                 unconditional: b.unconditional(*line),
             })
         })

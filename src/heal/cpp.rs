@@ -280,12 +280,12 @@ impl Branches {
             .collect()
     }
 
-    /// Whether a code line among `from..=to` (0-based) is compiled, or may be (cannot be told).
     /// Whether line `l` (0-based) holds anything but blanks and comments.
     pub fn is_code(&self, l: usize) -> bool {
         self.lines.get(l).is_some_and(|i| i.code)
     }
 
+    /// Whether a code line among `from..=to` (0-based) is compiled, or may be (cannot be told).
     pub fn has_compiled_code(
         &self,
         from: usize,

@@ -817,15 +817,7 @@ fn windows(lines: &[&str], at: &[u32]) -> Vec<(usize, usize)> {
             .unwrap_or(hi);
         around.push((start, end.max(start)));
     }
-    around.sort_unstable();
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for (start, end) in around {
-        match out.last_mut() {
-            Some(last) if start <= last.1 + 1 => last.1 = last.1.max(end),
-            _ => out.push((start, end)),
-        }
-    }
-    out
+    crate::context::pack::merged(around)
 }
 
 /// Small models often answer with the whole fixed file in a fence after its path instead of
@@ -1062,30 +1054,21 @@ pub fn fenced_rewrites(root: &Path, answer: &str, known: &[String]) -> Vec<Edit>
 
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
-    let (kept, total) = kept_lines(old, new);
-    total < 4 || kept * 10 >= total * 7
+    let old: Vec<&str> = nonblank(old).collect();
+    let new: std::collections::HashSet<&str> = nonblank(new).collect();
+    let kept = old.iter().filter(|l| new.contains(*l)).count();
+    old.len() < 4 || kept * 10 >= old.len() * 7
 }
 
 /// A part's answer keeps most of its lines, as a whole file's does, and has about as many: an
 /// answer of the fixed line alone is not taken for a short part either.
 fn part_keeps(old: &str, new: &str) -> bool {
-    let (_, total) = kept_lines(old, new);
-    let given = new.lines().filter(|l| !l.trim().is_empty()).count();
-    keeps_most_of(old, new) && given * 10 >= total * 7
+    keeps_most_of(old, new) && nonblank(new).count() * 10 >= nonblank(old).count() * 7
 }
 
-/// How many of the old text's non-blank lines (trimmed) the new text still has, and of how many.
-fn kept_lines(old: &str, new: &str) -> (usize, usize) {
-    let lines = |t: &'_ str| -> Vec<String> {
-        t.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect()
-    };
-    let (old, new) = (lines(old), lines(new));
-    let new: std::collections::HashSet<&String> = new.iter().collect();
-    (old.iter().filter(|l| new.contains(l)).count(), old.len())
+/// A text's non-blank lines, trimmed.
+fn nonblank(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty())
 }
 
 /// Changes of a state against the disk.

@@ -428,8 +428,6 @@ fn overrule_grammar_gaps(
         }
         accepted.extend(files);
     }
-    // Every error of those files (the syntax stage shows at most 20 per file), with the last
-    // line of its node.
     // In a file the compiler rejected, the lines proven: those before the last code line ahead
     // of its first error (1-based, exclusive). gcc reports a missing `;` at the token after it,
     // maybe lines later: the code line before its error is not proven. Nothing when the file
@@ -456,6 +454,8 @@ fn overrule_grammar_gaps(
             Some((f, before))
         })
         .collect();
+    // Every error of those files (the syntax stage shows at most 20 per file), with the last
+    // line of its node.
     let all = crate::heal::syntax::spans(root, &accepted, usize::MAX);
     let key = |d: &Diagnostic| (d.file.clone(), d.line, d.column);
     let mut ends: HashMap<(String, u32, Option<u32>), u32> = HashMap::new();
