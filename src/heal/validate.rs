@@ -444,14 +444,7 @@ fn overrule_grammar_gaps(
             if renumbers || line as usize > lines.len() {
                 return None;
             }
-            // Code outside comments, not a directive nor a line a backslash continues.
-            let code = |n: usize| {
-                file.branches.is_code(n - 1)
-                    && !lines[n - 1].trim_start().starts_with('#')
-                    && !(n > 1 && lines[n - 2].trim_end().ends_with('\\'))
-            };
-            let before = (1..line as usize).rev().find(|&n| code(n))?;
-            Some((f, before))
+            Some((f, code_line_before(&file.branches, &lines, line as usize)?))
         })
         .collect();
     // Every error of those files (the syntax stage shows at most 20 per file), with the last
@@ -929,6 +922,17 @@ struct CFile {
     branches: cpp::Branches,
     taken: Option<HashSet<usize>>,
     text: String,
+}
+
+/// The last line (1-based) before `line` that holds code: not blank, not only a comment, not a
+/// directive nor a line a backslash continues.
+fn code_line_before(b: &cpp::Branches, lines: &[&str], line: usize) -> Option<usize> {
+    let code = |n: usize| {
+        b.is_code(n - 1)
+            && !lines[n - 1].trim_start().starts_with('#')
+            && !(n > 1 && lines[n - 2].trim_end().ends_with('\\'))
+    };
+    (1..line.min(lines.len() + 1)).rev().find(|&n| code(n))
 }
 
 /// What a compiler's reading says about a syntax error tree-sitter found.
@@ -2112,6 +2116,17 @@ mod tests {
         let fs = vec!["a b.py".to_string(), "c.py".to_string()];
         assert_eq!(substitute("lint {files}", &fs), "lint 'a b.py' c.py");
         assert_eq!(substitute("lint {file}", &fs), "lint 'a b.py'");
+    }
+
+    #[test]
+    fn the_code_line_before_an_error_skips_comments_and_directives() {
+        let text = "int a = 1\n/* note\n   more */\n#define Y \\\n  2\n\nint b;\n";
+        let lines: Vec<&str> = text.lines().collect();
+        let b = cpp::Branches::scan(text);
+        assert_eq!(code_line_before(&b, &lines, 7), Some(1));
+        assert_eq!(code_line_before(&b, &lines, 2), Some(1));
+        assert_eq!(code_line_before(&b, &lines, 1), None);
+        assert_eq!(code_line_before(&b, &lines, 99), Some(7));
     }
 
     #[test]
