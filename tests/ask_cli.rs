@@ -277,6 +277,13 @@ fn bad_input_is_refused_before_any_request() {
         let run = ask(&t, zero);
         assert_eq!(run.code(), 2, "{zero:?}: {}", run.stderr());
     }
+    let run = ask(&t, &["-c", "llm.stop_repeats=1", "hi"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("llm.stop_repeats = 1") && run.stderr().contains("0 (never"),
+        "{}",
+        run.stderr()
+    );
     let run = ask(&t, &["-c", "llm.model=nowhere", "hi"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("llm.model"), "{}", run.stderr());

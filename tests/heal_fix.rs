@@ -920,3 +920,70 @@ fn real_model_heals(rel: &str, broken: &str, heal_settings: &str) -> Value {
     assert!(!j["attempts"].as_array().map(Vec::is_empty).unwrap_or(true));
     j
 }
+
+#[test]
+fn an_answer_that_loops_is_cut_short_and_the_next_attempt_heals() {
+    let t = Test::new();
+    t.write("calc.py", "def f(x):\n    return x +\n");
+    let s = Server::start();
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        format!(
+            "[llm]\nmodel = \"scripted/test-model\"\nretries = 0\nmax_tokens = 2000\n\
+             [providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n\
+             idle_timeout = 3\n",
+            s.url()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("config: {e}"));
+    // The SEARCH block without its end, again and again (as the 0.5B local model writes it);
+    // the server stalls after four copies, so only a client that stops reading gets past it.
+    let copy = [
+        "calc.py\n",
+        "<<<<<<< SEARCH\n",
+        "def f(x):\n",
+        "    return x +\n",
+        "```\n",
+        "\n",
+    ];
+    let mut chunks = vec!["Here is the fix.\n"];
+    for _ in 0..20 {
+        chunks.extend(copy);
+    }
+    let script = || {
+        s.push(
+            openai::stream(&chunks, Some((100, 1900, 0)))
+                .stall_after(2 + 4 * copy.len(), Duration::from_secs(30)),
+        );
+        s.push(answer(&block(
+            "calc.py",
+            "    return x +",
+            "    return x + 1",
+        )));
+    };
+    script();
+    let run = heal(&t, &["--yes", "--json", "calc.py"]);
+    let j = run.json();
+    assert_eq!(j["healed"], true, "{j:#}\n{}", run.stderr());
+    let first = &j["attempts"][0];
+    assert_eq!(first["stop"], "repeating", "{first:#}");
+    assert_eq!(first["outcome"], "unusable", "{first:#}");
+    assert_eq!(first["usage"]["estimated"], true, "{first:#}");
+    assert!(
+        first["usage"]["output_tokens"].as_u64().unwrap_or(0) < 200,
+        "only what was read is counted: {first:#}"
+    );
+    assert_eq!(j["attempts"][1]["stop"], "end");
+    assert_eq!(read(&t, "calc.py"), "def f(x):\n    return x + 1\n");
+    // Without --json the user is told why the answer ended early.
+    t.write("calc.py", "def f(x):\n    return x +\n");
+    script();
+    let run = heal(&t, &["--yes", "calc.py"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("attempt 1: the answer wrote the same 6 lines 3 times in a row"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -41,6 +41,7 @@ fn policy() -> Policy {
         retry_after_max: Duration::from_secs(5),
         breaker_failures: 3,
         breaker_cooldown: Duration::from_secs(60),
+        stop_repeats: 3,
     }
 }
 
@@ -554,4 +555,71 @@ fn an_error_event_mid_stream_before_output_is_retried() {
     let (r, _) = run_with(&c, &request(true));
     assert_eq!(r.expect("answer").text, "recovered");
     assert_eq!(s.request_count(), 2);
+}
+
+#[test]
+fn an_answer_that_loops_is_not_read_to_the_end() {
+    let block = [
+        "src/a.py\n",
+        "<<<<<<< SEARCH\n",
+        "    return 'Hello, ' + name\n",
+        "print(greet('world')\n",
+        "```\n",
+        "\n",
+    ];
+    let mut chunks = vec!["Here is the fix:\n"];
+    for _ in 0..10 {
+        chunks.extend(block);
+    }
+    // After four copies the server goes silent: a client that read on would time out.
+    let stalled = 1 + 1 + 4 * block.len();
+    let s = Server::start();
+    s.push(
+        openai::stream(&chunks, Some((50, 400, 0))).stall_after(stalled, Duration::from_secs(10)),
+    );
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let t = Instant::now();
+    let (r, events) = run_with(&c, &request(true));
+    let out = r.expect("answer");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert_eq!(out.stop, StopReason::Repeating);
+    let copy = block.concat();
+    assert_eq!(
+        out.text,
+        format!("Here is the fix:\n{copy}"),
+        "the first copy is kept"
+    );
+    let read = format!("Here is the fix:\n{}", copy.repeat(3));
+    assert_eq!(texts(&events), read, "read up to the third copy");
+    let count = |t: &str| vibe::context::tokens::Encoding::O200kBase.count(t) as u64;
+    assert!(out.usage.estimated, "{:?}", out.usage);
+    assert_eq!(
+        out.usage.output_tokens,
+        count(&read),
+        "what was read is counted"
+    );
+    assert_eq!(rec.outcomes(), ["a:ok"]);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("the same 6 lines 3 times")),
+        "{:?}",
+        out.notes
+    );
+    // With llm.stop_repeats = 0 the whole answer is read.
+    s.push(openai::stream(&chunks, Some((50, 400, 0))));
+    let mut p = policy();
+    p.stop_repeats = 0;
+    let c = Client::new(
+        vec![endpoint("a", Kind::OpenAi, &s.url())],
+        p,
+        Arc::new(NoMeter),
+    )
+    .expect("client");
+    let (r, _) = run_with(&c, &request(true));
+    let out = r.expect("answer");
+    assert_eq!((out.stop, out.usage.output_tokens), (StopReason::End, 400));
+    assert_eq!(out.text, chunks.concat());
+    assert!(out.notes.is_empty(), "{:?}", out.notes);
 }

@@ -60,6 +60,9 @@ pub struct LlmConfig {
     pub retry_after_max: f64,
     pub breaker_failures: u32,
     pub breaker_cooldown: f64,
+    /// Stop reading an answer that writes the same block of lines this many times in a row
+    /// (0 = never).
+    pub stop_repeats: u32,
 }
 
 /// `[providers.NAME]`: one server vibe can talk to.

@@ -79,6 +79,8 @@ pub struct Attempt {
     pub usage: llm::Usage,
     pub cost_usd: f64,
     pub latency_ms: u64,
+    /// Why the answer ended: `end`, `max_tokens`, `repeating` (vibe stopped reading a loop).
+    pub stop: llm::StopReason,
     pub edits: Vec<EditOut>,
     /// `accepted`, `rejected` (validated, not better), or `unusable` (no edits could be
     /// applied: unparsable, no match, outside the repository).
@@ -240,6 +242,9 @@ impl Loop<'_> {
                 stream: true,
             };
             let answer = (self.ask)(&req)?;
+            for note in &answer.notes {
+                (self.progress)(&format!("attempt {n}: {note}"));
+            }
             let mut attempt = Attempt {
                 n,
                 provider: answer.provider.clone(),
@@ -247,6 +252,7 @@ impl Loop<'_> {
                 usage: answer.usage,
                 cost_usd: answer.cost_usd,
                 latency_ms: answer.latency_ms,
+                stop: answer.stop.clone(),
                 edits: vec![],
                 outcome: "unusable",
                 reason: String::new(),

@@ -112,6 +112,9 @@ pub struct Policy {
     pub retry_after_max: Duration,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Copies in a row of one block of lines after which an answer is not read further (0 =
+    /// never; see [`super::repeat`]).
+    pub stop_repeats: u32,
 }
 
 impl Policy {
@@ -119,6 +122,11 @@ impl Policy {
         if c.max_tokens == 0 {
             return Err(Error::Config(
                 "llm.max_tokens = 0: an answer needs at least 1 token\nhint: e.g. -c llm.max_tokens=2048".into(),
+            ));
+        }
+        if c.stop_repeats == 1 {
+            return Err(Error::Config(
+                "llm.stop_repeats = 1: a block written once is no repeat; use 0 (never stop early) or 2 or more\nhint: e.g. -c llm.stop_repeats=3".into(),
             ));
         }
         let d = |key: &str, v: f64| {
@@ -135,6 +143,7 @@ impl Policy {
             retry_after_max: d("retry_after_max", c.retry_after_max)?,
             breaker_failures: c.breaker_failures.max(1),
             breaker_cooldown: d("breaker_cooldown", c.breaker_cooldown)?,
+            stop_repeats: c.stop_repeats,
         })
     }
 
@@ -290,6 +299,7 @@ impl Client {
                 {
                     Ok(mut out) => {
                         self.record_success(slot);
+                        notes.append(&mut out.notes);
                         out.notes = std::mem::take(&mut notes);
                         return Ok(out);
                     }
@@ -428,20 +438,38 @@ impl Client {
         let mut calls = Vec::new();
         let mut shown = false;
         let mut stream: Option<http::EventStream> = None;
+        let mut looped: Option<super::repeat::Loop> = None;
+        // A reply that is not streamed arrives whole: nothing to save by stopping.
+        let copies = if req.stream {
+            self.policy.stop_repeats as usize
+        } else {
+            0
+        };
         let work = async {
             let mut s = http::open(&slot.http, ep, req, key, prompt_tokens).await?;
             loop {
                 let next = s.next().await;
                 match next {
-                    Ok(Some(Event::Finished { stop, usage })) => return Ok((stop, usage)),
+                    Ok(Some(Event::Finished { stop, usage })) => return Ok((stop, Some(usage))),
                     Ok(Some(e)) => {
+                        let mut new_line = false;
                         match &e {
-                            Event::Text { text: t } => text.push_str(t),
+                            Event::Text { text: t } => {
+                                text.push_str(t);
+                                new_line = t.contains('\n');
+                            }
                             Event::ToolCall(c) => calls.push(c.clone()),
                             Event::Finished { .. } => {}
                         }
                         shown = true;
                         on_event(&e);
+                        if new_line {
+                            looped = super::repeat::looping(&text, copies);
+                            if looped.is_some() {
+                                // Dropping the stream closes the connection: the server stops.
+                                return Ok((StopReason::Repeating, None));
+                            }
+                        }
                     }
                     Ok(None) => {
                         return Err(Error::Broken {
@@ -461,9 +489,26 @@ impl Client {
             _ = Cancel::wait(cancel.0.subscribe()) => Err(Error::Cancelled),
         };
         let latency = t0.elapsed();
+        // What was read is what was written, and paid for: count it when the server could not
+        // say (a stream vibe stopped, or one that failed after output).
+        let counted = |text: &str| Usage {
+            input_tokens: prompt_tokens,
+            output_tokens: Encoding::for_model(&ep.model).count(text) as u64,
+            cached_tokens: 0,
+            estimated: true,
+        };
         match result {
             Ok((stop, usage)) => {
+                let usage = usage.unwrap_or_else(|| counted(&text));
                 let (cost, priced) = self.meter.after(ep, &usage, started, latency, "ok");
+                let mut notes = vec![];
+                if let Some(l) = looped {
+                    text.truncate(l.keep);
+                    notes.push(format!(
+                        "the answer wrote the same {} lines {} times in a row; vibe stopped reading it after {} tokens and kept the first copy (llm.stop_repeats)",
+                        l.lines, l.copies, usage.output_tokens
+                    ));
+                }
                 Ok(Outcome {
                     provider: ep.provider.clone(),
                     model: ep.model.clone(),
@@ -474,19 +519,14 @@ impl Client {
                     cost_usd: cost,
                     priced,
                     latency_ms: latency.as_millis() as u64,
-                    notes: vec![],
+                    notes,
                 })
             }
             Err(e) => {
                 // A failed or cancelled attempt may still be billed for what was read and
                 // written: record the local count when anything came back.
                 let usage = match (&stream, shown || matches!(e, Error::Cancelled)) {
-                    (_, true) => Usage {
-                        input_tokens: prompt_tokens,
-                        output_tokens: Encoding::for_model(&ep.model).count(&text) as u64,
-                        cached_tokens: 0,
-                        estimated: true,
-                    },
+                    (_, true) => counted(&text),
                     (Some(s), false) => s.estimate(),
                     (None, false) => Usage {
                         estimated: true,
@@ -533,6 +573,7 @@ mod tests {
             retry_after_max: Duration::from_secs(1),
             breaker_failures: 3,
             breaker_cooldown: Duration::from_secs(1),
+            stop_repeats: 3,
         };
         for n in 0..20 {
             assert!(p.backoff(n) < Duration::from_millis(300));

@@ -20,6 +20,7 @@ pub mod client;
 pub mod http;
 pub mod openai;
 pub mod providers;
+pub mod repeat;
 pub mod sse;
 
 use std::time::Duration;
@@ -169,6 +170,9 @@ pub enum StopReason {
     MaxTokens,
     /// The model wants tool results.
     ToolUse,
+    /// vibe stopped reading: the answer wrote the same block of lines `llm.stop_repeats` times
+    /// in a row (the text keeps the first copy; see [`repeat`]).
+    Repeating,
     /// Anything else the provider said (content filter, a stop sequence, ...).
     Other(String),
 }
