@@ -559,10 +559,15 @@ fn an_error_event_mid_stream_before_output_is_retried() {
 
 #[test]
 fn an_answer_that_loops_is_not_read_to_the_end() {
+    // 10 lines, 372 bytes: three copies make the kilobyte a loop must have.
     let block = [
-        "src/a.py\n",
+        "src/greeting.py\n",
         "<<<<<<< SEARCH\n",
-        "    return 'Hello, ' + name\n",
+        "def greet(name: str, greeting: str = 'Hello', punctuation: str = '!') -> str:\n",
+        "    \"\"\"Returns a greeting for `name`, with the given greeting and punctuation.\"\"\"\n",
+        "    if not name:\n",
+        "        raise ValueError('greet() needs a name to greet, got an empty string')\n",
+        "    return greeting + ', ' + name + punctuation\n",
         "print(greet('world')\n",
         "```\n",
         "\n",
@@ -587,8 +592,8 @@ fn an_answer_that_loops_is_not_read_to_the_end() {
     let copy = block.concat();
     assert_eq!(
         out.text,
-        format!("Here is the fix:\n{copy}"),
-        "the first copy is kept"
+        format!("Here is the fix:\n{copy}{copy}"),
+        "two copies are kept"
     );
     let read = format!("Here is the fix:\n{}", copy.repeat(3));
     assert_eq!(texts(&events), read, "read up to the third copy");
@@ -603,7 +608,7 @@ fn an_answer_that_loops_is_not_read_to_the_end() {
     assert!(
         out.notes
             .iter()
-            .any(|n| n.contains("the same 6 lines 3 times")),
+            .any(|n| n.contains("the same 10 lines 3 times")),
         "{:?}",
         out.notes
     );

@@ -171,6 +171,8 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
 
     let (runtime, cancel) = super::runtime_with_ctrl_c()?;
     let json = args.json;
+    // Whether what was printed ends a line (the answer kept may end elsewhere: a loop cut).
+    let mut line_ended = false;
     let result = runtime.block_on(async {
         let mut out = std::io::stdout();
         let mut broken_pipe = false;
@@ -178,9 +180,13 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             if let Event::Text { text } = e
                 && !json
                 && !broken_pipe
-                && (out.write_all(text.as_bytes()).is_err() || out.flush().is_err())
             {
-                broken_pipe = true;
+                if out.write_all(text.as_bytes()).is_err() || out.flush().is_err() {
+                    broken_pipe = true;
+                }
+                if let Some(c) = text.chars().last() {
+                    line_ended = c == '\n';
+                }
             }
         };
         client.run(&request, &cancel, &mut on_event).await
@@ -242,7 +248,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             notes: &outcome.notes,
         })?;
     } else {
-        if !outcome.text.ends_with('\n') {
+        if !line_ended {
             println!();
         }
         if outcome.stop == llm::StopReason::MaxTokens {

@@ -114,6 +114,20 @@ fn join(lines: &[&str]) -> String {
 /// Parses every block of an answer, in order; an answer with no block but unified diffs gives
 /// their hunks as search/replace edits (see [`super::udiff`]).
 pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
+    parse_with(answer, false)
+}
+
+/// [`parse`] for an answer that was cut short (`max_tokens`, or a loop vibe stopped reading):
+/// a last block that the end of the answer cuts off is dropped, and the blocks before it are
+/// taken. An answer whose only block is cut off is still the error.
+pub fn parse_cut_short(answer: &str) -> Result<Vec<Edit>, ParseError> {
+    parse_with(answer, true)
+}
+
+/// What a block that runs into the end of the answer reached.
+const END_OF_ANSWER: &str = "the end of the answer";
+
+fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
     // Lines without their endings (a CRLF answer parses like an LF one).
     let lines: Vec<&str> = answer
         .split('\n')
@@ -131,10 +145,15 @@ pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
             Some(m @ (Marker::Search | Marker::FileStart)) => {
                 let path = find_path(&lines[after_block..i], &last_path)
                     .map_err(|found| ParseError::MissingPath { line: at(i), found })?;
-                let (kind, end) = if m == Marker::Search {
-                    read_search(&lines, i)?
+                let read = if m == Marker::Search {
+                    read_search(&lines, i)
                 } else {
-                    read_file(&lines, i)?
+                    read_file(&lines, i)
+                };
+                let (kind, end) = match read {
+                    Ok(r) => r,
+                    Err(e) if cut_short && !edits.is_empty() && reached_end(&e) => break,
+                    Err(e) => return Err(e),
                 };
                 edits.push(Edit {
                     path: path.clone(),
@@ -214,7 +233,16 @@ fn find_end(
             _ => {}
         }
     }
-    Err(err(lines.len(), "the end of the answer"))
+    Err(err(lines.len(), END_OF_ANSWER))
+}
+
+/// Whether a block's error is that the answer ended inside it.
+fn reached_end(e: &ParseError) -> bool {
+    matches!(
+        e,
+        ParseError::MissingDivider { what, .. } | ParseError::MissingEnd { what, .. }
+            if *what == END_OF_ANSWER
+    )
 }
 
 /// A SEARCH block opened at `open`: its sections and the index of its closing line.
@@ -423,5 +451,33 @@ mod tests {
                 marker: "REPLACE"
             })
         );
+    }
+
+    #[test]
+    fn an_answer_cut_short_keeps_its_whole_blocks() {
+        let one = "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
+        let whole = "b.py\n<<<<<<< FILE\ny = 1\n>>>>>>> FILE\n";
+        for cut in [
+            "c.py\n<<<<<<< SEARCH\nz = 1\n",
+            "c.py\n<<<<<<< SEARCH\nz = 1\n=======\nz = 2\n",
+            "c.py\n<<<<<<< FILE\nz = 1\n",
+        ] {
+            let answer = format!("{one}\n{whole}\n{cut}");
+            assert!(parse(&answer).is_err(), "{answer}");
+            let edits = parse_cut_short(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+            let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(paths, ["a.py", "b.py"], "{answer}");
+            // The only block, cut off: nothing to take, and the error says why.
+            assert!(
+                matches!(
+                    parse_cut_short(cut),
+                    Err(ParseError::MissingDivider { .. } | ParseError::MissingEnd { .. })
+                ),
+                "{cut}"
+            );
+        }
+        // A block broken before the end is still an error: the answer is not cut there.
+        let broken = format!("{one}c.py\n<<<<<<< SEARCH\nz = 1\n>>>>>>> REPLACE\n{whole}");
+        assert!(parse_cut_short(&broken).is_err());
     }
 }

@@ -261,7 +261,8 @@ impl Loop<'_> {
                 answer: String::new(),
                 asked_edits: asked == Asked::Edits,
             };
-            let candidate = match self.candidate(files, &answer.text, &state, &asked) {
+            let cut = answer.stop.cut_short();
+            let candidate = match self.candidate(files, &answer.text, cut, &state, &asked) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -351,12 +352,24 @@ impl Loop<'_> {
     }
 
     /// The edits of an answer applied over the accepted state, or why they cannot be.
-    fn candidate(&self, files: &[String], answer: &str, state: &State, asked: &Asked) -> Candidate {
+    fn candidate(
+        &self,
+        files: &[String],
+        answer: &str,
+        cut: bool,
+        state: &State,
+        asked: &Asked,
+    ) -> Candidate {
         let whole = match asked {
             Asked::Whole(w) => Some(w.as_slice()),
             _ => None,
         };
-        let edits = match (edit::parse(answer), asked) {
+        let parsed = if cut {
+            edit::parse_cut_short(answer)
+        } else {
+            edit::parse(answer)
+        };
+        let edits = match (parsed, asked) {
             (Ok(e), _) => e,
             (Err(edit::ParseError::NoBlocks), Asked::Parts(parts)) => {
                 return self.parts_candidate(answer, state, parts);

@@ -505,7 +505,7 @@ impl Client {
                 if let Some(l) = looped {
                     text.truncate(l.keep);
                     notes.push(format!(
-                        "the answer wrote the same {} lines {} times in a row; vibe stopped reading it after {} tokens and kept the first copy (llm.stop_repeats)",
+                        "the answer wrote the same {} lines {} times in a row; vibe stopped reading it after {} tokens (llm.stop_repeats)",
                         l.lines, l.copies, usage.output_tokens
                     ));
                 }

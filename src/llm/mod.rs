@@ -177,6 +177,14 @@ pub enum StopReason {
     Other(String),
 }
 
+impl StopReason {
+    /// The answer ends where it was cut, not where the model ended it: its last edit block may
+    /// be cut off (see [`crate::edit::parse_cut_short`]).
+    pub fn cut_short(&self) -> bool {
+        matches!(self, StopReason::MaxTokens | StopReason::Repeating)
+    }
+}
+
 /// What a request streams out, in order: text deltas and complete tool calls, then exactly one
 /// [`Event::Finished`].
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -681,7 +681,7 @@ impl Core {
             text: outcome.text.clone(),
         });
         if edits {
-            self.propose(turn, &outcome.text);
+            self.propose(turn, &outcome.text, outcome.stop.cut_short());
         }
     }
 
@@ -712,8 +712,13 @@ impl Core {
     }
 
     /// Edit blocks of an answer as proposals (one per file), or edit errors.
-    fn propose(&mut self, turn: u64, answer: &str) {
-        let edits = match edit::parse(answer) {
+    fn propose(&mut self, turn: u64, answer: &str, cut: bool) {
+        let parsed = if cut {
+            edit::parse_cut_short(answer)
+        } else {
+            edit::parse(answer)
+        };
+        let edits = match parsed {
             Ok(e) => e,
             Err(edit::ParseError::NoBlocks) => {
                 // Small models answer with the whole changed file, fenced after its path: a
