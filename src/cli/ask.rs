@@ -171,11 +171,12 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
 
     let (runtime, cancel) = super::runtime_with_ctrl_c()?;
     let json = args.json;
-    // Whether what was printed ends a line (the answer kept may end elsewhere: a loop cut).
+    // Whether what was printed ends a line (the answer kept may end elsewhere: a loop cut), and
+    // whether stdout went away (a closed pipe: nothing more is printed there).
     let mut line_ended = false;
+    let mut broken_pipe = false;
     let result = runtime.block_on(async {
         let mut out = std::io::stdout();
-        let mut broken_pipe = false;
         let mut on_event = |e: &Event| {
             if let Event::Text { text } = e
                 && !json
@@ -206,6 +207,10 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             return Err(e.into());
         }
     };
+    if !json && !line_ended && !broken_pipe {
+        // The answer's last line, ended before anything else is printed.
+        println!();
+    }
     for n in &outcome.notes {
         eprintln!("note: {n}");
     }
@@ -248,9 +253,6 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             notes: &outcome.notes,
         })?;
     } else {
-        if !line_ended {
-            println!();
-        }
         if outcome.stop == llm::StopReason::MaxTokens {
             eprintln!(
                 "warning: the answer was cut at {} tokens (--max-tokens or llm.max_tokens)",

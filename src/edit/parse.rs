@@ -182,7 +182,7 @@ fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
     }
     if edits.is_empty() {
         // No blocks: the answer's unified diffs, if it has any (models write those too).
-        edits = super::udiff::parse_diffs(answer);
+        edits = super::udiff::diffs(answer, cut_short);
         if edits.is_empty() {
             return Err(ParseError::NoBlocks);
         }
@@ -479,5 +479,20 @@ mod tests {
         // A block broken before the end is still an error: the answer is not cut there.
         let broken = format!("{one}c.py\n<<<<<<< SEARCH\nz = 1\n>>>>>>> REPLACE\n{whole}");
         assert!(parse_cut_short(&broken).is_err());
+        // Unified diffs: a hunk that runs into the end may stop anywhere (here before its `+`
+        // lines: taken, it would delete the line), one closed by its fence is whole.
+        let cut = "Fix:\n```diff\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def f(x):\n-    return x +\n";
+        assert_eq!(parse(cut).map(|e| e.len()), Ok(1));
+        assert_eq!(parse_cut_short(cut), Err(ParseError::NoBlocks));
+        let closed = cut
+            .replace("Fix:\n", "")
+            .replace("x +\n", "x +\n+    return x + 1\n```\n");
+        let two = format!("{closed}\n{cut}");
+        let edits = parse_cut_short(&two).unwrap_or_else(|e| panic!("{e}: {two}"));
+        assert_eq!(edits.len(), 1, "{two}");
+        assert!(
+            matches!(&edits[0].kind, EditKind::Replace { replace, .. } if replace.contains("x + 1")),
+            "{edits:?}"
+        );
     }
 }

@@ -9,8 +9,10 @@ use super::{Edit, EditKind};
 /// The edits of the unified diffs in an answer, in order; empty when it has none. A file is
 /// named by its `+++` line (git's `b/` dropped when the `---` line has its `a/`; `+++
 /// /dev/null` is a deletion, which is not taken); a file created (`--- /dev/null`) is an edit
-/// with an empty search.
-pub fn parse_diffs(answer: &str) -> Vec<Edit> {
+/// with an empty search. With `cut_short` (an answer cut at `max_tokens`, or a loop vibe
+/// stopped reading), a hunk that runs into the end of the answer is dropped: its lines may stop
+/// anywhere.
+pub fn diffs(answer: &str, cut_short: bool) -> Vec<Edit> {
     let lines: Vec<&str> = answer
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -73,6 +75,9 @@ pub fn parse_diffs(answer: &str) -> Vec<Edit> {
             continue;
         };
         i = end;
+        if cut_short && lines[end..].iter().all(|l| l.trim().is_empty()) {
+            break;
+        }
         let Some((path, created)) = &file else {
             continue;
         };
@@ -176,6 +181,10 @@ fn push_line(s: &mut String, line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_diffs(answer: &str) -> Vec<Edit> {
+        diffs(answer, false)
+    }
 
     fn replaces(edits: &[Edit]) -> Vec<(String, String, String)> {
         edits

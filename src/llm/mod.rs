@@ -171,7 +171,7 @@ pub enum StopReason {
     /// The model wants tool results.
     ToolUse,
     /// vibe stopped reading: the answer wrote the same block of lines `llm.stop_repeats` times
-    /// in a row (the text keeps the first copy; see [`repeat`]).
+    /// in a row (the text keeps the first two copies; see [`repeat`]).
     Repeating,
     /// Anything else the provider said (content filter, a stop sequence, ...).
     Other(String),
