@@ -247,6 +247,29 @@ fn without_yes_edits_are_only_proposed() {
     assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
 }
 
+/// An answer cut at max_tokens: its whole blocks are proposed, the one cut off is left out and
+/// the user told so.
+#[test]
+fn an_answer_cut_short_proposes_its_whole_blocks() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(openai::stream_cut(
+        &["calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n\ncalc.py\n<<<<<<< SEARCH\n    retu"],
+        Some((100, 100, 0)),
+    ));
+    let run = chat(&t, &["-m", "change f"]);
+    let out = run.ok();
+    assert!(out.contains("+    return 2"), "the diff is printed: {out}");
+    assert!(
+        run.stderr()
+            .contains("the edit block at answer line 9 was cut off by the end of the answer"),
+        "{}",
+        run.stderr()
+    );
+}
+
 /// A small model's whole changed file, fenced after its path, is a proposal for a file the
 /// model saw whole; a fenced snippet after the path is not.
 #[test]

@@ -988,3 +988,26 @@ fn an_answer_that_loops_is_cut_short_and_the_next_attempt_heals() {
         run.stderr()
     );
 }
+
+#[test]
+fn an_answer_cut_at_max_tokens_keeps_its_whole_blocks() {
+    let t = Test::new();
+    t.write("calc.py", "def f(x):\n    return x +\n");
+    t.write("other.py", "VALUE = 1\n");
+    let s = Server::start();
+    setup(&t, &s.url());
+    // The fix, then a second block that max_tokens cut off: the fix is used, alone.
+    let good = block("calc.py", "    return x +", "    return x + 1");
+    let cut = format!("{good}\nother.py\n```\n<<<<<<< SEARCH\nVALUE = 1\n=======\nVAL");
+    s.push(openai::stream_cut(&[&cut], Some((100, 200, 0))));
+    let run = heal(&t, &["--yes", "calc.py"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("the edit block at answer line 14 was cut off by the end of the answer"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(read(&t, "calc.py"), "def f(x):\n    return x + 1\n");
+    assert_eq!(read(&t, "other.py"), "VALUE = 1\n");
+}

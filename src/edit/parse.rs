@@ -114,20 +114,21 @@ fn join(lines: &[&str]) -> String {
 /// Parses every block of an answer, in order; an answer with no block but unified diffs gives
 /// their hunks as search/replace edits (see [`super::udiff`]).
 pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
-    parse_with(answer, false)
+    parse_with(answer, false).map(|(edits, _)| edits)
 }
 
 /// [`parse`] for an answer that was cut short (`max_tokens`, or a loop vibe stopped reading):
-/// a last block that the end of the answer cuts off is dropped, and the blocks before it are
-/// taken. An answer whose only block is cut off is still the error.
-pub fn parse_cut_short(answer: &str) -> Result<Vec<Edit>, ParseError> {
+/// a last block (or diff hunk) that the end of the answer cuts off is dropped, and the blocks
+/// before it are taken; the answer line where the dropped one starts comes with them. An
+/// answer whose only block is cut off is still the error.
+pub fn parse_cut_short(answer: &str) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
     parse_with(answer, true)
 }
 
 /// What a block that runs into the end of the answer reached.
 const END_OF_ANSWER: &str = "the end of the answer";
 
-fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
+fn parse_with(answer: &str, cut_short: bool) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
     // Lines without their endings (a CRLF answer parses like an LF one).
     let lines: Vec<&str> = answer
         .split('\n')
@@ -138,6 +139,7 @@ fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
     // Index just past the end of the previous block: a path line is looked for after it.
     let mut after_block = 0usize;
     let mut last_path: Option<String> = None;
+    let mut dropped = None;
     let mut i = 0;
     while i < lines.len() {
         let start = i;
@@ -152,7 +154,10 @@ fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
                 };
                 let (kind, end) = match read {
                     Ok(r) => r,
-                    Err(e) if cut_short && !edits.is_empty() && reached_end(&e) => break,
+                    Err(e) if cut_short && !edits.is_empty() && reached_end(&e) => {
+                        dropped = Some(at(start));
+                        break;
+                    }
                     Err(e) => return Err(e),
                 };
                 edits.push(Edit {
@@ -182,7 +187,7 @@ fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
     }
     if edits.is_empty() {
         // No blocks: the answer's unified diffs, if it has any (models write those too).
-        edits = super::udiff::diffs(answer, cut_short);
+        (edits, dropped) = super::udiff::diffs(answer, cut_short);
         if edits.is_empty() {
             return Err(ParseError::NoBlocks);
         }
@@ -195,7 +200,7 @@ fn parse_with(answer: &str, cut_short: bool) -> Result<Vec<Edit>, ParseError> {
             unique.push(e);
         }
     }
-    Ok(unique)
+    Ok((unique, dropped))
 }
 
 /// The path for a block: the last line before it that is neither blank nor a fence. With no
@@ -464,9 +469,11 @@ mod tests {
         ] {
             let answer = format!("{one}\n{whole}\n{cut}");
             assert!(parse(&answer).is_err(), "{answer}");
-            let edits = parse_cut_short(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+            let (edits, dropped) =
+                parse_cut_short(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
             let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
             assert_eq!(paths, ["a.py", "b.py"], "{answer}");
+            assert_eq!(dropped, Some(14), "the cut block's start: {answer}");
             // The only block, cut off: nothing to take, and the error says why.
             assert!(
                 matches!(
@@ -488,8 +495,8 @@ mod tests {
             .replace("Fix:\n", "")
             .replace("x +\n", "x +\n+    return x + 1\n```\n");
         let two = format!("{closed}\n{cut}");
-        let edits = parse_cut_short(&two).unwrap_or_else(|e| panic!("{e}: {two}"));
-        assert_eq!(edits.len(), 1, "{two}");
+        let (edits, dropped) = parse_cut_short(&two).unwrap_or_else(|e| panic!("{e}: {two}"));
+        assert_eq!((edits.len(), dropped), (1, Some(14)), "{two}");
         assert!(
             matches!(&edits[0].kind, EditKind::Replace { replace, .. } if replace.contains("x + 1")),
             "{edits:?}"

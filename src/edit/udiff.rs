@@ -10,9 +10,9 @@ use super::{Edit, EditKind};
 /// named by its `+++` line (git's `b/` dropped when the `---` line has its `a/`; `+++
 /// /dev/null` is a deletion, which is not taken); a file created (`--- /dev/null`) is an edit
 /// with an empty search. With `cut_short` (an answer cut at `max_tokens`, or a loop vibe
-/// stopped reading), a hunk that runs into the end of the answer is dropped: its lines may stop
-/// anywhere.
-pub fn diffs(answer: &str, cut_short: bool) -> Vec<Edit> {
+/// stopped reading), a hunk that runs into the end of the answer is dropped (its lines may stop
+/// anywhere), and the answer line of its `@@` comes with the edits.
+pub fn diffs(answer: &str, cut_short: bool) -> (Vec<Edit>, Option<usize>) {
     let lines: Vec<&str> = answer
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -76,7 +76,7 @@ pub fn diffs(answer: &str, cut_short: bool) -> Vec<Edit> {
         };
         i = end;
         if cut_short && lines[end..].iter().all(|l| l.trim().is_empty()) {
-            break;
+            return (edits, Some(start + 1));
         }
         let Some((path, created)) = &file else {
             continue;
@@ -91,7 +91,7 @@ pub fn diffs(answer: &str, cut_short: bool) -> Vec<Edit> {
             line: start + 1,
         });
     }
-    edits
+    (edits, None)
 }
 
 /// A path of a `---` / `+++` line: without a timestamp after a tab, `prefix` (git's `a/` or
@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn parse_diffs(answer: &str) -> Vec<Edit> {
-        diffs(answer, false)
+        diffs(answer, false).0
     }
 
     fn replaces(edits: &[Edit]) -> Vec<(String, String, String)> {

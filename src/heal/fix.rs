@@ -353,7 +353,7 @@ impl Loop<'_> {
 
     /// The edits of an answer applied over the accepted state, or why they cannot be.
     fn candidate(
-        &self,
+        &mut self,
         files: &[String],
         answer: &str,
         cut: bool,
@@ -367,10 +367,15 @@ impl Loop<'_> {
         let parsed = if cut {
             edit::parse_cut_short(answer)
         } else {
-            edit::parse(answer)
+            edit::parse(answer).map(|e| (e, None))
         };
         let edits = match (parsed, asked) {
-            (Ok(e), _) => e,
+            (Ok((e, dropped)), _) => {
+                if let Some(line) = dropped {
+                    (self.progress)(&cut_off(line));
+                }
+                e
+            }
             (Err(edit::ParseError::NoBlocks), Asked::Parts(parts)) => {
                 return self.parts_candidate(answer, state, parts);
             }
@@ -747,6 +752,13 @@ fn validators_of(v: &Validation, stage: Stage) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What is said of an edit block that the end of an answer cut short cut off.
+pub fn cut_off(line: usize) -> String {
+    format!(
+        "the edit block at answer line {line} was cut off by the end of the answer and is left out; the blocks before it are used"
+    )
 }
 
 fn truncate(s: &str, max: usize) -> String {

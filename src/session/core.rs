@@ -716,10 +716,15 @@ impl Core {
         let parsed = if cut {
             edit::parse_cut_short(answer)
         } else {
-            edit::parse(answer)
+            edit::parse(answer).map(|e| (e, None))
         };
         let edits = match parsed {
-            Ok(e) => e,
+            Ok((e, dropped)) => {
+                if let Some(line) = dropped {
+                    self.notice(Level::Warning, heal::fix::cut_off(line));
+                }
+                e
+            }
             Err(edit::ParseError::NoBlocks) => {
                 // Small models answer with the whole changed file, fenced after its path: a
                 // proposal for a file the model saw whole (added, or packed in full).

@@ -846,6 +846,15 @@ pub mod openai {
     /// with `choices: []` and `usage`, then `data: [DONE]`.
     /// Events: `1 + chunks.len() + 1 + (usage ? 1 : 0) + 1`.
     pub fn stream(chunks: &[&str], usage: Usage) -> Reply {
+        stream_ended(chunks, usage, "stop")
+    }
+
+    /// [`stream`], ended by `max_tokens`: `finish_reason: "length"`.
+    pub fn stream_cut(chunks: &[&str], usage: Usage) -> Reply {
+        stream_ended(chunks, usage, "length")
+    }
+
+    fn stream_ended(chunks: &[&str], usage: Usage, finish_reason: &str) -> Reply {
         let inc = usage.is_some();
         let mut events = vec![chunk(
             json!({"role": "assistant", "content": ""}),
@@ -857,7 +866,7 @@ pub mod openai {
                 .iter()
                 .map(|c| chunk(json!({"content": c}), None, inc)),
         );
-        finish(events, "stop", usage)
+        finish(events, finish_reason, usage)
     }
 
     /// SSE stream of tool calls: a role chunk, `text_chunks` as content deltas, then for each
