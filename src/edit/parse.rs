@@ -125,6 +125,13 @@ pub fn parse_cut_short(answer: &str) -> Result<(Vec<Edit>, Option<usize>), Parse
     parse_with(answer, true)
 }
 
+/// What is said of the block that [`parse_cut_short`] left out, at answer line `line`.
+pub fn cut_off(line: usize) -> String {
+    format!(
+        "the edit block at answer line {line} was cut off by the end of the answer and is left out; the blocks before it are used"
+    )
+}
+
 /// What a block that runs into the end of the answer reached.
 const END_OF_ANSWER: &str = "the end of the answer";
 

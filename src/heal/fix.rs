@@ -372,7 +372,7 @@ impl Loop<'_> {
         let edits = match (parsed, asked) {
             (Ok((e, dropped)), _) => {
                 if let Some(line) = dropped {
-                    (self.progress)(&cut_off(line));
+                    (self.progress)(&edit::cut_off(line));
                 }
                 e
             }
@@ -752,13 +752,6 @@ fn validators_of(v: &Validation, stage: Stage) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// What is said of an edit block that the end of an answer cut short cut off.
-pub fn cut_off(line: usize) -> String {
-    format!(
-        "the edit block at answer line {line} was cut off by the end of the answer and is left out; the blocks before it are used"
-    )
 }
 
 fn truncate(s: &str, max: usize) -> String {

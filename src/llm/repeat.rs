@@ -1,6 +1,6 @@
 //! Answers that go round in circles. Small models at a low temperature often write the same
 //! block again and again until `max_tokens` (the 0.5B model of the end-to-end tests wrote one
-//! 18-line SEARCH block 3½ times in 600 tokens, 80 s on two cores): everything after the second
+//! 18-line SEARCH block 3½ times in 600 tokens, 42 s on two cores): everything after the second
 //! copy is paid for and waited for, and says nothing new. [`looping`] tells when the text read so
 //! far ends with the same block of lines several times in a row, so that the client can stop
 //! reading (`llm.stop_repeats`, docs/llm.md).

@@ -721,7 +721,7 @@ impl Core {
         let edits = match parsed {
             Ok((e, dropped)) => {
                 if let Some(line) = dropped {
-                    self.notice(Level::Warning, heal::fix::cut_off(line));
+                    self.notice(Level::Warning, edit::cut_off(line));
                 }
                 e
             }
