@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Tries a ranking signal offline, on the rankings `benches/context_eval.py --json` wrote.
+
+    benches/context_rescore.py RUN.json[:CACHE] ... [--feature NAME] [--weights 0.05,0.1,0.2]
+
+Each task's top 60 files (path and vibe's score) are scored again as score + weight × feature,
+and recall@1 / recall@5 reported per run; weight 0 reproduces vibe's own figures (only the top
+60 can move, which is where recall@5 is decided). CACHE is the --cache the run used (default
+$TMPDIR/vibe-context-eval), where each package's tree is, for features that read files.
+
+Features (each scaled to at most 1 within a task):
+  proximity   adjacent task words found within 8 words of each other in the file, log(1 + count)
+              summed over the pairs (sequential dependence, unordered; stemmed when the
+              snowballstemmer package is there)
+  directory   the scores of the other files of the best 10 in the same directory, relative to
+              the best file's
+  name        1 if every word of the file's name (3 letters or more) is in the task
+Add one by writing a function (task, tree, top) -> [value per file] into FEATURES.
+
+docs/context.md has what was tried this way (the 2026-12-03 rows).
+"""
+
+import argparse
+import bisect
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from collections import defaultdict
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+STOP = set(
+    "a an the of to in for on and or is be by with from at as it this that these those fix fixes"
+    " fixed fixing add adds added use uses used when not no into if are was were can do does don"
+    " t s should would could will may might make makes made support supports allow allows avoid"
+    " prevent handle handling properly correctly issue bug".split()
+)
+try:  # Snowball English, as vibe stems (pip install snowballstemmer); else words unstemmed.
+    import snowballstemmer
+
+    stem = snowballstemmer.stemmer("english").stemWord
+except ImportError:
+    print("note: snowballstemmer not installed; words are not stemmed", file=sys.stderr)
+
+    def stem(word):
+        return word
+
+
+def parts(text):
+    """Lowercased, stemmed identifier parts of two letters or more, in order."""
+    return [stem(p.lower()) for w in WORD.findall(text) for p in PART.findall(w) if len(p) > 1]
+
+
+def words(text):
+    """Identifiers lowercased, whole and (compound ones) by parts: the baseline BM25's words."""
+    out = []
+    for w in WORD.findall(text):
+        out.append(w.lower())
+        ps = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", w)
+        if len(ps) > 1:
+            out.extend(p.lower() for p in ps)
+    return out
+
+
+def read(tree, path, cache={}):
+    key = (tree, path)
+    if key not in cache:
+        try:
+            with open(os.path.join(tree, path), encoding="utf-8", errors="replace") as f:
+                cache[key] = f.read()
+        except OSError:
+            cache[key] = ""
+    return cache[key]
+
+
+def scaled(values):
+    top = max(values, default=0)
+    return [v / top if top > 0 else 0.0 for v in values]
+
+
+def positions(tree, path, cache={}):
+    """Where each (stemmed) word part stands in the file: its indexes, in order."""
+    key = (tree, path)
+    if key not in cache:
+        at = defaultdict(list)
+        for i, p in enumerate(parts(read(tree, path))):
+            at[p].append(i)
+        cache[key] = at
+    return cache[key]
+
+
+def proximity(task, tree, top, window=8):
+    seq = [stem(p.lower()) for w in WORD.findall(task) for p in PART.findall(w)
+           if len(p) > 1 and p.lower() not in STOP][:40]
+    pairs = [(a, b) for a, b in dict.fromkeys(zip(seq, seq[1:])) if a != b]
+    out = []
+    for path, _ in top:
+        at = positions(tree, path)
+        value = 0.0
+        for a, b in pairs:
+            near = 0
+            for x in at.get(a, []):
+                ys = at.get(b, [])
+                j = bisect.bisect_left(ys, x - window)
+                if j < len(ys) and ys[j] <= x + window:
+                    near += 1
+            value += math.log(1 + near)
+        out.append(value)
+    return scaled(out)
+
+
+def directory(task, tree, top, best=10):
+    d = os.path.dirname
+    first = max(top[0][1], 1e-9) if top else 1.0
+    return [sum(s for q, s in top[:best] if q != p and d(q) == d(p)) / first for p, _ in top]
+
+
+def name(task, tree, top):
+    said = set(words(task))
+    out = []
+    for path, _ in top:
+        named = {w for w in words(os.path.splitext(os.path.basename(path))[0]) if len(w) > 2}
+        out.append(1.0 if named and named <= said else 0.0)
+    return out
+
+
+FEATURES = {"proximity": proximity, "directory": directory, "name": name}
+
+
+def recall(results, feature, weight, n=60):
+    r1 = r5 = 0.0
+    for r in results:
+        top = r["top"][:n]
+        values = feature(r["task"], r["tree"], top) if weight else [0.0] * len(top)
+        order = sorted(
+            range(len(top)), key=lambda i: (-(top[i][1] + weight * values[i]), i)
+        )
+        ranked = [top[i][0] for i in order]
+        need = set(r["needed"])
+        r1 += len(set(ranked[:1]) & need) / len(need)
+        r5 += len(set(ranked[:5]) & need) / len(need)
+    return r1 / len(results), r5 / len(results)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", help="RUN.json[:CACHE] from context_eval.py --json")
+    ap.add_argument("--feature", default="proximity", choices=sorted(FEATURES))
+    ap.add_argument("--weights", default="0,0.05,0.1,0.2,0.3")
+    args = ap.parse_args()
+    default_cache = os.path.join(tempfile.gettempdir(), "vibe-context-eval")
+    sets = []
+    for spec in args.runs:
+        path, _, cache = spec.partition(":")
+        with open(path) as f:
+            results = json.load(f)
+        for r in results:
+            r["tree"] = os.path.join(cache or default_cache, r["package"], "tree")
+        sets.append((os.path.basename(path), results))
+    for w in (float(x) for x in args.weights.split(",")):
+        cells = [f"{label} %.3f / %.3f" % recall(rs, FEATURES[args.feature], w) for label, rs in sets]
+        print(f"{args.feature} {w:<5} " + "   ".join(cells), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
