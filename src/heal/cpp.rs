@@ -42,6 +42,9 @@ pub struct Branches {
     closers: Vec<usize>,
     /// Something vibe's scan does not follow: nothing about the file can be told.
     unreliable: bool,
+    /// A `#line` directive or a line marker (`# 12 "file"`): the compiler's line numbers are
+    /// not the file's.
+    renumbers: bool,
     /// The `#include`, `#include_next` and `#import` directives outside comments: the line
     /// index, and the path written between quotes or angle brackets (None: computed).
     includes: Vec<(usize, Option<String>)>,
@@ -93,6 +96,7 @@ impl Branches {
                 }
                 None => (String::new(), String::new()),
             };
+            b.renumbers |= name == "line" || name.starts_with(|c: char| c.is_ascii_digit());
             let conditional = matches!(
                 name.as_str(),
                 "if" | "ifdef" | "ifndef" | "elif" | "elifdef" | "elifndef" | "else" | "endif"
@@ -280,9 +284,15 @@ impl Branches {
             .collect()
     }
 
-    /// Whether line `l` (0-based) holds anything but blanks and comments.
+    /// Whether line `l` (0-based) holds code: anything but blanks, comments and directives (a
+    /// directive's continuation lines included).
     pub fn is_code(&self, l: usize) -> bool {
         self.lines.get(l).is_some_and(|i| i.code)
+    }
+
+    /// Whether the file renumbers its lines (`#line`, or a line marker `# 12 "file"`).
+    pub fn renumbers(&self) -> bool {
+        self.renumbers
     }
 
     /// Whether a code line among `from..=to` (0-based) is compiled, or may be (cannot be told).

@@ -436,15 +436,10 @@ fn overrule_grammar_gaps(
         .iter()
         .filter_map(|(f, &line)| {
             let file = branches.get(f)?;
-            let lines: Vec<&str> = file.text.lines().collect();
-            let renumbers = lines.iter().any(|l| {
-                let directive = l.trim_start().strip_prefix('#').map(str::trim_start);
-                directive.is_some_and(|d| d.starts_with("line") || d.starts_with(char::is_numeric))
-            });
-            if renumbers || line as usize > lines.len() {
+            if file.branches.renumbers() || line as usize > file.text.lines().count() {
                 return None;
             }
-            Some((f, code_line_before(&file.branches, &lines, line as usize)?))
+            Some((f, code_line_before(&file.branches, line as usize)?))
         })
         .collect();
     // Every error of those files (the syntax stage shows at most 20 per file), with the last
@@ -924,15 +919,10 @@ struct CFile {
     text: String,
 }
 
-/// The last line (1-based) before `line` that holds code: not blank, not only a comment, not a
-/// directive nor a line a backslash continues.
-fn code_line_before(b: &cpp::Branches, lines: &[&str], line: usize) -> Option<usize> {
-    let code = |n: usize| {
-        b.is_code(n - 1)
-            && !lines[n - 1].trim_start().starts_with('#')
-            && !(n > 1 && lines[n - 2].trim_end().ends_with('\\'))
-    };
-    (1..line.min(lines.len() + 1)).rev().find(|&n| code(n))
+/// The last line (1-based) before `line` that holds code: not blank, not only a comment, not
+/// a directive nor one of its continuation lines.
+fn code_line_before(b: &cpp::Branches, line: usize) -> Option<usize> {
+    (1..line).rev().find(|&n| b.is_code(n - 1))
 }
 
 /// What a compiler's reading says about a syntax error tree-sitter found.
@@ -2121,12 +2111,21 @@ mod tests {
     #[test]
     fn the_code_line_before_an_error_skips_comments_and_directives() {
         let text = "int a = 1\n/* note\n   more */\n#define Y \\\n  2\n\nint b;\n";
-        let lines: Vec<&str> = text.lines().collect();
         let b = cpp::Branches::scan(text);
-        assert_eq!(code_line_before(&b, &lines, 7), Some(1));
-        assert_eq!(code_line_before(&b, &lines, 2), Some(1));
-        assert_eq!(code_line_before(&b, &lines, 1), None);
-        assert_eq!(code_line_before(&b, &lines, 99), Some(7));
+        assert_eq!(code_line_before(&b, 7), Some(1));
+        assert_eq!(code_line_before(&b, 2), Some(1));
+        assert_eq!(code_line_before(&b, 1), None);
+        assert_eq!(code_line_before(&b, 99), Some(7));
+        // Line markers and `#line` are known to the scan.
+        assert!(!b.renumbers());
+        for marked in [
+            "#line 10\nint a;\n",
+            "# 12 \"a.c\"\nint a;\n",
+            "  #  line 3\n",
+        ] {
+            assert!(cpp::Branches::scan(marked).renumbers(), "{marked}");
+        }
+        assert!(!cpp::Branches::scan("/* #line 3 */\n#lines\n").renumbers());
     }
 
     #[test]
