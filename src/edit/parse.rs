@@ -117,15 +117,19 @@ pub fn parse(answer: &str) -> Result<Vec<Edit>, ParseError> {
     parse_with(answer, false).map(|(edits, _)| edits)
 }
 
-/// [`parse`] for an answer that was cut short (`max_tokens`, or a loop vibe stopped reading):
-/// a last block (or diff hunk) that the end of the answer cuts off is dropped, and the blocks
-/// before it are taken; the answer line where the dropped one starts comes with them. An
-/// answer whose only block is cut off is still the error.
-pub fn parse_cut_short(answer: &str) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
-    parse_with(answer, true)
+/// [`parse`], told whether the answer was cut short (`max_tokens`, or a loop vibe stopped
+/// reading: [`crate::llm::StopReason::cut_short`]). In one that was, a last block (or diff
+/// hunk) that the end of the answer cuts off is dropped and the blocks before it are taken;
+/// the answer line where the dropped one starts comes with them. An answer whose only block
+/// is cut off is still the error.
+pub fn parse_answer(
+    answer: &str,
+    cut_short: bool,
+) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
+    parse_with(answer, cut_short)
 }
 
-/// What is said of the block that [`parse_cut_short`] left out, at answer line `line`.
+/// What is said of the block that [`parse_answer`] left out, at answer line `line`.
 pub fn cut_off(line: usize) -> String {
     format!(
         "the edit block at answer line {line} was cut off by the end of the answer and is left out; the blocks before it are used"
@@ -135,12 +139,16 @@ pub fn cut_off(line: usize) -> String {
 /// What a block that runs into the end of the answer reached.
 const END_OF_ANSWER: &str = "the end of the answer";
 
-fn parse_with(answer: &str, cut_short: bool) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
-    // Lines without their endings (a CRLF answer parses like an LF one).
-    let lines: Vec<&str> = answer
+/// An answer's lines without their endings: a CRLF answer parses like an LF one.
+pub(super) fn answer_lines(answer: &str) -> Vec<&str> {
+    answer
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+        .collect()
+}
+
+fn parse_with(answer: &str, cut_short: bool) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
+    let lines = answer_lines(answer);
     let at = |i: usize| i + 1;
     let mut edits = Vec::new();
     // Index just past the end of the previous block: a path line is looked for after it.
@@ -465,6 +473,10 @@ mod tests {
         );
     }
 
+    fn cut_short(answer: &str) -> Result<(Vec<Edit>, Option<usize>), ParseError> {
+        parse_answer(answer, true)
+    }
+
     #[test]
     fn an_answer_cut_short_keeps_its_whole_blocks() {
         let one = "a.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n";
@@ -476,15 +488,14 @@ mod tests {
         ] {
             let answer = format!("{one}\n{whole}\n{cut}");
             assert!(parse(&answer).is_err(), "{answer}");
-            let (edits, dropped) =
-                parse_cut_short(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+            let (edits, dropped) = cut_short(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
             let paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
             assert_eq!(paths, ["a.py", "b.py"], "{answer}");
             assert_eq!(dropped, Some(14), "the cut block's start: {answer}");
             // The only block, cut off: nothing to take, and the error says why.
             assert!(
                 matches!(
-                    parse_cut_short(cut),
+                    cut_short(cut),
                     Err(ParseError::MissingDivider { .. } | ParseError::MissingEnd { .. })
                 ),
                 "{cut}"
@@ -492,17 +503,17 @@ mod tests {
         }
         // A block broken before the end is still an error: the answer is not cut there.
         let broken = format!("{one}c.py\n<<<<<<< SEARCH\nz = 1\n>>>>>>> REPLACE\n{whole}");
-        assert!(parse_cut_short(&broken).is_err());
+        assert!(cut_short(&broken).is_err());
         // Unified diffs: a hunk that runs into the end may stop anywhere (here before its `+`
         // lines: taken, it would delete the line), one closed by its fence is whole.
         let cut = "Fix:\n```diff\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def f(x):\n-    return x +\n";
         assert_eq!(parse(cut).map(|e| e.len()), Ok(1));
-        assert_eq!(parse_cut_short(cut), Err(ParseError::NoBlocks));
+        assert_eq!(cut_short(cut), Err(ParseError::NoBlocks));
         let closed = cut
             .replace("Fix:\n", "")
             .replace("x +\n", "x +\n+    return x + 1\n```\n");
         let two = format!("{closed}\n{cut}");
-        let (edits, dropped) = parse_cut_short(&two).unwrap_or_else(|e| panic!("{e}: {two}"));
+        let (edits, dropped) = cut_short(&two).unwrap_or_else(|e| panic!("{e}: {two}"));
         assert_eq!((edits.len(), dropped), (1, Some(14)), "{two}");
         assert!(
             matches!(&edits[0].kind, EditKind::Replace { replace, .. } if replace.contains("x + 1")),

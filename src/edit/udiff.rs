@@ -13,10 +13,7 @@ use super::{Edit, EditKind};
 /// stopped reading), a hunk that runs into the end of the answer is dropped (its lines may stop
 /// anywhere), and the answer line of its `@@` comes with the edits.
 pub fn diffs(answer: &str, cut_short: bool) -> (Vec<Edit>, Option<usize>) {
-    let lines: Vec<&str> = answer
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+    let lines = super::parse::answer_lines(answer);
     let mut edits = Vec::new();
     // The file the hunks are of: its path and whether the diff creates it.
     let mut file: Option<(String, bool)> = None;
@@ -46,10 +43,7 @@ pub fn diffs(answer: &str, cut_short: bool) -> (Vec<Edit>, Option<usize>) {
             i += 1;
             continue;
         }
-        if let (Some(old), Some(new)) = (
-            line.strip_prefix("--- "),
-            lines.get(i + 1).and_then(|l| l.strip_prefix("+++ ")),
-        ) {
+        if let Some((old, new)) = file_header(&lines, i) {
             // git's `a/` and `b/` prefixes, only when both lines have theirs (a repository may
             // have a directory `b`).
             let null = |p: &str| p.split('\t').next().unwrap_or("").trim() == "/dev/null";
@@ -116,9 +110,7 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
     let mut body: Vec<&str> = Vec::new();
     while i < lines.len() {
         let l = lines[i];
-        let header =
-            l.starts_with("--- ") && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "));
-        if header || starts_diff(l) {
+        if file_header(lines, i).is_some() || starts_diff(l) {
             break;
         }
         if l.is_empty() || l.starts_with([' ', '-', '+', '\\']) {
@@ -164,6 +156,13 @@ fn hunk(lines: &[&str], mut i: usize) -> Option<(String, String, usize)> {
         }
     }
     Some((search, replace, i))
+}
+
+/// The old and new names of a file header at `lines[i]`: a `--- ` line, then a `+++ ` one.
+fn file_header<'a>(lines: &[&'a str], i: usize) -> Option<(&'a str, &'a str)> {
+    let old = lines[i].strip_prefix("--- ")?;
+    let new = lines.get(i + 1)?.strip_prefix("+++ ")?;
+    Some((old, new))
 }
 
 /// A line that starts a hunk (`@@`) or another file's diff (`diff --git …`, `Index: …`).

@@ -364,12 +364,7 @@ impl Loop<'_> {
             Asked::Whole(w) => Some(w.as_slice()),
             _ => None,
         };
-        let parsed = if cut {
-            edit::parse_cut_short(answer)
-        } else {
-            edit::parse(answer).map(|e| (e, None))
-        };
-        let edits = match (parsed, asked) {
+        let edits = match (edit::parse_answer(answer, cut), asked) {
             (Ok((e, dropped)), _) => {
                 if let Some(line) = dropped {
                     (self.progress)(&edit::cut_off(line));

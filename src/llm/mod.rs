@@ -179,7 +179,7 @@ pub enum StopReason {
 
 impl StopReason {
     /// The answer ends where it was cut, not where the model ended it: its last edit block may
-    /// be cut off (see [`crate::edit::parse_cut_short`]).
+    /// be cut off (see [`crate::edit::parse_answer`]).
     pub fn cut_short(&self) -> bool {
         matches!(self, StopReason::MaxTokens | StopReason::Repeating)
     }

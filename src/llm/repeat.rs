@@ -169,7 +169,7 @@ mod tests {
         );
         let kept = &text[..l.keep];
         assert!(kept.starts_with(&format!("{head}{edit2}")), "{kept}");
-        let (edits, _) = crate::edit::parse_cut_short(kept).unwrap_or_else(|e| panic!("{e}"));
+        let (edits, _) = crate::edit::parse_answer(kept, true).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(edits.len(), 2, "{edits:?}");
     }
 

@@ -713,12 +713,7 @@ impl Core {
 
     /// Edit blocks of an answer as proposals (one per file), or edit errors.
     fn propose(&mut self, turn: u64, answer: &str, cut: bool) {
-        let parsed = if cut {
-            edit::parse_cut_short(answer)
-        } else {
-            edit::parse(answer).map(|e| (e, None))
-        };
-        let edits = match parsed {
+        let edits = match edit::parse_answer(answer, cut) {
             Ok((e, dropped)) => {
                 if let Some(line) = dropped {
                     self.notice(Level::Warning, edit::cut_off(line));
