@@ -12,11 +12,17 @@ use crate::util::llm_server::{Server, openai};
 use crate::util::{Run, Test};
 
 fn setup(t: &Test, url: &str) {
+    setup_with(t, url, "");
+}
+
+/// [`setup`] with more settings of the scripted provider (`idle_timeout = 3\n`).
+fn setup_with(t: &Test, url: &str, provider: &str) {
     std::fs::write(
         t.home.path().join("config.toml"),
         format!(
             "[llm]\nmodel = \"scripted/test-model\"\nretries = 0\nmax_tokens = 200\n\
-             [providers.scripted]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\nlocal = true\n"
+             [providers.scripted]\nkind = \"openai\"\nbase_url = \"{url}/v1\"\nlocal = true\n\
+             {provider}"
         ),
     )
     .unwrap_or_else(|e| panic!("config: {e}"));
@@ -926,16 +932,7 @@ fn an_answer_that_loops_is_cut_short_and_the_next_attempt_heals() {
     let t = Test::new();
     t.write("calc.py", "def f(x):\n    return x +\n");
     let s = Server::start();
-    std::fs::write(
-        t.home.path().join("config.toml"),
-        format!(
-            "[llm]\nmodel = \"scripted/test-model\"\nretries = 0\nmax_tokens = 2000\n\
-             [providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n\
-             idle_timeout = 3\n",
-            s.url()
-        ),
-    )
-    .unwrap_or_else(|e| panic!("config: {e}"));
+    setup_with(&t, &s.url(), "idle_timeout = 3\n");
     // The SEARCH block without its end, again and again (as the 0.5B local model writes it).
     // A 53-byte block is a loop once its copies make a kilobyte, 20 of them; the server stalls
     // after 24, so only a client that stops reading gets past it.
