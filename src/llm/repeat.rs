@@ -41,7 +41,8 @@ const TRIES: usize = 16;
 /// count (a run of one short line or pair of lines), nothing does. `copies` below 2 never
 /// matches.
 pub fn looping(text: &str, copies: usize) -> Option<Loop> {
-    if copies < 2 {
+    // Called at every line end of an answer: a short one cannot hold a kilobyte of copies.
+    if copies < 2 || text.len() < MIN_RUN {
         return None;
     }
     let s = &text.as_bytes()[..text.rfind('\n')? + 1];
