@@ -378,6 +378,8 @@ fn bench_context(c: &mut Criterion, corpus: &Corpus) {
                     budget: 8000,
                     encoding: Encoding::O200kBase,
                     exclude: &[],
+                    // As the CLI's default (the corpus has no git history).
+                    history: 2000,
                 },
             )
             .expect("context");

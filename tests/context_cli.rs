@@ -9,7 +9,7 @@ mod util;
 use serde_json::Value;
 use vibe::context::tokens::Encoding;
 
-use util::Test;
+use util::{Test, git};
 
 fn paths(j: &Value) -> Vec<String> {
     j["files"]
@@ -327,6 +327,84 @@ fn tests_are_discounted_unless_the_task_is_about_them() {
         .json();
     let reasons = file(&about, "tests/test_core.py")["reasons"].to_string();
     assert!(!reasons.contains("test file"), "{reasons}");
+}
+
+/// In a git work tree, the files that past commits worded like the task changed rank higher;
+/// a new commit is read on the next run, and an older commit checked out forgets the later ones.
+#[test]
+fn past_commits_like_the_task_lift_the_files_they_changed() {
+    let t = Test::new();
+    t.write(
+        "src/layout.py",
+        "\"\"\"Widgets: how a panel lays out its rows.\"\"\"\n\n\ndef fit_rows(pane, rows):\n    return rows[: pane.height]\n",
+    )
+    .write(
+        "src/notes.py",
+        "# The panel is drawn when it is not empty.\ndef describe():\n    return 'panel'\n",
+    )
+    .write("src/borders.py", "def frame(width):\n    return '+' * width\n")
+    .write("README.md", "# Widgets\n");
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import the widgets"]);
+    // A change that adds no words: the message alone says what it was about.
+    let change = |path: &str, msg: &str| {
+        let text = std::fs::read_to_string(t.root().join(path)).unwrap_or_default();
+        t.write(path, format!("{text}\n"));
+        git(t.root(), &["commit", "-qam", msg]);
+    };
+    change("src/layout.py", "widgets: the panel flickers on resize");
+    change(
+        "src/layout.py",
+        "widgets: an empty panel shows stale rows\n\nThe pane kept the rows of the last draw.",
+    );
+    change("README.md", "docs: typo");
+    let task = "widgets: crash when the panel is empty";
+    let before = t
+        .run(&["-c", "context.history=0", "context", task, "--json"])
+        .json();
+    assert_ne!(
+        paths(&before).first().map(String::as_str),
+        Some("src/layout.py")
+    );
+    let with = t.run(&["context", task, "--json"]).json();
+    assert_eq!(paths(&with)[0], "src/layout.py", "{with}");
+    let reasons = file(&with, "src/layout.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("changed by 3 of the past commits most like the task, such as")
+            && reasons.contains("widgets: an empty panel shows stale rows"),
+        "{reasons}"
+    );
+    // The reason names the commit by its short hash.
+    let hash = String::from_utf8_lossy(
+        &std::process::Command::new("git")
+            .current_dir(t.root())
+            .args(["rev-parse", "--short=7", "HEAD~1"])
+            .output()
+            .expect("git")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(reasons.contains(&hash), "{hash} in {reasons}");
+
+    // A commit made since: read on the next run.
+    change("src/borders.py", "widgets: draw the panel borders thicker");
+    let borders = t
+        .run(&["context", "panel borders look thin", "--json"])
+        .json();
+    let reasons = file(&borders, "src/borders.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("draw the panel borders thicker"),
+        "{reasons}"
+    );
+    // An older commit checked out: its history has no later commits.
+    git(t.root(), &["checkout", "-q", "HEAD~1"]);
+    let older = t
+        .run(&["context", "panel borders look thin", "--json"])
+        .json();
+    let reasons = file(&older, "src/borders.py")["reasons"].to_string();
+    assert!(!reasons.contains("past commits"), "{reasons}");
 }
 
 /// Words of one-letter and number parts (`u128`, `f1234`) match, alone or inside identifiers.

@@ -8,11 +8,10 @@
 mod util;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use util::{Run, Test, copy_tree};
+use util::{Run, Test, copy_tree, git};
 
 /// The repository's example plugins, copied into the test repository's `plugins/`.
 fn with_examples(t: &Test) {
@@ -50,29 +49,6 @@ fn trust(t: &Test) {
         "[plugins]\ntrust_repo = true\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "tag.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

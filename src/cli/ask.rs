@@ -149,6 +149,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             budget,
             encoding,
             exclude: &[],
+            history: config.context.history,
         };
         let packed = context::build(root, &store, &req)?;
         for w in &packed.warnings {

@@ -136,6 +136,8 @@ pub struct ContextConfig {
     pub budget: usize,
     pub encoding: String,
     pub model: String,
+    /// How many of the repository's latest commits the ranking learns from (0: none).
+    pub history: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

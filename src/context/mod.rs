@@ -8,6 +8,7 @@
 //! for the chosen encoding, and the tokenizer is loaded on a spare thread while ranking runs,
 //! only in case a block's count is not cached yet.
 
+pub mod history;
 pub mod lexicon;
 pub mod pack;
 pub mod rank;
@@ -89,6 +90,9 @@ pub struct Request<'a> {
     pub encoding: Encoding,
     /// Files already in the prompt (a chat's `/add`ed files): ranked as usual, never packed.
     pub exclude: &'a [String],
+    /// How many of the repository's latest commits the ranking learns from (`context.history`;
+    /// 0: none).
+    pub history: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,6 +123,8 @@ pub struct Packed {
 pub struct Timings {
     pub lexicon_ms: f64,
     pub lexicon_files: usize,
+    pub history_ms: f64,
+    pub history_commits: usize,
     pub rank_ms: f64,
     pub pack_ms: f64,
     pub tokenizer_misses: usize,
@@ -291,6 +297,13 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     timings.lexicon_files = fresh.len();
     timings.lexicon_ms = ms(t);
 
+    // Before the read snapshot below: this may write the history it read to the index.
+    let t = Instant::now();
+    let mut history_warnings: Vec<String> = Vec::new();
+    let commits = history::load(root, store, req.history, &mut |w| history_warnings.push(w));
+    timings.history_commits = commits.len();
+    timings.history_ms = ms(t);
+
     let t = Instant::now();
     let reader = store.read()?;
     let (files, not_ranked): (Vec<FileRow>, Vec<FileRow>) =
@@ -335,13 +348,20 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             (f.path.as_str(), why)
         })
         .collect();
-    let (named, warnings) = rank::named_files(req.task, &candidates, &others);
+    let (named, mut warnings) = rank::named_files(req.task, &candidates, &others);
+    warnings.extend(history_warnings);
+    let path_index: HashMap<&str, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.file.path.as_str(), i))
+        .collect();
+    let past = history::score(&query, &commits, &path_index, candidates.len());
     let t_graph = Instant::now();
     let graph = reader.graph()?;
     let edges = reader.edges()?;
     tracing::debug!("graph read in {:.1} ms", ms(t_graph));
     let t_rank = Instant::now();
-    let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges);
+    let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.

@@ -110,6 +110,8 @@ struct Tune {
     examples: f64,
     /// Precision of the personalised PageRank (see `personalized_pagerank`).
     push_eps: f64,
+    /// Weight of the history score (see `history`), at most 1.
+    history: f64,
 }
 
 impl Tune {
@@ -132,6 +134,7 @@ impl Tune {
             generated: 0.2,
             examples: 0.6,
             push_eps: 3e-7,
+            history: 0.7,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -160,6 +163,7 @@ impl Tune {
                     "generated" => t.generated = v,
                     "examples" => t.examples = v,
                     "pusheps" => t.push_eps = v,
+                    "history" => t.history = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -713,6 +717,7 @@ pub fn rank(
     named: &[Named],
     graph_rows: &[GraphRow],
     edges: &[(i64, i64)],
+    history: &[Option<super::history::Hit>],
 ) -> Ranking {
     let n = candidates.len();
     let tune = Tune::get();
@@ -926,7 +931,11 @@ pub fn rank(
         let hint = component
             .as_deref()
             .map_or(0.0, |comp| component_match(&c.file.path, comp));
-        if score <= 0.0 && is_named.is_none() && hint == 0.0 {
+        let past = history
+            .get(i)
+            .and_then(Option::as_ref)
+            .filter(|_| tune.history > 0.0);
+        if score <= 0.0 && is_named.is_none() && hint == 0.0 && past.is_none() {
             continue;
         }
         let mut reasons = Vec::new();
@@ -1016,6 +1025,15 @@ pub fn rank(
         if c.entry_point {
             score *= 1.1;
             reasons.push("entry point (×1.1)".into());
+        }
+        // Past commits like the task changed it: outside the priors (they changed it whatever
+        // kind of file it is).
+        if let Some(h) = past {
+            score += tune.history * h.score;
+            reasons.push(format!(
+                "changed by {} of the past commits most like the task, such as {} (history {:.2})",
+                h.commits, h.example, h.score
+            ));
         }
         // A touch of global importance breaks near-ties towards central files.
         score += 0.02 * c.file.rank.sqrt().min(1.0);

@@ -1122,6 +1122,8 @@ pub fn related(
         budget,
         encoding,
         exclude,
+        // The query is a validator's errors, not a task worded like a commit.
+        history: 0,
     };
     match context::build(root, store, &req) {
         Ok(p) => Ok(p.context),

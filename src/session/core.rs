@@ -693,6 +693,7 @@ impl Core {
             encoding: self.models.encoding,
             // `/add`ed files are in the prompt already, in full.
             exclude: &self.added,
+            history: self.config.context.history,
         };
         match context::build(&self.root, &store, &req) {
             Ok(p) => Ok(Some(p)),

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_lexicon_generated.sql"),
     include_str!("migrations/0007_lexicon_reanalysed.sql"),
     include_str!("migrations/0008_lexicon_short_words.sql"),
+    include_str!("migrations/0009_history.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -433,6 +434,85 @@ impl Store {
             })
             .map_err(&e)?;
         rows.collect::<rusqlite::Result<_>>().map_err(&e)
+    }
+}
+
+/// One commit of the repository's history, as `vibe context` keeps it (see
+/// `context::history`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitRow {
+    pub hash: String,
+    pub subject: String,
+    /// The message's length in terms.
+    pub length: u32,
+    /// (term, count) varint pairs, by term.
+    pub terms: Vec<u8>,
+    /// The paths it changed, newline-separated.
+    pub files: String,
+}
+
+/// `meta` key of the commit the stored history was read up to.
+const HISTORY_HEAD: &str = "history_head";
+
+impl Store {
+    /// The stored history, newest commit first, and the commit it was read up to.
+    pub fn history(&self) -> Result<(Option<String>, Vec<CommitRow>)> {
+        let e = sql(&self.path);
+        let head: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [HISTORY_HEAD],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, subject, length, terms, files FROM history ORDER BY seq")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CommitRow {
+                    hash: r.get(0)?,
+                    subject: r.get(1)?,
+                    length: r.get(2)?,
+                    terms: r.get(3)?,
+                    files: r.get(4)?,
+                })
+            })
+            .map_err(&e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&e)?;
+        Ok((head, rows))
+    }
+
+    /// Replaces the stored history (newest first) and the commit it was read up to, in a
+    /// transaction of its own.
+    pub fn put_history(&self, head: &str, rows: &[CommitRow]) -> Result<()> {
+        let e = sql(&self.path);
+        let tx = self.conn.unchecked_transaction().map_err(&e)?;
+        tx.execute("DELETE FROM history", []).map_err(&e)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO history(seq, hash, subject, length, terms, files) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(&e)?;
+            for (seq, r) in rows.iter().enumerate() {
+                stmt.execute(params![
+                    seq as i64, r.hash, r.subject, r.length, r.terms, r.files
+                ])
+                .map_err(&e)?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+            [HISTORY_HEAD, head],
+        )
+        .map_err(&e)?;
+        tx.commit().map_err(&e)
     }
 }
 

@@ -1,0 +1,14 @@
+-- vibe index schema, version 9: the repository's recent commits, read from git by
+-- `vibe context` (see src/context/history.rs): one row per commit, newest first (`seq` 0), with
+-- its subject, its message's terms as (term, count) varint pairs and their total, and the
+-- paths it changed, relative to the indexed root and separated by newlines. `meta`'s
+-- `history_head` is the commit they were read up to; when HEAD moves on, only the new commits
+-- are read.
+CREATE TABLE history (
+    seq     INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    length  INTEGER NOT NULL,
+    terms   BLOB NOT NULL,
+    files   TEXT NOT NULL
+);
