@@ -345,6 +345,13 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     .write("src/borders.py", "def frame(width):\n    return '+' * width\n")
     .write("README.md", "# Widgets\n");
     git(t.root(), &["init", "-q"]);
+    // No commits yet: no history, no error.
+    let run = t.run(&["-v", "context", "panel", "--json"]);
+    assert!(
+        run.stderr().contains("(0 commits, 0 read from git)"),
+        "{}",
+        run.stderr()
+    );
     git(t.root(), &["add", "-A"]);
     git(t.root(), &["commit", "-qm", "Import the widgets"]);
     // A change that adds no words: the message alone says what it was about.
@@ -367,7 +374,13 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
         paths(&before).first().map(String::as_str),
         Some("src/layout.py")
     );
-    let with = t.run(&["context", task, "--json"]).json();
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(4 commits, 4 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    let with = run.json();
     assert_eq!(paths(&with)[0], "src/layout.py", "{with}");
     let reasons = file(&with, "src/layout.py")["reasons"].to_string();
     assert!(
@@ -388,23 +401,57 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     .to_string();
     assert!(reasons.contains(&hash), "{hash} in {reasons}");
 
-    // A commit made since: read on the next run.
+    // Indexed from a subdirectory: paths relative to it, the commits that changed something
+    // there (not the README's).
+    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+        .env("VIBE_HOME", t.home.path())
+        .env_remove("RUST_LOG")
+        .env_remove("VIBE_RANK_TUNE")
+        .arg("-C")
+        .arg(t.root().join("src"))
+        .args(["-v", "context", task, "--json"])
+        .output()
+        .expect("vibe");
+    let stderr = String::from_utf8_lossy(&sub.stderr);
+    assert!(stderr.contains("(3 commits, 3 read from git)"), "{stderr}");
+    let sub: Value = serde_json::from_slice(&sub.stdout).expect("JSON");
+    let reasons = file(&sub, "layout.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("an empty panel shows stale rows"),
+        "{reasons}"
+    );
+
+    // A commit made since: read on the next run, alone.
     change("src/borders.py", "widgets: draw the panel borders thicker");
-    let borders = t
-        .run(&["context", "panel borders look thin", "--json"])
-        .json();
-    let reasons = file(&borders, "src/borders.py")["reasons"].to_string();
+    let task = "panel borders look thin";
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(5 commits, 1 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    let reasons = file(&run.json(), "src/borders.py")["reasons"].to_string();
     assert!(
         reasons.contains("draw the panel borders thicker"),
         "{reasons}"
     );
-    // An older commit checked out: its history has no later commits.
+    // An older commit checked out: its history has no later commits, and nothing to read.
     git(t.root(), &["checkout", "-q", "HEAD~1"]);
-    let older = t
-        .run(&["context", "panel borders look thin", "--json"])
-        .json();
-    let reasons = file(&older, "src/borders.py")["reasons"].to_string();
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(4 commits, 0 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    let reasons = file(&run.json(), "src/borders.py")["reasons"].to_string();
     assert!(!reasons.contains("past commits"), "{reasons}");
+    // Off: no history at all.
+    let run = t.run(&["-v", "-c", "context.history=0", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(0 commits, 0 read from git)"),
+        "{}",
+        run.stderr()
+    );
 }
 
 /// Words of one-letter and number parts (`u128`, `f1234`) match, alone or inside identifiers.

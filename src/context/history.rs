@@ -4,8 +4,8 @@
 //! A task is often worded like the commits that touched the same code before it ("tail: …",
 //! "http2: fix memory leak in …"), and those commits name the files. vibe reads the last
 //! `context.history` non-merge commits of HEAD from git (`git log --name-only`), keeps their
-//! message terms and paths in the index (`store::CommitRow`; when HEAD moves on, only the new
-//! commits are read), scores every commit's message against the task with BM25, and gives the
+//! message terms and paths in the index (`store::CommitRow`; when HEAD moves, only commits the
+//! index does not hold are read), scores every commit's message against the task with BM25, and gives the
 //! files of the best `TOP` commits a score: each commit's score divided by the square root of
 //! how many files it changed, summed per file, scaled to at most 1. Without git, outside a
 //! work tree, or with `context.history = 0`, there is no history and nothing changes.
@@ -46,42 +46,63 @@ pub struct Hit {
     pub example: String,
 }
 
-/// Runs git in `root`; its standard output when it succeeds.
-fn git(root: &Path, args: &[&str]) -> Option<Vec<u8>> {
-    let out = Command::new("git")
+/// Runs git in `root` with `input` on its standard input; its standard output when it succeeds.
+fn git(root: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    // A repository's own config must not make reading its log run anything: no signature
+    // checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no prompts.
+    let mut child = Command::new("git")
         .arg("-C")
         .arg(root)
+        .args([
+            "-c",
+            "log.showSignature=false",
+            "-c",
+            "core.fsmonitor=false",
+        ])
         .args(args)
-        .stdin(Stdio::null())
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let input = input.to_vec();
+    // Written from a thread of its own, so that neither side waits on a full pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().ok()?;
+    writer.join().ok()?.ok()?;
     out.status.success().then_some(out.stdout)
 }
 
-/// The commits of `range` (newest first, at most `max`), from `git log` output with the format
-/// below: `\x1e` hash `\x1f` message `\x1f`, then the changed paths, each ended by NUL.
-fn read_log(root: &Path, range: &str, max: usize) -> Option<Vec<(String, String, Vec<String>)>> {
-    let count = format!("--max-count={max}");
+/// The given commits (hashes), each with its message and the paths it changed relative to
+/// `root`, read with one `git log`: `\x1e` hash `\x1f` message `\x1f`, then each path ended by
+/// NUL.
+fn read_commits(root: &Path, hashes: &[&str]) -> Option<Vec<(String, String, Vec<String>)>> {
+    let mut input = hashes.join("\n");
+    input.push('\n');
     let out = git(
         root,
         &[
             "log",
-            "--no-merges",
+            "--stdin",
+            "--no-walk=unsorted",
+            "--no-ext-diff",
+            "--no-textconv",
             "--no-renames",
             "--relative",
             "--name-only",
             "-z",
             "--format=%x1e%H%x1f%B%x1f",
-            &count,
-            range,
-            "--",
         ],
+        input.as_bytes(),
     )?;
     Some(parse_log(&String::from_utf8_lossy(&out)))
 }
 
-/// Parses `read_log`'s output.
+/// Parses `read_commits`'s output.
 fn parse_log(out: &str) -> Vec<(String, String, Vec<String>)> {
     out.split('\u{1e}')
         .filter_map(|record| {
@@ -130,12 +151,18 @@ fn from_row(r: CommitRow) -> Commit {
     }
 }
 
-/// The last `max` commits of HEAD, newest first: from the index when HEAD has not moved, else
-/// the stored ones plus those read since (all of them again when HEAD is not a descendant of
-/// the commit they were read up to: another branch, or an older commit checked out). Empty
-/// without git, outside a work tree, or in a repository without commits. The index is updated
-/// when it can be written; `warn` hears when it cannot.
-pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)) -> Vec<Commit> {
+/// The last `max` non-merge commits of HEAD, newest first: from the index when HEAD has not
+/// moved, else those of the stored ones that are still among them plus the others read from
+/// git (after a new commit, only that one; on another branch or an older commit, only what the
+/// index does not hold yet). Empty without git, outside a work tree, or in a repository without
+/// commits. The index is updated when it can be written; `warn` hears when it cannot. Also
+/// says how many commits were read from git.
+pub fn load(
+    root: &Path,
+    store: &Store,
+    max: usize,
+    warn: &mut dyn FnMut(String),
+) -> (Vec<Commit>, usize) {
     // Spawning git costs a few milliseconds: not outside a work tree (unless GIT_DIR says where).
     if max == 0
         || (std::env::var_os("GIT_DIR").is_none()
@@ -144,53 +171,65 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
                 .ancestors()
                 .any(|d| d.join(".git").exists()))
     {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
-    let Some(head) = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"]) else {
-        return Vec::new();
+    // The root's path in the work tree ("" at its top), then HEAD.
+    let Some(out) = git(
+        root,
+        &["rev-parse", "--show-prefix", "--verify", "--quiet", "HEAD"],
+        b"",
+    ) else {
+        return (Vec::new(), 0);
     };
-    let head = String::from_utf8_lossy(&head).trim().to_string();
-    let (stored_head, stored) = match store.history() {
+    let out = String::from_utf8_lossy(&out);
+    let mut lines = out.lines();
+    let in_subdirectory = !lines.next().unwrap_or("").is_empty();
+    let head = lines.next().unwrap_or("").trim().to_string();
+    if head.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let (stored_key, stored) = match store.history() {
         Ok(h) => h,
         Err(e) => {
             warn(format!("cannot read the stored history: {e}"));
             (None, Vec::new())
         }
     };
-    // The stored history is `max` commits read up to a commit: "HASH MAX".
-    let read_to = stored_head.as_deref().and_then(|v| {
-        let (h, m) = v.split_once(' ')?;
-        (m.parse::<usize>().ok()? == max).then(|| h.to_string())
-    });
+    // The stored history is the last `max` commits of a HEAD: "HASH MAX".
     let key = format!("{head} {max}");
-    let analyzer = Analyzer::default();
-    let rows_of = |log: Vec<(String, String, Vec<String>)>| -> Vec<CommitRow> {
-        log.into_iter()
-            .map(|(hash, msg, files)| to_row(&analyzer, hash, &msg, files))
-            .collect()
+    if stored_key.as_deref() == Some(key.as_str()) {
+        return (stored.into_iter().map(from_row).collect(), 0);
+    }
+    let count = format!("--max-count={max}");
+    // Below the top of the work tree, the commits that changed something under the root.
+    let mut args = vec!["rev-list", "--no-merges", &count, &head, "--"];
+    if in_subdirectory {
+        args.push(".");
+    }
+    let Some(list) = git(root, &args, b"") else {
+        return (Vec::new(), 0);
     };
-    let rows = match read_to {
-        Some(h) if h == head => stored,
-        Some(h) if git(root, &["merge-base", "--is-ancestor", &h, &head]).is_some() => {
-            let Some(new) = read_log(root, &format!("{h}..{head}"), max) else {
-                return stored.into_iter().map(from_row).collect();
-            };
-            let mut rows = rows_of(new);
-            rows.extend(stored);
-            rows.truncate(max);
-            save(store, &key, &rows, warn);
-            rows
+    let list = String::from_utf8_lossy(&list);
+    let hashes: Vec<&str> = list.split_whitespace().collect();
+    let mut known: HashMap<String, CommitRow> =
+        stored.into_iter().map(|r| (r.hash.clone(), r)).collect();
+    let missing: Vec<&str> = hashes
+        .iter()
+        .copied()
+        .filter(|h| !known.contains_key(*h))
+        .collect();
+    if !missing.is_empty() {
+        let Some(log) = read_commits(root, &missing) else {
+            return (Vec::new(), 0);
+        };
+        let analyzer = Analyzer::default();
+        for (hash, msg, files) in log {
+            known.insert(hash.clone(), to_row(&analyzer, hash, &msg, files));
         }
-        _ => {
-            let Some(log) = read_log(root, &head, max) else {
-                return Vec::new();
-            };
-            let rows = rows_of(log);
-            save(store, &key, &rows, warn);
-            rows
-        }
-    };
-    rows.into_iter().map(from_row).collect()
+    }
+    let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
+    save(store, &key, &rows, warn);
+    (rows.into_iter().map(from_row).collect(), missing.len())
 }
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {

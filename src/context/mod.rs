@@ -125,6 +125,8 @@ pub struct Timings {
     pub lexicon_files: usize,
     pub history_ms: f64,
     pub history_commits: usize,
+    /// Commits read from git this run (the rest came from the index).
+    pub history_read: usize,
     pub rank_ms: f64,
     pub pack_ms: f64,
     pub tokenizer_misses: usize,
@@ -300,8 +302,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Before the read snapshot below: this may write the history it read to the index.
     let t = Instant::now();
     let mut history_warnings: Vec<String> = Vec::new();
-    let commits = history::load(root, store, req.history, &mut |w| history_warnings.push(w));
+    let (commits, read) =
+        history::load(root, store, req.history, &mut |w| history_warnings.push(w));
     timings.history_commits = commits.len();
+    timings.history_read = read;
     timings.history_ms = ms(t);
 
     let t = Instant::now();
