@@ -329,6 +329,24 @@ fn tests_are_discounted_unless_the_task_is_about_them() {
     assert!(!reasons.contains("test file"), "{reasons}");
 }
 
+/// `vibe -v context TASK --json` on `dir` instead of the test's root, with the test's
+/// environment.
+fn vibe_in(t: &Test, dir: &std::path::Path, task: &str) -> std::process::Output {
+    let like = t.cmd();
+    let mut cmd = std::process::Command::new(like.get_program());
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-v", "context", task, "--json"])
+        .output()
+        .expect("vibe")
+}
+
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 #[test]
@@ -376,7 +394,7 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     );
     let run = t.run(&["-v", "context", task, "--json"]);
     assert!(
-        run.stderr().contains("(4 commits, 4 read from git)"),
+        run.stderr().contains("(3 commits, 3 read from git)"),
         "{}",
         run.stderr()
     );
@@ -384,7 +402,7 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     assert_eq!(paths(&with)[0], "src/layout.py", "{with}");
     let reasons = file(&with, "src/layout.py")["reasons"].to_string();
     assert!(
-        reasons.contains("changed by 3 of the past commits most like the task, such as")
+        reasons.contains("changed by 2 of the past commits most like the task, such as")
             && reasons.contains("widgets: an empty panel shows stale rows"),
         "{reasons}"
     );
@@ -401,17 +419,8 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     .to_string();
     assert!(reasons.contains(&hash), "{hash} in {reasons}");
 
-    // Indexed from a subdirectory: paths relative to it, the commits that changed something
-    // there (not the README's).
-    let sub = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
-        .env("VIBE_HOME", t.home.path())
-        .env_remove("RUST_LOG")
-        .env_remove("VIBE_RANK_TUNE")
-        .arg("-C")
-        .arg(t.root().join("src"))
-        .args(["-v", "context", task, "--json"])
-        .output()
-        .expect("vibe");
+    // Indexed from a subdirectory: paths relative to it (the README's commit lends nothing).
+    let sub = vibe_in(&t, &t.root().join("src"), task);
     let stderr = String::from_utf8_lossy(&sub.stderr);
     assert!(stderr.contains("(3 commits, 3 read from git)"), "{stderr}");
     let sub: Value = serde_json::from_slice(&sub.stdout).expect("JSON");
@@ -426,7 +435,7 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     let task = "panel borders look thin";
     let run = t.run(&["-v", "context", task, "--json"]);
     assert!(
-        run.stderr().contains("(5 commits, 1 read from git)"),
+        run.stderr().contains("(4 commits, 1 read from git)"),
         "{}",
         run.stderr()
     );
@@ -439,12 +448,19 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     git(t.root(), &["checkout", "-q", "HEAD~1"]);
     let run = t.run(&["-v", "context", task, "--json"]);
     assert!(
-        run.stderr().contains("(4 commits, 0 read from git)"),
+        run.stderr().contains("(3 commits, 0 read from git)"),
         "{}",
         run.stderr()
     );
     let reasons = file(&run.json(), "src/borders.py")["reasons"].to_string();
     assert!(!reasons.contains("past commits"), "{reasons}");
+    // A shallow clone: its one commit looks as if it added every file, and lends nothing.
+    let shallow = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", t.root().display());
+    git(shallow.path(), &["clone", "-q", "--depth", "1", &url, "s"]);
+    let run = vibe_in(&t, &shallow.path().join("s"), task);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("(0 commits, 0 read from git)"), "{stderr}");
     // Off: no history at all.
     let run = t.run(&["-v", "-c", "context.history=0", "context", task, "--json"]);
     assert!(

@@ -3,16 +3,18 @@
 //!
 //! A task is often worded like the commits that touched the same code before it ("tail: …",
 //! "http2: fix memory leak in …"), and those commits name the files. vibe reads the last
-//! `context.history` non-merge commits of HEAD from git (`git log --name-only`), keeps their
+//! `context.history` one-parent commits of HEAD from git (`git log --name-only`), keeps their
 //! message terms and paths in the index (`store::CommitRow`; when HEAD moves, only commits the
-//! index does not hold are read), scores every commit's message against the task with BM25, and gives the
-//! files of the best `TOP` commits a score: each commit's score divided by the square root of
-//! how many files it changed, summed per file, scaled to at most 1. Without git, outside a
-//! work tree, or with `context.history = 0`, there is no history and nothing changes.
+//! index does not hold are read), scores every commit's message against the task with BM25,
+//! and gives the files of the best `TOP` commits a score: each commit's score divided by the
+//! square root of how many files it changed, summed per file, scaled to at most 1. Without
+//! git, outside a work tree, or with `context.history = 0`, there is no history and nothing
+//! changes.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::store::{self, CommitRow, Store};
 
@@ -20,6 +22,9 @@ use super::terms::{Analyzer, QueryTerm, Term};
 
 /// How many of the best-matching commits lend their files a score.
 const TOP: usize = 30;
+/// A commit that changed more files than this (a reformat, an import, a licence header) says
+/// little about any one of them and lends nothing.
+const MAX_FILES: usize = 100;
 /// BM25 over commit messages (short texts: the usual constants).
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -46,77 +51,124 @@ pub struct Hit {
     pub example: String,
 }
 
-/// Runs git in `root` with `input` on its standard input; its standard output when it succeeds.
-fn git(root: &Path, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
-    use std::io::Write;
-    // A repository's own config must not make reading its log run anything: no signature
-    // checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no prompts.
-    let mut child = Command::new("git")
-        .arg("-C")
+/// How long one git call may take before it is killed and the history skipped: a repository's
+/// config can point git at a FIFO (`diff.orderFile`, `mailmap.file`) or a slow program.
+const GIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Commits read by one `git log` (their hashes are its arguments).
+const BATCH: usize = 500;
+
+/// A commit as git gives it: hash, message, the paths it changed.
+type Logged = (String, String, Vec<String>);
+
+/// Runs git in `root`; its standard output when it succeeds within `GIT_TIMEOUT`, else why not
+/// (`None` when git is missing or says no: not a repository, no commits).
+fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
+    let mut cmd = Command::new("git");
+    // A repository's own config must not make reading its log run anything or wait: no
+    // signature checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no mailmap
+    // or order file, no fetch of missing objects in a partial clone (`core.sshCommand`, remote
+    // helpers), no prompts. The environment's GIT_DIR and the like are not the root's.
+    cmd.arg("-C")
         .arg(root)
         .args([
             "-c",
             "log.showSignature=false",
             "-c",
             "core.fsmonitor=false",
+            "-c",
+            "log.mailmap=false",
+            "-c",
+            "diff.orderFile=/dev/null",
+            "-c",
+            "protocol.allow=never",
         ])
         .args(args)
+        .env("GIT_NO_LAZY_FETCH", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut stdin = child.stdin.take()?;
-    let input = input.to_vec();
-    // Written from a thread of its own, so that neither side waits on a full pipe.
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().ok()?;
-    writer.join().ok()?.ok()?;
-    out.status.success().then_some(out.stdout)
+        .env("GIT_OPTIONAL_LOCKS", "0");
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_NAMESPACE",
+    ] {
+        cmd.env_remove(var);
+    }
+    match crate::heal::tools::run(cmd, GIT_TIMEOUT) {
+        Ok(ran) if ran.timed_out => Err(format!(
+            "git {} took longer than {} s and was stopped; the ranking goes on without the \
+             repository's history (set context.history = 0 to skip it)",
+            args.first().unwrap_or(&""),
+            GIT_TIMEOUT.as_secs()
+        )),
+        Ok(ran) if ran.code == Some(0) => Ok(Some(ran.stdout)),
+        _ => Ok(None),
+    }
 }
 
-/// The given commits (hashes), each with its message and the paths it changed relative to
-/// `root`, read with one `git log`: `\x1e` hash `\x1f` message `\x1f`, then each path ended by
-/// NUL.
-fn read_commits(root: &Path, hashes: &[&str]) -> Option<Vec<(String, String, Vec<String>)>> {
-    let mut input = hashes.join("\n");
-    input.push('\n');
-    let out = git(
-        root,
-        &[
+/// The given commits, each with its message and the paths it changed relative to `root`, read
+/// with `git log` in batches. Also says how far it got when a batch failed.
+fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
+    let mut out = Vec::new();
+    for batch in hashes.chunks(BATCH) {
+        let mut args = vec![
             "log",
-            "--stdin",
             "--no-walk=unsorted",
             "--no-ext-diff",
             "--no-textconv",
             "--no-renames",
             "--relative",
             "--name-only",
+            "--encoding=UTF-8",
             "-z",
             "--format=%x1e%H%x1f%B%x1f",
-        ],
-        input.as_bytes(),
-    )?;
-    Some(parse_log(&String::from_utf8_lossy(&out)))
+        ];
+        args.extend_from_slice(batch);
+        args.push("--");
+        match git(root, &args) {
+            Ok(Some(text)) => out.extend(parse_log(&text, batch)),
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
 }
 
-/// Parses `read_commits`'s output.
-fn parse_log(out: &str) -> Vec<(String, String, Vec<String>)> {
-    out.split('\u{1e}')
-        .filter_map(|record| {
-            let (hash, rest) = record.split_once('\u{1f}')?;
-            let (message, files) = rest.rsplit_once('\u{1f}')?;
-            let files = files
-                .split('\0')
-                .map(|f| f.trim_matches('\n'))
-                .filter(|f| !f.is_empty())
-                .map(str::to_string)
-                .collect();
-            Some((hash.trim().to_string(), message.trim().to_string(), files))
-        })
-        .collect()
+/// Parses `read_commits`'s output for the commits asked for, in that order: each is
+/// `\x1e` hash `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each path
+/// ended by NUL. A record starts only where an asked-for hash does, so a message holding the
+/// separators stays one message.
+fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
+    let mut starts: Vec<(usize, usize, &str)> = Vec::new(); // (record start, text start, hash)
+    let mut from = 0;
+    for h in hashes {
+        let marker = format!("\u{1e}{h}\u{1f}");
+        if let Some(at) = out[from..].find(&marker) {
+            let at = from + at;
+            starts.push((at, at + marker.len(), h));
+            from = at + marker.len();
+        }
+    }
+    let mut commits = Vec::new();
+    for (i, &(_, text_start, hash)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(out.len(), |n| n.0);
+        let record = &out[text_start..end];
+        let Some(cut) = record.rfind("\u{1f}\0") else {
+            continue;
+        };
+        let paths = &record[cut + 2..];
+        let paths = paths.strip_prefix('\n').unwrap_or(paths);
+        let files = paths
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        commits.push((hash.to_string(), record[..cut].trim().to_string(), files));
+    }
+    commits
 }
 
 fn to_row(analyzer: &Analyzer, hash: String, message: &str, files: Vec<String>) -> CommitRow {
@@ -137,57 +189,57 @@ fn to_row(analyzer: &Analyzer, hash: String, message: &str, files: Vec<String>) 
         subject: message.lines().next().unwrap_or("").trim().to_string(),
         length: terms.len() as u32,
         terms: blob,
-        files: files.join("\n"),
+        files: files.join("\0"),
     }
 }
 
 fn from_row(r: CommitRow) -> Commit {
     Commit {
         terms: store::decode_refs(&r.terms).collect(),
-        files: r.files.lines().map(str::to_string).collect(),
+        files: r
+            .files
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect(),
         hash: r.hash,
         subject: r.subject,
         length: r.length,
     }
 }
 
-/// The last `max` non-merge commits of HEAD, newest first: from the index when HEAD has not
-/// moved, else those of the stored ones that are still among them plus the others read from
-/// git (after a new commit, only that one; on another branch or an older commit, only what the
-/// index does not hold yet). Empty without git, outside a work tree, or in a repository without
-/// commits. The index is updated when it can be written; `warn` hears when it cannot. Also
-/// says how many commits were read from git.
+/// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
+/// not moved, else those of the stored ones that are still among them plus the others read
+/// from git (after a new commit, only that one; on another branch or an older commit, only
+/// what the index does not hold yet). Empty without git, outside a work tree, or in a
+/// repository without commits. The index is updated when it can be written; `warn` hears when
+/// it cannot, and when git was too slow. Also says how many commits were read from git.
 pub fn load(
     root: &Path,
     store: &Store,
     max: usize,
     warn: &mut dyn FnMut(String),
 ) -> (Vec<Commit>, usize) {
-    // Spawning git costs a few milliseconds: not outside a work tree (unless GIT_DIR says where).
+    // Spawning git costs a few milliseconds: not outside a work tree.
     if max == 0
-        || (std::env::var_os("GIT_DIR").is_none()
-            && !std::fs::canonicalize(root)
-                .unwrap_or_else(|_| root.to_path_buf())
-                .ancestors()
-                .any(|d| d.join(".git").exists()))
+        || !std::fs::canonicalize(root)
+            .unwrap_or_else(|_| root.to_path_buf())
+            .ancestors()
+            .any(|d| d.join(".git").exists())
     {
         return (Vec::new(), 0);
     }
-    // The root's path in the work tree ("" at its top), then HEAD.
-    let Some(out) = git(
-        root,
-        &["rev-parse", "--show-prefix", "--verify", "--quiet", "HEAD"],
-        b"",
-    ) else {
+    let ask = |args: &[&str], warn: &mut dyn FnMut(String)| match git(root, args) {
+        Ok(out) => out,
+        Err(e) => {
+            warn(e);
+            None
+        }
+    };
+    let Some(head) = ask(&["rev-parse", "--verify", "--quiet", "HEAD"], warn) else {
         return (Vec::new(), 0);
     };
-    let out = String::from_utf8_lossy(&out);
-    let mut lines = out.lines();
-    let in_subdirectory = !lines.next().unwrap_or("").is_empty();
-    let head = lines.next().unwrap_or("").trim().to_string();
-    if head.is_empty() {
-        return (Vec::new(), 0);
-    }
+    let head = head.trim().to_string();
     let (stored_key, stored) = match store.history() {
         Ok(h) => h,
         Err(e) => {
@@ -200,16 +252,25 @@ pub fn load(
     if stored_key.as_deref() == Some(key.as_str()) {
         return (stored.into_iter().map(from_row).collect(), 0);
     }
+    // Commits with one parent: not merges, and not a root commit or a shallow clone's
+    // boundary, which look as if they added every file. The whole history, whatever the root:
+    // limiting it to a subdirectory (`-- .`) walks all of it when the subdirectory changes
+    // rarely; `--relative` below keeps the paths under the root, and a commit with none lends
+    // nothing.
     let count = format!("--max-count={max}");
-    // Below the top of the work tree, the commits that changed something under the root.
-    let mut args = vec!["rev-list", "--no-merges", &count, &head, "--"];
-    if in_subdirectory {
-        args.push(".");
-    }
-    let Some(list) = git(root, &args, b"") else {
+    let Some(list) = ask(
+        &[
+            "rev-list",
+            "--min-parents=1",
+            "--max-parents=1",
+            &count,
+            &head,
+            "--",
+        ],
+        warn,
+    ) else {
         return (Vec::new(), 0);
     };
-    let list = String::from_utf8_lossy(&list);
     let hashes: Vec<&str> = list.split_whitespace().collect();
     let mut known: HashMap<String, CommitRow> =
         stored.into_iter().map(|r| (r.hash.clone(), r)).collect();
@@ -218,16 +279,21 @@ pub fn load(
         .copied()
         .filter(|h| !known.contains_key(*h))
         .collect();
+    let mut complete = true;
     if !missing.is_empty() {
-        let Some(log) = read_commits(root, &missing) else {
-            return (Vec::new(), 0);
-        };
+        let (log, failed) = read_commits(root, &missing);
+        if let Some(e) = failed {
+            warn(e);
+        }
+        complete = log.len() == missing.len();
         let analyzer = Analyzer::default();
         for (hash, msg, files) in log {
             known.insert(hash.clone(), to_row(&analyzer, hash, &msg, files));
         }
     }
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
+    // A history read in part is kept for the next run, which reads the rest.
+    let key = if complete { key } else { format!("{key} part") };
     save(store, &key, &rows, warn);
     (rows.into_iter().map(from_row).collect(), missing.len())
 }
@@ -276,7 +342,7 @@ pub fn score(
             let norm = 1.0 - B + B * f64::from(c.length) / avg.max(1.0);
             s += idf * tf * (K1 + 1.0) / (tf + K1 * norm);
         }
-        if s <= 0.0 {
+        if s <= 0.0 || c.files.len() > MAX_FILES {
             continue;
         }
         let files: Vec<usize> = c
@@ -322,26 +388,37 @@ mod tests {
     #[test]
     fn git_log_output_is_read_into_commits() {
         let out = "\u{1e}abc123\u{1f}tail: detect closed stdout\n\nOn Solaris.\n\u{1f}\0\nsrc/tail.c\0NEWS\0\
-                   \u{1e}def456\u{1f}doc: fix\n\u{1f}\0\ndoc/a b.texi\0\
-                   \u{1e}0a1b2c\u{1f}empty commit\n\u{1f}";
-        let log = parse_log(out);
+                   \u{1e}def456\u{1f}doc: fix\n\u{1f}\0\ndoc/a b.texi\0\nnew\nline.py\0\
+                   \u{1e}0a1b2c\u{1f}empty commit\n\u{1f}\0\
+                   \u{1e}777777\u{1f}odd: a \u{1e}message\u{1f} with separators\n\u{1f}\0\nx.c\0";
+        let log = parse_log(out, &["abc123", "def456", "0a1b2c", "missing", "777777"]);
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             log,
             vec![
                 (
                     "abc123".to_string(),
                     "tail: detect closed stdout\n\nOn Solaris.".to_string(),
-                    vec!["src/tail.c".to_string(), "NEWS".to_string()]
+                    own(&["src/tail.c", "NEWS"])
                 ),
                 (
                     "def456".to_string(),
                     "doc: fix".to_string(),
-                    vec!["doc/a b.texi".to_string()]
+                    own(&["doc/a b.texi", "\nnew\nline.py"])
                 ),
                 ("0a1b2c".to_string(), "empty commit".to_string(), vec![]),
+                (
+                    "777777".to_string(),
+                    "odd: a \u{1e}message\u{1f} with separators".to_string(),
+                    own(&["x.c"])
+                ),
             ]
         );
-        assert!(parse_log("").is_empty());
+        assert!(parse_log("", &["abc123"]).is_empty());
+        // Paths keep their newlines through the index.
+        let a = Analyzer::default();
+        let c = commit(&a, "h", "m", &["new\nline.py", "b.py"]);
+        assert_eq!(c.files, own(&["new\nline.py", "b.py"]));
     }
 
     fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_lexicon_reanalysed.sql"),
     include_str!("migrations/0008_lexicon_short_words.sql"),
     include_str!("migrations/0009_history.sql"),
+    include_str!("migrations/0010_history_paths.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -447,7 +448,7 @@ pub struct CommitRow {
     pub length: u32,
     /// (term, count) varint pairs, by term.
     pub terms: Vec<u8>,
-    /// The paths it changed, newline-separated.
+    /// The paths it changed, NUL-separated.
     pub files: String,
 }
 
