@@ -239,7 +239,14 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
                 let _ = child.wait();
                 break;
             }
-            None => std::thread::sleep(Duration::from_millis(5)),
+            // Quick commands (git rev-parse: ~2 ms) are not kept waiting a whole 5 ms.
+            None => std::thread::sleep(Duration::from_millis(
+                if start.elapsed() < Duration::from_millis(50) {
+                    1
+                } else {
+                    5
+                },
+            )),
         }
     }
     // The pipes close when every process holding them is gone; a child left behind by the
