@@ -470,6 +470,85 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     );
 }
 
+/// Commits git will not read (a treeless clone cannot without fetching) leave the history
+/// partial, and are not asked for again until HEAD moves.
+#[test]
+fn commits_git_cannot_read_are_not_asked_for_on_every_run() {
+    let Some(real) = vibe::heal::tools::which("git", &[]) else {
+        return;
+    };
+    let t = Test::new();
+    t.write(
+        "src/layout.py",
+        "def fit_rows(pane, rows):\n    return rows\n",
+    );
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import"]);
+    t.write(
+        "src/layout.py",
+        "def fit_rows(pane, rows):\n    return rows[:1]\n",
+    );
+    git(t.root(), &["commit", "-qam", "panel: fewer rows"]);
+    // A git that logs its calls and refuses `log`.
+    let bin = tempfile::tempdir().expect("temp dir");
+    let calls = bin.path().join("calls");
+    let wrapper = bin.path().join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \" $* \" in *\" log \"*) exit 128;; esac\nexec '{}' \"$@\"\n",
+            calls.display(),
+            real.display()
+        ),
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |expect: &str| {
+        let _ = std::fs::remove_file(&calls);
+        let out = t
+            .cmd()
+            .env("PATH", &path)
+            .args(["-v", "context", "panel rows", "--json"])
+            .output()
+            .expect("vibe");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.contains(expect), "{stderr}");
+        std::fs::read_to_string(&calls).unwrap_or_default()
+    };
+    let first = run("(0 commits, 0 read from git)");
+    assert!(
+        first.contains("rev-list") && first.contains("log "),
+        "{first}"
+    );
+    // HEAD has not moved: nothing but HEAD is asked.
+    let second = run("(0 commits, 0 read from git)");
+    assert!(
+        !second.contains("rev-list") && !second.contains("log "),
+        "{second}"
+    );
+    // After a commit, the commits are asked for again.
+    t.write(
+        "src/layout.py",
+        "def fit_rows(pane, rows):\n    return rows[:2]\n",
+    );
+    git(t.root(), &["commit", "-qam", "panel: two rows"]);
+    let third = run("(0 commits, 0 read from git)");
+    assert!(
+        third.contains("rev-list") && third.contains("log "),
+        "{third}"
+    );
+}
+
 /// Words of one-letter and number parts (`u128`, `f1234`) match, alone or inside identifiers.
 #[test]
 fn letter_and_digit_words_match() {

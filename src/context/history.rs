@@ -99,8 +99,7 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
     }
     match crate::heal::tools::run(cmd, GIT_TIMEOUT) {
         Ok(ran) if ran.timed_out => Err(format!(
-            "git {} took longer than {} s and was stopped; the ranking goes on without the \
-             repository's history (set context.history = 0 to skip it)",
+            "git {} took longer than {} s and was stopped",
             args.first().unwrap_or(&""),
             GIT_TIMEOUT.as_secs()
         )),
@@ -110,7 +109,8 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
 }
 
 /// The given commits, each with its message and the paths it changed relative to `root`, read
-/// with `git log` in batches. Also says how far it got when a batch failed.
+/// with `git log` in batches; a batch git refuses is skipped (a treeless clone's commits cannot
+/// be read without fetching). Also says why it stopped early: a batch timed out.
 fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
     let mut out = Vec::new();
     for batch in hashes.chunks(BATCH) {
@@ -130,7 +130,7 @@ fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
         args.push("--");
         match git(root, &args) {
             Ok(Some(text)) => out.extend(parse_log(&text, batch)),
-            Ok(None) => return (out, None),
+            Ok(None) => continue,
             Err(e) => return (out, Some(e)),
         }
     }
@@ -139,15 +139,21 @@ fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
 
 /// Parses `read_commits`'s output for the commits asked for, in that order: each is
 /// `\x1e` hash `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each path
-/// ended by NUL. A record starts only where an asked-for hash does, so a message holding the
-/// separators stays one message.
+/// ended by NUL. A record starts only where an asked-for hash does, at the start or after a
+/// NUL (which no message holds), so a message holding the separators stays one message.
 fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
     let mut starts: Vec<(usize, usize, &str)> = Vec::new(); // (record start, text start, hash)
     let mut from = 0;
     for h in hashes {
         let marker = format!("\u{1e}{h}\u{1f}");
-        if let Some(at) = out[from..].find(&marker) {
-            let at = from + at;
+        let at = if from == 0 && out.starts_with(&marker) {
+            Some(0)
+        } else {
+            out[from..]
+                .find(&format!("\0{marker}"))
+                .map(|at| from + at + 1)
+        };
+        if let Some(at) = at {
             starts.push((at, at + marker.len(), h));
             from = at + marker.len();
         }
@@ -156,7 +162,8 @@ fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
     for (i, &(_, text_start, hash)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(out.len(), |n| n.0);
         let record = &out[text_start..end];
-        let Some(cut) = record.rfind("\u{1f}\0") else {
+        // The message ends at the first `\x1f` NUL: a message holds no NUL.
+        let Some(cut) = record.find("\u{1f}\0") else {
             continue;
         };
         let paths = &record[cut + 2..];
@@ -232,7 +239,10 @@ pub fn load(
     let ask = |args: &[&str], warn: &mut dyn FnMut(String)| match git(root, args) {
         Ok(out) => out,
         Err(e) => {
-            warn(e);
+            warn(format!(
+                "{e}; the ranking goes on without the repository's history (set \
+                 context.history = 0 to skip it)"
+            ));
             None
         }
     };
@@ -247,9 +257,11 @@ pub fn load(
             (None, Vec::new())
         }
     };
-    // The stored history is the last `max` commits of a HEAD: "HASH MAX".
+    // The stored history is the last `max` commits of a HEAD: "HASH MAX", and " part" when
+    // some could not be read (they are tried again once HEAD moves, not on every run).
     let key = format!("{head} {max}");
-    if stored_key.as_deref() == Some(key.as_str()) {
+    let partial = format!("{key} part");
+    if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
         return (stored.into_iter().map(from_row).collect(), 0);
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
@@ -279,23 +291,26 @@ pub fn load(
         .copied()
         .filter(|h| !known.contains_key(*h))
         .collect();
-    let mut complete = true;
+    let mut read = 0;
     if !missing.is_empty() {
         let (log, failed) = read_commits(root, &missing);
+        read = log.len();
+        let held = hashes.len() - missing.len() + read;
         if let Some(e) = failed {
-            warn(e);
+            warn(format!(
+                "{e}; the ranking goes on with the {held} commits read so far, and the rest \
+                 are tried again after HEAD moves (set context.history = 0 to skip it)"
+            ));
         }
-        complete = log.len() == missing.len();
         let analyzer = Analyzer::default();
         for (hash, msg, files) in log {
             known.insert(hash.clone(), to_row(&analyzer, hash, &msg, files));
         }
     }
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
-    // A history read in part is kept for the next run, which reads the rest.
-    let key = if complete { key } else { format!("{key} part") };
+    let key = if read == missing.len() { key } else { partial };
     save(store, &key, &rows, warn);
-    (rows.into_iter().map(from_row).collect(), missing.len())
+    (rows.into_iter().map(from_row).collect(), read)
 }
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
@@ -388,10 +403,14 @@ mod tests {
     #[test]
     fn git_log_output_is_read_into_commits() {
         let out = "\u{1e}abc123\u{1f}tail: detect closed stdout\n\nOn Solaris.\n\u{1f}\0\nsrc/tail.c\0NEWS\0\
-                   \u{1e}def456\u{1f}doc: fix\n\u{1f}\0\ndoc/a b.texi\0\nnew\nline.py\0\
+                   \u{1e}def456\u{1f}doc: fix \u{1e}0a1b2c\u{1f}\n\u{1f}\0\ndoc/a b.texi\0\nnew\nline.py\0\
                    \u{1e}0a1b2c\u{1f}empty commit\n\u{1f}\0\
-                   \u{1e}777777\u{1f}odd: a \u{1e}message\u{1f} with separators\n\u{1f}\0\nx.c\0";
-        let log = parse_log(out, &["abc123", "def456", "0a1b2c", "missing", "777777"]);
+                   \u{1e}777777\u{1f}odd: a \u{1e}message\u{1f} with separators\n\u{1f}\0\nx.c\0\
+                   \u{1e}888888\u{1f}a path ending in the separator\u{1f}\0\nodd\u{1f}\0";
+        let log = parse_log(
+            out,
+            &["abc123", "def456", "0a1b2c", "missing", "777777", "888888"],
+        );
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             log,
@@ -403,7 +422,7 @@ mod tests {
                 ),
                 (
                     "def456".to_string(),
-                    "doc: fix".to_string(),
+                    "doc: fix \u{1e}0a1b2c\u{1f}".to_string(),
                     own(&["doc/a b.texi", "\nnew\nline.py"])
                 ),
                 ("0a1b2c".to_string(), "empty commit".to_string(), vec![]),
@@ -411,6 +430,11 @@ mod tests {
                     "777777".to_string(),
                     "odd: a \u{1e}message\u{1f} with separators".to_string(),
                     own(&["x.c"])
+                ),
+                (
+                    "888888".to_string(),
+                    "a path ending in the separator".to_string(),
+                    own(&["odd\u{1f}"])
                 ),
             ]
         );
