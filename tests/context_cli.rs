@@ -470,6 +470,59 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     );
 }
 
+/// Files that past commits changed together with the best-ranked file come up with it.
+#[test]
+fn files_changed_together_with_the_best_one_come_up() {
+    let t = Test::new();
+    t.write(
+        "src/parser.py",
+        "def parse_header(line):\n    return line.split(':')\n",
+    )
+    .write("src/tables.py", "WIDTHS = [1, 2, 3]\n")
+    .write("src/other.py", "VALUE = 1\n");
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import"]);
+    for (i, msg) in ["Tidy", "Speed up", "Rename"].iter().enumerate() {
+        t.write(
+            "src/parser.py",
+            format!(
+                "def parse_header(line):\n    return line.split(':'){}\n",
+                " ".repeat(i + 1)
+            ),
+        )
+        .write(
+            "src/tables.py",
+            format!("WIDTHS = [1, 2, 3]{}\n", " ".repeat(i + 1)),
+        );
+        git(t.root(), &["commit", "-qam", msg]);
+    }
+    t.write("src/other.py", "VALUE = 2\n");
+    git(t.root(), &["commit", "-qam", "Bump"]);
+    let j = t
+        .run(&["context", "parse_header drops the value", "--json"])
+        .json();
+    assert_eq!(paths(&j)[0], "src/parser.py", "{j}");
+    let reasons = file(&j, "src/tables.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("changed together with src/parser.py in 3 of its 3 past commits"),
+        "{reasons}"
+    );
+    assert!(
+        !file(&j, "src/parser.py")["reasons"]
+            .to_string()
+            .contains("changed together"),
+        "{j}"
+    );
+    assert!(
+        !paths(&j).contains(&"src/other.py".to_string())
+            || !file(&j, "src/other.py")["reasons"]
+                .to_string()
+                .contains("changed together"),
+        "{j}"
+    );
+}
+
 /// Commits git will not read (a treeless clone cannot without fetching) leave the history
 /// partial, and are not asked for again until HEAD moves.
 #[test]

@@ -395,6 +395,62 @@ pub fn score(
     out
 }
 
+/// Files changed together with the best-ranked ones: for each seed (candidate, score), every
+/// other candidate that a past commit of at most `MAX_FILES` files changed with it gets the
+/// seed's score × the share of the seed's commits that changed both; summed, scaled to at
+/// most one. Returns (candidate, score, the seed that lends it most, commits together, the
+/// seed's commits), the seeds themselves left out.
+pub fn changed_with(
+    commits: &[Commit],
+    index: &HashMap<&str, usize>,
+    seeds: &[(usize, f64)],
+) -> Vec<(usize, f64, usize, usize, usize)> {
+    let mut touched = vec![0usize; seeds.len()];
+    let mut together: HashMap<(usize, usize), usize> = HashMap::new(); // (seed, file) → commits
+    for c in commits.iter().filter(|c| c.files.len() <= MAX_FILES) {
+        let files: Vec<usize> = c
+            .files
+            .iter()
+            .filter_map(|f| index.get(f.as_str()).copied())
+            .collect();
+        for (si, &(seed, _)) in seeds.iter().enumerate() {
+            if !files.contains(&seed) {
+                continue;
+            }
+            touched[si] += 1;
+            for &f in &files {
+                if f != seed {
+                    *together.entry((si, f)).or_default() += 1;
+                }
+            }
+        }
+    }
+    // Per file: the sum, and the seed that lends the most.
+    let mut per: HashMap<usize, (f64, usize, f64)> = HashMap::new();
+    for (&(si, f), &n) in &together {
+        if seeds.iter().any(|&(s, _)| s == f) {
+            continue;
+        }
+        let lent = seeds[si].1 * n as f64 / touched[si] as f64;
+        let e = per.entry(f).or_insert((0.0, si, 0.0));
+        e.0 += lent;
+        if lent > e.2 || (lent == e.2 && si < e.1) {
+            e.1 = si;
+            e.2 = lent;
+        }
+    }
+    let max = per.values().map(|v| v.0).fold(0.0, f64::max);
+    if max <= 0.0 {
+        return Vec::new();
+    }
+    let mut out: Vec<(usize, f64, usize, usize, usize)> = per
+        .into_iter()
+        .map(|(f, (sum, si, _))| (f, sum / max, seeds[si].0, together[&(si, f)], touched[si]))
+        .collect();
+    out.sort_by_key(|o| o.0);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +508,34 @@ mod tests {
             msg,
             files.iter().map(|f| f.to_string()).collect(),
         ))
+    }
+
+    #[test]
+    fn files_changed_with_the_best_ones_lean_on_their_share() {
+        let a = Analyzer::default();
+        let big: Vec<String> = (0..=MAX_FILES).map(|i| format!("gen/{i}.c")).collect();
+        let big: Vec<&str> = std::iter::once("a.c")
+            .chain(big.iter().map(String::as_str))
+            .collect();
+        let commits = vec![
+            commit(&a, "1", "x", &["a.c", "b.c"]),
+            commit(&a, "2", "x", &["a.c", "b.c"]),
+            commit(&a, "3", "x", &["a.c", "c.c"]),
+            commit(&a, "4", "x", &["b.c", "d.c"]),
+            // A reformat of more than MAX_FILES files says nothing.
+            commit(&a, "5", "x", &big),
+        ];
+        let paths = ["a.c", "b.c", "c.c", "d.c", "gen/0.c"];
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let lent = changed_with(&commits, &index, &[(0, 2.0)]);
+        // b.c with a.c in 2 of a.c's 3 commits, c.c in 1: scaled to the best.
+        assert_eq!(lent, vec![(1, 1.0, 0, 2, 3), (2, 0.5, 0, 1, 3)]);
+        // Two seeds: a seed is never lent to; d.c comes with b.c.
+        let lent = changed_with(&commits, &index, &[(0, 2.0), (1, 1.0)]);
+        assert!(lent.iter().all(|l| l.0 != 0 && l.0 != 1), "{lent:?}");
+        let d = lent.iter().find(|l| l.0 == 3).expect("d.c");
+        assert_eq!((d.2, d.3, d.4), (1, 1, 3));
+        assert!(changed_with(&[], &index, &[(0, 1.0)]).is_empty());
     }
 
     #[test]

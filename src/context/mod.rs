@@ -263,6 +263,66 @@ fn enclosing(symbols: &[Symbol], lines: &[u32]) -> Vec<usize> {
     out
 }
 
+/// How many of the best-ranked files lend their past companions a score.
+const CHANGED_WITH_SEEDS: usize = 2;
+
+/// Files that past commits changed together with the two best-ranked ones rank higher (see
+/// `history::changed_with`): 0.3 × their share (`rank::cochange_weight`), added after the rest
+/// of the ranking.
+fn changed_with_best(
+    ranking: &mut rank::Ranking,
+    candidates: &[rank::Candidate],
+    commits: &[history::Commit],
+    index: &HashMap<&str, usize>,
+) {
+    let weight = rank::cochange_weight();
+    if commits.is_empty() || ranking.files.is_empty() || weight <= 0.0 {
+        return;
+    }
+    let seeds: Vec<(usize, f64)> = ranking
+        .files
+        .iter()
+        .take(CHANGED_WITH_SEEDS)
+        .map(|s| (s.index, s.score))
+        .collect();
+    let lent = history::changed_with(commits, index, &seeds);
+    if lent.is_empty() {
+        return;
+    }
+    let mut at: HashMap<usize, usize> = ranking
+        .files
+        .iter()
+        .enumerate()
+        .map(|(pos, s)| (s.index, pos))
+        .collect();
+    for (f, share, seed, both, all) in lent {
+        let pos = *at.entry(f).or_insert_with(|| {
+            ranking.files.push(rank::Scored {
+                index: f,
+                score: 0.0,
+                named: false,
+                lines: Vec::new(),
+                reasons: Vec::new(),
+            });
+            ranking.files.len() - 1
+        });
+        let s = &mut ranking.files[pos];
+        s.score += weight * share;
+        s.reasons.push(format!(
+            "changed together with {} in {both} of its {all} past commits (co-change {share:.2})",
+            candidates[seed].file.path
+        ));
+    }
+    ranking.files.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| {
+            candidates[a.index]
+                .file
+                .path
+                .cmp(&candidates[b.index].file.path)
+        })
+    });
+}
+
 /// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
 /// the time a block's count is not in the cache. Callers may start it before indexing.
 pub fn prewarm(encoding: Encoding) {
@@ -366,6 +426,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     tracing::debug!("graph read in {:.1} ms", ms(t_graph));
     let t_rank = Instant::now();
     let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
+    changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.

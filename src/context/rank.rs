@@ -112,6 +112,8 @@ struct Tune {
     push_eps: f64,
     /// Weight of the history score (see `history`), at most 1.
     history: f64,
+    /// Weight of the share of the best files' past commits that changed a file with them.
+    cochange: f64,
 }
 
 impl Tune {
@@ -135,6 +137,7 @@ impl Tune {
             examples: 0.6,
             push_eps: 3e-7,
             history: 0.7,
+            cochange: 0.3,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -164,6 +167,7 @@ impl Tune {
                     "examples" => t.examples = v,
                     "pusheps" => t.push_eps = v,
                     "history" => t.history = v,
+                    "cochange" => t.cochange = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -707,6 +711,11 @@ fn mentions_examples(task: &str) -> bool {
     ["example", "demo", "sample", "benchmark"]
         .iter()
         .any(|w| lower.contains(w))
+}
+
+/// Weight of the co-change score (see `context::changed_with_best`).
+pub fn cochange_weight() -> f64 {
+    Tune::get().cochange
 }
 
 /// Ranks the candidates for the task's terms.
