@@ -209,10 +209,7 @@ fn no_usage_is_estimated_and_unpriced_models_are_flagged() {
 #[test]
 fn an_unreachable_provider_says_how_to_configure_another_and_falls_back() {
     let t = Test::fixture("python");
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", l.local_addr().expect("addr"))
-    };
+    let dead = crate::util::DEAD_URL.to_string();
     setup(&t, &dead, "openai", "");
     let run = ask(&t, &["hello?"]);
     assert_eq!(run.code(), 1);

@@ -444,11 +444,7 @@ fn a_reply_without_usage_is_counted_locally() {
 
 #[test]
 fn an_unreachable_provider_falls_back_and_the_breaker_opens() {
-    // A port nothing listens on: bind, read the port, drop.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", l.local_addr().expect("addr"))
-    };
+    let dead = crate::util::DEAD_URL.to_string();
     let s = Server::start();
     let rec = Arc::new(Recorder::default());
     let mut p = policy();

@@ -174,6 +174,12 @@ impl Test {
     }
 }
 
+/// A provider address nothing listens on: port 1 (tcpmux), which no test binds and the kernel
+/// never hands out for `bind(0)`. A port taken by binding to port 0 and dropping the listener
+/// could be handed to another test's server running in parallel, which then got this test's
+/// requests.
+pub const DEAD_URL: &str = "http://127.0.0.1:1";
+
 /// Runs git in `root` as a test user (no signing, whatever the machine's config says).
 pub fn git(root: &Path, args: &[&str]) {
     let out = Command::new("git")
