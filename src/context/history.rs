@@ -406,7 +406,10 @@ pub fn changed_with(
     seeds: &[(usize, f64)],
 ) -> Vec<(usize, f64, usize, usize, usize)> {
     let mut touched = vec![0usize; seeds.len()];
-    let mut together: HashMap<(usize, usize), usize> = HashMap::new(); // (seed, file) → commits
+    // Ordered, so that each file's shares are added in seed order whatever the number of seeds
+    // (floating-point sums depend on their order).
+    let mut together: std::collections::BTreeMap<(usize, usize), usize> =
+        std::collections::BTreeMap::new(); // (seed, file) → commits
     for c in commits.iter().filter(|c| c.files.len() <= MAX_FILES) {
         let files: Vec<usize> = c
             .files
