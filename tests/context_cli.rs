@@ -329,19 +329,9 @@ fn tests_are_discounted_unless_the_task_is_about_them() {
     assert!(!reasons.contains("test file"), "{reasons}");
 }
 
-/// `vibe -v context TASK --json` on `dir` instead of the test's root, with the test's
-/// environment.
+/// `vibe -v context TASK --json` on `dir` instead of the test's root.
 fn vibe_in(t: &Test, dir: &std::path::Path, task: &str) -> std::process::Output {
-    let like = t.cmd();
-    let mut cmd = std::process::Command::new(like.get_program());
-    for (k, v) in like.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    cmd.arg("-C")
-        .arg(dir)
+    t.cmd_on(dir)
         .args(["-v", "context", task, "--json"])
         .output()
         .expect("vibe")

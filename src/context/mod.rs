@@ -313,14 +313,7 @@ fn changed_with_best(
             candidates[seed].file.path
         ));
     }
-    ranking.files.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| {
-            candidates[a.index]
-                .file
-                .path
-                .cmp(&candidates[b.index].file.path)
-        })
-    });
+    rank::sort(&mut ranking.files, candidates);
 }
 
 /// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by

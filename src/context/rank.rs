@@ -713,6 +713,18 @@ fn mentions_examples(task: &str) -> bool {
         .any(|w| lower.contains(w))
 }
 
+/// Best first; ties by path, so that the order is the same on every run.
+pub fn sort(files: &mut [Scored], candidates: &[Candidate]) {
+    files.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| {
+            candidates[a.index]
+                .file
+                .path
+                .cmp(&candidates[b.index].file.path)
+        })
+    });
+}
+
 /// Weight of the co-change score (see `context::changed_with_best`).
 pub fn cochange_weight() -> f64 {
     Tune::get().cochange
@@ -1057,14 +1069,7 @@ pub fn rank(
             reasons,
         });
     }
-    files.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| {
-            candidates[a.index]
-                .file
-                .path
-                .cmp(&candidates[b.index].file.path)
-        })
-    });
+    sort(&mut files, candidates);
     Ranking { files }
 }
 

@@ -459,17 +459,11 @@ impl Store {
     /// The stored history, newest commit first, and the commit it was read up to.
     pub fn history(&self) -> Result<(Option<String>, Vec<CommitRow>)> {
         let e = sql(&self.path);
-        let head: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [HISTORY_HEAD],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(&e)?;
-        let mut stmt = self
-            .conn
+        // One read snapshot: the key and the rows it describes, never a writer's half.
+        let reader = self.read()?;
+        let head = reader.meta(HISTORY_HEAD)?;
+        let mut stmt = reader
+            .tx
             .prepare_cached("SELECT hash, subject, length, terms, files FROM history ORDER BY seq")
             .map_err(&e)?;
         let rows = stmt

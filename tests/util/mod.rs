@@ -148,13 +148,18 @@ impl Test {
 
     /// A `vibe` command with `-C <root>` and an isolated home, no colours, no CI progress.
     pub fn cmd(&self) -> Command {
+        self.cmd_on(self.dir.path())
+    }
+
+    /// `vibe -C dir` with the test's environment: a subdirectory of the root, or another tree.
+    pub fn cmd_on(&self, dir: &Path) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vibe"));
-        c.current_dir(self.dir.path())
+        c.current_dir(dir)
             .env("VIBE_HOME", self.home.path())
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .arg("-C")
-            .arg(self.dir.path());
+            .arg(dir);
         for (k, _) in std::env::vars() {
             if k.starts_with("VIBE_") && k != "VIBE_HOME" {
                 c.env_remove(k);
