@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rebuilds a git history from a GNU project's ChangeLog, for `context_eval.py --git`.
 
-    benches/changelog_repo.py TREE OUT
+    benches/changelog_repo.py [--subjects] TREE OUT
 
 GNU release tarballs (coreutils, grep, sed, tar, findutils, diffutils, gzip, …) ship a
 ChangeLog made from the project's git log by gitlog-to-changelog: every commit's message, with
@@ -17,6 +17,12 @@ The tree is the release's, not each commit's parent's: a file's content is that 
 whatever commit is checked out (only the trailing newlines differ), so lexical scores see the
 code as it was after the change. That is the same for vibe with and without history, which is
 what this measures (`-c context.history=0` against the default; see docs/context.md).
+
+GnuPG's ChangeLogs (gnupg, libgcrypt, gpgme, libgpg-error, libassuan) mark each commit with a
+`+ commit <hash>` line, which then splits the entries instead of the heuristic.
+
+`--subjects` keeps only each commit's subject line: most projects' commits do not list the
+files and functions they change the way GNU's do, and their history is then a weaker hint.
 """
 
 import os
@@ -25,7 +31,7 @@ import subprocess
 import sys
 
 
-def parse(path, tree):
+def parse(path, tree, subjects=False):
     """ChangeLog entries as (author line, message, files), oldest first."""
     commits = []
     cur = None
@@ -33,7 +39,19 @@ def parse(path, tree):
     prev_blank = True
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.read().split("\n")
-    for line in lines:
+    # GnuPG's ChangeLogs (gnupg, libgcrypt, gpgme, …) mark every commit with a
+    # `+ commit <hash>` line after its subject: there the marks alone split commits.
+    marker = re.compile(r"^\s*\+ commit [0-9a-f]{7,40}\s*$")
+    starts = set()
+    for i, line in enumerate(lines):
+        if marker.match(line):
+            j = i - 1
+            while j >= 0 and not lines[j].strip():
+                j -= 1
+            starts.add(j)
+    for i, line in enumerate(lines):
+        if marker.match(line):
+            continue
         if re.match(r"^\d{4}-\d\d-\d\d ", line):
             author = line
             cur = None
@@ -47,9 +65,12 @@ def parse(path, tree):
         s = line.strip()
         # A second commit under one date line starts after a blank line, once the one before
         # has listed its files, with a `component: …` subject.
-        new = cur is None or (
-            prev_blank and cur["files"] and re.match(r"^[\w.,/+-]+( [\w.,/+-]+)?: ", s)
-        )
+        if starts:
+            new = cur is None or i in starts
+        else:
+            new = cur is None or (
+                prev_blank and cur["files"] and re.match(r"^[\w.,/+-]+( [\w.,/+-]+)?: ", s)
+            )
         if new:
             cur = {"author": author, "message": [], "files": []}
             commits.append(cur)
@@ -58,13 +79,18 @@ def parse(path, tree):
         if m:
             head = re.split(r"[(:]", m.group(1), maxsplit=1)[0]
             for p in re.split(r"[,\s]+", head):
-                if p and os.path.isfile(os.path.join(tree, p)) and p not in cur["files"]:
+                # `./dirmngr/validate.c` is dirmngr/validate.c to git.
+                p = os.path.normpath(p) if p else p
+                inside = p and not p.startswith("..")
+                if inside and os.path.isfile(os.path.join(tree, p)) and p not in cur["files"]:
                     cur["files"].append(p)
         prev_blank = False
     out = []
     for c in reversed(commits):
         # gitlog-to-changelog drops the blank line after the subject: put it back.
         subject, *body = "\n".join(c["message"]).strip().split("\n")
+        if subjects:
+            body = []
         msg = subject + ("\n\n" + "\n".join(body).strip() if body else "") + "\n"
         m = re.match(r"^(.*?)\s+<([^>]*)>", c["author"][12:].strip()) if c["author"] else None
         name, mail = (m.group(1), m.group(2)) if m else ("unknown", "unknown@example.org")
@@ -77,10 +103,13 @@ def parse(path, tree):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    subjects = "--subjects" in args
+    args = [a for a in args if a != "--subjects"]
+    if len(args) != 2:
         sys.exit(__doc__)
-    tree, out = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    commits = parse(os.path.join(tree, "ChangeLog"), tree)
+    tree, out = os.path.abspath(args[0]), os.path.abspath(args[1])
+    commits = parse(os.path.join(tree, "ChangeLog"), tree, subjects)
     if os.path.exists(out):
         sys.exit(f"{out} exists: remove it first")
     subprocess.run(["cp", "-a", tree, out], check=True)

@@ -513,6 +513,81 @@ fn files_changed_together_with_the_best_one_come_up() {
     );
 }
 
+/// Docs that past commits changed along with the code are lent less than the code: co-change
+/// and history take the text prior, as the lexical score does.
+#[test]
+fn docs_changed_with_the_code_are_lent_less_than_the_code() {
+    let t = Test::new();
+    t.write(
+        "src/scheduler.py",
+        "def retry_stalled(timeout):\n    return timeout * 2\n",
+    )
+    .write("src/engine.py", "def run(jobs):\n    return jobs\n")
+    .write("docs/engine.md", "# Engine\n\nRuns jobs.\n");
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import"]);
+    let change = |paths: &[&str], msg: &str| {
+        for path in paths {
+            let text = std::fs::read_to_string(t.root().join(path)).expect("written above");
+            t.write(path, format!("{text}#\n"));
+        }
+        git(t.root(), &["commit", "-qam", msg]);
+    };
+    let all = ["src/scheduler.py", "src/engine.py", "docs/engine.md"];
+    change(&all, "Tidy");
+    change(&all, "Rename");
+    let task = "scheduler: retries stall after a timeout";
+    let scores = |j: &Value| {
+        let (code, doc) = (file(j, "src/engine.py"), file(j, "docs/engine.md"));
+        (
+            code["score"].as_f64().expect("a score"),
+            doc["score"].as_f64().expect("a score"),
+        )
+    };
+    // Co-change alone: both were changed in both of the best file's commits.
+    let j = t.run(&["context", task, "--json"]).json();
+    assert_eq!(paths(&j)[0], "src/scheduler.py", "{j}");
+    for path in ["src/engine.py", "docs/engine.md"] {
+        let reasons = file(&j, path)["reasons"].to_string();
+        assert!(
+            reasons.contains("changed together with src/scheduler.py in 2 of its 2")
+                && !reasons.contains("changed by"),
+            "{reasons}"
+        );
+    }
+    let (code, doc) = scores(&j);
+    assert!(
+        doc < 0.7 * code && doc > 0.4 * code,
+        "doc {doc}, code {code}: {j}"
+    );
+
+    // History: a commit like the task changed both; the code now leads the doc, which
+    // without the prior would lead it (co-change lends it from the code as well).
+    change(
+        &["src/engine.py", "docs/engine.md"],
+        "engine: retries stall",
+    );
+    let j = t.run(&["context", task, "--json"]).json();
+    for path in ["src/engine.py", "docs/engine.md"] {
+        let reasons = file(&j, path)["reasons"].to_string();
+        assert!(
+            reasons.contains("changed by 1 of the past commits"),
+            "{reasons}"
+        );
+    }
+    let (code, doc) = scores(&j);
+    assert!(doc < code, "doc {doc}, code {code}: {j}");
+    let out = t
+        .cmd()
+        .env("VIBE_RANK_TUNE", "text=1")
+        .args(["context", task, "--json"])
+        .output()
+        .expect("vibe runs");
+    let (code, doc) = scores(&serde_json::from_slice(&out.stdout).expect("JSON"));
+    assert!(doc > code, "without the prior: doc {doc}, code {code}");
+}
+
 /// Commits git will not read (a treeless clone cannot without fetching) leave the history
 /// partial, and are not asked for again until HEAD moves.
 #[test]

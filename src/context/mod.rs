@@ -267,15 +267,15 @@ fn enclosing(symbols: &[Symbol], lines: &[u32]) -> Vec<usize> {
 const CHANGED_WITH_SEEDS: usize = 2;
 
 /// Files that past commits changed together with the two best-ranked ones rank higher (see
-/// `history::changed_with`): 0.3 × their share (`rank::cochange_weight`), added after the rest
-/// of the ranking.
+/// `history::changed_with`): 0.3 × their share (`rank::cochange_weights`; times the text prior
+/// for a file that is not source code), added after the rest of the ranking.
 fn changed_with_best(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
     commits: &[history::Commit],
     index: &HashMap<&str, usize>,
 ) {
-    let weight = rank::cochange_weight();
+    let (weight, text) = rank::cochange_weights();
     if commits.is_empty() || ranking.files.is_empty() || weight <= 0.0 {
         return;
     }
@@ -307,7 +307,7 @@ fn changed_with_best(
             ranking.files.len() - 1
         });
         let s = &mut ranking.files[pos];
-        s.score += weight * share;
+        s.score += weight * share * rank::lent_prior(&candidates[f], text);
         s.reasons.push(format!(
             "changed together with {} in {both} of its {all} past commits (co-change {share:.2})",
             candidates[seed].file.path

@@ -726,8 +726,17 @@ pub fn sort(files: &mut [Scored], candidates: &[Candidate]) {
 }
 
 /// Weight of the co-change score (see `context::changed_with_best`).
-pub fn cochange_weight() -> f64 {
-    Tune::get().cochange
+/// The weight of co-change, and the prior of what it lends a file that is not source code.
+pub fn cochange_weights() -> (f64, f64) {
+    let t = Tune::get();
+    (t.cochange, t.text)
+}
+
+/// The prior of what history and co-change lend a file: the text prior for a file that is not
+/// source code (commits change docs, READMEs and changelogs with the code they describe, and a
+/// task rarely needs them in the code's place), none for source.
+pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
+    if c.file.language.is_none() { text } else { 1.0 }
 }
 
 /// Ranks the candidates for the task's terms.
@@ -1048,9 +1057,10 @@ pub fn rank(
             reasons.push("entry point (×1.1)".into());
         }
         // Past commits like the task changed it: outside the priors (they changed it whatever
-        // kind of file it is).
+        // kind of file it is), but for text, which commits change along with the code they
+        // describe (docs, READMEs, changelogs) and which the task rarely needs in their place.
         if let Some(h) = past {
-            score += tune.history * h.score;
+            score += tune.history * h.score * lent_prior(c, tune.text);
             reasons.push(format!(
                 "changed by {} of the past commits most like the task, such as {} (history {:.2})",
                 h.commits, h.example, h.score
