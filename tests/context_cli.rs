@@ -588,6 +588,75 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
     assert!(doc > code, "without the prior: doc {doc}, code {code}");
 }
 
+/// A task's `component:` says where its past commits went: the files the task matches in
+/// that directory come up, whatever file is named like the component.
+#[test]
+fn the_directory_a_components_past_commits_changed_comes_up() {
+    let t = Test::new();
+    t.write(
+        "src/keysign.c",
+        "int sign_expiry(int days) {\n    return days;\n}\n",
+    )
+    .write("src/util.c", "int clamp(int x) {\n    return x;\n}\n")
+    .write("src/engine.c", "int start(void) {\n    return 0;\n}\n")
+    .write(
+        "lang/python/sign.py",
+        "def sign_expiry(days):\n    # the expiry, in days\n    return days\n",
+    )
+    .write("lang/python/core.py", "def start():\n    pass\n");
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import"]);
+    for (path, msg) in [
+        ("src/util.c", "core: tidy"),
+        ("src/engine.c", "core: rename"),
+        ("src/util.c", "core: speed up"),
+    ] {
+        let text = std::fs::read_to_string(t.root().join(path)).expect("written above");
+        t.write(path, format!("{text}\n"));
+        git(t.root(), &["commit", "-qam", msg]);
+    }
+    let task = "core: allow an expiry date for signatures";
+    let rank_of = |j: &Value, path: &str| paths(j).iter().position(|p| p == path);
+    let without = t
+        .cmd()
+        .env("VIBE_RANK_TUNE", "compdirs=0")
+        .args(["context", task, "--json"])
+        .output()
+        .expect("vibe runs");
+    let without: Value = serde_json::from_slice(&without.stdout).expect("JSON");
+    assert!(
+        rank_of(&without, "lang/python/sign.py") < rank_of(&without, "src/keysign.c"),
+        "{without}"
+    );
+    let j = t.run(&["context", task, "--json"]).json();
+    assert!(
+        rank_of(&j, "src/keysign.c") < rank_of(&j, "lang/python/sign.py"),
+        "{j}"
+    );
+    let reasons = file(&j, "src/keysign.c")["reasons"].to_string();
+    assert!(
+        reasons.contains("in src/, which holds 3 of the 3 files past `core:` commits changed"),
+        "{reasons}"
+    );
+    let score = |j: &Value, path: &str| file(j, path)["score"].as_f64().expect("a score");
+    let lift = score(&j, "src/keysign.c") - score(&without, "src/keysign.c");
+    assert!((lift - 0.3).abs() < 1e-3, "{lift}");
+    for path in ["lang/python/core.py", "lang/python/sign.py"] {
+        let reasons = file(&j, path)["reasons"].to_string();
+        assert!(!reasons.contains("component history"), "{reasons}");
+    }
+    // Without a component, or with history off, nothing of the kind.
+    let j = t
+        .run(&["context", "allow an expiry date for signatures", "--json"])
+        .json();
+    assert!(!j.to_string().contains("component history"), "{j}");
+    let j = t
+        .run(&["-c", "context.history=0", "context", task, "--json"])
+        .json();
+    assert!(!j.to_string().contains("component history"), "{j}");
+}
+
 /// Commits git will not read (a treeless clone cannot without fetching) leave the history
 /// partial, and are not asked for again until HEAD moves.
 #[test]

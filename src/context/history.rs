@@ -25,6 +25,8 @@ const TOP: usize = 30;
 /// A commit that changed more files than this (a reformat, an import, a licence header) says
 /// little about any one of them and lends nothing.
 const MAX_FILES: usize = 100;
+/// A component needs this many past commits of its own before their directories count.
+const MIN_COMPONENT_COMMITS: usize = 3;
 /// BM25 over commit messages (short texts: the usual constants).
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -47,8 +49,24 @@ pub struct Hit {
     pub score: f64,
     /// How many of the best-matching commits changed it.
     pub commits: usize,
-    /// The best of them: short hash and subject.
+    /// The best of them: short hash and subject (empty when none lends it).
     pub example: String,
+    /// Its directory's share of what past commits of the task's component changed.
+    pub dir: Option<DirShare>,
+}
+
+/// How much of what past commits titled with the task's component (`core: …`, `fix(parser):
+/// …`) changed lies in a file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirShare {
+    /// Relative to the directory they changed most: at most 1.
+    pub share: f64,
+    /// The directory (`""` for the top one).
+    pub dir: String,
+    /// The component, and how many files its commits changed there and in all.
+    pub component: String,
+    pub here: usize,
+    pub all: usize,
 }
 
 /// How long one git call may take before it is killed and the history skipped: a repository's
@@ -324,13 +342,34 @@ fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(Stri
 /// Each candidate file's history score for the task (`None` for most). `index` maps a path to
 /// its candidate; paths a commit changed that are no candidates (deleted since, or not ranked)
 /// are skipped, and a commit with none is not scored.
+///
+/// With the task's `component` (see `rank::component_of`), a file also gets its directory's
+/// share of the files that past commits of the same component changed (`Hit::dir`), when there
+/// are at least `MIN_COMPONENT_COMMITS` of them: in GnuPG's history `core:` commits change
+/// src/, `qt:` commits lang/qt/src/, whatever files are named `core` or `qt`.
 pub fn score(
     query: &[QueryTerm],
     commits: &[Commit],
     index: &HashMap<&str, usize>,
     n: usize,
+    component: Option<&str>,
 ) -> Vec<Option<Hit>> {
     let mut out: Vec<Option<Hit>> = vec![None; n];
+    if let Some(comp) = component {
+        for (f, dir) in component_dirs(commits, comp, index, n)
+            .into_iter()
+            .enumerate()
+        {
+            if dir.is_some() {
+                out[f] = Some(Hit {
+                    score: 0.0,
+                    commits: 0,
+                    example: String::new(),
+                    dir,
+                });
+            }
+        }
+    }
     if commits.is_empty() || query.is_empty() {
         return out;
     }
@@ -381,18 +420,71 @@ pub fn score(
             let hit = out[f].get_or_insert_with(|| Hit {
                 score: 0.0,
                 commits: 0,
-                example: format!("{} {}", &c.hash[..c.hash.len().min(7)], c.subject),
+                example: String::new(),
+                dir: None,
             });
+            if hit.example.is_empty() {
+                hit.example = format!("{} {}", &c.hash[..c.hash.len().min(7)], c.subject);
+            }
             hit.commits += 1;
         }
     }
     let max = sum.iter().copied().fold(0.0, f64::max);
     for (f, hit) in out.iter_mut().enumerate() {
-        if let Some(h) = hit {
+        if let Some(h) = hit
+            && max > 0.0
+        {
             h.score = sum[f] / max;
         }
     }
     out
+}
+
+/// Each candidate's directory share of the files that the past commits titled with `component`
+/// (at most `MAX_FILES` files each) changed; none for all when there are fewer than
+/// `MIN_COMPONENT_COMMITS` such commits.
+fn component_dirs(
+    commits: &[Commit],
+    component: &str,
+    index: &HashMap<&str, usize>,
+    n: usize,
+) -> Vec<Option<DirShare>> {
+    let mut out: Vec<Option<DirShare>> = vec![None; n];
+    let mut by_dir: HashMap<&str, usize> = HashMap::new();
+    let (mut seen, mut all) = (0, 0);
+    for c in commits.iter().filter(|c| c.files.len() <= MAX_FILES) {
+        if super::rank::component_of(&c.subject).as_deref() != Some(component) {
+            continue;
+        }
+        seen += 1;
+        for f in &c.files {
+            *by_dir.entry(parent(f)).or_default() += 1;
+            all += 1;
+        }
+    }
+    let most = by_dir.values().copied().max().unwrap_or(0);
+    if seen < MIN_COMPONENT_COMMITS || most == 0 {
+        return out;
+    }
+    for (path, &f) in index {
+        if let Some(&here) = by_dir.get(parent(path))
+            && f < n
+        {
+            out[f] = Some(DirShare {
+                share: here as f64 / most as f64,
+                dir: parent(path).to_string(),
+                component: component.to_string(),
+                here,
+                all,
+            });
+        }
+    }
+    out
+}
+
+/// A path's directory, `""` at the top.
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// Files changed together with the best-ranked ones: for each seed (candidate, score), every
@@ -568,7 +660,7 @@ mod tests {
         ];
         let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         let q = query_terms(&a, "tail: stdout pipes");
-        let hits = score(&q, &commits, &index, paths.len());
+        let hits = score(&q, &commits, &index, paths.len(), None);
         let tail = hits[0].as_ref().expect("src/tail.c has a history score");
         assert_eq!(tail.score, 1.0);
         assert_eq!(tail.commits, 2);
@@ -579,7 +671,67 @@ mod tests {
         // Commits sharing no word with the task lend nothing.
         assert!(hits[2].is_none() && hits[3].is_none(), "{hits:?}");
         // No history, no query: no scores.
-        assert!(score(&q, &[], &index, 4).iter().all(Option::is_none));
-        assert!(score(&[], &commits, &index, 4).iter().all(Option::is_none));
+        assert!(score(&q, &[], &index, 4, None).iter().all(Option::is_none));
+        assert!(
+            score(&[], &commits, &index, 4, None)
+                .iter()
+                .all(Option::is_none)
+        );
+    }
+
+    #[test]
+    fn directories_where_the_components_commits_went_get_their_share() {
+        let a = Analyzer::default();
+        let mut commits = vec![
+            commit(&a, "c1", "core: fix a leak", &["src/a.c", "src/b.c"]),
+            commit(&a, "c2", "qt: new job", &["lang/qt/job.cpp"]),
+            commit(&a, "c3", "core: allow expiry", &["src/a.c", "tests/t-a.c"]),
+            commit(&a, "c4", "Core: tidy", &["src/c.c", "README"]),
+        ];
+        let paths = [
+            "src/a.c",
+            "src/c.c",
+            "tests/t-a.c",
+            "lang/qt/job.cpp",
+            "lang/python/core.py",
+            "README",
+        ];
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let q = query_terms(&a, "core: expiry of signatures");
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        let dir = |i: usize| hits[i].as_ref().and_then(|h| h.dir.as_ref());
+        let src = dir(0).expect("src/ has a share");
+        assert_eq!((src.share, src.here, src.all), (1.0, 4, 6), "{src:?}");
+        assert_eq!((src.dir.as_str(), src.component.as_str()), ("src", "core"));
+        assert_eq!(dir(1).map(|d| d.share), Some(1.0));
+        assert_eq!(dir(2).map(|d| d.share), Some(0.25));
+        assert_eq!(dir(5).map(|d| (d.dir.as_str(), d.share)), Some(("", 0.25)));
+        // Other components' directories, and a file merely named like the component: none.
+        assert!(dir(3).is_none() && dir(4).is_none(), "{hits:?}");
+        // The lexical part is unchanged: every `core` commit lends, the best (c3) first.
+        assert_eq!(hits[0].as_ref().map(|h| h.commits), Some(2));
+        assert!(
+            hits[0]
+                .as_ref()
+                .is_some_and(|h| h.example.starts_with("c3 core: allow"))
+        );
+        // A directory share alone scores nothing lexically.
+        let unlike = query_terms(&a, "signatures");
+        let only_dir = score(&unlike, &commits, &index, paths.len(), Some("core"));
+        assert!(
+            only_dir[1]
+                .as_ref()
+                .is_some_and(|h| h.score == 0.0 && h.dir.is_some())
+        );
+        // Fewer than three commits of the component: no shares.
+        commits.remove(3);
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
+        // A commit of more than MAX_FILES files does not count.
+        let many: Vec<String> = (0..=MAX_FILES).map(|i| format!("src/f{i}.c")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        commits.push(commit(&a, "c5", "core: reformat", &many));
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
     }
 }

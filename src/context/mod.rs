@@ -412,7 +412,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .enumerate()
         .map(|(i, c)| (c.file.path.as_str(), i))
         .collect();
-    let past = history::score(&query, &commits, &path_index, candidates.len());
+    let component = rank::component_of(req.task);
+    let past = history::score(
+        &query,
+        &commits,
+        &path_index,
+        candidates.len(),
+        component.as_deref(),
+    );
     let t_graph = Instant::now();
     let graph = reader.graph()?;
     let edges = reader.edges()?;

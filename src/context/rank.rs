@@ -114,6 +114,9 @@ struct Tune {
     history: f64,
     /// Weight of the share of the best files' past commits that changed a file with them.
     cochange: f64,
+    /// Weight of a file's directory share of what past commits of the task's component
+    /// changed.
+    component_dirs: f64,
 }
 
 impl Tune {
@@ -138,6 +141,7 @@ impl Tune {
             push_eps: 3e-7,
             history: 0.7,
             cochange: 0.3,
+            component_dirs: 0.3,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -168,6 +172,7 @@ impl Tune {
                     "pusheps" => t.push_eps = v,
                     "history" => t.history = v,
                     "cochange" => t.cochange = v,
+                    "compdirs" => t.component_dirs = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -965,7 +970,8 @@ pub fn rank(
             .get(i)
             .and_then(Option::as_ref)
             .filter(|_| tune.history > 0.0);
-        if score <= 0.0 && is_named.is_none() && hint == 0.0 && past.is_none() {
+        let lent = past.is_some_and(|h| h.score > 0.0);
+        if score <= 0.0 && is_named.is_none() && hint == 0.0 && !lent {
             continue;
         }
         let mut reasons = Vec::new();
@@ -1059,11 +1065,28 @@ pub fn rank(
         // Past commits like the task changed it: outside the priors (they changed it whatever
         // kind of file it is), but for text, which commits change along with the code they
         // describe (docs, READMEs, changelogs) and which the task rarely needs in their place.
-        if let Some(h) = past {
+        if let Some(h) = past.filter(|_| lent) {
             score += tune.history * h.score * lent_prior(c, tune.text);
             reasons.push(format!(
                 "changed by {} of the past commits most like the task, such as {} (history {:.2})",
                 h.commits, h.example, h.score
+            ));
+        }
+        // Where the task's component's past commits went: among the files the task matches
+        // (spread over every file of a directory, it would bury them).
+        if let Some(d) = past.and_then(|h| h.dir.as_ref())
+            && tune.component_dirs > 0.0
+        {
+            score += tune.component_dirs * d.share * lent_prior(c, tune.text);
+            let dir = if d.dir.is_empty() {
+                "the top directory".to_string()
+            } else {
+                format!("{}/", d.dir)
+            };
+            reasons.push(format!(
+                "in {dir}, which holds {} of the {} files past `{}:` commits changed \
+                 (component history {:.2})",
+                d.here, d.all, d.component, d.share
             ));
         }
         // A touch of global importance breaks near-ties towards central files.
