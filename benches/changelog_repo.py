@@ -81,7 +81,7 @@ def parse(path, tree, subjects=False):
             for p in re.split(r"[,\s]+", head):
                 # `./dirmngr/validate.c` is dirmngr/validate.c to git.
                 p = os.path.normpath(p) if p else p
-                inside = p and not p.startswith("..")
+                inside = p and not p.startswith("..") and not os.path.isabs(p)
                 if inside and os.path.isfile(os.path.join(tree, p)) and p not in cur["files"]:
                     cur["files"].append(p)
         prev_blank = False

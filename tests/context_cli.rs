@@ -599,6 +599,7 @@ fn the_directory_a_components_past_commits_changed_comes_up() {
     )
     .write("src/util.c", "int clamp(int x) {\n    return x;\n}\n")
     .write("src/engine.c", "int start(void) {\n    return 0;\n}\n")
+    .write("src/orphan.c", "int unrelated(void) {\n    return 1;\n}\n")
     .write(
         "lang/python/sign.py",
         "def sign_expiry(days):\n    # the expiry, in days\n    return days\n",
@@ -617,7 +618,12 @@ fn the_directory_a_components_past_commits_changed_comes_up() {
         git(t.root(), &["commit", "-qam", msg]);
     }
     let task = "core: allow an expiry date for signatures";
-    let rank_of = |j: &Value, path: &str| paths(j).iter().position(|p| p == path);
+    let rank_of = |j: &Value, path: &str| {
+        paths(j)
+            .iter()
+            .position(|p| p == path)
+            .unwrap_or_else(|| panic!("{path} not ranked in {j}"))
+    };
     let without = t
         .cmd()
         .env("VIBE_RANK_TUNE", "compdirs=0")
@@ -636,12 +642,14 @@ fn the_directory_a_components_past_commits_changed_comes_up() {
     );
     let reasons = file(&j, "src/keysign.c")["reasons"].to_string();
     assert!(
-        reasons.contains("in src/, which holds 3 of the 3 files past `core:` commits changed"),
+        reasons.contains("in src/, where past `core` commits made 3 of their 3 file changes"),
         "{reasons}"
     );
     let score = |j: &Value, path: &str| file(j, path)["score"].as_f64().expect("a score");
     let lift = score(&j, "src/keysign.c") - score(&without, "src/keysign.c");
     assert!((lift - 0.3).abs() < 1e-3, "{lift}");
+    // A file in src/ with nothing of its own to show is not ranked for its directory alone.
+    assert!(!paths(&j).contains(&"src/orphan.c".to_string()), "{j}");
     for path in ["lang/python/core.py", "lang/python/sign.py"] {
         let reasons = file(&j, path)["reasons"].to_string();
         assert!(!reasons.contains("component history"), "{reasons}");

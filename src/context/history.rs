@@ -57,14 +57,11 @@ pub struct Hit {
 
 /// How much of what past commits titled with the task's component (`core: …`, `fix(parser):
 /// …`) changed lies in a file's directory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DirShare {
     /// Relative to the directory they changed most: at most 1.
     pub share: f64,
-    /// The directory (`""` for the top one).
-    pub dir: String,
-    /// The component, and how many files its commits changed there and in all.
-    pub component: String,
+    /// Their file changes in the directory, and in all.
     pub here: usize,
     pub all: usize,
 }
@@ -339,7 +336,8 @@ fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(Stri
     }
 }
 
-/// Each candidate file's history score for the task (`None` for most). `index` maps a path to
+/// Each candidate file's history score for the task (`None` for most files: those no commit
+/// like the task changed, outside the component's directories). `index` maps a path to
 /// its candidate; paths a commit changed that are no candidates (deleted since, or not ranked)
 /// are skipped, and a commit with none is not scored.
 ///
@@ -441,8 +439,8 @@ pub fn score(
 }
 
 /// Each candidate's directory share of the files that the past commits titled with `component`
-/// (at most `MAX_FILES` files each) changed; none for all when there are fewer than
-/// `MIN_COMPONENT_COMMITS` such commits.
+/// (at most `MAX_FILES` files each, at least one under the indexed root) changed; none for all
+/// when there are fewer than `MIN_COMPONENT_COMMITS` such commits.
 fn component_dirs(
     commits: &[Commit],
     component: &str,
@@ -452,7 +450,12 @@ fn component_dirs(
     let mut out: Vec<Option<DirShare>> = vec![None; n];
     let mut by_dir: HashMap<&str, usize> = HashMap::new();
     let (mut seen, mut all) = (0, 0);
-    for c in commits.iter().filter(|c| c.files.len() <= MAX_FILES) {
+    // A commit that changed nothing under the indexed root (its paths are relative to it)
+    // says nothing of where the component lives here.
+    for c in commits
+        .iter()
+        .filter(|c| !c.files.is_empty() && c.files.len() <= MAX_FILES)
+    {
         if super::rank::component_of(&c.subject).as_deref() != Some(component) {
             continue;
         }
@@ -472,8 +475,6 @@ fn component_dirs(
         {
             out[f] = Some(DirShare {
                 share: here as f64 / most as f64,
-                dir: parent(path).to_string(),
-                component: component.to_string(),
                 here,
                 all,
             });
@@ -483,7 +484,7 @@ fn component_dirs(
 }
 
 /// A path's directory, `""` at the top.
-fn parent(path: &str) -> &str {
+pub fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
@@ -702,10 +703,10 @@ mod tests {
         let dir = |i: usize| hits[i].as_ref().and_then(|h| h.dir.as_ref());
         let src = dir(0).expect("src/ has a share");
         assert_eq!((src.share, src.here, src.all), (1.0, 4, 6), "{src:?}");
-        assert_eq!((src.dir.as_str(), src.component.as_str()), ("src", "core"));
         assert_eq!(dir(1).map(|d| d.share), Some(1.0));
         assert_eq!(dir(2).map(|d| d.share), Some(0.25));
-        assert_eq!(dir(5).map(|d| (d.dir.as_str(), d.share)), Some(("", 0.25)));
+        // The top directory (README).
+        assert_eq!(dir(5).map(|d| d.share), Some(0.25));
         // Other components' directories, and a file merely named like the component: none.
         assert!(dir(3).is_none() && dir(4).is_none(), "{hits:?}");
         // The lexical part is unchanged: every `core` commit lends, the best (c3) first.
@@ -723,7 +724,12 @@ mod tests {
                 .as_ref()
                 .is_some_and(|h| h.score == 0.0 && h.dir.is_some())
         );
-        // Fewer than three commits of the component: no shares.
+        // Fewer than three commits of the component that changed something under the indexed
+        // root: no shares.
+        let mut outside = commits.clone();
+        outside[3].files.clear();
+        let hits = score(&q, &outside, &index, paths.len(), Some("core"));
+        assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
         commits.remove(3);
         let hits = score(&q, &commits, &index, paths.len(), Some("core"));
         assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");

@@ -1072,21 +1072,27 @@ pub fn rank(
                 h.commits, h.example, h.score
             ));
         }
-        // Where the task's component's past commits went: among the files the task matches
-        // (spread over every file of a directory, it would bury them).
-        if let Some(d) = past.and_then(|h| h.dir.as_ref())
+        // Where the task's component's past commits went: only for files with evidence of their
+        // own (the task's words, a graph score that would be shown, the name, the prefix, a
+        // history lend): spread over every file of a directory, it would bury them.
+        let evidence =
+            lex_norm[i] > 0.0 || graph_score[i] > 0.01 || hint > 0.0 || is_named.is_some() || lent;
+        if let Some(d) = past.and_then(|h| h.dir)
+            && evidence
             && tune.component_dirs > 0.0
         {
             score += tune.component_dirs * d.share * lent_prior(c, tune.text);
-            let dir = if d.dir.is_empty() {
-                "the top directory".to_string()
-            } else {
-                format!("{}/", d.dir)
+            let dir = match super::history::parent(&c.file.path) {
+                "" => "the top directory".to_string(),
+                dir => format!("{dir}/"),
             };
             reasons.push(format!(
-                "in {dir}, which holds {} of the {} files past `{}:` commits changed \
+                "in {dir}, where past `{}` commits made {} of their {} file changes \
                  (component history {:.2})",
-                d.here, d.all, d.component, d.share
+                component.as_deref().unwrap_or(""),
+                d.here,
+                d.all,
+                d.share
             ));
         }
         // A touch of global importance breaks near-ties towards central files.
