@@ -337,6 +337,34 @@ fn vibe_in(t: &Test, dir: &std::path::Path, task: &str) -> std::process::Output 
         .expect("vibe")
 }
 
+/// `git init` and a first commit of everything written so far.
+fn commit_all(t: &Test) {
+    git(t.root(), &["init", "-q"]);
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", "Import"]);
+}
+
+/// A commit of `msg` that adds a line end to each of `paths`: a change that adds no words, so
+/// that the message alone says what it was about.
+fn change(t: &Test, paths: &[&str], msg: &str) {
+    for path in paths {
+        let text = std::fs::read_to_string(t.root().join(path)).expect("written above");
+        t.write(path, format!("{text}\n"));
+    }
+    git(t.root(), &["commit", "-qam", msg]);
+}
+
+/// `vibe context TASK --json` with `VIBE_RANK_TUNE=tune`.
+fn context_tuned(t: &Test, tune: &str, task: &str) -> Value {
+    let out = t
+        .cmd()
+        .env("VIBE_RANK_TUNE", tune)
+        .args(["context", task, "--json"])
+        .output()
+        .expect("vibe runs");
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 #[test]
@@ -362,12 +390,7 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     );
     git(t.root(), &["add", "-A"]);
     git(t.root(), &["commit", "-qm", "Import the widgets"]);
-    // A change that adds no words: the message alone says what it was about.
-    let change = |path: &str, msg: &str| {
-        let text = std::fs::read_to_string(t.root().join(path)).unwrap_or_default();
-        t.write(path, format!("{text}\n"));
-        git(t.root(), &["commit", "-qam", msg]);
-    };
+    let change = |path: &str, msg: &str| change(&t, &[path], msg);
     change("src/layout.py", "widgets: the panel flickers on resize");
     change(
         "src/layout.py",
@@ -470,9 +493,7 @@ fn files_changed_together_with_the_best_one_come_up() {
     )
     .write("src/tables.py", "WIDTHS = [1, 2, 3]\n")
     .write("src/other.py", "VALUE = 1\n");
-    git(t.root(), &["init", "-q"]);
-    git(t.root(), &["add", "-A"]);
-    git(t.root(), &["commit", "-qm", "Import"]);
+    commit_all(&t);
     for (i, msg) in ["Tidy", "Speed up", "Rename"].iter().enumerate() {
         t.write(
             "src/parser.py",
@@ -524,19 +545,10 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
     )
     .write("src/engine.py", "def run(jobs):\n    return jobs\n")
     .write("docs/engine.md", "# Engine\n\nRuns jobs.\n");
-    git(t.root(), &["init", "-q"]);
-    git(t.root(), &["add", "-A"]);
-    git(t.root(), &["commit", "-qm", "Import"]);
-    let change = |paths: &[&str], msg: &str| {
-        for path in paths {
-            let text = std::fs::read_to_string(t.root().join(path)).expect("written above");
-            t.write(path, format!("{text}#\n"));
-        }
-        git(t.root(), &["commit", "-qam", msg]);
-    };
+    commit_all(&t);
     let all = ["src/scheduler.py", "src/engine.py", "docs/engine.md"];
-    change(&all, "Tidy");
-    change(&all, "Rename");
+    change(&t, &all, "Tidy");
+    change(&t, &all, "Rename");
     let task = "scheduler: retries stall after a timeout";
     let scores = |j: &Value| {
         let (code, doc) = (file(j, "src/engine.py"), file(j, "docs/engine.md"));
@@ -565,6 +577,7 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
     // History: a commit like the task changed both; the code now leads the doc, which
     // without the prior would lead it (co-change lends it from the code as well).
     change(
+        &t,
         &["src/engine.py", "docs/engine.md"],
         "engine: retries stall",
     );
@@ -578,13 +591,7 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
     }
     let (code, doc) = scores(&j);
     assert!(doc < code, "doc {doc}, code {code}: {j}");
-    let out = t
-        .cmd()
-        .env("VIBE_RANK_TUNE", "text=1")
-        .args(["context", task, "--json"])
-        .output()
-        .expect("vibe runs");
-    let (code, doc) = scores(&serde_json::from_slice(&out.stdout).expect("JSON"));
+    let (code, doc) = scores(&context_tuned(&t, "text=1", task));
     assert!(doc > code, "without the prior: doc {doc}, code {code}");
 }
 
@@ -605,17 +612,13 @@ fn the_directory_a_components_past_commits_changed_comes_up() {
         "def sign_expiry(days):\n    # the expiry, in days\n    return days\n",
     )
     .write("lang/python/core.py", "def start():\n    pass\n");
-    git(t.root(), &["init", "-q"]);
-    git(t.root(), &["add", "-A"]);
-    git(t.root(), &["commit", "-qm", "Import"]);
+    commit_all(&t);
     for (path, msg) in [
         ("src/util.c", "core: tidy"),
         ("src/engine.c", "core: rename"),
         ("src/util.c", "core: speed up"),
     ] {
-        let text = std::fs::read_to_string(t.root().join(path)).expect("written above");
-        t.write(path, format!("{text}\n"));
-        git(t.root(), &["commit", "-qam", msg]);
+        change(&t, &[path], msg);
     }
     let task = "core: allow an expiry date for signatures";
     let rank_of = |j: &Value, path: &str| {
@@ -624,13 +627,7 @@ fn the_directory_a_components_past_commits_changed_comes_up() {
             .position(|p| p == path)
             .unwrap_or_else(|| panic!("{path} not ranked in {j}"))
     };
-    let without = t
-        .cmd()
-        .env("VIBE_RANK_TUNE", "compdirs=0")
-        .args(["context", task, "--json"])
-        .output()
-        .expect("vibe runs");
-    let without: Value = serde_json::from_slice(&without.stdout).expect("JSON");
+    let without = context_tuned(&t, "compdirs=0", task);
     assert!(
         rank_of(&without, "lang/python/sign.py") < rank_of(&without, "src/keysign.c"),
         "{without}"
@@ -677,9 +674,7 @@ fn commits_git_cannot_read_are_not_asked_for_on_every_run() {
         "src/layout.py",
         "def fit_rows(pane, rows):\n    return rows\n",
     );
-    git(t.root(), &["init", "-q"]);
-    git(t.root(), &["add", "-A"]);
-    git(t.root(), &["commit", "-qm", "Import"]);
+    commit_all(&t);
     t.write(
         "src/layout.py",
         "def fit_rows(pane, rows):\n    return rows[:1]\n",

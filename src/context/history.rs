@@ -45,7 +45,7 @@ pub struct Commit {
 }
 
 /// A file's history score and why.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hit {
     /// At most 1.
     pub score: f64,
@@ -362,10 +362,8 @@ pub fn score(
         {
             if dir.is_some() {
                 out[f] = Some(Hit {
-                    score: 0.0,
-                    commits: 0,
-                    example: String::new(),
                     dir,
+                    ..Hit::default()
                 });
             }
         }
@@ -417,12 +415,7 @@ pub fn score(
         for &f in files {
             sum[f] += share;
             let c = &commits[*ci];
-            let hit = out[f].get_or_insert_with(|| Hit {
-                score: 0.0,
-                commits: 0,
-                example: String::new(),
-                dir: None,
-            });
+            let hit = out[f].get_or_insert_with(Hit::default);
             if hit.example.is_empty() {
                 hit.example = format!("{} {}", &c.hash[..c.hash.len().min(7)], c.subject);
             }

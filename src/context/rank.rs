@@ -730,8 +730,8 @@ pub fn sort(files: &mut [Scored], candidates: &[Candidate]) {
     });
 }
 
-/// Weight of the co-change score (see `context::changed_with_best`).
-/// The weight of co-change, and the prior of what it lends a file that is not source code.
+/// The weight of the co-change score (see `context::changed_with_best`), and the prior of what
+/// it lends a file that is not source code.
 pub fn cochange_weights() -> (f64, f64) {
     let t = Tune::get();
     (t.cochange, t.text)
