@@ -365,6 +365,67 @@ fn context_tuned(t: &Test, tune: &str, task: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// A file's past commits count for it after it moves: a rename git finds (`git mv`, with or
+/// without an edit) keeps the old path's commits for the new one, whether the move is read
+/// in the same run as the commits before it or in a later one.
+#[test]
+fn a_moved_files_past_commits_still_lift_it() {
+    let t = Test::new();
+    let layout = "\"\"\"Widgets: how a panel lays out its rows.\"\"\"\n\n\ndef fit_rows(pane, rows):\n    \"\"\"Clip the rows to the pane, keeping the first ones.\"\"\"\n    shown = rows[: pane.height]\n    return shown\n";
+    t.write("lib/layout.py", layout)
+        .write(
+            "lib/notes.py",
+            "# The panel is drawn when it is not empty.\ndef describe():\n    return 'panel'\n",
+        )
+        .write("README.md", "# Widgets\n");
+    commit_all(&t);
+    change(
+        &t,
+        &["lib/layout.py"],
+        "widgets: the panel flickers on resize",
+    );
+    change(
+        &t,
+        &["lib/layout.py"],
+        "widgets: an empty panel shows stale rows",
+    );
+    let task = "widgets: crash when the panel is empty";
+    let lent = |v: &Value, path: &str| {
+        let reasons = file(v, path)["reasons"].to_string();
+        reasons.contains("changed by 2 of the past commits most like the task")
+            && reasons.contains("an empty panel shows stale rows")
+    };
+    let before = t.run(&["context", task, "--json"]).json();
+    assert_eq!(paths(&before)[0], "lib/layout.py", "{before}");
+    assert!(lent(&before, "lib/layout.py"), "{before}");
+    // The move, with an edit to one of the files, read on the next run alone.
+    git(t.root(), &["mv", "lib", "src"]);
+    t.write("src/layout.py", layout.replace("shown", "visible"));
+    git(t.root(), &["commit", "-qam", "Move the sources to src/"]);
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(3 commits, 1 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    let after = run.json();
+    assert_eq!(paths(&after)[0], "src/layout.py", "{after}");
+    assert!(lent(&after, "src/layout.py"), "{after}");
+    let without = t
+        .run(&["-c", "context.history=0", "context", task, "--json"])
+        .json();
+    assert_ne!(paths(&without)[0], "src/layout.py", "{without}");
+    // Read all at once into a fresh index: the same.
+    std::fs::remove_dir_all(t.root().join(".vibe")).expect("remove the index");
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(3 commits, 3 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    assert!(lent(&run.json(), "src/layout.py"), "{}", run.stdout());
+}
+
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 #[test]

@@ -3,15 +3,16 @@
 //!
 //! A task is often worded like the commits that touched the same code before it ("tail: …",
 //! "http2: fix memory leak in …"), and those commits name the files. vibe reads the last
-//! `context.history` one-parent commits of HEAD from git (`git log --name-only`), keeps their
-//! message terms and paths in the index (`store::CommitRow`; when HEAD moves, only commits the
-//! index does not hold are read), scores every commit's message against the task with BM25,
-//! and gives the files of the best `TOP` commits a score: each commit's score divided by the
-//! square root of how many files it changed, summed per file, scaled to at most 1. A task
-//! with a `component:` also gives each file its directory's share of what the past commits of
-//! that component changed (`DirShare`; `core:` commits go to src/ in one project, lib/core/ in
-//! another). Without git, outside a work tree, or with `context.history = 0`, there is no
-//! history and nothing changes.
+//! `context.history` one-parent commits of HEAD from git (`git log --name-status`), keeps
+//! their message terms, paths and renames in the index (`store::CommitRow`; when HEAD moves,
+//! only commits the index does not hold are read), follows each file's renames so that its
+//! earlier commits count under its current name, scores every commit's message against the
+//! task with BM25, and gives the files of the best `TOP` commits a score: each commit's score
+//! divided by the square root of how many files it changed, summed per file, scaled to at most
+//! 1. A task with a `component:` also gives each file its directory's share of what the past
+//! commits of that component changed (`DirShare`; `core:` commits go to src/ in one project,
+//! lib/core/ in another). Without git, outside a work tree, or with `context.history = 0`,
+//! there is no history and nothing changes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -74,8 +75,20 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Commits read by one `git log` (their hashes are its arguments).
 const BATCH: usize = 500;
 
-/// A commit as git gives it: hash, message, the paths it changed.
-type Logged = (String, String, Vec<String>);
+/// A commit as git gives it: hash, message, the paths it changed (a renamed file by its new
+/// name), the files it renamed (old path, new path).
+#[derive(Debug, Clone, PartialEq)]
+struct Logged {
+    hash: String,
+    message: String,
+    files: Vec<String>,
+    renames: Vec<(String, String)>,
+}
+
+/// Above this many files added and deleted in one commit, git looks for renames only among
+/// files whose content did not change (exact renames, found by hash): the search for edited
+/// ones compares every added file with every deleted one.
+const RENAME_LIMIT: &str = "-l200";
 
 /// Runs git in `root`; its standard output when it succeeds within `GIT_TIMEOUT`, else why not
 /// (`None` when git is missing or says no: not a repository, no commits).
@@ -136,9 +149,10 @@ fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
             "--no-walk=unsorted",
             "--no-ext-diff",
             "--no-textconv",
-            "--no-renames",
+            "--find-renames",
+            RENAME_LIMIT,
             "--relative",
-            "--name-only",
+            "--name-status",
             "--encoding=UTF-8",
             "-z",
             "--format=%x1e%H%x1f%B%x1f",
@@ -155,9 +169,11 @@ fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
 }
 
 /// Parses `read_commits`'s output for the commits asked for, in that order: each is
-/// `\x1e` hash `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each path
-/// ended by NUL. A record starts only where an asked-for hash does, at the start or after a
-/// NUL (which no message holds), so a message holding the separators stays one message.
+/// `\x1e` hash `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each change
+/// as its status and path ended by NUL (`M\0src/a.c\0`), a rename or copy with both paths
+/// (`R093\0old.c\0new.c\0`). A record starts only where an asked-for hash does, at the start
+/// or after a NUL (which no message holds), so a message holding the separators stays one
+/// message.
 fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
     let mut starts: Vec<(usize, usize, &str)> = Vec::new(); // (record start, text start, hash)
     let mut from = 0;
@@ -183,21 +199,42 @@ fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
         let Some(cut) = record.find("\u{1f}\0") else {
             continue;
         };
-        let paths = &record[cut + 2..];
-        let paths = paths.strip_prefix('\n').unwrap_or(paths);
-        let files = paths
-            .split('\0')
-            .filter(|f| !f.is_empty())
-            .map(str::to_string)
-            .collect();
-        commits.push((hash.to_string(), record[..cut].trim().to_string(), files));
+        let changes = &record[cut + 2..];
+        let changes = changes.strip_prefix('\n').unwrap_or(changes);
+        let (mut files, mut renames) = (Vec::new(), Vec::new());
+        // Every field ends with a NUL (the split's last piece is empty); no path is empty.
+        let mut fields = changes.split('\0').filter(|f| !f.is_empty());
+        while let Some(status) = fields.next() {
+            let Some(path) = fields.next() else { break };
+            if status.starts_with(['R', 'C']) {
+                let Some(new) = fields.next() else { break };
+                if status.starts_with('R') {
+                    renames.push((path.to_string(), new.to_string()));
+                }
+                files.push(new.to_string());
+            } else {
+                files.push(path.to_string());
+            }
+        }
+        commits.push(Logged {
+            hash: hash.to_string(),
+            message: record[..cut].trim().to_string(),
+            files,
+            renames,
+        });
     }
     commits
 }
 
-fn to_row(analyzer: &Analyzer, hash: String, message: &str, files: Vec<String>) -> CommitRow {
+fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
+    let Logged {
+        hash,
+        message,
+        files,
+        renames,
+    } = logged;
     let mut counts: HashMap<Term, u32> = HashMap::new();
-    let terms = analyzer.text_terms(message);
+    let terms = analyzer.text_terms(&message);
     for &t in &terms {
         *counts.entry(t).or_default() += 1;
     }
@@ -214,22 +251,59 @@ fn to_row(analyzer: &Analyzer, hash: String, message: &str, files: Vec<String>) 
         length: terms.len() as u32,
         terms: blob,
         files: files.join("\0"),
+        renames: renames
+            .iter()
+            .flat_map(|(old, new)| [old.as_str(), new.as_str()])
+            .collect::<Vec<_>>()
+            .join("\0"),
     }
 }
 
-fn from_row(r: CommitRow) -> Commit {
-    Commit {
+fn paths(joined: &str) -> impl Iterator<Item = String> + '_ {
+    joined
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+}
+
+/// A stored commit, and the files it renamed.
+fn from_row(r: CommitRow) -> (Commit, Vec<(String, String)>) {
+    let mut moved = paths(&r.renames);
+    let renames = std::iter::from_fn(|| Some((moved.next()?, moved.next()?))).collect();
+    let commit = Commit {
         terms: store::decode_refs(&r.terms).collect(),
-        files: r
-            .files
-            .split('\0')
-            .filter(|f| !f.is_empty())
-            .map(str::to_string)
-            .collect(),
+        files: paths(&r.files).collect(),
         hash: r.hash,
         subject: r.subject,
         length: r.length,
+    };
+    (commit, renames)
+}
+
+/// The stored commits (newest first) with every path under its current name: the renames a
+/// commit made apply to the paths of the commits before it, so that `git mv lib/parse.c
+/// src/parse.c` keeps lib/parse.c's past commits for src/parse.c, through any number of moves.
+fn current_names(rows: Vec<CommitRow>) -> Vec<Commit> {
+    let mut now: HashMap<String, String> = HashMap::new(); // old path → current path
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (mut commit, renames) = from_row(row);
+        if !now.is_empty() {
+            for f in &mut commit.files {
+                if let Some(current) = now.get(f.as_str()) {
+                    f.clone_from(current);
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            commit.files.retain(|f| seen.insert(f.clone()));
+        }
+        for (old, new) in renames {
+            let current = now.get(&new).cloned().unwrap_or(new);
+            now.insert(old, current);
+        }
+        out.push(commit);
     }
+    out
 }
 
 /// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
@@ -279,7 +353,7 @@ pub fn load(
     let key = format!("{head} {max}");
     let partial = format!("{key} part");
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
-        return (stored.into_iter().map(from_row).collect(), 0);
+        return (current_names(stored), 0);
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
     // boundary, which look as if they added every file. The whole history, whatever the root:
@@ -320,14 +394,14 @@ pub fn load(
             ));
         }
         let analyzer = Analyzer::default();
-        for (hash, msg, files) in log {
-            known.insert(hash.clone(), to_row(&analyzer, hash, &msg, files));
+        for logged in log {
+            known.insert(logged.hash.clone(), to_row(&analyzer, logged));
         }
     }
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
     let key = if read == missing.len() { key } else { partial };
     save(store, &key, &rows, warn);
-    (rows.into_iter().map(from_row).collect(), read)
+    (current_names(rows), read)
 }
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
@@ -549,56 +623,137 @@ mod tests {
 
     #[test]
     fn git_log_output_is_read_into_commits() {
-        let out = "\u{1e}abc123\u{1f}tail: detect closed stdout\n\nOn Solaris.\n\u{1f}\0\nsrc/tail.c\0NEWS\0\
-                   \u{1e}def456\u{1f}doc: fix \u{1e}0a1b2c\u{1f}\n\u{1f}\0\ndoc/a b.texi\0\nnew\nline.py\0\
+        let out = "\u{1e}abc123\u{1f}tail: detect closed stdout\n\nOn Solaris.\n\u{1f}\0\nM\0src/tail.c\0M\0NEWS\0\
+                   \u{1e}def456\u{1f}doc: fix \u{1e}0a1b2c\u{1f}\n\u{1f}\0\nA\0doc/a b.texi\0D\0\nnew\nline.py\0\
                    \u{1e}0a1b2c\u{1f}empty commit\n\u{1f}\0\
-                   \u{1e}777777\u{1f}odd: a \u{1e}message\u{1f} with separators\n\u{1f}\0\nx.c\0\
-                   \u{1e}888888\u{1f}a path ending in the separator\u{1f}\0\nodd\u{1f}\0";
+                   \u{1e}777777\u{1f}odd: a \u{1e}message\u{1f} with separators\n\u{1f}\0\nR093\0lib/x.c\0src/x.c\0M\0y.c\0\
+                   \u{1e}888888\u{1f}a path ending in the separator\u{1f}\0\nC100\0a\0odd\u{1f}\0";
         let log = parse_log(
             out,
             &["abc123", "def456", "0a1b2c", "missing", "777777", "888888"],
         );
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let logged = |hash: &str, message: &str, files: &[&str], renames: &[(&str, &str)]| Logged {
+            hash: hash.to_string(),
+            message: message.to_string(),
+            files: own(files),
+            renames: renames
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        };
         assert_eq!(
             log,
             vec![
-                (
-                    "abc123".to_string(),
-                    "tail: detect closed stdout\n\nOn Solaris.".to_string(),
-                    own(&["src/tail.c", "NEWS"])
+                logged(
+                    "abc123",
+                    "tail: detect closed stdout\n\nOn Solaris.",
+                    &["src/tail.c", "NEWS"],
+                    &[]
                 ),
-                (
-                    "def456".to_string(),
-                    "doc: fix \u{1e}0a1b2c\u{1f}".to_string(),
-                    own(&["doc/a b.texi", "\nnew\nline.py"])
+                logged(
+                    "def456",
+                    "doc: fix \u{1e}0a1b2c\u{1f}",
+                    &["doc/a b.texi", "\nnew\nline.py"],
+                    &[]
                 ),
-                ("0a1b2c".to_string(), "empty commit".to_string(), vec![]),
-                (
-                    "777777".to_string(),
-                    "odd: a \u{1e}message\u{1f} with separators".to_string(),
-                    own(&["x.c"])
+                logged("0a1b2c", "empty commit", &[], &[]),
+                // A rename changes the file under its new name; a copy (`-C`) renames nothing.
+                logged(
+                    "777777",
+                    "odd: a \u{1e}message\u{1f} with separators",
+                    &["src/x.c", "y.c"],
+                    &[("lib/x.c", "src/x.c")]
                 ),
-                (
-                    "888888".to_string(),
-                    "a path ending in the separator".to_string(),
-                    own(&["odd\u{1f}"])
+                logged(
+                    "888888",
+                    "a path ending in the separator",
+                    &["odd\u{1f}"],
+                    &[]
                 ),
             ]
         );
         assert!(parse_log("", &["abc123"]).is_empty());
-        // Paths keep their newlines through the index.
+        // A record cut short keeps the whole changes before the cut.
+        let cut = parse_log(
+            "\u{1e}abc123\u{1f}m\u{1f}\0\nM\0a.c\0R100\0b.c\0",
+            &["abc123"],
+        );
+        assert_eq!(cut, vec![logged("abc123", "m", &["a.c"], &[])]);
+        // Paths and renames keep their newlines through the index.
         let a = Analyzer::default();
         let c = commit(&a, "h", "m", &["new\nline.py", "b.py"]);
         assert_eq!(c.files, own(&["new\nline.py", "b.py"]));
+        let mut moved = logged("h", "m", &["b\n.py"], &[("a\n.py", "b\n.py")]);
+        let (c, renames) = from_row(to_row(&a, moved.clone()));
+        assert_eq!(
+            (c.files, renames),
+            (own(&["b\n.py"]), moved.renames.clone())
+        );
+        moved.renames.clear();
+        assert_eq!(from_row(to_row(&a, moved)).1, vec![]);
+    }
+
+    #[test]
+    fn earlier_commits_count_for_a_file_under_its_current_name() {
+        let a = Analyzer::default();
+        let row = |files: &[&str], renames: &[(&str, &str)]| {
+            to_row(
+                &a,
+                Logged {
+                    hash: "h".to_string(),
+                    message: "m".to_string(),
+                    files: files.iter().map(|f| f.to_string()).collect(),
+                    renames: renames
+                        .iter()
+                        .map(|(x, y)| (x.to_string(), y.to_string()))
+                        .collect(),
+                },
+            )
+        };
+        // Newest first. p.c was renamed to q.c, then a new p.c added; a.c moved from old/ to
+        // src/ and on to lib/, c.c from old/ to src/.
+        let commits = current_names(vec![
+            row(&["p.c"], &[]),
+            row(&["q.c"], &[("p.c", "q.c")]),
+            row(&["p.c", "lib/a.c"], &[]),
+            row(&["lib/a.c", "src/c.c"], &[("src/a.c", "lib/a.c")]),
+            row(&["src/a.c", "x.c"], &[]),
+            row(
+                &["src/a.c", "src/c.c"],
+                &[("old/a.c", "src/a.c"), ("old/c.c", "src/c.c")],
+            ),
+            row(&["old/a.c", "old/c.c"], &[]),
+            row(&["old/a.c", "src/a.c", "y.c"], &[]),
+        ]);
+        let files: Vec<Vec<&str>> = commits
+            .iter()
+            .map(|c| c.files.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                vec!["p.c"],
+                vec!["q.c"],
+                vec!["q.c", "lib/a.c"],
+                vec!["lib/a.c", "src/c.c"],
+                vec!["lib/a.c", "x.c"],
+                vec!["lib/a.c", "src/c.c"],
+                vec!["lib/a.c", "src/c.c"],
+                // Two of its paths are one file now: it changed that file once.
+                vec!["lib/a.c", "y.c"],
+            ]
+        );
     }
 
     fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {
-        from_row(to_row(
-            analyzer,
-            hash.to_string(),
-            msg,
-            files.iter().map(|f| f.to_string()).collect(),
-        ))
+        let logged = Logged {
+            hash: hash.to_string(),
+            message: msg.to_string(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            renames: Vec::new(),
+        };
+        from_row(to_row(analyzer, logged)).0
     }
 
     #[test]

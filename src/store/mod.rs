@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_lexicon_short_words.sql"),
     include_str!("migrations/0009_history.sql"),
     include_str!("migrations/0010_history_paths.sql"),
+    include_str!("migrations/0011_history_renames.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -450,6 +451,8 @@ pub struct CommitRow {
     pub terms: Vec<u8>,
     /// The paths it changed, NUL-separated.
     pub files: String,
+    /// The files it renamed: old and new path, all NUL-separated.
+    pub renames: String,
 }
 
 /// `meta` key of the commit the stored history was read up to.
@@ -464,7 +467,9 @@ impl Store {
         let head = reader.meta(HISTORY_HEAD)?;
         let mut stmt = reader
             .tx
-            .prepare_cached("SELECT hash, subject, length, terms, files FROM history ORDER BY seq")
+            .prepare_cached(
+                "SELECT hash, subject, length, terms, files, renames FROM history ORDER BY seq",
+            )
             .map_err(&e)?;
         let rows = stmt
             .query_map([], |r| {
@@ -474,6 +479,7 @@ impl Store {
                     length: r.get(2)?,
                     terms: r.get(3)?,
                     files: r.get(4)?,
+                    renames: r.get(5)?,
                 })
             })
             .map_err(&e)?
@@ -491,13 +497,13 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO history(seq, hash, subject, length, terms, files) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO history(seq, hash, subject, length, terms, files, renames) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(&e)?;
             for (seq, r) in rows.iter().enumerate() {
                 stmt.execute(params![
-                    seq as i64, r.hash, r.subject, r.length, r.terms, r.files
+                    seq as i64, r.hash, r.subject, r.length, r.terms, r.files, r.renames
                 ])
                 .map_err(&e)?;
             }
