@@ -8,11 +8,11 @@
 //! only commits the index does not hold are read), follows each file's renames so that its
 //! earlier commits count under its current name, scores every commit's message against the
 //! task with BM25, and gives the files of the best `TOP` commits a score: each commit's score
-//! divided by the square root of how many files it changed, summed per file, scaled to at most
-//! 1. A task with a `component:` also gives each file its directory's share of what the past
-//! commits of that component changed (`DirShare`; `core:` commits go to src/ in one project,
-//! lib/core/ in another). Without git, outside a work tree, or with `context.history = 0`,
-//! there is no history and nothing changes.
+//! divided by the square root of how many files it changed, summed per file, scaled to at
+//! most 1. A task with a `component:` also gives each file its directory's share of what the
+//! past commits of that component changed (`DirShare`; `core:` commits go to src/ in one
+//! project, lib/core/ in another). Without git, outside a work tree, or with
+//! `context.history = 0`, there is no history and nothing changes.
 
 use std::collections::HashMap;
 use std::path::Path;
