@@ -6,7 +6,10 @@
 Each task's top 60 files (path and vibe's score) are scored again as score + weight × feature,
 and recall@1 / recall@5 reported per run; weight 0 reproduces vibe's own figures (only the top
 60 can move, which is where recall@5 is decided). CACHE is the --cache the run used (default
-$TMPDIR/vibe-context-eval), where each package's tree is, for features that read files.
+$TMPDIR/vibe-context-eval), where each package's tree is, for features that read files. For a
+`context_eval.py --git` run it is the clone under CACHE, left at the last task's checkout:
+features read that version of each file (the same text in histories rebuilt by
+changelog_repo.py, whose commits only add line ends).
 
 Features (each scaled to at most 1 within a task):
   proximity   adjacent task words found within 8 words of each other in the file, log(1 + count)
@@ -158,7 +161,10 @@ def main():
         with open(path) as f:
             results = json.load(f)
         for r in results:
-            r["tree"] = os.path.join(cache or default_cache, r["package"], "tree")
+            base = cache or default_cache
+            r["tree"] = os.path.join(base, r["package"], "tree")
+            if not os.path.isdir(r["tree"]):  # a --git run's clone
+                r["tree"] = os.path.join(base, "git-" + r["package"])
         sets.append((os.path.basename(path), results))
     for w in (float(x) for x in args.weights.split(",")):
         cells = [f"{label} %.3f / %.3f" % recall(rs, FEATURES[args.feature], w) for label, rs in sets]
