@@ -9,7 +9,7 @@ mod util;
 use serde_json::Value;
 use vibe::context::tokens::Encoding;
 
-use util::{Test, git};
+use util::{Test, git, git_with_env};
 
 fn paths(j: &Value) -> Vec<String> {
     j["files"]
@@ -365,65 +365,138 @@ fn context_tuned(t: &Test, tune: &str, task: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// The moved-file tests' fixture: lib/notes.py matches the task's words better than
+/// lib/layout.py, until layout.py's two past `widgets:` commits count.
+const LAYOUT: &str = "\"\"\"Widgets: how a panel lays out its rows.\"\"\"\n\n\ndef fit_rows(pane, rows):\n    \"\"\"Clip the rows to the pane, keeping the first ones.\"\"\"\n    shown = rows[: pane.height]\n    return shown\n";
+const NOTES: &str =
+    "# The panel is drawn when it is not empty.\ndef describe():\n    return 'panel'\n";
+const PANEL_TASK: &str = "widgets: crash when the panel is empty";
+const PANEL_COMMITS: [&str; 2] = [
+    "widgets: the panel flickers on resize",
+    "widgets: an empty panel shows stale rows",
+];
+
+/// `vibe -v context PANEL_TASK --json` in `dir` reads `read` (`"3 commits, 1 read"`) from git
+/// and ranks src/layout.py first, lent by the two past `widgets:` commits.
+fn assert_moved_file_lent(t: &Test, dir: &std::path::Path, read: &str) {
+    let out = vibe_in(t, dir, PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("({read} from git)")), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_lent_first(&v, "src/layout.py");
+}
+
+/// `path` ranks first, lent by the two past `widgets:` commits.
+fn assert_lent_first(v: &Value, path: &str) {
+    assert_eq!(paths(v)[0], path, "{v}");
+    let reasons = file(v, path)["reasons"].to_string();
+    assert!(
+        reasons.contains("changed by 2 of the past commits most like the task")
+            && reasons.contains("an empty panel shows stale rows"),
+        "{reasons}"
+    );
+}
+
 /// A file's past commits count for it after it moves: a rename git finds (`git mv`, with or
 /// without an edit) keeps the old path's commits for the new one, whether the move is read
 /// in the same run as the commits before it or in a later one.
 #[test]
 fn a_moved_files_past_commits_still_lift_it() {
     let t = Test::new();
-    let layout = "\"\"\"Widgets: how a panel lays out its rows.\"\"\"\n\n\ndef fit_rows(pane, rows):\n    \"\"\"Clip the rows to the pane, keeping the first ones.\"\"\"\n    shown = rows[: pane.height]\n    return shown\n";
-    t.write("lib/layout.py", layout)
-        .write(
-            "lib/notes.py",
-            "# The panel is drawn when it is not empty.\ndef describe():\n    return 'panel'\n",
-        )
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES)
         .write("README.md", "# Widgets\n");
     commit_all(&t);
-    change(
-        &t,
-        &["lib/layout.py"],
-        "widgets: the panel flickers on resize",
+    for msg in PANEL_COMMITS {
+        change(&t, &["lib/layout.py"], msg);
+    }
+    assert_lent_first(
+        &t.run(&["context", PANEL_TASK, "--json"]).json(),
+        "lib/layout.py",
     );
-    change(
-        &t,
-        &["lib/layout.py"],
-        "widgets: an empty panel shows stale rows",
-    );
-    let task = "widgets: crash when the panel is empty";
-    let lent = |v: &Value, path: &str| {
-        let reasons = file(v, path)["reasons"].to_string();
-        reasons.contains("changed by 2 of the past commits most like the task")
-            && reasons.contains("an empty panel shows stale rows")
-    };
-    let before = t.run(&["context", task, "--json"]).json();
-    assert_eq!(paths(&before)[0], "lib/layout.py", "{before}");
-    assert!(lent(&before, "lib/layout.py"), "{before}");
     // The move, with an edit to one of the files, read on the next run alone.
     git(t.root(), &["mv", "lib", "src"]);
-    t.write("src/layout.py", layout.replace("shown", "visible"));
+    t.write("src/layout.py", LAYOUT.replace("shown", "visible"));
     git(t.root(), &["commit", "-qam", "Move the sources to src/"]);
-    let run = t.run(&["-v", "context", task, "--json"]);
-    assert!(
-        run.stderr().contains("(3 commits, 1 read from git)"),
-        "{}",
-        run.stderr()
-    );
-    let after = run.json();
-    assert_eq!(paths(&after)[0], "src/layout.py", "{after}");
-    assert!(lent(&after, "src/layout.py"), "{after}");
+    assert_moved_file_lent(&t, t.root(), "3 commits, 1 read");
     let without = t
-        .run(&["-c", "context.history=0", "context", task, "--json"])
+        .run(&["-c", "context.history=0", "context", PANEL_TASK, "--json"])
         .json();
     assert_ne!(paths(&without)[0], "src/layout.py", "{without}");
     // Read all at once into a fresh index: the same.
     std::fs::remove_dir_all(t.root().join(".vibe")).expect("remove the index");
-    let run = t.run(&["-v", "context", task, "--json"]);
-    assert!(
-        run.stderr().contains("(3 commits, 3 read from git)"),
-        "{}",
-        run.stderr()
+    assert_moved_file_lent(&t, t.root(), "3 commits, 3 read");
+}
+
+/// A blobless clone (`git clone --filter=blob:none`) has no old file contents, and vibe does
+/// not let git fetch them: a move with edits cannot be compared there, and the history is read
+/// with exact renames instead of not at all.
+#[test]
+fn a_blobless_clone_keeps_its_history() {
+    let t = Test::new();
+    let origin = t.root().join("origin");
+    t.write("origin/lib/layout.py", LAYOUT)
+        .write("origin/lib/notes.py", NOTES);
+    git(&origin, &["init", "-q"]);
+    git(&origin, &["config", "uploadpack.allowFilter", "true"]);
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-qm", "Import"]);
+    for msg in PANEL_COMMITS {
+        let text = std::fs::read_to_string(origin.join("lib/layout.py")).expect("written");
+        t.write("origin/lib/layout.py", format!("{text}\n"));
+        git(&origin, &["commit", "-qam", msg]);
+    }
+    // layout.py moves as it is (an exact rename), notes.py with an edit.
+    git(&origin, &["mv", "lib", "src"]);
+    t.write(
+        "origin/src/notes.py",
+        NOTES.replace("'panel'", "'the panel'"),
     );
-    assert!(lent(&run.json(), "src/layout.py"), "{}", run.stdout());
+    git(&origin, &["commit", "-qam", "Move the sources to src/"]);
+    let url = format!("file://{}", origin.display());
+    git(
+        t.root(),
+        &["clone", "-q", "--filter=blob:none", &url, "clone"],
+    );
+    assert_moved_file_lent(&t, &t.root().join("clone"), "3 commits, 3 read");
+}
+
+/// A branch merged after a move on the other side: by date its commits come before the move,
+/// and the path they name (the file's old one) still stands for the moved file.
+#[test]
+fn a_branch_merged_after_a_move_lends_to_the_moved_file() {
+    let t = Test::new();
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES);
+    commit_all(&t);
+    let dated = |date: &str, args: &[&str]| {
+        git_with_env(
+            t.root(),
+            &[("GIT_COMMITTER_DATE", date), ("GIT_AUTHOR_DATE", date)],
+            args,
+        );
+    };
+    git(t.root(), &["checkout", "-q", "-b", "topic"]);
+    git(t.root(), &["checkout", "-q", "-"]);
+    git(t.root(), &["mv", "lib", "src"]);
+    dated(
+        "2030-01-01T00:00:00",
+        &["commit", "-qm", "Move the sources to src/"],
+    );
+    git(t.root(), &["checkout", "-q", "topic"]);
+    for (day, msg) in ["02", "03"].into_iter().zip(PANEL_COMMITS) {
+        let text = std::fs::read_to_string(t.root().join("lib/layout.py")).expect("on topic");
+        t.write("lib/layout.py", format!("{text}\n"));
+        dated(&format!("2030-01-{day}T00:00:00"), &["commit", "-qam", msg]);
+    }
+    git(t.root(), &["checkout", "-q", "-"]);
+    dated(
+        "2030-01-04T00:00:00",
+        &["merge", "-q", "--no-edit", "topic"],
+    );
+    assert!(t.root().join("src/layout.py").exists() && !t.root().join("lib").exists());
+    assert_moved_file_lent(&t, t.root(), "3 commits, 3 read");
 }
 
 /// In a git work tree, the files that past commits worded like the task changed rank higher;

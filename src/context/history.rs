@@ -85,10 +85,14 @@ struct Logged {
     renames: Vec<(String, String)>,
 }
 
-/// Above this many files added and deleted in one commit, git looks for renames only among
-/// files whose content did not change (exact renames, found by hash): the search for edited
-/// ones compares every added file with every deleted one.
-const RENAME_LIMIT: &str = "-l200";
+/// Renames as git finds them: files whose content did not change, files of the same name in
+/// another directory, then the rest by comparing every added file with every deleted one, not
+/// done when a commit adds or deletes more than 200 of those (`-l200`).
+const RENAMES: [&str; 2] = ["--find-renames", "-l200"];
+/// Exact renames only (files whose content did not change, paired by object id): these need no
+/// file contents, which a blobless clone lacks (and vibe does not let git fetch), and cannot
+/// be slow.
+const EXACT_RENAMES: [&str; 1] = ["--find-renames=100%"];
 
 /// Runs git in `root`; its standard output when it succeeds within `GIT_TIMEOUT`, else why not
 /// (`None` when git is missing or says no: not a repository, no commits).
@@ -139,27 +143,36 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
 }
 
 /// The given commits, each with its message and the paths it changed relative to `root`, read
-/// with `git log` in batches; a batch git refuses is skipped (a treeless clone's commits cannot
-/// be read without fetching). Also says why it stopped early: a batch timed out.
+/// with `git log` in batches. A batch git refuses or does not finish in time is read again
+/// with exact renames only (a blobless clone cannot compare contents, a commit that moves
+/// many large files and edits them takes seconds); one it refuses again is skipped (a
+/// treeless clone's commits cannot be read without fetching). Also says why it stopped early:
+/// a batch timed out both ways.
 fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
     let mut out = Vec::new();
     for batch in hashes.chunks(BATCH) {
-        let mut args = vec![
-            "log",
-            "--no-walk=unsorted",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--find-renames",
-            RENAME_LIMIT,
-            "--relative",
-            "--name-status",
-            "--encoding=UTF-8",
-            "-z",
-            "--format=%x1e%H%x1f%B%x1f",
-        ];
-        args.extend_from_slice(batch);
-        args.push("--");
-        match git(root, &args) {
+        let read = |renames: &[&str]| {
+            let mut args = vec![
+                "log",
+                "--no-walk=unsorted",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--relative",
+                "--name-status",
+                "--encoding=UTF-8",
+                "-z",
+                "--format=%x1e%H%x1f%B%x1f",
+            ];
+            args.extend_from_slice(renames);
+            args.extend_from_slice(batch);
+            args.push("--");
+            git(root, &args)
+        };
+        let log = match read(&RENAMES) {
+            Ok(Some(text)) => Ok(Some(text)),
+            Ok(None) | Err(_) => read(&EXACT_RENAMES),
+        };
+        match log {
             Ok(Some(text)) => out.extend(parse_log(&text, batch)),
             Ok(None) => continue,
             Err(e) => return (out, Some(e)),
@@ -280,10 +293,22 @@ fn from_row(r: CommitRow) -> (Commit, Vec<(String, String)>) {
     (commit, renames)
 }
 
+/// What `load` gives.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Newest first, every path under its current name (see `current_names`).
+    pub commits: Vec<Commit>,
+    /// Each path a rename left behind, and the name its file has now (see `follow_moves`).
+    pub moved: HashMap<String, String>,
+    /// How many of the commits were read from git in this run.
+    pub read: usize,
+}
+
 /// The stored commits (newest first) with every path under its current name: the renames a
 /// commit made apply to the paths of the commits before it, so that `git mv lib/parse.c
 /// src/parse.c` keeps lib/parse.c's past commits for src/parse.c, through any number of moves.
-fn current_names(rows: Vec<CommitRow>) -> Vec<Commit> {
+/// Also each path a rename left behind, and the name its file has now.
+fn current_names(rows: Vec<CommitRow>) -> (Vec<Commit>, HashMap<String, String>) {
     let mut now: HashMap<String, String> = HashMap::new(); // old path → current path
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -303,7 +328,34 @@ fn current_names(rows: Vec<CommitRow>) -> Vec<Commit> {
         }
         out.push(commit);
     }
-    out
+    (out, now)
+}
+
+/// The commits' paths that `known` does not know (no file has them now) and that a rename left
+/// behind, under the name the renamed file has now. By date, the commits of a branch merged
+/// after a rename on the other side come before the rename, and `current_names` leaves their
+/// paths as they were: the files they changed are the renamed ones.
+pub fn follow_moves(
+    commits: &mut [Commit],
+    moved: &HashMap<String, String>,
+    known: impl Fn(&str) -> bool,
+) {
+    if moved.is_empty() {
+        return;
+    }
+    for c in commits {
+        let mut followed = false;
+        for f in &mut c.files {
+            if let Some(now) = moved.get(f.as_str()).filter(|_| !known(f)) {
+                f.clone_from(now);
+                followed = true;
+            }
+        }
+        if followed {
+            let mut seen = std::collections::HashSet::new();
+            c.files.retain(|f| seen.insert(f.clone()));
+        }
+    }
 }
 
 /// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
@@ -312,12 +364,7 @@ fn current_names(rows: Vec<CommitRow>) -> Vec<Commit> {
 /// what the index does not hold yet). Empty without git, outside a work tree, or in a
 /// repository without commits. The index is updated when it can be written; `warn` hears when
 /// it cannot, and when git was too slow. Also says how many commits were read from git.
-pub fn load(
-    root: &Path,
-    store: &Store,
-    max: usize,
-    warn: &mut dyn FnMut(String),
-) -> (Vec<Commit>, usize) {
+pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)) -> History {
     // Spawning git costs a few milliseconds: not outside a work tree.
     if max == 0
         || !std::fs::canonicalize(root)
@@ -325,7 +372,7 @@ pub fn load(
             .ancestors()
             .any(|d| d.join(".git").exists())
     {
-        return (Vec::new(), 0);
+        return History::default();
     }
     let ask = |args: &[&str], warn: &mut dyn FnMut(String)| match git(root, args) {
         Ok(out) => out,
@@ -338,7 +385,7 @@ pub fn load(
         }
     };
     let Some(head) = ask(&["rev-parse", "--verify", "--quiet", "HEAD"], warn) else {
-        return (Vec::new(), 0);
+        return History::default();
     };
     let head = head.trim().to_string();
     let (stored_key, stored) = match store.history() {
@@ -353,7 +400,12 @@ pub fn load(
     let key = format!("{head} {max}");
     let partial = format!("{key} part");
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
-        return (current_names(stored), 0);
+        let (commits, moved) = current_names(stored);
+        return History {
+            commits,
+            moved,
+            read: 0,
+        };
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
     // boundary, which look as if they added every file. The whole history, whatever the root:
@@ -372,7 +424,7 @@ pub fn load(
         ],
         warn,
     ) else {
-        return (Vec::new(), 0);
+        return History::default();
     };
     let hashes: Vec<&str> = list.split_whitespace().collect();
     let mut known: HashMap<String, CommitRow> =
@@ -401,7 +453,12 @@ pub fn load(
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
     let key = if read == missing.len() { key } else { partial };
     save(store, &key, &rows, warn);
-    (current_names(rows), read)
+    let (commits, moved) = current_names(rows);
+    History {
+        commits,
+        moved,
+        read,
+    }
 }
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
@@ -713,7 +770,7 @@ mod tests {
         };
         // Newest first. p.c was renamed to q.c, then a new p.c added; a.c moved from old/ to
         // src/ and on to lib/, c.c from old/ to src/.
-        let commits = current_names(vec![
+        let (commits, moved) = current_names(vec![
             row(&["p.c"], &[]),
             row(&["q.c"], &[("p.c", "q.c")]),
             row(&["p.c", "lib/a.c"], &[]),
@@ -744,6 +801,35 @@ mod tests {
                 vec!["lib/a.c", "y.c"],
             ]
         );
+        let mut left: Vec<(&str, &str)> = moved
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            [
+                ("old/a.c", "lib/a.c"),
+                ("old/c.c", "src/c.c"),
+                ("p.c", "q.c"),
+                ("src/a.c", "lib/a.c")
+            ]
+        );
+
+        // A branch merged after a move comes before it by date: its paths are followed only
+        // where no file has them now.
+        let mut branch = vec![
+            commit(&a, "1", "m", &["old/c.c", "p.c", "zz.c"]),
+            commit(&a, "2", "m", &["old/a.c", "src/a.c"]),
+        ];
+        follow_moves(&mut branch, &moved, |p| ["p.c", "zz.c"].contains(&p));
+        let files: Vec<Vec<&str>> = branch
+            .iter()
+            .map(|c| c.files.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(files, [vec!["src/c.c", "p.c", "zz.c"], vec!["lib/a.c"]]);
+        follow_moves(&mut branch, &HashMap::new(), |_| false);
+        assert_eq!(branch[1].files, ["lib/a.c"]);
     }
 
     fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {

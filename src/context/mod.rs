@@ -355,8 +355,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Before the read snapshot below: this may write the history it read to the index.
     let t = Instant::now();
     let mut history_warnings: Vec<String> = Vec::new();
-    let (commits, read) =
-        history::load(root, store, req.history, &mut |w| history_warnings.push(w));
+    let history::History {
+        mut commits,
+        moved,
+        read,
+    } = history::load(root, store, req.history, &mut |w| history_warnings.push(w));
     timings.history_commits = commits.len();
     timings.history_read = read;
     timings.history_ms = ms(t);
@@ -412,6 +415,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .enumerate()
         .map(|(i, c)| (c.file.path.as_str(), i))
         .collect();
+    history::follow_moves(&mut commits, &moved, |p| path_index.contains_key(p));
     let component = rank::component_of(req.task);
     let past = history::score(
         &query,

@@ -187,8 +187,14 @@ pub const DEAD_URL: &str = "http://127.0.0.1:1";
 
 /// Runs git in `root` as a test user (no signing, whatever the machine's config says).
 pub fn git(root: &Path, args: &[&str]) {
+    git_with_env(root, &[], args);
+}
+
+/// [`git`] with environment variables set (`GIT_COMMITTER_DATE`, …).
+pub fn git_with_env(root: &Path, env: &[(&str, &str)], args: &[&str]) {
     let out = Command::new("git")
         .current_dir(root)
+        .envs(env.iter().copied())
         .args([
             "-c",
             "user.name=Test",
