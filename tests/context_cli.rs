@@ -499,6 +499,33 @@ fn a_branch_merged_after_a_move_lends_to_the_moved_file() {
     assert_moved_file_lent(&t, t.root(), "3 commits, 3 read");
 }
 
+/// A path used again after its file moved away names another file: the commits of a scratch
+/// file that took lib/layout.py's name after the move (and was deleted) lend src/layout.py
+/// nothing.
+#[test]
+fn a_name_used_again_after_a_move_is_another_file() {
+    let t = Test::new();
+    t.write("lib/layout.py", LAYOUT)
+        .write("src/notes.py", NOTES);
+    commit_all(&t);
+    git(t.root(), &["mv", "lib/layout.py", "src/layout.py"]);
+    git(t.root(), &["commit", "-qm", "Move layout to src/"]);
+    t.write("lib/layout.py", "print('panel demo')\n");
+    git(t.root(), &["add", "-A"]);
+    git(t.root(), &["commit", "-qm", PANEL_COMMITS[0]]);
+    change(&t, &["lib/layout.py"], PANEL_COMMITS[1]);
+    git(t.root(), &["rm", "-q", "lib/layout.py"]);
+    git(t.root(), &["commit", "-qm", "Remove the scratch demo"]);
+    let run = t.run(&["-v", "context", PANEL_TASK, "--json"]);
+    assert!(
+        run.stderr().contains("(4 commits, 4 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    let reasons = file(&run.json(), "src/layout.py")["reasons"].to_string();
+    assert!(!reasons.contains("past commits"), "{reasons}");
+}
+
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 #[test]

@@ -76,13 +76,21 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: usize = 500;
 
 /// A commit as git gives it: hash, message, the paths it changed (a renamed file by its new
-/// name), the files it renamed (old path, new path).
+/// name), and how it moved files.
 #[derive(Debug, Clone, PartialEq)]
 struct Logged {
     hash: String,
     message: String,
     files: Vec<String>,
+    moves: Moves,
+}
+
+/// What a commit did to file names: the files it renamed (old path, new path) and the paths it
+/// added (a path added after its file was renamed away names another file).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Moves {
     renames: Vec<(String, String)>,
+    added: Vec<String>,
 }
 
 /// Renames as git finds them: files whose content did not change, files of the same name in
@@ -99,9 +107,9 @@ const EXACT_RENAMES: [&str; 1] = ["--find-renames=100%"];
 fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
     let mut cmd = Command::new("git");
     // A repository's own config must not make reading its log run anything or wait: no
-    // signature checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no mailmap
-    // or order file, no fetch of missing objects in a partial clone (`core.sshCommand`, remote
-    // helpers), no prompts. The environment's GIT_DIR and the like are not the root's.
+    // signature checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no mailmap,
+    // order or user attributes file (a FIFO there blocks the rename search), no fetch of missing
+    // objects in a partial clone (`core.sshCommand`, remote helpers), no prompts. The environment's GIT_DIR and the like are not the root's.
     cmd.arg("-C")
         .arg(root)
         .args([
@@ -113,6 +121,8 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
             "log.mailmap=false",
             "-c",
             "diff.orderFile=/dev/null",
+            "-c",
+            "core.attributesFile=/dev/null",
             "-c",
             "protocol.allow=never",
         ])
@@ -143,13 +153,18 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
 }
 
 /// The given commits, each with its message and the paths it changed relative to `root`, read
-/// with `git log` in batches. A batch git refuses or does not finish in time is read again
-/// with exact renames only (a blobless clone cannot compare contents, a commit that moves
-/// many large files and edits them takes seconds); one it refuses again is skipped (a
-/// treeless clone's commits cannot be read without fetching). Also says why it stopped early:
-/// a batch timed out both ways.
-fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
+/// with `git log` in batches. Once a batch is refused or does not finish in time, it and every
+/// batch after it are read with exact renames only (a blobless clone cannot compare contents,
+/// and a commit that moves many large files and edits them takes seconds; `warn` hears of a
+/// timeout); a batch refused that way too is skipped (a treeless clone's commits cannot be
+/// read without fetching). Also says why it stopped early: a batch timed out both ways.
+fn read_commits(
+    root: &Path,
+    hashes: &[&str],
+    warn: &mut dyn FnMut(String),
+) -> (Vec<Logged>, Option<String>) {
     let mut out = Vec::new();
+    let mut renames: &[&str] = &RENAMES;
     for batch in hashes.chunks(BATCH) {
         let read = |renames: &[&str]| {
             let mut args = vec![
@@ -168,9 +183,20 @@ fn read_commits(root: &Path, hashes: &[&str]) -> (Vec<Logged>, Option<String>) {
             args.push("--");
             git(root, &args)
         };
-        let log = match read(&RENAMES) {
-            Ok(Some(text)) => Ok(Some(text)),
-            Ok(None) | Err(_) => read(&EXACT_RENAMES),
+        let log = match read(renames) {
+            Ok(None) if renames == RENAMES => {
+                renames = &EXACT_RENAMES;
+                read(renames)
+            }
+            Err(e) if renames == RENAMES => {
+                warn(format!(
+                    "{e} finding renames; the rest of the history is read with exact renames \
+                     only (a file moved with edits in those commits loses its earlier ones)"
+                ));
+                renames = &EXACT_RENAMES;
+                read(renames)
+            }
+            other => other,
         };
         match log {
             Ok(Some(text)) => out.extend(parse_log(&text, batch)),
@@ -214,7 +240,7 @@ fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
         };
         let changes = &record[cut + 2..];
         let changes = changes.strip_prefix('\n').unwrap_or(changes);
-        let (mut files, mut renames) = (Vec::new(), Vec::new());
+        let (mut files, mut moves) = (Vec::new(), Moves::default());
         // Every field ends with a NUL (the split's last piece is empty); no path is empty.
         let mut fields = changes.split('\0').filter(|f| !f.is_empty());
         while let Some(status) = fields.next() {
@@ -222,10 +248,13 @@ fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
             if status.starts_with(['R', 'C']) {
                 let Some(new) = fields.next() else { break };
                 if status.starts_with('R') {
-                    renames.push((path.to_string(), new.to_string()));
+                    moves.renames.push((path.to_string(), new.to_string()));
                 }
                 files.push(new.to_string());
             } else {
+                if status == "A" {
+                    moves.added.push(path.to_string());
+                }
                 files.push(path.to_string());
             }
         }
@@ -233,7 +262,7 @@ fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
             hash: hash.to_string(),
             message: record[..cut].trim().to_string(),
             files,
-            renames,
+            moves,
         });
     }
     commits
@@ -244,7 +273,7 @@ fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
         hash,
         message,
         files,
-        renames,
+        moves,
     } = logged;
     let mut counts: HashMap<Term, u32> = HashMap::new();
     let terms = analyzer.text_terms(&message);
@@ -264,11 +293,13 @@ fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
         length: terms.len() as u32,
         terms: blob,
         files: files.join("\0"),
-        renames: renames
+        renames: moves
+            .renames
             .iter()
             .flat_map(|(old, new)| [old.as_str(), new.as_str()])
             .collect::<Vec<_>>()
             .join("\0"),
+        added: moves.added.join("\0"),
     }
 }
 
@@ -279,10 +310,13 @@ fn paths(joined: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
-/// A stored commit, and the files it renamed.
-fn from_row(r: CommitRow) -> (Commit, Vec<(String, String)>) {
+/// A stored commit, and how it moved files.
+fn from_row(r: CommitRow) -> (Commit, Moves) {
     let mut moved = paths(&r.renames);
-    let renames = std::iter::from_fn(|| Some((moved.next()?, moved.next()?))).collect();
+    let moves = Moves {
+        renames: std::iter::from_fn(|| Some((moved.next()?, moved.next()?))).collect(),
+        added: paths(&r.added).collect(),
+    };
     let commit = Commit {
         terms: store::decode_refs(&r.terms).collect(),
         files: paths(&r.files).collect(),
@@ -290,7 +324,7 @@ fn from_row(r: CommitRow) -> (Commit, Vec<(String, String)>) {
         subject: r.subject,
         length: r.length,
     };
-    (commit, renames)
+    (commit, moves)
 }
 
 /// What `load` gives.
@@ -307,54 +341,63 @@ pub struct History {
 /// The stored commits (newest first) with every path under its current name: the renames a
 /// commit made apply to the paths of the commits before it, so that `git mv lib/parse.c
 /// src/parse.c` keeps lib/parse.c's past commits for src/parse.c, through any number of moves.
-/// Also each path a rename left behind, and the name its file has now.
+/// Also each path a rename left behind and the name its file has now, for `follow_moves`:
+/// not a path some commit added again after the rename (it names another file then).
 fn current_names(rows: Vec<CommitRow>) -> (Vec<Commit>, HashMap<String, String>) {
     let mut now: HashMap<String, String> = HashMap::new(); // old path → current path
+    let mut added_since: std::collections::HashSet<String> = Default::default();
+    let mut reused: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let (mut commit, renames) = from_row(row);
-        if !now.is_empty() {
-            for f in &mut commit.files {
-                if let Some(current) = now.get(f.as_str()) {
-                    f.clone_from(current);
-                }
+        let (mut commit, moves) = from_row(row);
+        rename_files(&mut commit.files, |f| now.get(f));
+        added_since.extend(moves.added);
+        for (old, new) in moves.renames {
+            if added_since.contains(&old) {
+                reused.push(old.clone());
             }
-            let mut seen = std::collections::HashSet::new();
-            commit.files.retain(|f| seen.insert(f.clone()));
-        }
-        for (old, new) in renames {
             let current = now.get(&new).cloned().unwrap_or(new);
             now.insert(old, current);
         }
         out.push(commit);
     }
-    (out, now)
+    let mut moved = now;
+    for old in reused {
+        moved.remove(&old);
+    }
+    (out, moved)
 }
 
-/// The commits' paths that `known` does not know (no file has them now) and that a rename left
+/// Gives each of `files` the name `rename` gives it, and keeps one of any that end up the same
+/// (two paths of a commit that are one file now).
+fn rename_files<'a>(files: &mut Vec<String>, rename: impl Fn(&str) -> Option<&'a String>) {
+    let mut renamed = false;
+    for f in files.iter_mut() {
+        if let Some(name) = rename(f) {
+            f.clone_from(name);
+            renamed = true;
+        }
+    }
+    if renamed {
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(f.clone()));
+    }
+}
+
+/// The commits' paths that no file has now (`exists` says which do) and that a rename left
 /// behind, under the name the renamed file has now. By date, the commits of a branch merged
 /// after a rename on the other side come before the rename, and `current_names` leaves their
 /// paths as they were: the files they changed are the renamed ones.
 pub fn follow_moves(
     commits: &mut [Commit],
     moved: &HashMap<String, String>,
-    known: impl Fn(&str) -> bool,
+    exists: impl Fn(&str) -> bool,
 ) {
     if moved.is_empty() {
         return;
     }
     for c in commits {
-        let mut followed = false;
-        for f in &mut c.files {
-            if let Some(now) = moved.get(f.as_str()).filter(|_| !known(f)) {
-                f.clone_from(now);
-                followed = true;
-            }
-        }
-        if followed {
-            let mut seen = std::collections::HashSet::new();
-            c.files.retain(|f| seen.insert(f.clone()));
-        }
+        rename_files(&mut c.files, |f| moved.get(f).filter(|_| !exists(f)));
     }
 }
 
@@ -436,7 +479,7 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         .collect();
     let mut read = 0;
     if !missing.is_empty() {
-        let (log, failed) = read_commits(root, &missing);
+        let (log, failed) = read_commits(root, &missing, warn);
         read = log.len();
         let held = hashes.len() - missing.len() + read;
         if let Some(e) = failed {
@@ -690,39 +733,33 @@ mod tests {
             &["abc123", "def456", "0a1b2c", "missing", "777777", "888888"],
         );
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let logged = |hash: &str, message: &str, files: &[&str], renames: &[(&str, &str)]| Logged {
-            hash: hash.to_string(),
-            message: message.to_string(),
-            files: own(files),
-            renames: renames
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        };
+        let plain = |hash, message, files, renames| logged(hash, message, files, renames, &[]);
         assert_eq!(
             log,
             vec![
-                logged(
+                plain(
                     "abc123",
                     "tail: detect closed stdout\n\nOn Solaris.",
                     &["src/tail.c", "NEWS"],
                     &[]
                 ),
+                // An added path is kept as such.
                 logged(
                     "def456",
                     "doc: fix \u{1e}0a1b2c\u{1f}",
                     &["doc/a b.texi", "\nnew\nline.py"],
-                    &[]
+                    &[],
+                    &["doc/a b.texi"]
                 ),
-                logged("0a1b2c", "empty commit", &[], &[]),
+                plain("0a1b2c", "empty commit", &[], &[]),
                 // A rename changes the file under its new name; a copy (`-C`) renames nothing.
-                logged(
+                plain(
                     "777777",
                     "odd: a \u{1e}message\u{1f} with separators",
                     &["src/x.c", "y.c"],
                     &[("lib/x.c", "src/x.c")]
                 ),
-                logged(
+                plain(
                     "888888",
                     "a path ending in the separator",
                     &["odd\u{1f}"],
@@ -736,42 +773,60 @@ mod tests {
             "\u{1e}abc123\u{1f}m\u{1f}\0\nM\0a.c\0R100\0b.c\0",
             &["abc123"],
         );
-        assert_eq!(cut, vec![logged("abc123", "m", &["a.c"], &[])]);
-        // Paths and renames keep their newlines through the index.
+        assert_eq!(cut, vec![plain("abc123", "m", &["a.c"], &[])]);
+        // Paths, renames and added paths keep their newlines through the index.
         let a = Analyzer::default();
         let c = commit(&a, "h", "m", &["new\nline.py", "b.py"]);
         assert_eq!(c.files, own(&["new\nline.py", "b.py"]));
-        let mut moved = logged("h", "m", &["b\n.py"], &[("a\n.py", "b\n.py")]);
-        let (c, renames) = from_row(to_row(&a, moved.clone()));
-        assert_eq!(
-            (c.files, renames),
-            (own(&["b\n.py"]), moved.renames.clone())
+        let mut moved = logged(
+            "h",
+            "m",
+            &["b\n.py", "c\n.py"],
+            &[("a\n.py", "b\n.py")],
+            &["c\n.py"],
         );
-        moved.renames.clear();
-        assert_eq!(from_row(to_row(&a, moved)).1, vec![]);
+        let (c, moves) = from_row(to_row(&a, moved.clone()));
+        assert_eq!(
+            (c.files, &moves),
+            (own(&["b\n.py", "c\n.py"]), &moved.moves)
+        );
+        moved.moves = Moves::default();
+        assert_eq!(from_row(to_row(&a, moved)).1, Moves::default());
+    }
+
+    /// A commit as `parse_log` gives it.
+    fn logged(
+        hash: &str,
+        message: &str,
+        files: &[&str],
+        renames: &[(&str, &str)],
+        added: &[&str],
+    ) -> Logged {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Logged {
+            hash: hash.to_string(),
+            message: message.to_string(),
+            files: own(files),
+            moves: Moves {
+                renames: renames
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+                added: own(added),
+            },
+        }
     }
 
     #[test]
     fn earlier_commits_count_for_a_file_under_its_current_name() {
         let a = Analyzer::default();
         let row = |files: &[&str], renames: &[(&str, &str)]| {
-            to_row(
-                &a,
-                Logged {
-                    hash: "h".to_string(),
-                    message: "m".to_string(),
-                    files: files.iter().map(|f| f.to_string()).collect(),
-                    renames: renames
-                        .iter()
-                        .map(|(x, y)| (x.to_string(), y.to_string()))
-                        .collect(),
-                },
-            )
+            to_row(&a, logged("h", "m", files, renames, &[]))
         };
         // Newest first. p.c was renamed to q.c, then a new p.c added; a.c moved from old/ to
         // src/ and on to lib/, c.c from old/ to src/.
         let (commits, moved) = current_names(vec![
-            row(&["p.c"], &[]),
+            to_row(&a, logged("h", "m", &["p.c"], &[], &["p.c"])),
             row(&["q.c"], &[("p.c", "q.c")]),
             row(&["p.c", "lib/a.c"], &[]),
             row(&["lib/a.c", "src/c.c"], &[("src/a.c", "lib/a.c")]),
@@ -811,7 +866,7 @@ mod tests {
             [
                 ("old/a.c", "lib/a.c"),
                 ("old/c.c", "src/c.c"),
-                ("p.c", "q.c"),
+                // Not p.c: it was added again after its file became q.c.
                 ("src/a.c", "lib/a.c")
             ]
         );
@@ -822,24 +877,19 @@ mod tests {
             commit(&a, "1", "m", &["old/c.c", "p.c", "zz.c"]),
             commit(&a, "2", "m", &["old/a.c", "src/a.c"]),
         ];
-        follow_moves(&mut branch, &moved, |p| ["p.c", "zz.c"].contains(&p));
+        follow_moves(&mut branch, &moved, |p| ["old/c.c", "zz.c"].contains(&p));
         let files: Vec<Vec<&str>> = branch
             .iter()
             .map(|c| c.files.iter().map(String::as_str).collect())
             .collect();
-        assert_eq!(files, [vec!["src/c.c", "p.c", "zz.c"], vec!["lib/a.c"]]);
+        // old/c.c is a file again (added after the rename, or skipped and unranked): kept.
+        assert_eq!(files, [vec!["old/c.c", "p.c", "zz.c"], vec!["lib/a.c"]]);
         follow_moves(&mut branch, &HashMap::new(), |_| false);
         assert_eq!(branch[1].files, ["lib/a.c"]);
     }
 
     fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {
-        let logged = Logged {
-            hash: hash.to_string(),
-            message: msg.to_string(),
-            files: files.iter().map(|f| f.to_string()).collect(),
-            renames: Vec::new(),
-        };
-        from_row(to_row(analyzer, logged)).0
+        from_row(to_row(analyzer, logged(hash, msg, files, &[], &[]))).0
     }
 
     #[test]

@@ -415,7 +415,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .enumerate()
         .map(|(i, c)| (c.file.path.as_str(), i))
         .collect();
-    history::follow_moves(&mut commits, &moved, |p| path_index.contains_key(p));
+    // Asked only of paths a rename left behind: a scan of the few unranked files is enough.
+    history::follow_moves(&mut commits, &moved, |p| {
+        path_index.contains_key(p) || not_ranked.iter().any(|f| f.path == p)
+    });
     let component = rank::component_of(req.task);
     let past = history::score(
         &query,

@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_history.sql"),
     include_str!("migrations/0010_history_paths.sql"),
     include_str!("migrations/0011_history_renames.sql"),
+    include_str!("migrations/0012_history_added.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -453,6 +454,8 @@ pub struct CommitRow {
     pub files: String,
     /// The files it renamed: old and new path, all NUL-separated.
     pub renames: String,
+    /// The paths it added, NUL-separated.
+    pub added: String,
 }
 
 /// `meta` key of the commit the stored history was read up to.
@@ -468,7 +471,8 @@ impl Store {
         let mut stmt = reader
             .tx
             .prepare_cached(
-                "SELECT hash, subject, length, terms, files, renames FROM history ORDER BY seq",
+                "SELECT hash, subject, length, terms, files, renames, added FROM history \
+                 ORDER BY seq",
             )
             .map_err(&e)?;
         let rows = stmt
@@ -480,6 +484,7 @@ impl Store {
                     terms: r.get(3)?,
                     files: r.get(4)?,
                     renames: r.get(5)?,
+                    added: r.get(6)?,
                 })
             })
             .map_err(&e)?
@@ -497,13 +502,13 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO history(seq, hash, subject, length, terms, files, renames) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO history(seq, hash, subject, length, terms, files, renames, \
+                     added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(&e)?;
             for (seq, r) in rows.iter().enumerate() {
                 stmt.execute(params![
-                    seq as i64, r.hash, r.subject, r.length, r.terms, r.files, r.renames
+                    seq as i64, r.hash, r.subject, r.length, r.terms, r.files, r.renames, r.added
                 ])
                 .map_err(&e)?;
             }
