@@ -695,6 +695,100 @@ fn files_changed_together_with_the_best_one_come_up() {
     );
 }
 
+/// Co-change lifts a companion of the best file past the files between them, never past the
+/// best file itself, however close behind it the companion starts.
+#[test]
+fn a_companion_never_passes_the_best_file() {
+    let t = Test::new();
+    t.write(
+        "src/parser.py",
+        "def parse_header(line):\n    # The value after the colon.\n    return line.split(':')\n",
+    )
+    .write(
+        "src/values.py",
+        "def parse_header_value(line):\n    return line\n",
+    )
+    .write(
+        "src/splitter.py",
+        "def parse_header_split(line):\n    return line\n",
+    )
+    .write("src/other.py", "VALUE = 1\n");
+    commit_all(&t);
+    let task = "header parsing splits the value";
+    let score = |j: &Value, path: &str| file(j, path)["score"].as_f64().expect("a score");
+    // The third file is close enough behind the best one that co-change's lift (0.3 for a
+    // single companion) would take it past; past commits change the two together.
+    let j = context_tuned(&t, "cochange=0,recent=0", task);
+    let order = paths(&j);
+    let (best, third) = (order[0].as_str(), order[2].as_str());
+    let gap = score(&j, best) - score(&j, third);
+    assert!(gap < 0.3, "gap {gap}: {j}");
+    change(&t, &[best, third], "Tidy");
+    change(&t, &[best, third], "Rename");
+    assert_eq!(
+        paths(&context_tuned(&t, "cochange=0,recent=0", task)),
+        order
+    );
+
+    let j = t.run(&["context", task, "--json"]).json();
+    assert_eq!(paths(&j)[..2], [best, third], "{j}");
+    let reasons = file(&j, third)["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!(
+            "changed together with {best} in 2 of its 2 past commits"
+        )),
+        "{reasons}"
+    );
+}
+
+/// Of files the task matches alike, the one the last commits changed comes first: work goes
+/// on where it went last.
+#[test]
+fn the_file_changed_last_leads_files_matched_alike() {
+    let t = Test::new();
+    let body = "def render_table(rows):\n    return rows\n";
+    for path in ["src/alpha.py", "src/beta.py", "src/gamma.py"] {
+        t.write(path, body);
+    }
+    t.write("src/other.py", "VALUE = 1\n");
+    commit_all(&t);
+    change(&t, &["src/gamma.py"], "Tidy gamma");
+    for i in 0..4 {
+        t.write("src/other.py", format!("VALUE = {i}\n"));
+        git(t.root(), &["commit", "-qam", "Bump"]);
+    }
+    change(&t, &["src/beta.py"], "Tidy beta");
+    let task = "render_table drops rows";
+    // Alike without it: the order of their paths.
+    let off = paths(&context_tuned(&t, "recent=0", task));
+    assert_eq!(off[..3], ["src/alpha.py", "src/beta.py", "src/gamma.py"]);
+
+    let j = t.run(&["context", task, "--json"]).json();
+    assert_eq!(
+        paths(&j)[..3],
+        ["src/beta.py", "src/gamma.py", "src/alpha.py"],
+        "{j}"
+    );
+    let reasons = |path: &str| file(&j, path)["reasons"].to_string();
+    assert!(
+        reasons("src/beta.py").contains("changed in the last commit,")
+            && reasons("src/beta.py").contains(" Tidy beta (recent 1.00)"),
+        "{j}"
+    );
+    assert!(
+        reasons("src/gamma.py").contains("changed 5 commits before the last,")
+            && reasons("src/gamma.py").contains(" Tidy gamma (recent 0.50)"),
+        "{j}"
+    );
+    // The first commit, which added every file, is left out of the history; and a file the
+    // task does not match is not lifted into the list, however recently it changed.
+    assert!(!reasons("src/alpha.py").contains("recent"), "{j}");
+    assert!(
+        !paths(&j).contains(&"src/other.py".to_string()),
+        "a file the task does not match is not lifted: {j}"
+    );
+}
+
 /// Docs that past commits changed along with the code are lent less than the code: co-change
 /// and history take the text prior, as the lexical score does.
 #[test]
@@ -718,8 +812,9 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
             doc["score"].as_f64().expect("a score"),
         )
     };
-    // Co-change alone: both were changed in both of the best file's commits.
-    let j = t.run(&["context", task, "--json"]).json();
+    // Co-change alone (recent commits changed all three alike; not counted here): both were
+    // changed in both of the best file's commits.
+    let j = context_tuned(&t, "recent=0", task);
     assert_eq!(paths(&j)[0], "src/scheduler.py", "{j}");
     for path in ["src/engine.py", "docs/engine.md"] {
         let reasons = file(&j, path)["reasons"].to_string();
@@ -742,7 +837,7 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
         &["src/engine.py", "docs/engine.md"],
         "engine: retries stall",
     );
-    let j = t.run(&["context", task, "--json"]).json();
+    let j = context_tuned(&t, "recent=0", task);
     for path in ["src/engine.py", "docs/engine.md"] {
         let reasons = file(&j, path)["reasons"].to_string();
         assert!(
@@ -752,7 +847,7 @@ fn docs_changed_with_the_code_are_lent_less_than_the_code() {
     }
     let (code, doc) = scores(&j);
     assert!(doc < code, "doc {doc}, code {code}: {j}");
-    let (code, doc) = scores(&context_tuned(&t, "text=1", task));
+    let (code, doc) = scores(&context_tuned(&t, "text=1,recent=0", task));
     assert!(doc > code, "without the prior: doc {doc}, code {code}");
 }
 

@@ -11,8 +11,9 @@
 //! divided by the square root of how many files it changed, summed per file, scaled to at
 //! most 1. A task with a `component:` also gives each file its directory's share of what the
 //! past commits of that component changed (`DirShare`; `core:` commits go to src/ in one
-//! project, lib/core/ in another). Without git, outside a work tree, or with
-//! `context.history = 0`, there is no history and nothing changes.
+//! project, lib/core/ in another). `last_changed` says how many commits ago each file last
+//! changed, for the recency of the best files (`context::recently_changed`). Without git,
+//! outside a work tree, or with `context.history = 0`, there is no history and nothing changes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,6 +44,13 @@ pub struct Commit {
     /// (term, count), by term.
     pub terms: Vec<(Term, u32)>,
     pub files: Vec<String>,
+}
+
+impl Commit {
+    /// The short hash and the subject, as reasons name a commit: `1a2b3c4 tail: detect …`.
+    pub fn label(&self) -> String {
+        format!("{} {}", &self.hash[..self.hash.len().min(7)], self.subject)
+    }
 }
 
 /// A file's history score and why.
@@ -591,7 +599,7 @@ pub fn score(
             let c = &commits[*ci];
             let hit = out[f].get_or_insert_with(Hit::default);
             if hit.example.is_empty() {
-                hit.example = format!("{} {}", &c.hash[..c.hash.len().min(7)], c.subject);
+                hit.example = c.label();
             }
             hit.commits += 1;
         }
@@ -655,6 +663,25 @@ fn component_dirs(
 /// A path's directory, `""` at the top.
 pub fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// How recently each candidate file was changed: for every candidate a commit of at most
+/// `MAX_FILES` files changed, the newest such commit (its position in `commits`, newest first,
+/// 0 for HEAD). Work goes on where it went last: a commit often finishes, mends or tests what
+/// the commits just before it started.
+pub fn last_changed(commits: &[Commit], index: &HashMap<&str, usize>) -> HashMap<usize, usize> {
+    let mut out: HashMap<usize, usize> = HashMap::new();
+    for (age, c) in commits.iter().enumerate() {
+        if c.files.len() > MAX_FILES {
+            continue;
+        }
+        for f in &c.files {
+            if let Some(&i) = index.get(f.as_str()) {
+                out.entry(i).or_insert(age);
+            }
+        }
+    }
+    out
 }
 
 /// Files changed together with the best-ranked ones: for each seed (candidate, score), every

@@ -268,7 +268,8 @@ const CHANGED_WITH_SEEDS: usize = 2;
 
 /// Files that past commits changed together with the two best-ranked ones rank higher (see
 /// `history::changed_with`): 0.3 × their share (`rank::cochange_weights`; times the text prior
-/// for a file that is not source code), added after the rest of the ranking.
+/// for a file that is not source code), added after the rest of the ranking, up to just below
+/// the best file's score.
 fn changed_with_best(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
@@ -289,6 +290,10 @@ fn changed_with_best(
     if lent.is_empty() {
         return;
     }
+    // Co-change reorders what follows the best file, never the best file itself: lifting a
+    // companion past it cost recall@1 on every kind of history measured and gained no recall@5
+    // (docs/context.md, "Real git histories").
+    let below_best = ranking.files[0].score.next_down();
     let mut at: HashMap<usize, usize> = ranking
         .files
         .iter()
@@ -307,13 +312,59 @@ fn changed_with_best(
             ranking.files.len() - 1
         });
         let s = &mut ranking.files[pos];
-        s.score += weight * share * rank::lent_prior(&candidates[f], text);
+        let lifted = s.score + weight * share * rank::lent_prior(&candidates[f], text);
+        s.score = lifted.min(below_best.max(s.score));
         s.reasons.push(format!(
             "changed together with {} in {both} of its {all} past commits (co-change {share:.2})",
             candidates[seed].file.path
         ));
     }
     rank::sort(&mut ranking.files, candidates);
+}
+
+/// How many of the best-ranked files the recency of their last change can reorder.
+const RECENT_TOP: usize = 60;
+/// A file changed this many commits ago counts half as recent as one HEAD changed.
+const RECENT_HALF: f64 = 5.0;
+
+/// The best-ranked files that recent commits changed rank higher: 0.3 × 1 / (1 + age / 5)
+/// (`rank::recent_weights`; times the text prior for a file that is not source code), the
+/// age being how many commits ago the file last changed (0 for HEAD's own, one of at most
+/// 100 files), added last and the list re-sorted. Only the best `RECENT_TOP` files move: a
+/// recent change says which of the files the task matches it is about, not that a file the
+/// task does not match is.
+fn recently_changed(
+    ranking: &mut rank::Ranking,
+    candidates: &[rank::Candidate],
+    commits: &[history::Commit],
+    index: &HashMap<&str, usize>,
+) {
+    let (weight, text) = rank::recent_weights();
+    if commits.is_empty() || weight <= 0.0 {
+        return;
+    }
+    let last = history::last_changed(commits, index);
+    let mut lifted = false;
+    for s in ranking.files.iter_mut().take(RECENT_TOP) {
+        let Some(&age) = last.get(&s.index) else {
+            continue;
+        };
+        let recency = 1.0 / (1.0 + age as f64 / RECENT_HALF);
+        s.score += weight * recency * rank::lent_prior(&candidates[s.index], text);
+        let when = match age {
+            0 => "in the last commit".to_string(),
+            1 => "1 commit before the last".to_string(),
+            n => format!("{n} commits before the last"),
+        };
+        s.reasons.push(format!(
+            "changed {when}, {} (recent {recency:.2})",
+            commits[age].label()
+        ));
+        lifted = true;
+    }
+    if lifted {
+        rank::sort(&mut ranking.files, candidates);
+    }
 }
 
 /// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
@@ -434,6 +485,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let t_rank = Instant::now();
     let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
+    recently_changed(&mut ranking, &candidates, &commits, &path_index);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.

@@ -117,6 +117,8 @@ struct Tune {
     /// Weight of a file's directory share of what past commits of the task's component
     /// changed.
     component_dirs: f64,
+    /// Weight of how recently a commit changed one of the best files.
+    recent: f64,
 }
 
 impl Tune {
@@ -142,6 +144,7 @@ impl Tune {
             history: 0.7,
             cochange: 0.3,
             component_dirs: 0.3,
+            recent: 0.3,
         };
         if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
             for kv in spec.split(',') {
@@ -173,6 +176,7 @@ impl Tune {
                     "history" => t.history = v,
                     "cochange" => t.cochange = v,
                     "compdirs" => t.component_dirs = v,
+                    "recent" => t.recent = v,
                     other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
                 }
             }
@@ -735,6 +739,13 @@ pub fn sort(files: &mut [Scored], candidates: &[Candidate]) {
 pub fn cochange_weights() -> (f64, f64) {
     let t = Tune::get();
     (t.cochange, t.text)
+}
+
+/// The weight of how recently a commit changed a file (see `context::recently_changed`), and
+/// the prior of what it lends a file that is not source code.
+pub fn recent_weights() -> (f64, f64) {
+    let t = Tune::get();
+    (t.recent, t.text)
 }
 
 /// The prior of what history and co-change lend a file: the text prior for a file that is not
