@@ -10,7 +10,9 @@ Contents-source index says which source packages hold a top-level `.git`; this s
 those packages' upstream tarballs from deb.debian.org (the first suite that has the package,
 in the order given), unpacks each under OUT/<package>, and prints the repositories found (a
 `.git` directory within three levels) with their commit counts, skipping shallow clones and
-histories shorter than --min-commits. Downloads are kept in OUT/downloads and not fetched again.
+histories shorter than --min-commits. Downloads are kept in OUT/downloads: a tarball is not
+fetched again once its size matches the one the Sources index gives, an index not within a day.
+Needs Python with tarfile's extraction filters (3.12, or 3.8-3.11 with the 2023 security fixes).
 
 Then, for each repository printed:
 
@@ -22,22 +24,40 @@ import gzip
 import lzma
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import urllib.request
+import zlib
 
 MIRROR = "http://deb.debian.org/debian"
 GIT_FILE = re.compile(r"^\.git/(?:HEAD|objects/pack/\S+\.pack)\s+(\S+)$")
 
 
-def fetch(url, path):
-    if not os.path.exists(path):
-        tmp = path + ".part"
-        with urllib.request.urlopen(url, timeout=600) as r, open(tmp, "wb") as f:
-            while chunk := r.read(1 << 20):
-                f.write(chunk)
-        os.replace(tmp, path)
+# What a broken download or archive raises while it is read.
+BAD_ARCHIVE = (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib.error)
+INDEX_MAX_AGE = 24 * 3600
+
+
+def fetch(url, path, size=None):
+    """Downloads url to path unless path holds it already: of the given size, or (an index
+    without one) fetched within INDEX_MAX_AGE. A download shorter or longer than size fails."""
+    if os.path.exists(path):
+        if size is not None and os.path.getsize(path) == size:
+            return path
+        if size is None and time.time() - os.path.getmtime(path) < INDEX_MAX_AGE:
+            return path
+    tmp = path + ".part"
+    with urllib.request.urlopen(url, timeout=600) as r, open(tmp, "wb") as f:
+        while chunk := r.read(1 << 20):
+            f.write(chunk)
+    got = os.path.getsize(tmp)
+    if size is not None and got != size:
+        os.remove(tmp)
+        raise OSError(f"got {got} bytes of {size}")
+    os.replace(tmp, path)
     return path
 
 
@@ -55,7 +75,8 @@ def packages_with_git(downloads, suite):
 
 
 def sources(downloads, suite):
-    """Package name -> (directory, upstream tarball names) from the suite's Sources index."""
+    """Package name -> (directory, [(upstream tarball name, size)]) from the suite's Sources
+    index."""
     path = fetch(f"{MIRROR}/dists/{suite}/main/source/Sources.xz",
                  os.path.join(downloads, f"Sources-{suite}.xz"))
     out = {}
@@ -64,9 +85,9 @@ def sources(downloads, suite):
         directory = re.search(r"^Directory: (\S+)", block, re.M)
         if not name or not directory:
             continue
-        files = re.findall(r"^ [0-9a-f]{32} \d+ (\S+)$", block.split("Checksums-Sha1")[0], re.M)
-        tarballs = [f for f in files if ".tar." in f and ".debian.tar." not in f
-                    and not f.endswith(".asc")]
+        files = re.findall(r"^ [0-9a-f]{32} (\d+) (\S+)$", block.split("Checksums-Sha1")[0], re.M)
+        tarballs = [(f, int(size)) for size, f in files
+                    if ".tar." in f and ".debian.tar." not in f and not f.endswith(".asc")]
         out[name.group(1)] = (directory.group(1), tarballs)
     return out
 
@@ -79,12 +100,33 @@ def repositories(tree):
         if ".git" in dirs:
             found.append(top)
         dirs[:] = [d for d in dirs if d != ".git"] if depth < 3 else []
-    return sorted(found, key=len)
+    return sorted(found, key=lambda p: (os.path.relpath(p, tree).count(os.sep) + (p != tree), p))
 
 
 def git(repo, *args):
     return subprocess.run(["git", "-C", repo, "-c", f"safe.directory={repo}", *args],
                           capture_output=True, text=True)
+
+
+def unpack(downloads, mirror_dir, tarballs, tree):
+    """Fetches and unpacks the tarballs into tree (all or nothing); a download or archive that
+    turns out broken is deleted, so that the next run fetches it again."""
+    part = tree + ".part"
+    shutil.rmtree(part, ignore_errors=True)
+    os.makedirs(part)
+    for name, size in tarballs:
+        url = f"{MIRROR}/{mirror_dir}/{name}"
+        path = os.path.join(downloads, name)
+        try:
+            fetch(url, path, size)
+            with tarfile.open(path) as t:
+                t.extractall(part, filter="data")
+        except BAD_ARCHIVE as e:
+            if os.path.exists(path):
+                os.remove(path)
+            shutil.rmtree(part, ignore_errors=True)
+            raise OSError(f"{url}: {e}") from e
+    os.replace(part, tree)
 
 
 def main():
@@ -93,32 +135,34 @@ def main():
     ap.add_argument("--suites", default="bookworm,trixie,sid,bullseye")
     ap.add_argument("--min-commits", type=int, default=20)
     args = ap.parse_args()
+    if not hasattr(tarfile, "data_filter"):
+        sys.exit("this Python's tarfile has no extraction filters (3.12, or 3.8-3.11 with the "
+                 "2023 security fixes): archives from the network are not unpacked without them")
     downloads = os.path.join(args.out, "downloads")
     os.makedirs(downloads, exist_ok=True)
     done = set()
     for suite in args.suites.split(","):
-        wanted = packages_with_git(downloads, suite) - done
-        if not wanted:
+        try:
+            wanted = packages_with_git(downloads, suite) - done
+            index = sources(downloads, suite) if wanted else {}
+        except BAD_ARCHIVE as e:
+            print(f"{suite}: its indices cannot be read ({e}), skipped", file=sys.stderr)
+            for name in (f"Contents-source-{suite}.gz", f"Sources-{suite}.xz"):
+                if os.path.exists(os.path.join(downloads, name)):
+                    os.remove(os.path.join(downloads, name))
             continue
-        index = sources(downloads, suite)
         for package in sorted(wanted):
             if package not in index:
                 continue
-            done.add(package)
             directory, tarballs = index[package]
             tree = os.path.join(args.out, package)
             if not os.path.isdir(tree):
-                os.makedirs(tree + ".part", exist_ok=True)
                 try:
-                    for name in tarballs:
-                        url = f"{MIRROR}/{directory}/{name}"
-                        path = fetch(url, os.path.join(downloads, name))
-                        with tarfile.open(path) as t:
-                            t.extractall(tree + ".part", filter="data")
-                except (OSError, tarfile.TarError) as e:
-                    print(f"{package}: {url}: {e}, skipped", file=sys.stderr)
+                    unpack(downloads, directory, tarballs, tree)
+                except OSError as e:
+                    print(f"{package}: {e}, skipped in {suite}", file=sys.stderr)
                     continue
-                os.replace(tree + ".part", tree)
+            done.add(package)
             for repo in repositories(tree):
                 if os.path.exists(os.path.join(repo, ".git", "shallow")):
                     print(f"{repo}: shallow, skipped", file=sys.stderr)
@@ -128,7 +172,6 @@ def main():
                     print(f"{repo}: {count or 'no'} commits, skipped", file=sys.stderr)
                     continue
                 print(f"{repo}\t{count} commits\t{suite} {package}")
-                break
 
 
 if __name__ == "__main__":

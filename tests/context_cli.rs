@@ -696,7 +696,8 @@ fn files_changed_together_with_the_best_one_come_up() {
 }
 
 /// Co-change lifts a companion of the best file past the files between them, never past the
-/// best file itself, however close behind it the companion starts.
+/// best file itself, however close behind it the companion starts and however recently it
+/// changed.
 #[test]
 fn a_companion_never_passes_the_best_file() {
     let t = Test::new();
@@ -723,19 +724,26 @@ fn a_companion_never_passes_the_best_file() {
     let (best, third) = (order[0].as_str(), order[2].as_str());
     let gap = score(&j, best) - score(&j, third);
     assert!(gap < 0.3, "gap {gap}: {j}");
+    // And far enough that recency alone (0.3 for the companion's last commit, 0.25 for the
+    // best file's, one commit before) does not take it past. The last commit changes the
+    // second file too, which keeps the third behind it until co-change.
+    assert!(gap > 0.05, "gap {gap}: {j}");
     change(&t, &[best, third], "Tidy");
     change(&t, &[best, third], "Rename");
+    change(&t, &[order[1].as_str(), third], "Touch");
     assert_eq!(
         paths(&context_tuned(&t, "cochange=0,recent=0", task)),
         order
     );
+    assert_eq!(paths(&context_tuned(&t, "cochange=0", task))[0], best);
 
     let j = t.run(&["context", task, "--json"]).json();
     assert_eq!(paths(&j)[..2], [best, third], "{j}");
     let reasons = file(&j, third)["reasons"].to_string();
     assert!(
         reasons.contains(&format!(
-            "changed together with {best} in 2 of its 2 past commits"
+            "changed together with {best} in 2 of its 2 past commits (co-change 1.00, kept \
+             below {best})"
         )),
         "{reasons}"
     );

@@ -919,20 +919,25 @@ mod tests {
         from_row(to_row(analyzer, logged(hash, msg, files, &[], &[]))).0
     }
 
+    /// A commit of more than `MAX_FILES` files: a.c and gen/0.c to gen/100.c.
+    fn reformat(analyzer: &Analyzer, hash: &str) -> Commit {
+        let generated: Vec<String> = (0..=MAX_FILES).map(|i| format!("gen/{i}.c")).collect();
+        let files: Vec<&str> = std::iter::once("a.c")
+            .chain(generated.iter().map(String::as_str))
+            .collect();
+        commit(analyzer, hash, "reformat", &files)
+    }
+
     #[test]
     fn files_changed_with_the_best_ones_lean_on_their_share() {
         let a = Analyzer::default();
-        let big: Vec<String> = (0..=MAX_FILES).map(|i| format!("gen/{i}.c")).collect();
-        let big: Vec<&str> = std::iter::once("a.c")
-            .chain(big.iter().map(String::as_str))
-            .collect();
         let commits = vec![
             commit(&a, "1", "x", &["a.c", "b.c"]),
             commit(&a, "2", "x", &["a.c", "b.c"]),
             commit(&a, "3", "x", &["a.c", "c.c"]),
             commit(&a, "4", "x", &["b.c", "d.c"]),
             // A reformat of more than MAX_FILES files says nothing.
-            commit(&a, "5", "x", &big),
+            reformat(&a, "5"),
         ];
         let paths = ["a.c", "b.c", "c.c", "d.c", "gen/0.c"];
         let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
@@ -945,6 +950,28 @@ mod tests {
         let d = lent.iter().find(|l| l.0 == 3).expect("d.c");
         assert_eq!((d.2, d.3, d.4), (1, 1, 3));
         assert!(changed_with(&[], &index, &[(0, 1.0)]).is_empty());
+    }
+
+    #[test]
+    fn the_newest_commit_of_a_file_gives_its_age() {
+        let a = Analyzer::default();
+        let commits = vec![
+            // HEAD: a reformat of more than MAX_FILES files says nothing of a.c, yet counts in
+            // the age of the commits after it.
+            reformat(&a, "0"),
+            commit(&a, "1", "x", &["b.c", "gone.c"]),
+            commit(&a, "2", "x", &["a.c", "b.c"]),
+            commit(&a, "3", "x", &["c.c"]),
+        ];
+        let paths = ["a.c", "b.c", "c.c", "d.c", "gen/0.c"];
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let ages = last_changed(&commits, &index);
+        let mut ages: Vec<(usize, usize)> = ages.into_iter().collect();
+        ages.sort_unstable();
+        // a.c 2 (not 0), b.c 1 (its newest), c.c 3; d.c and gen/0.c never (a commit of too
+        // many files), gone.c is not a candidate.
+        assert_eq!(ages, vec![(0, 2), (1, 1), (2, 3)]);
+        assert!(last_changed(&[], &index).is_empty());
     }
 
     #[test]

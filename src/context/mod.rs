@@ -293,7 +293,7 @@ fn changed_with_best(
     // Co-change reorders what follows the best file, never the best file itself: lifting a
     // companion past it cost recall@1 on every kind of history measured and gained no recall@5
     // (docs/context.md, "Real git histories").
-    let below_best = ranking.files[0].score.next_down();
+    let (best, below_best) = (ranking.files[0].index, ranking.files[0].score.next_down());
     let mut at: HashMap<usize, usize> = ranking
         .files
         .iter()
@@ -313,10 +313,16 @@ fn changed_with_best(
         });
         let s = &mut ranking.files[pos];
         let lifted = s.score + weight * share * rank::lent_prior(&candidates[f], text);
-        s.score = lifted.min(below_best.max(s.score));
+        let cap = below_best.max(s.score);
+        s.score = lifted.min(cap);
         s.reasons.push(format!(
-            "changed together with {} in {both} of its {all} past commits (co-change {share:.2})",
-            candidates[seed].file.path
+            "changed together with {} in {both} of its {all} past commits (co-change {share:.2}{})",
+            candidates[seed].file.path,
+            if lifted > cap {
+                format!(", kept below {}", candidates[best].file.path)
+            } else {
+                String::new()
+            }
         ));
     }
     rank::sort(&mut ranking.files, candidates);
@@ -330,9 +336,9 @@ const RECENT_HALF: f64 = 5.0;
 /// The best-ranked files that recent commits changed rank higher: 0.3 × 1 / (1 + age / 5)
 /// (`rank::recent_weights`; times the text prior for a file that is not source code), the
 /// age being how many commits ago the file last changed (0 for HEAD's own, one of at most
-/// 100 files), added last and the list re-sorted. Only the best `RECENT_TOP` files move: a
-/// recent change says which of the files the task matches it is about, not that a file the
-/// task does not match is.
+/// 100 files), and the list re-sorted. Only the best `RECENT_TOP` files of the ranking move,
+/// before co-change adds its companions: a recent change says which of the files the task
+/// matches it is about, not that a file the task does not match is.
 fn recently_changed(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
@@ -350,7 +356,14 @@ fn recently_changed(
             continue;
         };
         let recency = 1.0 / (1.0 + age as f64 / RECENT_HALF);
-        s.score += weight * recency * rank::lent_prior(&candidates[s.index], text);
+        let lift = weight * recency * rank::lent_prior(&candidates[s.index], text);
+        s.score += lift;
+        lifted = true;
+        // On a long history nearly every file changed some time: a lift too small to show, as
+        // for the graph's, is not listed.
+        if lift <= rank::SHOWN {
+            continue;
+        }
         let when = match age {
             0 => "in the last commit".to_string(),
             1 => "1 commit before the last".to_string(),
@@ -360,7 +373,6 @@ fn recently_changed(
             "changed {when}, {} (recent {recency:.2})",
             commits[age].label()
         ));
-        lifted = true;
     }
     if lifted {
         rank::sort(&mut ranking.files, candidates);
@@ -484,8 +496,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     tracing::debug!("graph read in {:.1} ms", ms(t_graph));
     let t_rank = Instant::now();
     let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
-    changed_with_best(&mut ranking, &candidates, &commits, &path_index);
+    // Recency first, on the files the task matches (those the ranking scored); co-change then
+    // lends from the best of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
+    changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.
@@ -829,4 +843,105 @@ fn map_lines_for(path: &str, symbols: &[Symbol]) -> Vec<String> {
         lines.push(render::elided_line(top.len() - MAP_SYMBOLS));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(hash: &str, subject: &str, files: &[&str]) -> history::Commit {
+        history::Commit {
+            hash: hash.into(),
+            subject: subject.into(),
+            length: 0,
+            terms: Vec::new(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn recent_changes_reorder_only_the_best_files() {
+        // 63 files the ranking scored in the order of their paths, and one it did not score.
+        let mut paths: Vec<String> = (0..63).map(|i| format!("src/f{i:02}.rs")).collect();
+        paths[2] = "docs/guide.md".into();
+        paths.push("src/unmatched.rs".into());
+        let mut rows: Vec<FileRow> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rank::tests::file(i as i64, p))
+            .collect();
+        rows[2].language = None;
+        let candidates: Vec<rank::Candidate> = rows
+            .iter()
+            .map(|f| rank::Candidate {
+                file: f,
+                lexicon: None,
+                entry_point: false,
+            })
+            .collect();
+        let mut ranking = rank::Ranking {
+            files: (0..63)
+                .map(|i| rank::Scored {
+                    index: i,
+                    score: 10.0 - i as f64 * 0.001,
+                    named: false,
+                    lines: Vec::new(),
+                    reasons: Vec::new(),
+                })
+                .collect(),
+        };
+        let index: HashMap<&str, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
+        let mut commits = vec![
+            commit(
+                "aaaaaaaaaa",
+                "Tidy",
+                &[
+                    "src/f59.rs",
+                    "src/f61.rs",
+                    "docs/guide.md",
+                    "src/unmatched.rs",
+                ],
+            ),
+            commit("bbbbbbbbbb", "Fix", &["src/f40.rs"]),
+        ];
+        // Long ago: a lift too small to list (0.3 / (1 + 200 / 5)).
+        commits.extend((0..198).map(|_| commit("cccccccccc", "Other", &["src/elsewhere.rs"])));
+        commits.push(commit("dddddddddd", "Old", &["src/f30.rs"]));
+        recently_changed(&mut ranking, &candidates, &commits, &index);
+
+        let score = |path: &str| {
+            let s = ranking.files.iter().find(|s| paths[s.index] == path);
+            s.map(|s| (s.score, s.reasons.join("; ")))
+        };
+        let lifted = |path: &str, before: f64, lift: f64, why: &str| {
+            let (s, reasons) = score(path).expect(path);
+            assert!((s - (before + lift)).abs() < 1e-9, "{path}: {s}");
+            assert_eq!(reasons, why, "{path}");
+        };
+        // The 60th file: 0.3 for HEAD's own change; a doc 0.3 × 0.6; one commit back 0.3 / 1.2;
+        // 200 back, a lift too small to list.
+        let last = "changed in the last commit, aaaaaaa Tidy (recent 1.00)";
+        lifted("src/f59.rs", 10.0 - 0.059, 0.3, last);
+        lifted("docs/guide.md", 10.0 - 0.002, 0.18, last);
+        let one_back = "changed 1 commit before the last, bbbbbbb Fix (recent 0.83)";
+        lifted("src/f40.rs", 10.0 - 0.040, 0.25, one_back);
+        lifted("src/f30.rs", 10.0 - 0.030, 0.3 / 41.0, "");
+        // The 62nd is not among the best 60; a file the ranking did not score is not added.
+        assert_eq!(score("src/f61.rs"), Some((10.0 - 0.061, String::new())));
+        assert_eq!(score("src/unmatched.rs"), None);
+        let order: Vec<&str> = ranking
+            .files
+            .iter()
+            .take(4)
+            .map(|s| paths[s.index].as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["src/f59.rs", "src/f40.rs", "docs/guide.md", "src/f00.rs"]
+        );
+    }
 }

@@ -755,6 +755,10 @@ pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
     if c.file.language.is_none() { text } else { 1.0 }
 }
 
+/// A graph score, or a lift of recent changes, at or below this is too small to list among a
+/// file's reasons (and a graph score this small is no evidence of its own).
+pub const SHOWN: f64 = 0.01;
+
 /// Ranks the candidates for the task's terms.
 pub fn rank(
     task: &str,
@@ -1026,7 +1030,7 @@ pub fn rank(
                 lex_norm[i]
             ));
         }
-        if graph_score[i] > 0.01 {
+        if graph_score[i] > SHOWN {
             match via[i] {
                 Some((s, false)) => reasons.push(format!(
                     "defines what {} uses (graph {:.2})",
@@ -1087,7 +1091,7 @@ pub fn rank(
         // own (the task's words, a graph score that would be shown, the name, the prefix, a
         // history lend): spread over every file of a directory, it would bury them.
         let evidence =
-            lex_norm[i] > 0.0 || graph_score[i] > 0.01 || hint > 0.0 || is_named.is_some() || lent;
+            lex_norm[i] > 0.0 || graph_score[i] > SHOWN || hint > 0.0 || is_named.is_some() || lent;
         if let Some(d) = past.and_then(|h| h.dir)
             && evidence
             && tune.component_dirs > 0.0
@@ -1124,7 +1128,7 @@ pub fn rank(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -1167,7 +1171,7 @@ mod tests {
         assert_eq!(component_match("src/http2.c", "lib/http2"), 0.0);
     }
 
-    fn file(id: i64, path: &str) -> FileRow {
+    pub(crate) fn file(id: i64, path: &str) -> FileRow {
         FileRow {
             id,
             path: path.into(),
