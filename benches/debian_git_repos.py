@@ -12,7 +12,8 @@ in the order given), unpacks each under OUT/<package>, and prints the repositori
 `.git` directory within three levels) with their commit counts, skipping shallow clones and
 histories shorter than --min-commits. Downloads are kept in OUT/downloads: a tarball is not
 fetched again once its size matches the one the Sources index gives, an index not within a day.
-Needs Python with tarfile's extraction filters (3.12, or 3.8-3.11 with the 2023 security fixes).
+Needs Python with tarfile's extraction filters (3.12, or 3.8-3.11 with the 2023 security fixes);
+members they reject (absolute symlinks, paths outside the tree) are left out.
 
 Then, for each repository printed:
 
@@ -21,6 +22,7 @@ Then, for each repository printed:
 
 import argparse
 import gzip
+import http.client
 import lzma
 import os
 import re
@@ -36,9 +38,21 @@ MIRROR = "http://deb.debian.org/debian"
 GIT_FILE = re.compile(r"^\.git/(?:HEAD|objects/pack/\S+\.pack)\s+(\S+)$")
 
 
-# What a broken download or archive raises while it is read.
-BAD_ARCHIVE = (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib.error)
+# What a download that failed raises (the network, the disk).
+FAILED = (OSError, http.client.HTTPException)
+# What a broken file raises while it is read: it is deleted and fetched again next time.
+BROKEN = (EOFError, lzma.LZMAError, zlib.error, tarfile.ReadError, tarfile.CompressionError)
 INDEX_MAX_AGE = 24 * 3600
+
+
+def safe_members(member, dest):
+    """tarfile's "data" filter, member by member: an unsafe member (an absolute symlink, a
+    path outside the tree) is left out instead of failing the whole archive."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError as e:
+        print(f"  {member.name}: left out ({e})", file=sys.stderr)
+        return None
 
 
 def fetch(url, path, size=None):
@@ -50,9 +64,17 @@ def fetch(url, path, size=None):
         if size is None and time.time() - os.path.getmtime(path) < INDEX_MAX_AGE:
             return path
     tmp = path + ".part"
-    with urllib.request.urlopen(url, timeout=600) as r, open(tmp, "wb") as f:
-        while chunk := r.read(1 << 20):
-            f.write(chunk)
+    try:
+        with urllib.request.urlopen(url, timeout=600) as r, open(tmp, "wb") as f:
+            while chunk := r.read(1 << 20):
+                f.write(chunk)
+    except FAILED:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if size is None and os.path.exists(path):
+            print(f"{url}: not refreshed, the copy of {path} is used", file=sys.stderr)
+            return path
+        raise
     got = os.path.getsize(tmp)
     if size is not None and got != size:
         os.remove(tmp)
@@ -109,8 +131,9 @@ def git(repo, *args):
 
 
 def unpack(downloads, mirror_dir, tarballs, tree):
-    """Fetches and unpacks the tarballs into tree (all or nothing); a download or archive that
-    turns out broken is deleted, so that the next run fetches it again."""
+    """Fetches and unpacks the tarballs into tree (all or nothing); an archive that turns out
+    broken is deleted, so that the next run fetches it again (a network or disk failure keeps
+    it). Unsafe members are left out."""
     part = tree + ".part"
     shutil.rmtree(part, ignore_errors=True)
     os.makedirs(part)
@@ -120,9 +143,9 @@ def unpack(downloads, mirror_dir, tarballs, tree):
         try:
             fetch(url, path, size)
             with tarfile.open(path) as t:
-                t.extractall(part, filter="data")
-        except BAD_ARCHIVE as e:
-            if os.path.exists(path):
+                t.extractall(part, filter=safe_members)
+        except (*FAILED, *BROKEN) as e:
+            if isinstance(e, BROKEN) and os.path.exists(path):
                 os.remove(path)
             shutil.rmtree(part, ignore_errors=True)
             raise OSError(f"{url}: {e}") from e
@@ -145,11 +168,12 @@ def main():
         try:
             wanted = packages_with_git(downloads, suite) - done
             index = sources(downloads, suite) if wanted else {}
-        except BAD_ARCHIVE as e:
+        except (*FAILED, *BROKEN) as e:
             print(f"{suite}: its indices cannot be read ({e}), skipped", file=sys.stderr)
-            for name in (f"Contents-source-{suite}.gz", f"Sources-{suite}.xz"):
-                if os.path.exists(os.path.join(downloads, name)):
-                    os.remove(os.path.join(downloads, name))
+            if isinstance(e, BROKEN):
+                for name in (f"Contents-source-{suite}.gz", f"Sources-{suite}.xz"):
+                    if os.path.exists(os.path.join(downloads, name)):
+                        os.remove(os.path.join(downloads, name))
             continue
         for package in sorted(wanted):
             if package not in index:
