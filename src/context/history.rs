@@ -744,7 +744,7 @@ pub fn changed_with(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::context::terms::query_terms;
 
@@ -915,7 +915,7 @@ mod tests {
         assert_eq!(branch[1].files, ["lib/a.c"]);
     }
 
-    fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {
+    pub(crate) fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {
         from_row(to_row(analyzer, logged(hash, msg, files, &[], &[]))).0
     }
 

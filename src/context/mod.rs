@@ -496,8 +496,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     tracing::debug!("graph read in {:.1} ms", ms(t_graph));
     let t_rank = Instant::now();
     let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
-    // Recency first, on the files the task matches (those the ranking scored); co-change then
-    // lends from the best of them, never past the best one (docs/context.md, "Recent changes").
+    // Recency first, on the files the ranking scored; co-change then lends from the best two
+    // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
@@ -850,13 +850,7 @@ mod tests {
     use super::*;
 
     fn commit(hash: &str, subject: &str, files: &[&str]) -> history::Commit {
-        history::Commit {
-            hash: hash.into(),
-            subject: subject.into(),
-            length: 0,
-            terms: Vec::new(),
-            files: files.iter().map(|f| f.to_string()).collect(),
-        }
+        history::tests::commit(&terms::Analyzer::default(), hash, subject, files)
     }
 
     #[test]
@@ -875,14 +869,7 @@ mod tests {
         for doc in &mut rows[2..5] {
             doc.language = None;
         }
-        let candidates: Vec<rank::Candidate> = rows
-            .iter()
-            .map(|f| rank::Candidate {
-                file: f,
-                lexicon: None,
-                entry_point: false,
-            })
-            .collect();
+        let candidates = rank::tests::without_lexicon(&rows);
         let mut ranking = rank::Ranking {
             files: (0..63)
                 .map(|i| rank::Scored {

@@ -1198,7 +1198,7 @@ pub(super) mod tests {
             .collect()
     }
 
-    fn without_lexicon(files: &[FileRow]) -> Vec<Candidate<'_>> {
+    pub(crate) fn without_lexicon(files: &[FileRow]) -> Vec<Candidate<'_>> {
         files
             .iter()
             .map(|f| Candidate {
