@@ -243,7 +243,7 @@ def git(repo, *a):
                           check=True).stdout
 
 
-def git_cases(repo, commits, cache):
+def git_cases(repo, commits, cache, whole=False):
     """Tasks from a git repository's own history: for each of the last `commits` commits of HEAD
     (merges left out) that modify source files, the task is the commit's subject line and the
     needed files are the source files it modifies (files it adds cannot be found). Each task runs
@@ -262,13 +262,14 @@ def git_cases(repo, commits, cache):
         if len(parents) != 1:
             continue
         subject = git(tree, "log", "-1", "--format=%s", c).strip()
+        task = git(tree, "log", "-1", "--format=%B", c).strip() if whole else subject
         # -z: status and path NUL-separated, paths unquoted whatever they hold.
         fields = git(tree, "diff-tree", "--no-commit-id", "--name-status", "-r", "--no-renames",
                      "-z", c).split("\0")
         needed = [p for st, p in zip(fields[0::2], fields[1::2])
                   if st == "M" and SOURCE_EXT.search(p)]
         if needed and len(re.findall(r"[A-Za-z]{3,}", subject)) >= 3:
-            cases.append((c[:12], subject, needed, parents[0]))
+            cases.append((c[:12], task, needed, parents[0]))
     return name, tree, cases[::-1]
 
 
@@ -285,10 +286,12 @@ def main():
                     help="tasks from this git repository's history instead of Debian patches")
     ap.add_argument("--commits", type=int, default=100,
                     help="with --git: how many of the latest commits to try (default 100)")
+    ap.add_argument("--whole-message", action="store_true",
+                    help="with --git: the task is the commit's whole message, not its subject")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     if args.git:
-        groups = [git_cases(args.git, args.commits, args.cache)]
+        groups = [git_cases(args.git, args.commits, args.cache, args.whole_message)]
     else:
         groups = debian_groups(args.packages.split(","), args.cache)
     env = {k: v for k, v in os.environ.items()

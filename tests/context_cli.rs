@@ -398,6 +398,38 @@ fn assert_lent_first(v: &Value, path: &str) {
     );
 }
 
+/// A commit message pasted whole: its trailers and mail addresses name people, not code, so
+/// neither the task's `Signed-off-by:` line nor the past commits' ones match anything (a
+/// `key@…` address would otherwise match the file about keys, and every commit Kent signed
+/// would be like the task).
+#[test]
+fn a_pasted_commit_messages_trailers_match_nothing() {
+    let t = Test::new();
+    t.write(
+        "lib/keys.py",
+        "def load_key(store):\n    \"\"\"The key, read once.\"\"\"\n    return store.key\n",
+    )
+    .write(
+        "lib/parse.py",
+        "def parse_header(data):\n    \"\"\"The header of a record.\"\"\"\n    return data[:4]\n",
+    );
+    commit_all(&t);
+    let signed = "\n\nSigned-off-by: Kent Yoder <key@linux.example.org>";
+    change(
+        &t,
+        &["lib/keys.py"],
+        &format!("keys: cache the loaded one{signed}"),
+    );
+    change(&t, &["lib/parse.py"], "parse: reject a short header");
+    let task = format!("parse: check the length of a record{signed}\nCc: Ann <ann@example.org>");
+    let v = t.run(&["context", &task, "--json"]).json();
+    assert_eq!(paths(&v), ["lib/parse.py"], "{v}");
+    let reasons = v["files"].to_string().to_lowercase();
+    for word in ["key", "kent", "linux", "signed"] {
+        assert!(!reasons.contains(word), "{word}: {reasons}");
+    }
+}
+
 /// A file's past commits count for it after it moves: a rename git finds (`git mv`, with or
 /// without an edit) keeps the old path's commits for the new one, whether the move is read
 /// in the same run as the commits before it or in a later one.

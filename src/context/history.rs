@@ -284,7 +284,8 @@ fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
         moves,
     } = logged;
     let mut counts: HashMap<Term, u32> = HashMap::new();
-    let terms = analyzer.text_terms(&message);
+    // Trailers and mail addresses name who wrote or signed a commit, not what it changed.
+    let terms = analyzer.text_terms(&super::terms::without_trailers(&message));
     for &t in &terms {
         *counts.entry(t).or_default() += 1;
     }
@@ -1079,5 +1080,33 @@ pub(super) mod tests {
         commits.push(commit(&a, "c5", "core: reformat", &many));
         let hits = score(&q, &commits, &index, paths.len(), Some("core"));
         assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
+    }
+
+    #[test]
+    fn who_signed_a_commit_lends_nothing() {
+        let a = Analyzer::default();
+        let commits = vec![
+            commit(
+                &a,
+                "c1",
+                "tcs: fix a leak\n\nSigned-off-by: Kent Yoder <key@linux.vnet.ibm.com>",
+                &["src/tcs/leak.c"],
+            ),
+            commit(&a, "c2", "tspi: load the key once", &["src/tspi/key.c"]),
+        ];
+        let paths = ["src/tcs/leak.c", "src/tspi/key.c"];
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        // The signer's name and mail host are not in c1's terms: a task naming them finds no
+        // commit, and `key` finds only the commit about keys.
+        let q = query_terms(&a, "Kent Yoder linux");
+        assert!(
+            score(&q, &commits, &index, 2, None)
+                .iter()
+                .all(Option::is_none)
+        );
+        let q = query_terms(&a, "key");
+        let hits = score(&q, &commits, &index, 2, None);
+        assert!(hits[0].is_none() && hits[1].is_some(), "{hits:?}");
+        assert_eq!(commits[0].subject, "tcs: fix a leak");
     }
 }

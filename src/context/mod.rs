@@ -457,7 +457,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         })
         .collect();
     let analyzer = terms::Analyzer::default();
-    let query = terms::query_terms(&analyzer, req.task);
+    // What the ranking reads of the task: without trailers and mail addresses (a commit message
+    // pasted whole), which name people rather than code.
+    let task = terms::without_trailers(req.task);
+    let task = task.as_ref();
+    let query = terms::query_terms(&analyzer, task);
     let others: Vec<(&str, &str)> = not_ranked
         .iter()
         .map(|f| {
@@ -471,7 +475,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             (f.path.as_str(), why)
         })
         .collect();
-    let (named, mut warnings) = rank::named_files(req.task, &candidates, &others);
+    let (named, mut warnings) = rank::named_files(task, &candidates, &others);
     warnings.extend(history_warnings);
     let path_index: HashMap<&str, usize> = candidates
         .iter()
@@ -482,7 +486,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     history::follow_moves(&mut commits, &moved, |p| {
         path_index.contains_key(p) || not_ranked.iter().any(|f| f.path == p)
     });
-    let component = rank::component_of(req.task);
+    let component = rank::component_of(task);
     let past = history::score(
         &query,
         &commits,
@@ -495,7 +499,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let edges = reader.edges()?;
     tracing::debug!("graph read in {:.1} ms", ms(t_graph));
     let t_rank = Instant::now();
-    let mut ranking = rank::rank(req.task, &query, &candidates, &named, &graph, &edges, &past);
+    let mut ranking = rank::rank(task, &query, &candidates, &named, &graph, &edges, &past);
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);

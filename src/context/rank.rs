@@ -228,10 +228,21 @@ pub struct Named {
     pub as_written: String,
     /// The line written with it, if any.
     pub line: Option<u32>,
+    /// How many files have the name as written: 1 when it names this file alone, more for a
+    /// file name a few files share (`tpm.h` in src/include/ and src/include/tss/).
+    pub shared: usize,
 }
 
+/// A file name shared by at most this many files still names them (each is lifted, none comes
+/// first); more (`__init__.py`, `index.js`, `Makefile`) name none.
+const MAX_SHARED: usize = 4;
+/// Score of a file whose name the task writes and a few other files share: above any unnamed
+/// file, below a file the task names alone.
+const SHARED_NAME: f64 = NAMED / 2.0;
+
 /// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
-/// only one file has (`decoder.py`), or a dotted module (`json.decoder`). Words that look like
+/// only one file has (`decoder.py`) or a few share (`shared` > 1), or a dotted module
+/// (`json.decoder`). Words that look like
 /// paths but match nothing come back as warnings; `others` (path, why it is not a candidate)
 /// say why for a file that exists but is not ranked.
 pub fn named_files(
@@ -279,6 +290,7 @@ pub fn named_files(
             .rsplit_once('.')
             .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext));
         let mut found: Vec<usize> = Vec::new();
+        let mut shared = 1;
         if word.contains('/') {
             // Only the files of the same name can end with the path (a pasted log may hold
             // thousands of paths: no scan of every file for each).
@@ -313,9 +325,11 @@ pub fn named_files(
             }
         } else if has_ext {
             if let Some(list) = by_name.get(word.as_str()) {
-                // Only a unique file name names one file.
-                if list.len() == 1 {
+                // A unique file name names one file; a name a few files share names each of
+                // them, more weakly (see `SHARED_NAME`).
+                if list.len() <= MAX_SHARED {
                     found = list.clone();
+                    shared = list.len();
                 } else {
                     continue;
                 }
@@ -352,18 +366,23 @@ pub fn named_files(
         }
         // One entry per file, and one more per further line named in it.
         for i in found {
-            if named
-                .iter()
-                .any(|n| n.index == i && (line.is_none() || n.line == line))
+            if let Some(n) = named
+                .iter_mut()
+                .find(|n| n.index == i && (line.is_none() || n.line == line))
             {
+                n.shared = n.shared.min(shared);
                 continue;
             }
             match named.iter_mut().find(|n| n.index == i && n.line.is_none()) {
-                Some(n) => n.line = line,
+                Some(n) => {
+                    n.line = line;
+                    n.shared = n.shared.min(shared);
+                }
                 None => named.push(Named {
                     index: i,
                     as_written: word.clone(),
                     line,
+                    shared,
                 }),
             }
         }
@@ -901,7 +920,7 @@ pub fn rank(
         seed[i] = lex_norm[i] * lex_norm[i];
     }
     for nm in named {
-        seed[nm.index] = seed[nm.index].max(1.0);
+        seed[nm.index] = seed[nm.index].max(1.0 / nm.shared.max(1) as f64);
     }
     let seed_sum: f64 = seed.iter().sum();
     let mut graph_score = vec![0.0f64; n];
@@ -966,13 +985,22 @@ pub fn rank(
     }
 
     let component = component_of(task);
-    // Per named file: how the task first wrote it, and the lines it named there.
-    let mut named_at: HashMap<usize, (&str, Vec<u32>)> = HashMap::new();
+    // Per named file: how the task first wrote it, the lines it named there (only for a file
+    // it names alone: a line of a shared name's file is a line of one of them) and how many
+    // files have that name (1 once the task names it alone anywhere).
+    let mut named_at: HashMap<usize, (&str, Vec<u32>, usize)> = HashMap::new();
     for nm in named {
-        let (_, lines) = named_at
-            .entry(nm.index)
-            .or_insert((nm.as_written.as_str(), Vec::new()));
-        lines.extend(nm.line);
+        let (as_written, lines, shared) =
+            named_at
+                .entry(nm.index)
+                .or_insert((nm.as_written.as_str(), Vec::new(), nm.shared));
+        if nm.shared < *shared {
+            *as_written = nm.as_written.as_str();
+            *shared = nm.shared;
+        }
+        if nm.shared == 1 {
+            lines.extend(nm.line);
+        }
     }
     let mut files: Vec<Scored> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
@@ -997,10 +1025,18 @@ pub fn rank(
                 component.as_deref().unwrap_or("")
             ));
         }
-        let mut lines: Vec<u32> = is_named.map(|(_, l)| l.clone()).unwrap_or_default();
+        let mut lines: Vec<u32> = is_named.map(|(_, l, _)| l.clone()).unwrap_or_default();
         lines.sort_unstable();
         lines.dedup();
-        if let Some((as_written, _)) = is_named {
+        // Named alone: first, in full if it fits; by a name it shares: above the unnamed files.
+        let alone = is_named.is_some_and(|&(_, _, shared)| shared == 1);
+        if let Some(&(as_written, _, shared)) = is_named
+            && shared > 1
+        {
+            reasons.push(format!(
+                "named in the task ({as_written}, a name {shared} files share)"
+            ));
+        } else if let Some((as_written, _, _)) = is_named {
             let at = match lines.as_slice() {
                 [] => String::new(),
                 [l] => format!(", line {l}"),
@@ -1112,13 +1148,15 @@ pub fn rank(
         }
         // A touch of global importance breaks near-ties towards central files.
         score += 0.02 * c.file.rank.sqrt().min(1.0);
-        if is_named.is_some() {
+        if alone {
             score += NAMED;
+        } else if is_named.is_some() {
+            score += SHARED_NAME;
         }
         files.push(Scored {
             index: i,
             score,
-            named: is_named.is_some(),
+            named: alone,
             lines,
             reasons,
         });
@@ -1372,6 +1410,51 @@ pub(super) mod tests {
         assert_eq!(named.len(), 80);
         assert!(named.iter().all(|n| n.index == 0 || n.index == 2));
         assert_eq!(named.iter().filter(|n| n.index == 2).count(), 40);
+    }
+
+    #[test]
+    fn a_file_name_a_few_files_share_lifts_each_below_one_named_alone() {
+        let mut paths = vec!["src/include/tpm.h", "src/include/tss/tpm.h", "lib/util.c"];
+        let many: Vec<String> = (0..=MAX_SHARED).map(|i| format!("d{i}/x.py")).collect();
+        paths.extend(many.iter().map(String::as_str));
+        let files = rows(&paths);
+        let candidates = without_lexicon(&files);
+        let task = "Added comment to tpm.h file, see util.c, and to x.py";
+        let (named, warnings) = named_files(task, &candidates, &[]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
+        // x.py is too common a name to name any of its files.
+        assert_eq!(found, [(0, 2), (1, 2), (2, 1)]);
+        // A path naming one of them alone wins over the shared name, whichever comes first.
+        let (named, _) = named_files("tpm.h: see src/include/tss/tpm.h", &candidates, &[]);
+        let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
+        assert_eq!(found, [(0, 2), (1, 1)]);
+
+        let (named, _) = named_files(task, &candidates, &[]);
+        let query =
+            crate::context::terms::query_terms(&crate::context::terms::Analyzer::default(), task);
+        let ranking = rank(task, &query, &candidates, &named, &[], &[], &[]);
+        let order: Vec<(&str, bool)> = ranking
+            .files
+            .iter()
+            .map(|s| (files[s.index].path.as_str(), s.named))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("lib/util.c", true),
+                ("src/include/tpm.h", false),
+                ("src/include/tss/tpm.h", false),
+            ]
+        );
+        assert!(
+            ranking.files[1]
+                .reasons
+                .contains(&"named in the task (tpm.h, a name 2 files share)".to_string()),
+            "{:?}",
+            ranking.files[1].reasons
+        );
+        assert!(ranking.files[1].score >= SHARED_NAME && ranking.files[0].score >= NAMED);
     }
 
     #[test]

@@ -145,6 +145,79 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
+/// Trailer keys (`Key: value` lines at a commit message's end) that name people, reviews or
+/// other systems, besides every `…-by` key (`Signed-off-by`, `Co-authored-by`, `Reported-by`).
+/// `Fixes:`, `Closes:` and `Bug:` stay: their values are references (dropped as terms) or the
+/// subject of the commit fixed, which is about the same code.
+const TRAILER_KEYS: &[&str] = &[
+    "cc",
+    "change-id",
+    "cherry-picked-from",
+    "git-svn-id",
+    "link",
+    "message-id",
+    "part-of",
+    "piperorigin-revid",
+    "pr-url",
+    "pull-request",
+    "reviewed-on",
+];
+
+/// The text without what names people and other systems rather than code: trailer lines
+/// (`Signed-off-by: A <a@b.org>`, `Reviewed-on: …`, `Change-Id: …`, `git-svn-id: …`; see
+/// `TRAILER_KEYS`) and e-mail addresses. A task pasted with its commit message's trailers
+/// would otherwise match code by the words of names and mail hosts (`key@linux.ibm.com`), and
+/// past commits by who signed them rather than by what they changed. The first line is the
+/// title, never a trailer (`link: pass --as-needed` names a component).
+pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
+    let title = text.lines().position(|l| !l.trim().is_empty());
+    let trailer = |(at, line): (usize, &str)| {
+        let Some((key, _)) = line.trim_start().split_once(':') else {
+            return false;
+        };
+        let key = key.to_ascii_lowercase();
+        Some(at) != title
+            && !key.is_empty()
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && (key.ends_with("-by") || TRAILER_KEYS.contains(&key.as_str()))
+    };
+    if !text.lines().enumerate().any(trailer) && !text.split_whitespace().any(is_mail_address) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (_, line) in text.lines().enumerate().filter(|&l| !trailer(l)) {
+        let mut first = true;
+        for word in line.split_whitespace().filter(|w| !is_mail_address(w)) {
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(word);
+            first = false;
+        }
+        out.push('\n');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `a.b@mail.example.org`, in brackets or quotes or not: a local part, an `@` and a domain
+/// whose last label is letters (not `trunk@1234`, a path's `pkg@1.2/x.py` or a scope's
+/// `@babel/core`).
+fn is_mail_address(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    w.split_once('@').is_some_and(|(local, host)| {
+        !local.is_empty()
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".+-_%".contains(&b))
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            && host.rsplit_once('.').is_some_and(|(name, tld)| {
+                !name.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())
+            })
+    })
+}
+
 /// A part of an identifier too short to be a term alone: one letter, or a number.
 fn short_part(p: &str) -> bool {
     p.len() < 2 || p.bytes().all(|b| b.is_ascii_digit())
@@ -326,6 +399,45 @@ pub fn mentions_tests(task: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailers_and_mail_addresses_are_not_task_text() {
+        let message = "tspi: fix a leak in Tspi_Key_LoadKey\n\n\
+                       Fixes: 1a2b3c4d5e (\"tspi: cache keys\")\n\
+                       Reported-by: Andy Lutomirski <luto@users.sourceforge.net>\n\
+                       Signed-off-by:  Kent Yoder <key@linux.vnet.ibm.com>\n\
+                       \tCo-Authored-By: A. N. Other <other@example.org>\n\
+                       Change-Id: I0123456789abcdef\n\
+                       git-svn-id: https://svn.example.org/trunk@1234 5f2c-11de\n\
+                       Mailed by key@linux.vnet.ibm.com to the list.\n\
+                       Note: @property and @babel/core stay; so does a: b.";
+        let text = without_trailers(message);
+        assert_eq!(
+            text,
+            "tspi: fix a leak in Tspi_Key_LoadKey\n\n\
+             Fixes: 1a2b3c4d5e (\"tspi: cache keys\")\n\
+             Mailed by to the list.\n\
+             Note: @property and @babel/core stay; so does a: b.\n"
+        );
+        let a = Analyzer::default();
+        let words: Vec<String> = query_terms(&a, &text).into_iter().map(|q| q.word).collect();
+        for gone in ["key", "linux", "Kent", "Yoder", "signed", "svn", "Change"] {
+            assert!(!words.iter().any(|w| w == gone), "{gone}: {words:?}");
+        }
+        // The title is never a trailer; paths and versions with an `@` are no mail addresses.
+        let title = "link: pass --as-needed\n\nsee packages/@scope/x@1.2/index.js, a@b";
+        assert_eq!(without_trailers(title), title);
+        assert_eq!(
+            without_trailers("cc: a <mail@example.org>\nCc: b\n"),
+            "cc: a\n"
+        );
+        // Nothing to take out: the task as it is.
+        let plain = "component: fix it\nsee foo.c";
+        assert!(matches!(
+            without_trailers(plain),
+            std::borrow::Cow::Borrowed(t) if t == plain
+        ));
+    }
 
     #[test]
     fn letters_and_digits_make_a_term_together() {

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_history_paths.sql"),
     include_str!("migrations/0011_history_renames.sql"),
     include_str!("migrations/0012_history_added.sql"),
+    include_str!("migrations/0013_history_trailers.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
