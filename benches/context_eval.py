@@ -289,6 +289,8 @@ def main():
     ap.add_argument("--whole-message", action="store_true",
                     help="with --git: the task is the commit's whole message, not its subject")
     args = ap.parse_args()
+    if args.whole_message and not args.git:
+        ap.error("--whole-message needs --git (Debian tasks are whole descriptions already)")
     os.makedirs(args.cache, exist_ok=True)
     if args.git:
         groups = [git_cases(args.git, args.commits, args.cache, args.whole_message)]

@@ -323,6 +323,9 @@ pub fn named_files(
             if found.is_empty() && (!has_ext || absolute) {
                 continue;
             }
+            // A suffix several files end with (`src/index.js` in six packages) names each of
+            // them as a shared name does.
+            shared = found.len().max(1);
         } else if has_ext {
             if let Some(list) = by_name.get(word.as_str()) {
                 // A unique file name names one file; a name a few files share names each of
@@ -364,20 +367,21 @@ pub fn named_files(
                 },
             );
         }
-        // One entry per file, and one more per further line named in it.
+        // One entry per file, and one more per further line named in it; a name it shares and
+        // a name of its own are separate entries (a line written with a shared name is a line
+        // of one of its files, not of this one).
         for i in found {
-            if let Some(n) = named
-                .iter_mut()
-                .find(|n| n.index == i && (line.is_none() || n.line == line))
+            if named
+                .iter()
+                .any(|n| n.index == i && n.shared == shared && (line.is_none() || n.line == line))
             {
-                n.shared = n.shared.min(shared);
                 continue;
             }
-            match named.iter_mut().find(|n| n.index == i && n.line.is_none()) {
-                Some(n) => {
-                    n.line = line;
-                    n.shared = n.shared.min(shared);
-                }
+            match named
+                .iter_mut()
+                .find(|n| n.index == i && n.shared == shared && n.line.is_none())
+            {
+                Some(n) => n.line = line,
                 None => named.push(Named {
                     index: i,
                     as_written: word.clone(),
@@ -387,6 +391,13 @@ pub fn named_files(
             }
         }
     }
+    // A shared name the task also writes one of its files' paths for names that file alone.
+    let alone: Vec<&str> = named
+        .iter()
+        .filter(|n| n.shared == 1)
+        .map(|n| candidates[n.index].file.path.as_str())
+        .collect();
+    named.retain(|n| n.shared == 1 || !alone.iter().any(|p| ends_with_path(p, &n.as_written)));
     (named, warnings)
 }
 
@@ -1402,14 +1413,14 @@ pub(super) mod tests {
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(12))]
         );
-        // A long log names each file once per line.
+        // A long log names each file once per line; a suffix that the log's absolute paths
+        // resolve to one file names that file alone.
         let log: String = (1..=40)
             .map(|n| format!("at /home/me/p/src/a/b.py:{n} and a/b.py:{n}\n"))
             .collect();
         let (named, _) = named_files(&log, &candidates, &[]);
-        assert_eq!(named.len(), 80);
-        assert!(named.iter().all(|n| n.index == 0 || n.index == 2));
-        assert_eq!(named.iter().filter(|n| n.index == 2).count(), 40);
+        assert_eq!(named.len(), 40);
+        assert!(named.iter().all(|n| n.index == 0 && n.shared == 1));
     }
 
     #[test]
@@ -1425,10 +1436,28 @@ pub(super) mod tests {
         let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
         // x.py is too common a name to name any of its files.
         assert_eq!(found, [(0, 2), (1, 2), (2, 1)]);
-        // A path naming one of them alone wins over the shared name, whichever comes first.
-        let (named, _) = named_files("tpm.h: see src/include/tss/tpm.h", &candidates, &[]);
+        // A path naming one of them alone says which: the other is not named, and a line
+        // written with the shared name is no line of either.
+        for task in [
+            "tpm.h: see src/include/tss/tpm.h",
+            "crash at tpm.h:3, see src/include/tss/tpm.h",
+            "see src/include/tss/tpm.h; tpm.h:3",
+        ] {
+            let (named, _) = named_files(task, &candidates, &[]);
+            let found: Vec<_> = named.iter().map(|n| (n.index, n.shared, n.line)).collect();
+            assert_eq!(found, [(1, 1, None)], "{task}");
+        }
+        // Up to MAX_SHARED files of a name, and a path suffix several files end with.
+        let mut four = vec!["a/b/x.c", "c/b/x.c", "d/x.c", "e/x.c", "f/y.c"];
+        let four_files = rows(&four);
+        let four_candidates = without_lexicon(&four_files);
+        let (named, _) = named_files("x.c and b/x.c", &four_candidates, &[]);
         let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
-        assert_eq!(found, [(0, 2), (1, 1)]);
+        assert_eq!(found, [(0, 4), (1, 4), (2, 4), (3, 4), (0, 2), (1, 2)]);
+        four.push("g/x.c");
+        let five_files = rows(&four);
+        let (named, _) = named_files("x.c", &without_lexicon(&five_files), &[]);
+        assert!(named.is_empty());
 
         let (named, _) = named_files(task, &candidates, &[]);
         let query =

@@ -150,9 +150,11 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
 /// `Fixes:`, `Closes:` and `Bug:` stay: their values are references (dropped as terms) or the
 /// subject of the commit fixed, which is about the same code.
 const TRAILER_KEYS: &[&str] = &[
-    "cc",
     "change-id",
     "cherry-picked-from",
+    "commit-queue",
+    "cr-commit-position",
+    "differential revision",
     "git-svn-id",
     "link",
     "message-id",
@@ -167,25 +169,40 @@ const TRAILER_KEYS: &[&str] = &[
 /// (`Signed-off-by: A <a@b.org>`, `Reviewed-on: …`, `Change-Id: …`, `git-svn-id: …`; see
 /// `TRAILER_KEYS`) and e-mail addresses. A task pasted with its commit message's trailers
 /// would otherwise match code by the words of names and mail hosts (`key@linux.ibm.com`), and
-/// past commits by who signed them rather than by what they changed. The first line is the
-/// title, never a trailer (`link: pass --as-needed` names a component).
+/// past commits by who signed them rather than by what they changed. As git reads them,
+/// trailers are the lines of the last paragraph, never of the first (the title: `link: pass
+/// --as-needed` names a component, and a pasted build log's `cc: error: …` stays); `Cc:` only
+/// with a mail address.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
-    let title = text.lines().position(|l| !l.trim().is_empty());
+    let lines: Vec<&str> = text.lines().collect();
+    let blank = |l: &&str| l.trim().is_empty();
+    // The last paragraph: after the last blank line that follows some text.
+    let first_text = lines.iter().position(|l| !blank(l)).unwrap_or(lines.len());
+    let last_start = lines
+        .iter()
+        .rposition(blank)
+        .filter(|&b| b > first_text)
+        .map_or(usize::MAX, |b| b + 1);
     let trailer = |(at, line): (usize, &str)| {
-        let Some((key, _)) = line.trim_start().split_once(':') else {
+        let Some((key, value)) = line.trim_start().split_once(':') else {
             return false;
         };
         let key = key.to_ascii_lowercase();
-        Some(at) != title
-            && !key.is_empty()
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && (key.ends_with("-by") || TRAILER_KEYS.contains(&key.as_str()))
+        let key_ok = !key.is_empty()
+            && key.split(' ').count() <= 2
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ');
+        let by = key.len() > 3 && (key.ends_with("-by") || key.ends_with(" by"));
+        at >= last_start
+            && key_ok
+            && (by || TRAILER_KEYS.contains(&key.as_str()) || (key == "cc" && value.contains('@')))
     };
     if !text.lines().enumerate().any(trailer) && !text.split_whitespace().any(is_mail_address) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
-    for (_, line) in text.lines().enumerate().filter(|&l| !trailer(l)) {
+    for (_, line) in lines.iter().copied().enumerate().filter(|&l| !trailer(l)) {
         let mut first = true;
         for word in line.split_whitespace().filter(|w| !is_mail_address(w)) {
             if !first {
@@ -199,11 +216,27 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// `a.b@mail.example.org`, in brackets or quotes or not: a local part, an `@` and a domain
-/// whose last label is letters (not `trunk@1234`, a path's `pkg@1.2/x.py` or a scope's
-/// `@babel/core`).
+/// Top-level domains of mail hosts written bare (`ann@example.org`); in brackets or after
+/// `mailto:` any domain counts.
+const MAIL_TLDS: &[&str] = &[
+    "com", "org", "net", "edu", "gov", "mil", "int", "io", "dev", "ai", "app", "info", "biz", "me",
+    "co", "us", "uk", "de", "fr", "nl", "be", "ch", "at", "it", "es", "pt", "se", "no", "fi", "dk",
+    "pl", "cz", "hu", "ru", "ua", "jp", "cn", "kr", "tw", "in", "au", "nz", "ca", "br", "ar", "mx",
+    "eu", "ie", "il", "gr", "ro",
+];
+
+/// A mail address: `<a.b@mail.example.org>`, `Ann<a@b.org>`, `mailto:a@b.org`, or bare
+/// `ann@example.org` with a common mail domain (not Python's `x@self.proj`, `trunk@1234`, a
+/// path's `pkg@1.2/x.py`, a scope's `@babel/core`, `logo@2x.png` or `wg-quick@wg0.service`).
 fn is_mail_address(word: &str) -> bool {
-    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let (marked, w) = match word.rsplit_once('<') {
+        Some((_, after)) => (true, after),
+        None => match word.split_once("mailto:") {
+            Some((_, after)) => (true, after),
+            None => (false, word),
+        },
+    };
+    let w = w.trim_matches(|c: char| !c.is_alphanumeric());
     w.split_once('@').is_some_and(|(local, host)| {
         !local.is_empty()
             && local
@@ -213,7 +246,12 @@ fn is_mail_address(word: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
             && host.rsplit_once('.').is_some_and(|(name, tld)| {
-                !name.is_empty() && tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())
+                let tld = tld.to_ascii_lowercase();
+                !name.is_empty()
+                    && !name.starts_with(|c: char| c.is_ascii_digit())
+                    && tld.len() >= 2
+                    && tld.bytes().all(|b| b.is_ascii_alphabetic())
+                    && (marked || MAIL_TLDS.contains(&tld.as_str()))
             })
     })
 }
@@ -427,10 +465,37 @@ mod tests {
         // The title is never a trailer; paths and versions with an `@` are no mail addresses.
         let title = "link: pass --as-needed\n\nsee packages/@scope/x@1.2/index.js, a@b";
         assert_eq!(without_trailers(title), title);
+        // Trailers are the last paragraph's lines, `Cc:` only with an address: a pasted build
+        // log's `cc: error:` stays.
+        let log = "build fails\n\ncc: error: lib/foo.c: No such file\nReported-by: CI";
         assert_eq!(
-            without_trailers("cc: a <mail@example.org>\nCc: b\n"),
-            "cc: a\n"
+            without_trailers(log),
+            "build fails\n\ncc: error: lib/foo.c: No such file\n"
         );
+        let body =
+            "fix it\n\nReported-by: CI\nmore words\n\nCc: Ann <ann@example.org>\nCc: the list";
+        assert_eq!(
+            without_trailers(body),
+            "fix it\n\nReported-by: CI\nmore words\n\nCc: the list\n"
+        );
+        // Mail addresses, and what only looks like one.
+        for mail in [
+            "<a@b.example>",
+            "Ann<ann@example.org>",
+            "mailto:a@b.org",
+            "a.b@x.co.uk",
+        ] {
+            assert!(is_mail_address(mail), "{mail}");
+        }
+        for not in [
+            "logo@2x.png",
+            "x@self.proj",
+            "wg-quick@wg0.service",
+            "file@v1.js",
+            "@a/b",
+        ] {
+            assert!(!is_mail_address(not), "{not}");
+        }
         // Nothing to take out: the task as it is.
         let plain = "component: fix it\nsee foo.c";
         assert!(matches!(
