@@ -398,6 +398,41 @@ fn assert_lent_first(v: &Value, path: &str) {
     );
 }
 
+/// A file name two files share names both, after a file named alone and before the files the
+/// task's words match better; neither is packed first.
+#[test]
+fn a_file_name_two_files_share_lifts_both() {
+    let t = Test::new();
+    t.write("src/include/tpm.h", "#define TPM_VERSION 2\n")
+        .write("src/include/tss/tpm.h", "typedef int TPM_HANDLE;\n")
+        .write(
+            "src/comment.c",
+            "/* A comment on every comment, a file of comments. */\nint comment_count(void) { return 0; }\n",
+        )
+        .write("src/main.c", "int main(void) { return 0; }\n");
+    let v = t
+        .run(&["context", "Added a comment to tpm.h, see main.c", "--json"])
+        .json();
+    let order = paths(&v);
+    assert_eq!(
+        order[..3],
+        ["src/main.c", "src/include/tpm.h", "src/include/tss/tpm.h"],
+        "{v}"
+    );
+    let reasons = file(&v, "src/include/tss/tpm.h")["reasons"].to_string();
+    assert!(
+        reasons.contains("named in the task (tpm.h, a name 2 files share)"),
+        "{reasons}"
+    );
+    assert!(
+        v["context"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("src/main.c\n"),
+        "{v}"
+    );
+}
+
 /// A commit message pasted whole: its trailers and mail addresses name people, not code, so
 /// neither the task's `Signed-off-by:` line nor the past commits' ones match anything (a
 /// `key@…` address would otherwise match the file about keys, and every commit Kent signed
