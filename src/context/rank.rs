@@ -392,11 +392,14 @@ pub fn named_files(
         }
     }
     // A shared name the task also writes one of its files' paths for names that file alone.
-    let alone: Vec<&str> = named
+    // (Each file once: a pasted log may name the same files on thousands of lines.)
+    let mut alone: Vec<&str> = named
         .iter()
         .filter(|n| n.shared == 1)
         .map(|n| candidates[n.index].file.path.as_str())
         .collect();
+    alone.sort_unstable();
+    alone.dedup();
     named.retain(|n| n.shared == 1 || !alone.iter().any(|p| ends_with_path(p, &n.as_written)));
     (named, warnings)
 }
