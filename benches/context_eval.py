@@ -261,8 +261,9 @@ def git_cases(repo, commits, cache, whole=False):
         c, *parents = line.split()
         if len(parents) != 1:
             continue
-        subject = git(tree, "log", "-1", "--format=%s", c).strip()
-        task = git(tree, "log", "-1", "--format=%B", c).strip() if whole else subject
+        subject, _, message = git(tree, "log", "-1", "--format=%s%x00%B", c).partition("\0")
+        subject = subject.strip()
+        task = message.strip() if whole else subject
         # -z: status and path NUL-separated, paths unquoted whatever they hold.
         fields = git(tree, "diff-tree", "--no-commit-id", "--name-status", "-r", "--no-renames",
                      "-z", c).split("\0")

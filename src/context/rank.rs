@@ -1428,6 +1428,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_file_name_a_few_files_share_lifts_each_below_one_named_alone() {
+        use crate::context::terms::{Analyzer, query_terms};
         let mut paths = vec!["src/include/tpm.h", "src/include/tss/tpm.h", "lib/util.c"];
         let many: Vec<String> = (0..=MAX_SHARED).map(|i| format!("d{i}/x.py")).collect();
         paths.extend(many.iter().map(String::as_str));
@@ -1463,8 +1464,7 @@ pub(super) mod tests {
         assert!(named.is_empty());
 
         let (named, _) = named_files(task, &candidates, &[]);
-        let query =
-            crate::context::terms::query_terms(&crate::context::terms::Analyzer::default(), task);
+        let query = query_terms(&Analyzer::default(), task);
         let ranking = rank(task, &query, &candidates, &named, &[], &[], &[]);
         let order: Vec<(&str, bool)> = ranking
             .files

@@ -182,8 +182,8 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         .iter()
         .rposition(blank)
         .filter(|&b| b > first_text)
-        .map_or(usize::MAX, |b| b + 1);
-    let trailer = |(at, line): (usize, &str)| {
+        .map_or(lines.len(), |b| b + 1);
+    let trailer = |line: &str| {
         let Some((key, value)) = line.trim_start().split_once(':') else {
             return false;
         };
@@ -194,17 +194,23 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ');
         let by = key.len() > 3 && (key.ends_with("-by") || key.ends_with(" by"));
-        at >= last_start
-            && key_ok
+        key_ok
             && (by || TRAILER_KEYS.contains(&key.as_str()) || (key == "cc" && value.contains('@')))
     };
-    if !text.lines().enumerate().any(trailer) && !text.split_whitespace().any(is_mail_address) {
-        return std::borrow::Cow::Borrowed(text);
-    }
+    // One pass: the kept lines, with their mail addresses left out.
     let mut out = String::with_capacity(text.len());
-    for (_, line) in lines.iter().copied().enumerate().filter(|&l| !trailer(l)) {
+    let mut changed = false;
+    for (at, line) in lines.iter().enumerate() {
+        if at >= last_start && trailer(line) {
+            changed = true;
+            continue;
+        }
         let mut first = true;
-        for word in line.split_whitespace().filter(|w| !is_mail_address(w)) {
+        for word in line.split_whitespace() {
+            if is_mail_address(word) {
+                changed = true;
+                continue;
+            }
             if !first {
                 out.push(' ');
             }
@@ -213,7 +219,11 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         }
         out.push('\n');
     }
-    std::borrow::Cow::Owned(out)
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Top-level domains of mail hosts written bare (`ann@example.org`); in brackets or after
