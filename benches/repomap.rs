@@ -16,7 +16,7 @@
 //!   check, ranking and packing, for a rotation of tasks (block counts cached after the first
 //!   round, as in repeated use).
 //! - `tokens/corpus_rayon`: exact o200k_base counts of every corpus `.py` file, in memory, on
-//!   every core with a tokenizer per thread (what `vibe tokens` does).
+//!   every core, each thread with its own pre-tokenizer (what `vibe tokens` does).
 //!
 //! Like the binary, the bench uses mimalloc for Rust and tree-sitter allocations.
 //!
@@ -400,7 +400,7 @@ fn bench_context(c: &mut Criterion, corpus: &Corpus) {
         b.iter(|| {
             let n: usize = sources
                 .par_iter()
-                .map(|s| Encoding::O200kBase.count_on_this_thread(s))
+                .map(|s| Encoding::O200kBase.count(s))
                 .sum();
             black_box(n)
         })

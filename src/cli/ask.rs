@@ -142,7 +142,6 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         .min(window_room);
     let encoding = Encoding::for_model(&primary.model);
     let packed = if budget > 0 {
-        context::prewarm(encoding);
         let (store, _) = super::index(root, &config)?;
         let req = context::Request {
             task: &question,

@@ -98,7 +98,6 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         history: config.context.history,
     };
     context::check(&request).map_err(usage)?;
-    context::prewarm(encoding);
     let t = Instant::now();
     let (store, _) = super::index(root, config)?;
     tracing::info!(

@@ -5,8 +5,8 @@
 //! task (`rank`), then packs (`pack`): the best files in full (or, when a file is too large, its
 //! matching definitions in full and the rest as signatures), then signature-only skeletons of
 //! the next files, then repo-map lines for the rest, never over the budget. Counting is exact
-//! for the chosen encoding, and the tokenizer is loaded on a spare thread while ranking runs,
-//! only in case a block's count is not cached yet.
+//! for the chosen encoding; counts are cached in the index, and a miss costs only the count
+//! (the token tables are built into the binary, `tokens::table`).
 
 pub mod history;
 pub mod lexicon;
@@ -182,15 +182,7 @@ pub fn refresh_lexicon(
     if todo.is_empty() {
         return Ok(Vec::new());
     }
-    // A tokenizer per thread pays off only for a larger batch (see `count_on_this_thread`).
-    let many = todo.len() > 32;
-    let count = |text: &str| -> u32 {
-        if many {
-            encoding.count_on_this_thread(text) as u32
-        } else {
-            encoding.count(text) as u32
-        }
-    };
+    let count = |text: &str| -> u32 { encoding.count(text) as u32 };
     let results: Vec<(LexiconRow, Vec<(i64, u32)>)> = todo
         .par_iter()
         .map_init(
@@ -379,15 +371,6 @@ fn recently_changed(
     }
 }
 
-/// Starts loading the tokenizer on a spare thread (once per process), so that it is ready by
-/// the time a block's count is not in the cache. Callers may start it before indexing.
-pub fn prewarm(encoding: Encoding) {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        std::thread::spawn(move || encoding.count(""));
-    });
-}
-
 /// The request's own mistakes, found before any work.
 pub fn check(req: &Request) -> Result<(), Error> {
     if req.task.trim().is_empty() {
@@ -402,7 +385,6 @@ pub fn check(req: &Request) -> Result<(), Error> {
 /// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
 pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed> {
     check(req)?;
-    prewarm(req.encoding);
 
     let mut timings = Timings::default();
     let t = Instant::now();

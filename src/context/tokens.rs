@@ -1,11 +1,11 @@
-//! Exact token counts with tiktoken-rs. Loading an encoding costs ~0.25 s, so each is built at
-//! most once per process and only when something is actually counted.
+//! Exact token counts in OpenAI's encodings (o200k_base, cl100k_base), the same as tiktoken's,
+//! by vibe's own BPE ([`bpe`]) over token tables that `build.rs` embeds ([`table`]): nothing
+//! to load at run time, where building tiktoken-rs's encoder took ~0.1 s per process.
 
-use std::cell::OnceCell;
+mod bpe;
+pub mod table;
+
 use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
 
 use crate::store::Store;
 
@@ -70,51 +70,17 @@ impl Encoding {
         }
     }
 
-    fn bpe(self) -> &'static CoreBPE {
-        static O200K: OnceLock<CoreBPE> = OnceLock::new();
-        static CL100K: OnceLock<CoreBPE> = OnceLock::new();
-        // The BPE tables are embedded in tiktoken-rs; building them cannot fail at run time.
-        #[allow(clippy::expect_used)]
-        match self {
-            Encoding::O200kBase => {
-                O200K.get_or_init(|| tiktoken_rs::o200k_base().expect("embedded o200k_base"))
-            }
-            Encoding::Cl100kBase => {
-                CL100K.get_or_init(|| tiktoken_rs::cl100k_base().expect("embedded cl100k_base"))
-            }
-        }
-    }
-
-    /// Tokens in `text`, special-token markers counted as ordinary text.
+    /// Tokens in `text`, special-token markers counted as ordinary text: tiktoken's
+    /// `encode_ordinary(text).len()`, counted by [`bpe`] over tables built into the binary (no
+    /// load time). Each thread compiles its own pre-tokenizer once, so threads count in
+    /// parallel without contending.
     pub fn count(self, text: &str) -> usize {
-        self.bpe().encode_ordinary(text).len()
-    }
-
-    /// The same count, with a tokenizer of the calling thread's own. Threads sharing one
-    /// tokenizer contend for its regex's match caches (two rayon workers count more slowly than
-    /// one), so a counting pool pays ~0.1 s per thread once to build its own and then scales.
-    pub fn count_on_this_thread(self, text: &str) -> usize {
-        thread_local! {
-            static OWN: [OnceCell<CoreBPE>; 2] = const { [OnceCell::new(), OnceCell::new()] };
-        }
-        OWN.with(|own| {
-            let (i, build): (usize, fn() -> anyhow::Result<CoreBPE>) = match self {
-                Encoding::O200kBase => (0, tiktoken_rs::o200k_base),
-                Encoding::Cl100kBase => (1, tiktoken_rs::cl100k_base),
-            };
-            match own[i].get() {
-                Some(bpe) => bpe.encode_ordinary(text).len(),
-                None => match build() {
-                    Ok(bpe) => own[i].get_or_init(|| bpe).encode_ordinary(text).len(),
-                    Err(_) => self.count(text),
-                },
-            }
-        })
+        bpe::count(self, text)
     }
 }
 
 /// Exact counts through the index's token cache (`token_counts`): the map's lines and
-/// `vibe context`'s blocks are counted once, and the tokenizer is loaded only on a miss.
+/// `vibe context`'s blocks are counted once, and counted again only on a miss.
 /// Lines are keyed with their digits as `0` (see [`zero_digits`]); a block by its exact text.
 pub struct CountCache<'s> {
     store: &'s Store,

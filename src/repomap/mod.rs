@@ -141,9 +141,9 @@ struct Prepared {
 
 /// When a run parses at least this many files (a first index, a branch switch) and ranks again,
 /// it also counts the tokens of every line the [`PRECOUNT_TOP`] highest-ranked files can put in
-/// a map, so that the incremental runs after it can fit a map without loading the tokenizer
-/// (~0.25 s, more than a whole incremental run) when an edit moves ranks a little. Small runs
-/// skip it.
+/// a map, so that the incremental runs after it find the counts of a map's lines cached when
+/// an edit moves ranks a little (counting on both cores here, while a small run counts on
+/// one). Small runs skip it.
 const PRECOUNT_FILES: usize = 64;
 
 /// How many of the highest-ranked files have their map lines counted ahead: several times what
@@ -317,10 +317,6 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         }
         Ok(())
     })?;
-    if precount {
-        // Load the tokenizer on a spare core while this thread resolves and ranks.
-        std::thread::spawn(|| MAP_ENCODING.count(""));
-    }
     report.warnings.sort();
     report.timings_ms.parse = ms(t.elapsed());
     report.timings_ms.write = ms(write_time);

@@ -5,7 +5,7 @@
 //! a newline could merge with, so the pre-tokenizer always splits at line ends and the count of
 //! the whole text is the sum of its lines' counts (a test checks this). That lets counts be
 //! cached per line in the index (`context::tokens::CountCache`), so a warm run fits the budget
-//! without loading the tokenizer. The cache key treats every ASCII digit as `0`: digits pre-tokenize in runs of at most three,
+//! without counting them again. The cache key treats every ASCII digit as `0`: digits pre-tokenize in runs of at most three,
 //! and every run of one to three digits is one token in o200k_base and cl100k_base (a test
 //! checks all 1,110 of them), so a line's count does not depend on which digits it holds. A map
 //! whose header says "1,835 files" instead of "1,834 files" reuses the cached count.

@@ -1,0 +1,439 @@
+//! Token counts of OpenAI's BPE encodings, identical to tiktoken's `encode_ordinary(text).len()`
+//! (tests compare the two on every kind of text), over the tables `build.rs` embeds.
+//!
+//! Counting is tiktoken's algorithm: the text is cut into pre-tokens by the encoding's regex;
+//! a pre-token that is a token counts one; any other is merged from its bytes, always the
+//! adjacent pair whose merged bytes have the lowest rank (the leftmost on a tie), until no pair
+//! is a token. Pre-tokens under 100 bytes merge in place; longer ones (a run of spaces, a
+//! base64 blob) through a heap, as tiktoken does, so that they cost O(n log n), not O(n²).
+//! Nothing is decoded and no token ids are kept: only the count is needed.
+
+use std::cell::OnceCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::OnceLock;
+
+use fancy_regex::Regex;
+
+use super::Encoding;
+use super::table::Table;
+
+static O200K: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_base.table"));
+static CL100K: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_base.table"));
+
+/// The pre-tokenizer of o200k_base (tiktoken's `O200K_BASE_PAT_STR`).
+const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"\p{N}{1,3}",
+    "|",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    "|",
+    r"\s*[\r\n]+",
+    "|",
+    r"\s+(?!\S)",
+    "|",
+    r"\s+",
+);
+
+/// The pre-tokenizer of cl100k_base.
+const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
+
+/// Pre-tokens this long or longer merge through a heap.
+const LARGE: usize = 100;
+
+fn slot(encoding: Encoding) -> usize {
+    match encoding {
+        Encoding::O200kBase => 0,
+        Encoding::Cl100kBase => 1,
+    }
+}
+
+fn table(encoding: Encoding) -> Table<'static> {
+    let data = match encoding {
+        Encoding::O200kBase => O200K,
+        Encoding::Cl100kBase => CL100K,
+    };
+    // Written by build.rs in this very layout; a mismatch is a build bug, not a user's error.
+    #[allow(clippy::expect_used)]
+    Table::new(data).expect("token table embedded by build.rs")
+}
+
+/// Runs `f` with the calling thread's own compiled pre-tokenizer. Threads sharing one regex
+/// contend for its match caches (two rayon workers would count more slowly than one), and a
+/// clone shares them too; compiling one per thread costs a few milliseconds once.
+fn with_regex<R>(encoding: Encoding, f: impl FnOnce(&Regex) -> R) -> R {
+    thread_local! {
+        static OWN: [OnceCell<Regex>; 2] = const { [OnceCell::new(), OnceCell::new()] };
+    }
+    OWN.with(|own| {
+        let regex = own[slot(encoding)].get_or_init(|| {
+            let pattern = match encoding {
+                Encoding::O200kBase => O200K_PATTERN,
+                Encoding::Cl100kBase => CL100K_PATTERN,
+            };
+            // A constant pattern that tests compile; it cannot fail at run time.
+            #[allow(clippy::expect_used)]
+            Regex::new(pattern).expect("pre-tokenizer pattern")
+        });
+        f(regex)
+    })
+}
+
+/// Tokens in `text`, special-token markers counted as ordinary text.
+pub fn count(encoding: Encoding, text: &str) -> usize {
+    static TABLES: OnceLock<[Table<'static>; 2]> = OnceLock::new();
+    let table = TABLES.get_or_init(|| [table(Encoding::O200kBase), table(Encoding::Cl100kBase)])
+        [slot(encoding)];
+    with_regex(encoding, |regex| {
+        let mut n = 0;
+        let mut at = 0;
+        loop {
+            // Pre-tokens are contiguous (the pattern matches at every position), so a match
+            // that fails starts where the last one ended.
+            let mut end = 0;
+            let mut failed = None;
+            for m in regex.find_iter(&text[at..]) {
+                match m {
+                    Ok(m) => {
+                        n += piece(&table, m.as_str().as_bytes());
+                        end = m.end();
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let Some(e) = failed else { return n };
+            at += end;
+            // The regex's backtracking stack overflows on a run of about a million spaces
+            // (tiktoken panics there): that pre-token is found without the regex.
+            match whitespace_pre_token(encoding, &text[at..]) {
+                Some(len) => {
+                    n += piece(&table, &text.as_bytes()[at..at + len]);
+                    at += len;
+                }
+                None => {
+                    tracing::warn!("token count approximated past byte {at}: {e}");
+                    return n + piece(&table, &text.as_bytes()[at..]);
+                }
+            }
+        }
+    })
+}
+
+/// The length of the pre-token at the start of `rest` when `rest` starts with a run of two or
+/// more whitespace characters, by the patterns' own rules for such a run W: the whole of W
+/// when it ends the text (cl100k `\s++$`); else up to W's last line break (`\s*[\r\n]+`,
+/// `\s*[\r\n]`); else all of W but its last character, which joins what follows
+/// (`\s+(?!\S)`), or all of W at the end of the text. None for any other text.
+fn whitespace_pre_token(encoding: Encoding, rest: &str) -> Option<usize> {
+    let run = rest
+        .char_indices()
+        .find(|(_, c)| !c.is_whitespace())
+        .map_or(rest.len(), |(i, _)| i);
+    let w = &rest[..run];
+    let last = w.char_indices().next_back()?.0;
+    if last == 0 {
+        return None;
+    }
+    let at_end = run == rest.len();
+    if at_end && encoding == Encoding::Cl100kBase {
+        return Some(run);
+    }
+    if let Some(i) = w.rfind(['\r', '\n']) {
+        return Some(i + 1);
+    }
+    Some(if at_end { run } else { last })
+}
+
+/// Tokens of one pre-token.
+fn piece(table: &Table, bytes: &[u8]) -> usize {
+    if bytes.len() <= 1 || table.rank(bytes).is_some() {
+        return bytes.len().min(1);
+    }
+    if bytes.len() < LARGE {
+        merge_small(table, bytes)
+    } else {
+        merge_large(table, bytes)
+    }
+}
+
+/// tiktoken's in-place merge: `start[i]` is where part `i` begins (the last entry is the end
+/// of the piece), `pair[i]` the rank of part `i` merged with part `i + 1`.
+fn merge_small(table: &Table, bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    debug_assert!((2..LARGE).contains(&n));
+    let rank = |a: usize, b: usize| table.rank(&bytes[a..b]).unwrap_or(u32::MAX);
+    let mut start = [0u8; LARGE + 1];
+    let mut pair = [u32::MAX; LARGE + 1];
+    for (i, (s, p)) in start.iter_mut().zip(&mut pair).enumerate().take(n + 1) {
+        *s = i as u8;
+        if i + 2 <= n {
+            *p = rank(i, i + 2);
+        }
+    }
+    let mut parts = n + 1;
+    loop {
+        let mut best = (u32::MAX, 0);
+        for (i, &r) in pair[..parts - 1].iter().enumerate() {
+            if r < best.0 {
+                best = (r, i);
+            }
+        }
+        let (r, i) = best;
+        if r == u32::MAX {
+            break;
+        }
+        // Part i absorbs part i + 1; the pairs that change are i's and the one before it.
+        let after_next = |j: usize| {
+            if j + 3 < parts {
+                rank(start[j] as usize, start[j + 3] as usize)
+            } else {
+                u32::MAX
+            }
+        };
+        if i > 0 {
+            pair[i - 1] = after_next(i - 1);
+        }
+        pair[i] = after_next(i);
+        start.copy_within(i + 2..parts, i + 1);
+        pair.copy_within(i + 2..parts, i + 1);
+        parts -= 1;
+    }
+    parts - 1
+}
+
+/// The same merges for a long pre-token, the lowest (rank, start) first from a heap; entries
+/// made stale by an earlier merge are skipped when they come up.
+fn merge_large(table: &Table, bytes: &[u8]) -> usize {
+    let n = bytes.len();
+    let rank = |a: usize, b: usize| table.rank(&bytes[a..b]);
+    // For each part, by where it starts: where it ends, where the part before it starts, and
+    // the rank of it merged with the next part (None: no such token, or no longer a part).
+    let mut end: Vec<usize> = (1..=n).collect();
+    let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
+    let mut pair: Vec<Option<u32>> = (0..n)
+        .map(|i| if i + 2 <= n { rank(i, i + 2) } else { None })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(u32, usize)>> = pair
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.map(|r| Reverse((r, i))))
+        .collect();
+    let mut parts = n;
+    while let Some(Reverse((r, left))) = heap.pop() {
+        if pair[left] != Some(r) {
+            continue;
+        }
+        let right = end[left];
+        let merged_end = end[right];
+        end[left] = merged_end;
+        pair[right] = None;
+        parts -= 1;
+        if merged_end < n {
+            prev[merged_end] = left;
+            pair[left] = rank(left, end[merged_end]);
+        } else {
+            pair[left] = None;
+        }
+        if let Some(r) = pair[left] {
+            heap.push(Reverse((r, left)));
+        }
+        if left > 0 {
+            let before = prev[left];
+            pair[before] = rank(before, merged_end);
+            if let Some(r) = pair[before] {
+                heap.push(Reverse((r, before)));
+            }
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_bpe(encoding: Encoding) -> tiktoken_rs::CoreBPE {
+        match encoding {
+            Encoding::O200kBase => tiktoken_rs::o200k_base(),
+            Encoding::Cl100kBase => tiktoken_rs::cl100k_base(),
+        }
+        .expect("tiktoken-rs encoding")
+    }
+
+    /// Texts of every shape the pre-tokenizers and merges treat apart.
+    fn samples() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            " ",
+            "a",
+            "hello world",
+            "Hello, World! It's I'm we'll they've you'd SHE'S",
+            "fn main() {\n    println!(\"{}\", 42);\n}\n",
+            "  \n\n\t\tx = 1\r\n\r\n   y  \n",
+            "camelCaseIdentifier snake_case_name SCREAMING_CASE HTTPServer2Go",
+            "1234567890 3.14159 1e-9 0xDEADBEEF 1,000,000",
+            "<|endoftext|> <|fim_prefix|> <|endofprompt|>",
+            "naïve café — “quotes” 日本語のテキスト 中文 한국어 Ελληνικά русский עברית العربية",
+            "emoji 👩‍👩‍👧‍👦 🚀🔥 flags 🇫🇷🇯🇵 ∑∫√∞ ≠ ≤ ≥",
+            "\u{3000}\u{a0}\u{2028}\u{85} odd spaces\u{200b}zero width",
+            "//// #### ==== ---- **** //\n/* comment */\n# heading\n",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Long pre-tokens: whitespace runs, a base64 blob, a word with no spaces.
+        v.push(" ".repeat(5000) + "x");
+        v.push("\n".repeat(300) + "\t".repeat(300).as_str() + "y");
+        v.push(
+            (0..3000u32)
+                .map(|i| {
+                    char::from(
+                        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                            [(i * 7 % 64) as usize],
+                    )
+                })
+                .collect(),
+        );
+        v.push("ab".repeat(400));
+        v.push("é".repeat(99) + " " + "é".repeat(100).as_str());
+        v.push("-".repeat(98) + " " + "-".repeat(99).as_str() + " " + "=".repeat(100).as_str());
+        v
+    }
+
+    #[test]
+    fn counts_equal_tiktoken_on_every_shape_of_text() {
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let reference = all_bpe(encoding);
+            for s in samples() {
+                assert_eq!(
+                    count(encoding, &s),
+                    reference.encode_ordinary(&s).len(),
+                    "{}: {:?}",
+                    encoding.name(),
+                    s.chars().take(60).collect::<String>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn counts_equal_tiktoken_on_this_repository() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = Vec::new();
+        for dir in [
+            "src",
+            "src/context",
+            "src/repomap",
+            "docs",
+            "benches",
+            "tests",
+        ] {
+            for e in std::fs::read_dir(root.join(dir)).expect("repository directory") {
+                let p = e.expect("directory entry").path();
+                if p.is_file() {
+                    texts.push(std::fs::read_to_string(&p).unwrap_or_default());
+                }
+            }
+        }
+        assert!(texts.len() > 20, "{}", texts.len());
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let reference = all_bpe(encoding);
+            for t in &texts {
+                assert_eq!(count(encoding, t), reference.encode_ordinary(t).len());
+            }
+        }
+    }
+
+    #[test]
+    fn the_tables_hold_every_ordinary_token_and_no_special_one() {
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let reference = all_bpe(encoding);
+            let t = table(encoding);
+            let mut tokens = 0;
+            for r in 0..t.ranks() {
+                let bytes = t.bytes(r);
+                if bytes.is_empty() {
+                    continue;
+                }
+                tokens += 1;
+                assert_eq!(t.rank(bytes), Some(r as u32));
+                assert_eq!(
+                    reference.decode_bytes(&[r as u32]).ok().as_deref(),
+                    Some(bytes)
+                );
+            }
+            let expected = match encoding {
+                Encoding::O200kBase => 199_998,
+                Encoding::Cl100kBase => 100_256,
+            };
+            assert_eq!(tokens, expected, "{}", encoding.name());
+            for special in reference.special_tokens() {
+                assert_eq!(t.rank(special.as_bytes()), None, "{special}");
+            }
+            assert_eq!(t.rank(b"no such token anywhere in the table"), None);
+        }
+    }
+
+    #[test]
+    fn whitespace_runs_split_as_the_regex_splits_them() {
+        let runs = [
+            "  x",
+            "   \tx",
+            " \t \u{3000}\u{a0}y",
+            "  \n  x",
+            "\n\n  \t",
+            "  \r\n\r\n x",
+            " \n \n",
+            "    ",
+            "\t\t",
+            "  \u{85}  z",
+            "  \u{2028} z",
+        ];
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            with_regex(encoding, |regex| {
+                for r in runs {
+                    let m = regex.find(r).expect("regex runs").expect("a pre-token");
+                    assert_eq!(whitespace_pre_token(encoding, r), Some(m.end()), "{r:?}");
+                }
+            });
+            assert_eq!(whitespace_pre_token(encoding, " x"), None);
+            assert_eq!(whitespace_pre_token(encoding, "x  "), None);
+        }
+    }
+
+    #[test]
+    fn a_million_spaces_are_counted_where_tiktoken_gives_up() {
+        // The regex overflows its stack on this run; tiktoken panics. The pre-tokens are those
+        // of a shorter run, which the regex does split: all spaces but one, then " x".
+        let long = " ".repeat(1_100_000) + "x";
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let t = table(encoding);
+            let expected = merge_large(&t, &long.as_bytes()[..1_099_999]) + count(encoding, " x");
+            assert_eq!(count(encoding, &long), expected, "{}", encoding.name());
+            let short = " ".repeat(1000) + "x";
+            assert_eq!(
+                count(encoding, &short),
+                all_bpe(encoding).encode_ordinary(&short).len()
+            );
+        }
+    }
+
+    #[test]
+    fn small_and_large_merges_agree() {
+        let t = table(Encoding::O200kBase);
+        for s in samples() {
+            for chunk in s.as_bytes().chunks(97) {
+                if chunk.len() >= 2 {
+                    assert_eq!(merge_small(&t, chunk), merge_large(&t, chunk), "{chunk:?}");
+                }
+            }
+        }
+    }
+}
