@@ -382,6 +382,42 @@ mod tests {
     }
 
     #[test]
+    fn counts_equal_tiktoken_on_random_text() {
+        // Characters from every class the pre-tokenizers tell apart (upper, lower, titlecase,
+        // modifier and other letters, marks, digits, punctuation, each kind of whitespace,
+        // emoji), in runs, so that contractions, line breaks and long pre-tokens all occur.
+        let alphabet: Vec<char> = "aAzZqQ09 5  \t\n\r\n'’sSdDlLvVeE.,;:/\\-_=+*#@!?()[]{}<>\"`~|&^%$\u{a0}\u{3000}\u{85}\u{2028}éÉßǅʰ中文日本한국語\u{301}\u{0915}\u{093f}٣٤ÅΩжЖ😀👍🏽\u{200d}🇫"
+            .chars()
+            .collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let reference = all_bpe(encoding);
+            for _ in 0..1500 {
+                let len = (next() % 160) as usize;
+                let mut text = String::new();
+                while text.chars().count() < len {
+                    let c = alphabet[(next() % alphabet.len() as u64) as usize];
+                    for _ in 0..1 + (next() % 4 == 0) as u64 * (next() % 120) {
+                        text.push(c);
+                    }
+                }
+                assert_eq!(
+                    count(encoding, &text),
+                    reference.encode_ordinary(&text).len(),
+                    "{}: {text:?}",
+                    encoding.name()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn whitespace_runs_split_as_the_regex_splits_them() {
         let runs = [
             "  x",
