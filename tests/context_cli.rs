@@ -465,6 +465,27 @@ fn a_pasted_commit_messages_trailers_match_nothing() {
     }
 }
 
+/// A commit pasted as `git show` prints it: its headers (hash, author, date) match nothing, and
+/// its subject's component still counts.
+#[test]
+fn a_pasted_git_show_is_read_as_its_message() {
+    let t = Test::new();
+    t.write(
+        "lib/decimal.py",
+        "def to_dec(value):\n    \"\"\"Decimal digits, Thursday rounding.\"\"\"\n    return str(value)\n",
+    )
+    .write(
+        "lib/parse.py",
+        "def parse_header(data):\n    \"\"\"The header of a record.\"\"\"\n    return data[:4]\n",
+    );
+    let task = "commit 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b (HEAD -> main)\n\
+                Author: Dec Thursday <dec@example.org>\n\
+                Date:   Thu Dec 4 18:43:22 2026 +0000\n\n    \
+                parse: check the length of a record\n";
+    let v = t.run(&["context", task, "--json"]).json();
+    assert_eq!(paths(&v), ["lib/parse.py"], "{v}");
+}
+
 /// A file's past commits count for it after it moves: a rename git finds (`git mv`, with or
 /// without an edit) keeps the old path's commits for the new one, whether the move is read
 /// in the same run as the commits before it or in a later one.

@@ -172,12 +172,18 @@ const TRAILER_KEYS: &[&str] = &[
 /// past commits by who signed them rather than by what they changed. As git reads them,
 /// trailers are the lines of the last paragraph, never of the first (the title: `link: pass
 /// --as-needed` names a component, and a pasted build log's `cc: error: …` stays); `Cc:` only
-/// with a mail address.
+/// with a mail address. The headers of a commit pasted as `git log` or `git show` print it
+/// (`commit <hash>`, `Author:`, `Date:`, … up to the first blank line) and of a patch mail as
+/// `git format-patch` writes it (`From <hash> …`, `From:`, `Date:`; the `Subject:` line keeps
+/// its subject, without `[PATCH …]`) go too: a date's `Dec` would match decimal code.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     let lines: Vec<&str> = text.lines().collect();
     let blank = |l: &&str| l.trim().is_empty();
+    let header = header_lines(&lines);
     // The last paragraph: after the last blank line that follows some text.
-    let first_text = lines.iter().position(|l| !blank(l)).unwrap_or(lines.len());
+    let first_text = (0..lines.len())
+        .find(|&i| !blank(&lines[i]) && header[i] == Header::No)
+        .unwrap_or(lines.len());
     let last_start = lines
         .iter()
         .rposition(blank)
@@ -201,6 +207,17 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     for (at, line) in lines.iter().enumerate() {
+        let line = match header[at] {
+            Header::No => *line,
+            Header::Drop => {
+                changed = true;
+                continue;
+            }
+            Header::Subject(subject) => {
+                changed = true;
+                subject
+            }
+        };
         if at >= last_start && trailer(line) {
             changed = true;
             continue;
@@ -224,6 +241,84 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(text)
     }
+}
+
+/// What becomes of a line that may belong to a pasted commit's or patch mail's headers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Header<'a> {
+    No,
+    Drop,
+    /// A patch mail's `Subject:` line: only its subject stays.
+    Subject(&'a str),
+}
+
+/// Marks the header block of each commit pasted as `git log` / `git show` print it (a line
+/// `commit <hash>`, maybe with ref names, then `Key: value` lines up to a blank line) or as
+/// `git format-patch` writes it (`From <40-digit hash> <date>`, then mail headers, folded
+/// lines included, up to a blank line).
+fn header_lines<'a>(lines: &[&'a str]) -> Vec<Header<'a>> {
+    let hash = |w: &str, min: usize| {
+        (min..=64).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    let mut out = vec![Header::No; lines.len()];
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_end();
+        let mut words = line.split(' ');
+        let start = match (words.next(), words.next()) {
+            (Some("commit"), Some(h)) if hash(h, 7) => {
+                let rest = line["commit ".len() + h.len()..].trim();
+                rest.is_empty() || (rest.starts_with('(') && rest.ends_with(')'))
+            }
+            (Some("From"), Some(h)) if hash(h, 40) => true,
+            _ => false,
+        };
+        if !start {
+            i += 1;
+            continue;
+        }
+        out[i] = Header::Drop;
+        i += 1;
+        let mut in_subject = false;
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            let l = lines[i];
+            if l.starts_with([' ', '\t']) {
+                // A folded line continues the field above it: the subject's stays.
+                if !in_subject {
+                    out[i] = Header::Drop;
+                }
+                i += 1;
+                continue;
+            }
+            let Some((k, v)) = l.split_once(':').filter(|(k, _)| {
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }) else {
+                break;
+            };
+            in_subject = k.eq_ignore_ascii_case("subject");
+            out[i] = if in_subject {
+                Header::Subject(without_patch_tags(v.trim()))
+            } else {
+                Header::Drop
+            };
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A patch mail's subject without its leading `[PATCH]`, `[PATCH v2 3/7]`, `[RFC PATCH]` tags.
+fn without_patch_tags(subject: &str) -> &str {
+    let mut s = subject;
+    while let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((tag, after)) if tag.to_ascii_uppercase().contains("PATCH") => {
+                s = after.trim_start()
+            }
+            _ => break,
+        }
+    }
+    s
 }
 
 /// Top-level domains of mail hosts written bare (`ann@example.org`); in brackets or after
@@ -488,6 +583,40 @@ mod tests {
             without_trailers(body),
             "fix it\n\nReported-by: CI\nmore words\n\nCc: the list\n"
         );
+        // A commit pasted as `git show` prints it: the headers go, the message is read as one.
+        let shown = "commit 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b (HEAD -> main, origin/main)\n\
+                     Merge: 1a2b3c4 5d6e7f8\n\
+                     Author: Dec Ember <dec@example.org>\n\
+                     Date:   Thu Dec 4 18:43:22 2026 +0000\n\n\
+                     \x20   link: pass --as-needed\n\n\
+                     \x20   Signed-off-by: Dec Ember <dec@example.org>\n";
+        let text = without_trailers(shown);
+        assert_eq!(text, "\nlink: pass --as-needed\n\n");
+        assert_eq!(
+            crate::context::rank::component_of(&text).as_deref(),
+            Some("link")
+        );
+        // A patch mail as `git format-patch` writes it.
+        let mail = "From 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b Mon Sep 17 00:00:00 2001\n\
+                    From: Ann <ann@example.org>\n\
+                    Date: Thu, 4 Dec 2026 18:43:22 +0000\n\
+                    Subject: [PATCH v2 3/7] xmlreader: fix a leak\n \
+                    when the input ends early\n\n\
+                    The body.\n";
+        assert_eq!(
+            without_trailers(mail),
+            "xmlreader: fix a leak\nwhen the input ends early\n\nThe body.\n"
+        );
+        // Prose that only starts like a header stays.
+        for prose in [
+            "commit abc1234 broke the build",
+            "From 1a2b3c4 on, the cache is stale",
+            "commit deadbeef\nthe parser crashes",
+        ] {
+            let kept = without_trailers(prose);
+            assert!(kept.contains("broke") || kept.contains("cache") || kept.contains("parser"));
+        }
+
         // Mail addresses, and what only looks like one.
         for mail in [
             "<a@b.example>",
