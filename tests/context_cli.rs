@@ -465,8 +465,8 @@ fn a_pasted_commit_messages_trailers_match_nothing() {
     }
 }
 
-/// A commit pasted as `git show` prints it: its headers (hash, author, date) match nothing, and
-/// its subject's component still counts.
+/// A commit pasted as `git show` prints it: its headers (hash, author, date) and its trailers,
+/// before the diff, match nothing; its subject's component still counts.
 #[test]
 fn a_pasted_git_show_is_read_as_its_message() {
     let t = Test::new();
@@ -481,9 +481,17 @@ fn a_pasted_git_show_is_read_as_its_message() {
     let task = "commit 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b (HEAD -> main)\n\
                 Author: Dec Thursday <dec@example.org>\n\
                 Date:   Thu Dec 4 18:43:22 2026 +0000\n\n    \
-                parse: check the length of a record\n";
+                parse: check the length of a record\n\n    \
+                Signed-off-by: Dec Thursday <dec@example.org>\n\n\
+                diff --git a/lib/parse.py b/lib/parse.py\n\
+                --- a/lib/parse.py\n+++ b/lib/parse.py\n";
     let v = t.run(&["context", task, "--json"]).json();
-    assert_eq!(paths(&v), ["lib/parse.py"], "{v}");
+    assert_eq!(paths(&v)[0], "lib/parse.py", "{v}");
+    // The diff's paths are task text (`lib`, `py`); the headers and trailers are not.
+    let reasons = v["files"].to_string().to_lowercase();
+    for word in ["dec,", "dec ", "thursday", "signed", "author"] {
+        assert!(!reasons.contains(word), "{word}: {reasons}");
+    }
 }
 
 /// A file's past commits count for it after it moves: a rename git finds (`git mv`, with or

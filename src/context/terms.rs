@@ -178,17 +178,8 @@ const TRAILER_KEYS: &[&str] = &[
 /// its subject, without `[PATCH …]`) go too: a date's `Dec` would match decimal code.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     let lines: Vec<&str> = text.lines().collect();
-    let blank = |l: &&str| l.trim().is_empty();
-    let header = header_lines(&lines);
-    // The last paragraph: after the last blank line that follows some text.
-    let first_text = (0..lines.len())
-        .find(|&i| !blank(&lines[i]) && header[i] == Header::No)
-        .unwrap_or(lines.len());
-    let last_start = lines
-        .iter()
-        .rposition(blank)
-        .filter(|&b| b > first_text)
-        .map_or(lines.len(), |b| b + 1);
+    let blank = |i: usize| lines[i].trim().is_empty();
+    let (header, blocks) = header_lines(&lines);
     let trailer = |line: &str| {
         let Some((key, value)) = line.trim_start().split_once(':') else {
             return false;
@@ -203,6 +194,41 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         key_ok
             && (by || TRAILER_KEYS.contains(&key.as_str()) || (key == "cc" && value.contains('@')))
     };
+    // Trailers are looked for in each message: the text before the first pasted commit, and
+    // each pasted commit's from its headers to the next one's, up to where its diff starts
+    // (`diff --git` of `git show`; the `---` line of a patch mail).
+    let mut trailers = vec![false; lines.len()];
+    let mut starts: Vec<usize> = vec![0];
+    starts.extend(blocks.iter().copied().filter(|&b| b > 0));
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(lines.len());
+        let pasted = blocks.contains(&start);
+        let message_end = (start..end)
+            .find(|&i| {
+                let l = lines[i];
+                l.starts_with("diff --git ")
+                    || l.starts_with("diff --cc ")
+                    || (pasted && l.trim_end() == "---")
+            })
+            .unwrap_or(end);
+        // The last paragraph: after the last blank line that follows some text (the title).
+        let Some(first_text) =
+            (start..message_end).find(|&i| !blank(i) && header[i] != Header::Drop)
+        else {
+            continue;
+        };
+        let text_end = (first_text..message_end)
+            .rev()
+            .find(|&i| !blank(i))
+            .map_or(message_end, |i| i + 1);
+        let last_start = (first_text..text_end)
+            .rev()
+            .find(|&i| blank(i))
+            .map_or(text_end, |b| b + 1);
+        for i in last_start..text_end {
+            trailers[i] = header[i] == Header::No && trailer(lines[i]);
+        }
+    }
     // One pass: the kept lines, with their mail addresses left out.
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
@@ -218,7 +244,7 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
                 subject
             }
         };
-        if at >= last_start && trailer(line) {
+        if trailers[at] {
             changed = true;
             continue;
         }
@@ -253,58 +279,79 @@ enum Header<'a> {
 }
 
 /// Marks the header block of each commit pasted as `git log` / `git show` print it (a line
-/// `commit <hash>`, maybe with ref names, then `Key: value` lines up to a blank line) or as
-/// `git format-patch` writes it (`From <40-digit hash> <date>`, then mail headers, folded
-/// lines included, up to a blank line).
-fn header_lines<'a>(lines: &[&'a str]) -> Vec<Header<'a>> {
+/// `commit <hash>`, maybe with ref names, then `Key: value` lines with an `Author:` among them,
+/// up to a blank line) or as `git format-patch` writes it (`From <40-digit hash> <date>`, then
+/// mail headers with a `From:` among them, folded lines included, up to a blank line), and
+/// returns where each block starts. A block that is not all such lines is left alone.
+fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
     let hash = |w: &str, min: usize| {
         (min..=64).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_hexdigit())
     };
+    // `Key: value`, the key one to four words of letters, digits and `-` (`Author`,
+    // `AuthorDate`, `Primary key fingerprint` of `--show-signature`, `X-Mailer`).
+    let field = |l: &'a str| {
+        l.split_once(':').filter(|(k, _)| {
+            !k.is_empty()
+                && !k.starts_with(' ')
+                && k.split(' ').count() <= 4
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+        })
+    };
     let mut out = vec![Header::No; lines.len()];
+    let mut blocks = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i].trim_end();
         let mut words = line.split(' ');
-        let start = match (words.next(), words.next()) {
+        let needed = match (words.next(), words.next()) {
             (Some("commit"), Some(h)) if hash(h, 7) => {
                 let rest = line["commit ".len() + h.len()..].trim();
-                rest.is_empty() || (rest.starts_with('(') && rest.ends_with(')'))
+                (rest.is_empty() || (rest.starts_with('(') && rest.ends_with(')')))
+                    .then_some("author")
             }
-            (Some("From"), Some(h)) if hash(h, 40) => true,
-            _ => false,
+            (Some("From"), Some(h)) if hash(h, 40) => Some("from"),
+            _ => None,
         };
-        if !start {
+        let Some(needed) = needed else {
+            i += 1;
+            continue;
+        };
+        let end = (i + 1..lines.len())
+            .find(|&j| lines[j].trim().is_empty())
+            .unwrap_or(lines.len());
+        let block = &lines[i + 1..end];
+        let fields_only = block
+            .iter()
+            .all(|l| l.starts_with([' ', '\t']) || field(l).is_some());
+        let has_needed = block
+            .iter()
+            .any(|l| field(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(needed)));
+        if !(fields_only && has_needed) {
             i += 1;
             continue;
         }
+        blocks.push(i);
         out[i] = Header::Drop;
-        i += 1;
         let mut in_subject = false;
-        while i < lines.len() && !lines[i].trim().is_empty() {
-            let l = lines[i];
+        for j in i + 1..end {
+            let l = lines[j];
             if l.starts_with([' ', '\t']) {
                 // A folded line continues the field above it: the subject's stays.
-                if !in_subject {
-                    out[i] = Header::Drop;
-                }
-                i += 1;
+                out[j] = if in_subject { Header::No } else { Header::Drop };
                 continue;
             }
-            let Some((k, v)) = l.split_once(':').filter(|(k, _)| {
-                !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            }) else {
-                break;
-            };
-            in_subject = k.eq_ignore_ascii_case("subject");
-            out[i] = if in_subject {
+            let (k, v) = field(l).unwrap_or((l, ""));
+            in_subject = needed == "from" && k.eq_ignore_ascii_case("subject");
+            out[j] = if in_subject {
                 Header::Subject(without_patch_tags(v.trim()))
             } else {
                 Header::Drop
             };
-            i += 1;
         }
+        i = end;
     }
-    out
+    (out, blocks)
 }
 
 /// A patch mail's subject without its leading `[PATCH]`, `[PATCH v2 3/7]`, `[RFC PATCH]` tags.
@@ -312,13 +359,21 @@ fn without_patch_tags(subject: &str) -> &str {
     let mut s = subject;
     while let Some(rest) = s.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((tag, after)) if tag.to_ascii_uppercase().contains("PATCH") => {
+            Some((tag, after)) if tag.split_whitespace().any(is_patch_word) => {
                 s = after.trim_start()
             }
             _ => break,
         }
     }
     s
+}
+
+/// `PATCH`, `patch` or `PATCHv2`, a word of a patch mail's subject tag (not `dispatcher`).
+fn is_patch_word(word: &str) -> bool {
+    let w = word.to_ascii_uppercase();
+    w == "PATCH"
+        || w.strip_prefix("PATCHV")
+            .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Top-level domains of mail hosts written bare (`ann@example.org`); in brackets or after
@@ -577,6 +632,11 @@ mod tests {
             without_trailers(log),
             "build fails\n\ncc: error: lib/foo.c: No such file\n"
         );
+        // Blank lines after the trailers change nothing.
+        assert_eq!(
+            without_trailers("fix it\n\nReported-by: Thursday CI\n\n\n"),
+            "fix it\n\n\n\n"
+        );
         let body =
             "fix it\n\nReported-by: CI\nmore words\n\nCc: Ann <ann@example.org>\nCc: the list";
         assert_eq!(
@@ -607,14 +667,49 @@ mod tests {
             without_trailers(mail),
             "xmlreader: fix a leak\nwhen the input ends early\n\nThe body.\n"
         );
-        // Prose that only starts like a header stays.
-        for prose in [
+        // `git show` prints the diff after the message, and `git log` several commits: each
+        // message's trailers go; `--show-signature`'s lines are headers too.
+        let signed = "\n\n    Signed-off-by: Dec Ember <dec@example.org>\n";
+        let show = format!(
+            "commit 1a2b3c4d (HEAD)\nAuthor: A <a@example.org>\n\
+             gpg: Signature made Thu Dec  4 18:43:22 2026 UTC\n\
+             gpg:                using RSA key 0123ABCD\n\
+             Primary key fingerprint: 0123 4567 89AB\nDate:   Thu Dec 4\n\n\
+             \x20   parse: check the length{signed}\n\
+             diff --git a/lib/parse.py b/lib/parse.py\n--- a/lib/parse.py\n+++ b/lib/parse.py\n"
+        );
+        let text = without_trailers(&show);
+        assert!(!text.contains("Dec") && !text.contains("gpg"), "{text}");
+        assert!(text.contains("diff --git a/lib/parse.py"), "{text}");
+        let log = format!(
+            "commit 1a2b3c4d\nAuthor: A <a@example.org>\nDate: Thu Dec 4\n\n    parse: one{signed}\n\
+             commit 5e6f7a8b\nAuthor: B <b@example.org>\nDate: Wed Dec 3\n\n    parse: two{signed}"
+        );
+        assert_eq!(without_trailers(&log), "\nparse: one\n\n\n\nparse: two\n\n");
+        let bare = "From 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b Mon Sep 17 00:00:00 2001\n\
+                    From: Ann <ann@example.org>\nSubject: [PATCH] parse: check it\n\n\
+                    Signed-off-by: Dec Ember <dec@example.org>\n---\n lib/parse.py | 2 +-\n";
+        assert_eq!(
+            without_trailers(bare),
+            "parse: check it\n\n---\nlib/parse.py | 2 +-\n"
+        );
+        assert_eq!(
+            without_patch_tags("[dispatcher] [PATCH] x: fix"),
+            "[dispatcher] [PATCH] x: fix"
+        );
+        assert_eq!(without_patch_tags("[RFC PATCHv2 1/2] x: fix"), "x: fix");
+        // Text that only starts like a header block stays whole: a block needs `Author:` (a
+        // commit) or `From:` (a mail), and nothing but header lines.
+        for kept in [
             "commit abc1234 broke the build",
             "From 1a2b3c4 on, the cache is stale",
-            "commit deadbeef\nthe parser crashes",
+            "Broken since\ncommit 4f2a9c1\nSymptom: parse_header returns a short record",
+            "commit deadbeef\nTypeError: bad\n    at parseHeader (src/parse.js:10:5)",
+            "commit 1234567\nname: build\non: push\njobs:\n  test:",
+            "From 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b onwards\nNote: the cache is stale",
+            "commit 1234567\nAuthor: A\nthe parser crashes",
         ] {
-            let kept = without_trailers(prose);
-            assert!(kept.contains("broke") || kept.contains("cache") || kept.contains("parser"));
+            assert_eq!(without_trailers(kept), kept, "{kept:?}");
         }
 
         // Mail addresses, and what only looks like one.

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_history_renames.sql"),
     include_str!("migrations/0012_history_added.sql"),
     include_str!("migrations/0013_history_trailers.sql"),
+    include_str!("migrations/0014_history_pasted_headers.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
