@@ -7,13 +7,24 @@
 //! is a token. Pre-tokens under 100 bytes merge in place; longer ones (a run of spaces, a
 //! base64 blob) through a heap, as tiktoken does, so that they cost O(n log n), not O(n²).
 //! Nothing is decoded and no token ids are kept: only the count is needed.
+//!
+//! The pre-tokenizer runs on the `regex` crate, which has no look-around: tiktoken's patterns
+//! end in `\s+(?!\S)|\s+` (o200k) or `\s+(?!\S)|\s` (cl100k), and use possessive
+//! quantifiers (cl100k). Here the end is `\s+`, and a match of it (whitespace only, no line
+//! break: a run with one is matched by the alternative before) that is two or more characters
+//! long and followed by more text gives its last character back, as `\s+(?!\S)` would
+//! (tiktoken: "    x" is "   " and " x"). Possessive and greedy quantifiers match the same
+//! here: giving a character back never lets the rest of an alternative match (the optional
+//! non-letter before `\p{L}+` is no letter itself; the others end their alternative). Unlike
+//! fancy-regex, which tiktoken uses, this never fails: a run of a million spaces overflowed
+//! its backtracking stack, and tiktoken panics there.
 
 use std::cell::OnceCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
-use fancy_regex::Regex;
+use regex::Regex;
 
 use super::Encoding;
 use super::table::Table;
@@ -21,7 +32,8 @@ use super::table::Table;
 static O200K: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_base.table"));
 static CL100K: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_base.table"));
 
-/// The pre-tokenizer of o200k_base (tiktoken's `O200K_BASE_PAT_STR`).
+/// The pre-tokenizer of o200k_base (tiktoken's `O200K_BASE_PAT_STR`, its last two
+/// alternatives `\s+(?!\S)|\s+` as `\s+`; see the module's doc).
 const O200K_PATTERN: &str = concat!(
     r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
     "|",
@@ -33,13 +45,13 @@ const O200K_PATTERN: &str = concat!(
     "|",
     r"\s*[\r\n]+",
     "|",
-    r"\s+(?!\S)",
-    "|",
     r"\s+",
 );
 
-/// The pre-tokenizer of cl100k_base.
-const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
+/// The pre-tokenizer of cl100k_base: tiktoken's
+/// `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s`
+/// with greedy quantifiers and `\s+` for its last two alternatives.
+const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s+$|\s*[\r\n]|\s+";
 
 /// Pre-tokens this long or longer merge through a heap.
 const LARGE: usize = 100;
@@ -61,22 +73,27 @@ fn table(encoding: Encoding) -> Table<'static> {
     Table::new(data).expect("token table embedded by build.rs")
 }
 
-/// Runs `f` with the calling thread's own compiled pre-tokenizer. Threads sharing one regex
-/// contend for its match caches (two rayon workers would count more slowly than one), and a
-/// clone shares them too; compiling one per thread costs a few milliseconds once.
+/// Runs `f` with the calling thread's own pre-tokenizer: a clone of one compiled regex, with
+/// match caches of its own (threads sharing one regex contend for its caches).
 fn with_regex<R>(encoding: Encoding, f: impl FnOnce(&Regex) -> R) -> R {
+    static SHARED: [OnceLock<Regex>; 2] = [OnceLock::new(), OnceLock::new()];
     thread_local! {
         static OWN: [OnceCell<Regex>; 2] = const { [OnceCell::new(), OnceCell::new()] };
     }
     OWN.with(|own| {
-        let regex = own[slot(encoding)].get_or_init(|| {
-            let pattern = match encoding {
-                Encoding::O200kBase => O200K_PATTERN,
-                Encoding::Cl100kBase => CL100K_PATTERN,
-            };
-            // A constant pattern that tests compile; it cannot fail at run time.
-            #[allow(clippy::expect_used)]
-            Regex::new(pattern).expect("pre-tokenizer pattern")
+        let i = slot(encoding);
+        let regex = own[i].get_or_init(|| {
+            SHARED[i]
+                .get_or_init(|| {
+                    let pattern = match encoding {
+                        Encoding::O200kBase => O200K_PATTERN,
+                        Encoding::Cl100kBase => CL100K_PATTERN,
+                    };
+                    // A constant pattern that tests compile; it cannot fail at run time.
+                    #[allow(clippy::expect_used)]
+                    Regex::new(pattern).expect("pre-tokenizer pattern")
+                })
+                .clone()
         });
         f(regex)
     })
@@ -88,66 +105,42 @@ pub fn count(encoding: Encoding, text: &str) -> usize {
     let table = TABLES.get_or_init(|| [table(Encoding::O200kBase), table(Encoding::Cl100kBase)])
         [slot(encoding)];
     with_regex(encoding, |regex| {
-        let mut n = 0;
-        let mut at = 0;
-        loop {
-            // Pre-tokens are contiguous (the pattern matches at every position), so a match
-            // that fails starts where the last one ended.
-            let mut end = 0;
-            let mut failed = None;
-            for m in regex.find_iter(&text[at..]) {
-                match m {
-                    Ok(m) => {
-                        n += piece(&table, m.as_str().as_bytes());
-                        end = m.end();
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            let Some(e) = failed else { return n };
-            at += end;
-            // The regex's backtracking stack overflows on a run of about a million spaces
-            // (tiktoken panics there): that pre-token is found without the regex.
-            match whitespace_pre_token(encoding, &text[at..]) {
-                Some(len) => {
-                    n += piece(&table, &text.as_bytes()[at..at + len]);
-                    at += len;
-                }
-                None => {
-                    tracing::warn!("token count approximated past byte {at}: {e}");
-                    return n + piece(&table, &text.as_bytes()[at..]);
-                }
-            }
-        }
+        pre_tokens(regex, text)
+            .map(|p| piece(&table, p.as_bytes()))
+            .sum()
     })
 }
 
-/// The length of the pre-token at the start of `rest` when `rest` starts with a run of two or
-/// more whitespace characters, by the patterns' own rules for such a run W: the whole of W
-/// when it ends the text (cl100k `\s++$`); else up to W's last line break (`\s*[\r\n]+`,
-/// `\s*[\r\n]`); else all of W but its last character, which joins what follows
-/// (`\s+(?!\S)`), or all of W at the end of the text. None for any other text.
-fn whitespace_pre_token(encoding: Encoding, rest: &str) -> Option<usize> {
-    let run = rest
-        .char_indices()
-        .find(|(_, c)| !c.is_whitespace())
-        .map_or(rest.len(), |(i, _)| i);
-    let w = &rest[..run];
-    let last = w.char_indices().next_back()?.0;
-    if last == 0 {
-        return None;
+/// The pre-tokens of `text`, as tiktoken's pattern cuts it.
+fn pre_tokens<'t>(regex: &'t Regex, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let m = regex.find_at(text, at)?;
+        let end = pre_token_end(text, m.start(), m.end());
+        at = end;
+        Some(&text[m.start()..end])
+    })
+}
+
+/// Where the pre-token matched at `start..end` ends: `end`, except for a run of two or more
+/// whitespace characters without a line break that more text follows, which gives its last
+/// character back (tiktoken's `\s+(?!\S)`).
+fn pre_token_end(text: &str, start: usize, end: usize) -> usize {
+    if end == text.len() {
+        return end;
     }
-    let at_end = run == rest.len();
-    if at_end && encoding == Encoding::Cl100kBase {
-        return Some(run);
+    let m = &text[start..end];
+    let mut chars = m.char_indices();
+    let (Some(_), Some((last, _))) = (chars.next(), chars.next_back()) else {
+        return end;
+    };
+    if m.chars()
+        .all(|c| c.is_whitespace() && c != '\r' && c != '\n')
+    {
+        start + last
+    } else {
+        end
     }
-    if let Some(i) = w.rfind(['\r', '\n']) {
-        return Some(i + 1);
-    }
-    Some(if at_end { run } else { last })
 }
 
 /// Tokens of one pre-token.
@@ -381,24 +374,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn counts_equal_tiktoken_on_random_text() {
-        // Characters from every class the pre-tokenizers tell apart (upper, lower, titlecase,
-        // modifier and other letters, marks, digits, punctuation, each kind of whitespace,
-        // emoji), in runs, so that contractions, line breaks and long pre-tokens all occur.
+    /// Random texts of characters from every class the pre-tokenizers tell apart (upper,
+    /// lower, titlecase, modifier and other letters, marks, digits, punctuation, each kind of
+    /// whitespace, emoji), in runs, so that contractions, line breaks and long pre-tokens occur.
+    fn random_texts(seed: u64, n: usize) -> Vec<String> {
         let alphabet: Vec<char> = "aAzZqQ09 5  \t\n\r\n'’sSdDlLvVeE.,;:/\\-_=+*#@!?()[]{}<>\"`~|&^%$\u{a0}\u{3000}\u{85}\u{2028}éÉßǅʰ中文日本한국語\u{301}\u{0915}\u{093f}٣٤ÅΩжЖ😀👍🏽\u{200d}🇫"
             .chars()
             .collect();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut state = seed | 1;
         let mut next = move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
         };
-        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
-            let reference = all_bpe(encoding);
-            for _ in 0..1500 {
+        (0..n)
+            .map(|_| {
                 let len = (next() % 160) as usize;
                 let mut text = String::new();
                 while text.chars().count() < len {
@@ -407,6 +398,16 @@ mod tests {
                         text.push(c);
                     }
                 }
+                text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_equal_tiktoken_on_random_text() {
+        for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let reference = all_bpe(encoding);
+            for text in random_texts(0x2545_f491_4f6c_dd1d, 1500) {
                 assert_eq!(
                     count(encoding, &text),
                     reference.encode_ordinary(&text).len(),
@@ -417,42 +418,66 @@ mod tests {
         }
     }
 
+    /// tiktoken's own patterns, run with fancy-regex as tiktoken runs them.
+    fn tiktoken_regex(encoding: Encoding) -> fancy_regex::Regex {
+        let pattern = match encoding {
+            Encoding::O200kBase => tiktoken_rs::O200K_BASE_PAT_STR,
+            Encoding::Cl100kBase => {
+                r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"
+            }
+        };
+        fancy_regex::Regex::new(pattern).expect("tiktoken's pattern")
+    }
+
     #[test]
-    fn whitespace_runs_split_as_the_regex_splits_them() {
-        let runs = [
-            "  x",
-            "   \tx",
-            " \t \u{3000}\u{a0}y",
-            "  \n  x",
-            "\n\n  \t",
-            "  \r\n\r\n x",
-            " \n \n",
-            "    ",
-            "\t\t",
-            "  \u{85}  z",
-            "  \u{2028} z",
+    fn pre_tokens_are_tiktokens() {
+        // Every sample, random text, and whitespace runs of every shape (the look-ahead that
+        // is emulated) between words, digits and punctuation.
+        let ws = [
+            " ", "\t", "\n", "\r", "\u{a0}", "\u{3000}", "\u{85}", "\u{2028}", "\u{b}",
         ];
+        let mut texts = samples();
+        texts.extend(random_texts(0x9e37_79b9, 400));
+        for a in ws {
+            for b in ws {
+                for c in ws {
+                    for (pre, post) in [("x", "y"), ("1", "."), (".", ""), ("", "é"), ("'", "s")] {
+                        texts.push(format!("{pre}{a}{b}{c}{post}"));
+                        texts.push(format!("{pre}{a}{b}{post}{c}"));
+                    }
+                }
+            }
+        }
         for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
-            with_regex(encoding, |regex| {
-                for r in runs {
-                    let m = regex.find(r).expect("regex runs").expect("a pre-token");
-                    assert_eq!(whitespace_pre_token(encoding, r), Some(m.end()), "{r:?}");
+            let theirs = tiktoken_regex(encoding);
+            with_regex(encoding, |ours| {
+                for t in &texts {
+                    let want: Vec<&str> = theirs
+                        .find_iter(t)
+                        .map(|m| m.expect("tiktoken's regex").as_str())
+                        .collect();
+                    let got: Vec<&str> = pre_tokens(ours, t).collect();
+                    assert_eq!(got, want, "{}: {t:?}", encoding.name());
                 }
             });
-            assert_eq!(whitespace_pre_token(encoding, " x"), None);
-            assert_eq!(whitespace_pre_token(encoding, "x  "), None);
         }
     }
 
     #[test]
     fn a_million_spaces_are_counted_where_tiktoken_gives_up() {
-        // The regex overflows its stack on this run; tiktoken panics. The pre-tokens are those
-        // of a shorter run, which the regex does split: all spaces but one, then " x".
-        let long = " ".repeat(1_100_000) + "x";
+        // tiktoken's regex overflows its backtracking stack on such a run and panics. The
+        // pre-tokens are those of a shorter run: all of it but one character, then " x".
+        for c in [" ", "\t", "\u{3000}"] {
+            let long = c.repeat(1_100_000) + "x";
+            let cut = long.len() - c.len() - 1;
+            for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
+                let t = table(encoding);
+                let expected =
+                    merge_large(&t, &long.as_bytes()[..cut]) + count(encoding, &long[cut..]);
+                assert_eq!(count(encoding, &long), expected, "{}", encoding.name());
+            }
+        }
         for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
-            let t = table(encoding);
-            let expected = merge_large(&t, &long.as_bytes()[..1_099_999]) + count(encoding, " x");
-            assert_eq!(count(encoding, &long), expected, "{}", encoding.name());
             let short = " ".repeat(1000) + "x";
             assert_eq!(
                 count(encoding, &short),
