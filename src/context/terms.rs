@@ -175,7 +175,8 @@ const TRAILER_KEYS: &[&str] = &[
 /// with a mail address. The headers of a commit pasted as `git log` or `git show` print it
 /// (`commit <hash>`, `Author:`, `Date:`, … up to the first blank line) and of a patch mail as
 /// `git format-patch` writes it (`From <hash> …`, `From:`, `Date:`; the `Subject:` line keeps
-/// its subject, without `[PATCH …]`) go too: a date's `Dec` would match decimal code.
+/// its subject, without `[PATCH …]`) go too: a date's `Dec` would match decimal code. Each
+/// pasted commit's message has its own last paragraph, which ends where its diff starts.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     let lines: Vec<&str> = text.lines().collect();
     let blank = |i: usize| lines[i].trim().is_empty();
@@ -202,7 +203,9 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     starts.extend(blocks.iter().copied().filter(|&b| b > 0));
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let pasted = blocks.contains(&start);
+        // Every start but the first is a pasted commit's; the first is when the text opens
+        // with one.
+        let pasted = k > 0 || blocks.first() == Some(&0);
         let message_end = (start..end)
             .find(|&i| {
                 let l = lines[i];
