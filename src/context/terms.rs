@@ -182,18 +182,12 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     let blank = |i: usize| lines[i].trim().is_empty();
     let (header, blocks) = header_lines(&lines);
     let trailer = |line: &str| {
-        let Some((key, value)) = line.trim_start().split_once(':') else {
+        let Some((key, value)) = key_value(line.trim_start(), 2) else {
             return false;
         };
         let key = key.to_ascii_lowercase();
-        let key_ok = !key.is_empty()
-            && key.split(' ').count() <= 2
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ');
         let by = key.len() > 3 && (key.ends_with("-by") || key.ends_with(" by"));
-        key_ok
-            && (by || TRAILER_KEYS.contains(&key.as_str()) || (key == "cc" && value.contains('@')))
+        by || TRAILER_KEYS.contains(&key.as_str()) || (key == "cc" && value.contains('@'))
     };
     // Trailers are looked for in each message: the text before the first pasted commit, and
     // each pasted commit's from its headers to the next one's, up to where its diff starts
@@ -290,17 +284,6 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
     let hash = |w: &str, min: usize| {
         (min..=64).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_hexdigit())
     };
-    // `Key: value`, the key one to four words of letters, digits and `-` (`Author`,
-    // `AuthorDate`, `Primary key fingerprint` of `--show-signature`, `X-Mailer`).
-    let field = |l: &'a str| {
-        l.split_once(':').filter(|(k, _)| {
-            !k.is_empty()
-                && !k.starts_with(' ')
-                && k.split(' ').count() <= 4
-                && k.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
-        })
-    };
     let mut out = vec![Header::No; lines.len()];
     let mut blocks = Vec::new();
     let mut i = 0;
@@ -323,13 +306,21 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
         let end = (i + 1..lines.len())
             .find(|&j| lines[j].trim().is_empty())
             .unwrap_or(lines.len());
-        let block = &lines[i + 1..end];
-        let fields_only = block
+        // Each line a field (keys of up to four words: `Author`, `AuthorDate`, `Primary key
+        // fingerprint` of `--show-signature`, `X-Mailer`) or a folded line (None).
+        let mut fields = Vec::with_capacity(end - i - 1);
+        for l in &lines[i + 1..end] {
+            let folded = l.starts_with([' ', '\t']);
+            match key_value(l, 4) {
+                _ if folded => fields.push(None),
+                Some(f) => fields.push(Some(f)),
+                None => break,
+            }
+        }
+        let fields_only = fields.len() == end - i - 1;
+        let has_needed = fields
             .iter()
-            .all(|l| l.starts_with([' ', '\t']) || field(l).is_some());
-        let has_needed = block
-            .iter()
-            .any(|l| field(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(needed)));
+            .any(|f| f.is_some_and(|(k, _)| k.eq_ignore_ascii_case(needed)));
         if !(fields_only && has_needed) {
             i += 1;
             continue;
@@ -337,14 +328,12 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
         blocks.push(i);
         out[i] = Header::Drop;
         let mut in_subject = false;
-        for j in i + 1..end {
-            let l = lines[j];
-            if l.starts_with([' ', '\t']) {
+        for (j, field) in (i + 1..end).zip(fields) {
+            let Some((k, v)) = field else {
                 // A folded line continues the field above it: the subject's stays.
                 out[j] = if in_subject { Header::No } else { Header::Drop };
                 continue;
-            }
-            let (k, v) = field(l).unwrap_or((l, ""));
+            };
             in_subject = needed == "from" && k.eq_ignore_ascii_case("subject");
             out[j] = if in_subject {
                 Header::Subject(without_patch_tags(v.trim()))
@@ -355,6 +344,18 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
         i = end;
     }
     (out, blocks)
+}
+
+/// A `Key: value` line's key and value, the key (not starting with a blank) made of at most
+/// `words` words of ASCII letters, digits and `-`: a trailer's, a commit's or a mail's header.
+fn key_value(line: &str, words: usize) -> Option<(&str, &str)> {
+    line.split_once(':').filter(|(k, _)| {
+        !k.is_empty()
+            && !k.starts_with(' ')
+            && k.split(' ').count() <= words
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+    })
 }
 
 /// A patch mail's subject without its leading `[PATCH]`, `[PATCH v2 3/7]`, `[RFC PATCH]` tags.
