@@ -72,8 +72,8 @@ impl Encoding {
 
     /// Tokens in `text`, special-token markers counted as ordinary text: tiktoken's
     /// `encode_ordinary(text).len()`, counted by [`bpe`] over tables built into the binary (no
-    /// load time). Each thread compiles its own pre-tokenizer once, so threads count in
-    /// parallel without contending.
+    /// load time). Each thread uses its own clone of the compiled pre-tokenizer, so threads
+    /// count in parallel without contending.
     pub fn count(self, text: &str) -> usize {
         bpe::count(self, text)
     }
