@@ -9,7 +9,8 @@
 # counts are not cached yet), A and B run one after the other, the order alternating from task
 # to task. Prints each build's median, minimum and maximum in ms. Run it twice with the same
 # TAG to see repeated tasks. Wrap it in `taskset -c 0` to measure on one core.
-# The corpus is the Python standard library copy that benches/stdlib.sh makes.
+# The corpus is the Python standard library copy that benches/stdlib.sh makes. With TASKS=FILE
+# the tasks are FILE's lines instead (benches/context_tasks_nodejs.txt: Node.js's tree).
 set -euo pipefail
 if [ $# -lt 4 ]; then
   sed -n '2,12p' "$0" >&2
@@ -34,6 +35,9 @@ tasks=(
   "socket.create_connection ignores source_address on retry"
   "traceback.format_exception with chained exceptions loops"
 )
+if [ -n "${TASKS:-}" ]; then
+  mapfile -t tasks < <(grep -v '^[[:space:]]*$' "$TASKS")
+fi
 ms() { # VIBE CORPUS TASK
   local s
   s=$(date +%s%N)

@@ -1226,6 +1226,76 @@ fn a_changed_file_is_reindexed_before_ranking() {
 }
 
 #[test]
+fn the_file_graph_is_kept_until_references_change() {
+    let t = Test::new();
+    t.write(
+        "seed.py",
+        "from zeta import zeta_sum\n\n\ndef validate_incoming_packets(p):\n    return zeta_sum(p)\n",
+    );
+    t.write("zeta.py", "def zeta_sum(values):\n    return sum(values)\n");
+    t.write(
+        "omega.py",
+        "def omega_total(values):\n    return max(values)\n",
+    );
+    let task = "validate incoming packets";
+    // (how the graph came, the ranking's files)
+    let run = || {
+        let run = t.run(&["-v", "context", task, "--json"]);
+        let err = run.stderr();
+        let how = if err.contains("file graph built") {
+            "built"
+        } else if err.contains("file graph read") {
+            "read"
+        } else {
+            panic!("no file graph timing in {err}")
+        };
+        (how, run.json()["files"].clone())
+    };
+    let uses_seed = |files: &Value, path: &str| {
+        files.as_array().into_iter().flatten().any(|f| {
+            f["path"] == path
+                && f["reasons"]
+                    .to_string()
+                    .contains("defines what seed.py uses")
+        })
+    };
+    let (how, first) = run();
+    assert_eq!(how, "built");
+    assert!(uses_seed(&first, "zeta.py"), "{first}");
+    let (how, again) = run();
+    assert_eq!(
+        (how, &again),
+        ("read", &first),
+        "the kept graph ranks alike"
+    );
+    // A comment changes no reference: the graph is kept.
+    t.write(
+        "zeta.py",
+        "# Sums.\ndef zeta_sum(values):\n    return sum(values)\n",
+    );
+    assert_eq!(run().0, "read");
+    // Another call: the graph is built again, and the ranking follows it.
+    t.write(
+        "seed.py",
+        "from omega import omega_total\n\n\ndef validate_incoming_packets(p):\n    return omega_total(p)\n",
+    );
+    let (how, files) = run();
+    assert_eq!(how, "built");
+    assert!(uses_seed(&files, "omega.py"), "{files}");
+    assert!(!uses_seed(&files, "zeta.py"), "{files}");
+    assert_eq!(run().0, "read");
+    // A kept graph that does not read back (damaged, or of another format) is built again.
+    let db = t.root().join(".vibe/index.db");
+    let conn = rusqlite::Connection::open(&db).expect("index");
+    conn.execute("UPDATE file_graph SET data = x'00'", [])
+        .expect("damage");
+    drop(conn);
+    let (how, again) = run();
+    assert_eq!((how, &again), ("built", &files));
+    assert_eq!(run().0, "read");
+}
+
+#[test]
 fn tokens_counts_files_and_stdin_exactly() {
     let t = Test::new();
     t.write("a.txt", "hello world\n");

@@ -112,13 +112,15 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
     })?;
     let tm = &packed.timings;
     tracing::info!(
-        "context: lexicon {:.1} ms ({} files analysed), history {:.1} ms ({} commits, {} read from git), rank {:.1} ms, pack {:.1} ms ({} blocks counted by the tokenizer), {} of {} tokens",
+        "context: lexicon {:.1} ms ({} files analysed), history {:.1} ms ({} commits, {} read from git), rank {:.1} ms (file graph {} in {:.1} ms), pack {:.1} ms ({} blocks counted by the tokenizer), {} of {} tokens",
         tm.lexicon_ms,
         tm.lexicon_files,
         tm.history_ms,
         tm.history_commits,
         tm.history_read,
         tm.rank_ms,
+        if tm.graph_built { "built" } else { "read" },
+        tm.graph_ms,
         tm.pack_ms,
         tm.tokenizer_misses,
         packed.used_tokens,

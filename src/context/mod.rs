@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::repomap::extract::Symbol;
 use crate::repomap::project::Project;
+use crate::repomap::rank::{Edges, Graph, Input};
 use crate::repomap::render;
 use crate::store::{FileRow, LexiconRow, Store};
 
@@ -128,6 +129,10 @@ pub struct Timings {
     /// Commits read from git this run (the rest came from the index).
     pub history_read: usize,
     pub rank_ms: f64,
+    /// Reading (or building and keeping) the file graph, within `rank_ms`.
+    pub graph_ms: f64,
+    /// The file graph was built this run (the index kept none for these files).
+    pub graph_built: bool,
     pub pack_ms: f64,
     pub tokenizer_misses: usize,
 }
@@ -146,6 +151,43 @@ fn read_text(root: &Path, path: &str) -> Option<String> {
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A file graph built this run, for the index to keep: its key and its bytes.
+type GraphToKeep = (String, Vec<u8>);
+
+/// The file graph of the candidates (see `repomap::rank::Graph`): the one the index keeps when
+/// it was built from the same graph generation and candidates, else built from every file's
+/// references and imports and returned with its key and bytes, for the caller to keep once its
+/// read snapshot is over. A kept graph that does not read back is built again.
+fn file_graph(
+    reader: &crate::store::Reader,
+    candidates: &[rank::Candidate],
+) -> anyhow::Result<(Edges, Option<GraphToKeep>)> {
+    let ids: Vec<i64> = candidates.iter().map(|c| c.file.id).collect();
+    let mut hasher = blake3::Hasher::new();
+    for id in &ids {
+        hasher.update(&id.to_le_bytes());
+    }
+    let key = format!(
+        "{}:{}",
+        reader.graph_generation()?,
+        hasher.finalize().to_hex()
+    );
+    if let Some(edges) = reader
+        .file_graph(&key)?
+        .and_then(|b| Edges::from_bytes(&b, ids.len()))
+    {
+        return Ok((edges, None));
+    }
+    let (rows, imports) = (reader.graph()?, reader.edges()?);
+    let graph = Graph::build(&Input {
+        files: &ids,
+        graph: &rows,
+        edges: &imports,
+    });
+    let keep = graph.edges.to_bytes().map(|data| (key, data));
+    Ok((graph.edges, keep))
 }
 
 /// Brings the lexicon up to date with the index: analyses every candidate file whose content
@@ -477,11 +519,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         component.as_deref(),
     );
     let t_graph = Instant::now();
-    let graph = reader.graph()?;
-    let edges = reader.edges()?;
-    tracing::debug!("graph read in {:.1} ms", ms(t_graph));
+    let (graph, graph_to_keep) = file_graph(&reader, &candidates)?;
+    timings.graph_ms = ms(t_graph);
+    timings.graph_built = graph_to_keep.is_some();
     let t_rank = Instant::now();
-    let mut ranking = rank::rank(task, &query, &candidates, &named, &graph, &edges, &past);
+    let mut ranking = rank::rank(task, &query, &candidates, &named, &graph, &past);
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
@@ -780,6 +822,13 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     drop(reader);
     counter.save();
     timings.pack_ms = ms(t);
+    if let Some((key, data)) = graph_to_keep {
+        let t = Instant::now();
+        if let Err(e) = store.put_file_graph(&key, &data) {
+            tracing::debug!("file graph not kept: {e}");
+        }
+        timings.graph_ms += ms(t);
+    }
 
     let mut out: Vec<FileOut> = ranking
         .files

@@ -25,8 +25,8 @@
 use std::collections::HashMap;
 
 use crate::repomap::project::is_test_path;
-use crate::repomap::rank::{DAMPING, Graph, Input, personalized_pagerank};
-use crate::store::{FileRow, GraphRow};
+use crate::repomap::rank::{DAMPING, Edges, personalized_pagerank};
+use crate::store::FileRow;
 
 use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages, records};
 use super::terms::{Analyzer, QueryTerm, is_change_word, is_tracker_id, mentions_tests};
@@ -792,17 +792,18 @@ pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
 /// file's reasons (and a graph score this small is no evidence of its own).
 pub const SHOWN: f64 = 0.01;
 
-/// Ranks the candidates for the task's terms.
+/// Ranks the candidates for the task's terms. `graph` is the file graph of the candidates (see
+/// `repomap::rank::Graph`), positions in `candidates` order.
 pub fn rank(
     task: &str,
     terms: &[QueryTerm],
     candidates: &[Candidate],
     named: &[Named],
-    graph_rows: &[GraphRow],
-    edges: &[(i64, i64)],
+    graph: &Edges,
     history: &[Option<super::history::Hit>],
 ) -> Ranking {
     let n = candidates.len();
+    assert_eq!(graph.files(), n, "the graph is the candidates'");
     let tune = Tune::get();
     let (k1, b) = (tune.k1, tune.b);
     let about_tests = mentions_tests(task);
@@ -940,16 +941,8 @@ pub fn rank(
     let mut graph_score = vec![0.0f64; n];
     let mut via: Vec<Option<(usize, bool)>> = vec![None; n]; // (seed, reverse)
     if seed_sum > 0.0 {
-        let ids: Vec<i64> = candidates.iter().map(|c| c.file.id).collect();
-        let input = Input {
-            files: &ids,
-            graph: graph_rows,
-            edges,
-        };
-        let graph = Graph::build(&input);
-        let forward = &graph.edges;
         let teleport: Vec<f64> = seed.iter().map(|s| s / seed_sum).collect();
-        let ppr = personalized_pagerank(&graph, &teleport, tune.reverse, tune.push_eps);
+        let ppr = personalized_pagerank(graph, &teleport, tune.reverse, tune.push_eps);
         // The part of a file's rank that is not its own teleport share, relative to the best.
         let lift: Vec<f64> = (0..n)
             .map(|i| {
@@ -972,11 +965,11 @@ pub fn rank(
         // Why: the seed with the strongest direct edge to the file ("defines what it uses"),
         // else the seed the file points at most strongly ("uses it").
         let mut strongest = vec![0.0f64; n];
-        for (f, out) in forward.iter().enumerate() {
+        for f in 0..n {
             if seed[f] == 0.0 {
                 continue;
             }
-            for &(g, w) in out {
+            for (g, w) in graph.of(f) {
                 let g = g as usize;
                 if seed[g] == 0.0 && seed[f] * w > strongest[g] {
                     strongest[g] = seed[f] * w;
@@ -984,12 +977,12 @@ pub fn rank(
                 }
             }
         }
-        for (f, out) in forward.iter().enumerate() {
+        for f in 0..n {
             if seed[f] > 0.0 || via[f].is_some() {
                 continue;
             }
-            if let Some(&(g, _)) = out
-                .iter()
+            if let Some((g, _)) = graph
+                .of(f)
                 .filter(|(g, _)| seed[*g as usize] > 0.0)
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             {
@@ -1465,7 +1458,14 @@ pub(super) mod tests {
 
         let (named, _) = named_files(task, &candidates, &[]);
         let query = query_terms(&Analyzer::default(), task);
-        let ranking = rank(task, &query, &candidates, &named, &[], &[], &[]);
+        let ranking = rank(
+            task,
+            &query,
+            &candidates,
+            &named,
+            &Edges::with_files(candidates.len()),
+            &[],
+        );
         let order: Vec<(&str, bool)> = ranking
             .files
             .iter()

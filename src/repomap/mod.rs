@@ -340,6 +340,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
             tx.set_meta("ranked", "1")?;
+            tx.graph_changed()?;
         }
     }
     t = Instant::now();

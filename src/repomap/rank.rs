@@ -109,7 +109,7 @@ pub struct Graph<'a> {
     n: usize,
     rows: Vec<(usize, &'a GraphRow)>,
     /// Per file, its out-edges (target position, weight), merged per target.
-    pub edges: Vec<Vec<(u32, f64)>>,
+    pub edges: Edges,
     /// Per file, the sum of its out-edge weights.
     pub out_sum: Vec<f64>,
     flows: Vec<(u32, f64)>,
@@ -233,14 +233,14 @@ impl<'a> Graph<'a> {
             .collect();
         let mut flows: Vec<(u32, f64)> = Vec::new();
         let mut flow_start = vec![0usize; n + 1];
-        let mut edges: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
+        let mut edges = Edges::with_files(0);
         for (fi, (f, e)) in per_file.into_iter().enumerate() {
             flow_start[fi] = flows.len();
             flows.extend(f);
-            edges.push(e);
+            edges.push_file(e);
         }
         flow_start[n] = flows.len();
-        let out_sum: Vec<f64> = edges.iter().map(|e| e.iter().map(|x| x.1).sum()).collect();
+        let out_sum = edges.out_sums();
 
         Graph {
             n,
@@ -302,55 +302,148 @@ impl Accumulator {
     }
 }
 
-/// Every file's in-edges (weights × `scale`) as flat lists, each file's sources in file order
-/// (a counting sort); sources and weights apart, 12 bytes an edge to stream instead of a padded
-/// 16.
-struct Incoming {
+/// Per file, its weighted edges to other files as flat lists (compressed sparse rows): file
+/// `f`'s are `targets[start[f]..start[f + 1]]` with the same range of `weights`. Targets and
+/// weights apart, 12 bytes an edge to stream instead of a padded 16, and one allocation for
+/// the whole graph instead of one per file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edges {
     start: Vec<usize>,
-    sources: Vec<u32>,
+    targets: Vec<u32>,
     weights: Vec<f64>,
 }
 
-impl Incoming {
-    fn of(edges: &[Vec<(u32, f64)>], scale: f64) -> Incoming {
-        let n = edges.len();
+/// First bytes of [`Edges::to_bytes`]: the format and its version.
+const EDGES_MAGIC: &[u8; 4] = b"VGE1";
+
+impl Edges {
+    /// `n` files without edges.
+    pub fn with_files(n: usize) -> Edges {
+        Edges {
+            start: vec![0; n + 1],
+            targets: Vec::new(),
+            weights: Vec::new(),
+        }
+    }
+
+    /// Appends a file with these edges.
+    fn push_file(&mut self, edges: impl IntoIterator<Item = (u32, f64)>) {
+        for (t, w) in edges {
+            self.targets.push(t);
+            self.weights.push(w);
+        }
+        self.start.push(self.targets.len());
+    }
+
+    /// How many files the edges join.
+    pub fn files(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// How many edges file `f` has.
+    pub fn len(&self, f: usize) -> usize {
+        self.start[f + 1] - self.start[f]
+    }
+
+    /// File `f`'s edges: (other file, weight), other files in order.
+    pub fn of(&self, f: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
+        let (a, b) = (self.start[f], self.start[f + 1]);
+        self.targets[a..b]
+            .iter()
+            .copied()
+            .zip(self.weights[a..b].iter().copied())
+    }
+
+    /// Per file, the sum of its edges' weights (in target order).
+    pub fn out_sums(&self) -> Vec<f64> {
+        (0..self.files())
+            .map(|f| self.weights[self.start[f]..self.start[f + 1]].iter().sum())
+            .collect()
+    }
+
+    /// Every edge turned around, its weight × `scale`: each file's in-edges, sources in file
+    /// order (a counting sort).
+    pub fn reversed(&self, scale: f64) -> Edges {
+        let n = self.files();
         let mut start = vec![0usize; n + 1];
-        for out in edges {
-            for &(g, _) in out {
-                start[g as usize + 1] += 1;
-            }
+        for &g in &self.targets {
+            start[g as usize + 1] += 1;
         }
         for k in 0..n {
             start[k + 1] += start[k];
         }
-        let mut sources: Vec<u32> = vec![0; start[n]];
-        let mut weights: Vec<f64> = vec![0.0; start[n]];
+        let mut targets: Vec<u32> = vec![0; self.targets.len()];
+        let mut weights: Vec<f64> = vec![0.0; self.targets.len()];
         let mut fill = start.clone();
-        for (f, out) in edges.iter().enumerate() {
-            for &(g, w) in out {
-                sources[fill[g as usize]] = f as u32;
-                weights[fill[g as usize]] = w * scale;
-                fill[g as usize] += 1;
+        for f in 0..n {
+            for (g, w) in self.of(f) {
+                let at = &mut fill[g as usize];
+                targets[*at] = f as u32;
+                weights[*at] = w * scale;
+                *at += 1;
             }
         }
-        Incoming {
+        Edges {
             start,
-            sources,
+            targets,
             weights,
         }
     }
 
-    fn len(&self, g: usize) -> usize {
-        self.start[g + 1] - self.start[g]
+    /// The edges as bytes, for the index to keep: magic, file count, edge count, then each
+    /// file's first edge, the targets and the weights, little-endian (u32, u32, f64). `None`
+    /// past 2³² edges.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        let n = u32::try_from(self.files()).ok()?;
+        let m = u32::try_from(self.targets.len()).ok()?;
+        let mut out = Vec::with_capacity(12 + 4 * self.start.len() + 12 * self.targets.len());
+        out.extend_from_slice(EDGES_MAGIC);
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&m.to_le_bytes());
+        for &s in &self.start {
+            out.extend_from_slice(&(s as u32).to_le_bytes());
+        }
+        for &t in &self.targets {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        for &w in &self.weights {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        Some(out)
     }
 
-    /// File `g`'s in-edges: (source, weight), sources in order.
-    fn of_file(&self, g: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
-        let (a, b) = (self.start[g], self.start[g + 1]);
-        self.sources[a..b]
-            .iter()
-            .copied()
-            .zip(self.weights[a..b].iter().copied())
+    /// Edges from [`Edges::to_bytes`] for `files` files; `None` unless the bytes are exactly
+    /// such edges (another version's format, a different file count, a truncated or damaged
+    /// value).
+    pub fn from_bytes(bytes: &[u8], files: usize) -> Option<Edges> {
+        let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let (magic, rest) = bytes.split_at_checked(4)?;
+        let (head, rest) = rest.split_at_checked(8)?;
+        if magic != EDGES_MAGIC || u32_at(head) as usize != files {
+            return None;
+        }
+        let m = u32_at(&head[4..]) as usize;
+        let (start, rest) = rest.split_at_checked(4 * (files + 1))?;
+        let (targets, weights) = rest.split_at_checked(4 * m)?;
+        if weights.len() != 8 * m {
+            return None;
+        }
+        let start: Vec<usize> = start.chunks_exact(4).map(|c| u32_at(c) as usize).collect();
+        let ordered = start.first() == Some(&0)
+            && start.last() == Some(&m)
+            && start.windows(2).all(|w| w[0] <= w[1]);
+        let targets: Vec<u32> = targets.chunks_exact(4).map(u32_at).collect();
+        let weights: Vec<f64> = weights
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        let valid =
+            targets.iter().all(|&t| (t as usize) < files) && weights.iter().all(|w| w.is_finite());
+        (ordered && valid).then_some(Edges {
+            start,
+            targets,
+            weights,
+        })
     }
 }
 
@@ -364,10 +457,10 @@ impl Incoming {
 /// number of threads.
 pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
     let n = graph.n;
-    let (edges, out_sum) = (&graph.edges, &graph.out_sum);
+    let out_sum = &graph.out_sum;
     let uniform = if n > 0 { 1.0 / n as f64 } else { 0.0 };
     let jump = |i: usize| teleport.map_or(uniform, |t| t[i]);
-    let incoming = Incoming::of(edges, 1.0);
+    let incoming = graph.edges.reversed(1.0);
     let dangling_files: Vec<usize> = (0..n).filter(|&i| out_sum[i] == 0.0).collect();
     let mut r: Vec<f64> = (0..n).map(jump).collect();
     let mut next = vec![0.0; n];
@@ -387,7 +480,7 @@ pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
             .enumerate()
             .for_each(|(g, x)| {
                 let mut v = base * jump(g);
-                for (f, w) in incoming.of_file(g) {
+                for (f, w) in incoming.of(g) {
                     v += share[f as usize] * w;
                 }
                 *x = v;
@@ -401,7 +494,8 @@ pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
     r
 }
 
-/// Personalised PageRank by forward push (Andersen, Chung and Lang) over the graph with every
+/// Personalised PageRank by forward push (Andersen, Chung and Lang) over the file graph `edges`
+/// (a [`Graph`]'s, or the copy the index keeps for `vibe context`) with every
 /// edge also followed backwards at `reverse` × its weight: the fixed point of [`pagerank`] with
 /// `teleport` on that graph, to within `eps` × out-degree per file. Residual rank is pushed
 /// from a file while it exceeds `eps` times its out-degree, so the work is bound by the seeds'
@@ -410,14 +504,16 @@ pub fn pagerank(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
 /// without out-edges sends its rank back to the teleport files, as in [`pagerank`]. Files are
 /// pushed first in, first out, starting from the teleport files in file order, so the result
 /// is the same on every run.
-pub fn personalized_pagerank(graph: &Graph, teleport: &[f64], reverse: f64, eps: f64) -> Vec<f64> {
-    let n = graph.n;
-    let edges = &graph.edges;
-    let backward = Incoming::of(edges, reverse);
-    let out_sum: Vec<f64> = (0..n)
-        .map(|u| graph.out_sum[u] + backward.of_file(u).map(|x| x.1).sum::<f64>())
+pub fn personalized_pagerank(edges: &Edges, teleport: &[f64], reverse: f64, eps: f64) -> Vec<f64> {
+    let n = edges.files();
+    let backward = edges.reversed(reverse);
+    let out_sum: Vec<f64> = edges
+        .out_sums()
+        .into_iter()
+        .enumerate()
+        .map(|(u, forward)| forward + backward.of(u).map(|x| x.1).sum::<f64>())
         .collect();
-    let degree = |u: usize| (edges[u].len() + backward.len(u)).max(1) as f64;
+    let degree = |u: usize| (edges.len(u) + backward.len(u)).max(1) as f64;
 
     let seeds: Vec<(usize, f64)> = teleport
         .iter()
@@ -455,7 +551,7 @@ pub fn personalized_pagerank(graph: &Graph, teleport: &[f64], reverse: f64, eps:
             }
         } else {
             let share = DAMPING * r / out_sum[u];
-            for (v, w) in edges[u].iter().copied().chain(backward.of_file(u)) {
+            for (v, w) in edges.of(u).chain(backward.of(u)) {
                 give(v as usize, share * w);
             }
         }
@@ -530,20 +626,20 @@ mod tests {
     /// The graph with every edge also backwards at `weight` × its forward weight, parallel edges
     /// summed: what `personalized_pagerank` follows, for `pagerank` to check it against.
     fn add_reverse_edges(graph: &mut Graph, weight: f64) {
-        let forward = graph.edges.clone();
-        for (f, out) in forward.iter().enumerate() {
-            for &(g, w) in out {
-                graph.edges[g as usize].push((f as u32, w * weight));
+        let n = graph.edges.files();
+        let mut lists: Vec<Vec<(u32, f64)>> = (0..n).map(|f| graph.edges.of(f).collect()).collect();
+        for f in 0..n {
+            for (g, w) in graph.edges.of(f) {
+                lists[g as usize].push((f as u32, w * weight));
             }
         }
-        for out in &mut graph.edges {
-            merge_parallel(out);
+        let mut edges = Edges::with_files(0);
+        for mut out in lists {
+            merge_parallel(&mut out);
+            edges.push_file(out);
         }
-        graph.out_sum = graph
-            .edges
-            .iter()
-            .map(|e| e.iter().map(|x| x.1).sum())
-            .collect();
+        graph.out_sum = edges.out_sums();
+        graph.edges = edges;
     }
 
     /// PageRank as it was computed before the gather: each file's rank spread along its
@@ -551,6 +647,7 @@ mod tests {
     fn pagerank_by_scatter(graph: &Graph, teleport: Option<&[f64]>) -> Vec<f64> {
         let n = graph.n;
         let (edges, out_sum) = (&graph.edges, &graph.out_sum);
+        let edges: Vec<Vec<(u32, f64)>> = (0..n).map(|f| edges.of(f).collect()).collect();
         let uniform = 1.0 / n as f64;
         let jump = |i: usize| teleport.map_or(uniform, |t| t[i]);
         let mut r: Vec<f64> = (0..n).map(jump).collect();
@@ -651,9 +748,57 @@ mod tests {
         let graph = Graph::build(&input);
         let to_2 = name_weight("parse_config", 1) + IMPORT_WEIGHT;
         let to_3 = name_weight("load_settings", 1) * 2.0;
-        assert_eq!(graph.edges[0], [(1, to_2), (2, to_3)]);
-        assert!(graph.edges[1].is_empty() && graph.edges[2].is_empty());
+        assert_eq!(
+            graph.edges.of(0).collect::<Vec<_>>(),
+            [(1, to_2), (2, to_3)]
+        );
+        assert_eq!((graph.edges.len(1), graph.edges.len(2)), (0, 0));
         assert_eq!(graph.out_sum[0], to_2 + to_3);
+    }
+
+    #[test]
+    fn edges_are_kept_as_bytes_and_other_bytes_are_refused() {
+        let mut edges = Edges::with_files(0);
+        edges.push_file([(1, 0.5), (2, 1.25)]);
+        edges.push_file([]);
+        edges.push_file([(0, 3.0)]);
+        assert_eq!(edges.files(), 3);
+        assert_eq!(edges.out_sums(), [1.75, 0.0, 3.0]);
+        assert_eq!(edges.reversed(1.0).reversed(1.0), edges);
+        assert_eq!(
+            edges.reversed(0.5).of(0).collect::<Vec<_>>(),
+            [(2, 1.5)],
+            "in-edges, weights scaled"
+        );
+        let bytes = edges.to_bytes().expect("few edges");
+        assert_eq!(Edges::from_bytes(&bytes, 3).as_ref(), Some(&edges));
+        assert_eq!(
+            Edges::from_bytes(&Edges::with_files(2).to_bytes().unwrap_or_default(), 2),
+            Some(Edges::with_files(2))
+        );
+        // Another file count, any truncation, trailing bytes, another format.
+        assert_eq!(Edges::from_bytes(&bytes, 4), None);
+        for cut in 0..bytes.len() {
+            assert_eq!(Edges::from_bytes(&bytes[..cut], 3), None, "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Edges::from_bytes(&longer, 3), None);
+        let mut other = bytes.clone();
+        other[3] = b'2';
+        assert_eq!(Edges::from_bytes(&other, 3), None);
+        // Damaged values: a target past the last file, edge ranges out of order, a NaN weight.
+        let targets = 12 + 4 * 4;
+        let mut bad = bytes.clone();
+        bad[targets..targets + 4].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(Edges::from_bytes(&bad, 3), None);
+        let mut bad = bytes.clone();
+        bad[16..20].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(Edges::from_bytes(&bad, 3), None);
+        let mut bad = bytes.clone();
+        let weights = targets + 4 * 3;
+        bad[weights..weights + 8].copy_from_slice(&f64::NAN.to_le_bytes());
+        assert_eq!(Edges::from_bytes(&bad, 3), None);
     }
 
     #[test]
@@ -690,7 +835,7 @@ mod tests {
             let mut merged = Graph::build(&input);
             add_reverse_edges(&mut merged, reverse);
             let exact = pagerank(&merged, Some(&teleport));
-            let pushed = personalized_pagerank(&graph, &teleport, reverse, 1e-9);
+            let pushed = personalized_pagerank(&graph.edges, &teleport, reverse, 1e-9);
             for (a, b) in exact.iter().zip(&pushed) {
                 assert!((a - b).abs() < 1e-6, "{exact:?} vs {pushed:?}");
             }

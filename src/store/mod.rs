@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_history_added.sql"),
     include_str!("migrations/0013_history_trailers.sql"),
     include_str!("migrations/0014_history_pasted_headers.sql"),
+    include_str!("migrations/0015_file_graph.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -908,6 +909,15 @@ macro_rules! reads {
                 .optional()
                 .map_err(sql(&self.path))
         }
+
+        /// The graph generation: advanced by every index run that changes a file's
+        /// definitions, references or imports (see [`IndexTx::graph_changed`]).
+        pub fn graph_generation(&self) -> Result<u64> {
+            Ok(self
+                .meta(GRAPH_GENERATION)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0))
+        }
     };
 }
 
@@ -919,6 +929,35 @@ pub struct Reader<'a> {
 
 impl Reader<'_> {
     reads!();
+
+    /// The kept file graph of `vibe context` (see migration 0015), if it was built for `key`.
+    pub fn file_graph(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.tx
+            .query_row(
+                "SELECT data FROM file_graph WHERE id = 1 AND key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql(&self.path))
+    }
+}
+
+/// `meta` key of the graph generation (see [`Reader::graph_generation`]).
+const GRAPH_GENERATION: &str = "graph_generation";
+
+impl Store {
+    /// Keeps the file graph of `vibe context` built for `key`, in place of any other, in a
+    /// transaction of its own.
+    pub fn put_file_graph(&self, key: &str, data: &[u8]) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO file_graph(id, key, data) VALUES (1, ?1, ?2)",
+                params![key, data],
+            )
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
 }
 
 /// The write transaction of one index run. Dropping it without [`IndexTx::commit`] rolls back.
@@ -1284,6 +1323,17 @@ impl IndexTx<'_> {
         insert_token_counts(&self.tx, counts).map_err(sql(&self.path))
     }
 
+    /// Records that this run changed the file graph (definitions, references, imports or the
+    /// file set): advances the graph generation and drops the kept file graph, now stale.
+    pub fn graph_changed(&self) -> Result<()> {
+        let next = self.graph_generation()?.wrapping_add(1);
+        self.set_meta(GRAPH_GENERATION, &next.to_string())?;
+        self.tx
+            .execute("DELETE FROM file_graph", [])
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.tx
             .prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")
@@ -1341,6 +1391,33 @@ mod tests {
         let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
         assert!(warnings[0].contains("newer"), "{warnings:?}");
         assert!(s.read()?.files()?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn the_file_graph_is_kept_by_key_until_the_graph_changes()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut s = Store::open(dir.path(), &mut quiet())?;
+        assert_eq!(s.read()?.graph_generation()?, 0);
+        s.put_file_graph("0:abc", b"one")?;
+        s.put_file_graph("0:def", b"two")?;
+        {
+            let r = s.read()?;
+            assert_eq!(r.file_graph("0:def")?, Some(b"two".to_vec()));
+            assert_eq!(r.file_graph("0:abc")?, None, "one graph is kept, the last");
+        }
+        let tx = s.index_tx()?;
+        tx.graph_changed()?;
+        tx.graph_changed()?;
+        tx.commit()?;
+        let r = s.read()?;
+        assert_eq!(r.graph_generation()?, 2);
+        assert_eq!(
+            r.file_graph("0:def")?,
+            None,
+            "a changed graph drops the kept one"
+        );
         Ok(())
     }
 
