@@ -1226,6 +1226,33 @@ fn a_changed_file_is_reindexed_before_ranking() {
 }
 
 #[test]
+fn the_passage_holding_the_task_words_together_lifts_its_file() {
+    // The same words, as often, in files of the same length: together in one 40-line passage
+    // of z_near.py, spread over three in a_far.py. Only the passage score tells them apart
+    // (a tie would go to a_far.py, first by path), from this run's analysis and from the index.
+    let filler = "value = 0\n".repeat(50);
+    let t = Test::new();
+    t.write(
+        "z_near.py",
+        format!("# frobnicate\n# widget\n# cache\n{filler}{filler}"),
+    );
+    t.write(
+        "a_far.py",
+        format!("# frobnicate\n{filler}# widget\n{filler}# cache\n"),
+    );
+    let task = "frobnicate the widget cache";
+    let first = t.run(&["context", task, "--json"]).json();
+    assert_eq!(
+        paths(&first)[..2],
+        ["z_near.py", "a_far.py"],
+        "{}",
+        first["files"]
+    );
+    let again = t.run(&["context", task, "--json"]).json();
+    assert_eq!(again, first, "passages read back from the index rank alike");
+}
+
+#[test]
 fn the_file_graph_is_kept_until_references_change() {
     let t = Test::new();
     t.write(

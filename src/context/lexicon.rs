@@ -228,6 +228,16 @@ pub fn name_terms(names: &[u8]) -> impl Iterator<Item = impl Iterator<Item = Ter
     })
 }
 
+impl Entry {
+    /// How many passages the file has, and their lengths summed (what the lexicon row keeps of
+    /// them for the passages' average length).
+    pub fn passage_stats(&self) -> (u32, u32) {
+        passages(&self.chunks).fold((0, 0), |(n, total), (len, _)| {
+            (n + 1, total.saturating_add(len))
+        })
+    }
+}
+
 /// Each passage of a file's `chunks` blob as (length in terms, its records).
 pub fn passages(chunks: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
     let mut at = 0;

@@ -190,6 +190,9 @@ fn file_graph(
     Ok((graph.edges, keep))
 }
 
+/// A file's lexicon row with its passages, as an analysis makes them.
+pub type Analysed = (LexiconRow, Vec<u8>);
+
 /// Brings the lexicon up to date with the index: analyses every candidate file whose content
 /// changed since its entry was built, and counts (in `encoding`) the blocks the packer can make
 /// of it without a task: the whole file, its skeleton and its map lines, so that packing a new
@@ -201,7 +204,7 @@ pub fn refresh_lexicon(
     files: &[FileRow],
     stored: &[LexiconRow],
     encoding: Encoding,
-) -> anyhow::Result<Vec<LexiconRow>> {
+) -> anyhow::Result<Vec<Analysed>> {
     let (todo, symbols) = {
         let reader = store.read()?;
         let built_from: HashMap<i64, &[u8]> = stored
@@ -225,7 +228,7 @@ pub fn refresh_lexicon(
         return Ok(Vec::new());
     }
     let count = |text: &str| -> u32 { encoding.count(text) as u32 };
-    let results: Vec<(LexiconRow, Vec<(i64, u32)>)> = todo
+    let results: Vec<(Analysed, Vec<(i64, u32)>)> = todo
         .par_iter()
         .map_init(
             || (terms::Analyzer::default(), HashMap::new()),
@@ -251,19 +254,21 @@ pub fn refresh_lexicon(
                     let n = count(&format!("{line}\n"));
                     counts.push((tokens::line_key(encoding, &line), n));
                 }
+                let (passages, passage_terms) = e.passage_stats();
                 let row = LexiconRow {
                     file_id: f.id,
                     hash: f.hash.clone().unwrap_or_default(),
                     length: e.length,
+                    passages,
+                    passage_terms,
                     terms: e.blob,
-                    chunks: e.chunks,
                     names: e.names,
                 };
-                (row, counts)
+                ((row, e.chunks), counts)
             },
         )
         .collect();
-    let (rows, counts): (Vec<LexiconRow>, Vec<Vec<(i64, u32)>>) = results.into_iter().unzip();
+    let (rows, counts): (Vec<Analysed>, Vec<Vec<(i64, u32)>>) = results.into_iter().unzip();
     if let Err(e) = store.put_lexicon(&rows) {
         tracing::warn!("the lexical index was not saved ({e}); this run uses it unsaved");
         return Ok(rows);
@@ -457,7 +462,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         all_files.into_iter().partition(candidate);
     // Entries of this run win over stored ones (the same, unless they could not be saved).
     let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
-    lex_by_id.extend(fresh.iter().map(|r| (r.file_id, r)));
+    lex_by_id.extend(fresh.iter().map(|(r, _)| (r.file_id, r)));
     let project = Project::from_meta(reader.meta("project")?);
     let entry: std::collections::HashSet<&str> = project
         .entry_points
@@ -474,7 +479,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 .map(|r| rank::Lexicon {
                     terms: &r.terms,
                     length: r.length,
-                    chunks: &r.chunks,
+                    passages: r.passages,
+                    passage_terms: r.passage_terms,
                     names: &r.names,
                 }),
             entry_point: entry.contains(f.path.as_str()),
@@ -523,7 +529,41 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     timings.graph_ms = ms(t_graph);
     timings.graph_built = graph_to_keep.is_some();
     let t_rank = Instant::now();
-    let mut ranking = rank::rank(task, &query, &candidates, &named, &graph, &past);
+    // Passages: this run's own for the files it analysed, else the index's (built from the
+    // content the ranking uses: a file re-analysed by another run meanwhile has none).
+    let fresh_chunks: HashMap<i64, &[u8]> = fresh
+        .iter()
+        .map(|(r, chunks)| (r.file_id, chunks.as_slice()))
+        .collect();
+    let mut passages_of = |at: &[usize]| -> anyhow::Result<HashMap<usize, Vec<u8>>> {
+        let mut out = HashMap::new();
+        let mut ask: Vec<(usize, i64, &[u8])> = Vec::new();
+        for &i in at {
+            let f = candidates[i].file;
+            if let Some(chunks) = fresh_chunks.get(&f.id) {
+                out.insert(i, chunks.to_vec());
+            } else if let Some(hash) = &f.hash {
+                ask.push((i, f.id, hash));
+            }
+        }
+        let mut stored =
+            reader.passages(&ask.iter().map(|&(_, id, h)| (id, h)).collect::<Vec<_>>())?;
+        for (i, id, _) in ask {
+            if let Some(chunks) = stored.remove(&id) {
+                out.insert(i, chunks);
+            }
+        }
+        Ok(out)
+    };
+    let mut ranking = rank::rank(
+        task,
+        &query,
+        &candidates,
+        &named,
+        &graph,
+        &past,
+        &mut passages_of,
+    )?;
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);

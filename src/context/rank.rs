@@ -195,9 +195,16 @@ pub struct Lexicon<'a> {
     pub terms: &'a [u8],
     /// Length in terms.
     pub length: u32,
-    pub chunks: &'a [u8],
+    /// How many passages the file has, and their lengths summed (the passages themselves come
+    /// from `rank`'s `passages_of`, for the files that need them).
+    pub passages: u32,
+    pub passage_terms: u32,
     pub names: &'a [u8],
 }
+
+/// The passages (`chunks` blobs, see `lexicon`) of the candidates at these positions, by
+/// position; a file left out has none to score.
+pub type PassagesOf<'a> = dyn FnMut(&[usize]) -> anyhow::Result<HashMap<usize, Vec<u8>>> + 'a;
 
 /// One candidate file as the ranking sees it.
 pub struct Candidate<'a> {
@@ -793,7 +800,8 @@ pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
 pub const SHOWN: f64 = 0.01;
 
 /// Ranks the candidates for the task's terms. `graph` is the file graph of the candidates (see
-/// `repomap::rank::Graph`), positions in `candidates` order.
+/// `repomap::rank::Graph`), positions in `candidates` order; `passages_of` gives the passages
+/// of the few hundred files whose passages are scored.
 pub fn rank(
     task: &str,
     terms: &[QueryTerm],
@@ -801,7 +809,8 @@ pub fn rank(
     named: &[Named],
     graph: &Edges,
     history: &[Option<super::history::Hit>],
-) -> Ranking {
+    passages_of: &mut PassagesOf,
+) -> anyhow::Result<Ranking> {
     let n = candidates.len();
     assert_eq!(graph.files(), n, "the graph is the candidates'");
     let tune = Tune::get();
@@ -878,16 +887,18 @@ pub fn rank(
         let (mut total, mut count) = (0.0f64, 0usize);
         for &i in &with_lexicon {
             if let Some(l) = candidates[i].lexicon {
-                for (len, _) in passages(l.chunks) {
-                    total += f64::from(len);
-                    count += 1;
-                }
+                total += f64::from(l.passage_terms);
+                count += l.passages as usize;
             }
         }
         let avg = (total / count.max(1) as f64).max(1.0);
         let mut best = vec![0.0f64; n];
-        for &(i, l) in &deep {
-            for (len, records) in passages(l.chunks) {
+        let chunks = passages_of(&deep.iter().map(|&(i, _)| i).collect::<Vec<_>>())?;
+        for &(i, _) in &deep {
+            let Some(chunks) = chunks.get(&i) else {
+                continue;
+            };
+            for (len, records) in passages(chunks) {
                 let norm = 1.0 - b + b * f64::from(len) / avg;
                 let mut s = 0.0;
                 for &(t, w) in &term_weights {
@@ -1169,7 +1180,7 @@ pub fn rank(
         });
     }
     sort(&mut files, candidates);
-    Ranking { files }
+    Ok(Ranking { files })
 }
 
 #[cfg(test)]
@@ -1280,11 +1291,15 @@ pub(super) mod tests {
             .zip(entries)
             .map(|(f, e)| Candidate {
                 file: f,
-                lexicon: Some(Lexicon {
-                    terms: &e.blob,
-                    length: e.length,
-                    chunks: &e.chunks,
-                    names: &e.names,
+                lexicon: Some({
+                    let (passages, passage_terms) = e.passage_stats();
+                    Lexicon {
+                        terms: &e.blob,
+                        length: e.length,
+                        passages,
+                        passage_terms,
+                        names: &e.names,
+                    }
                 }),
                 entry_point: false,
             })
@@ -1465,7 +1480,9 @@ pub(super) mod tests {
             &named,
             &Edges::with_files(candidates.len()),
             &[],
-        );
+            &mut |_| Ok(HashMap::new()),
+        )
+        .expect("no passages to read");
         let order: Vec<(&str, bool)> = ranking
             .files
             .iter()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rustc_hash::FxHashMap;
 
@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_history_trailers.sql"),
     include_str!("migrations/0014_history_pasted_headers.sql"),
     include_str!("migrations/0015_file_graph.sql"),
+    include_str!("migrations/0016_lexicon_passages.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -378,40 +379,58 @@ impl Store {
     }
 }
 
-/// A file's row in the lexical index (see `context::lexicon`).
+/// A file's row in the lexical index (see `context::lexicon`). Its passages are kept apart
+/// (see [`Reader::passages`]): ranking reads them for a few files only.
 #[derive(Debug, Clone)]
 pub struct LexiconRow {
     pub file_id: i64,
     /// The content hash the entry was built from.
     pub hash: Vec<u8>,
     pub length: u32,
+    /// How many passages the file has, and their lengths summed.
+    pub passages: u32,
+    pub passage_terms: u32,
     pub terms: Vec<u8>,
-    pub chunks: Vec<u8>,
     pub names: Vec<u8>,
 }
 
 impl Store {
-    /// Writes lexicon entries, replacing older ones, in a transaction of their own. An entry
-    /// for a file that is gone by now (another process re-indexed) is dropped.
-    pub fn put_lexicon(&self, rows: &[LexiconRow]) -> Result<()> {
-        if rows.is_empty() {
+    /// Writes lexicon entries (each row with its passages), replacing older ones, in a
+    /// transaction of their own. An entry for a file that is gone by now (another process
+    /// re-indexed) is dropped.
+    pub fn put_lexicon(&self, entries: &[(LexiconRow, Vec<u8>)]) -> Result<()> {
+        if entries.is_empty() {
             return Ok(());
         }
         let e = sql(&self.path);
         let tx = self.conn.unchecked_transaction().map_err(&e)?;
         {
-            let mut stmt = tx
+            let mut row = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, terms, chunks, names) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                    "INSERT OR REPLACE INTO lexicon(file_id, hash, length, passages, \
+                     passage_terms, terms, names) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
                      WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
                 )
                 .map_err(&e)?;
-            for r in rows {
-                stmt.execute(params![
-                    r.file_id, r.hash, r.length, r.terms, r.chunks, r.names
+            let mut passages = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO passages(file_id, chunks) SELECT ?1, ?2 \
+                     WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
+                )
+                .map_err(&e)?;
+            for (r, chunks) in entries {
+                row.execute(params![
+                    r.file_id,
+                    r.hash,
+                    r.length,
+                    r.passages,
+                    r.passage_terms,
+                    r.terms,
+                    r.names
                 ])
                 .map_err(&e)?;
+                passages.execute(params![r.file_id, chunks]).map_err(&e)?;
             }
         }
         tx.commit().map_err(&e)
@@ -423,8 +442,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id, hash, length, terms, chunks, names FROM lexicon \
-                 ORDER BY file_id",
+                "SELECT file_id, hash, length, passages, passage_terms, terms, names \
+                 FROM lexicon ORDER BY file_id",
             )
             .map_err(&e)?;
         let rows = stmt
@@ -433,9 +452,10 @@ impl Store {
                     file_id: r.get(0)?,
                     hash: r.get(1)?,
                     length: r.get(2)?,
-                    terms: r.get(3)?,
-                    chunks: r.get(4)?,
-                    names: r.get(5)?,
+                    passages: r.get(3)?,
+                    passage_terms: r.get(4)?,
+                    terms: r.get(5)?,
+                    names: r.get(6)?,
                 })
             })
             .map_err(&e)?;
@@ -930,6 +950,30 @@ pub struct Reader<'a> {
 impl Reader<'_> {
     reads!();
 
+    /// The passages of each of these files (file id, content hash) whose lexicon entry was
+    /// built from that content, by file id.
+    pub fn passages(&self, files: &[(i64, &[u8])]) -> Result<HashMap<i64, Vec<u8>>> {
+        let e = sql(&self.path);
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT p.chunks FROM passages p JOIN lexicon l ON l.file_id = p.file_id \
+                 WHERE p.file_id = ?1 AND l.hash = ?2",
+            )
+            .map_err(&e)?;
+        let mut out = HashMap::new();
+        for &(id, hash) in files {
+            if let Some(chunks) = stmt
+                .query_row(params![id, hash], |r| r.get(0))
+                .optional()
+                .map_err(&e)?
+            {
+                out.insert(id, chunks);
+            }
+        }
+        Ok(out)
+    }
+
     /// The kept file graph of `vibe context` (see migration 0015), if it was built for `key`.
     pub fn file_graph(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.tx
@@ -1418,6 +1462,51 @@ mod tests {
             None,
             "a changed graph drops the kept one"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn passages_are_read_for_the_content_their_entry_was_built_from()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut s = Store::open(dir.path(), &mut quiet())?;
+        let tags = FileTags::default();
+        let tx = s.index_tx()?;
+        let id = tx.put_file(&file_with("a.py", &tags))?.id;
+        tx.commit()?;
+        let row = |hash: &[u8]| LexiconRow {
+            file_id: id,
+            hash: hash.to_vec(),
+            length: 3,
+            passages: 1,
+            passage_terms: 3,
+            terms: vec![1],
+            names: Vec::new(),
+        };
+        // An entry for a file the index no longer has is dropped.
+        s.put_lexicon(&[
+            (row(b"h1"), b"p1".to_vec()),
+            (
+                LexiconRow {
+                    file_id: id + 1,
+                    ..row(b"h1")
+                },
+                b"gone".to_vec(),
+            ),
+        ])?;
+        let stored = s.lexicon()?;
+        assert_eq!(stored.len(), 1);
+        assert_eq!((stored[0].passages, stored[0].passage_terms), (1, 3));
+        let r = s.read()?;
+        let got = r.passages(&[(id, b"h1"), (id + 1, b"h1")])?;
+        assert_eq!(got.get(&id).map(Vec::as_slice), Some(&b"p1"[..]));
+        assert_eq!(got.len(), 1);
+        // Another content's entry: its passages are not this content's.
+        assert!(r.passages(&[(id, b"h2")])?.is_empty());
+        drop(r);
+        s.put_lexicon(&[(row(b"h2"), b"p2".to_vec())])?;
+        let got = s.read()?.passages(&[(id, b"h2")])?;
+        assert_eq!(got.get(&id).map(Vec::as_slice), Some(&b"p2"[..]));
         Ok(())
     }
 
