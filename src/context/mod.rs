@@ -26,7 +26,7 @@ use crate::repomap::extract::Symbol;
 use crate::repomap::project::Project;
 use crate::repomap::rank::{Edges, Graph, Input};
 use crate::repomap::render;
-use crate::store::{FileRow, LexiconRow, Store};
+use crate::store::{FileRow, LexiconDeep, LexiconRow, Store};
 
 use pack::{Included, focused_block, full_block, partial_block};
 use tokens::Encoding;
@@ -190,8 +190,8 @@ fn file_graph(
     Ok((graph.edges, keep))
 }
 
-/// A file's lexicon row with its passages, as an analysis makes them.
-pub type Analysed = (LexiconRow, Vec<u8>);
+/// A file's lexicon entry, as an analysis makes it.
+pub type Analysed = (LexiconRow, LexiconDeep);
 
 /// Brings the lexicon up to date with the index: analyses every candidate file whose content
 /// changed since its entry was built, and counts (in `encoding`) the blocks the packer can make
@@ -262,9 +262,12 @@ pub fn refresh_lexicon(
                     passages,
                     passage_terms,
                     terms: e.blob,
+                };
+                let deep = LexiconDeep {
+                    chunks: e.chunks,
                     names: e.names,
                 };
-                ((row, e.chunks), counts)
+                ((row, deep), counts)
             },
         )
         .collect();
@@ -481,7 +484,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                     length: r.length,
                     passages: r.passages,
                     passage_terms: r.passage_terms,
-                    names: &r.names,
                 }),
             entry_point: entry.contains(f.path.as_str()),
         })
@@ -529,28 +531,26 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     timings.graph_ms = ms(t_graph);
     timings.graph_built = graph_to_keep.is_some();
     let t_rank = Instant::now();
-    // Passages: this run's own for the files it analysed, else the index's (built from the
-    // content the ranking uses: a file re-analysed by another run meanwhile has none).
-    let fresh_chunks: HashMap<i64, &[u8]> = fresh
-        .iter()
-        .map(|(r, chunks)| (r.file_id, chunks.as_slice()))
-        .collect();
-    let mut passages_of = |at: &[usize]| -> anyhow::Result<HashMap<usize, Vec<u8>>> {
+    // Passages and names: this run's own for the files it analysed, else the index's (built
+    // from the content the ranking uses: a file re-analysed by another run meanwhile has none).
+    let fresh_deep: HashMap<i64, &LexiconDeep> =
+        fresh.iter().map(|(r, deep)| (r.file_id, deep)).collect();
+    let mut deep_of = |at: &[usize]| -> anyhow::Result<HashMap<usize, LexiconDeep>> {
         let mut out = HashMap::new();
         let mut ask: Vec<(usize, i64, &[u8])> = Vec::new();
         for &i in at {
             let f = candidates[i].file;
-            if let Some(chunks) = fresh_chunks.get(&f.id) {
-                out.insert(i, chunks.to_vec());
+            if let Some(deep) = fresh_deep.get(&f.id) {
+                out.insert(i, (*deep).clone());
             } else if let Some(hash) = &f.hash {
                 ask.push((i, f.id, hash));
             }
         }
         let mut stored =
-            reader.passages(&ask.iter().map(|&(_, id, h)| (id, h)).collect::<Vec<_>>())?;
+            reader.lexicon_deep(&ask.iter().map(|&(_, id, h)| (id, h)).collect::<Vec<_>>())?;
         for (i, id, _) in ask {
-            if let Some(chunks) = stored.remove(&id) {
-                out.insert(i, chunks);
+            if let Some(deep) = stored.remove(&id) {
+                out.insert(i, deep);
             }
         }
         Ok(out)
@@ -562,7 +562,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         &named,
         &graph,
         &past,
-        &mut passages_of,
+        &mut deep_of,
     )?;
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use crate::repomap::project::is_test_path;
 use crate::repomap::rank::{DAMPING, Edges, personalized_pagerank};
-use crate::store::FileRow;
+use crate::store::{FileRow, LexiconDeep};
 
 use super::lexicon::{is_generated, lookup, name_terms, passage_count, passages, records};
 use super::terms::{Analyzer, QueryTerm, is_change_word, is_tracker_id, mentions_tests};
@@ -195,16 +195,15 @@ pub struct Lexicon<'a> {
     pub terms: &'a [u8],
     /// Length in terms.
     pub length: u32,
-    /// How many passages the file has, and their lengths summed (the passages themselves come
-    /// from `rank`'s `passages_of`, for the files that need them).
+    /// How many passages the file has, and their lengths summed (the passages themselves, and
+    /// the defined names' terms, come from `rank`'s `deep_of`, for the files that need them).
     pub passages: u32,
     pub passage_terms: u32,
-    pub names: &'a [u8],
 }
 
-/// The passages (`chunks` blobs, see `lexicon`) of the candidates at these positions, by
-/// position; a file left out has none to score.
-pub type PassagesOf<'a> = dyn FnMut(&[usize]) -> anyhow::Result<HashMap<usize, Vec<u8>>> + 'a;
+/// The passages and defined names (see `store::LexiconDeep`) of the candidates at these
+/// positions, by position; a file left out has none to score.
+pub type DeepOf<'a> = dyn FnMut(&[usize]) -> anyhow::Result<HashMap<usize, LexiconDeep>> + 'a;
 
 /// One candidate file as the ranking sees it.
 pub struct Candidate<'a> {
@@ -800,8 +799,8 @@ pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
 pub const SHOWN: f64 = 0.01;
 
 /// Ranks the candidates for the task's terms. `graph` is the file graph of the candidates (see
-/// `repomap::rank::Graph`), positions in `candidates` order; `passages_of` gives the passages
-/// of the few hundred files whose passages are scored.
+/// `repomap::rank::Graph`), positions in `candidates` order; `deep_of` gives the passages and
+/// defined names of the few hundred files whose passages and names are scored.
 pub fn rank(
     task: &str,
     terms: &[QueryTerm],
@@ -809,7 +808,7 @@ pub fn rank(
     named: &[Named],
     graph: &Edges,
     history: &[Option<super::history::Hit>],
-    passages_of: &mut PassagesOf,
+    deep_of: &mut DeepOf,
 ) -> anyhow::Result<Ranking> {
     let n = candidates.len();
     assert_eq!(graph.files(), n, "the graph is the candidates'");
@@ -877,10 +876,21 @@ pub fn rank(
             .total_cmp(&lexical[a])
             .then_with(|| candidates[a].file.path.cmp(&candidates[b].file.path))
     });
-    let deep: Vec<(usize, Lexicon)> = order
+    let deep: Vec<usize> = order
         .iter()
         .take(DEEP)
-        .filter_map(|&i| candidates[i].lexicon.map(|l| (i, l)))
+        .copied()
+        .filter(|&i| candidates[i].lexicon.is_some())
+        .collect();
+    let scored = !term_weights.is_empty() && (tune.passage > 0.0 || tune.best_def > 0.0);
+    let details = if scored {
+        deep_of(&deep)?
+    } else {
+        HashMap::new()
+    };
+    let deep: Vec<(usize, &LexiconDeep)> = deep
+        .iter()
+        .filter_map(|&i| details.get(&i).map(|d| (i, d)))
         .collect();
     // Passages: the best 40-line passage of each matched file, by BM25 over passages.
     if tune.passage > 0.0 && !term_weights.is_empty() {
@@ -893,12 +903,8 @@ pub fn rank(
         }
         let avg = (total / count.max(1) as f64).max(1.0);
         let mut best = vec![0.0f64; n];
-        let chunks = passages_of(&deep.iter().map(|&(i, _)| i).collect::<Vec<_>>())?;
-        for &(i, _) in &deep {
-            let Some(chunks) = chunks.get(&i) else {
-                continue;
-            };
-            for (len, records) in passages(chunks) {
+        for &(i, d) in &deep {
+            for (len, records) in passages(&d.chunks) {
                 let norm = 1.0 - b + b * f64::from(len) / avg;
                 let mut s = 0.0;
                 for &(t, w) in &term_weights {
@@ -922,8 +928,8 @@ pub fn rank(
     if tune.best_def > 0.0 && !term_weights.is_empty() {
         let weights: HashMap<super::terms::Term, f64> = term_weights.iter().copied().collect();
         let mut best = vec![0.0f64; n];
-        for &(i, l) in &deep {
-            for name in name_terms(l.names) {
+        for &(i, d) in &deep {
+            for name in name_terms(&d.names) {
                 let s: f64 = name.filter_map(|t| weights.get(&t)).sum();
                 best[i] = best[i].max(s);
             }
@@ -1298,7 +1304,6 @@ pub(super) mod tests {
                         length: e.length,
                         passages,
                         passage_terms,
-                        names: &e.names,
                     }
                 }),
                 entry_point: false,

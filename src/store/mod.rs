@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_history_pasted_headers.sql"),
     include_str!("migrations/0015_file_graph.sql"),
     include_str!("migrations/0016_lexicon_passages.sql"),
+    include_str!("migrations/0017_lexicon_deep.sql"),
 ];
 
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
@@ -379,8 +380,8 @@ impl Store {
     }
 }
 
-/// A file's row in the lexical index (see `context::lexicon`). Its passages are kept apart
-/// (see [`Reader::passages`]): ranking reads them for a few files only.
+/// A file's row in the lexical index (see `context::lexicon`). What ranking reads of a few
+/// files only is kept apart (see [`LexiconDeep`]).
 #[derive(Debug, Clone)]
 pub struct LexiconRow {
     pub file_id: i64,
@@ -391,14 +392,20 @@ pub struct LexiconRow {
     pub passages: u32,
     pub passage_terms: u32,
     pub terms: Vec<u8>,
+}
+
+/// The part of a file's lexicon entry that ranking reads for its best few hundred files only
+/// (see [`Reader::lexicon_deep`]): its passages and its defined names' terms.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LexiconDeep {
+    pub chunks: Vec<u8>,
     pub names: Vec<u8>,
 }
 
 impl Store {
-    /// Writes lexicon entries (each row with its passages), replacing older ones, in a
-    /// transaction of their own. An entry for a file that is gone by now (another process
-    /// re-indexed) is dropped.
-    pub fn put_lexicon(&self, entries: &[(LexiconRow, Vec<u8>)]) -> Result<()> {
+    /// Writes lexicon entries, replacing older ones, in a transaction of their own. An entry
+    /// for a file that is gone by now (another process re-indexed) is dropped.
+    pub fn put_lexicon(&self, entries: &[(LexiconRow, LexiconDeep)]) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -408,29 +415,29 @@ impl Store {
             let mut row = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO lexicon(file_id, hash, length, passages, \
-                     passage_terms, terms, names) \
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
+                     passage_terms, terms) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
                      WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
                 )
                 .map_err(&e)?;
-            let mut passages = tx
+            let mut deep = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO passages(file_id, chunks) SELECT ?1, ?2 \
-                     WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
+                    "INSERT OR REPLACE INTO lexicon_deep(file_id, chunks, names) \
+                     SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM files WHERE id = ?1)",
                 )
                 .map_err(&e)?;
-            for (r, chunks) in entries {
+            for (r, d) in entries {
                 row.execute(params![
                     r.file_id,
                     r.hash,
                     r.length,
                     r.passages,
                     r.passage_terms,
-                    r.terms,
-                    r.names
+                    r.terms
                 ])
                 .map_err(&e)?;
-                passages.execute(params![r.file_id, chunks]).map_err(&e)?;
+                deep.execute(params![r.file_id, d.chunks, d.names])
+                    .map_err(&e)?;
             }
         }
         tx.commit().map_err(&e)
@@ -442,7 +449,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id, hash, length, passages, passage_terms, terms, names \
+                "SELECT file_id, hash, length, passages, passage_terms, terms \
                  FROM lexicon ORDER BY file_id",
             )
             .map_err(&e)?;
@@ -455,7 +462,6 @@ impl Store {
                     passages: r.get(3)?,
                     passage_terms: r.get(4)?,
                     terms: r.get(5)?,
-                    names: r.get(6)?,
                 })
             })
             .map_err(&e)?;
@@ -950,25 +956,31 @@ pub struct Reader<'a> {
 impl Reader<'_> {
     reads!();
 
-    /// The passages of each of these files (file id, content hash) whose lexicon entry was
-    /// built from that content, by file id.
-    pub fn passages(&self, files: &[(i64, &[u8])]) -> Result<HashMap<i64, Vec<u8>>> {
+    /// The deep part of the lexicon entry of each of these files (file id, content hash) whose
+    /// entry was built from that content, by file id.
+    pub fn lexicon_deep(&self, files: &[(i64, &[u8])]) -> Result<HashMap<i64, LexiconDeep>> {
         let e = sql(&self.path);
         let mut stmt = self
             .tx
             .prepare_cached(
-                "SELECT p.chunks FROM passages p JOIN lexicon l ON l.file_id = p.file_id \
-                 WHERE p.file_id = ?1 AND l.hash = ?2",
+                "SELECT d.chunks, d.names FROM lexicon_deep d \
+                 JOIN lexicon l ON l.file_id = d.file_id \
+                 WHERE d.file_id = ?1 AND l.hash = ?2",
             )
             .map_err(&e)?;
         let mut out = HashMap::new();
         for &(id, hash) in files {
-            if let Some(chunks) = stmt
-                .query_row(params![id, hash], |r| r.get(0))
+            if let Some(deep) = stmt
+                .query_row(params![id, hash], |r| {
+                    Ok(LexiconDeep {
+                        chunks: r.get(0)?,
+                        names: r.get(1)?,
+                    })
+                })
                 .optional()
                 .map_err(&e)?
             {
-                out.insert(id, chunks);
+                out.insert(id, deep);
             }
         }
         Ok(out)
@@ -1466,7 +1478,7 @@ mod tests {
     }
 
     #[test]
-    fn passages_are_read_for_the_content_their_entry_was_built_from()
+    fn deep_entries_are_read_for_the_content_they_were_built_from()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let mut s = Store::open(dir.path(), &mut quiet())?;
@@ -1481,32 +1493,30 @@ mod tests {
             passages: 1,
             passage_terms: 3,
             terms: vec![1],
-            names: Vec::new(),
+        };
+        let deep = |chunks: &[u8]| LexiconDeep {
+            chunks: chunks.to_vec(),
+            names: vec![2],
         };
         // An entry for a file the index no longer has is dropped.
-        s.put_lexicon(&[
-            (row(b"h1"), b"p1".to_vec()),
-            (
-                LexiconRow {
-                    file_id: id + 1,
-                    ..row(b"h1")
-                },
-                b"gone".to_vec(),
-            ),
-        ])?;
+        let gone = LexiconRow {
+            file_id: id + 1,
+            ..row(b"h1")
+        };
+        s.put_lexicon(&[(row(b"h1"), deep(b"p1")), (gone, deep(b"gone"))])?;
         let stored = s.lexicon()?;
         assert_eq!(stored.len(), 1);
         assert_eq!((stored[0].passages, stored[0].passage_terms), (1, 3));
         let r = s.read()?;
-        let got = r.passages(&[(id, b"h1"), (id + 1, b"h1")])?;
-        assert_eq!(got.get(&id).map(Vec::as_slice), Some(&b"p1"[..]));
+        let got = r.lexicon_deep(&[(id, b"h1"), (id + 1, b"h1")])?;
+        assert_eq!(got.get(&id), Some(&deep(b"p1")));
         assert_eq!(got.len(), 1);
-        // Another content's entry: its passages are not this content's.
-        assert!(r.passages(&[(id, b"h2")])?.is_empty());
+        // Another content's entry: its passages and names are not this content's.
+        assert!(r.lexicon_deep(&[(id, b"h2")])?.is_empty());
         drop(r);
-        s.put_lexicon(&[(row(b"h2"), b"p2".to_vec())])?;
-        let got = s.read()?.passages(&[(id, b"h2")])?;
-        assert_eq!(got.get(&id).map(Vec::as_slice), Some(&b"p2"[..]));
+        s.put_lexicon(&[(row(b"h2"), deep(b"p2"))])?;
+        let got = s.read()?.lexicon_deep(&[(id, b"h2")])?;
+        assert_eq!(got.get(&id), Some(&deep(b"p2")));
         Ok(())
     }
 
