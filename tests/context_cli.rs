@@ -1311,12 +1311,27 @@ fn the_file_graph_is_kept_until_references_change() {
     assert!(uses_seed(&files, "omega.py"), "{files}");
     assert!(!uses_seed(&files, "zeta.py"), "{files}");
     assert_eq!(run().0, "read");
-    // A kept graph that does not read back (damaged, or of another format) is built again.
+    // A kept graph that does not read back (damaged, or of another format), or that holds a
+    // negative weight (the push would never end), is built again.
     let db = t.root().join(".vibe/index.db");
-    let conn = rusqlite::Connection::open(&db).expect("index");
-    conn.execute("UPDATE file_graph SET data = x'00'", [])
-        .expect("damage");
-    drop(conn);
+    let damage = |change: &dyn Fn(&mut Vec<u8>)| {
+        let conn = rusqlite::Connection::open(&db).expect("index");
+        let mut data: Vec<u8> = conn
+            .query_row("SELECT data FROM file_graph", [], |r| r.get(0))
+            .expect("a kept graph");
+        change(&mut data);
+        conn.execute("UPDATE file_graph SET data = ?1", [data])
+            .expect("damage");
+    };
+    damage(&|data| data.truncate(1));
+    let (how, again) = run();
+    assert_eq!((how, &again), ("built", &files));
+    assert_eq!(run().0, "read");
+    // The last weight's sign bit (weights are the blob's last bytes, little-endian f64).
+    damage(&|data| {
+        let last = data.len() - 1;
+        data[last] |= 0x80;
+    });
     let (how, again) = run();
     assert_eq!((how, &again), ("built", &files));
     assert_eq!(run().0, "read");

@@ -157,7 +157,7 @@ fn ms(t: Instant) -> f64 {
 type GraphToKeep = (String, Vec<u8>);
 
 /// The file graph of the candidates (see `repomap::rank::Graph`): the one the index keeps when
-/// it was built from the same graph generation and candidates, else built from every file's
+/// it was built by the same `GRAPH_VERSION` from the same graph generation and candidates, else built from every file's
 /// references and imports and returned with its key and bytes, for the caller to keep once its
 /// read snapshot is over. A kept graph that does not read back is built again.
 fn file_graph(
@@ -170,7 +170,8 @@ fn file_graph(
         hasher.update(&id.to_le_bytes());
     }
     let key = format!(
-        "{}:{}",
+        "{}:{}:{}",
+        crate::repomap::rank::GRAPH_VERSION,
         reader.graph_generation()?,
         hasher.finalize().to_hex()
     );

@@ -313,6 +313,11 @@ pub struct Edges {
     weights: Vec<f64>,
 }
 
+/// The version of how [`Graph::build`] weighs edges (`weight`, `shape_code`, `IMPORT_WEIGHT`,
+/// `MAX_DEFINERS`): a graph kept by an index (see `context`) was built by this version. Raise
+/// it with any change to those, so that no kept graph of an older build is used.
+pub const GRAPH_VERSION: u32 = 1;
+
 /// First bytes of [`Edges::to_bytes`]: the format and its version.
 const EDGES_MAGIC: &[u8; 4] = b"VGE1";
 
@@ -414,7 +419,9 @@ impl Edges {
 
     /// Edges from [`Edges::to_bytes`] for `files` files; `None` unless the bytes are exactly
     /// such edges (another version's format, a different file count, a truncated or damaged
-    /// value).
+    /// value) and hold what [`Graph::build`] makes: each file's targets in increasing order,
+    /// none the file itself, weights finite and not negative (with a negative weight the push
+    /// of [`personalized_pagerank`] would never end).
     pub fn from_bytes(bytes: &[u8], files: usize) -> Option<Edges> {
         let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         let (magic, rest) = bytes.split_at_checked(4)?;
@@ -423,23 +430,29 @@ impl Edges {
             return None;
         }
         let m = u32_at(&head[4..]) as usize;
-        let (start, rest) = rest.split_at_checked(4 * (files + 1))?;
-        let (targets, weights) = rest.split_at_checked(4 * m)?;
-        if weights.len() != 8 * m {
+        let (start, rest) = rest.split_at_checked(files.checked_add(1)?.checked_mul(4)?)?;
+        let (targets, weights) = rest.split_at_checked(m.checked_mul(4)?)?;
+        if weights.len() != m.checked_mul(8)? {
             return None;
         }
         let start: Vec<usize> = start.chunks_exact(4).map(|c| u32_at(c) as usize).collect();
         let ordered = start.first() == Some(&0)
             && start.last() == Some(&m)
             && start.windows(2).all(|w| w[0] <= w[1]);
+        if !ordered {
+            return None;
+        }
         let targets: Vec<u32> = targets.chunks_exact(4).map(u32_at).collect();
         let weights: Vec<f64> = weights
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect();
-        let valid =
-            targets.iter().all(|&t| (t as usize) < files) && weights.iter().all(|w| w.is_finite());
-        (ordered && valid).then_some(Edges {
+        let targets_valid = (0..files).all(|f| {
+            let out = &targets[start[f]..start[f + 1]];
+            out.windows(2).all(|w| w[0] < w[1]) && out.iter().all(|&t| t as usize != f)
+        }) && targets.iter().all(|&t| (t as usize) < files);
+        let weights_valid = weights.iter().all(|w| w.is_finite() && *w >= 0.0);
+        (targets_valid && weights_valid).then_some(Edges {
             start,
             targets,
             weights,
@@ -795,10 +808,20 @@ mod tests {
         let mut bad = bytes.clone();
         bad[16..20].copy_from_slice(&3u32.to_le_bytes());
         assert_eq!(Edges::from_bytes(&bad, 3), None);
-        let mut bad = bytes.clone();
         let weights = targets + 4 * 3;
-        bad[weights..weights + 8].copy_from_slice(&f64::NAN.to_le_bytes());
-        assert_eq!(Edges::from_bytes(&bad, 3), None);
+        for w in [f64::NAN, f64::INFINITY, -0.5] {
+            let mut bad = bytes.clone();
+            bad[weights..weights + 8].copy_from_slice(&w.to_le_bytes());
+            assert_eq!(Edges::from_bytes(&bad, 3), None, "weight {w}");
+        }
+        // What Graph::build never makes: a file's targets out of order or twice, an edge from
+        // a file to itself.
+        for (first, second) in [(2u32, 1u32), (1, 1), (0, 2)] {
+            let mut bad = bytes.clone();
+            bad[targets..targets + 4].copy_from_slice(&first.to_le_bytes());
+            bad[targets + 4..targets + 8].copy_from_slice(&second.to_le_bytes());
+            assert_eq!(Edges::from_bytes(&bad, 3), None, "{first}, {second}");
+        }
     }
 
     #[test]
