@@ -6,7 +6,11 @@
 //! adjacent pair whose merged bytes have the lowest rank (the leftmost on a tie), until no pair
 //! is a token. Pre-tokens under 100 bytes merge in place; longer ones (a run of spaces, a
 //! base64 blob) through a heap, as tiktoken does, so that they cost O(n log n), not O(n²).
-//! Nothing is decoded and no token ids are kept: only the count is needed.
+//! Nothing is decoded and no token ids are kept: only the count is needed. The count of a
+//! pre-token under 100 bytes that took a merge is remembered per thread (up to 65,536 of them,
+//! then the cache starts again): code repeats its identifiers, and a merge looks up every pair
+//! of parts in the table (`vibe tokens` on the stdlib ~490 → ~420 ms, Node.js's first lexicon
+//! ~8.2 → ~6.6 s).
 //!
 //! The pre-tokenizer runs on the `regex` crate, which has no look-around: tiktoken's patterns
 //! end in `\s+(?!\S)|\s+` (o200k) or `\s+(?!\S)|\s` (cl100k), and use possessive
@@ -104,10 +108,16 @@ pub fn count(encoding: Encoding, text: &str) -> usize {
     static TABLES: OnceLock<[Table<'static>; 2]> = OnceLock::new();
     let table = TABLES.get_or_init(|| [table(Encoding::O200kBase), table(Encoding::Cl100kBase)])
         [slot(encoding)];
+    thread_local! {
+        static MERGED: std::cell::RefCell<[MergeCache; 2]> = std::cell::RefCell::default();
+    }
     with_regex(encoding, |regex| {
-        pre_tokens(regex, text)
-            .map(|p| piece(&table, p.as_bytes()))
-            .sum()
+        MERGED.with_borrow_mut(|merged| {
+            let merged = &mut merged[slot(encoding)];
+            pre_tokens(regex, text)
+                .map(|p| piece(&table, p.as_bytes(), merged))
+                .sum()
+        })
     })
 }
 
@@ -144,16 +154,32 @@ fn pre_token_end(text: &str, start: usize, end: usize) -> usize {
 }
 
 /// Tokens of one pre-token.
-fn piece(table: &Table, bytes: &[u8]) -> usize {
+fn piece(table: &Table, bytes: &[u8], merged: &mut MergeCache) -> usize {
     if bytes.len() <= 1 || table.rank(bytes).is_some() {
         return bytes.len().min(1);
     }
     if bytes.len() < LARGE {
-        merge_small(table, bytes)
+        if let Some(&n) = merged.get(bytes) {
+            return n as usize;
+        }
+        let n = merge_small(table, bytes);
+        if merged.len() >= MERGE_CACHE {
+            merged.clear();
+        }
+        merged.insert(bytes.into(), n as u32);
+        n
     } else {
         merge_large(table, bytes)
     }
 }
+
+/// Per thread and encoding, the token count of pieces that took a merge (a piece is counted
+/// the same wherever it occurs): code repeats its identifiers, and a merge looks up every
+/// pair of parts in the table, where a cached piece costs one hash.
+type MergeCache = rustc_hash::FxHashMap<Box<[u8]>, u32>;
+
+/// Pieces a thread's cache holds before it starts again.
+const MERGE_CACHE: usize = 1 << 16;
 
 /// tiktoken's in-place merge: `start[i]` is where part `i` begins (the last entry is the end
 /// of the piece), `pair[i]` the rank of part `i` merged with part `i + 1`.
@@ -416,6 +442,52 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn merged_pieces_are_counted_alike_from_the_cache_and_after_it_starts_again() {
+        // More distinct merged pieces than a thread's cache holds (random lowercase words,
+        // most of them several tokens), each counted twice: the second time from the cache,
+        // or after it started again.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let words: Vec<String> = (0..MERGE_CACHE + 5_000)
+            .map(|_| {
+                (0..9)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(b'a' + (x % 26) as u8)
+                    })
+                    .collect()
+            })
+            .collect();
+        let t = table(Encoding::O200kBase);
+        let merged = words
+            .iter()
+            .filter(|w| t.rank(w.as_bytes()).is_none())
+            .count();
+        assert!(merged > MERGE_CACHE, "{merged}");
+        let reference = all_bpe(Encoding::O200kBase);
+        // A few pieces (counted, then from the cache), all of them (the cache fills and starts
+        // again), the few again.
+        let few = words[..2_000].join(" ");
+        let all = words.join(" ");
+        let texts = [few.clone(), few.clone(), all, few];
+        let expected: Vec<usize> = texts
+            .iter()
+            .map(|t| reference.encode_ordinary(t).len())
+            .collect();
+        // On a thread of its own, so the cache starts empty.
+        let counts = std::thread::spawn(move || {
+            texts
+                .iter()
+                .map(|t| count(Encoding::O200kBase, t))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .expect("counting thread");
+        assert_eq!(counts, expected);
     }
 
     /// tiktoken's own patterns, run with fancy-regex as tiktoken runs them.
