@@ -129,7 +129,8 @@ pub struct Timings {
     /// Commits read from git this run (the rest came from the index).
     pub history_read: usize,
     pub rank_ms: f64,
-    /// Reading (or building and keeping) the file graph, within `rank_ms`.
+    /// Reading or building the file graph (part of `rank_ms`), and keeping it when built (after
+    /// packing).
     pub graph_ms: f64,
     /// The file graph was built this run (the index kept none for these files).
     pub graph_built: bool,
@@ -157,9 +158,10 @@ fn ms(t: Instant) -> f64 {
 type GraphToKeep = (String, Vec<u8>);
 
 /// The file graph of the candidates (see `repomap::rank::Graph`): the one the index keeps when
-/// it was built by the same `GRAPH_VERSION` from the same graph generation and candidates, else built from every file's
-/// references and imports and returned with its key and bytes, for the caller to keep once its
-/// read snapshot is over. A kept graph that does not read back is built again.
+/// it was built by the same `GRAPH_VERSION` from the same graph generation and candidates,
+/// else built from every file's references and imports and returned with its key and bytes,
+/// for the caller to keep once its read snapshot is over. A kept graph that does not read back
+/// as a graph `Graph::build` could make (see `Edges::from_bytes`) is built again.
 fn file_graph(
     reader: &crate::store::Reader,
     candidates: &[rank::Candidate],
