@@ -1253,6 +1253,41 @@ fn the_passage_holding_the_task_words_together_lifts_its_file() {
 }
 
 #[test]
+fn the_file_graph_is_built_again_when_only_import_resolution_changes() {
+    // main.ts imports `@lib/util`, which tsconfig.json's `paths` sends to a/ or to b/: editing
+    // tsconfig.json changes no file's references, only where the import goes.
+    let t = Test::new();
+    let tsconfig = |dir: &str| {
+        format!(
+            "{{\"compilerOptions\": {{\"baseUrl\": \".\", \"paths\": {{\"@lib/*\": [\"{dir}/*\"]}}}}}}\n"
+        )
+    };
+    t.write("tsconfig.json", tsconfig("a"));
+    t.write(
+        "main.ts",
+        "import { helper } from \"@lib/util\";\n\nexport function validateIncomingPackets() {\n  return helper();\n}\n",
+    );
+    t.write("a/util.ts", "export function helper() {\n  return 1;\n}\n");
+    t.write("b/util.ts", "export function helper() {\n  return 2;\n}\n");
+    let run = || {
+        let run = t.run(&["-v", "context", "validate incoming packets", "--json"]);
+        let built = run.stderr().contains("file graph built");
+        (built, run.json())
+    };
+    let score = |j: &Value, path: &str| file(j, path)["score"].clone();
+    let (built, first) = run();
+    assert!(built);
+    assert!(!run().0, "kept");
+    t.write("tsconfig.json", tsconfig("b"));
+    let (built, after) = run();
+    assert!(built, "the import edges changed");
+    // The import's weight moved from a/util.ts to b/util.ts.
+    assert_eq!(score(&first, "a/util.ts"), score(&after, "b/util.ts"));
+    assert_eq!(score(&first, "b/util.ts"), score(&after, "a/util.ts"));
+    assert_ne!(score(&first, "a/util.ts"), score(&first, "b/util.ts"));
+}
+
+#[test]
 fn the_file_graph_is_kept_until_references_change() {
     let t = Test::new();
     t.write(
@@ -1264,6 +1299,7 @@ fn the_file_graph_is_kept_until_references_change() {
         "omega.py",
         "def omega_total(values):\n    return max(values)\n",
     );
+    t.write("README.md", "# Packets\n");
     let task = "validate incoming packets";
     // (how the graph came, the ranking's files)
     let run = || {
@@ -1295,11 +1331,13 @@ fn the_file_graph_is_kept_until_references_change() {
         ("read", &first),
         "the kept graph ranks alike"
     );
-    // A comment changes no reference: the graph is kept.
+    // A comment changes no reference, a README no import: the graph is kept.
     t.write(
         "zeta.py",
         "# Sums.\ndef zeta_sum(values):\n    return sum(values)\n",
     );
+    assert_eq!(run().0, "read");
+    t.write("README.md", "# Packets\n\nValidated on arrival.\n");
     assert_eq!(run().0, "read");
     // Another call: the graph is built again, and the ranking follows it.
     t.write(

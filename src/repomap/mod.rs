@@ -224,6 +224,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     // the header (entry points, frameworks) after any write.
     let mut resolve = tx.meta("ranked")?.is_none();
     let mut rerank = resolve;
+    // The file graph's inputs (`context` keeps the graph until they change): any file's
+    // definitions or references, the file set (definers of a name), the import edges.
+    let mut graph_changed = resolve;
 
     // Deleted: indexed before, not walked now.
     let walked: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
@@ -311,6 +314,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     })?;
                     resolve |= put.imports_changed;
                     rerank |= put.graph_changed;
+                    graph_changed |= put.graph_changed;
                 }
             }
             write_time += w.elapsed();
@@ -326,7 +330,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         t = Instant::now();
         let files = tx.files()?;
         if resolve {
-            resolve_phase(&tx, &files, root, cfg)?;
+            graph_changed |= resolve_phase(&tx, &files, root, cfg)?;
         } else {
             summary_phase(&tx, &files, root, None)?;
         }
@@ -340,7 +344,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
             tx.set_meta("ranked", "1")?;
-            tx.graph_changed()?;
+            if graph_changed || report.added + report.deleted > 0 {
+                tx.graph_changed()?;
+            }
         }
     }
     t = Instant::now();
@@ -466,7 +472,8 @@ fn count_lines(text: &str) -> u64 {
 
 /// Resolves every import against the current file set, rewrites the edges that changed, and
 /// recomputes the project summary for the header.
-fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> Result<()> {
+/// Resolves every import and sets the edges they make; says whether the edges changed.
+fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> Result<bool> {
     let mut types: HashMap<i64, Vec<String>> = HashMap::new();
     for (f, name) in tx.top_level_types("java")? {
         types.entry(f).or_default().push(name);
@@ -508,7 +515,8 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
     }
     edges.sort_unstable();
     edges.dedup();
-    if tx.edges()? != edges {
+    let changed = tx.edges()? != edges;
+    if changed {
         tx.set_edges(&edges)?;
     }
     summary_phase(
@@ -516,7 +524,8 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
         files,
         root,
         Some(project::top_externals(external_uses.into_iter(), 20)),
-    )
+    )?;
+    Ok(changed)
 }
 
 /// Recomputes the project summary for the header. `externals` is `None` when imports were not

@@ -936,9 +936,9 @@ macro_rules! reads {
                 .map_err(sql(&self.path))
         }
 
-        /// The graph generation: advanced by every index run that ranks the files again (a
-        /// file's definitions, references or imports changed, or the file set; see
-        /// [`IndexTx::graph_changed`]).
+        /// The graph generation: advanced by every index run that changes the file graph's
+        /// inputs (a file's definitions, references or imports, the file set, where an import
+        /// resolves to; see [`IndexTx::graph_changed`]).
         pub fn graph_generation(&self) -> Result<u64> {
             Ok(self
                 .meta(GRAPH_GENERATION)?
@@ -1380,8 +1380,8 @@ impl IndexTx<'_> {
         insert_token_counts(&self.tx, counts).map_err(sql(&self.path))
     }
 
-    /// Records that this run may have changed the file graph (it ranks the files again):
-    /// advances the graph generation and drops the kept file graph, now stale.
+    /// Records that this run changed the file graph's inputs: advances the graph generation
+    /// and drops the kept file graph, now stale.
     pub fn graph_changed(&self) -> Result<()> {
         let next = self.graph_generation()?.wrapping_add(1);
         self.set_meta(GRAPH_GENERATION, &next.to_string())?;
