@@ -196,6 +196,27 @@ fn files_written_just_before_a_run_are_rechecked() {
 }
 
 #[test]
+fn a_documentation_edit_resolves_and_ranks_nothing_again_a_config_edit_does() {
+    let t = indexed_fixture();
+    // README.md: no import can depend on it; nothing is resolved or ranked again.
+    let readme = read(&t, "README.md") + "\nMore words.\n";
+    t.write("README.md", &readme);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [11, 10, 0, 0, 1, 0, 0], "{run:#}");
+    assert_eq!(run["reranked"], false, "{run:#}");
+    assert_matches_scratch(&t);
+    // pyproject.toml, like any other non-source file but documentation, may configure how
+    // imports resolve (as tsconfig.json, package.json, go.mod, Cargo.toml do).
+    let pyproject = read(&t, "pyproject.toml") + "\n";
+    t.write("pyproject.toml", &pyproject);
+    settle();
+    let run = run_report(&t);
+    assert_eq!(run["reranked"], true, "{run:#}");
+    assert_matches_scratch(&t);
+}
+
+#[test]
 fn edit_adds_a_function() {
     let t = indexed_fixture();
     let mut util_py = read(&t, "src/mypkg/util.py");

@@ -218,8 +218,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     let precount = total >= PRECOUNT_FILES;
 
     // Resolution must run again when the file set or any import changed, and also when a
-    // non-source file (tsconfig.json, go.mod, Cargo.toml) or a Java file (its top-level types
-    // are import targets) changed. Ranking runs again when any file's definitions, references
+    // non-source file the resolver may read (tsconfig.json, package.json, go.mod, Cargo.toml;
+    // not documentation or a binary file, see `resolve::may_configure`) or a Java file (its
+    // top-level types are import targets) changed. Ranking runs again when any file's definitions, references
     // or imports changed (not for edits to comments, strings or layout), and the summary for
     // the header (entry points, frameworks) after any write.
     let mut resolve = tx.meta("ranked")?.is_none();
@@ -293,7 +294,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         report.added += 1;
                         resolve = true;
                     }
-                    if matches!(p.language, None | Some(lang::Lang::Java)) {
+                    if p.language == Some(lang::Lang::Java)
+                        || (p.language.is_none() && resolve::may_configure(&p.ftype, p.skip_reason))
+                    {
                         resolve = true;
                     }
                     if p.tags.is_some() {

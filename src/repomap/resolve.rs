@@ -955,6 +955,14 @@ impl TsOptions {
     }
 }
 
+/// Whether a non-source file of this type (`lang::text_type`) may configure how imports
+/// resolve, so that a change to it must have them resolved again: anything but documentation
+/// and binary files. The resolver reads tsconfig.json and jsconfig.json with every config they
+/// extend (any JSON file, whatever its name), package.json, go.mod and Cargo.toml.
+pub fn may_configure(ftype: &str, skip_reason: Option<&str>) -> bool {
+    !matches!(ftype, "markdown" | "rst" | "adoc" | "asciidoc") && skip_reason != Some("binary")
+}
+
 /// The repository-relative file an `extends` entry names: a relative path (`.json` optional), or
 /// a package in a `node_modules` of the config's directory or an ancestor (`@tsconfig/node20`
 /// → its `tsconfig.json`; `pkg/base` → `pkg/base.json`). `None` outside the repository or when
