@@ -219,10 +219,10 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
 
     // Resolution must run again when the file set or any import changed, and also when a
     // non-source file the resolver may read (tsconfig.json, package.json, go.mod, Cargo.toml;
-    // not documentation or a binary file, see `resolve::may_configure`) or a Java file (its
-    // top-level types are import targets) changed. Ranking runs again when any file's definitions, references
-    // or imports changed (not for edits to comments, strings or layout), and the summary for
-    // the header (entry points, frameworks) after any write.
+    // not documentation, see `resolve::may_configure`) or a Java file (its top-level types are
+    // import targets) changed. Ranking runs again when any file's definitions, references or
+    // imports changed (not for edits to comments, strings or layout), and the summary for the
+    // header (entry points, frameworks) after any write.
     let mut resolve = tx.meta("ranked")?.is_none();
     let mut rerank = resolve;
     // The file graph's inputs (`context` keeps the graph until they change): any file's
@@ -295,7 +295,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         resolve = true;
                     }
                     if p.language == Some(lang::Lang::Java)
-                        || (p.language.is_none() && resolve::may_configure(&p.ftype, p.skip_reason))
+                        || (p.language.is_none() && resolve::may_configure(&p.ftype))
                     {
                         resolve = true;
                     }
@@ -473,9 +473,8 @@ fn count_lines(text: &str) -> u64 {
     }
 }
 
-/// Resolves every import against the current file set, rewrites the edges that changed, and
-/// recomputes the project summary for the header.
-/// Resolves every import and sets the edges they make; says whether the edges changed.
+/// Resolves every import against the current file set, rewrites the edges if they changed
+/// (and says whether they did), and recomputes the project summary for the header.
 fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> Result<bool> {
     let mut types: HashMap<i64, Vec<String>> = HashMap::new();
     for (f, name) in tx.top_level_types("java")? {

@@ -957,10 +957,11 @@ impl TsOptions {
 
 /// Whether a non-source file of this type (`lang::text_type`) may configure how imports
 /// resolve, so that a change to it must have them resolved again: anything but documentation
-/// and binary files. The resolver reads tsconfig.json and jsconfig.json with every config they
-/// extend (any JSON file, whatever its name), package.json, go.mod and Cargo.toml.
-pub fn may_configure(ftype: &str, skip_reason: Option<&str>) -> bool {
-    !matches!(ftype, "markdown" | "rst" | "adoc" | "asciidoc") && skip_reason != Some("binary")
+/// (Markdown, reStructuredText, AsciiDoc). The resolver reads tsconfig.json and jsconfig.json
+/// with every config they extend (a JSON file of any name: only an `extends` naming a
+/// documentation file that holds JSON would be missed), package.json, go.mod and Cargo.toml.
+pub fn may_configure(ftype: &str) -> bool {
+    !matches!(ftype, "markdown" | "rst" | "adoc" | "asciidoc")
 }
 
 /// The repository-relative file an `extends` entry names: a relative path (`.json` optional), or
