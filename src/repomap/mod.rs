@@ -243,6 +243,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         tx.delete_file(f.id)?;
         report.deleted += 1;
         resolve = true;
+        graph_changed = true;
     }
 
     // Workers read and parse; this thread writes each result as it arrives, so writing overlaps
@@ -293,6 +294,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     } else {
                         report.added += 1;
                         resolve = true;
+                        graph_changed = true;
                     }
                     if p.language == Some(lang::Lang::Java)
                         || (p.language.is_none() && resolve::may_configure(&p.ftype))
@@ -347,7 +349,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
             tx.set_meta("ranked", "1")?;
-            if graph_changed || report.added + report.deleted > 0 {
+            if graph_changed {
                 tx.graph_changed()?;
             }
         }
