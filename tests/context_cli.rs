@@ -1322,6 +1322,9 @@ fn the_file_graph_is_kept_until_references_change() {
                     .contains("defines what seed.py uses")
         })
     };
+    // A task that matches no file seeds no graph: none is read or built.
+    let none = t.run(&["-v", "context", "qqzzxx", "--json"]).stderr();
+    assert!(none.contains("file graph not needed"), "{none}");
     let (how, first) = run();
     assert_eq!(how, "built");
     assert!(uses_seed(&first, "zeta.py"), "{first}");

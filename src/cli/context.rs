@@ -119,7 +119,7 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         tm.history_commits,
         tm.history_read,
         tm.rank_ms,
-        if tm.graph_built { "built" } else { "read" },
+        tm.graph,
         tm.graph_ms,
         tm.pack_ms,
         tm.tokenizer_misses,

@@ -132,8 +132,9 @@ pub struct Timings {
     /// Reading or building the file graph (part of `rank_ms`), and keeping it when built (after
     /// packing).
     pub graph_ms: f64,
-    /// The file graph was built this run (the index kept none for these files).
-    pub graph_built: bool,
+    /// How the file graph came: "read" (kept by the index), "built" (this run), or "not
+    /// needed" (no file seeded it).
+    pub graph: &'static str,
     pub pack_ms: f64,
     pub tokenizer_misses: usize,
 }
@@ -529,11 +530,19 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         candidates.len(),
         component.as_deref(),
     );
-    let t_graph = Instant::now();
-    let (graph, graph_to_keep) = file_graph(&reader, &candidates)?;
-    timings.graph_ms = ms(t_graph);
-    timings.graph_built = graph_to_keep.is_some();
     let t_rank = Instant::now();
+    // The file graph, read or built only if the ranking asks (a task that matches nothing
+    // seeds no graph).
+    let mut graph_to_keep: Option<GraphToKeep> = None;
+    let (mut graph_ms, mut graph_how) = (0.0, "not needed");
+    let mut graph_of = || -> anyhow::Result<Edges> {
+        let t = Instant::now();
+        let (graph, keep) = file_graph(&reader, &candidates)?;
+        graph_how = if keep.is_some() { "built" } else { "read" };
+        graph_to_keep = keep;
+        graph_ms = ms(t);
+        Ok(graph)
+    };
     // Passages and names: this run's own for the files it analysed, else the index's (built
     // from the content the ranking uses: a file re-analysed by another run meanwhile has none).
     let fresh_deep: HashMap<i64, &LexiconDeep> =
@@ -563,10 +572,12 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         &query,
         &candidates,
         &named,
-        &graph,
+        &mut graph_of,
         &past,
         &mut deep_of,
     )?;
+    timings.graph_ms = graph_ms;
+    timings.graph = graph_how;
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);

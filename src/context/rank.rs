@@ -201,6 +201,10 @@ pub struct Lexicon<'a> {
     pub passage_terms: u32,
 }
 
+/// The file graph of the candidates (see `repomap::rank::Graph`), positions in `candidates`
+/// order: asked for only when some file seeds it.
+pub type GraphOf<'a> = dyn FnMut() -> anyhow::Result<Edges> + 'a;
+
 /// The passages and defined names (see `store::LexiconDeep`) of the candidates at these
 /// positions, by position; a file left out has none to score.
 pub type DeepOf<'a> = dyn FnMut(&[usize]) -> anyhow::Result<HashMap<usize, LexiconDeep>> + 'a;
@@ -798,20 +802,19 @@ pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
 /// file's reasons (and a graph score this small is no evidence of its own).
 pub const SHOWN: f64 = 0.01;
 
-/// Ranks the candidates for the task's terms. `graph` is the file graph of the candidates (see
-/// `repomap::rank::Graph`), positions in `candidates` order; `deep_of` gives the passages and
-/// defined names of the few hundred files whose passages and names are scored.
+/// Ranks the candidates for the task's terms. `graph_of` gives the file graph of the
+/// candidates, `deep_of` the passages and defined names of the few hundred files whose passages
+/// and names are scored.
 pub fn rank(
     task: &str,
     terms: &[QueryTerm],
     candidates: &[Candidate],
     named: &[Named],
-    graph: &Edges,
+    graph_of: &mut GraphOf,
     history: &[Option<super::history::Hit>],
     deep_of: &mut DeepOf,
 ) -> anyhow::Result<Ranking> {
     let n = candidates.len();
-    assert_eq!(graph.files(), n, "the graph is the candidates'");
     let tune = Tune::get();
     let (k1, b) = (tune.k1, tune.b);
     let about_tests = mentions_tests(task);
@@ -958,6 +961,8 @@ pub fn rank(
     let mut graph_score = vec![0.0f64; n];
     let mut via: Vec<Option<(usize, bool)>> = vec![None; n]; // (seed, reverse)
     if seed_sum > 0.0 {
+        let graph = &graph_of()?;
+        assert_eq!(graph.files(), n, "the graph is the candidates'");
         let teleport: Vec<f64> = seed.iter().map(|s| s / seed_sum).collect();
         let ppr = personalized_pagerank(graph, &teleport, tune.reverse, tune.push_eps);
         // The part of a file's rank that is not its own teleport share, relative to the best.
@@ -1483,7 +1488,7 @@ pub(super) mod tests {
             &query,
             &candidates,
             &named,
-            &Edges::with_files(candidates.len()),
+            &mut || Ok(Edges::with_files(candidates.len())),
             &[],
             &mut |_| Ok(HashMap::new()),
         )
