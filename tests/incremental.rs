@@ -217,6 +217,55 @@ fn a_documentation_edit_resolves_and_ranks_nothing_again_a_config_edit_does() {
 }
 
 #[test]
+fn a_java_edit_resolves_again_only_when_its_package_or_top_level_types_change() {
+    let t = Test::fixture("java");
+    settle();
+    run_report(&t);
+    let app = "src/main/java/com/acme/shop/App.java";
+    let order = "src/main/java/com/acme/shop/model/Order.java";
+    let money = "src/main/java/com/acme/shop/util/Money.java";
+    // A comment: no import can see it; nothing is resolved or ranked again.
+    t.write(order, read(&t, order) + "\n// More words.\n");
+    settle();
+    let run = run_report(&t);
+    assert_eq!(run["changed"], 1, "{run:#}");
+    assert_eq!(run["reranked"], false, "{run:#}");
+    assert_matches_scratch(&t);
+    // A method renamed: ranks again, imports resolve as before.
+    t.write(
+        order,
+        read(&t, order).replace("long total()", "long amount()"),
+    );
+    settle();
+    assert_eq!(run_report(&t)["reranked"], true);
+    let map = t.run(&["map", "--json"]).json();
+    let line = "import com.acme.shop.model.OrderLine;";
+    assert_eq!(resolved(&map, app, line), vec![order]);
+    assert_matches_scratch(&t);
+    // The second top-level type renamed: `import ….OrderLine` no longer finds it.
+    t.write(
+        order,
+        read(&t, order).replace("record OrderLine(", "record Line("),
+    );
+    settle();
+    run_report(&t);
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(resolved(&map, app, line), Vec::<String>::new());
+    assert_matches_scratch(&t);
+    // The package changed: `import com.acme.shop.util.*` no longer takes Money.java in.
+    let text = read(&t, money).replace("package com.acme.shop.util;", "package com.acme.cash;");
+    t.write(money, text);
+    settle();
+    run_report(&t);
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, app, "import com.acme.shop.util.*;"),
+        vec!["src/main/java/com/acme/shop/util/Strings.java"]
+    );
+    assert_matches_scratch(&t);
+}
+
+#[test]
 fn edit_adds_a_function() {
     let t = indexed_fixture();
     let mut util_py = read(&t, "src/mypkg/util.py");

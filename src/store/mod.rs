@@ -213,6 +213,19 @@ pub struct PutFile {
     /// The file's definitions or references differ from what the index had (or it is new), so
     /// ranks must be computed again. An edit to comments, strings or layout changes neither.
     pub graph_changed: bool,
+    /// The file's top-level type names (see [`is_type_kind`]) differ from what the index had.
+    /// Java imports resolve to them, so a Java file's edit needs resolution again only then
+    /// (or when its package changed).
+    pub types_changed: bool,
+}
+
+/// Symbol kinds that, defined at the top level, are types an import can name (Java's
+/// `import a.b.C` resolves to the file defining `C` in package `a.b`).
+pub fn is_type_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "class" | "interface" | "enum" | "struct" | "trait" | "type"
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -833,9 +846,11 @@ macro_rules! reads {
             let e = sql(&self.path);
             let blob: Option<Vec<u8>> = self
                 .tx
-                .query_row("SELECT symbol_ranks FROM files WHERE id = ?1", [file], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT symbol_ranks FROM files WHERE id = ?1",
+                    [file],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(&e)?
                 .flatten();
@@ -888,16 +903,20 @@ macro_rules! reads {
             let mut stmt = self
                 .tx
                 .prepare_cached(
-                    "SELECT s.file_id, s.name FROM symbols s JOIN files f ON f.id = s.file_id \
-                     WHERE f.language = ?1 AND s.parent IS NULL \
-                       AND s.kind IN ('class', 'interface', 'enum', 'struct', 'trait', 'type') \
-                     ORDER BY s.file_id, s.id",
+                    "SELECT s.file_id, s.name, s.kind FROM symbols s \
+                     JOIN files f ON f.id = s.file_id \
+                     WHERE f.language = ?1 AND s.parent IS NULL ORDER BY s.file_id, s.id",
                 )
                 .map_err(&e)?;
-            let rows = stmt
-                .query_map([language], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(&e)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(&e)
+            let mut out = Vec::new();
+            let mut rows = stmt.query([language]).map_err(&e)?;
+            while let Some(r) = rows.next().map_err(&e)? {
+                let kind: String = r.get(2).map_err(&e)?;
+                if is_type_kind(&kind) {
+                    out.push((r.get(0).map_err(&e)?, r.get(1).map_err(&e)?));
+                }
+            }
+            Ok(out)
         }
 
         /// All file → file import edges.
@@ -1172,6 +1191,34 @@ impl IndexTx<'_> {
                 .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
                 .map_err(&e)?
         };
+        // The old top-level type names (Java files only: resolution reads no other language's).
+        let old_types: Vec<String> = if bulk || f.language != Some("java") {
+            Vec::new()
+        } else {
+            self.tx
+                .prepare_cached(
+                    "SELECT name, kind FROM symbols WHERE file_id = ?1 AND parent IS NULL \
+                     ORDER BY id",
+                )
+                .and_then(|mut s| {
+                    s.query_map([id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .filter(|r| r.as_ref().map_or(true, |(_, k)| is_type_kind(k)))
+                    .map(|r| r.map(|(n, _)| n))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(&e)?
+        };
+        let new_types = tags
+            .into_iter()
+            .flat_map(|t| &t.symbols)
+            .filter(|s| s.parent.is_none() && is_type_kind(&s.kind));
+        let types_changed = f.language == Some("java")
+            && !old_types
+                .iter()
+                .map(String::as_str)
+                .eq(new_types.map(|s| s.name.as_str()));
         // In bulk mode every file is new: nothing to delete.
         let mut deletes = if bulk {
             Vec::new()
@@ -1199,6 +1246,7 @@ impl IndexTx<'_> {
             id,
             imports_changed: !same,
             graph_changed: old_graph != new_graph,
+            types_changed,
         };
         put.graph_changed |= put.imports_changed;
         let Some(tags) = tags else { return Ok(put) };
