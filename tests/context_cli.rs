@@ -1229,7 +1229,8 @@ fn a_changed_file_is_reindexed_before_ranking() {
 fn the_passage_holding_the_task_words_together_lifts_its_file() {
     // The same words, as often, in files of the same length: together in one 40-line passage
     // of z_near.py, spread over three in a_far.py. Only the passage score tells them apart
-    // (a tie would go to a_far.py, first by path), from this run's analysis and from the index.
+    // (a tie would go to a_far.py, first by path), from this run's analysis, from the index, or
+    // analysed again when the index has none.
     let filler = "value = 0\n".repeat(50);
     let t = Test::new();
     t.write(
@@ -1250,6 +1251,17 @@ fn the_passage_holding_the_task_words_together_lifts_its_file() {
     );
     let again = t.run(&["context", task, "--json"]).json();
     assert_eq!(again, first, "passages read back from the index rank alike");
+    // The index's passages gone (as when another run re-analysed the file after this one read
+    // the lexicon): analysed again, the same.
+    let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+    assert_eq!(
+        conn.execute("DELETE FROM lexicon_deep", [])
+            .expect("delete"),
+        2
+    );
+    drop(conn);
+    let without = t.run(&["context", task, "--json"]).json();
+    assert_eq!(without, first, "passages analysed again rank alike");
 }
 
 #[test]

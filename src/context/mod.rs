@@ -237,15 +237,8 @@ pub fn refresh_lexicon(
         .map_init(
             || (terms::Analyzer::default(), HashMap::new()),
             |(analyzer, cache), f| {
-                let text = read_text(root, &f.path).unwrap_or_default();
                 let syms = symbols.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
-                let e = lexicon::analyse(
-                    analyzer,
-                    cache,
-                    &f.path,
-                    &text,
-                    syms.iter().map(|s| s.name.as_str()),
-                );
+                let (text, e) = analyse_file(analyzer, cache, root, f, syms);
                 let lang = pack::fence_language(f.language.as_deref(), &f.path);
                 let mut counts = Vec::new();
                 let full = full_block(&f.path, lang, &text);
@@ -285,6 +278,25 @@ pub fn refresh_lexicon(
         tracing::debug!("token counts not saved: {e}");
     }
     Ok(rows)
+}
+
+/// Reads a file and builds its lexicon entry, its defined names being `syms`'.
+fn analyse_file(
+    analyzer: &terms::Analyzer,
+    cache: &mut HashMap<String, Vec<terms::Term>>,
+    root: &Path,
+    f: &FileRow,
+    syms: &[Symbol],
+) -> (String, lexicon::Entry) {
+    let text = read_text(root, &f.path).unwrap_or_default();
+    let e = lexicon::analyse(
+        analyzer,
+        cache,
+        &f.path,
+        &text,
+        syms.iter().map(|s| s.name.as_str()),
+    );
+    (text, e)
 }
 
 /// What a definition around a line the task names counts for in the packer, above any number of
@@ -544,7 +556,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         Ok(graph)
     };
     // Passages and names: this run's own for the files it analysed, else the index's (built
-    // from the content the ranking uses: a file re-analysed by another run meanwhile has none).
+    // from the content the ranking uses), else analysed now: a file another run re-indexed
+    // and re-analysed since this run read the lexicon has none for the content it ranks.
     let fresh_deep: HashMap<i64, &LexiconDeep> =
         fresh.iter().map(|(r, deep)| (r.file_id, deep)).collect();
     let mut deep_of = |at: &[usize]| -> anyhow::Result<HashMap<usize, LexiconDeep>> {
@@ -560,9 +573,33 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         }
         let mut stored =
             reader.lexicon_deep(&ask.iter().map(|&(_, id, h)| (id, h)).collect::<Vec<_>>())?;
+        let mut missing: Vec<(usize, &FileRow)> = Vec::new();
         for (i, id, _) in ask {
-            if let Some(deep) = stored.remove(&id) {
-                out.insert(i, deep);
+            match stored.remove(&id) {
+                Some(deep) => {
+                    out.insert(i, deep);
+                }
+                None => missing.push((i, candidates[i].file)),
+            }
+        }
+        if !missing.is_empty() {
+            tracing::debug!("{} files' passages analysed again", missing.len());
+            let ids: Vec<i64> = missing.iter().map(|(_, f)| f.id).collect();
+            let mut symbols: HashMap<i64, Vec<Symbol>> = HashMap::new();
+            for s in reader.symbols(Some(&ids))? {
+                symbols.entry(s.file_id).or_default().push(s.symbol);
+            }
+            let (analyzer, mut cache) = (terms::Analyzer::default(), HashMap::new());
+            for (i, f) in missing {
+                let syms = symbols.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
+                let (_, e) = analyse_file(&analyzer, &mut cache, root, f, syms);
+                out.insert(
+                    i,
+                    LexiconDeep {
+                        chunks: e.chunks,
+                        names: e.names,
+                    },
+                );
             }
         }
         Ok(out)
