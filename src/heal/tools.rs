@@ -73,15 +73,31 @@ pub fn install_hint(tool: &str) -> &'static str {
     }
 }
 
-/// A scratch directory under the system temp dir, removed on drop.
+/// A scratch directory under the system temp dir, removed on drop. Its name is
+/// `{prefix}-{pid}-{n}-{nanos}`: a process killed before its drop (SIGKILL, out of memory)
+/// leaves it behind, and the next [`TempDir::new`] of that prefix removes it (see
+/// [`sweep_stale`]).
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
+
+/// How old a scratch directory of a process that no longer runs must be before another process
+/// removes it. The PID says whether its process runs only within one PID namespace: a temp
+/// dir shared with another container could hold a live process's directory under a PID absent
+/// here, so a young one is left alone.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl TempDir {
     pub fn new(prefix: &str) -> std::io::Result<TempDir> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
+        static SWEPT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
         let base = std::env::temp_dir();
+        if let Ok(mut swept) = SWEPT.lock()
+            && !swept.iter().any(|p| p == prefix)
+        {
+            swept.push(prefix.to_string());
+            sweep_stale(&base, prefix, STALE_AFTER);
+        }
         loop {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -109,6 +125,48 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Removes the directories `{prefix}-{pid}-…` in `base` that a process which no longer runs
+/// left behind, once older than `age`; returns how many. Does nothing where this system
+/// cannot tell whether a process runs (no `/proc`). Errors are ignored: another process may be
+/// sweeping too.
+pub fn sweep_stale(base: &Path, prefix: &str, age: std::time::Duration) -> usize {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_prefix('-'))
+            .and_then(|n| n.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        // Not a symlink (never followed), old enough.
+        let old = entry.metadata().is_ok_and(|m| {
+            m.is_dir()
+                && m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|e| e >= age)
+        });
+        if old && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Bumped by [`interrupt`]: a command [`run`] started before the change is killed (as by a
@@ -347,6 +405,43 @@ mod tests {
         let p = d.path().to_path_buf();
         drop(d);
         assert!(!p.exists());
+        Ok(())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn scratch_dirs_of_processes_gone_are_swept_once_old() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let d = TempDir::new("vibe-test")?;
+        let base = d.path();
+        let dead = (1..4_000_000u32)
+            .rev()
+            .find(|p| !Path::new(&format!("/proc/{p}")).exists())
+            .ok_or("no free pid")?;
+        let hours_ago = |p: &Path, h: u64| -> std::io::Result<()> {
+            let t = std::time::SystemTime::now() - Duration::from_secs(h * 3600);
+            std::fs::File::open(p)?.set_modified(t)
+        };
+        let me = std::process::id();
+        let gone_old = base.join(format!("vibe-sweep-{dead}-0-1f"));
+        let gone_young = base.join(format!("vibe-sweep-{dead}-1-2f"));
+        let mine = base.join(format!("vibe-sweep-{me}-0-3f"));
+        let running = base.join("vibe-sweep-1-0-4f");
+        let other = base.join(format!("vibe-sweeper-{dead}-0-5f"));
+        let file = base.join(format!("vibe-sweep-{dead}-2-6f"));
+        for dir in [&gone_old, &gone_young, &mine, &running, &other] {
+            std::fs::create_dir_all(dir.join("root/sub"))?;
+            std::fs::write(dir.join("root/sub/a.py"), "x = 1\n")?;
+        }
+        std::fs::write(&file, "")?;
+        for p in [&gone_old, &mine, &running, &other, &file] {
+            hours_ago(p, 2)?;
+        }
+        assert_eq!(sweep_stale(base, "vibe-sweep", STALE_AFTER), 1);
+        assert!(!gone_old.exists());
+        for p in [&gone_young, &mine, &running, &other, &file] {
+            assert!(p.exists(), "{}", p.display());
+        }
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! Test harness: runs the real `vibe` binary in a temp dir with an isolated `VIBE_HOME`.
+//! Test harness: runs the real `vibe` binary in a temp dir with an isolated `VIBE_HOME` (and
+//! `TMPDIR`).
 
 #![allow(dead_code)]
 
@@ -24,6 +25,8 @@ macro_rules! snapshot {
 pub struct Test {
     pub dir: tempfile::TempDir,
     pub home: tempfile::TempDir,
+    /// `TMPDIR` of the commands: what a killed `vibe` leaves there goes with the test.
+    pub tmp: tempfile::TempDir,
 }
 
 pub struct Run {
@@ -116,6 +119,7 @@ impl Test {
         Test {
             dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
             home: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+            tmp: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
         }
     }
 
@@ -156,6 +160,7 @@ impl Test {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vibe"));
         c.current_dir(dir)
             .env("VIBE_HOME", self.home.path())
+            .env("TMPDIR", self.tmp.path())
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .arg("-C")
