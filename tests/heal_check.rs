@@ -77,6 +77,38 @@ fn python_syntax_error_stops_at_syntax() {
 }
 
 #[test]
+fn python_byte_code_goes_to_the_users_cache() {
+    if !have("python3") {
+        return;
+    }
+    let t = Test::new();
+    t.write("pkg/app.py", "def f(x):\n    return x + 1\n");
+    let (code, v) = check(&t, &["pkg/app.py"]);
+    assert_eq!(
+        (code, status(&v, "py_compile")),
+        (0, "passed".to_string()),
+        "{v:#}"
+    );
+    // Not next to the user's files, nor in a fixed folder of the shared temp dir (another
+    // user's would fail every compile).
+    assert!(!t.root().join("pkg/__pycache__").exists());
+    let cache = t.home.path().join("cache/pycache");
+    let mut dirs = vec![cache.clone()];
+    let mut pyc = 0;
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else if e.path().extension().is_some_and(|x| x == "pyc") {
+                pyc += 1;
+            }
+        }
+    }
+    assert_eq!(pyc, 1, "byte code under {}", cache.display());
+    assert!(!t.tmp.path().join("vibe-pycache").exists());
+}
+
+#[test]
 fn python_name_error_caught_by_the_linter() {
     if !have("python3") || !have("ruff") {
         return;

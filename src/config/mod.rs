@@ -385,6 +385,17 @@ pub fn user_data_dir() -> PathBuf {
     user_dir(directories::ProjectDirs::data_dir)
 }
 
+/// The user's vibe cache (scratch that may be deleted any time, such as Python byte code of
+/// validated files): `$VIBE_HOME/cache` if `VIBE_HOME` is set, else the OS cache dir's `vibe/`
+/// (e.g. `~/.cache/vibe`). Never a fixed path under the shared temp dir, which another user
+/// could own.
+pub fn user_cache_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("VIBE_HOME") {
+        return PathBuf::from(home).join("cache");
+    }
+    user_dir(directories::ProjectDirs::cache_dir)
+}
+
 fn user_dir(pick: fn(&directories::ProjectDirs) -> &Path) -> PathBuf {
     if let Some(home) = std::env::var_os("VIBE_HOME") {
         return PathBuf::from(home);

@@ -1246,10 +1246,12 @@ fn builtin_jobs(
                             },
                             &py,
                         ),
-                        // Byte code goes to a scratch prefix, never next to the user's files.
+                        // Byte code goes to the user's cache, never next to the user's files
+                        // (nor to a fixed path in the shared temp dir, which another user may
+                        // own: every compile would fail there).
                         "PYTHONPYCACHEPREFIX",
-                        &std::env::temp_dir()
-                            .join("vibe-pycache")
+                        &crate::config::user_cache_dir()
+                            .join("pycache")
                             .display()
                             .to_string(),
                     ),
