@@ -751,6 +751,15 @@ fn bad_usage_exits_2() {
     let r = t.run(&["heal", "a.py"]);
     assert_eq!(r.code(), 0, "{}", r.stderr());
     assert!(r.stderr().contains("nothing to heal"), "{}", r.stderr());
+    // Nor on a file no answer could be written to: refused before any model is asked.
+    t.write("bin.py", b"x = 1\n\xff\xfe\x00\x01\n");
+    let r = t.run(&["heal", "--yes", "bin.py"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("bin.py: not UTF-8 text"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]

@@ -170,6 +170,44 @@ fn a_unified_diff_answer_is_taken_as_edits() {
     assert_eq!(j["attempts"][0]["edits"][0]["kind"], "replace", "{j:#}");
 }
 
+/// The user edits the file while the model answers: the answer was made from the text the
+/// prompt showed, so writing it (a whole-file rewrite, which the disk's newer text would not
+/// stop) would lose the user's edit. It is refused as changed since the plan, and the user's
+/// text stays.
+#[test]
+fn an_edit_the_user_makes_while_the_model_answers_is_not_overwritten() {
+    let t = Test::new();
+    let body: String = (0..8)
+        .map(|i| format!("def f{i}(x):\n    return x + {i}\n\n\n"))
+        .collect();
+    t.write("bad.py", format!("{body}print(f1(2)\n"));
+    let s = scripted(&t, "whole", &[]);
+    s.push(
+        answer(&format!("bad.py\n```python\n{body}print(f1(2))\n```\n"))
+            .delayed(Duration::from_millis(1500)),
+    );
+    let mut c = t.cmd();
+    c.args(["heal", "--yes", "--json", "bad.py"]);
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert!(s.wait_for_requests(1, Duration::from_secs(30)));
+    let mine = format!("{body}print(f1(2)\nIMPORTANT_USER_LINE = 42\n");
+    t.write("bad.py", &mine);
+    let out = child.wait_with_output().expect("wait");
+    let run = Run { output: out };
+    assert_ne!(run.code(), 0, "{}", run.stdout());
+    assert!(
+        run.stderr()
+            .contains("changed on disk since the edit was planned"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(read(&t, "bad.py"), mine);
+}
+
 /// A scripted model with these answers, and `heal.edit_format` set to `format`.
 fn scripted(t: &Test, format: &str, answers: &[&str]) -> Server {
     let s = Server::start();

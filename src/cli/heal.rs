@@ -115,6 +115,20 @@ fn recurrences(root: &Path, files: &[String]) -> Vec<FileRecurrence> {
 pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
     let files = resolve_files(&args.files, cwd, root)?;
     if !args.check {
+        // Refused before any model is asked: no answer could be written to such a file.
+        for f in &files {
+            let bytes = std::fs::read(root.join(f)).map_err(|e| UsageError {
+                message: format!("{f}: cannot read: {e}"),
+            })?;
+            if std::str::from_utf8(&bytes).is_err() {
+                return Err(UsageError {
+                    message: format!(
+                        "{f}: not UTF-8 text (a binary file?); vibe heal edits text files only\nhint: `vibe heal --check {f}` still validates it"
+                    ),
+                }
+                .into());
+            }
+        }
         return super::heal_fix::run(args, &files, root, config);
     }
     let Some(v) =

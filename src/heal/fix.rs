@@ -128,6 +128,9 @@ pub struct Loop<'a> {
 /// The accepted edits: relative path → (text on disk, `None` for a new file; current text).
 type State = BTreeMap<String, (Option<String>, String)>;
 
+/// Files a prompt showed as they were on disk: relative path → text.
+type Shown = BTreeMap<String, String>;
+
 /// A candidate state and the edits it was made of, or those edits and why they cannot be used.
 type Candidate = Result<(Vec<EditOut>, State), (Vec<EditOut>, String)>;
 
@@ -211,6 +214,10 @@ impl Loop<'_> {
         let mut attempts: Vec<Attempt> = Vec::new();
         // The accepted state: relative path → (text on disk, None for a new file; current text).
         let mut state: State = BTreeMap::new();
+        // Files the last prompt showed as they were on disk: edits apply to that text, and it
+        // is what must still be on disk when they are written (an edit the user makes while the
+        // model answers is not overwritten: the write is refused as changed since the plan).
+        let mut shown: Shown = BTreeMap::new();
         let mut remembered = 0;
         let mut n = 0;
         while best.failed_stage.is_some() && n < opts.max_attempts {
@@ -227,7 +234,8 @@ impl Loop<'_> {
             if n == 1 {
                 remembered = past.len();
             }
-            let (prompt, asked) = self.prompt(files, &best, &state, &attempts, &past)?;
+            let (prompt, asked) =
+                self.prompt(files, &best, &state, &attempts, &past, &mut shown)?;
             let req = Request {
                 model: opts.model.clone(),
                 system: Some(match asked {
@@ -262,7 +270,7 @@ impl Loop<'_> {
                 asked_edits: asked == Asked::Edits,
             };
             let cut = answer.stop.cut_short();
-            let candidate = match self.candidate(files, &answer.text, cut, &state, &asked) {
+            let candidate = match self.candidate(files, &answer.text, cut, &state, &shown, &asked) {
                 Ok((edits, c)) => {
                     attempt.edits = edits;
                     c
@@ -358,6 +366,7 @@ impl Loop<'_> {
         answer: &str,
         cut: bool,
         state: &State,
+        shown: &Shown,
         asked: &Asked,
     ) -> Candidate {
         let whole = match asked {
@@ -372,7 +381,7 @@ impl Loop<'_> {
                 e
             }
             (Err(edit::ParseError::NoBlocks), Asked::Parts(parts)) => {
-                return self.parts_candidate(answer, state, parts);
+                return self.parts_candidate(answer, state, shown, parts);
             }
             (Err(edit::ParseError::NoBlocks), _) => {
                 // A bare code block may stand for a file being healed, one already edited, or
@@ -418,7 +427,9 @@ impl Loop<'_> {
         }
         let mut next = state.clone();
         for (rel, es) in by_file {
-            let (disk, current) = self.current(&rel, &next).map_err(|e| (outs.clone(), e))?;
+            let (disk, current) = self
+                .current(&rel, &next, shown)
+                .map_err(|e| (outs.clone(), e))?;
             let new =
                 edit::apply_to_text(&current, &es).map_err(|e| (outs.clone(), e.to_string()))?;
             if es
@@ -440,7 +451,13 @@ impl Loop<'_> {
 
     /// The parts of an answer to [`Asked::Parts`] put in place of the lines they stand for in
     /// the accepted state, or why they cannot be.
-    fn parts_candidate(&self, answer: &str, state: &State, parts: &[Part]) -> Candidate {
+    fn parts_candidate(
+        &self,
+        answer: &str,
+        state: &State,
+        shown: &Shown,
+        parts: &[Part],
+    ) -> Candidate {
         let found = fenced_parts(answer, parts);
         if found.is_empty() {
             let example = parts.first().map(Part::heading).unwrap_or_default();
@@ -471,17 +488,28 @@ impl Loop<'_> {
             // A file a diagnostic named may be outside the repository (a system header).
             let (rel, _) = edit::resolve(self.root, path)
                 .map_err(|err| (outs.clone(), format!("refused: {err}")))?;
-            let (disk, current) = self.current(&rel, &next).map_err(|e| (outs.clone(), e))?;
+            let (disk, current) = self
+                .current(&rel, &next, shown)
+                .map_err(|e| (outs.clone(), e))?;
             let new = splice(&current, ps).map_err(|e| (outs.clone(), e))?;
             next.insert(rel, (disk, new));
         }
         settle(outs, next, state)
     }
 
-    /// A file's text on disk (`None`: there is none) and as the accepted state has it.
-    fn current(&self, rel: &str, state: &State) -> Result<(Option<String>, String), String> {
+    /// A file's text on disk (`None`: there is none) and as the accepted state has it. For a
+    /// file the state does not hold, the text the prompt showed, else the disk's now.
+    fn current(
+        &self,
+        rel: &str,
+        state: &State,
+        shown: &Shown,
+    ) -> Result<(Option<String>, String), String> {
         if let Some((disk, cur)) = state.get(rel) {
             return Ok((disk.clone(), cur.clone()));
+        }
+        if let Some(text) = shown.get(rel) {
+            return Ok((Some(text.clone()), text.clone()));
         }
         match std::fs::read(self.root.join(rel)) {
             Ok(bytes) => {
@@ -501,6 +529,7 @@ impl Loop<'_> {
         state: &State,
         attempts: &[Attempt],
         past: &[Fix],
+        from_disk: &mut Shown,
     ) -> anyhow::Result<(String, Asked)> {
         let stage = v.failed_stage.unwrap_or(Stage::Syntax);
         let errors: Vec<&Diagnostic> = v
@@ -539,6 +568,12 @@ impl Loop<'_> {
                 Some((rel, text))
             })
             .collect();
+        from_disk.clear();
+        for (rel, text) in &texts {
+            if !state.contains_key(*rel) {
+                from_disk.insert((*rel).clone(), text.clone());
+            }
+        }
         let error_lines = |rel: &str| -> Vec<u32> {
             errors
                 .iter()
