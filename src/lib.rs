@@ -34,6 +34,16 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether process `pid` exists on this system: `None` where it cannot tell (no `/proc`). Within
+/// one PID namespace only: a process of another container sharing a directory is not seen.
+pub fn process_exists(pid: u32) -> Option<bool> {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return None;
+    }
+    Some(proc.join(pid.to_string()).exists())
+}
+
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before
 /// any tree-sitter object exists: memory allocated by one allocator must not be freed by the
 /// other, which is also why the library never calls it on its own.

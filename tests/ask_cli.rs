@@ -185,6 +185,61 @@ fn a_budget_refuses_before_sending_and_exits_3() {
     assert!(run.stderr().contains("session budget"), "{}", run.stderr());
 }
 
+/// Five runs started at once against a budget with room for two requests: each check counts
+/// the requests the others have in flight, so at most two are sent (without the holds, all five
+/// passed the check before any was recorded, and spent twice the budget).
+#[test]
+fn runs_started_at_once_cannot_each_spend_what_is_left() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    // Each request may cost $20 and some cents (10,000 tokens out at $2000/M, a short prompt);
+    // each answer costs $20.01.
+    setup(&t, &s.url(), "openai", "[budget]\ndaily = 50\n");
+    for _ in 0..5 {
+        s.push(
+            openai::stream(&["ok"], Some((10, 10_000, 0)))
+                .delayed(std::time::Duration::from_secs(3)),
+        );
+    }
+    // The index first, so that the runs reach their checks together.
+    t.run(&["map", "--stats"]).ok();
+    let runs: Vec<std::process::Child> = (0..5)
+        .map(|_| {
+            let mut c = t.cmd();
+            c.env("SCRIPTED_API_KEY", KEY)
+                .args(["-c", "llm.max_tokens=10000", "ask", "--context-budget", "0"])
+                .arg("what does main do?")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"))
+        })
+        .collect();
+    let codes: Vec<(i32, String)> = runs
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap_or_else(|e| panic!("wait: {e}"));
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            (out.status.code().unwrap_or(-1), err)
+        })
+        .collect();
+    let answered = codes.iter().filter(|(c, _)| *c == 0).count();
+    let refused = codes
+        .iter()
+        .filter(|(c, e)| *c == 3 && e.contains("daily budget"))
+        .count();
+    assert!(
+        (1..=2).contains(&answered) && answered + refused == 5,
+        "{codes:#?}"
+    );
+    assert_eq!(s.request_count(), answered);
+    let spent: f64 = ledger_rows(t.home.path()).iter().map(|r| r.cost_usd).sum();
+    assert!(spent <= 50.0, "spent ${spent}");
+    // Every hold was released with its record.
+    let ledger = vibe::cost::Ledger::open(&t.home.path().join("ledger.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ledger.holds().unwrap_or_else(|e| panic!("{e}")), vec![]);
+}
+
 #[test]
 fn no_usage_is_estimated_and_unpriced_models_are_flagged() {
     let t = Test::fixture("python");

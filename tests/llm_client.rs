@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
-use vibe::llm::client::{Call, Cancel, Client, Meter, NoMeter, Policy};
+use vibe::llm::client::{Admitted, Call, Cancel, Client, Meter, NoMeter, Policy};
 use vibe::llm::providers::{Endpoint, KeySource, Kind};
 use vibe::llm::{Error, Event, Message, Request, StopReason, ToolDef, Usage};
 
@@ -65,14 +65,15 @@ struct Recorder {
 }
 
 impl Meter for Recorder {
-    fn before(&self, call: &Call) -> anyhow::Result<Vec<String>> {
+    fn before(&self, call: &Call) -> anyhow::Result<Admitted> {
         if self.refuse {
             anyhow::bail!("over budget: {} prompt tokens", call.prompt_tokens);
         }
-        Ok(vec![])
+        Ok(Admitted::default())
     }
     fn after(
         &self,
+        _: Option<i64>,
         e: &Endpoint,
         usage: &Usage,
         _: SystemTime,

@@ -14,6 +14,11 @@ use super::{Entry, Error};
 /// inserts, so a lock held this long means a stuck process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a request's hold counts at most: a request still running after an hour (no
+/// timeout allows it) belongs to a process that is stuck, or that this system cannot see (see
+/// [`crate::process_exists`]).
+pub const HOLD_STALE: Duration = Duration::from_secs(3600);
+
 /// An open ledger.
 pub struct Ledger {
     db: LedgerDb,
@@ -83,6 +88,44 @@ impl Ledger {
     /// Appends one request. Waits for other writers (see [`Ledger::set_busy_timeout`]).
     pub fn record(&self, e: &Entry) -> Result<(), Error> {
         self.db.insert(e).map_err(|e| self.err(e))
+    }
+
+    /// Checks a request of up to `cost_usd` with `check`, given the spend of today, this month
+    /// and `session` with the requests in flight in every process counted, and if it passes
+    /// holds that amount until [`Ledger::settle`] records the request: one write transaction,
+    /// so that processes asking at once cannot each spend the same remainder. A hold left by a
+    /// process that is gone, or older than [`HOLD_STALE`], no longer counts.
+    pub fn hold<E>(
+        &self,
+        session: &str,
+        cost_usd: f64,
+        clock: &super::Clock,
+        check: &mut dyn FnMut(super::Spend) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<Option<i64>, E>, Error> {
+        let now = clock.now.as_millisecond();
+        let stale = now - HOLD_STALE.as_millis() as i64;
+        let running = |pid: u32| crate::process_exists(pid) != Some(false);
+        self.db
+            .hold(
+                session,
+                cost_usd,
+                now,
+                (clock.day_start_ms(), clock.month_start_ms()),
+                stale,
+                &running,
+                check,
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a request and releases its hold (see [`Ledger::hold`]), at once.
+    pub fn settle(&self, hold: Option<i64>, e: &Entry) -> Result<(), Error> {
+        self.db.settle(hold, e).map_err(|e| self.err(e))
+    }
+
+    /// The money held for requests in flight: (session, USD), oldest first.
+    pub fn holds(&self) -> Result<Vec<(String, f64)>, Error> {
+        self.db.holds().map_err(|e| self.err(e))
     }
 
     /// Total cost in USD of one session's requests.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::llm::{Call, Endpoint, Meter, Usage};
+use crate::llm::{Admitted, Call, Endpoint, Meter, Usage};
 
 use super::{Budget, Entry, Ledger, OverBudget, Prices, Pricing, Tokens};
 
@@ -101,7 +101,7 @@ impl LedgerMeter {
 }
 
 impl Meter for LedgerMeter {
-    fn before(&self, call: &Call) -> anyhow::Result<Vec<String>> {
+    fn before(&self, call: &Call) -> anyhow::Result<Admitted> {
         let prices = self.prices(call.endpoint);
         let mut notes = vec![];
         let estimate = match prices {
@@ -122,22 +122,36 @@ impl Meter for LedgerMeter {
             }
         };
         let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        match self.budget.check(&ledger, &self.session, estimate) {
-            Ok(w) => notes.extend(w),
-            Err(super::Error::OverBudget(o)) if self.allow_over => {
-                notes.push(format!(
-                    "sent over budget (--allow-over-budget): {}",
-                    first_line(&o)
-                ));
-            }
-            Err(super::Error::OverBudget(o)) => return Err(o.into()),
-            Err(e) => return Err(e.into()),
+        // Checked against the spend with every process's requests in flight, and held until
+        // recorded: runs started at once cannot each spend what is left.
+        let held = ledger.hold(
+            &self.session,
+            estimate,
+            &super::Clock::system(),
+            &mut |spend| match self.budget.check_spend(&spend, estimate) {
+                Ok(w) => {
+                    notes.extend(w);
+                    Ok(())
+                }
+                Err(o) if self.allow_over => {
+                    notes.push(format!(
+                        "sent over budget (--allow-over-budget): {}",
+                        first_line(&o)
+                    ));
+                    Ok(())
+                }
+                Err(o) => Err(o),
+            },
+        )?;
+        match held {
+            Ok(ticket) => Ok(Admitted { notes, ticket }),
+            Err(o) => Err(o.into()),
         }
-        Ok(notes)
     }
 
     fn after(
         &self,
+        ticket: Option<i64>,
         endpoint: &Endpoint,
         usage: &Usage,
         started: SystemTime,
@@ -166,7 +180,7 @@ impl Meter for LedgerMeter {
             outcome: outcome.to_string(),
         };
         let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = ledger.record(&entry) {
+        if let Err(e) = ledger.settle(ticket, &entry) {
             // The request happened; failing it now would hide the answer. Say so loudly.
             eprintln!("warning: this request was not recorded in the cost ledger: {e}");
         }

@@ -15,7 +15,7 @@ mod pricing;
 pub mod report;
 
 pub use budget::{Budget, Clock, Limit, OverBudget, Spend, usd};
-pub use ledger::Ledger;
+pub use ledger::{HOLD_STALE, Ledger};
 pub use pricing::Pricing;
 pub use report::Report;
 

@@ -336,7 +336,7 @@ fn a_newer_ledger_is_refused_untouched() -> TestResult {
             err,
             Error::LedgerNewer {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
@@ -604,4 +604,56 @@ fn session_ids_differ() {
     let b = new_session_id();
     assert_ne!(a, b);
     assert_eq!(a.len(), "20250615T101500Z-3f9a02c1".len(), "{a}");
+}
+
+#[test]
+fn holds_count_until_settled_and_lapse_with_their_process() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let ledger = Ledger::open(&path)?;
+    let clock = clock_at("2025-06-15T16:00:00Z");
+    let budget = Budget {
+        daily: Some(1.0),
+        monthly: None,
+        session: Some(0.5),
+        soft: 0.8,
+    };
+    let ask = |session: &str, usd: f64| -> Result<Result<Option<i64>, OverBudget>, Error> {
+        ledger.hold(session, usd, &clock, &mut |spend| {
+            budget.check_spend(&spend, usd).map(|_| ())
+        })
+    };
+    // $0.4 held for s1, then $0.4 for s2: today's $1.00 has $0.2 left.
+    let first = ask("s1", 0.4)?.map_err(|e| e.to_string())?;
+    assert!(first.is_some());
+    ask("s2", 0.4)?.map_err(|e| e.to_string())?;
+    let refused = ask("s3", 0.4)?.err().ok_or("a third $0.4 passed")?;
+    assert_eq!((refused.limit, refused.spent_usd), (Limit::Daily, 0.8));
+    // The session limit counts the session's own holds only.
+    let refused = ask("s1", 0.15)?.err().ok_or("s1 past $0.5")?;
+    assert_eq!(refused.limit, Limit::Session);
+    // s1's request cost $0.1 in the end: recorded and released at once.
+    let mut e = entry(clock.now.as_millisecond(), "gpt-4o", 0.1);
+    e.session = "s1".into();
+    ledger.settle(first, &e)?;
+    assert_eq!(ledger.holds()?, vec![("s2".to_string(), 0.4)]);
+    ask("s3", 0.4)?.map_err(|e| e.to_string())?;
+    // A free request holds nothing.
+    assert_eq!(ask("s4", 0.0)?.map_err(|e| e.to_string())?, None);
+    // Holds of a process that is gone, or older than an hour, lapse.
+    let conn = rusqlite::Connection::open(&path)?;
+    let dead = (1..4_000_000u32)
+        .rev()
+        .find(|p| crate::process_exists(*p) == Some(false))
+        .ok_or("no free pid")?;
+    if crate::process_exists(dead).is_some() {
+        conn.execute("UPDATE holds SET pid = ?1 WHERE session = 's2'", [dead])?;
+    } else {
+        conn.execute("UPDATE holds SET time_ms = 0 WHERE session = 's2'", [])?;
+    }
+    let old = clock.now.as_millisecond() - HOLD_STALE.as_millis() as i64 - 1;
+    conn.execute("UPDATE holds SET time_ms = ?1 WHERE session = 's3'", [old])?;
+    ask("s5", 0.5)?.map_err(|e| e.to_string())?;
+    assert_eq!(ledger.holds()?, vec![("s5".to_string(), 0.5)]);
+    Ok(())
 }

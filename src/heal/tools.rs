@@ -132,8 +132,7 @@ impl Drop for TempDir {
 /// cannot tell whether a process runs (no `/proc`). Errors are ignored: another process may be
 /// sweeping too.
 pub fn sweep_stale(base: &Path, prefix: &str, age: std::time::Duration) -> usize {
-    let proc = Path::new("/proc");
-    if !proc.join("self").exists() {
+    if crate::process_exists(std::process::id()).is_none() {
         return 0;
     }
     let Ok(entries) = std::fs::read_dir(base) else {
@@ -151,7 +150,7 @@ pub fn sweep_stale(base: &Path, prefix: &str, age: std::time::Duration) -> usize
         else {
             continue;
         };
-        if pid == std::process::id() || proc.join(pid.to_string()).exists() {
+        if pid == std::process::id() || crate::process_exists(pid) != Some(false) {
             continue;
         }
         // Not a symlink (never followed), old enough.

@@ -32,15 +32,26 @@ pub struct Call<'a> {
     pub max_output_tokens: u64,
 }
 
+/// A call the meter let through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Admitted {
+    /// Warnings to show (a soft budget threshold).
+    pub notes: Vec<String>,
+    /// The meter's own mark of the call, given back to [`Meter::after`] (the ledger's hold on
+    /// the money the call may cost, so that other processes' budget checks count it).
+    pub ticket: Option<i64>,
+}
+
 /// Budgets and the cost ledger: every attempt is checked before it is sent and recorded after.
+/// Each `before` that admits a call is followed by exactly one `after` with its ticket.
 pub trait Meter: Send + Sync {
-    /// Refuses the call (an error the CLI reports, exit code 3 for a budget) or lets it go,
-    /// with warnings to show (a soft budget threshold).
-    fn before(&self, call: &Call) -> anyhow::Result<Vec<String>>;
+    /// Refuses the call (an error the CLI reports, exit code 3 for a budget) or lets it go.
+    fn before(&self, call: &Call) -> anyhow::Result<Admitted>;
     /// Records an attempt, whatever its outcome; returns its cost in USD and whether the model
     /// had a price.
     fn after(
         &self,
+        ticket: Option<i64>,
         endpoint: &Endpoint,
         usage: &Usage,
         started: SystemTime,
@@ -54,10 +65,18 @@ pub trait Meter: Send + Sync {
 pub struct NoMeter;
 
 impl Meter for NoMeter {
-    fn before(&self, _: &Call) -> anyhow::Result<Vec<String>> {
-        Ok(vec![])
+    fn before(&self, _: &Call) -> anyhow::Result<Admitted> {
+        Ok(Admitted::default())
     }
-    fn after(&self, _: &Endpoint, _: &Usage, _: SystemTime, _: Duration, _: &str) -> (f64, bool) {
+    fn after(
+        &self,
+        _: Option<i64>,
+        _: &Endpoint,
+        _: &Usage,
+        _: SystemTime,
+        _: Duration,
+        _: &str,
+    ) -> (f64, bool) {
         (0.0, true)
     }
 }
@@ -290,11 +309,21 @@ impl Client {
                     prompt_tokens,
                     max_output_tokens: u64::from(req.max_tokens),
                 };
-                notes.extend(self.meter.before(&call).map_err(Error::Refused)?);
+                // The rate limit first: once admitted, the call is sent (and recorded) at once.
                 self.rate_limit(slot, prompt_tokens + u64::from(req.max_tokens), cancel)
                     .await?;
+                let admitted = self.meter.before(&call).map_err(Error::Refused)?;
+                notes.extend(admitted.notes);
                 match self
-                    .attempt(slot, &req, key.as_ref(), prompt_tokens, cancel, on_event)
+                    .attempt(
+                        slot,
+                        &req,
+                        key.as_ref(),
+                        prompt_tokens,
+                        admitted.ticket,
+                        cancel,
+                        on_event,
+                    )
                     .await
                 {
                     Ok(mut out) => {
@@ -421,13 +450,16 @@ impl Client {
         }
     }
 
-    /// One attempt; on failure, whether output had reached the caller.
+    /// One attempt, recorded with the meter's `ticket`; on failure, whether output had reached
+    /// the caller.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         slot: &Slot,
         req: &Request,
         key: Option<&super::Secret>,
         prompt_tokens: u64,
+        ticket: Option<i64>,
         cancel: &Cancel,
         on_event: &mut (dyn FnMut(&Event) + Send),
     ) -> Result<Outcome, (Error, bool)> {
@@ -500,7 +532,7 @@ impl Client {
         match result {
             Ok((stop, usage)) => {
                 let usage = usage.unwrap_or_else(|| counted(&text));
-                let (cost, priced) = self.meter.after(ep, &usage, started, latency, "ok");
+                let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
                 let mut notes = vec![];
                 if let Some(l) = looped {
                     text.truncate(l.keep);
@@ -533,7 +565,8 @@ impl Client {
                         ..Usage::default()
                     },
                 };
-                self.meter.after(ep, &usage, started, latency, &e.outcome());
+                self.meter
+                    .after(ticket, ep, &usage, started, latency, &e.outcome());
                 Err((e, shown))
             }
         }

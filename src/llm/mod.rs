@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use client::{Call, Client, Meter, Outcome};
+pub use client::{Admitted, Call, Client, Meter, Outcome};
 pub use http::EventStream;
 pub use providers::{Endpoint, Kind};
 

@@ -2,7 +2,9 @@
 //! (a database of its own, apart from any repository's index).
 //!
 //! Invariants: WAL mode and a busy timeout, so that several vibe processes recording at once
-//! all land; each record is one insert (atomic); a ledger that is corrupt, foreign or newer than
+//! all land; each record is one insert (atomic), together with the release of its request's
+//! hold; a budget check and the hold it grants are one write transaction, so that processes
+//! checking at once each see the others' requests in flight; a ledger that is corrupt, foreign or newer than
 //! this vibe is reported and never rebuilt or deleted (it is the user's spending history); the
 //! rows hold counts, names and money only, never prompts, answers or keys.
 
@@ -12,13 +14,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::{Error, Result, connect, migrate, sql};
-use crate::cost::{Entry, Tokens};
+use crate::cost::{Entry, Spend, Tokens};
 
 /// `PRAGMA application_id`: "vcst" in ASCII (the index is "vibe").
 const APP_ID: i64 = 0x7663_7374;
 
 /// Numbered migrations, applied in order; `user_version` is the count applied.
-const MIGRATIONS: &[&str] = &["CREATE TABLE requests (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE requests (
     id INTEGER PRIMARY KEY,
     time_ms INTEGER NOT NULL,
     project TEXT NOT NULL,
@@ -36,7 +39,16 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE requests (
     outcome TEXT NOT NULL
 );
 CREATE INDEX requests_time ON requests(time_ms);
-CREATE INDEX requests_session ON requests(session);"];
+CREATE INDEX requests_session ON requests(session);",
+    // Money held for requests in flight (see `LedgerDb::hold`).
+    "CREATE TABLE holds (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    session TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    cost_usd REAL NOT NULL
+);",
+];
 
 const COLS: &str = "time_ms, project, session, provider, model, operation, input_tokens, \
      output_tokens, cached_tokens, estimated, cost_usd, priced, latency_ms, outcome";
@@ -119,6 +131,97 @@ impl LedgerDb {
                 ])
             })
             .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
+    /// Checks a request against the budgets and holds its cost until it is recorded, in one
+    /// write transaction: processes asking at once are served in turn, each seeing the others'
+    /// holds. Holds older than `stale_before_ms`, or of a process `running` says is gone (one
+    /// killed mid-request), are dropped first. `check` gets the spend so far with every hold
+    /// counted (today and this month: all of them; the session: its own); when it allows the
+    /// request, a hold of `cost_usd` is added (none for a free one) and its id returned.
+    #[allow(clippy::too_many_arguments)]
+    pub fn hold<E>(
+        &self,
+        session: &str,
+        cost_usd: f64,
+        now_ms: i64,
+        since: (i64, i64),
+        stale_before_ms: i64,
+        running: &dyn Fn(u32) -> bool,
+        check: &mut dyn FnMut(Spend) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<Option<i64>, E>> {
+        let e = sql(&self.path);
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(&e)?;
+        tx.execute("DELETE FROM holds WHERE time_ms < ?1", [stale_before_ms])
+            .map_err(&e)?;
+        let pids: Vec<i64> = tx
+            .prepare_cached("SELECT DISTINCT pid FROM holds")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(&e)?;
+        for pid in pids {
+            if !u32::try_from(pid).is_ok_and(running) {
+                tx.execute("DELETE FROM holds WHERE pid = ?1", [pid])
+                    .map_err(&e)?;
+            }
+        }
+        let (held, session_held): (f64, f64) = tx
+            .query_row(
+                "SELECT coalesce(sum(cost_usd), 0.0), \
+                   coalesce(sum(CASE WHEN session = ?1 THEN cost_usd END), 0.0) FROM holds",
+                [session],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(&e)?;
+        let spend = Spend {
+            today: self.spent_since(since.0)? + held,
+            month: self.spent_since(since.1)? + held,
+            session: self.session_spent(session)? + session_held,
+        };
+        if let Err(refused) = check(spend) {
+            // The stale holds stay dropped.
+            tx.commit().map_err(&e)?;
+            return Ok(Err(refused));
+        }
+        let id = if cost_usd > 0.0 {
+            tx.execute(
+                "INSERT INTO holds(time_ms, session, pid, cost_usd) VALUES (?1, ?2, ?3, ?4)",
+                params![now_ms, session, std::process::id(), cost_usd],
+            )
+            .map_err(&e)?;
+            Some(tx.last_insert_rowid())
+        } else {
+            None
+        };
+        tx.commit().map_err(&e)?;
+        Ok(Ok(id))
+    }
+
+    /// Records a request and releases its hold, in one transaction.
+    pub fn settle(&self, hold: Option<i64>, entry: &Entry) -> Result<()> {
+        let e = sql(&self.path);
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(&e)?;
+        self.insert(entry)?;
+        if let Some(id) = hold {
+            tx.execute("DELETE FROM holds WHERE id = ?1", [id])
+                .map_err(&e)?;
+        }
+        tx.commit().map_err(&e)
+    }
+
+    /// The holds of requests in flight: (session, cost in USD), oldest first.
+    pub fn holds(&self) -> Result<Vec<(String, f64)>> {
+        self.conn
+            .prepare_cached("SELECT session, cost_usd FROM holds ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
             .map_err(sql(&self.path))
     }
 
