@@ -111,7 +111,8 @@ fn rt() -> tokio::runtime::Runtime {
 fn run_with(client: &Client, req: &Request) -> (Result<vibe::llm::Outcome, Error>, Vec<Event>) {
     let mut seen = Vec::new();
     let r = rt().block_on(client.run(req, &Cancel::default(), &mut |e: &Event| {
-        seen.push(e.clone())
+        seen.push(e.clone());
+        true
     }));
     (r, seen)
 }
@@ -369,6 +370,7 @@ fn a_reset_after_output_is_final_and_not_retried() {
         other => panic!("expected Interrupted, got {other:?}"),
     };
     assert!(msg.contains("does not retry"), "{msg}");
+    assert_eq!(msg.matches("provider `a`").count(), 1, "{msg}");
     assert_eq!(s.request_count(), 1);
     let rows = rec.rows.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(rows.len(), 1);
@@ -377,6 +379,25 @@ fn a_reset_after_output_is_final_and_not_retried() {
         rows[0].2.estimated && rows[0].2.output_tokens > 0,
         "{rows:?}"
     );
+}
+
+/// The same break when the caller showed nothing (`--json`, heal): nobody saw the first
+/// answer, so it is retried like a break before output; the broken attempt is still recorded,
+/// with what was read.
+#[test]
+fn a_reset_after_output_nobody_saw_is_retried() {
+    let s = Server::start();
+    s.push(openai::stream(&["one ", "two ", "three"], Some((3, 3, 0))).reset_after(3));
+    s.push(openai::stream(&["whole"], Some((3, 1, 0))));
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let r = rt().block_on(c.run(&request(true), &Cancel::default(), &mut |_| false));
+    assert_eq!(r.expect("answer").text, "whole");
+    assert_eq!(s.request_count(), 2);
+    let rows = rec.rows.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(outcomes, ["broken", "ok"]);
+    assert!(rows[0].2.output_tokens > 0, "{rows:?}");
 }
 
 #[test]
@@ -514,7 +535,7 @@ fn cancel_stops_a_stalled_stream_and_is_recorded() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             c2.cancel();
         });
-        c.run(&request(true), &cancel, &mut |_| {}).await
+        c.run(&request(true), &cancel, &mut |_| true).await
     });
     assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(5));

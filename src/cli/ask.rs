@@ -188,7 +188,9 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
                 if let Some(c) = text.chars().last() {
                     line_ended = c == '\n';
                 }
+                return true;
             }
+            false
         };
         client.run(&request, &cancel, &mut on_event).await
     });

@@ -77,7 +77,7 @@ pub fn run(
     let mut related = |query: &str, exclude: &[String]| {
         fix::related(root, &store, budget, encoding, query, exclude)
     };
-    let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| {}));
+    let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| false));
     let mut progress = |line: &str| {
         if !quiet {
             eprintln!("heal: {line}");

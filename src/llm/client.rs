@@ -274,12 +274,15 @@ impl Client {
     }
 
     /// Runs `req` (its `model` is replaced by each endpoint's), handing every text delta and
-    /// tool call to `on_event` as it arrives.
+    /// tool call to `on_event` as it arrives. `on_event` says whether the event reached the
+    /// user (printed, streamed to a screen): once one has, a broken attempt is not retried nor
+    /// sent to a fallback (the user would see the answer twice); a caller that shows nothing
+    /// until the end (`--json`, heal) returns false and keeps retries and fallbacks.
     pub async fn run(
         &self,
         req: &Request,
         cancel: &Cancel,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        on_event: &mut (dyn FnMut(&Event) -> bool + Send),
     ) -> Result<Outcome, Error> {
         let mut failures: Vec<Error> = Vec::new();
         let mut notes = Vec::new();
@@ -337,10 +340,18 @@ impl Client {
                         if shown {
                             return Err(match e {
                                 Error::Cancelled => Error::Cancelled,
-                                e => Error::Interrupted {
-                                    provider: ep.provider.clone(),
-                                    detail: format!("{e:#}"),
-                                },
+                                e => {
+                                    // The provider is named once, by `Interrupted`.
+                                    let detail = format!("{e:#}");
+                                    let named = format!("provider `{}`: ", ep.provider);
+                                    Error::Interrupted {
+                                        provider: ep.provider.clone(),
+                                        detail: detail
+                                            .strip_prefix(&named)
+                                            .unwrap_or(&detail)
+                                            .to_string(),
+                                    }
+                                }
                             });
                         }
                         if !e.retryable() || attempt >= self.policy.retries {
@@ -461,14 +472,15 @@ impl Client {
         prompt_tokens: u64,
         ticket: Option<i64>,
         cancel: &Cancel,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        on_event: &mut (dyn FnMut(&Event) -> bool + Send),
     ) -> Result<Outcome, (Error, bool)> {
         let ep = &slot.endpoint;
         let started = SystemTime::now();
         let t0 = Instant::now();
         let mut text = String::new();
         let mut calls = Vec::new();
-        let mut shown = false;
+        // Output arrived (it is paid for), and some of it reached the user.
+        let (mut received, mut shown) = (false, false);
         let mut stream: Option<http::EventStream> = None;
         let mut looped: Option<super::repeat::Loop> = None;
         // A reply that is not streamed arrives whole: nothing to save by stopping.
@@ -493,8 +505,8 @@ impl Client {
                             Event::ToolCall(c) => calls.push(c.clone()),
                             Event::Finished { .. } => {}
                         }
-                        shown = true;
-                        on_event(&e);
+                        received = true;
+                        shown |= on_event(&e);
                         if new_line {
                             looped = super::repeat::looping(&text, copies);
                             if looped.is_some() {
@@ -557,7 +569,7 @@ impl Client {
             Err(e) => {
                 // A failed or cancelled attempt may still be billed for what was read and
                 // written: record the local count when anything came back.
-                let usage = match (&stream, shown || matches!(e, Error::Cancelled)) {
+                let usage = match (&stream, received || matches!(e, Error::Cancelled)) {
                     (_, true) => counted(&text),
                     (Some(s), false) => s.estimate(),
                     (None, false) => Usage {

@@ -174,7 +174,9 @@ impl Link {
                     turn,
                     text: text.clone(),
                 });
+                return true;
             }
+            false
         };
         let (rx, pending, quit) = (&mut self.rx, &mut self.pending, &mut self.quit);
         let result = self.rt.block_on(async {
