@@ -135,11 +135,14 @@ pub fn parse_since(s: &str, clock: &Clock) -> Result<Since, String> {
     let date = since_date(s.trim(), clock)?;
     let start_ms = date
         .to_zoned_datetime(clock.tz.clone())
-        .map_err(|e| e.to_string())?
+        .map_err(|_| format!("{date} is out of the range of dates vibe can count from"))?
         .timestamp()
         .as_millisecond();
     Ok(Since { date, start_ms })
 }
+
+/// The farthest back `--since Nd` / `Nw` reaches: a century.
+const MAX_DAYS_BACK: i64 = 36_525;
 
 fn since_date(s: &str, clock: &Clock) -> Result<jiff::civil::Date, String> {
     let today = clock.today();
@@ -151,9 +154,16 @@ fn since_date(s: &str, clock: &Clock) -> Result<jiff::civil::Date, String> {
         if n < 1 {
             return Some(Err("the count of days must be 1 or more".into()));
         }
+        let days = n.checked_mul(per).filter(|d| *d <= MAX_DAYS_BACK);
+        let Some(days) = days else {
+            return Some(Err(format!(
+                "at most {MAX_DAYS_BACK} days ({} weeks, a century) back",
+                MAX_DAYS_BACK / 7
+            )));
+        };
         Some(
             today
-                .checked_sub((n * per - 1).days())
+                .checked_sub((days - 1).days())
                 .map_err(|e| e.to_string()),
         )
     };

@@ -517,9 +517,17 @@ fn since_parses_dates_and_relative_days() {
         "2025-13-01",
         "yesterday",
         "2025/06/01",
+        // Past a century back, or past what a date can hold: an error, never a panic or a
+        // count that wraps into the future.
+        "36526d",
+        "100000000000d",
+        "9999999999w",
+        "7905747460161236393w",
+        "9999-12-31",
     ] {
         assert!(report::parse_since(bad, &c).is_err(), "{bad}");
     }
+    assert_eq!(date("36525d").as_deref(), Ok("1925-06-16"));
 }
 
 #[test]
