@@ -121,9 +121,13 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
 
     if args.stats {
         let stats = render::index_stats(&store)?;
-        let index_bytes = std::fs::metadata(store.path())
-            .map(|m| m.len())
-            .unwrap_or(0);
+        // With its write-ahead log, which holds a fresh index's pages until a checkpoint.
+        let size = |suffix: &str| {
+            let mut p = store.path().as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+        };
+        let index_bytes = size("") + size("-wal");
         if args.json {
             print_json(&StatsJson {
                 schema: "vibe.map.stats/1",

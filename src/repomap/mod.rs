@@ -166,6 +166,18 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Threads for walking and parsing from `map.threads`: 0 is one per CPU, and more than four per
+/// CPU is four per CPU (thousands of walker threads made a run of a small tree take minutes).
+pub fn threads(configured: usize) -> usize {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    match configured {
+        0 => cpus,
+        n => n.min(4 * cpus),
+    }
+}
+
 fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<IndexReport> {
     let mut report = IndexReport::default();
     let mut t = Instant::now();
@@ -175,13 +187,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .into_iter()
         .map(|f| (f.path.clone(), f))
         .collect();
-    let threads = if cfg.map.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    } else {
-        cfg.map.threads
-    };
+    let threads = threads(cfg.map.threads);
     let (entries, walk_warnings) = walk::walk(root, &cfg.map.exclude, threads);
     report.warnings.extend(walk_warnings);
     report.files_seen = entries.len();
@@ -662,4 +668,15 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
         t.elapsed() - computed
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn threads_are_one_per_cpu_by_default_and_at_most_four_per_cpu() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert_eq!(super::threads(0), cpus);
+        assert_eq!(super::threads(1), 1);
+        assert_eq!(super::threads(100_000), 4 * cpus);
+    }
 }
