@@ -52,6 +52,28 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_lexicon_deep.sql"),
 ];
 
+/// The tables the migrations leave, checked on open: an index that opens but lacks one (a table
+/// dropped by hand or by damage) is rebuilt, instead of failing every run on "no such table".
+/// A unit test keeps the list equal to what [`MIGRATIONS`] create.
+const TABLES: &[&str] = &[
+    "chat_runs",
+    "chat_sessions",
+    "chat_turns",
+    "edges",
+    "file_graph",
+    "files",
+    "heal_memory",
+    "history",
+    "imports",
+    "lexicon",
+    "lexicon_deep",
+    "meta",
+    "names",
+    "refs",
+    "symbols",
+    "token_counts",
+];
+
 /// Rows per multi-row `INSERT INTO names` at commit (two parameters each).
 const NAMES_PER_INSERT: usize = 128;
 static NAMES_INSERT: std::sync::LazyLock<String> =
@@ -339,6 +361,13 @@ impl Store {
         )
         .map_err(&e)?;
         migrate(&mut conn, path, APP_ID, MIGRATIONS, "vibe index")?;
+        let tables = table_names(&conn).map_err(&e)?;
+        if let Some(missing) = TABLES.iter().find(|t| !tables.iter().any(|n| n == *t)) {
+            return Err(Error::Unusable {
+                path: path.to_path_buf(),
+                reason: format!("is damaged: its table `{missing}` is missing"),
+            });
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -642,8 +671,30 @@ fn migrate(
                 return Err(unusable(format!("is not a {what} (it has foreign tables)")));
             }
         }
-        for m in migrations.iter().skip(version.max(0) as usize) {
-            tx.execute_batch(m).map_err(&e)?;
+        for (n, m) in migrations.iter().enumerate().skip(version.max(0) as usize) {
+            // A step that fails on a database of our id and version is a database that is not
+            // what its version says (edited, or damaged): said in a line, not with the script.
+            tx.execute_batch(m).map_err(|source| {
+                // Only SQL errors (SQLITE_ERROR: "no such table", "already exists"); a full
+                // disk or an I/O error stays what it is.
+                let code = match &source {
+                    rusqlite::Error::SqliteFailure(f, _)
+                    | rusqlite::Error::SqlInputError { error: f, .. } => Some(f.code),
+                    _ => None,
+                };
+                if code != Some(rusqlite::ErrorCode::Unknown) {
+                    return e(source);
+                }
+                let detail = match &source {
+                    rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+                    other => other.to_string(),
+                };
+                let detail = detail.lines().next().unwrap_or_default();
+                unusable(format!(
+                    "does not have the schema its version {version} says (upgrade step {} failed: {detail})",
+                    n + 1
+                ))
+            })?;
         }
         tx.execute_batch(&format!(
             "PRAGMA application_id={app_id}; PRAGMA user_version={latest};"
@@ -652,6 +703,13 @@ fn migrate(
         tx.commit().map_err(&e)?;
     }
     Ok(())
+}
+
+/// The names of a database's tables, sorted.
+fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect()
 }
 
 fn header(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
@@ -1496,6 +1554,46 @@ mod tests {
         let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
         assert!(warnings[0].contains("newer"), "{warnings:?}");
         assert!(s.read()?.files()?.is_empty());
+        drop(s);
+
+        // Damaged inside: a table gone, or a version lower than the schema (an upgrade step
+        // then fails on a table that exists). Rebuilt, with a reason of one line.
+        let c = Connection::open(&db)?;
+        c.execute_batch("DROP TABLE symbols;")?;
+        drop(c);
+        let mut warnings = Vec::new();
+        let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(
+            warnings[0].contains("table `symbols` is missing"),
+            "{warnings:?}"
+        );
+        assert!(s.read()?.symbols(None)?.is_empty());
+        drop(s);
+        let c = Connection::open(&db)?;
+        c.execute_batch("PRAGMA user_version = 3;")?;
+        drop(c);
+        let mut warnings = Vec::new();
+        Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(
+            warnings[0].contains("does not have the schema its version 3 says"),
+            "{warnings:?}"
+        );
+        assert_eq!(warnings[0].lines().count(), 1, "{warnings:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_checked_tables_are_those_the_migrations_create()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let mut c = Connection::open_in_memory()?;
+        migrate(
+            &mut c,
+            Path::new(":memory:"),
+            APP_ID,
+            MIGRATIONS,
+            "vibe index",
+        )?;
+        assert_eq!(table_names(&c)?, TABLES);
         Ok(())
     }
 
