@@ -112,6 +112,43 @@ fn doctor_checks_the_provider_the_model_and_the_key() {
 }
 
 #[test]
+fn doctor_reports_what_would_break_context_and_an_index_it_had_to_rebuild() {
+    let t = Test::new();
+    t.write("a.py", "def f():\n    return 1\n");
+    bare(&t, &["map"]).ok();
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert!(
+        run.stdout()
+            .contains("ok      index     .vibe/index.db: 1 files indexed"),
+        "{}",
+        run.stdout()
+    );
+    // Settings vibe context refuses.
+    t.write(
+        ".vibe/config.toml",
+        "[context]\nencoding = \"p50k\"\nbudget = 0\n",
+    );
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    let out = run.stdout();
+    assert!(out.contains("context.encoding"), "{out}");
+    assert!(out.contains("context.budget = 0"), "{out}");
+    std::fs::remove_file(t.root().join(".vibe/config.toml")).expect("remove");
+    // An index missing a table is rebuilt by any command; doctor says it was.
+    let db = t.root().join(".vibe/index.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute_batch("DROP TABLE symbols;"))
+        .expect("damage");
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(
+        run.stdout().contains("table `symbols` is missing"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
 fn completions_and_man_page_come_from_the_real_flags() {
     let t = Test::new();
     let fish = t.run(&["completions", "fish"]).ok();

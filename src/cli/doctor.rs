@@ -178,6 +178,24 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
         }
     };
     if let Some(config) = &config {
+        // Settings only `vibe context` reads, checked as it checks them.
+        if let Err(e) = super::context::encoding(None, config) {
+            let e = e.to_string();
+            out.push(check(
+                "config",
+                Status::Problem,
+                first_line(&e),
+                hint_of(&e),
+            ));
+        }
+        if config.context.budget == 0 {
+            out.push(check(
+                "config",
+                Status::Problem,
+                "context.budget = 0: vibe context refuses a budget of 0 tokens".into(),
+                Some("set context.budget to a number of tokens, e.g. 8000".into()),
+            ));
+        }
         providers(config, args.offline, &mut out);
     }
     let d = super::init::detect(root, false);
@@ -199,14 +217,32 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
     }
     let db = crate::store::Store::path_for(root);
     if db.exists() {
-        match crate::store::Store::open(root, &mut |_| {}) {
+        // Opening rebuilds an unusable index, as any command would: said, not hidden.
+        let mut rebuilt: Vec<String> = Vec::new();
+        match crate::store::Store::open(root, &mut |w| rebuilt.push(w)) {
+            Ok(_) if !rebuilt.is_empty() => {
+                for w in &rebuilt {
+                    out.push(check(
+                        "index",
+                        Status::Problem,
+                        first_line(w),
+                        Some("it was rebuilt empty: vibe map indexes the tree again".into()),
+                    ));
+                }
+            }
             Ok(store) => match store.read().and_then(|r| r.files()) {
                 Ok(files) => out.push(check(
                     "index",
                     Status::Ok,
                     format!(
                         "{}: {} files indexed",
-                        db.strip_prefix(root).unwrap_or(&db).display(),
+                        // Where it is: `.vibe/index.db`, or the user data dir when the tree's
+                        // own `.vibe` cannot hold it.
+                        store
+                            .path()
+                            .strip_prefix(root)
+                            .unwrap_or(store.path())
+                            .display(),
                         files.len()
                     ),
                     None,
