@@ -1226,6 +1226,42 @@ fn a_changed_file_is_reindexed_before_ranking() {
 }
 
 #[test]
+fn at_a_small_budget_the_best_file_comes_before_those_ranked_below_it() {
+    // big.py is the best file, but neither whole nor its matching definition fits the budget:
+    // its signatures come in the first tier, before the small files ranked below it fill it
+    // (they used to, leaving big.py a map line).
+    let t = Test::new();
+    let body = "    total = total + 1\n".repeat(300);
+    let helpers: String = (0..20)
+        .map(|i| format!("\n\ndef helper_{i}(value, count):\n    return value * count + {i}\n"))
+        .collect();
+    t.write(
+        "big.py",
+        format!(
+            "def frobnicate_widget(total):\n    \"\"\"Frobnicate the widget.\"\"\"\n{body}    return total\n{helpers}"
+        ),
+    );
+    for i in 0..6 {
+        t.write(
+            &format!("small_{i}.py"),
+            format!(
+                "# Frobnicate a widget, slowly.\nvalue_{i} = {i}\nitems_{i} = [value_{i}] * 3\nname_{i} = 'small number {i}'\n"
+            ),
+        );
+    }
+    let j = t
+        .run(&["context", "frobnicate widget", "--budget", "400", "--json"])
+        .json();
+    let first = &j["files"][0];
+    assert_eq!(first["path"], "big.py", "{}", j["files"]);
+    assert_eq!(first["included"], "skeleton", "{}", j["files"]);
+    let mine = first["tokens"].as_u64().unwrap_or(0);
+    for f in j["files"].as_array().into_iter().flatten().skip(1) {
+        assert!(f["tokens"].as_u64().unwrap_or(0) <= mine, "{}", j["files"]);
+    }
+}
+
+#[test]
 fn the_passage_holding_the_task_words_together_lifts_its_file() {
     // The same words, as often, in files of the same length: together in one 40-line passage
     // of z_near.py, spread over three in a_far.py. Only the passage score tells them apart

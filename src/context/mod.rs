@@ -732,69 +732,86 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             })
             .filter(|&(_, m)| m > 0)
             .collect();
-        if matching.is_empty() {
-            continue;
-        }
-        // Drop the largest expanded definitions until the block fits: each try estimates how
-        // many lines are too many from the block's tokens per line, and verifies exactly.
-        let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
-        for _ in 0..8 {
-            let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
-            let n = counter.count_block(&block)?;
-            if used + n <= limit {
+        'partial: {
+            if matching.is_empty() {
+                break 'partial;
+            }
+            // Drop the largest expanded definitions until the block fits: each try estimates how
+            // many lines are too many from the block's tokens per line, and verifies exactly.
+            let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
+            for _ in 0..8 {
+                let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
+                let n = counter.count_block(&block)?;
+                if used + n <= limit {
+                    used += n;
+                    included[pos] = (Included::Partial, n);
+                    blocks.push((pos, block));
+                    break;
+                }
+                if expanded.len() <= 1 {
+                    break;
+                }
+                let shown: usize = ranges.iter().map(|(a, b)| b + 1 - a).sum();
+                let per_line = n as f64 / shown.max(1) as f64;
+                let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
+                let size =
+                    |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
+                expanded.sort_by_key(|&i| (at_lines.contains(&i), std::cmp::Reverse(size(i)), i));
+                let mut removed = 0;
+                while removed < excess.max(1) && expanded.len() > 1 {
+                    removed += size(expanded.remove(0)).max(1);
+                }
+                expanded.sort_unstable();
+            }
+            if included[pos].0 != Included::None {
+                break 'partial;
+            }
+            // Even one definition with every signature is too much (a file of hundreds of
+            // definitions): the definitions that match the most task terms, and the first lines of
+            // what encloses them, the rest elided. The most that fit, in half of what is left (the
+            // whole of it for a file named in the task), found by halving with exact counts.
+            let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
+            let mut order = matching;
+            order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
+            // The best file may take all that is left, as a named one: it is the one the task is
+            // most likely about.
+            let room = if s.named || pos == 0 {
+                limit - used
+            } else {
+                (limit - used) / 2
+            };
+            let (mut lo, mut hi) = (0, order.len());
+            let mut best: Option<(String, usize)> = None;
+            while lo < hi {
+                let k = (lo + hi).div_ceil(2);
+                let mut keep: Vec<usize> = order[..k].iter().map(|&(i, _)| i).collect();
+                keep.sort_unstable();
+                let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep);
+                let n = counter.count_block(&block)?;
+                if n <= room {
+                    lo = k;
+                    best = Some((block, n));
+                } else {
+                    hi = k - 1;
+                }
+            }
+            if let Some((block, n)) = best {
                 used += n;
                 included[pos] = (Included::Partial, n);
                 blocks.push((pos, block));
-                break;
             }
-            if expanded.len() <= 1 {
-                break;
-            }
-            let shown: usize = ranges.iter().map(|(a, b)| b + 1 - a).sum();
-            let per_line = n as f64 / shown.max(1) as f64;
-            let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
-            let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
-            expanded.sort_by_key(|&i| (at_lines.contains(&i), std::cmp::Reverse(size(i)), i));
-            let mut removed = 0;
-            while removed < excess.max(1) && expanded.len() > 1 {
-                removed += size(expanded.remove(0)).max(1);
-            }
-            expanded.sort_unstable();
         }
-        if included[pos].0 != Included::None {
-            continue;
-        }
-        // Even one definition with every signature is too much (a file of hundreds of
-        // definitions): the definitions that match the most task terms, and the first lines of
-        // what encloses them, the rest elided. The most that fit, in half of what is left (the
-        // whole of it for a file named in the task), found by halving with exact counts.
-        let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
-        let mut order = matching;
-        order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
-        let room = if s.named {
-            limit - used
-        } else {
-            (limit - used) / 2
-        };
-        let (mut lo, mut hi) = (0, order.len());
-        let mut best: Option<(String, usize)> = None;
-        while lo < hi {
-            let k = (lo + hi).div_ceil(2);
-            let mut keep: Vec<usize> = order[..k].iter().map(|&(i, _)| i).collect();
-            keep.sort_unstable();
-            let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep);
+        if included[pos].0 == Included::None && pos == 0 {
+            // Not even its best definition fits (or none matches): the best file's signatures,
+            // before any file ranked below it takes this tier's room (at a small budget, a
+            // partial block of the 5th file, and only a map line for the 1st).
+            let (block, _) = partial_block(&f.path, lang, &text, &symbols, &[]);
             let n = counter.count_block(&block)?;
-            if n <= room {
-                lo = k;
-                best = Some((block, n));
-            } else {
-                hi = k - 1;
+            if !symbols.is_empty() && used + n <= limit {
+                used += n;
+                included[pos] = (Included::Skeleton, n);
+                skeletons.push((pos, block));
             }
-        }
-        if let Some((block, n)) = best {
-            used += n;
-            included[pos] = (Included::Partial, n);
-            blocks.push((pos, block));
         }
     }
 
