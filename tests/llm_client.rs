@@ -400,6 +400,36 @@ fn a_reset_after_output_nobody_saw_is_retried() {
     assert!(rows[0].2.output_tokens > 0, "{rows:?}");
 }
 
+/// A server that ignores `max_tokens` (64 here) and streams on: vibe stops reading a little
+/// past it, records what it read, and says so.
+#[test]
+fn an_answer_far_past_max_tokens_is_cut() {
+    let s = Server::start();
+    let chunk = "lorem ipsum dolor sit amet consectetur ";
+    let chunks: Vec<&str> = std::iter::repeat_n(chunk, 2000).collect();
+    s.push(openai::stream(&chunks, Some((3, 99_999, 0))));
+    let rec = Arc::new(Recorder::default());
+    let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
+    let (r, _) = run_with(&c, &request(true));
+    let out = r.expect("answer");
+    assert_eq!(out.stop, StopReason::MaxTokens);
+    let ceiling = 64 * 5 / 4 + 64;
+    let count = vibe::context::tokens::Encoding::O200kBase.count(&out.text) as u64;
+    assert!(count > ceiling && count < ceiling + 20, "{count}");
+    assert!(
+        out.usage.estimated && out.usage.output_tokens == count,
+        "{:?}",
+        out.usage
+    );
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("sent more than the 64 tokens")),
+        "{:?}",
+        out.notes
+    );
+}
+
 #[test]
 fn a_reset_before_output_is_retried() {
     let s = Server::start();
@@ -603,7 +633,10 @@ fn an_answer_that_loops_is_not_read_to_the_end() {
     let rec = Arc::new(Recorder::default());
     let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
     let t = Instant::now();
-    let (r, events) = run_with(&c, &request(true));
+    // Room for the copies: a loop, not `max_tokens`, ends this answer.
+    let mut req = request(true);
+    req.max_tokens = 2048;
+    let (r, events) = run_with(&c, &req);
     let out = r.expect("answer");
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     assert_eq!(out.stop, StopReason::Repeating);
@@ -640,7 +673,7 @@ fn an_answer_that_loops_is_not_read_to_the_end() {
         Arc::new(NoMeter),
     )
     .expect("client");
-    let (r, _) = run_with(&c, &request(true));
+    let (r, _) = run_with(&c, &req);
     let out = r.expect("answer");
     assert_eq!((out.stop, out.usage.output_tokens), (StopReason::End, 400));
     assert_eq!(out.text, chunks.concat());

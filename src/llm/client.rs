@@ -483,6 +483,13 @@ impl Client {
         let (mut received, mut shown) = (false, false);
         let mut stream: Option<http::EventStream> = None;
         let mut looped: Option<super::repeat::Loop> = None;
+        // A server that ignores `max_tokens`: past a quarter more (and 64 tokens), vibe stops
+        // reading, so that what it records and pays for stays near what the budget check
+        // allowed. Tokens are counted only once the text could hold that many (a token is at
+        // least a byte), then again every half of that in bytes.
+        let ceiling = u64::from(req.max_tokens) * 5 / 4 + 64;
+        let mut next_count = ceiling as usize;
+        let mut overran: Option<u64> = None;
         // A reply that is not streamed arrives whole: nothing to save by stopping.
         let copies = if req.stream {
             self.policy.stop_repeats as usize
@@ -501,12 +508,23 @@ impl Client {
                             Event::Text { text: t } => {
                                 text.push_str(t);
                                 new_line = t.contains('\n');
+                                if text.len() > next_count {
+                                    let n = Encoding::for_model(&ep.model).count(&text) as u64;
+                                    if n > ceiling {
+                                        overran = Some(n);
+                                    }
+                                    next_count = text.len() + (ceiling as usize).div_ceil(2);
+                                }
                             }
                             Event::ToolCall(c) => calls.push(c.clone()),
                             Event::Finished { .. } => {}
                         }
                         received = true;
                         shown |= on_event(&e);
+                        if overran.is_some() {
+                            // Dropping the stream closes the connection: the server stops.
+                            return Ok((StopReason::MaxTokens, None));
+                        }
                         if new_line {
                             looped = super::repeat::looping(&text, copies);
                             if looped.is_some() {
@@ -546,6 +564,13 @@ impl Client {
                 let usage = usage.unwrap_or_else(|| counted(&text));
                 let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
                 let mut notes = vec![];
+                if let Some(n) = overran {
+                    notes.push(format!(
+                        "{} sent more than the {} tokens asked for; vibe stopped reading after {n}",
+                        ep.label(),
+                        req.max_tokens
+                    ));
+                }
                 if let Some(l) = looped {
                     text.truncate(l.keep);
                     notes.push(format!(
