@@ -201,6 +201,12 @@ fn strip_chars(s: &str, n: usize) -> &str {
 
 /// Applies `edits` (all for one file, in order) to `original`.
 pub fn apply_to_text(original: &str, edits: &[&Edit]) -> Result<String, MatchError> {
+    // A byte-order mark is not part of the first line an edit quotes, and stays where it is
+    // whatever the edits (a whole-file rewrite never has it).
+    if let Some(rest) = original.strip_prefix(BOM) {
+        let out = apply_to_text(rest, edits)?;
+        return Ok(with_bom(&out));
+    }
     let mut text = original.to_string();
     for edit in edits {
         text = match &edit.kind {
@@ -216,6 +222,14 @@ pub fn apply_to_text(original: &str, edits: &[&Edit]) -> Result<String, MatchErr
         };
     }
     Ok(text)
+}
+
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+pub const BOM: char = '\u{feff}';
+
+/// `text` starting with a byte-order mark (one, whether it had it or not).
+pub fn with_bom(text: &str) -> String {
+    format!("{BOM}{}", text.strip_prefix(BOM).unwrap_or(text))
 }
 
 fn apply_one(text: &str, edit: &Edit, search: &str, replace: &str) -> Result<String, MatchError> {
@@ -365,6 +379,27 @@ mod tests {
         assert_eq!(apply(t, "b\n", "B1\nB2\n"), Ok("a\nB1\nB2\nc\n".into()));
         assert_eq!(apply(t, "b\n", ""), Ok("a\nc\n".into()));
         assert_eq!(apply(t, "a\nb\nc\n", "x\n"), Ok("x\n".into()));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_line_one_and_stays() {
+        let t = "\u{feff}def f(x):\n    return x\n";
+        assert_eq!(
+            apply(t, "def f(x):\n", "def f(x, y):\n"),
+            Ok("\u{feff}def f(x, y):\n    return x\n".into())
+        );
+        let whole = Edit {
+            path: "f.py".into(),
+            kind: EditKind::WholeFile {
+                content: "def g():\n    pass\n".into(),
+            },
+            line: 1,
+        };
+        assert_eq!(
+            apply_to_text(t, &[&whole]),
+            Ok("\u{feff}def g():\n    pass\n".into())
+        );
+        assert_eq!(apply("x = 1\n", "x = 1\n", "x = 2\n"), Ok("x = 2\n".into()));
     }
 
     #[test]

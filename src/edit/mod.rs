@@ -19,7 +19,7 @@ mod udiff;
 
 pub use atomic::{TEMP_MARK, atomic_write, is_temp_name};
 pub use backup::{RunInfo, UndoReport, commit, list_runs, undo};
-pub use matching::{MatchError, Nearest, apply_to_text};
+pub use matching::{BOM, MatchError, Nearest, apply_to_text, with_bom};
 pub use parse::{ParseError, cut_off, parse, parse_answer};
 pub use paths::{PathError, resolve};
 

@@ -491,7 +491,11 @@ impl Loop<'_> {
             let (disk, current) = self
                 .current(&rel, &next, shown)
                 .map_err(|e| (outs.clone(), e))?;
-            let new = splice(&current, ps).map_err(|e| (outs.clone(), e))?;
+            let mut new = splice(&current, ps).map_err(|e| (outs.clone(), e))?;
+            // A part of line 1 comes back without the file's byte-order mark.
+            if current.starts_with(edit::BOM) {
+                new = edit::with_bom(&new);
+            }
             next.insert(rel, (disk, new));
         }
         settle(outs, next, state)
