@@ -51,6 +51,28 @@ fn init_writes_a_commented_config_that_loads() {
 }
 
 #[test]
+fn init_names_the_path_it_cannot_write() {
+    let t = Test::new();
+    t.write(".vibe", "not a directory\n");
+    let run = bare(&t, &["init", "--no-probe"]);
+    assert_ne!(run.code(), 0);
+    assert!(
+        run.stderr().contains(".vibe: File exists") && run.stderr().contains("hint:"),
+        "{}",
+        run.stderr()
+    );
+    let u = Test::new();
+    std::fs::create_dir_all(u.root().join(".vibe/config.toml")).expect("mkdir");
+    let run = bare(&u, &["init", "--no-probe", "--force"]);
+    assert_ne!(run.code(), 0);
+    assert!(
+        run.stderr().contains("config.toml is a directory"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
 fn doctor_checks_the_provider_the_model_and_the_key() {
     let t = Test::new();
     t.write("a.py", "x = 1\n");

@@ -275,9 +275,21 @@ pub fn run(args: &InitArgs, root: &Path) -> anyhow::Result<ExitCode> {
     let table: toml::Table = toml::from_str(&text)?;
     let _ = table;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create {}: {e}\nhint: it must be a directory (move aside a file or a broken link of that name)",
+                dir.display()
+            )
+        })?;
     }
-    crate::edit::atomic_write(&path, text.as_bytes())?;
+    if path.is_dir() {
+        return Err(anyhow::anyhow!(
+            "{} is a directory\nhint: move it aside; vibe init writes the config file there",
+            path.display()
+        ));
+    }
+    crate::edit::atomic_write(&path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     if args.json {
         print_json(&Out {
             schema: "vibe.init/1",
