@@ -1226,6 +1226,20 @@ fn a_changed_file_is_reindexed_before_ranking() {
 }
 
 #[test]
+fn a_tree_with_nothing_to_choose_from_says_so() {
+    let t = Test::new();
+    t.write("data.bin", b"\x00\x01\x02binary\x00");
+    let run = t.run(&["context", "fix the parser"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.stdout(), "");
+    assert!(
+        run.stderr().contains("note: no file of") && run.stderr().contains("map --stats"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
 fn at_a_small_budget_the_best_file_comes_before_those_ranked_below_it() {
     // big.py is the best file, but neither whole nor its matching definition fits the budget:
     // its signatures come in the first tier, before the small files ranked below it fill it

@@ -343,4 +343,8 @@ fn help_works() {
     assert_eq!(t.run(&["map", "--nope"]).code(), 2);
     assert_eq!(t.run(&["map", "--stats", "--deps", "x.py"]).code(), 2);
     assert_eq!(t.run(&["map", "--tokens", "many"]).code(), 2);
+    // A depth with nothing to follow is a mistake too (it was ignored).
+    let r = t.run(&["map", "--depth", "3"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("--deps"), "{}", r.stderr());
 }

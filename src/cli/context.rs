@@ -129,6 +129,12 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
     for w in &packed.warnings {
         eprintln!("warning: {w}");
     }
+    if packed.files.is_empty() {
+        eprintln!(
+            "note: no file of {} was chosen: nothing indexed matches the task, and no source file is indexed to fall back on (`vibe map --stats` shows what was indexed and skipped)",
+            root.display()
+        );
+    }
     if args.explain {
         eprint!("{}", explain(&packed));
     }

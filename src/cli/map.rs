@@ -14,6 +14,7 @@ use crate::repomap::{self, render};
 use super::{UsageError, print, print_json};
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("deps_of").args(["deps", "rdeps"])))]
 pub struct MapArgs {
     /// Token budget of the text map (o200k_base, exact) [default: map.tokens, 2048].
     #[arg(long, value_name = "N")]
@@ -36,7 +37,7 @@ pub struct MapArgs {
     pub rdeps: Option<String>,
 
     /// How many import steps --deps / --rdeps follow.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "deps_of")]
     pub depth: usize,
 }
 
@@ -73,6 +74,7 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         }
         .into());
     }
+
     let (store, report) = super::index(root, config)?;
 
     if let Some(file) = args.deps.as_deref().or(args.rdeps.as_deref()) {
