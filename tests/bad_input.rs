@@ -636,7 +636,7 @@ fn bad_config_file_names_file_line_and_key() {
     t.write("a.py", "x = 1\n");
     t.write(".vibe/config.toml", "# settings\n[map]\ntokenz = 1\n");
     let r = t.run(&["map"]);
-    assert_ne!(r.code(), 0);
+    assert_eq!(r.code(), 2, "a bad setting is bad usage");
     let err = r.stderr();
     assert!(err.contains(".vibe/config.toml"), "names the file: {err}");
     assert!(err.contains("line 3"), "names the line: {err}");
@@ -664,11 +664,15 @@ fn bad_environment_value_names_the_variable() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("VIBE_MAP_TOKENS"), "{err}");
     assert!(out.stdout.is_empty());
-    // And a bad -c value names the key.
+    // And a bad -c value names the key; the hint about the form is for a bad form only.
     let r = t.run(&["-c", "map.tokens=abc", "map"]);
-    assert_ne!(r.code(), 0);
+    assert_eq!(r.code(), 2);
     assert!(r.stderr().contains("map.tokens"), "{}", r.stderr());
+    assert!(!r.stderr().contains("the form is"), "{}", r.stderr());
+    let r = t.run(&["-c", "map.tokens", "map"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("the form is"), "{}", r.stderr());
 }

@@ -460,7 +460,7 @@ fn forbidden_variables_are_not_visible_and_writes_are_reported() {
         "[plugins]\nallow_env = [\"MY_API_KEY\"]\n",
     );
     let r = run(&["plugin", "run", "envy"]);
-    assert_eq!(r.code(), 1);
+    assert_eq!(r.code(), 2);
     assert!(
         r.stderr()
             .contains("`plugins.allow_env` may not be set in a repository's config"),

@@ -122,6 +122,16 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
             e.downcast_ref::<crate::llm::Error>(),
             Some(crate::llm::Error::Config(_))
         )
+        // So is a bad setting in a config file, the environment or a -c flag.
+        || matches!(
+            e.downcast_ref::<crate::config::Error>(),
+            Some(
+                crate::config::Error::File { .. }
+                    | crate::config::Error::Env { .. }
+                    | crate::config::Error::Flag { .. }
+                    | crate::config::Error::FlagValue { .. }
+            )
+        )
     {
         ExitCode::from(2)
     } else {

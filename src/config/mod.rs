@@ -26,6 +26,9 @@ pub enum Error {
     Env { var: String, message: String },
     #[error("-c {arg}: {message}\nhint: the form is -c section.key=value, e.g. -c map.tokens=4096")]
     Flag { arg: String, message: String },
+    /// A `-c` of the right form whose key or value is refused.
+    #[error("-c {arg}: {message}\nhint: fix or drop this setting")]
+    FlagValue { arg: String, message: String },
 }
 
 /// The resolved configuration handed down to every part.
@@ -453,7 +456,7 @@ impl Config {
                 arg: shown.clone(),
                 message,
             })?;
-            check(&merged, &layer).map_err(|message| Error::Flag {
+            check(&merged, &layer).map_err(|message| Error::FlagValue {
                 arg: shown.clone(),
                 message,
             })?;
