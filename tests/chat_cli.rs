@@ -376,17 +376,31 @@ fn a_provider_failure_exits_1_and_a_budget_refusal_3() {
     let run = chat(&t, &["-m", "hi"]);
     assert_eq!(run.code(), 1, "{}", run.stderr());
     assert!(run.stderr().contains("HTTP 400"), "{}", run.stderr());
-    std::fs::write(
-        t.home.path().join("config.toml"),
-        config_text(
-            &s.url(),
-            "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n[budget]\nsession = 0.0001\n",
-        )
-        .replace("local = true\n", ""),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    // The model priced (not local), with `extra` settings.
+    let priced = |extra: &str| {
+        let prices =
+            "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n";
+        let text = config_text(&s.url(), &format!("{prices}{extra}")).replace("local = true\n", "");
+        std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    priced("[budget]\nsession = 0.0001\n");
     let run = chat(&t, &["-m", "hi"]);
     assert_eq!(run.code(), 3, "{}", run.stderr());
+    // A stream that breaks after output is paid for what was read: --json says what the ledger
+    // holds, not $0.
+    priced("");
+    s.push(openai::stream(&["one ", "two ", "three"], Some((3, 3, 0))).reset_after(3));
+    let run = chat(&t, &["-m", "hi", "--json"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let j: Value = serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}"));
+    let paid: f64 = ledger_rows(t.home.path()).iter().map(|r| r.cost_usd).sum();
+    assert!(paid > 0.0);
+    assert_eq!(j["cost_usd"].as_f64(), Some(paid), "{j:#}");
+    assert_eq!(j["session_cost_usd"].as_f64(), Some(paid), "{j:#}");
+    assert!(
+        j["usage"]["output_tokens"].as_u64().unwrap_or(0) > 0,
+        "{j:#}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

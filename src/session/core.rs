@@ -165,6 +165,7 @@ impl Link {
         stream: bool,
     ) -> Result<llm::Outcome, llm::Error> {
         let cancel = client::Cancel::default();
+        let started_ms = crate::store::unix_ms(std::time::SystemTime::now());
         let events = self.events.clone();
         let mut on_event = move |e: &llm::Event| {
             if let llm::Event::Text { text } = e
@@ -200,8 +201,56 @@ impl Link {
                 }
             }
         });
+        // What the ledger recorded for this session, failed and retried attempts included
+        // (the outcome holds only the attempt that answered).
+        let recorded = self
+            .ledger
+            .as_ref()
+            .and_then(|l| l.session_spent(&self.session).ok());
+        {
+            // Attempts that broke, were cancelled or were retried may still be paid for: each
+            // is said, from what the ledger holds (the answering one follows below).
+            let mut rows = Vec::new();
+            if let Some(l) = &self.ledger {
+                let filter = crate::store::ledger::Filter {
+                    from_ms: Some(started_ms),
+                    project: None,
+                };
+                let _ = l.scan(&filter, &mut |r| {
+                    if r.session == self.session
+                        && r.outcome != "ok"
+                        && (r.cost_usd > 0.0 || r.tokens.input + r.tokens.output > 0)
+                    {
+                        rows.push(r)
+                    }
+                });
+            }
+            for r in rows {
+                self.session_cost += r.cost_usd;
+                self.emit(Event::Usage {
+                    turn,
+                    provider: r.provider,
+                    model: r.model,
+                    usage: llm::Usage {
+                        input_tokens: r.tokens.input,
+                        output_tokens: r.tokens.output,
+                        cached_tokens: r.tokens.cached,
+                        estimated: r.estimated,
+                    },
+                    cost_usd: r.cost_usd,
+                    priced: r.priced,
+                    session_cost_usd: recorded.unwrap_or(self.session_cost),
+                    budget: self.tightest(),
+                });
+            }
+        }
+        if let Some(total) = recorded {
+            self.session_cost = total;
+        }
         if let Ok(o) = &result {
-            self.session_cost += o.cost_usd;
+            if recorded.is_none() {
+                self.session_cost += o.cost_usd;
+            }
             for n in &o.notes {
                 self.emit(Event::Notice {
                     level: Level::Warning,
