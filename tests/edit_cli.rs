@@ -91,7 +91,7 @@ fn undo_restores_byte_for_byte() {
     );
 
     // Nothing left to undo.
-    assert_fails(&t.run(&["undo"]), 1, "no edit runs to undo");
+    assert_fails(&t.run(&["undo"]), 1, "is already undone");
 }
 
 #[cfg(unix)]

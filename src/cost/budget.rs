@@ -208,9 +208,14 @@ impl Budget {
     }
 }
 
-/// Dollars for people: cents, or four decimals below one cent ("$0.0042"), "$0.00" for nothing.
+/// Dollars for people: cents, or four decimals below one cent ("$0.0042"), two significant
+/// digits below that ("$0.0000012", never "$0.0000" for an amount that is not nothing), "$0.00"
+/// for nothing.
 pub fn usd(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.01 {
+    if v != 0.0 && v.abs() < 0.0001 {
+        let decimals = (-v.abs().log10()).ceil() as usize + 1;
+        format!("${v:.*}", decimals.min(12))
+    } else if v != 0.0 && v.abs() < 0.01 {
         format!("${v:.4}")
     } else {
         format!("${v:.2}")

@@ -665,3 +665,14 @@ fn holds_count_until_settled_and_lapse_with_their_process() -> TestResult {
     assert_eq!(ledger.holds()?, vec![("s5".to_string(), 0.5)]);
     Ok(())
 }
+
+#[test]
+fn dollars_show_what_is_not_nothing() {
+    assert_eq!(usd(0.0), "$0.00");
+    assert_eq!(usd(1.234), "$1.23");
+    assert_eq!(usd(0.0042), "$0.0042");
+    assert_eq!(usd(0.000001), "$0.0000010");
+    assert_eq!(usd(0.0000012), "$0.0000012");
+    assert_eq!(usd(0.00005), "$0.000050");
+    assert_eq!(usd(1e-20), "$0.000000000000");
+}

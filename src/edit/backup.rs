@@ -363,10 +363,17 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         None => {
             // The newest run not undone; a damaged one among the newest stops here, rather than
             // restoring an older state under it.
+            let any = !runs.is_empty();
             runs.into_iter()
                 .rev()
                 .find(|(_, m)| m.as_ref().map_or(true, |m| m.undone.is_none()))
-                .ok_or_else(|| Error::NoRuns(canon_root.clone()))?
+                .ok_or_else(|| {
+                    if any {
+                        Error::AllUndone(canon_root.clone())
+                    } else {
+                        Error::NoRuns(canon_root.clone())
+                    }
+                })?
         }
     };
     let damaged = |reason: String| Error::Damaged {
@@ -495,7 +502,7 @@ mod tests {
             Some(&b"old\r\n"[..])
         );
         assert!(!r.join("d").exists());
-        assert!(matches!(undo(r, None, false), Err(Error::NoRuns(_))));
+        assert!(matches!(undo(r, None, false), Err(Error::AllUndone(_))));
         assert!(matches!(
             undo(r, Some(&id), false),
             Err(Error::AlreadyUndone(_))

@@ -119,6 +119,8 @@ pub enum Error {
     Duplicate(String),
     #[error("no edit runs to undo in {}", .0.display())]
     NoRuns(PathBuf),
+    #[error("every edit run in {} is already undone\nhint: `vibe undo --list` shows them", .0.display())]
+    AllUndone(PathBuf),
     #[error("no run `{0}`; `vibe undo --list` shows the runs")]
     UnknownRun(String),
     #[error("run {0} is already undone")]
