@@ -44,6 +44,19 @@ pub fn process_exists(pid: u32) -> Option<bool> {
     Some(proc.join(pid.to_string()).exists())
 }
 
+/// Where this process's PIDs mean something: the host name and the PID namespace
+/// (`myhost/pid:[4026531836]`), so that a PID recorded in a shared file is judged only by a
+/// process that can see it. Empty parts where the system does not say.
+pub fn process_host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!("{name}/{ns}")
+}
+
 /// Routes tree-sitter's C allocations through mimalloc. Call it first thing in `main`, before
 /// any tree-sitter object exists: memory allocated by one allocator must not be freed by the
 /// other, which is also why the library never calls it on its own.

@@ -85,7 +85,8 @@ impl Meter for Recorder {
             outcome.to_string(),
             *usage,
         ));
-        (0.0, true)
+        // A cent an attempt, so that totals can be checked.
+        (0.01, true)
     }
 }
 
@@ -392,7 +393,10 @@ fn a_reset_after_output_nobody_saw_is_retried() {
     let rec = Arc::new(Recorder::default());
     let c = client(vec![endpoint("a", Kind::OpenAi, &s.url())], rec.clone());
     let r = rt().block_on(c.run(&request(true), &Cancel::default(), &mut |_| false));
-    assert_eq!(r.expect("answer").text, "whole");
+    let out = r.expect("answer");
+    assert_eq!(out.text, "whole");
+    // The broken attempt was paid: its cost comes with the answer.
+    assert_eq!((out.cost_usd, out.retried_cost_usd), (0.01, 0.01));
     assert_eq!(s.request_count(), 2);
     let rows = rec.rows.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let outcomes: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();

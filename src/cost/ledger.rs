@@ -112,6 +112,7 @@ impl Ledger {
                 now,
                 (clock.day_start_ms(), clock.month_start_ms()),
                 stale,
+                &crate::process_host(),
                 &running,
                 check,
             )

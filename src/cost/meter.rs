@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::Config;
 use crate::llm::{Admitted, Call, Endpoint, Meter, Usage};
 
-use super::{Budget, Entry, Ledger, OverBudget, Prices, Pricing, Tokens};
+use super::{Budget, Entry, Ledger, Prices, Pricing, Tokens};
 
 /// Limits given on the command line, over `[budget]`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -142,7 +142,20 @@ impl Meter for LedgerMeter {
                 }
                 Err(o) => Err(o),
             },
-        )?;
+        );
+        let held = match held {
+            Ok(h) => h,
+            // With no budget to hold, a ledger that cannot be written now (locked, full, read
+            // only) does not stop the request; recording it after will say so too.
+            Err(e) if self.budget.limits().next().is_none() => {
+                notes.push(format!(
+                    "no budget is set, so sent anyway: {}",
+                    first_line(&e)
+                ));
+                Ok(None)
+            }
+            Err(e) => return Err(e.into()),
+        };
         match held {
             Ok(ticket) => Ok(Admitted { notes, ticket }),
             Err(o) => Err(o.into()),
@@ -188,6 +201,6 @@ impl Meter for LedgerMeter {
     }
 }
 
-fn first_line(e: &OverBudget) -> String {
+fn first_line(e: &dyn std::fmt::Display) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }

@@ -336,7 +336,7 @@ fn a_newer_ledger_is_refused_untouched() -> TestResult {
             err,
             Error::LedgerNewer {
                 found: 99,
-                supported: 2,
+                supported: 1,
                 ..
             }
         ),
@@ -661,8 +661,20 @@ fn holds_count_until_settled_and_lapse_with_their_process() -> TestResult {
     }
     let old = clock.now.as_millisecond() - HOLD_STALE.as_millis() as i64 - 1;
     conn.execute("UPDATE holds SET time_ms = ?1 WHERE session = 's3'", [old])?;
-    ask("s5", 0.5)?.map_err(|e| e.to_string())?;
+    let last = ask("s5", 0.5)?.map_err(|e| e.to_string())?;
     assert_eq!(ledger.holds()?, vec![("s5".to_string(), 0.5)]);
+    // Ids are never reused: settling `first` again cannot release s5's hold.
+    assert!(last.is_some() && last != first, "{last:?} {first:?}");
+    ledger.settle(first, &entry(clock.now.as_millisecond(), "gpt-4o", 0.0))?;
+    assert_eq!(ledger.holds()?.len(), 1);
+    // A hold of another host (or PID namespace) is not judged by its PID here: it lapses
+    // with age only.
+    conn.execute(
+        "INSERT INTO holds(time_ms, session, host, pid, cost_usd) VALUES (?1, 's6', 'elsewhere/pid:[1]', ?2, 0.1)",
+        rusqlite::params![clock.now.as_millisecond(), dead],
+    )?;
+    ask("s7", 0.0)?.map_err(|e| e.to_string())?;
+    assert_eq!(ledger.holds()?.len(), 2);
     Ok(())
 }
 

@@ -91,6 +91,9 @@ pub struct Outcome {
     pub stop: StopReason,
     pub usage: Usage,
     pub cost_usd: f64,
+    /// What the attempts before this one cost (broken or failed after output was read, then
+    /// retried or sent to a fallback): recorded in the ledger, paid, not part of `cost_usd`.
+    pub retried_cost_usd: f64,
     pub priced: bool,
     pub latency_ms: u64,
     /// Soft-budget warnings and the attempts that failed before this one.
@@ -286,6 +289,8 @@ impl Client {
     ) -> Result<Outcome, Error> {
         let mut failures: Vec<Error> = Vec::new();
         let mut notes = Vec::new();
+        // What failed attempts cost before the one that answers.
+        let mut retried_cost = 0.0;
         for slot in self.slots.iter() {
             let ep = &slot.endpoint;
             if let Some(e) = self.breaker_open(slot) {
@@ -333,9 +338,11 @@ impl Client {
                         self.record_success(slot);
                         notes.append(&mut out.notes);
                         out.notes = std::mem::take(&mut notes);
+                        out.retried_cost_usd = retried_cost;
                         return Ok(out);
                     }
-                    Err((e, shown)) => {
+                    Err((e, shown, cost)) => {
+                        retried_cost += cost;
                         self.record_failure(slot, &e);
                         if shown {
                             return Err(match e {
@@ -473,7 +480,7 @@ impl Client {
         ticket: Option<i64>,
         cancel: &Cancel,
         on_event: &mut (dyn FnMut(&Event) -> bool + Send),
-    ) -> Result<Outcome, (Error, bool)> {
+    ) -> Result<Outcome, (Error, bool, f64)> {
         let ep = &slot.endpoint;
         let started = SystemTime::now();
         let t0 = Instant::now();
@@ -586,6 +593,7 @@ impl Client {
                     stop,
                     usage,
                     cost_usd: cost,
+                    retried_cost_usd: 0.0,
                     priced,
                     latency_ms: latency.as_millis() as u64,
                     notes,
@@ -602,9 +610,10 @@ impl Client {
                         ..Usage::default()
                     },
                 };
-                self.meter
-                    .after(ticket, ep, &usage, started, latency, &e.outcome());
-                Err((e, shown))
+                let (cost, _) =
+                    self.meter
+                        .after(ticket, ep, &usage, started, latency, &e.outcome());
+                Err((e, shown, cost))
             }
         }
     }

@@ -20,8 +20,7 @@ use crate::cost::{Entry, Spend, Tokens};
 const APP_ID: i64 = 0x7663_7374;
 
 /// Numbered migrations, applied in order; `user_version` is the count applied.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE requests (
+const MIGRATIONS: &[&str] = &["CREATE TABLE requests (
     id INTEGER PRIMARY KEY,
     time_ms INTEGER NOT NULL,
     project TEXT NOT NULL,
@@ -39,16 +38,7 @@ const MIGRATIONS: &[&str] = &[
     outcome TEXT NOT NULL
 );
 CREATE INDEX requests_time ON requests(time_ms);
-CREATE INDEX requests_session ON requests(session);",
-    // Money held for requests in flight (see `LedgerDb::hold`).
-    "CREATE TABLE holds (
-    id INTEGER PRIMARY KEY,
-    time_ms INTEGER NOT NULL,
-    session TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    cost_usd REAL NOT NULL
-);",
-];
+CREATE INDEX requests_session ON requests(session);"];
 
 const COLS: &str = "time_ms, project, session, provider, model, operation, input_tokens, \
      output_tokens, cached_tokens, estimated, cost_usd, priced, latency_ms, outcome";
@@ -82,6 +72,21 @@ impl LedgerDb {
         conn.execute_batch("PRAGMA synchronous=NORMAL;")
             .map_err(sql(path))?;
         migrate(&mut conn, path, APP_ID, MIGRATIONS, "vibe cost ledger")?;
+        // Money held for requests in flight (see `LedgerDb::hold`): a table of its own, made
+        // when missing rather than by a migration, so that an older vibe sharing the ledger
+        // (which ignores it) is not refused a ledger of a newer version. Ids are never reused
+        // (AUTOINCREMENT): a request settles its own hold, never one that took a lapsed id.
+        // Creating it needs write access; a read-only opening (`vibe cost`) does without.
+        let _ = conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS holds (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time_ms INTEGER NOT NULL,
+                session TEXT NOT NULL,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                cost_usd REAL NOT NULL
+            );",
+        );
         // Our id and version but not our table (edited by hand, or a half-copied file).
         if let Err(source) = conn.prepare(&format!("SELECT {COLS} FROM requests LIMIT 0")) {
             return Err(Error::Unusable {
@@ -136,8 +141,8 @@ impl LedgerDb {
 
     /// Checks a request against the budgets and holds its cost until it is recorded, in one
     /// write transaction: processes asking at once are served in turn, each seeing the others'
-    /// holds. Holds older than `stale_before_ms`, or of a process `running` says is gone (one
-    /// killed mid-request), are dropped first. `check` gets the spend so far with every hold
+    /// holds. Holds older than `stale_before_ms`, or of a process of this `host` (machine and
+    /// PID namespace) that `running` says is gone (one killed mid-request), are dropped first. `check` gets the spend so far with every hold
     /// counted (today and this month: all of them; the session: its own); when it allows the
     /// request, a hold of `cost_usd` is added (none for a free one) and its id returned.
     #[allow(clippy::too_many_arguments)]
@@ -148,6 +153,7 @@ impl LedgerDb {
         now_ms: i64,
         since: (i64, i64),
         stale_before_ms: i64,
+        host: &str,
         running: &dyn Fn(u32) -> bool,
         check: &mut dyn FnMut(Spend) -> std::result::Result<(), E>,
     ) -> Result<std::result::Result<Option<i64>, E>> {
@@ -159,14 +165,19 @@ impl LedgerDb {
         .map_err(&e)?;
         tx.execute("DELETE FROM holds WHERE time_ms < ?1", [stale_before_ms])
             .map_err(&e)?;
+        // Whether a process runs can be told only for one of this host and PID namespace;
+        // another's hold lapses with age alone.
         let pids: Vec<i64> = tx
-            .prepare_cached("SELECT DISTINCT pid FROM holds")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .prepare_cached("SELECT DISTINCT pid FROM holds WHERE host = ?1")
+            .and_then(|mut s| s.query_map([host], |r| r.get(0))?.collect())
             .map_err(&e)?;
         for pid in pids {
             if !u32::try_from(pid).is_ok_and(running) {
-                tx.execute("DELETE FROM holds WHERE pid = ?1", [pid])
-                    .map_err(&e)?;
+                tx.execute(
+                    "DELETE FROM holds WHERE host = ?1 AND pid = ?2",
+                    params![host, pid],
+                )
+                .map_err(&e)?;
             }
         }
         let (held, session_held): (f64, f64) = tx
@@ -189,8 +200,9 @@ impl LedgerDb {
         }
         let id = if cost_usd > 0.0 {
             tx.execute(
-                "INSERT INTO holds(time_ms, session, pid, cost_usd) VALUES (?1, ?2, ?3, ?4)",
-                params![now_ms, session, std::process::id(), cost_usd],
+                "INSERT INTO holds(time_ms, session, host, pid, cost_usd) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now_ms, session, host, std::process::id(), cost_usd],
             )
             .map_err(&e)?;
             Some(tx.last_insert_rowid())
