@@ -317,8 +317,7 @@ impl Store {
         match Self::try_open(&path) {
             Ok(s) => Ok(s),
             Err(e) if e.needs_rebuild() => {
-                warn(format!("{e}; rebuilding the index from scratch"));
-                Self::remove(&path)?;
+                warn(format!("{e}; {}", Self::set_aside(&path)?));
                 Self::try_open(&path)
             }
             Err(e) => Err(e),
@@ -329,9 +328,30 @@ impl Store {
     pub fn rebuild(self, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
         let path = self.path.clone();
         drop(self);
-        warn(format!("{reason}; rebuilding the index from scratch"));
-        Self::remove(&path)?;
+        warn(format!("{reason}; {}", Self::set_aside(&path)?));
         Self::try_open(&path)
+    }
+
+    /// Moves an unusable database (and its write-ahead log) to `index.db.broken`, replacing an
+    /// older one there, so that what it held beyond the cache (chat sessions, the bug memory)
+    /// can still be read; says so, for the warning.
+    fn set_aside(path: &Path) -> Result<String> {
+        let broken = PathBuf::from(format!("{}.broken", path.display()));
+        Self::remove(&broken)?;
+        for suffix in ["", "-wal"] {
+            let from = PathBuf::from(format!("{}{suffix}", path.display()));
+            let to = PathBuf::from(format!("{}{suffix}", broken.display()));
+            match std::fs::rename(&from, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Io { path: from, source }),
+            }
+        }
+        Self::remove(path)?;
+        Ok(format!(
+            "rebuilding the index from scratch (the old one is kept as {})",
+            broken.display()
+        ))
     }
 
     fn remove(path: &Path) -> Result<()> {
@@ -661,8 +681,16 @@ fn migrate(
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&e)?;
-        // Re-read under the write lock: another process may have migrated meanwhile.
+        // Re-read under the write lock: another process may have migrated meanwhile, maybe a
+        // newer vibe past this one's latest (then never written back down).
         let (found_id, version) = header(&tx).map_err(&e)?;
+        if version > latest && found_id == app_id {
+            return Err(Error::Newer {
+                path: path.to_path_buf(),
+                found: version,
+                supported: latest,
+            });
+        }
         if found_id == 0 {
             let tables: i64 = tx
                 .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
@@ -1569,6 +1597,11 @@ mod tests {
         );
         assert!(s.read()?.symbols(None)?.is_empty());
         drop(s);
+        // The old database is kept aside (chat sessions and the bug memory live there too).
+        let kept = Connection::open(db.with_extension("db.broken"))?;
+        assert!(!table_names(&kept)?.contains(&"symbols".to_string()));
+        assert!(table_names(&kept)?.contains(&"chat_sessions".to_string()));
+        drop(kept);
         let c = Connection::open(&db)?;
         c.execute_batch("PRAGMA user_version = 3;")?;
         drop(c);
