@@ -142,9 +142,10 @@ impl LedgerDb {
     /// Checks a request against the budgets and holds its cost until it is recorded, in one
     /// write transaction: processes asking at once are served in turn, each seeing the others'
     /// holds. Holds older than `stale_before_ms`, or of a process of this `host` (machine and
-    /// PID namespace) that `running` says is gone (one killed mid-request), are dropped first. `check` gets the spend so far with every hold
-    /// counted (today and this month: all of them; the session: its own); when it allows the
-    /// request, a hold of `cost_usd` is added (none for a free one) and its id returned.
+    /// PID namespace) that `running` says is gone (one killed mid-request), are dropped first.
+    /// `check` gets the spend so far with every hold counted (today and this month: all of
+    /// them; the session: its own); when it allows the request, a hold of `cost_usd` is added
+    /// (none for a free one) and its id returned.
     #[allow(clippy::too_many_arguments)]
     pub fn hold<E>(
         &self,
