@@ -124,6 +124,11 @@ impl Ledger {
         self.db.settle(hold, e).map_err(|e| self.err(e))
     }
 
+    /// Releases a hold without recording its request (which could not be recorded).
+    pub fn release(&self, hold: i64) -> Result<(), Error> {
+        self.db.release(hold).map_err(|e| self.err(e))
+    }
+
     /// The money held for requests in flight: (session, USD), oldest first.
     pub fn holds(&self) -> Result<Vec<(String, f64)>, Error> {
         self.db.holds().map_err(|e| self.err(e))

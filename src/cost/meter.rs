@@ -196,6 +196,11 @@ impl Meter for LedgerMeter {
         if let Err(e) = ledger.settle(ticket, &entry) {
             // The request happened; failing it now would hide the answer. Say so loudly.
             eprintln!("warning: this request was not recorded in the cost ledger: {e}");
+            // Its hold must not outlive it (counted against budgets for as long as this
+            // process runs): released alone, if the ledger takes that much.
+            if let Some(id) = ticket {
+                let _ = ledger.release(id);
+            }
         }
         (cost, prices.is_some())
     }

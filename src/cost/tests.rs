@@ -675,6 +675,9 @@ fn holds_count_until_settled_and_lapse_with_their_process() -> TestResult {
     )?;
     ask("s7", 0.0)?.map_err(|e| e.to_string())?;
     assert_eq!(ledger.holds()?.len(), 2);
+    // A hold released alone (its request could not be recorded).
+    ledger.release(last.ok_or("no hold")?)?;
+    assert_eq!(ledger.holds()?, vec![("s6".to_string(), 0.1)]);
     Ok(())
 }
 

@@ -230,6 +230,14 @@ impl LedgerDb {
         tx.commit().map_err(&e)
     }
 
+    /// Releases a hold alone (when its request could not be recorded).
+    pub fn release(&self, hold: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM holds WHERE id = ?1", [hold])
+            .map(|_| ())
+            .map_err(sql(&self.path))
+    }
+
     /// The holds of requests in flight: (session, cost in USD), oldest first.
     pub fn holds(&self) -> Result<Vec<(String, f64)>> {
         self.conn
