@@ -208,6 +208,49 @@ fn an_edit_the_user_makes_while_the_model_answers_is_not_overwritten() {
     assert_eq!(read(&t, "bad.py"), mine);
 }
 
+/// The provider fails at the second attempt: `--json` still reports the first (paid) one, with
+/// the error as a note; the exit code and the message on stderr are the error's.
+#[test]
+fn json_reports_the_attempts_made_before_a_provider_error() {
+    let t = Test::new();
+    t.write("calc.py", "def f(x):\n    return x +\n");
+    let s = scripted(&t, "search-replace", &["I am not sure what to change."]);
+    s.push(crate::util::llm_server::openai::error(
+        500,
+        "the model is down",
+        "server_error",
+        None,
+    ));
+    let run = heal(&t, &["--json", "--yes", "calc.py"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("HTTP 500"), "{}", run.stderr());
+    let error_line = run
+        .stderr()
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(
+        error_line.matches("HTTP 500").count(),
+        1,
+        "{}",
+        run.stderr()
+    );
+    let j: serde_json::Value = serde_json::from_str(&run.stdout()).expect("a JSON report");
+    assert_eq!(j["schema"], "vibe.heal/1");
+    assert_eq!(
+        (j["healed"].as_bool(), j["written"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert_eq!(j["attempts"].as_array().map(Vec::len), Some(1), "{j:#}");
+    assert_eq!(j["attempts"][0]["outcome"], "unusable");
+    assert!(
+        j["notes"][0].as_str().unwrap_or("").contains("HTTP 500"),
+        "{j:#}"
+    );
+    assert_eq!(read(&t, "calc.py"), "def f(x):\n    return x +\n");
+}
+
 /// A scripted model with these answers, and `heal.edit_format` set to `format`.
 fn scripted(t: &Test, format: &str, answers: &[&str]) -> Server {
     let s = Server::start();

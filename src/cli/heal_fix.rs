@@ -100,19 +100,68 @@ pub fn run(
     };
     let outcome = match lp.run(files, &opts, None) {
         Ok(o) => o,
-        Err(e) if fix::is_cancelled(&e) => {
-            eprintln!("cancelled; nothing was written");
-            return Ok(ExitCode::from(130));
-        }
         Err(e) => {
-            return match e.downcast::<llm::Error>() {
-                Ok(llm::Error::Refused(e)) => Err(e),
-                Ok(e) => Err(e.into()),
-                Err(e) => Err(e),
-            };
+            // --json still reports the attempts made (and paid for) before the error.
+            if args.json
+                && let Some(st) = e.downcast_ref::<fix::Stopped>()
+            {
+                print_json(&Report {
+                    schema: "vibe.heal/1",
+                    mode: "fix",
+                    files,
+                    healed: false,
+                    written: false,
+                    run_id: None,
+                    before: st.before.clone(),
+                    after: st.after.clone(),
+                    attempts: &st.attempts,
+                    diff: String::new(),
+                    usage: total_usage(&st.attempts),
+                    cost_usd: st.attempts.iter().map(|a| a.cost_usd).sum(),
+                    remembered: st.remembered,
+                    notes: vec![format!("stopped: {st}; your files are untouched")],
+                })?;
+            }
+            return stopped(e);
         }
     };
+    finish(args, files, root, &mut store, outcome, &model, quiet)
+}
 
+/// The error that stopped the loop, as the CLI reports it.
+fn stopped(e: anyhow::Error) -> anyhow::Result<ExitCode> {
+    if fix::is_cancelled(&e) {
+        eprintln!("cancelled; nothing was written");
+        return Ok(ExitCode::from(130));
+    }
+    match e.downcast::<llm::Error>() {
+        Ok(llm::Error::Refused(e)) => Err(e),
+        Ok(e) => Err(e.into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every attempt's usage, summed.
+fn total_usage(attempts: &[Attempt]) -> llm::Usage {
+    attempts.iter().fold(llm::Usage::default(), |mut u, a| {
+        u.input_tokens += a.usage.input_tokens;
+        u.output_tokens += a.usage.output_tokens;
+        u.cached_tokens += a.usage.cached_tokens;
+        u.estimated |= a.usage.estimated;
+        u
+    })
+}
+
+/// After the loop: the diff, the write (asked, or with --yes), the report.
+fn finish(
+    args: &HealArgs,
+    files: &[String],
+    root: &Path,
+    store: &mut crate::store::Store,
+    outcome: fix::Outcome,
+    model: &str,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let diff: String = outcome.changes.iter().map(edit::unified_diff).collect();
     let mut notes = Vec::new();
     let mut run_id = None;
@@ -137,7 +186,7 @@ pub fn run(
             false
         };
         if write {
-            let id = fix::write(root, &mut store, &outcome)?;
+            let id = fix::write(root, store, &outcome)?;
             notes.push(format!(
                 "written; the originals are in .vibe/backups/{id} (`vibe undo` puts them back)"
             ));
@@ -151,16 +200,7 @@ pub fn run(
             outcome.attempts.len()
         ));
     }
-    let usage = outcome
-        .attempts
-        .iter()
-        .fold(llm::Usage::default(), |mut u, a| {
-            u.input_tokens += a.usage.input_tokens;
-            u.output_tokens += a.usage.output_tokens;
-            u.cached_tokens += a.usage.cached_tokens;
-            u.estimated |= a.usage.estimated;
-            u
-        });
+    let usage = total_usage(&outcome.attempts);
     let cost: f64 = outcome.attempts.iter().map(|a| a.cost_usd).sum();
     let written = run_id.is_some();
     if args.json {

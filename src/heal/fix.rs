@@ -98,6 +98,23 @@ pub struct Attempt {
     pub asked_edits: bool,
 }
 
+/// The context of an error that stopped the loop at the model's provider (a budget refusal, a
+/// provider that fails, a cancel): what was done before it. Shown as the error's own message.
+#[derive(Debug)]
+pub struct Stopped {
+    message: String,
+    pub before: Summary,
+    pub after: Summary,
+    pub attempts: Vec<Attempt>,
+    pub remembered: usize,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What the loop came to.
 pub struct Outcome {
     pub before: Validation,
@@ -249,7 +266,21 @@ impl Loop<'_> {
                 temperature: Some(0.0),
                 stream: true,
             };
-            let answer = (self.ask)(&req)?;
+            let answer = match (self.ask)(&req) {
+                Ok(a) => a,
+                // The attempts so far go with the error (a report can still show them); the
+                // provider's error stays what callers downcast to.
+                Err(e) => {
+                    let stopped = Stopped {
+                        message: e.to_string(),
+                        before: Summary::of(&before),
+                        after: Summary::of(&best),
+                        attempts,
+                        remembered,
+                    };
+                    return Err(anyhow::Error::from(e).context(stopped));
+                }
+            };
             for note in &answer.notes {
                 (self.progress)(&format!("attempt {n}: {note}"));
             }
