@@ -232,6 +232,15 @@ fn no_runs_and_damaged_backups() {
     t.write(&format!(".vibe/backups/{id}/files/a.txt"), "tampered\n");
     assert_fails(&t.run(&["undo"]), 1, "corrupt");
     assert_eq!(read(&t, "a.txt"), b"two\n");
+    // --list says so before any undo is tried.
+    let j = t.run(&["undo", "--list", "--json"]).json();
+    let damaged = j["runs"][0]["damaged"].as_str().unwrap_or_default();
+    assert!(damaged.contains("the copy of a.txt is corrupt"), "{j}");
+    let text = t.run(&["undo", "--list"]).ok();
+    assert!(
+        text.contains("damaged: the copy of a.txt is corrupt"),
+        "{text}"
+    );
 }
 
 #[cfg(unix)]

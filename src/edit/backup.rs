@@ -113,6 +113,21 @@ fn permissions(entry: &Entry) -> Option<std::fs::Permissions> {
 }
 
 /// Reads a file if it exists.
+/// A file's copy in a run (`None` for a file the run created), or why it cannot be used (missing,
+/// or not the content the manifest says it held).
+fn read_copy(run_dir: &Path, e: &Entry) -> Result<Result<Option<Vec<u8>>, String>, Error> {
+    if !e.existed {
+        return Ok(Ok(None));
+    }
+    let Some(bytes) = read_opt(&run_dir.join("files").join(&e.path))? else {
+        return Ok(Err(format!("the copy of {} is missing", e.path)));
+    };
+    if Some(hash(&bytes)) != e.old_hash {
+        return Ok(Err(format!("the copy of {} is corrupt", e.path)));
+    }
+    Ok(Ok(Some(bytes)))
+}
+
 fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
@@ -274,17 +289,30 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
 /// The runs of a repository, oldest first. A run whose manifest is damaged is listed with the
 /// reason.
 pub fn list_runs(root: &Path) -> Result<Vec<RunInfo>, Error> {
-    Ok(read_runs(root)?
-        .into_iter()
-        .map(|(id, m)| match m {
-            Ok(m) => RunInfo {
-                id,
-                time: m.created,
-                operation: m.operation,
-                files: m.files.into_iter().map(|f| f.path).collect(),
-                undone: m.undone.is_some(),
-                damaged: None,
-            },
+    let mut out = Vec::new();
+    for (id, m) in read_runs(root)? {
+        out.push(match m {
+            Ok(m) => {
+                // A run still to undo is checked as `vibe undo` would check it: its copies.
+                let mut damaged = None;
+                if m.undone.is_none() {
+                    let run_dir = backups_dir(root).join(&id);
+                    for e in &m.files {
+                        if let Err(reason) = read_copy(&run_dir, e)? {
+                            damaged = Some(reason);
+                            break;
+                        }
+                    }
+                }
+                RunInfo {
+                    id,
+                    time: m.created,
+                    operation: m.operation,
+                    files: m.files.into_iter().map(|f| f.path).collect(),
+                    undone: m.undone.is_some(),
+                    damaged,
+                }
+            }
             Err(reason) => RunInfo {
                 id,
                 time: String::new(),
@@ -293,8 +321,9 @@ pub fn list_runs(root: &Path) -> Result<Vec<RunInfo>, Error> {
                 undone: false,
                 damaged: Some(reason),
             },
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 /// A run's id and its manifest, or why the manifest cannot be read.
@@ -390,17 +419,7 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
     let mut changed = Vec::new();
     for e in &manifest.files {
         let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| damaged(err.to_string()))?;
-        let backup = if e.existed {
-            let copy = run_dir.join("files").join(&e.path);
-            let bytes = read_opt(&copy)?
-                .ok_or_else(|| damaged(format!("the copy of {} is missing", e.path)))?;
-            if Some(hash(&bytes)) != e.old_hash {
-                return Err(damaged(format!("the copy of {} is corrupt", e.path)));
-            }
-            Some(bytes)
-        } else {
-            None
-        };
+        let backup = read_copy(&run_dir, e)?.map_err(damaged)?;
         let current = read_opt(&abs)?.map(|b| hash(&b));
         let untouched_since = current.as_deref() == Some(e.new_hash.as_str())
             || current == e.old_hash
