@@ -44,6 +44,15 @@ pub fn process_exists(pid: u32) -> Option<bool> {
     Some(proc.join(pid.to_string()).exists())
 }
 
+/// A PID no process has now (the highest free one below 4,000,000), for tests of what a
+/// process that is gone left behind.
+#[cfg(test)]
+pub(crate) fn unused_pid() -> Option<u32> {
+    (1..4_000_000u32)
+        .rev()
+        .find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+}
+
 /// Where this process's PIDs mean something: the host name and the PID namespace
 /// (`myhost/pid:[4026531836]`), so that a PID recorded in a shared file is judged only by a
 /// process that can see it. Empty parts where the system does not say.

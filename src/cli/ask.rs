@@ -248,7 +248,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             model: &outcome.model,
             stop: &outcome.stop,
             usage: &outcome.usage,
-            cost_usd: outcome.cost_usd + outcome.retried_cost_usd,
+            cost_usd: outcome.paid_usd(),
             priced: outcome.priced,
             latency_ms: outcome.latency_ms,
             context: ctx,
@@ -291,7 +291,7 @@ pub fn usage_line(o: &client::Outcome, packed: Option<&context::Packed>) -> Stri
         s.push_str(" (estimated)");
     }
     if o.priced {
-        s.push_str(&format!(" · ${:.4}", o.cost_usd + o.retried_cost_usd));
+        s.push_str(&format!(" · ${:.4}", o.paid_usd()));
     } else {
         s.push_str(" · no price known for this model (recorded as $0)");
     }

@@ -116,8 +116,8 @@ pub fn run(
                     after: st.after.clone(),
                     attempts: &st.attempts,
                     diff: String::new(),
-                    usage: total_usage(&st.attempts),
-                    cost_usd: st.attempts.iter().map(|a| a.cost_usd).sum(),
+                    usage: totals(&st.attempts).0,
+                    cost_usd: totals(&st.attempts).1,
                     remembered: st.remembered,
                     notes: vec![format!("stopped: {st}; your files are untouched")],
                 })?;
@@ -141,15 +141,16 @@ fn stopped(e: anyhow::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Every attempt's usage, summed.
-fn total_usage(attempts: &[Attempt]) -> llm::Usage {
-    attempts.iter().fold(llm::Usage::default(), |mut u, a| {
+/// Every attempt's usage and cost, summed.
+fn totals(attempts: &[Attempt]) -> (llm::Usage, f64) {
+    let usage = attempts.iter().fold(llm::Usage::default(), |mut u, a| {
         u.input_tokens += a.usage.input_tokens;
         u.output_tokens += a.usage.output_tokens;
         u.cached_tokens += a.usage.cached_tokens;
         u.estimated |= a.usage.estimated;
         u
-    })
+    });
+    (usage, attempts.iter().map(|a| a.cost_usd).sum())
 }
 
 /// After the loop: the diff, the write (asked, or with --yes), the report.
@@ -200,8 +201,7 @@ fn finish(
             outcome.attempts.len()
         ));
     }
-    let usage = total_usage(&outcome.attempts);
-    let cost: f64 = outcome.attempts.iter().map(|a| a.cost_usd).sum();
+    let (usage, cost) = totals(&outcome.attempts);
     let written = run_id.is_some();
     if args.json {
         print_json(&Report {

@@ -157,25 +157,11 @@ impl Budget {
     }
 
     /// Before a request: would spending `estimate_usd` more cross a hard limit (today's spend in
-    /// local time, this calendar month's, this session's)? `Error::OverBudget` if so; else one
-    /// warning line per limit that the request would take past the soft threshold, e.g.
-    /// "daily budget: $4.10 of $5.00 spent (82%) after this request". Reading the ledger can fail
-    /// too (`Error::Ledger*`).
-    pub fn check(
-        &self,
-        ledger: &Ledger,
-        session: &str,
-        estimate_usd: f64,
-    ) -> Result<Vec<String>, Error> {
-        if self.limits().next().is_none() {
-            return Ok(vec![]);
-        }
-        let spend = Spend::read(ledger, session, &Clock::system())?;
-        Ok(self.check_spend(&spend, estimate_usd)?)
-    }
-
-    /// [`Budget::check`] on spend already read. A request that costs nothing (a local model) is
-    /// never refused, even past a limit.
+    /// local time, this calendar month's, this session's)? `OverBudget` if so; else one warning
+    /// line per limit that the request would take past the soft threshold, e.g. "daily budget:
+    /// $4.10 of $5.00 spent (82%) after this request". A request that costs nothing (a local
+    /// model) is never refused, even past a limit. The spend comes from [`Ledger::hold`], which
+    /// counts the requests in flight in every process (what [`Spend::read`] does not).
     pub fn check_spend(&self, spend: &Spend, estimate_usd: f64) -> Result<Vec<String>, OverBudget> {
         let estimate_usd = estimate_usd.max(0.0);
         let mut warnings = vec![];

@@ -143,8 +143,9 @@ impl Meter for LedgerMeter {
                 Err(o) => Err(o),
             },
         );
-        let held = match held {
-            Ok(h) => h,
+        let ticket = match held {
+            Ok(Ok(ticket)) => ticket,
+            Ok(Err(over)) => return Err(over.into()),
             // With no budget to hold, a ledger that cannot be written now (locked, full, read
             // only) does not stop the request; recording it after will say so too.
             Err(e) if self.budget.limits().next().is_none() => {
@@ -152,14 +153,11 @@ impl Meter for LedgerMeter {
                     "no budget is set, so sent anyway: {}",
                     first_line(&e)
                 ));
-                Ok(None)
+                None
             }
             Err(e) => return Err(e.into()),
         };
-        match held {
-            Ok(ticket) => Ok(Admitted { notes, ticket }),
-            Err(o) => Err(o.into()),
-        }
+        Ok(Admitted { notes, ticket })
     }
 
     fn after(

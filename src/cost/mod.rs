@@ -1,7 +1,8 @@
 //! Cost: the pricing table, the usage ledger, budgets and the `vibe cost` report.
 //!
-//! Every request to a provider goes through here: before it, [`Budget::check`] says whether it
-//! may be sent; after it, [`Ledger::record`] writes one [`Entry`]. [`meter::LedgerMeter`] does both
+//! Every request to a provider goes through here: before it, [`Ledger::hold`] gives
+//! [`Budget::check_spend`] the spend with every process's requests in flight and holds the
+//! request's estimate; after it, [`Ledger::settle`] writes one [`Entry`] and releases the hold. [`meter::LedgerMeter`] does both
 //! as the provider layer's `llm::Meter`. Invariant: the ledger holds
 //! counts, names and money only, never prompts, answers or keys. Blocking code throughout (run it
 //! via `spawn_blocking` from async code).

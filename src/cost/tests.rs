@@ -445,15 +445,20 @@ fn session_budget_reads_the_session() -> TestResult {
         session: Some(1.0),
         soft: 0.8,
     };
-    let err = b.check(&l, "s1", 0.2).err().ok_or("not refused")?;
-    assert!(
-        matches!(&err, Error::OverBudget(o) if o.limit == Limit::Session),
-        "{err:?}"
-    );
+    // As the meter checks: the spend with the holds, then `check_spend`.
+    let check = |session: &str, usd: f64| -> Result<Result<Vec<String>, OverBudget>, Error> {
+        let mut warnings = Vec::new();
+        let held = l.hold(session, usd, &Clock::system(), &mut |spend| {
+            b.check_spend(&spend, usd).map(|w| warnings = w)
+        })?;
+        Ok(held.map(|_| warnings))
+    };
+    let err = check("s1", 0.2)?.err().ok_or("not refused")?;
+    assert_eq!(err.limit, Limit::Session, "{err:?}");
     assert!(err.to_string().contains("new session"));
     // Another session starts from zero.
-    assert_eq!(b.check(&l, "s2", 0.2)?, Vec::<String>::new());
-    assert_eq!(b.check(&l, "s1", 0.05)?.len(), 1);
+    assert_eq!(check("s2", 0.2)?, Ok(Vec::<String>::new()));
+    assert_eq!(check("s1", 0.05)?.map(|w| w.len()), Ok(1));
     Ok(())
 }
 
@@ -650,10 +655,7 @@ fn holds_count_until_settled_and_lapse_with_their_process() -> TestResult {
     assert_eq!(ask("s4", 0.0)?.map_err(|e| e.to_string())?, None);
     // Holds of a process that is gone, or older than an hour, lapse.
     let conn = rusqlite::Connection::open(&path)?;
-    let dead = (1..4_000_000u32)
-        .rev()
-        .find(|p| crate::process_exists(*p) == Some(false))
-        .ok_or("no free pid")?;
+    let dead = crate::unused_pid().ok_or("no free pid")?;
     if crate::process_exists(dead).is_some() {
         conn.execute("UPDATE holds SET pid = ?1 WHERE session = 's2'", [dead])?;
     } else {

@@ -289,7 +289,7 @@ impl Loop<'_> {
                 provider: answer.provider.clone(),
                 model: answer.model.clone(),
                 usage: answer.usage,
-                cost_usd: answer.cost_usd + answer.retried_cost_usd,
+                cost_usd: answer.paid_usd(),
                 latency_ms: answer.latency_ms,
                 stop: answer.stop.clone(),
                 edits: vec![],

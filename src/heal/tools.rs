@@ -413,10 +413,7 @@ mod tests {
     {
         let d = TempDir::new("vibe-test")?;
         let base = d.path();
-        let dead = (1..4_000_000u32)
-            .rev()
-            .find(|p| !Path::new(&format!("/proc/{p}")).exists())
-            .ok_or("no free pid")?;
+        let dead = crate::unused_pid().ok_or("no free pid")?;
         let hours_ago = |p: &Path, h: u64| -> std::io::Result<()> {
             let t = std::time::SystemTime::now() - Duration::from_secs(h * 3600);
             std::fs::File::open(p)?.set_modified(t)

@@ -42,6 +42,13 @@ pub struct Admitted {
     pub ticket: Option<i64>,
 }
 
+impl Outcome {
+    /// What the request cost in all: this answer and the attempts retried before it.
+    pub fn paid_usd(&self) -> f64 {
+        self.cost_usd + self.retried_cost_usd
+    }
+}
+
 /// Budgets and the cost ledger: every attempt is checked before it is sent and recorded after.
 /// Each `before` that admits a call is followed by exactly one `after` with its ticket.
 pub trait Meter: Send + Sync {

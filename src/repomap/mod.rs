@@ -226,9 +226,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     // Resolution must run again when the file set or any import changed, and also when a
     // non-source file the resolver may read (tsconfig.json, package.json, go.mod, Cargo.toml;
     // not documentation, see `resolve::may_configure`) changed, or a Java file's package or
-    // top-level types (import targets). Ranking runs again when any file's definitions, references or
-    // imports changed (not for edits to comments, strings or layout), and the summary for the
-    // header (entry points, frameworks) after any write.
+    // top-level types (import targets). Ranking runs again when any file's definitions,
+    // references or imports changed (not for edits to comments, strings or layout), and the
+    // summary for the header (entry points, frameworks) after any write.
     let mut resolve = tx.meta("ranked")?.is_none();
     let mut rerank = resolve;
     // The file graph's inputs (`context` keeps the graph until they change): any file's
@@ -305,10 +305,6 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     if p.language.is_none() && resolve::may_configure(&p.ftype) {
                         resolve = true;
                     }
-                    let package = p.tags.as_ref().and_then(|t| t.package.as_deref());
-                    let old_package = existing
-                        .get(&p.entry.path)
-                        .and_then(|o| o.package.as_deref());
                     if p.tags.is_some() {
                         report.parsed += 1;
                         report.parsed_bytes += p.bytes;
@@ -328,7 +324,11 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     resolve |= put.imports_changed;
                     // Java imports name a package's files and top-level types.
                     resolve |= put.types_changed
-                        || (p.language == Some(lang::Lang::Java) && package != old_package);
+                        || (p.language == Some(lang::Lang::Java)
+                            && p.tags.as_ref().and_then(|t| t.package.as_deref())
+                                != existing
+                                    .get(&p.entry.path)
+                                    .and_then(|o| o.package.as_deref()));
                     rerank |= put.graph_changed;
                     graph_changed |= put.graph_changed;
                 }
