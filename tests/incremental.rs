@@ -196,23 +196,51 @@ fn files_written_just_before_a_run_are_rechecked() {
 }
 
 #[test]
-fn a_documentation_edit_resolves_and_ranks_nothing_again_a_config_edit_does() {
+fn a_documentation_or_data_edit_resolves_and_ranks_nothing_again() {
     let t = indexed_fixture();
-    // README.md: no import can depend on it; nothing is resolved or ranked again.
-    let readme = read(&t, "README.md") + "\nMore words.\n";
-    t.write("README.md", &readme);
+    // README.md, pyproject.toml: no import resolves through them; nothing is resolved or
+    // ranked again.
+    for doc in ["README.md", "pyproject.toml"] {
+        t.write(doc, read(&t, doc) + "\n# More words.\n");
+        settle();
+        let run = run_report(&t);
+        assert_eq!(counts(&run), [11, 10, 0, 0, 1, 0, 0], "{doc}: {run:#}");
+        assert_eq!(run["reranked"], false, "{doc}: {run:#}");
+    }
+    assert_matches_scratch(&t);
+}
+
+#[test]
+fn an_edit_to_a_config_the_resolver_reads_resolves_again() {
+    let t = Test::fixture("typescript");
+    t.write("data/users.json", "[]\n");
+    settle();
+    let map = t.run(&["map", "--json"]).json();
+    let strings = "import { capitalize } from \"utils/strings\";";
+    assert_eq!(
+        resolved(&map, "src/index.ts", strings),
+        ["src/utils/strings.ts"]
+    );
+    // JSON that no config names: nothing is resolved or ranked again.
+    t.write("data/users.json", "[{\"name\": \"ada\"}]\n");
     settle();
     let run = run_report(&t);
-    assert_eq!(counts(&run), [11, 10, 0, 0, 1, 0, 0], "{run:#}");
+    assert_eq!(run["changed"], 1, "{run:#}");
     assert_eq!(run["reranked"], false, "{run:#}");
-    assert_matches_scratch(&t);
-    // pyproject.toml, like any other non-source file but documentation, may configure how
-    // imports resolve (as tsconfig.json, package.json, go.mod, Cargo.toml do).
-    let pyproject = read(&t, "pyproject.toml") + "\n";
-    t.write("pyproject.toml", &pyproject);
+    // tsconfig.base.json is no tsconfig.json by name, but tsconfig.json extends it: its
+    // `baseUrl` moving away un-resolves `utils/strings`.
+    t.write(
+        "tsconfig.base.json",
+        "{\"compilerOptions\": {\"strict\": true, \"baseUrl\": \"./scripts\"}}\n",
+    );
     settle();
     let run = run_report(&t);
     assert_eq!(run["reranked"], true, "{run:#}");
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&map, "src/index.ts", strings),
+        Vec::<String>::new()
+    );
     assert_matches_scratch(&t);
 }
 
@@ -472,4 +500,49 @@ fn comment_and_docstring_edits_keep_ranks_without_reranking() {
             .unwrap_or_default()
     );
     assert_matches_scratch(&t);
+}
+
+#[test]
+fn changed_resolver_settings_resolve_every_import_again() {
+    let t = Test::new();
+    t.write("vendor/inc/lib/api.h", "int api(void);\n");
+    t.write("pkg/src/mod/util.py", "def helper():\n    return 1\n");
+    t.write(
+        "app/main.c",
+        "#include <lib/api.h>\n\nint main(void) { return api(); }\n",
+    );
+    t.write("app/run.py", "from mod import util\n\nutil.helper()\n");
+    settle();
+    let before = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&before, "app/main.c", "#include <lib/api.h>"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        resolved(&before, "app/run.py", "from mod import util"),
+        Vec::<String>::new()
+    );
+    // No file changed, only the settings the resolver reads: the next run resolves again.
+    t.write(
+        ".vibe/config.toml",
+        "[map]\ninclude_dirs = [\"vendor/inc\"]\npython_roots = [\"pkg/src\"]\n",
+    );
+    let run = run_report(&t);
+    assert_eq!(run["reranked"], true, "{run:#}");
+    let after = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&after, "app/main.c", "#include <lib/api.h>"),
+        ["vendor/inc/lib/api.h"]
+    );
+    assert_eq!(
+        resolved(&after, "app/run.py", "from mod import util"),
+        ["pkg/src/mod/util.py"]
+    );
+    // Unchanged settings: nothing is resolved again.
+    let run = run_report(&t);
+    assert_eq!(run["reranked"], false, "{run:#}");
+    // Back to the defaults: the edges go again, as a scratch index has them.
+    t.write(".vibe/config.toml", "");
+    let reverted = t.run(&["map", "--json"]).json();
+    compare(&reverted, &before);
 }

@@ -350,3 +350,46 @@ fn main_guard_alone_is_an_entry_point() {
         ])
     );
 }
+
+#[test]
+fn namespace_packages_resolve_their_submodules() {
+    let t = Test::new();
+    // PEP 420: `plugins/` and `tools/extra/` have no `__init__.py`.
+    t.write("plugins/audio.py", "def play():\n    pass\n");
+    t.write("plugins/video.py", "def show():\n    pass\n");
+    t.write("tools/extra/fmt.py", "def fmt():\n    pass\n");
+    t.write("tools/cli.py", "from .extra import fmt\n");
+    t.write(
+        "app.py",
+        "from plugins import audio, video\nfrom plugins import missing\nfrom nowhere import x\n",
+    );
+    let map = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        imports(&map, "app.py"),
+        vec![
+            imp(
+                "from plugins import audio, video",
+                "plugins",
+                &["plugins/audio.py", "plugins/video.py"],
+                None
+            ),
+            // A directory is no module: without a submodule of that name nothing resolves.
+            imp(
+                "from plugins import missing",
+                "plugins",
+                &[],
+                Some("plugins")
+            ),
+            imp("from nowhere import x", "nowhere", &[], Some("nowhere")),
+        ]
+    );
+    assert_eq!(
+        imports(&map, "tools/cli.py"),
+        vec![imp(
+            "from .extra import fmt",
+            ".extra",
+            &["tools/extra/fmt.py"],
+            None
+        )]
+    );
+}

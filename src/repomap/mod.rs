@@ -178,6 +178,21 @@ pub fn threads(configured: usize) -> usize {
     }
 }
 
+/// The index's meta key for the resolver settings its import edges were resolved with.
+const RESOLVER_SETTINGS: &str = "resolver_settings";
+/// The index's meta key for the configs the last resolution found extended by a tsconfig (a
+/// JSON list of paths; see `resolve::Resolution::extended_configs`). Written with
+/// `RESOLVER_SETTINGS`, whose absence has an index resolve again.
+const EXTENDED_CONFIGS: &str = "extended_configs";
+
+fn resolver_settings(cfg: &Config) -> String {
+    serde_json::json!({
+        "include_dirs": cfg.map.include_dirs,
+        "python_roots": cfg.map.python_roots,
+    })
+    .to_string()
+}
+
 fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<IndexReport> {
     let mut report = IndexReport::default();
     let mut t = Instant::now();
@@ -224,12 +239,20 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     let precount = total >= PRECOUNT_FILES;
 
     // Resolution must run again when the file set or any import changed, and also when a
-    // non-source file the resolver may read (tsconfig.json, package.json, go.mod, Cargo.toml;
-    // not documentation, see `resolve::may_configure`) changed, or a Java file's package or
-    // top-level types (import targets). Ranking runs again when any file's definitions,
+    // non-source file the resolver reads (tsconfig.json and the configs it extends,
+    // package.json, go.mod, Cargo.toml: `resolve::configures`) changed, or a Java file's
+    // package or top-level types (import targets). Ranking runs again when any file's definitions,
     // references or imports changed (not for edits to comments, strings or layout), and the
     // summary for the header (entry points, frameworks) after any write.
-    let mut resolve = tx.meta("ranked")?.is_none();
+    // Settings the resolver reads (`map.include_dirs`, `map.python_roots`): a change resolves
+    // every import again, as a changed file would.
+    let resolver_settings = resolver_settings(cfg);
+    let mut resolve = tx.meta("ranked")?.is_none()
+        || tx.meta(RESOLVER_SETTINGS)?.as_deref() != Some(resolver_settings.as_str());
+    let extended_configs: HashSet<String> = match tx.meta(EXTENDED_CONFIGS)? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+        None => HashSet::new(),
+    };
     let mut rerank = resolve;
     // The file graph's inputs (`context` keeps the graph until they change): any file's
     // definitions or references, the file set (definers of a name), the import edges.
@@ -302,7 +325,8 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         resolve = true;
                         graph_changed = true;
                     }
-                    if p.language.is_none() && resolve::may_configure(&p.ftype) {
+                    if p.language.is_none() && resolve::configures(&p.entry.path, &extended_configs)
+                    {
                         resolve = true;
                     }
                     if p.tags.is_some() {
@@ -347,6 +371,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         let files = tx.files()?;
         if resolve {
             graph_changed |= resolve_phase(&tx, &files, root, cfg)?;
+            tx.set_meta(RESOLVER_SETTINGS, &resolver_settings)?;
         } else {
             summary_phase(&tx, &files, root, None)?;
         }
@@ -508,7 +533,10 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
         })
         .collect();
     let imports = tx.imports()?;
-    let resolved = resolve::resolve_all(
+    let resolve::Resolution {
+        resolved,
+        extended_configs,
+    } = resolve::resolve_all(
         root,
         &infos,
         &imports,
@@ -534,6 +562,10 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
     if changed {
         tx.set_edges(&edges)?;
     }
+    tx.set_meta(
+        EXTENDED_CONFIGS,
+        &serde_json::to_string(&extended_configs).unwrap_or_else(|_| "[]".into()),
+    )?;
     summary_phase(
         tx,
         files,

@@ -33,15 +33,25 @@ pub struct Options<'a> {
     pub python_roots: &'a [String],
 }
 
-/// Resolves every import; the result is parallel to `imports`.
+/// The outcome of resolving every import.
+pub struct Resolution {
+    /// Parallel to the imports given.
+    pub resolved: Vec<Resolved>,
+    /// Files the resolver read whose name does not say so (the configs a tsconfig.json or
+    /// jsconfig.json extends), sorted: an edit to one of them, or to a file `configures`
+    /// names, must have imports resolved again.
+    pub extended_configs: Vec<String>,
+}
+
+/// Resolves every import.
 pub fn resolve_all(
     root: &Path,
     files: &[FileInfo],
     imports: &[ImportRow],
     opts: &Options,
-) -> Vec<Resolved> {
+) -> Resolution {
     let ctx = Ctx::new(root, files, imports, opts);
-    imports
+    let resolved = imports
         .iter()
         .map(|imp| {
             let Some(file) = ctx.by_id.get(&imp.file_id) else {
@@ -72,7 +82,24 @@ pub fn resolve_all(
             }
             r
         })
-        .collect()
+        .collect();
+    Resolution {
+        resolved,
+        extended_configs: ctx.extended_configs.into_iter().collect(),
+    }
+}
+
+/// Whether an edit to this non-source file may change how imports resolve: the configs the
+/// resolver reads by name (tsconfig.json, jsconfig.json, package.json, go.mod, Cargo.toml) and
+/// the configs they were found to extend (`Resolution::extended_configs`). Anything else
+/// (documentation, YAML, HTML, CSS, test data) cannot: a new or deleted file resolves again
+/// anyway, and so does a config whose `extends` changed.
+pub fn configures(path: &str, extended_configs: &HashSet<String>) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        name,
+        "tsconfig.json" | "jsconfig.json" | "package.json" | "go.mod" | "Cargo.toml"
+    ) || extended_configs.contains(path)
 }
 
 struct Ctx<'a> {
@@ -85,6 +112,8 @@ struct Ctx<'a> {
     /// Python: for each file, its `from X import …` imports, for `__init__` re-exports.
     py_from: HashMap<i64, Vec<&'a ImportRow>>,
     tsconfigs: Vec<TsConfig>,
+    /// The configs the tsconfigs extend (repository paths).
+    extended_configs: BTreeSet<String>,
     /// JS/TS packages of this repository (workspace members) by `package.json` name.
     js_packages: HashMap<String, JsPackage>,
     go_mods: Vec<(String, String)>,
@@ -177,13 +206,14 @@ impl<'a> Ctx<'a> {
             }
         }
 
+        let mut extended_configs = BTreeSet::new();
         let tsconfigs = files
             .iter()
             .filter(|f| {
                 let name = f.path.rsplit('/').next().unwrap_or("");
                 name == "tsconfig.json" || name == "jsconfig.json"
             })
-            .filter_map(|f| TsConfig::load(root, f.path))
+            .filter_map(|f| TsConfig::load(root, f.path, &mut extended_configs))
             .collect();
 
         // Sorted by path, so that of two packages with one name the shallower-sorting one wins.
@@ -275,6 +305,7 @@ impl<'a> Ctx<'a> {
             py_roots,
             py_from,
             tsconfigs,
+            extended_configs,
             js_packages,
             go_mods,
             rust,
@@ -387,7 +418,25 @@ impl<'a> Ctx<'a> {
                     .or_else(|| f.path.strip_suffix("/__init__.pyi"))
                     .map(str::to_string)
             }),
-            _ => None,
+            // A namespace package (PEP 420: a directory without `__init__`): for an absolute
+            // import the first root (or the file's own directory) where it holds one of the
+            // imported submodules.
+            (base, None) => {
+                let rel = rest.replace('.', "/");
+                let bases: Vec<&str> = match base {
+                    Some(dir) => vec![dir.as_str()],
+                    None => self
+                        .py_roots
+                        .iter()
+                        .map(String::as_str)
+                        .chain([dir_of(file.path)])
+                        .collect(),
+                };
+                bases
+                    .into_iter()
+                    .map(|b| join(b, &rel))
+                    .find(|dir| imp.names.iter().any(|n| self.py_module(dir, n).is_some()))
+            }
         };
         for name in &imp.names {
             if name == "*" {
@@ -908,7 +957,12 @@ struct TsOptions {
 impl TsOptions {
     /// Reads `path` (repository-relative) and everything it extends, depth first: an array
     /// of bases is applied in order, later entries over earlier ones, the file's own options last.
-    fn read(root: &Path, path: &str, depth: usize) -> Option<TsOptions> {
+    fn read(
+        root: &Path,
+        path: &str,
+        depth: usize,
+        extended: &mut BTreeSet<String>,
+    ) -> Option<TsOptions> {
         let value = read_jsonc(&root.join(path))?;
         let own_dir = dir_of(path).to_string();
         let mut merged = TsOptions {
@@ -926,7 +980,8 @@ impl TsOptions {
                 let Some(base_path) = tsconfig_extends_path(root, &own_dir, base) else {
                     continue;
                 };
-                if let Some(parent) = TsOptions::read(root, &base_path, depth + 1) {
+                extended.insert(base_path.clone());
+                if let Some(parent) = TsOptions::read(root, &base_path, depth + 1, extended) {
                     merged.overlay(parent);
                 }
             }
@@ -953,15 +1008,6 @@ impl TsOptions {
             self.paths_dir = top.paths_dir;
         }
     }
-}
-
-/// Whether a non-source file of this type (`lang::text_type`) may configure how imports
-/// resolve, so that a change to it must have them resolved again: anything but documentation
-/// (Markdown, reStructuredText, AsciiDoc). The resolver reads tsconfig.json and jsconfig.json
-/// with every config they extend (a JSON file of any name: only an `extends` naming a
-/// documentation file that holds JSON would be missed), package.json, go.mod and Cargo.toml.
-pub fn may_configure(ftype: &str) -> bool {
-    !matches!(ftype, "markdown" | "rst" | "adoc" | "asciidoc")
 }
 
 /// The repository-relative file an `extends` entry names: a relative path (`.json` optional), or
@@ -999,13 +1045,13 @@ fn tsconfig_extends_path(root: &Path, own_dir: &str, spec: &str) -> Option<Strin
 }
 
 impl TsConfig {
-    fn load(root: &Path, path: &str) -> Option<TsConfig> {
+    fn load(root: &Path, path: &str, extended: &mut BTreeSet<String>) -> Option<TsConfig> {
         let own_dir = dir_of(path).to_string();
         let TsOptions {
             options,
             base_dir,
             paths_dir,
-        } = TsOptions::read(root, path, 0)?;
+        } = TsOptions::read(root, path, 0, extended)?;
         let opts = serde_json::Value::Object(options);
         let base_dir = base_dir.unwrap_or_else(|| own_dir.clone());
         let paths_dir = paths_dir.unwrap_or_else(|| own_dir.clone());
