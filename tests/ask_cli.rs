@@ -262,6 +262,32 @@ fn no_usage_is_estimated_and_unpriced_models_are_flagged() {
 }
 
 #[test]
+fn absurd_usage_reported_by_a_server_is_recorded_within_what_was_possible() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    setup(&t, &s.url(), "openai", "");
+    // 10^12 tokens claimed for "hi": $2,000,000 at the test prices. max_tokens = 100 allows at
+    // most 189 out (a quarter more and 64, where vibe stops reading).
+    s.push(openai::stream(
+        &["hi"],
+        Some((1_000_000_000_000, 1_000_000_000_000, 0)),
+    ));
+    let run = ask(&t, &["hi"]);
+    assert_eq!(run.ok(), "hi\n");
+    let err = run.stderr();
+    assert!(
+        err.contains("the server reported 1000000000000 output tokens (at most 189 possible)"),
+        "{err}"
+    );
+    let rows = ledger_rows(t.home.path());
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.tokens.output, 189);
+    assert!(r.tokens.input < 10_000, "{r:?}");
+    assert!(r.estimated && r.cost_usd < 10.0, "{r:?}");
+}
+
+#[test]
 fn an_unreachable_provider_says_how_to_configure_another_and_falls_back() {
     let t = Test::fixture("python");
     let dead = crate::util::DEAD_URL.to_string();

@@ -251,6 +251,43 @@ pub struct Client {
     policy: Policy,
 }
 
+/// The usage a server reported, within what the request could have used: at most `ceiling`
+/// output tokens (where vibe stops reading; see `attempt`: reasoning tokens count toward
+/// `max_tokens` too) and four times the prompt's local count plus 1,024 input tokens (another
+/// tokenizer, a chat template). A server claiming 10¹² tokens for "hi" recorded $12.5 M in the
+/// ledger and refused every later request under a budget. Past either bound, the bound is
+/// recorded, marked estimated, with a note.
+fn plausible(mut u: Usage, prompt_tokens: u64, ceiling: u64) -> (Usage, Option<String>) {
+    let max_input = prompt_tokens.saturating_mul(4).saturating_add(1024);
+    let mut claims = Vec::new();
+    if u.output_tokens > ceiling {
+        claims.push(format!(
+            "{} output tokens (at most {ceiling} possible)",
+            u.output_tokens
+        ));
+        u.output_tokens = ceiling;
+    }
+    if u.input_tokens > max_input {
+        claims.push(format!(
+            "{} input tokens for a prompt of about {prompt_tokens}",
+            u.input_tokens
+        ));
+        u.input_tokens = max_input;
+    }
+    u.cached_tokens = u.cached_tokens.min(u.input_tokens);
+    if claims.is_empty() {
+        return (u, None);
+    }
+    u.estimated = true;
+    let note = format!(
+        "the server reported {}; vibe recorded {} in, {} out",
+        claims.join(" and "),
+        u.input_tokens,
+        u.output_tokens
+    );
+    (u, Some(note))
+}
+
 impl Client {
     pub fn new(
         chain: Vec<Endpoint>,
@@ -575,9 +612,16 @@ impl Client {
         };
         match result {
             Ok((stop, usage)) => {
-                let usage = usage.unwrap_or_else(|| counted(&text));
-                let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
                 let mut notes = vec![];
+                let usage = match usage {
+                    Some(u) => {
+                        let (u, note) = plausible(u, prompt_tokens, ceiling);
+                        notes.extend(note.map(|n| format!("{}: {n}", ep.label())));
+                        u
+                    }
+                    None => counted(&text),
+                };
+                let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
                 if let Some(n) = overran {
                     notes.push(format!(
                         "{} sent more than the {} tokens asked for; vibe stopped reading after {n}",
