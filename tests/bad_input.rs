@@ -267,6 +267,45 @@ fn symlink_loop_warns_but_succeeds() {
 
 #[cfg(unix)]
 #[test]
+fn symlinks_that_lead_outside_the_repository_are_not_indexed_or_sent() {
+    let t = Test::new();
+    // Outside the repository: the test's scratch dir.
+    let outside = t.tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(outside.join("secret.py"), "PRIVATE_KEY = 'hunter2'\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    t.write("app.py", "def private_key():\n    return load()\n");
+    t.write("lib/util.py", "def load():\n    pass\n");
+    let link = |target: &Path, at: &str| {
+        std::os::unix::fs::symlink(target, t.root().join(at))
+            .unwrap_or_else(|e| panic!("symlink {at}: {e}"));
+    };
+    link(&outside.join("secret.py"), "notes.py");
+    link(&outside, "shared");
+    // Within the repository, links are followed as before.
+    link(Path::new("lib"), "lib2");
+    link(Path::new("lib/util.py"), "util_link.py");
+    let r = t.run(&["map", "--json"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(
+        paths(&r.json()),
+        vec!["app.py", "lib/util.py", "lib2/util.py", "util_link.py"]
+    );
+    let r = t.run(&[
+        "context",
+        "--budget",
+        "2000",
+        "--json",
+        "private key hunter2",
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let out = r.stdout();
+    assert!(!out.contains("hunter2 ="), "{out}");
+    assert!(!out.contains("PRIVATE_KEY"), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
 fn unreadable_file_and_directory_warn_but_succeed() {
     use std::os::unix::fs::PermissionsExt;
     let t = Test::new();

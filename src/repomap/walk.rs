@@ -1,6 +1,7 @@
 //! The parallel walk of a repository with the `ignore` crate: .gitignore, .ignore, global git
-//! excludes, hidden files and `.vibeignore` are respected; symlinks are followed, so loops and
-//! unreadable entries become warnings, never failures.
+//! excludes, hidden files and `.vibeignore` are respected; symlinks are followed within the
+//! repository (one that leads outside it is not: what the index holds is sent to models), so
+//! loops and unreadable entries become warnings, never failures.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -49,12 +50,32 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     }
     let entries = Mutex::new(Vec::new());
     let warns = Mutex::new(warnings);
+    // Where the root really is, for symlinks to be judged against (None: it cannot be resolved,
+    // and then no symlink is followed).
+    let real_root = std::fs::canonicalize(root).ok();
     builder.build_parallel().run(|| {
         let entries = &entries;
         let warns = &warns;
+        let real_root = &real_root;
         Box::new(move |result| {
             match result {
                 Ok(dent) => {
+                    // Everything reached through a symlink passes one: a link that leads
+                    // outside the repository (`notes.md -> ~/.ssh/id_rsa`, a directory of
+                    // another project) is neither indexed nor descended into.
+                    // (A broken link resolves nowhere and is reported below.)
+                    if dent.path_is_symlink() && dent.depth() > 0 {
+                        let outside = std::fs::canonicalize(dent.path()).is_ok_and(|real| {
+                            real_root.as_ref().is_none_or(|r| !real.starts_with(r))
+                        });
+                        if outside {
+                            tracing::info!(
+                                "{}: a symlink that leads outside the repository; not indexed",
+                                dent.path().display()
+                            );
+                            return WalkState::Skip;
+                        }
+                    }
                     if dent.file_type().is_some_and(|t| t.is_dir()) || dent.depth() == 0 {
                         return WalkState::Continue;
                     }
