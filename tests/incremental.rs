@@ -546,3 +546,23 @@ fn changed_resolver_settings_resolve_every_import_again() {
     let reverted = t.run(&["map", "--json"]).json();
     compare(&reverted, &before);
 }
+
+#[test]
+fn ranks_of_an_older_graph_version_are_computed_again() {
+    let t = indexed_fixture();
+    let before = t.run(&["map", "--json"]).json();
+    // An index ranked by an older vibe has no `ranked_by`, or another version, and ranks that
+    // may differ: the next run ranks again, as a scratch index would.
+    let db = rusqlite::Connection::open(t.root().join(".vibe/index.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    db.execute("DELETE FROM meta WHERE key = 'ranked_by'", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    db.execute("UPDATE files SET rank = 0.5", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(db);
+    let run = run_report(&t);
+    assert_eq!(run["reranked"], true, "{run:#}");
+    compare(&t.run(&["map", "--json"]).json(), &before);
+    let run = run_report(&t);
+    assert_eq!(run["reranked"], false, "{run:#}");
+}

@@ -185,10 +185,17 @@ fn file_graph(
         return Ok((edges, None));
     }
     let (rows, imports) = (reader.graph()?, reader.edges()?);
+    let common = reader.name_ids(crate::repomap::rank::COMMON_METHODS)?;
+    let families: Vec<u8> = candidates
+        .iter()
+        .map(|c| crate::repomap::rank::family(c.file.language.as_deref()))
+        .collect();
     let graph = Graph::build(&Input {
         files: &ids,
         graph: &rows,
         edges: &imports,
+        common: &common,
+        families: &families,
     });
     let keep = graph.edges.to_bytes().map(|data| (key, data));
     Ok((graph.edges, keep))

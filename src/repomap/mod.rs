@@ -180,6 +180,8 @@ pub fn threads(configured: usize) -> usize {
 
 /// The index's meta key for the resolver settings its import edges were resolved with.
 const RESOLVER_SETTINGS: &str = "resolver_settings";
+/// The index's meta key for the `rank::GRAPH_VERSION` its ranks were computed with.
+const RANKED_BY: &str = "ranked_by";
 /// The index's meta key for the configs the last resolution found extended by a tsconfig (a
 /// JSON list of paths; see `resolve::Resolution::extended_configs`). Written with
 /// `RESOLVER_SETTINGS`, whose absence has an index resolve again.
@@ -253,7 +255,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => HashSet::new(),
     };
-    let mut rerank = resolve;
+    // Ranks computed by another version of the graph's weights (an older vibe).
+    let ranked_by = rank::GRAPH_VERSION.to_string();
+    let mut rerank = resolve || tx.meta(RANKED_BY)?.as_deref() != Some(ranked_by.as_str());
     // The file graph's inputs (`context` keeps the graph until they change): any file's
     // definitions or references, the file set (definers of a name), the import edges.
     let mut graph_changed = resolve;
@@ -385,6 +389,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
             report.timings_ms.rank = ms(t.elapsed());
             report.reranked = true;
             tx.set_meta("ranked", "1")?;
+            tx.set_meta(RANKED_BY, &ranked_by)?;
             if graph_changed {
                 tx.graph_changed()?;
             }
@@ -673,19 +678,26 @@ fn precount_phase(tx: &IndexTx, pool: &rayon::ThreadPool) -> Result<()> {
 
 /// Recomputes file and symbol ranks.
 fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
-    let ids: Vec<i64> = files
+    let ranked: Vec<&FileRow> = files
         .iter()
         .filter(|f| f.language.is_some() && f.skip_reason.is_none())
-        .map(|f| f.id)
+        .collect();
+    let ids: Vec<i64> = ranked.iter().map(|f| f.id).collect();
+    let families: Vec<u8> = ranked
+        .iter()
+        .map(|f| rank::family(f.language.as_deref()))
         .collect();
     let t = Instant::now();
     let graph = tx.graph()?;
     let edges = tx.edges()?;
     let loaded = t.elapsed();
+    let common = tx.name_ids(rank::COMMON_METHODS)?;
     let ranks = rank::rank(&rank::Input {
         files: &ids,
         graph: &graph,
         edges: &edges,
+        common: &common,
+        families: &families,
     });
     let computed = t.elapsed();
     for id in &ids {

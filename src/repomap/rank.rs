@@ -30,7 +30,146 @@ pub struct Input<'a> {
     pub graph: &'a [GraphRow],
     /// Import edges (src, dst).
     pub edges: &'a [(i64, i64)],
+    /// The name ids of [`COMMON_METHODS`] (`store` `name_ids`), sorted.
+    pub common: &'a [u32],
+    /// Each file's [`family`], parallel to `files`; empty: all one family.
+    pub families: &'a [u8],
 }
+
+/// Languages whose files can name each other's definitions: C with C++ (headers), JavaScript
+/// with TypeScript; every other language alone. A reference reaches only definitions of its own
+/// family: by name alone a Rust `Status` pointed at a Go fixture's `Status`, a Python test's
+/// `parse` at a C function.
+pub fn family(language: Option<&str>) -> u8 {
+    match language {
+        Some("c" | "cpp") => 1,
+        Some("javascript" | "typescript" | "tsx") => 2,
+        Some("python") => 3,
+        Some("rust") => 4,
+        Some("go") => 5,
+        Some("java") => 6,
+        Some(_) => 7,
+        None => 0,
+    }
+}
+
+/// Methods the standard libraries define on their strings, collections, options and streams,
+/// called all over any program in the language: `x.is_empty()` in a Rust file is a `Vec`'s or
+/// a `str`'s far more often than the one type of the repository that defines `is_empty`, and
+/// by name alone (references are not typed) every such call pointed at that type with the
+/// weight of a long compound name. A reference to one of these names weighs
+/// [`COMMON_WEIGHT`] of what its shape says.
+pub const COMMON_METHODS: &[&str] = &[
+    // Rust
+    "as_bytes",
+    "as_deref",
+    "as_mut",
+    "as_ref",
+    "as_slice",
+    "as_str",
+    "and_then",
+    "clear",
+    "contains",
+    "ends_with",
+    "extend",
+    "filter_map",
+    "find_map",
+    "flat_map",
+    "for_each",
+    "get_mut",
+    "insert",
+    "into_iter",
+    "is_empty",
+    "is_err",
+    "is_none",
+    "is_ok",
+    "is_some",
+    "iter_mut",
+    "lines",
+    "map_err",
+    "ok_or",
+    "ok_or_else",
+    "or_default",
+    "or_insert",
+    "or_insert_with",
+    "push_str",
+    "read_to_string",
+    "remove",
+    "retain",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable",
+    "split_once",
+    "starts_with",
+    "strip_prefix",
+    "strip_suffix",
+    "to_lowercase",
+    "to_owned",
+    "to_string",
+    "to_uppercase",
+    "to_vec",
+    "trim_end",
+    "trim_start",
+    "truncate",
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_or_else",
+    "with_capacity",
+    "write_all",
+    // Python
+    "append",
+    "endswith",
+    "startswith",
+    "items",
+    "values",
+    "split",
+    "strip",
+    "lower",
+    "upper",
+    "encode",
+    "decode",
+    "replace",
+    // JavaScript / TypeScript
+    "forEach",
+    "indexOf",
+    "includes",
+    "slice",
+    "splice",
+    "concat",
+    "toString",
+    "toLowerCase",
+    "toUpperCase",
+    "startsWith",
+    "endsWith",
+    "hasOwnProperty",
+    "addEventListener",
+    "removeEventListener",
+    "querySelector",
+    "stringify",
+    // Java
+    "equals",
+    "hashCode",
+    "getClass",
+    "isEmpty",
+    "addAll",
+    "containsKey",
+    "iterator",
+    "valueOf",
+    "length",
+    "charAt",
+    "substring",
+    "getMessage",
+    // C++
+    "push",
+    "push_back",
+    "emplace_back",
+    "c_str",
+    "empty",
+    "begin",
+];
+
+/// See [`COMMON_METHODS`].
+pub const COMMON_WEIGHT: f64 = 0.2;
 
 pub struct Ranks {
     /// Rank per file id; sums to 1 over files.
@@ -186,6 +325,7 @@ impl<'a> Graph<'a> {
                 imports[si].push(di as u32);
             }
         }
+        let family_of = |i: usize| input.families.get(i).copied().unwrap_or(0);
         let mut row_of: Vec<Option<&GraphRow>> = vec![None; n];
         for &(i, row) in &rows {
             row_of[i] = Some(row);
@@ -203,22 +343,28 @@ impl<'a> Graph<'a> {
                 |acc, fi| {
                     let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
                     if let Some(row) = row_of[fi] {
+                        let fam = family_of(fi);
                         for (id, count) in decode_refs(&row.refs) {
                             let defs = definers(id);
-                            if defs.is_empty() || defs.len() > MAX_DEFINERS {
+                            let kin = |g: u32| family_of(g as usize) == fam;
+                            let definers = defs.iter().filter(|&&(_, g)| kin(g)).count();
+                            if definers == 0 || definers > MAX_DEFINERS {
                                 continue;
                             }
                             let own = defs.iter().any(|&(_, g)| g as usize == fi);
-                            let others = defs.len() - usize::from(own);
+                            let others = definers - usize::from(own);
                             if others == 0 {
                                 continue;
                             }
                             let shape = shapes.get(id as usize).copied().unwrap_or(0);
-                            let w =
-                                weight(shape, defs.len()) * f64::from(count).sqrt() / others as f64;
+                            let mut w =
+                                weight(shape, definers) * f64::from(count).sqrt() / others as f64;
+                            if input.common.binary_search(&id).is_ok() {
+                                w *= COMMON_WEIGHT;
+                            }
                             flows.push((id, w));
                             for &(_, g) in defs {
-                                if g as usize != fi {
+                                if g as usize != fi && kin(g) {
                                     acc.add(g, w);
                                 }
                             }
@@ -314,9 +460,11 @@ pub struct Edges {
 }
 
 /// The version of how [`Graph::build`] weighs edges (`weight`, `shape_code`, `IMPORT_WEIGHT`,
-/// `MAX_DEFINERS`): a graph kept by an index (see `context`) was built by this version. Raise
-/// it with any change to those, so that no kept graph of an older build is used.
-pub const GRAPH_VERSION: u32 = 1;
+/// `MAX_DEFINERS`, `COMMON_METHODS`): a graph kept by an index (see `context`) was built by this
+/// version, and the index's ranks were computed by it (an index ranked by another version is
+/// ranked again). Raise it with any change to those, so that no kept graph or rank of an older
+/// build is used.
+pub const GRAPH_VERSION: u32 = 2;
 
 /// First bytes of [`Edges::to_bytes`]: the format and its version.
 const EDGES_MAGIC: &[u8; 4] = b"VGE1";
@@ -583,7 +731,8 @@ pub fn rank(input: &Input) -> Ranks {
     // Symbol ranks: the rank that flowed into each (file, name) through references. Every
     // definer of a name gets the same inflow, except that a file's own references to a name it
     // also defines do not flow to itself; those few are subtracted afterwards.
-    let mut inflow: FxHashMap<u32, f64> = FxHashMap::default();
+    let family_of = |i: usize| input.families.get(i).copied().unwrap_or(0);
+    let mut inflow: FxHashMap<(u32, u8), f64> = FxHashMap::default();
     let mut own: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     for f in 0..n {
         if out_sum[f] == 0.0 {
@@ -591,7 +740,7 @@ pub fn rank(input: &Input) -> Ranks {
         }
         let share = r[f] / out_sum[f];
         for &(id, w) in &flows[flow_start[f]..flow_start[f + 1]] {
-            *inflow.entry(id).or_insert(0.0) += share * w;
+            *inflow.entry((id, family_of(f))).or_insert(0.0) += share * w;
             if definers(id).iter().any(|&(_, g)| g as usize == f) {
                 *own.entry((f as u32, id)).or_insert(0.0) += share * w;
             }
@@ -604,7 +753,7 @@ pub fn rank(input: &Input) -> Ranks {
                 if is_impl {
                     return 0.0;
                 }
-                let total = inflow.get(&id).copied().unwrap_or(0.0);
+                let total = inflow.get(&(id, family_of(*fi))).copied().unwrap_or(0.0);
                 let mine = own.get(&(*fi as u32, id)).copied().unwrap_or(0.0);
                 (total - mine).max(0.0) as f32
             })
@@ -715,6 +864,8 @@ mod tests {
             files: &files,
             graph: &rows,
             edges: &[],
+            common: &[],
+            families: &[],
         };
         let graph = Graph::build(&input);
         assert_eq!(pagerank(&graph, None), pagerank_by_scatter(&graph, None));
@@ -757,6 +908,8 @@ mod tests {
             files: &[1, 2, 3],
             graph: &rows,
             edges: &[(1, 2)],
+            common: &[],
+            families: &[],
         };
         let graph = Graph::build(&input);
         let to_2 = name_weight("parse_config", 1) + IMPORT_WEIGHT;
@@ -767,6 +920,71 @@ mod tests {
         );
         assert_eq!((graph.edges.len(1), graph.edges.len(2)), (0, 0));
         assert_eq!(graph.out_sum[0], to_2 + to_3);
+    }
+
+    #[test]
+    fn references_reach_only_their_language_family_and_common_methods_weigh_less() {
+        // Name 2 `Status` is defined by a Rust file (1) and a Go file (2); name 3 `is_empty`
+        // by the Rust file. Files 3 (Rust) and 4 (Go) reference both.
+        let refs = || {
+            let mut refs = Vec::new();
+            for id in [2u32, 3] {
+                encode_varint(&mut refs, id);
+                encode_varint(&mut refs, 1);
+            }
+            refs
+        };
+        let mut rust_defs = test_blob(2, "Status");
+        rust_defs.extend(test_blob(3, "is_empty"));
+        let rows = vec![
+            GraphRow {
+                file: 1,
+                refs: Vec::new(),
+                defs: rust_defs,
+            },
+            GraphRow {
+                file: 2,
+                refs: Vec::new(),
+                defs: test_blob(2, "Status"),
+            },
+            GraphRow {
+                file: 3,
+                refs: refs(),
+                defs: Vec::new(),
+            },
+            GraphRow {
+                file: 4,
+                refs: refs(),
+                defs: Vec::new(),
+            },
+        ];
+        let (rust, go) = (family(Some("rust")), family(Some("go")));
+        let families = [rust, go, rust, go];
+        let input = Input {
+            files: &[1, 2, 3, 4],
+            graph: &rows,
+            edges: &[],
+            common: &[3],
+            families: &families,
+        };
+        let graph = Graph::build(&input);
+        // Each `Status` goes to the one definer of its own language, whole; `is_empty` from
+        // the Rust file at COMMON_WEIGHT, and not at all from the Go file.
+        let status = name_weight("Status", 1);
+        let is_empty = name_weight("is_empty", 1) * COMMON_WEIGHT;
+        assert_eq!(
+            graph.edges.of(2).collect::<Vec<_>>(),
+            [(0, status + is_empty)]
+        );
+        assert_eq!(graph.edges.of(3).collect::<Vec<_>>(), [(1, status)]);
+        // Symbol ranks follow the same flows: the Go `Status` gets only the Go file's rank.
+        let ranks = rank(&input);
+        let r = |f: i64| ranks.files[&f];
+        let go_status = ranks.symbols[&2][0] as f64;
+        assert!((go_status - r(4)).abs() < 1e-6, "{go_status} vs {}", r(4));
+        assert_eq!(family(Some("c")), family(Some("cpp")));
+        assert_eq!(family(Some("javascript")), family(Some("tsx")));
+        assert_ne!(family(Some("python")), family(Some("rust")));
     }
 
     #[test]
@@ -847,6 +1065,8 @@ mod tests {
             files: &files,
             graph: &rows,
             edges: &[],
+            common: &[],
+            families: &[],
         };
         let mut teleport = vec![0.0; 8];
         teleport[2] = 0.75;
@@ -894,6 +1114,8 @@ mod tests {
             files: &[1, 2, 3],
             graph: &graph,
             edges: &[],
+            common: &[],
+            families: &[],
         };
         let a = rank(&input);
         assert!(a.files[&2] > a.files[&3]);

@@ -947,6 +947,28 @@ macro_rules! reads {
                 .collect())
         }
 
+        /// The ids of those of `names` the index has interned, sorted.
+        pub fn name_ids(&self, names: &[&str]) -> Result<Vec<u32>> {
+            let e = sql(&self.path);
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT id FROM names WHERE name = ?1")
+                .map_err(&e)?;
+            let mut ids = Vec::new();
+            for name in names {
+                if let Some(id) = stmt
+                    .query_row([name], |r| r.get(0))
+                    .optional()
+                    .map_err(&e)?
+                {
+                    ids.push(id);
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
+        }
+
         /// Every file's ranking graph: (file id, refs blob, defs blob).
         pub fn graph(&self) -> Result<Vec<GraphRow>> {
             let e = sql(&self.path);
