@@ -58,7 +58,7 @@ impl Limit {
 #[error(
     "request refused: the {} budget is {}, {} is already spent {}, and this request may cost up to {} (total {})\nhint: raise `budget.{}` in your config (or -c budget.{}=AMOUNT for one run), {}, or pass --allow-over-budget",
     limit.name(), usd(*limit_usd), usd(*spent_usd), limit.period(), usd(*estimate_usd),
-    usd(spent_usd + estimate_usd), limit.name(), limit.name(), limit.wait()
+    usd_apart(spent_usd + estimate_usd, *limit_usd), limit.name(), limit.name(), limit.wait()
 )]
 pub struct OverBudget {
     pub limit: Limit,
@@ -197,6 +197,18 @@ impl Budget {
 /// Dollars for people: cents, or four decimals below one cent ("$0.0042"), two significant
 /// digits below that ("$0.0000012", never "$0.0000" for an amount that is not nothing), "$0.00"
 /// for nothing.
+/// `v` as `usd` shows it, with more decimals where that would read the same as `other`'s (a
+/// refusal saying "total $0.01" against a budget of $0.01).
+fn usd_apart(v: f64, other: f64) -> String {
+    let mut shown = usd(v);
+    let mut decimals = 4;
+    while shown == usd(other) && v != other && decimals <= 10 {
+        shown = format!("${v:.decimals$}");
+        decimals += 2;
+    }
+    shown
+}
+
 pub fn usd(v: f64) -> String {
     if v != 0.0 && v.abs() < 0.0001 {
         let decimals = (-v.abs().log10()).ceil() as usize + 1;

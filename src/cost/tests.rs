@@ -693,3 +693,23 @@ fn dollars_show_what_is_not_nothing() {
     assert_eq!(usd(0.00005), "$0.000050");
     assert_eq!(usd(1e-20), "$0.000000000000");
 }
+
+#[test]
+fn a_refusal_never_shows_its_total_equal_to_the_limit() {
+    let e = OverBudget {
+        limit: Limit::Session,
+        limit_usd: 0.01,
+        spent_usd: 0.0095,
+        estimate_usd: 0.0007,
+    };
+    let text = e.to_string();
+    assert!(text.contains("the session budget is $0.01"), "{text}");
+    assert!(text.contains("(total $0.0102)"), "{text}");
+    let e = OverBudget {
+        limit: Limit::Daily,
+        limit_usd: 5.0,
+        spent_usd: 4.0,
+        estimate_usd: 2.0,
+    };
+    assert!(e.to_string().contains("(total $6.00)"), "{e}");
+}
