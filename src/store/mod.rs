@@ -316,10 +316,7 @@ impl Store {
         let path = dir.join("index.db");
         match Self::try_open(&path) {
             Ok(s) => Ok(s),
-            Err(e) if e.needs_rebuild() => {
-                warn(format!("{e}; {}", Self::set_aside(&path)?));
-                Self::try_open(&path)
-            }
+            Err(e) if e.needs_rebuild() => Self::fresh(&path, warn, &e),
             Err(e) => Err(e),
         }
     }
@@ -328,8 +325,91 @@ impl Store {
     pub fn rebuild(self, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
         let path = self.path.clone();
         drop(self);
-        warn(format!("{reason}; {}", Self::set_aside(&path)?));
-        Self::try_open(&path)
+        Self::fresh(&path, warn, reason)
+    }
+
+    /// Sets the database at `path` aside, opens a fresh one and carries over what the old one
+    /// held that is not a cache of the repository, when it can be read; warns with `reason`.
+    fn fresh(path: &Path, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
+        let aside = Self::set_aside(path)?;
+        let store = Self::try_open(path)?;
+        let carried = store.carry_over(&PathBuf::from(format!("{}.broken", path.display())));
+        warn(format!("{reason}; {aside}{carried}"));
+        Ok(store)
+    }
+
+    /// Copies the chat sessions and the bug memory from a database set aside into this fresh
+    /// one, table by table, the columns both have (every column this schema requires without a
+    /// default); a table that cannot be read (a damaged page, another layout) is left behind.
+    /// Says what was carried over, for the warning.
+    fn carry_over(&self, old: &Path) -> String {
+        const KEPT: [&str; 4] = ["chat_sessions", "chat_turns", "chat_runs", "heal_memory"];
+        let columns = |schema: &str, table: &str| -> Vec<(String, bool)> {
+            let sql = format!(
+                "SELECT name, \"notnull\" AND dflt_value IS NULL FROM pragma_table_info('{table}', '{schema}')"
+            );
+            self.conn
+                .prepare(&sql)
+                .and_then(|mut st| {
+                    st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if self
+            .conn
+            .execute("ATTACH DATABASE ?1 AS old", [old.to_string_lossy()])
+            .is_err()
+        {
+            return String::new();
+        }
+        let mut carried = Vec::new();
+        for table in KEPT {
+            let old_cols: Vec<String> = columns("old", table).into_iter().map(|c| c.0).collect();
+            let new_cols = columns("main", table);
+            if old_cols.is_empty()
+                || new_cols
+                    .iter()
+                    .any(|(c, required)| *required && !old_cols.contains(c))
+            {
+                continue;
+            }
+            let shared: Vec<String> = new_cols
+                .into_iter()
+                .map(|c| c.0)
+                .filter(|c| old_cols.contains(c))
+                .map(|c| format!("\"{c}\""))
+                .collect();
+            let list = shared.join(", ");
+            let copy = format!(
+                "INSERT OR IGNORE INTO main.{table} ({list}) SELECT {list} FROM old.{table}"
+            );
+            let done = self.conn.execute_batch("SAVEPOINT carry").and_then(|()| {
+                match self.conn.execute(&copy, []) {
+                    Ok(n) => self.conn.execute_batch("RELEASE carry").map(|()| n),
+                    Err(e) => {
+                        let _ = self.conn.execute_batch("ROLLBACK TO carry; RELEASE carry");
+                        Err(e)
+                    }
+                }
+            });
+            if let Ok(n) = done
+                && n > 0
+                && table != "chat_turns"
+                && table != "chat_runs"
+            {
+                carried.push(match table {
+                    "chat_sessions" => format!("{n} chat session{}", if n == 1 { "" } else { "s" }),
+                    _ => "the bug memory".to_string(),
+                });
+            }
+        }
+        let _ = self.conn.execute_batch("DETACH DATABASE old");
+        if carried.is_empty() {
+            String::new()
+        } else {
+            format!("; {} carried over", carried.join(" and "))
+        }
     }
 
     /// Moves an unusable database (and its write-ahead log) to `index.db.broken`, replacing an
@@ -1609,7 +1689,14 @@ mod tests {
         // Damaged inside: a table gone, or a version lower than the schema (an upgrade step
         // then fails on a table that exists). Rebuilt, with a reason of one line.
         let c = Connection::open(&db)?;
-        c.execute_batch("DROP TABLE symbols;")?;
+        c.execute_batch(
+            "INSERT INTO chat_sessions(id, created_ms, updated_ms, model, title) \
+                 VALUES ('s1', 1, 2, 'm', 'first');
+             INSERT INTO chat_turns(session, n, role, text, time_ms) VALUES ('s1', 0, 'user', 'hi', 1);
+             INSERT INTO heal_memory(time_ms, path, stage, code, signature, message, before, diff) \
+                 VALUES (1, 'a.py', 'syntax', 'E1', 'sig', 'msg', 'x', 'd');
+             DROP TABLE symbols;",
+        )?;
         drop(c);
         let mut warnings = Vec::new();
         let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
@@ -1618,6 +1705,23 @@ mod tests {
             "{warnings:?}"
         );
         assert!(s.read()?.symbols(None)?.is_empty());
+        // What is not a cache of the repository is carried over to the fresh index.
+        assert!(
+            warnings[0].ends_with("; 1 chat session and the bug memory carried over"),
+            "{warnings:?}"
+        );
+        let count = |table: &str| -> rusqlite::Result<i64> {
+            s.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        };
+        assert_eq!(
+            (
+                count("chat_sessions")?,
+                count("chat_turns")?,
+                count("heal_memory")?
+            ),
+            (1, 1, 1)
+        );
         drop(s);
         // The old database is kept aside (chat sessions and the bug memory live there too).
         let kept = Connection::open(db.with_extension("db.broken"))?;
