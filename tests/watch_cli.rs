@@ -28,45 +28,100 @@ fn indexed(root: &Path) -> Vec<(String, Option<Vec<u8>>, String)> {
 struct Watching {
     child: std::process::Child,
     lines: Receiver<Value>,
+    /// Everything vibe wrote to stderr so far.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Waits up to `secs` for `cond`, polling.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 impl Watching {
+    /// `vibe watch --json` on the test's root, once it is ready.
     fn start(t: &Test) -> Watching {
-        let mut c = t.cmd();
-        c.args(["watch", "--json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+        let w = Watching::spawn(t.cmd(), true);
+        let ready = w.next();
+        assert_eq!(ready["ready"], true, "{ready}");
+        w
+    }
+
+    /// Runs `c` with `watch` (`--json` if `json`) and stdout and stderr piped; stdout lines
+    /// arrive as JSON values, or as `{"text": line}` in text mode.
+    fn spawn(mut c: std::process::Command, json: bool) -> Watching {
+        c.arg("watch");
+        if json {
+            c.arg("--json");
+        }
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                let v = if json {
+                    serde_json::from_str::<Value>(&line).ok()
+                } else {
+                    Some(serde_json::json!({ "text": line }))
+                };
+                if let Some(v) = v
                     && tx.send(v).is_err()
                 {
                     break;
                 }
             }
         });
-        let w = Watching { child, lines: rx };
-        let ready = w.next();
-        assert_eq!(ready["ready"], true, "{ready}");
-        w
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("stderr");
+        let into = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Ok(mut s) = into.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+        Watching {
+            child,
+            lines: rx,
+            stderr,
+        }
     }
 
     fn next(&self) -> Value {
         self.lines
             .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|e| panic!("no update from vibe watch: {e}"))
+            .unwrap_or_else(|e| panic!("no update from vibe watch: {e}\n{}", self.stderr()))
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Waits for updates until one mentions `path`.
     fn until(&self, path: &str) -> Value {
+        self.until_secs(path, 30)
+    }
+
+    fn until_secs(&self, path: &str, secs: u64) -> Value {
+        let start = std::time::Instant::now();
         loop {
-            let u = self
-                .lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|e| panic!("no update mentioning {path} from vibe watch: {e}"));
+            let left = Duration::from_secs(secs).saturating_sub(start.elapsed());
+            let u = self.lines.recv_timeout(left).unwrap_or_else(|e| {
+                panic!(
+                    "no update mentioning {path} from vibe watch: {e}\nstderr:\n{}",
+                    self.stderr()
+                )
+            });
             if u["paths"]
                 .as_array()
                 .into_iter()
@@ -77,6 +132,22 @@ impl Watching {
             }
         }
     }
+
+    /// Waits up to 30 s for vibe to exit and returns its exit code.
+    fn exit_code(&mut self) -> Option<i32> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "vibe watch is still running\nstderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Watching {
@@ -84,6 +155,40 @@ impl Drop for Watching {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Asserts that the index of `t`'s root holds what a fresh `vibe map` of a copy of its tree
+/// would: the same files with the same content hashes and ranks.
+fn assert_index_is_fresh(t: &Test) {
+    let fresh = tempfile::tempdir().expect("tempdir");
+    copy_tree(t.root(), fresh.path());
+    let _ = std::fs::remove_dir_all(fresh.path().join(".vibe"));
+    if t.root().join(".vibe/config.toml").exists() {
+        std::fs::create_dir_all(fresh.path().join(".vibe")).expect("mkdir");
+        std::fs::copy(
+            t.root().join(".vibe/config.toml"),
+            fresh.path().join(".vibe/config.toml"),
+        )
+        .expect("copy config");
+    }
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+        .args([
+            "-C",
+            &fresh.path().display().to_string(),
+            "map",
+            "--tokens",
+            "10",
+        ])
+        .env("VIBE_HOME", t.home.path())
+        .env("TMPDIR", t.tmp.path())
+        .output()
+        .expect("map");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(indexed(t.root()), indexed(fresh.path()));
 }
 
 #[test]
@@ -135,33 +240,14 @@ fn edits_creates_deletes_and_renames_keep_the_index_equal_to_a_fresh_one() {
     let u = w.until("src/mypkg/renamed.py");
     assert_eq!(u["deleted"], 1, "{u}");
 
-    // Ignored and hidden paths do not start a run.
+    // Ignored and hidden paths are not indexed (the run's walk skips them).
     t.write(".hidden/x.py", "x = 1\n");
     t.write("ignored/y.py", "y = 1\n");
     t.write("notes.py", "z = 2\n");
     let u = w.until("notes.py");
-    assert!(
-        !u["paths"].to_string().contains("hidden") && !u["paths"].to_string().contains("ignored"),
-        "{u}"
-    );
+    assert_eq!(u["added"], 1, "{u}");
     drop(w);
-
-    let fresh = tempfile::tempdir().expect("tempdir");
-    copy_tree(t.root(), fresh.path());
-    let _ = std::fs::remove_dir_all(fresh.path().join(".vibe"));
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
-        .args([
-            "-C",
-            &fresh.path().display().to_string(),
-            "map",
-            "--tokens",
-            "10",
-        ])
-        .env("VIBE_HOME", t.home.path())
-        .output()
-        .expect("map");
-    assert!(run.status.success());
-    assert_eq!(indexed(t.root()), indexed(fresh.path()));
+    assert_index_is_fresh(&t);
 }
 
 #[test]
@@ -183,4 +269,251 @@ fn a_mass_change_is_one_or_few_runs_that_end_right() {
     assert_eq!(added, 300);
     drop(w);
     assert_eq!(indexed(t.root()).len(), 301);
+}
+
+/// Waits up to 30 s for `child` to exit and returns its exit code.
+fn exit_code(child: &mut std::process::Child) -> Option<i32> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vibe watch is still running 30 s after its reader went");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The repository root moved away or deleted under `vibe watch`: inotify went on reporting the
+/// moved tree under the old path, and each run recreated `<old root>/.vibe/index.db` and went
+/// on with an empty index. The watch must end with an error naming the root instead.
+#[test]
+fn moving_or_deleting_the_root_ends_watch_without_recreating_it() {
+    for how in ["move", "delete"] {
+        let t = Test::new();
+        let repo = t.root().join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        std::fs::write(repo.join("a.py"), "A = 1\n").expect("write");
+        let shown = std::fs::canonicalize(&repo).expect("canonicalize");
+        let mut w = Watching::spawn(t.cmd_on(&repo), true);
+        assert_eq!(w.next()["ready"], true);
+        if how == "move" {
+            let moved = t.root().join("moved");
+            std::fs::rename(&repo, &moved).expect("rename");
+            // Events of the moved tree, which the watcher reports under the old path.
+            std::fs::write(moved.join("b.py"), "B = 1\n").expect("write");
+        } else {
+            std::fs::remove_dir_all(&repo).expect("remove");
+        }
+        let code = w.exit_code();
+        wait_for(10, "the error on stderr", || w.stderr().contains("error:"));
+        let err = w.stderr();
+        assert_eq!(code, Some(1), "{how}: {err}");
+        assert!(
+            err.contains(&format!("{} no longer exists", shown.display()))
+                && err.contains("hint: run vibe watch again"),
+            "{how}: {err}"
+        );
+        assert!(!repo.exists(), "{how}: the old root was recreated");
+    }
+}
+
+/// An update that failed ("database is locked", or any error) forgot its paths: the index
+/// stayed stale until another file changed. It must be retried until it succeeds.
+#[test]
+fn a_failed_update_is_retried_until_it_succeeds() {
+    let t = Test::new();
+    t.write("seed.py", "X = 0\n");
+    let w = Watching::start(&t);
+    // The index cannot be opened: its file is a directory, and the place in VIBE_HOME an
+    // unwritable tree's index goes to is blocked by a file (permissions do not stop root).
+    std::fs::write(t.home.path().join("indexes"), "").expect("write");
+    let db = t.root().join(".vibe/index.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::create_dir(&db).expect("mkdir");
+    t.write("a.py", "A = 1\n");
+    wait_for(30, "the failed update on stderr", || {
+        w.stderr().contains("the index update failed")
+    });
+    // The failure is said once, with the retry it waits for.
+    assert!(
+        w.stderr().contains("vibe watch tries again in 1 s"),
+        "{}",
+        w.stderr()
+    );
+    // Fixed, with no other change in the tree: the retry brings a.py in.
+    std::fs::remove_dir(&db).expect("rmdir");
+    let u = w.until("a.py");
+    assert_eq!(u["files"], 2, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
+/// `vibe watch | head -1` hung until a file changed: a closed pipe was noticed only by the
+/// next update's write, and a failed write of the ready line was ignored.
+#[test]
+fn a_closed_pipe_ends_watch_while_idle() {
+    let t = Test::new();
+    t.write("a.py", "A = 1\n");
+    for read_ready_line in [true, false] {
+        let mut child = t
+            .cmd()
+            .arg("watch")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stdout = child.stdout.take().expect("stdout");
+        if read_ready_line {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).expect("read");
+            assert!(line.starts_with("watching "), "{line}");
+        } else {
+            drop(stdout);
+        }
+        // No file changes: vibe must see the reader gone by itself.
+        let code = exit_code(&mut child);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("read");
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(err, "");
+    }
+}
+
+/// Edits to ignore files (nested ones too) and to `.vibe/config.toml` were dropped as hidden,
+/// and the watcher's own filter, built once from the root's ignore files and the config of the
+/// start, dropped a file a nested `.gitignore` re-includes. Every such edit must leave the
+/// index equal to a fresh `vibe map`; a config that does not load is a warning and the
+/// previous one stays.
+#[test]
+fn ignore_files_and_the_config_edited_during_watch_apply_at_once() {
+    let t = Test::new();
+    t.write(".gitignore", "*.gen.py\n");
+    t.write("sub/.gitignore", "!keep.gen.py\n");
+    t.write("main.py", "M = 1\n");
+    t.write("build/out.py", "B = 1\n");
+    t.write("gen/x.py", "G = 1\n");
+    let w = Watching::start(&t);
+
+    t.write("sub/keep.gen.py", "K = 1\n");
+    t.write("sub/drop.gen.py", "D = 1\n");
+    let u = w.until("sub/keep.gen.py");
+    assert_eq!(u["added"], 1, "{u}");
+
+    t.write(".gitignore", "*.gen.py\nbuild/\n");
+    let u = w.until(".gitignore");
+    assert_eq!(u["deleted"], 1, "{u}");
+
+    t.write("sub/.gitignore", "# nothing re-included\n");
+    let u = w.until("sub/.gitignore");
+    assert_eq!(u["deleted"], 1, "{u}");
+
+    t.write(".vibe/config.toml", "[map]\nexclude = [\"gen/\"]\n");
+    let u = w.until(".vibe/config.toml");
+    assert_eq!(u["deleted"], 1, "{u}");
+
+    t.write(".vibe/config.toml", "[map\nexclude = [\n");
+    let u = w.until(".vibe/config.toml");
+    let warnings = u["warnings"].to_string();
+    assert!(
+        warnings.contains("config.toml") && warnings.contains("keeps the previous configuration"),
+        "{u}"
+    );
+    assert_eq!(
+        (&u["added"], &u["changed"], &u["deleted"]),
+        (&Value::from(0), &Value::from(0), &Value::from(0)),
+        "{u}"
+    );
+
+    t.write(".vibe/config.toml", "[map]\nexclude = []\n");
+    let u = w.until(".vibe/config.toml");
+    assert_eq!(u["added"], 1, "{u}");
+    assert_eq!(u["warnings"], serde_json::json!([]), "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
+/// The warnings of the runs (broken symlinks, unreadable files, the index kept elsewhere) were
+/// dropped: they go to stderr in text mode, and into `warnings` with --json, once each.
+#[test]
+fn warnings_of_an_update_are_shown() {
+    let t = Test::new();
+    t.write("a.py", "A = 1\n");
+    let w = Watching::start(&t);
+    std::os::unix::fs::symlink("missing.py", t.root().join("dangling.py")).expect("symlink");
+    let u = w.until("dangling.py");
+    assert!(u["warnings"].to_string().contains("dangling.py"), "{u}");
+    drop(w);
+
+    let w = Watching::spawn(t.cmd(), false);
+    let ready = w.next();
+    assert!(
+        ready["text"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("watching "))
+    );
+    // The first run's warnings are said as it starts.
+    wait_for(10, "the first run's warning", || {
+        w.stderr().contains("dangling.py")
+    });
+    std::os::unix::fs::symlink("gone.py", t.root().join("dangling2.py")).expect("symlink");
+    wait_for(30, "a warning about dangling2.py", || {
+        w.stderr()
+            .lines()
+            .any(|l| l.starts_with("warning: ") && l.contains("dangling2.py"))
+    });
+    assert_eq!(
+        w.stderr().matches("dangling.py").count(),
+        1,
+        "{}",
+        w.stderr()
+    );
+}
+
+/// Text mode said "… and 17 more" for 50 changed files (the paths were cut to 20 before they
+/// were counted), and a name with a newline split the line.
+#[test]
+fn text_lines_count_every_changed_path_and_quote_odd_names() {
+    let t = Test::new();
+    t.write("seed.py", "X = 0\n");
+    let w = Watching::spawn(t.cmd(), false);
+    assert!(
+        w.next()["text"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("watching "))
+    );
+    for i in 0..50 {
+        t.write(&format!("m{i:02}.py"), format!("V{i} = {i}\n"));
+    }
+    let mut added = 0;
+    while added < 50 {
+        let u = w.next();
+        let line = u["text"].as_str().unwrap_or_default().to_string();
+        let n: usize = line
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        let (_, list) = line.split_once(" after the last change: ").expect("paths");
+        let (list, more) = match list.rsplit_once(" and ") {
+            Some((l, m)) => (l, m.trim_end_matches(" more").parse().expect("more")),
+            None => (list, 0),
+        };
+        // Every added file was reported by the watcher (a path may be reported for a file
+        // the run before already added).
+        assert!(list.split(", ").count() + more >= n, "{line}");
+        added += n;
+    }
+    assert_eq!(added, 50);
+
+    t.write("odd\nname.py", "O = 1\n");
+    let u = w.next();
+    let line = u["text"].as_str().unwrap_or_default();
+    assert!(line.ends_with(r#": "odd\nname.py""#), "{line}");
 }

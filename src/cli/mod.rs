@@ -216,7 +216,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => completions::man(),
         Command::Watch(args) => {
             let (root, config) = repo()?;
-            watch::run(args, &root, &config)
+            let reload = || -> anyhow::Result<Config> {
+                Ok(Config::load(&Sources::from_env(
+                    Some(root.clone()),
+                    overrides.to_vec(),
+                ))?)
+            };
+            watch::run(args, &root, &config, &reload)
         }
         Command::Heal(args) => {
             // FILE arguments are relative to -C DIR, else to the current directory.

@@ -101,6 +101,11 @@ pub enum Error {
     },
     #[error("{path} {reason}")]
     Unusable { path: PathBuf, reason: String },
+    /// The repository root is gone (deleted, or moved away under a running `vibe watch`).
+    #[error(
+        "{path} does not exist (deleted or moved?)\nhint: run vibe in the repository's current directory"
+    )]
+    NoRoot { path: PathBuf },
     #[error("{path} has schema version {found}, newer than this vibe's {supported}")]
     Newer {
         path: PathBuf,
@@ -115,7 +120,7 @@ impl Error {
         match self {
             Error::Unusable { .. } | Error::Newer { .. } => true,
             Error::Sqlite { source, .. } => is_corruption(source),
-            Error::Io { .. } => false,
+            Error::Io { .. } | Error::NoRoot { .. } => false,
         }
     }
 
@@ -284,8 +289,27 @@ impl Store {
     /// A rebuild is reported through `warn` with the reason. A tree vibe cannot write to (a
     /// read-only checkout or mount) has its index in the user's data directory instead
     /// (`indexes/<name>-<hash of the root's path>/`), said through `warn` when it is created.
+    ///
+    /// The root itself is never created: only `.vibe` inside it, so a root deleted or moved
+    /// away while `vibe watch` runs does not come back as an empty `<root>/.vibe/`
+    /// ([`Error::NoRoot`]).
     pub fn open(root: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
-        match Self::open_in(&root.join(".vibe"), warn) {
+        let own = root.join(".vibe");
+        let made = match std::fs::create_dir(&own) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoRoot {
+                    path: root.to_path_buf(),
+                });
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists || !own.is_dir() => {
+                Err(Error::Io {
+                    path: own,
+                    source: e,
+                })
+            }
+            _ => Ok(own),
+        };
+        match made.and_then(|own| Self::open_in(&own, warn)) {
             Err(e) if e.is_unwritable() => {
                 let dir = fallback_dir(root);
                 if !dir.join("index.db").exists() {
@@ -295,17 +319,18 @@ impl Store {
                         dir.display()
                     ));
                 }
+                std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
                 Self::open_in(&dir, warn)
             }
             other => other,
         }
     }
 
+    /// Opens the index in `dir`, which exists.
     fn open_in(dir: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let ignore = dir.join(".gitignore");
         if !ignore.exists() {
             crate::edit::atomic_write(&ignore, b"*\n").map_err(|source| Error::Io {

@@ -3,13 +3,22 @@
 //!
 //! Each update is an ordinary incremental index run (`repomap::index`): the walk compares sizes
 //! and mtimes with the index, so only the files that changed are read and parsed, and whatever
-//! happened — an editor saving through a rename, a branch switch, a mass rewrite — the index
-//! ends equal to a fresh one. Events under `.git/` and `.vibe/` and on ignored paths do not
-//! start a run (a branch switch is seen through the files it changes). At most one run is
-//! queued: events that arrive during a run are folded into the next one.
+//! happened — an editor saving through a rename, a branch switch, a mass rewrite, an edit to an
+//! ignore file or the config — the index ends equal to a fresh one.
+//!
+//! Invariants:
+//! - What is indexed is the run's walk's to decide, never the watcher's: only events under the
+//!   root's `.git/` and `.vibe/` are dropped before a run (except `.git/info/exclude` and
+//!   `.vibe/config.toml`, which change what the walk indexes). `.vibe/config.toml` is loaded
+//!   again when it changes; a config that does not load is a warning and the previous one stays.
+//! - At most one run is queued: events that arrive during a run are folded into the next one.
+//!   A failed run keeps its paths pending and is retried with a backoff (1 s doubling to 30 s).
+//! - The root stays the directory the watch started on (same device and inode): deleted, moved
+//!   away or replaced, the watch ends with an error and never recreates it.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -21,6 +30,13 @@ use crate::config::Config;
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// A burst that never goes quiet still runs after this long.
 pub const MAX_WAIT: Duration = Duration::from_secs(1);
+/// The wait before retrying a failed run, doubled after each failure up to [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+/// How often an idle watch wakes to check `stop` and the root.
+const TICK: Duration = Duration::from_millis(200);
+/// How many paths an update lists.
+pub const LISTED_PATHS: usize = 20;
 
 /// One update of the index.
 #[derive(Debug, Clone, Serialize)]
@@ -28,8 +44,10 @@ pub struct Update {
     pub schema: &'static str,
     /// Unix time in milliseconds when the run finished.
     pub time_ms: i64,
-    /// Paths the watcher reported (relative to the root, at most 20).
+    /// Paths the watcher reported (relative to the root, the first [`LISTED_PATHS`]).
     pub paths: Vec<String>,
+    /// How many paths the watcher reported, listed or not.
+    pub paths_total: usize,
     pub added: usize,
     pub changed: usize,
     pub deleted: usize,
@@ -39,9 +57,12 @@ pub struct Update {
     /// The index run alone.
     pub index_ms: f64,
     pub files: usize,
+    /// What this run has to say that the run before it did not (a broken symlink, an
+    /// unreadable file, the index kept elsewhere, a config edit that does not load).
+    pub warnings: Vec<String>,
 }
 
-/// Errors starting the watcher.
+/// Errors starting the watcher, or that end it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
@@ -51,55 +72,98 @@ pub enum Error {
         path: PathBuf,
         source: notify::Error,
     },
+    /// The root was deleted or moved away: its watch would see the moved tree under the old
+    /// path, and an index run would recreate the old path.
+    #[error(
+        "{root} no longer exists: it was deleted or moved away while vibe watch ran\nhint: run vibe watch again in the repository's new place"
+    )]
+    RootGone { root: PathBuf },
+    /// Another directory now has the root's path (the watched one moved away or was replaced).
+    #[error(
+        "{root} is no longer the directory vibe watch started on: it was moved away or replaced\nhint: run vibe watch again in the repository's new place"
+    )]
+    RootReplaced { root: PathBuf },
+    /// An index run failed; its changes stay pending and it is tried again.
+    #[error("the index update failed (vibe watch tries again in {} s): {source}", retry_in.as_secs())]
+    Failed {
+        retry_in: Duration,
+        source: crate::repomap::Error,
+    },
 }
 
-/// Whether a changed path should start an index run.
-pub struct Filter {
-    root: PathBuf,
-    ignore: ignore::gitignore::Gitignore,
-}
+/// The root directory's identity: (device, inode) on Unix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RootId(u64, u64);
 
-impl Filter {
-    pub fn new(root: &Path, config: &Config) -> Filter {
-        let mut b = ignore::gitignore::GitignoreBuilder::new(root);
-        for name in [".gitignore", ".ignore", ".vibeignore"] {
-            let p = root.join(name);
-            if p.exists() {
-                let _ = b.add(p);
-            }
-        }
-        for pat in &config.map.exclude {
-            let _ = b.add_line(None, pat);
-        }
-        Filter {
+fn root_id(root: &Path) -> Result<RootId, Error> {
+    let gone = || Error::RootGone {
+        root: root.to_path_buf(),
+    };
+    let meta = std::fs::metadata(root).map_err(|_| gone())?;
+    if !meta.is_dir() {
+        return Err(Error::RootReplaced {
             root: root.to_path_buf(),
-            ignore: b
-                .build()
-                .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty()),
-        }
+        });
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok(RootId(meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    Ok(RootId(0, 0))
+}
 
-    /// The path relative to the root, if it matters.
-    pub fn relevant(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.root).ok()?;
-        // Hidden entries are not indexed (the walk skips them), .git and .vibe included.
-        if rel.as_os_str().is_empty()
-            || rel
-                .components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-        {
-            return None;
-        }
-        let is_dir = path.is_dir();
-        if self
-            .ignore
-            .matched_path_or_any_parents(rel, is_dir)
-            .is_ignore()
-        {
-            return None;
-        }
-        Some(rel.to_string_lossy().replace('\\', "/"))
+fn check_root(root: &Path, id: RootId) -> Result<(), Error> {
+    if root_id(root)? == id {
+        Ok(())
+    } else {
+        Err(Error::RootReplaced {
+            root: root.to_path_buf(),
+        })
     }
+}
+
+/// What a changed path means to the watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relevance {
+    /// Under the root's `.git/` or `.vibe/`: not content, no run.
+    Ignored,
+    /// May be indexed: a run decides.
+    Content,
+    /// An ignore file (`.gitignore`, `.ignore`, `.vibeignore` anywhere, `.git/info/exclude`):
+    /// what the walk indexes may change.
+    IgnoreFile,
+    /// `.vibe/config.toml`: the configuration is loaded again.
+    Config,
+}
+
+/// Sorts a changed path (absolute, as the watcher reports it) by what it means; `None` for a
+/// path outside the root or the root itself. Only what is certainly no content is
+/// [`Relevance::Ignored`]: the run's walk decides what is indexed, with the ignore files as
+/// they are then, so a nested `.gitignore` re-including a file is honoured.
+pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
+    let rel = path.strip_prefix(root).ok()?;
+    if rel.as_os_str().is_empty() {
+        return None;
+    }
+    let shown = rel.to_string_lossy().replace('\\', "/");
+    let first = rel.components().next()?.as_os_str();
+    let relevance = if shown == ".vibe/config.toml" {
+        Relevance::Config
+    } else if shown == ".git/info/exclude" {
+        Relevance::IgnoreFile
+    } else if first == ".git" || first == ".vibe" {
+        Relevance::Ignored
+    } else if rel
+        .file_name()
+        .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == ".vibeignore")
+    {
+        Relevance::IgnoreFile
+    } else {
+        Relevance::Content
+    };
+    Some((shown, relevance))
 }
 
 fn interesting(kind: &EventKind) -> bool {
@@ -107,17 +171,89 @@ fn interesting(kind: &EventKind) -> bool {
     !matches!(kind, EventKind::Access(_) | EventKind::Other)
 }
 
-/// Watches `root`: once the watcher is registered, brings the index up to date and calls
-/// `on_ready` with its file count (a change made before that is in the index, one made after
-/// is seen by the watcher); then calls `on_update` after each index run, until `stop` says so
-/// (checked between bursts) or the watcher fails.
-pub fn watch(
-    root: &Path,
-    config: &Config,
-    stop: &dyn Fn() -> bool,
-    on_ready: &mut dyn FnMut(usize),
-    on_update: &mut dyn FnMut(anyhow::Result<Update>),
-) -> anyhow::Result<()> {
+/// How a watch reports to its caller.
+pub struct Hooks<'a> {
+    /// Checked between bursts and every 200 ms when idle: true ends the watch.
+    pub stop: &'a dyn Fn() -> bool,
+    /// Once the watcher is registered and the index is up to date: its file count and the
+    /// warnings of that first run.
+    pub on_ready: &'a mut dyn FnMut(usize, &[String]),
+    /// After each run that changed the index, has new warnings or follows an edit of an ignore
+    /// file or the config; or a run's error (the run is retried).
+    pub on_update: &'a mut dyn FnMut(anyhow::Result<Update>),
+    /// Loads the configuration again after `.vibe/config.toml` changed; `None` keeps the one
+    /// the watch started with.
+    pub reload: Option<&'a dyn Fn() -> anyhow::Result<Config>>,
+}
+
+/// Changes seen and not yet in the index.
+#[derive(Default)]
+struct Pending {
+    /// Whether there is anything to run for (an overflow of the kernel's queue has no path).
+    any: bool,
+    /// In the order first seen.
+    paths: Vec<String>,
+    seen: std::collections::HashSet<String>,
+    /// The first and last event of the burst still going on (none after a failed run).
+    burst: Option<(Instant, Instant)>,
+    /// When the last event came.
+    last: Option<Instant>,
+    ignore_files: bool,
+    config: bool,
+}
+
+impl Pending {
+    fn event(&mut self) {
+        let now = Instant::now();
+        self.any = true;
+        self.last = Some(now);
+        self.burst = Some((self.burst.map_or(now, |(first, _)| first), now));
+    }
+
+    fn add(&mut self, rel: String, relevance: Relevance) {
+        match relevance {
+            Relevance::Ignored => return,
+            Relevance::Content => {}
+            Relevance::IgnoreFile => self.ignore_files = true,
+            Relevance::Config => self.config = true,
+        }
+        if self.seen.insert(rel.clone()) {
+            self.paths.push(rel);
+        }
+        self.event();
+    }
+
+    /// How long until a run may start: when the burst has been quiet for [`DEBOUNCE`] (or
+    /// went on for [`MAX_WAIT`]) and a retry is due. `None` with nothing pending.
+    fn due_in(&self, retry_at: Option<Instant>) -> Option<Duration> {
+        if !self.any {
+            return None;
+        }
+        let now = Instant::now();
+        let mut at = match self.burst {
+            Some((first, last)) => (last + DEBOUNCE).min(first + MAX_WAIT),
+            None => now,
+        };
+        if let Some(r) = retry_at {
+            at = at.max(r);
+        }
+        Some(at.saturating_duration_since(now))
+    }
+}
+
+/// Watches `root` (canonical): once the watcher is registered, brings the index up to date and
+/// calls `on_ready` (a change made before that is in the index, one made after is seen by the
+/// watcher); then runs after each burst of changes and calls `on_update`, until `stop` says so,
+/// the watcher fails, or the root is deleted, moved or replaced ([`Error::RootGone`],
+/// [`Error::RootReplaced`]).
+pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<()> {
+    let Hooks {
+        stop,
+        on_ready,
+        on_update,
+        reload,
+    } = hooks;
+    let id = root_id(root)?;
     let (tx, rx) = channel();
     let mut watcher = notify::recommended_watcher(move |res| {
         let _ = tx.send(res);
@@ -132,90 +268,110 @@ pub fn watch(
             path: root.to_path_buf(),
             source,
         })?;
-    let filter = Filter::new(root, config);
+    let mut config = config.clone();
     let opts = crate::repomap::Options { progress: false };
-    let (_, first) = crate::repomap::index(root, config, &opts)?;
-    on_ready(first.files_seen);
+    let (_, first) = crate::repomap::index(root, &config, &opts)?;
+    check_root(root, id)?;
+    on_ready(first.files_seen, &first.warnings);
+    let mut said: BTreeSet<String> = first.warnings.into_iter().collect();
+    let mut pending = Pending::default();
+    // After a failed run: when to try again, and the wait after the next failure.
+    let mut retry: Option<(Instant, Duration)> = None;
     while !stop() {
-        let Some((paths, last_event)) = burst(&rx, &filter, stop)? else {
+        check_root(root, id)?;
+        let due = pending.due_in(retry.map(|(at, _)| at));
+        if due != Some(Duration::ZERO) {
+            match rx.recv_timeout(due.unwrap_or(TICK).min(TICK)) {
+                Ok(first) => {
+                    // Take what else is queued now, rather than one event per turn.
+                    for res in std::iter::once(first).chain(rx.try_iter()) {
+                        match res {
+                            Ok(ev) if interesting(&ev.kind) => {
+                                for p in &ev.paths {
+                                    if let Some((rel, relevance)) = classify(root, p) {
+                                        pending.add(rel, relevance);
+                                    }
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                // An overflow of the kernel's queue loses events: a run
+                                // finds every change anyway.
+                                tracing::warn!("watcher: {e}; rescanning");
+                                pending.event();
+                            }
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => anyhow::bail!("the file watcher stopped"),
+            }
             continue;
-        };
+        }
+        let mut warnings = Vec::new();
+        if pending.config
+            && let Some(reload) = reload
+        {
+            match reload() {
+                Ok(c) => {
+                    warnings.extend(c.warnings.iter().cloned());
+                    config = c;
+                }
+                Err(e) => warnings.push(format!(
+                    "{}\nvibe watch keeps the previous configuration until this is fixed",
+                    crate::error_chain(e.as_ref())
+                )),
+            }
+        }
         let t = Instant::now();
-        let result = crate::repomap::index(root, config, &opts)
-            .map(|(_, r)| Update {
-                schema: "vibe.watch/1",
-                time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
-                paths: paths.iter().take(20).cloned().collect(),
-                added: r.added,
-                changed: r.changed,
-                deleted: r.deleted,
-                parsed: r.parsed,
-                latency_ms: last_event.elapsed().as_secs_f64() * 1000.0,
-                index_ms: t.elapsed().as_secs_f64() * 1000.0,
-                files: r.files_seen,
-            })
-            .map_err(anyhow::Error::from);
-        on_update(result);
-    }
-    Ok(())
-}
-
-/// Waits for relevant events and their burst to go quiet; `None` on a timeout tick (to check
-/// `stop`), or the paths seen and when the last one came.
-#[allow(clippy::type_complexity)]
-fn burst(
-    rx: &Receiver<notify::Result<notify::Event>>,
-    filter: &Filter,
-    stop: &dyn Fn() -> bool,
-) -> anyhow::Result<Option<(Vec<String>, Instant)>> {
-    let mut paths: Vec<String> = Vec::new();
-    let mut first: Option<Instant> = None;
-    let mut last = Instant::now();
-    loop {
-        let wait = match first {
-            None => Duration::from_millis(200),
-            Some(f) => DEBOUNCE.min(MAX_WAIT.saturating_sub(f.elapsed())),
-        };
-        match rx.recv_timeout(wait) {
-            Ok(Ok(ev)) => {
-                if !interesting(&ev.kind) {
+        let result = crate::repomap::index(root, &config, &opts);
+        // A root that went away during the run: what the run saw is not the repository.
+        check_root(root, id)?;
+        match result {
+            Ok((_, r)) => {
+                retry = None;
+                let now: BTreeSet<String> = r.warnings.iter().cloned().collect();
+                warnings.extend(now.difference(&said).cloned());
+                said = now;
+                let done = std::mem::take(&mut pending);
+                if r.added + r.changed + r.deleted == 0
+                    && warnings.is_empty()
+                    && !done.config
+                    && !done.ignore_files
+                {
+                    // A touched file, an editor's swap file, an ignored path: nothing to say.
                     continue;
                 }
-                for p in &ev.paths {
-                    if let Some(rel) = filter.relevant(p) {
-                        if !paths.contains(&rel) {
-                            paths.push(rel);
-                        }
-                        first.get_or_insert_with(Instant::now);
-                        last = Instant::now();
-                    }
+                on_update(Ok(Update {
+                    schema: "vibe.watch/1",
+                    time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
+                    paths_total: done.paths.len(),
+                    paths: done.paths.into_iter().take(LISTED_PATHS).collect(),
+                    added: r.added,
+                    changed: r.changed,
+                    deleted: r.deleted,
+                    parsed: r.parsed,
+                    latency_ms: done.last.unwrap_or(t).elapsed().as_secs_f64() * 1000.0,
+                    index_ms: t.elapsed().as_secs_f64() * 1000.0,
+                    files: r.files_seen,
+                    warnings,
+                }));
+            }
+            Err(source) => {
+                // The changes stay pending, the config reload too (what it says is said with
+                // the run that succeeds).
+                let wait = retry.map_or(RETRY_FIRST, |(_, w)| w);
+                retry = Some((Instant::now() + wait, (wait * 2).min(RETRY_MAX)));
+                pending.burst = None;
+                on_update(Err(Error::Failed {
+                    retry_in: wait,
+                    source,
                 }
+                .into()));
             }
-            Ok(Err(e)) => {
-                // An overflow of the kernel's queue loses events: a full run finds every
-                // change anyway.
-                tracing::warn!("watcher: {e}; rescanning");
-                first.get_or_insert_with(Instant::now);
-                last = Instant::now();
-            }
-            Err(RecvTimeoutError::Timeout) => match first {
-                None => {
-                    if stop() {
-                        return Ok(None);
-                    }
-                }
-                Some(_) => return Ok(Some((paths, last))),
-            },
-            Err(RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("the file watcher stopped");
-            }
-        }
-        if let Some(f) = first
-            && f.elapsed() >= MAX_WAIT
-        {
-            return Ok(Some((paths, last)));
         }
     }
+    Ok(())
 }
 
 /// Keeps the index of `root` fresh on a background thread (for `vibe chat`) until the handle
@@ -231,15 +387,25 @@ impl Background {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
+            // The configuration stays the one chat started with (its -c flags are not at hand
+            // here); ignore files are read afresh by each run.
             let result = watch(
                 &root,
                 &config,
-                &|| flag.load(Ordering::Relaxed),
-                &mut |_| {},
-                &mut |u| {
-                    if let Err(e) = u {
-                        tracing::warn!("live index: {}", crate::error_chain(e.as_ref()));
-                    }
+                Hooks {
+                    stop: &|| flag.load(Ordering::Relaxed),
+                    on_ready: &mut |_, _| {},
+                    on_update: &mut |u| match u {
+                        Ok(u) => {
+                            for w in &u.warnings {
+                                tracing::warn!("live index: {w}");
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!("live index: {}", crate::error_chain(e.as_ref()))
+                        }
+                    },
+                    reload: None,
                 },
             );
             if let Err(e) = result {
@@ -259,5 +425,52 @@ impl Drop for Background {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_git_and_vibe_internals_are_dropped() {
+        let root = Path::new("/r");
+        let c = |p: &str| classify(root, &root.join(p)).map(|(_, r)| r);
+        assert_eq!(c(".git/index"), Some(Relevance::Ignored));
+        assert_eq!(c(".git/info/exclude"), Some(Relevance::IgnoreFile));
+        assert_eq!(c(".vibe/index.db-wal"), Some(Relevance::Ignored));
+        assert_eq!(c(".vibe/config.toml"), Some(Relevance::Config));
+        assert_eq!(c(".gitignore"), Some(Relevance::IgnoreFile));
+        assert_eq!(c("a/b/.vibeignore"), Some(Relevance::IgnoreFile));
+        assert_eq!(c("a/.ignore"), Some(Relevance::IgnoreFile));
+        // Hidden and ignored paths are the walk's to judge (a .gitignore may re-include them).
+        assert_eq!(c(".github/workflows/ci.yml"), Some(Relevance::Content));
+        assert_eq!(c("sub/.vibe/x.py"), Some(Relevance::Content));
+        assert_eq!(c("src/.core.py.swp"), Some(Relevance::Content));
+        assert_eq!(classify(root, root), None);
+        assert_eq!(classify(root, Path::new("/elsewhere/a.py")), None);
+    }
+
+    #[test]
+    fn a_run_waits_for_quiet_and_for_a_retry() {
+        let mut p = Pending::default();
+        assert_eq!(p.due_in(None), None);
+        p.add(".git/HEAD".into(), Relevance::Ignored);
+        assert_eq!(p.due_in(None), None);
+        p.add("a.py".into(), Relevance::Content);
+        p.add("a.py".into(), Relevance::Content);
+        assert_eq!(p.paths, ["a.py"]);
+        assert!(
+            p.due_in(None)
+                .is_some_and(|d| d > Duration::ZERO && d <= DEBOUNCE)
+        );
+        // After a failure the paths stay and wait for the retry alone.
+        p.burst = None;
+        assert_eq!(p.due_in(None), Some(Duration::ZERO));
+        let later = Instant::now() + Duration::from_secs(5);
+        assert!(
+            p.due_in(Some(later))
+                .is_some_and(|d| d > Duration::from_secs(4))
+        );
     }
 }
