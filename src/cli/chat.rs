@@ -129,6 +129,12 @@ fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<
     } = handle;
     let result = crate::tui::run(ops, events);
     drop(live);
+    if let Some(signal) = crate::tui::signalled() {
+        // Killed (SIGTERM) or its terminal gone (SIGHUP): the terminal is restored and what
+        // ran was cancelled; the usual 128 + signal, without waiting for the session.
+        result?;
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
     // The session saves after every turn; its thread ends on Quit or when the TUI is gone.
     let _ = thread.join();
     result.map(|_| ExitCode::SUCCESS)
