@@ -1047,3 +1047,80 @@ fn an_added_file_is_not_packed_twice() {
     assert_eq!(prompt.matches("return sum(items)").count(), 1, "{prompt}");
     quit(h);
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// QA findings
+
+/// [`start`] with session options (a session to resume).
+fn start_with(t: &Test, url: &str, extra: &str, opts: session::Options) -> Handle {
+    lib_home();
+    let user = t.home.path().join("config.toml");
+    std::fs::write(&user, config_text(url, extra)).unwrap_or_else(|e| panic!("{e}"));
+    let config = vibe::config::Config::load(&vibe::config::Sources {
+        user_file: Some(user),
+        repo_root: Some(t.root().to_path_buf()),
+        env: vec![],
+        overrides: vec![],
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    session::spawn(t.root().to_path_buf(), config, opts).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Two processes resume one session and each adds a turn: neither turn is lost, and the second
+/// to save says that the session was continued elsewhere.
+#[test]
+fn two_processes_continuing_one_session_keep_both_turns() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    s.push(answer("First."));
+    s.push(answer("From one."));
+    s.push(answer("From two."));
+    s.push(answer("Fourth."));
+    let h = start(&t, &s.url(), "");
+    let id = h.info.session.clone();
+    message(&h, "first");
+    quit(h);
+    let resume = session::Options {
+        resume: Some(id.clone()),
+        ..Default::default()
+    };
+    let one = start_with(&t, &s.url(), "", resume.clone());
+    let two = start_with(&t, &s.url(), "", resume);
+    let events = message(&one, "from one");
+    assert!(
+        matches!(events.last(), Some(Event::TurnFinished { .. })),
+        "{events:#?}"
+    );
+    let events = message(&two, "from two");
+    let error = events.iter().find_map(|e| match e {
+        Event::Error { text } => Some(text.clone()),
+        _ => None,
+    });
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(&format!(
+            "session {id} was continued by another vibe process"
+        ))),
+        "{events:#?}"
+    );
+    // The answer is still shown (and kept).
+    until(&two, "the answer", |e| {
+        matches!(e, Event::TurnFinished { .. })
+    });
+    // The second process now sends the other's turn too.
+    let events = message(&two, "fourth");
+    assert!(
+        matches!(events.last(), Some(Event::TurnFinished { .. })),
+        "{events:#?}"
+    );
+    let sent: Vec<String> = texts(s.requests()[3].body_json())
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert!(sent.iter().any(|c| c == "From one."), "{sent:#?}");
+    quit(one);
+    quit(two);
+    let list = session::list(t.root()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(list[0].turns, 4, "{list:#?}");
+}

@@ -711,22 +711,24 @@ impl Core {
             );
         }
         let now = now_ms();
-        self.remember(TurnRow {
-            role: "user".into(),
-            text: text.to_string(),
-            time_ms: now,
-            input_tokens: 0,
-            output_tokens: 0,
-            cost_usd: 0.0,
-        });
-        self.remember(TurnRow {
-            role: "assistant".into(),
-            text: outcome.text.clone(),
-            time_ms: now,
-            input_tokens: outcome.usage.input_tokens,
-            output_tokens: outcome.usage.output_tokens,
-            cost_usd: outcome.cost_usd,
-        });
+        self.remember([
+            TurnRow {
+                role: "user".into(),
+                text: text.to_string(),
+                time_ms: now,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_usd: 0.0,
+            },
+            TurnRow {
+                role: "assistant".into(),
+                text: outcome.text.clone(),
+                time_ms: now,
+                input_tokens: outcome.usage.input_tokens,
+                output_tokens: outcome.usage.output_tokens,
+                cost_usd: outcome.cost_usd,
+            },
+        ]);
         self.emit(Event::TurnFinished {
             turn,
             text: outcome.text.clone(),
@@ -754,13 +756,43 @@ impl Core {
         }
     }
 
-    fn remember(&mut self, row: TurnRow) {
-        if let Err(e) = self.store.add_turn(&self.id, self.messages, &row) {
-            self.error(format!("the session was not saved: {e}"));
+    /// Saves a turn (its two messages) after the last message stored. If another process
+    /// continued the session since this one read it, the turn goes after that one's turns (it
+    /// is never written over them), the window is read again so that the next turn sends them
+    /// too, and an error says so.
+    fn remember(&mut self, rows: [TurnRow; 2]) {
+        let first = match self.store.append_turns(&self.id, &rows) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(format!("the session was not saved: {e}"));
+                self.messages
+            }
+        };
+        if first != self.messages {
+            self.error(format!(
+                "session {} was continued by another vibe process; this turn was saved after its turns: resume it again to see them (vibe chat --resume {0})",
+                self.id
+            ));
+            if let Ok(Some(s)) = self.store.load_session(Some(&self.id)) {
+                self.summary = s.summary;
+                self.window_start = s.window_start;
+                self.messages = s.row.messages;
+                self.window = s
+                    .window
+                    .into_iter()
+                    .map(|row| Held {
+                        tokens: self.models.encoding.count(&row.text),
+                        row,
+                    })
+                    .collect();
+                return;
+            }
         }
-        self.messages += 1;
-        let tokens = self.models.encoding.count(&row.text);
-        self.window.push_back(Held { row, tokens });
+        self.messages = first + rows.len();
+        for row in rows {
+            let tokens = self.models.encoding.count(&row.text);
+            self.window.push_back(Held { row, tokens });
+        }
     }
 
     /// Edit blocks of an answer as proposals (one per file), or edit errors.
