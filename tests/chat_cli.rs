@@ -1124,3 +1124,103 @@ fn two_processes_continuing_one_session_keep_both_turns() {
     let list = session::list(t.root()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(list[0].turns, 4, "{list:#?}");
 }
+
+/// The model priced (not local) at $1000 per million tokens, with `extra` settings.
+fn priced(t: &Test, url: &str, extra: &str) {
+    let prices = "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n";
+    let text = config_text(url, &format!("{prices}{extra}")).replace("local = true\n", "");
+    std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Lines of `--jsonl` output.
+fn jsonl(run: &Run) -> Vec<Value> {
+    run.stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn types(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l["type"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A heal that a budget refuses (auto_heal after an edit that broke the file) is a budget
+/// refusal like any other: an `error`, then `budget_refused`, exit 3.
+#[test]
+fn a_budget_refused_heal_exits_3() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    // The answer costs $100 (100,000 tokens read): the session budget of $50 refuses the heal.
+    priced(
+        &t,
+        &s.url(),
+        "[chat]\nauto_heal = true\n[budget]\nsession = 50.0\n",
+    );
+    s.push(openai::stream(
+        &["calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return (1\n>>>>>>> REPLACE\n"],
+        Some((100_000, 20, 0)),
+    ));
+    let run = chat(&t, &["-m", "change f", "--yes", "--jsonl"]);
+    assert_eq!(run.code(), 3, "{}\n{}", run.stdout(), run.stderr());
+    let ty = types(&jsonl(&run));
+    let error = ty.iter().rposition(|t| t == "error");
+    let refused = ty.iter().position(|t| t == "budget_refused");
+    assert!(
+        matches!((error, refused), (Some(e), Some(r)) if e + 1 == r),
+        "{ty:?}"
+    );
+    assert!(ty.contains(&"heal_finished".to_string()), "{ty:?}");
+    assert_eq!(s.request_count(), 1, "the heal was not sent");
+}
+
+/// A summary of the history that a budget refuses drops nothing: the turn stops with the
+/// refusal (exit 3), and the next turn still has the whole history to summarise.
+#[test]
+fn a_refused_summary_drops_nothing() {
+    let t = Test::new();
+    t.write("a.py", "def alpha():\n    return 1\n");
+    let s = Server::start();
+    let long = "word ".repeat(250);
+    let window = "context_window = 1500\n";
+    let chat_cfg = "[chat]\ncontext_budget = 200\n";
+    // The window goes in the provider's table, before the prices.
+    let with_window = |extra: &str| {
+        let prices =
+            "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n";
+        let text = config_text(&s.url(), &format!("{window}{prices}{chat_cfg}{extra}"))
+            .replace("local = true\n", "");
+        std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    with_window("");
+    for i in 1..=3 {
+        s.push(openai::stream(&[&long], Some((100, 20, 0))));
+        let args = if i == 1 {
+            vec!["-m".to_string(), format!("question {i}")]
+        } else {
+            vec!["--resume".into(), "-m".into(), format!("question {i}")]
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        chat(&t, &args).ok();
+    }
+    assert_eq!(s.request_count(), 3);
+    // $0.36 spent: a session budget of $0.30 refuses the summary the fourth turn needs.
+    with_window("[budget]\nsession = 0.30\n");
+    let run = chat(&t, &["--resume", "-m", "question 4"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(!run.stderr().contains("dropped"), "{}", run.stderr());
+    assert_eq!(s.request_count(), 3, "nothing was sent");
+    // Without the budget, the next turn summarises the messages from the first on.
+    with_window("");
+    s.push(answer("SUMMARY"));
+    s.push(answer("Fifth."));
+    chat(&t, &["--resume", "-m", "question 5"]).ok();
+    let summary = texts(s.requests()[3].body_json());
+    assert!(
+        summary.iter().any(|(_, c)| c.contains("question 1")),
+        "{summary:#?}"
+    );
+}

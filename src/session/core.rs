@@ -541,9 +541,22 @@ impl Core {
         );
         let chat = self.models.chat.clone();
         let outcome = self.link.call(&chat, &req, turn, false);
-        if let Err(llm::Error::Cancelled) = outcome {
-            self.emit(Event::Cancelled { turn });
-            return false;
+        match &outcome {
+            Err(llm::Error::Cancelled) => {
+                self.emit(Event::Cancelled { turn });
+                return false;
+            }
+            // A budget refused the summary: the turn's own request would be refused too, and
+            // dropping the history for it would lose it for nothing. Nothing is dropped.
+            Err(e @ llm::Error::Refused(_)) => {
+                self.error(format!(
+                    "summarising the history: {}",
+                    crate::error_chain(e)
+                ));
+                self.emit(Event::BudgetRefused { turn });
+                return false;
+            }
+            _ => {}
         }
         self.window.drain(..n);
         self.window_start += n;
@@ -1082,6 +1095,12 @@ impl Core {
                     ));
                 } else {
                     self.error(format!("heal: {}", crate::error_chain(e.as_ref())));
+                    // A refused attempt is a budget refusal like a refused answer (exit 3).
+                    if e.chain().any(|c| {
+                        matches!(c.downcast_ref::<llm::Error>(), Some(llm::Error::Refused(_)))
+                    }) {
+                        self.emit(Event::BudgetRefused { turn });
+                    }
                     self.emit(finished(false, false, 0, crate::error_chain(e.as_ref())));
                 }
                 return;
