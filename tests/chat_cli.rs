@@ -1047,3 +1047,418 @@ fn an_added_file_is_not_packed_twice() {
     assert_eq!(prompt.matches("return sum(items)").count(), 1, "{prompt}");
     quit(h);
 }
+
+// ---------------------------------------------------------------------------------------------
+// QA findings
+
+/// [`start`] with session options (a session to resume).
+fn start_with(t: &Test, url: &str, extra: &str, opts: session::Options) -> Handle {
+    lib_home();
+    let user = t.home.path().join("config.toml");
+    std::fs::write(&user, config_text(url, extra)).unwrap_or_else(|e| panic!("{e}"));
+    let config = vibe::config::Config::load(&vibe::config::Sources {
+        user_file: Some(user),
+        repo_root: Some(t.root().to_path_buf()),
+        env: vec![],
+        overrides: vec![],
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    session::spawn(t.root().to_path_buf(), config, opts).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Two processes resume one session and each adds a turn: neither turn is lost, and the second
+/// to save says that the session was continued elsewhere.
+#[test]
+fn two_processes_continuing_one_session_keep_both_turns() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    s.push(answer("First."));
+    s.push(answer("From one."));
+    s.push(answer("From two."));
+    s.push(answer("Fourth."));
+    let h = start(&t, &s.url(), "");
+    let id = h.info.session.clone();
+    message(&h, "first");
+    quit(h);
+    let resume = session::Options {
+        resume: Some(id.clone()),
+        ..Default::default()
+    };
+    let one = start_with(&t, &s.url(), "", resume.clone());
+    let two = start_with(&t, &s.url(), "", resume);
+    let events = message(&one, "from one");
+    assert!(
+        matches!(events.last(), Some(Event::TurnFinished { .. })),
+        "{events:#?}"
+    );
+    let events = message(&two, "from two");
+    let error = events.iter().find_map(|e| match e {
+        Event::Error { text } => Some(text.clone()),
+        _ => None,
+    });
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(&format!(
+            "session {id} was continued by another vibe process"
+        ))),
+        "{events:#?}"
+    );
+    // The answer is still shown (and kept).
+    until(&two, "the answer", |e| {
+        matches!(e, Event::TurnFinished { .. })
+    });
+    // The second process now sends the other's turn too.
+    let events = message(&two, "fourth");
+    assert!(
+        matches!(events.last(), Some(Event::TurnFinished { .. })),
+        "{events:#?}"
+    );
+    let sent: Vec<String> = texts(s.requests()[3].body_json())
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert!(sent.iter().any(|c| c == "From one."), "{sent:#?}");
+    quit(one);
+    quit(two);
+    let list = session::list(t.root()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(list[0].turns, 4, "{list:#?}");
+}
+
+/// The model priced (not local) at $1000 per million tokens, with `extra` settings.
+fn priced(t: &Test, url: &str, extra: &str) {
+    let prices = "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n";
+    let text = config_text(url, &format!("{prices}{extra}")).replace("local = true\n", "");
+    std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Lines of `--jsonl` output.
+fn jsonl(run: &Run) -> Vec<Value> {
+    run.stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn types(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l["type"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A heal that a budget refuses (auto_heal after an edit that broke the file) is a budget
+/// refusal like any other: an `error`, then `budget_refused`, exit 3.
+#[test]
+fn a_budget_refused_heal_exits_3() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    let s = Server::start();
+    // The answer costs $100 (100,000 tokens read): the session budget of $50 refuses the heal.
+    priced(
+        &t,
+        &s.url(),
+        "[chat]\nauto_heal = true\n[budget]\nsession = 50.0\n",
+    );
+    s.push(openai::stream(
+        &["calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return (1\n>>>>>>> REPLACE\n"],
+        Some((100_000, 20, 0)),
+    ));
+    let run = chat(&t, &["-m", "change f", "--yes", "--jsonl"]);
+    assert_eq!(run.code(), 3, "{}\n{}", run.stdout(), run.stderr());
+    let ty = types(&jsonl(&run));
+    let error = ty.iter().rposition(|t| t == "error");
+    let refused = ty.iter().position(|t| t == "budget_refused");
+    assert!(
+        matches!((error, refused), (Some(e), Some(r)) if e + 1 == r),
+        "{ty:?}"
+    );
+    assert!(ty.contains(&"heal_finished".to_string()), "{ty:?}");
+    assert_eq!(s.request_count(), 1, "the heal was not sent");
+}
+
+/// A summary of the history that a budget refuses drops nothing: the turn stops with the
+/// refusal (exit 3), and the next turn still has the whole history to summarise.
+#[test]
+fn a_refused_summary_drops_nothing() {
+    let t = Test::new();
+    t.write("a.py", "def alpha():\n    return 1\n");
+    let s = Server::start();
+    let long = "word ".repeat(250);
+    let window = "context_window = 1500\n";
+    let chat_cfg = "[chat]\ncontext_budget = 200\n";
+    // The window goes in the provider's table, before the prices.
+    let with_window = |extra: &str| {
+        let prices =
+            "[providers.scripted.models.\"test-model\"]\ninput = 1000.0\noutput = 1000.0\n";
+        let text = config_text(&s.url(), &format!("{window}{prices}{chat_cfg}{extra}"))
+            .replace("local = true\n", "");
+        std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    with_window("");
+    for i in 1..=3 {
+        s.push(openai::stream(&[&long], Some((100, 20, 0))));
+        let args = if i == 1 {
+            vec!["-m".to_string(), format!("question {i}")]
+        } else {
+            vec!["--resume".into(), "-m".into(), format!("question {i}")]
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        chat(&t, &args).ok();
+    }
+    assert_eq!(s.request_count(), 3);
+    // $0.36 spent: a session budget of $0.30 refuses the summary the fourth turn needs.
+    with_window("[budget]\nsession = 0.30\n");
+    let run = chat(&t, &["--resume", "-m", "question 4"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(!run.stderr().contains("dropped"), "{}", run.stderr());
+    assert_eq!(s.request_count(), 3, "nothing was sent");
+    // Without the budget, the next turn summarises the messages from the first on.
+    with_window("");
+    s.push(answer("SUMMARY"));
+    s.push(answer("Fifth."));
+    chat(&t, &["--resume", "-m", "question 5"]).ok();
+    let summary = texts(s.requests()[3].body_json());
+    assert!(
+        summary.iter().any(|(_, c)| c.contains("question 1")),
+        "{summary:#?}"
+    );
+}
+
+/// Edits accepted with --yes that cannot be written (.vibe/backups is a file) fail the run.
+#[test]
+fn edits_that_cannot_be_written_exit_1() {
+    let t = Test::new();
+    t.write("calc.py", "def f():\n    return 1\n");
+    t.write(".vibe/backups", "not a directory");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer(
+        "calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n",
+    ));
+    let run = chat(&t, &["-m", "change f", "--yes"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("the edits were not written"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("hint: no file was changed"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(read(&t, "calc.py"), "def f():\n    return 1\n");
+}
+
+/// `--resume` without an ID skips sessions that never had a turn, and `--list` does not show
+/// them.
+#[test]
+fn resume_skips_sessions_without_turns() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer("First answer."));
+    s.push(answer("Second answer."));
+    let first = chat(&t, &["-m", "first question", "--json"]).json();
+    // A session that ends before its first turn (a command only).
+    chat(&t, &["-m", "/cost"]).ok();
+    let second = chat(&t, &["--resume", "-m", "second question", "--json"]).json();
+    assert_eq!(first["session"], second["session"]);
+    let list = chat(&t, &["--list", "--json"]).json();
+    assert_eq!(
+        list["sessions"].as_array().map(Vec::len),
+        Some(1),
+        "{list:#}"
+    );
+}
+
+/// `/heal` refuses a path outside the repository as `/add` does, before any model is asked.
+#[test]
+fn slash_heal_refuses_paths_outside_the_repository() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    let h = start(&t, &s.url(), "");
+    for (path, add_error) in [("../x.py", "/add"), ("/etc/hostname", "/add")] {
+        // /add says what failed, then lists the added files.
+        let add = command(&h, "add", path);
+        until(&h, "/add's list", |e| matches!(e, Event::Output { .. }));
+        let heal = command(&h, "heal", path);
+        let text = |events: &[Event]| {
+            events.iter().find_map(|e| match e {
+                Event::Error { text } => Some(text.clone()),
+                _ => None,
+            })
+        };
+        let add = text(&add).unwrap_or_else(|| panic!("/add {path} is an error"));
+        let heal = text(&heal).unwrap_or_else(|| panic!("/heal {path} is an error"));
+        assert_eq!(heal.replacen("/heal", add_error, 1), add);
+    }
+    quit(h);
+    assert_eq!(s.request_count(), 0);
+}
+
+/// A slash command given with -m runs as in the TUI, not sent to the model; one that does
+/// nothing in a script (`/add`) is refused (exit 2), and so is an unknown one.
+#[test]
+fn slash_commands_with_m_run_or_are_refused() {
+    let t = Test::new();
+    t.write("a.py", "def alpha():\n    return 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    let cost = chat(&t, &["-m", "/cost"]);
+    assert!(
+        cost.ok().contains("this session: $0.00"),
+        "{}",
+        cost.stdout()
+    );
+    let j = chat(&t, &["-m", "/context alpha", "--json"]).json();
+    assert_eq!(j["outputs"][0]["command"], "context", "{j:#}");
+    let add = chat(&t, &["-m", "/add a.py"]);
+    assert_eq!(add.code(), 2, "{}", add.stderr());
+    assert!(
+        add.stderr().contains("/add has no effect with -m"),
+        "{}",
+        add.stderr()
+    );
+    let unknown = chat(&t, &["-m", "/nosuch"]);
+    assert_eq!(unknown.code(), 2, "{}", unknown.stderr());
+    assert!(
+        unknown.stderr().contains("unknown command /nosuch"),
+        "{}",
+        unknown.stderr()
+    );
+    assert_eq!(s.request_count(), 0, "no command went to the model");
+    // A path is a message.
+    s.push(answer("It is there."));
+    chat(&t, &["-m", "/usr/bin/env is missing?"]).ok();
+    assert_eq!(s.request_count(), 1);
+}
+
+/// A resumed session sends its earlier conversation and its cost so far (for the TUI) right
+/// after `started`.
+#[test]
+fn a_resumed_session_says_its_history_and_cost() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    priced(&t, &s.url(), "");
+    s.push(answer("First answer."));
+    s.push(answer("Second answer."));
+    let first = chat(&t, &["-m", "first question", "--json"]).json();
+    let run = chat(&t, &["--resume", "-m", "second question", "--jsonl"]);
+    let lines = jsonl(&run);
+    assert_eq!(lines[1]["type"], "resumed", "{lines:#?}");
+    assert_eq!(
+        lines[1]["messages"],
+        serde_json::json!([
+            {"role": "user", "text": "first question"},
+            {"role": "assistant", "text": "First answer."}
+        ])
+    );
+    assert_eq!(lines[1]["session_cost_usd"], first["session_cost_usd"]);
+    assert!(first["session_cost_usd"].as_f64().unwrap_or(0.0) > 0.0);
+}
+
+/// Smaller findings: an unknown session is the error even with no message on stdin; an answer
+/// that is only a tool call is an error, not an empty answer; costs without float noise.
+#[test]
+fn smaller_chat_findings() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    priced(&t, &s.url(), "");
+    let run = t
+        .cmd()
+        .args(["chat", "--resume", "nosuch"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no chat session `nosuch`"), "{stderr}");
+
+    s.push(openai::stream_tool_calls(
+        &[],
+        &[("call_1", "read_file", "{\"path\": \"a.py\"}")],
+        Some((10, 5, 0)),
+    ));
+    let run = chat(&t, &["-m", "read a.py"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("read_file"), "{}", run.stderr());
+
+    // 1.5 + 0.75 cents at these prices: 0.0022500000000000003 as a float sum.
+    s.push(openai::stream(&["ok"], Some((1, 1, 0))));
+    s.push(openai::stream(&["ok"], Some((1, 1, 0))));
+    s.push(openai::stream(&["ok"], Some((1, 1, 0))));
+    let mut last = Value::Null;
+    for i in 0..3 {
+        let mut args = vec!["-m", "hi", "--json"];
+        if i > 0 {
+            args.insert(0, "--resume");
+        }
+        last = chat(&t, &args).json();
+    }
+    let total = last["session_cost_usd"].as_f64().unwrap_or(0.0);
+    assert_eq!(total, (total * 1e9).round() / 1e9, "{last:#}");
+}
+
+/// Ctrl-C while the context is being packed (the first index of a large repository): nothing
+/// is sent to the model (exit 130), and a second Ctrl-C leaves at once.
+#[test]
+fn ctrl_c_before_the_model_call_sends_nothing() {
+    use std::io::BufRead;
+    let t = Test::new();
+    for i in 0..2000 {
+        let body: String = (0..20)
+            .map(|j| format!("def f{i}_{j}(x):\n    return x + {j}\n\n"))
+            .collect();
+        t.write(&format!("pkg{}/m{i}.py", i % 40), body);
+    }
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.set_default(answer("An answer."));
+    let interrupt = |pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -INT {pid}");
+    };
+    // Runs `vibe chat --jsonl`, presses Ctrl-C `presses` times once the turn started; the exit
+    // code and the time from the last press to the exit.
+    let run = |presses: usize| {
+        let mut vibe = t
+            .cmd()
+            .args(["chat", "-m", "where is f7_3 defined?", "--jsonl"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = vibe.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line.unwrap_or_default().contains("\"turn_started\"") {
+                break;
+            }
+        }
+        for _ in 0..presses {
+            std::thread::sleep(Duration::from_millis(100));
+            interrupt(vibe.id());
+        }
+        let pressed = std::time::Instant::now();
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let out = vibe.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        (out.status.code(), pressed.elapsed(), rest.join("\n"))
+    };
+    // Twice: out at once, the index not even finished.
+    let (code, took, _) = run(2);
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    // Once: the packing ends, then the turn is cancelled before its request.
+    let (code, _, rest) = run(1);
+    assert_eq!(code, Some(130), "{rest}");
+    assert!(rest.contains("\"cancelled\""), "{rest}");
+    assert_eq!(s.request_count(), 0, "nothing was sent");
+}

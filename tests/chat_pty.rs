@@ -106,3 +106,101 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
     );
     assert_eq!(s.request_count(), 1);
 }
+
+/// SIGTERM or SIGHUP to the TUI: the terminal is restored (raw mode off, main screen, mouse
+/// capture and bracketed paste off) and vibe exits 128 + the signal. The driver keeps the pty's
+/// terminal side open so that it can read its modes after vibe is gone.
+const SIGNAL_DRIVER: &str = r#"
+import fcntl, os, select, signal, struct, subprocess, sys, termios, time
+vibe, root, signame = sys.argv[1], sys.argv[2], sys.argv[3]
+master, slave = os.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+p = subprocess.Popen([vibe, "-C", root, "chat"], stdin=slave, stdout=slave, stderr=slave,
+                     start_new_session=True)
+seen = b""
+answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
+def pump(timeout):
+    global seen
+    r, _, _ = select.select([master], [], [], timeout)
+    if r:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            return
+        seen += chunk
+        for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
+            while answered[q] < seen.count(q):
+                os.write(master, reply)
+                answered[q] += 1
+end = time.time() + 20
+while b"\x1b[?1049h" not in seen and time.time() < end:
+    pump(0.1)
+if b"\x1b[?1049h" not in seen:
+    print("FAIL no alternate screen"); sys.exit(1)
+end = time.time() + 1
+while time.time() < end:
+    pump(0.05)
+if termios.tcgetattr(slave)[3] & termios.ICANON:
+    print("FAIL not in raw mode"); sys.exit(1)
+p.send_signal(getattr(signal, signame))
+end = time.time() + 15
+while p.poll() is None and time.time() < end:
+    pump(0.05)
+if p.poll() is None:
+    p.kill(); print("FAIL did not exit"); sys.exit(1)
+for _ in range(5):
+    pump(0.05)
+lflag = termios.tcgetattr(slave)[3]
+missing = [name for name, seq in (("main screen", b"\x1b[?1049l"), ("mouse off", b"\x1b[?1000l"),
+           ("paste off", b"\x1b[?2004l")) if seq not in seen.split(b"\x1b[?1049h", 1)[1]]
+if not (lflag & termios.ICANON and lflag & termios.ECHO):
+    missing.append("raw mode off")
+if missing:
+    print("FAIL not restored:", ", ".join(missing)); sys.exit(1)
+print("OK", p.returncode)
+"#;
+
+fn signal_leaves_the_terminal_restored(signal: &str, code: i32) {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        format!(
+            "[llm]\nmodel = \"scripted/test-model\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n",
+            s.url()
+        ),
+    )
+    .expect("config");
+    let mut c = std::process::Command::new("python3");
+    c.arg("-c")
+        .arg(SIGNAL_DRIVER)
+        .arg(env!("CARGO_BIN_EXE_vibe"))
+        .arg(t.root())
+        .arg(signal)
+        .env("VIBE_HOME", t.home.path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
+            c.env_remove(k);
+        }
+    }
+    let out = c.output().expect("python3 runs the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("OK {code}"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_leaves_the_terminal_restored("SIGTERM", 143);
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_leaves_the_terminal_restored("SIGHUP", 129);
+}

@@ -289,3 +289,17 @@ fn a_finished_answer_loses_its_streaming_mark() {
     let s = screen(&mut a, 80, 12);
     assert!(!s.contains("vibe …") && s.contains("hello there"), "{s}");
 }
+
+/// An edit block in an answer is drawn as written (its path as the label, indentation and
+/// markers kept); only the prose around it is markdown.
+#[test]
+fn an_answer_with_an_edit_block() {
+    let mut a = app();
+    turn(
+        &mut a,
+        1,
+        "make total use a clearer name",
+        "Rename `s` in **total**:\n\nsrc/app.py\n<<<<<<< SEARCH\ndef total(items):\n    s = 0\n    for item in items:\n        s += item.price\n    return s\n=======\ndef total(items):\n    amount = 0\n    for item in items:\n        amount += item.price\n    return amount\n>>>>>>> REPLACE\n\nThen run the tests.",
+    );
+    snapshot!("tui_edit_block", screen(&mut a, 80, 30));
+}

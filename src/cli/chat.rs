@@ -105,9 +105,17 @@ struct ChatOut {
     cost_usd: f64,
     session_cost_usd: f64,
     context: ContextOut,
+    /// What a slash command (`-m "/cost"`) printed.
+    outputs: Vec<OutputOut>,
     notices: Vec<String>,
     errors: Vec<String>,
     cancelled: bool,
+}
+
+#[derive(Serialize)]
+struct OutputOut {
+    command: String,
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -129,6 +137,12 @@ fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<
     } = handle;
     let result = crate::tui::run(ops, events);
     drop(live);
+    if let Some(signal) = crate::tui::signalled() {
+        // Killed (SIGTERM) or its terminal gone (SIGHUP): the terminal is restored and what
+        // ran was cancelled; the usual 128 + signal, without waiting for the session.
+        result?;
+        return Ok(ExitCode::from(128 + signal as u8));
+    }
     // The session saves after every turn; its thread ends on Quit or when the TUI is gone.
     let _ = thread.join();
     result.map(|_| ExitCode::SUCCESS)
@@ -139,6 +153,53 @@ fn read_message(args: &ChatArgs) -> anyhow::Result<String> {
     let words: Vec<String> = args.message.iter().cloned().collect();
     let m = super::words_or_stdin(&words, "message", EXAMPLE)?;
     super::not_blank(m, "message", EXAMPLE)
+}
+
+/// Slash commands that do nothing in one scripted turn: what they set lasts only for the
+/// session's process.
+const NOT_IN_SCRIPTS: &[(&str, &str)] = &[
+    (
+        "add",
+        "name the file in the message, or use it in the TUI (vibe chat)",
+    ),
+    ("drop", "nothing is added in a scripted turn"),
+    ("quit", "a scripted turn ends by itself"),
+    ("exit", "a scripted turn ends by itself"),
+    ("q", "a scripted turn ends by itself"),
+];
+
+/// The op for a `-m` message: a slash command is run as the TUI runs it (`/cost`, `/undo`,
+/// `/heal`, `/context TASK`, a plugin's command, ...), not sent to the model; `//text` is a
+/// message starting with a slash, and so is a path (`/usr/bin/env is missing`).
+fn script_op(message: &str) -> anyhow::Result<Op> {
+    let trimmed = message.trim();
+    if let Some(rest) = trimmed.strip_prefix('/') {
+        let (name, args) = match rest.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, a.trim()),
+            None => (rest, ""),
+        };
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            if let Some((_, what)) = NOT_IN_SCRIPTS.iter().find(|(n, _)| *n == name) {
+                return Err(super::UsageError {
+                    message: format!(
+                        "/{name} has no effect with -m: {what}\nhint: `vibe chat -m \"//{name}\"` sends it to the model as a message"
+                    ),
+                }
+                .into());
+            }
+            return Ok(Op::Command {
+                name: name.to_string(),
+                args: args.to_string(),
+            });
+        }
+    }
+    Ok(Op::Message {
+        text: message.to_string(),
+    })
 }
 
 /// The session options the flags give.
@@ -163,9 +224,17 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
     {
         return interactive(args, root, config);
     }
+    // An unknown session is the error, not the message that stdin did not give.
+    session::check_resume(root, args.resume.as_deref())?;
     let message = read_message(args)?;
+    let op = script_op(&message)?;
+    let command = match &op {
+        Op::Command { name, .. } => Some(name.clone()),
+        _ => None,
+    };
     let handle = session::spawn(root.to_path_buf(), config.clone(), options(args))?;
-    // Ctrl-C cancels the turn; the session then ends as usual.
+    // Ctrl-C cancels the turn (before anything more is sent: the session checks before each
+    // model call); a second Ctrl-C leaves at once.
     {
         let ops = handle.ops.clone();
         std::thread::spawn(move || {
@@ -175,13 +244,18 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
             else {
                 return;
             };
+            if rt.block_on(tokio::signal::ctrl_c()).is_err() {
+                return;
+            }
+            let _ = ops.send(Op::Cancel);
             if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-                let _ = ops.send(Op::Cancel);
+                eprintln!("\ncancelled");
+                std::process::exit(130);
             }
         });
     }
     // Ops are handled in order: Quit comes after the turn, its decisions and its heal.
-    let _ = handle.ops.send(Op::Message { text: message });
+    let _ = handle.ops.send(op);
     let _ = handle.ops.send(Op::Quit);
 
     let mut out = ChatOut {
@@ -192,7 +266,6 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
         ..Default::default()
     };
     let mut code = ExitCode::SUCCESS;
-    let mut finished = false;
     let mut stdout = std::io::stdout();
     let plain = !args.json && !args.jsonl;
     for e in handle.events.iter() {
@@ -219,7 +292,6 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 };
             }
             Event::TurnFinished { text, .. } => {
-                finished = true;
                 out.answer = text.clone();
                 if plain && !text.ends_with('\n') {
                     println!();
@@ -335,12 +407,32 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 }
                 out.notices.push(text.clone());
             }
+            Event::Output { command, text } => {
+                if plain {
+                    print(text)?;
+                    if !text.ends_with('\n') {
+                        println!();
+                    }
+                }
+                out.outputs.push(OutputOut {
+                    command: command.clone(),
+                    text: text.clone(),
+                });
+            }
             Event::Error { text } => {
                 if plain {
                     eprintln!("error: {text}");
                 }
                 out.errors.push(text.clone());
-                if !finished && code == ExitCode::SUCCESS {
+                // No such command (nor plugin command): bad usage.
+                if let Some(name) = &command
+                    && text.starts_with(&format!("unknown command /{name}\n"))
+                {
+                    code = ExitCode::from(2);
+                }
+                // Before the answer (the turn failed) or after it (its edits not written, not
+                // validated, not healed): either way the run did not do what was asked.
+                if code == ExitCode::SUCCESS {
                     code = ExitCode::FAILURE;
                 }
             }
@@ -365,6 +457,8 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
         );
     }
     if args.json {
+        out.cost_usd = crate::session::round_usd(out.cost_usd);
+        out.session_cost_usd = crate::session::round_usd(out.session_cost_usd);
         print_json(&out)?;
     }
     Ok(code)

@@ -164,6 +164,25 @@ impl Link {
         turn: u64,
         stream: bool,
     ) -> Result<llm::Outcome, llm::Error> {
+        // A Cancel that came while the call was being prepared (the context packed, the
+        // history summarised, a file validated): nothing more is sent, nothing paid for.
+        let mut cancelled = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(Op::Cancel) => cancelled = true,
+                Ok(op) => self.pending.push_back(op),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                    // The front end is gone: nobody would read the answer.
+                    cancelled |= !self.quit;
+                    self.quit = true;
+                    break;
+                }
+            }
+        }
+        if cancelled {
+            return Err(llm::Error::Cancelled);
+        }
         let cancel = client::Cancel::default();
         let started_ms = crate::store::unix_ms(std::time::SystemTime::now());
         let events = self.events.clone();
@@ -237,9 +256,9 @@ impl Link {
                         cached_tokens: r.tokens.cached,
                         estimated: r.estimated,
                     },
-                    cost_usd: r.cost_usd,
+                    cost_usd: round_usd(r.cost_usd),
                     priced: r.priced,
-                    session_cost_usd: recorded.unwrap_or(self.session_cost),
+                    session_cost_usd: round_usd(recorded.unwrap_or(self.session_cost)),
                     budget: self.tightest(),
                 });
             }
@@ -262,9 +281,9 @@ impl Link {
                 provider: o.provider.clone(),
                 model: o.model.clone(),
                 usage: o.usage,
-                cost_usd: o.cost_usd,
+                cost_usd: round_usd(o.cost_usd),
                 priced: o.priced,
-                session_cost_usd: self.session_cost,
+                session_cost_usd: round_usd(self.session_cost),
                 budget: self.tightest(),
             });
         }
@@ -285,6 +304,12 @@ impl Link {
             .map(|(l, limit)| (spent_on(&spend, l), limit))
             .max_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)))
     }
+}
+
+/// A sum of dollar amounts without the float noise of the sum (0.0022500000000000003):
+/// to the nano-dollar, far below any price.
+pub fn round_usd(v: f64) -> f64 {
+    (v * 1e9).round() / 1e9
 }
 
 fn spent_on(s: &Spend, l: Limit) -> f64 {
@@ -430,6 +455,28 @@ impl Core {
             context_budget: s.context_budget,
             turns: s.turns,
         });
+        if self.messages > 0 {
+            // What the ledger holds for the session (heals included), else its answers' sum.
+            let spent = self
+                .link
+                .ledger
+                .as_ref()
+                .and_then(|l| l.session_spent(&self.id).ok())
+                .unwrap_or(0.0);
+            self.link.session_cost = self.link.session_cost.max(spent);
+            self.emit(Event::Resumed {
+                earlier: self.window_start,
+                messages: self
+                    .window
+                    .iter()
+                    .map(|h| super::HistoryMessage {
+                        role: h.row.role.clone(),
+                        text: h.row.text.clone(),
+                    })
+                    .collect(),
+                session_cost_usd: round_usd(self.link.session_cost),
+            });
+        }
         while let Some(op) = self.link.next_op() {
             match op {
                 Op::Message { text } => self.turn_op(&text, true),
@@ -541,9 +588,22 @@ impl Core {
         );
         let chat = self.models.chat.clone();
         let outcome = self.link.call(&chat, &req, turn, false);
-        if let Err(llm::Error::Cancelled) = outcome {
-            self.emit(Event::Cancelled { turn });
-            return false;
+        match &outcome {
+            Err(llm::Error::Cancelled) => {
+                self.emit(Event::Cancelled { turn });
+                return false;
+            }
+            // A budget refused the summary: the turn's own request would be refused too, and
+            // dropping the history for it would lose it for nothing. Nothing is dropped.
+            Err(e @ llm::Error::Refused(_)) => {
+                self.error(format!(
+                    "summarising the history: {}",
+                    crate::error_chain(e)
+                ));
+                self.emit(Event::BudgetRefused { turn });
+                return false;
+            }
+            _ => {}
         }
         self.window.drain(..n);
         self.window_start += n;
@@ -701,6 +761,23 @@ impl Core {
                 return;
             }
         };
+        if outcome.text.trim().is_empty() {
+            // Nothing to show or save; said, so that a script does not take it for an answer.
+            let why = if outcome.tool_calls.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = outcome.tool_calls.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    ": it asked to call {} (vibe chat offers the model no tools)",
+                    names.join(", ")
+                )
+            };
+            self.error(format!(
+                "{} gave no answer{why}; the turn was not saved: ask again, or try another model (--model)",
+                self.models.label()
+            ));
+            return;
+        }
         if outcome.stop == llm::StopReason::MaxTokens {
             self.notice(
                 Level::Warning,
@@ -711,22 +788,24 @@ impl Core {
             );
         }
         let now = now_ms();
-        self.remember(TurnRow {
-            role: "user".into(),
-            text: text.to_string(),
-            time_ms: now,
-            input_tokens: 0,
-            output_tokens: 0,
-            cost_usd: 0.0,
-        });
-        self.remember(TurnRow {
-            role: "assistant".into(),
-            text: outcome.text.clone(),
-            time_ms: now,
-            input_tokens: outcome.usage.input_tokens,
-            output_tokens: outcome.usage.output_tokens,
-            cost_usd: outcome.cost_usd,
-        });
+        self.remember([
+            TurnRow {
+                role: "user".into(),
+                text: text.to_string(),
+                time_ms: now,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_usd: 0.0,
+            },
+            TurnRow {
+                role: "assistant".into(),
+                text: outcome.text.clone(),
+                time_ms: now,
+                input_tokens: outcome.usage.input_tokens,
+                output_tokens: outcome.usage.output_tokens,
+                cost_usd: outcome.cost_usd,
+            },
+        ]);
         self.emit(Event::TurnFinished {
             turn,
             text: outcome.text.clone(),
@@ -754,13 +833,43 @@ impl Core {
         }
     }
 
-    fn remember(&mut self, row: TurnRow) {
-        if let Err(e) = self.store.add_turn(&self.id, self.messages, &row) {
-            self.error(format!("the session was not saved: {e}"));
+    /// Saves a turn (its two messages) after the last message stored. If another process
+    /// continued the session since this one read it, the turn goes after that one's turns (it
+    /// is never written over them), the window is read again so that the next turn sends them
+    /// too, and an error says so.
+    fn remember(&mut self, rows: [TurnRow; 2]) {
+        let first = match self.store.append_turns(&self.id, &rows) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(format!("the session was not saved: {e}"));
+                self.messages
+            }
+        };
+        if first != self.messages {
+            self.error(format!(
+                "session {} was continued by another vibe process; this turn was saved after its turns: resume it again to see them (vibe chat --resume {0})",
+                self.id
+            ));
+            if let Ok(Some(s)) = self.store.load_session(Some(&self.id)) {
+                self.summary = s.summary;
+                self.window_start = s.window_start;
+                self.messages = s.row.messages;
+                self.window = s
+                    .window
+                    .into_iter()
+                    .map(|row| Held {
+                        tokens: self.models.encoding.count(&row.text),
+                        row,
+                    })
+                    .collect();
+                return;
+            }
         }
-        self.messages += 1;
-        let tokens = self.models.encoding.count(&row.text);
-        self.window.push_back(Held { row, tokens });
+        self.messages = first + rows.len();
+        for row in rows {
+            let tokens = self.models.encoding.count(&row.text);
+            self.window.push_back(Held { row, tokens });
+        }
     }
 
     /// Edit blocks of an answer as proposals (one per file), or edit errors.
@@ -888,7 +997,9 @@ impl Core {
         let run_id = match edit::commit(&self.root, &changes, "chat") {
             Ok(id) => id,
             Err(e) => {
-                self.error(format!("the edits were not written: {e}"));
+                self.error(format!(
+                    "the edits were not written: {e}\nhint: no file was changed and the proposals are dropped; fix that, then ask for the edits again"
+                ));
                 return;
             }
         };
@@ -1050,6 +1161,12 @@ impl Core {
                     ));
                 } else {
                     self.error(format!("heal: {}", crate::error_chain(e.as_ref())));
+                    // A refused attempt is a budget refusal like a refused answer (exit 3).
+                    if e.chain().any(|c| {
+                        matches!(c.downcast_ref::<llm::Error>(), Some(llm::Error::Refused(_)))
+                    }) {
+                        self.emit(Event::BudgetRefused { turn });
+                    }
                     self.emit(finished(false, false, 0, crate::error_chain(e.as_ref())));
                 }
                 return;
@@ -1171,7 +1288,23 @@ impl Core {
                 let paths: Vec<String> = if args.is_empty() {
                     self.failing.keys().cloned().collect()
                 } else {
-                    args.split_whitespace().map(str::to_string).collect()
+                    // As /add: a path outside the repository could never be written, so no
+                    // attempt is paid for it.
+                    let mut paths = vec![];
+                    for p in args.split_whitespace() {
+                        match edit::resolve(&self.root, p) {
+                            Ok((rel, abs)) if abs.is_file() => paths.push(rel),
+                            Ok((rel, _)) => {
+                                self.error(format!("/heal: {rel}: not a file"));
+                                return;
+                            }
+                            Err(e) => {
+                                self.error(format!("/heal: {e}"));
+                                return;
+                            }
+                        }
+                    }
+                    paths
                 };
                 if paths.is_empty() {
                     out(
@@ -1206,6 +1339,12 @@ impl Core {
                         }
                         out(self, s);
                     }
+                    // The CLI's hint (`--force`) is not an option of /undo.
+                    Err(edit::Error::Changed { run, files }) => self.error(format!(
+                        "/undo: run {run}: {} changed since the run: {}; undo refused (`vibe undo --force` in a shell restores anyway, losing those changes)",
+                        if files.len() == 1 { "a file" } else { "files" },
+                        files.join(", ")
+                    )),
                     Err(e) => self.error(format!("/undo: {e}")),
                 }
             }

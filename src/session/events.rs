@@ -41,6 +41,14 @@ pub struct ContextFile {
     pub tokens: usize,
 }
 
+/// One message of a resumed session's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+}
+
 /// Everything a session reports, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -54,6 +62,15 @@ pub enum Event {
         context_budget: usize,
         /// Turns already in the history (a resumed session).
         turns: usize,
+    },
+    /// Right after `Started` when a session is resumed: its earlier conversation (the
+    /// messages still in its window, oldest first) for the front end to show, and its cost so
+    /// far.
+    Resumed {
+        /// Earlier messages no longer in the window (summarised, or cleared).
+        earlier: usize,
+        messages: Vec<HistoryMessage>,
+        session_cost_usd: f64,
     },
     /// A user message starts turn `turn`.
     TurnStarted {

@@ -18,8 +18,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::store::Store;
 
-pub use self::core::COMMANDS;
-pub use events::{ContextFile, Event, Level, Op};
+pub use self::core::{COMMANDS, round_usd};
+pub use events::{ContextFile, Event, HistoryMessage, Level, Op};
 
 /// How a session starts.
 #[derive(Debug, Clone, Default)]
@@ -98,25 +98,43 @@ pub fn list(root: &Path) -> anyhow::Result<Vec<SessionInfo>> {
         .collect())
 }
 
+/// The session `resume` names (`Some("")`: the last one with a turn), or a usage error.
+fn resumed(
+    store: &Store,
+    resume: Option<&str>,
+) -> anyhow::Result<Option<crate::store::sessions::SessionState>> {
+    let Some(id) = resume else { return Ok(None) };
+    let want = (!id.is_empty()).then_some(id);
+    Ok(Some(store.load_session(want)?.ok_or_else(|| {
+        crate::cli::UsageError {
+            message: match want {
+                Some(id) => format!(
+                    "no chat session `{id}` in this repository\nhint: vibe chat --list shows them"
+                ),
+                None => {
+                    "no chat session to resume in this repository\nhint: start one with vibe chat"
+                        .into()
+                }
+            },
+        }
+    })?))
+}
+
+/// Checks that the session `resume` names exists (the error [`spawn`] would give), before a
+/// front end reads a message for it.
+pub fn check_resume(root: &Path, resume: Option<&str>) -> anyhow::Result<()> {
+    if resume.is_none() {
+        return Ok(());
+    }
+    resumed(&open_store(root)?, resume).map(|_| ())
+}
+
 /// Starts a session on its own thread. Setup errors (a bad model spec, an unknown session to
 /// resume, an unreadable index or ledger) are returned here; later errors arrive as
 /// [`Event::Error`] and the session goes on.
 pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Handle> {
     let store = open_store(&root)?;
-    let resumed = match &opts.resume {
-        None => None,
-        Some(id) => {
-            let want = (!id.is_empty()).then_some(id.as_str());
-            Some(store.load_session(want)?.ok_or_else(|| crate::cli::UsageError {
-                message: match want {
-                    Some(id) => format!(
-                        "no chat session `{id}` in this repository\nhint: vibe chat --list shows them"
-                    ),
-                    None => "no chat session to resume in this repository\nhint: start one with vibe chat".into(),
-                },
-            })?)
-        }
-    };
+    let resumed = resumed(&store, opts.resume.as_deref())?;
     let id = match &resumed {
         Some(s) => s.row.id.clone(),
         None => crate::cost::new_session_id(),

@@ -51,6 +51,8 @@ const ROW: &str = "SELECT s.id, s.created_ms, s.updated_ms, s.model, s.title, \
      (SELECT COALESCE(SUM(cost_usd), 0) FROM chat_turns t WHERE t.session = s.id) \
      FROM chat_sessions s";
 
+const HAS_TURNS: &str = "EXISTS (SELECT 1 FROM chat_turns t WHERE t.session = s.id)";
+
 fn row(r: &rusqlite::Row) -> rusqlite::Result<SessionRow> {
     Ok(SessionRow {
         id: r.get(0)?,
@@ -76,18 +78,22 @@ impl Store {
         Ok(())
     }
 
-    /// Every session, the most recently updated first.
+    /// Every session with at least one message, the most recently updated first (a session
+    /// is created as it starts; one left before its first turn holds nothing to show or resume).
     pub fn sessions(&self) -> Result<Vec<SessionRow>> {
         let e = sql(&self.path);
         let mut stmt = self
             .conn
-            .prepare(&format!("{ROW} ORDER BY s.updated_ms DESC, s.rowid DESC"))
+            .prepare(&format!(
+                "{ROW} WHERE {HAS_TURNS} ORDER BY s.updated_ms DESC, s.rowid DESC"
+            ))
             .map_err(&e)?;
         let rows = stmt.query_map([], row).map_err(&e)?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(&e)
     }
 
-    /// A session to resume: `id`, or the most recently updated one for `None`.
+    /// A session to resume: `id`, or for `None` the most recently updated one with at least one
+    /// message.
     pub fn load_session(&self, id: Option<&str>) -> Result<Option<SessionState>> {
         let e = sql(&self.path);
         let found = match id {
@@ -98,7 +104,9 @@ impl Store {
             None => self
                 .conn
                 .query_row(
-                    &format!("{ROW} ORDER BY s.updated_ms DESC, s.rowid DESC LIMIT 1"),
+                    &format!(
+                        "{ROW} WHERE {HAS_TURNS} ORDER BY s.updated_ms DESC, s.rowid DESC LIMIT 1"
+                    ),
                     [],
                     row,
                 )
@@ -153,16 +161,25 @@ impl Store {
         }))
     }
 
-    /// Appends message `n` of a session; the first user message becomes its title.
-    pub fn add_turn(&self, session: &str, n: usize, t: &TurnRow) -> Result<()> {
+    /// Appends messages (a turn: the user's and the answer) after the last one stored, in one
+    /// transaction, and returns the index of the first. Another process may have continued the
+    /// session since this one read it: the messages then go after that process's, never over
+    /// them (the caller compares the index with the one it expected). The first user message
+    /// becomes the session's title.
+    pub fn append_turns(&self, session: &str, rows: &[TurnRow]) -> Result<usize> {
         let e = sql(&self.path);
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO chat_turns(session, n, role, text, time_ms, input_tokens, \
-                 output_tokens, cost_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        let tx = self.conn.unchecked_transaction().map_err(&e)?;
+        // The insert itself reads the last index: a write statement holds the write lock for
+        // its whole run, so two processes cannot both take the same `n`.
+        let mut first = None;
+        for t in rows {
+            tx.execute(
+                "INSERT INTO chat_turns(session, n, role, text, time_ms, input_tokens, \
+                 output_tokens, cost_usd) \
+                 SELECT ?1, COALESCE(MAX(n) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7 \
+                 FROM chat_turns WHERE session = ?1",
                 params![
                     session,
-                    n as i64,
                     t.role,
                     t.text,
                     t.time_ms,
@@ -172,22 +189,33 @@ impl Store {
                 ],
             )
             .map_err(&e)?;
-        let title: String = t
-            .text
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(80)
-            .collect();
-        self.conn
-            .execute(
+            if first.is_none() {
+                let n: i64 = tx
+                    .query_row(
+                        "SELECT MAX(n) FROM chat_turns WHERE session = ?1",
+                        [session],
+                        |r| r.get(0),
+                    )
+                    .map_err(&e)?;
+                first = Some(n.max(0) as usize);
+            }
+            let title: String = t
+                .text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(80)
+                .collect();
+            tx.execute(
                 "UPDATE chat_sessions SET updated_ms = ?2, \
                  title = CASE WHEN title = '' AND ?3 = 'user' THEN ?4 ELSE title END WHERE id = ?1",
                 params![session, t.time_ms, t.role, title],
             )
             .map_err(&e)?;
-        Ok(())
+        }
+        tx.commit().map_err(&e)?;
+        Ok(first.unwrap_or(0))
     }
 
     /// Records that the messages before `window_start` are now stood for by `summary`.
@@ -257,9 +285,17 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let store = Store::open(dir.path(), &mut |_| {})?;
         store.create_session("a", "p/m", 1)?;
-        store.add_turn("a", 0, &turn("user", "first question\nmore", 2))?;
-        store.add_turn("a", 1, &turn("assistant", "answer", 3))?;
-        store.add_turn("a", 2, &turn("user", "second", 4))?;
+        store.append_turns(
+            "a",
+            &[
+                turn("user", "first question\nmore", 2),
+                turn("assistant", "answer", 3),
+            ],
+        )?;
+        store.append_turns("a", &[turn("user", "second", 4)])?;
+        store.create_session("c", "p/m", 4)?;
+        store.append_turns("c", &[turn("user", "c's", 4)])?;
+        // Started later, but left before its first turn: neither listed nor resumed.
         store.create_session("b", "p/m", 5)?;
         store.set_session_window("a", "they talked", 2)?;
         store.session_run("a", Some("r1"), 4)?;
@@ -268,19 +304,47 @@ mod tests {
         let list = store.sessions()?;
         assert_eq!(
             list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-            ["b", "a"]
+            ["c", "a"]
         );
         assert_eq!(list[1].title, "first question");
         assert_eq!(list[1].messages, 3);
         assert!((list[1].cost_usd - 1.5).abs() < 1e-9);
         let last = store.load_session(None)?.ok_or("no last session")?;
-        assert_eq!(last.row.id, "b");
+        assert_eq!(last.row.id, "c");
+        assert!(
+            store.load_session(Some("b"))?.is_some(),
+            "by its id it still is"
+        );
         let a = store.load_session(Some("a"))?.ok_or("no session a")?;
         assert_eq!(a.summary, "they talked");
         assert_eq!(a.window_start, 2);
         assert_eq!(a.window, [turn("user", "second", 4)]);
         assert_eq!(a.runs, ["r1"]);
         assert!(store.load_session(Some("zzz"))?.is_none());
+        Ok(())
+    }
+
+    /// Two processes that resumed the same session both append a turn: the second goes after
+    /// the first, not over it, and says where it went.
+    #[test]
+    fn a_turn_goes_after_another_writers_turn()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let one = Store::open(dir.path(), &mut |_| {})?;
+        let two = Store::open(dir.path(), &mut |_| {})?;
+        one.create_session("a", "p/m", 1)?;
+        let pair = |q: &str, a: &str| [turn("user", q, 2), turn("assistant", a, 3)];
+        assert_eq!(one.append_turns("a", &pair("q1", "a1"))?, 0);
+        assert_eq!(two.append_turns("a", &pair("q2", "a2"))?, 2);
+        assert_eq!(one.append_turns("a", &pair("q3", "a3"))?, 4);
+        let texts: Vec<String> = one
+            .load_session(Some("a"))?
+            .ok_or("no session")?
+            .window
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(texts, ["q1", "a1", "q2", "a2", "q3", "a3"]);
         Ok(())
     }
 }

@@ -110,6 +110,9 @@ pub struct App {
     /// A first Ctrl-C when idle with an empty input arms this; a second one quits.
     pub quit_armed: bool,
     pub quit: bool,
+    /// A `/name` the TUI does not know, sent to the session (a command plugin?), with the text
+    /// typed: put back into the input if the session answers that it is unknown.
+    unknown_candidate: Option<(String, String)>,
     /// Set by the view: the conversation's height and total wrapped lines at the last draw.
     pub(crate) view_height: usize,
     pub(crate) total_lines: usize,
@@ -152,6 +155,7 @@ impl App {
             scroll: 0,
             show_side: true,
             quit_armed: false,
+            unknown_candidate: None,
             quit: false,
             view_height: 20,
             total_lines: 0,
@@ -227,6 +231,31 @@ impl App {
                         format!("resumed session {} ({turns} turns)", self.session),
                     );
                 }
+            }
+            Event::Resumed {
+                earlier,
+                messages,
+                session_cost_usd,
+            } => {
+                self.session_cost = session_cost_usd;
+                if earlier > 0 {
+                    self.system(
+                        SystemKind::Info,
+                        format!("{earlier} earlier messages are summarised (not shown)"),
+                    );
+                }
+                // Turns numbered as the session numbers them: new ones follow.
+                let mut turn = (earlier as u64).div_ceil(2);
+                for m in messages {
+                    if m.role == "assistant" {
+                        self.entries
+                            .push(Entry::new(Kind::Assistant { turn, done: true }, m.text));
+                    } else {
+                        turn += 1;
+                        self.entries.push(Entry::new(Kind::User, m.text));
+                    }
+                }
+                self.scroll = 0;
             }
             Event::TurnStarted { turn, text } => {
                 self.entries.push(Entry::new(Kind::User, text));
@@ -335,6 +364,7 @@ impl App {
             }
             Event::Output { command, text } => {
                 self.working = None;
+                self.unknown_candidate = None;
                 self.system(SystemKind::Output, format!("/{command}\n{text}"));
             }
             Event::Notice { level, text } => {
@@ -346,6 +376,14 @@ impl App {
             }
             Event::Error { text } => {
                 self.working = None;
+                // An unknown `/name`: its text is put back for fixing (unless something was
+                // typed since).
+                if let Some((name, typed)) = self.unknown_candidate.take()
+                    && text.starts_with(&format!("unknown command /{name}\n"))
+                    && self.input.is_empty()
+                {
+                    self.input.set_text(&typed);
+                }
                 self.error = Some(text);
                 if let Some(turn) = self.streaming {
                     self.finish(turn);
@@ -559,21 +597,24 @@ impl App {
             // The built-in commands, and any other `/name`: the session knows the plugin
             // commands (and says when there is none of that name). "//text" is a message that
             // starts with a slash.
+            // A name with a slash in it (`/usr/bin/env is missing`) is a path in a message.
             if palette::is_command(name)
                 || (!name.is_empty()
                     && name
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                        .all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
             {
-                if !palette::is_command(name) {
-                    // A command plugin: it runs until its output or error.
-                    self.working = Some(format!("running /{name}"));
-                }
                 let op = Op::Command {
                     name: name.to_string(),
                     args: args.to_string(),
                 };
-                self.input.submit();
+                let text = self.input.submit();
+                if !palette::is_command(name) {
+                    // A command plugin: it runs until its output or error. If the session knows
+                    // no such command, the text comes back into the input for fixing.
+                    self.working = Some(format!("running /{name}"));
+                    self.unknown_candidate = Some((name.to_string(), text));
+                }
                 self.scroll = 0;
                 return vec![op];
             }

@@ -138,9 +138,150 @@ impl Renderer<'_> {
     }
 }
 
-/// Renders markdown into logical lines. An unclosed code fence (a streaming answer) renders
-/// as a code block up to the end of the text.
+/// A part of an answer: prose (markdown), or an edit block drawn as written.
+#[derive(Debug, PartialEq)]
+enum Part<'a> {
+    Prose(&'a str),
+    /// The path line and the block's lines, markers included.
+    Edit {
+        path: &'a str,
+        lines: Vec<&'a str>,
+    },
+}
+
+/// The marker an edit-block line is (as `src/edit/parse.rs` reads them: 5–9 of one character
+/// at the line's start, then the keyword): `<` opens, `>` closes, `=` divides.
+fn edit_marker(line: &str) -> Option<char> {
+    let line = line.trim_end();
+    let first = line.chars().next()?;
+    if !matches!(first, '<' | '=' | '>') {
+        return None;
+    }
+    let run = line.chars().take_while(|&c| c == first).count();
+    if !(5..=9).contains(&run) {
+        return None;
+    }
+    let rest = line[run..].trim().to_ascii_uppercase();
+    match (first, rest.as_str()) {
+        ('<', "SEARCH" | "FILE") | ('>', "REPLACE" | "FILE") | ('=', "") => Some(first),
+        _ => None,
+    }
+}
+
+fn is_fence(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// Splits an answer into prose and the edit blocks the model was asked for (a path line, then
+/// `<<<<<<< SEARCH` … `>>>>>>> REPLACE`, or `<<<<<<< FILE` … `>>>>>>> FILE`). Markdown would
+/// take the path for a heading, the markers for quotes and the indented lines for code; the
+/// blocks are drawn verbatim instead. A block inside a code fence is the fence's; a block not
+/// closed yet (a streaming answer) runs to the end.
+fn parts(text: &str) -> Vec<Part<'_>> {
+    let mut out = Vec::new();
+    // Byte offsets of each line's start, with the line (its newline excluded).
+    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut at = 0;
+    for l in text.split_inclusive('\n') {
+        lines.push((at, l.trim_end_matches(['\n', '\r'])));
+        at += l.len();
+    }
+    let mut prose_from = 0;
+    let mut fenced = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let (start, line) = lines[i];
+        if is_fence(line) {
+            fenced = !fenced;
+        }
+        if fenced || edit_marker(line) != Some('<') {
+            i += 1;
+            continue;
+        }
+        // The path is the line before, if it is one (not blank, not prose's end of a block).
+        let (block_start, path) = match i.checked_sub(1).map(|j| lines[j]) {
+            Some((p_start, p))
+                if !p.trim().is_empty() && edit_marker(p).is_none() && p_start >= prose_from =>
+            {
+                (p_start, p)
+            }
+            _ => (start, ""),
+        };
+        if block_start > prose_from {
+            out.push(Part::Prose(&text[prose_from..block_start]));
+        }
+        let mut block = Vec::new();
+        let mut j = i;
+        while j < lines.len() {
+            block.push(lines[j].1);
+            j += 1;
+            if edit_marker(lines[j - 1].1) == Some('>') {
+                break;
+            }
+        }
+        out.push(Part::Edit { path, lines: block });
+        prose_from = lines.get(j).map_or(text.len(), |l| l.0);
+        i = j;
+    }
+    if prose_from < text.len() {
+        out.push(Part::Prose(&text[prose_from..]));
+    }
+    out
+}
+
+/// An edit block as a code-like block: its path as the label, every line as written.
+fn edit_block(out: &mut Vec<RLine>, path: &str, lines: &[&str], theme: &Theme) {
+    if out.last().is_some_and(|l| l.line.width() > 0) {
+        out.push(RLine::new(Vec::new(), 0));
+    }
+    let label = if path.trim().is_empty() {
+        "edit"
+    } else {
+        path.trim()
+    };
+    out.push(RLine::new(
+        vec![Span::styled(format!("╭─ {label}"), theme.dim())],
+        0,
+    ));
+    for l in lines {
+        let style = if edit_marker(l).is_some() {
+            theme.dim()
+        } else {
+            Style::new()
+        };
+        out.push(RLine::new(
+            vec![
+                Span::styled("│ ", theme.dim()),
+                Span::styled(l.replace('\t', "    "), style),
+            ],
+            2,
+        ));
+    }
+    out.push(RLine::new(vec![Span::styled("╰─", theme.dim())], 0));
+}
+
+/// Renders an answer into logical lines: markdown, with edit blocks drawn verbatim (see
+/// [`parts`]). An unclosed code fence (a streaming answer) renders as a code block up to the
+/// end of the text.
 pub fn render(text: &str, theme: &Theme) -> Vec<RLine> {
+    let mut out = Vec::new();
+    for part in parts(text) {
+        match part {
+            Part::Prose(p) => {
+                let lines = render_markdown(p, theme);
+                if !lines.is_empty() && out.last().is_some_and(|l: &RLine| l.line.width() > 0) {
+                    out.push(RLine::new(Vec::new(), 0));
+                }
+                out.extend(lines);
+            }
+            Part::Edit { path, lines } => edit_block(&mut out, path, &lines, theme),
+        }
+    }
+    out
+}
+
+fn render_markdown(text: &str, theme: &Theme) -> Vec<RLine> {
     let mut r = Renderer {
         theme,
         out: Vec::new(),
@@ -425,6 +566,38 @@ mod tests {
 
     fn texts(lines: &[Line]) -> Vec<String> {
         lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn edit_blocks_are_parts_of_their_own() {
+        let text = "Fix:\n\nsrc/app.py\n<<<<<<< SEARCH\n    x = 1\n=======\n    x = 2\n>>>>>>> REPLACE\nDone.\n";
+        assert_eq!(
+            parts(text),
+            [
+                Part::Prose("Fix:\n\n"),
+                Part::Edit {
+                    path: "src/app.py",
+                    lines: vec![
+                        "<<<<<<< SEARCH",
+                        "    x = 1",
+                        "=======",
+                        "    x = 2",
+                        ">>>>>>> REPLACE"
+                    ]
+                },
+                Part::Prose("Done.\n"),
+            ]
+        );
+        // Inside a fence, the fence's; not closed yet (streaming), to the end.
+        let fenced = "```\na.py\n<<<<<<< SEARCH\nx\n```\n";
+        assert_eq!(parts(fenced), [Part::Prose(fenced)]);
+        assert_eq!(
+            parts("a.py\n<<<<<<< SEARCH\n  x"),
+            [Part::Edit {
+                path: "a.py",
+                lines: vec!["<<<<<<< SEARCH", "  x"]
+            }]
+        );
     }
 
     #[test]

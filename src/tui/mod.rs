@@ -14,7 +14,7 @@ pub mod theme;
 pub mod view;
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -95,8 +95,57 @@ fn setup() -> anyhow::Result<Guard> {
     Ok(guard)
 }
 
-/// Runs the TUI until the user quits or the session ends: sends `ops`, consumes `events`.
+/// The signal (SIGTERM, SIGHUP) that ended the TUI; 0 while none came.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that ended the last [`run`], if one did: the process should exit 128 + it.
+pub fn signalled() -> Option<i32> {
+    match SIGNALLED.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    }
+}
+
+/// Catches SIGTERM and SIGHUP (a `kill`, a closed terminal window) for the loop, which then
+/// leaves as on /quit and restores the terminal; without this their default action ends the
+/// process in raw mode on the alternate screen. Registered before the terminal is set up, so
+/// that no window is left where a signal would skip the restore.
+fn watch_signals() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut term, mut hup) = {
+        let _in = rt.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
+    };
+    std::thread::Builder::new()
+        .name("vibe-tui-signals".into())
+        .spawn(move || {
+            let n = rt.block_on(async {
+                tokio::select! {
+                    _ = term.recv() => libc_signal::TERM,
+                    _ = hup.recv() => libc_signal::HUP,
+                }
+            });
+            SIGNALLED.store(n, Ordering::SeqCst);
+        })?;
+    Ok(())
+}
+
+/// Signal numbers (the same on every Unix vibe builds for).
+mod libc_signal {
+    pub const HUP: i32 = 1;
+    pub const TERM: i32 = 15;
+}
+
+/// Runs the TUI until the user quits, the session ends or a SIGTERM / SIGHUP comes
+/// ([`signalled`]): sends `ops`, consumes `events`.
 pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
+    watch_signals()?;
     let _guard = setup()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
@@ -120,6 +169,12 @@ pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
             }
         }
         if app.should_quit() {
+            break;
+        }
+        if signalled().is_some() {
+            // Stop what runs (a stream, a validator), then leave; the guard restores.
+            let _ = ops.send(Op::Cancel);
+            let _ = ops.send(Op::Quit);
             break;
         }
         if dirty {

@@ -93,6 +93,43 @@ fn slash_commands_parse() {
     ));
 }
 
+/// `/ñame` is a command too (the session says it is unknown), and an unknown command's text
+/// comes back into the input for fixing; a known plugin command's does not.
+#[test]
+fn an_unknown_command_is_kept_for_fixing() {
+    let mut a = app();
+    typed(&mut a, "/ñame x");
+    assert_eq!(
+        a.on_key(key(KeyCode::Enter)),
+        [Op::Command {
+            name: "ñame".into(),
+            args: "x".into()
+        }]
+    );
+    a.on_event(Event::Error {
+        text: "unknown command /ñame\ncommands:\n  /add".into(),
+    });
+    assert_eq!(a.input.text(), "/ñame x");
+    assert!(a.error.is_some());
+    a.input.clear();
+    typed(&mut a, "/changelog");
+    a.on_key(key(KeyCode::Enter));
+    a.on_event(Event::Output {
+        command: "changelog".into(),
+        text: "v1".into(),
+    });
+    a.on_event(Event::Error {
+        text: "unknown command /changelog\n".into(),
+    });
+    assert!(a.input.is_empty(), "{:?}", a.input.text());
+    // A path is still a message.
+    typed(&mut a, "/usr/bin/env is missing");
+    assert!(matches!(
+        &a.on_key(key(KeyCode::Enter))[..],
+        [Op::Message { .. }]
+    ));
+}
+
 #[test]
 fn quit_and_ctrl_d() {
     let mut a = app();
@@ -404,4 +441,67 @@ fn scrolling_by_page_and_wheel() {
         a.on_key(key(KeyCode::PageUp));
     }
     assert_eq!(a.scroll, 80, "never past the top");
+}
+
+/// A resumed session shows its earlier turns and its cost so far; the next turn follows them.
+#[test]
+fn a_resumed_session_shows_its_history_and_cost() {
+    let mut a = app();
+    a.on_event(Event::Started {
+        session: "s1".into(),
+        provider: "p".into(),
+        model: "m".into(),
+        context_budget: 1000,
+        turns: 2,
+    });
+    let m = |role: &str, text: &str| crate::session::HistoryMessage {
+        role: role.into(),
+        text: text.into(),
+    };
+    a.on_event(Event::Resumed {
+        earlier: 0,
+        messages: vec![
+            m("user", "first question"),
+            m("assistant", "first answer"),
+            m("user", "second question"),
+            m("assistant", "second answer"),
+        ],
+        session_cost_usd: 0.25,
+    });
+    assert_eq!(a.session_cost, 0.25);
+    let shown: Vec<(&Kind, &str)> = a
+        .entries
+        .iter()
+        .map(|e| (&e.kind, e.text.as_str()))
+        .collect();
+    assert!(
+        shown.contains(&(&Kind::User, "first question")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&(
+            &Kind::Assistant {
+                turn: 2,
+                done: true
+            },
+            "second answer"
+        )),
+        "{shown:?}"
+    );
+    a.on_event(Event::TurnStarted {
+        turn: 3,
+        text: "third".into(),
+    });
+    a.on_event(Event::Delta {
+        turn: 3,
+        text: "new".into(),
+    });
+    assert_eq!(a.entries.last().map(|e| e.text.as_str()), Some("new"));
+    assert_eq!(
+        a.entries
+            .iter()
+            .filter(|e| e.text == "second answer")
+            .count(),
+        1
+    );
 }
