@@ -1153,15 +1153,16 @@ fn a_budget_refused_heal_exits_3() {
     let t = Test::new();
     t.write("calc.py", "def f():\n    return 1\n");
     let s = Server::start();
-    // The answer costs $100 (100,000 tokens read): the session budget of $50 refuses the heal.
+    // The answer costs $2.02 (2,000 tokens read, as many as a server may plausibly say for
+    // this prompt): the session budget of $2.50 leaves too little for the heal's request.
     priced(
         &t,
         &s.url(),
-        "[chat]\nauto_heal = true\n[budget]\nsession = 50.0\n",
+        "[chat]\nauto_heal = true\n[budget]\nsession = 2.5\n",
     );
     s.push(openai::stream(
         &["calc.py\n<<<<<<< SEARCH\n    return 1\n=======\n    return (1\n>>>>>>> REPLACE\n"],
-        Some((100_000, 20, 0)),
+        Some((2_000, 20, 0)),
     ));
     let run = chat(&t, &["-m", "change f", "--yes", "--jsonl"]);
     assert_eq!(run.code(), 3, "{}\n{}", run.stdout(), run.stderr());
