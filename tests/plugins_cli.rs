@@ -531,3 +531,32 @@ fn ctrl_c_stops_a_running_plugin() {
         util::ctrl_c_once_started(&t, args, &pid_file);
     }
 }
+
+/// A huge `timeout` in a manifest panicked: `1e30` in `Duration::from_secs_f64`, `1e19` in
+/// `Instant + Duration`, on every command that runs plugins (a user plugin always runs).
+#[test]
+fn a_huge_timeout_is_a_manifest_error_not_a_crash() {
+    for timeout in ["1e30", "1e19"] {
+        let t = Test::new();
+        t.write("app.py", "x = 1\n");
+        sh_plugin(
+            &t.home.path().join("plugins"),
+            "forever",
+            "\"analyzer\", \"command\"",
+            "echo '{\"findings\": [], \"output\": \"x\"}'\n",
+            &format!("timeout = {timeout}\n"),
+        );
+        let r = t.run(&["map", "--json"]);
+        let v = r.json();
+        assert!(v.get("plugins").is_none(), "{}", v["plugins"]);
+        let file = t.home.path().join("plugins/forever/plugin.toml");
+        assert!(
+            r.stderr().contains(&format!(
+                "warning: plugin `forever`: bad manifest, plugin not loaded: {}: `timeout` is",
+                file.display()
+            )) && r.stderr().contains("at most 86400 (a day)"),
+            "{}",
+            r.stderr()
+        );
+    }
+}

@@ -11,6 +11,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The longest timeout, in seconds, a plugin manifest or the config may give a command (a
+/// day): a longer one is a typo, and `Instant + Duration` panics past what the clock holds.
+pub const MAX_TIMEOUT: f64 = 86_400.0;
+
+/// `secs` as a timeout: at most [`MAX_TIMEOUT`], and 1 s when it is not a positive number
+/// (the manifest and the config refuse both; this keeps a value that slipped through from
+/// panicking in `Duration::from_secs_f64`).
+pub fn timeout_secs(secs: f64) -> Duration {
+    if secs.is_finite() && secs > 0.0 {
+        Duration::from_secs_f64(secs.min(MAX_TIMEOUT))
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
 /// An executable named `name`: in one of `extra` (e.g. a project's `node_modules/.bin`) first,
 /// then on `PATH`.
 pub fn which(name: &str, extra: &[PathBuf]) -> Option<PathBuf> {
@@ -271,7 +286,11 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
         }
     }
     drop(tx);
-    let deadline = start + timeout;
+    // Saturates: a timeout past what the clock can hold means "no deadline", not a panic.
+    let deadline = start
+        .checked_add(timeout)
+        .or_else(|| start.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(start);
     let pgid = child.id();
     let mut timed_out = false;
     let mut interrupted = false;
@@ -384,6 +403,19 @@ mod tests {
         let r = run(c, Duration::from_millis(300))?;
         assert!(r.timed_out && r.code.is_none());
         assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
+        Ok(())
+    }
+
+    /// `start + timeout` panicked ("overflow when adding duration to instant") for a timeout
+    /// past the clock's range.
+    #[test]
+    fn a_huge_timeout_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("echo out");
+        let r = run(c, Duration::MAX)?;
+        assert_eq!((r.code, r.stdout.trim()), (Some(0), "out"));
+        assert_eq!(timeout_secs(1e30), Duration::from_secs(86_400));
+        assert_eq!(timeout_secs(f64::NAN), Duration::from_secs(1));
         Ok(())
     }
 

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -223,7 +222,7 @@ fn invoke(
 
     let watch = !plugin.manifest.permissions.write_repo;
     let before = watch.then(|| snapshot(repo_root));
-    let timeout = Duration::from_secs_f64(plugin.manifest.timeout);
+    let timeout = tools::timeout_secs(plugin.manifest.timeout);
     tracing::debug!(
         "plugin {name}: running {} {:?} as {kind}",
         exe.display(),

@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::heal::Stage;
+use crate::heal::tools::MAX_TIMEOUT;
 
 /// What a plugin adds to vibe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -160,9 +161,9 @@ impl Manifest {
                     .into(),
             );
         }
-        if !(m.timeout.is_finite() && m.timeout > 0.0) {
+        if !(m.timeout.is_finite() && m.timeout > 0.0 && m.timeout <= MAX_TIMEOUT) {
             return bad(format!(
-                "`timeout` is {}: give a number of seconds above 0",
+                "`timeout` is {}: give a number of seconds above 0 and at most {MAX_TIMEOUT} (a day)",
                 m.timeout
             ));
         }
@@ -253,6 +254,14 @@ max = 3
             (
                 format!("name = \"a\"\nkinds = [\"command\"]\ntimeout = 0\n{base}"),
                 "`timeout`",
+            ),
+            (
+                format!("name = \"a\"\nkinds = [\"command\"]\ntimeout = 1e30\n{base}"),
+                "at most 86400",
+            ),
+            (
+                format!("name = \"a\"\nkinds = [\"command\"]\ntimeout = 86400.5\n{base}"),
+                "at most 86400",
             ),
             (
                 format!("name = \"a\"\nkinds = [\"command\"]\nextra = 1\n{base}"),
