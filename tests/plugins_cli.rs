@@ -560,3 +560,22 @@ fn a_huge_timeout_is_a_manifest_error_not_a_crash() {
         );
     }
 }
+
+/// SIGTERM and SIGHUP to `vibe plugin run` left the plugin's process group running (only
+/// SIGINT was handled): vibe kills it and exits 143 / 129.
+#[test]
+fn term_and_hup_stop_a_running_plugin() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let t = Test::new();
+        trust(&t);
+        let pid_file = t.root().join("slow.pid");
+        sh_plugin(
+            &t.root().join("plugins"),
+            "slow",
+            "\"command\"",
+            &format!("{}\n", util::pid_then_sleep(&pid_file)),
+            "timeout = 120\n",
+        );
+        util::signal_once_started(&t, &["plugin", "run", "slow"], &pid_file, signal, code);
+    }
+}

@@ -345,14 +345,21 @@ pub fn run_capped(
     caps: Caps,
 ) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt;
-    use std::sync::Arc;
+    use std::sync::{Arc, PoisonError};
     let start = Instant::now();
     let generation = interrupts();
     cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn()?;
+    let (mut child, _running) = {
+        // Spawned under the lock: [`kill_running_and_exit`] holding it sees every group.
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        let child = cmd.spawn()?;
+        let pgid = child.id();
+        running.push(pgid);
+        (child, Running(pgid))
+    };
     let out = Arc::new(Captured::default());
     let err = Arc::new(Captured::default());
     // Each reader says when its pipe closed.
@@ -460,6 +467,36 @@ pub fn run_capped(
         stderr_dropped,
         killed_leftovers,
     })
+}
+
+/// The process groups of the commands [`run_capped`] is running, on any thread.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A group in [`RUNNING`], taken out when the run ends however it ends.
+struct Running(u32);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = running.iter().position(|p| *p == self.0) {
+            running.swap_remove(i);
+        }
+    }
+}
+
+/// Kills the process groups of every command running now and exits with `code`, holding
+/// [`RUNNING`] so that no command starts in between: for vibe ending on a signal (SIGTERM,
+/// SIGHUP, a second Ctrl-C), whose default action would leave those groups running.
+pub fn kill_running_and_exit(code: i32) -> ! {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for pgid in running.iter() {
+        kill_group(*pgid);
+    }
+    std::process::exit(code)
 }
 
 /// SIGKILL to a process group. std has no kill(2); the shell's builtin `kill` takes a negative
