@@ -579,3 +579,35 @@ fn term_and_hup_stop_a_running_plugin() {
         util::signal_once_started(&t, &["plugin", "run", "slow"], &pid_file, signal, code);
     }
 }
+
+/// Flags right after NAME were vibe's (`vibe plugin run echoargs --json` printed vibe's JSON);
+/// the docs say everything after NAME goes to the plugin.
+#[test]
+fn everything_after_the_name_goes_to_the_plugin() {
+    let t = Test::new();
+    trust(&t);
+    // Answers with the request's `args`, as JSON text.
+    sh_plugin(
+        &t.root().join("plugins"),
+        "echoargs",
+        "\"command\"",
+        "args=$(cat | sed 's/.*\"args\":\\(\\[[^]]*\\]\\).*/\\1/' | sed 's/\\\\/\\\\\\\\/g; s/\"/\\\\\"/g')\nprintf '{\"output\": \"%s\"}' \"$args\"\n",
+        "",
+    );
+    let out = t
+        .run(&[
+            "plugin", "run", "echoargs", "--json", "--help", "-C", "/tmp", "-v", "-c", "x=y", "--",
+            "last",
+        ])
+        .ok();
+    assert_eq!(
+        out,
+        "[\"--json\",\"--help\",\"-C\",\"/tmp\",\"-v\",\"-c\",\"x=y\",\"--\",\"last\"]\n"
+    );
+    // vibe's own flags come before NAME.
+    let v = t.run(&["plugin", "run", "--json", "echoargs", "-v"]).json();
+    assert_eq!(v["output"], "[\"-v\"]");
+    let r = t.run(&["plugin", "run"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("<NAME> [ARGS]..."), "{}", r.stderr());
+}

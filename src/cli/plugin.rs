@@ -34,14 +34,24 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Run a command plugin with ARGS and print its output.
+    ///
+    /// Everything after NAME goes to the plugin (`--json`, `--help`, `-v` too): vibe's own
+    /// flags come before NAME.
     Run {
-        name: String,
-        /// Arguments passed to the plugin (in the request's `args`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
         /// Print JSON (schema vibe.plugin.run/1).
         #[arg(long)]
         json: bool,
+        /// The plugin's name, then the arguments passed to it (in the request's `args`).
+        // One positional: clap reads flags between two positionals as its own, and only the
+        // values after the first of a trailing positional as values.
+        #[arg(
+            value_names = ["NAME", "ARGS"],
+            required = true,
+            num_args = 1..,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        name_and_args: Vec<String>,
     },
 }
 
@@ -184,7 +194,13 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Run { name, args, json } => {
+        PluginCommand::Run {
+            name_and_args,
+            json,
+        } => {
+            let (name, args) = name_and_args.split_first().ok_or_else(|| UsageError {
+                message: "no plugin name given\nhint: vibe plugin run NAME [ARGS...]".into(),
+            })?;
             warn(
                 &warnings
                     .iter()
