@@ -611,3 +611,71 @@ fn everything_after_the_name_goes_to_the_plugin() {
     assert_eq!(r.code(), 2);
     assert!(r.stderr().contains("<NAME> [ARGS]..."), "{}", r.stderr());
 }
+
+/// `plugin list` and `info` printed a manifest's strings raw: a cloned repository's
+/// plugin.toml could send escape sequences to the terminal.
+#[test]
+fn manifest_text_is_printed_without_control_characters() {
+    let t = Test::new();
+    t.write(
+        "plugins/evil/plugin.toml",
+        "name = \"evil\"\nversion = \"1\\u001b[31m\"\ndescription = \"a\\u001b]0;pwned\\u0007b\\rc\\nd\"\nkinds = [\"command\"]\ncommand = [\"sh\", \"-c\", \"echo\\u001b[2J\"]\n",
+    );
+    for args in [&["plugin", "list"][..], &["plugin", "info", "evil"][..]] {
+        let out = t.run(args).ok();
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: {out:?}"
+        );
+        assert!(
+            out.contains("1\\u{1b}[31m") && out.contains("a\\u{1b}]0;pwned\\u{7}b\\rc\\nd"),
+            "{args:?}: {out}"
+        );
+    }
+    // JSON keeps the strings as they are (escaped as JSON).
+    let v = t.run(&["plugin", "list", "--json"]).json();
+    assert_eq!(v["plugins"][0]["version"], "1\u{1b}[31m");
+}
+
+/// An untrusted repository plugin was shown as "(disabled)" / "disabled in the config"; and
+/// `plugin list` showed the directories searched only when it found nothing.
+#[test]
+fn untrusted_plugins_say_how_to_trust_them() {
+    let t = Test::new();
+    sh_plugin(
+        &t.root().join("plugins"),
+        "repo-one",
+        "\"command\"",
+        "echo '{\"output\": \"x\"}'\n",
+        "",
+    );
+    let out = t.run(&["plugin", "list"]).ok();
+    assert!(out.contains("(untrusted)"), "{out}");
+    assert!(out.contains("hint: set plugins.trust_repo = true"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "looked in:\n  {}\n  {}\n",
+            t.root().join("plugins").display(),
+            t.home.path().join("plugins").display()
+        )),
+        "{out}"
+    );
+    let info = t.run(&["plugin", "info", "repo-one"]).ok();
+    assert!(
+        info.contains("state:       untrusted: the repository's plugins run only when you trust them\nhint: set plugins.trust_repo = true"),
+        "{info}"
+    );
+    // Trusted but disabled by the config: disabled.
+    trust(&t);
+    let args = ["-c", "plugins.disabled=[\"repo-one\"]", "plugin"];
+    let out = t.run(&[&args[..], &["list"]].concat()).ok();
+    assert!(
+        out.contains("(disabled)") && !out.contains("trust_repo"),
+        "{out}"
+    );
+    let info = t.run(&[&args[..], &["info", "repo-one"]].concat()).ok();
+    assert!(
+        info.contains("state:       disabled in the config"),
+        "{info}"
+    );
+}
