@@ -404,13 +404,30 @@ fn broken_plugins_are_warnings_never_crashes() {
         "{}",
         r.stderr()
     );
-    // Not a command plugin.
+    // Not a command plugin: bad usage (it was exit 1).
     let r = t.run(&["plugin", "run", "crashy"]);
-    assert_eq!(r.code(), 1);
+    assert_eq!(r.code(), 2);
     assert!(
-        r.stderr().contains("is not a command plugin"),
+        r.stderr()
+            .contains("error: plugin `crashy` is not a command plugin (its kinds: analyzer)"),
         "{}",
         r.stderr()
+    );
+    // A folder whose manifest does not parse: broken (exit 1), naming the file and the
+    // problem (it was "no plugin named `halfdone`", exit 2).
+    t.write(
+        "plugins/halfdone/plugin.toml",
+        "name = \"halfdone\"\nversion = \"1\"\nkinds = [\"command\"]\n",
+    );
+    let r = t.run(&["plugin", "run", "halfdone"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let file = t.root().join("plugins/halfdone/plugin.toml");
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "error: plugin `halfdone`: its manifest is broken: {}: line 1: missing field `command`\n",
+            file.display()
+        )
     );
 }
 

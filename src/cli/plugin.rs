@@ -232,16 +232,37 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
             let (name, args) = name_and_args.split_first().ok_or_else(|| UsageError {
                 message: "no plugin name given\nhint: vibe plugin run NAME [ARGS...]".into(),
             })?;
-            warn(
-                &warnings
+            let mine: Vec<&Warning> = warnings
+                .iter()
+                .filter(|w| w.plugin.as_deref() == Some(name))
+                .collect();
+            // A folder of that name whose manifest did not parse: the plugin is broken (exit
+            // 1, as for a missing program), not missing.
+            if !found.iter().any(|p| p.name() == name)
+                && let Some(bad) = mine
                     .iter()
-                    .filter(|w| w.plugin.as_deref() == Some(name))
+                    .find_map(|w| w.message.strip_prefix(plugins::BAD_MANIFEST))
+            {
+                return Err(anyhow::anyhow!(
+                    "plugin `{name}`: its manifest is broken: {}",
+                    shown_lines(bad)
+                ));
+            }
+            warn(
+                &mine
+                    .into_iter()
                     // A missing program is the error the run reports below.
                     .filter(|w| found.iter().all(|p| p.problem.as_ref() != Some(&w.message)))
                     .cloned()
                     .collect::<Vec<_>>(),
             );
             let p = plugins::find(&found, name).map_err(|message| UsageError { message })?;
+            if !p.manifest.has(Kind::Command) {
+                return Err(UsageError {
+                    message: format!("plugin `{name}` {}", plugins::not_a_command(p)),
+                }
+                .into());
+            }
             let Some(out) = super::unless_interrupted(|| plugins::run_command(p, args, root))
             else {
                 return Ok(ExitCode::from(130));
