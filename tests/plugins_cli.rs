@@ -696,3 +696,28 @@ fn untrusted_plugins_say_how_to_trust_them() {
         "{info}"
     );
 }
+
+/// A `plugin.toml` that is a directory made its folder be skipped without a word.
+#[test]
+fn a_manifest_that_is_a_directory_is_warned_about() {
+    let t = Test::new();
+    std::fs::create_dir_all(t.root().join("plugins/odd/plugin.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = t.run(&["plugin", "list"]);
+    let file = t.root().join("plugins/odd/plugin.toml");
+    assert!(
+        r.stderr().contains(&format!(
+            "warning: plugin `odd`: bad manifest, plugin not loaded: {}: is not a file",
+            file.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+    let r = t.run(&["plugin", "run", "odd"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("its manifest is broken"),
+        "{}",
+        r.stderr()
+    );
+}

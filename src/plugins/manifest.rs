@@ -141,13 +141,25 @@ impl Manifest {
     /// Parses and checks the text of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, String> {
         let where_ = path.display();
-        let m: Manifest = toml::from_str(text)
+        let mut m: Manifest = toml::from_str(text)
             .map_err(|e| format!("{where_}: {}", crate::config::describe_toml_error(text, &e)))?;
+        // `kinds = ["command", "command"]` is one kind, listed once.
+        let mut seen = Vec::new();
+        m.kinds.retain(|k| {
+            let new = !seen.contains(k);
+            seen.push(*k);
+            new
+        });
         let bad = |msg: String| Err(format!("{where_}: {msg}"));
         if !valid_name(&m.name) {
             return bad(format!(
-                "`name` is {:?}: use lowercase letters, digits, `-` and `_` (it becomes `vibe plugin run NAME` and `/NAME` in chat)",
-                m.name
+                "`name` is {:?}{}: use at most 64 lowercase letters, digits, `-` and `_`, starting with a letter or digit (it becomes `vibe plugin run NAME` and `/NAME` in chat)",
+                m.name,
+                if m.name.len() > 64 {
+                    format!(" ({} characters)", m.name.chars().count())
+                } else {
+                    String::new()
+                }
             ));
         }
         if m.kinds.is_empty() {
@@ -273,6 +285,24 @@ max = 3
             assert!(e.starts_with("p/plugin.toml: "), "{e}");
             assert!(e.contains(want), "{want}: {e}");
         }
+    }
+
+    /// A 65-character name was refused without a word about the limit; a kind listed twice
+    /// was kept twice (and shown twice).
+    #[test]
+    fn long_names_and_repeated_kinds() -> Result<(), String> {
+        let long = "a".repeat(65);
+        let e = parse(&format!(
+            "name = \"{long}\"\nversion = \"1\"\nkinds = [\"command\"]\ncommand = [\"x\"]\n"
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(e.contains("(65 characters): use at most 64"), "{e}");
+        let m = parse(
+            "name = \"a\"\nversion = \"1\"\nkinds = [\"command\", \"analyzer\", \"command\"]\ncommand = [\"x\"]\n",
+        )?;
+        assert_eq!(m.kinds, [Kind::Command, Kind::Analyzer]);
+        Ok(())
     }
 
     #[test]

@@ -118,16 +118,23 @@ pub fn discover(root: &Path, config: &Config) -> (Vec<Plugin>, Vec<Warning>) {
         let mut folders: Vec<PathBuf> = rd
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.join("plugin.toml").is_file())
+            // A `plugin.toml` that is not a file is a broken manifest (warned about below),
+            // not a folder without one.
+            .filter(|p| p.join("plugin.toml").exists())
             .collect();
         folders.sort();
         let mut here: Vec<String> = Vec::new();
         for folder in folders {
             let file = folder.join("plugin.toml");
-            let manifest = match std::fs::read_to_string(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))
-                .and_then(|text| Manifest::parse(&file, &text))
-            {
+            let read = if file.is_file() {
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
+            } else {
+                Err(format!(
+                    "{}: is not a file (a directory?); the manifest is a TOML file",
+                    file.display()
+                ))
+            };
+            let manifest = match read.and_then(|text| Manifest::parse(&file, &text)) {
                 Ok(m) => m,
                 Err(message) => {
                     warnings.push(Warning {
