@@ -872,6 +872,19 @@ fn validators_work_in_an_overlay() {
     }
 }
 
+/// SIGTERM and SIGHUP to vibe left the running validator's process group running (only
+/// SIGINT was handled): vibe kills it and exits 143 / 129, as their default action would.
+#[test]
+fn term_and_hup_stop_the_running_validator() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let t = Test::new();
+        t.write("a.py", "x = 1\n");
+        let pid_file = t.root().join("slow.pid");
+        t.write(".vibe/config.toml", util::sleeping_validator(&pid_file));
+        util::signal_once_started(&t, &["heal", "--check", "a.py"], &pid_file, signal, code);
+    }
+}
+
 /// Ctrl-C (SIGINT to vibe, as a terminal sends it: the validator runs in a process group of
 /// its own, so it gets no signal) stops the running validator at once, in `vibe heal --check`
 /// and in the fix loop's first validation, and vibe exits 130 with nothing written.

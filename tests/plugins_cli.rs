@@ -404,13 +404,30 @@ fn broken_plugins_are_warnings_never_crashes() {
         "{}",
         r.stderr()
     );
-    // Not a command plugin.
+    // Not a command plugin: bad usage (it was exit 1).
     let r = t.run(&["plugin", "run", "crashy"]);
-    assert_eq!(r.code(), 1);
+    assert_eq!(r.code(), 2);
     assert!(
-        r.stderr().contains("is not a command plugin"),
+        r.stderr()
+            .contains("error: plugin `crashy` is not a command plugin (its kinds: analyzer)"),
         "{}",
         r.stderr()
+    );
+    // A folder whose manifest does not parse: broken (exit 1), naming the file and the
+    // problem (it was "no plugin named `halfdone`", exit 2).
+    t.write(
+        "plugins/halfdone/plugin.toml",
+        "name = \"halfdone\"\nversion = \"1\"\nkinds = [\"command\"]\n",
+    );
+    let r = t.run(&["plugin", "run", "halfdone"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let file = t.root().join("plugins/halfdone/plugin.toml");
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "error: plugin `halfdone`: its manifest is broken: {}: line 1: missing field `command`\n",
+            file.display()
+        )
     );
 }
 
@@ -530,4 +547,177 @@ fn ctrl_c_stops_a_running_plugin() {
         );
         util::ctrl_c_once_started(&t, args, &pid_file);
     }
+}
+
+/// A huge `timeout` in a manifest panicked: `1e30` in `Duration::from_secs_f64`, `1e19` in
+/// `Instant + Duration`, on every command that runs plugins (a user plugin always runs).
+#[test]
+fn a_huge_timeout_is_a_manifest_error_not_a_crash() {
+    for timeout in ["1e30", "1e19"] {
+        let t = Test::new();
+        t.write("app.py", "x = 1\n");
+        sh_plugin(
+            &t.home.path().join("plugins"),
+            "forever",
+            "\"analyzer\", \"command\"",
+            "echo '{\"findings\": [], \"output\": \"x\"}'\n",
+            &format!("timeout = {timeout}\n"),
+        );
+        let r = t.run(&["map", "--json"]);
+        let v = r.json();
+        assert!(v.get("plugins").is_none(), "{}", v["plugins"]);
+        let file = t.home.path().join("plugins/forever/plugin.toml");
+        assert!(
+            r.stderr().contains(&format!(
+                "warning: plugin `forever`: bad manifest, plugin not loaded: {}: `timeout` is",
+                file.display()
+            )) && r.stderr().contains("at most 86400 (a day)"),
+            "{}",
+            r.stderr()
+        );
+    }
+}
+
+/// SIGTERM and SIGHUP to `vibe plugin run` left the plugin's process group running (only
+/// SIGINT was handled): vibe kills it and exits 143 / 129.
+#[test]
+fn term_and_hup_stop_a_running_plugin() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let t = Test::new();
+        trust(&t);
+        let pid_file = t.root().join("slow.pid");
+        sh_plugin(
+            &t.root().join("plugins"),
+            "slow",
+            "\"command\"",
+            &format!("{}\n", util::pid_then_sleep(&pid_file)),
+            "timeout = 120\n",
+        );
+        util::signal_once_started(&t, &["plugin", "run", "slow"], &pid_file, signal, code);
+    }
+}
+
+/// Flags right after NAME were vibe's (`vibe plugin run echoargs --json` printed vibe's JSON);
+/// the docs say everything after NAME goes to the plugin.
+#[test]
+fn everything_after_the_name_goes_to_the_plugin() {
+    let t = Test::new();
+    trust(&t);
+    // Answers with the request's `args`, as JSON text.
+    sh_plugin(
+        &t.root().join("plugins"),
+        "echoargs",
+        "\"command\"",
+        "args=$(cat | sed 's/.*\"args\":\\(\\[[^]]*\\]\\).*/\\1/' | sed 's/\\\\/\\\\\\\\/g; s/\"/\\\\\"/g')\nprintf '{\"output\": \"%s\"}' \"$args\"\n",
+        "",
+    );
+    let out = t
+        .run(&[
+            "plugin", "run", "echoargs", "--json", "--help", "-C", "/tmp", "-v", "-c", "x=y", "--",
+            "last",
+        ])
+        .ok();
+    assert_eq!(
+        out,
+        "[\"--json\",\"--help\",\"-C\",\"/tmp\",\"-v\",\"-c\",\"x=y\",\"--\",\"last\"]\n"
+    );
+    // vibe's own flags come before NAME.
+    let v = t.run(&["plugin", "run", "--json", "echoargs", "-v"]).json();
+    assert_eq!(v["output"], "[\"-v\"]");
+    let r = t.run(&["plugin", "run"]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("<NAME> [ARGS]..."), "{}", r.stderr());
+}
+
+/// `plugin list` and `info` printed a manifest's strings raw: a cloned repository's
+/// plugin.toml could send escape sequences to the terminal.
+#[test]
+fn manifest_text_is_printed_without_control_characters() {
+    let t = Test::new();
+    t.write(
+        "plugins/evil/plugin.toml",
+        "name = \"evil\"\nversion = \"1\\u001b[31m\"\ndescription = \"a\\u001b]0;pwned\\u0007b\\rc\\nd\"\nkinds = [\"command\"]\ncommand = [\"sh\", \"-c\", \"echo\\u001b[2J\"]\n",
+    );
+    for args in [&["plugin", "list"][..], &["plugin", "info", "evil"][..]] {
+        let out = t.run(args).ok();
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: {out:?}"
+        );
+        assert!(
+            out.contains("1\\u{1b}[31m") && out.contains("a\\u{1b}]0;pwned\\u{7}b\\rc\\nd"),
+            "{args:?}: {out}"
+        );
+    }
+    // JSON keeps the strings as they are (escaped as JSON).
+    let v = t.run(&["plugin", "list", "--json"]).json();
+    assert_eq!(v["plugins"][0]["version"], "1\u{1b}[31m");
+}
+
+/// An untrusted repository plugin was shown as "(disabled)" / "disabled in the config"; and
+/// `plugin list` showed the directories searched only when it found nothing.
+#[test]
+fn untrusted_plugins_say_how_to_trust_them() {
+    let t = Test::new();
+    sh_plugin(
+        &t.root().join("plugins"),
+        "repo-one",
+        "\"command\"",
+        "echo '{\"output\": \"x\"}'\n",
+        "",
+    );
+    let out = t.run(&["plugin", "list"]).ok();
+    assert!(out.contains("(untrusted)"), "{out}");
+    assert!(out.contains("hint: set plugins.trust_repo = true"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "looked in:\n  {}\n  {}\n",
+            t.root().join("plugins").display(),
+            t.home.path().join("plugins").display()
+        )),
+        "{out}"
+    );
+    let info = t.run(&["plugin", "info", "repo-one"]).ok();
+    assert!(
+        info.contains("state:       untrusted: the repository's plugins run only when you trust them\nhint: set plugins.trust_repo = true"),
+        "{info}"
+    );
+    // Trusted but disabled by the config: disabled.
+    trust(&t);
+    let args = ["-c", "plugins.disabled=[\"repo-one\"]", "plugin"];
+    let out = t.run(&[&args[..], &["list"]].concat()).ok();
+    assert!(
+        out.contains("(disabled)") && !out.contains("trust_repo"),
+        "{out}"
+    );
+    let info = t.run(&[&args[..], &["info", "repo-one"]].concat()).ok();
+    assert!(
+        info.contains("state:       disabled in the config"),
+        "{info}"
+    );
+}
+
+/// A `plugin.toml` that is a directory made its folder be skipped without a word.
+#[test]
+fn a_manifest_that_is_a_directory_is_warned_about() {
+    let t = Test::new();
+    std::fs::create_dir_all(t.root().join("plugins/odd/plugin.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = t.run(&["plugin", "list"]);
+    let file = t.root().join("plugins/odd/plugin.toml");
+    assert!(
+        r.stderr().contains(&format!(
+            "warning: plugin `odd`: bad manifest, plugin not loaded: {}: is not a file",
+            file.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+    let r = t.run(&["plugin", "run", "odd"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("its manifest is broken"),
+        "{}",
+        r.stderr()
+    );
 }

@@ -193,4 +193,14 @@ fn completions_and_man_page_come_from_the_real_flags() {
         man.contains("VIBE\\-HEAL") || man.contains("VIBE-HEAL"),
         "per-command sections"
     );
+    // Nested subcommands too (only the first level was rendered).
+    let man = man.replace("\\-", "-");
+    for section in ["VIBE-PLUGIN-LIST", "VIBE-PLUGIN-INFO", "VIBE-PLUGIN-RUN"] {
+        assert!(man.contains(&format!(".SH \"{section}\"")), "no {section}");
+    }
+    let run = &man[man.find("VIBE-PLUGIN-RUN").unwrap_or(0)..];
+    assert!(
+        run.contains("--json") && run.contains("Everything after NAME goes to the plugin"),
+        "{run}"
+    );
 }

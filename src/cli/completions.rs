@@ -28,14 +28,21 @@ pub fn man() -> anyhow::Result<ExitCode> {
     let cmd = Cli::command();
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
-    // One section per subcommand, so `man vibe` documents every flag.
-    for sub in cmd.get_subcommands() {
-        let name = format!("vibe-{}", sub.get_name());
-        let page = clap_mangen::Man::new(sub.clone());
-        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
-        page.render_description_section(&mut out)?;
-        page.render_options_section(&mut out)?;
-    }
+    subcommand_sections(&cmd, "vibe", &mut out)?;
     super::print(&String::from_utf8_lossy(&out))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One section per subcommand of `cmd`, at every level (`VIBE-PLUGIN-RUN` after
+/// `VIBE-PLUGIN`), so that `man vibe` documents every flag.
+fn subcommand_sections(cmd: &clap::Command, prefix: &str, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{prefix}-{}", sub.get_name());
+        let page = clap_mangen::Man::new(sub.clone());
+        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        page.render_description_section(out)?;
+        page.render_options_section(out)?;
+        subcommand_sections(sub, &name, out)?;
+    }
+    Ok(())
 }

@@ -370,7 +370,9 @@ pub fn runtime_with_ctrl_c() -> anyhow::Result<(tokio::runtime::Runtime, crate::
 /// doing: the first cancels (the returned [`Cancel`]: a model request is dropped and recorded
 /// as cancelled) and stops the running validators and plugins, whose process groups the
 /// terminal's signal does not reach ([`heal::tools::interrupt`]); a second exits at once
-/// (130). Without a watcher, Ctrl-C would end vibe and leave a validator running.
+/// (130). SIGTERM and SIGHUP exit at once (143, 129). Each exit kills the running validators'
+/// and plugins' groups first: without a watcher, the signal would end vibe and leave them
+/// running.
 ///
 /// [`Cancel`]: crate::llm::client::Cancel
 /// [`heal::tools::interrupt`]: crate::heal::tools::interrupt
@@ -389,19 +391,43 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
                 return;
             };
             rt.block_on(async move {
+                use crate::heal::tools::kill_running_and_exit;
                 use tokio::signal::unix::{SignalKind, signal};
-                // Registered before the command goes on, so that no Ctrl-C is missed.
+                // Registered before the command goes on, so that no signal is missed.
                 let sigint = signal(SignalKind::interrupt());
+                let sigterm = signal(SignalKind::terminate());
+                let sighup = signal(SignalKind::hangup());
                 let _ = ready_tx.send(());
-                let Ok(mut sigint) = sigint else { return };
-                if sigint.recv().await.is_none() {
+                let (Ok(mut sigint), Ok(mut sigterm), Ok(mut sighup)) = (sigint, sigterm, sighup)
+                else {
                     return;
-                }
-                on_signal.cancel();
-                crate::heal::tools::interrupt();
-                if sigint.recv().await.is_some() {
-                    eprintln!("interrupted");
-                    std::process::exit(130);
+                };
+                // SIGTERM and SIGHUP end vibe as their default action does (128 + the signal),
+                // but kill the running validators' and plugins' groups first.
+                let mut interrupted = false;
+                loop {
+                    tokio::select! {
+                        got = sigint.recv() => {
+                            if got.is_none() {
+                                return;
+                            }
+                            if interrupted {
+                                eprintln!("interrupted");
+                                kill_running_and_exit(130);
+                            }
+                            interrupted = true;
+                            on_signal.cancel();
+                            crate::heal::tools::interrupt();
+                        }
+                        Some(()) = sigterm.recv() => {
+                            eprintln!("terminated");
+                            kill_running_and_exit(128 + 15);
+                        }
+                        Some(()) = sighup.recv() => {
+                            eprintln!("hung up");
+                            kill_running_and_exit(128 + 1);
+                        }
+                    }
                 }
             });
         });

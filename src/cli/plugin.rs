@@ -34,14 +34,24 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Run a command plugin with ARGS and print its output.
+    ///
+    /// Everything after NAME goes to the plugin (`--json`, `--help`, `-v` too): vibe's own
+    /// flags come before NAME.
     Run {
-        name: String,
-        /// Arguments passed to the plugin (in the request's `args`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
         /// Print JSON (schema vibe.plugin.run/1).
         #[arg(long)]
         json: bool,
+        /// The plugin's name, then the arguments passed to it (in the request's `args`).
+        // One positional: clap reads flags between two positionals as its own, and only the
+        // values after the first of a trailing positional as values.
+        #[arg(
+            value_names = ["NAME", "ARGS"],
+            required = true,
+            num_args = 1..,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        name_and_args: Vec<String>,
     },
 }
 
@@ -117,8 +127,29 @@ struct RunJson<'a> {
 
 fn warn(ws: &[Warning]) {
     for w in ws {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", shown_lines(&w.to_string()));
     }
+}
+
+/// Text from a manifest (a cloned repository's `plugin.toml`) as printed for a terminal:
+/// control characters (escape sequences, carriage returns, newlines) as Rust escapes
+/// (`\u{1b}`), so that a manifest cannot move the cursor, recolour or retitle the terminal.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`shown`] for a message of several lines (a warning, a problem with its hint): its
+/// newlines stay.
+fn shown_lines(text: &str) -> String {
+    text.split('\n').map(shown).collect::<Vec<_>>().join("\n")
 }
 
 pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
@@ -146,18 +177,28 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
                 }
             }
             for p in &found {
-                let state = match (&p.problem, p.enabled) {
-                    (_, false) => "  (disabled)",
-                    (Some(_), _) => "  (broken)",
-                    _ => "",
+                let state = match state(p) {
+                    State::Untrusted => "  (untrusted)",
+                    State::Disabled => "  (disabled)",
+                    State::Broken(_) => "  (broken)",
+                    State::Ready => "",
                 };
                 out.push_str(&format!(
                     "{:<20} {:<8} {:<28} {}{state}\n",
-                    p.name(),
-                    p.manifest.version,
+                    shown(p.name()),
+                    shown(&p.manifest.version),
                     plugins::kinds(&p.manifest),
-                    p.manifest.description
+                    shown(&p.manifest.description)
                 ));
+            }
+            if found.iter().any(|p| state(p) == State::Untrusted) {
+                out.push_str(&format!("\n{}\n", plugins::UNTRUSTED));
+            }
+            if !found.is_empty() {
+                out.push_str("\nlooked in:\n");
+                for (d, _) in plugins::dirs(root, config) {
+                    out.push_str(&format!("  {}\n", shown(&d.display().to_string())));
+                }
             }
             print(&out)?;
             Ok(ExitCode::SUCCESS)
@@ -184,17 +225,44 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Run { name, args, json } => {
-            warn(
-                &warnings
+        PluginCommand::Run {
+            name_and_args,
+            json,
+        } => {
+            let (name, args) = name_and_args.split_first().ok_or_else(|| UsageError {
+                message: "no plugin name given\nhint: vibe plugin run NAME [ARGS...]".into(),
+            })?;
+            let mine: Vec<&Warning> = warnings
+                .iter()
+                .filter(|w| w.plugin.as_deref() == Some(name))
+                .collect();
+            // A folder of that name whose manifest did not parse: the plugin is broken (exit
+            // 1, as for a missing program), not missing.
+            if !found.iter().any(|p| p.name() == name)
+                && let Some(bad) = mine
                     .iter()
-                    .filter(|w| w.plugin.as_deref() == Some(name))
+                    .find_map(|w| w.message.strip_prefix(plugins::BAD_MANIFEST))
+            {
+                return Err(anyhow::anyhow!(
+                    "plugin `{name}`: its manifest is broken: {}",
+                    shown_lines(bad)
+                ));
+            }
+            warn(
+                &mine
+                    .into_iter()
                     // A missing program is the error the run reports below.
                     .filter(|w| found.iter().all(|p| p.problem.as_ref() != Some(&w.message)))
                     .cloned()
                     .collect::<Vec<_>>(),
             );
             let p = plugins::find(&found, name).map_err(|message| UsageError { message })?;
+            if !p.manifest.has(Kind::Command) {
+                return Err(UsageError {
+                    message: format!("plugin `{name}` {}", plugins::not_a_command(p)),
+                }
+                .into());
+            }
             let Some(out) = super::unless_interrupted(|| plugins::run_command(p, args, root))
             else {
                 return Ok(ExitCode::from(130));
@@ -227,24 +295,45 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
     }
 }
 
+/// Why a plugin runs or not, as `list` and `info` show it.
+#[derive(Debug, PartialEq, Eq)]
+enum State<'a> {
+    Ready,
+    /// A repository's (or `[plugins] dirs`') plugin, without `plugins.trust_repo`.
+    Untrusted,
+    /// By `[plugins] enabled` or `disabled`.
+    Disabled,
+    /// Its program is missing.
+    Broken(&'a str),
+}
+
+fn state(p: &Plugin) -> State<'_> {
+    match (&p.problem, p.enabled) {
+        (Some(e), _) if e == plugins::UNTRUSTED => State::Untrusted,
+        (_, false) => State::Disabled,
+        (Some(e), true) => State::Broken(e),
+        (None, true) => State::Ready,
+    }
+}
+
 fn info_text(p: &Plugin) -> String {
     let m = &p.manifest;
     let perm = &m.permissions;
-    let mut o = format!("{} {}\n", m.name, m.version);
+    let mut o = format!("{} {}\n", shown(&m.name), shown(&m.version));
     if !m.description.is_empty() {
-        o.push_str(&format!("  {}\n", m.description));
+        o.push_str(&format!("  {}\n", shown(&m.description)));
     }
     o.push_str(&format!("kinds:       {}\n", plugins::kinds(m)));
     o.push_str(&format!(
         "folder:      {} ({})\n",
-        p.dir.display(),
+        shown(&p.dir.display().to_string()),
         match p.source {
             plugins::Source::Repo => "repository",
             plugins::Source::Config => "[plugins] dirs",
             plugins::Source::User => "user",
         }
     ));
-    o.push_str(&format!("command:     {}\n", m.command.join(" ")));
+    o.push_str(&format!("command:     {}\n", shown(&m.command.join(" "))));
     o.push_str(&format!("timeout:     {} s\n", m.timeout));
     if let Some(v) = &m.validator {
         o.push_str(&format!(
@@ -253,7 +342,7 @@ fn info_text(p: &Plugin) -> String {
             if v.files.is_empty() {
                 "all".to_string()
             } else {
-                v.files.join(" ")
+                shown(&v.files.join(" "))
             }
         ));
     }
@@ -262,20 +351,21 @@ fn info_text(p: &Plugin) -> String {
         perm.read_repo,
         perm.write_repo,
         perm.network,
-        perm.env.join(", ")
+        shown(&perm.env.join(", "))
     ));
     if !p.withheld_env.is_empty() {
         o.push_str(&format!(
             "withheld:    {} (secret-looking; allow in your user config's [plugins] allow_env)\n",
-            p.withheld_env.join(", ")
+            shown(&p.withheld_env.join(", "))
         ));
     }
     o.push_str(&format!(
         "state:       {}\n",
-        match (&p.problem, p.enabled) {
-            (_, false) => "disabled in the config".to_string(),
-            (Some(e), _) => format!("broken: {e}"),
-            _ => "ready".to_string(),
+        match state(p) {
+            State::Untrusted => format!("untrusted: {}", plugins::UNTRUSTED),
+            State::Disabled => "disabled in the config ([plugins] enabled / disabled)".to_string(),
+            State::Broken(e) => format!("broken: {}", shown_lines(e)),
+            State::Ready => "ready".to_string(),
         }
     ));
     o

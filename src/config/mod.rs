@@ -274,6 +274,55 @@ pub struct HealConfig {
     pub custom: std::collections::BTreeMap<String, CustomValidator>,
 }
 
+impl HealConfig {
+    /// Every timeout is a number of seconds above 0 and at most [`MAX_TIMEOUT`] (a larger one
+    /// is a typo, and overflows the clock when added to it).
+    ///
+    /// [`MAX_TIMEOUT`]: crate::heal::tools::MAX_TIMEOUT
+    fn check_timeouts(&self) -> Result<(), String> {
+        use crate::heal::tools::MAX_TIMEOUT;
+        let stages = [
+            ("compile_timeout", self.compile_timeout),
+            ("lint_timeout", self.lint_timeout),
+            ("test_timeout", self.test_timeout),
+        ]
+        .map(|(k, v)| (format!("heal.{k}"), Some(v)));
+        let validators = self.validators.iter().map(|(name, o)| {
+            (
+                format!("heal.validators.{}.timeout", key_part(name)),
+                o.timeout,
+            )
+        });
+        let custom = self
+            .custom
+            .iter()
+            .map(|(name, c)| (format!("heal.custom.{}.timeout", key_part(name)), c.timeout));
+        for (key, v) in stages.into_iter().chain(validators).chain(custom) {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT)
+            {
+                return Err(format!(
+                    "`{key}` is {v}: give a number of seconds above 0 and at most {MAX_TIMEOUT} (a day)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A table name as a dotted key spells it: `ruff`, `"cargo check"`.
+fn key_part(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}
+
 /// `heal.edit_format`: how the fix loop asks the model for its edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -466,6 +515,13 @@ impl Config {
             path: "merged configuration".into(),
             message: e.to_string(),
         })?;
+        config
+            .heal
+            .check_timeouts()
+            .map_err(|message| Error::File {
+                path: "merged configuration".into(),
+                message,
+            })?;
         config.warnings = warnings;
         Ok(config)
     }
@@ -642,9 +698,9 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
 fn check(base: &Table, layer: &Table) -> Result<(), String> {
     let mut t = base.clone();
     merge(&mut t, layer.clone());
-    Config::deserialize(Value::Table(t))
-        .map(|_| ())
-        .map_err(|e| redact_strings(e.to_string().trim()))
+    let config =
+        Config::deserialize(Value::Table(t)).map_err(|e| redact_strings(e.to_string().trim()))?;
+    config.heal.check_timeouts()
 }
 
 /// A `-c KEY=VALUE` as errors show it: the value of a key that may hold a credential
@@ -859,6 +915,60 @@ mod tests {
             .unwrap_or_default();
         assert!(
             msg.contains("line 4") && msg.contains("budget.session"),
+            "{msg}"
+        );
+        Ok(())
+    }
+
+    /// A timeout past the clock's range panicked in `Duration::from_secs_f64` or in
+    /// `Instant + Duration` when a validator ran.
+    #[test]
+    fn heal_timeouts_are_checked() -> Result<(), Box<dyn std::error::Error>> {
+        let load = |overrides: &[&str]| {
+            Config::load(&Sources {
+                overrides: overrides.iter().map(|o| o.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            load(&["heal.test_timeout=86400"])?.heal.test_timeout,
+            86400.0
+        );
+        for (bad, key) in [
+            ("heal.test_timeout=1e30", "heal.test_timeout"),
+            ("heal.lint_timeout=1e19", "heal.lint_timeout"),
+            ("heal.compile_timeout=0", "heal.compile_timeout"),
+            (
+                "heal.validators.ruff.timeout=-1",
+                "heal.validators.ruff.timeout",
+            ),
+            (
+                "heal.validators.ruff.timeout=inf",
+                "heal.validators.ruff.timeout",
+            ),
+        ] {
+            let msg = load(&[bad])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                msg.contains(key) && msg.contains("at most 86400"),
+                "{bad}: {msg}"
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join(".vibe"))?;
+        std::fs::write(
+            dir.path().join(".vibe/config.toml"),
+            "[heal.custom.slow]\nstage = \"test\"\ncommand = \"true\"\n\ntimeout = 1e19\n",
+        )?;
+        let msg = Config::load(&sources(dir.path()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("line 5")
+                && msg.contains("`heal.custom.slow.timeout` is 10000000000000000000"),
             "{msg}"
         );
         Ok(())

@@ -4,12 +4,28 @@
 //!
 //! Invariant: a command runs in its own process group with stdin closed; on timeout the whole
 //! group is killed (a test runner's children too), and the call returns within the timeout plus
-//! the time the kill takes.
+//! the time the kill takes. Once the command exits, children it left holding its output get
+//! [`LEFTOVER_GRACE`] before the group is killed: its answer is not held up by them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The longest timeout, in seconds, a plugin manifest or the config may give a command (a
+/// day): a longer one is a typo, and `Instant + Duration` panics past what the clock holds.
+pub const MAX_TIMEOUT: f64 = 86_400.0;
+
+/// `secs` as a timeout: at most [`MAX_TIMEOUT`], and 1 s when it is not a positive number
+/// (the manifest and the config refuse both; this keeps a value that slipped through from
+/// panicking in `Duration::from_secs_f64`).
+pub fn timeout_secs(secs: f64) -> Duration {
+    if secs.is_finite() && secs > 0.0 {
+        Duration::from_secs_f64(secs.min(MAX_TIMEOUT))
+    } else {
+        Duration::from_secs(1)
+    }
+}
 
 /// An executable named `name`: in one of `extra` (e.g. a project's `node_modules/.bin`) first,
 /// then on `PATH`.
@@ -227,6 +243,28 @@ pub struct Ran {
     /// Stopped by [`interrupt`] or by the interrupt scope of the thread that ran it.
     pub interrupted: bool,
     pub duration: Duration,
+    /// Stdout went past [`Caps::stdout`]: `stdout` holds its first bytes, and the pipe was
+    /// closed (the command got SIGPIPE or EPIPE on its next write).
+    pub stdout_overflow: bool,
+    /// Stderr went past [`Caps::stderr_tail`]: `stderr` holds its last bytes.
+    pub stderr_dropped: bool,
+    /// The command exited but left processes holding its output pipes; they were killed with
+    /// its process group after [`LEFTOVER_GRACE`].
+    pub killed_leftovers: bool,
+}
+
+/// How long the output pipes may stay open after the command exited (a child it left behind,
+/// such as a server started with `&`, holds them) before its process group is killed and what
+/// was read is used.
+pub const LEFTOVER_GRACE: Duration = Duration::from_millis(500);
+
+/// How much of a command's output [`run_capped`] keeps; `None` = all of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caps {
+    /// Bytes of stdout kept; past them vibe stops reading ([`Ran::stdout_overflow`]).
+    pub stdout: Option<usize>,
+    /// Bytes of the end of stderr kept; earlier ones are dropped ([`Ran::stderr_dropped`]).
+    pub stderr_tail: Option<usize>,
 }
 
 /// Runs `cmd` (its cwd and environment already set) with a timeout, collecting its output.
@@ -235,43 +273,120 @@ pub fn run(cmd: Command, timeout: Duration) -> std::io::Result<Ran> {
 }
 
 /// [`run`] with `stdin` (e.g. a file holding a plugin's request) instead of a closed stdin.
-pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std::io::Result<Ran> {
+pub fn run_with_stdin(cmd: Command, stdin: Stdio, timeout: Duration) -> std::io::Result<Ran> {
+    run_capped(cmd, stdin, timeout, Caps::default())
+}
+
+/// One output pipe as its reader thread fills it.
+#[derive(Default)]
+struct Captured {
+    bytes: std::sync::Mutex<Vec<u8>>,
+    /// Past the cap: stdout stopped, or the start of stderr dropped.
+    capped: std::sync::atomic::AtomicBool,
+}
+
+impl Captured {
+    fn take(&self) -> (Vec<u8>, bool) {
+        let bytes = self
+            .bytes
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default();
+        (bytes, self.capped.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// Reads `pipe` into `into` until it closes; with `head`, stops (closing it) past that many
+/// bytes; with `tail`, keeps only the last that many bytes.
+fn capture(mut pipe: impl Read, into: &Captured, head: Option<usize>, tail: Option<usize>) {
+    use std::sync::atomic::Ordering;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let Ok(mut buf) = into.bytes.lock() else {
+            break;
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(max) = head
+            && buf.len() > max
+        {
+            buf.truncate(max);
+            into.capped.store(true, Ordering::SeqCst);
+            break;
+        }
+        // Trimmed when twice the tail, so that a long stream is not moved on every read.
+        if let Some(keep) = tail
+            && buf.len() > keep.saturating_mul(2).max(chunk.len())
+        {
+            let cut = buf.len() - keep;
+            buf.drain(..cut);
+            into.capped.store(true, Ordering::SeqCst);
+        }
+    }
+    if let (Some(keep), Ok(mut buf)) = (tail, into.bytes.lock())
+        && buf.len() > keep
+    {
+        let cut = buf.len() - keep;
+        buf.drain(..cut);
+        into.capped.store(true, Ordering::SeqCst);
+    }
+}
+
+/// [`run_with_stdin`] keeping at most `caps` of the output.
+pub fn run_capped(
+    mut cmd: Command,
+    stdin: Stdio,
+    timeout: Duration,
+    caps: Caps,
+) -> std::io::Result<Ran> {
     use std::os::unix::process::CommandExt;
+    use std::sync::{Arc, PoisonError};
     let start = Instant::now();
     let generation = interrupts();
     cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn()?;
-    let (tx, rx) = std::sync::mpsc::channel::<(bool, Vec<u8>)>();
-    for (is_out, pipe) in [
-        (
-            true,
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ),
-        (
-            false,
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ),
-    ] {
-        let tx = tx.clone();
-        if let Some(mut pipe) = pipe {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = pipe.read_to_end(&mut buf);
-                let _ = tx.send((is_out, buf));
-            });
-        }
+    let (mut child, _running) = {
+        // Spawned under the lock: [`kill_running_and_exit`] holding it sees every group.
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        let child = cmd.spawn()?;
+        let pgid = child.id();
+        running.push(pgid);
+        (child, Running(pgid))
+    };
+    let out = Arc::new(Captured::default());
+    let err = Arc::new(Captured::default());
+    // Each reader says when its pipe closed.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut readers = 0;
+    if let Some(pipe) = child.stdout.take() {
+        let (into, tx) = (out.clone(), tx.clone());
+        std::thread::spawn(move || {
+            capture(pipe, &into, caps.stdout, None);
+            let _ = tx.send(());
+        });
+        readers += 1;
+    }
+    if let Some(pipe) = child.stderr.take() {
+        let (into, tx) = (err.clone(), tx.clone());
+        std::thread::spawn(move || {
+            capture(pipe, &into, None, caps.stderr_tail);
+            let _ = tx.send(());
+        });
+        readers += 1;
     }
     drop(tx);
-    let deadline = start + timeout;
+    // Saturates: a timeout past what the clock can hold means "no deadline", not a panic.
+    let deadline = start
+        .checked_add(timeout)
+        .or_else(|| start.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(start);
     let pgid = child.id();
     let mut timed_out = false;
     let mut interrupted = false;
@@ -306,31 +421,41 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
             )),
         }
     }
-    // The pipes close when every process holding them is gone; a child left behind by the
-    // command (a server a test started) is killed with the group at the deadline.
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    for _ in 0..2 {
-        let wait = if interrupted {
-            // A child left behind holds the pipes; it was killed with the group.
-            Duration::from_millis(500)
-        } else {
-            deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(if timed_out { 2000 } else { 0 }))
-        };
-        match rx.recv_timeout(wait) {
-            Ok((true, b)) => stdout = b,
-            Ok((false, b)) => stderr = b,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                timed_out |= !interrupted;
-                kill_group(pgid);
-                if let Ok((is_out, b)) = rx.recv_timeout(Duration::from_secs(2)) {
-                    if is_out { stdout = b } else { stderr = b }
-                }
+    // The pipes close when every process holding them is gone. A child the command left
+    // behind (a server a test or plugin started with `&`) holds them past its exit: it gets
+    // [`LEFTOVER_GRACE`], then is killed with the group, and what was read is the output.
+    // After a kill the pipes close at once, unless a process left the group (setsid).
+    let mut killed_leftovers = false;
+    let mut closing = if timed_out || interrupted {
+        Duration::from_millis(500)
+    } else {
+        LEFTOVER_GRACE
+    };
+    let mut killed = timed_out || interrupted;
+    while readers > 0 {
+        let waited = Instant::now();
+        match rx.recv_timeout(closing) {
+            Ok(()) => {
+                readers -= 1;
+                closing = closing.saturating_sub(waited.elapsed());
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !killed => {
+                killed = true;
+                killed_leftovers = true;
+                kill_group(pgid);
+                closing = Duration::from_millis(500);
+            }
+            Err(_) => break,
         }
     }
+    if killed_leftovers {
+        tracing::debug!(
+            "{:?}: exited leaving processes that held its output; killed its process group",
+            cmd.get_program()
+        );
+    }
+    let (stdout, stdout_overflow) = out.take();
+    let (stderr, stderr_dropped) = err.take();
     Ok(Ran {
         code: if timed_out || interrupted { None } else { code },
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -338,7 +463,40 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, timeout: Duration) -> std:
         timed_out,
         interrupted,
         duration: start.elapsed(),
+        stdout_overflow,
+        stderr_dropped,
+        killed_leftovers,
     })
+}
+
+/// The process groups of the commands [`run_capped`] is running, on any thread.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A group in [`RUNNING`], taken out when the run ends however it ends.
+struct Running(u32);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = running.iter().position(|p| *p == self.0) {
+            running.swap_remove(i);
+        }
+    }
+}
+
+/// Kills the process groups of every command running now and exits with `code`, holding
+/// [`RUNNING`] so that no command starts in between: for vibe ending on a signal (SIGTERM,
+/// SIGHUP, a second Ctrl-C), whose default action would leave those groups running.
+pub fn kill_running_and_exit(code: i32) -> ! {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for pgid in running.iter() {
+        kill_group(*pgid);
+    }
+    std::process::exit(code)
 }
 
 /// SIGKILL to a process group. std has no kill(2); the shell's builtin `kill` takes a negative
@@ -384,6 +542,68 @@ mod tests {
         let r = run(c, Duration::from_millis(300))?;
         assert!(r.timed_out && r.code.is_none());
         assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
+        Ok(())
+    }
+
+    /// A command that answered and exited, leaving a child holding its output pipes, was
+    /// waited for until the timeout and reported as timed out.
+    #[test]
+    fn a_child_left_behind_does_not_hold_up_the_answer() -> Result<(), Box<dyn std::error::Error>> {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("sleep 60 & echo answered; echo note >&2");
+        let r = run(c, Duration::from_secs(30))?;
+        assert!(!r.timed_out && r.killed_leftovers, "{r:?}");
+        assert_eq!(
+            (r.code, r.stdout.trim(), r.stderr.trim()),
+            (Some(0), "answered", "note")
+        );
+        assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
+        Ok(())
+    }
+
+    #[test]
+    fn output_is_capped() -> Result<(), Box<dyn std::error::Error>> {
+        let caps = Caps {
+            stdout: Some(1000),
+            stderr_tail: Some(100),
+        };
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg("i=0; while [ $i -lt 5000 ]; do echo err$i >&2; i=$((i+1)); done; echo done");
+        let r = run_capped(c, Stdio::null(), Duration::from_secs(30), caps)?;
+        assert!(!r.stdout_overflow && r.stderr_dropped, "{r:?}");
+        assert_eq!(r.stdout, "done\n");
+        assert!(
+            r.stderr.len() <= 100 && r.stderr.ends_with("err4999\n"),
+            "{:?}",
+            r.stderr
+        );
+        // Past the stdout cap vibe stops reading: the command's next write fails.
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("while true; do echo line; done");
+        let r = run_capped(c, Stdio::null(), Duration::from_secs(30), caps)?;
+        assert!(r.stdout_overflow && !r.timed_out, "{r:?}");
+        assert_eq!(r.stdout.len(), 1000);
+        assert!(r.stdout.starts_with("line\n"));
+        // Within the caps: all of it.
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("echo out; echo err >&2");
+        let r = run_capped(c, Stdio::null(), Duration::from_secs(30), caps)?;
+        assert!(!r.stdout_overflow && !r.stderr_dropped);
+        assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("out\n", "err\n"));
+        Ok(())
+    }
+
+    /// `start + timeout` panicked ("overflow when adding duration to instant") for a timeout
+    /// past the clock's range.
+    #[test]
+    fn a_huge_timeout_does_not_overflow() -> Result<(), Box<dyn std::error::Error>> {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg("echo out");
+        let r = run(c, Duration::MAX)?;
+        assert_eq!((r.code, r.stdout.trim()), (Some(0), "out"));
+        assert_eq!(timeout_secs(1e30), Duration::from_secs(86_400));
+        assert_eq!(timeout_secs(f64::NAN), Duration::from_secs(1));
         Ok(())
     }
 

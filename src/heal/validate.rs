@@ -1879,11 +1879,7 @@ fn timeout_for(stage: Stage, name: &str, config: &Config) -> Duration {
         Stage::Lint => h.lint_timeout,
         Stage::Test => h.test_timeout,
     });
-    Duration::from_secs_f64(if secs.is_finite() && secs > 0.0 {
-        secs
-    } else {
-        1.0
-    })
+    tools::timeout_secs(secs)
 }
 
 fn run_job(

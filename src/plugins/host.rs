@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +85,38 @@ struct CommandResponse {
     output: String,
     #[serde(default)]
     title: Option<String>,
+}
+
+/// The most a plugin may write to stdout: its response is one JSON object.
+pub const MAX_STDOUT: usize = 16 << 20;
+
+/// How much of the end of a plugin's stderr is kept (for the `-v` log and the last lines
+/// shown when it fails).
+pub const STDERR_TAIL: usize = 64 << 10;
+
+/// The longest stderr line shown, in characters.
+pub const MAX_LINE: usize = 500;
+
+/// The non-blank lines of what was kept of a plugin's stderr, each at most [`MAX_LINE`]
+/// characters; when its start was `dropped`, the first (partial) line says so.
+fn stderr_lines(stderr: &str, dropped: bool) -> Vec<String> {
+    let mut lines: Vec<&str> = stderr.lines().collect();
+    if dropped && !lines.is_empty() {
+        lines[0] = "[earlier output dropped]";
+    }
+    lines
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| shorten(l, MAX_LINE))
+        .collect()
+}
+
+/// `line` cut to `max` characters, with a marker saying how much was cut.
+fn shorten(line: &str, max: usize) -> String {
+    match line.char_indices().nth(max) {
+        None => line.to_string(),
+        Some((at, _)) => format!("{}… [{} more bytes]", &line[..at], line.len() - at),
+    }
 }
 
 /// Environment variable names that look like they hold a secret.
@@ -223,13 +254,21 @@ fn invoke(
 
     let watch = !plugin.manifest.permissions.write_repo;
     let before = watch.then(|| snapshot(repo_root));
-    let timeout = Duration::from_secs_f64(plugin.manifest.timeout);
+    let timeout = tools::timeout_secs(plugin.manifest.timeout);
     tracing::debug!(
         "plugin {name}: running {} {:?} as {kind}",
         exe.display(),
         args
     );
-    let ran = tools::run_with_stdin(cmd, Stdio::from(stdin), timeout);
+    let ran = tools::run_capped(
+        cmd,
+        Stdio::from(stdin),
+        timeout,
+        tools::Caps {
+            stdout: Some(MAX_STDOUT),
+            stderr_tail: Some(STDERR_TAIL),
+        },
+    );
     let mut warnings = Vec::new();
     if let Some(before) = before {
         let changed = changes(&before, &snapshot(repo_root));
@@ -255,7 +294,8 @@ fn invoke(
             warnings.clone(),
         )
     })?;
-    for line in ran.stderr.lines().filter(|l| !l.trim().is_empty()) {
+    let stderr = stderr_lines(&ran.stderr, ran.stderr_dropped);
+    for line in &stderr {
         tracing::info!("plugin {name}: {line}");
     }
     tracing::info!(
@@ -278,13 +318,17 @@ fn invoke(
             warnings,
         ));
     }
+    if ran.stdout_overflow {
+        return Err(fail(
+            format!(
+                "wrote more than {} MiB to stdout; vibe stopped reading it\nhint: a response is one JSON object (see docs/plugins.md); write logs to stderr",
+                MAX_STDOUT >> 20
+            ),
+            warnings,
+        ));
+    }
     if ran.code != Some(0) {
-        let tail: Vec<&str> = ran
-            .stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        let tail = tail[tail.len().saturating_sub(5)..].join("\n");
+        let tail = stderr[stderr.len().saturating_sub(5)..].join("\n");
         return Err(fail(
             format!(
                 "exited with {}{}",

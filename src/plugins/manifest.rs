@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::heal::Stage;
+use crate::heal::tools::MAX_TIMEOUT;
 
 /// What a plugin adds to vibe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -140,13 +141,25 @@ impl Manifest {
     /// Parses and checks the text of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, String> {
         let where_ = path.display();
-        let m: Manifest = toml::from_str(text)
+        let mut m: Manifest = toml::from_str(text)
             .map_err(|e| format!("{where_}: {}", crate::config::describe_toml_error(text, &e)))?;
+        // `kinds = ["command", "command"]` is one kind, listed once.
+        let mut seen = Vec::new();
+        m.kinds.retain(|k| {
+            let new = !seen.contains(k);
+            seen.push(*k);
+            new
+        });
         let bad = |msg: String| Err(format!("{where_}: {msg}"));
         if !valid_name(&m.name) {
             return bad(format!(
-                "`name` is {:?}: use lowercase letters, digits, `-` and `_` (it becomes `vibe plugin run NAME` and `/NAME` in chat)",
-                m.name
+                "`name` is {:?}{}: use at most 64 lowercase letters, digits, `-` and `_`, starting with a letter or digit (it becomes `vibe plugin run NAME` and `/NAME` in chat)",
+                m.name,
+                if m.name.len() > 64 {
+                    format!(" ({} characters)", m.name.chars().count())
+                } else {
+                    String::new()
+                }
             ));
         }
         if m.kinds.is_empty() {
@@ -160,9 +173,9 @@ impl Manifest {
                     .into(),
             );
         }
-        if !(m.timeout.is_finite() && m.timeout > 0.0) {
+        if !(m.timeout.is_finite() && m.timeout > 0.0 && m.timeout <= MAX_TIMEOUT) {
             return bad(format!(
-                "`timeout` is {}: give a number of seconds above 0",
+                "`timeout` is {}: give a number of seconds above 0 and at most {MAX_TIMEOUT} (a day)",
                 m.timeout
             ));
         }
@@ -255,6 +268,14 @@ max = 3
                 "`timeout`",
             ),
             (
+                format!("name = \"a\"\nkinds = [\"command\"]\ntimeout = 1e30\n{base}"),
+                "at most 86400",
+            ),
+            (
+                format!("name = \"a\"\nkinds = [\"command\"]\ntimeout = 86400.5\n{base}"),
+                "at most 86400",
+            ),
+            (
                 format!("name = \"a\"\nkinds = [\"command\"]\nextra = 1\n{base}"),
                 "unknown field",
             ),
@@ -264,6 +285,24 @@ max = 3
             assert!(e.starts_with("p/plugin.toml: "), "{e}");
             assert!(e.contains(want), "{want}: {e}");
         }
+    }
+
+    /// A 65-character name was refused without a word about the limit; a kind listed twice
+    /// was kept twice (and shown twice).
+    #[test]
+    fn long_names_and_repeated_kinds() -> Result<(), String> {
+        let long = "a".repeat(65);
+        let e = parse(&format!(
+            "name = \"{long}\"\nversion = \"1\"\nkinds = [\"command\"]\ncommand = [\"x\"]\n"
+        ))
+        .err()
+        .unwrap_or_default();
+        assert!(e.contains("(65 characters): use at most 64"), "{e}");
+        let m = parse(
+            "name = \"a\"\nversion = \"1\"\nkinds = [\"command\", \"analyzer\", \"command\"]\ncommand = [\"x\"]\n",
+        )?;
+        assert_eq!(m.kinds, [Kind::Command, Kind::Analyzer]);
+        Ok(())
     }
 
     #[test]

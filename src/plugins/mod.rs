@@ -118,21 +118,28 @@ pub fn discover(root: &Path, config: &Config) -> (Vec<Plugin>, Vec<Warning>) {
         let mut folders: Vec<PathBuf> = rd
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.join("plugin.toml").is_file())
+            // A `plugin.toml` that is not a file is a broken manifest (warned about below),
+            // not a folder without one.
+            .filter(|p| p.join("plugin.toml").exists())
             .collect();
         folders.sort();
         let mut here: Vec<String> = Vec::new();
         for folder in folders {
             let file = folder.join("plugin.toml");
-            let manifest = match std::fs::read_to_string(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))
-                .and_then(|text| Manifest::parse(&file, &text))
-            {
+            let read = if file.is_file() {
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
+            } else {
+                Err(format!(
+                    "{}: is not a file (a directory?); the manifest is a TOML file",
+                    file.display()
+                ))
+            };
+            let manifest = match read.and_then(|text| Manifest::parse(&file, &text)) {
                 Ok(m) => m,
                 Err(message) => {
                     warnings.push(Warning {
                         plugin: folder.file_name().map(|n| n.to_string_lossy().into_owned()),
-                        message: format!("bad manifest, plugin not loaded: {message}"),
+                        message: format!("{BAD_MANIFEST}{message}"),
                     });
                     continue;
                 }
@@ -206,6 +213,10 @@ fn load(manifest: Manifest, dir: PathBuf, source: Source, config: &Config) -> Pl
     }
 }
 
+/// How the warning about a `plugin.toml` that did not parse begins (the file and the
+/// problem follow); its `plugin` is the folder's name.
+pub const BAD_MANIFEST: &str = "bad manifest, plugin not loaded: ";
+
 /// Why a plugin of the repository (or of `[plugins] dirs`) does not run.
 pub const UNTRUSTED: &str = "the repository's plugins run only when you trust them\nhint: set plugins.trust_repo = true in your user config, or pass -c plugins.trust_repo=true";
 
@@ -239,14 +250,19 @@ pub fn run_command(plugin: &Plugin, args: &[String], root: &Path) -> Result<Comm
     if !plugin.manifest.has(Kind::Command) {
         return Err(Error {
             plugin: plugin.name().to_string(),
-            message: format!(
-                "is not a command plugin (its kinds: {})",
-                kinds(&plugin.manifest)
-            ),
+            message: not_a_command(plugin),
             warnings: vec![],
         });
     }
     host::command(plugin, args, root)
+}
+
+/// Why `plugin` cannot be run as a command.
+pub fn not_a_command(plugin: &Plugin) -> String {
+    format!(
+        "is not a command plugin (its kinds: {})\nhint: `vibe plugin list` shows the plugins and their kinds",
+        kinds(&plugin.manifest)
+    )
 }
 
 pub fn kinds(m: &Manifest) -> String {

@@ -116,6 +116,84 @@ fn a_timeout_kills_the_process_group() -> R {
     Ok(())
 }
 
+/// A plugin that answered at once but left a child holding its stdout was reported "did not
+/// answer within N s" after the whole timeout.
+#[test]
+fn an_answer_is_not_held_up_by_a_child_left_behind() -> R {
+    let fx = Fx::new()?;
+    let pidfile = fx.tmp.path().join("child.pid");
+    let p = fx.plugin(
+        "\"command\"",
+        &format!(
+            "sleep 60 & echo $! > '{}'; echo '{{\"output\":\"answered\"}}'\n",
+            pidfile.display()
+        ),
+        "",
+    )?;
+    let mut p = p;
+    p.manifest.timeout = 30.0;
+    let start = Instant::now();
+    let out = run_command(&p, &[], &fx.root())?;
+    assert_eq!(out.output, "answered");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    // The child was killed with the group.
+    let pid = std::fs::read_to_string(&pidfile)?.trim().to_string();
+    std::thread::sleep(Duration::from_millis(100));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+    assert!(
+        matches!(state, None | Some('Z') | Some('X')),
+        "child {pid} alive: {stat}"
+    );
+    Ok(())
+}
+
+/// A plugin's output was read whole: a 100 MB stderr line ended up in the error message, and
+/// 200 MB of stdout was accepted.
+#[test]
+fn output_is_bounded() -> R {
+    let fx = Fx::new()?;
+    // 2 MB of stderr in one line, then a few short ones, then a crash.
+    let p = fx.plugin(
+        "\"command\"",
+        "head -c 2000000 /dev/zero | tr '\\0' x >&2; echo >&2; echo last-but-one >&2; head -c 3000 /dev/zero | tr '\\0' y >&2; echo >&2; exit 1\n",
+        "",
+    )?;
+    let e = command_err(&p, &fx.root());
+    assert!(
+        e.len() < 3000,
+        "{} bytes: {}",
+        e.len(),
+        &e[..300.min(e.len())]
+    );
+    assert!(e.starts_with("plugin `p`: exited with status 1: "), "{e}");
+    assert!(
+        e.contains("[earlier output dropped]\nlast-but-one\n"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with(&format!("{}… [2500 more bytes]", "y".repeat(500))),
+        "{e}"
+    );
+    // More stdout than any response: refused, naming the limit.
+    let p = fx.plugin(
+        "\"command\"",
+        "printf '{\"output\": \"'; head -c 20000000 /dev/zero | tr '\\0' x; echo '\"}'\n",
+        "",
+    )?;
+    let e = command_err(&p, &fx.root());
+    assert!(
+        e.starts_with("plugin `p`: wrote more than 16 MiB to stdout; vibe stopped reading it"),
+        "{}",
+        &e[..300.min(e.len())]
+    );
+    Ok(())
+}
+
 #[test]
 fn a_crash_is_an_error_naming_the_plugin() -> R {
     let fx = Fx::new()?;

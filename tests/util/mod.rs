@@ -286,6 +286,21 @@ pub fn started_pid(pid_file: &Path) -> u32 {
 /// (validators and plugins run in process groups of their own). vibe must exit 130 within
 /// 20 s saying "cancelled", and that command be gone. Returns vibe's stderr.
 pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
+    let stderr = signal_once_started(t, args, pid_file, "INT", 130);
+    assert!(stderr.contains("cancelled"), "{args:?}: {stderr}");
+    stderr
+}
+
+/// Runs `vibe <args>` in `t` and, once a command it runs has written its pid to `pid_file`,
+/// sends `signal` (`INT`, `TERM`, `HUP`) to vibe alone. vibe must exit with `code` within
+/// 20 s, and that command be gone. Returns vibe's stderr.
+pub fn signal_once_started(
+    t: &Test,
+    args: &[&str],
+    pid_file: &Path,
+    signal: &str,
+    code: i32,
+) -> String {
     let vibe = t
         .cmd()
         .args(args)
@@ -296,7 +311,7 @@ pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
     let started = started_pid(pid_file);
     let start = std::time::Instant::now();
     let kill = Command::new("kill")
-        .args(["-INT", &vibe.id().to_string()])
+        .args([format!("-{signal}"), vibe.id().to_string()])
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(kill.success());
@@ -309,11 +324,14 @@ pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
         "{args:?}: took {:?}",
         start.elapsed()
     );
-    assert_eq!(out.status.code(), Some(130), "{args:?}: {stderr}");
-    assert!(stderr.contains("cancelled"), "{args:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "{args:?} {signal}: {stderr}");
+    // Killed, or a zombie waiting for init to reap it.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let stat = std::fs::read_to_string(format!("/proc/{started}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
     assert!(
-        !Path::new(&format!("/proc/{started}")).exists(),
-        "{args:?}: {started} is still running"
+        matches!(state, None | Some('Z') | Some('X')),
+        "{args:?} {signal}: {started} is still running: {stat}"
     );
     stderr
 }
