@@ -487,6 +487,10 @@ impl Core {
                 Op::Quit => break,
             }
         }
+        // A session left before its first turn holds nothing to list or resume.
+        if let Err(e) = self.store.forget_if_empty(&self.id) {
+            tracing::debug!("forgetting the empty session {}: {e}", self.id);
+        }
         self.emit(Event::Ended {
             session: self.id.clone(),
         });

@@ -51,6 +51,9 @@ const ROW: &str = "SELECT s.id, s.created_ms, s.updated_ms, s.model, s.title, \
      (SELECT COALESCE(SUM(cost_usd), 0) FROM chat_turns t WHERE t.session = s.id) \
      FROM chat_sessions s";
 
+/// How long a session without a message is kept when its process did not forget it.
+const EMPTY_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
+
 const HAS_TURNS: &str = "EXISTS (SELECT 1 FROM chat_turns t WHERE t.session = s.id)";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<SessionRow> {
@@ -68,11 +71,32 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<SessionRow> {
 impl Store {
     /// Starts a session.
     pub fn create_session(&self, id: &str, model: &str, now_ms: i64) -> Result<()> {
+        // Sessions that ended before their first turn are forgotten as they end
+        // (`forget_if_empty`); those of a process killed before that, after a week.
+        self.conn
+            .execute(
+                &format!(
+                    "DELETE FROM chat_sessions AS s WHERE s.updated_ms < ?1 AND NOT {HAS_TURNS}"
+                ),
+                [now_ms - EMPTY_KEPT_MS],
+            )
+            .map_err(sql(&self.path))?;
         self.conn
             .execute(
                 "INSERT INTO chat_sessions(id, created_ms, updated_ms, model, title) \
                  VALUES (?1, ?2, ?2, ?3, '')",
                 params![id, now_ms, model],
+            )
+            .map_err(sql(&self.path))?;
+        Ok(())
+    }
+
+    /// Forgets session `id` if it holds no message (it ended before its first turn).
+    pub fn forget_if_empty(&self, id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                &format!("DELETE FROM chat_sessions AS s WHERE s.id = ?1 AND NOT {HAS_TURNS}"),
+                [id],
             )
             .map_err(sql(&self.path))?;
         Ok(())
@@ -315,6 +339,19 @@ mod tests {
             store.load_session(Some("b"))?.is_some(),
             "by its id it still is"
         );
+        // Forgotten as it ends without a turn; another with turns is kept.
+        store.forget_if_empty("b")?;
+        store.forget_if_empty("c")?;
+        assert!(store.load_session(Some("b"))?.is_none());
+        assert!(store.load_session(Some("c"))?.is_some());
+        // One left by a killed process goes after a week, when another session starts.
+        store.create_session("old", "p/m", 6)?;
+        store.create_session("d", "p/m", 6 + EMPTY_KEPT_MS - 1)?;
+        assert!(store.load_session(Some("old"))?.is_some());
+        store.create_session("e", "p/m", 7 + EMPTY_KEPT_MS)?;
+        assert!(store.load_session(Some("old"))?.is_none());
+        assert!(store.load_session(Some("d"))?.is_some());
+        assert!(store.load_session(Some("a"))?.is_some(), "it has turns");
         let a = store.load_session(Some("a"))?.ok_or("no session a")?;
         assert_eq!(a.summary, "they talked");
         assert_eq!(a.window_start, 2);
