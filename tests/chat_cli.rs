@@ -1463,3 +1463,26 @@ fn ctrl_c_before_the_model_call_sends_nothing() {
     assert!(rest.contains("\"cancelled\""), "{rest}");
     assert_eq!(s.request_count(), 0, "nothing was sent");
 }
+
+/// SIGTERM or SIGHUP to `vibe chat -m` while a command plugin runs: vibe kills its process
+/// group and exits 128 + the signal (the `-m` watcher handled only Ctrl-C, and the plugin
+/// outlived vibe).
+#[test]
+fn term_and_hup_to_chat_m_stop_a_running_plugin() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let t = Test::new();
+        t.write("a.py", "x = 1\n");
+        let pid_file = t.root().join("slow.pid");
+        t.write(
+            "plugins/slow/plugin.toml",
+            "name = \"slow\"\nversion = \"1\"\ndescription = \"sleeps\"\nkinds = [\"command\"]\ncommand = [\"sh\", \"run.sh\"]\ntimeout = 120\n",
+        );
+        t.write(
+            "plugins/slow/run.sh",
+            format!("{}\n", crate::util::pid_then_sleep(&pid_file)),
+        );
+        let s = Server::start();
+        setup(&t, &s.url(), "[plugins]\ntrust_repo = true\n");
+        crate::util::signal_once_started(&t, &["chat", "-m", "/slow"], &pid_file, signal, code);
+    }
+}

@@ -204,3 +204,76 @@ fn sigterm_restores_the_terminal() {
 fn sighup_restores_the_terminal() {
     signal_leaves_the_terminal_restored("SIGHUP", 129);
 }
+
+/// The terminal closed under the TUI (a terminal window closed, an ssh connection gone): the
+/// kernel hangs the pty up and sends SIGHUP. vibe exits 129 rather than spinning on a tty that
+/// reads nothing, and kills nothing it should not.
+const HANGUP_DRIVER: &str = r#"
+import fcntl, os, pty, select, struct, sys, termios, time
+vibe, root = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(vibe, [vibe, "-C", root, "chat"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+seen = b""
+answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
+end = time.time() + 20
+while b"\x1b[?1049h" not in seen and time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.1)
+    if r:
+        try:
+            seen += os.read(fd, 65536)
+        except OSError:
+            break
+        for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
+            while answered[q] < seen.count(q):
+                os.write(fd, reply)
+                answered[q] += 1
+if b"\x1b[?1049h" not in seen:
+    print("FAIL no alternate screen"); sys.exit(1)
+time.sleep(0.5)
+os.close(fd)
+end = time.time() + 20
+while time.time() < end:
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print("OK", os.waitstatus_to_exitcode(st)); sys.exit(0)
+    time.sleep(0.05)
+os.kill(pid, 9)
+print("FAIL still running after the hangup"); sys.exit(1)
+"#;
+
+#[test]
+fn a_closed_terminal_ends_the_tui() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    std::fs::write(
+        t.home.path().join("config.toml"),
+        format!(
+            "[llm]\nmodel = \"scripted/test-model\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n",
+            s.url()
+        ),
+    )
+    .expect("config");
+    let mut c = std::process::Command::new("python3");
+    c.arg("-c")
+        .arg(HANGUP_DRIVER)
+        .arg(env!("CARGO_BIN_EXE_vibe"))
+        .arg(t.root())
+        .env("VIBE_HOME", t.home.path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
+            c.env_remove(k);
+        }
+    }
+    let out = c.output().expect("python3 runs the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        "OK 129",
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -77,7 +77,10 @@ fn input_usage(u: &Value) -> Option<(u64, u64)> {
     u.get("input_tokens")?;
     let cached = get("cache_read_input_tokens");
     Some((
-        get("input_tokens") + cached + get("cache_creation_input_tokens"),
+        // Saturating: the numbers are the server's (a wrapped sum would hide a wild claim).
+        get("input_tokens")
+            .saturating_add(cached)
+            .saturating_add(get("cache_creation_input_tokens")),
         cached,
     ))
 }
@@ -342,6 +345,16 @@ mod tests {
                 estimated: false
             })
         );
+    }
+
+    #[test]
+    fn input_counts_saturate_on_wild_numbers() {
+        let u = serde_json::json!({
+            "input_tokens": u64::MAX,
+            "cache_read_input_tokens": 5,
+            "cache_creation_input_tokens": 7
+        });
+        assert_eq!(input_usage(&u), Some((u64::MAX, 5)));
     }
 
     #[test]

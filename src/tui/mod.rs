@@ -132,9 +132,26 @@ fn watch_signals() -> anyhow::Result<()> {
                 }
             });
             SIGNALLED.store(n, Ordering::SeqCst);
+            // The loop sees the signal within a frame and the process leaves. When it cannot
+            // (blocked on a terminal that is gone: crossterm retries a hung-up tty forever; or
+            // the TUI already left and a running command holds up the exit), or when a second
+            // signal comes, the process ends here, the terminal restored and the running
+            // validators' and plugins' groups killed.
+            rt.block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(SIGNAL_GRACE) => {}
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+            });
+            restore();
+            crate::heal::tools::kill_running_and_exit(128 + n);
         })?;
     Ok(())
 }
+
+/// How long after SIGTERM / SIGHUP the process may take to leave by itself.
+const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 
 /// Signal numbers (the same on every Unix vibe builds for).
 mod libc_signal {
@@ -169,6 +186,9 @@ pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
             }
         }
         if app.should_quit() {
+            // What still runs (a validator, a plugin) is stopped: the process would wait for
+            // it to end.
+            let _ = ops.send(Op::Cancel);
             break;
         }
         if signalled().is_some() {
@@ -213,6 +233,9 @@ pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
             }
         }
         if app.should_quit() {
+            // What still runs (a validator, a plugin) is stopped: the process would wait for
+            // it to end.
+            let _ = ops.send(Op::Cancel);
             break;
         }
     }

@@ -286,6 +286,12 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                     // Take what else is queued now, rather than one event per turn.
                     for res in std::iter::once(first).chain(rx.try_iter()) {
                         match res {
+                            // The kernel's queue overflowed (notify says so with a rescan
+                            // flag on an `Other` event): events were lost, a run finds them.
+                            Ok(ev) if ev.need_rescan() => {
+                                tracing::warn!("watcher: events were lost; rescanning");
+                                pending.event();
+                            }
                             Ok(ev) if interesting(&ev.kind) => {
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
