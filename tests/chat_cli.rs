@@ -891,12 +891,8 @@ fn a_command_plugin_is_a_slash_command() {
     quit(h);
 }
 
-/// Cancel while a command plugin runs kills its process group (the session thread is inside
-/// it): the command ends with an error that says so, and the session goes on.
-#[test]
-fn cancel_stops_a_running_command_plugin() {
-    let t = Test::new();
-    t.write("a.py", "x = 1\n");
+/// A repository command plugin `slow` that writes its PID to the returned file, then sleeps.
+fn slow_plugin(t: &Test) -> std::path::PathBuf {
     let pid_file = t.root().join("slow.pid");
     t.write(
         "plugins/slow/plugin.toml",
@@ -906,6 +902,16 @@ fn cancel_stops_a_running_command_plugin() {
         "plugins/slow/run.sh",
         format!("{}\n", crate::util::pid_then_sleep(&pid_file)),
     );
+    pid_file
+}
+
+/// Cancel while a command plugin runs kills its process group (the session thread is inside
+/// it): the command ends with an error that says so, and the session goes on.
+#[test]
+fn cancel_stops_a_running_command_plugin() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let pid_file = slow_plugin(&t);
     let s = Server::start();
     s.push(answer("Next."));
     let h = start(&t, &s.url(), "[plugins]\ntrust_repo = true\n");
@@ -1472,15 +1478,7 @@ fn term_and_hup_to_chat_m_stop_a_running_plugin() {
     for (signal, code) in [("TERM", 143), ("HUP", 129)] {
         let t = Test::new();
         t.write("a.py", "x = 1\n");
-        let pid_file = t.root().join("slow.pid");
-        t.write(
-            "plugins/slow/plugin.toml",
-            "name = \"slow\"\nversion = \"1\"\ndescription = \"sleeps\"\nkinds = [\"command\"]\ncommand = [\"sh\", \"run.sh\"]\ntimeout = 120\n",
-        );
-        t.write(
-            "plugins/slow/run.sh",
-            format!("{}\n", crate::util::pid_then_sleep(&pid_file)),
-        );
+        let pid_file = slow_plugin(&t);
         let s = Server::start();
         setup(&t, &s.url(), "[plugins]\ntrust_repo = true\n");
         crate::util::signal_once_started(&t, &["chat", "-m", "/slow"], &pid_file, signal, code);

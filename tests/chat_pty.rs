@@ -72,6 +72,18 @@ print("OK", os.waitstatus_to_exitcode(status))
 fn the_tui_shows_a_streamed_answer_and_quits() {
     let t = Test::fixture("python");
     let s = Server::start();
+    s.push(openai::stream(
+        &["The capital ", "is ", "Zanzibar", " town."],
+        Some((50, 6, 0)),
+    ));
+    let (stdout, stderr) = run_driver(DRIVER, &t, &s, &[]);
+    assert!(stdout.starts_with("OK 0"), "{stdout}\n{stderr}");
+    assert_eq!(s.request_count(), 1);
+}
+
+/// Runs a python3 pty `driver` against vibe in a copy of the python fixture with a scripted
+/// provider (`s`), `args` after the driver's own; returns its stdout (and asserts nothing).
+fn run_driver(driver: &str, t: &Test, s: &Server, args: &[&str]) -> (String, String) {
     std::fs::write(
         t.home.path().join("config.toml"),
         format!(
@@ -80,15 +92,12 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
         ),
     )
     .expect("config");
-    s.push(openai::stream(
-        &["The capital ", "is ", "Zanzibar", " town."],
-        Some((50, 6, 0)),
-    ));
     let mut c = std::process::Command::new("python3");
     c.arg("-c")
-        .arg(DRIVER)
+        .arg(driver)
         .arg(env!("CARGO_BIN_EXE_vibe"))
         .arg(t.root())
+        .args(args)
         .env("VIBE_HOME", t.home.path())
         .env("TERM", "xterm-256color")
         .env_remove("NO_COLOR");
@@ -98,13 +107,10 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
         }
     }
     let out = c.output().expect("python3 runs the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.starts_with("OK 0"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(s.request_count(), 1);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// SIGTERM or SIGHUP to the TUI: the terminal is restored (raw mode off, main screen, mouse
@@ -163,36 +169,8 @@ print("OK", p.returncode)
 fn signal_leaves_the_terminal_restored(signal: &str, code: i32) {
     let t = Test::fixture("python");
     let s = Server::start();
-    std::fs::write(
-        t.home.path().join("config.toml"),
-        format!(
-            "[llm]\nmodel = \"scripted/test-model\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n",
-            s.url()
-        ),
-    )
-    .expect("config");
-    let mut c = std::process::Command::new("python3");
-    c.arg("-c")
-        .arg(SIGNAL_DRIVER)
-        .arg(env!("CARGO_BIN_EXE_vibe"))
-        .arg(t.root())
-        .arg(signal)
-        .env("VIBE_HOME", t.home.path())
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
-            c.env_remove(k);
-        }
-    }
-    let out = c.output().expect("python3 runs the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.trim(),
-        format!("OK {code}"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, stderr) = run_driver(SIGNAL_DRIVER, &t, &s, &[signal]);
+    assert_eq!(stdout.trim(), format!("OK {code}"), "{stdout}\n{stderr}");
 }
 
 #[test]
@@ -247,33 +225,6 @@ print("FAIL still running after the hangup"); sys.exit(1)
 fn a_closed_terminal_ends_the_tui() {
     let t = Test::fixture("python");
     let s = Server::start();
-    std::fs::write(
-        t.home.path().join("config.toml"),
-        format!(
-            "[llm]\nmodel = \"scripted/test-model\"\n[providers.scripted]\nkind = \"openai\"\nbase_url = \"{}/v1\"\nlocal = true\n",
-            s.url()
-        ),
-    )
-    .expect("config");
-    let mut c = std::process::Command::new("python3");
-    c.arg("-c")
-        .arg(HANGUP_DRIVER)
-        .arg(env!("CARGO_BIN_EXE_vibe"))
-        .arg(t.root())
-        .env("VIBE_HOME", t.home.path())
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("VIBE_") && k != "VIBE_HOME" {
-            c.env_remove(k);
-        }
-    }
-    let out = c.output().expect("python3 runs the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.trim(),
-        "OK 129",
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, stderr) = run_driver(HANGUP_DRIVER, &t, &s, &[]);
+    assert_eq!(stdout.trim(), "OK 129", "{stdout}\n{stderr}");
 }
