@@ -82,7 +82,7 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
 }
 
 /// Runs a python3 pty `driver` against vibe in a copy of the python fixture with a scripted
-/// provider (`s`), `args` after the driver's own; returns its stdout (and asserts nothing).
+/// provider (`s`), `args` after the driver's own; returns its stdout and stderr.
 fn run_driver(driver: &str, t: &Test, s: &Server, args: &[&str]) -> (String, String) {
     std::fs::write(
         t.home.path().join("config.toml"),
