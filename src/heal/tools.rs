@@ -296,11 +296,21 @@ impl Captured {
     }
 }
 
+/// What an uncapped pipe keeps ([`run`]: validators, git): past it the output is read and
+/// dropped, so that the command neither blocks nor dies of a closed pipe, and a runaway one
+/// (a test printing in a loop until its timeout) cannot fill the memory.
+pub const KEPT_OUTPUT: usize = 64 * 1024 * 1024;
+
+/// The line that stands for what [`KEPT_OUTPUT`] dropped.
+pub const DROPPED_OUTPUT: &str = "\n[vibe: output past 64 MiB dropped]\n";
+
 /// Reads `pipe` into `into` until it closes; with `head`, stops (closing it) past that many
-/// bytes; with `tail`, keeps only the last that many bytes.
+/// bytes; with `tail`, keeps only the last that many bytes; with neither, keeps the first
+/// [`KEPT_OUTPUT`] bytes and reads the rest without keeping it.
 fn capture(mut pipe: impl Read, into: &Captured, head: Option<usize>, tail: Option<usize>) {
     use std::sync::atomic::Ordering;
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut dropping = false;
     loop {
         let n = match pipe.read(&mut chunk) {
             Ok(0) => break,
@@ -308,10 +318,19 @@ fn capture(mut pipe: impl Read, into: &Captured, head: Option<usize>, tail: Opti
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
+        if dropping {
+            continue;
+        }
         let Ok(mut buf) = into.bytes.lock() else {
             break;
         };
         buf.extend_from_slice(&chunk[..n]);
+        if head.is_none() && tail.is_none() && buf.len() > KEPT_OUTPUT {
+            buf.truncate(KEPT_OUTPUT);
+            buf.extend_from_slice(DROPPED_OUTPUT.as_bytes());
+            dropping = true;
+            continue;
+        }
         if let Some(max) = head
             && buf.len() > max
         {
@@ -558,6 +577,20 @@ mod tests {
             (Some(0), "answered", "note")
         );
         assert!(r.duration < Duration::from_secs(5), "{:?}", r.duration);
+        Ok(())
+    }
+
+    #[test]
+    fn uncapped_output_keeps_64_mib_and_reads_the_rest() -> Result<(), Box<dyn std::error::Error>> {
+        // 70 MB on stdout: the command runs to its end (no closed pipe), vibe keeps 64 MiB.
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg("head -c 70000000 /dev/zero | tr '\\0' x; echo tail >&2");
+        let r = run(c, Duration::from_secs(60))?;
+        assert_eq!(r.code, Some(0), "{:?}", r.stderr);
+        assert_eq!(r.stdout.len(), KEPT_OUTPUT + DROPPED_OUTPUT.len());
+        assert!(r.stdout.starts_with("xxx") && r.stdout.ends_with(DROPPED_OUTPUT));
+        assert_eq!(r.stderr, "tail\n");
         Ok(())
     }
 
