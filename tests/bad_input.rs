@@ -306,6 +306,24 @@ fn symlinks_that_lead_outside_the_repository_are_not_indexed_or_sent() {
 
 #[cfg(unix)]
 #[test]
+fn warnings_escape_control_characters_of_file_names() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    // A broken symlink whose name would turn the terminal red.
+    std::os::unix::fs::symlink("/nonexistent", t.root().join("bad\u{1b}[31m.py"))
+        .unwrap_or_else(|e| panic!("symlink: {e}"));
+    let r = t.run(&["map", "--tokens", "50"]);
+    assert_eq!(r.code(), 0);
+    let err = r.stderr();
+    assert!(
+        err.contains("warning: ") && err.contains("bad\\u{1b}[31m.py"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
 fn unreadable_file_and_directory_warn_but_succeed() {
     use std::os::unix::fs::PermissionsExt;
     let t = Test::new();

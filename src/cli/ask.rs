@@ -152,7 +152,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         };
         let packed = context::build(root, &store, &req)?;
         for w in &packed.warnings {
-            eprintln!("warning: {w}");
+            super::warning(w);
         }
         Some(packed)
     } else {

@@ -127,7 +127,7 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         packed.budget
     );
     for w in &packed.warnings {
-        eprintln!("warning: {w}");
+        super::warning(w);
     }
     if packed.files.is_empty() {
         eprintln!(

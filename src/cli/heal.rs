@@ -156,7 +156,7 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
         })?;
     } else {
         for w in &v.warnings {
-            eprintln!("warning: {w}");
+            super::warning(w);
         }
         for r in &recurrences {
             let x = &r.recurrence;

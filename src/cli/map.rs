@@ -154,7 +154,7 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             return Ok(ExitCode::from(130));
         };
         for w in &warnings {
-            eprintln!("warning: {w}");
+            super::warning(w);
         }
         if reports.is_empty() {
             print_json(&map)?;

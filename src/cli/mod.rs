@@ -241,10 +241,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Loads the configuration and prints its warnings.
+/// Text from outside vibe (a cloned repository's `plugin.toml`, a file name, a tool's output)
+/// as printed for a terminal: control characters (escape sequences, carriage returns, newlines)
+/// as Rust escapes (`\u{1b}`), so that it cannot move the cursor, recolour or retitle the
+/// terminal.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`shown`] for a message of several lines (a warning, a problem with its hint): its
+/// newlines stay.
+pub(crate) fn shown_lines(text: &str) -> String {
+    text.split('\n').map(shown).collect::<Vec<_>>().join("\n")
+}
+
+/// A warning on stderr, control characters escaped ([`shown_lines`]): warnings carry file
+/// names and plugins' words.
+pub(crate) fn warning(w: impl std::fmt::Display) {
+    eprintln!("warning: {}", shown_lines(&w.to_string()));
+}
+
 fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
     let config = Config::load(&Sources::from_env(root, overrides.to_vec()))?;
     for w in &config.warnings {
-        eprintln!("warning: {w}");
+        warning(w);
     }
     Ok(config)
 }
@@ -299,7 +327,7 @@ pub fn index(
     let (store, report) = crate::repomap::index(root, config, &opts)
         .with_context(|| format!("indexing {}", root.display()))?;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        warning(w);
     }
     tracing::info!(
         "index: {} files seen, {} unchanged, {} parsed, {} added, {} changed, {} deleted in {:.1} ms (walk {:.1}, parse {:.1}, write {:.1}, resolve {:.1}, rank {:.1})",

@@ -1,6 +1,7 @@
 //! `vibe plugin list|info|run`: the plugins found for this repository, one in detail, and
 //! running a command plugin.
 
+use super::{shown, shown_lines};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -127,29 +128,8 @@ struct RunJson<'a> {
 
 fn warn(ws: &[Warning]) {
     for w in ws {
-        eprintln!("warning: {}", shown_lines(&w.to_string()));
+        super::warning(w);
     }
-}
-
-/// Text from a manifest (a cloned repository's `plugin.toml`) as printed for a terminal:
-/// control characters (escape sequences, carriage returns, newlines) as Rust escapes
-/// (`\u{1b}`), so that a manifest cannot move the cursor, recolour or retitle the terminal.
-fn shown(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// [`shown`] for a message of several lines (a warning, a problem with its hint): its
-/// newlines stay.
-fn shown_lines(text: &str) -> String {
-    text.split('\n').map(shown).collect::<Vec<_>>().join("\n")
 }
 
 pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {

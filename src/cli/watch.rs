@@ -41,7 +41,7 @@ pub fn run(
     let warn = |warnings: &[String]| {
         if !args.json {
             for w in warnings {
-                eprintln!("warning: {w}");
+                super::warning(w);
             }
         }
     };
@@ -75,7 +75,7 @@ pub fn run(
                 warn(&u.warnings);
                 print(&text_line(&u));
             }
-            Err(e) => eprintln!("warning: {}", crate::error_chain(e.as_ref())),
+            Err(e) => super::warning(crate::error_chain(e.as_ref())),
         }
     };
     let stop = || failed.borrow().is_some() || stdout_reader_gone();
