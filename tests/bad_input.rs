@@ -306,7 +306,7 @@ fn symlinks_that_lead_outside_the_repository_are_not_indexed_or_sent() {
 
 #[cfg(unix)]
 #[test]
-fn warnings_escape_control_characters_of_file_names() {
+fn warnings_and_errors_escape_control_characters_of_file_names() {
     let t = Test::new();
     t.write("a.py", "x = 1\n");
     // A broken symlink whose name would turn the terminal red.
@@ -319,6 +319,12 @@ fn warnings_escape_control_characters_of_file_names() {
         err.contains("warning: ") && err.contains("bad\\u{1b}[31m.py"),
         "{err}"
     );
+    assert!(!err.contains('\u{1b}'), "{err}");
+    // Errors too.
+    let r = t.run(&["heal", "--check", "gone\u{1b}[2J.py"]);
+    assert_eq!(r.code(), 2);
+    let err = r.stderr();
+    assert!(err.contains("error: gone\\u{1b}[2J.py"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
 

@@ -430,7 +430,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                         Level::Info => "note",
                         Level::Warning => "warning",
                     };
-                    eprintln!("{tag}: {text}");
+                    eprintln!("{tag}: {}", super::shown_lines(text));
                 }
                 out.notices.push(text.clone());
             }
@@ -448,7 +448,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
             }
             Event::Error { text } => {
                 if plain {
-                    eprintln!("error: {text}");
+                    eprintln!("error: {}", super::shown_lines(text));
                 }
                 out.errors.push(text.clone());
                 // No such command (nor plugin command): bad usage.

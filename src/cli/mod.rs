@@ -108,7 +108,7 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     let _ = writeln!(
         std::io::stderr(),
         "error: {}",
-        crate::error_chain(e.as_ref())
+        shown_lines(&crate::error_chain(e.as_ref()))
     );
     if is_over_budget(e) {
         ExitCode::from(3)
