@@ -1484,3 +1484,26 @@ fn term_and_hup_to_chat_m_stop_a_running_plugin() {
         crate::util::signal_once_started(&t, &["chat", "-m", "/slow"], &pid_file, signal, code);
     }
 }
+
+/// A message that cannot fit the context window vibe knows for the model is sent (the window
+/// may be configured smaller than the model's) with a warning that says so.
+#[test]
+fn a_message_past_the_context_window_is_sent_with_a_warning() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let s = Server::start();
+    setup(&t, &s.url(), "context_window = 300\n");
+    s.push(answer("Read it."));
+    let message = "word ".repeat(400);
+    let run = chat(&t, &["-m", &message, "--jsonl"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let lines = jsonl(&run);
+    assert!(
+        lines.iter().any(|l| l["type"] == "notice"
+            && l["level"] == "warning"
+            && l["text"].as_str().is_some_and(|t| t.contains("the message is 400 tokens")
+                && t.contains("context window of test-model (300 tokens, providers.scripted.context_window)"))),
+        "{lines:#?}"
+    );
+    assert_eq!(s.request_count(), 1);
+}

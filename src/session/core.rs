@@ -665,10 +665,22 @@ impl Core {
         }
         let system = self.system_prompt(edits);
         let enc = self.models.encoding;
+        let message_tokens = enc.count(text);
         let fixed = enc.count(&system)
             + self.window.iter().map(|h| h.tokens).sum::<usize>()
-            + enc.count(text);
+            + message_tokens;
         let max_tokens = self.config.llm.max_tokens as usize;
+        // Sent all the same: the window vibe knows may be smaller than the model's (32,768
+        // unless configured), and the provider is the judge.
+        if message_tokens + max_tokens > self.models.window {
+            self.notice(
+                Level::Warning,
+                format!(
+                    "the message is {message_tokens} tokens: with the answer's llm.max_tokens ({max_tokens}) it does not fit the context window of {} ({} tokens, providers.{}.context_window); the provider may refuse or cut it",
+                    self.models.model, self.models.window, self.models.provider
+                ),
+            );
+        }
         let budget = history::context_room(
             self.models.window,
             self.config.chat.context_budget,
