@@ -243,12 +243,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Loads the configuration and prints its warnings.
 /// Text from outside vibe (a cloned repository's `plugin.toml`, a file name, a tool's output)
 /// as printed for a terminal: control characters (escape sequences, carriage returns, newlines)
-/// as Rust escapes (`\u{1b}`), so that it cannot move the cursor, recolour or retitle the
-/// terminal.
+/// and bidirectional overrides as Rust escapes (`\u{1b}`, `\u{202e}`), so that it cannot move
+/// the cursor, recolour or retitle the terminal, or reorder a line.
 pub(crate) fn shown(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if crate::repomap::render::unsafe_to_show(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -492,4 +492,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut s = serde_json::to_string_pretty(value)?;
     s.push('\n');
     print(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shown_escapes_controls_and_bidi_overrides_only() {
+        assert_eq!(super::shown("caf\u{e9} ok"), "caf\u{e9} ok");
+        assert_eq!(super::shown("a\u{1b}[31m"), "a\\u{1b}[31m");
+        assert_eq!(super::shown("x\u{202e}y\u{2066}"), "x\\u{202e}y\\u{2066}");
+        assert_eq!(super::shown_lines("one\ntwo\r"), "one\ntwo\\r");
+    }
 }

@@ -64,7 +64,7 @@ pub fn path_line(path: &str) -> String {
 /// whitespace, a leading `"`): then quoted, with Rust's escapes (`"bad\nname.py"`), so that
 /// every block still starts with a path that is not whitespace.
 pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let odd = path.chars().any(char::is_control)
+    let odd = path.chars().any(unsafe_to_show)
         || path.starts_with(char::is_whitespace)
         || path.starts_with('"');
     if odd {
@@ -72,6 +72,18 @@ pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
     } else {
         path.into()
     }
+}
+
+/// A character that must not reach a terminal as it is: a control character (an escape
+/// sequence, a carriage return) or a bidirectional override or isolate (U+202A–U+202E,
+/// U+2066–U+2069, the marks U+200E, U+200F, U+061C), which reorders what follows it on the
+/// line ("Trojan Source").
+pub fn unsafe_to_show(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        )
 }
 
 /// A definition's line at its nesting depth (two spaces per level, below the path line).
@@ -354,6 +366,8 @@ mod tests {
         assert_eq!(shown_path("\u{3000}wide.py"), "\"\\u{3000}wide.py\"");
         assert_eq!(shown_path("\"q\".py"), "\"\\\"q\\\".py\"");
         assert_eq!(shown_path("tab\there"), "\"tab\\there\"");
+        // A right-to-left override would reorder the rest of the line on a terminal.
+        assert_eq!(shown_path("a\u{202e}yp.exe"), "\"a\\u{202e}yp.exe\"");
         assert_eq!(path_line("x\r.py"), "\"x\\r.py\":");
     }
 
