@@ -20,7 +20,7 @@ mod udiff;
 pub use atomic::{TEMP_MARK, atomic_write, is_temp_name};
 pub use backup::{RunInfo, UndoReport, commit, list_runs, undo};
 pub use matching::{BOM, MatchError, Nearest, apply_to_text, with_bom};
-pub use parse::{ParseError, cut_off, parse, parse_answer};
+pub use parse::{Marker, ParseError, cut_off, is_fence, marker, parse, parse_answer};
 pub use paths::{PathError, resolve};
 
 /// The edit format, explained to a model, with one example. Goes into system prompts as is.

@@ -45,8 +45,9 @@ pub enum ParseError {
     Stray { line: usize, marker: &'static str },
 }
 
+/// A marker line of an edit block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Marker {
+pub enum Marker {
     Search,
     Divider,
     Replace,
@@ -55,7 +56,7 @@ enum Marker {
 }
 
 /// The marker a line is, if any: 5–9 of one character at line start, then a keyword.
-fn marker(line: &str) -> Option<Marker> {
+pub fn marker(line: &str) -> Option<Marker> {
     let line = line.trim_end();
     let first = line.chars().next()?;
     if !matches!(first, '<' | '=' | '>') {
@@ -76,7 +77,8 @@ fn marker(line: &str) -> Option<Marker> {
     }
 }
 
-fn is_fence(line: &str) -> bool {
+/// A Markdown code fence line (```` ``` ```` or `~~~`, indented or not).
+pub fn is_fence(line: &str) -> bool {
     let t = line.trim_start();
     t.starts_with("```") || t.starts_with("~~~")
 }

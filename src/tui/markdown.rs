@@ -3,6 +3,7 @@
 //! wrapped continuation lines hang at; [`wrap`] fits them to a width. The conversation caches
 //! the wrapped result per finished message, so a frame only renders what changed.
 
+use crate::edit::{Marker, is_fence, marker};
 use pulldown_cmark::{CodeBlockKind, Event as Md, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -149,28 +150,14 @@ enum Part<'a> {
     },
 }
 
-/// The marker an edit-block line is (as `src/edit/parse.rs` reads them: 5–9 of one character
-/// at the line's start, then the keyword): `<` opens, `>` closes, `=` divides.
-fn edit_marker(line: &str) -> Option<char> {
-    let line = line.trim_end();
-    let first = line.chars().next()?;
-    if !matches!(first, '<' | '=' | '>') {
-        return None;
-    }
-    let run = line.chars().take_while(|&c| c == first).count();
-    if !(5..=9).contains(&run) {
-        return None;
-    }
-    let rest = line[run..].trim().to_ascii_uppercase();
-    match (first, rest.as_str()) {
-        ('<', "SEARCH" | "FILE") | ('>', "REPLACE" | "FILE") | ('=', "") => Some(first),
-        _ => None,
-    }
+/// Whether a line opens an edit block (`<<<<<<< SEARCH`, `<<<<<<< FILE`).
+fn opens(line: &str) -> bool {
+    matches!(marker(line), Some(Marker::Search | Marker::FileStart))
 }
 
-fn is_fence(line: &str) -> bool {
-    let t = line.trim_start();
-    t.starts_with("```") || t.starts_with("~~~")
+/// Whether a line closes an edit block (`>>>>>>> REPLACE`, `>>>>>>> FILE`).
+fn closes(line: &str) -> bool {
+    matches!(marker(line), Some(Marker::Replace | Marker::FileEnd))
 }
 
 /// Splits an answer into prose and the edit blocks the model was asked for (a path line, then
@@ -195,14 +182,14 @@ fn parts(text: &str) -> Vec<Part<'_>> {
         if is_fence(line) {
             fenced = !fenced;
         }
-        if fenced || edit_marker(line) != Some('<') {
+        if fenced || !opens(line) {
             i += 1;
             continue;
         }
         // The path is the line before, if it is one (not blank, not prose's end of a block).
         let (block_start, path) = match i.checked_sub(1).map(|j| lines[j]) {
             Some((p_start, p))
-                if !p.trim().is_empty() && edit_marker(p).is_none() && p_start >= prose_from =>
+                if !p.trim().is_empty() && marker(p).is_none() && p_start >= prose_from =>
             {
                 (p_start, p)
             }
@@ -216,7 +203,7 @@ fn parts(text: &str) -> Vec<Part<'_>> {
         while j < lines.len() {
             block.push(lines[j].1);
             j += 1;
-            if edit_marker(lines[j - 1].1) == Some('>') {
+            if closes(lines[j - 1].1) {
                 break;
             }
         }
@@ -245,7 +232,7 @@ fn edit_block(out: &mut Vec<RLine>, path: &str, lines: &[&str], theme: &Theme) {
         0,
     ));
     for l in lines {
-        let style = if edit_marker(l).is_some() {
+        let style = if marker(l).is_some() {
             theme.dim()
         } else {
             Style::new()
