@@ -805,6 +805,14 @@ fn parse_value(s: &str) -> Value {
 mod tests {
     use super::*;
 
+    /// The configuration with these `-c` overrides and nothing else.
+    fn with_overrides(overrides: &[&str]) -> Result<Config, Error> {
+        Config::load(&Sources {
+            overrides: overrides.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
     fn sources(dir: &Path) -> Sources {
         Sources {
             user_file: Some(dir.join("user.toml")),
@@ -883,20 +891,14 @@ mod tests {
             ),
             (0.0, 0.0, 0.0, 0.8)
         );
-        let load = |overrides: &[&str]| {
-            Config::load(&Sources {
-                overrides: overrides.iter().map(|o| o.to_string()).collect(),
-                ..Default::default()
-            })
-        };
-        assert_eq!(load(&["budget.daily=2.5"])?.budget.daily, 2.5);
+        assert_eq!(with_overrides(&["budget.daily=2.5"])?.budget.daily, 2.5);
         for bad in [
             "budget.daily=-5",
             "budget.monthly=nan",
             "budget.soft=0",
             "budget.soft=1.5",
         ] {
-            let msg = load(&[bad])
+            let msg = with_overrides(&[bad])
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
@@ -924,14 +926,10 @@ mod tests {
     /// `Instant + Duration` when a validator ran.
     #[test]
     fn heal_timeouts_are_checked() -> Result<(), Box<dyn std::error::Error>> {
-        let load = |overrides: &[&str]| {
-            Config::load(&Sources {
-                overrides: overrides.iter().map(|o| o.to_string()).collect(),
-                ..Default::default()
-            })
-        };
         assert_eq!(
-            load(&["heal.test_timeout=86400"])?.heal.test_timeout,
+            with_overrides(&["heal.test_timeout=86400"])?
+                .heal
+                .test_timeout,
             86400.0
         );
         for (bad, key) in [
@@ -947,7 +945,7 @@ mod tests {
                 "heal.validators.ruff.timeout",
             ),
         ] {
-            let msg = load(&[bad])
+            let msg = with_overrides(&[bad])
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
