@@ -421,18 +421,7 @@ fn lib_home() -> &'static Path {
 }
 
 fn start(t: &Test, url: &str, extra: &str) -> Handle {
-    lib_home();
-    let user = t.home.path().join("config.toml");
-    std::fs::write(&user, config_text(url, extra)).unwrap_or_else(|e| panic!("{e}"));
-    let config = vibe::config::Config::load(&vibe::config::Sources {
-        user_file: Some(user),
-        repo_root: Some(t.root().to_path_buf()),
-        env: vec![],
-        overrides: vec![],
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    session::spawn(t.root().to_path_buf(), config, session::Options::default())
-        .unwrap_or_else(|e| panic!("{e:#}"))
+    start_with(t, url, extra, session::Options::default())
 }
 
 /// Events until one matches (which is included); panics after 20 s.

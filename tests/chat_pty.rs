@@ -5,7 +5,9 @@
 use crate::util::Test;
 use crate::util::llm_server::{Server, openai};
 
-const DRIVER: &str = r#"
+/// vibe's TUI in a pty: `fd` is the pty's master; `wait_for(needle, timeout)` reads (answering
+/// the terminal queries) until `needle` has been seen.
+const FORK_PRELUDE: &str = r#"
 import fcntl, os, pty, select, struct, sys, termios, time
 vibe, root = sys.argv[1], sys.argv[2]
 pid, fd = pty.fork()
@@ -43,6 +45,9 @@ def typed(text):
     for ch in text:
         os.write(fd, ch.encode())
         time.sleep(0.01)
+"#;
+
+const DRIVER: &str = r#"
 if not wait_for(b"\x1b[?1049h", 20):
     print("FAIL no alternate screen"); sys.exit(1)
 time.sleep(0.5)
@@ -76,7 +81,7 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
         &["The capital ", "is ", "Zanzibar", " town."],
         Some((50, 6, 0)),
     ));
-    let (stdout, stderr) = run_driver(DRIVER, &t, &s, &[]);
+    let (stdout, stderr) = run_driver(&format!("{FORK_PRELUDE}{DRIVER}"), &t, &s, &[]);
     assert!(stdout.starts_with("OK 0"), "{stdout}\n{stderr}");
     assert_eq!(s.request_count(), 1);
 }
@@ -187,27 +192,7 @@ fn sighup_restores_the_terminal() {
 /// kernel hangs the pty up and sends SIGHUP. vibe exits 129 rather than spinning on a tty that
 /// reads nothing, and kills nothing it should not.
 const HANGUP_DRIVER: &str = r#"
-import fcntl, os, pty, select, struct, sys, termios, time
-vibe, root = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(vibe, [vibe, "-C", root, "chat"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-seen = b""
-answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
-end = time.time() + 20
-while b"\x1b[?1049h" not in seen and time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.1)
-    if r:
-        try:
-            seen += os.read(fd, 65536)
-        except OSError:
-            break
-        for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
-            while answered[q] < seen.count(q):
-                os.write(fd, reply)
-                answered[q] += 1
-if b"\x1b[?1049h" not in seen:
+if not wait_for(b"\x1b[?1049h", 20):
     print("FAIL no alternate screen"); sys.exit(1)
 time.sleep(0.5)
 os.close(fd)
@@ -225,6 +210,6 @@ print("FAIL still running after the hangup"); sys.exit(1)
 fn a_closed_terminal_ends_the_tui() {
     let t = Test::fixture("python");
     let s = Server::start();
-    let (stdout, stderr) = run_driver(HANGUP_DRIVER, &t, &s, &[]);
+    let (stdout, stderr) = run_driver(&format!("{FORK_PRELUDE}{HANGUP_DRIVER}"), &t, &s, &[]);
     assert_eq!(stdout.trim(), "OK 129", "{stdout}\n{stderr}");
 }
