@@ -100,11 +100,9 @@ fn a_message_prints_the_answer_and_json_and_jsonl_have_their_shapes() {
         assert!(j.get(key).is_some(), "{key} in {j:#}");
     }
 
-    let out = chat(&t, &["-m", "third", "--jsonl"]).ok();
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let run = chat(&t, &["-m", "third", "--jsonl"]);
+    run.ok();
+    let lines = jsonl(&run);
     let types: Vec<&str> = lines.iter().filter_map(|l| l["type"].as_str()).collect();
     assert_eq!(types.first(), Some(&"started"));
     assert_eq!(types.last(), Some(&"ended"));
