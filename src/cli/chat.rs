@@ -234,53 +234,12 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
     };
     let handle = session::spawn(root.to_path_buf(), config.clone(), options(args))?;
     // Ctrl-C cancels the turn (before anything more is sent: the session checks before each
-    // model call); a second Ctrl-C leaves at once. SIGTERM and SIGHUP leave at once too, as
-    // their default action would (128 + the signal), but after killing the process groups of
-    // the validators and plugins running.
-    {
-        let ops = handle.ops.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use crate::heal::tools::kill_running_and_exit;
-            use tokio::signal::unix::{SignalKind, signal};
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            let signals = rt.as_ref().ok().and_then(|rt| {
-                let _in = rt.enter();
-                Some((
-                    signal(SignalKind::interrupt()).ok()?,
-                    signal(SignalKind::terminate()).ok()?,
-                    signal(SignalKind::hangup()).ok()?,
-                ))
-            });
-            // Registered before the turn is sent, so that no signal is missed.
-            let _ = ready_tx.send(());
-            let (Ok(rt), Some((mut int, mut term, mut hup))) = (rt, signals) else {
-                return;
-            };
-            let mut interrupted = false;
-            loop {
-                let code = rt.block_on(async {
-                    tokio::select! {
-                        _ = int.recv() => 130,
-                        _ = term.recv() => 143,
-                        _ = hup.recv() => 129,
-                    }
-                });
-                if code == 130 && !interrupted {
-                    interrupted = true;
-                    let _ = ops.send(Op::Cancel);
-                    continue;
-                }
-                if code == 130 {
-                    eprintln!("\ncancelled");
-                }
-                kill_running_and_exit(code);
-            }
-        });
-        let _ = ready_rx.recv();
-    }
+    // model call); a second Ctrl-C, SIGTERM and SIGHUP leave at once, killing the running
+    // validators' and plugins' groups.
+    let ops = handle.ops.clone();
+    super::on_signals(move || {
+        let _ = ops.send(Op::Cancel);
+    });
     // Ops are handled in order: Quit comes after the turn, its decisions and its heal.
     let _ = handle.ops.send(op);
     let _ = handle.ops.send(Op::Quit);

@@ -407,9 +407,21 @@ pub fn runtime_with_ctrl_c() -> anyhow::Result<(tokio::runtime::Runtime, crate::
 pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     let cancel = crate::llm::client::Cancel::default();
     let on_signal = cancel.clone();
+    on_signals(move || {
+        on_signal.cancel();
+        crate::heal::tools::interrupt();
+    });
+    cancel
+}
+
+/// Watches SIGINT, SIGTERM and SIGHUP from a thread of its own, registered before this
+/// returns: the first Ctrl-C calls `first_interrupt`, a second exits (130); SIGTERM and SIGHUP
+/// exit at once (143, 129). Each exit kills the running validators' and plugins' process
+/// groups first, which the signal's default action would leave running.
+pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let watcher = std::thread::Builder::new()
-        .name("ctrl-c".into())
+        .name("signals".into())
         .spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -430,22 +442,20 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
                 else {
                     return;
                 };
-                // SIGTERM and SIGHUP end vibe as their default action does (128 + the signal),
-                // but kill the running validators' and plugins' groups first.
-                let mut interrupted = false;
+                let mut first = Some(first_interrupt);
                 loop {
                     tokio::select! {
                         got = sigint.recv() => {
                             if got.is_none() {
                                 return;
                             }
-                            if interrupted {
-                                eprintln!("interrupted");
-                                kill_running_and_exit(130);
+                            match first.take() {
+                                Some(f) => f(),
+                                None => {
+                                    eprintln!("interrupted");
+                                    kill_running_and_exit(130);
+                                }
                             }
-                            interrupted = true;
-                            on_signal.cancel();
-                            crate::heal::tools::interrupt();
                         }
                         Some(()) = sigterm.recv() => {
                             eprintln!("terminated");
@@ -462,7 +472,6 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     if watcher.is_ok() {
         let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(1));
     }
-    cancel
 }
 
 /// Runs `f` with Ctrl-C watched ([`on_ctrl_c`]): `None`, after saying "cancelled", when
