@@ -36,6 +36,13 @@ pub struct Input<'a> {
     pub families: &'a [u8],
 }
 
+impl Input<'_> {
+    /// The [`family`] of the file at position `i` of `files` (0 for all without `families`).
+    fn family_of(&self, i: usize) -> u8 {
+        self.families.get(i).copied().unwrap_or(0)
+    }
+}
+
 /// Languages whose files can name each other's definitions: C with C++ (headers), JavaScript
 /// with TypeScript; every other language alone. A reference reaches only definitions of its own
 /// family: by name alone a Rust `Status` pointed at a Go fixture's `Status`, a Python test's
@@ -325,7 +332,6 @@ impl<'a> Graph<'a> {
                 imports[si].push(di as u32);
             }
         }
-        let family_of = |i: usize| input.families.get(i).copied().unwrap_or(0);
         let mut row_of: Vec<Option<&GraphRow>> = vec![None; n];
         for &(i, row) in &rows {
             row_of[i] = Some(row);
@@ -343,10 +349,10 @@ impl<'a> Graph<'a> {
                 |acc, fi| {
                     let mut flows: Vec<(u32, f64)> = Vec::new(); // (name, weight per definer)
                     if let Some(row) = row_of[fi] {
-                        let fam = family_of(fi);
+                        let fam = input.family_of(fi);
                         for (id, count) in decode_refs(&row.refs) {
                             let defs = definers(id);
-                            let kin = |g: u32| family_of(g as usize) == fam;
+                            let kin = |g: u32| input.family_of(g as usize) == fam;
                             let definers = defs.iter().filter(|&&(_, g)| kin(g)).count();
                             if definers == 0 || definers > MAX_DEFINERS {
                                 continue;
@@ -731,7 +737,6 @@ pub fn rank(input: &Input) -> Ranks {
     // Symbol ranks: the rank that flowed into each (file, name) through references. Every
     // definer of a name gets the same inflow, except that a file's own references to a name it
     // also defines do not flow to itself; those few are subtracted afterwards.
-    let family_of = |i: usize| input.families.get(i).copied().unwrap_or(0);
     let mut inflow: FxHashMap<(u32, u8), f64> = FxHashMap::default();
     let mut own: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     for f in 0..n {
@@ -740,7 +745,7 @@ pub fn rank(input: &Input) -> Ranks {
         }
         let share = r[f] / out_sum[f];
         for &(id, w) in &flows[flow_start[f]..flow_start[f + 1]] {
-            *inflow.entry((id, family_of(f))).or_insert(0.0) += share * w;
+            *inflow.entry((id, input.family_of(f))).or_insert(0.0) += share * w;
             if definers(id).iter().any(|&(_, g)| g as usize == f) {
                 *own.entry((f as u32, id)).or_insert(0.0) += share * w;
             }
@@ -753,7 +758,10 @@ pub fn rank(input: &Input) -> Ranks {
                 if is_impl {
                     return 0.0;
                 }
-                let total = inflow.get(&(id, family_of(*fi))).copied().unwrap_or(0.0);
+                let total = inflow
+                    .get(&(id, input.family_of(*fi)))
+                    .copied()
+                    .unwrap_or(0.0);
                 let mine = own.get(&(*fi as u32, id)).copied().unwrap_or(0.0);
                 (total - mine).max(0.0) as f32
             })
