@@ -216,12 +216,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => completions::man(),
         Command::Watch(args) => {
             let (root, config) = repo()?;
-            let reload = || -> anyhow::Result<Config> {
-                Ok(Config::load(&Sources::from_env(
-                    Some(root.clone()),
-                    overrides.to_vec(),
-                ))?)
-            };
+            let reload = || load_config(Some(root.clone()), overrides);
             watch::run(args, &root, &config, &reload)
         }
         Command::Heal(args) => {
