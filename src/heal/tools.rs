@@ -89,10 +89,10 @@ pub fn install_hint(tool: &str) -> &'static str {
     }
 }
 
-/// A scratch directory under the system temp dir, removed on drop. Its name is
-/// `{prefix}-{pid}-{n}-{nanos}`: a process killed before its drop (SIGKILL, out of memory)
-/// leaves it behind, and the next [`TempDir::new`] of that prefix removes it (see
-/// [`sweep_stale`]).
+/// A scratch directory under the system temp dir, removed on drop, or by
+/// [`kill_running_and_exit`] when a signal ends vibe before the drop. Its name is
+/// `{prefix}-{pid}-{n}-{nanos}`: a process killed outright (SIGKILL, out of memory) leaves it
+/// behind, and the next [`TempDir::new`] of that prefix removes it (see [`sweep_stale`]).
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
@@ -101,6 +101,15 @@ pub struct TempDir(PathBuf);
 /// dir shared with another container could hold a live process's directory under a PID absent
 /// here, so a young one is left alone.
 pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The scratch directories of this process not yet dropped, for [`kill_running_and_exit`].
+static LIVE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_DIRS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl TempDir {
     pub fn new(prefix: &str) -> std::io::Result<TempDir> {
@@ -125,7 +134,10 @@ impl TempDir {
                 N.fetch_add(1, Ordering::Relaxed)
             ));
             match std::fs::create_dir(&p) {
-                Ok(()) => return Ok(TempDir(p)),
+                Ok(()) => {
+                    live_dirs().push(p.clone());
+                    return Ok(TempDir(p));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
@@ -140,6 +152,7 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        live_dirs().retain(|p| p != &self.0);
     }
 }
 
@@ -505,15 +518,26 @@ impl Drop for Running {
     }
 }
 
-/// Kills the process groups of every command running now and exits with `code`, holding
-/// [`RUNNING`] so that no command starts in between: for vibe ending on a signal (SIGTERM,
-/// SIGHUP, a second Ctrl-C), whose default action would leave those groups running.
+/// Kills the process groups of every command running now, removes the scratch directories of
+/// [`TempDir`]s not yet dropped, and exits with `code`, holding [`RUNNING`] so that no command
+/// starts in between: for vibe ending on a signal (SIGTERM, SIGHUP, a second Ctrl-C), whose
+/// default action would leave those groups running and the directories behind.
 pub fn kill_running_and_exit(code: i32) -> ! {
     let running = RUNNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for pgid in running.iter() {
         kill_group(*pgid);
+    }
+    // A killed command may still be dying and writing: a directory that is not yet empty is
+    // tried again, briefly.
+    for dir in live_dirs().iter() {
+        for _ in 0..5 {
+            if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     std::process::exit(code)
 }

@@ -293,7 +293,8 @@ pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
 
 /// Runs `vibe <args>` in `t` and, once a command it runs has written its pid to `pid_file`,
 /// sends `signal` (`INT`, `TERM`, `HUP`) to vibe alone. vibe must exit with `code` within
-/// 20 s, and that command be gone. Returns vibe's stderr.
+/// 20 s, that command be gone, and no scratch directory of vibe's be left in its `TMPDIR`.
+/// Returns vibe's stderr.
 pub fn signal_once_started(
     t: &Test,
     args: &[&str],
@@ -333,5 +334,15 @@ pub fn signal_once_started(
         matches!(state, None | Some('Z') | Some('X')),
         "{args:?} {signal}: {started} is still running: {stat}"
     );
+    // Nor does vibe leave its scratch directories (heal overlays, plugin dirs) behind.
+    let left: Vec<_> = std::fs::read_dir(t.tmp.path())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("vibe-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{args:?} {signal}: left behind {left:?}");
     stderr
 }
