@@ -517,3 +517,41 @@ fn text_lines_count_every_changed_path_and_quote_odd_names() {
     let line = u["text"].as_str().unwrap_or_default();
     assert!(line.ends_with(r#": "odd\nname.py""#), "{line}");
 }
+
+/// Every event under an ignored directory (`build/` while a build writes it) started an index
+/// run and was listed with the paths of the burst: only events under directories the last walk
+/// entered, or made since, count; un-ignoring the directory brings its files in, and its later
+/// changes count again.
+#[test]
+fn writes_under_ignored_directories_start_no_run() {
+    let t = Test::new();
+    t.write(".gitignore", "build/\n");
+    t.write("main.py", "M = 1\n");
+    t.write("build/lib/old.py", "O = 1\n");
+    // Old enough to count as there before the watch's first walk.
+    std::thread::sleep(Duration::from_millis(1200));
+    let w = Watching::start(&t);
+
+    for i in 0..50 {
+        t.write(&format!("build/lib/gen{i}.py"), "G = 1\n");
+    }
+    t.write("main.py", "M = 2\n");
+    let u = w.next();
+    assert_eq!(u["paths"], serde_json::json!(["main.py"]), "{u}");
+    assert_eq!(u["changed"], 1, "{u}");
+
+    // A directory made during the watch is new content (the file may be written before the
+    // watcher watches the directory: the directory's own event starts the run).
+    t.write("pkg/new.py", "N = 1\n");
+    let u = w.until("pkg");
+    assert_eq!(u["added"], 1, "{u}");
+
+    t.write(".gitignore", "# nothing ignored\n");
+    let u = w.until(".gitignore");
+    assert_eq!(u["added"], 51, "{u}");
+    t.write("build/lib/old.py", "O = 2\n");
+    let u = w.until("build/lib/old.py");
+    assert_eq!(u["changed"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
