@@ -177,8 +177,8 @@ pub fn resolve_command(dir: &Path, command: &[String]) -> Result<(PathBuf, Vec<S
 type Snapshot = HashMap<String, (u64, i64)>;
 
 fn snapshot(root: &Path) -> Snapshot {
-    crate::repomap::walk::walk(root, &[], 0)
-        .entries
+    let (entries, _) = crate::repomap::walk::walk(root, &[], 0);
+    entries
         .into_iter()
         .map(|e| (e.path, (e.size, e.mtime_ns)))
         .collect()

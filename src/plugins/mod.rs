@@ -399,15 +399,12 @@ pub fn analyze(root: &Path, config: &Config) -> (Vec<AnalyzerReport>, Vec<Warnin
     if analyzers.is_empty() {
         return (vec![], warnings);
     }
-    let files: Vec<String> = crate::repomap::walk::walk(
+    let (entries, _) = crate::repomap::walk::walk(
         root,
         &config.map.exclude,
         crate::repomap::threads(config.map.threads),
-    )
-    .entries
-    .into_iter()
-    .map(|e| e.path)
-    .collect();
+    );
+    let files: Vec<String> = entries.into_iter().map(|e| e.path).collect();
     let files = files.as_slice();
     let mut out = Vec::new();
     for p in analyzers {

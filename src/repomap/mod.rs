@@ -62,17 +62,6 @@ pub struct IndexReport {
     pub reranked: bool,
     pub warnings: Vec<String>,
     pub timings_ms: Timings,
-    /// The directories the walk went into and when it started (for `vibe watch`, which drops
-    /// events under directories the walk left out).
-    #[serde(skip)]
-    pub walked: Walked,
-}
-
-/// See [`IndexReport::walked`] and [`walk::Walk::dirs`].
-#[derive(Debug, Clone, Default)]
-pub struct Walked {
-    pub dirs: std::collections::HashSet<String>,
-    pub started: Option<std::time::SystemTime>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -216,17 +205,8 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .map(|f| (f.path.clone(), f))
         .collect();
     let threads = threads(cfg.map.threads);
-    let walk::Walk {
-        entries,
-        warnings: walk_warnings,
-        dirs,
-        started,
-    } = walk::walk(root, &cfg.map.exclude, threads);
+    let (entries, walk_warnings) = walk::walk(root, &cfg.map.exclude, threads);
     report.warnings.extend(walk_warnings);
-    report.walked = Walked {
-        dirs: dirs.into_iter().collect(),
-        started,
-    };
     report.files_seen = entries.len();
     report.timings_ms.walk = ms(t.elapsed());
     t = Instant::now();

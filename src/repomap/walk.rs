@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use ignore::{WalkBuilder, WalkState, overrides::OverrideBuilder};
 
@@ -19,23 +19,8 @@ pub struct Entry {
     pub mtime_ns: i64,
 }
 
-/// What a walk found.
-#[derive(Debug, Default)]
-pub struct Walk {
-    /// The files, sorted by path.
-    pub entries: Vec<Entry>,
-    pub warnings: Vec<String>,
-    /// The directories the walk went into (relative, `/`-separated; not the root): a directory
-    /// that existed when the walk started and is not here was left out (ignored, hidden,
-    /// excluded, a link leading outside, unreadable).
-    pub dirs: Vec<String>,
-    /// When the walk started.
-    pub started: Option<SystemTime>,
-}
-
-/// Walks `root`: its files sorted by path, warnings, and the directories it went into.
-pub fn walk(root: &Path, exclude: &[String], threads: usize) -> Walk {
-    let started = SystemTime::now();
+/// Walks `root` and returns its files sorted by path, plus warnings.
+pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec<String>) {
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(true)
@@ -64,14 +49,12 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> Walk {
         }
     }
     let entries = Mutex::new(Vec::new());
-    let dirs = Mutex::new(Vec::new());
     let warns = Mutex::new(warnings);
     // Where the root really is, for symlinks to be judged against (None: it cannot be resolved,
     // and then no symlink is followed).
     let real_root = std::fs::canonicalize(root).ok();
     builder.build_parallel().run(|| {
         let entries = &entries;
-        let dirs = &dirs;
         let warns = &warns;
         let real_root = &real_root;
         Box::new(move |result| {
@@ -94,12 +77,6 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> Walk {
                         }
                     }
                     if dent.file_type().is_some_and(|t| t.is_dir()) || dent.depth() == 0 {
-                        if dent.depth() > 0
-                            && let Some(rel) = relative(root, dent.path())
-                            && let Ok(mut d) = dirs.lock()
-                        {
-                            d.push(rel);
-                        }
                         return WalkState::Continue;
                     }
                     match dent.metadata() {
@@ -144,15 +121,7 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> Walk {
     entries.dedup_by(|b, a| a.path == b.path);
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.sort();
-    let mut dirs = dirs.into_inner().unwrap_or_default();
-    dirs.sort();
-    dirs.dedup();
-    Walk {
-        entries,
-        warnings,
-        dirs,
-        started: Some(started),
-    }
+    (entries, warnings)
 }
 
 fn clean(e: &ignore::Error) -> String {

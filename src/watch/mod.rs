@@ -8,11 +8,9 @@
 //!
 //! Invariants:
 //! - What is indexed is the run's walk's to decide, never the watcher's: only events under the
-//!   root's `.git/` and `.vibe/` (except `.git/info/exclude` and `.vibe/config.toml`, which
-//!   change what the walk indexes), and events under a directory the last run's walk left out
-//!   ([`LeftOut`]: `target/` during a build), are dropped before a run. `.vibe/config.toml` is
-//!   loaded again when it changes; a config that does not load is a warning and the previous
-//!   one stays.
+//!   root's `.git/` and `.vibe/` are dropped before a run (except `.git/info/exclude` and
+//!   `.vibe/config.toml`, which change what the walk indexes). `.vibe/config.toml` is loaded
+//!   again when it changes; a config that does not load is a warning and the previous one stays.
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
 //!   A failed run keeps its paths pending and is retried with a backoff (1 s doubling to 30 s).
 //! - The root stays the directory the watch started on (same device and inode): deleted, moved
@@ -37,9 +35,6 @@ pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
 /// How often an idle watch wakes to check `stop` and the root.
 const TICK: Duration = Duration::from_millis(200);
-/// How long before a walk a directory the walk did not enter must have been made to count as
-/// left out by it (see [`LeftOut::contains`]).
-const BORN_BEFORE: Duration = Duration::from_secs(1);
 /// How many paths an update lists.
 pub const LISTED_PATHS: usize = 20;
 
@@ -171,62 +166,6 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
     Some((shown, relevance))
 }
 
-/// The directories the last run's walk left out: `target/` or `node_modules/` when ignored,
-/// hidden ones, `map.exclude`d ones, links leading outside. Nothing under them can be indexed
-/// (an ignore file inside an ignored directory is never read, as in git) until an ignore file,
-/// `.git/info/exclude` or the config changes — and each of those starts a run, which gives the
-/// watch a new [`LeftOut`]. A build writing thousands of files there starts no run.
-#[derive(Debug, Default)]
-pub struct LeftOut {
-    /// The directories the walk went into.
-    entered: std::collections::HashSet<String>,
-    /// When that walk started: a directory made since then is new, not left out.
-    walk_started: Option<std::time::SystemTime>,
-    /// Directories found left out so far (each is looked at on disk once per run).
-    found: std::collections::HashSet<String>,
-}
-
-impl LeftOut {
-    pub fn of(walked: &crate::repomap::Walked) -> LeftOut {
-        LeftOut {
-            entered: walked.dirs.clone(),
-            walk_started: walked.started,
-            found: Default::default(),
-        }
-    }
-
-    /// Whether `rel` (a changed path, relative to `root`) lies under a directory the walk did
-    /// not go into although it existed when the walk started: the first directory on `rel`'s
-    /// path the walk did not enter must be born [`BORN_BEFORE`] before the walk started (where
-    /// the file system keeps no birth time, nothing is left out). A directory made or moved in
-    /// since then has an event of its own in the directory above, which starts a run.
-    pub fn contains(&mut self, root: &Path, rel: &str) -> bool {
-        let Some(started) = self.walk_started else {
-            return false;
-        };
-        for (i, _) in rel.match_indices('/') {
-            let dir = &rel[..i];
-            if self.entered.contains(dir) {
-                continue;
-            }
-            if self.found.contains(dir) {
-                return true;
-            }
-            // Born well before the walk: file systems stamp times with a coarse clock.
-            let old = std::fs::symlink_metadata(root.join(dir))
-                .ok()
-                .filter(|m| m.is_dir() || m.file_type().is_symlink())
-                .and_then(|m| m.created().ok())
-                .is_some_and(|born| born + BORN_BEFORE < started);
-            if old {
-                self.found.insert(dir.to_string());
-            }
-            return old;
-        }
-        false
-    }
-}
-
 fn interesting(kind: &EventKind) -> bool {
     // Opening and closing a file (notify reports them on Linux) changes nothing.
     !matches!(kind, EventKind::Access(_) | EventKind::Other)
@@ -334,7 +273,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
     let (_, first) = crate::repomap::index(root, &config, &opts)?;
     check_root(root, id)?;
     on_ready(first.files_seen, &first.warnings);
-    let mut left_out = LeftOut::of(&first.walked);
     let mut said: BTreeSet<String> = first.warnings.into_iter().collect();
     let mut pending = Pending::default();
     // After a failed run: when to try again, and the wait after the next failure.
@@ -357,15 +295,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                             Ok(ev) if interesting(&ev.kind) => {
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
-                                        let relevance = match relevance {
-                                            Relevance::Content | Relevance::IgnoreFile
-                                                if rel != ".git/info/exclude"
-                                                    && left_out.contains(root, &rel) =>
-                                            {
-                                                Relevance::Ignored
-                                            }
-                                            r => r,
-                                        };
                                         pending.add(rel, relevance);
                                     }
                                 }
@@ -407,7 +336,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
         match result {
             Ok((_, r)) => {
                 retry = None;
-                left_out = LeftOut::of(&r.walked);
                 let now: BTreeSet<String> = r.warnings.iter().cloned().collect();
                 warnings.extend(now.difference(&said).cloned());
                 said = now;
@@ -527,41 +455,6 @@ mod tests {
         assert_eq!(c("src/.core.py.swp"), Some(Relevance::Content));
         assert_eq!(classify(root, root), None);
         assert_eq!(classify(root, Path::new("/elsewhere/a.py")), None);
-    }
-
-    #[test]
-    fn paths_under_directories_the_walk_left_out_are_found() -> std::io::Result<()> {
-        let tmp = tempfile::tempdir()?;
-        let root = tmp.path();
-        for d in ["src/gen", "target/debug", "src/keep"] {
-            std::fs::create_dir_all(root.join(d))?;
-        }
-        let births = std::fs::metadata(root.join("target"))?.created().is_ok();
-        let walked = crate::repomap::Walked {
-            dirs: ["src", "src/keep"].iter().map(|d| d.to_string()).collect(),
-            started: Some(std::time::SystemTime::now() + BORN_BEFORE * 2),
-        };
-        let mut left_out = LeftOut::of(&walked);
-        // Entered, or at the root: never left out.
-        assert!(!left_out.contains(root, "a.py"));
-        assert!(!left_out.contains(root, "src/a.py"));
-        assert!(!left_out.contains(root, "src/keep/a.py"));
-        assert!(!left_out.contains(root, "target"));
-        // Existed before the walk and not entered: left out, where birth times are kept.
-        assert_eq!(left_out.contains(root, "target/debug/x.o"), births);
-        assert_eq!(left_out.contains(root, "src/gen/x.py"), births);
-        assert_eq!(left_out.found.len(), if births { 2 } else { 0 });
-        // Made after the walk (here: not there at all): new, not left out.
-        assert!(!left_out.contains(root, "new/a.py"));
-        // Made just before the walk started: not old enough to say.
-        let walked = crate::repomap::Walked {
-            started: Some(std::time::SystemTime::now()),
-            ..walked
-        };
-        assert!(!LeftOut::of(&walked).contains(root, "target/debug/x.o"));
-        // A run that did not walk leaves nothing out.
-        assert!(!LeftOut::default().contains(root, "target/debug/x.o"));
-        Ok(())
     }
 
     #[test]
