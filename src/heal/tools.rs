@@ -133,9 +133,12 @@ impl TempDir {
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed)
             ));
+            // Made and recorded under the lock, so that a signal's exit in between cannot
+            // miss it.
+            let mut live = live_dirs();
             match std::fs::create_dir(&p) {
                 Ok(()) => {
-                    live_dirs().push(p.clone());
+                    live.push(p.clone());
                     return Ok(TempDir(p));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
