@@ -517,3 +517,27 @@ fn text_lines_count_every_changed_path_and_quote_odd_names() {
     let line = u["text"].as_str().unwrap_or_default();
     assert!(line.ends_with(r#": "odd\nname.py""#), "{line}");
 }
+
+/// A directory reached through a link too (`node_modules/foo -> ../packages/foo`, as npm and
+/// pnpm workspaces link packages) shared one inotify watch with the link, and deleting the
+/// link (as `npm install` does) lost it: later edits in the directory were never indexed.
+/// Links are not followed by the watcher; every directory is watched under its own path.
+#[cfg(unix)]
+#[test]
+fn deleting_a_link_to_a_directory_keeps_the_directory_watched() {
+    let t = Test::new();
+    t.write("packages/foo/index.js", "export const a = 1;\n");
+    std::fs::create_dir_all(t.root().join("node_modules")).expect("mkdir");
+    std::os::unix::fs::symlink("../packages/foo", t.root().join("node_modules/foo"))
+        .expect("symlink");
+    let w = Watching::start(&t);
+
+    std::fs::remove_file(t.root().join("node_modules/foo")).expect("rm link");
+    let u = w.until("node_modules/foo");
+    assert_eq!(u["deleted"], 1, "{u}");
+    t.write("packages/foo/index.js", "export const a = 2;\n");
+    let u = w.until("packages/foo/index.js");
+    assert_eq!(u["changed"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}

@@ -255,9 +255,16 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
     } = hooks;
     let id = root_id(root)?;
     let (tx, rx) = channel();
-    let mut watcher = notify::recommended_watcher(move |res| {
-        let _ = tx.send(res);
-    })
+    // Links are not followed: every directory the walk can index through a link is inside the
+    // root (links leading outside are not indexed), so it is watched under its own path. A
+    // directory watched through a link too would share one inotify watch with it, reported
+    // under one of the two paths, and lost with the link when the link is deleted.
+    let mut watcher = notify::RecommendedWatcher::new(
+        move |res| {
+            let _ = tx.send(res);
+        },
+        notify::Config::default().with_follow_symlinks(false),
+    )
     .map_err(|source| Error::Watch {
         path: root.to_path_buf(),
         source,
