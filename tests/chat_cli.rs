@@ -726,6 +726,15 @@ fn slash_commands_add_drop_undo_clear_model_and_unknown() {
         matches!(unknown.last(), Some(Event::Error { text }) if text.contains("unknown command /frobnicate") && text.contains("/add")),
         "{unknown:#?}"
     );
+    let then = until(&h, "unknown_command", |e| {
+        matches!(e, Event::UnknownCommand { .. })
+    });
+    assert_eq!(
+        then,
+        [Event::UnknownCommand {
+            name: "frobnicate".into()
+        }]
+    );
     for name in ["files", "tokens", "cost", "help", "map"] {
         assert!(
             matches!(command(&h, name, "").last(), Some(Event::Output { .. })),

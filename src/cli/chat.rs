@@ -228,10 +228,6 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
     session::check_resume(root, args.resume.as_deref())?;
     let message = read_message(args)?;
     let op = script_op(&message)?;
-    let command = match &op {
-        Op::Command { name, .. } => Some(name.clone()),
-        _ => None,
-    };
     let handle = session::spawn(root.to_path_buf(), config.clone(), options(args))?;
     // Ctrl-C cancels the turn (before anything more is sent: the session checks before each
     // model call); a second Ctrl-C, SIGTERM and SIGHUP leave at once, killing the running
@@ -410,12 +406,6 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                     eprintln!("error: {}", super::shown_lines(text));
                 }
                 out.errors.push(text.clone());
-                // No such command (nor plugin command): bad usage.
-                if let Some(name) = &command
-                    && text.starts_with(&format!("unknown command /{name}\n"))
-                {
-                    code = ExitCode::from(2);
-                }
                 // Before the answer (the turn failed) or after it (its edits not written, not
                 // validated, not healed): either way the run did not do what was asked.
                 if code == ExitCode::SUCCESS {
@@ -423,6 +413,8 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 }
             }
             Event::BudgetRefused { .. } => code = ExitCode::from(3),
+            // No such command (nor plugin command): bad usage.
+            Event::UnknownCommand { .. } => code = ExitCode::from(2),
             Event::Cancelled { .. } => {
                 if plain {
                     eprintln!("\ncancelled");

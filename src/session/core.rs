@@ -1443,6 +1443,9 @@ impl Core {
                 format!("\nplugin commands: /{}", commands.join(", /"))
             };
             self.error(format!("unknown command /{name}\n{}{extra}", help_text()));
+            self.emit(Event::UnknownCommand {
+                name: name.to_string(),
+            });
             return;
         };
         for w in warnings

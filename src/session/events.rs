@@ -165,6 +165,11 @@ pub enum Event {
     Error {
         text: String,
     },
+    /// `/name` is neither a command nor a plugin command (after the `Error` that lists the
+    /// commands); the script mode exits 2 on it, the TUI puts the text back for fixing.
+    UnknownCommand {
+        name: String,
+    },
     /// The turn's request was refused by a budget (after the `Error` that says which); the
     /// script mode exits 3 on it.
     BudgetRefused {

@@ -376,17 +376,19 @@ impl App {
             }
             Event::Error { text } => {
                 self.working = None;
-                // An unknown `/name`: its text is put back for fixing (unless something was
-                // typed since).
-                if let Some((name, typed)) = self.unknown_candidate.take()
-                    && text.starts_with(&format!("unknown command /{name}\n"))
-                    && self.input.is_empty()
-                {
-                    self.input.set_text(&typed);
-                }
                 self.error = Some(text);
                 if let Some(turn) = self.streaming {
                     self.finish(turn);
+                }
+            }
+            // An unknown `/name` (the `Error` before it lists the commands): its text is put
+            // back for fixing, unless something was typed since.
+            Event::UnknownCommand { name } => {
+                if let Some((sent, typed)) = self.unknown_candidate.take()
+                    && sent == name
+                    && self.input.is_empty()
+                {
+                    self.input.set_text(&typed);
                 }
             }
             // The `Error` before it already says which budget; the turn is over.

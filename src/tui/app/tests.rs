@@ -109,6 +109,9 @@ fn an_unknown_command_is_kept_for_fixing() {
     a.on_event(Event::Error {
         text: "unknown command /ñame\ncommands:\n  /add".into(),
     });
+    a.on_event(Event::UnknownCommand {
+        name: "ñame".into(),
+    });
     assert_eq!(a.input.text(), "/ñame x");
     assert!(a.error.is_some());
     a.input.clear();
@@ -118,8 +121,8 @@ fn an_unknown_command_is_kept_for_fixing() {
         command: "changelog".into(),
         text: "v1".into(),
     });
-    a.on_event(Event::Error {
-        text: "unknown command /changelog\n".into(),
+    a.on_event(Event::UnknownCommand {
+        name: "changelog".into(),
     });
     assert!(a.input.is_empty(), "{:?}", a.input.text());
     // A path is still a message.
