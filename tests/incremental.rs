@@ -445,6 +445,36 @@ fn touch_only_rehashes_without_parsing() {
     assert_matches_scratch(&t);
 }
 
+/// A file replaced by another of the same size and mtime (one `git checkout` writes both with
+/// one mtime, and `mv` keeps it) was taken as unchanged: its old definitions stayed in the
+/// index. Inode and change time are compared too, as git does; a change of mode alone only
+/// re-hashes.
+#[cfg(unix)]
+#[test]
+fn a_file_moved_over_another_of_the_same_size_and_mtime_is_read_again() {
+    let t = indexed_fixture();
+    t.write("v1/cfg.py", "def old_api(): 1\n");
+    t.write("v2/cfg.py", "def new_api(): 2\n");
+    let when = SystemTime::now() - Duration::from_secs(3600);
+    set_mtime(&t.root().join("v1/cfg.py"), when);
+    set_mtime(&t.root().join("v2/cfg.py"), when);
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [13, 11, 0, 2, 0, 0, 2], "{run:#}");
+    std::fs::rename(t.root().join("v2/cfg.py"), t.root().join("v1/cfg.py")).expect("mv");
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [12, 11, 0, 0, 1, 1, 1], "{run:#}");
+    assert_matches_scratch(&t);
+
+    use std::os::unix::fs::PermissionsExt;
+    settle();
+    let p = t.root().join("v1/cfg.py");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [12, 11, 1, 0, 0, 0, 0], "{run:#}");
+    let run = run_report(&t);
+    assert_eq!(counts(&run), [12, 12, 0, 0, 0, 0, 0], "{run:#}");
+}
+
 #[test]
 fn rewrite_with_the_same_content_rehashes_without_parsing() {
     let t = indexed_fixture();

@@ -1246,6 +1246,7 @@ pub(super) mod tests {
             ftype: "rust".into(),
             size: 0,
             mtime_ns: 0,
+            stamp: 0,
             hash: None,
             lines: 0,
             bytes: 0,

@@ -172,15 +172,15 @@ pub fn resolve_command(dir: &Path, command: &[String]) -> Result<(PathBuf, Vec<S
     Ok((exe, args))
 }
 
-/// Size and modification time of every file vibe's walk sees under `root` (ignored and hidden
+/// Size, modification time and stamp (inode and ctime) of every file vibe's walk sees under `root` (ignored and hidden
 /// files are not), for detecting writes by a plugin without `write_repo`.
-type Snapshot = HashMap<String, (u64, i64)>;
+type Snapshot = HashMap<String, (u64, i64, i64)>;
 
 fn snapshot(root: &Path) -> Snapshot {
     let (entries, _) = crate::repomap::walk::walk(root, &[], 0);
     entries
         .into_iter()
-        .map(|e| (e.path, (e.size, e.mtime_ns)))
+        .map(|e| (e.path, (e.size, e.mtime_ns, e.stamp)))
         .collect()
 }
 

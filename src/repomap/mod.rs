@@ -117,11 +117,12 @@ pub fn index(root: &Path, cfg: &Config, opts: &Options) -> Result<(Store, IndexR
 
 /// A file's fate in this run.
 enum Outcome {
-    /// Same content; only size / mtime to record.
+    /// Same content; only size / mtime / stamp to record.
     Touch {
         id: i64,
         size: u64,
         mtime_ns: i64,
+        stamp: i64,
     },
     Write(Box<Prepared>),
 }
@@ -211,7 +212,8 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     report.timings_ms.walk = ms(t.elapsed());
     t = Instant::now();
 
-    // Unchanged in size and mtime: not read at all, unless the size limit moved across it.
+    // Unchanged in size, mtime and stamp (inode and ctime): not read at all, unless the size
+    // limit moved across it.
     let max_size = cfg.map.max_file_size;
     let todo: Vec<(&walk::Entry, Option<&FileRow>)> = entries
         .iter()
@@ -220,6 +222,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                 if o.size == e.size
                     && o.mtime_ns == e.mtime_ns
                     && o.mtime_ns != -1
+                    && o.stamp == e.stamp
                     && (o.skip_reason.as_deref() == Some("too_large")) == (e.size > max_size) =>
             {
                 None
@@ -314,9 +317,14 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         for o in receiver {
             let w = Instant::now();
             match o {
-                Outcome::Touch { id, size, mtime_ns } => {
+                Outcome::Touch {
+                    id,
+                    size,
+                    mtime_ns,
+                    stamp,
+                } => {
                     report.rehashed += 1;
-                    tx.touch(id, size, mtime_ns)?;
+                    tx.touch(id, size, mtime_ns, stamp)?;
                 }
                 Outcome::Write(p) => {
                     if let Some(w) = &p.warning {
@@ -343,6 +351,7 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                         ftype: &p.ftype,
                         size: p.entry.size,
                         mtime_ns: p.mtime_ns,
+                        stamp: p.entry.stamp,
                         hash: p.hash.as_ref().map(|h| &h[..]),
                         lines: p.lines,
                         bytes: p.bytes,
@@ -454,6 +463,7 @@ fn prepare(
         id: o.id,
         size: entry.size,
         mtime_ns,
+        stamp: entry.stamp,
     };
     if entry.size > max_size {
         if let Some(o) = old.filter(|o| o.skip_reason.as_deref() == Some("too_large")) {

@@ -17,6 +17,35 @@ pub struct Entry {
     pub abs: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
+    /// A hash of the file's device, inode and change time (ctime), as git's index keeps them: a
+    /// file replaced by another of the same size and mtime (`mv b.py a.py` after one checkout
+    /// wrote both) has another. 0 where the system has none.
+    pub stamp: i64,
+}
+
+/// See [`Entry::stamp`].
+pub fn stamp(meta: &std::fs::Metadata) -> i64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut h = blake3::Hasher::new();
+        for v in [
+            meta.dev() as i64,
+            meta.ino() as i64,
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ] {
+            h.update(&v.to_le_bytes());
+        }
+        let b = h.finalize();
+        // Never 0, the value of rows written before stamps were kept.
+        (i64::from_le_bytes(b.as_bytes()[..8].try_into().unwrap_or([0; 8])) >> 1) | 1
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        0
+    }
 }
 
 /// Walks `root` and returns its files sorted by path, plus warnings.
@@ -94,6 +123,7 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
                                         abs: dent.path().to_path_buf(),
                                         size: meta.len(),
                                         mtime_ns,
+                                        stamp: stamp(&meta),
                                     });
                                 }
                             }

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_file_graph.sql"),
     include_str!("migrations/0016_lexicon_passages.sql"),
     include_str!("migrations/0017_lexicon_deep.sql"),
+    include_str!("migrations/0018_file_stamp.sql"),
 ];
 
 /// The tables the migrations leave, checked on open: an index that opens but lacks one (a table
@@ -194,6 +195,8 @@ pub struct FileRow {
     pub ftype: String,
     pub size: u64,
     pub mtime_ns: i64,
+    /// See [`crate::repomap::walk::Entry::stamp`]; 0 in rows written before it was kept.
+    pub stamp: i64,
     pub hash: Option<Vec<u8>>,
     pub lines: u64,
     pub bytes: u64,
@@ -211,6 +214,7 @@ pub struct NewFile<'a> {
     pub ftype: &'a str,
     pub size: u64,
     pub mtime_ns: i64,
+    pub stamp: i64,
     pub hash: Option<&'a [u8]>,
     pub lines: u64,
     pub bytes: u64,
@@ -852,7 +856,7 @@ fn header(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 }
 
 const FILE_COLS: &str = "id, path, language, ftype, size, mtime_ns, hash, lines, bytes, \
-     parse_errors, skip_reason, package, main_guard, rank";
+     parse_errors, skip_reason, package, main_guard, rank, stamp";
 
 fn file_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
     Ok(FileRow {
@@ -870,6 +874,7 @@ fn file_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
         package: r.get(11)?,
         main_guard: r.get(12)?,
         rank: r.get(13)?,
+        stamp: r.get(14)?,
     })
 }
 
@@ -1313,11 +1318,11 @@ impl IndexTx<'_> {
         Ok(self.bulk.get())
     }
 
-    /// Records that an unchanged file was seen with a new size or mtime.
-    pub fn touch(&self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
+    /// Records that an unchanged file was seen with a new size, mtime or stamp.
+    pub fn touch(&self, id: i64, size: u64, mtime_ns: i64, stamp: i64) -> Result<()> {
         self.tx
-            .prepare_cached("UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![id, size as i64, mtime_ns]))
+            .prepare_cached("UPDATE files SET size = ?2, mtime_ns = ?3, stamp = ?4 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, size as i64, mtime_ns, stamp]))
             .map(|_| ())
             .map_err(sql(&self.path))
     }
@@ -1340,10 +1345,11 @@ impl IndexTx<'_> {
             .tx
             .prepare_cached(
                 "INSERT INTO files(path, language, ftype, size, mtime_ns, hash, lines, bytes, \
-                   parse_errors, skip_reason, package, main_guard, symbol_ranks) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL) \
+                   parse_errors, skip_reason, package, main_guard, symbol_ranks, stamp) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, ?13) \
                  ON CONFLICT(path) DO UPDATE SET language = excluded.language, \
                    ftype = excluded.ftype, size = excluded.size, mtime_ns = excluded.mtime_ns, \
+                   stamp = excluded.stamp, \
                    hash = excluded.hash, lines = excluded.lines, bytes = excluded.bytes, \
                    parse_errors = excluded.parse_errors, skip_reason = excluded.skip_reason, \
                    package = excluded.package, main_guard = excluded.main_guard, \
@@ -1365,6 +1371,7 @@ impl IndexTx<'_> {
                         f.skip_reason,
                         tags.and_then(|t| t.package.as_deref()),
                         tags.is_some_and(|t| t.main_guard),
+                        f.stamp,
                     ],
                     |r| r.get(0),
                 )
@@ -1866,6 +1873,7 @@ mod tests {
             ftype: "python",
             size: 1,
             mtime_ns: 1,
+            stamp: 1,
             hash: None,
             lines: 1,
             bytes: 1,
