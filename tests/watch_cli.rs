@@ -541,3 +541,20 @@ fn deleting_a_link_to_a_directory_keeps_the_directory_watched() {
     drop(w);
     assert_index_is_fresh(&t);
 }
+
+/// `rm -rf .vibe` while the watch ran left no index until the next content edit: every event
+/// under `.vibe/` was the index's own. Removing the index (or moving it away) now starts a run,
+/// which makes it again.
+#[test]
+fn a_deleted_index_is_made_again() {
+    let t = Test::new();
+    t.write("a.py", "A = 1\n");
+    t.write("b.py", "B = 1\n");
+    let w = Watching::start(&t);
+    std::fs::remove_dir_all(t.root().join(".vibe")).expect("rm -rf .vibe");
+    let u = w.next();
+    assert_eq!(u["added"], 2, "{u}");
+    assert!(t.root().join(".vibe/index.db").is_file());
+    drop(w);
+    assert_index_is_fresh(&t);
+}

@@ -65,9 +65,7 @@ pub struct Update {
 /// Errors starting the watcher, or that end it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "cannot watch {path}: {source}\nhint: on Linux, raise fs.inotify.max_user_watches (sysctl) for large trees"
-    )]
+    #[error("cannot watch {path}: {source}\nhint: {}", watch_hint(source))]
     Watch {
         path: PathBuf,
         source: notify::Error,
@@ -89,6 +87,17 @@ pub enum Error {
         retry_in: Duration,
         source: crate::repomap::Error,
     },
+}
+
+fn watch_hint(e: &notify::Error) -> &'static str {
+    match &e.kind {
+        notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            "vibe watch watches every directory of the tree, ignored ones too: make the one named readable, or move it out of the repository (vibe map works without it)"
+        }
+        _ => {
+            "on Linux, raise fs.inotify.max_user_watches (sysctl) for large trees; ignored directories (node_modules, target) count too"
+        }
+    }
 }
 
 /// The root directory's identity: (device, inode) on Unix.
@@ -164,6 +173,20 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
         Relevance::Content
     };
     Some((shown, relevance))
+}
+
+/// Whether the event removes the index (`rm -rf .vibe`, `.vibe/index.db` deleted or moved
+/// away): a run makes it again. Other events under `.vibe/` (the index's own writes) start none.
+fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
+    use notify::event::{ModifyKind, RemoveKind};
+    matches!(
+        ev.kind,
+        EventKind::Remove(RemoveKind::Any | RemoveKind::File | RemoveKind::Folder)
+            | EventKind::Modify(ModifyKind::Name(_))
+    ) && ev
+        .paths
+        .iter()
+        .any(|p| *p == root.join(".vibe") || *p == root.join(".vibe/index.db"))
 }
 
 fn interesting(kind: &EventKind) -> bool {
@@ -300,6 +323,9 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 pending.event();
                             }
                             Ok(ev) if interesting(&ev.kind) => {
+                                if removes_the_index(root, &ev) {
+                                    pending.event();
+                                }
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
                                         pending.add(rel, relevance);
@@ -462,6 +488,30 @@ mod tests {
         assert_eq!(c("src/.core.py.swp"), Some(Relevance::Content));
         assert_eq!(classify(root, root), None);
         assert_eq!(classify(root, Path::new("/elsewhere/a.py")), None);
+    }
+
+    /// An unreadable directory (a root-owned volume) made vibe watch fail with the hint about
+    /// inotify limits.
+    #[test]
+    fn a_watch_error_gets_the_hint_for_its_cause() {
+        let shown = |source: notify::Error| {
+            Error::Watch {
+                path: "/r".into(),
+                source,
+            }
+            .to_string()
+        };
+        let denied = shown(
+            notify::Error::io(std::io::ErrorKind::PermissionDenied.into())
+                .add_path("/r/vol".into()),
+        );
+        assert!(
+            denied.contains("/r/vol") && denied.contains("make the one named readable"),
+            "{denied}"
+        );
+        assert!(!denied.contains("max_user_watches"), "{denied}");
+        let limit = shown(notify::Error::new(notify::ErrorKind::MaxFilesWatch));
+        assert!(limit.contains("max_user_watches"), "{limit}");
     }
 
     #[test]
