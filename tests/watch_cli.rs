@@ -558,3 +558,51 @@ fn a_deleted_index_is_made_again() {
     drop(w);
     assert_index_is_fresh(&t);
 }
+
+/// After the kernel's event queue overflowed, the run found every change, but directories made
+/// meanwhile got no watch (their creation events were the ones lost), so later edits in them
+/// were missed. The tree is watched again before that run.
+#[cfg(target_os = "linux")]
+#[test]
+fn directories_made_while_events_were_lost_are_watched() {
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    if max > 200_000 {
+        eprintln!("max_queued_events is {max}: too many events to overflow in a test; skipped");
+        return;
+    }
+    let t = Test::new();
+    t.write("main.py", "M = 1\n");
+    // Watched from the start, so that files made in it are events.
+    t.write("bulk/keep.txt", "k");
+    let w = Watching::start(&t);
+    let pid = w.child.id().to_string();
+    let signal = |s: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {s}");
+    };
+    // A watcher that falls behind: stopped while more events than the queue holds arrive.
+    signal("-STOP");
+    // Each new file is at least a create, a modify and a close.
+    for i in 0..max / 2 + 100 {
+        t.write(&format!("bulk/f{i}.txt"), "x");
+    }
+    t.write("new/sub/a.py", "A = 1\n");
+    signal("-CONT");
+    wait_for(30, "the lost events' warning", || {
+        w.stderr().contains("events were lost")
+    });
+    // The rescan's run (after the debounce), then whatever updates it gave.
+    std::thread::sleep(Duration::from_millis(1500));
+    while w.lines.try_recv().is_ok() {}
+    t.write("new/sub/a.py", "A = 2\n");
+    let u = w.until("new/sub/a.py");
+    assert_eq!(u["changed"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}

@@ -223,6 +223,9 @@ struct Pending {
     last: Option<Instant>,
     ignore_files: bool,
     config: bool,
+    /// Events were lost (the kernel's queue overflowed): the directories made meanwhile have no
+    /// watch yet, so the tree is watched again before the run.
+    rewatch: bool,
 }
 
 impl Pending {
@@ -320,6 +323,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                             // flag on an `Other` event): events were lost, a run finds them.
                             Ok(ev) if ev.need_rescan() => {
                                 tracing::warn!("watcher: events were lost; rescanning");
+                                pending.rewatch = true;
                                 pending.event();
                             }
                             Ok(ev) if interesting(&ev.kind) => {
@@ -337,6 +341,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 // An overflow of the kernel's queue loses events: a run
                                 // finds every change anyway.
                                 tracing::warn!("watcher: {e}; rescanning");
+                                pending.rewatch = true;
                                 pending.event();
                             }
                         }
@@ -348,6 +353,14 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
             continue;
         }
         let mut warnings = Vec::new();
+        if std::mem::take(&mut pending.rewatch)
+            && let Err(e) = watcher.watch(root, RecursiveMode::Recursive)
+        {
+            warnings.push(format!(
+                "cannot watch {} again after lost events: {e}\nchanges in directories made meanwhile may be missed until vibe watch is restarted",
+                root.display()
+            ));
+        }
         if pending.config
             && let Some(reload) = reload
         {
