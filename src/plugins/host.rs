@@ -172,8 +172,9 @@ pub fn resolve_command(dir: &Path, command: &[String]) -> Result<(PathBuf, Vec<S
     Ok((exe, args))
 }
 
-/// Size, modification time and stamp (inode and ctime) of every file vibe's walk sees under `root` (ignored and hidden
-/// files are not), for detecting writes by a plugin without `write_repo`.
+/// Size, modification time and stamp (inode and ctime) of every file vibe's walk sees under
+/// `root` (ignored and hidden files are not), for detecting writes by a plugin without
+/// `write_repo`.
 type Snapshot = HashMap<String, (u64, i64, i64)>;
 
 fn snapshot(root: &Path) -> Snapshot {

@@ -341,7 +341,10 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 // An overflow of the kernel's queue loses events: a run
                                 // finds every change anyway.
                                 tracing::warn!("watcher: {e}; rescanning");
-                                pending.rewatch = true;
+                                // Past the inotify limit, watching the tree again would only
+                                // fail again, after a walk of it.
+                                pending.rewatch |=
+                                    !matches!(e.kind, notify::ErrorKind::MaxFilesWatch);
                                 pending.event();
                             }
                         }
