@@ -427,11 +427,7 @@ fn ctrl_c_cancels_the_request_and_records_it() {
     assert!(s.wait_for_requests(1, std::time::Duration::from_secs(60)));
     // Let the first chunks arrive, then interrupt as Ctrl-C would.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    crate::util::send_signal(child.id(), "INT");
     let run = Run {
         output: child.wait_with_output().expect("wait"),
     };

@@ -1422,13 +1422,7 @@ fn ctrl_c_before_the_model_call_sends_nothing() {
     let s = Server::start();
     setup(&t, &s.url(), "");
     s.set_default(answer("An answer."));
-    let interrupt = |pid: u32| {
-        let ok = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill -INT {pid}");
-    };
+    let interrupt = |pid: u32| crate::util::send_signal(pid, "INT");
     // Runs `vibe chat --jsonl`, presses Ctrl-C `presses` times once the turn started; the exit
     // code and the time from the last press to the exit.
     let run = |presses: usize| {

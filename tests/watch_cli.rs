@@ -578,22 +578,14 @@ fn directories_made_while_events_were_lost_are_watched() {
     // Watched from the start, so that files made in it are events.
     t.write("bulk/keep.txt", "k");
     let w = Watching::start(&t);
-    let pid = w.child.id().to_string();
-    let signal = |s: &str| {
-        let ok = std::process::Command::new("kill")
-            .args([s, &pid])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill {s}");
-    };
     // A watcher that falls behind: stopped while more events than the queue holds arrive.
-    signal("-STOP");
+    crate::util::send_signal(w.child.id(), "STOP");
     // Each new file is at least a create, a modify and a close.
     for i in 0..max / 2 + 100 {
         t.write(&format!("bulk/f{i}.txt"), "x");
     }
     t.write("new/sub/a.py", "A = 1\n");
-    signal("-CONT");
+    crate::util::send_signal(w.child.id(), "CONT");
     wait_for(30, "the lost events' warning", || {
         w.stderr().contains("events were lost")
     });

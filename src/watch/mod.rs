@@ -183,10 +183,10 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
         ev.kind,
         EventKind::Remove(RemoveKind::Any | RemoveKind::File | RemoveKind::Folder)
             | EventKind::Modify(ModifyKind::Name(_))
-    ) && ev
-        .paths
-        .iter()
-        .any(|p| *p == root.join(".vibe") || *p == root.join(".vibe/index.db"))
+    ) && ev.paths.iter().any(|p| {
+        p.strip_prefix(root)
+            .is_ok_and(|rel| rel == Path::new(".vibe") || rel == Path::new(".vibe/index.db"))
+    })
 }
 
 fn interesting(kind: &EventKind) -> bool {

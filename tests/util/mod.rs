@@ -291,6 +291,15 @@ pub fn ctrl_c_once_started(t: &Test, args: &[&str], pid_file: &Path) -> String {
     stderr
 }
 
+/// Sends `signal` (`INT`, `TERM`, `STOP`, …) to process `pid` alone (std has no kill(2)).
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "kill -{signal} {pid}");
+}
+
 /// Runs `vibe <args>` in `t` and, once a command it runs has written its pid to `pid_file`,
 /// sends `signal` (`INT`, `TERM`, `HUP`) to vibe alone. vibe must exit with `code` within
 /// 20 s, that command be gone, and no scratch directory of vibe's be left in its `TMPDIR`.
@@ -311,11 +320,7 @@ pub fn signal_once_started(
         .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
     let started = started_pid(pid_file);
     let start = std::time::Instant::now();
-    let kill = Command::new("kill")
-        .args([format!("-{signal}"), vibe.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(kill.success());
+    send_signal(vibe.id(), signal);
     let out = vibe
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
