@@ -226,7 +226,14 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
             trailers[i] = header[i] == Header::No && trailer(lines[i]);
         }
     }
-    // One pass: the kept lines, with their mail addresses left out.
+    // One pass: the kept lines, with their mail addresses left out, and a mail's MIME headers
+    // where a patch tool folded them into the subject (`… in floatformat. MIME-Version: 1.0
+    // Content-Type: text/plain; charset=UTF-8 Content-Transfer-Encoding: 8bit`).
+    let mime = text
+        .as_bytes()
+        .windows(MIME_VERSION.len())
+        .any(|w| w.eq_ignore_ascii_case(MIME_VERSION.as_bytes()));
+    let mut parameters = false;
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     for (at, line) in lines.iter().enumerate() {
@@ -246,10 +253,26 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         let mut first = true;
-        for word in line.split_whitespace() {
+        let mut words = line.split_whitespace().peekable();
+        while let Some(word) = words.next() {
             if is_mail_address(word) {
                 changed = true;
                 continue;
+            }
+            if mime {
+                // A Content-Type's parameters go on over a folded line's end.
+                let parameter = parameters && word.contains('=');
+                parameters = false;
+                if parameter {
+                    parameters = word.ends_with(';');
+                    changed = true;
+                    continue;
+                }
+                if let Some(more) = mime_header(word, &mut words) {
+                    parameters = more;
+                    changed = true;
+                    continue;
+                }
             }
             if !first {
                 out.push(' ');
@@ -263,6 +286,43 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A mail's MIME version header, as patch mails carry it.
+const MIME_VERSION: &str = "MIME-Version: 1.0";
+
+/// Whether `word` starts one of a mail's MIME headers (`MIME-Version: 1.0`, `Content-Type:
+/// text/plain; charset=UTF-8`, `Content-Transfer-Encoding: 8bit`): if so, the header's value
+/// is taken from `rest` too, and the answer says whether more parameters may follow on the
+/// next line (the line ended after a `;`). Their words (content, type, text, encoding) would
+/// match code by chance.
+fn mime_header<'a>(
+    word: &str,
+    rest: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>,
+) -> Option<bool> {
+    let key = |k: &str| word.eq_ignore_ascii_case(k);
+    if key("MIME-Version:") {
+        rest.next_if_eq(&"1.0").map(|_| false)
+    } else if key("Content-Transfer-Encoding:") {
+        rest.next_if(|v| {
+            ["7bit", "8bit", "binary", "quoted-printable", "base64"]
+                .iter()
+                .any(|e| v.eq_ignore_ascii_case(e))
+        })
+        .map(|_| false)
+    } else if key("Content-Type:") {
+        // A media type, then `; name=value` parameters.
+        let mut last = rest.next_if(|v| v.contains('/'))?;
+        while last.ends_with(';') {
+            match rest.next_if(|v| v.contains('=')) {
+                Some(parameter) => last = parameter,
+                None => return Some(rest.peek().is_none()),
+            }
+        }
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -299,17 +359,31 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
             (Some("From"), Some(h)) if hash(h, 40) => Some("from"),
             _ => None,
         };
-        let Some(needed) = needed else {
-            i += 1;
-            continue;
+        // A patch file's mail headers without git's `From <hash>` line (as quilt and Debian's
+        // patches carry them): a paragraph that opens with `From:` and a mail address, whose
+        // fields include a `Subject:`; the `From:` line is a field of its own block.
+        let paragraph = i == 0 || lines[i - 1].trim().is_empty();
+        let (needed, first) = match needed {
+            Some(needed) => (needed, i + 1),
+            None if paragraph
+                && key_value(line, 1).is_some_and(|(k, v)| {
+                    k.eq_ignore_ascii_case("from") && v.split_whitespace().any(is_mail_address)
+                }) =>
+            {
+                ("subject", i)
+            }
+            None => {
+                i += 1;
+                continue;
+            }
         };
         let end = (i + 1..lines.len())
             .find(|&j| lines[j].trim().is_empty())
             .unwrap_or(lines.len());
         // Each line a field (keys of up to four words: `Author`, `AuthorDate`, `Primary key
         // fingerprint` of `--show-signature`, `X-Mailer`) or a folded line (None).
-        let mut fields = Vec::with_capacity(end - i - 1);
-        for l in &lines[i + 1..end] {
+        let mut fields = Vec::with_capacity(end - first);
+        for l in &lines[first..end] {
             let folded = l.starts_with([' ', '\t']);
             match key_value(l, 4) {
                 _ if folded => fields.push(None),
@@ -317,7 +391,7 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
                 None => break,
             }
         }
-        let fields_only = fields.len() == end - i - 1;
+        let fields_only = fields.len() == end - first;
         let has_needed = fields
             .iter()
             .any(|f| f.is_some_and(|(k, _)| k.eq_ignore_ascii_case(needed)));
@@ -327,14 +401,15 @@ fn header_lines<'a>(lines: &[&'a str]) -> (Vec<Header<'a>>, Vec<usize>) {
         }
         blocks.push(i);
         out[i] = Header::Drop;
+        let mail = needed != "author";
         let mut in_subject = false;
-        for (j, field) in (i + 1..end).zip(fields) {
+        for (j, field) in (first..end).zip(fields) {
             let Some((k, v)) = field else {
                 // A folded line continues the field above it: the subject's stays.
                 out[j] = if in_subject { Header::No } else { Header::Drop };
                 continue;
             };
-            in_subject = needed == "from" && k.eq_ignore_ascii_case("subject");
+            in_subject = mail && k.eq_ignore_ascii_case("subject");
             out[j] = if in_subject {
                 Header::Subject(without_patch_tags(v.trim()))
             } else {
@@ -700,6 +775,41 @@ mod tests {
             without_trailers(bare),
             "parse: check it\n\n---\nlib/parse.py | 2 +-\n"
         );
+        // A patch file's headers without git's `From <hash>` line, as quilt and Debian's
+        // patches carry them, with MIME headers a patch tool folded into the subject.
+        let quilt = "From: Ann <ann+x@users.noreply.example.org>\n\
+                     Date: Fri, 12 Jul 2024 11:38:34 +0200\n\
+                     Subject: [PATCH] [4.2.x] Fixed -- Prevented excessive memory\n  \
+                     consumption in floatformat. MIME-Version: 1.0 Content-Type: text/plain;\n \
+                     charset=UTF-8 Content-Transfer-Encoding: 8bit\n\
+                     MIME-Version: 1.0\n\
+                     Content-Type: text/plain; charset=\"utf-8\"\n\
+                     Content-Transfer-Encoding: 8bit\n\n\
+                     Thanks Dec for the report.\n\n\
+                     Co-authored-by: Bo <bo@example.org>\n---\n lib/a.py | 2 +-\n";
+        assert_eq!(
+            without_trailers(quilt),
+            "[4.2.x] Fixed -- Prevented excessive memory\nconsumption in floatformat.\n\n\n\
+             Thanks Dec for the report.\n\n---\nlib/a.py | 2 +-\n"
+        );
+        // MIME headers only go with a `MIME-Version: 1.0`; and a `From:` line opens a header
+        // block only with a mail address and a `Subject:`.
+        for (text, read) in [
+            (
+                "Content-Type: text/plain; charset=UTF-8 is sent for JSON",
+                "Content-Type: text/plain; charset=UTF-8 is sent for JSON",
+            ),
+            (
+                "From: Ann <ann@example.org>\nTo: the list\nthe parser crashes",
+                "From: Ann\nTo: the list\nthe parser crashes\n",
+            ),
+            (
+                "see below\nFrom: Ann <ann@example.org>\nSubject: x",
+                "see below\nFrom: Ann\nSubject: x\n",
+            ),
+        ] {
+            assert_eq!(without_trailers(text), read, "{text:?}");
+        }
         assert_eq!(
             without_patch_tags("[dispatcher] [PATCH] x: fix"),
             "[dispatcher] [PATCH] x: fix"
