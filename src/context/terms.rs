@@ -255,7 +255,7 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         let mut first = true;
         let mut words = line.split_whitespace().peekable();
         while let Some(word) = words.next() {
-            if is_mail_address(word) {
+            if is_mail_address(word) || is_reference_link(word) {
                 changed = true;
                 continue;
             }
@@ -493,6 +493,59 @@ fn is_mail_address(word: &str) -> bool {
                     && (marked || MAIL_TLDS.contains(&tld.as_str()))
             })
     })
+}
+
+/// A link to an issue, a pull or merge request, a bug, a review, a commit or a mail
+/// (`https://github.com/o/r/issues/123`, `…/pull/7/files`, `…/commit/5f11478ce7fd`,
+/// `https://bugs.debian.org/1023456`, `show_bug.cgi?id=123`, `https://bugs.python.org/issue4567`,
+/// `https://lore.kernel.org/r/<id@host>`): like a tracker's id, a reference to something
+/// outside the code, whose words (github, issues, the project's name) would match code by
+/// chance. A path segment of three or more digits, a commit hash, a mail id or a last segment
+/// ending in three digits (`issue4567`, `D12345`) makes one; documentation links
+/// (`https://docs.python.org/3/library/os.html`) stay.
+fn is_reference_link(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| "<>()[]{}.,;:'\"`".contains(c));
+    let Some(rest) = w
+        .strip_prefix("https://")
+        .or_else(|| w.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let digits = |s: &str, min: usize| s.len() >= min && s.bytes().all(|b| b.is_ascii_digit());
+    let id_in_query = query
+        .split('&')
+        .any(|pair| pair.split_once('=').is_some_and(|(_, v)| digits(v, 1)));
+    let segments: Vec<&str> = path.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    let last = segments.last().copied().unwrap_or_default();
+    let numbered = last.len() > 3
+        && digits(&last[last.len() - 3..], 3)
+        && last.bytes().all(|b| b.is_ascii_alphanumeric());
+    // `issues/7`, `pull/7`, `merge_requests/7`, `+bug/7`, `ticket/7`: an id of any length.
+    let kinds = [
+        "issues",
+        "pull",
+        "pulls",
+        "merge_requests",
+        "+bug",
+        "bug",
+        "ticket",
+        "tickets",
+    ];
+    let after_kind = segments
+        .windows(2)
+        .any(|p| kinds.contains(&p[0]) && digits(p[1], 1));
+    id_in_query
+        || numbered
+        || after_kind
+        || segments.iter().any(|s| {
+            digits(s, 3)
+                || s.contains('@')
+                || (s.len() >= 7
+                    && s.bytes().all(|b| b.is_ascii_hexdigit())
+                    && s.bytes().any(|b| b.is_ascii_digit()))
+        })
 }
 
 /// A part of an identifier too short to be a term alone: one letter, or a number.
@@ -847,6 +900,35 @@ mod tests {
         ] {
             assert!(!is_mail_address(not), "{not}");
         }
+        // Links to issues, requests, bugs, commits and mails; not documentation.
+        for link in [
+            "https://github.com/nodejs/node/issues/33279",
+            "(https://github.com/o/r/pull/7/files#diff-1a2b)",
+            "https://github.com/o/r/commit/5f11478ce7fd.",
+            "<https://bugs.debian.org/1023456>",
+            "https://bugzilla.redhat.com/show_bug.cgi?id=2148442",
+            "https://bugs.python.org/issue4567",
+            "https://gitlab.com/o/r/-/merge_requests/12",
+            "https://lore.kernel.org/r/20230101.abc@host.example",
+            "http://reviews.llvm.org/D12345",
+        ] {
+            assert!(is_reference_link(link), "{link}");
+        }
+        for not in [
+            "https://docs.python.org/3/library/os.html",
+            "https://example.com/api/v2/users",
+            "https://github.com/o/r",
+            "github.com/o/r/issues/1234",
+            "https://",
+        ] {
+            assert!(!is_reference_link(not), "{not}");
+        }
+        assert_eq!(
+            without_trailers(
+                "dns: fix lookups on IPv6-only hosts, see https://github.com/nodejs/node/issues/33279"
+            ),
+            "dns: fix lookups on IPv6-only hosts, see\n"
+        );
         // Nothing to take out: the task as it is.
         let plain = "component: fix it\nsee foo.c";
         assert!(matches!(
