@@ -3,6 +3,28 @@
 //! The library holds every capability; `src/main.rs` only calls [`cli::main`], so that
 //! tests and benches reach everything. See `../shared/ARCHITECTURE.md` for the parts.
 
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
+/// `eprintln!` that never panics: a line that cannot be written (stderr closed, a full disk)
+/// is dropped and the command goes on, so a warning cannot cost the output it warns about.
+#[macro_export]
+macro_rules! to_stderr {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics: a closed stdout is noticed where the output proper is
+/// written, not in a spacing line.
+#[macro_export]
+macro_rules! to_stdout {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod config;
 pub mod context;

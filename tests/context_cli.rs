@@ -229,6 +229,29 @@ fn a_file_of_many_definitions_comes_as_its_matching_definition_alone() {
     assert!(!context.contains("def helper_07(value):"), "{context}");
 }
 
+/// A warning or `--explain` that cannot be written (stderr on a full disk, a closed pipe) is
+/// dropped: the context still comes, and the exit code is the command's own.
+#[test]
+fn an_unwritable_stderr_does_not_cost_the_context() {
+    let t = Test::fixture("python");
+    for extra in [&[][..], &["--explain"][..]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = t
+            .cmd()
+            .args(["context", "make helper triple; see also src/mypkg/nope.py"])
+            .args(extra)
+            .stderr(full)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {stdout}");
+        assert!(stdout.contains("def helper"), "{extra:?}: {stdout}");
+    }
+}
+
 #[test]
 fn named_files_come_first_and_missing_ones_are_warnings() {
     let t = Test::fixture("python");

@@ -197,24 +197,24 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
     let outcome = match result {
         Ok(o) => o,
         Err(llm::Error::Cancelled) => {
-            eprintln!("\ncancelled");
+            crate::to_stderr!("\ncancelled");
             return Ok(ExitCode::from(130));
         }
         Err(llm::Error::Refused(e)) => return Err(e),
         Err(e) => {
             if !json {
                 // End a partly streamed line before the error.
-                eprintln!();
+                crate::to_stderr!();
             }
             return Err(e.into());
         }
     };
     if !json && !line_ended && !broken_pipe {
         // The answer's last line, ended before anything else is printed.
-        println!();
+        crate::to_stdout!();
     }
     for n in &outcome.notes {
-        eprintln!("note: {n}");
+        crate::to_stderr!("note: {n}");
     }
     if json {
         let ctx = match &packed {
@@ -256,12 +256,12 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         })?;
     } else {
         if outcome.stop == llm::StopReason::MaxTokens {
-            eprintln!(
+            crate::to_stderr!(
                 "warning: the answer was cut at {} tokens (--max-tokens or llm.max_tokens)",
                 config.llm.max_tokens
             );
         }
-        eprintln!("{}", usage_line(&outcome, packed.as_ref()));
+        crate::to_stderr!("{}", usage_line(&outcome, packed.as_ref()));
     }
     Ok(ExitCode::SUCCESS)
 }

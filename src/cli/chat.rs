@@ -276,7 +276,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
             Event::TurnFinished { text, .. } => {
                 out.answer = text.clone();
                 if plain && !text.ends_with('\n') {
-                    println!();
+                    crate::to_stdout!();
                 }
             }
             Event::Proposal { id, path, diff, .. } => {
@@ -297,7 +297,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                     format!("{path}: {message}")
                 };
                 if plain {
-                    eprintln!("edit not usable: {m}");
+                    crate::to_stderr!("edit not usable: {m}");
                 }
                 out.edit_errors.push(m);
             }
@@ -312,7 +312,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 out.edits_applied.extend(paths.iter().cloned());
                 out.run_ids.push(run_id.clone());
                 if plain {
-                    eprintln!(
+                    crate::to_stderr!(
                         "applied: {} (backup run {run_id}; `vibe undo` puts it back)",
                         paths.join(", ")
                     );
@@ -324,7 +324,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 summary,
             } => {
                 if plain {
-                    eprintln!("validated {}: {summary}", paths.join(", "));
+                    crate::to_stderr!("validated {}: {summary}", paths.join(", "));
                 }
                 out.validation = Some(ValidationOut {
                     paths: paths.clone(),
@@ -333,9 +333,9 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 });
             }
             Event::HealStarted { paths } if plain => {
-                eprintln!("heal: {}", paths.join(", "))
+                crate::to_stderr!("heal: {}", paths.join(", "))
             }
-            Event::HealProgress { text } if plain => eprintln!("heal: {text}"),
+            Event::HealProgress { text } if plain => crate::to_stderr!("heal: {text}"),
             Event::HealFinished {
                 paths,
                 healed,
@@ -344,7 +344,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 summary,
             } => {
                 if plain {
-                    eprintln!("heal: {summary}");
+                    crate::to_stderr!("heal: {summary}");
                 }
                 out.heal = Some(HealOut {
                     paths: paths.clone(),
@@ -369,7 +369,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 out.cost_usd += cost_usd;
                 out.session_cost_usd = *session_cost_usd;
                 if plain {
-                    eprintln!(
+                    crate::to_stderr!(
                         "{provider}/{model} · {} in + {} out tokens{} · {} (session {})",
                         usage.input_tokens,
                         usage.output_tokens,
@@ -385,7 +385,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                         Level::Info => "note",
                         Level::Warning => "warning",
                     };
-                    eprintln!("{tag}: {}", super::shown_lines(text));
+                    crate::to_stderr!("{tag}: {}", super::shown_lines(text));
                 }
                 out.notices.push(text.clone());
             }
@@ -393,7 +393,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 if plain {
                     print(text)?;
                     if !text.ends_with('\n') {
-                        println!();
+                        crate::to_stdout!();
                     }
                 }
                 out.outputs.push(OutputOut {
@@ -403,7 +403,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
             }
             Event::Error { text } => {
                 if plain {
-                    eprintln!("error: {}", super::shown_lines(text));
+                    crate::to_stderr!("error: {}", super::shown_lines(text));
                 }
                 out.errors.push(text.clone());
                 // Before the answer (the turn failed) or after it (its edits not written, not
@@ -417,7 +417,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
             Event::UnknownCommand { .. } => code = ExitCode::from(2),
             Event::Cancelled { .. } => {
                 if plain {
-                    eprintln!("\ncancelled");
+                    crate::to_stderr!("\ncancelled");
                 }
                 out.cancelled = true;
                 code = ExitCode::from(130);
@@ -429,7 +429,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
     let _ = handle.thread.join();
     let pending = out.proposals.iter().any(|p| !p.applied);
     if plain && pending && !args.yes {
-        eprintln!(
+        crate::to_stderr!(
             "not applied: these edits are proposals only; pass --yes to apply them (vibe chat --resume {} --yes -m \"apply the edits\" continues this conversation)",
             out.session
         );
@@ -452,7 +452,7 @@ fn list(args: &ChatArgs, root: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if sessions.is_empty() {
-        eprintln!("no chat sessions in this repository yet");
+        crate::to_stderr!("no chat sessions in this repository yet");
         return Ok(ExitCode::SUCCESS);
     }
     let mut s = String::new();

@@ -130,13 +130,15 @@ pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<E
         super::warning(w);
     }
     if packed.files.is_empty() {
-        eprintln!(
+        crate::to_stderr!(
             "note: no file of {} was chosen: nothing indexed matches the task, and no source file is indexed to fall back on (`vibe map --stats` shows what was indexed and skipped)",
             root.display()
         );
     }
     if args.explain {
-        eprint!("{}", explain(&packed));
+        use std::io::Write as _;
+        // Like a warning: text that cannot be written does not cost the context.
+        let _ = write!(std::io::stderr(), "{}", explain(&packed));
     }
     if args.json {
         print_json(&packed)?;

@@ -160,7 +160,7 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
         }
         for r in &recurrences {
             let x = &r.recurrence;
-            eprintln!(
+            crate::to_stderr!(
                 "warning: {}:{}: code that caused a bug fixed before is back ({} stage{}: {}; fixed in {})",
                 r.file,
                 x.line,

@@ -80,7 +80,7 @@ pub fn run(
     let mut ask = |req: &llm::Request| runtime.block_on(client.run(req, &cancel, &mut |_| false));
     let mut progress = |line: &str| {
         if !quiet {
-            eprintln!("heal: {line}");
+            crate::to_stderr!("heal: {line}");
         }
     };
     let mut lp = Loop {
@@ -131,7 +131,7 @@ pub fn run(
 /// The error that stopped the loop, as the CLI reports it.
 fn stopped(e: anyhow::Error) -> anyhow::Result<ExitCode> {
     if fix::is_cancelled(&e) {
-        eprintln!("cancelled; nothing was written");
+        crate::to_stderr!("cancelled; nothing was written");
         return Ok(ExitCode::from(130));
     }
     match e.downcast::<llm::Error>() {
@@ -224,21 +224,21 @@ fn finish(
         if !outcome.healed {
             let left = Summary::of(&outcome.after);
             if let Some(stage) = left.failed_stage {
-                eprintln!(
+                crate::to_stderr!(
                     "still failing: the {} stage ({} error(s)):",
                     stage.name(),
                     left.errors
                 );
                 for d in left.diagnostics.iter().take(20) {
-                    eprintln!("  {d}");
+                    crate::to_stderr!("  {d}");
                 }
             }
         }
         for n in &notes {
-            eprintln!("heal: {n}");
+            crate::to_stderr!("heal: {n}");
         }
         if !outcome.attempts.is_empty() {
-            eprintln!(
+            crate::to_stderr!(
                 "heal: {} attempt(s) with {model} · {} in + {} out tokens{} · ${cost:.4}",
                 outcome.attempts.len(),
                 crate::repomap::render::thousands(usage.input_tokens),

@@ -261,7 +261,7 @@ pub(crate) fn shown_lines(text: &str) -> String {
 /// A warning on stderr, control characters escaped ([`shown_lines`]): warnings carry file
 /// names and plugins' words.
 pub(crate) fn warning(w: impl std::fmt::Display) {
-    eprintln!("warning: {}", shown_lines(&w.to_string()));
+    crate::to_stderr!("warning: {}", shown_lines(&w.to_string()));
 }
 
 fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
@@ -447,17 +447,17 @@ pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
                             match first.take() {
                                 Some(f) => f(),
                                 None => {
-                                    eprintln!("interrupted");
+                                    crate::to_stderr!("interrupted");
                                     kill_running_and_exit(130);
                                 }
                             }
                         }
                         Some(()) = sigterm.recv() => {
-                            eprintln!("terminated");
+                            crate::to_stderr!("terminated");
                             kill_running_and_exit(128 + 15);
                         }
                         Some(()) = sighup.recv() => {
-                            eprintln!("hung up");
+                            crate::to_stderr!("hung up");
                             kill_running_and_exit(128 + 1);
                         }
                     }
@@ -477,7 +477,7 @@ pub fn unless_interrupted<T>(f: impl FnOnce() -> T) -> Option<T> {
     let before = crate::heal::tools::interrupts();
     let out = f();
     if crate::heal::tools::interrupts() != before {
-        eprintln!("cancelled");
+        crate::to_stderr!("cancelled");
         return None;
     }
     Some(out)

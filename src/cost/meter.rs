@@ -193,7 +193,7 @@ impl Meter for LedgerMeter {
         let ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = ledger.settle(ticket, &entry) {
             // The request happened; failing it now would hide the answer. Say so loudly.
-            eprintln!("warning: this request was not recorded in the cost ledger: {e}");
+            crate::to_stderr!("warning: this request was not recorded in the cost ledger: {e}");
             // Its hold must not outlive it (counted against budgets for as long as this
             // process runs): released alone, if the ledger takes that much.
             if let Some(id) = ticket {
