@@ -140,6 +140,7 @@ fn outermost(mut full: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 /// of the line after it.
 pub fn ranges_body(text: &str, ranges: &[(usize, usize)]) -> String {
     let lines: Vec<&str> = text.lines().collect();
+    let raw: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::new();
     let mut next = 1;
     for &(a, b) in ranges {
@@ -152,8 +153,10 @@ pub fn ranges_body(text: &str, ranges: &[(usize, usize)]) -> String {
             out.push_str(ELIDED);
             out.push('\n');
         }
-        for l in lines.iter().take(b.min(lines.len())).skip(a - 1) {
-            out.push_str(l.trim_end());
+        // As written, trailing blanks and a CRLF file's `\r` included, as whole files come:
+        // lines in full are the file's text (a string literal's blanks are its value).
+        for l in raw.iter().take(b.min(raw.len())).skip(a - 1) {
+            out.push_str(l.strip_suffix('\n').unwrap_or(l));
             out.push('\n');
         }
         next = b + 1;
@@ -276,6 +279,20 @@ mod tests {
         assert_eq!(
             block,
             "m.py (lines 6-8 of 8 in full, other definitions as signatures)\n```python\n⋮\ndef a():\n⋮\ndef b():\n    x = 2\n    return x\n```\n\n"
+        );
+    }
+
+    #[test]
+    fn lines_in_full_keep_their_trailing_blanks() {
+        // A string literal's trailing blanks and a CRLF file's `\r` are the file's text, as
+        // a whole-file block shows it.
+        let text =
+            "def a():\r\n    s = \"x  \t\"\r\n    return s   \r\n\r\ndef b():\r\n    pass\r\n";
+        let symbols = [sym("a", 1, 3), sym("b", 5, 6)];
+        let (block, _) = partial_block("m.py", "python", text, &symbols, &[0]);
+        assert!(
+            block.contains("```python\ndef a():\r\n    s = \"x  \t\"\r\n    return s   \r\n⋮\ndef b():\r\n⋮\n```"),
+            "{block:?}"
         );
     }
 

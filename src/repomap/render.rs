@@ -61,12 +61,15 @@ pub fn path_line(path: &str) -> String {
 
 /// A path as a map line or a context block names it: as it is, unless it could be read as
 /// something else or break the block apart (a control character such as a newline, leading
-/// whitespace, a leading `"`): then quoted, with Rust's escapes (`"bad\nname.py"`), so that
-/// every block still starts with a path that is not whitespace.
+/// whitespace, a leading `"`, a leading Markdown fence such as `` ```x.py ``): then quoted,
+/// with Rust's escapes (`"bad\nname.py"`), so that every block still starts with a path that
+/// is not whitespace and no header opens a code block.
 pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
     let odd = path.chars().any(unsafe_to_show)
         || path.starts_with(char::is_whitespace)
-        || path.starts_with('"');
+        || path.starts_with('"')
+        || path.starts_with("```")
+        || path.starts_with("~~~");
     if odd {
         format!("{path:?}").into()
     } else {
@@ -365,6 +368,9 @@ mod tests {
         assert_eq!(shown_path(" lead.py"), "\" lead.py\"");
         assert_eq!(shown_path("\u{3000}wide.py"), "\"\\u{3000}wide.py\"");
         assert_eq!(shown_path("\"q\".py"), "\"\\\"q\\\".py\"");
+        assert_eq!(shown_path("````x.py"), "\"````x.py\"");
+        assert_eq!(shown_path("~~~x.py"), "\"~~~x.py\"");
+        assert_eq!(shown_path("a```.py"), "a```.py");
         assert_eq!(shown_path("tab\there"), "\"tab\\there\"");
         // A right-to-left override would reorder the rest of the line on a terminal.
         assert_eq!(shown_path("a\u{202e}yp.exe"), "\"a\\u{202e}yp.exe\"");
