@@ -245,7 +245,7 @@ fn an_unwritable_stderr_does_not_cost_the_context() {
             .args(extra)
             .stderr(full)
             .output()
-            .unwrap();
+            .expect("vibe runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{extra:?}: {stdout}");
         assert!(stdout.contains("def helper"), "{extra:?}: {stdout}");
