@@ -1188,6 +1188,49 @@ fn no_match_falls_back_to_the_map_ranking() {
     assert_exact(&j, Encoding::O200kBase);
 }
 
+/// A file name's newline cannot forge a line in the budget error, and a path a pasted log
+/// writes on every line is one warning, not one per line.
+#[test]
+fn odd_names_and_repeated_paths_in_errors_and_warnings() {
+    let t = Test::new();
+    t.write(
+        "alpha\nerror: forged.py",
+        "def alpha_handler():\n    return 1\n",
+    );
+    let r = t.run(&["context", "alpha_handler", "--budget", "3"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("\"alpha\\nerror: forged.py\""),
+        "{}",
+        r.stderr()
+    );
+    assert!(!r.stderr().contains("\nerror: forged"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("a budget of 3 tokens"),
+        "{}",
+        r.stderr()
+    );
+    let one = t.run(&["context", "alpha_handler", "--budget", "1"]);
+    assert!(
+        one.stderr().contains("a budget of 1 token is"),
+        "{}",
+        one.stderr()
+    );
+
+    let log: String = (1..=50)
+        .map(|i| format!("build/gen.c:{i}:5: error: implicit declaration of alpha_handler\n"))
+        .collect();
+    let r = t.run(&["context", &log, "--json"]);
+    let j = r.json();
+    assert_eq!(j["warnings"].as_array().map(Vec::len), Some(1), "{j}");
+    assert_eq!(
+        r.stderr().matches("build/gen.c").count(),
+        1,
+        "{}",
+        r.stderr()
+    );
+}
+
 #[test]
 fn bad_input_is_a_clear_error() {
     let t = Test::fixture("python");

@@ -76,7 +76,7 @@ pub enum Error {
     #[error("the budget must be at least 1 token (--budget or context.budget)")]
     ZeroBudget,
     #[error(
-        "a budget of {budget} tokens is too small for even one file header ({needed} tokens for {path})\nhint: give a larger --budget"
+        "a budget of {budget} token{} is too small for even one file header ({needed} tokens for {path})\nhint: give a larger --budget", if *budget == 1 { "" } else { "s" }
     )]
     BudgetTooSmall {
         budget: usize,
@@ -532,6 +532,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .collect();
     let (named, mut warnings) = rank::named_files(task, &candidates, &others);
     warnings.extend(history_warnings);
+    // Once each: a pasted log names the same unindexed file on every line.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     let path_index: HashMap<&str, usize> = candidates
         .iter()
         .enumerate()
@@ -917,7 +920,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         return Err(Error::BudgetTooSmall {
             budget,
             needed,
-            path: path.clone(),
+            // Quoted as a block names it: a newline in the name cannot forge a line.
+            path: crate::repomap::render::shown_path(path).into_owned(),
         }
         .into());
     }
