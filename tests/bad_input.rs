@@ -714,6 +714,16 @@ fn bad_config_file_names_file_line_and_key() {
         err.contains(".vibe/config.toml") && err.contains("line 2") && err.contains("tokens"),
         "{err}"
     );
+    // A file that is not UTF-8 is a bad file too (exit 2, its line), not a failure to read it.
+    t.write(".vibe/config.toml", b"[map]\ntokens = 100 # \xff\n");
+    let r = t.run(&["map"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    let err = r.stderr();
+    assert!(
+        err.contains(".vibe/config.toml: line 2: the file is not UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("hint: fix or remove"), "{err}");
 }
 
 #[test]

@@ -619,8 +619,18 @@ fn secrets_readable_by_others(path: &Path, layer: &Table) -> Option<String> {
 /// bad one is an error with its line (toml's spans) and key. A repository's layer is also held
 /// to [`check_repo_layer`].
 fn read_file_layer(path: &Path, below: &Table, is_repo: bool) -> Result<Option<Table>, Error> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+            Error::File {
+                path: path.to_path_buf(),
+                message: format!(
+                    "line {line}: the file is not UTF-8 (byte {}); TOML files must be",
+                    at + 1
+                ),
+            }
+        })?,
         // `.vibe` (or the home) being a file: no config there either.
         Err(e)
             if matches!(
