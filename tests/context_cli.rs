@@ -581,6 +581,46 @@ fn a_blobless_clone_keeps_its_history() {
     assert_moved_file_lent(&t, &t.root().join("clone"), "3 commits, 3 read");
 }
 
+/// A repository git refuses (another user's: a mounted volume, a container's checkout) is a
+/// warning that says how to trust it, not a silent ranking without history.
+#[test]
+fn a_repository_git_refuses_is_a_warning() {
+    let t = Test::new();
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES);
+    commit_all(&t);
+    change(&t, &["lib/layout.py"], PANEL_COMMITS[0]);
+    let run = |env: &[(&str, &str)]| {
+        let out = t
+            .cmd()
+            .envs(env.iter().copied())
+            .args(["context", PANEL_TASK, "--json"])
+            .output()
+            .expect("vibe runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (v, stderr)
+    };
+    // Git's own switch for its test suite: the repository seems to be another user's.
+    let (v, stderr) = run(&[("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")]);
+    assert!(
+        stderr.contains("git does not read the repository: it belongs to another user")
+            && stderr.contains("git config --global --add safe.directory")
+            && stderr.contains("the ranking goes on without the repository's history"),
+        "{stderr}"
+    );
+    assert!(v["warnings"].to_string().contains("another user"), "{v}");
+    let (v, stderr) = run(&[]);
+    assert!(!stderr.contains("another user"), "{stderr}");
+    assert!(
+        file(&v, "lib/layout.py")["reasons"]
+            .to_string()
+            .contains("past commits most like the task"),
+        "{v}"
+    );
+}
+
 /// A branch merged after a move on the other side: by date its commits come before the move,
 /// and the path they name (the file's old one) still stands for the moved file.
 #[test]

@@ -156,8 +156,29 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
             GIT_TIMEOUT.as_secs()
         )),
         Ok(ran) if ran.code == Some(0) => Ok(Some(ran.stdout)),
-        _ => Ok(None),
+        Ok(ran) => match refusal(&ran.stderr) {
+            Some(why) => Err(why),
+            None => Ok(None),
+        },
+        Err(_) => Ok(None),
     }
+}
+
+/// Why git refuses the repository, when the user should hear of it: it belongs to another user
+/// (a mounted volume, a container's checkout) and is not a `safe.directory`. Other failures
+/// (no commits yet, git missing) only mean there is no history to read.
+fn refusal(stderr: &str) -> Option<String> {
+    if !stderr.contains("dubious ownership") {
+        return None;
+    }
+    let fix = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("git config") && l.contains("safe.directory"))
+        .map_or(String::new(), |l| format!(" (`{l}` trusts it)"));
+    Some(format!(
+        "git does not read the repository: it belongs to another user{fix}"
+    ))
 }
 
 /// The given commits, each with its message and the paths it changed relative to `root`, read
