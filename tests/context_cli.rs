@@ -214,6 +214,24 @@ fn a_named_line_brings_its_definition() {
             "{task}: {context}"
         );
         assert_exact(&j, Encoding::O200kBase);
+        assert!(j.get("warnings").is_none(), "{task}: {j}");
+    }
+    // A line the file does not have: the task was written against another version of it.
+    let lines = big_module(60).lines().count();
+    for (at, line) in [(":99999", 99999), (":0", 0)] {
+        let j = t
+            .run(&[
+                "context",
+                &format!("crash at src/mypkg/frames.py{at}"),
+                "--json",
+            ])
+            .json();
+        assert_eq!(j["files"][0]["path"], "src/mypkg/frames.py", "{j}");
+        let warning = format!(
+            "the task names line {line} of src/mypkg/frames.py, which has {lines} lines (was it \
+             written against another version of the file?)"
+        );
+        assert_eq!(j["warnings"], serde_json::json!([warning]), "{j}");
     }
 }
 

@@ -532,9 +532,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .collect();
     let (named, mut warnings) = rank::named_files(task, &candidates, &others);
     warnings.extend(history_warnings);
-    // Once each: a pasted log names the same unindexed file on every line.
-    let mut seen = std::collections::HashSet::new();
-    warnings.retain(|w| seen.insert(w.clone()));
     let path_index: HashMap<&str, usize> = candidates
         .iter()
         .enumerate()
@@ -625,6 +622,26 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     )?;
     timings.graph_ms = graph_ms;
     timings.graph = graph_how;
+    // A line the file does not have: a traceback or log of another version of the file.
+    for s in &ranking.files {
+        let f = candidates[s.index].file;
+        for &l in s
+            .lines
+            .iter()
+            .filter(|&&l| l == 0 || u64::from(l) > f.lines)
+        {
+            warnings.push(format!(
+                "the task names line {l} of {}, which has {} line{} (was it written against \
+                 another version of the file?)",
+                crate::repomap::render::shown_path(&f.path),
+                f.lines,
+                if f.lines == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    // Once each: a pasted log names the same unindexed file on every line.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
