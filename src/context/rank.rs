@@ -267,19 +267,35 @@ pub fn named_files(
     }
     let mut named: Vec<Named> = Vec::new();
     let mut warnings = Vec::new();
+    let punctuation = |c: char| "`'\"()[]{}<>,;:!?*".contains(c);
     let trim = |w: &str| -> String {
-        w.trim_matches(|c: char| "`'\"()[]{}<>,;:!?*".contains(c))
-            .trim_end_matches('.')
-            .trim_start_matches("./")
-            .to_string()
+        let w = w.trim_matches(punctuation);
+        // `src/a.rs's`: a possessive.
+        let w = w
+            .strip_suffix("'s")
+            .or_else(|| w.strip_suffix("\u{2019}s"))
+            .map_or(w, |w| w.trim_matches(punctuation));
+        w.trim_end_matches('.').trim_start_matches("./").to_string()
     };
-    let words: Vec<&str> = task.split_whitespace().collect();
+    // Words, and the parts of a Markdown link (`[the parser](src/parse.rs)`) and of a list
+    // written without spaces (`a.rs,b.rs`).
+    let words: Vec<&str> = task
+        .split_whitespace()
+        .flat_map(|w| w.split("](").flat_map(|w| w.split(',')))
+        .filter(|w| !w.is_empty())
+        .collect();
     for (k, raw) in words.iter().enumerate() {
         let word = trim(raw).replace('\\', "/");
+        // A link to the file on a forge names it by its path (nothing if it is not here: the
+        // link may be to another repository).
+        let (word, linked) = match link_path(&word) {
+            Some(path) => (path.to_string(), true),
+            None => (word, false),
+        };
         // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`; a Python traceback's `File "a.py", line 42`.
         let (word, mut line) = match split_line(&word) {
             // Only after something that looks like a file: `time.sleep(100)` is a call.
-            (path, Some(n)) if looks_like_file(path) => (path, Some(n)),
+            Some((path, n)) if looks_like_file(path) => (path, n),
             _ => (word.split('(').next().unwrap_or(&word), None),
         };
         if line.is_none() && words.get(k + 1) == Some(&"line") {
@@ -363,6 +379,9 @@ pub fn named_files(
         } else {
             continue;
         }
+        if found.is_empty() && linked {
+            continue;
+        }
         if found.is_empty() {
             let suffix = format!("/{word}");
             warnings.push(
@@ -422,35 +441,52 @@ fn looks_like_file(word: &str) -> bool {
             .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext))
 }
 
-/// A path and the line written after it: `a.rs:120`, `a.rs:120:5`, `a.cpp(120)`,
-/// `a.cpp(120,5)` (the closing parenthesis already trimmed), `a.py#L120`.
-fn split_line(word: &str) -> (&str, Option<u32>) {
-    let number = |s: &str| -> Option<u32> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
+/// A path and the line written after it, when one is: `a.rs:120`, `a.rs:120:5`,
+/// `a.rs:120-130`, `a.rs:L120`, `a.cpp(120)`, `a.cpp(120,5)` (the closing parenthesis already
+/// trimmed), `a.py#L120`, `a.py#L120-L130`. The line is `None` when it does not fit a `u32`
+/// (the path is still the path).
+fn split_line(word: &str) -> Option<(&str, Option<u32>)> {
+    // `120`, `L120`, `120-130`, `L120-L130`: the first line.
+    let number = |s: &str| -> Option<Option<u32>> {
+        let s = s.strip_prefix('L').unwrap_or(s);
+        let first = s.split('-').next().unwrap_or(s);
+        (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit())).then(|| first.parse().ok())
     };
-    if let Some((path, n)) = word.rsplit_once("#L") {
-        let n = n.split('-').next().unwrap_or(n);
-        if let Some(line) = number(n) {
-            return (path, Some(line));
-        }
-    }
-    if let Some((path, args)) = word.rsplit_once('(') {
-        let n = args.split(',').next().unwrap_or(args);
-        if let Some(line) = number(n) {
-            return (path, Some(line));
-        }
-    }
-    if let Some((rest, last)) = word.rsplit_once(':')
-        && let Some(last) = number(last)
+    if let Some((path, n)) = word.rsplit_once("#L")
+        && let Some(line) = number(n)
     {
-        return match rest.rsplit_once(':') {
-            Some((path, n)) if number(n).is_some() => (path, number(n)),
-            _ => (rest, Some(last)),
-        };
+        return Some((path, line));
     }
-    (word, None)
+    if let Some((path, args)) = word.rsplit_once('(')
+        && let Some(line) = number(args.split(',').next().unwrap_or(args))
+    {
+        return Some((path, line));
+    }
+    // The path before the first of the numbers that end the word (`a.rs:1:2:3`; a Windows
+    // drive's `C:` is no number).
+    let mut numbers = word.match_indices(':').filter_map(|(at, _)| {
+        let tail = &word[at + 1..];
+        tail.split(':')
+            .all(|n| number(n).is_some())
+            .then(|| (at, number(tail.split(':').next().unwrap_or(tail)).flatten()))
+    });
+    numbers
+        .next()
+        .filter(|&(at, _)| at > 0)
+        .map(|(at, line)| (&word[..at], line))
+}
+
+/// The repository path of a link to a file on a forge: `https://github.com/o/r/blob/main/src/a.rs#L10`
+/// → `src/a.rs#L10` (GitHub's and Gitea's `blob/`, `raw/`, `tree/`, GitLab's `-/blob/`: the
+/// segment after it is the branch or commit).
+fn link_path(word: &str) -> Option<&str> {
+    let (_, rest) = word.split_once("://")?;
+    let (_, after) = ["/blob/", "/raw/", "/tree/"]
+        .iter()
+        .find_map(|marker| rest.split_once(marker))?;
+    let (_, path) = after.split_once('/')?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty()).then_some(path)
 }
 
 /// Whether `path` is `suffix` or ends with `/suffix`.
@@ -1392,12 +1428,32 @@ pub(super) mod tests {
 
     #[test]
     fn lines_written_after_paths() {
-        assert_eq!(split_line("src/a.rs:120:5"), ("src/a.rs", Some(120)));
-        assert_eq!(split_line("src/a.rs:120"), ("src/a.rs", Some(120)));
-        assert_eq!(split_line("a.cpp(120,5"), ("a.cpp", Some(120)));
-        assert_eq!(split_line("a.py#L12-L20"), ("a.py", Some(12)));
-        assert_eq!(split_line("a::b"), ("a::b", None));
-        assert_eq!(split_line("src/a.rs"), ("src/a.rs", None));
+        for (word, path, line) in [
+            ("src/a.rs:120:5", "src/a.rs", Some(120)),
+            ("src/a.rs:120", "src/a.rs", Some(120)),
+            ("src/a.rs:120-130", "src/a.rs", Some(120)),
+            ("src/a.rs:L120", "src/a.rs", Some(120)),
+            ("src/a.rs:1:2:3", "src/a.rs", Some(1)),
+            ("C:/p/a.rs:7", "C:/p/a.rs", Some(7)),
+            ("src/a.rs:4294967296", "src/a.rs", None),
+            ("a.cpp(120,5", "a.cpp", Some(120)),
+            ("a.py#L12-L20", "a.py", Some(12)),
+            ("a.py#L99999999999", "a.py", None),
+        ] {
+            assert_eq!(split_line(word), Some((path, line)), "{word}");
+        }
+        for word in ["a::b", "src/a.rs", ":12", "a.rs:x12", "C:/p/a.rs"] {
+            assert_eq!(split_line(word), None, "{word}");
+        }
+        assert_eq!(
+            link_path("https://github.com/o/r/blob/main/src/a.rs#L10-L20"),
+            Some("src/a.rs#L10-L20")
+        );
+        assert_eq!(
+            link_path("https://gitlab.com/o/r/-/blob/v1.2/lib/x.c?ref_type=tags"),
+            Some("lib/x.c")
+        );
+        assert_eq!(link_path("https://github.com/o/r/issues/12"), None);
         let files = rows(&["src/a/b.py", "b.py", "a/b.py"]);
         let candidates = without_lexicon(&files);
         // A path suffix names every file it ends; an absolute path the longest repository path
@@ -1435,6 +1491,26 @@ pub(super) mod tests {
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(12))]
         );
+        // A Markdown link, a list without spaces, a possessive, a link to the file on a forge
+        // (one to another repository's file is no missing file).
+        for task in [
+            "see [the parser](src/a/b.py) for it",
+            "in x.c,src/a/b.py:3 and y.c",
+            "src/a/b.py's parser is slow",
+            "as https://github.com/o/r/blob/main/src/a/b.py#L3 does, not https://github.com/o/q/blob/main/q/z.py",
+        ] {
+            let (named, warnings) = named_files(task, &candidates, &[]);
+            assert_eq!(
+                named.iter().map(|n| n.index).collect::<Vec<_>>(),
+                [0],
+                "{task}"
+            );
+            let missing: Vec<&String> = warnings
+                .iter()
+                .filter(|w| !w.contains("x.c") && !w.contains("y.c"))
+                .collect();
+            assert!(missing.is_empty(), "{task}: {warnings:?}");
+        }
         // A long log names each file once per line; a suffix that the log's absolute paths
         // resolve to one file names that file alone.
         let log: String = (1..=40)
