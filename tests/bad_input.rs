@@ -328,6 +328,43 @@ fn warnings_and_errors_escape_control_characters_of_file_names() {
     assert!(!err.contains('\u{1b}'), "{err}");
 }
 
+/// A symlink to nothing is a warning where the walk would read it, and is not where the name
+/// is hidden or ignored (an editor's lock file, an ignored build link), which the walk meets
+/// before it knows that.
+#[cfg(unix)]
+#[test]
+fn hidden_and_ignored_links_to_nothing_are_no_warning() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n")
+        .write(".gitignore", "*.lock\nout/\n");
+    t.write("out/keep.txt", "");
+    for (target, link) in [
+        ("me@host.123:1700000000", ".#a.py"),
+        ("/nonexistent", "build.lock"),
+        ("/nonexistent", "out/b.py"),
+        ("/nonexistent", "shown.py"),
+    ] {
+        std::os::unix::fs::symlink(target, t.root().join(link))
+            .unwrap_or_else(|e| panic!("symlink {link}: {e}"));
+    }
+    for _ in 0..2 {
+        let r = t.run(&["map", "--tokens", "50"]);
+        assert_eq!(r.code(), 0);
+        let warnings: Vec<String> = r
+            .stderr()
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("shown.py"), "{warnings:?}");
+    }
+    // map.exclude counts as ignoring.
+    let r = t.run(&["-c", "map.exclude=[\"shown.py\"]", "map", "--tokens", "50"]);
+    assert_eq!(r.code(), 0);
+    assert!(!r.stderr().contains("warning: "), "{}", r.stderr());
+}
+
 #[cfg(unix)]
 #[test]
 fn unreadable_file_and_directory_warn_but_succeed() {

@@ -51,18 +51,9 @@ pub fn stamp(meta: &std::fs::Metadata) -> i64 {
 /// Walks `root` and returns its files sorted by path, plus warnings.
 pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec<String>) {
     let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(true)
-        .git_ignore(true)
-        .git_global(true)
-        .git_exclude(true)
-        .ignore(true)
-        .parents(true)
-        .require_git(false)
-        .follow_links(true)
-        .add_custom_ignore_filename(".vibeignore")
-        .threads(threads);
+    filters(&mut builder).follow_links(true).threads(threads);
     let mut warnings = Vec::new();
+    let mut overrides = None;
     if !exclude.is_empty() {
         let mut ob = OverrideBuilder::new(root);
         for pat in exclude {
@@ -72,7 +63,8 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         }
         match ob.build() {
             Ok(o) => {
-                builder.overrides(o);
+                builder.overrides(o.clone());
+                overrides = Some(o);
             }
             Err(e) => warnings.push(format!("config map.exclude: {e}")),
         }
@@ -86,6 +78,7 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         let entries = &entries;
         let warns = &warns;
         let real_root = &real_root;
+        let overrides = &overrides;
         Box::new(move |result| {
             match result {
                 Ok(dent) => {
@@ -137,7 +130,18 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
                     }
                 }
                 Err(e) => {
-                    if let Ok(mut w) = warns.lock() {
+                    // A link to nothing whose name is hidden or ignored (an editor's lock
+                    // file `.#a.py`, an ignored `node_modules` whose target was removed): the
+                    // walk meets it before it knows that, and would warn on every run about a
+                    // file it would not have read anyway.
+                    if let Some(path) = dangling_link(&e)
+                        && !walked_to(path, overrides.as_ref())
+                    {
+                        tracing::info!(
+                            "{}: a hidden or ignored symlink to nothing",
+                            path.display()
+                        );
+                    } else if let Ok(mut w) = warns.lock() {
                         w.push(clean(&e));
                     }
                 }
@@ -152,6 +156,54 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.sort();
     (entries, warnings)
+}
+
+/// The walk's filters: hidden names, ignore files (`.gitignore`, `.ignore`, `.vibeignore`, git's
+/// excludes, those of parent directories too).
+fn filters(builder: &mut WalkBuilder) -> &mut WalkBuilder {
+    builder
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(true)
+        .git_exclude(true)
+        .ignore(true)
+        .parents(true)
+        .require_git(false)
+        .add_custom_ignore_filename(".vibeignore")
+}
+
+/// Whether the walk's filters let `path` through: a walk of its directory alone, links not
+/// followed, yields it.
+fn walked_to(path: &Path, overrides: Option<&ignore::overrides::Override>) -> bool {
+    let Some(dir) = path.parent() else {
+        return true;
+    };
+    let mut builder = WalkBuilder::new(dir);
+    filters(&mut builder).max_depth(Some(1));
+    if let Some(o) = overrides {
+        builder.overrides(o.clone());
+    }
+    builder
+        .build()
+        .flatten()
+        .any(|dent| dent.depth() == 1 && dent.path() == path)
+}
+
+/// The path of a symlink whose target does not exist, when that is what `e` is about.
+fn dangling_link(e: &ignore::Error) -> Option<&Path> {
+    match e {
+        ignore::Error::WithPath { path, err } => {
+            let missing = err
+                .io_error()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound);
+            let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            (missing && link).then_some(path.as_path())
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            dangling_link(err)
+        }
+        _ => None,
+    }
 }
 
 fn clean(e: &ignore::Error) -> String {
