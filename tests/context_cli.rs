@@ -1596,6 +1596,44 @@ fn tokens_counts_files_and_stdin_exactly() {
         .unwrap_or_else(|e| panic!("{e}"));
     let a = Encoding::O200kBase.count("hello world\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
+
+    // A directory as stdin and a -C that does not exist are bad usage; a stdout that cannot
+    // be written is an error that says so.
+    let out = t
+        .cmd()
+        .args(["tokens", "-"])
+        .stdin(std::fs::File::open(t.root()).expect("a directory opens"))
+        .output()
+        .expect("vibe runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("stdin (-) is a directory"), "{err}");
+    let absolute = t.root().join("a.txt");
+    let absolute = absolute.to_str().expect("UTF-8 path");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+        .env("VIBE_HOME", t.home.path())
+        .args(["-C", "/nonexistent/dir", "tokens", absolute])
+        .output()
+        .expect("vibe runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/nonexistent/dir does not exist"), "{err}");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = t
+        .cmd()
+        .args(["tokens", "a.txt"])
+        .stdout(full)
+        .output()
+        .expect("vibe runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: cannot write to stdout: No space left"),
+        "{err}"
+    );
 }
 
 /// A file name that would break a block header apart (a newline, leading whitespace) is quoted,

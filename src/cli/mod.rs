@@ -175,7 +175,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // and a repository's config applies only if there is one.
     let anywhere = || -> anyhow::Result<(PathBuf, Option<PathBuf>, Config)> {
         let cwd = match dir {
-            Some(d) => d.to_path_buf(),
+            // A -C that is no directory is an error here too, not a quiet fallback.
+            Some(d) => crate::repomap::check_root(d)?,
             None => std::env::current_dir()?,
         };
         let root = resolve_root(dir).ok();
@@ -485,9 +486,11 @@ pub fn unless_interrupted<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 /// Writes to stdout, turning a closed pipe into a quiet exit upstream.
 pub fn print(text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
     Ok(())
 }
 

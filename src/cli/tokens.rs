@@ -4,7 +4,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -16,7 +15,8 @@ use super::{UsageError, print, print_json};
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
-    /// Files to count ("-": stdin). Invalid UTF-8 is replaced, as a model would receive it.
+    /// Files to count ("-": stdin). Invalid UTF-8 is replaced, as a model would receive it;
+    /// text that spells a special token (<|endoftext|>) counts as ordinary text.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -44,6 +44,22 @@ struct TokensJson {
     total: usize,
 }
 
+/// All of stdin; a directory given as stdin is bad usage. (A closed stdin reads as empty: the
+/// Rust runtime opens /dev/null in its place.)
+fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    let mut b = Vec::new();
+    match std::io::stdin().read_to_end(&mut b) {
+        Ok(_) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(UsageError {
+            message: "stdin (-) is a directory\nhint: pipe or redirect the text to count into \
+                      vibe"
+                .into(),
+        }
+        .into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot read stdin (-)")),
+    }
+}
+
 pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
     let encoding = super::context::encoding(args.encoding.as_deref(), config)?;
     if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
@@ -56,11 +72,7 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
     let mut texts: Vec<(String, Vec<u8>)> = Vec::with_capacity(args.files.len());
     for f in &args.files {
         if f.as_os_str() == "-" {
-            let mut b = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut b)
-                .context("reading stdin")?;
-            texts.push(("-".into(), b));
+            texts.push(("-".into(), read_stdin()?));
         } else {
             let path = if f.is_absolute() {
                 f.clone()
