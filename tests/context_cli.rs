@@ -247,21 +247,25 @@ fn a_file_of_many_definitions_comes_as_its_matching_definition_alone() {
     assert!(!context.contains("def helper_07(value):"), "{context}");
 }
 
+/// `/dev/full`, where every write fails with "No space left on device".
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full")
+}
+
 /// A warning or `--explain` that cannot be written (stderr on a full disk, a closed pipe) is
 /// dropped: the context still comes, and the exit code is the command's own.
 #[test]
 fn an_unwritable_stderr_does_not_cost_the_context() {
     let t = Test::fixture("python");
     for extra in [&[][..], &["--explain"][..]] {
-        let full = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/full")
-            .expect("/dev/full");
         let out = t
             .cmd()
             .args(["context", "make helper triple; see also src/mypkg/nope.py"])
             .args(extra)
-            .stderr(full)
+            .stderr(dev_full())
             .output()
             .expect("vibe runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1618,14 +1622,10 @@ fn tokens_counts_files_and_stdin_exactly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("/nonexistent/dir does not exist"), "{err}");
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("/dev/full");
     let out = t
         .cmd()
         .args(["tokens", "a.txt"])
-        .stdout(full)
+        .stdout(dev_full())
         .output()
         .expect("vibe runs");
     let err = String::from_utf8_lossy(&out.stderr);
