@@ -233,6 +233,16 @@ fn a_named_line_brings_its_definition() {
         );
         assert_eq!(j["warnings"], serde_json::json!([warning]), "{j}");
     }
+    // A log that names many lines: the reason lists the first few, and how many.
+    let log: String = (1..=20)
+        .map(|l| format!("src/mypkg/frames.py:{l}: warning\n"))
+        .collect();
+    let j = t.run(&["context", &log, "--json"]).json();
+    let reasons = j["files"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("(src/mypkg/frames.py, lines 1, 2, 3, 4, 5, 6, 7, 8, … (20 lines))"),
+        "{reasons}"
+    );
 }
 
 /// A file with so many definitions that their signatures alone overflow the budget still comes
@@ -1213,21 +1223,24 @@ fn letter_and_digit_words_match() {
 #[test]
 fn task_from_stdin_and_from_a_non_utf8_file() {
     let t = Test::fixture("python");
-    let mut cmd = t.cmd();
-    cmd.args(["context", "--json"]);
-    let out = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().map(|mut s| s.write_all(b"helper doubles x"));
-            c.wait_with_output()
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success());
-    let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+    // No task, `-`, and `--query-file -` read stdin.
+    for args in [&[][..], &["-"][..], &["--query-file", "-"][..]] {
+        let mut cmd = t.cmd();
+        cmd.args(["context", "--json"]).args(args);
+        let out = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().map(|mut s| s.write_all(b"helper doubles x"));
+                c.wait_with_output()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{args:?}");
+        let j: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{args:?}: {j}");
+    }
 
     t.write("task.txt", b"helper \xff\xfe doubles x\n");
     let j = t

@@ -19,7 +19,7 @@ pub struct ContextArgs {
     #[arg(value_name = "TASK")]
     pub task: Vec<String>,
 
-    /// Read the task from a file (any encoding: invalid UTF-8 is replaced).
+    /// Read the task from a file (any encoding: invalid UTF-8 is replaced; "-": stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "task")]
     pub query_file: Option<PathBuf>,
 
@@ -64,6 +64,10 @@ pub fn encoding(flag: Option<&str>, config: &Config) -> anyhow::Result<Encoding>
 
 fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
     match &args.query_file {
+        // `--query-file -`: stdin, as the task `-` is.
+        Some(path) if path.as_os_str() == "-" => {
+            super::words_or_stdin(&["-".to_string()], "task", "")
+        }
         Some(path) => std::fs::read(path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .map_err(|e| {

@@ -243,6 +243,9 @@ pub struct Named {
     pub shared: usize,
 }
 
+/// How many of the lines the task names in a file its reason lists.
+const LISTED_LINES: usize = 8;
+
 /// A file name shared by at most this many files still names them (each is lifted, none comes
 /// first); more (`__init__.py`, `index.js`, `Makefile`) name none.
 const MAX_SHARED: usize = 4;
@@ -1105,6 +1108,16 @@ pub fn rank(
             let at = match lines.as_slice() {
                 [] => String::new(),
                 [l] => format!(", line {l}"),
+                // A pasted log may name hundreds: the first few, and how many.
+                ls if ls.len() > LISTED_LINES => format!(
+                    ", lines {}, … ({} lines)",
+                    ls[..LISTED_LINES]
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ls.len()
+                ),
                 ls => format!(
                     ", lines {}",
                     ls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
