@@ -328,6 +328,30 @@ fn warnings_and_errors_escape_control_characters_of_file_names() {
     assert!(!err.contains('\u{1b}'), "{err}");
 }
 
+/// Two names that read the same once their bytes that are not UTF-8 are replaced cannot both be
+/// indexed: a warning names both, bytes escaped, instead of one file vanishing in silence.
+#[cfg(unix)]
+#[test]
+fn names_that_read_the_same_are_a_warning() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new();
+    for (name, body) in [
+        (&b"bad\xff.py"[..], "def a():\n    pass\n"),
+        (b"bad\xfe.py", "def b():\n    pass\n"),
+    ] {
+        std::fs::write(t.root().join(std::ffi::OsStr::from_bytes(name)), body)
+            .unwrap_or_else(|e| panic!("write: {e}"));
+    }
+    let r = t.run(&["map", "--stats"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let err = r.stderr();
+    assert!(
+        err.contains("bad\\xfe.py and ") && err.contains("bad\\xff.py have the same name"),
+        "{err}"
+    );
+    assert!(r.stdout().contains("files: 1 "), "{}", r.stdout());
+}
+
 /// A symlink to nothing is a warning where the walk would read it, and is not where the name
 /// is hidden or ignored (an editor's lock file, an ignored build link), which the walk meets
 /// before it knows that.

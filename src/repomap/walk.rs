@@ -150,12 +150,46 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         })
     });
     let mut entries = entries.into_inner().unwrap_or_default();
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    // A file reached twice through symlinked directories is indexed once, under its first path.
-    entries.dedup_by(|b, a| a.path == b.path);
+    entries.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.abs.cmp(&b.abs)));
     let mut warnings = warns.into_inner().unwrap_or_default();
+    // One entry per path: a file reached twice is indexed once; two names that read the same
+    // once their bytes that are not UTF-8 are replaced (`bad\xff.py`, `bad\xfe.py`) cannot
+    // both be, and that is said.
+    entries.dedup_by(|b, a| {
+        let same = a.path == b.path;
+        if same && a.abs != b.abs {
+            warnings.push(format!(
+                "{} and {} have the same name once their bytes that are not UTF-8 are replaced \
+                 ({}); only the first is indexed (rename one to UTF-8)",
+                bytes_escaped(&a.abs),
+                bytes_escaped(&b.abs),
+                a.path
+            ));
+        }
+        same
+    });
     warnings.sort();
     (entries, warnings)
+}
+
+/// A path with each byte that is not UTF-8 written `\xff`, so that two such names can be told
+/// apart.
+#[cfg(unix)]
+fn bytes_escaped(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn bytes_escaped(path: &Path) -> String {
+    path.display().to_string()
 }
 
 /// The walk's filters: hidden names, ignore files (`.gitignore`, `.ignore`, `.vibeignore`, git's
