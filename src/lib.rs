@@ -5,13 +5,22 @@
 
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 
+/// Set while the TUI draws on the terminal (raw mode, the alternate screen): a line written to
+/// stderr then would land inside its frame, so [`to_stderr!`] drops it (the TUI shows what
+/// matters as events).
+pub static TERMINAL_OWNED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// `eprintln!` that never panics: a line that cannot be written (stderr closed, a full disk)
-/// is dropped and the command goes on, so a warning cannot cost the output it warns about.
+/// is dropped and the command goes on, so a warning cannot cost the output it warns about;
+/// nor does it write into the TUI's frame ([`TERMINAL_OWNED`]).
 #[macro_export]
 macro_rules! to_stderr {
     ($($arg:tt)*) => {{
         use ::std::io::Write as _;
-        let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+        if !$crate::TERMINAL_OWNED.load(::std::sync::atomic::Ordering::SeqCst) {
+            let _ = ::std::writeln!(::std::io::stderr(), $($arg)*);
+        }
     }};
 }
 

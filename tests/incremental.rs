@@ -596,3 +596,46 @@ fn ranks_of_an_older_graph_version_are_computed_again() {
     let run = run_report(&t);
     assert_eq!(run["reranked"], false, "{run:#}");
 }
+
+/// A run that waits for another process's write lock on the index says so after two seconds,
+/// once, and goes on when the lock is released (it used to wait up to two minutes in silence).
+#[test]
+fn a_run_waiting_for_the_index_lock_says_so() {
+    use std::io::Read as _;
+    let t = Test::new();
+    t.write("a.py", "def a():\n    pass\n");
+    t.run(&["map"]).ok();
+    t.write("b.py", "def b():\n    pass\n");
+    let db = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("open the index");
+    db.execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let mut child = t
+        .cmd()
+        .args(["map", "--stats"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vibe runs");
+    std::thread::sleep(Duration::from_millis(3500));
+    db.execute_batch("COMMIT").expect("release the lock");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    let out = child.wait_with_output().expect("vibe ends");
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("note: another vibe process is writing this repository's index")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("files: 2 "),
+        "{stderr}"
+    );
+}

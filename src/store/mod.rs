@@ -268,6 +268,38 @@ pub struct SymbolRow {
 
 /// How long a run waits for another process's lock on the index before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+/// After this long waiting for the index, the wait is said on stderr: another process's cold
+/// index run can hold the lock for minutes.
+const BUSY_NOTE: Duration = Duration::from_secs(2);
+
+/// The index's busy handler: waits for another process's lock as `busy_timeout` does (1, 2, 4
+/// … up to 50 ms between tries, [`BUSY_TIMEOUT`] in all), and says once per wait, after
+/// [`BUSY_NOTE`], what it is waiting for. `count` is how many times it was called for this
+/// wait.
+fn index_busy(count: i32) -> bool {
+    thread_local! {
+        static SINCE: std::cell::Cell<Option<std::time::Instant>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let now = std::time::Instant::now();
+    if count == 0 {
+        SINCE.set(Some(now));
+    }
+    let waited = SINCE.get().map_or(Duration::ZERO, |since| now - since);
+    if waited >= BUSY_TIMEOUT {
+        return false;
+    }
+    let pause = Duration::from_millis(1 << count.clamp(0, 6)).min(Duration::from_millis(50));
+    if waited < BUSY_NOTE && waited + pause >= BUSY_NOTE {
+        crate::to_stderr!(
+            "note: another vibe process is writing this repository's index; waiting for it \
+             (up to {} s)",
+            BUSY_TIMEOUT.as_secs()
+        );
+    }
+    std::thread::sleep(pause);
+    true
+}
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |source| Error::Sqlite {
@@ -479,6 +511,7 @@ impl Store {
     fn try_open(path: &Path) -> Result<Store> {
         let e = sql(path);
         let mut conn = connect(path, rusqlite::OpenFlags::default(), BUSY_TIMEOUT)?;
+        conn.busy_handler(Some(index_busy)).map_err(&e)?;
         // put_file alone cycles through a dozen statements; rusqlite's default cache of 16
         // evicts and re-prepares them on every file.
         conn.set_prepared_statement_cache_capacity(64);

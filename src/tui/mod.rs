@@ -34,8 +34,9 @@ pub use app::App;
 
 use crate::session::{Event, Op};
 
-/// Whether the terminal is in the TUI's modes (so that restoring twice does nothing).
-static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether the terminal is in the TUI's modes (so that restoring twice does nothing): the
+/// crate's [`crate::TERMINAL_OWNED`], which also keeps stray stderr lines out of the frame.
+use crate::TERMINAL_OWNED as ACTIVE;
 /// Whether the keyboard enhancement flags were pushed (terminals without them ignore it).
 static ENHANCED: AtomicBool = AtomicBool::new(false);
 
