@@ -1263,6 +1263,46 @@ fn no_match_falls_back_to_the_map_ranking() {
     assert_exact(&j, Encoding::O200kBase);
 }
 
+/// A file with the same text as one ranked above it (a copy, the same file through a symlinked
+/// directory) is shown once: the other comes as its path line, with the reason.
+#[test]
+fn the_same_text_is_shown_once() {
+    let t = Test::new();
+    let body = "def frobnicate_widget(w):\n    return w.frobnicate()\n";
+    t.write("src/widget.py", body)
+        .write("copies/widget.py", body)
+        .write("other.py", "def unrelated():\n    pass\n");
+    std::os::unix::fs::symlink("src", t.root().join("linked")).expect("symlink");
+    let j = t.run(&["context", "frobnicate widget", "--json"]).json();
+    let context = j["context"].as_str().unwrap_or_default();
+    assert_eq!(
+        context.matches("return w.frobnicate()").count(),
+        1,
+        "{context}"
+    );
+    let full: Vec<&Value> = j["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with("widget.py")))
+        .collect();
+    assert_eq!(full.len(), 3, "{j}");
+    assert_eq!(full[0]["included"], "full", "{j}");
+    let first = full[0]["path"].as_str().unwrap_or_default();
+    for copy in &full[1..] {
+        assert_eq!(copy["included"], "map", "{j}");
+        assert!(
+            copy["reasons"]
+                .to_string()
+                .contains(&format!("the same text as {first}, shown there")),
+            "{copy}"
+        );
+        let path = copy["path"].as_str().unwrap_or_default();
+        assert!(context.contains(&format!("\n{path}:\n")), "{context}");
+    }
+    assert_exact(&j, Encoding::O200kBase);
+}
+
 /// A file name's newline cannot forge a line in the budget error, and a path a pasted log
 /// writes on every line is one warning, not one per line.
 #[test]

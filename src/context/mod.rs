@@ -720,12 +720,34 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         hit.len()
     };
 
+    // A file with the same text as one ranked above it (a copy, or the same file reached
+    // through a symlinked directory) is not shown twice: it comes as its path line, with the
+    // reason, once the other is shown in full, in part or as signatures.
+    let mut first_with: HashMap<&[u8], usize> = HashMap::new();
+    let copy_of: Vec<Option<usize>> = ranking
+        .files
+        .iter()
+        .enumerate()
+        .map(|(pos, s)| {
+            let f = candidates[s.index].file;
+            let hash = f.hash.as_deref().filter(|_| f.bytes > 0)?;
+            let first = *first_with.entry(hash).or_insert(pos);
+            (first != pos).then_some(first)
+        })
+        .collect();
+    let shown_above = |included: &[(Included, usize)], pos: usize, tiers: &[Included]| {
+        copy_of[pos].is_some_and(|first| tiers.contains(&included[first].0))
+    };
+
     // Tier 1: whole files, or their matching definitions.
     let full_limit = ((budget as f64) * FULL_SHARE) as usize;
     for (pos, s) in ranking.files.iter().enumerate().take(FULL_TRIES) {
         let f = candidates[s.index].file;
         let limit = if s.named { budget } else { full_limit };
-        if used >= limit || excluded[pos] {
+        if used >= limit
+            || excluded[pos]
+            || shown_above(&included, pos, &[Included::Full, Included::Partial])
+        {
             continue;
         }
         let Some(text) = text_of(f) else {
@@ -849,7 +871,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if tried >= SKELETON_TRIES || used >= skeleton_limit {
             break;
         }
-        if included[pos].0 != Included::None || excluded[pos] {
+        if included[pos].0 != Included::None
+            || excluded[pos]
+            || shown_above(
+                &included,
+                pos,
+                &[Included::Full, Included::Partial, Included::Skeleton],
+            )
+        {
             continue;
         }
         tried += 1;
@@ -896,6 +925,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let f = candidates[s.index].file;
         let symbols = symbols_of(f.id)?;
         let mut lines = map_lines_for(&f.path, &symbols);
+        if shown_above(
+            &included,
+            pos,
+            &[Included::Full, Included::Partial, Included::Skeleton],
+        ) {
+            // Its definitions are shown above, under the other path.
+            lines.truncate(1);
+        }
         let extra = if map_lines.is_empty() {
             title_tokens
         } else {
@@ -977,7 +1014,20 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             score: (s.score * 1e6).round() / 1e6,
             included: included[pos].0,
             tokens: included[pos].1,
-            reasons: s.reasons.clone(),
+            reasons: {
+                let mut reasons = s.reasons.clone();
+                if let Some(first) = copy_of[pos].filter(|&first| {
+                    matches!(included[pos].0, Included::Map | Included::None)
+                        && included[first].0 != Included::None
+                        && included[first].0 != Included::Map
+                }) {
+                    reasons.push(format!(
+                        "the same text as {}, shown there",
+                        candidates[ranking.files[first].index].file.path
+                    ));
+                }
+                reasons
+            },
         })
         .collect();
     // A named file that is not indexed is a reason on the ranking, not a failure.
