@@ -467,16 +467,17 @@ fn split_line(word: &str) -> Option<(&str, Option<u32>)> {
     }
     // The path before the first of the numbers that end the word (`a.rs:1:2:3`; a Windows
     // drive's `C:` is no number).
-    let mut numbers = word.match_indices(':').filter_map(|(at, _)| {
-        let tail = &word[at + 1..];
-        tail.split(':')
-            .all(|n| number(n).is_some())
-            .then(|| (at, number(tail.split(':').next().unwrap_or(tail)).flatten()))
-    });
-    numbers
-        .next()
-        .filter(|&(at, _)| at > 0)
-        .map(|(at, line)| (&word[..at], line))
+    // One pass from the end: a word of 40,000 `:1` must not be read 40,000 times.
+    let parts: Vec<&str> = word.split(':').collect();
+    let mut first = parts.len();
+    while first > 1 && number(parts[first - 1]).is_some() {
+        first -= 1;
+    }
+    if first == parts.len() {
+        return None;
+    }
+    let at = parts[..first].iter().map(|p| p.len() + 1).sum::<usize>() - 1;
+    (at > 0).then(|| (&word[..at], number(parts[first]).flatten()))
 }
 
 /// The repository path of a link to a file on a forge: `https://github.com/o/r/blob/main/src/a.rs#L10`
@@ -1455,6 +1456,9 @@ pub(super) mod tests {
         ] {
             assert_eq!(split_line(word), Some((path, line)), "{word}");
         }
+        // Read once: a quadratic reading took minutes on this.
+        let long = format!("a.rs{}", ":1".repeat(40_000));
+        assert_eq!(split_line(&long), Some(("a.rs", Some(1))));
         for word in ["a::b", "src/a.rs", ":12", "a.rs:x12", "C:/p/a.rs"] {
             assert_eq!(split_line(word), None, "{word}");
         }

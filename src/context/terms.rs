@@ -518,10 +518,20 @@ fn is_reference_link(word: &str) -> bool {
         .split('&')
         .any(|pair| pair.split_once('=').is_some_and(|(_, v)| digits(v, 1)));
     let segments: Vec<&str> = path.split('/').skip(1).filter(|s| !s.is_empty()).collect();
+    // A link to a file of a repository (`…/blob/<commit>/src/a.rs`) names code, not a
+    // reference: `context::rank` finds the file it names.
+    if segments
+        .iter()
+        .any(|s| matches!(*s, "blob" | "raw" | "tree" | "src"))
+    {
+        return false;
+    }
     let last = segments.last().copied().unwrap_or_default();
     let numbered = last.len() > 3
-        && digits(&last[last.len() - 3..], 3)
-        && last.bytes().all(|b| b.is_ascii_alphanumeric());
+        && last.bytes().all(|b| b.is_ascii_alphanumeric())
+        && last.as_bytes()[last.len() - 3..]
+            .iter()
+            .all(u8::is_ascii_digit);
     // `issues/7`, `pull/7`, `merge_requests/7`, `+bug/7`, `ticket/7`: an id of any length.
     let kinds = [
         "issues",
@@ -916,6 +926,10 @@ mod tests {
         }
         for not in [
             "https://docs.python.org/3/library/os.html",
+            "https://example.com/a\u{e9}12",
+            "https://example.com/\u{20ac}1",
+            "https://github.com/o/r/blob/5f11478ce7fd0123/src/a.rs#L2",
+            "https://github.com/o/r/blob/main/docs/guide.md?plain=1#L3",
             "https://example.com/api/v2/users",
             "https://github.com/o/r",
             "github.com/o/r/issues/1234",
