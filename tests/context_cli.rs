@@ -232,7 +232,27 @@ fn a_named_line_brings_its_definition() {
              written against another version of the file?)"
         );
         assert_eq!(j["warnings"], serde_json::json!([warning]), "{j}");
+        // The reason does not name the line as if the file had it.
+        let reasons = j["files"][0]["reasons"].to_string();
+        assert!(
+            reasons.contains("named in the task (src/mypkg/frames.py)"),
+            "{reasons}"
+        );
     }
+    // Many such lines: one warning for the file.
+    let log: String = (1000..1300)
+        .map(|l| format!("src/mypkg/frames.py:{l}: error\n"))
+        .collect();
+    let j = t.run(&["context", &log, "--json"]).json();
+    assert_eq!(
+        j["warnings"],
+        serde_json::json!([format!(
+            "the task names lines 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, … (300 lines) \
+             of src/mypkg/frames.py, which has {lines} lines (was it written against another \
+             version of the file?)"
+        )]),
+        "{j}"
+    );
     // A log that names many lines: the reason lists the first few, and how many.
     let log: String = (1..=20)
         .map(|l| format!("src/mypkg/frames.py:{l}: warning\n"))

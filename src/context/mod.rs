@@ -622,22 +622,29 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     )?;
     timings.graph_ms = graph_ms;
     timings.graph = graph_how;
-    // A line the file does not have: a traceback or log of another version of the file.
+    // Lines the file does not have: a traceback or log of another version of the file. One
+    // warning per file.
     for s in &ranking.files {
         let f = candidates[s.index].file;
-        for &l in s
+        let mut outside: Vec<u32> = s
             .lines
             .iter()
-            .filter(|&&l| l == 0 || u64::from(l) > f.lines)
-        {
-            warnings.push(format!(
-                "the task names line {l} of {}, which has {} line{} (was it written against \
-                 another version of the file?)",
-                crate::repomap::render::shown_path(&f.path),
-                f.lines,
-                if f.lines == 1 { "" } else { "s" }
-            ));
+            .copied()
+            .filter(|&l| !rank::has_line(f, l))
+            .collect();
+        if outside.is_empty() {
+            continue;
         }
+        outside.sort_unstable();
+        outside.dedup();
+        warnings.push(format!(
+            "the task names {} of {}, which has {} line{} (was it written against another \
+             version of the file?)",
+            rank::listed_lines(&outside),
+            crate::repomap::render::shown_path(&f.path),
+            f.lines,
+            if f.lines == 1 { "" } else { "s" }
+        ));
     }
     // Once each: a pasted log names the same unindexed file on every line.
     let mut seen = std::collections::HashSet::new();

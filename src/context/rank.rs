@@ -246,6 +246,26 @@ pub struct Named {
 /// How many of the lines the task names in a file its reason lists.
 const LISTED_LINES: usize = 8;
 
+/// `line 5`, `lines 5, 9`, or for a log that names many, the first few and how many:
+/// `lines 1, 2, …, 8, … (300 lines)`. `lines` sorted.
+pub fn listed_lines(lines: &[u32]) -> String {
+    let shown = |ls: &[u32]| ls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    match lines {
+        [l] => format!("line {l}"),
+        ls if ls.len() > LISTED_LINES => format!(
+            "lines {}, … ({} lines)",
+            shown(&ls[..LISTED_LINES]),
+            ls.len()
+        ),
+        ls => format!("lines {}", shown(ls)),
+    }
+}
+
+/// Whether `file` has line `line` (1-based).
+pub fn has_line(file: &FileRow, line: u32) -> bool {
+    line >= 1 && u64::from(line) <= file.lines
+}
+
 /// A file name shared by at most this many files still names them (each is lifted, none comes
 /// first); more (`__init__.py`, `index.js`, `Makefile`) name none.
 const MAX_SHARED: usize = 4;
@@ -1106,23 +1126,16 @@ pub fn rank(
                 "named in the task ({as_written}, a name {shared} files share)"
             ));
         } else if let Some((as_written, _, _)) = is_named {
-            let at = match lines.as_slice() {
-                [] => String::new(),
-                [l] => format!(", line {l}"),
-                // A pasted log may name hundreds: the first few, and how many.
-                ls if ls.len() > LISTED_LINES => format!(
-                    ", lines {}, … ({} lines)",
-                    ls[..LISTED_LINES]
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    ls.len()
-                ),
-                ls => format!(
-                    ", lines {}",
-                    ls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-                ),
+            // Lines the file has; the others are a warning (`context::build`).
+            let inside: Vec<u32> = lines
+                .iter()
+                .copied()
+                .filter(|&l| has_line(c.file, l))
+                .collect();
+            let at = if inside.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", listed_lines(&inside))
             };
             reasons.push(format!("named in the task ({as_written}{at})"));
         }
