@@ -360,12 +360,13 @@ fn names_that_read_the_same_are_a_warning() {
 fn hidden_and_ignored_links_to_nothing_are_no_warning() {
     let t = Test::new();
     t.write("a.py", "x = 1\n")
-        .write(".gitignore", "*.lock\nout/\n");
-    t.write("out/keep.txt", "");
+        .write(".gitignore", "*.lock\n")
+        .write("web/.gitignore", "node_modules/\n");
     for (target, link) in [
         ("me@host.123:1700000000", ".#a.py"),
         ("/nonexistent", "build.lock"),
-        ("/nonexistent", "out/b.py"),
+        // A link to a directory that is gone, ignored by a pattern for directories.
+        ("/nonexistent/node_modules", "web/node_modules"),
         ("/nonexistent", "shown.py"),
     ] {
         std::os::unix::fs::symlink(target, t.root().join(link))

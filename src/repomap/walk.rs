@@ -74,11 +74,12 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     // Where the root really is, for symlinks to be judged against (None: it cannot be resolved,
     // and then no symlink is followed).
     let real_root = std::fs::canonicalize(root).ok();
+    let dangling: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         let entries = &entries;
         let warns = &warns;
         let real_root = &real_root;
-        let overrides = &overrides;
+        let dangling = &dangling;
         Box::new(move |result| {
             match result {
                 Ok(dent) => {
@@ -130,17 +131,12 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
                     }
                 }
                 Err(e) => {
-                    // A link to nothing whose name is hidden or ignored (an editor's lock
-                    // file `.#a.py`, an ignored `node_modules` whose target was removed): the
-                    // walk meets it before it knows that, and would warn on every run about a
-                    // file it would not have read anyway.
-                    if let Some(path) = dangling_link(&e)
-                        && !walked_to(path, overrides.as_ref())
-                    {
-                        tracing::info!(
-                            "{}: a hidden or ignored symlink to nothing",
-                            path.display()
-                        );
+                    // A link to nothing: a warning only if the walk would have read it (see
+                    // `unfiltered`, after the walk).
+                    if let Some(path) = dangling_link(&e) {
+                        if let Ok(mut d) = dangling.lock() {
+                            d.push((path.to_path_buf(), clean(&e)));
+                        }
                     } else if let Ok(mut w) = warns.lock() {
                         w.push(clean(&e));
                     }
@@ -152,6 +148,11 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     let mut entries = entries.into_inner().unwrap_or_default();
     entries.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.abs.cmp(&b.abs)));
     let mut warnings = warns.into_inner().unwrap_or_default();
+    warnings.extend(unfiltered(
+        root,
+        dangling.into_inner().unwrap_or_default(),
+        overrides.as_ref(),
+    ));
     // One entry per path: a file reached twice is indexed once; two names that read the same
     // once their bytes that are not UTF-8 are replaced (`bad\xff.py`, `bad\xfe.py`) cannot
     // both be, and that is said.
@@ -206,21 +207,82 @@ fn filters(builder: &mut WalkBuilder) -> &mut WalkBuilder {
         .add_custom_ignore_filename(".vibeignore")
 }
 
-/// Whether the walk's filters let `path` through: a walk of its directory alone, links not
-/// followed, yields it.
-fn walked_to(path: &Path, overrides: Option<&ignore::overrides::Override>) -> bool {
-    let Some(dir) = path.parent() else {
-        return true;
-    };
-    let mut builder = WalkBuilder::new(dir);
-    filters(&mut builder).max_depth(Some(1));
-    if let Some(o) = overrides {
-        builder.overrides(o.clone());
+/// The warnings of the links to nothing the walk would have read. `ignore` meets such a link
+/// before its filters, so an editor's lock file (`.#a.py`) or an ignored `node_modules` whose
+/// target was removed would warn on every run about a file vibe would not read anyway: a walk
+/// of each of their directories alone (once per directory), links not followed, says which
+/// names pass the filters, and an ignore pattern for directories (`node_modules/`) counts too,
+/// since a link to nothing may have been one.
+fn unfiltered(
+    root: &Path,
+    links: Vec<(PathBuf, String)>,
+    overrides: Option<&ignore::overrides::Override>,
+) -> Vec<String> {
+    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<(PathBuf, String)>> =
+        std::collections::BTreeMap::new();
+    for (path, warning) in links {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        by_dir.entry(dir).or_default().push((path, warning));
     }
-    builder
-        .build()
-        .flatten()
-        .any(|dent| dent.depth() == 1 && dent.path() == path)
+    let mut out = Vec::new();
+    for (dir, links) in by_dir {
+        let mut builder = WalkBuilder::new(&dir);
+        filters(&mut builder).max_depth(Some(1));
+        if let Some(o) = overrides {
+            builder.overrides(o.clone());
+        }
+        let passed: std::collections::HashSet<PathBuf> = builder
+            .build()
+            .flatten()
+            .filter(|dent| dent.depth() == 1)
+            .map(|dent| dent.path().to_path_buf())
+            .collect();
+        let ignore_files = ignore_files(root, &dir);
+        for (path, warning) in links {
+            if passed.contains(&path) && !ignored_as_dir(&ignore_files, &path) {
+                out.push(warning);
+            } else {
+                tracing::info!("{}: a hidden or ignored symlink to nothing", path.display());
+            }
+        }
+    }
+    out
+}
+
+/// The ignore files that apply in `dir`, nearest first (`.vibeignore`, `.ignore`, `.gitignore`
+/// of `dir` and each directory above it up to `root`, then git's `info/exclude`).
+fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
+    let mut out = Vec::new();
+    for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
+        for name in [".vibeignore", ".ignore", ".gitignore"] {
+            let file = d.join(name);
+            if file.is_file() {
+                out.push(ignore::gitignore::Gitignore::new(file).0);
+            }
+        }
+    }
+    let exclude = root.join(".git/info/exclude");
+    if exclude.is_file() {
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+        // A line it cannot read leaves the others.
+        let _ = builder.add(&exclude);
+        if let Ok(gi) = builder.build() {
+            out.push(gi);
+        }
+    }
+    out
+}
+
+/// Whether the nearest ignore file with a say on `path` as a directory ignores it.
+fn ignored_as_dir(files: &[ignore::gitignore::Gitignore], path: &Path) -> bool {
+    for gi in files {
+        match gi.matched(path, true) {
+            ignore::Match::Ignore(_) => return true,
+            ignore::Match::Whitelist(_) => return false,
+            ignore::Match::None => {}
+        }
+    }
+    false
 }
 
 /// The path of a symlink whose target does not exist, when that is what `e` is about.
