@@ -342,6 +342,15 @@ fn names_that_read_the_same_are_a_warning() {
         std::fs::write(t.root().join(std::ffi::OsStr::from_bytes(name)), body)
             .unwrap_or_else(|e| panic!("write: {e}"));
     }
+    // Two directories of the kind: one warning, not one per file in them.
+    for dir in [&b"d\xff"[..], b"d\xfe"] {
+        let dir = t.root().join(std::ffi::OsStr::from_bytes(dir));
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        for i in 0..5 {
+            std::fs::write(dir.join(format!("m{i}.py")), "x = 1\n")
+                .unwrap_or_else(|e| panic!("write: {e}"));
+        }
+    }
     let r = t.run(&["map", "--stats"]);
     assert_eq!(r.code(), 0, "{}", r.stderr());
     let err = r.stderr();
@@ -349,7 +358,12 @@ fn names_that_read_the_same_are_a_warning() {
         err.contains("bad\\xfe.py and ") && err.contains("bad\\xff.py have the same name"),
         "{err}"
     );
-    assert!(r.stdout().contains("files: 1 "), "{}", r.stdout());
+    assert!(
+        err.contains("d\\xfe and ") && err.contains("d\\xff have the same name"),
+        "{err}"
+    );
+    assert_eq!(err.matches("have the same name").count(), 2, "{err}");
+    assert!(r.stdout().contains("files: 6 "), "{}", r.stdout());
 }
 
 /// A symlink to nothing is a warning where the walk would read it, and is not where the name

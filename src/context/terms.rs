@@ -177,7 +177,38 @@ const TRAILER_KEYS: &[&str] = &[
 /// `git format-patch` writes it (`From <hash> …`, `From:`, `Date:`; the `Subject:` line keeps
 /// its subject, without `[PATCH …]`) go too: a date's `Dec` would match decimal code. Each
 /// pasted commit's message has its own last paragraph, which ends where its diff starts.
+///
+/// A mail's MIME headers go too where a patch tool folded them into a subject (`… in
+/// floatformat. MIME-Version: 1.0 Content-Type: text/plain; charset=UTF-8
+/// Content-Transfer-Encoding: 8bit`): the group as mail headers write it, `MIME-Version: 1.0`
+/// followed by a `Content-Type:` (and maybe the encoding); their words (content, type, text,
+/// encoding) would match code by chance. A `Content-Type:` alone in prose stays.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    match without_mime_headers(text) {
+        Cow::Borrowed(text) => trailers_of(text),
+        Cow::Owned(text) => Cow::Owned(trailers_of(&text).into_owned()),
+    }
+}
+
+/// The text without its MIME header groups ([`without_trailers`]); each group's line ends
+/// stay, so that lines keep their places.
+fn without_mime_headers(text: &str) -> std::borrow::Cow<'_, str> {
+    static MIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)MIME-Version:\s*1\.0\s+Content-Type:\s*[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w-]+=(?:"[^"\n]*"|[^\s;"]+))*;?(?:\s+Content-Transfer-Encoding:\s*(?:7bit|8bit|binary|quoted-printable|base64)\b)?"#,
+        )
+        .expect("a valid pattern")
+    });
+    if !text.contains(':') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    MIME.replace_all(text, |m: &regex::Captures| {
+        m[0].chars().filter(|&c| c == '\n').collect::<String>()
+    })
+}
+
+fn trailers_of(text: &str) -> std::borrow::Cow<'_, str> {
     let lines: Vec<&str> = text.lines().collect();
     let blank = |i: usize| lines[i].trim().is_empty();
     let (header, blocks) = header_lines(&lines);
@@ -226,14 +257,7 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
             trailers[i] = header[i] == Header::No && trailer(lines[i]);
         }
     }
-    // One pass: the kept lines, with their mail addresses left out, and a mail's MIME headers
-    // where a patch tool folded them into the subject (`… in floatformat. MIME-Version: 1.0
-    // Content-Type: text/plain; charset=UTF-8 Content-Transfer-Encoding: 8bit`).
-    let mime = text
-        .as_bytes()
-        .windows(MIME_VERSION.len())
-        .any(|w| w.eq_ignore_ascii_case(MIME_VERSION.as_bytes()));
-    let mut parameters = false;
+    // One pass: the kept lines, with their mail addresses left out.
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     for (at, line) in lines.iter().enumerate() {
@@ -253,26 +277,10 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         let mut first = true;
-        let mut words = line.split_whitespace().peekable();
-        while let Some(word) = words.next() {
+        for word in line.split_whitespace() {
             if is_mail_address(word) || is_reference_link(word) {
                 changed = true;
                 continue;
-            }
-            if mime {
-                // A Content-Type's parameters go on over a folded line's end.
-                let parameter = parameters && word.contains('=');
-                parameters = false;
-                if parameter {
-                    parameters = word.ends_with(';');
-                    changed = true;
-                    continue;
-                }
-                if let Some(more) = mime_header(word, &mut words) {
-                    parameters = more;
-                    changed = true;
-                    continue;
-                }
             }
             if !first {
                 out.push(' ');
@@ -286,43 +294,6 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(text)
-    }
-}
-
-/// A mail's MIME version header, as patch mails carry it.
-const MIME_VERSION: &str = "MIME-Version: 1.0";
-
-/// Whether `word` starts one of a mail's MIME headers (`MIME-Version: 1.0`, `Content-Type:
-/// text/plain; charset=UTF-8`, `Content-Transfer-Encoding: 8bit`): if so, the header's value
-/// is taken from `rest` too, and the answer says whether more parameters may follow on the
-/// next line (the line ended after a `;`). Their words (content, type, text, encoding) would
-/// match code by chance.
-fn mime_header<'a>(
-    word: &str,
-    rest: &mut std::iter::Peekable<impl Iterator<Item = &'a str>>,
-) -> Option<bool> {
-    let key = |k: &str| word.eq_ignore_ascii_case(k);
-    if key("MIME-Version:") {
-        rest.next_if_eq(&"1.0").map(|_| false)
-    } else if key("Content-Transfer-Encoding:") {
-        rest.next_if(|v| {
-            ["7bit", "8bit", "binary", "quoted-printable", "base64"]
-                .iter()
-                .any(|e| v.eq_ignore_ascii_case(e))
-        })
-        .map(|_| false)
-    } else if key("Content-Type:") {
-        // A media type, then `; name=value` parameters.
-        let mut last = rest.next_if(|v| v.contains('/'))?;
-        while last.ends_with(';') {
-            match rest.next_if(|v| v.contains('=')) {
-                Some(parameter) => last = parameter,
-                None => return Some(rest.peek().is_none()),
-            }
-        }
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -852,7 +823,7 @@ mod tests {
                      Co-authored-by: Bo <bo@example.org>\n---\n lib/a.py | 2 +-\n";
         assert_eq!(
             without_trailers(quilt),
-            "[4.2.x] Fixed -- Prevented excessive memory\nconsumption in floatformat.\n\n\n\
+            "[4.2.x] Fixed -- Prevented excessive memory\nconsumption in floatformat.\n\n\n\n\n\n\
              Thanks Dec for the report.\n\n---\nlib/a.py | 2 +-\n"
         );
         // MIME headers only go with a `MIME-Version: 1.0`; and a `From:` line opens a header
@@ -861,6 +832,11 @@ mod tests {
             (
                 "Content-Type: text/plain; charset=UTF-8 is sent for JSON",
                 "Content-Type: text/plain; charset=UTF-8 is sent for JSON",
+            ),
+            // Headers quoted in a report about mail code are words of the report.
+            (
+                "the mail has MIME-Version: 1.0 but Content-Type: text/plain; charset=utf-8 is wrong",
+                "the mail has MIME-Version: 1.0 but Content-Type: text/plain; charset=utf-8 is wrong",
             ),
             (
                 "From: Ann <ann@example.org>\nTo: the list\nthe parser crashes",

@@ -156,16 +156,28 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     // One entry per path: a file reached twice is indexed once; two names that read the same
     // once their bytes that are not UTF-8 are replaced (`bad\xff.py`, `bad\xfe.py`) cannot
     // both be, and that is said.
+    // Said once per pair of names (two directories: once, not once per file in them).
+    let mut said = std::collections::HashSet::new();
     entries.dedup_by(|b, a| {
         let same = a.path == b.path;
         if same && a.abs != b.abs {
-            warnings.push(format!(
-                "{} and {} have the same name once their bytes that are not UTF-8 are replaced \
-                 ({}); only the first is indexed (rename one to UTF-8)",
-                bytes_escaped(&a.abs),
-                bytes_escaped(&b.abs),
-                a.path
-            ));
+            // The names up to the first part in which they differ.
+            let (mut x, mut y) = (PathBuf::new(), PathBuf::new());
+            for (p, q) in a.abs.components().zip(b.abs.components()) {
+                x.push(p);
+                y.push(q);
+                if p != q {
+                    break;
+                }
+            }
+            if said.insert(x.clone()) {
+                warnings.push(format!(
+                    "{} and {} have the same name once their bytes that are not UTF-8 are \
+                     replaced; only the first one's files are indexed (rename one to UTF-8)",
+                    bytes_escaped(&x),
+                    bytes_escaped(&y),
+                ));
+            }
         }
         same
     });

@@ -280,17 +280,19 @@ fn index_busy(count: i32) -> bool {
     thread_local! {
         static SINCE: std::cell::Cell<Option<std::time::Instant>> =
             const { std::cell::Cell::new(None) };
+        static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
     let now = std::time::Instant::now();
     if count == 0 {
         SINCE.set(Some(now));
+        SAID.set(false);
     }
     let waited = SINCE.get().map_or(Duration::ZERO, |since| now - since);
     if waited >= BUSY_TIMEOUT {
         return false;
     }
     let pause = Duration::from_millis(1 << count.clamp(0, 6)).min(Duration::from_millis(50));
-    if waited < BUSY_NOTE && waited + pause >= BUSY_NOTE {
+    if waited >= BUSY_NOTE && !SAID.replace(true) {
         crate::to_stderr!(
             "note: another vibe process is writing this repository's index; waiting for it \
              (up to {} s)",
