@@ -799,7 +799,7 @@ fn bad_config_file_names_file_line_and_key() {
         err.contains(".vibe/config.toml: line 2: the file is not UTF-8"),
         "{err}"
     );
-    assert!(err.contains("hint: fix or remove"), "{err}");
+    assert!(err.contains("hint: save it as UTF-8"), "{err}");
 }
 
 #[test]

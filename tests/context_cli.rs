@@ -1694,7 +1694,20 @@ fn tokens_counts_files_and_stdin_exactly() {
         .expect("vibe runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("/nonexistent/dir does not exist"), "{err}");
+    assert!(
+        err.contains("-C /nonexistent/dir: no such directory"),
+        "{err}"
+    );
+    // The task read from a directory given as stdin is bad usage too.
+    let out = t
+        .cmd()
+        .args(["context", "--query-file", "-"])
+        .stdin(std::fs::File::open(t.root()).expect("a directory opens"))
+        .output()
+        .expect("vibe runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("stdin (-) is a directory"), "{err}");
     let out = t
         .cmd()
         .args(["tokens", "a.txt"])

@@ -127,6 +127,7 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
             e.downcast_ref::<crate::config::Error>(),
             Some(
                 crate::config::Error::File { .. }
+                    | crate::config::Error::NotUtf8 { .. }
                     | crate::config::Error::Env { .. }
                     | crate::config::Error::Flag { .. }
                     | crate::config::Error::FlagValue { .. }
@@ -176,7 +177,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let anywhere = || -> anyhow::Result<(PathBuf, Option<PathBuf>, Config)> {
         let cwd = match dir {
             // A -C that is no directory is an error here too, not a quiet fallback.
-            Some(d) => crate::repomap::check_root(d)?,
+            Some(d) => crate::repomap::check_root(d).map_err(|_| UsageError {
+                message: format!(
+                    "-C {}: no such directory\nhint: give -C a directory that exists",
+                    d.display()
+                ),
+            })?,
             None => std::env::current_dir()?,
         };
         let root = resolve_root(dir).ok();
@@ -348,7 +354,7 @@ pub fn index(
 /// names it in errors ("task", "question", "message"); `example` is a command line to show.
 pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Result<String> {
     use anyhow::Context as _;
-    use std::io::{IsTerminal, Read};
+    use std::io::IsTerminal;
     if !words.is_empty() && words != ["-"] {
         return Ok(words.join(" "));
     }
@@ -358,11 +364,23 @@ pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Re
         }
         .into());
     }
-    let mut b = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut b)
-        .with_context(|| format!("reading the {what} from stdin"))?;
+    let b = read_stdin().with_context(|| format!("reading the {what} from stdin"))?;
     Ok(String::from_utf8_lossy(&b).into_owned())
+}
+
+/// All of stdin; a directory given as stdin is bad usage. (A closed stdin reads as empty: the
+/// Rust runtime opens /dev/null in its place.)
+pub fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut b = Vec::new();
+    match std::io::stdin().read_to_end(&mut b) {
+        Ok(_) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(UsageError {
+            message: "stdin (-) is a directory\nhint: pipe or redirect the text into vibe".into(),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A usage error when the text is blank.

@@ -1,6 +1,5 @@
 //! `vibe tokens`: exact token counts of files or stdin.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -44,22 +43,6 @@ struct TokensJson {
     total: usize,
 }
 
-/// All of stdin; a directory given as stdin is bad usage. (A closed stdin reads as empty: the
-/// Rust runtime opens /dev/null in its place.)
-fn read_stdin() -> anyhow::Result<Vec<u8>> {
-    let mut b = Vec::new();
-    match std::io::stdin().read_to_end(&mut b) {
-        Ok(_) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(UsageError {
-            message: "stdin (-) is a directory\nhint: pipe or redirect the text to count into \
-                      vibe"
-                .into(),
-        }
-        .into()),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot read stdin (-)")),
-    }
-}
-
 pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
     let encoding = super::context::encoding(args.encoding.as_deref(), config)?;
     if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
@@ -72,7 +55,7 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
     let mut texts: Vec<(String, Vec<u8>)> = Vec::with_capacity(args.files.len());
     for f in &args.files {
         if f.as_os_str() == "-" {
-            texts.push(("-".into(), read_stdin()?));
+            texts.push(("-".into(), super::read_stdin()?));
         } else {
             let path = if f.is_absolute() {
                 f.clone()

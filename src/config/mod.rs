@@ -17,6 +17,14 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 pub enum Error {
     #[error("{path}: {message}\nhint: fix or remove this setting")]
     File { path: PathBuf, message: String },
+    #[error(
+        "{path}: line {line}: the file is not UTF-8 (byte {byte}); TOML files must be\nhint: save it as UTF-8"
+    )]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        byte: usize,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -622,13 +630,10 @@ fn read_file_layer(path: &Path, below: &Table, is_repo: bool) -> Result<Option<T
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-            Error::File {
+            Error::NotUtf8 {
                 path: path.to_path_buf(),
-                message: format!(
-                    "line {line}: the file is not UTF-8 (byte {}); TOML files must be",
-                    at + 1
-                ),
+                line: 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count(),
+                byte: at + 1,
             }
         })?,
         // `.vibe` (or the home) being a file: no config there either.

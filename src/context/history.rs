@@ -135,6 +135,9 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
             "protocol.allow=never",
         ])
         .args(args)
+        // Messages in English: a refusal is recognised by its text (`refusal`).
+        .env("LC_ALL", "C")
+        .env("LANGUAGE", "C")
         .env("GIT_NO_LAZY_FETCH", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0");
