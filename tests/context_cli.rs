@@ -1364,6 +1364,14 @@ fn odd_names_and_repeated_paths_in_errors_and_warnings() {
         "{}",
         r.stderr()
     );
+    // A log of many missing paths: the first twenty, and how many more.
+    let log: String = (1..=50)
+        .map(|i| format!("build/gen{i}.c:1: error\n"))
+        .collect();
+    let j = t.run(&["context", &log, "--json"]).json();
+    let warnings = j["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 21, "{j}");
+    assert_eq!(warnings[20], "… and 30 more warnings like these", "{j}");
 }
 
 #[test]

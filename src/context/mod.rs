@@ -66,6 +66,9 @@ const TEXT_TYPES: &[&str] = &[
     "html",
 ];
 
+/// How many warnings a context carries at most (then one line says how many more there were).
+const MAX_WARNINGS: usize = 20;
+
 /// Errors that are the caller's to fix (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -646,9 +649,15 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             if f.lines == 1 { "" } else { "s" }
         ));
     }
-    // Once each: a pasted log names the same unindexed file on every line.
+    // Once each: a pasted log names the same unindexed file on every line. And a few: a log
+    // of a service names hundreds of paths of another machine.
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|w| seen.insert(w.clone()));
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("… and {more} more warnings like these"));
+    }
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
