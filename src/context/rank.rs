@@ -295,7 +295,8 @@ pub fn named_files(
         others_by_name.entry(name).or_default().push((path, why));
     }
     let mut warned: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let modules = Modules::new(candidates);
+    // Built when a word first looks like a module path.
+    let modules: std::cell::OnceCell<Modules> = std::cell::OnceCell::new();
     let mut named: Vec<Named> = Vec::new();
     let mut warnings = Vec::new();
     let punctuation = |c: char| "`'\"()[]{}<>,;:!?*".contains(c);
@@ -397,13 +398,21 @@ pub fn named_files(
         } else if word.contains("::") {
             // A Rust or C++ path: `context::rank` → context/rank.rs, context/rank/mod.rs; an
             // item's path names its module's file (`cli::report` → cli/mod.rs, cli.rs).
-            found = module_files(&word, candidates, &modules);
+            found = module_files(
+                &word,
+                candidates,
+                modules.get_or_init(|| Modules::new(candidates)),
+            );
             if found.is_empty() {
                 continue;
             }
         } else if word.contains('.') && !word.starts_with('.') {
             // A dotted module: `json.decoder` → json/decoder.py, json/decoder/__init__.py, …
-            found = dotted_module_files(&word, candidates, &modules);
+            found = dotted_module_files(
+                &word,
+                candidates,
+                modules.get_or_init(|| Modules::new(candidates)),
+            );
             if found.is_empty() {
                 continue;
             }
