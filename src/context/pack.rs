@@ -139,24 +139,30 @@ fn outermost(mut full: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 /// A file reduced to the given line ranges; each gap becomes one `⋮` line at the indentation
 /// of the line after it.
 pub fn ranges_body(text: &str, ranges: &[(usize, usize)]) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let raw: Vec<&str> = text.split_inclusive('\n').collect();
+    // Lines as written, trailing blanks and a CRLF file's `\r` included, as whole files come:
+    // lines in full are the file's text (a string literal's blanks are its value).
+    let lines: Vec<&str> = text
+        .split_inclusive('\n')
+        .map(|l| l.strip_suffix('\n').unwrap_or(l))
+        .collect();
     let mut out = String::new();
     let mut next = 1;
     for &(a, b) in ranges {
         if a > next {
             let indent: String = lines
                 .get(a - 1)
-                .map(|l| l.chars().take_while(|c| c.is_whitespace()).collect())
+                .map(|l| {
+                    l.chars()
+                        .take_while(|&c| c.is_whitespace() && c != '\r')
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push_str(&indent);
             out.push_str(ELIDED);
             out.push('\n');
         }
-        // As written, trailing blanks and a CRLF file's `\r` included, as whole files come:
-        // lines in full are the file's text (a string literal's blanks are its value).
-        for l in raw.iter().take(b.min(raw.len())).skip(a - 1) {
-            out.push_str(l.strip_suffix('\n').unwrap_or(l));
+        for l in lines.iter().take(b.min(lines.len())).skip(a - 1) {
+            out.push_str(l);
             out.push('\n');
         }
         next = b + 1;
