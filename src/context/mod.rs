@@ -751,8 +751,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             (first != pos).then_some(first)
         })
         .collect();
-    let shown_above = |included: &[(Included, usize)], pos: usize, tiers: &[Included]| {
-        copy_of[pos].is_some_and(|first| tiers.contains(&included[first].0))
+    // Shown with its text, in full or in part.
+    const SHOWN: &[Included] = &[Included::Full, Included::Partial, Included::Skeleton];
+    let shown_above = |included: &[(Included, usize)], pos: usize| {
+        copy_of[pos].is_some_and(|first| SHOWN.contains(&included[first].0))
     };
 
     // Tier 1: whole files, or their matching definitions.
@@ -760,10 +762,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     for (pos, s) in ranking.files.iter().enumerate().take(FULL_TRIES) {
         let f = candidates[s.index].file;
         let limit = if s.named { budget } else { full_limit };
-        if used >= limit
-            || excluded[pos]
-            || shown_above(&included, pos, &[Included::Full, Included::Partial])
-        {
+        if used >= limit || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
         let Some(text) = text_of(f) else {
@@ -887,14 +886,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         if tried >= SKELETON_TRIES || used >= skeleton_limit {
             break;
         }
-        if included[pos].0 != Included::None
-            || excluded[pos]
-            || shown_above(
-                &included,
-                pos,
-                &[Included::Full, Included::Partial, Included::Skeleton],
-            )
-        {
+        if included[pos].0 != Included::None || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
         tried += 1;
@@ -941,11 +933,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let f = candidates[s.index].file;
         let symbols = symbols_of(f.id)?;
         let mut lines = map_lines_for(&f.path, &symbols);
-        if shown_above(
-            &included,
-            pos,
-            &[Included::Full, Included::Partial, Included::Skeleton],
-        ) {
+        if shown_above(&included, pos) {
             // Its definitions are shown above, under the other path.
             lines.truncate(1);
         }
@@ -1032,11 +1020,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             tokens: included[pos].1,
             reasons: {
                 let mut reasons = s.reasons.clone();
-                if let Some(first) = copy_of[pos].filter(|&first| {
-                    matches!(included[pos].0, Included::Map | Included::None)
-                        && included[first].0 != Included::None
-                        && included[first].0 != Included::Map
-                }) {
+                if let Some(first) = copy_of[pos]
+                    .filter(|_| !SHOWN.contains(&included[pos].0) && shown_above(&included, pos))
+                {
                     reasons.push(format!(
                         "the same text as {}, shown there",
                         candidates[ranking.files[first].index].file.path
