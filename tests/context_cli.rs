@@ -1682,44 +1682,32 @@ fn tokens_counts_files_and_stdin_exactly() {
     let a = Encoding::O200kBase.count("hello world\n");
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
 
-    // A directory as stdin and a -C that does not exist are bad usage; a stdout that cannot
-    // be written is an error that says so.
-    // So is the task read from a directory given as stdin.
-    for args in [&["tokens", "-"][..], &["context", "--query-file", "-"][..]] {
-        let out = t
-            .cmd()
-            .args(args)
-            .stdin(std::fs::File::open(t.root()).expect("a directory opens"))
-            .output()
-            .expect("vibe runs");
+    // A directory as stdin and a -C that does not exist are bad usage (so is the task read
+    // from a directory given as stdin); a stdout that cannot be written is an error that says
+    // so.
+    let fails = |cmd: &mut std::process::Command, code: i32, needle: &str| {
+        let out = cmd.output().expect("vibe runs");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("stdin (-) is a directory"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(code), "{cmd:?}: {err}");
+        assert!(err.contains(needle), "{cmd:?}: {err}");
+    };
+    for args in [&["tokens", "-"][..], &["context", "--query-file", "-"][..]] {
+        let dir = std::fs::File::open(t.root()).expect("a directory opens");
+        fails(t.cmd().args(args).stdin(dir), 2, "stdin (-) is a directory");
     }
     let absolute = t.root().join("a.txt");
     let absolute = absolute.to_str().expect("UTF-8 path");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
-        .env("VIBE_HOME", t.home.path())
-        .args(["-C", "/nonexistent/dir", "tokens", absolute])
-        .output()
-        .expect("vibe runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("-C /nonexistent/dir: no such directory"),
-        "{err}"
+    fails(
+        std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+            .env("VIBE_HOME", t.home.path())
+            .args(["-C", "/nonexistent/dir", "tokens", absolute]),
+        2,
+        "-C /nonexistent/dir: no such directory",
     );
-    let out = t
-        .cmd()
-        .args(["tokens", "a.txt"])
-        .stdout(dev_full())
-        .output()
-        .expect("vibe runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("error: cannot write to stdout: No space left"),
-        "{err}"
+    fails(
+        t.cmd().args(["tokens", "a.txt"]).stdout(dev_full()),
+        1,
+        "error: cannot write to stdout: No space left",
     );
 }
 
