@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tries a ranking signal offline, on the rankings `benches/context_eval.py --json` wrote.
 
-    benches/context_rescore.py RUN.json[:CACHE] ... [--feature NAME] [--weights 0.05,0.1,0.2]
+    benches/context_rescore.py RUN.json[:CACHE] ... [--feature NAME] [--weights 0.05,0.1,0.2] [--vibe BIN]
 
 Each task's top 60 files (path and vibe's score) are scored again as score + weight × feature,
 and recall@1 / recall@5 reported per run; weight 0 reproduces vibe's own figures (only the top
@@ -21,6 +21,10 @@ Features (each scaled to at most 1 within a task):
   directory   the scores of the other files of the best 10 in the same directory, relative to
               the best file's
   name        1 if every word of the file's name (3 letters or more) is in the task
+  callee      the files defining what the best 3 files call (`name(`) in their best 40-line
+              window (most task words), by the caller's score relative to the best file's,
+              shared among a name's definers (at most 4; those the caller imports first);
+              definitions from `vibe map --json` (--vibe) run once per tree
 Add one by writing a function (task, tree, top) -> [value per file] into FEATURES.
 
 docs/context.md has what was tried this way (the 2026-12-03 rows).
@@ -32,6 +36,7 @@ import json
 import math
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -133,7 +138,48 @@ def name(task, tree, top):
     return out
 
 
-FEATURES = {"proximity": proximity, "directory": directory, "name": name}
+VIBE = "vibe"
+DEFINING = {"function", "method", "class", "struct", "interface", "macro", "type", "enum",
+            "trait", "constructor"}
+CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def definitions(tree, cache={}):
+    """The tree's definers of each name, and each file's resolved imports (vibe map --json)."""
+    if tree not in cache:
+        out = subprocess.run([VIBE, "-C", tree, "map", "--json"], capture_output=True, check=True)
+        defs, imports = defaultdict(set), {}
+        for f in json.loads(out.stdout)["files"]:
+            imports[f["path"]] = {p for i in f.get("imports", []) for p in i.get("resolved") or []}
+            for s in f["symbols"]:
+                if s["kind"] in DEFINING:
+                    defs[s["name"]].add(f["path"])
+        cache[tree] = (defs, imports)
+    return cache[tree]
+
+
+def callee(task, tree, top, best=3, window=40, most=4):
+    defs, imports = definitions(tree)
+    said = set(parts(task)) - {stem(w) for w in STOP}
+    first = max(top[0][1], 1e-9) if top else 1.0
+    value = defaultdict(float)
+    for path, score in top[:best]:
+        lines = read(tree, path).split("\n")
+        hits = [sum(p in said for p in parts(line)) for line in lines]
+        sums = [sum(hits[i:i + window]) for i in range(max(1, len(lines) - window + 1))]
+        at = max(range(len(sums)), key=lambda i: (sums[i], -i))
+        if sums[at] == 0:
+            continue
+        for called in set(CALL.findall("\n".join(lines[at:at + window]))):
+            definers = defs.get(called, set()) - {path}
+            definers = (definers & imports.get(path, set())) or definers
+            if 0 < len(definers) <= most:
+                for d in definers:
+                    value[d] += score / first / len(definers)
+    return scaled([value.get(p, 0.0) for p, _ in top])
+
+
+FEATURES = {"proximity": proximity, "directory": directory, "name": name, "callee": callee}
 
 
 def recall(results, feature, weight, n=60):
@@ -156,7 +202,10 @@ def main():
     ap.add_argument("runs", nargs="+", help="RUN.json[:CACHE] from context_eval.py --json")
     ap.add_argument("--feature", default="proximity", choices=sorted(FEATURES))
     ap.add_argument("--weights", default="0,0.05,0.1,0.2,0.3")
+    ap.add_argument("--vibe", default="vibe", help="the vibe binary (for the callee feature)")
     args = ap.parse_args()
+    global VIBE
+    VIBE = args.vibe
     default_cache = os.path.join(tempfile.gettempdir(), "vibe-context-eval")
     sets = []
     for spec in args.runs:
