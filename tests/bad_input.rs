@@ -404,6 +404,44 @@ fn hidden_and_ignored_links_to_nothing_are_no_warning() {
     assert!(!r.stderr().contains("warning: "), "{}", r.stderr());
 }
 
+/// The user's global excludes file (`core.excludesFile`) counts for a link to nothing as the
+/// repository's own ignore files do, a pattern for directories too.
+#[cfg(unix)]
+#[test]
+fn links_to_nothing_under_global_excludes_are_no_warning() {
+    let t = Test::new();
+    t.write("a.py", "x = 1\n");
+    let home = tempfile::tempdir().expect("home");
+    let excludes = home.path().join("excludes");
+    std::fs::write(&excludes, "build_out/\n*.swp\n").expect("write excludes");
+    let config = home.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .expect("write gitconfig");
+    for (target, link) in [
+        ("/nonexistent/build_out", "build_out"),
+        ("/nonexistent", "a.py.swp"),
+        ("/nonexistent", "shown.py"),
+    ] {
+        std::os::unix::fs::symlink(target, t.root().join(link))
+            .unwrap_or_else(|e| panic!("symlink {link}: {e}"));
+    }
+    let r = t
+        .cmd()
+        .env("GIT_CONFIG_GLOBAL", &config)
+        .env("HOME", home.path())
+        .args(["map", "--tokens", "50"])
+        .output()
+        .expect("run vibe");
+    assert_eq!(r.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&r.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("shown.py"), "{warnings:?}");
+}
+
 #[cfg(unix)]
 #[test]
 fn unreadable_file_and_directory_warn_but_succeed() {

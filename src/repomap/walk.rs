@@ -262,7 +262,8 @@ fn unfiltered(
 }
 
 /// The ignore files that apply in `dir`, nearest first (`.vibeignore`, `.ignore`, `.gitignore`
-/// of `dir` and each directory above it up to `root`, then git's `info/exclude`).
+/// of `dir` and each directory above it up to `root`, then git's `info/exclude`, then the
+/// user's global excludes file, `core.excludesFile`, as the walk reads them).
 fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
     let mut out = Vec::new();
     for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
@@ -281,6 +282,11 @@ fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
         if let Ok(gi) = builder.build() {
             out.push(gi);
         }
+    }
+    // Patterns it cannot read leave the others, as in the walk.
+    let (global, _) = ignore::gitignore::GitignoreBuilder::new(root).build_global();
+    if !global.is_empty() {
+        out.push(global);
     }
     out
 }
