@@ -122,7 +122,22 @@ struct Tune {
 }
 
 impl Tune {
+    /// The weights, read once per process (the ranking asks three times a run).
     fn get() -> Tune {
+        static TUNE: std::sync::OnceLock<Tune> = std::sync::OnceLock::new();
+        *TUNE.get_or_init(|| {
+            let spec = std::env::var("VIBE_RANK_TUNE").unwrap_or_default();
+            let (tune, warnings) = Tune::parse(&spec);
+            for w in warnings {
+                tracing::warn!("VIBE_RANK_TUNE: {w}");
+            }
+            tune
+        })
+    }
+
+    /// The defaults with `spec`'s `name=number` pairs over them, and what was ignored.
+    fn parse(spec: &str) -> (Tune, Vec<String>) {
+        let mut warnings = Vec::new();
         let mut t = Tune {
             k1: 2.0,
             b: 0.75,
@@ -146,42 +161,52 @@ impl Tune {
             component_dirs: 0.3,
             recent: 0.3,
         };
-        if let Ok(spec) = std::env::var("VIBE_RANK_TUNE") {
-            for kv in spec.split(',') {
-                let Some((k, Ok(v))) = kv
-                    .split_once('=')
-                    .map(|(k, v)| (k, v.trim().parse::<f64>()))
-                else {
-                    tracing::warn!("VIBE_RANK_TUNE: ignoring `{kv}` (want name=number)");
-                    continue;
-                };
-                match k.trim() {
-                    "k1" => t.k1 = v,
-                    "b" => t.b = v,
-                    "defs" => t.defs = v,
-                    "path" => t.path = v,
-                    "seeds" => t.seeds = v as usize,
-                    "graph" => t.graph = v,
-                    "reverse" => t.reverse = v,
-                    "tests" => t.tests = v,
-                    "text" => t.text = v,
-                    "pathbonus" => t.path_bonus = v,
-                    "hub" => t.hub = v,
-                    "component" => t.component = v,
-                    "passage" => t.passage = v,
-                    "bestdef" => t.best_def = v,
-                    "generated" => t.generated = v,
-                    "examples" => t.examples = v,
-                    "pusheps" => t.push_eps = v,
-                    "history" => t.history = v,
-                    "cochange" => t.cochange = v,
-                    "compdirs" => t.component_dirs = v,
-                    "recent" => t.recent = v,
-                    other => tracing::warn!("VIBE_RANK_TUNE: unknown weight `{other}`"),
-                }
+        for kv in spec.split(',').filter(|kv| !kv.trim().is_empty()) {
+            let Some((k, Ok(v))) = kv
+                .split_once('=')
+                .map(|(k, v)| (k, v.trim().parse::<f64>()))
+            else {
+                warnings.push(format!("ignoring `{kv}` (want name=number)"));
+                continue;
+            };
+            // A weight that is not a number (`nan`, `inf`) or below 0 would leave every
+            // score without an order; the graph's precision at 0 would never be reached.
+            let ok = match k.trim() {
+                "pusheps" => (1e-10..=0.1).contains(&v),
+                _ => v.is_finite() && v >= 0.0,
+            };
+            if !ok {
+                warnings.push(format!(
+                    "ignoring `{kv}` (want a finite number ≥ 0; pusheps from 1e-10 to 0.1)"
+                ));
+                continue;
+            }
+            match k.trim() {
+                "k1" => t.k1 = v,
+                "b" => t.b = v,
+                "defs" => t.defs = v,
+                "path" => t.path = v,
+                "seeds" => t.seeds = v as usize,
+                "graph" => t.graph = v,
+                "reverse" => t.reverse = v,
+                "tests" => t.tests = v,
+                "text" => t.text = v,
+                "pathbonus" => t.path_bonus = v,
+                "hub" => t.hub = v,
+                "component" => t.component = v,
+                "passage" => t.passage = v,
+                "bestdef" => t.best_def = v,
+                "generated" => t.generated = v,
+                "examples" => t.examples = v,
+                "pusheps" => t.push_eps = v,
+                "history" => t.history = v,
+                "cochange" => t.cochange = v,
+                "compdirs" => t.component_dirs = v,
+                "recent" => t.recent = v,
+                other => warnings.push(format!("unknown weight `{other}`")),
             }
         }
-        t
+        (t, warnings)
     }
 }
 /// How many of the best files by file-level lexical score get passage and name scores.
@@ -1703,6 +1728,29 @@ pub(super) mod tests {
         let by_lookup = term_hits(&terms, &candidates, &all, false);
         assert_eq!(by_lookup, term_hits(&terms, &candidates, &all, true));
         assert!(by_lookup.iter().filter(|h| !h.is_empty()).count() >= 4);
+    }
+
+    /// Weights that would leave scores without an order (`nan`, below 0) or the graph without
+    /// an end (a precision of 0) are ignored, each with a warning.
+    #[test]
+    fn tune_ignores_weights_it_cannot_use() {
+        let (t, warnings) =
+            Tune::parse("graph=0.2, pusheps=0,recent=nan,history=inf,tests=-1,x,k=1");
+        assert_eq!(t.graph, 0.2);
+        let defaults = Tune::parse("").0;
+        assert!(Tune::parse("").1.is_empty());
+        assert_eq!(
+            (t.push_eps, t.recent, t.history, t.tests),
+            (
+                defaults.push_eps,
+                defaults.recent,
+                defaults.history,
+                defaults.tests
+            )
+        );
+        assert_eq!(warnings.len(), 6, "{warnings:?}");
+        assert!(warnings[0].contains("` pusheps=0`"), "{warnings:?}");
+        assert_eq!(warnings[5], "unknown weight `k`");
     }
 
     #[test]
