@@ -600,12 +600,9 @@ fn a_moved_files_past_commits_still_lift_it() {
     assert_moved_file_lent(&t, t.root(), "3 commits, 3 read");
 }
 
-/// A blobless clone (`git clone --filter=blob:none`) has no old file contents, and vibe does
-/// not let git fetch them: a move with edits cannot be compared there, and the history is read
-/// with exact renames instead of not at all.
-#[test]
-fn a_blobless_clone_keeps_its_history() {
-    let t = Test::new();
+/// A repository to clone from, `origin` under the test's root (serving partial clones): the
+/// fixture imported in lib/, then layout.py changed by the two past `widgets:` commits.
+fn panel_origin(t: &Test) -> std::path::PathBuf {
     let origin = t.root().join("origin");
     t.write("origin/lib/layout.py", LAYOUT)
         .write("origin/lib/notes.py", NOTES);
@@ -618,6 +615,16 @@ fn a_blobless_clone_keeps_its_history() {
         t.write("origin/lib/layout.py", format!("{text}\n"));
         git(&origin, &["commit", "-qam", msg]);
     }
+    origin
+}
+
+/// A blobless clone (`git clone --filter=blob:none`) has no old file contents, and vibe does
+/// not let git fetch them: a move with edits cannot be compared there, and the history is read
+/// with exact renames instead of not at all.
+#[test]
+fn a_blobless_clone_keeps_its_history() {
+    let t = Test::new();
+    let origin = panel_origin(&t);
     // layout.py moves as it is (an exact rename), notes.py with an edit.
     git(&origin, &["mv", "lib", "src"]);
     t.write(
@@ -631,6 +638,106 @@ fn a_blobless_clone_keeps_its_history() {
         &["clone", "-q", "--filter=blob:none", &url, "clone"],
     );
     assert_moved_file_lent(&t, &t.root().join("clone"), "3 commits, 3 read");
+}
+
+/// A shallow clone deepened (`git fetch --unshallow`) has more history under the same HEAD:
+/// the next run reads it, as a run on a new index does, instead of the stored shallow one.
+#[test]
+fn a_deepened_shallow_clone_reads_the_history_it_gained() {
+    let t = Test::new();
+    let origin = panel_origin(&t);
+    let text = std::fs::read_to_string(origin.join("lib/notes.py")).expect("written");
+    t.write("origin/lib/notes.py", format!("{text}\n"));
+    git(&origin, &["commit", "-qam", "Tidy"]);
+    let url = format!("file://{}", origin.display());
+    git(t.root(), &["clone", "-q", "--depth", "2", &url, "clone"]);
+    let clone = t.root().join("clone");
+    let shallow = vibe_in(&t, &clone, PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&shallow.stderr);
+    assert!(stderr.contains("(1 commits, 1 read from git)"), "{stderr}");
+    git(&clone, &["fetch", "-q", "--unshallow"]);
+    let deep = vibe_in(&t, &clone, PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&deep.stderr);
+    assert!(stderr.contains("(3 commits, 2 read from git)"), "{stderr}");
+    let v: Value = serde_json::from_slice(&deep.stdout).expect("JSON");
+    assert_lent_first(&v, "lib/layout.py");
+    // The same as on a new index.
+    std::fs::remove_dir_all(clone.join(".vibe")).expect("rm .vibe");
+    let cold = vibe_in(&t, &clone, PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&cold.stderr);
+    assert!(stderr.contains("(3 commits, 3 read from git)"), "{stderr}");
+    let cold: Value = serde_json::from_slice(&cold.stdout).expect("JSON");
+    assert_eq!(cold["files"], v["files"]);
+}
+
+/// Inside a git hook (or a shell that exported them) GIT_DIR, GIT_COMMON_DIR, GIT_WORK_TREE
+/// and GIT_INDEX_FILE name another repository: the history read is still the root's own.
+#[test]
+fn the_history_is_the_roots_whatever_git_variables_say() {
+    let t = Test::new();
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES);
+    commit_all(&t);
+    for msg in PANEL_COMMITS {
+        change(&t, &["lib/layout.py"], msg);
+    }
+    let other = tempfile::tempdir().expect("other repository");
+    git(other.path(), &["init", "-q"]);
+    std::fs::write(other.path().join("x.py"), "x = 1\n").expect("write");
+    git(other.path(), &["add", "-A"]);
+    git(other.path(), &["commit", "-qm", "Other"]);
+    let dot_git = other.path().join(".git");
+    let out = t
+        .cmd()
+        .env("GIT_DIR", &dot_git)
+        .env("GIT_COMMON_DIR", &dot_git)
+        .env("GIT_WORK_TREE", other.path())
+        .env("GIT_INDEX_FILE", dot_git.join("index"))
+        .args(["context", PANEL_TASK, "--json"])
+        .output()
+        .expect("vibe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_lent_first(&v, "lib/layout.py");
+}
+
+/// Reasons quote commit subjects: `--explain` prints them escaped, as it does paths (a subject
+/// cannot retitle or clear the terminal), and cut after 100 characters (a subject line of many kilobytes is
+/// not printed in every reason that names its commit).
+#[test]
+fn reasons_quote_commit_subjects_escaped_and_cut() {
+    let t = Test::new();
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES);
+    commit_all(&t);
+    change(
+        &t,
+        &["lib/layout.py"],
+        "widgets: \u{1b}]0;PWNED\u{7} an empty panel \u{202e}rows",
+    );
+    let long = format!("widgets: the panel {}", "flickers ".repeat(2_000));
+    change(&t, &["lib/layout.py"], &long);
+    let out = t.run(&["context", PANEL_TASK, "--explain"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let err = out.stderr();
+    assert!(
+        err.contains("widgets: \\u{1b}]0;PWNED\\u{7} an empty panel \\u{202e}rows"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err}"
+    );
+    assert!(err.len() < 20_000, "{} bytes", err.len());
+    assert!(
+        err.contains("widgets: the panel flickers flickers"),
+        "{err}"
+    );
+    assert!(err.contains("flickers … (recent 1.00)"), "{err}");
 }
 
 /// A repository git refuses (another user's: a mounted volume, a container's checkout) is a

@@ -174,8 +174,9 @@ pub fn explain(p: &context::Packed) -> String {
                 String::new()
             }
         ));
+        // Reasons quote commit subjects and paths: escaped as the path above is.
         for r in &f.reasons {
-            s.push_str(&format!("       {r}\n"));
+            s.push_str(&format!("       {}\n", super::shown(r)));
         }
     }
     s

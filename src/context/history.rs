@@ -46,10 +46,19 @@ pub struct Commit {
     pub files: Vec<String>,
 }
 
+/// A subject a reason quotes is cut after this many characters (a 1 MB subject line must not
+/// make every reason that names its commit 1 MB).
+const LABEL_CHARS: usize = 100;
+
 impl Commit {
-    /// The short hash and the subject, as reasons name a commit: `1a2b3c4 tail: detect …`.
+    /// The short hash and the subject, as reasons name a commit: `1a2b3c4 tail: detect …`; a
+    /// subject over `LABEL_CHARS` characters is cut there, with `…`.
     pub fn label(&self) -> String {
-        format!("{} {}", &self.hash[..self.hash.len().min(7)], self.subject)
+        let hash = &self.hash[..self.hash.len().min(7)];
+        match self.subject.char_indices().nth(LABEL_CHARS) {
+            Some((cut, _)) => format!("{hash} {}…", &self.subject[..cut]),
+            None => format!("{hash} {}", self.subject),
+        }
     }
 }
 
@@ -140,9 +149,13 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
         .env("LANGUAGE", "C")
         .env("GIT_NO_LAZY_FETCH", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0");
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        // The history as committed: a `git replace` would change it under the same HEAD,
+        // which is what the stored history is keyed by.
+        .env("GIT_NO_REPLACE_OBJECTS", "1");
     for var in [
         "GIT_DIR",
+        "GIT_COMMON_DIR",
         "GIT_WORK_TREE",
         "GIT_INDEX_FILE",
         "GIT_OBJECT_DIRECTORY",
@@ -239,65 +252,79 @@ fn read_commits(
     (out, None)
 }
 
-/// Parses `read_commits`'s output for the commits asked for, in that order: each is
-/// `\x1e` hash `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each change
-/// as its status and path ended by NUL (`M\0src/a.c\0`), a rename or copy with both paths
-/// (`R093\0old.c\0new.c\0`). A record starts only where an asked-for hash does, at the start
-/// or after a NUL (which no message holds), so a message holding the separators stays one
-/// message.
+/// Parses `read_commits`'s output for the commits asked for, in order: each is `\x1e` hash
+/// `\x1f` message `\x1f` NUL, then, if it changed any, a newline and each change as its status
+/// and path ended by NUL (`M\0src/a.c\0`), a rename or copy with both paths
+/// (`R093\0old.c\0new.c\0`). Read in that order, field by field: a message ends at its
+/// `\x1f` NUL (no message holds a NUL), a status (letters and a score) says how many paths
+/// follow, and the next record starts where a status would. So neither a message nor a path
+/// that holds the separators, even one written as another commit's start, can end a record or
+/// start one.
 fn parse_log(out: &str, hashes: &[&str]) -> Vec<Logged> {
-    let mut starts: Vec<(usize, usize, &str)> = Vec::new(); // (record start, text start, hash)
-    let mut from = 0;
-    for h in hashes {
-        let marker = format!("\u{1e}{h}\u{1f}");
-        let at = if from == 0 && out.starts_with(&marker) {
-            Some(0)
-        } else {
-            out[from..]
-                .find(&format!("\0{marker}"))
-                .map(|at| from + at + 1)
-        };
-        if let Some(at) = at {
-            starts.push((at, at + marker.len(), h));
-            from = at + marker.len();
-        }
-    }
+    let asked: std::collections::HashSet<&str> = hashes.iter().copied().collect();
     let mut commits = Vec::new();
-    for (i, &(_, text_start, hash)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(out.len(), |n| n.0);
-        let record = &out[text_start..end];
-        // The message ends at the first `\x1f` NUL: a message holds no NUL.
-        let Some(cut) = record.find("\u{1f}\0") else {
-            continue;
+    let mut rest = out;
+    while let Some(record) = rest.trim_start_matches(['\0', '\n']).strip_prefix('\u{1e}') {
+        let Some((hash, record)) = record.split_once('\u{1f}') else {
+            break;
         };
-        let changes = &record[cut + 2..];
-        let changes = changes.strip_prefix('\n').unwrap_or(changes);
-        let (mut files, mut moves) = (Vec::new(), Moves::default());
-        // Every field ends with a NUL (the split's last piece is empty); no path is empty.
-        let mut fields = changes.split('\0').filter(|f| !f.is_empty());
-        while let Some(status) = fields.next() {
-            let Some(path) = fields.next() else { break };
-            if status.starts_with(['R', 'C']) {
-                let Some(new) = fields.next() else { break };
-                if status.starts_with('R') {
-                    moves.renames.push((path.to_string(), new.to_string()));
-                }
+        let Some((message, record)) = record.split_once("\u{1f}\0") else {
+            break;
+        };
+        let (files, moves, after) = changes(record.strip_prefix('\n').unwrap_or(record));
+        if asked.contains(hash) {
+            commits.push(Logged {
+                hash: hash.to_string(),
+                message: message.trim().to_string(),
+                files,
+                moves,
+            });
+        }
+        rest = after;
+    }
+    commits
+}
+
+/// A record's changes (see `parse_log`): the paths, the moves, and the text after them (the
+/// next record, or nothing once the text is cut short or is not git's).
+fn changes(mut text: &str) -> (Vec<String>, Moves, &str) {
+    let (mut files, mut moves) = (Vec::new(), Moves::default());
+    loop {
+        text = text.trim_start_matches('\0');
+        if text.is_empty() || text.starts_with('\u{1e}') {
+            return (files, moves, text);
+        }
+        let Some((status, mut after)) = text.split_once('\0') else {
+            return (files, moves, "");
+        };
+        let kind = status.chars().next().unwrap_or(' ');
+        if !"ACDMRTUXB".contains(kind) || !status[1..].bytes().all(|b| b.is_ascii_digit()) {
+            return (files, moves, "");
+        }
+        let mut paths = Vec::new();
+        for _ in 0..if matches!(kind, 'R' | 'C') { 2 } else { 1 } {
+            let Some((path, next)) = after.split_once('\0') else {
+                return (files, moves, "");
+            };
+            paths.push(path);
+            after = next;
+        }
+        match (kind, paths.as_slice()) {
+            ('R', &[old, new]) => {
+                moves.renames.push((old.to_string(), new.to_string()));
                 files.push(new.to_string());
-            } else {
-                if status == "A" {
+            }
+            (_, &[_, new]) => files.push(new.to_string()),
+            (kind, &[path]) => {
+                if kind == 'A' {
                     moves.added.push(path.to_string());
                 }
                 files.push(path.to_string());
             }
+            _ => {}
         }
-        commits.push(Logged {
-            hash: hash.to_string(),
-            message: record[..cut].trim().to_string(),
-            files,
-            moves,
-        });
+        text = after;
     }
-    commits
 }
 
 fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
@@ -460,10 +487,29 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
             None
         }
     };
-    let Some(head) = ask(&["rev-parse", "--verify", "--quiet", "HEAD"], warn) else {
+    let Some(said) = ask(
+        &[
+            "rev-parse",
+            "--git-path",
+            "shallow",
+            "--verify",
+            "--quiet",
+            "HEAD",
+        ],
+        warn,
+    ) else {
+        return History::default();
+    };
+    let mut lines = said.lines();
+    let (Some(shallow), Some(head)) = (lines.next(), lines.next()) else {
         return History::default();
     };
     let head = head.trim().to_string();
+    // A shallow clone deepened (`git fetch --deepen`, `--unshallow`) has more history under
+    // the same HEAD: its boundary, the shallow file, is part of the key.
+    let boundary = std::fs::read(root.join(shallow))
+        .map(|b| format!(" shallow {}", &blake3::hash(&b).to_hex()[..16]))
+        .unwrap_or_default();
     let (stored_key, stored) = match store.history() {
         Ok(h) => h,
         Err(e) => {
@@ -471,9 +517,10 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
             (None, Vec::new())
         }
     };
-    // The stored history is the last `max` commits of a HEAD: "HASH MAX", and " part" when
-    // some could not be read (they are tried again once HEAD moves, not on every run).
-    let key = format!("{head} {max}");
+    // The stored history is the last `max` commits of a HEAD: "HASH MAX", " shallow H" in a
+    // shallow clone, and " part" when some could not be read (they are tried again once HEAD
+    // moves, not on every run).
+    let key = format!("{head} {max}{boundary}");
     let partial = format!("{key} part");
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
         let (commits, moved) = current_names(stored);
@@ -820,6 +867,25 @@ pub(super) mod tests {
             ]
         );
         assert!(parse_log("", &["abc123"]).is_empty());
+        // A path written as another asked-for commit's start is a path.
+        let forged = parse_log(
+            "\u{1e}bbbbbb\u{1f}misc: data\u{1f}\0\nA\0\u{1e}aaaaaa\u{1f}parser: forged\u{1f}\0M\0p.rs\0\
+             \u{1e}aaaaaa\u{1f}net: retry\u{1f}\0\nM\0net.rs\0",
+            &["bbbbbb", "aaaaaa"],
+        );
+        assert_eq!(
+            forged,
+            vec![
+                logged(
+                    "bbbbbb",
+                    "misc: data",
+                    &["\u{1e}aaaaaa\u{1f}parser: forged\u{1f}", "p.rs"],
+                    &[],
+                    &["\u{1e}aaaaaa\u{1f}parser: forged\u{1f}"]
+                ),
+                plain("aaaaaa", "net: retry", &["net.rs"], &[]),
+            ]
+        );
         // A record cut short keeps the whole changes before the cut.
         let cut = parse_log(
             "\u{1e}abc123\u{1f}m\u{1f}\0\nM\0a.c\0R100\0b.c\0",
@@ -844,6 +910,24 @@ pub(super) mod tests {
         );
         moved.moves = Moves::default();
         assert_eq!(from_row(to_row(&a, moved)).1, Moves::default());
+    }
+
+    /// A reason quotes a long subject cut, at a character.
+    #[test]
+    fn labels_cut_long_subjects() {
+        let a = Analyzer::default();
+        let short = commit(&a, "0123456789", "tail: fix", &[]);
+        assert_eq!(short.label(), "0123456 tail: fix");
+        let exact = commit(&a, "0123456789", &"é".repeat(LABEL_CHARS), &[]);
+        assert_eq!(
+            exact.label(),
+            format!("0123456 {}", "é".repeat(LABEL_CHARS))
+        );
+        let long = commit(&a, "0123456789", &"é".repeat(LABEL_CHARS + 1), &[]);
+        assert_eq!(
+            long.label(),
+            format!("0123456 {}…", "é".repeat(LABEL_CHARS))
+        );
     }
 
     /// A commit as `parse_log` gives it.
