@@ -195,6 +195,36 @@ fn files_written_just_before_a_run_are_rechecked() {
     assert_eq!(counts(&third), [11, 11, 0, 0, 0, 0, 0], "{third:#}");
 }
 
+/// On a filesystem that keeps whole seconds a same-size rewrite in the second of a run leaves
+/// the stat as it was: a file whose mtime is a whole second is re-checked for two seconds, one
+/// with nanoseconds for 50 ms.
+#[test]
+fn whole_second_mtimes_are_rechecked_for_two_seconds() {
+    let t = Test::new();
+    t.write("coarse.py", "def a():\n    pass\n")
+        .write("fine.py", "def b():\n    pass\n");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    for (name, at) in [
+        ("coarse.py", Duration::from_secs(now)),
+        ("fine.py", Duration::from_millis((now - 2) * 1000 + 500)),
+    ] {
+        set_mtime(&t.root().join(name), SystemTime::UNIX_EPOCH + at);
+    }
+    assert_eq!(run_report(&t)["added"], 2);
+    let run = run_report(&t);
+    // Both runs within two seconds of coarse.py's mtime, this second's start (a machine
+    // stalled for a second in between would re-check nothing: rightly so).
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(now))
+        .unwrap_or_default();
+    if since < Duration::from_millis(1900) {
+        assert_eq!(counts(&run), [2, 1, 1, 0, 0, 0, 0], "{run:#}");
+    }
+}
+
 #[test]
 fn a_documentation_or_data_edit_resolves_and_ranks_nothing_again() {
     let t = indexed_fixture();

@@ -332,9 +332,10 @@ pub fn index(
         warning(w);
     }
     tracing::info!(
-        "index: {} files seen, {} unchanged, {} parsed, {} added, {} changed, {} deleted in {:.1} ms (walk {:.1}, parse {:.1}, write {:.1}, resolve {:.1}, rank {:.1})",
+        "index: {} files seen, {} unchanged, {} re-hashed, {} parsed, {} added, {} changed, {} deleted in {:.1} ms (walk {:.1}, parse {:.1}, write {:.1}, resolve {:.1}, rank {:.1})",
         report.files_seen,
         report.unchanged,
+        report.rehashed,
         report.parsed,
         report.added,
         report.changed,

@@ -160,6 +160,21 @@ pub const MAP_ENCODING: crate::context::tokens::Encoding =
 /// is not trusted: the file is stored with mtime -1 and re-hashed next time (git's "racy" rule).
 const RACY_WINDOW_NS: i64 = 50_000_000;
 
+/// The same for an mtime of whole seconds, a filesystem's whose tick is a second (ext3, ext4
+/// with small inodes, many network mounts) or two (FAT): a file written at 10.05 s and indexed
+/// at 10.15 s has mtime 10 s, as has a same-size rewrite at 10.5 s. A file with such an mtime
+/// written in the last two seconds costs one more hash on the next run.
+const COARSE_RACY_WINDOW_NS: i64 = 2_000_000_000;
+
+/// How long after `mtime_ns` a stat can still be followed by a write that leaves it as it is.
+fn racy_window(mtime_ns: i64) -> i64 {
+    if mtime_ns % 1_000_000_000 == 0 {
+        COARSE_RACY_WINDOW_NS
+    } else {
+        RACY_WINDOW_NS
+    }
+}
+
 fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -442,7 +457,7 @@ fn prepare(
     parser: &mut tree_sitter::Parser,
     cursor: &mut tree_sitter::QueryCursor,
 ) -> Outcome {
-    let mtime_ns = if now - entry.mtime_ns < RACY_WINDOW_NS {
+    let mtime_ns = if now - entry.mtime_ns < racy_window(entry.mtime_ns) {
         -1
     } else {
         entry.mtime_ns
