@@ -50,19 +50,31 @@ pub mod watch;
 
 /// An error and its causes on one line, `outer: cause: …`, as anyhow's `{:#}` prints them, but
 /// without a cause the message before already quotes (errors that say `cannot read {path}:
-/// {source}` and also give `source` as their cause).
+/// {source}` and also give `source` as their cause), and with the `hint:` lines any of them
+/// carries after that line, not inside it.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
+    let (mut text, mut hints) = (String::new(), String::new());
+    let mut cause = Some(e);
     while let Some(c) = cause {
         let c_text = c.to_string();
-        if !text.contains(&c_text) {
-            text.push_str(": ");
-            text.push_str(&c_text);
+        let (body, hint) = c_text
+            .find("\nhint:")
+            .map_or((c_text.as_str(), ""), |at| c_text.split_at(at));
+        // SQLite's own error under rusqlite's says the same, numbered: `Error code 8: …`.
+        let said = body
+            .strip_prefix("Error code ")
+            .and_then(|b| b.split_once(": "))
+            .map_or(body, |(_, rest)| rest);
+        if !text.contains(said) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(body);
         }
+        hints.push_str(hint);
         cause = c.source();
     }
-    text
+    text + &hints
 }
 
 /// Whether process `pid` exists on this system: `None` where it cannot tell (no `/proc`). Within
@@ -145,6 +157,30 @@ mod tests {
         });
         let text = crate::error_chain(quoted.as_ref());
         assert_eq!(text.matches("gone").count(), 1, "{text}");
+        // The hint comes after every cause.
+        assert!(
+            text.ends_with("\nhint: check that the directory is writable"),
+            "{text}"
+        );
+        let readonly = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            None,
+        );
+        let text = crate::error_chain(
+            anyhow::Error::new(crate::store::Error::Sqlite {
+                path: "/r/.vibe/index.db".into(),
+                source: readonly,
+            })
+            .context("indexing /r")
+            .as_ref(),
+        );
+        let (line, hint) = text.split_once('\n').expect("a hint line");
+        assert_eq!(line.matches("readonly").count(), 1, "{text}");
+        assert!(
+            line.starts_with("indexing /r: /r/.vibe/index.db: ") && line.contains("readonly"),
+            "{text}"
+        );
+        assert!(hint.starts_with("hint: make the file writable"), "{text}");
         let wrapped = anyhow::Error::new(io()).context("reading the index");
         assert_eq!(
             crate::error_chain(wrapped.as_ref()),

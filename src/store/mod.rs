@@ -91,7 +91,7 @@ fn names_insert(rows: usize) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{}", write_hint(source))]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,
@@ -114,6 +114,18 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
+}
+
+/// What to do about a database that opened but cannot be written (made immutable, or
+/// read-only after vibe opened it): said with the error.
+fn write_hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ReadOnly) => {
+            "\nhint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
+             immutable) or remove it (vibe builds it again)"
+        }
+        _ => "",
+    }
 }
 
 impl Error {
