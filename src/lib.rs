@@ -60,10 +60,13 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         let (body, hint) = c_text
             .find("\nhint:")
             .map_or((c_text.as_str(), ""), |at| c_text.split_at(at));
-        // SQLite's own error under rusqlite's says the same, numbered: `Error code 8: …`.
+        // SQLite's own error under rusqlite's says the same, numbered: `Error code 8: …`. An
+        // extended code (256 and up: 1032, the file moved while open) says more than the text
+        // and stays.
         let said = body
             .strip_prefix("Error code ")
             .and_then(|b| b.split_once(": "))
+            .filter(|(code, _)| code.parse::<u32>().is_ok_and(|c| c < 256))
             .map_or(body, |(_, rest)| rest);
         if !text.contains(said) {
             if !text.is_empty() {
@@ -71,7 +74,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
             }
             text.push_str(body);
         }
-        hints.push_str(hint);
+        // A message that quotes its cause quotes the cause's hint too: said once.
+        if !hints.contains(hint) {
+            hints.push_str(hint);
+        }
         cause = c.source();
     }
     text + &hints
@@ -162,25 +168,39 @@ mod tests {
             text.ends_with("\nhint: check that the directory is writable"),
             "{text}"
         );
-        let readonly = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
-            None,
-        );
-        let text = crate::error_chain(
+        // As SQLite reports a write to a database made read-only: said once, with the hint.
+        let readonly = |code| {
             anyhow::Error::new(crate::store::Error::Sqlite {
                 path: "/r/.vibe/index.db".into(),
-                source: readonly,
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(code),
+                    Some("attempt to write a readonly database".into()),
+                ),
             })
             .context("indexing /r")
-            .as_ref(),
+        };
+        let text = crate::error_chain(readonly(rusqlite::ffi::SQLITE_READONLY).as_ref());
+        assert_eq!(
+            text,
+            "indexing /r: /r/.vibe/index.db: attempt to write a readonly database\n\
+             hint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
+             immutable) or remove it (vibe builds it again)"
         );
-        let (line, hint) = text.split_once('\n').expect("a hint line");
-        assert_eq!(line.matches("readonly").count(), 1, "{text}");
-        assert!(
-            line.starts_with("indexing /r: /r/.vibe/index.db: ") && line.contains("readonly"),
-            "{text}"
-        );
-        assert!(hint.starts_with("hint: make the file writable"), "{text}");
+        // Moved while open (`rm -rf .vibe` under a running vibe): no such hint, and the code,
+        // which says what happened, stays.
+        let text = crate::error_chain(readonly(rusqlite::ffi::SQLITE_READONLY_DBMOVED).as_ref());
+        assert!(!text.contains("hint:"), "{text}");
+        assert!(text.contains("Error code 1032"), "{text}");
+        // A message that quotes a cause with a hint: the hint once.
+        let quoting = anyhow::Error::new(crate::watch::Error::Failed {
+            retry_in: std::time::Duration::from_secs(2),
+            source: crate::repomap::Error::Store(crate::store::Error::Io {
+                path: "/r/.vibe".into(),
+                source: io(),
+            }),
+        });
+        let text = crate::error_chain(quoting.as_ref());
+        assert_eq!(text.matches("hint:").count(), 1, "{text}");
         let wrapped = anyhow::Error::new(io()).context("reading the index");
         assert_eq!(
             crate::error_chain(wrapped.as_ref()),

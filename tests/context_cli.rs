@@ -462,6 +462,17 @@ fn assert_moved_file_lent(t: &Test, dir: &std::path::Path, read: &str) {
     assert_lent_first(&v, "src/layout.py");
 }
 
+/// The fixture in lib/ of a repository at the test's root, layout.py changed by the two past
+/// `widgets:` commits.
+fn panel_repo(t: &Test) {
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES);
+    commit_all(t);
+    for msg in PANEL_COMMITS {
+        change(t, &["lib/layout.py"], msg);
+    }
+}
+
 /// `path` ranks first, lent by the two past `widgets:` commits.
 fn assert_lent_first(v: &Value, path: &str) {
     assert_eq!(paths(v)[0], path, "{v}");
@@ -670,17 +681,73 @@ fn a_deepened_shallow_clone_reads_the_history_it_gained() {
     assert_eq!(cold["files"], v["files"]);
 }
 
+/// The history is read as committed: a `git replace` that rewrites a past commit's message
+/// (which would change the history under the same HEAD, the stored history's key) is not
+/// applied, warm or cold.
+#[test]
+fn replaced_commits_are_read_as_committed() {
+    let t = Test::new();
+    panel_repo(&t);
+    let v = context_tuned(&t, "", PANEL_TASK);
+    assert_lent_first(&v, "lib/layout.py");
+    // HEAD's parent, its message replaced by one about notes.
+    let out = std::process::Command::new("git")
+        .current_dir(t.root())
+        .args([
+            "commit-tree",
+            "HEAD~1^{tree}",
+            "-p",
+            "HEAD~2",
+            "-m",
+            "notes: describe",
+        ])
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .expect("git commit-tree");
+    let replacement = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    git(t.root(), &["replace", "HEAD~1", &replacement]);
+    std::fs::remove_dir_all(t.root().join(".vibe")).expect("rm .vibe");
+    let cold = context_tuned(&t, "", PANEL_TASK);
+    assert_eq!(cold["files"], v["files"]);
+}
+
+/// HEAD is read after the shallow file's path, which may hold a newline (a worktree of a
+/// repository under such a directory gets an absolute path).
+#[test]
+fn a_worktree_of_a_repository_under_an_odd_name_has_its_history() {
+    let t = Test::new();
+    let main = t.root().join("x\ny");
+    t.write("x\ny/lib/layout.py", LAYOUT)
+        .write("x\ny/lib/notes.py", NOTES);
+    git(&main, &["init", "-q"]);
+    git(&main, &["add", "-A"]);
+    git(&main, &["commit", "-qm", "Import"]);
+    for msg in PANEL_COMMITS {
+        let text = std::fs::read_to_string(main.join("lib/layout.py")).expect("written");
+        t.write("x\ny/lib/layout.py", format!("{text}\n"));
+        git(&main, &["commit", "-qam", msg]);
+    }
+    let wt = t.root().join("wt");
+    git(
+        &main,
+        &["worktree", "add", "-q", wt.to_str().expect("UTF-8"), "HEAD"],
+    );
+    let out = vibe_in(&t, &wt, PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(2 commits, 2 read from git)"), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_lent_first(&v, "lib/layout.py");
+}
+
 /// Inside a git hook (or a shell that exported them) GIT_DIR, GIT_COMMON_DIR, GIT_WORK_TREE
 /// and GIT_INDEX_FILE name another repository: the history read is still the root's own.
 #[test]
 fn the_history_is_the_roots_whatever_git_variables_say() {
     let t = Test::new();
-    t.write("lib/layout.py", LAYOUT)
-        .write("lib/notes.py", NOTES);
-    commit_all(&t);
-    for msg in PANEL_COMMITS {
-        change(&t, &["lib/layout.py"], msg);
-    }
+    panel_repo(&t);
     let other = tempfile::tempdir().expect("other repository");
     git(other.path(), &["init", "-q"]);
     std::fs::write(other.path().join("x.py"), "x = 1\n").expect("write");

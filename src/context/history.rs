@@ -297,8 +297,10 @@ fn changes(mut text: &str) -> (Vec<String>, Moves, &str) {
         let Some((status, mut after)) = text.split_once('\0') else {
             return (files, moves, "");
         };
+        // A letter and maybe a score; one git does not print for these commits is read as
+        // one path, as all but renames and copies have.
         let kind = status.chars().next().unwrap_or(' ');
-        if !"ACDMRTUXB".contains(kind) || !status[1..].bytes().all(|b| b.is_ascii_digit()) {
+        if !kind.is_ascii_uppercase() || !status[1..].bytes().all(|b| b.is_ascii_digit()) {
             return (files, moves, "");
         }
         let mut paths = Vec::new();
@@ -500,8 +502,8 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
     ) else {
         return History::default();
     };
-    let mut lines = said.lines();
-    let (Some(shallow), Some(head)) = (lines.next(), lines.next()) else {
+    // HEAD is the last line: the path before it may hold a newline.
+    let Some((shallow, head)) = said.trim_end_matches('\n').rsplit_once('\n') else {
         return History::default();
     };
     let head = head.trim().to_string();
@@ -884,6 +886,19 @@ pub(super) mod tests {
                     &["\u{1e}aaaaaa\u{1f}parser: forged\u{1f}"]
                 ),
                 plain("aaaaaa", "net: retry", &["net.rs"], &[]),
+            ]
+        );
+        // A status git does not print for these commits is one path; what is not a status
+        // ends the record.
+        let odd = parse_log(
+            "\u{1e}abc123\u{1f}m\u{1f}\0\nZ\0a.c\0T\0b.c\0\u{1e}def456\u{1f}n\u{1f}\0\nM\0c.c\0m.c\0x\0",
+            &["abc123", "def456"],
+        );
+        assert_eq!(
+            odd,
+            vec![
+                plain("abc123", "m", &["a.c", "b.c"], &[]),
+                plain("def456", "n", &["c.c"], &[])
             ]
         );
         // A record cut short keeps the whole changes before the cut.

@@ -162,16 +162,24 @@ const RACY_WINDOW_NS: i64 = 50_000_000;
 
 /// The same for an mtime of whole seconds, a filesystem's whose tick is a second (ext3, ext4
 /// with small inodes, many network mounts) or two (FAT): a file written at 10.05 s and indexed
-/// at 10.15 s has mtime 10 s, as has a same-size rewrite at 10.5 s. A file with such an mtime
-/// written in the last two seconds costs one more hash on the next run.
-const COARSE_RACY_WINDOW_NS: i64 = 2_000_000_000;
+/// at 10.15 s has mtime 10 s, as has a same-size rewrite at 10.5 s. Three seconds: FAT's tick
+/// and a margin for the kernel's file clock, which lags the system clock by up to a tick of
+/// its own. A file with such an mtime written in the last three seconds costs one more hash
+/// on the next run.
+const COARSE_RACY_WINDOW_NS: i64 = 3_000_000_000;
 
-/// How long after `mtime_ns` a stat can still be followed by a write that leaves it as it is.
-fn racy_window(mtime_ns: i64) -> i64 {
-    if mtime_ns % 1_000_000_000 == 0 {
+/// The mtime to store for a file stat'ed before `now`: -1 (re-hash next time) while a write
+/// could still leave its stat as it is.
+fn trusted_mtime(mtime_ns: i64, now: i64) -> i64 {
+    let window = if mtime_ns % 1_000_000_000 == 0 {
         COARSE_RACY_WINDOW_NS
     } else {
         RACY_WINDOW_NS
+    };
+    if now - mtime_ns < window {
+        -1
+    } else {
+        mtime_ns
     }
 }
 
@@ -457,11 +465,7 @@ fn prepare(
     parser: &mut tree_sitter::Parser,
     cursor: &mut tree_sitter::QueryCursor,
 ) -> Outcome {
-    let mtime_ns = if now - entry.mtime_ns < racy_window(entry.mtime_ns) {
-        -1
-    } else {
-        entry.mtime_ns
-    };
+    let mtime_ns = trusted_mtime(entry.mtime_ns, now);
     let mut p = Prepared {
         entry: entry.clone(),
         mtime_ns,
@@ -747,5 +751,22 @@ mod tests {
         assert_eq!(super::threads(0), cpus);
         assert_eq!(super::threads(1), 1);
         assert_eq!(super::threads(100_000), 4 * cpus);
+    }
+
+    /// A stat is trusted once a write can no longer leave it as it is: 50 ms after an mtime
+    /// with nanoseconds, 3 s after one of whole seconds (a filesystem that keeps seconds).
+    #[test]
+    fn mtimes_are_trusted_once_out_of_their_tick() {
+        let second = 1_700_000_000_000_000_000i64;
+        let ms = 1_000_000;
+        let fine = second + 123 * ms;
+        assert_eq!(super::trusted_mtime(fine, fine + 49 * ms), -1);
+        assert_eq!(super::trusted_mtime(fine, fine + 50 * ms), fine);
+        assert_eq!(super::trusted_mtime(second, second + 2_999 * ms), -1);
+        assert_eq!(super::trusted_mtime(second, second + 3_000 * ms), second);
+        // An mtime after the stat (a clock set back, another machine's): never trusted yet.
+        assert_eq!(super::trusted_mtime(fine, fine - 10 * ms), -1);
+        // Before 1970.
+        assert_eq!(super::trusted_mtime(-second, 0), -second);
     }
 }

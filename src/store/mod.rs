@@ -119,8 +119,12 @@ pub enum Error {
 /// What to do about a database that opened but cannot be written (made immutable, or
 /// read-only after vibe opened it): said with the error.
 fn write_hint(e: &rusqlite::Error) -> &'static str {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ReadOnly) => {
+    match e {
+        // SQLITE_READONLY itself: the extended codes say why otherwise (1032: the file was
+        // moved or deleted while open, which making it writable does not mend).
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_READONLY =>
+        {
             "\nhint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
              immutable) or remove it (vibe builds it again)"
         }
