@@ -366,6 +366,42 @@ fn names_that_read_the_same_are_a_warning() {
     assert!(r.stdout().contains("files: 6 "), "{}", r.stdout());
 }
 
+/// Of `b\x80.py` and a UTF-8 `b\u{fffd}.py` (the same name once the byte is replaced), the
+/// one indexed is the one read back by that name: the context shows a file's own text under
+/// its own ranking.
+#[cfg(unix)]
+#[test]
+fn of_two_names_that_read_the_same_the_utf8_one_is_indexed_and_shown() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new();
+    std::fs::write(
+        t.root().join(std::ffi::OsStr::from_bytes(b"b\x80.py")),
+        "def alpha_target():\n    return 1\n",
+    )
+    .expect("write");
+    t.write("b\u{fffd}.py", "def beta_utf():\n    return 2\n");
+    for task in ["fix alpha_target", "fix beta_utf"] {
+        let r = t.run(&["context", task, "--json"]);
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        assert!(r.stderr().contains("have the same name"), "{}", r.stderr());
+        let v = r.json();
+        let context = v["context"].as_str().expect("context");
+        assert!(!context.contains("alpha_target"), "{context}");
+        assert!(
+            context.contains("def beta_utf():\n    return 2\n"),
+            "{context}"
+        );
+        // The ranking is the shown text's: it matches beta_utf, never alpha_target.
+        let reasons = v["files"].to_string();
+        assert_eq!(
+            reasons.contains("matches beta_utf"),
+            task == "fix beta_utf",
+            "{reasons}"
+        );
+        assert!(!reasons.contains("matches alpha_target"), "{reasons}");
+    }
+}
+
 /// A symlink to nothing is a warning where the walk would read it, and is not where the name
 /// is hidden or ignored (an editor's lock file, an ignored build link), which the walk meets
 /// before it knows that.

@@ -61,15 +61,18 @@ pub fn path_line(path: &str) -> String {
 
 /// A path as a map line or a context block names it: as it is, unless it could be read as
 /// something else or break the block apart (a control character such as a newline, leading
-/// whitespace, a leading `"`, a leading Markdown fence such as `` ```x.py ``): then quoted,
-/// with Rust's escapes (`"bad\nname.py"`), so that every block still starts with a path that
-/// is not whitespace and no header opens a code block.
+/// whitespace, a leading `"`, a leading Markdown fence such as `` ```x.py ``, ` (` as a block
+/// header's description or the map's title write it: `auth (lines 2-3 of 3 in full, …)` would
+/// read as a part of `auth`): then quoted, with Rust's escapes (`"bad\nname.py"`), so that
+/// every block still starts with a path that is not whitespace, no header opens a code block
+/// and none reads as another file's.
 pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
     let odd = path.chars().any(unsafe_to_show)
         || path.starts_with(char::is_whitespace)
         || path.starts_with('"')
         || path.starts_with("```")
-        || path.starts_with("~~~");
+        || path.starts_with("~~~")
+        || path.contains(" (");
     if odd {
         format!("{path:?}").into()
     } else {
@@ -80,12 +83,19 @@ pub fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
 /// A character that must not reach a terminal as it is: a control character (an escape
 /// sequence, a carriage return) or a bidirectional override or isolate (U+202A–U+202E,
 /// U+2066–U+2069, the marks U+200E, U+200F, U+061C), which reorders what follows it on the
-/// line ("Trojan Source").
+/// line ("Trojan Source"), or a line or paragraph separator (U+2028, U+2029), which ends the
+/// line for readers that split on them.
 pub fn unsafe_to_show(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{2028}'
+                | '\u{2029}'
         )
 }
 
@@ -375,6 +385,17 @@ mod tests {
         // A right-to-left override would reorder the rest of the line on a terminal.
         assert_eq!(shown_path("a\u{202e}yp.exe"), "\"a\\u{202e}yp.exe\"");
         assert_eq!(path_line("x\r.py"), "\"x\\r.py\":");
+        // A name written as a block header or the map's title would read as one.
+        assert_eq!(
+            shown_path("auth (lines 2-3 of 3 in full, the rest elided)"),
+            "\"auth (lines 2-3 of 3 in full, the rest elided)\""
+        );
+        assert_eq!(
+            shown_path("Other relevant files (definitions only):"),
+            "\"Other relevant files (definitions only):\""
+        );
+        assert_eq!(shown_path("a(1).py"), "a(1).py");
+        assert_eq!(shown_path("x\u{2028}y.py"), "\"x\\u{2028}y.py\"");
     }
 
     #[test]

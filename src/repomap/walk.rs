@@ -146,7 +146,11 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         })
     });
     let mut entries = entries.into_inner().unwrap_or_default();
-    entries.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.abs.cmp(&b.abs)));
+    entries.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then_with(|| lossy_order(&a.abs, &b.abs))
+    });
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.extend(unfiltered(
         root,
@@ -183,6 +187,19 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
     });
     warnings.sort();
     (entries, warnings)
+}
+
+/// Of two paths that read the same once their bytes that are not UTF-8 are replaced, the one
+/// indexed is the one `on_disk` finds again: component by component, a UTF-8 name (which is
+/// the lossy name itself, found by joining) before one that is not, then by bytes. So a file
+/// named `b\u{fffd}.py` in UTF-8 next to `b\x80.py` is indexed with its own text, not the
+/// other's.
+fn lossy_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: std::path::Component<'_>| {
+        let name = c.as_os_str();
+        (name.to_str().is_none(), name.as_encoded_bytes().to_vec())
+    };
+    a.components().map(key).cmp(b.components().map(key))
 }
 
 /// A path with each byte that is not UTF-8 written `\xff`, so that two such names can be told
@@ -390,6 +407,14 @@ mod tests {
         // Two names that read the same: neither is guessed.
         std::fs::write(dir.join(OsStr::from_bytes(b"caf\xe8.py")), "")?;
         assert!(!on_disk(root, &rel).exists());
+        // The walk indexes what `on_disk` finds: the UTF-8 name (`b\u{fffd}.py` itself) before
+        // `b\x80.py`, whose bytes sort first.
+        let utf8 = root.join("b\u{fffd}.py");
+        let raw = root.join(OsStr::from_bytes(b"b\x80.py"));
+        assert_eq!(lossy_order(&utf8, &raw), std::cmp::Ordering::Less);
+        assert_eq!(lossy_order(&raw, &utf8), std::cmp::Ordering::Greater);
+        std::fs::write(&utf8, "x = 1\n")?;
+        assert_eq!(on_disk(root, "b\u{fffd}.py"), utf8);
         Ok(())
     }
 }
