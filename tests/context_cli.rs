@@ -277,6 +277,33 @@ fn a_file_of_many_definitions_comes_as_its_matching_definition_alone() {
     assert!(!context.contains("def helper_07(value):"), "{context}");
 }
 
+/// When not every matching definition fits, those matching the fewest task words go first:
+/// for "fix calc_charlie" every `calc_*` matches `calc`, and `calc_charlie` is the one kept.
+#[test]
+fn the_definition_matching_the_most_task_words_is_kept_last() {
+    let t = Test::new();
+    let body: String = (0..20).map(|k| format!("    v += {k}\n")).collect();
+    let text: String = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+    ]
+    .iter()
+    .map(|w| format!("def calc_{w}(v):\n{body}    return v\n\n"))
+    .collect();
+    t.write("calc.py", &text);
+    for budget in ["400", "800"] {
+        let v = t
+            .run(&["context", "fix calc_charlie", "--budget", budget, "--json"])
+            .json();
+        let context = v["context"].as_str().expect("context");
+        let header = context.lines().next().unwrap_or_default();
+        assert!(
+            header.starts_with("calc.py (lines 47-68") && header.contains("in full"),
+            "{budget}: {context}"
+        );
+        assert!(context.contains("    v += 19\n    return v\n"), "{context}");
+    }
+}
+
 /// `/dev/full`, where every write fails with "No space left on device".
 fn dev_full() -> std::fs::File {
     std::fs::OpenOptions::new()

@@ -800,8 +800,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             if matching.is_empty() {
                 break 'partial;
             }
-            // Drop the largest expanded definitions until the block fits: each try estimates how
-            // many lines are too many from the block's tokens per line, and verifies exactly.
+            // Drop expanded definitions until the block fits, those that match the fewest task
+            // terms first and the largest of those (so `calc_charlie` outlasts the other
+            // `calc_*` for "fix calc_charlie"): each try estimates how many lines are too many
+            // from the block's tokens per line, and verifies exactly.
+            let strength: HashMap<usize, usize> = matching.iter().copied().collect();
             let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
             for _ in 0..8 {
                 let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
@@ -820,7 +823,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
                 let size =
                     |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
-                expanded.sort_by_key(|&i| (at_lines.contains(&i), std::cmp::Reverse(size(i)), i));
+                expanded.sort_by_key(|&i| {
+                    (
+                        at_lines.contains(&i),
+                        strength.get(&i).copied().unwrap_or(0),
+                        std::cmp::Reverse(size(i)),
+                        i,
+                    )
+                });
                 let mut removed = 0;
                 while removed < excess.max(1) && expanded.len() > 1 {
                     removed += size(expanded.remove(0)).max(1);
