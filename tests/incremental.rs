@@ -223,6 +223,22 @@ fn whole_second_mtimes_are_rechecked_for_three_seconds() {
     if since < Duration::from_millis(2900) {
         assert_eq!(counts(&run), [2, 1, 1, 0, 0, 0, 0], "{run:#}");
     }
+    // `-v`'s index line counts it too.
+    let out = t
+        .cmd()
+        .args(["-v", "context", "a", "--budget", "100"])
+        .output()
+        .expect("vibe");
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(now))
+        .unwrap_or_default();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if since < Duration::from_millis(2900) {
+        assert!(
+            err.contains("index: 2 files seen, 1 unchanged, 1 re-hashed, 0 parsed"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
