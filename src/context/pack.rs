@@ -98,15 +98,39 @@ pub fn full_block(path: &str, lang: &str, text: &str) -> String {
     block(&shown_path(path), lang, text)
 }
 
+/// At most this many annotation lines are passed over to reach a definition's own line.
+const MAX_ANNOTATIONS: usize = 4;
+
+/// A definition's first line, and the lines after it while that one is an annotation or a
+/// decorator the definition starts with (Java's `@Override`, TypeScript's `@Input()`): the
+/// line that names it is the one a signature is for.
+fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
+    let lines = text_lines.len().max(1);
+    let start = (s.line as usize).clamp(1, lines);
+    let last = (s.end_line as usize).clamp(start, lines);
+    let mut end = start;
+    while end < last
+        && end - start < MAX_ANNOTATIONS
+        && text_lines
+            .get(end - 1)
+            .is_some_and(|l| l.trim_start().starts_with('@'))
+    {
+        end += 1;
+    }
+    (start, end)
+}
+
 /// The 1-based line ranges (inclusive) a partial or skeleton block shows, with the rest elided.
-pub fn shown_ranges(lines: usize, symbols: &[Symbol], expanded: &[usize]) -> Vec<(usize, usize)> {
+pub fn shown_ranges(text: &str, symbols: &[Symbol], expanded: &[usize]) -> Vec<(usize, usize)> {
+    let text_lines: Vec<&str> = text.lines().collect();
+    let lines = text_lines.len();
     let mut shown: Vec<(usize, usize)> = Vec::new();
     for (i, s) in symbols.iter().enumerate() {
-        let start = (s.line as usize).clamp(1, lines.max(1));
+        let (start, head_end) = head_lines(&text_lines, s);
         let end = if expanded.contains(&i) {
             (s.end_line as usize).clamp(start, lines.max(1))
         } else {
-            start
+            head_end
         };
         shown.push((start, end));
     }
@@ -198,7 +222,7 @@ pub fn partial_block(
     expanded: &[usize],
 ) -> (String, Vec<(usize, usize)>) {
     let lines = text.lines().count();
-    let ranges = shown_ranges(lines, symbols, expanded);
+    let ranges = shown_ranges(text, symbols, expanded);
     let header = if expanded.is_empty() {
         format!(
             "{} (signatures only, bodies elided; {lines} lines)",
@@ -233,7 +257,8 @@ pub fn focused_block(
     symbols: &[Symbol],
     keep: &[usize],
 ) -> (String, Vec<(usize, usize)>) {
-    let lines = text.lines().count().max(1);
+    let text_lines: Vec<&str> = text.lines().collect();
+    let lines = text_lines.len().max(1);
     let span = |s: &Symbol| {
         let a = (s.line as usize).clamp(1, lines);
         (a, (s.end_line as usize).clamp(a, lines))
@@ -247,7 +272,7 @@ pub fn focused_block(
     for s in symbols {
         let (a, b) = span(s);
         if full.iter().any(|&(x, y)| a < x && y <= b) {
-            shown.push((a, a));
+            shown.push(head_lines(&text_lines, s));
         }
     }
     let ranges = merged(shown);
@@ -274,6 +299,24 @@ mod tests {
             end_line,
             doc: None,
         }
+    }
+
+    /// A signature of an annotated definition shows the line that names it too.
+    #[test]
+    fn annotations_lead_to_the_line_that_names_the_definition() {
+        let text = "class A {\n    @Override\n    @Deprecated\n    public String toString() {\n        return \"a\";\n    }\n    void b() {\n        int x;\n    }\n}\n";
+        let symbols = [sym("A", 1, 10), sym("toString", 2, 6), sym("b", 7, 9)];
+        assert_eq!(shown_ranges(text, &symbols, &[]), vec![(1, 4), (7, 7)]);
+        let (block, _) = partial_block("A.java", "java", text, &symbols, &[]);
+        assert!(
+            block.contains(
+                "    @Deprecated\n    public String toString() {\n    ⋮\n    void b() {\n"
+            ),
+            "{block}"
+        );
+        // A definition of one annotation line and nothing else stays one line.
+        let one = [sym("x", 2, 2)];
+        assert_eq!(shown_ranges(text, &one, &[]), vec![(2, 2)]);
     }
 
     #[test]
