@@ -303,27 +303,25 @@ fn changes(mut text: &str) -> (Vec<String>, Moves, &str) {
         if !kind.is_ascii_uppercase() || !status[1..].bytes().all(|b| b.is_ascii_digit()) {
             return (files, moves, "");
         }
-        let mut paths = Vec::new();
-        for _ in 0..if matches!(kind, 'R' | 'C') { 2 } else { 1 } {
-            let Some((path, next)) = after.split_once('\0') else {
+        let Some((path, next)) = after.split_once('\0') else {
+            return (files, moves, "");
+        };
+        after = next;
+        if matches!(kind, 'R' | 'C') {
+            // A rename or copy: the old path, then the new one.
+            let Some((new, next)) = after.split_once('\0') else {
                 return (files, moves, "");
             };
-            paths.push(path);
             after = next;
-        }
-        match (kind, paths.as_slice()) {
-            ('R', &[old, new]) => {
-                moves.renames.push((old.to_string(), new.to_string()));
-                files.push(new.to_string());
+            if kind == 'R' {
+                moves.renames.push((path.to_string(), new.to_string()));
             }
-            (_, &[_, new]) => files.push(new.to_string()),
-            (kind, &[path]) => {
-                if kind == 'A' {
-                    moves.added.push(path.to_string());
-                }
-                files.push(path.to_string());
+            files.push(new.to_string());
+        } else {
+            if kind == 'A' {
+                moves.added.push(path.to_string());
             }
-            _ => {}
+            files.push(path.to_string());
         }
         text = after;
     }
