@@ -253,6 +253,8 @@ fn unfiltered(
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         by_dir.entry(dir).or_default().push((path, warning));
     }
+    // Read once for all the directories.
+    let repository_wide = excludes(root);
     let mut out = Vec::new();
     for (dir, links) in by_dir {
         let mut builder = WalkBuilder::new(&dir);
@@ -268,7 +270,9 @@ fn unfiltered(
             .collect();
         let ignore_files = ignore_files(root, &dir);
         for (path, warning) in links {
-            if passed.contains(&path) && !ignored_as_dir(&ignore_files, &path) {
+            if passed.contains(&path)
+                && !ignored_as_dir(ignore_files.iter().chain(&repository_wide), &path)
+            {
                 out.push(warning);
             } else {
                 tracing::info!("{}: a hidden or ignored symlink to nothing", path.display());
@@ -278,9 +282,8 @@ fn unfiltered(
     out
 }
 
-/// The ignore files that apply in `dir`, nearest first (`.vibeignore`, `.ignore`, `.gitignore`
-/// of `dir` and each directory above it up to `root`, then git's `info/exclude`, then the
-/// user's global excludes file, `core.excludesFile`, as the walk reads them).
+/// The ignore files of `dir` and each directory above it up to `root`, nearest first
+/// (`.vibeignore`, `.ignore`, `.gitignore`); [`excludes`] apply after them.
 fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
     let mut out = Vec::new();
     for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
@@ -291,6 +294,13 @@ fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
             }
         }
     }
+    out
+}
+
+/// The excludes that apply to the whole repository, as the walk reads them: git's
+/// `info/exclude`, then the user's global excludes file (`core.excludesFile`).
+fn excludes(root: &Path) -> Vec<ignore::gitignore::Gitignore> {
+    let mut out = Vec::new();
     let exclude = root.join(".git/info/exclude");
     if exclude.is_file() {
         let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
@@ -309,7 +319,10 @@ fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
 }
 
 /// Whether the nearest ignore file with a say on `path` as a directory ignores it.
-fn ignored_as_dir(files: &[ignore::gitignore::Gitignore], path: &Path) -> bool {
+fn ignored_as_dir<'a>(
+    files: impl IntoIterator<Item = &'a ignore::gitignore::Gitignore>,
+    path: &Path,
+) -> bool {
     for gi in files {
         match gi.matched(path, true) {
             ignore::Match::Ignore(_) => return true,
