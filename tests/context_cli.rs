@@ -638,22 +638,28 @@ fn a_moved_files_past_commits_still_lift_it() {
     assert_moved_file_lent(&t, t.root(), "3 commits, 3 read");
 }
 
-/// A repository to clone from, `origin` under the test's root (serving partial clones): the
-/// fixture imported in lib/, then layout.py changed by the two past `widgets:` commits.
+/// A repository to clone from, `origin` under the test's root (serving partial clones): see
+/// [`panel_repo_in`].
 fn panel_origin(t: &Test) -> std::path::PathBuf {
-    let origin = t.root().join("origin");
-    t.write("origin/lib/layout.py", LAYOUT)
-        .write("origin/lib/notes.py", NOTES);
-    git(&origin, &["init", "-q"]);
-    git(&origin, &["config", "uploadpack.allowFilter", "true"]);
-    git(&origin, &["add", "-A"]);
-    git(&origin, &["commit", "-qm", "Import"]);
+    panel_repo_in(t, "origin")
+}
+
+/// A repository in `dir` under the test's root (serving partial clones): the fixture imported
+/// in lib/, then layout.py changed by the two past `widgets:` commits.
+fn panel_repo_in(t: &Test, dir: &str) -> std::path::PathBuf {
+    let repo = t.root().join(dir);
+    t.write(&format!("{dir}/lib/layout.py"), LAYOUT)
+        .write(&format!("{dir}/lib/notes.py"), NOTES);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["config", "uploadpack.allowFilter", "true"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "Import"]);
     for msg in PANEL_COMMITS {
-        let text = std::fs::read_to_string(origin.join("lib/layout.py")).expect("written");
-        t.write("origin/lib/layout.py", format!("{text}\n"));
-        git(&origin, &["commit", "-qam", msg]);
+        let text = std::fs::read_to_string(repo.join("lib/layout.py")).expect("written");
+        t.write(&format!("{dir}/lib/layout.py"), format!("{text}\n"));
+        git(&repo, &["commit", "-qam", msg]);
     }
-    origin
+    repo
 }
 
 /// A blobless clone (`git clone --filter=blob:none`) has no old file contents, and vibe does
@@ -746,17 +752,7 @@ fn replaced_commits_are_read_as_committed() {
 #[test]
 fn a_worktree_of_a_repository_under_an_odd_name_has_its_history() {
     let t = Test::new();
-    let main = t.root().join("x\ny");
-    t.write("x\ny/lib/layout.py", LAYOUT)
-        .write("x\ny/lib/notes.py", NOTES);
-    git(&main, &["init", "-q"]);
-    git(&main, &["add", "-A"]);
-    git(&main, &["commit", "-qm", "Import"]);
-    for msg in PANEL_COMMITS {
-        let text = std::fs::read_to_string(main.join("lib/layout.py")).expect("written");
-        t.write("x\ny/lib/layout.py", format!("{text}\n"));
-        git(&main, &["commit", "-qam", msg]);
-    }
+    let main = panel_repo_in(&t, "x\ny");
     let wt = t.root().join("wt");
     git(
         &main,
