@@ -77,6 +77,37 @@ impl Encoding {
     pub fn count(self, text: &str) -> usize {
         bpe::count(self, text)
     }
+
+    /// The length of a start of `text` (at a character boundary) that counts at most `max`
+    /// tokens, found by halving with exact counts; only the first `max` × 32 bytes are
+    /// looked at (a token is rarely longer than a few bytes), so a huge text costs no more
+    /// than that.
+    pub fn prefix_within(self, text: &str, max: usize) -> usize {
+        let mut hi = text.len().min(max.saturating_mul(32).max(64));
+        while !text.is_char_boundary(hi) {
+            hi -= 1;
+        }
+        if self.count(&text[..hi]) <= max {
+            return hi;
+        }
+        // count(text[..lo]) <= max < count(text[..hi])
+        let mut lo = 0;
+        while hi - lo > 1 {
+            let mut mid = lo + (hi - lo) / 2;
+            while !text.is_char_boundary(mid) {
+                mid -= 1;
+            }
+            if mid <= lo {
+                break;
+            }
+            if self.count(&text[..mid]) <= max {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// Exact counts through the index's token cache (`token_counts`): the map's lines and
@@ -284,5 +315,27 @@ mod tests {
             Ok(Encoding::Cl100kBase)
         );
         assert!(Encoding::configured("p50k", "x").is_err());
+    }
+
+    #[test]
+    fn prefixes_within_a_count() {
+        let e = Encoding::O200kBase;
+        let text = "héllo wörld, ".repeat(10_000);
+        for max in [0, 1, 7, 100, 1000] {
+            let n = e.prefix_within(&text, max);
+            assert!(text.is_char_boundary(n));
+            assert!(e.count(&text[..n]) <= max, "{max}");
+            // Nearly all of the room is used.
+            assert!(
+                e.count(&text[..n]) + 3 >= max,
+                "{max}: {}",
+                e.count(&text[..n])
+            );
+        }
+        assert_eq!(e.prefix_within("short", 100), 5);
+        // One token of many bytes is not cut inside a character.
+        let run = "あ".repeat(100_000);
+        let n = e.prefix_within(&run, 10);
+        assert!(run.is_char_boundary(n) && e.count(&run[..n]) <= 10);
     }
 }

@@ -74,7 +74,8 @@ fn stop_reason(s: &str) -> StopReason {
 /// reads are the cached part.
 fn input_usage(u: &Value) -> Option<(u64, u64)> {
     let get = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
-    u.get("input_tokens")?;
+    // A count that is not one (-5, "480") leaves the usage to the local count.
+    u.get("input_tokens")?.as_u64()?;
     let cached = get("cache_read_input_tokens");
     Some((
         // Saturating: the numbers are the server's (a wrapped sum would hide a wild claim).
@@ -102,6 +103,8 @@ pub struct AnthropicDecoder {
     output: Option<u64>,
     stop: Option<StopReason>,
     done: bool,
+    /// The last event carried something (see [`Decoder::moved`]).
+    moved: bool,
 }
 
 fn error_text(v: &Value) -> String {
@@ -129,7 +132,7 @@ impl AnthropicDecoder {
         let (input, cached) = self.input?;
         Some(Usage {
             input_tokens: input,
-            output_tokens: self.output.unwrap_or(0),
+            output_tokens: self.output?,
             cached_tokens: cached,
             estimated: false,
         })
@@ -159,11 +162,17 @@ impl Decoder for AnthropicDecoder {
         })?;
         let mut out = Vec::new();
         let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
-        match v.get("type").and_then(Value::as_str).unwrap_or_default() {
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or_default();
+        self.moved = kind != "ping"
+            && !(kind == "content_block_delta"
+                && v.pointer("/delta/type").and_then(Value::as_str) == Some("text_delta")
+                && v.pointer("/delta/text").and_then(Value::as_str) == Some(""));
+        match kind {
             "message_start" => {
+                // Its `output_tokens` is the count so far (1); the total comes with
+                // `message_delta`, and without it the output is counted locally.
                 if let Some(u) = v.pointer("/message/usage") {
                     self.input = input_usage(u);
-                    self.output = u.get("output_tokens").and_then(Value::as_u64);
                 }
             }
             "content_block_start" => {
@@ -294,7 +303,18 @@ impl Decoder for AnthropicDecoder {
         for i in open {
             self.close_block(i, &mut out);
         }
-        (out, self.stop.take(), self.usage(), self.done)
+        // A stream that said why it stopped (`message_delta`) and then closed cleanly without
+        // `message_stop` is whole.
+        let complete = self.done || self.stop.is_some();
+        (out, self.stop.take(), self.usage(), complete)
+    }
+
+    fn moved(&self) -> bool {
+        self.moved
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some()
     }
 }
 

@@ -535,9 +535,10 @@ impl Client {
         let mut stream: Option<http::EventStream> = None;
         let mut looped: Option<super::repeat::Loop> = None;
         // A server that ignores `max_tokens`: past a quarter more (and 64 tokens), vibe stops
-        // reading, so that what it records and pays for stays near what the budget check
-        // allowed. Tokens are counted only once the text could hold that many (a token is at
-        // least a byte), then again every half of that in bytes.
+        // reading and keeps the answer's first `ceiling` tokens, so that what it records and
+        // pays for stays near what the budget check allowed. Tokens are counted only once the
+        // text could hold that many (a token is at least a byte), then again every half of
+        // that in bytes.
         let ceiling = u64::from(req.max_tokens) * 5 / 4 + 64;
         let mut next_count = ceiling as usize;
         let mut overran: Option<u64> = None;
@@ -553,16 +554,23 @@ impl Client {
                 let next = s.next().await;
                 match next {
                     Ok(Some(Event::Finished { stop, usage })) => return Ok((stop, Some(usage))),
-                    Ok(Some(e)) => {
+                    Ok(Some(mut e)) => {
                         let mut new_line = false;
-                        match &e {
+                        match &mut e {
                             Event::Text { text: t } => {
+                                let before = text.len();
                                 text.push_str(t);
                                 new_line = t.contains('\n');
                                 if text.len() > next_count {
-                                    let n = Encoding::for_model(&ep.model).count(&text) as u64;
-                                    if n > ceiling {
-                                        overran = Some(n);
+                                    // Past the ceiling, what is kept (and shown, and recorded)
+                                    // is cut at it: a server may send a million tokens in one
+                                    // piece.
+                                    let enc = Encoding::for_model(&ep.model);
+                                    let keep = enc.prefix_within(&text, ceiling as usize);
+                                    if keep < text.len() {
+                                        text.truncate(keep);
+                                        *t = text.get(before..).unwrap_or_default().to_string();
+                                        overran = Some(enc.count(&text) as u64);
                                     }
                                     next_count = text.len() + (ceiling as usize).div_ceil(2);
                                 }
@@ -571,7 +579,9 @@ impl Client {
                             Event::Finished { .. } => {}
                         }
                         received = true;
-                        shown |= on_event(&e);
+                        if !matches!(&e, Event::Text { text } if text.is_empty()) {
+                            shown |= on_event(&e);
+                        }
                         if overran.is_some() {
                             // Dropping the stream closes the connection: the server stops.
                             return Ok((StopReason::MaxTokens, None));
@@ -624,7 +634,7 @@ impl Client {
                 let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
                 if let Some(n) = overran {
                     notes.push(format!(
-                        "{} sent more than the {} tokens asked for; vibe stopped reading after {n}",
+                        "{} sent more than the {} tokens asked for; vibe kept the first {n} and stopped reading",
                         ep.label(),
                         req.max_tokens
                     ));

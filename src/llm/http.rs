@@ -27,6 +27,52 @@ pub trait Decoder: Send {
     /// The end of the reply: events still pending, the stop reason and usage if the server
     /// gave them, and whether the reply was complete (the format's end marker was seen).
     fn finish(&mut self) -> (Vec<Event>, Option<StopReason>, Option<Usage>, bool);
+    /// Whether the last event moved the reply on: a keep-alive (Anthropic's `ping`, an
+    /// OpenAI chunk with an empty delta) does not, and does not hold off the idle timeout.
+    fn moved(&self) -> bool;
+    /// Whether the model said it stopped (a stop reason): what may still come is usage and
+    /// the end marker.
+    fn stopped(&self) -> bool;
+}
+
+/// The most a reply that is not streamed may hold; past it the reply is a protocol error.
+const MAX_BODY_BYTES: usize = 64 << 20;
+/// The most of an error reply or a model list that is read.
+const MAX_SMALL_BODY_BYTES: usize = 1 << 20;
+/// How long a stream may stay open once the model said it stopped (for its usage and end
+/// marker) before the answer is taken as it is.
+const AFTER_STOP: Duration = Duration::from_secs(10);
+
+/// A body read up to `cap` bytes, as text (invalid UTF-8 replaced); `None` past the cap.
+async fn capped_text(
+    resp: &mut reqwest::Response,
+    cap: usize,
+) -> Result<Option<String>, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(c) = resp.chunk().await? {
+        if bytes.len() + c.len() > cap {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&c);
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The start of a small body (an error reply, a model list): at most `MAX_SMALL_BODY_BYTES`,
+/// "" when it does not come within `wait`.
+async fn small_text(mut resp: reqwest::Response, wait: Duration) -> String {
+    let mut bytes = Vec::new();
+    let read = async {
+        while let Ok(Some(c)) = resp.chunk().await {
+            let room = MAX_SMALL_BODY_BYTES - bytes.len();
+            bytes.extend_from_slice(&c[..c.len().min(room)]);
+            if bytes.len() == MAX_SMALL_BODY_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(wait, read).await;
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn decoder(kind: Kind) -> Box<dyn Decoder> {
@@ -64,7 +110,9 @@ fn describe(e: reqwest::Error) -> String {
 pub fn retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
     if let Ok(s) = v.parse::<f64>() {
-        return Duration::try_from_secs_f64(s.max(0.0)).ok();
+        // Longer than a Duration holds (`1e30`): as long as can be, so that vibe moves on
+        // rather than retrying at once.
+        return Some(Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX));
     }
     let at = parse_http_date(v)?;
     let now = std::time::SystemTime::now()
@@ -127,11 +175,7 @@ pub async fn list_models(
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
-    let text = tokio::time::timeout(endpoint.idle_timeout, resp.text())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let text = small_text(resp, endpoint.idle_timeout).await;
     if !status.is_success() {
         return Err(Error::Http {
             provider,
@@ -232,11 +276,7 @@ pub async fn open(
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry_after);
-        let text = tokio::time::timeout(endpoint.idle_timeout, resp.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let text = small_text(resp, endpoint.idle_timeout).await;
         let message = match endpoint.kind {
             Kind::OpenAi => openai::error_message(&text),
             Kind::Anthropic => anthropic::error_message(&text),
@@ -267,6 +307,7 @@ pub async fn open(
         decoder: decoder(endpoint.kind),
         queue: VecDeque::new(),
         first_chunk: true,
+        deadline: None,
         first_byte_timeout: endpoint.first_byte_timeout,
         idle_timeout: endpoint.idle_timeout,
         prompt_tokens,
@@ -287,7 +328,10 @@ pub struct EventStream {
     sse: sse::Parser,
     decoder: Box<dyn Decoder>,
     queue: VecDeque<Event>,
+    /// No event has moved the reply on yet (the first byte timeout applies until one does).
     first_chunk: bool,
+    /// When the current wait for the reply to move on ends: keep-alives do not put it off.
+    deadline: Option<tokio::time::Instant>,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     prompt_tokens: u64,
@@ -327,10 +371,11 @@ impl EventStream {
                 continue;
             }
             if !self.streaming {
-                let Some(resp) = self.body.take() else {
+                let Some(mut resp) = self.body.take() else {
                     continue;
                 };
-                let text = tokio::time::timeout(self.idle_timeout, resp.text());
+                let text =
+                    tokio::time::timeout(self.idle_timeout, capped_text(&mut resp, MAX_BODY_BYTES));
                 let text = match text.await {
                     Err(_) => return Err(self.timeout(TimeoutPhase::Idle)),
                     Ok(Err(e)) => {
@@ -339,7 +384,13 @@ impl EventStream {
                             detail: describe(e),
                         });
                     }
-                    Ok(Ok(t)) => t,
+                    Ok(Ok(None)) => {
+                        return Err(self.protocol(DecodeError::Malformed(format!(
+                            "the reply is larger than {} MiB",
+                            MAX_BODY_BYTES >> 20
+                        ))));
+                    }
+                    Ok(Ok(Some(t))) => t,
                 };
                 let events = self.decoder.body(&text).map_err(|d| self.protocol(d))?;
                 self.queue.extend(events);
@@ -350,10 +401,21 @@ impl EventStream {
             };
             let (wait, phase) = if self.first_chunk {
                 (self.first_byte_timeout, TimeoutPhase::FirstByte)
+            } else if self.decoder.stopped() {
+                (self.idle_timeout.min(AFTER_STOP), TimeoutPhase::Idle)
             } else {
                 (self.idle_timeout, TimeoutPhase::Idle)
             };
-            let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
+            let deadline = *self
+                .deadline
+                .get_or_insert_with(|| tokio::time::Instant::now() + wait);
+            let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
+                // The model said it stopped and the server keeps the connection open without
+                // its end marker: the answer is whole (its usage is counted if it never came).
+                Err(_) if self.decoder.stopped() => {
+                    self.body = None;
+                    continue;
+                }
                 Err(_) => return Err(self.timeout(phase)),
                 Ok(Err(e)) => {
                     return Err(Error::Broken {
@@ -363,15 +425,26 @@ impl EventStream {
                 }
                 Ok(Ok(c)) => c,
             };
-            self.first_chunk = false;
             match chunk {
                 Some(bytes) => {
+                    let mut moved = false;
                     for ev in self.sse.feed(&bytes) {
                         let events = self
                             .decoder
                             .event(ev.event.as_deref(), &ev.data)
                             .map_err(|d| self.protocol(d))?;
+                        moved |= self.decoder.moved();
                         self.queue.extend(events);
+                    }
+                    if self.sse.too_long() {
+                        return Err(self.protocol(DecodeError::Malformed(format!(
+                            "a stream event is longer than {} MiB",
+                            sse::MAX_EVENT_BYTES >> 20
+                        ))));
+                    }
+                    if moved {
+                        self.first_chunk = false;
+                        self.deadline = None;
                     }
                 }
                 None => {

@@ -117,6 +117,19 @@ pub struct OpenAiDecoder {
     stop: Option<StopReason>,
     usage: Option<Usage>,
     done: bool,
+    /// The last event carried something (see [`Decoder::moved`]).
+    moved: bool,
+}
+
+/// Whether a JSON value says anything: not null, not an empty string, array or object.
+fn said(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
 }
 
 fn stop_reason(s: &str) -> StopReason {
@@ -128,14 +141,14 @@ fn stop_reason(s: &str) -> StopReason {
     }
 }
 
+/// The server's usage; `None` (counted locally, marked estimated) unless both counts are
+/// there and are numbers a count can be: a usage without `completion_tokens`, or with -1 in
+/// it, recorded 0 output tokens as exact.
 fn usage(u: &Value) -> Option<Usage> {
     let input = u.get("prompt_tokens")?.as_u64()?;
     Some(Usage {
         input_tokens: input,
-        output_tokens: u
-            .get("completion_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
+        output_tokens: u.get("completion_tokens")?.as_u64()?,
         cached_tokens: u
             .pointer("/prompt_tokens_details/cached_tokens")
             .and_then(Value::as_u64)
@@ -171,6 +184,7 @@ impl OpenAiDecoder {
 impl Decoder for OpenAiDecoder {
     fn event(&mut self, _name: Option<&str>, data: &str) -> Result<Vec<Event>, DecodeError> {
         let mut out = Vec::new();
+        self.moved = true;
         if data.trim() == "[DONE]" {
             self.done = true;
             self.flush_calls(&mut out);
@@ -191,8 +205,17 @@ impl Decoder for OpenAiDecoder {
             self.usage = Some(u);
         }
         let Some(choice) = v.pointer("/choices/0") else {
+            self.moved = v.get("usage").is_some_and(said);
             return Ok(out);
         };
+        // A chunk whose delta is empty, or only the role, and no finish or usage: a
+        // keep-alive, as some servers send while the model thinks.
+        self.moved = v.get("usage").is_some_and(said)
+            || choice.get("finish_reason").is_some_and(said)
+            || choice
+                .get("delta")
+                .and_then(Value::as_object)
+                .is_some_and(|d| d.iter().any(|(k, v)| k != "role" && said(v)));
         if let Some(delta) = choice.get("delta") {
             if let Some(t) = delta.get("content").and_then(Value::as_str)
                 && !t.is_empty()
@@ -283,6 +306,14 @@ impl Decoder for OpenAiDecoder {
         // if the server closed the connection cleanly; the caller decides with `complete`.
         let complete = self.done || self.stop.is_some();
         (out, self.stop.take(), self.usage.take(), complete)
+    }
+
+    fn moved(&self) -> bool {
+        self.moved
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some()
     }
 }
 

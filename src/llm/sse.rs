@@ -14,6 +14,11 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// The most one event may hold (its unfinished line and its `data:` lines together): an
+/// answer's delta is a few bytes to a few kilobytes, and a server sending a line without end
+/// would otherwise be buffered until memory ran out.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
+
 #[derive(Debug, Default)]
 pub struct Parser {
     buf: Vec<u8>,
@@ -21,6 +26,8 @@ pub struct Parser {
     data: Option<String>,
     /// The previous chunk ended in `\r`: a `\n` starting the next one belongs to it.
     after_cr: bool,
+    /// An event went past [`MAX_EVENT_BYTES`]: the stream is not read further.
+    too_long: bool,
 }
 
 impl Parser {
@@ -28,9 +35,17 @@ impl Parser {
         Parser::default()
     }
 
+    /// Whether an event went past [`MAX_EVENT_BYTES`] (then `feed` returns nothing more).
+    pub fn too_long(&self) -> bool {
+        self.too_long
+    }
+
     /// Feeds bytes; returns the events they complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
+        if self.too_long {
+            return out;
+        }
         let mut bytes = bytes;
         if self.after_cr && bytes.first() == Some(&b'\n') {
             bytes = &bytes[1..];
@@ -58,6 +73,11 @@ impl Parser {
             i += 1;
         }
         self.buf.extend_from_slice(&bytes[start..]);
+        if self.buf.len() + self.data.as_ref().map_or(0, String::len) > MAX_EVENT_BYTES {
+            self.too_long = true;
+            self.buf = Vec::new();
+            self.data = None;
+        }
         out
     }
 
@@ -157,5 +177,27 @@ mod tests {
             all(&[b"data\n\ndata:x\n\n"]),
             vec![ev(None, ""), ev(None, "x")]
         );
+    }
+
+    #[test]
+    fn an_event_without_end_is_not_buffered_without_limit() {
+        let mut p = Parser::new();
+        let piece = vec![b'a'; 1 << 20];
+        assert!(p.feed(b"data: ").is_empty());
+        for _ in 1..(MAX_EVENT_BYTES >> 20) {
+            assert!(p.feed(&piece).is_empty());
+            assert!(!p.too_long());
+        }
+        assert!(p.feed(&piece).is_empty());
+        assert!(p.too_long());
+        assert!(p.buf.capacity() == 0 && p.data.is_none());
+        // Short lines of one event count together.
+        let mut p = Parser::new();
+        let line = format!("data: {}\n", "b".repeat(1 << 20));
+        for _ in 0..=(MAX_EVENT_BYTES >> 20) {
+            p.feed(line.as_bytes());
+        }
+        assert!(p.too_long());
+        assert!(p.feed(b"\n\ndata: x\n\n").is_empty());
     }
 }
