@@ -261,6 +261,28 @@ fn no_usage_is_estimated_and_unpriced_models_are_flagged() {
     assert!(rows[0].tokens.input > 0);
 }
 
+/// A bad `pricing.toml` is the user's to fix, like a bad `config.toml`: exit code 2, the file,
+/// line and key named, nothing sent.
+#[test]
+fn a_bad_pricing_file_is_a_usage_error() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    setup(&t, &s.url(), "openai", "");
+    std::fs::write(
+        t.home.path().join("pricing.toml"),
+        "[models.\"my-model\"]\ninput = 1.0\noutput = \"cheap\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = ask(&t, &["hi"]);
+    assert_eq!(run.output.status.code(), Some(2), "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("pricing.toml") && err.contains("line 3"),
+        "{err}"
+    );
+    assert_eq!(s.request_count(), 0);
+}
+
 #[test]
 fn absurd_usage_reported_by_a_server_is_recorded_within_what_was_possible() {
     let t = Test::fixture("python");

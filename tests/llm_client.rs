@@ -937,3 +937,36 @@ fn an_answer_that_loops_is_not_read_to_the_end() {
     assert_eq!(out.text, chunks.concat());
     assert!(out.notes.is_empty(), "{:?}", out.notes);
 }
+
+/// A provider without its key falls back, and the note says which variable or command: "error"
+/// alone hid a typo in `api_key_env` while every run went to the fallback.
+#[test]
+fn a_missing_key_says_which_when_falling_back() {
+    let s = Server::start();
+    s.push(openai::stream(&["from b"], Some((3, 2, 0))));
+    s.push(openai::stream(&["from b"], Some((3, 2, 0))));
+    let mut no_var = endpoint("a", Kind::OpenAi, &s.url());
+    no_var.key = KeySource::Env("VIBE_TEST_UNSET_KEY_3f9a".into());
+    let mut bad_cmd = endpoint("a", Kind::OpenAi, &s.url());
+    bad_cmd.key = KeySource::Command("exit 3".into());
+    for (first, says) in [
+        (
+            no_var,
+            "no API key (VIBE_TEST_UNSET_KEY_3f9a is not set); fell back",
+        ),
+        (bad_cmd, "the key command failed"),
+    ] {
+        let c = client(
+            vec![first, endpoint("b", Kind::OpenAi, &s.url())],
+            Arc::new(NoMeter),
+        );
+        let (r, _) = run_with(&c, &request(true));
+        let out = r.expect("answer");
+        assert_eq!(out.provider, "b");
+        assert!(
+            out.notes.iter().any(|n| n.contains(says)),
+            "{:?}",
+            out.notes
+        );
+    }
+}

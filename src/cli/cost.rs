@@ -113,6 +113,7 @@ mod tests {
             limit: Limit::Daily,
             limit_usd: 5.0,
             spent_usd: 4.9,
+            held_usd: 0.0,
             estimate_usd: 0.2,
         };
         /// A wrapper such as a provider layer's own error type.

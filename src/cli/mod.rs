@@ -133,6 +133,13 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
                     | crate::config::Error::FlagValue { .. }
             )
         )
+        // And a bad pricing.toml, the user's prices.
+        || e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<crate::cost::Error>(),
+                Some(crate::cost::Error::Pricing { .. })
+            )
+        })
     {
         ExitCode::from(2)
     } else {

@@ -692,21 +692,44 @@ pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 }
 
 /// Finds the line of the key an error message names in backquotes (`tokenz`, or a dotted path
-/// like `map.tokens`, whose last part is what the file spells out).
+/// like `providers.home.idle_timeout`). A dotted path is matched whole first, reading the
+/// file's table headers (`[providers.home]` then `idle_timeout = …`, or a dotted key): with two
+/// providers, the other's `idle_timeout` came first. Then the last part alone, as a file may
+/// spell it in ways not followed here (inline tables).
 fn locate_key_line(text: &str, message: &str) -> Option<usize> {
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
-    let key = quoted
-        .iter()
-        .find(|q| q.contains('.'))
-        .or(quoted.first())?
-        .rsplit('.')
-        .next()?;
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-        })
-        .map(|i| i + 1)
+    let path = quoted.iter().find(|q| q.contains('.')).or(quoted.first())?;
+    let plain = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+    let dotted = |s: &str| s.split('.').map(plain).collect::<Vec<_>>().join(".");
+    let mut table = String::new();
+    let mut last_part = None;
+    let key = path.rsplit('.').next()?;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim_start();
+        if let Some(header) = l.strip_prefix('[') {
+            let header = header.trim_start_matches('[');
+            if let Some(end) = header.find(']') {
+                table = dotted(&header[..end]);
+            }
+            continue;
+        }
+        let Some((k, _)) = l.split_once('=') else {
+            continue;
+        };
+        let k = dotted(k);
+        let full = if table.is_empty() {
+            k.clone()
+        } else {
+            format!("{table}.{k}")
+        };
+        if full == *path {
+            return Some(i + 1);
+        }
+        if last_part.is_none() && k.rsplit('.').next() == Some(key) {
+            last_part = Some(i + 1);
+        }
+    }
+    last_part
 }
 
 /// Checks that `layer` merged over `base` still deserializes into a [`Config`].
@@ -891,7 +914,34 @@ mod tests {
             .ok_or("expected error")?
             .to_string();
         assert!(msg.contains("line 1"), "{msg}");
+
+        // The key of the table the error names, not the same key of another table.
+        std::fs::write(
+            dir.path().join(".vibe/config.toml"),
+            "[llm]\nretries = 1\n\n[providers.work]\nidle_timeout = 30\n\n\
+             [providers.\"home\"]\nkind = \"openai\"\nidle_timeout = \"thirty\"\n",
+        )?;
+        let msg = Config::load(&sources(dir.path()))
+            .err()
+            .ok_or("expected error")?
+            .to_string();
+        assert!(
+            msg.contains("line 9") && msg.contains("idle_timeout"),
+            "{msg}"
+        );
         Ok(())
+    }
+
+    #[test]
+    fn locates_dotted_keys_under_their_tables() {
+        let text = "a = 1\n[x]\nk = 1\n[y.z]\nk = 2\n[y]\nz.k = 3\nw.k=4\n";
+        assert_eq!(locate_key_line(text, "bad `x.k`"), Some(3));
+        assert_eq!(locate_key_line(text, "bad `y.z.k`"), Some(5));
+        assert_eq!(locate_key_line(text, "bad `y.w.k`"), Some(8));
+        assert_eq!(locate_key_line(text, "unknown field `a`"), Some(1));
+        // Not spelled out where it is looked for: the first line with the last part.
+        assert_eq!(locate_key_line(text, "bad `q.k`"), Some(3));
+        assert_eq!(locate_key_line(text, "bad `nothing`"), None);
     }
 
     #[test]

@@ -56,15 +56,32 @@ impl Limit {
 /// The refusal: a request that would take the spend past a hard limit. The CLI exits 3 on it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
-    "request refused: the {} budget is {}, {} is already spent {}, and this request may cost up to {} (total {})\nhint: raise `budget.{}` in your config (or -c budget.{}=AMOUNT for one run), {}, or pass --allow-over-budget",
-    limit.name(), usd(*limit_usd), usd(*spent_usd), limit.period(), usd(*estimate_usd),
+    "request refused: the {} budget is {}, {} {}, and this request may cost up to {} (total {})\nhint: raise `budget.{}` in your config (or -c budget.{}=AMOUNT for one run), {}, or pass --allow-over-budget",
+    limit.name(), usd(*limit_usd), usd(*spent_usd), spent_how(*held_usd, limit.period()), usd(*estimate_usd),
     usd_apart(spent_usd + estimate_usd, *limit_usd), limit.name(), limit.name(), limit.wait()
 )]
 pub struct OverBudget {
     pub limit: Limit,
     pub limit_usd: f64,
+    /// Spent, and held by requests still in flight (other processes' included).
     pub spent_usd: f64,
+    /// Of `spent_usd`, what requests in flight hold (their worst case).
+    pub held_usd: f64,
     pub estimate_usd: f64,
+}
+
+/// "is already spent today", or, when part of it is held by requests still running (five
+/// processes at once: three were told $0.04 was spent while the ledger held $0.00007), "is
+/// spent or held by requests in flight today ($0.04 held)".
+fn spent_how(held_usd: f64, period: &str) -> String {
+    if held_usd > 0.0 {
+        format!(
+            "is spent or held by requests in flight {period} ({} held)",
+            usd(held_usd)
+        )
+    } else {
+        format!("is already spent {period}")
+    }
 }
 
 /// What has been spent against each limit, in USD.
@@ -73,6 +90,10 @@ pub struct Spend {
     pub today: f64,
     pub month: f64,
     pub session: f64,
+    /// Of `today` and `month`: what requests in flight hold.
+    pub held: f64,
+    /// Of `session`: what this session's requests in flight hold.
+    pub session_held: f64,
 }
 
 /// "Now" and the time zone that days and months are counted in.
@@ -129,6 +150,8 @@ impl Spend {
             today: ledger.spent_since(clock.day_start_ms())?,
             month: ledger.spent_since(clock.month_start_ms())?,
             session: ledger.session_spent(session)?,
+            held: 0.0,
+            session_held: 0.0,
         })
     }
 }
@@ -166,10 +189,10 @@ impl Budget {
         let estimate_usd = estimate_usd.max(0.0);
         let mut warnings = vec![];
         for (limit, limit_usd) in self.limits() {
-            let spent_usd = match limit {
-                Limit::Daily => spend.today,
-                Limit::Monthly => spend.month,
-                Limit::Session => spend.session,
+            let (spent_usd, held_usd) = match limit {
+                Limit::Daily => (spend.today, spend.held),
+                Limit::Monthly => (spend.month, spend.held),
+                Limit::Session => (spend.session, spend.session_held),
             };
             let after = spent_usd + estimate_usd;
             if estimate_usd > 0.0 && after > limit_usd {
@@ -177,6 +200,7 @@ impl Budget {
                     limit,
                     limit_usd,
                     spent_usd,
+                    held_usd,
                     estimate_usd,
                 });
             }

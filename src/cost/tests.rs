@@ -380,6 +380,8 @@ fn budget_hard_limits_and_soft_warnings() {
         today: 3.9,
         month: 50.0,
         session: 4.0,
+        held: 0.0,
+        session_held: 0.0,
     };
     // Below the soft threshold: nothing.
     assert_eq!(b.check_spend(&spend, 0.01), Ok(vec![]));
@@ -399,6 +401,7 @@ fn budget_hard_limits_and_soft_warnings() {
             limit: Limit::Daily,
             limit_usd: 5.0,
             spent_usd: 3.9,
+            held_usd: 0.0,
             estimate_usd: 1.5
         })
     );
@@ -413,6 +416,17 @@ fn budget_hard_limits_and_soft_warnings() {
     ] {
         assert!(msg.contains(part), "{part}: {msg}");
     }
+    // Part of it held by requests in flight: said so, not called spent.
+    let held = Spend { held: 0.4, ..spend };
+    let msg = b
+        .check_spend(&held, 1.5)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("$3.90 is spent or held by requests in flight today ($0.40 held)"),
+        "{msg}"
+    );
     // The monthly limit.
     let month = Spend {
         month: 99.5,
@@ -700,6 +714,7 @@ fn a_refusal_never_shows_its_total_equal_to_the_limit() {
         limit: Limit::Session,
         limit_usd: 0.01,
         spent_usd: 0.0095,
+        held_usd: 0.0,
         estimate_usd: 0.0007,
     };
     let text = e.to_string();
@@ -709,6 +724,7 @@ fn a_refusal_never_shows_its_total_equal_to_the_limit() {
         limit: Limit::Daily,
         limit_usd: 5.0,
         spent_usd: 4.0,
+        held_usd: 0.0,
         estimate_usd: 2.0,
     };
     assert!(e.to_string().contains("(total $6.00)"), "{e}");

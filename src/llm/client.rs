@@ -346,7 +346,16 @@ impl Client {
             let key = match ep.api_key() {
                 Ok(k) => k,
                 Err(e) => {
-                    notes.push(format!("{}: {}; fell back", ep.label(), e.outcome()));
+                    // Which variable or command: "error" alone left a typo in api_key_env
+                    // unseen while every run went to the fallback.
+                    let why = match &e {
+                        Error::MissingKey { var, .. } => format!("no API key ({var} is not set)"),
+                        Error::KeyCommand { detail, .. } => {
+                            format!("the key command failed ({detail})")
+                        }
+                        _ => e.outcome(),
+                    };
+                    notes.push(format!("{}: {why}; fell back", ep.label()));
                     failures.push(e);
                     continue;
                 }

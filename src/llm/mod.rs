@@ -257,7 +257,7 @@ impl std::fmt::Display for TimeoutPhase {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "provider `{provider}`: cannot connect to {url}: {detail}\nhint: start the server, or pick another provider with --model PROVIDER/MODEL or llm.provider (see docs/llm.md)"
+        "provider `{provider}`: cannot connect to {url}: {detail}\nhint: start the server, or pick another provider with --model PROVIDER/MODEL or llm.model (see docs/llm.md)"
     )]
     Connect {
         provider: String,

@@ -193,6 +193,8 @@ impl LedgerDb {
             today: self.spent_since(since.0)? + held,
             month: self.spent_since(since.1)? + held,
             session: self.session_spent(session)? + session_held,
+            held,
+            session_held,
         };
         if let Err(refused) = check(spend) {
             // The stale holds stay dropped.
