@@ -401,6 +401,32 @@ fn a_provider_failure_exits_1_and_a_budget_refusal_3() {
     );
 }
 
+/// With `--json` the answer is printed whole at the end: a stream that breaks after part of it
+/// was read, but before anything was shown, is retried (it used to fail, saying output "was
+/// shown"). Printed as it comes, it is not.
+#[test]
+fn a_broken_stream_nobody_saw_is_retried_under_json() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    let text = config_text(&s.url(), "").replace("retries = 0", "retries = 1\nbackoff_base = 0.01");
+    std::fs::write(t.home.path().join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    s.push(openai::stream(&["one ", "two ", "three"], Some((3, 3, 0))).reset_after(3));
+    s.push(answer("Whole."));
+    let j = chat(&t, &["-m", "hi", "--json"]).json();
+    assert_eq!(j["answer"], "Whole.", "{j:#}");
+    assert_eq!(s.request_count(), 2);
+    s.push(openai::stream(&["one ", "two ", "three"], Some((3, 3, 0))).reset_after(3));
+    s.push(answer("Never asked for."));
+    let run = chat(&t, &["-m", "hi"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("after part of the answer was shown"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(s.request_count(), 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The session through the library API
 

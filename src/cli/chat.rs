@@ -209,6 +209,7 @@ fn options(args: &ChatArgs) -> session::Options {
         resume: args.resume.clone(),
         yes: args.yes,
         allow_over_budget: args.allow_over_budget,
+        deltas_unseen: args.json,
     }
 }
 

@@ -135,6 +135,8 @@ pub(super) struct Link {
     pub session_cost: f64,
     pub budget: Budget,
     pub ledger: Option<Ledger>,
+    /// See [`super::Options::deltas_unseen`].
+    pub deltas_unseen: bool,
 }
 
 impl Link {
@@ -186,6 +188,7 @@ impl Link {
         let cancel = client::Cancel::default();
         let started_ms = crate::store::unix_ms(std::time::SystemTime::now());
         let events = self.events.clone();
+        let seen = !self.deltas_unseen;
         let mut on_event = move |e: &llm::Event| {
             if let llm::Event::Text { text } = e
                 && stream
@@ -194,7 +197,7 @@ impl Link {
                     turn,
                     text: text.clone(),
                 });
-                return true;
+                return seen;
             }
             false
         };

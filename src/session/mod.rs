@@ -33,6 +33,10 @@ pub struct Options {
     pub yes: bool,
     /// Send requests even past a hard budget limit.
     pub allow_over_budget: bool,
+    /// The answer's deltas reach nobody as they come (`vibe chat -m --json` prints the turn's
+    /// text at its end): a stream that breaks after some of them is retried, as one that
+    /// broke before any.
+    pub deltas_unseen: bool,
 }
 
 /// What a started session is (also sent as [`Event::Started`]).
@@ -182,6 +186,7 @@ pub fn spawn(root: PathBuf, config: Config, opts: Options) -> anyhow::Result<Han
         quit: false,
         session: id.clone(),
         session_cost: 0.0,
+        deltas_unseen: opts.deltas_unseen,
         budget: crate::cost::Budget::from_config(&config.budget),
         ledger: crate::cost::Ledger::open_default().ok(),
     };
