@@ -430,12 +430,13 @@ fn a_real_local_model_answers() {
     }
 }
 
+/// `vibe ask` against a server that sends part of the answer and stalls; `signal` once the
+/// first part arrived. The test directory (for its ledger) and the run.
 #[cfg(unix)]
-#[test]
-fn ctrl_c_cancels_the_request_and_records_it() {
+fn signalled_mid_answer(signal: &str, extra: &str) -> (Test, Run) {
     let t = Test::fixture("python");
     let s = Server::start();
-    setup(&t, &s.url(), "openai", "");
+    setup(&t, &s.url(), "openai", extra);
     s.push(
         openai::stream(&["partial ", "never"], None)
             .stall_after(2, std::time::Duration::from_secs(30)),
@@ -447,12 +448,19 @@ fn ctrl_c_cancels_the_request_and_records_it() {
         .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
     assert!(s.wait_for_requests(1, std::time::Duration::from_secs(60)));
-    // Let the first chunks arrive, then interrupt as Ctrl-C would.
+    // Let the first chunks arrive, then signal (SIGINT as Ctrl-C would).
     std::thread::sleep(std::time::Duration::from_millis(300));
-    crate::util::send_signal(child.id(), "INT");
+    crate::util::send_signal(child.id(), signal);
     let run = Run {
         output: child.wait_with_output().expect("wait"),
     };
+    (t, run)
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_the_request_and_records_it() {
+    let (t, run) = signalled_mid_answer("INT", "");
     assert_eq!(run.code(), 130, "{}", run.stderr());
     assert_eq!(run.stdout(), "partial ");
     assert!(run.stderr().contains("cancelled"), "{}", run.stderr());
@@ -460,6 +468,25 @@ fn ctrl_c_cancels_the_request_and_records_it() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].outcome, "cancelled");
     assert!(rows[0].estimated && rows[0].tokens.output > 0, "{rows:?}");
+}
+
+/// SIGTERM and SIGHUP end vibe at once, and the request that was sent is still recorded, as
+/// cancelled, with its budget hold released (they left no row, and the hold for an hour).
+#[cfg(unix)]
+#[test]
+fn term_and_hup_record_the_request_in_flight() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let (t, run) = signalled_mid_answer(signal, "[budget]\ndaily = 1000.0\n");
+        assert_eq!(run.code(), code, "{signal}: {}", run.stderr());
+        assert_eq!(run.stdout(), "partial ");
+        let rows = ledger_rows(t.home.path());
+        assert_eq!(rows.len(), 1, "{signal}");
+        assert_eq!(rows[0].outcome, "cancelled");
+        assert!(rows[0].estimated && rows[0].tokens.output > 0, "{rows:?}");
+        let ledger = vibe::cost::Ledger::open(&t.home.path().join("ledger.db"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ledger.holds().unwrap_or_else(|e| panic!("{e}")), vec![]);
+    }
 }
 
 #[test]

@@ -438,8 +438,10 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
 
 /// Watches SIGINT, SIGTERM and SIGHUP from a thread of its own, registered before this
 /// returns: the first Ctrl-C calls `first_interrupt`, a second exits (130); SIGTERM and SIGHUP
-/// exit at once (143, 129). Each exit kills the running validators' and plugins' process
-/// groups first, which the signal's default action would leave running.
+/// exit at once (143, 129). Each exit records the model requests still in flight as cancelled
+/// (`llm::client::record_abandoned`: they were sent, and may be billed) and kills the running
+/// validators' and plugins' process groups, which the signal's default action would leave
+/// running.
 pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let watcher = std::thread::Builder::new()
@@ -475,16 +477,19 @@ pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
                                 Some(f) => f(),
                                 None => {
                                     crate::to_stderr!("interrupted");
+                                    crate::llm::client::record_abandoned();
                                     kill_running_and_exit(130);
                                 }
                             }
                         }
                         Some(()) = sigterm.recv() => {
                             crate::to_stderr!("terminated");
+                            crate::llm::client::record_abandoned();
                             kill_running_and_exit(128 + 15);
                         }
                         Some(()) = sighup.recv() => {
                             crate::to_stderr!("hung up");
+                            crate::llm::client::record_abandoned();
                             kill_running_and_exit(128 + 1);
                         }
                     }

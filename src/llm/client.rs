@@ -67,6 +67,68 @@ pub trait Meter: Send + Sync {
     ) -> (f64, bool);
 }
 
+/// An attempt that was sent and is not yet recorded, for [`record_abandoned`].
+struct InFlight {
+    meter: Arc<dyn Meter>,
+    ticket: Option<i64>,
+    endpoint: Endpoint,
+    prompt_tokens: u64,
+    started: SystemTime,
+    t0: Instant,
+    /// The answer's text so far.
+    text: Mutex<String>,
+    /// Recorded, by the attempt or by [`record_abandoned`]: never twice.
+    recorded: std::sync::atomic::AtomicBool,
+}
+
+impl InFlight {
+    /// True for the first caller only: it records the attempt.
+    fn claim(&self) -> bool {
+        !self
+            .recorded
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn in_flight() -> std::sync::MutexGuard<'static, Vec<Arc<InFlight>>> {
+    static IN_FLIGHT: Mutex<Vec<Arc<InFlight>>> = Mutex::new(Vec::new());
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records every attempt still in flight as `cancelled`, with the prompt and the text read so
+/// far counted locally: for a signal that ends the process at once (SIGTERM, SIGHUP, a second
+/// Ctrl-C), which would otherwise leave a request that was sent, and may be billed, out of the
+/// ledger, and its budget hold in place for an hour.
+pub fn record_abandoned() {
+    let flights: Vec<Arc<InFlight>> = in_flight().drain(..).collect();
+    for f in flights {
+        if !f.claim() {
+            continue;
+        }
+        let text = f
+            .text
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let usage = Usage {
+            input_tokens: f.prompt_tokens,
+            output_tokens: Encoding::for_model(&f.endpoint.model).count(&text) as u64,
+            cached_tokens: 0,
+            estimated: true,
+        };
+        f.meter.after(
+            f.ticket,
+            &f.endpoint,
+            &usage,
+            f.started,
+            f.t0.elapsed(),
+            "cancelled",
+        );
+    }
+}
+
 /// A meter that allows everything and records nothing (for tests and library users without a
 /// ledger).
 pub struct NoMeter;
@@ -537,6 +599,26 @@ impl Client {
         let ep = &slot.endpoint;
         let started = SystemTime::now();
         let t0 = Instant::now();
+        let flight = Arc::new(InFlight {
+            meter: self.meter.clone(),
+            ticket,
+            endpoint: ep.clone(),
+            prompt_tokens,
+            started,
+            t0,
+            text: Mutex::new(String::new()),
+            recorded: std::sync::atomic::AtomicBool::new(false),
+        });
+        in_flight().push(flight.clone());
+        // Whatever happens below, the attempt leaves the list (a signal's handler records
+        // what is still on it).
+        struct Leave(Arc<InFlight>);
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                in_flight().retain(|f| !Arc::ptr_eq(f, &self.0));
+            }
+        }
+        let _leave = Leave(flight.clone());
         let mut text = String::new();
         let mut calls = Vec::new();
         // Output arrived (it is paid for), and some of it reached the user.
@@ -583,6 +665,11 @@ impl Client {
                                     }
                                     next_count = text.len() + (ceiling as usize).div_ceil(2);
                                 }
+                                flight
+                                    .text
+                                    .lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                    .push_str(t);
                             }
                             Event::ToolCall(c) => calls.push(c.clone()),
                             Event::Finished { .. } => {}
@@ -640,7 +727,11 @@ impl Client {
                     }
                     None => counted(&text),
                 };
-                let (cost, priced) = self.meter.after(ticket, ep, &usage, started, latency, "ok");
+                let (cost, priced) = if flight.claim() {
+                    self.meter.after(ticket, ep, &usage, started, latency, "ok")
+                } else {
+                    (0.0, true)
+                };
                 if let Some(n) = overran {
                     notes.push(format!(
                         "{} sent more than the {} tokens asked for; vibe kept the first {n} and stopped reading",
@@ -680,9 +771,13 @@ impl Client {
                         ..Usage::default()
                     },
                 };
-                let (cost, _) =
+                let cost = if flight.claim() {
                     self.meter
-                        .after(ticket, ep, &usage, started, latency, &e.outcome());
+                        .after(ticket, ep, &usage, started, latency, &e.outcome())
+                        .0
+                } else {
+                    0.0
+                };
                 Err((e, shown, cost))
             }
         }
