@@ -2,50 +2,8 @@
 //! model's streamed answer on screen, and `/quit` leaves with the terminal restored. The pty is
 //! driven by python3's `pty` module (python3 is on every machine vibe is built on here).
 
-use crate::util::Test;
 use crate::util::llm_server::{Server, openai};
-
-/// vibe's TUI in a pty: `fd` is the pty's master; `wait_for(needle, timeout)` reads (answering
-/// the terminal queries) until `needle` has been seen.
-const FORK_PRELUDE: &str = r#"
-import fcntl, os, pty, select, struct, sys, termios, time
-vibe, root = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(vibe, [vibe, "-C", root, "chat"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-seen = b""
-answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
-def answer_queries():
-    # Answer like a terminal: the cursor position, and the device attributes (which also tells
-    # crossterm that the kitty keyboard protocol is not supported).
-    for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
-        n = seen.count(q)
-        while answered[q] < n:
-            os.write(fd, reply)
-            answered[q] += 1
-def wait_for(needle, timeout):
-    global seen
-    end = time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-            answer_queries()
-            if needle in seen:
-                return True
-    return needle in seen
-def typed(text):
-    for ch in text:
-        os.write(fd, ch.encode())
-        time.sleep(0.01)
-"#;
+use crate::util::{Test, pty_prelude};
 
 const DRIVER: &str = r#"
 if not wait_for(b"\x1b[?1049h", 20):
@@ -58,14 +16,7 @@ if not wait_for(b"Zanzibar", 30):
 time.sleep(0.3)
 typed("/quit")
 os.write(fd, b"\r")
-end = time.time() + 15
-status = None
-while time.time() < end:
-    wait_for(b"\x1b[?1049l", 0.2)
-    done, st = os.waitpid(pid, os.WNOHANG)
-    if done:
-        status = st
-        break
+status = exit_status(15)
 if status is None:
     print("FAIL did not exit"); sys.exit(1)
 if b"\x1b[?1049l" not in seen:
@@ -81,7 +32,7 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
         &["The capital ", "is ", "Zanzibar", " town."],
         Some((50, 6, 0)),
     ));
-    let (stdout, stderr) = run_driver(&format!("{FORK_PRELUDE}{DRIVER}"), &t, &s, &[]);
+    let (stdout, stderr) = run_driver(&format!("{}{DRIVER}", pty_prelude(&["chat"])), &t, &s, &[]);
     assert!(stdout.starts_with("OK 0"), "{stdout}\n{stderr}");
     assert_eq!(s.request_count(), 1);
 }
@@ -210,6 +161,11 @@ print("FAIL still running after the hangup"); sys.exit(1)
 fn a_closed_terminal_ends_the_tui() {
     let t = Test::fixture("python");
     let s = Server::start();
-    let (stdout, stderr) = run_driver(&format!("{FORK_PRELUDE}{HANGUP_DRIVER}"), &t, &s, &[]);
+    let (stdout, stderr) = run_driver(
+        &format!("{}{HANGUP_DRIVER}", pty_prelude(&["chat"])),
+        &t,
+        &s,
+        &[],
+    );
     assert_eq!(stdout.trim(), "OK 129", "{stdout}\n{stderr}");
 }

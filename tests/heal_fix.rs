@@ -1089,3 +1089,54 @@ fn an_answer_cut_at_max_tokens_keeps_its_whole_blocks() {
     assert_eq!(read(&t, "calc.py"), "def f(x):\n    return x + 1\n");
     assert_eq!(read(&t, "other.py"), "VALUE = 1\n");
 }
+
+/// Ctrl-C at "Write these changes? [y/N]" (in a pseudo-terminal, as a user types it) exits 130
+/// at once with nothing written; it was ignored, and a `y` typed after it still wrote.
+#[test]
+fn ctrl_c_at_the_prompt_writes_nothing() {
+    let t = Test::new();
+    t.write("a.py", "def f(x):\n    return (x + 1\n");
+    let s = Server::start();
+    setup(&t, &s.url());
+    s.push(answer(&block(
+        "a.py",
+        "    return (x + 1",
+        "    return (x + 1)",
+    )));
+    const DRIVER: &str = r#"
+if not wait_for(b"[y/N]", 60):
+    print("FAIL no prompt"); print(seen[-2000:]); sys.exit(1)
+time.sleep(0.3)
+os.write(fd, b"\x03")
+status = exit_status(10)
+if status is None:
+    os.write(fd, b"y\r")
+    time.sleep(2)
+    print("FAIL still waiting after Ctrl-C"); sys.exit(1)
+print("OK", os.waitstatus_to_exitcode(status))
+print(seen.decode("utf-8", "replace"))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "{}{DRIVER}",
+            crate::util::pty_prelude(&["heal", "a.py"])
+        ))
+        .arg(env!("CARGO_BIN_EXE_vibe"))
+        .arg(t.root())
+        .env("VIBE_HOME", t.home.path())
+        .env("TERM", "xterm-256color")
+        .output()
+        .expect("python3 runs the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("OK 130"), "{stdout}");
+    assert!(
+        stdout.contains("cancelled; nothing was written"),
+        "{stdout}"
+    );
+    assert_eq!(read(&t, "a.py"), "def f(x):\n    return (x + 1\n");
+    let runs = std::fs::read_dir(t.root().join(".vibe/backups"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(runs, 0);
+}

@@ -1,7 +1,7 @@
 //! `vibe heal FILE…` without `--check`: the fix loop with the configured model, then the diff,
 //! and the write (with backups, atomically) only when every stage passes and the user agrees.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -179,7 +179,7 @@ fn finish(
         } else if args.yes {
             true
         } else if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !quiet {
-            confirm("Write these changes?")?
+            super::confirm("Write these changes?")?
         } else {
             notes.push(
                 "not written: no terminal to ask on; pass --yes to write without asking".into(),
@@ -254,14 +254,4 @@ fn finish(
             ExitCode::FAILURE
         },
     )
-}
-
-/// Asks a yes/no question on the terminal; no is the default.
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    let mut err = std::io::stderr();
-    write!(err, "{question} [y/N] ")?;
-    err.flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }

@@ -430,10 +430,33 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     let cancel = crate::llm::client::Cancel::default();
     let on_signal = cancel.clone();
     on_signals(move || {
+        if AT_PROMPT.load(std::sync::atomic::Ordering::SeqCst) {
+            // Waiting for a yes or no: nothing runs and nothing is being written; a cancel
+            // would only be seen once the user answered (and `y` then wrote).
+            crate::to_stderr!("\ncancelled; nothing was written");
+            crate::heal::tools::kill_running_and_exit(130);
+        }
         on_signal.cancel();
         crate::heal::tools::interrupt();
     });
     cancel
+}
+
+/// A question on the terminal is waiting for its answer (see [`confirm`]).
+static AT_PROMPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks `question` on stderr and reads the answer from stdin: true for y or yes. Ctrl-C while it
+/// waits (with [`on_ctrl_c`] watching) exits 130 at once, saying nothing was written.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    let mut err = std::io::stderr();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut line = String::new();
+    AT_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line);
+    AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    read?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 /// Watches SIGINT, SIGTERM and SIGHUP from a thread of its own, registered before this

@@ -29,12 +29,23 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_with(path, bytes, perms)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Writes to a path that ends with this one fail (tests of what a failed write leaves).
+    pub(super) static FAIL_WRITES_TO: std::cell::RefCell<Option<PathBuf>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// [`atomic_write`] with the permissions to give the file (`None`: the defaults).
 pub(super) fn write_with(
     path: &Path,
     bytes: &[u8],
     perms: Option<Permissions>,
 ) -> std::io::Result<()> {
+    #[cfg(test)]
+    if FAIL_WRITES_TO.with(|f| f.borrow().as_deref().is_some_and(|p| path.ends_with(p))) {
+        return Err(std::io::Error::other("injected failure"));
+    }
     let (dir, name) = match (path.parent(), path.file_name()) {
         (Some(d), Some(n)) => (d, n.to_string_lossy()),
         _ => {

@@ -112,6 +112,19 @@ fn permissions(entry: &Entry) -> Option<std::fs::Permissions> {
     None
 }
 
+/// Writes a file's copy back, with the mode it had.
+fn restore(e: &Entry, abs: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(parent) = abs.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let perms = permissions(e).or_else(|| {
+        let mut p = std::fs::metadata(abs).ok()?.permissions();
+        p.set_readonly(e.readonly);
+        Some(p)
+    });
+    write_with(abs, bytes, perms).map_err(io(abs))
+}
+
 /// Reads a file if it exists.
 /// A file's copy in a run (`None` for a file the run created), or why it cannot be used (missing,
 /// or not the content the manifest says it held).
@@ -180,13 +193,6 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     let canon_root = root.canonicalize().map_err(io(root))?;
     // Re-resolve every path (the file system may have moved since the plan) and check that
     // each file is still what the plan read.
-    // Each change with its path now, its bytes now and their metadata (if it exists).
-    type Pending<'a> = (
-        &'a FileChange,
-        PathBuf,
-        Option<Vec<u8>>,
-        Option<std::fs::Metadata>,
-    );
     let mut work: Vec<Pending> = Vec::new();
     for c in changes {
         if c.old.as_deref() == Some(c.new.as_str()) {
@@ -225,10 +231,91 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             Err(e) => return Err(io(&dir)(e)),
         }
     };
-    // Copies of the old files, then the manifest, all durable before any file changes.
+    // Copies of the old files, then the manifest, all durable before any file changes. A run
+    // whose backup could not be made (a full disk) changed nothing and is removed: left
+    // without its manifest, it read as a damaged run and stopped `vibe undo` of older ones.
+    let backed_up = back_up(&canon_root, &work, &run_dir, &id, now, operation);
+    let (manifest, created_dirs) = match backed_up {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            return Err(Error::NotBackedUp {
+                source: Box::new(e),
+            });
+        }
+    };
+    // The writes. One that fails puts back the files written before it (they were read into
+    // memory above): a run changes all its files or none.
+    let mut done = 0;
+    let mut failed = None;
+    for d in &created_dirs {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                failed = Some((d.clone(), e));
+                break;
+            }
+        }
+    }
+    if failed.is_none() {
+        for (c, abs, _, _) in &work {
+            if let Err(e) = super::atomic_write(abs, c.new.as_bytes()) {
+                failed = Some((abs.clone(), e));
+                break;
+            }
+            done += 1;
+        }
+    }
+    if let Some((path, source)) = failed {
+        let mut put_back = true;
+        for (_, abs, current, _) in &work[..done] {
+            put_back &= match current {
+                Some(bytes) => super::atomic_write(abs, bytes).is_ok(),
+                None => std::fs::remove_file(abs).is_ok(),
+            };
+        }
+        for d in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        if put_back {
+            let _ = std::fs::remove_dir_all(&run_dir);
+        }
+        return Err(Error::WriteFailed {
+            path,
+            source,
+            written: done,
+            undo: (!put_back).then_some(id),
+        });
+    }
+    tracing::info!(
+        "edit run {id} ({operation}): {} files written",
+        manifest.files.len()
+    );
+    Ok(id)
+}
+
+/// Each change with its path now, its bytes now and their metadata (if it exists).
+type Pending<'a> = (
+    &'a FileChange,
+    PathBuf,
+    Option<Vec<u8>>,
+    Option<std::fs::Metadata>,
+);
+
+/// Copies the files `work` changes into `run_dir` and writes its manifest, durably; the
+/// manifest and the directories the run will create.
+fn back_up(
+    canon_root: &Path,
+    work: &[Pending],
+    run_dir: &Path,
+    id: &str,
+    now: jiff::Timestamp,
+    operation: &str,
+) -> Result<(Manifest, Vec<PathBuf>), Error> {
     let mut entries = Vec::new();
     let mut created_dirs: Vec<PathBuf> = Vec::new();
-    for (c, abs, current, meta) in &work {
+    for (c, abs, current, meta) in work {
         if let Some(bytes) = current {
             let copy = run_dir.join("files").join(&c.rel);
             if let Some(parent) = copy.parent() {
@@ -237,7 +324,7 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             // The copy keeps the original's mode: a private file's backup stays private.
             write_with(&copy, bytes, meta.as_ref().map(|m| m.permissions())).map_err(io(&copy))?;
         } else if let Some(parent) = abs.parent() {
-            for d in missing_dirs(&canon_root, parent) {
+            for d in missing_dirs(canon_root, parent) {
                 if !created_dirs.contains(&d) {
                     created_dirs.push(d);
                 }
@@ -254,36 +341,20 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     }
     let manifest = Manifest {
         schema: SCHEMA.into(),
-        id: id.clone(),
+        id: id.to_string(),
         created: now.to_string(),
         created_ns: now.as_nanosecond(),
         operation: operation.into(),
         files: entries,
-        created_dirs: created_dirs
-            .iter()
-            .map(|d| rel_of(&canon_root, d))
-            .collect(),
+        created_dirs: created_dirs.iter().map(|d| rel_of(canon_root, d)).collect(),
         undone: None,
     };
-    write_manifest(&run_dir, &manifest)?;
-    sync_dir(&run_dir).map_err(io(&run_dir))?;
-    sync_dir(&backups).map_err(io(&backups))?;
-    // The writes.
-    for d in &created_dirs {
-        match std::fs::create_dir(d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(d)(e)),
-        }
+    write_manifest(run_dir, &manifest)?;
+    sync_dir(run_dir).map_err(io(run_dir))?;
+    if let Some(backups) = run_dir.parent() {
+        sync_dir(backups).map_err(io(backups))?;
     }
-    for (c, abs, _, _) in &work {
-        super::atomic_write(abs, c.new.as_bytes()).map_err(io(abs))?;
-    }
-    tracing::info!(
-        "edit run {id} ({operation}): {} files written",
-        manifest.files.len()
-    );
-    Ok(id)
+    Ok((manifest, created_dirs))
 }
 
 /// The runs of a repository, oldest first. A run whose manifest is damaged is listed with the
@@ -418,16 +489,23 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
     let mut plan = Vec::new();
     let mut changed = Vec::new();
     for e in &manifest.files {
-        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| damaged(err.to_string()))?;
+        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| Error::PathMoved {
+            run: id.clone(),
+            reason: err.to_string(),
+        })?;
         let backup = read_copy(&run_dir, e)?.map_err(damaged)?;
-        let current = read_opt(&abs)?.map(|b| hash(&b));
-        let untouched_since = current.as_deref() == Some(e.new_hash.as_str())
-            || current == e.old_hash
-            || (current.is_none() && !e.existed);
+        let now = read_opt(&abs)?;
+        let current = now.as_deref().map(hash);
+        // Already as the run found it (put back by hand, or by an undo that failed half-way):
+        // nothing to write.
+        let as_before = current == e.old_hash || (current.is_none() && !e.existed);
+        let untouched_since = as_before || current.as_deref() == Some(e.new_hash.as_str());
         if !untouched_since {
             changed.push(e.path.clone());
         }
-        plan.push((e, abs, backup));
+        if !as_before {
+            plan.push((e, abs, backup, now));
+        }
     }
     if !changed.is_empty() && !force {
         return Err(Error::Changed {
@@ -442,31 +520,44 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         removed: Vec::new(),
         forced: changed,
     };
-    for (e, abs, backup) in plan {
-        match backup {
-            Some(bytes) => {
-                if let Some(parent) = abs.parent() {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                }
-                let perms = permissions(e).or_else(|| {
-                    let mut p = std::fs::metadata(&abs).ok()?.permissions();
-                    p.set_readonly(e.readonly);
-                    Some(p)
-                });
-                write_with(&abs, &bytes, perms).map_err(io(&abs))?;
-                report.restored.push(e.path.clone());
-            }
-            None => match std::fs::remove_file(&abs) {
-                Ok(()) => {
-                    if let Some(parent) = abs.parent() {
-                        sync_dir(parent).map_err(io(parent))?;
-                    }
-                    report.removed.push(e.path.clone());
-                }
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(io(&abs)(err)),
+    // One that fails puts back the files restored before it, as they were before the undo: an
+    // undo restores all its files or none (and can be tried again).
+    let mut done = 0;
+    let mut failed = None;
+    for (e, abs, backup, _) in &plan {
+        let result = match backup {
+            Some(bytes) => restore(e, abs, bytes),
+            None => match std::fs::remove_file(abs) {
+                Ok(()) => abs
+                    .parent()
+                    .map_or(Ok(()), |parent| sync_dir(parent).map_err(io(parent))),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(err) => Err(io(abs)(err)),
             },
+        };
+        match result {
+            Ok(()) if backup.is_some() => report.restored.push(e.path.clone()),
+            Ok(()) => report.removed.push(e.path.clone()),
+            Err(err) => {
+                failed = Some(err);
+                break;
+            }
         }
+        done += 1;
+    }
+    if let Some(err) = failed {
+        let mut put_back = true;
+        for (_, abs, _, before) in &plan[..done] {
+            put_back &= match before {
+                Some(bytes) => super::atomic_write(abs, bytes).is_ok(),
+                None => std::fs::remove_file(abs).is_ok(),
+            };
+        }
+        return Err(Error::UndoFailed {
+            run: id,
+            source: Box::new(err),
+            put_back,
+        });
     }
     // Directories the run created, deepest first, if they are empty now.
     for d in manifest.created_dirs.iter().rev() {
@@ -491,6 +582,91 @@ mod tests {
             old,
             new: new.into(),
         }
+    }
+
+    fn fail_writes_to(path: Option<PathBuf>) {
+        super::super::atomic::FAIL_WRITES_TO.with(|f| *f.borrow_mut() = path);
+    }
+
+    fn read(p: &Path) -> Option<String> {
+        std::fs::read_to_string(p).ok()
+    }
+
+    /// A write that fails puts back the files written before it, removes the files and
+    /// directories the run made and the run itself: all or nothing.
+    #[test]
+    fn a_failed_write_changes_nothing() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "a old\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(r.join("b.txt"), "b old\n").unwrap_or_else(|e| panic!("{e}"));
+        let changes = vec![
+            change(r, "a.txt", "a new\n"),
+            change(r, "d/made.txt", "made\n"),
+            change(r, "b.txt", "b new\n"),
+        ];
+        let canon = r.canonicalize().unwrap_or_else(|e| panic!("{e}"));
+        fail_writes_to(Some(canon.join("b.txt")));
+        let err = commit(r, &changes, "test").err();
+        fail_writes_to(None);
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("b.txt: injected failure; nothing was changed (the 2 file(s) written before it were put back)"),
+            "{msg}"
+        );
+        assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a old\n"));
+        assert_eq!(read(&r.join("b.txt")).as_deref(), Some("b old\n"));
+        assert!(!r.join("d").exists());
+        assert_eq!(list_runs(r).map(|l| l.len()).ok(), Some(0));
+        // A backup that cannot be made (its copy of b.txt) leaves no run behind either.
+        fail_writes_to(Some(PathBuf::from("files/b.txt")));
+        let err = commit(r, &changes, "test").err();
+        fail_writes_to(None);
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("cannot back up the files before writing")
+                && msg.contains("nothing was changed"),
+            "{msg}"
+        );
+        assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a old\n"));
+        let runs = std::fs::read_dir(canon.join(".vibe/backups"))
+            .into_iter()
+            .flatten()
+            .count();
+        assert_eq!(runs, 0);
+    }
+
+    /// An undo that fails half-way puts back what it restored; run again, it skips the files
+    /// already as the run found them.
+    #[test]
+    fn a_failed_undo_restores_nothing_and_can_be_run_again() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "a old\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(r.join("b.txt"), "b old\n").unwrap_or_else(|e| panic!("{e}"));
+        let changes = vec![change(r, "a.txt", "a new\n"), change(r, "b.txt", "b new\n")];
+        commit(r, &changes, "test").unwrap_or_else(|e| panic!("{e}"));
+        let canon = r.canonicalize().unwrap_or_else(|e| panic!("{e}"));
+        fail_writes_to(Some(canon.join("b.txt")));
+        let msg = undo(r, None, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        fail_writes_to(None);
+        assert!(
+            msg.contains("injected failure; nothing was restored"),
+            "{msg}"
+        );
+        assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a new\n"));
+        assert_eq!(read(&r.join("b.txt")).as_deref(), Some("b new\n"));
+        // b.txt put back by hand: the undo writes a.txt alone.
+        std::fs::write(r.join("b.txt"), "b old\n").unwrap_or_else(|e| panic!("{e}"));
+        fail_writes_to(Some(canon.join("b.txt")));
+        let report = undo(r, None, false);
+        fail_writes_to(None);
+        let report = report.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.restored, vec!["a.txt".to_string()]);
+        assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a old\n"));
     }
 
     #[test]

@@ -130,12 +130,50 @@ pub enum Error {
         if files.len() == 1 { "a file" } else { "files" }, files.join(", ")
     )]
     Changed { run: String, files: Vec<String> },
-    #[error("run {run}: the backup is damaged ({reason}); nothing was restored")]
+    #[error(
+        "run {run}: the backup is damaged ({reason}); nothing was restored\nhint: `vibe undo --list` shows the runs, `vibe undo --run ID` undoes another; remove .vibe/backups/{run} if it holds nothing you need"
+    )]
     Damaged { run: String, reason: String },
+    #[error(
+        "run {run}: {reason}; nothing was restored\nhint: the backup is whole; put the path back as the run left it (vibe does not write through a link leading out of the repository), then run `vibe undo` again"
+    )]
+    PathMoved { run: String, reason: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error(
+        "cannot back up the files before writing: {source}; nothing was changed\nhint: fix what stops the backup (a full disk, .vibe/backups not writable), then run the command again"
+    )]
+    NotBackedUp { source: Box<Error> },
+    #[error(
+        "{}: {source}; {}",
+        path.display(),
+        match (undo, written) {
+            (None, 0) => "nothing was changed\nhint: fix what stops the write (permissions, a full disk, an immutable file), then run the command again".to_string(),
+            (None, n) => format!("nothing was changed (the {n} file(s) written before it were put back)\nhint: fix what stops the write (permissions, a full disk, an immutable file), then run the command again"),
+            (Some(id), n) => format!("{n} file(s) were written before it and could not all be put back\nhint: `vibe undo --run {id}` restores them"),
+        }
+    )]
+    WriteFailed {
+        path: PathBuf,
+        source: std::io::Error,
+        written: usize,
+        undo: Option<String>,
+    },
+    #[error(
+        "run {run}: {source}; {}",
+        if *put_back {
+            "nothing was restored (the files restored before it were put back as they were)\nhint: fix what stops the write, then run `vibe undo` again"
+        } else {
+            "some files were restored and could not all be put back\nhint: fix what stops the write, then run `vibe undo` again: the files already restored are skipped"
+        }
+    )]
+    UndoFailed {
+        run: String,
+        source: Box<Error>,
+        put_back: bool,
     },
 }
 

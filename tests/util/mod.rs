@@ -351,3 +351,63 @@ pub fn signal_once_started(
     assert!(left.is_empty(), "{args:?} {signal}: left behind {left:?}");
     stderr
 }
+
+/// The start of a python3 driver of vibe in a pseudo-terminal (python3's `pty`; python3 is on
+/// every machine vibe is built on here): runs `vibe -C ROOT ARGS…` (vibe and ROOT are the
+/// driver's first two arguments); `fd` is the pty's master, `pid` vibe's; `wait_for(needle,
+/// timeout)` reads (answering the terminal's queries) until `needle` has been seen, into `seen`;
+/// `exit_status(timeout)` waits for vibe to exit; `typed(text)` types.
+pub fn pty_prelude(args: &[&str]) -> String {
+    let args = serde_json::to_string(args).unwrap_or_else(|e| panic!("{e}"));
+    PTY_PRELUDE.replace("__ARGS__", &args)
+}
+
+const PTY_PRELUDE: &str = r#"
+import fcntl, os, pty, select, struct, sys, termios, time
+vibe, root = sys.argv[1], sys.argv[2]
+ARGS = __ARGS__
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(vibe, [vibe, "-C", root] + ARGS)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+seen = b""
+answered = {b"\x1b[6n": 0, b"\x1b[c": 0}
+def answer_queries():
+    # Answer like a terminal: the cursor position, and the device attributes (which also tells
+    # crossterm that the kitty keyboard protocol is not supported).
+    for q, reply in ((b"\x1b[6n", b"\x1b[1;1R"), (b"\x1b[c", b"\x1b[?62;22c")):
+        n = seen.count(q)
+        while answered[q] < n:
+            os.write(fd, reply)
+            answered[q] += 1
+def wait_for(needle, timeout):
+    global seen
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            answer_queries()
+            if needle in seen:
+                return True
+    return needle in seen
+def exit_status(timeout):
+    # vibe's wait status once it exits (reading what it writes meanwhile), or None.
+    end = time.time() + timeout
+    while time.time() < end:
+        wait_for(b"\x00never\x00", 0.2)
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return st
+    return None
+def typed(text):
+    for ch in text:
+        os.write(fd, ch.encode())
+        time.sleep(0.01)
+"#;
