@@ -198,12 +198,21 @@ fn an_edit_the_user_makes_while_the_model_answers_is_not_overwritten() {
     t.write("bad.py", &mine);
     let out = child.wait_with_output().expect("wait");
     let run = Run { output: out };
-    assert_ne!(run.code(), 0, "{}", run.stdout());
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    // The report still comes (it printed nothing), saying why nothing was written.
+    let j: Value = serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (j["healed"].as_bool(), j["written"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let notes = j["notes"].to_string();
     assert!(
-        run.stderr()
-            .contains("changed on disk since the edit was planned"),
-        "{}",
-        run.stderr()
+        notes.contains("not written: bad.py: the file changed on disk since the edit was planned; nothing was written"),
+        "{j:#}"
+    );
+    assert!(
+        j["attempts"].as_array().is_some_and(|a| a.len() == 1),
+        "{j:#}"
     );
     assert_eq!(read(&t, "bad.py"), mine);
 }
@@ -1139,4 +1148,65 @@ print(seen.decode("utf-8", "replace"))
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(runs, 0);
+}
+
+/// A model's edit naming a FIFO in the repository is refused as not a regular file; reading it
+/// blocked the heal in open(2), past a Ctrl-C.
+#[cfg(unix)]
+#[test]
+fn an_edit_naming_a_fifo_is_refused_not_opened() {
+    let t = Test::new();
+    t.write("a.py", "def f(x):\n    return (x + 1\n");
+    let made = std::process::Command::new("mkfifo")
+        .arg(t.root().join("notes.py"))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo");
+    let s = Server::start();
+    setup(&t, &s.url());
+    s.push(answer(&block("notes.py", "", "Y = 3")));
+    let mut c = t.cmd();
+    c.args(["heal", "--yes", "--max-attempts", "1", "a.py"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let start = std::time::Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("vibe heal hangs on the FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = Run {
+        output: child.wait_with_output().expect("wait"),
+    };
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(
+        run.stdout().contains("not a regular file") || run.stderr().contains("not a regular file"),
+        "{}\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    assert_eq!(read(&t, "a.py"), "def f(x):\n    return (x + 1\n");
+}
+
+/// A file under .git/ or .vibe/ is refused before any model is asked (exit 2): no edit of it
+/// could be written, and three requests were paid for to learn that.
+#[test]
+fn files_under_git_and_vibe_are_refused_up_front() {
+    let t = Test::new();
+    t.write(".git/hooks/h.py", "def f(x):\n    return (x + 1\n");
+    let s = Server::start();
+    setup(&t, &s.url());
+    let run = heal(&t, &["--yes", ".git/hooks/h.py"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("paths under .git/ and .vibe/ are not edited")
+            && run.stderr().contains("vibe heal --check"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(s.request_count(), 0);
 }

@@ -117,6 +117,12 @@ pub fn run(args: &HealArgs, cwd: &Path, root: &Path, config: &Config) -> anyhow:
     if !args.check {
         // Refused before any model is asked: no answer could be written to such a file.
         for f in &files {
+            if let Err(e @ crate::edit::PathError::Reserved(_)) = crate::edit::resolve(root, f) {
+                return Err(UsageError {
+                    message: format!("{e}\nhint: `vibe heal --check {f}` still validates it"),
+                }
+                .into());
+            }
             let bytes = std::fs::read(root.join(f)).map_err(|e| UsageError {
                 message: format!("{f}: cannot read: {e}"),
             })?;

@@ -187,11 +187,20 @@ fn finish(
             false
         };
         if write {
-            let id = fix::write(root, store, &outcome)?;
-            notes.push(format!(
-                "written; the originals are in .vibe/backups/{id} (`vibe undo` puts them back)"
-            ));
-            run_id = Some(id);
+            // A write refused (a file changed meanwhile, one that cannot be written) is
+            // reported like any other outcome: with --json, in the report (it printed nothing).
+            match fix::write(root, store, &outcome) {
+                Ok(id) => {
+                    notes.push(format!(
+                        "written; the originals are in .vibe/backups/{id} (`vibe undo` puts them back)"
+                    ));
+                    run_id = Some(id);
+                }
+                Err(e) => notes.push(format!(
+                    "not written: {}",
+                    crate::error_chain(e.as_ref()).replace('\n', " ")
+                )),
+            }
         } else if !args.dry_run && std::io::stdin().is_terminal() && !quiet {
             notes.push("not written".into());
         }

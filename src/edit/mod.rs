@@ -109,7 +109,9 @@ pub enum Error {
         "{path}: the block at answer line {line} searches a file that does not exist; to create it, use an empty SEARCH section"
     )]
     NoSuchFile { path: String, line: usize },
-    #[error("{path}: the file changed on disk since the edit was planned; plan it again")]
+    #[error(
+        "{path}: the file changed on disk since the edit was planned; nothing was written\nhint: run the command again on the file as it is now"
+    )]
     ChangedSincePlan { path: String },
     #[error("nothing to write: every change leaves its file as it is")]
     NothingToWrite,
@@ -186,7 +188,7 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// Reads a file as text: `None` if it does not exist; an error if it is not a regular file or
 /// not UTF-8.
-fn read_text(rel: &str, abs: &Path) -> Result<Option<String>, Error> {
+pub(crate) fn read_text(rel: &str, abs: &Path) -> Result<Option<String>, Error> {
     match std::fs::metadata(abs) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(abs)(e)),

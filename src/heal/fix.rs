@@ -546,13 +546,17 @@ impl Loop<'_> {
         if let Some(text) = shown.get(rel) {
             return Ok((Some(text.clone()), text.clone()));
         }
-        match std::fs::read(self.root.join(rel)) {
-            Ok(bytes) => {
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| format!("{rel} is not UTF-8 text; not edited"))?;
-                Ok((Some(text.clone()), text))
+        // As the edit layer reads it: a FIFO, a device or a directory is refused, not opened (a
+        // model's edit naming a FIFO blocked the heal in open(2), past a Ctrl-C).
+        match crate::edit::read_text(rel, &self.root.join(rel)) {
+            Ok(Some(text)) => Ok((Some(text.clone()), text)),
+            Ok(None) => Ok((None, String::new())),
+            Err(crate::edit::Error::NotUtf8 { .. }) => {
+                Err(format!("{rel} is not UTF-8 text; not edited"))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, String::new())),
+            Err(crate::edit::Error::NotAFile { .. }) => {
+                Err(format!("{rel} is not a regular file; not edited"))
+            }
             Err(e) => Err(format!("cannot read {rel}: {e}")),
         }
     }
