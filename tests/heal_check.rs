@@ -699,6 +699,13 @@ fn a_validator_that_times_out_is_killed() {
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(status(&v, "slow"), "timed_out");
     assert_eq!(diags(&v, "slow"), ["a.py:0: timeout"]);
+    // The hint names where a validator of the user's own is set (it named heal.validators,
+    // which warns that there is no built-in of that name).
+    assert!(
+        v.to_string()
+            .contains(r#"raise heal.custom.\"slow\".timeout"#),
+        "{v:#}"
+    );
 }
 
 #[test]

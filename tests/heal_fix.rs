@@ -127,6 +127,22 @@ fn python_syntax_error_in_one_attempt_and_undo_restores_it() {
     assert_eq!(j["before"]["failed_stage"], "syntax");
     assert_eq!(j["after"]["failed_stage"], Value::Null);
     assert_eq!(j["attempts"][0]["outcome"], "accepted");
+    // The candidate's byte code went with its overlay: none is left in the user's cache (each
+    // attempt left a copy there).
+    let mut left = vec![];
+    let mut dirs = vec![t.home.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.to_string_lossy().contains("vibe-overlay") {
+                left.push(p.clone());
+            }
+            if e.file_type().is_ok_and(|f| f.is_dir()) {
+                dirs.push(p);
+            }
+        }
+    }
+    assert_eq!(left, Vec::<std::path::PathBuf>::new());
     // The prompt had the diagnostics and the numbered code.
     let run = t.run(&["undo"]);
     run.ok();

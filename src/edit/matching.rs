@@ -311,6 +311,11 @@ fn splice(
         out.push_str(l.text);
         out.push_str(l.eol);
     }
+    // The file's last lines deleted: the line before them is the last now, and lacks an ending
+    // as the file's last line did ("a\nBAD" without BAD is "a", not "a\n").
+    if new.is_empty() && end == file.len() && !close_last && start > 0 {
+        out.truncate(out.len() - file[start - 1].eol.len());
+    }
     out
 }
 
@@ -400,6 +405,17 @@ mod tests {
             Ok("\u{feff}def g():\n    pass\n".into())
         );
         assert_eq!(apply("x = 1\n", "x = 1\n", "x = 2\n"), Ok("x = 2\n".into()));
+    }
+
+    /// A file without a final newline keeps lacking one when its last lines are deleted, and
+    /// keeps one when it had one.
+    #[test]
+    fn deleting_the_last_lines_keeps_the_missing_final_newline() {
+        assert_eq!(apply("a\nBAD", "BAD", ""), Ok("a".into()));
+        assert_eq!(apply("a\r\nb\r\nBAD", "b\nBAD", ""), Ok("a".into()));
+        assert_eq!(apply("a\nBAD\n", "BAD\n", ""), Ok("a\n".into()));
+        assert_eq!(apply("a\nBAD", "BAD", "c"), Ok("a\nc".into()));
+        assert_eq!(apply("BAD", "BAD", ""), Ok("".into()));
     }
 
     #[test]

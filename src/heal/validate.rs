@@ -960,6 +960,15 @@ fn of(files: &[String], langs: &[Option<Lang>], want: &[Lang]) -> Vec<String> {
         .collect()
 }
 
+/// Where `python3 -m py_compile` writes byte code for files under `root`: the user's cache, or,
+/// for an overlay (a candidate edit being validated), the overlay's own scratch dir.
+fn pycache_prefix(root: &Path) -> PathBuf {
+    match (crate::heal::overlay::original_of(root), root.parent()) {
+        (Some(_), Some(scratch)) => scratch.join("pycache"),
+        _ => crate::config::user_cache_dir().join("pycache"),
+    }
+}
+
 /// Files grouped by the directory that owns them (nearest of `markers`), in first-seen order.
 fn by_project(
     root: &Path,
@@ -1248,12 +1257,11 @@ fn builtin_jobs(
                         ),
                         // Byte code goes to the user's cache, never next to the user's files
                         // (nor to a fixed path in the shared temp dir, which another user may
-                        // own: every compile would fail there).
+                        // own: every compile would fail there); a candidate's, validated in an
+                        // overlay, into the overlay's scratch dir, removed with it (under the
+                        // cache, each attempt left a copy of its files' byte code for good).
                         "PYTHONPYCACHEPREFIX",
-                        &crate::config::user_cache_dir()
-                            .join("pycache")
-                            .display()
-                            .to_string(),
+                        &pycache_prefix(root).display().to_string(),
                     ),
                     None => not_installed("py_compile", "python3", &py),
                 });
@@ -2032,9 +2040,15 @@ fn run_job(
             severity: Severity::Error,
             code: Some("timeout".into()),
             message: format!(
-                "{} did not finish within {:.0} s (killed); raise heal.validators.\"{}\".timeout",
+                "{} did not finish within {:.0} s (killed); raise heal.{}.\"{}\".timeout",
                 job.name,
                 timeout.as_secs_f64(),
+                // A validator of the user's own is set under [heal.custom.NAME].
+                if config.heal.custom.contains_key(&job.name) {
+                    "custom"
+                } else {
+                    "validators"
+                },
                 job.name
             ),
             stage,
