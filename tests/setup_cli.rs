@@ -204,3 +204,100 @@ fn completions_and_man_page_come_from_the_real_flags() {
         "{run}"
     );
 }
+
+/// The user's vibe home is never the current directory: a relative VIBE_HOME, or no home at
+/// all, made a cloned repository's config.toml (with api_key_cmd) and plugins/ the user's own.
+/// An empty VIBE_HOME is unset.
+#[cfg(unix)]
+#[test]
+fn a_home_that_would_be_the_current_directory_is_refused() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new();
+    t.write("config.toml", "[llm]\nmodel = \"repo/evil\"\n");
+    // vibe with these variables set (or, with None, removed).
+    let run = |vars: &[(&str, Option<&OsStr>)], args: &[&str]| {
+        let mut c = t.cmd();
+        for (k, v) in vars {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        Run {
+            output: c.args(args).output().unwrap_or_else(|e| panic!("{e}")),
+        }
+    };
+    let cost = ["cost", "--json"];
+    for (home, says) in [
+        (
+            ".",
+            "environment variable VIBE_HOME: . is not an absolute path",
+        ),
+        ("sub/dir", "VIBE_HOME: sub/dir is not an absolute path"),
+    ] {
+        let r = run(&[("VIBE_HOME", Some(OsStr::new(home)))], &cost);
+        assert_eq!(r.code(), 2, "{home}: {}", r.stderr());
+        assert!(r.stderr().contains(says), "{}", r.stderr());
+    }
+    let no_xdg = [
+        ("XDG_CONFIG_HOME", None),
+        ("XDG_DATA_HOME", None),
+        ("XDG_CACHE_HOME", None),
+    ];
+    // No home directory at all. Whether `directories` finds one without HOME depends on the
+    // passwd entry of the user running the tests: when it does not, vibe refuses.
+    let r = run(
+        &[&[("VIBE_HOME", None), ("HOME", None)][..], &no_xdg].concat(),
+        &cost,
+    );
+    if r.code() != 0 {
+        assert_eq!(r.code(), 2, "{}", r.stderr());
+        assert!(
+            r.stderr()
+                .contains("set VIBE_HOME to an absolute directory"),
+            "{}",
+            r.stderr()
+        );
+    }
+    // An empty VIBE_HOME is unset: the home is under HOME, not here.
+    let fake_home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vars = [
+        ("VIBE_HOME", Some(OsStr::new(""))),
+        ("HOME", Some(fake_home.path().as_os_str())),
+    ];
+    let r = run(
+        &[&vars[..], &no_xdg].concat(),
+        &["doctor", "--offline", "--json"],
+    );
+    assert!(!r.stdout().contains("repo/evil"), "{}", r.stdout());
+    // Another program's variable that is not UTF-8 is none of vibe's business; a VIBE_ one is
+    // an error naming it (both made every command panic).
+    let bad = Some(OsStr::from_bytes(b"\xff"));
+    let r = run(&[("SOME_OTHER_VAR", bad)], &cost);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let r = run(&[("VIBE_MAP_TOKENS", bad)], &cost);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("environment variable VIBE_MAP_TOKENS: not UTF-8"),
+        "{}",
+        r.stderr()
+    );
+}
+
+/// A config file that cannot be read (a directory there, a link loop) is the user's to fix,
+/// like one that does not parse: exit 2 and what to do (it was exit 1, no hint).
+#[test]
+fn a_config_that_cannot_be_read_is_a_usage_error() {
+    let t = Test::new();
+    std::fs::create_dir_all(t.root().join(".vibe/config.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let run = t.run(&["cost", "--json"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(".vibe/config.toml")
+            && run.stderr().contains("hint: make it a readable file"),
+        "{}",
+        run.stderr()
+    );
+}

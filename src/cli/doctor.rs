@@ -151,10 +151,9 @@ fn hint_of(s: &str) -> Option<String> {
 
 pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Result<ExitCode> {
     let mut out: Vec<Check> = Vec::new();
-    let config = match Config::load(&Sources::from_env(
-        Some(root.to_path_buf()),
-        overrides.to_vec(),
-    )) {
+    let config = match Sources::from_env(Some(root.to_path_buf()), overrides.to_vec())
+        .and_then(|sources| Config::load(&sources))
+    {
         Ok(c) => {
             out.push(check(
                 "config",

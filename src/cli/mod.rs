@@ -127,6 +127,8 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
             e.downcast_ref::<crate::config::Error>(),
             Some(
                 crate::config::Error::File { .. }
+                    | crate::config::Error::Read { .. }
+                    | crate::config::Error::NoHome
                     | crate::config::Error::NotUtf8 { .. }
                     | crate::config::Error::Env { .. }
                     | crate::config::Error::Flag { .. }
@@ -279,7 +281,7 @@ pub(crate) fn warning(w: impl std::fmt::Display) {
 }
 
 fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
-    let config = Config::load(&Sources::from_env(root, overrides.to_vec()))?;
+    let config = Config::load(&Sources::from_env(root, overrides.to_vec())?)?;
     for w in &config.warnings {
         warning(w);
     }

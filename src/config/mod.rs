@@ -25,13 +25,19 @@ pub enum Error {
         line: usize,
         byte: usize,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error(
+        "cannot read {path}: {source}\nhint: make it a readable file (or remove it: every setting has a default)"
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("environment variable {var}: {message}\nhint: unset it or give a valid value")]
     Env { var: String, message: String },
+    #[error(
+        "this user has no home directory (HOME is not set) and VIBE_HOME is not set: vibe has nowhere to keep its config and cost ledger\nhint: set VIBE_HOME to an absolute directory, e.g. VIBE_HOME=/var/lib/vibe"
+    )]
+    NoHome,
     #[error("-c {arg}: {message}\nhint: the form is -c section.key=value, e.g. -c map.tokens=4096")]
     Flag { arg: String, message: String },
     /// A `-c` of the right form whose key or value is refused.
@@ -421,16 +427,57 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The sources of a real run: the process environment and the user's directories.
-    pub fn from_env(repo_root: Option<PathBuf>, overrides: Vec<String>) -> Self {
-        Sources {
+    /// The sources of a real run: the process environment and the user's directories. Other
+    /// programs' variables are not read (one that is not UTF-8 made every command panic); a
+    /// `VIBE_*` that is not UTF-8 is an error, and so is a home that would be the current
+    /// directory ([`home_problem`]).
+    pub fn from_env(repo_root: Option<PathBuf>, overrides: Vec<String>) -> Result<Self, Error> {
+        let mut env = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let Some(k) = k.to_str().filter(|k| k.starts_with("VIBE_")) else {
+                continue;
+            };
+            let v = v.into_string().map_err(|v| Error::Env {
+                var: k.to_string(),
+                message: format!("not UTF-8 text ({:?})", v.to_string_lossy()),
+            })?;
+            env.push((k.to_string(), v));
+        }
+        if let Some(e) = home_problem() {
+            return Err(e);
+        }
+        Ok(Sources {
             user_file: Some(crate::config::user_config_dir().join("config.toml")),
             repo_root,
-            env: std::env::vars()
-                .filter(|(k, _)| k.starts_with("VIBE_"))
-                .collect(),
+            env,
             overrides,
-        }
+        })
+    }
+}
+
+/// `VIBE_HOME` as set: `None` when unset or empty (an empty one is unset, as for `HOME`).
+fn vibe_home() -> Option<PathBuf> {
+    std::env::var_os("VIBE_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Why the user's vibe home cannot be used: a relative `VIBE_HOME`, or no home directory at
+/// all. Either made the current directory the home: run in a cloned repository, its
+/// `config.toml` (with `api_key_cmd`) and `plugins/` were the user's own, trusted.
+pub fn home_problem() -> Option<Error> {
+    match vibe_home() {
+        Some(h) if !h.is_absolute() => Some(Error::Env {
+            var: "VIBE_HOME".into(),
+            message: format!(
+                "{} is not an absolute path: the home would move with the current directory, and a repository's config.toml and plugins/ would be trusted as yours",
+                h.display()
+            ),
+        }),
+        Some(_) => None,
+        None => directories::ProjectDirs::from("", "", "vibe")
+            .is_none()
+            .then_some(Error::NoHome),
     }
 }
 
@@ -450,19 +497,22 @@ pub fn user_data_dir() -> PathBuf {
 /// (e.g. `~/.cache/vibe`). Never a fixed path under the shared temp dir, which another user
 /// could own.
 pub fn user_cache_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("VIBE_HOME") {
-        return PathBuf::from(home).join("cache");
+    if let Some(home) = vibe_home() {
+        return home.join("cache");
     }
     user_dir(directories::ProjectDirs::cache_dir)
 }
 
+/// A command that loads the config refuses to run when [`home_problem`] says why; without a
+/// home, the fallback is a path that does not exist (never one relative to the current
+/// directory), so that whatever reads or writes there fails and says where.
 fn user_dir(pick: fn(&directories::ProjectDirs) -> &Path) -> PathBuf {
-    if let Some(home) = std::env::var_os("VIBE_HOME") {
-        return PathBuf::from(home);
+    if let Some(home) = vibe_home() {
+        return home;
     }
     directories::ProjectDirs::from("", "", "vibe")
         .map(|d| pick(&d).to_path_buf())
-        .unwrap_or_else(|| PathBuf::from(".vibe-home"))
+        .unwrap_or_else(|| PathBuf::from("/nonexistent/vibe-home"))
 }
 
 impl Config {
