@@ -301,3 +301,28 @@ fn a_config_that_cannot_be_read_is_a_usage_error() {
         run.stderr()
     );
 }
+
+/// Text a repository controls (its config's model name, a backup manifest, its plugin dirs) is
+/// printed escaped, as everywhere else: an OSC title or a colour reached the terminal raw.
+#[test]
+fn repository_text_is_escaped_in_doctor_undo_and_plugin_list() {
+    let t = Test::new();
+    t.write(
+        ".vibe/config.toml",
+        "[llm]\nmodel = \"ollama/x\\u001b]0;PWNED\\u0007\"\n[plugins]\ndirs = [\"x\\u001b[31my\"]\n",
+    );
+    t.write(
+        ".vibe/backups/20260101T000000Z-abcd/manifest.json",
+        r#"{"schema":"vibe.backup/1","id":"20260101T000000Z-abcd","created":"2026-01-01T00:00:00Z","created_ns":1,"operation":"heal\u001b]0;OWNED\u0007","files":[{"path":"x\u001b[31m.txt","existed":false,"mode":null,"readonly":false,"old_hash":null,"new_hash":"00"}],"created_dirs":[],"undone":null}"#,
+    );
+    for args in [
+        &["doctor", "--offline"][..],
+        &["undo", "--list"][..],
+        &["plugin", "list"][..],
+    ] {
+        let run = bare(&t, args);
+        let out = format!("{}{}", run.stdout(), run.stderr());
+        assert!(!out.contains('\u{1b}'), "{args:?}: {out:?}");
+        assert!(out.contains("\\u{1b}"), "{args:?}: {out}");
+    }
+}

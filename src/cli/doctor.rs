@@ -55,7 +55,13 @@ fn providers(config: &Config, offline: bool, out: &mut Vec<Check>) {
     let chain = match llm::providers::chain(config, None) {
         Ok(c) => c,
         Err(e) => {
-            out.push(check("provider", Status::Problem, e.to_string(), None));
+            let e = e.to_string();
+            out.push(check(
+                "provider",
+                Status::Problem,
+                first_line(&e),
+                hint_of(&e),
+            ));
             return;
         }
     };
@@ -306,9 +312,11 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
                 Status::Note => "note   ",
                 Status::Problem => "PROBLEM",
             };
-            s.push_str(&format!("{mark} {:<9} {}\n", c.area, c.what));
+            // What a check says quotes the configuration (a repository's model name) and
+            // tools' output: escaped, as every text from outside vibe is.
+            s.push_str(&format!("{mark} {:<9} {}\n", c.area, super::shown(&c.what)));
             if let Some(h) = &c.hint {
-                s.push_str(&format!("{:<17} hint: {h}\n", ""));
+                s.push_str(&format!("{:<17} hint: {}\n", "", super::shown(h)));
             }
         }
         s.push_str(&match problems {

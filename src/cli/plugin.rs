@@ -153,7 +153,7 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
             if found.is_empty() {
                 out.push_str("no plugins found; looked in:\n");
                 for (d, _) in plugins::dirs(root, config) {
-                    out.push_str(&format!("  {}\n", d.display()));
+                    out.push_str(&format!("  {}\n", shown(&d.display().to_string())));
                 }
             }
             for p in &found {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::edit::{self, RunInfo, UndoReport};
 
-use super::{UsageError, print, print_json};
+use super::{UsageError, print, print_json, shown};
 
 #[derive(Debug, Args)]
 pub struct UndoArgs {
@@ -91,7 +91,7 @@ fn list_text(runs: &[RunInfo]) -> String {
     let mut s = String::new();
     for r in runs {
         let status = match (&r.damaged, r.undone) {
-            (Some(why), _) => format!("damaged: {why}"),
+            (Some(why), _) => format!("damaged: {}", shown(why)),
             (None, true) => "undone".into(),
             (None, false) => format!(
                 "{} file{}",
@@ -99,10 +99,16 @@ fn list_text(runs: &[RunInfo]) -> String {
                 if r.files.len() == 1 { "" } else { "s" }
             ),
         };
-        s.push_str(&format!("{}  {:<8}  {status}\n", r.id, r.operation));
+        // A run's manifest is a file in the repository (a clone may carry one): what it
+        // says is escaped, as every text from outside vibe is.
+        s.push_str(&format!(
+            "{}  {:<8}  {status}\n",
+            shown(&r.id),
+            shown(&r.operation)
+        ));
         if r.damaged.is_none() {
             for f in &r.files {
-                s.push_str(&format!("    {f}\n"));
+                s.push_str(&format!("    {}\n", shown(f)));
             }
         }
     }
@@ -112,20 +118,21 @@ fn list_text(runs: &[RunInfo]) -> String {
 fn report_text(r: &UndoReport) -> String {
     let mut s = format!(
         "undid run {} ({}): {} restored, {} removed\n",
-        r.run,
-        r.operation,
+        shown(&r.run),
+        shown(&r.operation),
         r.restored.len(),
         r.removed.len()
     );
     for f in &r.restored {
-        s.push_str(&format!("  restored  {f}\n"));
+        s.push_str(&format!("  restored  {}\n", shown(f)));
     }
     for f in &r.removed {
-        s.push_str(&format!("  removed   {f}\n"));
+        s.push_str(&format!("  removed   {}\n", shown(f)));
     }
     for f in &r.forced {
         s.push_str(&format!(
-            "  (changes made since the run to {f} were overwritten)\n"
+            "  (changes made since the run to {} were overwritten)\n",
+            shown(f)
         ));
     }
     s

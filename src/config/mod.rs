@@ -563,7 +563,9 @@ impl Config {
                 arg: shown.clone(),
                 message,
             })?;
-            check(&merged, &layer).map_err(|message| Error::FlagValue {
+            // The value is repeated in the message unless the key may hold a credential.
+            let secret = arg.split_once('=').is_some_and(|(key, _)| secret_key(key));
+            check_with(&merged, &layer, secret).map_err(|message| Error::FlagValue {
                 arg: shown.clone(),
                 message,
             })?;
@@ -784,24 +786,50 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
 
 /// Checks that `layer` merged over `base` still deserializes into a [`Config`].
 fn check(base: &Table, layer: &Table) -> Result<(), String> {
+    check_with(base, layer, true)
+}
+
+/// [`check`], with the values serde quotes in its message redacted or not.
+fn check_with(base: &Table, layer: &Table, redact: bool) -> Result<(), String> {
     let mut t = base.clone();
     merge(&mut t, layer.clone());
-    let config =
-        Config::deserialize(Value::Table(t)).map_err(|e| redact_strings(e.to_string().trim()))?;
+    let config = Config::deserialize(Value::Table(t)).map_err(|e| {
+        let message = e.to_string();
+        if redact {
+            redact_strings(message.trim())
+        } else {
+            message.trim().to_string()
+        }
+    })?;
     config.heal.check_timeouts()
 }
 
+/// Whether a key may hold a credential: a part of it (split at `.`, `_` and `-`) is a word
+/// such as `key`, `token`, `secret`, `password` or `headers`. Whole words: `map.tokens`,
+/// `llm.max_tokens` and `tokens_per_minute` hold counts (their values were hidden, and with
+/// them what was wrong: `-c map.tokens=4096x`).
+fn secret_key(key: &str) -> bool {
+    const WORDS: [&str; 9] = [
+        "header",
+        "headers",
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "auth",
+        "authorization",
+    ];
+    key.to_ascii_lowercase()
+        .split(['.', '_', '-', '"'])
+        .any(|w| WORDS.contains(&w))
+}
+
 /// A `-c KEY=VALUE` as errors show it: the value of a key that may hold a credential
-/// (headers, keys, tokens) is not repeated.
+/// ([`secret_key`]) is not repeated.
 fn shown_flag(arg: &str) -> String {
     match arg.split_once('=') {
-        Some((key, _))
-            if ["header", "key", "token", "secret", "password"]
-                .iter()
-                .any(|w| key.to_ascii_lowercase().contains(w)) =>
-        {
-            format!("{key}=<redacted>")
-        }
+        Some((key, _)) if secret_key(key) => format!("{key}=<redacted>"),
         _ => arg.to_string(),
     }
 }
@@ -980,6 +1008,45 @@ mod tests {
             "{msg}"
         );
         Ok(())
+    }
+
+    /// A flag's value is hidden when its key may hold a credential, and only then: a count
+    /// such as map.tokens is shown, with what is wrong with it.
+    #[test]
+    fn flags_hide_credentials_not_counts() {
+        let msg = |flag: &str| {
+            with_overrides(&[flag])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let m = msg("map.tokens=4096x");
+        assert!(
+            m.contains("-c map.tokens=4096x") && m.contains("\"4096x\""),
+            "{m}"
+        );
+        let m = msg("llm.max_tokens=99999999999999999999");
+        assert!(m.contains("99999999999999999999"), "{m}");
+        let m = msg("providers.p.headers=sk-planted-secret");
+        assert!(
+            !m.contains("sk-planted-secret") && m.contains("<redacted>"),
+            "{m}"
+        );
+        for key in [
+            "providers.p.api_key_cmd",
+            "x.Authorization",
+            "a.client-secret",
+        ] {
+            assert!(secret_key(key), "{key}");
+        }
+        for key in [
+            "map.tokens",
+            "llm.max_tokens",
+            "providers.p.tokens_per_minute",
+            "monkey",
+        ] {
+            assert!(!secret_key(key), "{key}");
+        }
     }
 
     #[test]
