@@ -446,13 +446,44 @@ fn signalled_mid_answer(signal: &str, extra: &str) -> (Test, Run) {
         .args(["ask", "what is this?"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-    assert!(s.wait_for_requests(1, std::time::Duration::from_secs(60)));
-    // Let the first chunks arrive, then signal (SIGINT as Ctrl-C would).
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    // Once the first chunk is on stdout (however slow the machine), signal (SIGINT as Ctrl-C
+    // would).
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if seen.ends_with(b"partial ") {
+                let _ = tx.send(());
+            }
+        }
+        seen
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok(),
+        "no answer on stdout"
+    );
     crate::util::send_signal(child.id(), signal);
+    let status = child.wait().expect("wait");
+    let mut stderr = Vec::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_end(&mut stderr);
+    }
+    let stdout = reader.join().expect("reader");
     let run = Run {
-        output: child.wait_with_output().expect("wait"),
+        output: std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
     };
     (t, run)
 }

@@ -166,6 +166,7 @@ fn finish(
     let diff: String = outcome.changes.iter().map(edit::unified_diff).collect();
     let mut notes = Vec::new();
     let mut run_id = None;
+    let mut partly = false;
     let already_clean = outcome.before.failed_stage.is_none();
     if already_clean {
         notes.push("nothing to heal: every stage passes".to_string());
@@ -196,10 +197,21 @@ fn finish(
                     ));
                     run_id = Some(id);
                 }
-                Err(e) => notes.push(format!(
-                    "not written: {}",
-                    crate::error_chain(e.as_ref()).replace('\n', " ")
-                )),
+                Err(e) => {
+                    // Written in part, and not all of it could be put back: the run stays,
+                    // and the report names it for `vibe undo --run`.
+                    let kept = match e.downcast_ref::<edit::Error>() {
+                        Some(edit::Error::WriteFailed { undo: Some(id), .. }) => Some(id.clone()),
+                        _ => None,
+                    };
+                    let said = crate::error_chain(e.as_ref()).replace('\n', " ");
+                    notes.push(match kept {
+                        Some(_) => format!("partly written: {said}"),
+                        None => format!("not written: {said}"),
+                    });
+                    partly = kept.is_some();
+                    run_id = kept;
+                }
             }
         } else if !args.dry_run && std::io::stdin().is_terminal() && !quiet {
             notes.push("not written".into());
@@ -211,7 +223,7 @@ fn finish(
         ));
     }
     let (usage, cost) = totals(&outcome.attempts);
-    let written = run_id.is_some();
+    let written = run_id.is_some() && !partly;
     if args.json {
         print_json(&Report {
             schema: "vibe.heal/1",

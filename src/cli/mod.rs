@@ -444,17 +444,30 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
     cancel
 }
 
+/// Ends vibe for a signal: kills the running validators' and plugins' groups first, records the
+/// model requests in flight as cancelled (for at most 2 s: a ledger another process holds must
+/// not keep vibe from ending), then exits with `code`.
+pub fn abandon_and_exit(code: i32) -> ! {
+    crate::heal::tools::kill_running();
+    crate::llm::client::record_abandoned_within(std::time::Duration::from_secs(2));
+    std::process::exit(code)
+}
+
 /// A question on the terminal is waiting for its answer (see [`confirm`]).
 static AT_PROMPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Asks `question` on stderr and reads the answer from stdin: true for y or yes. Ctrl-C while it
 /// waits (with [`on_ctrl_c`] watching) exits 130 at once, saying nothing was written.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
-    let mut err = std::io::stderr();
-    write!(err, "{question} [y/N] ")?;
-    err.flush()?;
-    let mut line = String::new();
+    // Set before the question shows: a Ctrl-C as it appears is a cancel too.
     AT_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut err = std::io::stderr();
+    let asked = write!(err, "{question} [y/N] ").and_then(|()| err.flush());
+    if let Err(e) = asked {
+        AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
+        return Err(e.into());
+    }
+    let mut line = String::new();
     let read = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line);
     AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
     read?;
@@ -480,7 +493,6 @@ pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
                 return;
             };
             rt.block_on(async move {
-                use crate::heal::tools::kill_running_and_exit;
                 use tokio::signal::unix::{SignalKind, signal};
                 // Registered before the command goes on, so that no signal is missed.
                 let sigint = signal(SignalKind::interrupt());
@@ -502,20 +514,17 @@ pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
                                 Some(f) => f(),
                                 None => {
                                     crate::to_stderr!("interrupted");
-                                    crate::llm::client::record_abandoned();
-                                    kill_running_and_exit(130);
+                                    abandon_and_exit(130);
                                 }
                             }
                         }
                         Some(()) = sigterm.recv() => {
                             crate::to_stderr!("terminated");
-                            crate::llm::client::record_abandoned();
-                            kill_running_and_exit(128 + 15);
+                            abandon_and_exit(128 + 15);
                         }
                         Some(()) = sighup.recv() => {
                             crate::to_stderr!("hung up");
-                            crate::llm::client::record_abandoned();
-                            kill_running_and_exit(128 + 1);
+                            abandon_and_exit(128 + 1);
                         }
                     }
                 }

@@ -756,8 +756,15 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
     let mut table = String::new();
     let mut last_part = None;
     let key = path.rsplit('.').next()?;
+    // Inside a value's brackets that close on a later line (`headers = [`, `["X-A", "b"],`,
+    // `]`), a line starting with `[` is no table header.
+    let mut depth = 0i32;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim_start();
+        if depth > 0 {
+            depth += bracket_depth(l);
+            continue;
+        }
         if let Some(header) = l.strip_prefix('[') {
             let header = header.trim_start_matches('[');
             if let Some(end) = header.find(']') {
@@ -765,9 +772,10 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
             }
             continue;
         }
-        let Some((k, _)) = l.split_once('=') else {
+        let Some((k, value)) = l.split_once('=') else {
             continue;
         };
+        depth = bracket_depth(value).max(0);
         let k = dotted(k);
         let full = if table.is_empty() {
             k.clone()
@@ -782,6 +790,35 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
         }
     }
     last_part
+}
+
+/// How many more brackets (`[`, `{`) a line of TOML opens than it closes, outside strings and
+/// comments.
+fn bracket_depth(line: &str) -> i32 {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '#' => break,
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth -= 1,
+                _ => {}
+            },
+        }
+    }
+    depth
 }
 
 /// Checks that `layer` merged over `base` still deserializes into a [`Config`].
@@ -1059,6 +1096,10 @@ mod tests {
         // Not spelled out where it is looked for: the first line with the last part.
         assert_eq!(locate_key_line(text, "bad `q.k`"), Some(3));
         assert_eq!(locate_key_line(text, "bad `nothing`"), None);
+        // A value's brackets on later lines are no table headers.
+        let text = "[p.a]\nheaders = [\n  [\"X-A\", \"]b[\"],\n  [\"c\", \"d\"]\n]\nk = 1\n[p.b]\nk = 2\n";
+        assert_eq!(locate_key_line(text, "bad `p.a.k`"), Some(6));
+        assert_eq!(locate_key_line(text, "bad `p.b.k`"), Some(8));
     }
 
     #[test]

@@ -79,9 +79,11 @@ impl Encoding {
     }
 
     /// The length of a start of `text` (at a character boundary) that counts at most `max`
-    /// tokens, found by halving with exact counts; only the first `max` × 32 bytes are
-    /// looked at (a token is rarely longer than a few bytes), so a huge text costs no more
-    /// than that.
+    /// tokens, found by halving over character boundaries with exact counts; only the first
+    /// `max` × 32 bytes are looked at (a token is rarely longer than a few bytes), so a huge
+    /// text costs no more than that. Counts of longer starts are nearly, not strictly, larger
+    /// (a character can join the token before it): the start found fits, and is the longest
+    /// that does up to such a join.
     pub fn prefix_within(self, text: &str, max: usize) -> usize {
         let mut hi = text.len().min(max.saturating_mul(32).max(64));
         while !text.is_char_boundary(hi) {
@@ -90,23 +92,23 @@ impl Encoding {
         if self.count(&text[..hi]) <= max {
             return hi;
         }
-        // count(text[..lo]) <= max < count(text[..hi])
-        let mut lo = 0;
-        while hi - lo > 1 {
-            let mut mid = lo + (hi - lo) / 2;
-            while !text.is_char_boundary(mid) {
-                mid -= 1;
-            }
-            if mid <= lo {
-                break;
-            }
-            if self.count(&text[..mid]) <= max {
+        // The character boundaries up to `hi`; count(text[..ends[lo]]) <= max <
+        // count(text[..ends[up]]).
+        let ends: Vec<usize> = text[..hi]
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(hi))
+            .collect();
+        let (mut lo, mut up) = (0, ends.len() - 1);
+        while up - lo > 1 {
+            let mid = lo + (up - lo) / 2;
+            if self.count(&text[..ends[mid]]) <= max {
                 lo = mid;
             } else {
-                hi = mid;
+                up = mid;
             }
         }
-        lo
+        ends[lo]
     }
 }
 
@@ -333,6 +335,14 @@ mod tests {
             );
         }
         assert_eq!(e.prefix_within("short", 100), 5);
+        // The next character would not fit: nothing is left short.
+        let mixed = "aé 日本 x\u{1F600}yz, ".repeat(3000);
+        for max in [1, 2, 3, 5, 8, 13, 100, 777] {
+            let n = e.prefix_within(&mixed, max);
+            let next = mixed[n..].chars().next().map_or(n, |c| n + c.len_utf8());
+            assert!(e.count(&mixed[..n]) <= max, "{max}");
+            assert!(e.count(&mixed[..next]) > max, "{max}: {n}");
+        }
         // One token of many bytes is not cut inside a character.
         let run = "あ".repeat(100_000);
         let n = e.prefix_within(&run, 10);

@@ -31,8 +31,9 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 thread_local! {
-    /// Writes to a path that ends with this one fail (tests of what a failed write leaves).
-    pub(super) static FAIL_WRITES_TO: std::cell::RefCell<Option<PathBuf>> =
+    /// Writes to a path that ends with this one fail (tests of what a failed write leaves);
+    /// with `true`, after the file was written (a directory fsync that fails after the rename).
+    pub(super) static FAIL_WRITES_TO: std::cell::RefCell<Option<(PathBuf, bool)>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -43,8 +44,21 @@ pub(super) fn write_with(
     perms: Option<Permissions>,
 ) -> std::io::Result<()> {
     #[cfg(test)]
-    if FAIL_WRITES_TO.with(|f| f.borrow().as_deref().is_some_and(|p| path.ends_with(p))) {
-        return Err(std::io::Error::other("injected failure"));
+    {
+        // Once: what the failure leaves is then put back with ordinary writes.
+        let hit = FAIL_WRITES_TO.with(|f| {
+            let mut f = f.borrow_mut();
+            match &*f {
+                Some((p, _)) if path.ends_with(p) => f.take(),
+                _ => None,
+            }
+        });
+        if let Some((_, after)) = hit {
+            if after {
+                std::fs::write(path, bytes)?;
+            }
+            return Err(std::io::Error::other("injected failure"));
+        }
     }
     let (dir, name) = match (path.parent(), path.file_name()) {
         (Some(d), Some(n)) => (d, n.to_string_lossy()),

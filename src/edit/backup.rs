@@ -268,12 +268,13 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         }
     }
     if let Some((path, source)) = failed {
+        // The files written, and the one that failed: its rename may have happened before the
+        // directory's fsync failed. Each is put back only if it holds what this run wrote:
+        // another program may have written it since (an editor's save); such a file, or one
+        // that cannot be put back, keeps the run, for `vibe undo`.
         let mut put_back = true;
-        for (_, abs, current, _) in &work[..done] {
-            put_back &= match current {
-                Some(bytes) => super::atomic_write(abs, bytes).is_ok(),
-                None => std::fs::remove_file(abs).is_ok(),
-            };
+        for (c, abs, current, _) in work.iter().take(done + 1) {
+            put_back &= put_back_one(abs, current.as_deref(), Some(c.new.as_bytes()));
         }
         for d in created_dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
@@ -293,6 +294,24 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         manifest.files.len()
     );
     Ok(id)
+}
+
+/// Puts `before` (its bytes, or `None`: no file) back at `abs` if it holds `wrote` (the same);
+/// true when `abs` holds `before` now.
+fn put_back_one(abs: &Path, before: Option<&[u8]>, wrote: Option<&[u8]>) -> bool {
+    let Ok(now) = read_opt(abs) else {
+        return false;
+    };
+    if now.as_deref() == before {
+        return true;
+    }
+    if now.as_deref() != wrote {
+        return false;
+    }
+    match before {
+        Some(bytes) => super::atomic_write(abs, bytes).is_ok(),
+        None => std::fs::remove_file(abs).is_ok(),
+    }
 }
 
 /// Each change with its path now, its bytes now and their metadata (if it exists).
@@ -489,9 +508,14 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
     let mut plan = Vec::new();
     let mut changed = Vec::new();
     for e in &manifest.files {
-        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| Error::PathMoved {
-            run: id.clone(),
-            reason: err.to_string(),
+        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| match err {
+            // A path that cannot be looked at (a parent without permission) is an I/O error
+            // of that path, not a path moved.
+            super::PathError::Io { .. } => Error::Path(err),
+            _ => Error::PathMoved {
+                run: id.clone(),
+                reason: err.to_string(),
+            },
         })?;
         let backup = read_copy(&run_dir, e)?.map_err(damaged)?;
         let now = read_opt(&abs)?;
@@ -546,12 +570,11 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         done += 1;
     }
     if let Some(err) = failed {
+        // As for a failed commit: the files restored, and the one that failed, go back to
+        // what they held before the undo if they hold what the undo wrote.
         let mut put_back = true;
-        for (_, abs, _, before) in &plan[..done] {
-            put_back &= match before {
-                Some(bytes) => super::atomic_write(abs, bytes).is_ok(),
-                None => std::fs::remove_file(abs).is_ok(),
-            };
+        for (_, abs, backup, before) in plan.iter().take(done + 1) {
+            put_back &= put_back_one(abs, before.as_deref(), backup.as_deref());
         }
         return Err(Error::UndoFailed {
             run: id,
@@ -585,7 +608,7 @@ mod tests {
     }
 
     fn fail_writes_to(path: Option<PathBuf>) {
-        super::super::atomic::FAIL_WRITES_TO.with(|f| *f.borrow_mut() = path);
+        super::super::atomic::FAIL_WRITES_TO.with(|f| *f.borrow_mut() = path.map(|p| (p, false)));
     }
 
     fn read(p: &Path) -> Option<String> {
@@ -634,6 +657,34 @@ mod tests {
             .flatten()
             .count();
         assert_eq!(runs, 0);
+    }
+
+    /// A write that fails after its file changed (the directory's fsync, after the rename) is
+    /// put back too; a file that holds neither what the run found nor what it wrote (another
+    /// program wrote it meanwhile) is left alone, and the run kept for `vibe undo`.
+    #[test]
+    fn a_rollback_puts_back_only_what_the_run_wrote() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::write(r.join("a.txt"), "a old\n").unwrap_or_else(|e| panic!("{e}"));
+        let changes = vec![change(r, "a.txt", "a new\n")];
+        let canon = r.canonicalize().unwrap_or_else(|e| panic!("{e}"));
+        super::super::atomic::FAIL_WRITES_TO
+            .with(|f| *f.borrow_mut() = Some((canon.join("a.txt"), true)));
+        let err = commit(r, &changes, "test").err();
+        fail_writes_to(None);
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("nothing was changed"), "{msg}");
+        assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a old\n"));
+        // Someone else's text is not overwritten.
+        let f = r.join("b.txt");
+        std::fs::write(&f, "theirs\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!put_back_one(&f, Some(b"old\n"), Some(b"new\n")));
+        assert_eq!(read(&f).as_deref(), Some("theirs\n"));
+        assert!(put_back_one(&f, Some(b"theirs\n"), Some(b"new\n")));
+        std::fs::write(&f, "new\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(put_back_one(&f, None, Some(b"new\n")));
+        assert!(!f.exists());
     }
 
     /// An undo that fails half-way puts back what it restored; run again, it skips the files

@@ -155,7 +155,7 @@ pub enum Error {
         match (undo, written) {
             (None, 0) => "nothing was changed\nhint: fix what stops the write (permissions, a full disk, an immutable file), then run the command again".to_string(),
             (None, n) => format!("nothing was changed (the {n} file(s) written before it were put back)\nhint: fix what stops the write (permissions, a full disk, an immutable file), then run the command again"),
-            (Some(id), n) => format!("{n} file(s) were written before it and could not all be put back\nhint: `vibe undo --run {id}` restores them"),
+            (Some(id), _) => format!("the files written could not all be put back\nhint: `vibe undo --run {id}` restores them"),
         }
     )]
     WriteFailed {

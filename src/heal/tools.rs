@@ -526,6 +526,13 @@ impl Drop for Running {
 /// starts in between: for vibe ending on a signal (SIGTERM, SIGHUP, a second Ctrl-C), whose
 /// default action would leave those groups running and the directories behind.
 pub fn kill_running_and_exit(code: i32) -> ! {
+    kill_running();
+    std::process::exit(code)
+}
+
+/// Kills the running commands' process groups and removes their scratch directories (what
+/// [`kill_running_and_exit`] does before exiting).
+pub fn kill_running() {
     let running = RUNNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -542,7 +549,6 @@ pub fn kill_running_and_exit(code: i32) -> ! {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    std::process::exit(code)
 }
 
 /// SIGKILL to a process group. std has no kill(2); the shell's builtin `kill` takes a negative

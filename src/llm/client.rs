@@ -77,16 +77,27 @@ struct InFlight {
     t0: Instant,
     /// The answer's text so far.
     text: Mutex<String>,
-    /// Recorded, by the attempt or by [`record_abandoned`]: never twice.
-    recorded: std::sync::atomic::AtomicBool,
+    /// [`OPEN`], [`RECORDING`] or [`RECORDED`]: recorded by the attempt or by
+    /// [`record_abandoned`], never twice.
+    state: std::sync::atomic::AtomicU8,
 }
 
+const OPEN: u8 = 0;
+const RECORDING: u8 = 1;
+const RECORDED: u8 = 2;
+
 impl InFlight {
-    /// True for the first caller only: it records the attempt.
+    /// True for the first caller only: it records the attempt, then calls [`InFlight::done`].
     fn claim(&self) -> bool {
-        !self
-            .recorded
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        use std::sync::atomic::Ordering::SeqCst;
+        self.state
+            .compare_exchange(OPEN, RECORDING, SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    fn done(&self) {
+        self.state
+            .store(RECORDED, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -105,6 +116,11 @@ pub fn record_abandoned() {
     let flights: Vec<Arc<InFlight>> = in_flight().drain(..).collect();
     for f in flights {
         if !f.claim() {
+            // The attempt is recording itself (a first Ctrl-C cancelled it): the exit waits
+            // for that row too (bounded by `record_abandoned_within`).
+            while f.state.load(std::sync::atomic::Ordering::SeqCst) == RECORDING {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             continue;
         }
         let text = f
@@ -126,6 +142,23 @@ pub fn record_abandoned() {
             f.t0.elapsed(),
             "cancelled",
         );
+        f.done();
+    }
+}
+
+/// [`record_abandoned`] for at most `limit`: a ledger another process holds (SQLite's busy
+/// wait is 30 s) must not keep a signal from ending vibe; past the limit the rows are not
+/// written, and the budget holds lapse as a killed process's do.
+pub fn record_abandoned_within(limit: Duration) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("record-abandoned".into())
+        .spawn(move || {
+            record_abandoned();
+            let _ = tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = rx.recv_timeout(limit);
     }
 }
 
@@ -607,7 +640,7 @@ impl Client {
             started,
             t0,
             text: Mutex::new(String::new()),
-            recorded: std::sync::atomic::AtomicBool::new(false),
+            state: std::sync::atomic::AtomicU8::new(OPEN),
         });
         in_flight().push(flight.clone());
         // Whatever happens below, the attempt leaves the list (a signal's handler records
@@ -657,7 +690,14 @@ impl Client {
                                     // is cut at it: a server may send a million tokens in one
                                     // piece.
                                     let enc = Encoding::for_model(&ep.model);
-                                    let keep = enc.prefix_within(&text, ceiling as usize);
+                                    let mut keep = enc.prefix_within(&text, ceiling as usize);
+                                    // What was shown before this piece stays kept when it
+                                    // fits (the search may stop a few bytes short of it).
+                                    if keep < before
+                                        && enc.count(&text[..before]) <= ceiling as usize
+                                    {
+                                        keep = before;
+                                    }
                                     if keep < text.len() {
                                         text.truncate(keep);
                                         *t = text.get(before..).unwrap_or_default().to_string();
@@ -728,7 +768,9 @@ impl Client {
                     None => counted(&text),
                 };
                 let (cost, priced) = if flight.claim() {
-                    self.meter.after(ticket, ep, &usage, started, latency, "ok")
+                    let recorded = self.meter.after(ticket, ep, &usage, started, latency, "ok");
+                    flight.done();
+                    recorded
                 } else {
                     (0.0, true)
                 };
@@ -772,9 +814,12 @@ impl Client {
                     },
                 };
                 let cost = if flight.claim() {
-                    self.meter
+                    let recorded = self
+                        .meter
                         .after(ticket, ep, &usage, started, latency, &e.outcome())
-                        .0
+                        .0;
+                    flight.done();
+                    recorded
                 } else {
                     0.0
                 };

@@ -37,8 +37,10 @@ pub trait Decoder: Send {
 
 /// The most a reply that is not streamed may hold; past it the reply is a protocol error.
 const MAX_BODY_BYTES: usize = 64 << 20;
-/// The most of an error reply or a model list that is read.
+/// The most of an error reply that is read (its message is shown in part anyway).
 const MAX_SMALL_BODY_BYTES: usize = 1 << 20;
+/// How many times its timeout a stream may wait on keep-alives alone.
+const KEEP_ALIVE_WAITS: u32 = 4;
 /// How long a stream may stay open once the model said it stopped (for its usage and end
 /// marker) before the answer is taken as it is.
 const AFTER_STOP: Duration = Duration::from_secs(10);
@@ -58,7 +60,7 @@ async fn capped_text(
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// The start of a small body (an error reply, a model list): at most `MAX_SMALL_BODY_BYTES`,
+/// The start of a small body (an error reply): at most `MAX_SMALL_BODY_BYTES`,
 /// "" when it does not come within `wait`.
 async fn small_text(mut resp: reqwest::Response, wait: Duration) -> String {
     let mut bytes = Vec::new();
@@ -175,8 +177,8 @@ pub async fn list_models(
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
-    let text = small_text(resp, endpoint.idle_timeout).await;
     if !status.is_success() {
+        let text = small_text(resp, endpoint.idle_timeout).await;
         return Err(Error::Http {
             provider,
             status: status.as_u16(),
@@ -184,6 +186,35 @@ pub async fn list_models(
             retry_after: None,
         });
     }
+    // OpenRouter's list is megabytes and growing: read whole, up to a bound that says so.
+    let mut resp = resp;
+    let read = tokio::time::timeout(
+        endpoint.idle_timeout,
+        capped_text(&mut resp, MAX_BODY_BYTES),
+    );
+    let text = match read.await {
+        Ok(Ok(Some(t))) => t,
+        Ok(Ok(None)) => {
+            return Err(Error::Protocol {
+                provider,
+                kind: endpoint.kind.name(),
+                detail: format!("the model list is larger than {} MiB", MAX_BODY_BYTES >> 20),
+            });
+        }
+        Ok(Err(e)) => {
+            return Err(Error::Broken {
+                provider,
+                detail: describe(e),
+            });
+        }
+        Err(_) => {
+            return Err(Error::Timeout {
+                provider,
+                phase: TimeoutPhase::Idle,
+                after: endpoint.idle_timeout,
+            });
+        }
+    };
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Protocol {
         provider: provider.clone(),
         kind: endpoint.kind.name(),
@@ -308,6 +339,8 @@ pub async fn open(
         queue: VecDeque::new(),
         first_chunk: true,
         deadline: None,
+        progress_at: tokio::time::Instant::now(),
+        kept_alive: false,
         first_byte_timeout: endpoint.first_byte_timeout,
         idle_timeout: endpoint.idle_timeout,
         prompt_tokens,
@@ -332,6 +365,10 @@ pub struct EventStream {
     first_chunk: bool,
     /// When the current wait for the reply to move on ends: keep-alives do not put it off.
     deadline: Option<tokio::time::Instant>,
+    /// When the reply last moved on (or the headers came).
+    progress_at: tokio::time::Instant,
+    /// Keep-alives came since then.
+    kept_alive: bool,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     prompt_tokens: u64,
@@ -416,6 +453,13 @@ impl EventStream {
                     self.body = None;
                     continue;
                 }
+                Err(_) if self.kept_alive => {
+                    return Err(Error::Timeout {
+                        provider: self.provider.clone(),
+                        phase: TimeoutPhase::KeepAlive,
+                        after: self.progress_at.elapsed(),
+                    });
+                }
                 Err(_) => return Err(self.timeout(phase)),
                 Ok(Err(e)) => {
                     return Err(Error::Broken {
@@ -445,6 +489,17 @@ impl EventStream {
                     if moved {
                         self.first_chunk = false;
                         self.deadline = None;
+                        self.progress_at = tokio::time::Instant::now();
+                        self.kept_alive = false;
+                    } else {
+                        // Keep-alives (a server's comments while a model thinks, pings while
+                        // Anthropic buffers a tool's input): the wait goes on, up to
+                        // KEEP_ALIVE_WAITS times the timeout in all; a server that sends
+                        // nothing else kept vibe waiting for ever.
+                        self.kept_alive = true;
+                        let cap = self.progress_at + wait * KEEP_ALIVE_WAITS;
+                        let later = (tokio::time::Instant::now() + wait).min(cap);
+                        self.deadline = Some(later.max(deadline));
                     }
                 }
                 None => {

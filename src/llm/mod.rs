@@ -241,6 +241,8 @@ pub enum TimeoutPhase {
     Connect,
     FirstByte,
     Idle,
+    /// The server sent only keep-alives, for four times the timeout.
+    KeepAlive,
 }
 
 impl std::fmt::Display for TimeoutPhase {
@@ -249,6 +251,7 @@ impl std::fmt::Display for TimeoutPhase {
             TimeoutPhase::Connect => "connecting",
             TimeoutPhase::FirstByte => "waiting for the first byte",
             TimeoutPhase::Idle => "waiting for more of the stream",
+            TimeoutPhase::KeepAlive => "of keep-alives from the server and nothing else",
         })
     }
 }
@@ -267,7 +270,7 @@ pub enum Error {
     #[error(
         "provider `{provider}`: timed out after {:.0} s {phase}\nhint: raise providers.{provider}.{} in config if the model is slow",
         after.as_secs_f64(),
-        match phase { TimeoutPhase::Connect => "connect_timeout", TimeoutPhase::FirstByte => "first_byte_timeout", TimeoutPhase::Idle => "idle_timeout" }
+        match phase { TimeoutPhase::Connect => "connect_timeout", TimeoutPhase::FirstByte => "first_byte_timeout", TimeoutPhase::Idle => "idle_timeout", TimeoutPhase::KeepAlive => "first_byte_timeout or idle_timeout" }
     )]
     Timeout {
         provider: String,
@@ -335,6 +338,12 @@ impl Error {
     /// 408/409/429 and 5xx.
     pub fn retryable(&self) -> bool {
         match self {
+            // A server that sent keep-alives for minutes is working on something (and may bill
+            // it): asking it again would pay twice; the next provider of the chain is tried.
+            Error::Timeout {
+                phase: TimeoutPhase::KeepAlive,
+                ..
+            } => false,
             Error::Connect { .. } | Error::Timeout { .. } | Error::Broken { .. } => true,
             Error::Http { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
             _ => false,

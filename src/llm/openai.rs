@@ -250,7 +250,13 @@ impl Decoder for OpenAiDecoder {
                 }
             }
         }
-        if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
+        // An empty finish_reason is none: Ollama and SGLang send `""` on every chunk, and
+        // taken as a stop it ended answers at the first pause of 10 s.
+        if let Some(r) = choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+        {
             self.stop = Some(stop_reason(r));
             self.flush_calls(&mut out);
         }
@@ -453,5 +459,27 @@ mod tests {
             matches!(&e, DecodeError::Server(m) if m.contains("overloaded")),
             "{e:?}"
         );
+    }
+
+    /// What moves a stream on, and what says it stopped: an empty finish_reason (Ollama and
+    /// SGLang send one on every chunk) is no stop; a chunk with nothing in it is a keep-alive.
+    #[test]
+    fn stops_and_keep_alives() {
+        let mut d = OpenAiDecoder::default();
+        let chunk = |content: &str, finish: Value| {
+            json!({"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}]})
+                .to_string()
+        };
+        d.event(None, &chunk("one ", json!(""))).expect("a chunk");
+        assert!(d.moved() && !d.stopped());
+        d.event(None, &chunk("", json!(""))).expect("a chunk");
+        assert!(!d.moved() && !d.stopped());
+        d.event(None, &chunk("", Value::Null)).expect("a chunk");
+        assert!(!d.moved());
+        let reasoning = json!({"choices": [{"index": 0, "delta": {"reasoning_content": "hmm"}}]});
+        d.event(None, &reasoning.to_string()).expect("a chunk");
+        assert!(d.moved() && !d.stopped());
+        d.event(None, &chunk("", json!("stop"))).expect("a chunk");
+        assert!(d.moved() && d.stopped());
     }
 }

@@ -146,7 +146,7 @@ fn watch_signals() -> anyhow::Result<()> {
                 }
             });
             restore();
-            crate::heal::tools::kill_running_and_exit(128 + n);
+            crate::cli::abandon_and_exit(128 + n);
         })?;
     Ok(())
 }
