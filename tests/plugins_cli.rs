@@ -429,6 +429,27 @@ fn broken_plugins_are_warnings_never_crashes() {
             file.display()
         )
     );
+    // `plugin info` says the same (it said "no plugin named", exit 2).
+    let r = t.run(&["plugin", "info", "halfdone"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("its manifest is broken"),
+        "{}",
+        r.stderr()
+    );
+    // A manifest that is a link in a loop is a broken manifest too, not skipped without a word.
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(t.root().join("plugins/looped")).expect("dir");
+        std::os::unix::fs::symlink("plugin.toml", t.root().join("plugins/looped/plugin.toml"))
+            .expect("link");
+        let r = t.run(&["plugin", "list"]);
+        assert!(
+            r.stderr().contains("looped") && r.stderr().contains("bad manifest"),
+            "{}",
+            r.stderr()
+        );
+    }
 }
 
 #[test]

@@ -326,3 +326,56 @@ fn repository_text_is_escaped_in_doctor_undo_and_plugin_list() {
         assert!(out.contains("\\u{1b}"), "{args:?}: {out}");
     }
 }
+
+/// `init` keeps a config that is a link (even to nothing) unless --force; a malformed -c is
+/// refused by every command, those that read no config too; a -C path in a link loop says so.
+#[cfg(unix)]
+#[test]
+fn init_links_flags_and_loops() {
+    let t = Test::new();
+    std::fs::create_dir_all(t.root().join(".vibe")).expect("dir");
+    let link = t.root().join(".vibe/config.toml");
+    std::os::unix::fs::symlink("/nonexistent/dotfiles/config.toml", &link).expect("link");
+    let r = bare(&t, &["init", "--no-probe"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("exists"), "{}", r.stderr());
+    assert!(
+        link.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    );
+    for args in [
+        &["init", "--no-probe", "--force"][..],
+        &["undo", "--list"][..],
+    ] {
+        let r = bare(&t, &[&["-c", "nonsense"][..], args].concat());
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+        assert!(
+            r.stderr().contains("-c nonsense: missing `=`"),
+            "{}",
+            r.stderr()
+        );
+    }
+    assert!(
+        link.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    );
+    let a = t.root().join("loop-a");
+    std::os::unix::fs::symlink(t.root().join("loop-b"), &a).expect("link");
+    std::os::unix::fs::symlink(&a, t.root().join("loop-b")).expect("link");
+    let r = Run {
+        output: std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+            .env("VIBE_HOME", t.home.path())
+            .arg("-C")
+            .arg(&a)
+            .arg("map")
+            .output()
+            .expect("run"),
+    };
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        !r.stderr().contains("does not exist")
+            && r.stderr().to_lowercase().contains("symbolic links"),
+        "{}",
+        r.stderr()
+    );
+}

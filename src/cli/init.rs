@@ -260,7 +260,9 @@ struct Out<'a> {
 
 pub fn run(args: &InitArgs, root: &Path) -> anyhow::Result<ExitCode> {
     let path = root.join(".vibe").join("config.toml");
-    if path.exists() && !args.force {
+    // A link counts as the file, even one to nothing (a dotfiles link not yet made): it is
+    // the user's, replaced only with --force.
+    if path.symlink_metadata().is_ok() && !args.force {
         return Err(UsageError {
             message: format!(
                 "{} exists\nhint: edit it, or pass --force to write a new one (the old one is replaced)",

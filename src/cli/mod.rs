@@ -115,7 +115,11 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     } else if e.downcast_ref::<UsageError>().is_some()
         || matches!(
             e.downcast_ref::<crate::repomap::Error>(),
-            Some(crate::repomap::Error::NotADirectory(_) | crate::repomap::Error::NotFound(_))
+            Some(
+                crate::repomap::Error::NotADirectory(_)
+                    | crate::repomap::Error::NotFound(_)
+                    | crate::repomap::Error::Unreachable(..)
+            )
         )
         // A bad model spec or provider setting is the user's to fix, like a bad flag.
         || matches!(
@@ -175,6 +179,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let (dir, overrides) = (cli.directory.as_deref(), &cli.config);
+    crate::config::check_flags(overrides)?;
     // The repository and its configuration, for commands that work on one.
     let repo = || -> anyhow::Result<(PathBuf, Config)> {
         let root = resolve_root(dir)?;

@@ -185,6 +185,18 @@ pub fn run(args: &PluginArgs, root: &Path, config: &Config) -> anyhow::Result<Ex
         }
         PluginCommand::Info { name, json } => {
             let Some(p) = found.iter().find(|p| p.name() == name) else {
+                // A folder of that name whose manifest did not parse: broken, as `plugin run`
+                // says, not missing.
+                if let Some(bad) = warnings
+                    .iter()
+                    .filter(|w| w.plugin.as_deref() == Some(name.as_str()))
+                    .find_map(|w| w.message.strip_prefix(plugins::BAD_MANIFEST))
+                {
+                    return Err(anyhow::anyhow!(
+                        "plugin `{name}`: its manifest is broken: {}",
+                        shown_lines(bad)
+                    ));
+                }
                 warn(&warnings);
                 return Err(UsageError {
                     message: plugins::find(&found, name)

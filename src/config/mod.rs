@@ -926,6 +926,19 @@ fn env_layer(defaults: &Table, var: &str, value: &str) -> Result<Option<Table>, 
     Ok(Some(t))
 }
 
+/// Checks the form of `-c` flags (`section.key=value`) without loading anything: commands that
+/// read no configuration (`init`, `undo`, `completions`) still refuse a malformed one rather
+/// than ignore it.
+pub fn check_flags(overrides: &[String]) -> Result<(), Error> {
+    for arg in overrides {
+        flag_layer(arg).map_err(|message| Error::Flag {
+            arg: shown_flag(arg),
+            message,
+        })?;
+    }
+    Ok(())
+}
+
 fn flag_layer(arg: &str) -> Result<Table, String> {
     let (key, value) = arg
         .split_once('=')
@@ -1097,7 +1110,8 @@ mod tests {
         assert_eq!(locate_key_line(text, "bad `q.k`"), Some(3));
         assert_eq!(locate_key_line(text, "bad `nothing`"), None);
         // A value's brackets on later lines are no table headers.
-        let text = "[p.a]\nheaders = [\n  [\"X-A\", \"]b[\"],\n  [\"c\", \"d\"]\n]\nk = 1\n[p.b]\nk = 2\n";
+        let text =
+            "[p.a]\nheaders = [\n  [\"X-A\", \"]b[\"],\n  [\"c\", \"d\"]\n]\nk = 1\n[p.b]\nk = 2\n";
         assert_eq!(locate_key_line(text, "bad `p.a.k`"), Some(6));
         assert_eq!(locate_key_line(text, "bad `p.b.k`"), Some(8));
     }

@@ -118,21 +118,23 @@ pub fn discover(root: &Path, config: &Config) -> (Vec<Plugin>, Vec<Warning>) {
         let mut folders: Vec<PathBuf> = rd
             .flatten()
             .map(|e| e.path())
-            // A `plugin.toml` that is not a file is a broken manifest (warned about below),
-            // not a folder without one.
-            .filter(|p| p.join("plugin.toml").exists())
+            // A `plugin.toml` that is not a file (a directory, a link to nothing or in a loop)
+            // is a broken manifest (warned about below), not a folder without one.
+            .filter(|p| p.join("plugin.toml").symlink_metadata().is_ok())
             .collect();
         folders.sort();
         let mut here: Vec<String> = Vec::new();
         for folder in folders {
             let file = folder.join("plugin.toml");
-            let read = if file.is_file() {
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
-            } else {
-                Err(format!(
+            let read = match std::fs::metadata(&file) {
+                Ok(m) if m.is_file() => {
+                    std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))
+                }
+                Ok(_) => Err(format!(
                     "{}: is not a file (a directory?); the manifest is a TOML file",
                     file.display()
-                ))
+                )),
+                Err(e) => Err(format!("{}: {e}", file.display())),
             };
             let manifest = match read.and_then(|text| Manifest::parse(&file, &text)) {
                 Ok(m) => m,

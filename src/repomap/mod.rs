@@ -31,6 +31,9 @@ pub enum Error {
     NotADirectory(PathBuf),
     #[error("{0} does not exist\nhint: pass a repository directory with -C <dir>")]
     NotFound(PathBuf),
+    /// It exists, or may, but cannot be looked at (a link in a loop, no permission).
+    #[error("{0}: {1}\nhint: pass a repository directory with -C <dir>")]
+    Unreachable(PathBuf, String),
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error("cannot start parser threads: {0}\nhint: lower map.threads or free system resources")]
@@ -87,7 +90,10 @@ pub fn check_root(root: &Path) -> Result<PathBuf> {
             Ok(std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()))
         }
         Ok(_) => Err(Error::NotADirectory(root.to_path_buf())),
-        Err(_) => Err(Error::NotFound(root.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::NotFound(root.to_path_buf()))
+        }
+        Err(e) => Err(Error::Unreachable(root.to_path_buf(), e.to_string())),
     }
 }
 
