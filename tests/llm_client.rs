@@ -545,6 +545,40 @@ fn keep_alives_are_waited_on_for_a_while_not_for_ever() {
     );
     let (r, _) = run_with(&c, &request(true));
     assert_eq!(r.expect("answer").text, "after the pings");
+    // One keep-alive (OpenAI's role chunk; Anthropic's ping after the block starts), then a
+    // connection gone silent: a plain timeout, retried (it was taken for a server busy with
+    // keep-alives, and not asked again).
+    for kind in [Kind::OpenAi, Kind::Anthropic] {
+        let first = match kind {
+            Kind::OpenAi => openai::chunk(json!({"role": "assistant"}), None, false),
+            Kind::Anthropic => anthropic::ping(),
+        };
+        let (s, c) = started(
+            kind,
+            Reply::sse([first]).stall_after(1, Duration::from_secs(5)),
+        );
+        let answer = match kind {
+            Kind::OpenAi => openai::stream(&["second try"], Some((3, 2, 0))),
+            Kind::Anthropic => anthropic::stream(&["second try"], Some((3, 2, 0))),
+        };
+        s.push(answer);
+        let (r, _) = run_with(&c, &request(true));
+        assert_eq!(r.expect("answer").text, "second try");
+        assert_eq!(s.request_count(), 2);
+    }
+    // After the stop reason, keep-alives do not stretch the short wait for the end marker.
+    let whole = openai::stream(&["done"], Some((3, 1, 0)));
+    let mut events = whole.events();
+    events.pop(); // [DONE]
+    events.extend(std::iter::repeat_n(SseEvent::raw(": ka\n\n"), 100));
+    let (_s, c) = started(
+        Kind::OpenAi,
+        Reply::sse(events).gap(Duration::from_millis(100)),
+    );
+    let t = Instant::now();
+    let (r, _) = run_with(&c, &request(true));
+    assert_eq!(r.expect("answer").text, "done");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
 
 /// A whole answer whose stream never ends: the model said it stopped (and the usage came),

@@ -453,7 +453,8 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
 /// model requests in flight as cancelled (for at most 2 s: a ledger another process holds must
 /// not keep vibe from ending), then exits with `code`.
 pub fn abandon_and_exit(code: i32) -> ! {
-    crate::heal::tools::kill_running();
+    // Held to the exit: no validator or plugin starts meanwhile.
+    let _held = crate::heal::tools::kill_running();
     crate::llm::client::record_abandoned_within(std::time::Duration::from_secs(2));
     std::process::exit(code)
 }

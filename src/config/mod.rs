@@ -759,8 +759,16 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
     // Inside a value's brackets that close on a later line (`headers = [`, `["X-A", "b"],`,
     // `]`), a line starting with `[` is no table header.
     let mut depth = 0i32;
+    // Inside a multi-line string (`system = """`), up to its closing quotes: text, not TOML.
+    let mut open_string: Option<&str> = None;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim_start();
+        if let Some(q) = open_string {
+            if l.matches(q).count() % 2 == 1 {
+                open_string = None;
+            }
+            continue;
+        }
         if depth > 0 {
             depth += bracket_depth(l);
             continue;
@@ -775,7 +783,14 @@ fn locate_key_line(text: &str, message: &str) -> Option<usize> {
         let Some((k, value)) = l.split_once('=') else {
             continue;
         };
-        depth = bracket_depth(value).max(0);
+        open_string = ["\"\"\"", "'''"]
+            .into_iter()
+            .find(|q| value.matches(q).count() % 2 == 1);
+        depth = if open_string.is_some() {
+            0
+        } else {
+            bracket_depth(value).max(0)
+        };
         let k = dotted(k);
         let full = if table.is_empty() {
             k.clone()
@@ -867,7 +882,19 @@ fn secret_key(key: &str) -> bool {
 fn shown_flag(arg: &str) -> String {
     match arg.split_once('=') {
         Some((key, _)) if secret_key(key) => format!("{key}=<redacted>"),
-        _ => arg.to_string(),
+        Some(_) => arg.to_string(),
+        // No `=`: shown only if it reads as a key (`-c nonsense`), not as a value pasted in
+        // its place (`-c api_key:sk-live-…`, `-c sk-live-…`).
+        None => {
+            let keyish = arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-\"".contains(c));
+            if keyish && !secret_key(arg) && !arg.contains("sk-") {
+                arg.to_string()
+            } else {
+                "<redacted>".into()
+            }
+        }
     }
 }
 
@@ -1082,6 +1109,15 @@ mod tests {
             !m.contains("sk-planted-secret") && m.contains("<redacted>"),
             "{m}"
         );
+        // Without `=`, a value pasted in place of the flag is not repeated.
+        for bad in ["api_key:sk-live-abc", "sk-live-abcdef123", "token sk"] {
+            let m = msg(bad);
+            assert!(
+                !m.contains("sk-live") && m.contains("-c <redacted>: missing `=`"),
+                "{m}"
+            );
+        }
+        assert!(msg("nonsense").contains("-c nonsense: missing `=`"));
         for key in [
             "providers.p.api_key_cmd",
             "x.Authorization",
@@ -1114,6 +1150,9 @@ mod tests {
             "[p.a]\nheaders = [\n  [\"X-A\", \"]b[\"],\n  [\"c\", \"d\"]\n]\nk = 1\n[p.b]\nk = 2\n";
         assert_eq!(locate_key_line(text, "bad `p.a.k`"), Some(6));
         assert_eq!(locate_key_line(text, "bad `p.b.k`"), Some(8));
+        // Nor are lines of a multi-line string.
+        let text = "[a]\ns = \"\"\"\n[note]\nx = [\n\"\"\"\nk = 1\n";
+        assert_eq!(locate_key_line(text, "bad `a.k`"), Some(6));
     }
 
     #[test]

@@ -258,7 +258,8 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             }
         }
     }
-    if failed.is_none() {
+    let file_failed = failed.is_none();
+    if file_failed {
         for (c, abs, _, _) in &work {
             if let Err(e) = super::atomic_write(abs, c.new.as_bytes()) {
                 failed = Some((abs.clone(), e));
@@ -273,7 +274,14 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         // another program may have written it since (an editor's save); such a file, or one
         // that cannot be put back, keeps the run, for `vibe undo`.
         let mut put_back = true;
-        for (c, abs, current, _) in work.iter().take(done + 1) {
+        for (c, abs, current, _) in &work[..done] {
+            put_back &= put_back_one(abs, current.as_deref(), Some(c.new.as_bytes()));
+        }
+        // The file whose write failed is put back only if it holds what vibe wrote; whatever
+        // else it holds is not vibe's doing (the write failed before its rename).
+        if let Some((c, abs, current, _)) = work.get(done).filter(|_| file_failed)
+            && read_opt(abs).ok().flatten().as_deref() == Some(c.new.as_bytes())
+        {
             put_back &= put_back_one(abs, current.as_deref(), Some(c.new.as_bytes()));
         }
         for d in created_dirs.iter().rev() {
@@ -573,7 +581,13 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         // As for a failed commit: the files restored, and the one that failed, go back to
         // what they held before the undo if they hold what the undo wrote.
         let mut put_back = true;
-        for (_, abs, backup, before) in plan.iter().take(done + 1) {
+        for (_, abs, backup, before) in &plan[..done] {
+            put_back &= put_back_one(abs, before.as_deref(), backup.as_deref());
+        }
+        // The file whose restore failed: put back only if it holds what the undo wrote.
+        if let Some((_, abs, backup, before)) = plan.get(done)
+            && read_opt(abs).ok().flatten().as_deref() == backup.as_deref()
+        {
             put_back &= put_back_one(abs, before.as_deref(), backup.as_deref());
         }
         return Err(Error::UndoFailed {

@@ -526,13 +526,15 @@ impl Drop for Running {
 /// starts in between: for vibe ending on a signal (SIGTERM, SIGHUP, a second Ctrl-C), whose
 /// default action would leave those groups running and the directories behind.
 pub fn kill_running_and_exit(code: i32) -> ! {
-    kill_running();
+    let _held = kill_running();
     std::process::exit(code)
 }
 
 /// Kills the running commands' process groups and removes their scratch directories (what
-/// [`kill_running_and_exit`] does before exiting).
-pub fn kill_running() {
+/// [`kill_running_and_exit`] does before exiting), and returns [`RUNNING`] still held: while
+/// the caller holds it, no command starts (a heal seeing its validator killed would start the
+/// next stage's, and return before the signal's exit).
+pub fn kill_running() -> std::sync::MutexGuard<'static, Vec<u32>> {
     let running = RUNNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -549,6 +551,7 @@ pub fn kill_running() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    running
 }
 
 /// SIGKILL to a process group. std has no kill(2); the shell's builtin `kill` takes a negative

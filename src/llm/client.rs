@@ -117,8 +117,11 @@ pub fn record_abandoned() {
     for f in flights {
         if !f.claim() {
             // The attempt is recording itself (a first Ctrl-C cancelled it): the exit waits
-            // for that row too (bounded by `record_abandoned_within`).
-            while f.state.load(std::sync::atomic::Ordering::SeqCst) == RECORDING {
+            // for that row too, for a while (a meter that panicked never finishes).
+            let since = Instant::now();
+            while f.state.load(std::sync::atomic::Ordering::SeqCst) == RECORDING
+                && since.elapsed() < Duration::from_secs(5)
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             continue;

@@ -39,6 +39,13 @@ pub trait Decoder: Send {
 const MAX_BODY_BYTES: usize = 64 << 20;
 /// The most of an error reply that is read (its message is shown in part anyway).
 const MAX_SMALL_BODY_BYTES: usize = 1 << 20;
+/// `at` + `d`, or a time too far to matter when that is past what an `Instant` holds (a
+/// timeout of 10¹⁸ s is accepted by the config).
+fn later_by(at: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    at.checked_add(d)
+        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 86_400))
+}
+
 /// How many times its timeout a stream may wait on keep-alives alone.
 const KEEP_ALIVE_WAITS: u32 = 4;
 /// How long a stream may stay open once the model said it stopped (for its usage and end
@@ -341,6 +348,7 @@ pub async fn open(
         deadline: None,
         progress_at: tokio::time::Instant::now(),
         kept_alive: false,
+        alive_at: tokio::time::Instant::now(),
         first_byte_timeout: endpoint.first_byte_timeout,
         idle_timeout: endpoint.idle_timeout,
         prompt_tokens,
@@ -369,6 +377,8 @@ pub struct EventStream {
     progress_at: tokio::time::Instant,
     /// Keep-alives came since then.
     kept_alive: bool,
+    /// When the last one came.
+    alive_at: tokio::time::Instant,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
     prompt_tokens: u64,
@@ -445,7 +455,7 @@ impl EventStream {
             };
             let deadline = *self
                 .deadline
-                .get_or_insert_with(|| tokio::time::Instant::now() + wait);
+                .get_or_insert_with(|| later_by(tokio::time::Instant::now(), wait));
             let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
                 // The model said it stopped and the server keeps the connection open without
                 // its end marker: the answer is whole (its usage is counted if it never came).
@@ -453,7 +463,9 @@ impl EventStream {
                     self.body = None;
                     continue;
                 }
-                Err(_) if self.kept_alive => {
+                // Keep-alives came until the end of the wait (not one long before it: a role
+                // chunk, then a connection gone dead, is a plain timeout, retried).
+                Err(_) if self.kept_alive && later_by(self.alive_at, wait) > deadline => {
                     return Err(Error::Timeout {
                         provider: self.provider.clone(),
                         phase: TimeoutPhase::KeepAlive,
@@ -491,14 +503,17 @@ impl EventStream {
                         self.deadline = None;
                         self.progress_at = tokio::time::Instant::now();
                         self.kept_alive = false;
-                    } else {
+                    } else if !self.decoder.stopped() {
                         // Keep-alives (a server's comments while a model thinks, pings while
                         // Anthropic buffers a tool's input): the wait goes on, up to
                         // KEEP_ALIVE_WAITS times the timeout in all; a server that sends
-                        // nothing else kept vibe waiting for ever.
+                        // nothing else kept vibe waiting for ever. (After the stop reason the
+                        // short wait for the end stays as it is.)
+                        let now = tokio::time::Instant::now();
                         self.kept_alive = true;
-                        let cap = self.progress_at + wait * KEEP_ALIVE_WAITS;
-                        let later = (tokio::time::Instant::now() + wait).min(cap);
+                        self.alive_at = now;
+                        let cap = later_by(self.progress_at, wait.saturating_mul(KEEP_ALIVE_WAITS));
+                        let later = later_by(now, wait).min(cap);
                         self.deadline = Some(later.max(deadline));
                     }
                 }
