@@ -79,7 +79,7 @@ impl Encoding {
     }
 
     /// The length of a start of `text` (at a character boundary) that counts at most `max`
-    /// tokens, found by halving over character boundaries with exact counts; only the first
+    /// tokens, found by halving with exact counts at character boundaries; only the first
     /// `max` × 32 bytes are looked at (a token is rarely longer than a few bytes), so a huge
     /// text costs no more than that. Counts of longer starts are nearly, not strictly, larger
     /// (a character can join the token before it): the start found fits, and is the longest
@@ -92,23 +92,32 @@ impl Encoding {
         if self.count(&text[..hi]) <= max {
             return hi;
         }
-        // The character boundaries up to `hi`; count(text[..ends[lo]]) <= max <
-        // count(text[..ends[up]]).
-        let ends: Vec<usize> = text[..hi]
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain(std::iter::once(hi))
-            .collect();
-        let (mut lo, mut up) = (0, ends.len() - 1);
-        while up - lo > 1 {
-            let mid = lo + (up - lo) / 2;
-            if self.count(&text[..ends[mid]]) <= max {
+        // count(text[..lo]) <= max < count(text[..up]), both at character boundaries; halved
+        // over bytes, each probe moved to a boundary (no list of them: a 128k-token ceiling
+        // looks at 4 MB).
+        let (mut lo, mut up) = (0, hi);
+        while lo < up {
+            let mut mid = lo + (up - lo) / 2;
+            while mid > lo && !text.is_char_boundary(mid) {
+                mid -= 1;
+            }
+            if mid == lo {
+                // No boundary in the lower half: the next one after `lo`.
+                mid = lo + 1;
+                while mid < up && !text.is_char_boundary(mid) {
+                    mid += 1;
+                }
+                if mid >= up {
+                    break;
+                }
+            }
+            if self.count(&text[..mid]) <= max {
                 lo = mid;
             } else {
                 up = mid;
             }
         }
-        ends[lo]
+        lo
     }
 }
 
