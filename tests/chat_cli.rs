@@ -1527,3 +1527,36 @@ fn a_message_past_the_context_window_is_sent_with_a_warning() {
     );
     assert_eq!(s.request_count(), 1);
 }
+
+/// What the model's answer names (an edit's path) and what a message says (a session's title)
+/// are printed escaped: an OSC title or a colour reached the terminal raw; and a path with
+/// control characters or bidirectional marks is not written.
+#[test]
+fn model_and_user_text_is_escaped_in_status_lines() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    setup(&t, &s.url(), "");
+    s.push(answer(
+        "x\n\n\u{1b}]0;PWNED\u{7}evil\u{202e}.py\n<<<<<<< SEARCH\nnothing\n=======\ny\n>>>>>>> REPLACE\n",
+    ));
+    let run = chat(&t, &["--yes", "-m", "\u{1b}[31mtitle\rOVER"]);
+    let err = run.stderr();
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(
+        err.contains("edit not usable") && err.contains("\\u{1b}"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(t.root())
+            .expect("root")
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().contains('\u{1b}')),
+        "a file with an escape in its name was written"
+    );
+    let list = chat(&t, &["--list"]);
+    let out = list.stdout();
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+}

@@ -69,7 +69,7 @@ fn run_driver(driver: &str, t: &Test, s: &Server, args: &[&str]) -> (String, Str
     )
 }
 
-/// SIGTERM or SIGHUP to the TUI: the terminal is restored (raw mode off, main screen, mouse
+/// SIGTERM, SIGHUP or SIGINT to the TUI: the terminal is restored (raw mode off, main screen, mouse
 /// capture and bracketed paste off) and vibe exits 128 + the signal. The driver keeps the pty's
 /// terminal side open so that it can read its modes after vibe is gone.
 const SIGNAL_DRIVER: &str = r#"
@@ -137,6 +137,13 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn sighup_restores_the_terminal() {
     signal_leaves_the_terminal_restored("SIGHUP", 129);
+}
+
+/// A SIGINT from outside (a typed Ctrl-C is a key in raw mode): it killed vibe with the
+/// terminal left raw, on the alternate screen.
+#[test]
+fn an_outside_sigint_restores_the_terminal() {
+    signal_leaves_the_terminal_restored("SIGINT", 130);
 }
 
 /// The terminal closed under the TUI (a terminal window closed, an ssh connection gone): the

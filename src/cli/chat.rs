@@ -294,13 +294,15 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 }
             }
             Event::EditError { path, message, .. } => {
-                let m = if path.is_empty() {
+                // The message often names the path already.
+                let m = if path.is_empty() || message.contains(path.as_str()) {
                     message.clone()
                 } else {
                     format!("{path}: {message}")
                 };
                 if plain {
-                    crate::to_stderr!("edit not usable: {m}");
+                    // Paths and messages come from the model's answer: escaped.
+                    crate::to_stderr!("edit not usable: {}", super::shown_lines(&m));
                 }
                 out.edit_errors.push(m);
             }
@@ -317,7 +319,7 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 if plain {
                     crate::to_stderr!(
                         "applied: {} (backup run {run_id}; `vibe undo` puts it back)",
-                        paths.join(", ")
+                        super::shown(&paths.join(", "))
                     );
                 }
             }
@@ -327,7 +329,11 @@ pub fn run(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<Exit
                 summary,
             } => {
                 if plain {
-                    crate::to_stderr!("validated {}: {summary}", paths.join(", "));
+                    crate::to_stderr!(
+                        "validated {}: {}",
+                        super::shown(&paths.join(", ")),
+                        super::shown_lines(summary)
+                    );
                 }
                 out.validation = Some(ValidationOut {
                     paths: paths.clone(),
@@ -466,8 +472,9 @@ fn list(args: &ChatArgs, root: &Path) -> anyhow::Result<ExitCode> {
             x.updated,
             x.turns,
             crate::cost::usd(x.cost_usd),
-            x.model,
-            x.title
+            super::shown(&x.model),
+            // The first line of the first message: the user's (or a script's) text.
+            super::shown(&x.title)
         ));
     }
     print(&s)?;

@@ -24,6 +24,10 @@ pub enum PathError {
     Dangling { path: String, link: String },
     #[error("`{0}`: paths under .git/ and .vibe/ are not edited")]
     Reserved(String),
+    #[error(
+        "`{0}`: the path holds control characters or bidirectional marks; vibe does not write such names"
+    )]
+    Unprintable(String),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -42,6 +46,11 @@ pub fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> 
     }
     if trimmed.contains('\0') {
         return Err(PathError::Empty(written.into()));
+    }
+    // A model naming a file `new\x1b[31mred\u{202e}.py` made one that every listing shows
+    // wrong (or that recolours the terminal).
+    if trimmed.chars().any(crate::repomap::render::unsafe_to_show) {
+        return Err(PathError::Unprintable(written.into()));
     }
     // Lexical normalisation: `.` dropped, `..` pops, never above the root.
     let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
@@ -161,6 +170,9 @@ mod tests {
             (".vibe/backups/x", "Reserved"),
             (".GIT/hooks/pre-commit", "Reserved"),
             (".Vibe/config.toml", "Reserved"),
+            ("new\u{1b}[31mred.py", "Unprintable"),
+            ("a\u{202e}yp.exe", "Unprintable"),
+            ("tab\there.py", "Unprintable"),
         ] {
             let e = resolve(t.path(), given).err();
             let got = format!("{e:?}");

@@ -116,11 +116,15 @@ fn watch_signals() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (mut term, mut hup) = {
+    // SIGINT too: a typed Ctrl-C is a key in raw mode, but one sent from outside (`kill
+    // -INT`, `timeout -s INT`, a wrapper passing on its Ctrl-C) killed vibe with the terminal
+    // left raw, on the alternate screen.
+    let (mut term, mut hup, mut int) = {
         let _in = rt.enter();
         (
             signal(SignalKind::terminate())?,
             signal(SignalKind::hangup())?,
+            signal(SignalKind::interrupt())?,
         )
     };
     std::thread::Builder::new()
@@ -130,6 +134,7 @@ fn watch_signals() -> anyhow::Result<()> {
                 tokio::select! {
                     _ = term.recv() => libc_signal::TERM,
                     _ = hup.recv() => libc_signal::HUP,
+                    _ = int.recv() => libc_signal::INT,
                 }
             });
             SIGNALLED.store(n, Ordering::SeqCst);
@@ -143,6 +148,7 @@ fn watch_signals() -> anyhow::Result<()> {
                     _ = tokio::time::sleep(SIGNAL_GRACE) => {}
                     _ = term.recv() => {}
                     _ = hup.recv() => {}
+                    _ = int.recv() => {}
                 }
             });
             restore();
@@ -157,6 +163,7 @@ const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 /// Signal numbers (the same on every Unix vibe builds for).
 mod libc_signal {
     pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
     pub const TERM: i32 = 15;
 }
 
