@@ -128,6 +128,12 @@ fn write_hint(e: &rusqlite::Error) -> &'static str {
             "\nhint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
              immutable) or remove it (vibe builds it again)"
         }
+        // Damage past the header, found by a query (`vibe chat --list` said "malformed" and
+        // nothing more, run after run).
+        e if is_corruption(e) => {
+            "\nhint: the file is damaged; move it aside (`mv` it to a .broken name): vibe builds \
+             the index again, and chat sessions kept in it start anew"
+        }
         _ => "",
     }
 }
@@ -1726,6 +1732,25 @@ mod tests {
 
     fn quiet() -> impl FnMut(String) {
         |_| {}
+    }
+
+    /// A database damaged past its header says what to do; other errors get no hint.
+    #[test]
+    fn a_damaged_database_says_what_to_do() {
+        let err = |code| {
+            Error::Sqlite {
+                path: "/r/.vibe/index.db".into(),
+                source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+            }
+            .to_string()
+        };
+        let damaged = err(rusqlite::ffi::SQLITE_CORRUPT);
+        assert!(
+            damaged.starts_with("/r/.vibe/index.db: ")
+                && damaged.contains("hint: the file is damaged; move it aside"),
+            "{damaged}"
+        );
+        assert!(!err(rusqlite::ffi::SQLITE_BUSY).contains("hint"));
     }
 
     #[test]
