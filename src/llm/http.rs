@@ -67,21 +67,15 @@ async fn capped_text(
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// The start of a small body (an error reply): at most `MAX_SMALL_BODY_BYTES`,
-/// "" when it does not come within `wait`.
+/// A small body (an error reply) as [`capped_text`] reads it: "" when it is larger than
+/// `MAX_SMALL_BODY_BYTES`, breaks, or does not come within `wait` (the status says enough).
 async fn small_text(mut resp: reqwest::Response, wait: Duration) -> String {
-    let mut bytes = Vec::new();
-    let read = async {
-        while let Ok(Some(c)) = resp.chunk().await {
-            let room = MAX_SMALL_BODY_BYTES - bytes.len();
-            bytes.extend_from_slice(&c[..c.len().min(room)]);
-            if bytes.len() == MAX_SMALL_BODY_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(wait, read).await;
-    String::from_utf8_lossy(&bytes).into_owned()
+    tokio::time::timeout(wait, capped_text(&mut resp, MAX_SMALL_BODY_BYTES))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn decoder(kind: Kind) -> Box<dyn Decoder> {
@@ -347,7 +341,6 @@ pub async fn open(
         first_chunk: true,
         deadline: None,
         progress_at: tokio::time::Instant::now(),
-        kept_alive: false,
         alive_at: tokio::time::Instant::now(),
         first_byte_timeout: endpoint.first_byte_timeout,
         idle_timeout: endpoint.idle_timeout,
@@ -375,9 +368,8 @@ pub struct EventStream {
     deadline: Option<tokio::time::Instant>,
     /// When the reply last moved on (or the headers came).
     progress_at: tokio::time::Instant,
-    /// Keep-alives came since then.
-    kept_alive: bool,
-    /// When the last one came.
+    /// When the last keep-alive came (keep-alives came since the last progress when this is
+    /// later than `progress_at`).
     alive_at: tokio::time::Instant,
     first_byte_timeout: Duration,
     idle_timeout: Duration,
@@ -465,7 +457,10 @@ impl EventStream {
                 }
                 // Keep-alives came until the end of the wait (not one long before it: a role
                 // chunk, then a connection gone dead, is a plain timeout, retried).
-                Err(_) if self.kept_alive && later_by(self.alive_at, wait) > deadline => {
+                Err(_)
+                    if self.alive_at > self.progress_at
+                        && later_by(self.alive_at, wait) > deadline =>
+                {
                     return Err(Error::Timeout {
                         provider: self.provider.clone(),
                         phase: TimeoutPhase::KeepAlive,
@@ -502,7 +497,6 @@ impl EventStream {
                         self.first_chunk = false;
                         self.deadline = None;
                         self.progress_at = tokio::time::Instant::now();
-                        self.kept_alive = false;
                     } else if !self.decoder.stopped() {
                         // Keep-alives (a server's comments while a model thinks, pings while
                         // Anthropic buffers a tool's input): the wait goes on, up to
@@ -510,7 +504,6 @@ impl EventStream {
                         // nothing else kept vibe waiting for ever. (After the stop reason the
                         // short wait for the end stays as it is.)
                         let now = tokio::time::Instant::now();
-                        self.kept_alive = true;
                         self.alive_at = now;
                         let cap = later_by(self.progress_at, wait.saturating_mul(KEEP_ALIVE_WAITS));
                         let later = later_by(now, wait).min(cap);
