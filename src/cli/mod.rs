@@ -441,7 +441,7 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
             // Waiting for a yes or no: nothing runs and nothing is being written; a cancel
             // would only be seen once the user answered (and `y` then wrote).
             crate::to_stderr!("\ncancelled; nothing was written");
-            crate::heal::tools::kill_running_and_exit(130);
+            abandon_and_exit(130);
         }
         on_signal.cancel();
         crate::heal::tools::interrupt();

@@ -90,7 +90,7 @@ pub fn install_hint(tool: &str) -> &'static str {
 }
 
 /// A scratch directory under the system temp dir, removed on drop, or by
-/// [`kill_running_and_exit`] when a signal ends vibe before the drop. Its name is
+/// [`kill_running`] when a signal ends vibe before the drop. Its name is
 /// `{prefix}-{pid}-{n}-{nanos}`: a process killed outright (SIGKILL, out of memory) leaves it
 /// behind, and the next [`TempDir::new`] of that prefix removes it (see [`sweep_stale`]).
 #[derive(Debug)]
@@ -102,7 +102,7 @@ pub struct TempDir(PathBuf);
 /// here, so a young one is left alone.
 pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// The scratch directories of this process not yet dropped, for [`kill_running_and_exit`].
+/// The scratch directories of this process not yet dropped, for [`kill_running`].
 static LIVE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
 fn live_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
@@ -388,7 +388,7 @@ pub fn run_capped(
         .stderr(Stdio::piped())
         .process_group(0);
     let (mut child, _running) = {
-        // Spawned under the lock: [`kill_running_and_exit`] holding it sees every group.
+        // Spawned under the lock: [`kill_running`] holding it sees every group.
         let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
         let child = cmd.spawn()?;
         let pgid = child.id();
@@ -521,19 +521,12 @@ impl Drop for Running {
     }
 }
 
-/// Kills the process groups of every command running now, removes the scratch directories of
-/// [`TempDir`]s not yet dropped, and exits with `code`, holding [`RUNNING`] so that no command
-/// starts in between: for vibe ending on a signal (SIGTERM, SIGHUP, a second Ctrl-C), whose
-/// default action would leave those groups running and the directories behind.
-pub fn kill_running_and_exit(code: i32) -> ! {
-    let _held = kill_running();
-    std::process::exit(code)
-}
-
-/// Kills the running commands' process groups and removes their scratch directories (what
-/// [`kill_running_and_exit`] does before exiting), and returns [`RUNNING`] still held: while
-/// the caller holds it, no command starts (a heal seeing its validator killed would start the
-/// next stage's, and return before the signal's exit).
+/// Kills the process groups of every command running now and removes the scratch directories
+/// of [`TempDir`]s not yet dropped, for vibe ending on a signal (SIGTERM, SIGHUP, a second
+/// Ctrl-C: `cli::abandon_and_exit`), whose default action would leave those groups running and
+/// the directories behind. Returns [`RUNNING`] still held: while the caller holds it, up to its
+/// exit, no command starts (a heal seeing its validator killed would start the next stage's,
+/// and return before the signal's exit).
 pub fn kill_running() -> std::sync::MutexGuard<'static, Vec<u32>> {
     let running = RUNNING
         .lock()
