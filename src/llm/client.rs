@@ -87,17 +87,23 @@ const RECORDING: u8 = 1;
 const RECORDED: u8 = 2;
 
 impl InFlight {
-    /// True for the first caller only: it records the attempt, then calls [`InFlight::done`].
-    fn claim(&self) -> bool {
+    /// Records the attempt in the meter, unless it was recorded already (by the attempt or by
+    /// [`record_abandoned`]): its cost and whether it had a price, `None` for the second caller.
+    fn record(&self, usage: &Usage, latency: Duration, outcome: &str) -> Option<(f64, bool)> {
         use std::sync::atomic::Ordering::SeqCst;
         self.state
             .compare_exchange(OPEN, RECORDING, SeqCst, SeqCst)
-            .is_ok()
-    }
-
-    fn done(&self) {
-        self.state
-            .store(RECORDED, std::sync::atomic::Ordering::SeqCst);
+            .ok()?;
+        let recorded = self.meter.after(
+            self.ticket,
+            &self.endpoint,
+            usage,
+            self.started,
+            latency,
+            outcome,
+        );
+        self.state.store(RECORDED, SeqCst);
+        Some(recorded)
     }
 }
 
@@ -115,17 +121,6 @@ fn in_flight() -> std::sync::MutexGuard<'static, Vec<Arc<InFlight>>> {
 pub fn record_abandoned() {
     let flights: Vec<Arc<InFlight>> = in_flight().drain(..).collect();
     for f in flights {
-        if !f.claim() {
-            // The attempt is recording itself (a first Ctrl-C cancelled it): the exit waits
-            // for that row too, for a while (a meter that panicked never finishes).
-            let since = Instant::now();
-            while f.state.load(std::sync::atomic::Ordering::SeqCst) == RECORDING
-                && since.elapsed() < Duration::from_secs(5)
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            continue;
-        }
         let text = f
             .text
             .lock()
@@ -137,15 +132,16 @@ pub fn record_abandoned() {
             cached_tokens: 0,
             estimated: true,
         };
-        f.meter.after(
-            f.ticket,
-            &f.endpoint,
-            &usage,
-            f.started,
-            f.t0.elapsed(),
-            "cancelled",
-        );
-        f.done();
+        if f.record(&usage, f.t0.elapsed(), "cancelled").is_none() {
+            // The attempt is recording itself (a first Ctrl-C cancelled it): the exit waits
+            // for that row too, for a while (a meter that panicked never finishes).
+            let since = Instant::now();
+            while f.state.load(std::sync::atomic::Ordering::SeqCst) == RECORDING
+                && since.elapsed() < Duration::from_secs(5)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 }
 
@@ -770,13 +766,7 @@ impl Client {
                     }
                     None => counted(&text),
                 };
-                let (cost, priced) = if flight.claim() {
-                    let recorded = self.meter.after(ticket, ep, &usage, started, latency, "ok");
-                    flight.done();
-                    recorded
-                } else {
-                    (0.0, true)
-                };
+                let (cost, priced) = flight.record(&usage, latency, "ok").unwrap_or((0.0, true));
                 if let Some(n) = overran {
                     notes.push(format!(
                         "{} sent more than the {} tokens asked for; vibe kept the first {n} and stopped reading",
@@ -816,16 +806,9 @@ impl Client {
                         ..Usage::default()
                     },
                 };
-                let cost = if flight.claim() {
-                    let recorded = self
-                        .meter
-                        .after(ticket, ep, &usage, started, latency, &e.outcome())
-                        .0;
-                    flight.done();
-                    recorded
-                } else {
-                    0.0
-                };
+                let cost = flight
+                    .record(&usage, latency, &e.outcome())
+                    .map_or(0.0, |(cost, _)| cost);
                 Err((e, shown, cost))
             }
         }
