@@ -482,10 +482,10 @@ pub fn confirm(question: &str) -> anyhow::Result<bool> {
 
 /// Watches SIGINT, SIGTERM and SIGHUP from a thread of its own, registered before this
 /// returns: the first Ctrl-C calls `first_interrupt`, a second exits (130); SIGTERM and SIGHUP
-/// exit at once (143, 129). Each exit records the model requests still in flight as cancelled
-/// (`llm::client::record_abandoned`: they were sent, and may be billed) and kills the running
-/// validators' and plugins' process groups, which the signal's default action would leave
-/// running.
+/// exit at once (143, 129). Each exit is [`abandon_and_exit`]: it kills the running validators'
+/// and plugins' process groups, which the signal's default action would leave running, and
+/// records the model requests still in flight as cancelled (they were sent, and may be
+/// billed).
 pub fn on_signals(first_interrupt: impl FnOnce() + Send + 'static) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let watcher = std::thread::Builder::new()
