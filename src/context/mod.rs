@@ -396,6 +396,66 @@ fn changed_with_best(
     rank::sort(&mut ranking.files, candidates);
 }
 
+/// Among how many of the best-ranked files the best source file's test is looked for.
+const PAIRED_TEST_WITHIN: usize = 60;
+
+/// The test named after the best source file (`test_parser.py`, `parser_test.go`,
+/// `ParserTest.java` for `parser.*`; see `project::tested_name`), when it ranks below 5th among
+/// the best 60, comes up to 5th (`rank::paired_test_place`): a change to a file often changes
+/// its test, and the test's own words rarely match the task as well as the code's. The best
+/// source file is the best-ranked of the first three that is source code and not a test. Taking
+/// the 5th place, the test displaces the file ranked least likely of the five; recall@1 never
+/// changes (docs/context.md, "Tests and vendored code").
+fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
+    use crate::repomap::project::{is_test_path, test_subject, tested_name};
+    let place = rank::paired_test_place();
+    if place == 0 || ranking.files.len() <= place {
+        return;
+    }
+    let source = |s: &rank::Scored| {
+        let f = candidates[s.index].file;
+        f.language.is_some() && !is_test_path(&f.path)
+    };
+    let Some(best) = ranking.files.iter().take(3).find(|s| source(s)) else {
+        return;
+    };
+    let best_path = &candidates[best.index].file.path;
+    let Some(subject) = test_subject(best_path) else {
+        return;
+    };
+    let Some(pos) = ranking.files.iter().take(PAIRED_TEST_WITHIN).position(|s| {
+        let f = candidates[s.index].file;
+        f.language.is_some() && tested_name(&f.path).as_ref() == Some(&subject)
+    }) else {
+        return;
+    };
+    let at = place - 1;
+    if pos <= at {
+        return;
+    }
+    let reason = format!(
+        "the test named after {best_path}, the best source file (moved up to {})",
+        ordinal(place)
+    );
+    let mut test = ranking.files.remove(pos);
+    // Level with the file it goes above, so that the scores stay in order.
+    test.score = ranking.files[at].score;
+    test.reasons.push(reason);
+    ranking.files.insert(at, test);
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … for the few places a reason names.
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// How many of the best-ranked files the recency of their last change can reorder.
 const RECENT_TOP: usize = 60;
 /// A file changed this many commits ago counts half as recent as one HEAD changed.
@@ -662,6 +722,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(&mut ranking, &candidates, &commits, &path_index);
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
+    test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance.
@@ -1084,6 +1145,84 @@ mod tests {
 
     fn commit(hash: &str, subject: &str, files: &[&str]) -> history::Commit {
         history::tests::commit(&terms::Analyzer::default(), hash, subject, files)
+    }
+
+    /// A ranking of `paths` in their order, scores 10, 9.9, 9.8, …
+    fn ranked(paths: &[&str]) -> (Vec<FileRow>, rank::Ranking) {
+        let rows: Vec<FileRow> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rank::tests::file(i as i64, p))
+            .collect();
+        let files = (0..paths.len())
+            .map(|i| rank::Scored {
+                index: i,
+                score: 10.0 - i as f64 * 0.1,
+                named: false,
+                lines: Vec::new(),
+                reasons: Vec::new(),
+            })
+            .collect();
+        (rows, rank::Ranking { files })
+    }
+
+    #[test]
+    fn the_best_source_files_test_comes_up_to_fifth() {
+        let order = |paths: &[&str]| {
+            let (rows, mut ranking) = ranked(paths);
+            let candidates = rank::tests::without_lexicon(&rows);
+            test_of_best(&mut ranking, &candidates);
+            let scores: Vec<f64> = ranking.files.iter().map(|s| s.score).collect();
+            assert!(scores.is_sorted_by(|a, b| a >= b), "{scores:?}");
+            let reasons: Vec<String> = ranking
+                .files
+                .iter()
+                .flat_map(|s| s.reasons.clone())
+                .collect();
+            let order: Vec<&str> = ranking.files.iter().map(|s| paths[s.index]).collect();
+            (order.join(" "), reasons)
+        };
+        // The best file is a test: the best source file is the next of the first three; its
+        // test, 8th, comes up to 5th, level with the file it goes above.
+        let (o, why) = order(&[
+            "tests/test_other.py",
+            "lib/parser.py",
+            "lib/a.py",
+            "lib/b.py",
+            "lib/c.py",
+            "lib/d.py",
+            "tests/test_lexer.py",
+            "tests/test_parser.py",
+            "lib/e.py",
+        ]);
+        assert_eq!(
+            o,
+            "tests/test_other.py lib/parser.py lib/a.py lib/b.py tests/test_parser.py lib/c.py \
+             lib/d.py tests/test_lexer.py lib/e.py"
+        );
+        assert_eq!(
+            why,
+            ["the test named after lib/parser.py, the best source file (moved up to 5th)"]
+        );
+        // Already in the first five, or no test named after the best file: nothing moves; nor
+        // for a test that is not among the best 60.
+        let mut already = vec!["src/handler.go", "src/handler_test.go"];
+        already.extend(["src/a.go", "src/b.go", "src/c.go", "src/d.go"]);
+        assert_eq!(order(&already).0, already.join(" "));
+        let mut none = vec!["src/Handler.java"];
+        none.extend((0..6).map(|_| "src/test/java/OtherTest.java"));
+        assert!(order(&none).1.is_empty());
+        let far: Vec<String> = std::iter::once("src/parser.rs".to_string())
+            .chain((0..59).map(|i| format!("src/f{i}.rs")))
+            .chain(["tests/parser.rs".to_string()])
+            .collect();
+        let far: Vec<&str> = far.iter().map(String::as_str).collect();
+        assert_eq!(order(&far).0, far.join(" "));
+        // Not when the first three are all tests.
+        let tests = ["tests/test_a.py", "tests/test_b.py", "tests/test_c.py"];
+        let mut only = tests.to_vec();
+        only.extend(["a.py", "b.py", "c.py", "tests/test_d.py"]);
+        assert_eq!(order(&only).0, only.join(" "));
     }
 
     #[test]

@@ -119,6 +119,8 @@ struct Tune {
     component_dirs: f64,
     /// Weight of how recently a commit changed one of the best files.
     recent: f64,
+    /// The place the best source file's test (by name) comes up to; 0 leaves it where it is.
+    paired_test: usize,
 }
 
 impl Tune {
@@ -160,6 +162,7 @@ impl Tune {
             cochange: 0.3,
             component_dirs: 0.3,
             recent: 0.3,
+            paired_test: 5,
         };
         for kv in spec.split(',').filter(|kv| !kv.trim().is_empty()) {
             let Some((k, Ok(v))) = kv
@@ -203,6 +206,7 @@ impl Tune {
                 "cochange" => t.cochange = v,
                 "compdirs" => t.component_dirs = v,
                 "recent" => t.recent = v,
+                "pairedtest" => t.paired_test = v as usize,
                 other => warnings.push(format!("unknown weight `{other}`")),
             }
         }
@@ -932,6 +936,11 @@ pub fn cochange_weights() -> (f64, f64) {
 pub fn recent_weights() -> (f64, f64) {
     let t = Tune::get();
     (t.recent, t.text)
+}
+
+/// The place the best source file's test comes up to (see `context::test_of_best`); 0: off.
+pub fn paired_test_place() -> usize {
+    Tune::get().paired_test
 }
 
 /// The prior of what history and co-change lend a file: the text prior for a file that is not

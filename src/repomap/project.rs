@@ -57,6 +57,56 @@ pub fn is_test_path(path: &str) -> bool {
         || name == "conftest.py"
 }
 
+/// What a test file is named after, by the conventions of its language: `test_parser.py`,
+/// `parser_test.go`, `ParserTest.java`, `TestParser.java`, `parser.test.ts`, `test-parser.js`
+/// and `tests/parser.rs` all give `parser`. Lowercased, letters and digits only, so that it
+/// compares with [`test_subject`]; `None` for a file that is not a test, or a name too short to
+/// say anything (`t.py`).
+pub fn tested_name(path: &str) -> Option<String> {
+    if !is_test_path(path) {
+        return None;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let upper_after = |rest: &str| rest.starts_with(|c: char| c.is_ascii_uppercase());
+    let core = ["test_", "test-", "tests_"]
+        .iter()
+        .find_map(|p| stem.strip_prefix(p))
+        .or_else(|| stem.strip_prefix("Test").filter(|r| upper_after(r)))
+        .or_else(|| {
+            [
+                "_tests", "_test", "-test", "Tests", "Test", "_spec", "-spec",
+            ]
+            .iter()
+            .find_map(|s| stem.strip_suffix(s))
+        })
+        .unwrap_or(stem);
+    comparable(core)
+}
+
+/// The name a source file's tests are named after (see [`tested_name`]): its stem, or for a
+/// package's own file (`__init__.py`, `index.js`, `mod.rs`, `lib.rs`) its directory's name
+/// (`venv/__init__.py` is tested by `test_venv.py`).
+pub fn test_subject(path: &str) -> Option<String> {
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = match stem {
+        "__init__" | "index" | "mod" | "lib" => dirs.rsplit('/').next().unwrap_or(""),
+        _ => stem,
+    };
+    comparable(stem)
+}
+
+/// A name as [`tested_name`] and [`test_subject`] compare it; `None` under three characters.
+fn comparable(name: &str) -> Option<String> {
+    let s: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (s.len() >= 3).then_some(s)
+}
+
 /// Frameworks and notable libraries worth a line in the header, by dependency name.
 const FRAMEWORKS: &[(&str, &str)] = &[
     // Python
@@ -359,6 +409,48 @@ mod tests {
         assert!(is_test_path("src/test/java/FooTest.java"));
         assert!(!is_test_path("src/contest.py"));
         assert!(!is_test_path("src/main.rs"));
+    }
+
+    #[test]
+    fn tests_pair_with_the_sources_they_are_named_after() {
+        for (test, source) in [
+            ("Lib/test/test_webbrowser.py", "Lib/webbrowser.py"),
+            ("Lib/test/test_venv.py", "Lib/venv/__init__.py"),
+            ("cmd/snap/cmd_info_test.go", "cmd/snap/cmd_info.go"),
+            (
+                "src/test/java/a/HandlerTest.java",
+                "src/main/java/a/Handler.java",
+            ),
+            (
+                "src/test/java/a/TestHandler.java",
+                "src/main/java/a/Handler.java",
+            ),
+            ("src/parser.test.ts", "src/parser.ts"),
+            ("test/parallel/test-dns.js", "lib/dns.js"),
+            ("tests/parser.rs", "src/parser/mod.rs"),
+            ("tests/test_http_client.py", "src/http-client.py"),
+        ] {
+            assert_eq!(
+                tested_name(test),
+                test_subject(source),
+                "{test} for {source}"
+            );
+            assert!(tested_name(test).is_some(), "{test}");
+        }
+        // Not a test, or a name too short to pair anything.
+        assert_eq!(tested_name("Lib/webbrowser.py"), None);
+        assert_eq!(tested_name("tests/t.py"), None);
+        assert_eq!(test_subject("a.c"), None);
+        // `Testing` is a word, not a marker; `_tests` is one before `_test`.
+        assert_eq!(
+            tested_name("src/test/java/Testing.java").as_deref(),
+            Some("testing")
+        );
+        assert_eq!(tested_name("pkg/cli_tests.py").as_deref(), Some("cli"));
+        assert_ne!(
+            tested_name("tests/test_http_cookies.py"),
+            test_subject("Lib/http/cookies.py")
+        );
     }
 
     #[test]
