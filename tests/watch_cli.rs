@@ -250,6 +250,45 @@ fn edits_creates_deletes_and_renames_keep_the_index_equal_to_a_fresh_one() {
     assert_index_is_fresh(&t);
 }
 
+/// A build writing an ignored directory (`target/`, `node_modules/`), a hidden one or one
+/// `map.exclude` names started an index run per burst, each a walk of the whole tree that
+/// found nothing: none now. What a symlink leads to is still seen, ignored as it may be.
+#[test]
+fn changes_the_walk_does_not_read_start_no_run() {
+    let t = Test::new();
+    t.write(".gitignore", "target/\nnode_modules/\n");
+    t.write(".vibe/config.toml", "[map]\nexclude = [\"gen/\"]\n");
+    t.write("main.py", "M = 1\n");
+    t.write("shared/real.py", "R = 1\n");
+    t.write(".gitignore", "target/\nnode_modules/\nshared/\n");
+    std::os::unix::fs::symlink("shared/real.py", t.root().join("alias.py")).expect("symlink");
+    let mut c = t.cmd();
+    c.arg("-v");
+    let w = Watching::spawn(c, true);
+    assert_eq!(w.next()["ready"], true);
+    let runs = |w: &Watching| w.stderr().matches("watch: index run").count();
+    for i in 0..20 {
+        t.write(&format!("target/debug/deps/m{i}.o"), "object");
+        t.write(&format!("node_modules/p{i}/index.js"), "x = 1");
+        t.write(&format!("node_modules/p{i}/.gitignore"), "*.tmp");
+        t.write(&format!(".cache/c{i}"), "c");
+        t.write(&format!("gen/g{i}.py"), "G = 1\n");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Past the debounce of the last of those, then a change that is indexed.
+    std::thread::sleep(Duration::from_millis(400));
+    t.write("main.py", "M = 2\n");
+    let u = w.until("main.py");
+    assert_eq!(u["changed"], 1, "{u}");
+    assert_eq!(runs(&w), 1, "{}", w.stderr());
+    // Through the link, a change in the ignored directory is one.
+    t.write("shared/real.py", "R = 2\nS = 3\n");
+    let u = w.until("shared/real.py");
+    assert_eq!(u["changed"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
 #[test]
 fn a_mass_change_is_one_or_few_runs_that_end_right() {
     let t = Test::new();

@@ -65,6 +65,9 @@ pub struct IndexReport {
     pub reranked: bool,
     pub warnings: Vec<String>,
     pub timings_ms: Timings,
+    /// Where the symlinks the walk followed lead (canonical; see `walk::walk_linked`).
+    #[serde(skip)]
+    pub linked: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -235,8 +238,9 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .map(|f| (f.path.clone(), f))
         .collect();
     let threads = threads(cfg.map.threads);
-    let (entries, walk_warnings) = walk::walk(root, &cfg.map.exclude, threads);
+    let (entries, walk_warnings, linked) = walk::walk_linked(root, &cfg.map.exclude, threads);
     report.warnings.extend(walk_warnings);
+    report.linked = linked;
     report.files_seen = entries.len();
     report.timings_ms.walk = ms(t.elapsed());
     t = Instant::now();

@@ -50,25 +50,51 @@ pub fn stamp(meta: &std::fs::Metadata) -> i64 {
 
 /// Walks `root` and returns its files sorted by path, plus warnings.
 pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec<String>) {
+    let (entries, warnings, _) = walk_linked(root, exclude, threads);
+    (entries, warnings)
+}
+
+/// `map.exclude` as the walk's overrides (`!pattern` each), with a warning per pattern it
+/// cannot use; `None` without patterns, or when none can be used.
+fn exclude_overrides(
+    root: &Path,
+    exclude: &[String],
+    warnings: &mut Vec<String>,
+) -> Option<ignore::overrides::Override> {
+    if exclude.is_empty() {
+        return None;
+    }
+    let mut ob = OverrideBuilder::new(root);
+    for pat in exclude {
+        if let Err(e) = ob.add(&format!("!{pat}")) {
+            warnings.push(format!("config map.exclude: bad pattern `{pat}`: {e}"));
+        }
+    }
+    match ob.build() {
+        Ok(o) => Some(o),
+        Err(e) => {
+            warnings.push(format!("config map.exclude: {e}"));
+            None
+        }
+    }
+}
+
+/// [`walk`], and the canonical paths the symlinks it followed lead to (inside the root): a
+/// change there changes what the walk reads through the link, ignored as the place itself may
+/// be (see [`Skips`]).
+pub fn walk_linked(
+    root: &Path,
+    exclude: &[String],
+    threads: usize,
+) -> (Vec<Entry>, Vec<String>, Vec<PathBuf>) {
     let mut builder = WalkBuilder::new(root);
     filters(&mut builder).follow_links(true).threads(threads);
     let mut warnings = Vec::new();
-    let mut overrides = None;
-    if !exclude.is_empty() {
-        let mut ob = OverrideBuilder::new(root);
-        for pat in exclude {
-            if let Err(e) = ob.add(&format!("!{pat}")) {
-                warnings.push(format!("config map.exclude: bad pattern `{pat}`: {e}"));
-            }
-        }
-        match ob.build() {
-            Ok(o) => {
-                builder.overrides(o.clone());
-                overrides = Some(o);
-            }
-            Err(e) => warnings.push(format!("config map.exclude: {e}")),
-        }
+    let overrides = exclude_overrides(root, exclude, &mut warnings);
+    if let Some(o) = &overrides {
+        builder.overrides(o.clone());
     }
+    let linked: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let entries = Mutex::new(Vec::new());
     let warns = Mutex::new(warnings);
     // Where the root really is, for symlinks to be judged against (None: it cannot be resolved,
@@ -80,6 +106,7 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         let warns = &warns;
         let real_root = &real_root;
         let dangling = &dangling;
+        let linked = &linked;
         Box::new(move |result| {
             match result {
                 Ok(dent) => {
@@ -88,9 +115,16 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
                     // another project) is neither indexed nor descended into.
                     // (A broken link resolves nowhere and is reported below.)
                     if dent.path_is_symlink() && dent.depth() > 0 {
-                        let outside = std::fs::canonicalize(dent.path()).is_ok_and(|real| {
+                        let real = std::fs::canonicalize(dent.path());
+                        let outside = real.as_ref().is_ok_and(|real| {
                             real_root.as_ref().is_none_or(|r| !real.starts_with(r))
                         });
+                        if let Ok(real) = real
+                            && !outside
+                            && let Ok(mut l) = linked.lock()
+                        {
+                            l.push(real);
+                        }
                         if outside {
                             tracing::info!(
                                 "{}: a symlink that leads outside the repository; not indexed",
@@ -186,7 +220,10 @@ pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec
         same
     });
     warnings.sort();
-    (entries, warnings)
+    let mut linked = linked.into_inner().unwrap_or_default();
+    linked.sort();
+    linked.dedup();
+    (entries, warnings, linked)
 }
 
 /// Of two paths that read the same once their bytes that are not UTF-8 are replaced, the one
@@ -333,6 +370,156 @@ fn ignored_as_dir<'a>(
     false
 }
 
+/// Which paths under the root the walk never reads, decided as the walk decides (the `ignore`
+/// crate's order): `map.exclude` first; then the ignore files by kind, `.vibeignore`, then
+/// `.ignore`, then `.gitignore`, then git's `info/exclude`, each kind's nearest directory
+/// first, then the global excludes; the first that has a say decides, and a hidden name
+/// (`.name`) that none re-includes is skipped. The ignore files of the root's parent
+/// directories count, as in the walk. A path is skipped when it, or a directory
+/// between the root and it, is. `vibe watch` starts no index run for a change there (a build
+/// writing `target/` or `node_modules/`): such a run would walk the whole tree to find nothing.
+///
+/// Never skipped: what a symlink the last walk followed leads to, and what lies under it or
+/// above it (the walk reads it through the link, ignored as the place itself may be). Ignore
+/// files are read again after [`Skips::forget`] (an ignore file changed, a run is starting)
+/// and at least every [`SKIPS_FRESH`].
+pub struct Skips {
+    root: PathBuf,
+    overrides: Option<ignore::overrides::Override>,
+    /// Git's global excludes file (`core.excludesFile`).
+    global: ignore::gitignore::Gitignore,
+    /// Per directory read so far: its `.vibeignore`, `.ignore`, `.gitignore` and
+    /// `.git/info/exclude`.
+    dirs: std::collections::HashMap<PathBuf, [Option<ignore::gitignore::Gitignore>; 4]>,
+    linked: Vec<PathBuf>,
+    read_at: std::time::Instant,
+}
+
+/// How long [`Skips`] trusts the ignore files it read (git's global excludes file, which no
+/// watch sees, may change).
+pub const SKIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Skips {
+    /// For `root` (canonical) and `map.exclude`.
+    pub fn new(root: &Path, exclude: &[String]) -> Skips {
+        Skips {
+            root: root.to_path_buf(),
+            overrides: exclude_overrides(root, exclude, &mut Vec::new()),
+            global: ignore::gitignore::GitignoreBuilder::new(root)
+                .build_global()
+                .0,
+            dirs: std::collections::HashMap::new(),
+            linked: Vec::new(),
+            read_at: std::time::Instant::now(),
+        }
+    }
+
+    /// `map.exclude` changed (the configuration was loaded again).
+    pub fn set_exclude(&mut self, exclude: &[String]) {
+        self.overrides = exclude_overrides(&self.root, exclude, &mut Vec::new());
+    }
+
+    /// What the symlinks of the last walk lead to (see [`walk_linked`]).
+    pub fn set_linked(&mut self, linked: Vec<PathBuf>) {
+        self.linked = linked;
+    }
+
+    /// Reads the ignore files again when next asked.
+    pub fn forget(&mut self) {
+        self.dirs.clear();
+        self.global = ignore::gitignore::GitignoreBuilder::new(&self.root)
+            .build_global()
+            .0;
+        self.read_at = std::time::Instant::now();
+    }
+
+    /// Whether the walk would not read `path` (absolute, under the root), nor anything under
+    /// it. `false` for the root itself and for paths outside it.
+    pub fn skips(&mut self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        if self
+            .linked
+            .iter()
+            .any(|l| l.starts_with(path) || path.starts_with(l))
+        {
+            return false;
+        }
+        if self.read_at.elapsed() > SKIPS_FRESH {
+            self.forget();
+        }
+        let parts: Vec<_> = rel.components().collect();
+        let mut at = self.root.clone();
+        for (i, part) in parts.iter().enumerate() {
+            at.push(part);
+            // The walk follows links: a link to a directory is one. A path that no longer
+            // exists is judged as a file (a pattern for directories only does not skip it).
+            let is_dir = i + 1 < parts.len() || at.is_dir();
+            if self.skipped(&at, is_dir) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One entry, its directory read: as `ignore`'s `Ignore::matched` and its hidden rule.
+    fn skipped(&mut self, path: &Path, is_dir: bool) -> bool {
+        use ignore::Match;
+        if let Some(o) = &self.overrides {
+            match o.matched(path, is_dir) {
+                Match::Ignore(_) => return true,
+                Match::Whitelist(_) => return false,
+                Match::None => {}
+            }
+        }
+        // Its directory and every one above it, the root's parents too: the walk reads theirs
+        // (`.gitignore` files too, up to `/`: with `require_git(false)` no `.git` stops them).
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        let chain: Vec<PathBuf> = parent.ancestors().map(Path::to_path_buf).collect();
+        for dir in &chain {
+            if !self.dirs.contains_key(dir) {
+                let read = |name: &str| {
+                    let file = dir.join(name);
+                    file.is_file()
+                        .then(|| ignore::gitignore::Gitignore::new(file).0)
+                };
+                let exclude = dir.join(".git/info/exclude");
+                let exclude = exclude.is_file().then(|| {
+                    let mut b = ignore::gitignore::GitignoreBuilder::new(dir);
+                    // A line it cannot read leaves the others, as in the walk.
+                    let _ = b.add(&exclude);
+                    b.build()
+                        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
+                });
+                let files = [
+                    read(".vibeignore"),
+                    read(".ignore"),
+                    read(".gitignore"),
+                    exclude,
+                ];
+                self.dirs.insert(dir.clone(), files);
+            }
+        }
+        let dirs = &self.dirs;
+        let chain = &chain;
+        let by_kind = (0..4).flat_map(|kind| {
+            chain
+                .iter()
+                .filter_map(move |dir| dirs.get(dir).and_then(|f| f[kind].as_ref()))
+        });
+        for gi in by_kind.chain([&self.global]) {
+            match gi.matched(path, is_dir) {
+                Match::Ignore(_) => return true,
+                Match::Whitelist(_) => return false,
+                Match::None => {}
+            }
+        }
+        path.file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+    }
+}
+
 /// The path of a symlink whose target does not exist, when that is what `e` is about.
 fn dangling_link(e: &ignore::Error) -> Option<&Path> {
     match e {
@@ -428,6 +615,133 @@ mod tests {
         assert_eq!(lossy_order(&raw, &utf8), std::cmp::Ordering::Greater);
         std::fs::write(&utf8, "x = 1\n")?;
         assert_eq!(on_disk(root, "b\u{fffd}.py"), utf8);
+        Ok(())
+    }
+
+    /// Every file under `dir`, links not followed, `.git` left out.
+    fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let (path, kind) = (e.path(), e.file_type());
+            if e.file_name() == ".git" {
+                continue;
+            }
+            match kind {
+                Ok(k) if k.is_dir() => all_files(&path, out),
+                Ok(_) => out.push(path),
+                Err(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn skips_what_the_walk_does_not_read() -> Result<(), Box<dyn std::error::Error>> {
+        let t = crate::heal::tools::TempDir::new("vibe-skips-test")?;
+        // The root's parent has ignore files too, which the walk reads (its `.gitignore` too,
+        // though the root has a `.git`).
+        let above = std::fs::canonicalize(t.path())?;
+        std::fs::write(above.join(".ignore"), "!.tool/\nparentskip/\n")?;
+        std::fs::write(above.join(".gitignore"), "above.py\n")?;
+        let root = above.join("repo");
+        let write = |rel: &str, text: &str| -> std::io::Result<()> {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap_or(&root))?;
+            std::fs::write(p, text)
+        };
+        std::fs::create_dir_all(root.join(".git/info"))?;
+        write(".git/info/exclude", "secret.py\n")?;
+        write(
+            ".gitignore",
+            "target/\n*.log\n!keep.log\nbuild\n!.github/\n",
+        )?;
+        write(".ignore", "gen/\n")?;
+        write("sub/.gitignore", "!build\n!gen/\n")?;
+        write("sub/.vibeignore", "*.tmp\n!*.log\n")?;
+        for f in [
+            "main.py",
+            "target/debug/a.o",
+            "target/real.py",
+            "run.log",
+            "keep.log",
+            "build/x.py",
+            "sub/build/y.py",
+            "sub/gen/z.py",
+            "gen/w.py",
+            "sub/a.tmp",
+            "sub/b.log",
+            "secret.py",
+            "sub/secret.py",
+            ".hidden/h.py",
+            ".env",
+            ".github/workflows/ci.py",
+            "docs/d.py",
+            "src/lib.py",
+            ".tool/t.py",
+            "parentskip/p.py",
+            "above.py",
+        ] {
+            write(f, "x = 1\n")?;
+        }
+        std::os::unix::fs::symlink("target/real.py", root.join("link.py"))?;
+        let exclude = vec!["docs/".to_string()];
+        let (entries, _, linked) = walk_linked(&root, &exclude, 1);
+        let listed: std::collections::HashSet<PathBuf> =
+            entries.iter().map(|e| root.join(&e.path)).collect();
+        assert_eq!(linked, [root.join("target/real.py")]);
+        let mut skips = Skips::new(&root, &exclude);
+        skips.set_linked(linked);
+        let mut files = Vec::new();
+        all_files(&root, &mut files);
+        let mut skipped: Vec<String> = Vec::new();
+        for f in &files {
+            let rel = f.strip_prefix(&root)?.to_string_lossy().into_owned();
+            if skips.skips(f) {
+                // Never a file the walk reads.
+                assert!(!listed.contains(f), "{rel} is indexed but skipped");
+                skipped.push(rel);
+            } else {
+                assert!(
+                    listed.contains(f) || rel == "target/real.py",
+                    "{rel} is not indexed and not skipped"
+                );
+            }
+        }
+        skipped.sort();
+        assert_eq!(
+            skipped,
+            [
+                ".env",
+                ".gitignore",
+                ".hidden/h.py",
+                ".ignore",
+                "above.py",
+                "build/x.py",
+                "docs/d.py",
+                "gen/w.py",
+                "parentskip/p.py",
+                "run.log",
+                "secret.py",
+                "sub/.gitignore",
+                "sub/.vibeignore",
+                "sub/a.tmp",
+                "sub/gen/z.py",
+                "sub/secret.py",
+                "target/debug/a.o",
+            ]
+        );
+        // Directories, and paths that no longer exist (a deleted file is judged as a file).
+        assert!(skips.skips(&root.join("target/debug")));
+        assert!(skips.skips(&root.join("target/release/new.o")));
+        // Not what a followed link leads to, nor a directory above it (moving it moves that).
+        assert!(!skips.skips(&root.join("target/real.py")));
+        assert!(!skips.skips(&root.join("target")));
+        assert!(!skips.skips(&root.join("gone.py")));
+        assert!(!skips.skips(&root));
+        assert!(!skips.skips(Path::new("/elsewhere/x.py")));
+        // What an ignore file says is read again after `forget`.
+        write("sub/.vibeignore", "\n")?;
+        assert!(skips.skips(&root.join("sub/a.tmp")));
+        skips.forget();
+        assert!(!skips.skips(&root.join("sub/a.tmp")));
         Ok(())
     }
 }

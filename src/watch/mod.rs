@@ -7,10 +7,15 @@
 //! ignore file or the config — the index ends equal to a fresh one.
 //!
 //! Invariants:
-//! - What is indexed is the run's walk's to decide, never the watcher's: only events under the
-//!   root's `.git/` and `.vibe/` are dropped before a run (except `.git/info/exclude` and
-//!   `.vibe/config.toml`, which change what the walk indexes). `.vibe/config.toml` is loaded
-//!   again when it changes; a config that does not load is a warning and the previous one stays.
+//! - What is indexed is the run's walk's to decide: a run walks the whole tree, whatever paths
+//!   started it. Events start no run when they are under the root's `.git/` and `.vibe/`
+//!   (except `.git/info/exclude` and `.vibe/config.toml`, which change what the walk indexes),
+//!   or on paths the walk would not read (`repomap::walk::Skips`: ignored, hidden or excluded,
+//!   as the ignore files and the config are now; not what a symlink the last run followed
+//!   leads to), so that a build writing `target/` or `node_modules/` costs no walks. An ignore
+//!   file's change makes the next events judged by the new rules (and starts a run).
+//!   `.vibe/config.toml` is loaded again when it changes; a config that does not load is a
+//!   warning and the previous one stays.
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
 //!   A failed run keeps its paths pending and is retried with a backoff (1 s doubling to 30 s).
 //! - The root stays the directory the watch started on (same device and inode): deleted, moved
@@ -25,6 +30,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::repomap::walk::Skips;
 
 /// Quiet time that ends a burst of events.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -136,7 +142,7 @@ fn check_root(root: &Path, id: RootId) -> Result<(), Error> {
 /// What a changed path means to the watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relevance {
-    /// Under the root's `.git/` or `.vibe/`: not content, no run.
+    /// Under the root's `.git/` or `.vibe/`, or a path the walk would not read: no run.
     Ignored,
     /// May be indexed: a run decides.
     Content,
@@ -187,6 +193,24 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
         p.strip_prefix(root)
             .is_ok_and(|rel| rel == Path::new(".vibe") || rel == Path::new(".vibe/index.db"))
     })
+}
+
+/// A change the walk would not read (see [`Skips`]) counts as ignored; a changed ignore file
+/// makes `skips` read the ignore files again, before the next change is judged.
+/// So is an ignore file in a directory the walk does not read (`node_modules/x/.gitignore`).
+fn skipped(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
+    let in_skipped_dir = |skips: &mut Skips| {
+        !path.ends_with(".git/info/exclude") && path.parent().is_some_and(|d| skips.skips(d))
+    };
+    match relevance {
+        Relevance::Content if skips.skips(path) => Relevance::Ignored,
+        Relevance::IgnoreFile if in_skipped_dir(skips) => Relevance::Ignored,
+        Relevance::IgnoreFile => {
+            skips.forget();
+            relevance
+        }
+        other => other,
+    }
 }
 
 fn interesting(kind: &EventKind) -> bool {
@@ -303,8 +327,11 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
         })?;
     let mut config = config.clone();
     let opts = crate::repomap::Options { progress: false };
-    let (_, first) = crate::repomap::index(root, &config, &opts)?;
+    let (_, mut first) = crate::repomap::index(root, &config, &opts)?;
     check_root(root, id)?;
+    // Changes the walk would not read start no run (see `Skips`).
+    let mut skips = Skips::new(root, &config.map.exclude);
+    skips.set_linked(std::mem::take(&mut first.linked));
     on_ready(first.files_seen, &first.warnings);
     let mut said: BTreeSet<String> = first.warnings.into_iter().collect();
     let mut pending = Pending::default();
@@ -332,7 +359,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 }
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
-                                        pending.add(rel, relevance);
+                                        pending.add(rel, skipped(&mut skips, p, relevance));
                                     }
                                 }
                             }
@@ -371,6 +398,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 Ok(c) => {
                     warnings.extend(c.warnings.iter().cloned());
                     config = c;
+                    skips.set_exclude(&config.map.exclude);
                 }
                 Err(e) => warnings.push(format!(
                     "{}\nvibe watch keeps the previous configuration until this is fixed",
@@ -383,8 +411,19 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
         // A root that went away during the run: what the run saw is not the repository.
         check_root(root, id)?;
         match result {
-            Ok((_, r)) => {
+            Ok((_, mut r)) => {
+                tracing::info!(
+                    "watch: index run for {} changed paths in {:.1} ms: {} added, {} changed, {} deleted",
+                    pending.paths.len(),
+                    t.elapsed().as_secs_f64() * 1000.0,
+                    r.added,
+                    r.changed,
+                    r.deleted
+                );
                 retry = None;
+                // What the run read: the links it followed, the ignore files as they are now.
+                skips.set_linked(std::mem::take(&mut r.linked));
+                skips.forget();
                 let now: BTreeSet<String> = r.warnings.iter().cloned().collect();
                 warnings.extend(now.difference(&said).cloned());
                 said = now;
