@@ -252,9 +252,11 @@ fn edits_creates_deletes_and_renames_keep_the_index_equal_to_a_fresh_one() {
 
 /// A build writing an ignored directory (`target/`, `node_modules/`), a hidden one or one
 /// `map.exclude` names started an index run per burst, each a walk of the whole tree that
-/// found nothing: none now. What a symlink leads to is still seen, ignored as it may be.
+/// found nothing: now such changes wait for 2 s of quiet or another change. What a symlink
+/// leads to is still seen at once, ignored as it may be; a link the last run could not follow
+/// (its file made later) waits, and is seen.
 #[test]
-fn changes_the_walk_does_not_read_start_no_run() {
+fn changes_the_walk_does_not_read_wait_for_quiet() {
     let t = Test::new();
     t.write(".gitignore", "target/\nnode_modules/\n");
     t.write(".vibe/config.toml", "[map]\nexclude = [\"gen/\"]\n");
@@ -262,6 +264,7 @@ fn changes_the_walk_does_not_read_start_no_run() {
     t.write("shared/real.py", "R = 1\n");
     t.write(".gitignore", "target/\nnode_modules/\nshared/\n");
     std::os::unix::fs::symlink("shared/real.py", t.root().join("alias.py")).expect("symlink");
+    std::os::unix::fs::symlink("target/gen.py", t.root().join("later.py")).expect("symlink");
     let mut c = t.cmd();
     c.arg("-v");
     let w = Watching::spawn(c, true);
@@ -285,6 +288,12 @@ fn changes_the_walk_does_not_read_start_no_run() {
     t.write("shared/real.py", "R = 2\nS = 3\n");
     let u = w.until("shared/real.py");
     assert_eq!(u["changed"], 1, "{u}");
+    // The file a dangling link waited for: judged ignored, run after the quiet.
+    let made = std::time::Instant::now();
+    t.write("target/gen.py", "GEN = 1\n");
+    let u = w.until("target/gen.py");
+    assert_eq!(u["added"], 1, "{u}");
+    assert!(made.elapsed() >= Duration::from_secs(2), "{u}");
     drop(w);
     assert_index_is_fresh(&t);
 }

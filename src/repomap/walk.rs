@@ -376,13 +376,20 @@ fn ignored_as_dir<'a>(
 /// first, then the global excludes; the first that has a say decides, and a hidden name
 /// (`.name`) that none re-includes is skipped. The ignore files of the root's parent
 /// directories count, as in the walk. A path is skipped when it, or a directory
-/// between the root and it, is. `vibe watch` starts no index run for a change there (a build
-/// writing `target/` or `node_modules/`): such a run would walk the whole tree to find nothing.
+/// between the root and it, is. `vibe watch` defers the index run for a change there (a build
+/// writing `target/` or `node_modules/`), which would walk the whole tree to find nothing.
 ///
 /// Never skipped: what a symlink the last walk followed leads to, and what lies under it or
 /// above it (the walk reads it through the link, ignored as the place itself may be). Ignore
-/// files are read again after [`Skips::forget`] (an ignore file changed, a run is starting)
-/// and at least every [`SKIPS_FRESH`].
+/// files are read again after [`Skips::forget`] (an ignore file changed, a run ended) and at
+/// least every [`SKIPS_FRESH`].
+///
+/// A judgment, not the walk itself: it sees the tree as it is when asked, not when the change
+/// was made (a path deleted and made again as a directory meanwhile), takes a path that no
+/// longer exists for a file (a `!dir/` re-include does not apply to it), and knows only the
+/// links the last walk followed to their end (not a link to a file made since, nor the links
+/// along a chain), nor ignore files that are links, or a nested repository's or a worktree's
+/// `info/exclude`. So its "skipped" defers a run; it must not drop one.
 pub struct Skips {
     root: PathBuf,
     overrides: Option<ignore::overrides::Override>,
@@ -393,6 +400,17 @@ pub struct Skips {
     dirs: std::collections::HashMap<PathBuf, [Option<ignore::gitignore::Gitignore>; 4]>,
     linked: Vec<PathBuf>,
     read_at: std::time::Instant,
+    /// Read the ignore files again when next asked.
+    stale: bool,
+}
+
+/// Git's global excludes file, its patterns relative to the current directory as the walk
+/// reads them (the root when there is none).
+fn global_excludes(root: &Path) -> ignore::gitignore::Gitignore {
+    let base = std::env::current_dir().unwrap_or_else(|_| root.to_path_buf());
+    ignore::gitignore::GitignoreBuilder::new(base)
+        .build_global()
+        .0
 }
 
 /// How long [`Skips`] trusts the ignore files it read (git's global excludes file, which no
@@ -405,12 +423,11 @@ impl Skips {
         Skips {
             root: root.to_path_buf(),
             overrides: exclude_overrides(root, exclude, &mut Vec::new()),
-            global: ignore::gitignore::GitignoreBuilder::new(root)
-                .build_global()
-                .0,
+            global: global_excludes(root),
             dirs: std::collections::HashMap::new(),
             linked: Vec::new(),
             read_at: std::time::Instant::now(),
+            stale: false,
         }
     }
 
@@ -426,11 +443,7 @@ impl Skips {
 
     /// Reads the ignore files again when next asked.
     pub fn forget(&mut self) {
-        self.dirs.clear();
-        self.global = ignore::gitignore::GitignoreBuilder::new(&self.root)
-            .build_global()
-            .0;
-        self.read_at = std::time::Instant::now();
+        self.stale = true;
     }
 
     /// Whether the walk would not read `path` (absolute, under the root), nor anything under
@@ -446,8 +459,11 @@ impl Skips {
         {
             return false;
         }
-        if self.read_at.elapsed() > SKIPS_FRESH {
-            self.forget();
+        if self.stale || self.read_at.elapsed() > SKIPS_FRESH {
+            self.dirs.clear();
+            self.global = global_excludes(&self.root);
+            self.read_at = std::time::Instant::now();
+            self.stale = false;
         }
         let parts: Vec<_> = rel.components().collect();
         let mut at = self.root.clone();

@@ -9,11 +9,13 @@
 //! Invariants:
 //! - What is indexed is the run's walk's to decide: a run walks the whole tree, whatever paths
 //!   started it. Events start no run when they are under the root's `.git/` and `.vibe/`
-//!   (except `.git/info/exclude` and `.vibe/config.toml`, which change what the walk indexes),
-//!   or on paths the walk would not read (`repomap::walk::Skips`: ignored, hidden or excluded,
-//!   as the ignore files and the config are now; not what a symlink the last run followed
-//!   leads to), so that a build writing `target/` or `node_modules/` costs no walks. An ignore
-//!   file's change makes the next events judged by the new rules (and starts a run).
+//!   (except `.git/info/exclude` and `.vibe/config.toml`, which change what the walk indexes).
+//!   Changes on paths the walk would not read (`repomap::walk::Skips`: ignored, hidden or
+//!   excluded, as the ignore files and the config are now; not what a symlink the last run
+//!   followed leads to) start a run only after 2 s of quiet (30 s at most), or with the next
+//!   other change, so that a build writing `target/` or `node_modules/` costs a walk every 30 s
+//!   and one at its end, not one a second; deferred, never dropped, since the judgment can be wrong. An
+//!   ignore file's change makes the next events judged by the new rules (and starts a run).
 //!   `.vibe/config.toml` is loaded again when it changes; a config that does not load is a
 //!   warning and the previous one stays.
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
@@ -36,6 +38,10 @@ use crate::repomap::walk::Skips;
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// A burst that never goes quiet still runs after this long.
 pub const MAX_WAIT: Duration = Duration::from_secs(1);
+/// Changes the walk would not read (see [`Relevance::Unread`]) run after this much quiet…
+pub const UNREAD_QUIET: Duration = Duration::from_secs(2);
+/// …or this long into a burst that never goes quiet (a build).
+pub const UNREAD_MAX_WAIT: Duration = Duration::from_secs(30);
 /// The wait before retrying a failed run, doubled after each failure up to [`RETRY_MAX`].
 pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -142,8 +148,15 @@ fn check_root(root: &Path, id: RootId) -> Result<(), Error> {
 /// What a changed path means to the watch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relevance {
-    /// Under the root's `.git/` or `.vibe/`, or a path the walk would not read: no run.
+    /// Under the root's `.git/` or `.vibe/`: not content, no run.
     Ignored,
+    /// A path the walk would not read, as [`Skips`] judges it (ignored, hidden, excluded): a
+    /// run only once such changes have been quiet for [`UNREAD_QUIET`] (at most
+    /// [`UNREAD_MAX_WAIT`]), or with the next other change. Deferred, not dropped: the judgment
+    /// is made when the event is handled, on the tree and the ignore files as they are then,
+    /// and cannot see every way the walk may reach a path (a link to a file that did not exist
+    /// at the last run, a link to a link).
+    Unread,
     /// May be indexed: a run decides.
     Content,
     /// An ignore file (`.gitignore`, `.ignore`, `.vibeignore` anywhere, `.git/info/exclude`):
@@ -195,16 +208,17 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
     })
 }
 
-/// A change the walk would not read (see [`Skips`]) counts as ignored; a changed ignore file
-/// makes `skips` read the ignore files again, before the next change is judged.
-/// So is an ignore file in a directory the walk does not read (`node_modules/x/.gitignore`).
+/// A change the walk would not read (see [`Skips`]) is [`Relevance::Unread`], and so is an
+/// ignore file in a directory the walk does not read (`node_modules/x/.gitignore`). Any other
+/// changed ignore file makes `skips` read the ignore files again before the next change is
+/// judged.
 fn skipped(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     let in_skipped_dir = |skips: &mut Skips| {
         !path.ends_with(".git/info/exclude") && path.parent().is_some_and(|d| skips.skips(d))
     };
     match relevance {
-        Relevance::Content if skips.skips(path) => Relevance::Ignored,
-        Relevance::IgnoreFile if in_skipped_dir(skips) => Relevance::Ignored,
+        Relevance::Content if skips.skips(path) => Relevance::Unread,
+        Relevance::IgnoreFile if in_skipped_dir(skips) => Relevance::Unread,
         Relevance::IgnoreFile => {
             skips.forget();
             relevance
@@ -238,11 +252,15 @@ pub struct Hooks<'a> {
 struct Pending {
     /// Whether there is anything to run for (an overflow of the kernel's queue has no path).
     any: bool,
-    /// In the order first seen.
+    /// In the order first seen; those the walk would not read after the others (see
+    /// [`Pending::listed`]).
     paths: Vec<String>,
+    unread_paths: Vec<String>,
     seen: std::collections::HashSet<String>,
     /// The first and last event of the burst still going on (none after a failed run).
     burst: Option<(Instant, Instant)>,
+    /// The same for changes the walk would not read, when those are all there is.
+    unread: Option<(Instant, Instant)>,
     /// When the last event came.
     last: Option<Instant>,
     ignore_files: bool,
@@ -263,26 +281,49 @@ impl Pending {
     fn add(&mut self, rel: String, relevance: Relevance) {
         match relevance {
             Relevance::Ignored => return,
+            Relevance::Unread => {}
             Relevance::Content => {}
             Relevance::IgnoreFile => self.ignore_files = true,
             Relevance::Config => self.config = true,
         }
         if self.seen.insert(rel.clone()) {
-            self.paths.push(rel);
+            if relevance == Relevance::Unread {
+                self.unread_paths.push(rel);
+            } else {
+                self.paths.push(rel);
+            }
         }
-        self.event();
+        if relevance == Relevance::Unread {
+            let now = Instant::now();
+            self.last = Some(now);
+            self.unread = Some((self.unread.map_or(now, |(first, _)| first), now));
+        } else {
+            self.event();
+        }
     }
 
     /// How long until a run may start: when the burst has been quiet for [`DEBOUNCE`] (or
     /// went on for [`MAX_WAIT`]) and a retry is due. `None` with nothing pending.
+    /// The first `n` paths, those the walk would not read last: a build's thousand object files do not
+    /// hide the source file saved with them.
+    fn listed(&self, n: usize) -> Vec<String> {
+        self.paths
+            .iter()
+            .chain(&self.unread_paths)
+            .take(n)
+            .cloned()
+            .collect()
+    }
+
+    /// Changes the walk would not read wait for [`UNREAD_QUIET`] (at most
+    /// [`UNREAD_MAX_WAIT`]) when they are all there is.
     fn due_in(&self, retry_at: Option<Instant>) -> Option<Duration> {
-        if !self.any {
-            return None;
-        }
         let now = Instant::now();
-        let mut at = match self.burst {
-            Some((first, last)) => (last + DEBOUNCE).min(first + MAX_WAIT),
-            None => now,
+        let mut at = match (self.any, self.burst, self.unread) {
+            (true, Some((first, last)), _) => (last + DEBOUNCE).min(first + MAX_WAIT),
+            (true, None, _) => now,
+            (false, _, Some((first, last))) => (last + UNREAD_QUIET).min(first + UNREAD_MAX_WAIT),
+            (false, _, None) => return None,
         };
         if let Some(r) = retry_at {
             at = at.max(r);
@@ -414,7 +455,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
             Ok((_, mut r)) => {
                 tracing::info!(
                     "watch: index run for {} changed paths in {:.1} ms: {} added, {} changed, {} deleted",
-                    pending.paths.len(),
+                    pending.paths.len() + pending.unread_paths.len(),
                     t.elapsed().as_secs_f64() * 1000.0,
                     r.added,
                     r.changed,
@@ -439,8 +480,8 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 on_update(Ok(Update {
                     schema: "vibe.watch/1",
                     time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
-                    paths_total: done.paths.len(),
-                    paths: done.paths.into_iter().take(LISTED_PATHS).collect(),
+                    paths_total: done.paths.len() + done.unread_paths.len(),
+                    paths: done.listed(LISTED_PATHS),
                     added: r.added,
                     changed: r.changed,
                     deleted: r.deleted,
@@ -457,6 +498,8 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 let wait = retry.map_or(RETRY_FIRST, |(_, w)| w);
                 retry = Some((Instant::now() + wait, (wait * 2).min(RETRY_MAX)));
                 pending.burst = None;
+                // Retried like any other change.
+                pending.any = true;
                 on_update(Err(Error::Failed {
                     retry_in: wait,
                     source,
@@ -585,6 +628,18 @@ mod tests {
         // After a failure the paths stay and wait for the retry alone.
         p.burst = None;
         assert_eq!(p.due_in(None), Some(Duration::ZERO));
+        // Changes the walk would not read wait for more quiet, unless others come.
+        let mut u = Pending::default();
+        u.add("target/a.o".into(), Relevance::Unread);
+        assert_eq!(u.unread_paths, ["target/a.o"]);
+        assert!(
+            u.due_in(None)
+                .is_some_and(|d| d > DEBOUNCE && d <= UNREAD_QUIET)
+        );
+        u.add("a.py".into(), Relevance::Content);
+        assert!(u.due_in(None).is_some_and(|d| d <= DEBOUNCE));
+        assert_eq!(u.listed(LISTED_PATHS), ["a.py", "target/a.o"]);
+        assert_eq!(u.listed(1), ["a.py"]);
         let later = Instant::now() + Duration::from_secs(5);
         assert!(
             p.due_in(Some(later))
