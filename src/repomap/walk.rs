@@ -277,8 +277,8 @@ fn filters(builder: &mut WalkBuilder) -> &mut WalkBuilder {
 /// before its filters, so an editor's lock file (`.#a.py`) or an ignored `node_modules` whose
 /// target was removed would warn on every run about a file vibe would not read anyway: a walk
 /// of each of their directories alone (once per directory), links not followed, says which
-/// names pass the filters, and an ignore pattern for directories (`node_modules/`) counts too,
-/// since a link to nothing may have been one.
+/// names pass the filters, and an ignore pattern for directories (`node_modules/`) counts too
+/// ([`Skips`] judges the name as a directory), since a link to nothing may have been one.
 fn unfiltered(
     root: &Path,
     links: Vec<(PathBuf, String)>,
@@ -290,8 +290,8 @@ fn unfiltered(
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         by_dir.entry(dir).or_default().push((path, warning));
     }
-    // Read once for all the directories.
-    let repository_wide = excludes(root);
+    // A link to nothing may have been a directory: a pattern for directories counts too.
+    let mut skips = Skips::with_overrides(root, overrides.cloned());
     let mut out = Vec::new();
     for (dir, links) in by_dir {
         let mut builder = WalkBuilder::new(&dir);
@@ -305,11 +305,8 @@ fn unfiltered(
             .filter(|dent| dent.depth() == 1)
             .map(|dent| dent.path().to_path_buf())
             .collect();
-        let ignore_files = ignore_files(root, &dir);
         for (path, warning) in links {
-            if passed.contains(&path)
-                && !ignored_as_dir(ignore_files.iter().chain(&repository_wide), &path)
-            {
+            if passed.contains(&path) && !skips.skipped(&path, true) {
                 out.push(warning);
             } else {
                 tracing::info!("{}: a hidden or ignored symlink to nothing", path.display());
@@ -317,57 +314,6 @@ fn unfiltered(
         }
     }
     out
-}
-
-/// The ignore files of `dir` and each directory above it up to `root`, nearest first
-/// (`.vibeignore`, `.ignore`, `.gitignore`); [`excludes`] apply after them.
-fn ignore_files(root: &Path, dir: &Path) -> Vec<ignore::gitignore::Gitignore> {
-    let mut out = Vec::new();
-    for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
-        for name in [".vibeignore", ".ignore", ".gitignore"] {
-            let file = d.join(name);
-            if file.is_file() {
-                out.push(ignore::gitignore::Gitignore::new(file).0);
-            }
-        }
-    }
-    out
-}
-
-/// The excludes that apply to the whole repository, as the walk reads them: git's
-/// `info/exclude`, then the user's global excludes file (`core.excludesFile`).
-fn excludes(root: &Path) -> Vec<ignore::gitignore::Gitignore> {
-    let mut out = Vec::new();
-    let exclude = root.join(".git/info/exclude");
-    if exclude.is_file() {
-        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
-        // A line it cannot read leaves the others.
-        let _ = builder.add(&exclude);
-        if let Ok(gi) = builder.build() {
-            out.push(gi);
-        }
-    }
-    // Patterns it cannot read leave the others, as in the walk.
-    let (global, _) = ignore::gitignore::GitignoreBuilder::new(root).build_global();
-    if !global.is_empty() {
-        out.push(global);
-    }
-    out
-}
-
-/// Whether the nearest ignore file with a say on `path` as a directory ignores it.
-fn ignored_as_dir<'a>(
-    files: impl IntoIterator<Item = &'a ignore::gitignore::Gitignore>,
-    path: &Path,
-) -> bool {
-    for gi in files {
-        match gi.matched(path, true) {
-            ignore::Match::Ignore(_) => return true,
-            ignore::Match::Whitelist(_) => return false,
-            ignore::Match::None => {}
-        }
-    }
-    false
 }
 
 /// Which paths under the root the walk never reads, decided as the walk decides (the `ignore`
@@ -420,9 +366,14 @@ pub const SKIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 impl Skips {
     /// For `root` (canonical) and `map.exclude`.
     pub fn new(root: &Path, exclude: &[String]) -> Skips {
+        Skips::with_overrides(root, exclude_overrides(root, exclude, &mut Vec::new()))
+    }
+
+    /// For `root` and the walk's overrides.
+    fn with_overrides(root: &Path, overrides: Option<ignore::overrides::Override>) -> Skips {
         Skips {
             root: root.to_path_buf(),
-            overrides: exclude_overrides(root, exclude, &mut Vec::new()),
+            overrides,
             global: global_excludes(root),
             dirs: std::collections::HashMap::new(),
             linked: Vec::new(),
