@@ -141,7 +141,7 @@ fn interactive(args: &ChatArgs, root: &Path, config: &Config) -> anyhow::Result<
         // Killed (SIGTERM) or its terminal gone (SIGHUP): the terminal is restored and what
         // ran was cancelled; the usual 128 + signal, without waiting for the session, whose
         // request in flight is recorded first (bounded, as for every signal).
-        crate::llm::client::record_abandoned_within(std::time::Duration::from_secs(2));
+        crate::llm::client::record_abandoned_within(super::ABANDON_WAIT);
         result?;
         return Ok(ExitCode::from(128 + signal as u8));
     }

@@ -258,8 +258,9 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             }
         }
     }
-    let file_failed = failed.is_none();
-    if file_failed {
+    // With the directories made, a failure is a file's write.
+    let dirs_made = failed.is_none();
+    if dirs_made {
         for (c, abs, _, _) in &work {
             if let Err(e) = super::atomic_write(abs, c.new.as_bytes()) {
                 failed = Some((abs.clone(), e));
@@ -269,21 +270,14 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         }
     }
     if let Some((path, source)) = failed {
-        // The files written, and the one that failed: its rename may have happened before the
-        // directory's fsync failed. Each is put back only if it holds what this run wrote:
-        // another program may have written it since (an editor's save); such a file, or one
-        // that cannot be put back, keeps the run, for `vibe undo`.
-        let mut put_back = true;
-        for (c, abs, current, _) in &work[..done] {
-            put_back &= put_back_one(abs, current.as_deref(), Some(c.new.as_bytes()));
+        // A file that cannot be put back keeps the run, for `vibe undo`.
+        fn as_written<'a>((c, abs, current, _): &'a Pending<'a>) -> Put<'a> {
+            (abs, current.as_deref(), Some(c.new.as_bytes()))
         }
-        // The file whose write failed is put back only if it holds what vibe wrote; whatever
-        // else it holds is not vibe's doing (the write failed before its rename).
-        if let Some((c, abs, current, _)) = work.get(done).filter(|_| file_failed)
-            && read_opt(abs).ok().flatten().as_deref() == Some(c.new.as_bytes())
-        {
-            put_back &= put_back_one(abs, current.as_deref(), Some(c.new.as_bytes()));
-        }
+        let put_back = roll_back(
+            work[..done].iter().map(as_written),
+            work.get(done).filter(|_| dirs_made).map(as_written),
+        );
         for d in created_dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
         }
@@ -303,6 +297,28 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     );
     Ok(id)
 }
+
+/// Puts back what a failed run (a commit, an undo) wrote, each file as `(path, before, wrote)`:
+/// those `written` ([`put_back_one`]: not one another program wrote since, an editor's save),
+/// then `failed`, the one whose write failed, only if it
+/// holds what was written (its rename may have happened before the directory's fsync failed;
+/// whatever else it holds is not this run's doing). True when every file holds what it held
+/// before.
+fn roll_back<'a>(written: impl Iterator<Item = Put<'a>>, failed: Option<Put<'a>>) -> bool {
+    let mut all = true;
+    for (abs, before, wrote) in written {
+        all &= put_back_one(abs, before, wrote);
+    }
+    if let Some((abs, before, wrote)) = failed
+        && read_opt(abs).ok().flatten().as_deref() == wrote
+    {
+        all &= put_back_one(abs, before, wrote);
+    }
+    all
+}
+
+/// A file to put back: its path, what it held before (`None`: no file) and what was written.
+type Put<'a> = (&'a Path, Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// Puts `before` (its bytes, or `None`: no file) back at `abs` if it holds `wrote` (the same);
 /// true when `abs` holds `before` now.
@@ -578,18 +594,15 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         done += 1;
     }
     if let Some(err) = failed {
-        // As for a failed commit: the files restored, and the one that failed, go back to
-        // what they held before the undo if they hold what the undo wrote.
-        let mut put_back = true;
-        for (_, abs, backup, before) in &plan[..done] {
-            put_back &= put_back_one(abs, before.as_deref(), backup.as_deref());
+        // As for a failed commit: what the undo wrote goes back to what it held before.
+        type Step<'e> = (&'e Entry, PathBuf, Option<Vec<u8>>, Option<Vec<u8>>);
+        fn as_restored<'a>((_, abs, backup, before): &'a Step<'_>) -> Put<'a> {
+            (abs, before.as_deref(), backup.as_deref())
         }
-        // The file whose restore failed: put back only if it holds what the undo wrote.
-        if let Some((_, abs, backup, before)) = plan.get(done)
-            && read_opt(abs).ok().flatten().as_deref() == backup.as_deref()
-        {
-            put_back &= put_back_one(abs, before.as_deref(), backup.as_deref());
-        }
+        let put_back = roll_back(
+            plan[..done].iter().map(as_restored),
+            plan.get(done).map(as_restored),
+        );
         return Err(Error::UndoFailed {
             run: id,
             source: Box::new(err),

@@ -350,6 +350,30 @@ pub struct Skips {
     stale: bool,
 }
 
+/// A directory's own ignore files, as [`Skips`] keeps them: `.vibeignore`, `.ignore`,
+/// `.gitignore` and `.git/info/exclude`, each if it is there.
+fn ignore_files_of(dir: &Path) -> [Option<ignore::gitignore::Gitignore>; 4] {
+    let read = |name: &str| {
+        let file = dir.join(name);
+        file.is_file()
+            .then(|| ignore::gitignore::Gitignore::new(file).0)
+    };
+    let exclude = dir.join(".git/info/exclude");
+    let exclude = exclude.is_file().then(|| {
+        let mut b = ignore::gitignore::GitignoreBuilder::new(dir);
+        // A line it cannot read leaves the others, as in the walk.
+        let _ = b.add(&exclude);
+        b.build()
+            .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
+    });
+    [
+        read(".vibeignore"),
+        read(".ignore"),
+        read(".gitignore"),
+        exclude,
+    ]
+}
+
 /// Git's global excludes file, its patterns relative to the current directory as the walk
 /// reads them (the root when there is none).
 fn global_excludes(root: &Path) -> ignore::gitignore::Gitignore {
@@ -442,37 +466,16 @@ impl Skips {
         }
         // Its directory and every one above it, the root's parents too: the walk reads theirs
         // (`.gitignore` files too, up to `/`: with `require_git(false)` no `.git` stops them).
-        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        let chain: Vec<PathBuf> = parent.ancestors().map(Path::to_path_buf).collect();
-        for dir in &chain {
+        let parent = path.parent().unwrap_or(path);
+        for dir in parent.ancestors() {
             if !self.dirs.contains_key(dir) {
-                let read = |name: &str| {
-                    let file = dir.join(name);
-                    file.is_file()
-                        .then(|| ignore::gitignore::Gitignore::new(file).0)
-                };
-                let exclude = dir.join(".git/info/exclude");
-                let exclude = exclude.is_file().then(|| {
-                    let mut b = ignore::gitignore::GitignoreBuilder::new(dir);
-                    // A line it cannot read leaves the others, as in the walk.
-                    let _ = b.add(&exclude);
-                    b.build()
-                        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
-                });
-                let files = [
-                    read(".vibeignore"),
-                    read(".ignore"),
-                    read(".gitignore"),
-                    exclude,
-                ];
-                self.dirs.insert(dir.clone(), files);
+                self.dirs.insert(dir.to_path_buf(), ignore_files_of(dir));
             }
         }
         let dirs = &self.dirs;
-        let chain = &chain;
         let by_kind = (0..4).flat_map(|kind| {
-            chain
-                .iter()
+            parent
+                .ancestors()
                 .filter_map(move |dir| dirs.get(dir).and_then(|f| f[kind].as_ref()))
         });
         for gi in by_kind.chain([&self.global]) {

@@ -212,7 +212,7 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
 /// ignore file in a directory the walk does not read (`node_modules/x/.gitignore`). Any other
 /// changed ignore file makes `skips` read the ignore files again before the next change is
 /// judged.
-fn skipped(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
+fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     let in_skipped_dir = |skips: &mut Skips| {
         !path.ends_with(".git/info/exclude") && path.parent().is_some_and(|d| skips.skips(d))
     };
@@ -400,7 +400,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 }
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
-                                        pending.add(rel, skipped(&mut skips, p, relevance));
+                                        pending.add(rel, judged(&mut skips, p, relevance));
                                     }
                                 }
                             }
