@@ -14,8 +14,9 @@
 //!   excluded, as the ignore files and the config are now; not what a symlink the last run
 //!   followed leads to) start a run only after 2 s of quiet (30 s at most), or with the next
 //!   other change, so that a build writing `target/` or `node_modules/` costs a walk every 30 s
-//!   and one at its end, not one a second; deferred, never dropped, since the judgment can be wrong. An
-//!   ignore file's change makes the next events judged by the new rules (and starts a run).
+//!   and one at its end, not one a second; deferred, never dropped, since the judgment can be
+//!   wrong. An ignore file's change makes the next events judged by the new rules (and starts
+//!   a run).
 //!   `.vibe/config.toml` is loaded again when it changes; a config that does not load is a
 //!   warning and the previous one stays.
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
@@ -286,14 +287,16 @@ impl Pending {
             Relevance::IgnoreFile => self.ignore_files = true,
             Relevance::Config => self.config = true,
         }
+        let unread = relevance == Relevance::Unread;
         if self.seen.insert(rel.clone()) {
-            if relevance == Relevance::Unread {
-                self.unread_paths.push(rel);
+            let list = if unread {
+                &mut self.unread_paths
             } else {
-                self.paths.push(rel);
-            }
+                &mut self.paths
+            };
+            list.push(rel);
         }
-        if relevance == Relevance::Unread {
+        if unread {
             let now = Instant::now();
             self.last = Some(now);
             self.unread = Some((self.unread.map_or(now, |(first, _)| first), now));
@@ -304,8 +307,13 @@ impl Pending {
 
     /// How long until a run may start: when the burst has been quiet for [`DEBOUNCE`] (or
     /// went on for [`MAX_WAIT`]) and a retry is due. `None` with nothing pending.
-    /// The first `n` paths, those the walk would not read last: a build's thousand object files do not
-    /// hide the source file saved with them.
+    /// How many paths are pending.
+    fn total(&self) -> usize {
+        self.paths.len() + self.unread_paths.len()
+    }
+
+    /// The first `n` paths, those the walk would not read last: a build's thousand object
+    /// files do not hide the source file saved with them.
     fn listed(&self, n: usize) -> Vec<String> {
         self.paths
             .iter()
@@ -370,7 +378,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
     let opts = crate::repomap::Options { progress: false };
     let (_, mut first) = crate::repomap::index(root, &config, &opts)?;
     check_root(root, id)?;
-    // Changes the walk would not read start no run (see `Skips`).
+    // Changes the walk would not read wait for quiet (see `Skips`, `Relevance::Unread`).
     let mut skips = Skips::new(root, &config.map.exclude);
     skips.set_linked(std::mem::take(&mut first.linked));
     on_ready(first.files_seen, &first.warnings);
@@ -455,7 +463,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
             Ok((_, mut r)) => {
                 tracing::info!(
                     "watch: index run for {} changed paths in {:.1} ms: {} added, {} changed, {} deleted",
-                    pending.paths.len() + pending.unread_paths.len(),
+                    pending.total(),
                     t.elapsed().as_secs_f64() * 1000.0,
                     r.added,
                     r.changed,
@@ -480,7 +488,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 on_update(Ok(Update {
                     schema: "vibe.watch/1",
                     time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
-                    paths_total: done.paths.len() + done.unread_paths.len(),
+                    paths_total: done.total(),
                     paths: done.listed(LISTED_PATHS),
                     added: r.added,
                     changed: r.changed,
