@@ -646,3 +646,100 @@ fn directories_made_while_events_were_lost_are_watched() {
     drop(w);
     assert_index_is_fresh(&t);
 }
+
+/// How many inotify watches the process holds (Linux: its `fdinfo` lists each).
+#[cfg(target_os = "linux")]
+fn inotify_watches(pid: u32) -> usize {
+    let dir = format!("/proc/{pid}/fdinfo");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .flatten()
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("inotify wd:"))
+                .count()
+        })
+        .sum()
+}
+
+/// Every directory of the tree had an inotify watch, ignored ones too: a `node_modules/` of
+/// thousands of directories ran into the system's limit, and a directory vibe cannot read (a
+/// root-owned volume) stopped vibe watch at the start. Only what the walk reads is watched
+/// now, and what the ignore files let in later is watched from the run that reads it.
+#[cfg(target_os = "linux")]
+#[test]
+fn only_the_directories_the_walk_reads_are_watched() {
+    let t = Test::new();
+    t.write(".gitignore", "node_modules/\nbuild/\n");
+    t.write("src/a/a.py", "A = 1\n");
+    t.write("src/b/b.py", "B = 1\n");
+    for i in 0..40 {
+        t.write(&format!("node_modules/p{i}/lib/index.js"), "x = 1\n");
+    }
+    t.write("build/out/gen.py", "G = 1\n");
+    std::fs::create_dir_all(t.root().join(".git/info")).expect("mkdir");
+    let w = Watching::start(&t);
+    // The root, src, src/a, src/b; .git, .git/info and .vibe.
+    let pid = w.child.id();
+    assert_eq!(inotify_watches(pid), 7, "{}", w.stderr());
+
+    // Let in by an ignore file: watched from the run that reads it.
+    t.write(".gitignore", "build/\n");
+    let u = w.until(".gitignore");
+    assert_eq!(u["added"], 40, "{u}");
+    assert_eq!(inotify_watches(pid), 7 + 1 + 40 * 2);
+    t.write("node_modules/p7/lib/index.js", "x = 2\n");
+    let u = w.until("node_modules/p7/lib/index.js");
+    assert_eq!(u["changed"], 1, "{u}");
+
+    // And ignored again: the watches go.
+    t.write(".gitignore", "build/\nnode_modules/\n");
+    let u = w.until(".gitignore");
+    assert_eq!(u["deleted"], 40, "{u}");
+    assert_eq!(inotify_watches(pid), 7);
+
+    // .git/info/exclude, made with its directory after the start, is followed.
+    std::fs::remove_dir_all(t.root().join(".git")).expect("rm .git");
+    std::fs::create_dir_all(t.root().join(".git/info")).expect("mkdir");
+    std::thread::sleep(Duration::from_millis(300));
+    t.write(".git/info/exclude", "src/b/\n");
+    let u = w.until(".git/info/exclude");
+    assert_eq!(u["deleted"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
+/// A directory made (or deleted and made again) during the watch is watched from the run that
+/// finds it; what was written in it before its watch was registered is found by another run.
+#[test]
+fn directories_made_during_the_watch_are_watched() {
+    let t = Test::new();
+    t.write("main.py", "M = 1\n");
+    let w = Watching::start(&t);
+    for i in 0..30 {
+        t.write(&format!("new/deep/m{i}.py"), format!("V = {i}\n"));
+    }
+    wait_for(30, "the new directory's files indexed", || {
+        indexed(t.root()).len() == 31
+    });
+    t.write("new/deep/m3.py", "V = 33\n");
+    let u = w.until("new/deep/m3.py");
+    assert_eq!(u["changed"], 1, "{u}");
+
+    std::fs::remove_dir_all(t.root().join("new")).expect("rm -rf new");
+    t.write("new/deep/again.py", "A = 1\n");
+    wait_for(30, "the directory made again indexed", || {
+        indexed(t.root())
+            .iter()
+            .map(|f| f.0.as_str())
+            .collect::<Vec<_>>()
+            == ["main.py", "new/deep/again.py"]
+    });
+    t.write("new/deep/again.py", "A = 2\n");
+    let u = w.until("new/deep/again.py");
+    assert_eq!(u["changed"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}

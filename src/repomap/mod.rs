@@ -68,6 +68,11 @@ pub struct IndexReport {
     /// Where the symlinks the walk followed lead (canonical; see `walk::walk_linked`).
     #[serde(skip)]
     pub linked: Vec<PathBuf>,
+    /// The directories the walk read and the symlinks it met (see `walk::Walked`).
+    #[serde(skip)]
+    pub dirs: Vec<PathBuf>,
+    #[serde(skip)]
+    pub links: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -238,9 +243,17 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         .map(|f| (f.path.clone(), f))
         .collect();
     let threads = threads(cfg.map.threads);
-    let (entries, walk_warnings, linked) = walk::walk_linked(root, &cfg.map.exclude, threads);
+    let walk::Walked {
+        entries,
+        warnings: walk_warnings,
+        linked,
+        dirs,
+        links,
+    } = walk::walk_linked(root, &cfg.map.exclude, threads);
     report.warnings.extend(walk_warnings);
     report.linked = linked;
+    report.dirs = dirs;
+    report.links = links;
     report.files_seen = entries.len();
     report.timings_ms.walk = ms(t.elapsed());
     t = Instant::now();

@@ -50,8 +50,23 @@ pub fn stamp(meta: &std::fs::Metadata) -> i64 {
 
 /// Walks `root` and returns its files sorted by path, plus warnings.
 pub fn walk(root: &Path, exclude: &[String], threads: usize) -> (Vec<Entry>, Vec<String>) {
-    let (entries, warnings, _) = walk_linked(root, exclude, threads);
-    (entries, warnings)
+    let w = walk_linked(root, exclude, threads);
+    (w.entries, w.warnings)
+}
+
+/// What a walk found (see [`walk_linked`]).
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// The files, sorted by path.
+    pub entries: Vec<Entry>,
+    pub warnings: Vec<String>,
+    /// Where the symlinks the walk followed lead (canonical, inside the root).
+    pub linked: Vec<PathBuf>,
+    /// The directories the walk read, the root first, as the walk found them (under a
+    /// symlink's path when reached through one).
+    pub dirs: Vec<PathBuf>,
+    /// The symlinks the walk met inside the root, followed or leading nowhere, as found.
+    pub links: Vec<PathBuf>,
 }
 
 /// `map.exclude` as the walk's overrides (`!pattern` each), with a warning per pattern it
@@ -79,14 +94,11 @@ fn exclude_overrides(
     }
 }
 
-/// [`walk`], and the canonical paths the symlinks it followed lead to (inside the root): a
-/// change there changes what the walk reads through the link, ignored as the place itself may
-/// be (see [`Skips`]).
-pub fn walk_linked(
-    root: &Path,
-    exclude: &[String],
-    threads: usize,
-) -> (Vec<Entry>, Vec<String>, Vec<PathBuf>) {
+/// [`walk`], and where it went: the canonical paths the symlinks it followed lead to (inside
+/// the root: a change there changes what the walk reads through the link, ignored as the place
+/// itself may be, see [`Skips`]), the directories it read and the links it met (what
+/// `vibe watch` watches).
+pub fn walk_linked(root: &Path, exclude: &[String], threads: usize) -> Walked {
     let mut builder = WalkBuilder::new(root);
     filters(&mut builder).follow_links(true).threads(threads);
     let mut warnings = Vec::new();
@@ -95,6 +107,8 @@ pub fn walk_linked(
         builder.overrides(o.clone());
     }
     let linked: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let dirs: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let links: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let entries = Mutex::new(Vec::new());
     let warns = Mutex::new(warnings);
     // Where the root really is, for symlinks to be judged against (None: it cannot be resolved,
@@ -107,6 +121,8 @@ pub fn walk_linked(
         let real_root = &real_root;
         let dangling = &dangling;
         let linked = &linked;
+        let dirs = &dirs;
+        let links = &links;
         Box::new(move |result| {
             match result {
                 Ok(dent) => {
@@ -121,9 +137,10 @@ pub fn walk_linked(
                         });
                         if let Ok(real) = real
                             && !outside
-                            && let Ok(mut l) = linked.lock()
+                            && let (Ok(mut l), Ok(mut met)) = (linked.lock(), links.lock())
                         {
                             l.push(real);
+                            met.push(dent.path().to_path_buf());
                         }
                         if outside {
                             tracing::info!(
@@ -134,6 +151,9 @@ pub fn walk_linked(
                         }
                     }
                     if dent.file_type().is_some_and(|t| t.is_dir()) || dent.depth() == 0 {
+                        if let Ok(mut d) = dirs.lock() {
+                            d.push(dent.path().to_path_buf());
+                        }
                         return WalkState::Continue;
                     }
                     match dent.metadata() {
@@ -168,8 +188,9 @@ pub fn walk_linked(
                     // A link to nothing: a warning only if the walk would have read it (see
                     // `unfiltered`, after the walk).
                     if let Some(path) = dangling_link(&e) {
-                        if let Ok(mut d) = dangling.lock() {
+                        if let (Ok(mut d), Ok(mut met)) = (dangling.lock(), links.lock()) {
                             d.push((path.to_path_buf(), clean(&e)));
+                            met.push(path.to_path_buf());
                         }
                     } else if let Ok(mut w) = warns.lock() {
                         w.push(clean(&e));
@@ -223,7 +244,19 @@ pub fn walk_linked(
     let mut linked = linked.into_inner().unwrap_or_default();
     linked.sort();
     linked.dedup();
-    (entries, warnings, linked)
+    let mut dirs = dirs.into_inner().unwrap_or_default();
+    // The root first (shortest), then by path.
+    dirs.sort();
+    let mut links = links.into_inner().unwrap_or_default();
+    links.sort();
+    links.dedup();
+    Walked {
+        entries,
+        warnings,
+        linked,
+        dirs,
+        links,
+    }
 }
 
 /// Of two paths that read the same once their bytes that are not UTF-8 are replaced, the one
@@ -653,7 +686,9 @@ mod tests {
         }
         std::os::unix::fs::symlink("target/real.py", root.join("link.py"))?;
         let exclude = vec!["docs/".to_string()];
-        let (entries, _, linked) = walk_linked(&root, &exclude, 1);
+        let Walked {
+            entries, linked, ..
+        } = walk_linked(&root, &exclude, 1);
         let listed: std::collections::HashSet<PathBuf> =
             entries.iter().map(|e| root.join(&e.path)).collect();
         assert_eq!(linked, [root.join("target/real.py")]);

@@ -21,19 +21,26 @@
 //!   warning and the previous one stays.
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
 //!   A failed run keeps its paths pending and is retried with a backoff (1 s doubling to 30 s).
+//! - On Linux, only the directories the last run's walk read are watched (one inotify watch
+//!   each, see `dirs`), plus where its symlinks lead and the root's `.git/`, `.git/info/` and
+//!   `.vibe/`; after each run the watches follow the walk. Elsewhere the root is watched
+//!   recursively.
 //! - The root stays the directory the watch started on (same device and inode): deleted, moved
 //!   away or replaced, the watch ends with an error and never recreates it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use notify::{EventKind, RecursiveMode, Watcher};
+use notify::{EventKind, Watcher};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::repomap::walk::Skips;
+
+mod dirs;
+use dirs::Watches;
 
 /// Quiet time that ends a burst of events.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -105,38 +112,25 @@ pub enum Error {
 fn watch_hint(e: &notify::Error) -> &'static str {
     match &e.kind {
         notify::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-            "vibe watch watches every directory of the tree, ignored ones too: make the one named readable, or move it out of the repository (vibe map works without it)"
+            "make the repository's directory readable to you (vibe watch watches it and the directories the walk reads in it)"
         }
-        _ => {
-            "on Linux, raise fs.inotify.max_user_watches (sysctl) for large trees; ignored directories (node_modules, target) count too"
-        }
+        _ => "on Linux, raise fs.inotify.max_user_watches (sysctl) for large trees",
     }
 }
 
-/// The root directory's identity: (device, inode) on Unix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RootId(u64, u64);
-
-fn root_id(root: &Path) -> Result<RootId, Error> {
-    let gone = || Error::RootGone {
+fn root_id(root: &Path) -> Result<dirs::Id, Error> {
+    let meta = std::fs::metadata(root).map_err(|_| Error::RootGone {
         root: root.to_path_buf(),
-    };
-    let meta = std::fs::metadata(root).map_err(|_| gone())?;
+    })?;
     if !meta.is_dir() {
         return Err(Error::RootReplaced {
             root: root.to_path_buf(),
         });
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Ok(RootId(meta.dev(), meta.ino()))
-    }
-    #[cfg(not(unix))]
-    Ok(RootId(0, 0))
+    Ok(dirs::id(&meta))
 }
 
-fn check_root(root: &Path, id: RootId) -> Result<(), Error> {
+fn check_root(root: &Path, id: dirs::Id) -> Result<(), Error> {
     if root_id(root)? == id {
         Ok(())
     } else {
@@ -228,6 +222,68 @@ fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     }
 }
 
+/// Brings the registrations to what the run `r` read (see [`dirs::wanted`]); with `since`
+/// (when the run started), a directory registered now that changed since then starts a run:
+/// nothing told of that change. Only the root failing to be watched is an error.
+fn rewatch(
+    watches: &mut Watches,
+    watcher: &mut dyn dirs::Register,
+    root: &Path,
+    r: &crate::repomap::IndexReport,
+    since: Option<SystemTime>,
+    pending: &mut Pending,
+) -> Result<Vec<String>, Error> {
+    let synced = watches
+        .sync(watcher, &dirs::wanted(root, &r.dirs, &r.links))
+        .map_err(|source| Error::Watch {
+            path: root.to_path_buf(),
+            source,
+        })?;
+    if let Some(since) = since
+        && synced.added.iter().any(|d| dirs::changed_since(d, since))
+    {
+        pending.event();
+    }
+    Ok(synced.warnings)
+}
+
+/// `.git/`, `.git/info/` or `.vibe/` made (or replaced) between runs: watched at once, and the
+/// file in it that the watch follows, if it is there already, counts as changed.
+fn watch_extras(
+    root: &Path,
+    watches: &mut Watches,
+    watcher: &mut dyn dirs::Register,
+    pending: &mut Pending,
+) {
+    for dir in dirs::extras(root) {
+        if watches.add_now(watcher, &dir) {
+            for (file, relevance) in [
+                ("info/exclude", Relevance::IgnoreFile),
+                ("exclude", Relevance::IgnoreFile),
+                ("config.toml", Relevance::Config),
+            ] {
+                let path = dir.join(file);
+                if let Some((rel, r)) = classify(root, &path)
+                    && r == relevance
+                    && path.is_file()
+                {
+                    pending.add(rel, relevance);
+                }
+            }
+        }
+    }
+}
+
+/// Whether the event's paths were deleted or moved away (or may have been: a rename notify
+/// could not pair).
+fn gone(kind: &EventKind) -> bool {
+    use notify::event::ModifyKind;
+    matches!(
+        kind,
+        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+    )
+}
+
 fn interesting(kind: &EventKind) -> bool {
     // Opening and closing a file (notify reports them on Linux) changes nothing.
     !matches!(kind, EventKind::Access(_) | EventKind::Other)
@@ -266,9 +322,6 @@ struct Pending {
     last: Option<Instant>,
     ignore_files: bool,
     config: bool,
-    /// Events were lost (the kernel's queue overflowed): the directories made meanwhile have no
-    /// watch yet, so the tree is watched again before the run.
-    rewatch: bool,
 }
 
 impl Pending {
@@ -368,22 +421,54 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
         path: root.to_path_buf(),
         source,
     })?;
-    watcher
-        .watch(root, RecursiveMode::Recursive)
-        .map_err(|source| Error::Watch {
-            path: root.to_path_buf(),
-            source,
-        })?;
+    let mut watches = Watches::new(root);
+    let mut pending = Pending::default();
     let mut config = config.clone();
     let opts = crate::repomap::Options { progress: false };
+    // Registered before the first run where one registration watches the tree; on Linux, after
+    // it (its walk says which directories to watch), and a second run finds what changed before
+    // the registrations (a walk that finds nothing changed: 0.3 s on Node.js's tree).
+    let mut ready_warnings = Vec::new();
+    if !dirs::PER_DIRECTORY {
+        ready_warnings.extend(rewatch(
+            &mut watches,
+            &mut watcher,
+            root,
+            &Default::default(),
+            None,
+            &mut pending,
+        )?);
+    }
     let (_, mut first) = crate::repomap::index(root, &config, &opts)?;
     check_root(root, id)?;
+    if dirs::PER_DIRECTORY {
+        ready_warnings.extend(rewatch(
+            &mut watches,
+            &mut watcher,
+            root,
+            &first,
+            None,
+            &mut pending,
+        )?);
+        let started = SystemTime::now();
+        (_, first) = crate::repomap::index(root, &config, &opts)?;
+        check_root(root, id)?;
+        ready_warnings.extend(rewatch(
+            &mut watches,
+            &mut watcher,
+            root,
+            &first,
+            Some(started),
+            &mut pending,
+        )?);
+    }
     // Changes the walk would not read wait for quiet (see `Skips`, `Relevance::Unread`).
     let mut skips = Skips::new(root, &config.map.exclude);
     skips.set_linked(std::mem::take(&mut first.linked));
+    let mut said: BTreeSet<String> = first.warnings.iter().cloned().collect();
+    first.warnings.extend(ready_warnings);
     on_ready(first.files_seen, &first.warnings);
-    let mut said: BTreeSet<String> = first.warnings.into_iter().collect();
-    let mut pending = Pending::default();
+    let extras = dirs::extras(root);
     // After a failed run: when to try again, and the wait after the next failure.
     let mut retry: Option<(Instant, Duration)> = None;
     while !stop() {
@@ -399,12 +484,19 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                             // flag on an `Other` event): events were lost, a run finds them.
                             Ok(ev) if ev.need_rescan() => {
                                 tracing::warn!("watcher: events were lost; rescanning");
-                                pending.rewatch = true;
                                 pending.event();
                             }
                             Ok(ev) if interesting(&ev.kind) => {
                                 if removes_the_index(root, &ev) {
                                     pending.event();
+                                }
+                                if gone(&ev.kind) {
+                                    for p in &ev.paths {
+                                        watches.forget_under(&mut watcher, p);
+                                    }
+                                }
+                                if ev.paths.iter().any(|p| extras.contains(p)) {
+                                    watch_extras(root, &mut watches, &mut watcher, &mut pending);
                                 }
                                 for p in &ev.paths {
                                     if let Some((rel, relevance)) = classify(root, p) {
@@ -417,10 +509,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 // An overflow of the kernel's queue loses events: a run
                                 // finds every change anyway.
                                 tracing::warn!("watcher: {e}; rescanning");
-                                // Past the inotify limit, watching the tree again would only
-                                // fail again, after a walk of it.
-                                pending.rewatch |=
-                                    !matches!(e.kind, notify::ErrorKind::MaxFilesWatch);
                                 pending.event();
                             }
                         }
@@ -432,14 +520,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
             continue;
         }
         let mut warnings = Vec::new();
-        if std::mem::take(&mut pending.rewatch)
-            && let Err(e) = watcher.watch(root, RecursiveMode::Recursive)
-        {
-            warnings.push(format!(
-                "cannot watch {} again after lost events: {e}\nchanges in directories made meanwhile may be missed until vibe watch is restarted",
-                root.display()
-            ));
-        }
         if pending.config
             && let Some(reload) = reload
         {
@@ -456,11 +536,14 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
             }
         }
         let t = Instant::now();
+        let started = SystemTime::now();
         let result = crate::repomap::index(root, &config, &opts);
         // A root that went away during the run: what the run saw is not the repository.
         check_root(root, id)?;
         match result {
             Ok((_, mut r)) => {
+                // Timed before the registrations below: the index is up to date here.
+                let finished = Instant::now();
                 tracing::info!(
                     "watch: index run for {} changed paths in {:.1} ms: {} added, {} changed, {} deleted",
                     pending.total(),
@@ -477,6 +560,16 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 warnings.extend(now.difference(&said).cloned());
                 said = now;
                 let done = std::mem::take(&mut pending);
+                // The directories it read, watched from now on; what changed in a new one
+                // before its registration starts another run.
+                warnings.extend(rewatch(
+                    &mut watches,
+                    &mut watcher,
+                    root,
+                    &r,
+                    Some(started),
+                    &mut pending,
+                )?);
                 if r.added + r.changed + r.deleted == 0
                     && warnings.is_empty()
                     && !done.config
@@ -494,8 +587,11 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                     changed: r.changed,
                     deleted: r.deleted,
                     parsed: r.parsed,
-                    latency_ms: done.last.unwrap_or(t).elapsed().as_secs_f64() * 1000.0,
-                    index_ms: t.elapsed().as_secs_f64() * 1000.0,
+                    latency_ms: finished
+                        .saturating_duration_since(done.last.unwrap_or(t))
+                        .as_secs_f64()
+                        * 1000.0,
+                    index_ms: finished.saturating_duration_since(t).as_secs_f64() * 1000.0,
                     files: r.files_seen,
                     warnings,
                 }));
@@ -596,8 +692,8 @@ mod tests {
         assert_eq!(classify(root, Path::new("/elsewhere/a.py")), None);
     }
 
-    /// An unreadable directory (a root-owned volume) made vibe watch fail with the hint about
-    /// inotify limits.
+    /// An unreadable root made vibe watch fail with the hint about inotify limits. (A directory
+    /// in it that cannot be read is not watched: see `dirs`.)
     #[test]
     fn a_watch_error_gets_the_hint_for_its_cause() {
         let shown = |source: notify::Error| {
@@ -612,7 +708,7 @@ mod tests {
                 .add_path("/r/vol".into()),
         );
         assert!(
-            denied.contains("/r/vol") && denied.contains("make the one named readable"),
+            denied.contains("/r/vol") && denied.contains("directory readable"),
             "{denied}"
         );
         assert!(!denied.contains("max_user_watches"), "{denied}");
