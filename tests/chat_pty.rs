@@ -9,6 +9,7 @@ const DRIVER: &str = r#"
 if not wait_for(b"\x1b[?1049h", 20):
     print("FAIL no alternate screen"); sys.exit(1)
 time.sleep(0.5)
+__BEFORE_TYPING__
 typed("hello there")
 os.write(fd, b"\r")
 if not wait_for(b"Zanzibar", 30):
@@ -32,7 +33,8 @@ fn the_tui_shows_a_streamed_answer_and_quits() {
         &["The capital ", "is ", "Zanzibar", " town."],
         Some((50, 6, 0)),
     ));
-    let (stdout, stderr) = run_driver(&format!("{}{DRIVER}", pty_prelude(&["chat"])), &t, &s, &[]);
+    let driver = DRIVER.replace("__BEFORE_TYPING__", "");
+    let (stdout, stderr) = run_driver(&format!("{}{driver}", pty_prelude(&["chat"])), &t, &s, &[]);
     assert!(stdout.starts_with("OK 0"), "{stdout}\n{stderr}");
     assert_eq!(s.request_count(), 1);
 }
@@ -175,4 +177,23 @@ fn a_closed_terminal_ends_the_tui() {
         &[],
     );
     assert_eq!(stdout.trim(), "OK 129", "{stdout}\n{stderr}");
+}
+
+/// A pty that says it is 65535 × 65535 cells (a broken terminal, a mistyped `stty`): ratatui
+/// keeps buffers of a cell per screen position, and the allocation of four billion cells
+/// aborted the process with the terminal left raw. The TUI draws at most 1000 × 500 cells.
+#[test]
+fn a_terminal_of_absurd_size_is_drawn_in_part() {
+    let t = Test::fixture("python");
+    let s = Server::start();
+    s.push(openai::stream(
+        &["The capital ", "is ", "Zanzibar", "."],
+        None,
+    ));
+    let driver = DRIVER.replace(
+        "__BEFORE_TYPING__",
+        "fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 65535, 65535, 0, 0))\ntime.sleep(0.5)",
+    );
+    let (stdout, stderr) = run_driver(&format!("{}{driver}", pty_prelude(&["chat"])), &t, &s, &[]);
+    assert!(stdout.starts_with("OK 0"), "{stdout}\n{stderr}");
 }

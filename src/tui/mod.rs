@@ -157,6 +157,66 @@ fn watch_signals() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The largest screen the TUI draws, in cells. ratatui keeps two buffers of a cell per screen
+/// position: a terminal that says it is 65535 × 65535 (a broken one, a mistyped `stty`) made
+/// them four billion cells, and the failed allocation aborted the process with the terminal
+/// left raw. Past this size the TUI draws in the top left corner.
+const MAX_COLUMNS: u16 = 1000;
+const MAX_ROWS: u16 = 500;
+
+/// A backend whose screen is at most [`MAX_COLUMNS`] × [`MAX_ROWS`].
+struct Clamped<B>(B);
+
+impl<B: ratatui::backend::Backend> ratatui::backend::Backend for Clamped<B> {
+    type Error = B::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.0.draw(content)
+    }
+    fn append_lines(&mut self, n: u16) -> Result<(), Self::Error> {
+        self.0.append_lines(n)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.0.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> Result<(), Self::Error> {
+        self.0.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.0.clear()
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.0.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        let s = self.0.size()?;
+        Ok(ratatui::layout::Size::new(
+            s.width.min(MAX_COLUMNS),
+            s.height.min(MAX_ROWS),
+        ))
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        let mut w = self.0.window_size()?;
+        w.columns_rows = self.size()?;
+        Ok(w)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.0.flush()
+    }
+}
+
 /// How long after SIGTERM / SIGHUP the process may take to leave by itself.
 const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 
@@ -172,7 +232,7 @@ mod libc_signal {
 pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
     watch_signals()?;
     let _guard = setup()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let mut terminal = Terminal::new(Clamped(CrosstermBackend::new(io::stdout())))?;
     terminal.clear()?;
     let mut app = App::new();
     let mut dirty = true;
@@ -225,7 +285,7 @@ pub fn run(ops: Sender<Op>, events: Receiver<Event>) -> anyhow::Result<()> {
                     Vec::new()
                 }
                 ct::Event::Resize(w, h) => {
-                    app.on_resize(w, h);
+                    app.on_resize(w.min(MAX_COLUMNS), h.min(MAX_ROWS));
                     Vec::new()
                 }
                 _ => Vec::new(),
