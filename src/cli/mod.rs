@@ -310,9 +310,11 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // notify logs its own bookkeeping as warnings (a watch it already dropped with its deleted
+    // directory, once per directory of an `rm -rf`).
     let default = match verbose {
-        0 => "warn",
-        1 => "vibe=info,warn",
+        0 => "warn,notify=error",
+        1 => "vibe=info,warn,notify=error",
         2 => "vibe=debug,info",
         _ => "trace",
     };

@@ -1,14 +1,20 @@
 //! Which directories the watch registers, and keeping the registrations equal to that set.
 //!
 //! On Linux each directory the last index run's walk read is watched on its own (inotify,
-//! non-recursive), plus where the symlinks it met lead and the root's `.git/`, `.git/info/`
-//! and `.vibe/`: what the walk does not read (`node_modules/`, `target/`, a root-owned volume
-//! it cannot read) costs no inotify watch and cannot stop the watch from starting. After each
-//! run the registrations are brought to the new set, so a directory made, un-ignored or
-//! replaced since is watched from then on. Elsewhere (FSEvents, kqueue, Windows) the root is
-//! watched recursively, as those backends do it in one registration.
+//! non-recursive), plus the directories that hold each symlink the walk met and each step of
+//! where it leads, a nested repository's `.git/info/` (its `exclude` is read by the walk), and
+//! the root's `.git/`, `.git/info/` and `.vibe/`: what the walk does not read
+//! (`node_modules/`, `target/`, a root-owned volume it cannot read) costs no inotify watch and
+//! cannot stop the watch from starting. After each run the registrations are brought to the
+//! new set, so a directory made or un-ignored since is watched from then on. A directory
+//! deleted or moved away (its own event says so) or any directory after lost events (an
+//! overflow of the kernel's queue) is forgotten and registered again by the next sync: one
+//! made again at the same path may have the same inode number, so identities cannot tell.
+//! Elsewhere (macOS FSEvents, Windows, the BSDs) the root is registered recursively, in one
+//! call, as before.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
@@ -40,9 +46,7 @@ impl<W: Watcher> Register for W {
     }
 }
 
-/// A directory's identity (device and inode on Unix): the watch's root must keep it, and one
-/// replaced at the same path (deleted and made again) is registered again, since the old
-/// registration went with the old directory.
+/// A directory's identity (device and inode on Unix): the watch's root must keep it.
 pub type Id = (u64, u64);
 
 pub fn id(meta: &std::fs::Metadata) -> Id {
@@ -58,17 +62,11 @@ pub fn id(meta: &std::fs::Metadata) -> Id {
     }
 }
 
-fn id_of(dir: &Path) -> Option<Id> {
-    std::fs::metadata(dir)
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| id(&m))
-}
-
 /// The directories registered.
 pub struct Watches {
     root: PathBuf,
-    watched: HashMap<PathBuf, Id>,
+    /// Sorted, so that what lies under a path is one range of it.
+    watched: BTreeSet<PathBuf>,
     /// The inotify limit was reached (said once until the watch set fits again).
     at_limit: bool,
 }
@@ -76,7 +74,7 @@ pub struct Watches {
 /// What [`Watches::sync`] did.
 #[derive(Debug, Default)]
 pub struct Synced {
-    /// Directories registered by this sync (new, or replaced since).
+    /// Directories registered by this sync.
     pub added: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
@@ -85,59 +83,40 @@ impl Watches {
     pub fn new(root: &Path) -> Watches {
         Watches {
             root: root.to_path_buf(),
-            watched: HashMap::new(),
+            watched: BTreeSet::new(),
             at_limit: false,
         }
     }
 
     #[cfg(test)]
     fn watched(&self) -> BTreeSet<PathBuf> {
-        self.watched.keys().cloned().collect()
+        self.watched.clone()
     }
 
-    /// Registers what `wanted` has and is not registered (or was replaced since), and ends
-    /// the registrations it no longer has. A directory that cannot be watched is left out:
-    /// one that went away or cannot be read (the walk warns about that) silently, the system's
-    /// limit on watches with one warning. Only the root failing is an error.
+    /// Registers what `wanted` has and is not registered, and ends the registrations it no
+    /// longer has. A directory that cannot be watched is left out: one that went away or
+    /// cannot be read (the walk warns about that) silently, the system's limit on watches with
+    /// one warning. Only the root failing is an error.
     pub fn sync(
         &mut self,
         reg: &mut dyn Register,
         wanted: &BTreeSet<PathBuf>,
     ) -> Result<Synced, notify::Error> {
         let mut out = Synced::default();
-        let gone: Vec<PathBuf> = self
-            .watched
-            .keys()
-            .filter(|d| !wanted.contains(*d))
-            .cloned()
-            .collect();
+        let gone: Vec<PathBuf> = self.watched.difference(wanted).cloned().collect();
         for d in gone {
             reg.remove(&d);
             self.watched.remove(&d);
         }
+        let new: Vec<&PathBuf> = wanted.difference(&self.watched).collect();
         let mut limit = None;
-        for dir in wanted {
-            let Some(id) = id_of(dir) else {
-                // Gone since the walk: its parent's event starts the next run.
-                if let Some(_old) = self.watched.remove(dir) {
-                    reg.remove(dir);
-                }
-                continue;
-            };
-            if self.watched.get(dir) == Some(&id) {
-                continue;
-            }
-            if self.watched.remove(dir).is_some() {
-                reg.remove(dir);
-            }
+        let mut added = Vec::new();
+        for dir in new {
             if limit.is_some() && dir != &self.root {
                 continue;
             }
             match reg.add(dir) {
-                Ok(()) => {
-                    self.watched.insert(dir.clone(), id);
-                    out.added.push(dir.clone());
-                }
+                Ok(()) => added.push(dir.clone()),
                 Err(e) if dir == &self.root => return Err(e),
                 Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
                     limit = Some(dir.clone());
@@ -147,12 +126,14 @@ impl Watches {
                 }
             }
         }
+        self.watched.extend(added.iter().cloned());
+        out.added = added;
         match limit {
             Some(first) if !self.at_limit => {
                 self.at_limit = true;
                 let missed = wanted.len().saturating_sub(self.watched.len());
                 out.warnings.push(format!(
-                    "cannot watch {missed} of the {} directories vibe reads (the first: {}): the system's limit on inotify watches is reached\nchanges in them are indexed when another change starts a run; raise fs.inotify.max_user_watches (sysctl) to watch them all",
+                    "cannot watch {missed} of the {} directories vibe watches (the first: {}): the system's limit on inotify watches is reached\nchanges in them are indexed when another change starts a run; raise fs.inotify.max_user_watches (sysctl) to watch them all",
                     wanted.len(),
                     first.display()
                 ));
@@ -163,24 +144,15 @@ impl Watches {
         Ok(out)
     }
 
-    /// Registers `dir` at once, if it is a directory not registered (or replaced since): one
-    /// of [`extras`] made between runs. Whether it did.
+    /// Registers `dir` at once, if it is a directory not registered: one of [`extras`] made
+    /// between runs. Whether it did.
     pub fn add_now(&mut self, reg: &mut dyn Register, dir: &Path) -> bool {
-        if !PER_DIRECTORY {
+        if !PER_DIRECTORY || self.watched.contains(dir) || !dir.is_dir() {
             return false;
-        }
-        let Some(id) = id_of(dir) else {
-            return false;
-        };
-        if self.watched.get(dir) == Some(&id) {
-            return false;
-        }
-        if self.watched.remove(dir).is_some() {
-            reg.remove(dir);
         }
         match reg.add(dir) {
             Ok(()) => {
-                self.watched.insert(dir.to_path_buf(), id);
+                self.watched.insert(dir.to_path_buf());
                 true
             }
             Err(e) => {
@@ -190,26 +162,34 @@ impl Watches {
         }
     }
 
-    /// Ends the registrations of `path` and of the directories under it (it was deleted or
-    /// moved away): the next sync registers what is there then, even a directory at the same
-    /// path that the file system gave the same inode.
-    pub fn forget_under(&mut self, reg: &mut dyn Register, path: &Path) {
-        // A directory under it that is watched is one the walk read, and so is each directory
-        // above that: if `path` is not watched, nothing under it is (but for where a link
-        // leads, which the next sync checks).
-        if !PER_DIRECTORY || path == self.root || !self.watched.contains_key(path) {
+    /// Forgets the registrations of `path` and of the directories under it, deleted or moved
+    /// away: the next sync registers what is there then. Those of a moved directory are ended
+    /// through `reg` (they would go on reporting its events under the old paths); a deleted
+    /// directory's went with it, and ending each again would cost `rm -rf` of a large tree a
+    /// round trip to the watcher's thread per directory.
+    pub fn forget_under(&mut self, mut reg: Option<&mut dyn Register>, path: &Path) {
+        if !PER_DIRECTORY || path == self.root {
             return;
         }
         let under: Vec<PathBuf> = self
             .watched
-            .keys()
-            .filter(|d| d.starts_with(path))
+            .range::<Path, _>((Bound::Included(path), Bound::Unbounded))
+            .take_while(|d| d.starts_with(path))
             .cloned()
             .collect();
         for d in under {
-            reg.remove(&d);
+            if let Some(reg) = reg.as_deref_mut() {
+                reg.remove(&d);
+            }
             self.watched.remove(&d);
         }
+    }
+
+    /// After lost events: every directory is registered again by the next sync (a directory
+    /// deleted and made again meanwhile has a new inode, which the old registration does not
+    /// follow; registering one that did not change again changes nothing).
+    pub fn forget_all(&mut self) {
+        self.watched.clear();
     }
 }
 
@@ -225,8 +205,8 @@ pub fn extras(root: &Path) -> [PathBuf; 3] {
 
 /// What to watch after a run whose walk read `dirs` and met `links` (see
 /// [`crate::repomap::walk::Walked`]): on Linux those directories (canonical: one reached
-/// through a symlink under the path it has), the directories along each link's chain that
-/// hold its next step (or the nearest one that exists, for a link leading nowhere yet), and
+/// through a symlink under the path it has), the `.git/info/` of any of them that is a
+/// repository, the directories that hold each step of each link (see [`link_holders`]) and
 /// [`extras`]; elsewhere the root alone. All inside `root` (canonical).
 pub fn wanted(root: &Path, dirs: &[PathBuf], links: &[PathBuf]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
@@ -234,30 +214,33 @@ pub fn wanted(root: &Path, dirs: &[PathBuf], links: &[PathBuf]) -> BTreeSet<Path
     if !PER_DIRECTORY {
         return out;
     }
-    let link_set: HashSet<&Path> = links.iter().map(PathBuf::as_path).collect();
+    let link_set: std::collections::HashSet<&Path> = links.iter().map(PathBuf::as_path).collect();
     for dir in dirs {
         let through_link = !link_set.is_empty()
             && dir
                 .ancestors()
                 .take_while(|a| a.starts_with(root) && *a != root)
                 .any(|a| link_set.contains(a));
-        if through_link {
-            if let Ok(real) = std::fs::canonicalize(dir)
-                && real.starts_with(root)
-            {
-                out.insert(real);
+        let dir = if through_link {
+            match std::fs::canonicalize(dir) {
+                Ok(real) if real.starts_with(root) => real,
+                _ => continue,
             }
         } else {
-            out.insert(dir.clone());
+            dir.clone()
+        };
+        // The walk reads each directory's `.git/info/exclude` (a nested repository's too).
+        let info = dir.join(".git/info");
+        if dir != root && std::fs::symlink_metadata(&info).is_ok_and(|m| m.is_dir()) {
+            out.insert(info);
         }
+        out.insert(dir);
     }
+    let mut holders = Vec::new();
     for link in links {
-        for holder in link_holders(link) {
-            if holder.starts_with(root) {
-                out.insert(holder);
-            }
-        }
+        link_holders(link, &mut holders);
     }
+    out.extend(holders.into_iter().filter(|h| h.starts_with(root)));
     for extra in extras(root) {
         if std::fs::symlink_metadata(&extra).is_ok_and(|m| m.is_dir()) {
             out.insert(extra);
@@ -266,44 +249,58 @@ pub fn wanted(root: &Path, dirs: &[PathBuf], links: &[PathBuf]) -> BTreeSet<Path
     out
 }
 
-/// The directories (canonical) that hold each step of `link`'s chain after the link itself
-/// (the nearest existing one where a step does not exist yet): a change there changes what
-/// the walk reads through the link.
-fn link_holders(link: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut at = link.to_path_buf();
+/// The directories that hold each link met resolving `link` (itself, the links along its
+/// target's path and the target's target, …) and the one that holds what it finally leads to
+/// (the nearest that exists, for a link to nothing yet): a change in any of them changes what
+/// the walk reads through the link. Resolved as the kernel does, component by component, so
+/// that a `..` after a link climbs from where the link leads.
+fn link_holders(link: &Path, out: &mut Vec<PathBuf>) {
+    // Owned components, so that a link's target can be put in front of what is left.
+    let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components().map(|c| c.as_os_str().to_owned()).collect()
+    };
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = parts(link).into();
+    let mut at = PathBuf::new();
     // The kernel follows at most 40 links in a path.
-    for _ in 0..40 {
-        let Ok(to) = std::fs::read_link(&at) else {
-            break;
-        };
-        let next = normalize(&at.parent().unwrap_or(Path::new("/")).join(to));
-        let holder = next
-            .parent()
-            .and_then(|p| p.ancestors().find_map(|a| std::fs::canonicalize(a).ok()));
-        out.extend(holder);
-        if !std::fs::symlink_metadata(&next).is_ok_and(|m| m.file_type().is_symlink()) {
-            break;
-        }
-        at = next;
-    }
-    out
-}
-
-/// `a/b/../c` → `a/c`, lexically (the kernel resolves `..` after the links before it, which
-/// the canonical holder above gets right when they exist).
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
+    let mut links_left = 40;
+    while let Some(part) = todo.pop_front() {
+        match Path::new(&part).components().next() {
+            Some(Component::Prefix(_) | Component::RootDir) => at = PathBuf::from(&part),
+            Some(Component::ParentDir) => {
+                at.pop();
             }
-            Component::CurDir => {}
-            other => out.push(other),
+            Some(Component::Normal(name)) => {
+                let next = at.join(name);
+                match std::fs::symlink_metadata(&next) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        let Ok(to) = std::fs::read_link(&next) else {
+                            return;
+                        };
+                        if links_left == 0 {
+                            return;
+                        }
+                        links_left -= 1;
+                        // `at` holds the link; a relative target goes on from there, an
+                        // absolute one from its root.
+                        out.push(at.clone());
+                        for p in parts(&to).into_iter().rev() {
+                            todo.push_front(p);
+                        }
+                    }
+                    Ok(_) => at = next,
+                    Err(_) => {
+                        // Not there (yet): the nearest existing directory holds it when made.
+                        out.push(at);
+                        return;
+                    }
+                }
+            }
+            Some(Component::CurDir) | None => {}
         }
     }
-    out
+    if let Some(parent) = at.parent() {
+        out.push(parent.to_path_buf());
+    }
 }
 
 /// Whether something in `dir` (or `dir` itself) changed at or after `since`: a change made
@@ -347,6 +344,7 @@ fn changed_at(m: &std::fs::Metadata) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     /// Registrations that fail as told: a directory the process cannot read, or past a
     /// number of watches (the inotify limit).
@@ -434,34 +432,68 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_no_longer_read_or_replaced_is_registered_anew() {
+    fn a_directory_no_longer_read_deleted_or_after_lost_events_is_registered_anew() {
         let (_tmp, root) = tree();
         let mut reg = Fake {
             limit: 100,
             ..Fake::default()
         };
         let mut w = Watches::new(&root);
+        let three = set(&root, &["", "src", "src/a"]);
         w.sync(&mut reg, &set(&root, &["", "src", "src/a", "src/b"]))
             .expect("sync");
         // src/b ignored now: its registration ends.
-        w.sync(&mut reg, &set(&root, &["", "src", "src/a"]))
-            .expect("sync");
-        assert_eq!(reg.live, set(&root, &["", "src", "src/a"]));
-        // src/a deleted and made again: another directory at the same path.
-        std::fs::remove_dir(root.join("src/a")).expect("rmdir");
-        std::fs::create_dir(root.join("src/x")).expect("mkdir");
-        std::fs::create_dir(root.join("src/a")).expect("mkdir");
-        let s = w
-            .sync(&mut reg, &set(&root, &["", "src", "src/a"]))
-            .expect("sync");
-        assert_eq!(s.added, [root.join("src/a")]);
-        // Forgotten (its deletion seen): registered again even with the same identity.
-        w.forget_under(&mut reg, &root.join("src"));
-        assert_eq!(reg.live, set(&root, &[""]));
-        let s = w
-            .sync(&mut reg, &set(&root, &["", "src", "src/a"]))
-            .expect("sync");
-        assert_eq!(s.added.len(), 2);
+        w.sync(&mut reg, &three).expect("sync");
+        assert_eq!(reg.live, three);
+        // src deleted (its event seen): it and what is under it, not src2 or src.txt.
+        std::fs::create_dir(root.join("src2")).expect("mkdir");
+        std::fs::create_dir(root.join("src.txt")).expect("mkdir");
+        w.sync(
+            &mut reg,
+            &set(&root, &["", "src", "src/a", "src2", "src.txt"]),
+        )
+        .expect("sync");
+        w.forget_under(Some(&mut reg), &root.join("src"));
+        assert_eq!(w.watched(), set(&root, &["", "src2", "src.txt"]));
+        let s = w.sync(&mut reg, &three).expect("sync");
+        assert_eq!(s.added, [root.join("src"), root.join("src/a")]);
+        // After lost events every one is registered again.
+        let before = reg.adds;
+        w.forget_all();
+        let s = w.sync(&mut reg, &three).expect("sync");
+        assert_eq!((s.added.len(), reg.adds - before), (3, 3));
+    }
+
+    /// Where links lead, through links in the middle of a path and `..` after a link to a
+    /// directory, resolved from where each link really is.
+    #[cfg(unix)]
+    #[test]
+    fn each_step_of_a_link_is_held() {
+        let (_tmp, root) = tree();
+        let ln = |to: &str, at: &str| std::os::unix::fs::symlink(to, root.join(at)).expect("ln");
+        for d in ["vendor/lib", "vendor/other", "ign", "out"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        std::fs::write(root.join("out/gen.py"), "G = 1\n").expect("write");
+        // src/x.py -> ../ign/l2/x.py, where ign/l2 -> ../vendor/lib.
+        ln("../vendor/lib", "ign/l2");
+        ln("../ign/l2/x.py", "src/x.py");
+        // lib -> vendor/lib, and vendor/lib/gen.py -> ../../out/gen.py: read as lib/gen.py,
+        // its `..`s climb from vendor/lib.
+        ln("vendor/lib", "lib");
+        ln("../../out/gen.py", "vendor/lib/gen.py");
+        let mut got = Vec::new();
+        link_holders(&root.join("src/x.py"), &mut got);
+        assert_eq!(
+            got,
+            [root.join("src"), root.join("ign"), root.join("vendor/lib")]
+        );
+        let mut got = Vec::new();
+        link_holders(&root.join("lib/gen.py"), &mut got);
+        assert_eq!(
+            got,
+            [root.clone(), root.join("vendor/lib"), root.join("out")]
+        );
     }
 
     #[cfg(unix)]
@@ -469,6 +501,8 @@ mod tests {
     fn links_are_watched_where_they_lead() {
         let (_tmp, root) = tree();
         std::fs::create_dir_all(root.join("packages/foo/lib")).expect("mkdir");
+        // A nested repository: the walk reads its .git/info/exclude.
+        std::fs::create_dir_all(root.join("src/.git/info")).expect("mkdir");
         std::os::unix::fs::symlink("../packages/foo", root.join("node_modules/foo"))
             .expect("symlink");
         std::os::unix::fs::symlink("later/gen.py", root.join("src/dangling.py")).expect("ln");
@@ -495,7 +529,10 @@ mod tests {
                 &[
                     "",
                     "src",
-                    // The linked directory under its own path, and where the link points.
+                    "src/.git/info",
+                    // The linked directory under its own path, where the link is and what
+                    // holds where it points.
+                    "node_modules",
                     "packages",
                     "packages/foo",
                     "packages/foo/lib",

@@ -22,9 +22,10 @@
 //! - At most one run is queued: events that arrive during a run are folded into the next one.
 //!   A failed run keeps its paths pending and is retried with a backoff (1 s doubling to 30 s).
 //! - On Linux, only the directories the last run's walk read are watched (one inotify watch
-//!   each, see `dirs`), plus where its symlinks lead and the root's `.git/`, `.git/info/` and
-//!   `.vibe/`; after each run the watches follow the walk. Elsewhere the root is watched
-//!   recursively.
+//!   each, see `dirs`), plus what holds each step of its symlinks, nested repositories'
+//!   `.git/info/` and the root's `.git/`, `.git/info/` and `.vibe/`; after each run (its update
+//!   out) the watches follow the walk, and after lost events every one is registered again.
+//!   Elsewhere the root is watched recursively.
 //! - The root stays the directory the watch started on (same device and inode): deleted, moved
 //!   away or replaced, the watch ends with an error and never recreates it.
 
@@ -274,14 +275,15 @@ fn watch_extras(
     }
 }
 
-/// Whether the event's paths were deleted or moved away (or may have been: a rename notify
-/// could not pair).
-fn gone(kind: &EventKind) -> bool {
+/// Whether the event's paths were deleted (`Some(false)`) or moved away (`Some(true)`; or may
+/// have been: a rename notify could not pair).
+fn gone(kind: &EventKind) -> Option<bool> {
     use notify::event::ModifyKind;
-    matches!(
-        kind,
-        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
-    )
+    match kind {
+        EventKind::Remove(_) => Some(false),
+        EventKind::Modify(ModifyKind::Name(_)) => Some(true),
+        _ => None,
+    }
 }
 
 fn interesting(kind: &EventKind) -> bool {
@@ -393,9 +395,10 @@ impl Pending {
     }
 }
 
-/// Watches `root` (canonical): once the watcher is registered, brings the index up to date and
-/// calls `on_ready` (a change made before that is in the index, one made after is seen by the
-/// watcher); then runs after each burst of changes and calls `on_update`, until `stop` says so,
+/// Watches `root` (canonical): brings the index up to date with the watcher registered (on
+/// Linux: a run, the directories it read registered, a second run for what changed before
+/// that; elsewhere: the root registered, then a run) and calls `on_ready` (a change made before
+/// that is in the index, one made after is seen by the watcher); then runs after each burst of changes and calls `on_update`, until `stop` says so,
 /// the watcher fails, or the root is deleted, moved or replaced ([`Error::RootGone`],
 /// [`Error::RootReplaced`]).
 pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<()> {
@@ -484,15 +487,20 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                             // flag on an `Other` event): events were lost, a run finds them.
                             Ok(ev) if ev.need_rescan() => {
                                 tracing::warn!("watcher: events were lost; rescanning");
+                                // Directories deleted and made again meanwhile: registered
+                                // anew by the run's sync, with every other one.
+                                watches.forget_all();
                                 pending.event();
                             }
                             Ok(ev) if interesting(&ev.kind) => {
                                 if removes_the_index(root, &ev) {
                                     pending.event();
                                 }
-                                if gone(&ev.kind) {
+                                if let Some(moved) = gone(&ev.kind) {
                                     for p in &ev.paths {
-                                        watches.forget_under(&mut watcher, p);
+                                        let reg = moved
+                                            .then_some(&mut watcher as &mut dyn dirs::Register);
+                                        watches.forget_under(reg, p);
                                     }
                                 }
                                 if ev.paths.iter().any(|p| extras.contains(p)) {
@@ -509,6 +517,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 // An overflow of the kernel's queue loses events: a run
                                 // finds every change anyway.
                                 tracing::warn!("watcher: {e}; rescanning");
+                                watches.forget_all();
                                 pending.event();
                             }
                         }
@@ -542,7 +551,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
         check_root(root, id)?;
         match result {
             Ok((_, mut r)) => {
-                // Timed before the registrations below: the index is up to date here.
                 let finished = Instant::now();
                 tracing::info!(
                     "watch: index run for {} changed paths in {:.1} ms: {} added, {} changed, {} deleted",
@@ -560,33 +568,16 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                 warnings.extend(now.difference(&said).cloned());
                 said = now;
                 let done = std::mem::take(&mut pending);
-                // The directories it read, watched from now on; what changed in a new one
-                // before its registration starts another run.
-                warnings.extend(rewatch(
-                    &mut watches,
-                    &mut watcher,
-                    root,
-                    &r,
-                    Some(started),
-                    &mut pending,
-                )?);
-                if r.added + r.changed + r.deleted == 0
-                    && warnings.is_empty()
-                    && !done.config
-                    && !done.ignore_files
-                {
-                    // A touched file, an editor's swap file, an ignored path: nothing to say.
-                    continue;
-                }
-                on_update(Ok(Update {
+                // `of_run`: the run's counts (a second update about the same run has none).
+                let update = |of_run: bool, paths_total, paths, warnings| Update {
                     schema: "vibe.watch/1",
                     time_ms: crate::store::unix_ms(std::time::SystemTime::now()),
-                    paths_total: done.total(),
-                    paths: done.listed(LISTED_PATHS),
-                    added: r.added,
-                    changed: r.changed,
-                    deleted: r.deleted,
-                    parsed: r.parsed,
+                    paths_total,
+                    paths,
+                    added: if of_run { r.added } else { 0 },
+                    changed: if of_run { r.changed } else { 0 },
+                    deleted: if of_run { r.deleted } else { 0 },
+                    parsed: if of_run { r.parsed } else { 0 },
                     latency_ms: finished
                         .saturating_duration_since(done.last.unwrap_or(t))
                         .as_secs_f64()
@@ -594,7 +585,34 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                     index_ms: finished.saturating_duration_since(t).as_secs_f64() * 1000.0,
                     files: r.files_seen,
                     warnings,
-                }));
+                };
+                // A touched file, an editor's swap file, an ignored path: nothing to say.
+                if r.added + r.changed + r.deleted > 0
+                    || !warnings.is_empty()
+                    || done.config
+                    || done.ignore_files
+                {
+                    on_update(Ok(update(
+                        true,
+                        done.total(),
+                        done.listed(LISTED_PATHS),
+                        std::mem::take(&mut warnings),
+                    )));
+                }
+                // Then (the update is out) the directories it read are watched from now on;
+                // what changed in a new one before its registration starts another run. What
+                // that has to say (the inotify limit) is an update of its own.
+                let said_now = rewatch(
+                    &mut watches,
+                    &mut watcher,
+                    root,
+                    &r,
+                    Some(started),
+                    &mut pending,
+                )?;
+                if !said_now.is_empty() {
+                    on_update(Ok(update(false, 0, Vec::new(), said_now)));
+                }
             }
             Err(source) => {
                 // The changes stay pending, the config reload too (what it says is said with
