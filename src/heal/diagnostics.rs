@@ -99,11 +99,15 @@ pub struct Diagnostic {
 }
 
 impl std::fmt::Display for Diagnostic {
-    /// `file:line:col: severity[code]: message  (source)`.
+    /// `file:line:col: severity[code]: message  (source)`; `file: severity...` when the tool
+    /// gave no line (a timeout, a failed exit without a located error).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)?;
-        if let Some(c) = self.column {
-            write!(f, ":{c}")?;
+        f.write_str(&self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
         }
         write!(f, ": {}", self.severity.name())?;
         if let Some(code) = &self.code {
@@ -851,6 +855,26 @@ mod tests {
         assert_eq!("LINT".parse::<Stage>(), Ok(Stage::Lint));
         assert!("build".parse::<Stage>().is_err());
         assert_eq!(serde_json::json!(Stage::Test), "test");
+    }
+
+    #[test]
+    fn a_diagnostic_without_a_line_names_only_the_file() {
+        let mut d = Diagnostic {
+            file: "src/a.rs".into(),
+            line: 0,
+            column: Some(3),
+            severity: Severity::Error,
+            code: Some("timeout".into()),
+            message: "cargo check did not finish within 60 s".into(),
+            stage: Stage::Compile,
+            source: "cargo check".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "src/a.rs: error[timeout]: cargo check did not finish within 60 s  (cargo check)"
+        );
+        d.line = 7;
+        assert!(d.to_string().starts_with("src/a.rs:7:3: error[timeout]: "));
     }
 
     #[test]

@@ -428,7 +428,7 @@ fn validator_runs_map_to_heal_statuses() -> R {
         shown,
         [
             "a.txt:1: error: bad  (plugin:p)",
-            "a.txt:0: warning: meh  (plugin:p)"
+            "a.txt: warning: meh  (plugin:p)"
         ]
     );
     assert!(r.diagnostics.iter().all(|d| d.stage == Stage::Lint));
