@@ -629,9 +629,12 @@ fn directories_made_while_events_were_lost_are_watched() {
     // Watched from the start, so that files made in it are events.
     t.write("bulk/keep.txt", "k");
     t.write("src/a/f.py", "F = 1\n");
+    t.write("away/deep/d.py", "D = 1\n");
     let w = Watching::start(&t);
+    let pid = w.child.id();
+    let before = inotify_watches(pid);
     // A watcher that falls behind: stopped while more events than the queue holds arrive.
-    crate::util::send_signal(w.child.id(), "STOP");
+    crate::util::send_signal(pid, "STOP");
     // Each new file is at least a create, a modify and a close.
     for i in 0..max / 2 + 100 {
         t.write(&format!("bulk/f{i}.txt"), "x");
@@ -640,7 +643,11 @@ fn directories_made_while_events_were_lost_are_watched() {
     // A watched directory deleted and made again (ext4 may give it the same inode number).
     std::fs::remove_dir_all(t.root().join("src/a")).expect("rm -rf src/a");
     t.write("src/a/f.py", "F = 2\n");
-    crate::util::send_signal(w.child.id(), "CONT");
+    // Two watched directories moved out of the tree: their watches end (they went on, and
+    // reported changes out there as changes in the tree).
+    let out = tempfile::tempdir().expect("tempdir");
+    std::fs::rename(t.root().join("away"), out.path().join("away")).expect("mv away");
+    crate::util::send_signal(pid, "CONT");
     wait_for(30, "the lost events' warning", || {
         w.stderr().contains("events were lost")
     });
@@ -653,6 +660,8 @@ fn directories_made_while_events_were_lost_are_watched() {
     t.write("src/a/f.py", "F = 3\n");
     let u = w.until("src/a/f.py");
     assert_eq!(u["changed"], 1, "{u}");
+    // new/ and new/sub/ watched, away/ and away/deep/ no longer.
+    assert_eq!(inotify_watches(pid), before, "{}", w.stderr());
     drop(w);
     assert_index_is_fresh(&t);
 }
@@ -790,6 +799,60 @@ fn what_links_and_nested_repositories_lead_to_is_watched() {
 
     t.write("sub/.git/info/exclude", "c.py\n");
     let u = w.until_secs("sub/.git/info/exclude", 10);
+    assert_eq!(u["deleted"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
+/// Found in a second review: renaming a directory above where a link leads (gen/a, holding the
+/// target gen/a/b/x.py, replaced by another) left the watch on the old gen/a/b, so the link's
+/// new content and every later edit were missed; a nested repository's `.git/info/` made after
+/// the start was never watched, so its `exclude` was not followed; and an ignore file that is
+/// a symlink was not watched where it leads.
+#[cfg(unix)]
+#[test]
+fn renames_above_link_targets_new_nested_excludes_and_linked_ignore_files_are_seen() {
+    let t = Test::new();
+    t.write(".shared/gi", "gen/\n");
+    let ln = |to: &str, at: &str| std::os::unix::fs::symlink(to, t.root().join(at)).expect("ln");
+    ln(".shared/gi", ".gitignore");
+    t.write("gen/a/b/x.py", "def old():\n    pass\n");
+    t.write("src/main.py", "M = 1\n");
+    t.write("src/other.py", "O = 1\n");
+    ln("../gen/a/b/x.py", "src/x.py");
+    t.write("sub/b.py", "B = 1\n");
+    t.write("sub/c.py", "C = 1\n");
+    std::fs::create_dir_all(t.root().join("sub/.git")).expect("mkdir");
+    let w = Watching::start(&t);
+
+    // gen/a swapped for another directory: src/x.py reads the new one.
+    t.write("gen/new/b/x.py", "def new():\n    pass\n");
+    std::fs::rename(t.root().join("gen/a"), t.root().join("gen/old")).expect("mv");
+    std::fs::rename(t.root().join("gen/new"), t.root().join("gen/a")).expect("mv");
+    let u = w.until_secs("gen/a", 10);
+    assert_eq!(u["changed"], 1, "{u}");
+    // (An edit right after the update may come before gen/a/b's new watch, and is then found
+    // by the run that registration starts, whose update names no path: the index is asked.)
+    let hash = |t: &Test| {
+        indexed(t.root())
+            .into_iter()
+            .find(|f| f.0 == "src/x.py")
+            .map(|f| f.1)
+    };
+    let before = hash(&t);
+    t.write("gen/a/b/x.py", "def newer():\n    pass\n");
+    wait_for(10, "src/x.py's edit through the link indexed", || {
+        hash(&t) != before
+    });
+
+    std::fs::create_dir(t.root().join("sub/.git/info")).expect("mkdir");
+    std::thread::sleep(Duration::from_millis(300));
+    t.write("sub/.git/info/exclude", "c.py\n");
+    let u = w.until_secs("sub/.git/info/exclude", 10);
+    assert_eq!(u["deleted"], 1, "{u}");
+
+    t.write(".shared/gi", "gen/\nsrc/other.py\n");
+    let u = w.until_secs(".shared/gi", 10);
     assert_eq!(u["deleted"], 1, "{u}");
     drop(w);
     assert_index_is_fresh(&t);

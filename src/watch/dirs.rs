@@ -1,19 +1,21 @@
 //! Which directories the watch registers, and keeping the registrations equal to that set.
 //!
 //! On Linux each directory the last index run's walk read is watched on its own (inotify,
-//! non-recursive), plus the directories that hold each symlink the walk met and each step of
-//! where it leads, a nested repository's `.git/info/` (its `exclude` is read by the walk), and
-//! the root's `.git/`, `.git/info/` and `.vibe/`: what the walk does not read
-//! (`node_modules/`, `target/`, a root-owned volume it cannot read) costs no inotify watch and
-//! cannot stop the watch from starting. After each run the registrations are brought to the
-//! new set, so a directory made or un-ignored since is watched from then on. A directory
-//! deleted or moved away (its own event says so) or any directory after lost events (an
-//! overflow of the kernel's queue) is forgotten and registered again by the next sync: one
-//! made again at the same path may have the same inode number, so identities cannot tell.
-//! Elsewhere (macOS FSEvents, Windows, the BSDs) the root is registered recursively, in one
-//! call, as before.
+//! non-recursive), plus every directory on the way when a symlink the walk met (or an ignore
+//! file that is one) is resolved, a nested repository's `.git/` and `.git/info/` (its
+//! `exclude` is read by the walk), and the root's `.git/`, `.git/info/` and `.vibe/`: what the
+//! walk does not read (`node_modules/`, `target/`, a root-owned volume it cannot read) costs
+//! no inotify watch and cannot stop the watch from starting. After each run the registrations
+//! are brought to the new set, so a directory made or un-ignored since is watched from then
+//! on. A directory deleted or moved away (its own event says so) is forgotten and registered
+//! again by the next sync. After lost events (an overflow of the kernel's queue) the next sync
+//! registers every directory again (one deleted and made again at the same path may have the
+//! same inode number, so identities cannot tell), and ends the registrations of those no
+//! longer there (a directory moved away keeps its watch under the old path until then) and of
+//! those the walk no longer reads. Elsewhere (macOS FSEvents, Windows, the BSDs) the root is
+//! registered recursively, in one call, as before.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -65,10 +67,15 @@ pub fn id(meta: &std::fs::Metadata) -> Id {
 /// The directories registered.
 pub struct Watches {
     root: PathBuf,
-    /// Sorted, so that what lies under a path is one range of it.
-    watched: BTreeSet<PathBuf>,
+    /// Sorted, so that what lies under a path is one range of it; with the identity of the
+    /// directory registered there (`None`: it could not be read).
+    watched: BTreeMap<PathBuf, Option<Id>>,
     /// The inotify limit was reached (said once until the watch set fits again).
     at_limit: bool,
+    /// Events were lost: the next sync checks every registration (see [`Watches::resync`]).
+    lost: bool,
+    /// What the last [`wanted`] found in each directory.
+    pub seen: Seen,
 }
 
 /// What [`Watches::sync`] did.
@@ -83,14 +90,16 @@ impl Watches {
     pub fn new(root: &Path) -> Watches {
         Watches {
             root: root.to_path_buf(),
-            watched: BTreeSet::new(),
+            watched: BTreeMap::new(),
             at_limit: false,
+            lost: false,
+            seen: Seen::default(),
         }
     }
 
     #[cfg(test)]
     fn watched(&self) -> BTreeSet<PathBuf> {
-        self.watched.clone()
+        self.watched.keys().cloned().collect()
     }
 
     /// Registers what `wanted` has and is not registered, and ends the registrations it no
@@ -103,12 +112,25 @@ impl Watches {
         wanted: &BTreeSet<PathBuf>,
     ) -> Result<Synced, notify::Error> {
         let mut out = Synced::default();
-        let gone: Vec<PathBuf> = self.watched.difference(wanted).cloned().collect();
+        let lost = std::mem::take(&mut self.lost);
+        // After lost events, a directory that is not the one registered at its path (moved
+        // away, another made there) is ended too, and registered again below.
+        let gone: Vec<PathBuf> = self
+            .watched
+            .iter()
+            .filter(|(d, at)| !wanted.contains(*d) || (lost && dir_id(d) != **at))
+            .map(|(d, _)| d.clone())
+            .collect();
         for d in gone {
             reg.remove(&d);
             self.watched.remove(&d);
         }
-        let new: Vec<&PathBuf> = wanted.difference(&self.watched).collect();
+        // And every other one is registered again: one deleted and made again with the same
+        // inode number lost its registration with the old directory.
+        let new: Vec<&PathBuf> = wanted
+            .iter()
+            .filter(|d| lost || !self.watched.contains_key(*d))
+            .collect();
         let mut limit = None;
         let mut added = Vec::new();
         for dir in new {
@@ -126,7 +148,8 @@ impl Watches {
                 }
             }
         }
-        self.watched.extend(added.iter().cloned());
+        self.watched
+            .extend(added.iter().map(|d| (d.clone(), self.seen.id_of(d))));
         out.added = added;
         match limit {
             Some(first) if !self.at_limit => {
@@ -147,12 +170,12 @@ impl Watches {
     /// Registers `dir` at once, if it is a directory not registered: one of [`extras`] made
     /// between runs. Whether it did.
     pub fn add_now(&mut self, reg: &mut dyn Register, dir: &Path) -> bool {
-        if !PER_DIRECTORY || self.watched.contains(dir) || !dir.is_dir() {
+        if !PER_DIRECTORY || self.watched.contains_key(dir) || !dir.is_dir() {
             return false;
         }
         match reg.add(dir) {
             Ok(()) => {
-                self.watched.insert(dir.to_path_buf());
+                self.watched.insert(dir.to_path_buf(), self.seen.id_of(dir));
                 true
             }
             Err(e) => {
@@ -174,6 +197,7 @@ impl Watches {
         let under: Vec<PathBuf> = self
             .watched
             .range::<Path, _>((Bound::Included(path), Bound::Unbounded))
+            .map(|(d, _)| d)
             .take_while(|d| d.starts_with(path))
             .cloned()
             .collect();
@@ -185,12 +209,19 @@ impl Watches {
         }
     }
 
-    /// After lost events: every directory is registered again by the next sync (a directory
-    /// deleted and made again meanwhile has a new inode, which the old registration does not
-    /// follow; registering one that did not change again changes nothing).
-    pub fn forget_all(&mut self) {
-        self.watched.clear();
+    /// After lost events: the next sync registers every directory it wants again (one deleted
+    /// and made again meanwhile lost its registration, whatever its inode number; registering
+    /// one that did not change again changes nothing) and ends the registrations of those it
+    /// no longer wants and of those another directory replaced (moved away meanwhile, the old
+    /// directory would go on reporting its events under this path).
+    pub fn resync(&mut self) {
+        self.lost = true;
     }
+}
+
+/// The identity of the directory at `dir`, if it can be read.
+fn dir_id(dir: &Path) -> Option<Id> {
+    std::fs::symlink_metadata(dir).ok().map(|m| id(&m))
 }
 
 /// The root's directories that hold what the walk does not read but the watch must see:
@@ -203,41 +234,70 @@ pub fn extras(root: &Path) -> [PathBuf; 3] {
     ]
 }
 
+/// The ignore files the walk reads in each directory, besides `.git/info/exclude`.
+pub const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".vibeignore"];
+
 /// What to watch after a run whose walk read `dirs` and met `links` (see
 /// [`crate::repomap::walk::Walked`]): on Linux those directories (canonical: one reached
-/// through a symlink under the path it has), the `.git/info/` of any of them that is a
-/// repository, the directories that hold each step of each link (see [`link_holders`]) and
-/// [`extras`]; elsewhere the root alone. All inside `root` (canonical).
-pub fn wanted(root: &Path, dirs: &[PathBuf], links: &[PathBuf]) -> BTreeSet<PathBuf> {
+/// through a symlink under the path it has), the `.git/` and `.git/info/` of any of them that
+/// is a repository, the directories that hold each step of each link and of each ignore file
+/// in them that is a link (see [`link_holders`]) and [`extras`]; elsewhere the root alone. All
+/// inside `root` (canonical). `seen` keeps what was found in each directory for the next call.
+pub fn wanted(
+    root: &Path,
+    dirs: &[PathBuf],
+    links: &[PathBuf],
+    seen: &mut Seen,
+) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     out.insert(root.to_path_buf());
     if !PER_DIRECTORY {
         return out;
     }
     let link_set: std::collections::HashSet<&Path> = links.iter().map(PathBuf::as_path).collect();
-    for dir in dirs {
-        let through_link = !link_set.is_empty()
-            && dir
-                .ancestors()
-                .take_while(|a| a.starts_with(root) && *a != root)
-                .any(|a| link_set.contains(a));
-        let dir = if through_link {
-            match std::fs::canonicalize(dir) {
-                Ok(real) if real.starts_with(root) => real,
-                _ => continue,
+    let canonical: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let through_link = !link_set.is_empty()
+                && dir
+                    .ancestors()
+                    .take_while(|a| a.starts_with(root) && *a != root)
+                    .any(|a| link_set.contains(a));
+            if !through_link {
+                return Some(dir.clone());
             }
-        } else {
-            dir.clone()
-        };
-        // The walk reads each directory's `.git/info/exclude` (a nested repository's too).
-        let info = dir.join(".git/info");
-        if dir != root && std::fs::symlink_metadata(&info).is_ok_and(|m| m.is_dir()) {
-            out.insert(info);
+            std::fs::canonicalize(dir)
+                .ok()
+                .filter(|real| real.starts_with(root))
+        })
+        .collect();
+    // A few `lstat`s a directory, on every thread: 10,000 directories looked at anew (the
+    // first sync) take 40 ms on one.
+    let found: Vec<Found> = {
+        use rayon::prelude::*;
+        let seen = &*seen;
+        canonical.par_iter().map(|d| seen.look(d)).collect()
+    };
+    let mut next = HashMap::with_capacity(canonical.len());
+    let mut ignore_links = Vec::new();
+    for (dir, found) in canonical.into_iter().zip(found) {
+        // The walk reads each directory's `.git/info/exclude` (a nested repository's too):
+        // `.git/` is watched for `info/` made later (see `watch::watch_made`).
+        if found.git && dir != root {
+            let git = dir.join(".git");
+            let info = git.join("info");
+            if std::fs::symlink_metadata(&info).is_ok_and(|m| m.is_dir()) {
+                out.insert(info);
+            }
+            out.insert(git);
         }
+        ignore_links.extend(found.ignore_links.iter().cloned());
+        next.insert(dir.clone(), found);
         out.insert(dir);
     }
+    seen.dirs = next;
     let mut holders = Vec::new();
-    for link in links {
+    for link in links.iter().chain(&ignore_links) {
         link_holders(link, &mut holders);
     }
     out.extend(holders.into_iter().filter(|h| h.starts_with(root)));
@@ -249,11 +309,79 @@ pub fn wanted(root: &Path, dirs: &[PathBuf], links: &[PathBuf]) -> BTreeSet<Path
     out
 }
 
-/// The directories that hold each link met resolving `link` (itself, the links along its
-/// target's path and the target's target, …) and the one that holds what it finally leads to
-/// (the nearest that exists, for a link to nothing yet): a change in any of them changes what
-/// the walk reads through the link. Resolved as the kernel does, component by component, so
-/// that a `..` after a link climbs from where the link leads.
+/// What [`wanted`] found in each directory: whether it holds a `.git/` directory, and which of
+/// its ignore files are symlinks (read where they lead, which the walk, not listing hidden
+/// names, does not report as links it met). Kept while the directory's mtime stays (an entry
+/// made, deleted or renamed in it changes that), so that a sync costs one `lstat` per
+/// directory, not five.
+#[derive(Default)]
+pub struct Seen {
+    dirs: HashMap<PathBuf, Found>,
+}
+
+#[derive(Clone)]
+struct Found {
+    /// The directory's identity, as of the last look or check of its mtime.
+    id: Option<Id>,
+    mtime: Option<SystemTime>,
+    /// When it was looked at: trusted only for an mtime well before that (a change in the same
+    /// tick of the file system's clock, after the look, would leave the mtime as it was).
+    at: SystemTime,
+    git: bool,
+    ignore_links: Vec<PathBuf>,
+}
+
+impl Seen {
+    /// The identity of `dir`: as [`wanted`] just found it (read anew for a directory it did
+    /// not look at, such as a link's holder).
+    fn id_of(&self, dir: &Path) -> Option<Id> {
+        match self.dirs.get(dir) {
+            Some(f) => f.id,
+            None => dir_id(dir),
+        }
+    }
+
+    /// What is in `dir` now: as last found if its mtime is the same and was old enough then,
+    /// else looked at again.
+    fn look(&self, dir: &Path) -> Found {
+        let meta = std::fs::symlink_metadata(dir).ok();
+        let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+        let id = meta.as_ref().map(id);
+        if let Some(f) = self.dirs.get(dir)
+            && let Some(m) = mtime
+            && f.mtime == Some(m)
+            && f.at.duration_since(m).is_ok_and(|d| d >= SETTLED)
+        {
+            return Found { id, ..f.clone() };
+        }
+        let at = SystemTime::now();
+        let is = |name: &str, what: fn(&std::fs::Metadata) -> bool| {
+            std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| what(&m))
+        };
+        Found {
+            id,
+            mtime,
+            at,
+            git: is(".git", std::fs::Metadata::is_dir),
+            ignore_links: IGNORE_FILES
+                .iter()
+                .filter(|name| is(name, |m| m.file_type().is_symlink()))
+                .map(|name| dir.join(name))
+                .collect(),
+        }
+    }
+}
+
+/// How much older than the look a directory's mtime must be for what was found in it to be
+/// kept: more than a tick of any file system's clock.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The directories that hold each step met resolving `link`: every directory on its path, on
+/// the paths of the links along its target's path and of the target's target, …, and on the
+/// path of what it finally leads to (up to the nearest that exists, for a link to nothing
+/// yet). A change in any of them (a link retargeted, a directory above the target renamed or
+/// replaced) changes what the walk reads through the link. Resolved as the kernel does,
+/// component by component, so that a `..` after a link climbs from where the link leads.
 fn link_holders(link: &Path, out: &mut Vec<PathBuf>) {
     // Owned components, so that a link's target can be put in front of what is left.
     let parts = |p: &Path| -> Vec<std::ffi::OsString> {
@@ -270,6 +398,7 @@ fn link_holders(link: &Path, out: &mut Vec<PathBuf>) {
                 at.pop();
             }
             Some(Component::Normal(name)) => {
+                out.push(at.clone());
                 let next = at.join(name);
                 match std::fs::symlink_metadata(&next) {
                     Ok(m) if m.file_type().is_symlink() => {
@@ -282,24 +411,18 @@ fn link_holders(link: &Path, out: &mut Vec<PathBuf>) {
                         links_left -= 1;
                         // `at` holds the link; a relative target goes on from there, an
                         // absolute one from its root.
-                        out.push(at.clone());
                         for p in parts(&to).into_iter().rev() {
                             todo.push_front(p);
                         }
                     }
                     Ok(_) => at = next,
-                    Err(_) => {
-                        // Not there (yet): the nearest existing directory holds it when made.
-                        out.push(at);
-                        return;
-                    }
+                    // Not there (yet): the nearest existing directory, held above, holds it
+                    // when made.
+                    Err(_) => return,
                 }
             }
             Some(Component::CurDir) | None => {}
         }
-    }
-    if let Some(parent) = at.parent() {
-        out.push(parent.to_path_buf());
     }
 }
 
@@ -354,6 +477,7 @@ mod tests {
         limit: usize,
         live: BTreeSet<PathBuf>,
         adds: usize,
+        removed: Vec<PathBuf>,
     }
 
     impl Register for Fake {
@@ -372,6 +496,7 @@ mod tests {
         }
         fn remove(&mut self, dir: &Path) {
             self.live.remove(dir);
+            self.removed.push(dir.to_path_buf());
         }
     }
 
@@ -459,9 +584,28 @@ mod tests {
         assert_eq!(s.added, [root.join("src"), root.join("src/a")]);
         // After lost events every one is registered again.
         let before = reg.adds;
-        w.forget_all();
+        w.resync();
         let s = w.sync(&mut reg, &three).expect("sync");
         assert_eq!((s.added.len(), reg.adds - before), (3, 3));
+        // Lost events hid src/a moved away and another made there, and src/b ignored (it was
+        // registered before): the moved one's registration ends (it would report its events
+        // under src/a), the new one is registered; src/b's ends though nothing said it went.
+        w.sync(&mut reg, &set(&root, &["", "src", "src/a", "src/b"]))
+            .expect("sync");
+        reg.removed.clear();
+        std::fs::rename(root.join("src/a"), root.join("away")).expect("mv");
+        std::fs::create_dir(root.join("src/a")).expect("mkdir");
+        w.resync();
+        let before = reg.adds;
+        let s = w.sync(&mut reg, &three).expect("sync");
+        assert_eq!(reg.removed, [root.join("src/a"), root.join("src/b")]);
+        assert_eq!((s.added.len(), reg.adds - before), (3, 3));
+        assert_eq!(reg.live, three);
+        assert_eq!(w.watched(), three);
+        // Said once: the next sync checks nothing again.
+        reg.removed.clear();
+        let s = w.sync(&mut reg, &three).expect("sync");
+        assert!(s.added.is_empty() && reg.removed.is_empty());
     }
 
     /// Where links lead, through links in the middle of a path and `..` after a link to a
@@ -482,17 +626,27 @@ mod tests {
         // its `..`s climb from vendor/lib.
         ln("vendor/lib", "lib");
         ln("../../out/gen.py", "vendor/lib/gen.py");
-        let mut got = Vec::new();
-        link_holders(&root.join("src/x.py"), &mut got);
+        // Every directory a step is looked up in (those above the root are not watched).
+        let held = |link: &str| -> BTreeSet<PathBuf> {
+            let mut got = Vec::new();
+            link_holders(&root.join(link), &mut got);
+            got.into_iter().filter(|h| h.starts_with(&root)).collect()
+        };
         assert_eq!(
-            got,
-            [root.join("src"), root.join("ign"), root.join("vendor/lib")]
+            held("src/x.py"),
+            set(&root, &["", "src", "ign", "vendor", "vendor/lib"])
         );
-        let mut got = Vec::new();
-        link_holders(&root.join("lib/gen.py"), &mut got);
         assert_eq!(
-            got,
-            [root.clone(), root.join("vendor/lib"), root.join("out")]
+            held("lib/gen.py"),
+            set(&root, &["", "vendor", "vendor/lib", "out"])
+        );
+        // Renaming gen/a (gen/a/b/x.py's grandparent) changes what src/y.py leads to.
+        std::fs::create_dir_all(root.join("gen/a/b")).expect("mkdir");
+        std::fs::write(root.join("gen/a/b/x.py"), "X = 1\n").expect("write");
+        ln("../gen/a/b/x.py", "src/y.py");
+        assert_eq!(
+            held("src/y.py"),
+            set(&root, &["", "src", "gen", "gen/a", "gen/a/b"])
         );
     }
 
@@ -509,6 +663,9 @@ mod tests {
         std::os::unix::fs::symlink("../vol/hop.py", root.join("src/chain.py")).expect("ln");
         std::os::unix::fs::symlink("../node_modules/x/real.py", root.join("vol/hop.py"))
             .expect("ln");
+        // An ignore file that is a link, to a directory the walk does not read.
+        std::fs::create_dir_all(root.join(".shared/ignores")).expect("mkdir");
+        std::os::unix::fs::symlink(".shared/ignores/gi", root.join(".gitignore")).expect("ln");
         let dirs: Vec<PathBuf> = ["", "src", "node_modules/foo", "node_modules/foo/lib"]
             .iter()
             .map(|d| root.join(d))
@@ -517,7 +674,7 @@ mod tests {
             .iter()
             .map(|d| root.join(d))
             .collect();
-        let got = wanted(&root, &dirs, &links);
+        let got = wanted(&root, &dirs, &links, &mut Seen::default());
         if !PER_DIRECTORY {
             assert_eq!(got, set(&root, &[""]));
             return;
@@ -529,7 +686,12 @@ mod tests {
                 &[
                     "",
                     "src",
+                    // A nested repository's `.git/` (for `info/` made again) and `info/`.
+                    "src/.git",
                     "src/.git/info",
+                    // Where the root's .gitignore leads.
+                    ".shared",
+                    ".shared/ignores",
                     // The linked directory under its own path, where the link is and what
                     // holds where it points.
                     "node_modules",
@@ -543,6 +705,47 @@ mod tests {
                 ]
             )
         );
+    }
+
+    /// What a directory holds is looked at again when its mtime moved, or was too recent to
+    /// trust; else (its mtime as it was, long before) it is kept.
+    #[cfg(unix)]
+    #[test]
+    fn what_is_found_in_a_directory_is_kept_while_its_mtime_stays() {
+        let (_tmp, root) = tree();
+        let dir = root.join("src/a");
+        let set_mtime = |t: SystemTime| {
+            std::fs::File::open(&dir)
+                .and_then(|f| f.set_times(std::fs::FileTimes::new().set_modified(t)))
+                .expect("set mtime");
+        };
+        let mut seen = Seen::default();
+        let look = |seen: &mut Seen| -> (bool, Vec<PathBuf>) {
+            let found = seen.look(&dir);
+            let got = (found.git, found.ignore_links.clone());
+            seen.dirs.insert(dir.clone(), found);
+            got
+        };
+        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        set_mtime(old);
+        assert_eq!(look(&mut seen), (false, vec![]));
+        // A link made: the mtime moves, and it is found.
+        std::os::unix::fs::symlink("../../shared", dir.join(".gitignore")).expect("ln");
+        assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
+        set_mtime(old);
+        assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
+        // Its mtime put back as it was (not what file systems do) shows what was found kept.
+        std::fs::remove_file(dir.join(".gitignore")).expect("rm");
+        set_mtime(old);
+        assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
+        // But not for an mtime too recent when it was looked at: a change in the same tick
+        // would have kept it.
+        let recent = SystemTime::now() - std::time::Duration::from_millis(500);
+        set_mtime(recent);
+        assert_eq!(look(&mut seen), (false, vec![]));
+        std::fs::create_dir(dir.join(".git")).expect("mkdir");
+        set_mtime(recent);
+        assert_eq!(look(&mut seen), (true, vec![]));
     }
 
     #[test]

@@ -175,13 +175,16 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
     let first = rel.components().next()?.as_os_str();
     let relevance = if shown == ".vibe/config.toml" {
         Relevance::Config
-    } else if shown == ".git/info/exclude" {
+    } else if rel.ends_with(".git/info/exclude") {
+        // The root's, or a nested repository's (its `.git/info/` is watched).
         Relevance::IgnoreFile
-    } else if first == ".git" || first == ".vibe" {
+    } else if first == ".vibe" || rel.components().any(|c| c.as_os_str() == ".git") {
+        // A nested repository's `.git/` is watched for its `info/` (git's own writes there,
+        // `index.lock`, `HEAD`, are no content).
         Relevance::Ignored
     } else if rel
         .file_name()
-        .is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == ".vibeignore")
+        .is_some_and(|n| dirs::IGNORE_FILES.iter().any(|f| n == *f))
     {
         Relevance::IgnoreFile
     } else {
@@ -234,8 +237,9 @@ fn rewatch(
     since: Option<SystemTime>,
     pending: &mut Pending,
 ) -> Result<Vec<String>, Error> {
+    let wanted = dirs::wanted(root, &r.dirs, &r.links, &mut watches.seen);
     let synced = watches
-        .sync(watcher, &dirs::wanted(root, &r.dirs, &r.links))
+        .sync(watcher, &wanted)
         .map_err(|source| Error::Watch {
             path: root.to_path_buf(),
             source,
@@ -248,15 +252,28 @@ fn rewatch(
     Ok(synced.warnings)
 }
 
-/// `.git/`, `.git/info/` or `.vibe/` made (or replaced) between runs: watched at once, and the
-/// file in it that the watch follows, if it is there already, counts as changed.
-fn watch_extras(
+/// The root's `.vibe/`, or a `.git/` or `.git/info/` (the root's or a nested repository's),
+/// made (or replaced) between runs at `path`: watched at once (`.git/info/` too if it is
+/// there already), and the file in it that the watch follows, if it is there already, counts
+/// as changed.
+fn watch_made(
     root: &Path,
+    path: &Path,
     watches: &mut Watches,
     watcher: &mut dyn dirs::Register,
     pending: &mut Pending,
 ) {
-    for dir in dirs::extras(root) {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return;
+    };
+    let made = if rel == Path::new(".vibe") || rel.ends_with(".git/info") {
+        vec![path.to_path_buf()]
+    } else if rel.file_name().is_some_and(|n| n == ".git") {
+        vec![path.to_path_buf(), path.join("info")]
+    } else {
+        return;
+    };
+    for dir in made {
         if watches.add_now(watcher, &dir) {
             for (file, relevance) in [
                 ("info/exclude", Relevance::IgnoreFile),
@@ -471,7 +488,6 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
     let mut said: BTreeSet<String> = first.warnings.iter().cloned().collect();
     first.warnings.extend(ready_warnings);
     on_ready(first.files_seen, &first.warnings);
-    let extras = dirs::extras(root);
     // After a failed run: when to try again, and the wait after the next failure.
     let mut retry: Option<(Instant, Duration)> = None;
     while !stop() {
@@ -489,7 +505,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 tracing::warn!("watcher: events were lost; rescanning");
                                 // Directories deleted and made again meanwhile: registered
                                 // anew by the run's sync, with every other one.
-                                watches.forget_all();
+                                watches.resync();
                                 pending.event();
                             }
                             Ok(ev) if interesting(&ev.kind) => {
@@ -503,10 +519,8 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                         watches.forget_under(reg, p);
                                     }
                                 }
-                                if ev.paths.iter().any(|p| extras.contains(p)) {
-                                    watch_extras(root, &mut watches, &mut watcher, &mut pending);
-                                }
                                 for p in &ev.paths {
+                                    watch_made(root, p, &mut watches, &mut watcher, &mut pending);
                                     if let Some((rel, relevance)) = classify(root, p) {
                                         pending.add(rel, judged(&mut skips, p, relevance));
                                     }
@@ -517,7 +531,7 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 // An overflow of the kernel's queue loses events: a run
                                 // finds every change anyway.
                                 tracing::warn!("watcher: {e}; rescanning");
-                                watches.forget_all();
+                                watches.resync();
                                 pending.event();
                             }
                         }
@@ -702,6 +716,10 @@ mod tests {
         assert_eq!(c(".gitignore"), Some(Relevance::IgnoreFile));
         assert_eq!(c("a/b/.vibeignore"), Some(Relevance::IgnoreFile));
         assert_eq!(c("a/.ignore"), Some(Relevance::IgnoreFile));
+        // A nested repository's.
+        assert_eq!(c("sub/.git/info/exclude"), Some(Relevance::IgnoreFile));
+        assert_eq!(c("sub/.git/index.lock"), Some(Relevance::Ignored));
+        assert_eq!(c("sub/.git/info"), Some(Relevance::Ignored));
         // Hidden and ignored paths are the walk's to judge (a .gitignore may re-include them).
         assert_eq!(c(".github/workflows/ci.yml"), Some(Relevance::Content));
         assert_eq!(c("sub/.vibe/x.py"), Some(Relevance::Content));
