@@ -25,6 +25,11 @@ fn indexed(root: &Path) -> Vec<(String, Option<Vec<u8>>, String)> {
     files
 }
 
+/// The content hash the index holds for `path`; `None` when it is not indexed.
+fn indexed_hash(root: &Path, path: &str) -> Option<Option<Vec<u8>>> {
+    indexed(root).into_iter().find(|f| f.0 == path).map(|f| f.1)
+}
+
 struct Watching {
     child: std::process::Child,
     lines: Receiver<Value>,
@@ -833,16 +838,10 @@ fn renames_above_link_targets_new_nested_excludes_and_linked_ignore_files_are_se
     assert_eq!(u["changed"], 1, "{u}");
     // (An edit right after the update may come before gen/a/b's new watch, and is then found
     // by the run that registration starts, whose update names no path: the index is asked.)
-    let hash = |t: &Test| {
-        indexed(t.root())
-            .into_iter()
-            .find(|f| f.0 == "src/x.py")
-            .map(|f| f.1)
-    };
-    let before = hash(&t);
+    let before = indexed_hash(t.root(), "src/x.py");
     t.write("gen/a/b/x.py", "def newer():\n    pass\n");
     wait_for(10, "src/x.py's edit through the link indexed", || {
-        hash(&t) != before
+        indexed_hash(t.root(), "src/x.py") != before
     });
 
     std::fs::create_dir(t.root().join("sub/.git/info")).expect("mkdir");
@@ -854,6 +853,43 @@ fn renames_above_link_targets_new_nested_excludes_and_linked_ignore_files_are_se
     t.write(".shared/gi", "gen/\nsrc/other.py\n");
     let u = w.until_secs(".shared/gi", 10);
     assert_eq!(u["deleted"], 1, "{u}");
+    drop(w);
+    assert_index_is_fresh(&t);
+}
+
+/// Found in a third review: with every path in a nested repository's `.git/` taken for git's
+/// own writes, a file the walk reads through a link into it (`hooks -> sub/.git/hooks`) was
+/// no longer followed, and moving its `.git/` away (its `exclude` with it) started no run.
+#[cfg(unix)]
+#[test]
+fn links_into_a_nested_git_and_its_git_moved_away_are_seen() {
+    let t = Test::new();
+    t.write("sub/b.py", "B = 1\n");
+    t.write("sub/secret.py", "S = 1\n");
+    t.write("sub/.git/info/exclude", "secret.py\n");
+    t.write("sub/.git/hooks/check.py", "def hook():\n    pass\n");
+    std::os::unix::fs::symlink("sub/.git/hooks", t.root().join("hooks")).expect("ln");
+    let w = Watching::start(&t);
+    let hash = |t: &Test, path: &str| indexed_hash(t.root(), path);
+    assert!(hash(&t, "sub/secret.py").is_none());
+    let before = hash(&t, "hooks/check.py");
+    assert!(before.is_some());
+
+    t.write("sub/.git/hooks/check.py", "def hook2():\n    pass\n");
+    wait_for(10, "hooks/check.py's edit indexed", || {
+        hash(&t, "hooks/check.py") != before
+    });
+
+    let out = tempfile::tempdir().expect("tempdir");
+    std::fs::rename(t.root().join("sub/.git"), out.path().join("git")).expect("mv .git");
+    wait_for(10, "sub/secret.py indexed once the exclude went", || {
+        hash(&t, "sub/secret.py").is_some()
+    });
+    // (The link leads nowhere now; the fresh index to compare with is made of a copy.)
+    std::fs::remove_file(t.root().join("hooks")).expect("rm link");
+    wait_for(10, "the link's file dropped", || {
+        hash(&t, "hooks/check.py").is_none()
+    });
     drop(w);
     assert_index_is_fresh(&t);
 }

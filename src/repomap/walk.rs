@@ -449,6 +449,19 @@ impl Skips {
         self.linked = linked;
     }
 
+    /// The root it judges paths under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the last walk read `path` through a symlink it followed: `path` is where one
+    /// leads, under it, or a directory above it.
+    pub fn through_link(&self, path: &Path) -> bool {
+        self.linked
+            .iter()
+            .any(|l| l.starts_with(path) || path.starts_with(l))
+    }
+
     /// Reads the ignore files again when next asked.
     pub fn forget(&mut self) {
         self.stale = true;
@@ -460,11 +473,7 @@ impl Skips {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return false;
         };
-        if self
-            .linked
-            .iter()
-            .any(|l| l.starts_with(path) || path.starts_with(l))
-        {
+        if self.through_link(path) {
             return false;
         }
         if self.stale || self.read_at.elapsed() > SKIPS_FRESH {

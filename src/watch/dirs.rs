@@ -271,25 +271,32 @@ pub fn wanted(
                 .filter(|real| real.starts_with(root))
         })
         .collect();
-    // A few `lstat`s a directory, on every thread: 10,000 directories looked at anew (the
-    // first sync) take 40 ms on one.
-    let found: Vec<Found> = {
-        use rayon::prelude::*;
-        let seen = &*seen;
-        canonical.par_iter().map(|d| seen.look(d)).collect()
-    };
+    let start = SystemTime::now();
+    let found = seen.look_all(&canonical);
+    tracing::debug!(
+        "watch: {} of {} directories looked at anew",
+        found.iter().filter(|f| f.at >= start).count(),
+        found.len()
+    );
     let mut next = HashMap::with_capacity(canonical.len());
     let mut ignore_links = Vec::new();
     for (dir, found) in canonical.into_iter().zip(found) {
         // The walk reads each directory's `.git/info/exclude` (a nested repository's too):
         // `.git/` is watched for `info/` made later (see `watch::watch_made`).
-        if found.git && dir != root {
+        if found.git {
             let git = dir.join(".git");
             let info = git.join("info");
-            if std::fs::symlink_metadata(&info).is_ok_and(|m| m.is_dir()) {
-                out.insert(info);
+            // An `exclude` that is a link is read where it leads.
+            let exclude = info.join("exclude");
+            if std::fs::symlink_metadata(&exclude).is_ok_and(|m| m.file_type().is_symlink()) {
+                ignore_links.push(exclude);
             }
-            out.insert(git);
+            if dir != root {
+                if std::fs::symlink_metadata(&info).is_ok_and(|m| m.is_dir()) {
+                    out.insert(info);
+                }
+                out.insert(git);
+            }
         }
         ignore_links.extend(found.ignore_links.iter().cloned());
         next.insert(dir.clone(), found);
@@ -311,21 +318,38 @@ pub fn wanted(
 
 /// What [`wanted`] found in each directory: whether it holds a `.git/` directory, and which of
 /// its ignore files are symlinks (read where they lead, which the walk, not listing hidden
-/// names, does not report as links it met). Kept while the directory's mtime stays (an entry
-/// made, deleted or renamed in it changes that), so that a sync costs one `lstat` per
+/// names, does not report as links it met). Kept while the directory is the same one (device
+/// and inode) and its change time stays (an entry made, deleted or renamed in it changes that;
+/// unlike the mtime, `tar` or `touch` cannot set it back), so that a sync costs one `lstat` per
 /// directory, not five.
-#[derive(Default)]
 pub struct Seen {
     dirs: HashMap<PathBuf, Found>,
+    /// [`SETTLED`]; shorter in tests.
+    settled: std::time::Duration,
+    /// How many directories were looked at anew.
+    #[cfg(test)]
+    looks: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            dirs: HashMap::new(),
+            settled: SETTLED,
+            #[cfg(test)]
+            looks: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Found {
-    /// The directory's identity, as of the last look or check of its mtime.
+    /// The directory's identity.
     id: Option<Id>,
-    mtime: Option<SystemTime>,
-    /// When it was looked at: trusted only for an mtime well before that (a change in the same
-    /// tick of the file system's clock, after the look, would leave the mtime as it was).
+    /// Its change time.
+    changed: Option<SystemTime>,
+    /// When it was looked at: trusted only for a change time well before that (a change in
+    /// the same tick of the file system's clock, after the look, would leave it as it was).
     at: SystemTime,
     git: bool,
     ignore_links: Vec<PathBuf>,
@@ -341,26 +365,66 @@ impl Seen {
         }
     }
 
-    /// What is in `dir` now: as last found if its mtime is the same and was old enough then,
-    /// else looked at again.
+    /// [`Seen::look`] at each of `dirs`, on a few threads for many (10,000 directories looked
+    /// at anew, at the first sync, take 40 ms on one).
+    fn look_all(&self, dirs: &[PathBuf]) -> Vec<Found> {
+        let threads = if dirs.len() < 2000 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        };
+        let serial =
+            |part: &[PathBuf]| -> Vec<Found> { part.iter().map(|d| self.look(d)).collect() };
+        if threads == 1 {
+            return serial(dirs);
+        }
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = dirs
+                .chunks(dirs.len().div_ceil(threads))
+                .map(|part| {
+                    let spawned = std::thread::Builder::new()
+                        .name("vibe-watch-look".into())
+                        .spawn_scoped(scope, move || serial(part));
+                    (part, spawned)
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|(part, spawned)| match spawned {
+                    Ok(handle) => handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // No thread to be had (a limit on processes): here, then.
+                    Err(_) => serial(part),
+                })
+                .collect()
+        })
+    }
+
+    /// What is in `dir` now: as last found if it is the same directory and its change time is
+    /// the same and was old enough then, else looked at again.
     fn look(&self, dir: &Path) -> Found {
         let meta = std::fs::symlink_metadata(dir).ok();
-        let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+        let changed = meta.as_ref().and_then(changed_at);
         let id = meta.as_ref().map(id);
         if let Some(f) = self.dirs.get(dir)
-            && let Some(m) = mtime
-            && f.mtime == Some(m)
-            && f.at.duration_since(m).is_ok_and(|d| d >= SETTLED)
+            && let Some(c) = changed
+            && f.changed == Some(c)
+            && f.id == id
+            && f.at.duration_since(c).is_ok_and(|d| d >= self.settled)
         {
-            return Found { id, ..f.clone() };
+            return f.clone();
         }
+        #[cfg(test)]
+        self.looks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let at = SystemTime::now();
         let is = |name: &str, what: fn(&std::fs::Metadata) -> bool| {
             std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| what(&m))
         };
         Found {
             id,
-            mtime,
+            changed,
             at,
             git: is(".git", std::fs::Metadata::is_dir),
             ignore_links: IGNORE_FILES
@@ -372,8 +436,8 @@ impl Seen {
     }
 }
 
-/// How much older than the look a directory's mtime must be for what was found in it to be
-/// kept: more than a tick of any file system's clock.
+/// How much older than the look a directory's change time must be for what was found in it to
+/// be kept: more than a tick of any file system's clock.
 const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The directories that hold each step met resolving `link`: every directory on its path, on
@@ -666,6 +730,10 @@ mod tests {
         // An ignore file that is a link, to a directory the walk does not read.
         std::fs::create_dir_all(root.join(".shared/ignores")).expect("mkdir");
         std::os::unix::fs::symlink(".shared/ignores/gi", root.join(".gitignore")).expect("ln");
+        // And a nested repository's exclude that is one.
+        std::fs::create_dir_all(root.join("excl")).expect("mkdir");
+        std::os::unix::fs::symlink("../../../excl/ex", root.join("src/.git/info/exclude"))
+            .expect("ln");
         let dirs: Vec<PathBuf> = ["", "src", "node_modules/foo", "node_modules/foo/lib"]
             .iter()
             .map(|d| root.join(d))
@@ -689,9 +757,10 @@ mod tests {
                     // A nested repository's `.git/` (for `info/` made again) and `info/`.
                     "src/.git",
                     "src/.git/info",
-                    // Where the root's .gitignore leads.
+                    // Where the root's .gitignore and src's exclude lead.
                     ".shared",
                     ".shared/ignores",
+                    "excl",
                     // The linked directory under its own path, where the link is and what
                     // holds where it points.
                     "node_modules",
@@ -707,45 +776,47 @@ mod tests {
         );
     }
 
-    /// What a directory holds is looked at again when its mtime moved, or was too recent to
-    /// trust; else (its mtime as it was, long before) it is kept.
+    /// What a directory holds is looked at again when its change time moved, when another
+    /// directory took its place, or when it changed too recently to trust; else it is kept.
     #[cfg(unix)]
     #[test]
-    fn what_is_found_in_a_directory_is_kept_while_its_mtime_stays() {
+    fn what_is_found_in_a_directory_is_kept_while_it_stays_the_same() {
         let (_tmp, root) = tree();
         let dir = root.join("src/a");
-        let set_mtime = |t: SystemTime| {
-            std::fs::File::open(&dir)
-                .and_then(|f| f.set_times(std::fs::FileTimes::new().set_modified(t)))
-                .expect("set mtime");
-        };
-        let mut seen = Seen::default();
+        let looks = |seen: &Seen| seen.looks.load(std::sync::atomic::Ordering::Relaxed);
         let look = |seen: &mut Seen| -> (bool, Vec<PathBuf>) {
             let found = seen.look(&dir);
             let got = (found.git, found.ignore_links.clone());
             seen.dirs.insert(dir.clone(), found);
             got
         };
-        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
-        set_mtime(old);
+        // Trusted at once (the change time, not the clock, decides below).
+        let mut seen = Seen {
+            settled: std::time::Duration::ZERO,
+            ..Seen::default()
+        };
         assert_eq!(look(&mut seen), (false, vec![]));
-        // A link made: the mtime moves, and it is found.
+        assert_eq!(look(&mut seen), (false, vec![]));
+        assert_eq!(looks(&seen), 1);
+        // A link made: the change time moves, and it is found.
+        std::thread::sleep(std::time::Duration::from_millis(20));
         std::os::unix::fs::symlink("../../shared", dir.join(".gitignore")).expect("ln");
         assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
-        set_mtime(old);
-        assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
-        // Its mtime put back as it was (not what file systems do) shows what was found kept.
+        assert_eq!(looks(&seen), 2);
+        // Another directory put in its place (`tar`, `rsync -a` keep mtimes; the change time
+        // of the new one may even be older): looked at.
+        let other = root.join("other");
+        std::fs::create_dir_all(other.join(".git")).expect("mkdir");
         std::fs::remove_file(dir.join(".gitignore")).expect("rm");
-        set_mtime(old);
-        assert_eq!(look(&mut seen), (false, vec![dir.join(".gitignore")]));
-        // But not for an mtime too recent when it was looked at: a change in the same tick
-        // would have kept it.
-        let recent = SystemTime::now() - std::time::Duration::from_millis(500);
-        set_mtime(recent);
-        assert_eq!(look(&mut seen), (false, vec![]));
-        std::fs::create_dir(dir.join(".git")).expect("mkdir");
-        set_mtime(recent);
+        std::fs::remove_dir(&dir).expect("rmdir");
+        std::fs::rename(&other, &dir).expect("mv");
         assert_eq!(look(&mut seen), (true, vec![]));
+        assert_eq!(looks(&seen), 3);
+        // One changed within the last [`SETTLED`] is looked at every time.
+        let mut seen = Seen::default();
+        look(&mut seen);
+        look(&mut seen);
+        assert_eq!(looks(&seen), 2);
     }
 
     #[test]

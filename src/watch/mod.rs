@@ -175,12 +175,13 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
     let first = rel.components().next()?.as_os_str();
     let relevance = if shown == ".vibe/config.toml" {
         Relevance::Config
-    } else if rel.ends_with(".git/info/exclude") {
-        // The root's, or a nested repository's (its `.git/info/` is watched).
+    } else if is_git_exclude(rel) {
+        // The root's, or a nested repository's (its `.git/` and `.git/info/` are watched):
+        // `.git/` or `.git/info/` made, moved or deleted adds or drops it too.
         Relevance::IgnoreFile
-    } else if first == ".vibe" || rel.components().any(|c| c.as_os_str() == ".git") {
-        // A nested repository's `.git/` is watched for its `info/` (git's own writes there,
-        // `index.lock`, `HEAD`, are no content).
+    } else if first == ".vibe" || in_git(rel) {
+        // Git's own writes in a `.git/` (`index.lock`, `HEAD`) are no content, unless a link
+        // the walk followed leads there (see `judged`).
         Relevance::Ignored
     } else if rel
         .file_name()
@@ -191,6 +192,16 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
         Relevance::Content
     };
     Some((shown, relevance))
+}
+
+/// `.git/info/exclude`, or a `.git/` or `.git/info/` that holds it.
+fn is_git_exclude(rel: &Path) -> bool {
+    rel.ends_with(".git/info/exclude") || rel.ends_with(".git/info") || rel.ends_with(".git")
+}
+
+/// Whether `rel` is in a `.git/` directory.
+fn in_git(rel: &Path) -> bool {
+    rel.components().any(|c| c.as_os_str() == ".git")
 }
 
 /// Whether the event removes the index (`rm -rf .vibe`, `.vibe/index.db` deleted or moved
@@ -210,12 +221,19 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
 /// A change the walk would not read (see [`Skips`]) is [`Relevance::Unread`], and so is an
 /// ignore file in a directory the walk does not read (`node_modules/x/.gitignore`). Any other
 /// changed ignore file makes `skips` read the ignore files again before the next change is
-/// judged.
+/// judged. A change in a `.git/` that a link the walk followed leads into (`hooks ->
+/// sub/.git/hooks`) is content.
 fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
-    let in_skipped_dir = |skips: &mut Skips| {
-        !path.ends_with(".git/info/exclude") && path.parent().is_some_and(|d| skips.skips(d))
-    };
+    let in_skipped_dir =
+        |skips: &mut Skips| !is_git_exclude(path) && path.parent().is_some_and(|d| skips.skips(d));
     match relevance {
+        Relevance::Ignored
+            if path
+                .strip_prefix(skips.root())
+                .is_ok_and(|rel| in_git(rel) && skips.through_link(path)) =>
+        {
+            Relevance::Content
+        }
         Relevance::Content if skips.skips(path) => Relevance::Unread,
         Relevance::IgnoreFile if in_skipped_dir(skips) => Relevance::Unread,
         Relevance::IgnoreFile => {
@@ -237,13 +255,22 @@ fn rewatch(
     since: Option<SystemTime>,
     pending: &mut Pending,
 ) -> Result<Vec<String>, Error> {
+    let t = Instant::now();
     let wanted = dirs::wanted(root, &r.dirs, &r.links, &mut watches.seen);
+    let found_in = t.elapsed();
     let synced = watches
         .sync(watcher, &wanted)
         .map_err(|source| Error::Watch {
             path: root.to_path_buf(),
             source,
         })?;
+    tracing::debug!(
+        "watch: {} directories wanted (found in {:.1} ms), {} registered (sync {:.1} ms)",
+        wanted.len(),
+        found_in.as_secs_f64() * 1000.0,
+        synced.added.len(),
+        (t.elapsed() - found_in).as_secs_f64() * 1000.0
+    );
     if let Some(since) = since
         && synced.added.iter().any(|d| dirs::changed_since(d, since))
     {
@@ -716,10 +743,12 @@ mod tests {
         assert_eq!(c(".gitignore"), Some(Relevance::IgnoreFile));
         assert_eq!(c("a/b/.vibeignore"), Some(Relevance::IgnoreFile));
         assert_eq!(c("a/.ignore"), Some(Relevance::IgnoreFile));
-        // A nested repository's.
+        // A nested repository's, and the directories that hold it (made or moved away).
         assert_eq!(c("sub/.git/info/exclude"), Some(Relevance::IgnoreFile));
         assert_eq!(c("sub/.git/index.lock"), Some(Relevance::Ignored));
-        assert_eq!(c("sub/.git/info"), Some(Relevance::Ignored));
+        assert_eq!(c("sub/.git/info"), Some(Relevance::IgnoreFile));
+        assert_eq!(c("sub/.git"), Some(Relevance::IgnoreFile));
+        assert_eq!(c(".git"), Some(Relevance::IgnoreFile));
         // Hidden and ignored paths are the walk's to judge (a .gitignore may re-include them).
         assert_eq!(c(".github/workflows/ci.yml"), Some(Relevance::Content));
         assert_eq!(c("sub/.vibe/x.py"), Some(Relevance::Content));
