@@ -454,9 +454,17 @@ impl Skips {
         &self.root
     }
 
+    /// Where a symlink the last walk followed leads, if `path` is there or under it.
+    pub fn under_link(&self, path: &Path) -> Option<&Path> {
+        self.linked
+            .iter()
+            .find(|l| path.starts_with(l))
+            .map(PathBuf::as_path)
+    }
+
     /// Whether the last walk read `path` through a symlink it followed: `path` is where one
     /// leads, under it, or a directory above it.
-    pub fn through_link(&self, path: &Path) -> bool {
+    fn through_link(&self, path: &Path) -> bool {
         self.linked
             .iter()
             .any(|l| l.starts_with(path) || path.starts_with(l))

@@ -304,6 +304,11 @@ pub fn wanted(
     }
     seen.dirs = next;
     let mut holders = Vec::new();
+    // Where the ignore files that are links lead: an edit there is an ignore file's.
+    seen.ignore_targets = ignore_links
+        .iter()
+        .filter_map(|l| std::fs::canonicalize(l).ok())
+        .collect();
     for link in links.iter().chain(&ignore_links) {
         link_holders(link, &mut holders);
     }
@@ -324,6 +329,8 @@ pub fn wanted(
 /// directory, not five.
 pub struct Seen {
     dirs: HashMap<PathBuf, Found>,
+    /// Where the ignore files that are links lead (canonical), as of the last [`wanted`].
+    pub ignore_targets: std::collections::HashSet<PathBuf>,
     /// [`SETTLED`]; shorter in tests.
     settled: std::time::Duration,
     /// How many directories were looked at anew.
@@ -335,6 +342,7 @@ impl Default for Seen {
     fn default() -> Seen {
         Seen {
             dirs: HashMap::new(),
+            ignore_targets: std::collections::HashSet::new(),
             settled: SETTLED,
             #[cfg(test)]
             looks: std::sync::atomic::AtomicUsize::new(0),

@@ -222,15 +222,16 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
 /// ignore file in a directory the walk does not read (`node_modules/x/.gitignore`). Any other
 /// changed ignore file makes `skips` read the ignore files again before the next change is
 /// judged. A change in a `.git/` that a link the walk followed leads into (`hooks ->
-/// sub/.git/hooks`) is content.
+/// sub/.git/hooks`) is content; one in a `.git/` the walk only passes on its way to a link's
+/// target (`alias -> lib`, `lib/.git/index.lock`) is not.
 fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     let in_skipped_dir =
         |skips: &mut Skips| !is_git_exclude(path) && path.parent().is_some_and(|d| skips.skips(d));
     match relevance {
         Relevance::Ignored
-            if path
-                .strip_prefix(skips.root())
-                .is_ok_and(|rel| in_git(rel) && skips.through_link(path)) =>
+            if skips
+                .under_link(path)
+                .is_some_and(|l| l.strip_prefix(skips.root()).is_ok_and(in_git)) =>
         {
             Relevance::Content
         }
@@ -549,7 +550,13 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
                                 for p in &ev.paths {
                                     watch_made(root, p, &mut watches, &mut watcher, &mut pending);
                                     if let Some((rel, relevance)) = classify(root, p) {
-                                        pending.add(rel, judged(&mut skips, p, relevance));
+                                        if watches.seen.ignore_targets.contains(p) {
+                                            // Where an ignore file that is a link leads.
+                                            skips.forget();
+                                            pending.add(rel, Relevance::IgnoreFile);
+                                        } else {
+                                            pending.add(rel, judged(&mut skips, p, relevance));
+                                        }
                                     }
                                 }
                             }
