@@ -454,11 +454,11 @@ impl Skips {
         &self.root
     }
 
-    /// Where a symlink the last walk followed leads, if `path` is there or under it.
-    pub fn under_link(&self, path: &Path) -> Option<&Path> {
+    /// Where the symlinks the last walk followed lead, of those `path` is at or under.
+    pub fn links_over<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
         self.linked
             .iter()
-            .find(|l| path.starts_with(l))
+            .filter(move |l| path.starts_with(l))
             .map(PathBuf::as_path)
     }
 

@@ -230,8 +230,8 @@ fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     match relevance {
         Relevance::Ignored
             if skips
-                .under_link(path)
-                .is_some_and(|l| l.strip_prefix(skips.root()).is_ok_and(in_git)) =>
+                .links_over(path)
+                .any(|l| l.strip_prefix(skips.root()).is_ok_and(in_git)) =>
         {
             Relevance::Content
         }
