@@ -885,6 +885,9 @@ fn links_into_a_nested_git_and_its_git_moved_away_are_seen() {
     std::os::unix::fs::symlink("sub/.git/hooks", t.root().join("hooks")).expect("ln");
     // A second link, to the directory that holds that `.git/`: the first still counts.
     std::os::unix::fs::symlink("sub", t.root().join("alias")).expect("ln");
+    // And one deeper in it, whose directory above is renamed.
+    t.write("sub/.git/a/b/x.py", "def x():\n    pass\n");
+    std::os::unix::fs::symlink("sub/.git/a/b", t.root().join("lk")).expect("ln");
     let w = Watching::start(&t);
     let hash = |t: &Test, path: &str| indexed_hash(t.root(), path);
     assert!(hash(&t, "sub/secret.py").is_none());
@@ -895,6 +898,12 @@ fn links_into_a_nested_git_and_its_git_moved_away_are_seen() {
     wait_for(10, "hooks/check.py's edit indexed", || {
         hash(&t, "hooks/check.py") != before
     });
+    assert!(hash(&t, "lk/x.py").is_some());
+    std::fs::rename(t.root().join("sub/.git/a"), t.root().join("sub/.git/a2")).expect("mv");
+    wait_for(10, "lk/x.py dropped once its directory was renamed", || {
+        hash(&t, "lk/x.py").is_none()
+    });
+    std::fs::remove_file(t.root().join("lk")).expect("rm link");
 
     let out = tempfile::tempdir().expect("tempdir");
     std::fs::rename(t.root().join("sub/.git"), out.path().join("git")).expect("mv .git");
@@ -941,6 +950,13 @@ fn git_writes_on_a_links_way_start_no_run_and_a_linked_exclude_applies() {
     );
 
     t.write(".git/my-exclude", "b.py\n");
+    let u = w.until_secs(".git/my-exclude", 10);
+    assert_eq!(u["deleted"], 1, "{u}");
+    // Deleted (the link leads nowhere for a while) and written again, as some editors save.
+    std::fs::remove_file(t.root().join(".git/my-exclude")).expect("rm");
+    let u = w.until_secs(".git/my-exclude", 10);
+    assert_eq!(u["added"], 1, "{u}");
+    t.write(".git/my-exclude", "a.py\n");
     let u = w.until_secs(".git/my-exclude", 10);
     assert_eq!(u["deleted"], 1, "{u}");
     drop(w);

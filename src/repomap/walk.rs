@@ -454,11 +454,11 @@ impl Skips {
         &self.root
     }
 
-    /// Where the symlinks the last walk followed lead, of those `path` is at or under.
-    pub fn links_over<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
+    /// Where the symlinks the last walk followed lead, of those `path` is at, under or above.
+    pub fn links_through<'a>(&'a self, path: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
         self.linked
             .iter()
-            .filter(move |l| path.starts_with(l))
+            .filter(move |l| path.starts_with(l) || l.starts_with(path))
             .map(PathBuf::as_path)
     }
 

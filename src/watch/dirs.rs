@@ -305,10 +305,7 @@ pub fn wanted(
     seen.dirs = next;
     let mut holders = Vec::new();
     // Where the ignore files that are links lead: an edit there is an ignore file's.
-    seen.ignore_targets = ignore_links
-        .iter()
-        .filter_map(|l| std::fs::canonicalize(l).ok())
-        .collect();
+    seen.ignore_targets = ignore_links.iter().filter_map(|l| target_of(l)).collect();
     for link in links.iter().chain(&ignore_links) {
         link_holders(link, &mut holders);
     }
@@ -319,6 +316,17 @@ pub fn wanted(
         }
     }
     out
+}
+
+/// Where the link `link` leads (canonical), or would lead once its target is made (deleted
+/// and written again by an editor): the target's directory resolved, its name kept.
+fn target_of(link: &Path) -> Option<PathBuf> {
+    if let Ok(real) = std::fs::canonicalize(link) {
+        return Some(real);
+    }
+    let to = link.parent()?.join(std::fs::read_link(link).ok()?);
+    let name = to.file_name()?;
+    Some(std::fs::canonicalize(to.parent()?).ok()?.join(name))
 }
 
 /// What [`wanted`] found in each directory: whether it holds a `.git/` directory, and which of

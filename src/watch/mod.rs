@@ -222,15 +222,15 @@ fn removes_the_index(root: &Path, ev: &notify::Event) -> bool {
 /// ignore file in a directory the walk does not read (`node_modules/x/.gitignore`). Any other
 /// changed ignore file makes `skips` read the ignore files again before the next change is
 /// judged. A change in a `.git/` that a link the walk followed leads into (`hooks ->
-/// sub/.git/hooks`) is content; one in a `.git/` the walk only passes on its way to a link's
-/// target (`alias -> lib`, `lib/.git/index.lock`) is not.
+/// sub/.git/hooks`), at, under or above where it leads, is content; one in a `.git/` the walk
+/// only passes on its way to a link's target (`alias -> lib`, `lib/.git/index.lock`) is not.
 fn judged(skips: &mut Skips, path: &Path, relevance: Relevance) -> Relevance {
     let in_skipped_dir =
         |skips: &mut Skips| !is_git_exclude(path) && path.parent().is_some_and(|d| skips.skips(d));
     match relevance {
         Relevance::Ignored
             if skips
-                .links_over(path)
+                .links_through(path)
                 .any(|l| l.strip_prefix(skips.root()).is_ok_and(in_git)) =>
         {
             Relevance::Content
