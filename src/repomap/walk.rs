@@ -383,14 +383,19 @@ pub struct Skips {
     stale: bool,
 }
 
-/// A directory's own ignore files, as [`Skips`] keeps them: `.vibeignore`, `.ignore`,
-/// `.gitignore` and `.git/info/exclude`, each if it is there.
+/// The ignore files the walk reads in each directory besides git's `.git/info/exclude`, in
+/// the order they have a say: `.vibeignore`, then `.ignore`, then `.gitignore`.
+pub const IGNORE_FILES: [&str; 3] = [".vibeignore", ".ignore", ".gitignore"];
+
+/// A directory's own ignore files, as [`Skips`] keeps them: [`IGNORE_FILES`] and
+/// `.git/info/exclude`, each if it is there.
 fn ignore_files_of(dir: &Path) -> [Option<ignore::gitignore::Gitignore>; 4] {
     let read = |name: &str| {
         let file = dir.join(name);
         file.is_file()
             .then(|| ignore::gitignore::Gitignore::new(file).0)
     };
+    let [vibeignore, ignore, gitignore] = IGNORE_FILES.map(read);
     let exclude = dir.join(".git/info/exclude");
     let exclude = exclude.is_file().then(|| {
         let mut b = ignore::gitignore::GitignoreBuilder::new(dir);
@@ -399,12 +404,7 @@ fn ignore_files_of(dir: &Path) -> [Option<ignore::gitignore::Gitignore>; 4] {
         b.build()
             .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
     });
-    [
-        read(".vibeignore"),
-        read(".ignore"),
-        read(".gitignore"),
-        exclude,
-    ]
+    [vibeignore, ignore, gitignore, exclude]
 }
 
 /// Git's global excludes file, its patterns relative to the current directory as the walk
@@ -462,14 +462,6 @@ impl Skips {
             .map(PathBuf::as_path)
     }
 
-    /// Whether the last walk read `path` through a symlink it followed: `path` is where one
-    /// leads, under it, or a directory above it.
-    fn through_link(&self, path: &Path) -> bool {
-        self.linked
-            .iter()
-            .any(|l| l.starts_with(path) || path.starts_with(l))
-    }
-
     /// Reads the ignore files again when next asked.
     pub fn forget(&mut self) {
         self.stale = true;
@@ -481,7 +473,8 @@ impl Skips {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return false;
         };
-        if self.through_link(path) {
+        // What the walk read through a link, or above where one leads.
+        if self.links_through(path).next().is_some() {
             return false;
         }
         if self.stale || self.read_at.elapsed() > SKIPS_FRESH {

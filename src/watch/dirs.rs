@@ -234,9 +234,6 @@ pub fn extras(root: &Path) -> [PathBuf; 3] {
     ]
 }
 
-/// The ignore files the walk reads in each directory, besides `.git/info/exclude`.
-pub const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".vibeignore"];
-
 /// What to watch after a run whose walk read `dirs` and met `links` (see
 /// [`crate::repomap::walk::Walked`]): on Linux those directories (canonical: one reached
 /// through a symlink under the path it has), the `.git/` and `.git/info/` of any of them that
@@ -443,7 +440,7 @@ impl Seen {
             changed,
             at,
             git: is(".git", std::fs::Metadata::is_dir),
-            ignore_links: IGNORE_FILES
+            ignore_links: crate::repomap::walk::IGNORE_FILES
                 .iter()
                 .filter(|name| is(name, |m| m.file_type().is_symlink()))
                 .map(|name| dir.join(name))

@@ -185,7 +185,7 @@ pub fn classify(root: &Path, path: &Path) -> Option<(String, Relevance)> {
         Relevance::Ignored
     } else if rel
         .file_name()
-        .is_some_and(|n| dirs::IGNORE_FILES.iter().any(|f| n == *f))
+        .is_some_and(|n| crate::repomap::walk::IGNORE_FILES.iter().any(|f| n == *f))
     {
         Relevance::IgnoreFile
     } else {
@@ -303,14 +303,11 @@ fn watch_made(
     };
     for dir in made {
         if watches.add_now(watcher, &dir) {
-            for (file, relevance) in [
-                ("info/exclude", Relevance::IgnoreFile),
-                ("exclude", Relevance::IgnoreFile),
-                ("config.toml", Relevance::Config),
-            ] {
+            // The one of these that the watch follows in `dir` (`classify` takes the others
+            // for internals, which `pending` drops).
+            for file in ["info/exclude", "exclude", "config.toml"] {
                 let path = dir.join(file);
-                if let Some((rel, r)) = classify(root, &path)
-                    && r == relevance
+                if let Some((rel, relevance)) = classify(root, &path)
                     && path.is_file()
                 {
                     pending.add(rel, relevance);
