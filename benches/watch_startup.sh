@@ -54,7 +54,7 @@ for _ in $(seq "$N"); do
     until grep -q '"ready"' "$OUT"; do sleep 0.005; done
     end=$(date +%s.%N)
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    TIMES[$bin]+="$(echo "$end - $start" | bc) "
+    TIMES[$bin]+="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.6f", b - a }') "
   done
 done
 for bin in "${BINS[@]}"; do
