@@ -1870,14 +1870,30 @@ fn tokens_counts_files_and_stdin_exactly() {
             a + b
         )
     );
-    let out = t
-        .cmd()
-        .args(["tokens", "-"])
-        .stdin(std::fs::File::open(t.root().join("a.txt")).unwrap_or_else(|e| panic!("{e}")))
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    // `vibe tokens -` with a file as its stdin.
+    let from_stdin = |name: &str| {
+        let out = t
+            .cmd()
+            .args(["tokens", "-"])
+            .stdin(std::fs::File::open(t.root().join(name)).unwrap_or_else(|e| panic!("{e}")))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let a = Encoding::O200kBase.count("hello world\n");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{a:>6}  -\n"));
+    assert_eq!(from_stdin("a.txt"), format!("{a:>6}  -\n"));
+
+    // UTF-16 with a byte-order mark (PowerShell's `>`) counts as the text it holds, from a
+    // file and from stdin; `bytes` stays the file's size.
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("hello world\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    t.write("w.txt", &utf16[..]);
+    let j = t.run(&["tokens", "w.txt", "--json"]).json();
+    assert_eq!(j["files"][0]["tokens"].as_u64(), Some(a as u64), "{j}");
+    assert_eq!(j["files"][0]["bytes"].as_u64(), Some(26), "{j}");
+    assert_eq!(from_stdin("w.txt"), format!("{a:>6}  -\n"));
 
     // A directory as stdin and a -C that does not exist are bad usage (so is the task read
     // from a directory given as stdin); a stdout that cannot be written is an error that says

@@ -14,8 +14,9 @@ use super::{UsageError, print, print_json};
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
-    /// Files to count ("-": stdin). Invalid UTF-8 is replaced, as a model would receive it;
-    /// text that spells a special token (<|endoftext|>) counts as ordinary text.
+    /// Files to count ("-": stdin). UTF-16 with a byte-order mark is decoded; otherwise invalid
+    /// UTF-8 is replaced, as a model would receive it; text that spells a special token
+    /// (<|endoftext|>) counts as ordinary text.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -78,7 +79,7 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
     let total_bytes: usize = texts.iter().map(|(_, b)| b.len()).sum();
     let parallel = total_bytes > 1 << 20 && rayon::current_num_threads() > 1;
     let one = |(path, bytes): &(String, Vec<u8>)| {
-        let text = String::from_utf8_lossy(bytes);
+        let text = crate::context::tokens::decode_text(bytes);
         let pieces = crate::context::tokens::split_for_counting(&text);
         let tokens = if parallel {
             pieces.par_iter().map(|piece| encoding.count(piece)).sum()

@@ -244,6 +244,31 @@ pub fn count_line(encoding: Encoding, line: &str) -> u32 {
     encoding.count(&format!("{}\n", zero_digits(line))) as u32
 }
 
+/// The text `vibe tokens` counts in `bytes`: UTF-16 with a byte-order mark (what Windows
+/// PowerShell's `>` and Notepad's "Unicode" write) decoded, the mark dropped, as Python's
+/// `utf-16` codec reads it; anything else as UTF-8, invalid bytes replaced with U+FFFD (a UTF-8
+/// byte-order mark stays, as Python's `utf-8` codec keeps it). An unpaired surrogate or an odd
+/// last byte of UTF-16 is U+FFFD too.
+pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let units = |be: bool| {
+        bytes[2..].chunks(2).map(move |c| match c {
+            [a, b] if be => u16::from_be_bytes([*a, *b]),
+            [a, b] => u16::from_le_bytes([*a, *b]),
+            // An odd last byte: no code unit decodes it, so it is replaced.
+            _ => 0xDC00,
+        })
+    };
+    let be = match bytes {
+        [0xFF, 0xFE, ..] => false,
+        [0xFE, 0xFF, ..] => true,
+        _ => return String::from_utf8_lossy(bytes),
+    };
+    char::decode_utf16(units(be))
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect::<String>()
+        .into()
+}
+
 /// Pieces of about this many bytes are counted separately (and in parallel).
 const PIECE: usize = 64 * 1024;
 
@@ -290,6 +315,28 @@ pub fn split_for_counting(text: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_with_a_mark_is_decoded_and_the_rest_read_as_utf8() {
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("héllo 😀\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode_text(&le), "héllo 😀\r\n");
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("ab".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(decode_text(&be), "ab");
+        // An odd last byte and an unpaired surrogate are replaced, as Python's codec does.
+        assert_eq!(decode_text(&[0xFF, 0xFE, b'a', 0, b'b']), "a\u{FFFD}");
+        assert_eq!(decode_text(&[0xFF, 0xFE, 0x00, 0xD8, b'a', 0]), "\u{FFFD}a");
+        assert_eq!(decode_text(&[0xFF, 0xFE]), "");
+        // Not UTF-16: UTF-8, invalid bytes replaced, a UTF-8 mark kept.
+        assert_eq!(decode_text(b"\xEF\xBB\xBFx"), "\u{FEFF}x");
+        assert_eq!(decode_text(b"a\xFFb"), "a\u{FFFD}b");
+        assert_eq!(decode_text(b"\xFF"), "\u{FFFD}");
+    }
 
     #[test]
     fn split_pieces_add_up() {
