@@ -1459,16 +1459,30 @@ fn task_from_stdin_and_from_a_non_utf8_file() {
         assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{args:?}: {j}");
     }
 
-    t.write("task.txt", b"helper \xff\xfe doubles x\n");
-    let j = t
-        .run(&[
-            "context",
-            "--query-file",
-            &t.root().join("task.txt").display().to_string(),
-            "--json",
-        ])
-        .json();
-    assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+    // Invalid UTF-8 is replaced; UTF-16 with a byte-order mark (Notepad's "Unicode") is
+    // decoded.
+    let utf16: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(
+            "helper doubles x\n"
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes),
+        )
+        .collect();
+    for task in [&b"helper \xff\xfe doubles x\n"[..], &utf16] {
+        t.write("task.txt", task);
+        let j = t
+            .run(&[
+                "context",
+                "--query-file",
+                &t.root().join("task.txt").display().to_string(),
+                "--json",
+            ])
+            .json();
+        assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+        let reasons = j["files"][0]["reasons"].to_string();
+        assert!(reasons.contains("helper"), "{reasons}");
+    }
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
             super::words_or_stdin(&["-".to_string()], "task", "")
         }
         Some(path) => std::fs::read(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map(|b| crate::context::tokens::decode_text(&b).into_owned())
             .map_err(|e| {
                 UsageError {
                     message: format!(

@@ -367,7 +367,7 @@ pub fn index(
 }
 
 /// The text a command works on: its words joined, or stdin when the words are `-`, or when
-/// there are none and stdin is not a terminal (any encoding: invalid UTF-8 is replaced). `what`
+/// there are none and stdin is not a terminal (UTF-8, invalid bytes replaced, or UTF-16 with a byte-order mark). `what`
 /// names it in errors ("task", "question", "message"); `example` is a command line to show.
 pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Result<String> {
     use anyhow::Context as _;
@@ -382,7 +382,7 @@ pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Re
         .into());
     }
     let b = read_stdin().with_context(|| format!("reading the {what} from stdin"))?;
-    Ok(String::from_utf8_lossy(&b).into_owned())
+    Ok(crate::context::tokens::decode_text(&b).into_owned())
 }
 
 /// All of stdin; a directory given as stdin is bad usage. (A closed stdin reads as empty: the
