@@ -19,7 +19,8 @@ pub struct ContextArgs {
     #[arg(value_name = "TASK")]
     pub task: Vec<String>,
 
-    /// Read the task from a file (any encoding: invalid UTF-8 is replaced; "-": stdin).
+    /// Read the task from a file (UTF-8, invalid bytes replaced, or UTF-16 with a byte-order
+    /// mark; "-": stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "task")]
     pub query_file: Option<PathBuf>,
 
