@@ -791,6 +791,100 @@ fn corrupt_index_empty_file() {
 }
 
 #[test]
+fn corrupt_index_a_column_missing() {
+    // A table without a column its schema version has (another program edited it): found by
+    // the first query that names the column, and rebuilt as damage found at opening is.
+    corrupt_index_is_rebuilt(
+        |db| {
+            let conn = rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("{e}"));
+            conn.execute_batch("ALTER TABLE files RENAME COLUMN language TO lang")
+                .unwrap_or_else(|e| panic!("{e}"));
+        },
+        true,
+    );
+}
+
+/// A damaged page of a table that neither the opening nor the index run reads (the lexicon
+/// only `vibe context` reads): the context is made from a rebuilt index instead of failing
+/// with "malformed" run after run.
+#[test]
+fn corrupt_index_a_page_only_the_context_reads() {
+    let t = Test::fixture("python");
+    let task = "helper doubles x";
+    let want = t.run(&["context", task]).ok();
+    let db = t.root().join(".vibe/index.db");
+    util::smash_table_page(&db, "lexicon");
+    let r = t.run(&["context", task]);
+    assert_eq!(r.ok(), want);
+    let err = r.stderr();
+    assert!(
+        err.contains("malformed") && err.contains("rebuilding the index from scratch"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hint:"),
+        "the rebuild is not told to move it aside: {err}"
+    );
+    let r = t.run(&["context", task]);
+    assert_eq!((r.ok(), r.stderr()), (want, String::new()));
+}
+
+/// Processes that find the index unusable at once rebuild it once: the others wait and open
+/// what it made. Two used to rebuild in turn, the second setting aside the first's fresh
+/// index, so the chat sessions carried over and the old file kept aside were lost.
+#[test]
+fn concurrent_runs_on_an_unusable_index_rebuild_it_once() {
+    let t = Test::fixture("python");
+    t.run(&["map"]).ok();
+    let db = t.root().join(".vibe/index.db");
+    let sql = |path: &Path, sql: &str| -> String {
+        let conn = rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}"));
+        conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_else(|e| format!("{e}"))
+    };
+    for round in 0..3 {
+        let conn = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch(
+            "DELETE FROM chat_sessions;
+             INSERT INTO chat_sessions(id, created_ms, updated_ms, model, title)
+                 VALUES ('s1', 1, 2, 'm', 'kept');
+             PRAGMA user_version = 999;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let runs: Vec<_> = (0..4)
+            .map(|i| {
+                t.spawn(if i % 2 == 0 {
+                    &["map"]
+                } else {
+                    &["context", "helper doubles x"]
+                })
+            })
+            .collect();
+        let mut rebuilds = 0;
+        for c in runs {
+            let r = Run::of(c);
+            r.ok();
+            rebuilds += r.stderr().matches("rebuilding the index").count();
+        }
+        assert_eq!(rebuilds, 1, "round {round}");
+        assert_eq!(
+            sql(&db, "SELECT title FROM chat_sessions"),
+            "Text(\"kept\")",
+            "round {round}"
+        );
+        let kept = db.with_extension("db.broken");
+        assert_eq!(
+            sql(&kept, "PRAGMA user_version"),
+            "Integer(999)",
+            "round {round}"
+        );
+        // The next round starts from this index again, marked as a newer vibe's.
+    }
+}
+
+#[test]
 fn concurrent_runs_agree() {
     let t = Test::new();
     t.write("pkg/__init__.py", "");
@@ -806,22 +900,11 @@ fn concurrent_runs_agree() {
     }
     for round in 0..3 {
         let _ = std::fs::remove_dir_all(t.root().join(".vibe"));
-        let spawn = |args: &[&str]| {
-            t.cmd()
-                .args(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let a = spawn(&["map", "--json"]);
-        let b = spawn(&["map", "--json"]);
-        let c = spawn(&["map"]);
-        let d = spawn(&["map"]);
-        let wait = |c: std::process::Child| Run {
-            output: c.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
-        };
-        let (a, b, c, d) = (wait(a), wait(b), wait(c), wait(d));
+        let a = t.spawn(&["map", "--json"]);
+        let b = t.spawn(&["map", "--json"]);
+        let c = t.spawn(&["map"]);
+        let d = t.spawn(&["map"]);
+        let (a, b, c, d) = (Run::of(a), Run::of(b), Run::of(c), Run::of(d));
         let (ja, jb) = (a.json(), b.json());
         assert_eq!(ja, jb, "round {round}: the two JSON maps differ");
         assert_eq!(ja["files"].as_array().map(Vec::len), Some(201));

@@ -168,6 +168,20 @@ fn doctor_reports_what_would_break_context_and_an_index_it_had_to_rebuild() {
         "{}",
         run.stdout()
     );
+    // Damage in a page only a query of its table reads: doctor reads every page, says so and
+    // rebuilds it, as that query would.
+    bare(&t, &["map"]).ok();
+    util::smash_table_page(&db, "symbols");
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(
+        run.stdout().contains("is damaged (") && run.stdout().contains("rebuilding the index"),
+        "{}",
+        run.stdout()
+    );
+    bare(&t, &["map"]).ok();
+    let run = bare(&t, &["doctor", "--offline"]);
+    assert!(run.stdout().contains("1 files indexed"), "{}", run.stdout());
 }
 
 #[test]

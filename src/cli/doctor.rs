@@ -224,6 +224,14 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
     if db.exists() {
         // Opening rebuilds an unusable index, as any command would: said, not hidden.
         let mut rebuilt: Vec<String> = Vec::new();
+        let unreadable = |e: &crate::store::Error| {
+            check(
+                "index",
+                Status::Problem,
+                first_line(&e.to_string()),
+                Some("vibe map rebuilds it".into()),
+            )
+        };
         match crate::store::Store::open(root, &mut |w| rebuilt.push(w)) {
             Ok(_) if !rebuilt.is_empty() => {
                 for w in &rebuilt {
@@ -235,36 +243,49 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
                     ));
                 }
             }
-            Ok(store) => match store.read().and_then(|r| r.files()) {
-                Ok(files) => out.push(check(
-                    "index",
-                    Status::Ok,
-                    format!(
-                        "{}: {} files indexed",
-                        // Where it is: `.vibe/index.db`, or the user data dir when the tree's
-                        // own `.vibe` cannot hold it.
-                        store
-                            .path()
-                            .strip_prefix(root)
-                            .unwrap_or(store.path())
-                            .display(),
-                        files.len()
-                    ),
-                    None,
-                )),
-                Err(e) => out.push(check(
-                    "index",
-                    Status::Problem,
-                    e.to_string(),
-                    Some("vibe map rebuilds it".into()),
-                )),
+            Ok(store) => match store.damage() {
+                // Damage in a page that opening does not read: rebuilt here, as the first
+                // command to read that page would rebuild it.
+                Ok(Some(damage)) => {
+                    let reason = crate::store::Error::Unusable {
+                        path: store.path().to_path_buf(),
+                        reason: format!("is damaged ({damage})"),
+                    };
+                    let said = match store.rebuild(&mut |w| rebuilt.push(w), &reason) {
+                        Ok(_) => rebuilt
+                            .first()
+                            .map_or_else(|| reason.to_string(), |w| first_line(w)),
+                        Err(e) => first_line(&e.to_string()),
+                    };
+                    out.push(check(
+                        "index",
+                        Status::Problem,
+                        said,
+                        Some("it was rebuilt empty: vibe map indexes the tree again".into()),
+                    ));
+                }
+                Ok(None) => match store.read().and_then(|r| r.files()) {
+                    Ok(files) => out.push(check(
+                        "index",
+                        Status::Ok,
+                        format!(
+                            "{}: {} files indexed",
+                            // Where it is: `.vibe/index.db`, or the user data dir when the tree's
+                            // own `.vibe` cannot hold it.
+                            store
+                                .path()
+                                .strip_prefix(root)
+                                .unwrap_or(store.path())
+                                .display(),
+                            files.len()
+                        ),
+                        None,
+                    )),
+                    Err(e) => out.push(unreadable(&e)),
+                },
+                Err(e) => out.push(unreadable(&e)),
             },
-            Err(e) => out.push(check(
-                "index",
-                Status::Problem,
-                first_line(&e.to_string()),
-                Some("vibe map rebuilds it".into()),
-            )),
+            Err(e) => out.push(unreadable(&e)),
         }
     } else {
         out.push(check(

@@ -206,11 +206,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Map(args) => {
             let (root, config) = repo()?;
-            map::run(args, &root, &config)
+            rebuilding_once(&root, || map::run(args, &root, &config))
         }
         Command::Context(args) => {
             let (root, config) = repo()?;
-            context::run(args, &root, &config)
+            rebuilding_once(&root, || context::run(args, &root, &config))
         }
         Command::Tokens(args) => {
             let (cwd, _, config) = anywhere()?;
@@ -364,6 +364,32 @@ pub fn index(
         report.timings_ms.rank,
     );
     Ok((store, report))
+}
+
+/// Runs a command that reads the tree and writes nothing but the index (map, context); when it
+/// fails because the index is damaged where only a query finds it (a page of a table that the
+/// opening does not read, a table without a column its schema version has), the index is set
+/// aside and rebuilt, as an index found unusable when opened is, and the command runs once
+/// more. Its output is written at the end, so a failed first run has printed nothing.
+fn rebuilding_once(
+    root: &Path,
+    run: impl Fn() -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let failed = match run() {
+        Err(e) => e,
+        done => return done,
+    };
+    let Some(damage) = failed
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::store::Error>())
+        .filter(|e| e.needs_rebuild())
+    else {
+        return Err(failed);
+    };
+    crate::store::Store::rebuild_damaged(root, &mut |w| warning(&w), damage)
+        .with_context(|| format!("rebuilding the index of {}", root.display()))?;
+    run()
 }
 
 /// The text a command works on: its words joined, or stdin when the words are `-`, or when

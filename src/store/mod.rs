@@ -143,9 +143,19 @@ impl Error {
     pub fn needs_rebuild(&self) -> bool {
         match self {
             Error::Unusable { .. } | Error::Newer { .. } => true,
-            Error::Sqlite { source, .. } => is_corruption(source),
+            Error::Sqlite { source, .. } => is_corruption(source) || is_schema_damage(source),
             Error::Io { .. } | Error::NoRoot { .. } => false,
         }
+    }
+
+    /// The first line of the message: what a rebuild's warning says of its reason (the hint
+    /// of a damaged file, to move it aside, is what the rebuild does).
+    fn reason(&self) -> String {
+        self.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The index cannot be written where it is: its directory cannot be created or written, or
@@ -201,12 +211,77 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// A database that does not hold what its schema version says, found by a query: a table
+/// without a column vibe's statements name, or rows that break a constraint vibe's writes keep
+/// (another program edited it, or an older vibe's half-applied change). The index is a cache,
+/// so it is rebuilt as a damaged one is.
+fn is_schema_damage(e: &rusqlite::Error) -> bool {
+    let msg = match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.as_str(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.as_str(),
+        _ => "",
+    };
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+        || ["no such column", "no such table", "has no column named"]
+            .iter()
+            .any(|m| msg.contains(m))
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// An open index.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The database file this store opened (device and inode), so that a rebuild can tell
+    /// whether another process has replaced it since.
+    file: Option<FileId>,
+}
+
+/// A file's device and inode.
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The database files this process opened, by path: a command that finds its index damaged
+/// after the store is gone ([`Store::rebuild_damaged`]) rebuilds only the file it found so.
+static OPENED: std::sync::Mutex<Vec<(PathBuf, Option<FileId>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes `<index>.lock`, shared to open the index, exclusive to set it aside and make a fresh
+/// one: two processes that find the index unusable at once then rebuild it once (the second
+/// opens what the first made), and no process opens the path between the setting aside and
+/// the fresh database (it would create an empty file that the rebuild then deletes under it).
+/// Held for the opening only, not for the index run: SQLite's own locks order those.
+fn open_lock(path: &Path, exclusive: bool) -> Result<std::fs::File> {
+    let lock = PathBuf::from(format!("{}.lock", path.display()));
+    let io = |source| Error::Io {
+        path: lock.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(io)?;
+    if exclusive {
+        file.lock().map_err(io)?;
+    } else {
+        file.lock_shared().map_err(io)?;
+    }
+    Ok(file)
 }
 
 /// One file as the index knows it.
@@ -400,27 +475,74 @@ impl Store {
             })?;
         }
         let path = dir.join("index.db");
-        match Self::try_open(&path) {
+        let opened = {
+            let _shared = open_lock(&path, false)?;
+            let file = file_id(&path);
+            Self::try_open(&path).map_err(|e| (e, file))
+        };
+        match opened {
             Ok(s) => Ok(s),
-            Err(e) if e.needs_rebuild() => Self::fresh(&path, warn, &e),
-            Err(e) => Err(e),
+            Err((e, file)) if e.needs_rebuild() => Self::fresh(&path, warn, &e, file),
+            Err((e, _)) => Err(e),
         }
     }
 
-    /// Deletes the database and its WAL files and opens a fresh one.
+    /// Sets the database aside (as `index.db.broken`) and opens a fresh one, unless another
+    /// process has done so since this store opened it.
     pub fn rebuild(self, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
-        let path = self.path.clone();
+        let (path, file) = (self.path.clone(), self.file);
         drop(self);
-        Self::fresh(&path, warn, reason)
+        Self::fresh(&path, warn, reason, file)
+    }
+
+    /// The same as [`Store::rebuild`] for a command whose store is gone: the index of `root`
+    /// that this process opened last is set aside and a fresh one made (found damaged by a
+    /// query: a page of a table, a missing column), unless another process has replaced it
+    /// since.
+    pub fn rebuild_damaged(
+        root: &Path,
+        warn: &mut dyn FnMut(String),
+        reason: &Error,
+    ) -> Result<Store> {
+        // What was opened before, read before this open records itself.
+        let before = OPENED.lock().map(|o| o.clone()).unwrap_or_default();
+        let store = Store::open(root, warn)?;
+        let seen = before
+            .into_iter()
+            .find(|(p, _)| *p == store.path)
+            .map_or(store.file, |(_, f)| f);
+        let path = store.path.clone();
+        drop(store);
+        Self::fresh(&path, warn, reason, seen)
     }
 
     /// Sets the database at `path` aside, opens a fresh one and carries over what the old one
     /// held that is not a cache of the repository, when it can be read; warns with `reason`.
-    fn fresh(path: &Path, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
+    /// `seen` is the file found unusable: when another process has replaced it while this one
+    /// waited for the lock, what that process made is opened instead.
+    fn fresh(
+        path: &Path,
+        warn: &mut dyn FnMut(String),
+        reason: &Error,
+        seen: Option<FileId>,
+    ) -> Result<Store> {
+        let _exclusive = open_lock(path, true)?;
+        let now = file_id(path);
+        if now.is_some() && now != seen {
+            match Self::try_open(path) {
+                Ok(store) => return Ok(store),
+                Err(e) if e.needs_rebuild() => return Self::replace(path, warn, &e),
+                Err(e) => return Err(e),
+            }
+        }
+        Self::replace(path, warn, reason)
+    }
+
+    fn replace(path: &Path, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
         let aside = Self::set_aside(path)?;
         let store = Self::try_open(path)?;
         let carried = store.carry_over(&PathBuf::from(format!("{}.broken", path.display())));
-        warn(format!("{reason}; {aside}{carried}"));
+        warn(format!("{}; {aside}{carried}", reason.reason()));
         Ok(store)
     }
 
@@ -555,10 +677,36 @@ impl Store {
                 reason: format!("is damaged: its table `{missing}` is missing"),
             });
         }
+        let file = file_id(path);
+        if let Ok(mut opened) = OPENED.lock() {
+            opened.retain(|(p, _)| p != path);
+            opened.push((path.to_path_buf(), file));
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            file,
         })
+    }
+
+    /// Reads every page of the index (SQLite's `quick_check`): damage that only a query of the
+    /// damaged table would find otherwise. `Some(problem)` names the first; `vibe doctor` asks.
+    pub fn damage(&self) -> Result<Option<String>> {
+        let mut st = self
+            .conn
+            .prepare("PRAGMA quick_check(1)")
+            .map_err(sql(&self.path))?;
+        let said: String = match st.query_row([], |r| r.get(0)) {
+            Ok(s) => s,
+            Err(e) if is_corruption(&e) => e.to_string(),
+            Err(e) => return Err(sql(&self.path)(e)),
+        };
+        // "*** in database main ***" heads the list of problems.
+        let first = said
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with("***"))
+            .unwrap_or(&said);
+        Ok((first != "ok").then(|| first.to_string()))
     }
 
     pub fn path(&self) -> &Path {
@@ -1847,6 +1995,42 @@ mod tests {
             "{warnings:?}"
         );
         assert_eq!(warnings[0].lines().count(), 1, "{warnings:?}");
+        Ok(())
+    }
+
+    /// Two processes that find the index unusable rebuild it once: the second, waiting for the
+    /// lock, opens what the first made instead of setting that aside (the chat sessions the
+    /// first carried over, and the old file it kept, were lost).
+    #[test]
+    fn a_rebuild_uses_what_another_process_rebuilt()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let first = Store::open(dir.path(), &mut |_| {})?;
+        let second = Store::open(dir.path(), &mut |_| {})?;
+        first.conn.execute_batch(
+            "INSERT INTO chat_sessions(id, created_ms, updated_ms, model, title) \
+                 VALUES ('s1', 1, 2, 'm', 'first');",
+        )?;
+        let reason = Error::Unusable {
+            path: first.path.clone(),
+            reason: "is damaged".into(),
+        };
+        let mut warnings = Vec::new();
+        let rebuilt = first.rebuild(&mut |w| warnings.push(w), &reason)?;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let mut warnings = Vec::new();
+        let again = second.rebuild(&mut |w| warnings.push(w), &reason)?;
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let sessions: i64 =
+            again
+                .conn
+                .query_row("SELECT count(*) FROM chat_sessions", [], |r| r.get(0))?;
+        assert_eq!(sessions, 1);
+        assert_eq!(again.file, rebuilt.file);
+        // The file kept aside is still the one the first rebuild set aside.
+        let kept = Connection::open(again.path.with_extension("db.broken"))?;
+        let title: String = kept.query_row("SELECT title FROM chat_sessions", [], |r| r.get(0))?;
+        assert_eq!(title, "first");
         Ok(())
     }
 

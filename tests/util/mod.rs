@@ -182,6 +182,25 @@ impl Test {
             .unwrap_or_else(|e| panic!("cannot run vibe: {e}"));
         Run { output }
     }
+
+    /// Starts `vibe <args>` (with -C root), its output piped; [`Run::of`] waits for it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run vibe: {e}"))
+    }
+}
+
+impl Run {
+    /// Waits for a process [`Test::spawn`] started.
+    pub fn of(child: std::process::Child) -> Run {
+        Run {
+            output: child.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
 }
 
 /// A provider address nothing listens on: port 1 (tcpmux), which no test binds and the kernel
@@ -191,6 +210,30 @@ impl Test {
 pub const DEAD_URL: &str = "http://127.0.0.1:1";
 
 /// Runs git in `root` as a test user (no signing, whatever the machine's config says).
+/// Overwrites the root page of `table` in the index at `db` with garbage: damage that opening
+/// the index does not see, only a query of that table.
+pub fn smash_table_page(db: &Path, table: &str) {
+    let (page, size) = {
+        let conn = rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let page: i64 = conn
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (page as usize, size as usize)
+    };
+    let mut data = std::fs::read(db).unwrap_or_else(|e| panic!("{e}"));
+    data[(page - 1) * size..page * size].fill(0xa5);
+    std::fs::write(db, data).unwrap_or_else(|e| panic!("{e}"));
+}
+
 pub fn git(root: &Path, args: &[&str]) {
     git_with_env(root, &[], args);
 }
