@@ -1982,6 +1982,25 @@ fn odd_file_names_are_quoted_and_read() {
     assert_eq!(j["files"][0]["path"], "bad\nname.py", "{j}");
 }
 
+/// A budget with room for more files than the tiers used to try (24 whole, 48 as signatures)
+/// holds them all: only files that do not fit count against a tier.
+#[test]
+fn a_large_budget_holds_every_file_that_fits() {
+    let t = Test::new();
+    for i in 0..100 {
+        t.write(
+            &format!("f{i:03}.py"),
+            format!("def widget_{i}(x):\n    return x + {i}\n"),
+        );
+    }
+    let j = t.run(&["context", "widget", "--json"]).json();
+    let files = j["files"].as_array().cloned().unwrap_or_default();
+    assert_eq!(files.len(), 100);
+    let full = files.iter().filter(|f| f["included"] == "full").count();
+    assert_eq!(full, 100, "{j}");
+    assert_exact(&j, Encoding::O200kBase);
+}
+
 #[test]
 fn an_empty_repository_gives_an_empty_context() {
     let t = Test::new();

@@ -39,7 +39,9 @@ pub const MAX_LISTED: usize = 200;
 /// map lines for the rest.
 const FULL_SHARE: f64 = 0.65;
 const SKELETON_SHARE: f64 = 0.88;
-/// How many files each tier looks at before giving up on it.
+/// How many files each tier tries and cannot include before it gives up (each try may cost
+/// the tokenizer time); files it includes do not count, so a large budget holds as many as
+/// fit.
 const FULL_TRIES: usize = 24;
 const SKELETON_TRIES: usize = 48;
 /// Definitions per file in the map section.
@@ -820,12 +822,23 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     // Tier 1: whole files, or their matching definitions.
     let full_limit = ((budget as f64) * FULL_SHARE) as usize;
-    for (pos, s) in ranking.files.iter().enumerate().take(FULL_TRIES) {
+    let mut misfits = 0;
+    let mut tried: Option<usize> = None;
+    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
+        if let Some(p) = tried.take()
+            && included[p].0 == Included::None
+        {
+            misfits += 1;
+        }
+        if misfits >= FULL_TRIES {
+            break;
+        }
         let f = candidates[s.index].file;
         let limit = if s.named { budget } else { full_limit };
         if used >= limit || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
+        tried = Some(pos);
         let Some(text) = text_of(f) else {
             continue;
         };
@@ -952,15 +965,16 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     // Tier 2: signatures only.
     let skeleton_limit = ((budget as f64) * SKELETON_SHARE) as usize;
-    let mut tried = 0;
-    for (pos, s) in ranking.files.iter().enumerate() {
-        if tried >= SKELETON_TRIES || used >= skeleton_limit {
+    let mut misfits = 0;
+    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
+        if misfits >= SKELETON_TRIES || used >= skeleton_limit {
             break;
         }
         if included[pos].0 != Included::None || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
-        tried += 1;
+        // Taken back below when the file is included.
+        misfits += 1;
         let f = candidates[s.index].file;
         let symbols = symbols_of(f.id)?;
         if symbols.is_empty() {
@@ -979,10 +993,12 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             used += n_full;
             included[pos] = (Included::Full, n_full);
             skeletons.push((pos, full));
+            misfits -= 1;
         } else if used + n <= skeleton_limit {
             used += n;
             included[pos] = (Included::Skeleton, n);
             skeletons.push((pos, block));
+            misfits -= 1;
         }
     }
 
