@@ -1469,20 +1469,32 @@ fn task_from_stdin_and_from_a_non_utf8_file() {
                 .flat_map(u16::to_be_bytes),
         )
         .collect();
-    for task in [&b"helper \xff\xfe doubles x\n"[..], &utf16] {
+    let from_file = |task: &[u8]| {
         t.write("task.txt", task);
-        let j = t
-            .run(&[
-                "context",
-                "--query-file",
-                &t.root().join("task.txt").display().to_string(),
-                "--json",
-            ])
-            .json();
+        t.run(&[
+            "context",
+            "--query-file",
+            &t.root().join("task.txt").display().to_string(),
+            "--json",
+        ])
+        .json()
+    };
+    for task in [&b"helper \xff\xfe doubles x\n"[..], &utf16] {
+        let j = from_file(task);
         assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
         let reasons = j["files"][0]["reasons"].to_string();
         assert!(reasons.contains("helper"), "{reasons}");
     }
+    // A file saved as "UTF-8 with BOM" (Notepad's default) names the file it starts with.
+    let j = from_file("\u{feff}src/mypkg/util.py doubles x\n".as_bytes());
+    assert_eq!(j["files"][0]["path"], "src/mypkg/util.py", "{j}");
+    assert!(
+        j["files"][0]["reasons"]
+            .to_string()
+            .contains("named in the task"),
+        "{j}"
+    );
+    assert!(j.get("warnings").is_none(), "{j}");
 }
 
 #[test]
@@ -1590,6 +1602,11 @@ fn bad_input_is_a_clear_error() {
     let t = Test::fixture("python");
     for (args, needle) in [
         (vec!["context", "   "], "the task is empty"),
+        // Nothing a reader sees: a byte-order mark, zero-width spaces, control characters.
+        (
+            vec!["context", "\u{feff}\u{200b} \u{2060}\u{1}"],
+            "the task is empty",
+        ),
         (
             vec!["context", "x", "--budget", "0"],
             "the budget must be at least 1 token",

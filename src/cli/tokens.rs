@@ -63,11 +63,20 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             } else {
                 cwd.join(f)
             };
-            let b = std::fs::read(&path).map_err(|e| UsageError {
-                message: format!(
-                    "{}: {e}\nhint: give files that exist and can be read",
-                    shown_path(&f.display().to_string())
-                ),
+            let name = f.display().to_string();
+            let shown = shown_path(&name);
+            let b = std::fs::read(&path).map_err(|e| -> anyhow::Error {
+                // Out of memory (an endless /dev/zero) is not bad usage: as for stdin, exit 1.
+                if e.kind() == std::io::ErrorKind::OutOfMemory {
+                    anyhow::anyhow!("{shown}: {e}\nhint: the file is larger than memory allows")
+                } else {
+                    UsageError {
+                        message: format!(
+                            "{shown}: {e}\nhint: give files that exist and can be read"
+                        ),
+                    }
+                    .into()
+                }
             })?;
             texts.push((f.display().to_string(), b));
         }

@@ -510,8 +510,30 @@ fn recently_changed(
 }
 
 /// The request's own mistakes, found before any work.
+/// Characters that show nothing and separate nothing a reader sees: a byte-order mark (a task
+/// file saved as "UTF-8 with BOM" starts with one), zero-width spaces, word joiners. In a task
+/// they separate words, as the space a reader takes them for.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{feff}' | '\u{200b}' | '\u{2060}')
+}
+
+/// The task as it is read: invisible characters (see [`invisible`]) as spaces, so that a
+/// byte-order mark does not stick to the path the task starts with.
+fn readable_task(task: &str) -> std::borrow::Cow<'_, str> {
+    if task.contains(invisible) {
+        task.replace(invisible, " ").into()
+    } else {
+        task.into()
+    }
+}
+
 pub fn check(req: &Request) -> Result<(), Error> {
-    if req.task.trim().is_empty() {
+    // Nothing but blanks, control characters (NUL) and invisible ones is no task.
+    if req
+        .task
+        .chars()
+        .all(|c| c.is_whitespace() || c.is_control() || invisible(c))
+    {
         return Err(Error::EmptyTask);
     }
     if req.budget == 0 {
@@ -523,6 +545,11 @@ pub fn check(req: &Request) -> Result<(), Error> {
 /// Ranks and packs the context for a task. The index must be fresh (see `repomap::index`).
 pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed> {
     check(req)?;
+    let task = readable_task(req.task);
+    let req = &Request {
+        task: &task,
+        ..*req
+    };
 
     let mut timings = Timings::default();
     let t = Instant::now();

@@ -622,7 +622,9 @@ fn longest_module(
     package_file: &str,
     keep: impl Fn(&Candidate, Option<&str>) -> bool,
 ) -> Vec<usize> {
-    for take in (shortest.max(1)..=segments.len()).rev() {
+    // No module path is deeper than the deepest file: a 64,000-segment `a.a.a…` in a pasted
+    // log tried (and joined) every prefix, quadratic in its length.
+    for take in (shortest.max(1)..=segments.len().min(modules.depth)).rev() {
         let next = segments.get(take).copied();
         let found = files_of_module(
             candidates,
@@ -673,13 +675,17 @@ fn files_of_module(
 /// each.
 struct Modules<'c> {
     by_last: HashMap<&'c str, Vec<usize>>,
+    /// The most segments a candidate's path has.
+    depth: usize,
 }
 
 impl<'c> Modules<'c> {
     fn new(candidates: &'c [Candidate]) -> Self {
         let mut by_last: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut depth = 0;
         for (i, c) in candidates.iter().enumerate() {
             let p = c.file.path.as_str();
+            depth = depth.max(p.split('/').count());
             let stem = p.rsplit_once('.').map_or(p, |(s, _)| s);
             let mut parts = stem.rsplit('/');
             let name = parts.next().unwrap_or(stem);
@@ -689,7 +695,7 @@ impl<'c> Modules<'c> {
                 by_last.entry(dir).or_default().push(i);
             }
         }
-        Modules { by_last }
+        Modules { by_last, depth }
     }
 }
 

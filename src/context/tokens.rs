@@ -36,6 +36,11 @@ impl Encoding {
             .next()
             .unwrap_or(model)
             .to_ascii_lowercase();
+        // A fine-tuned model, `ft:<base>:<org>:<name>:<id>`, counts as its base model.
+        let m = match m.strip_prefix("ft:") {
+            Some(rest) => rest.split(':').next().unwrap_or(rest).to_string(),
+            None => m,
+        };
         let cl100k = [
             "gpt-4-",
             "gpt-3.5",
@@ -365,6 +370,12 @@ mod tests {
             ("text-embedding-3-small", Encoding::Cl100kBase),
             ("claude-sonnet-4", Encoding::O200kBase),
             ("qwen2.5-coder:7b", Encoding::O200kBase),
+            ("ft:gpt-4-0613:acme::8abc", Encoding::Cl100kBase),
+            (
+                "ft:gpt-3.5-turbo-0125:acme:tuned:9xyz",
+                Encoding::Cl100kBase,
+            ),
+            ("ft:gpt-4o-mini-2024-07-18:acme::7def", Encoding::O200kBase),
         ] {
             assert_eq!(Encoding::for_model(model), enc, "{model}");
         }

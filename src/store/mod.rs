@@ -128,6 +128,16 @@ fn write_hint(e: &rusqlite::Error) -> &'static str {
             "\nhint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
              immutable) or remove it (vibe builds it again)"
         }
+        // The busy handler gave up (two minutes for the index).
+        e if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ) =>
+        {
+            "\nhint: another process held this database's write lock for the whole wait (another \
+             vibe run, such as the first index of a large tree, or a program that has the file \
+             open); run again when it is done"
+        }
         // Damage past the header, found by a query (`vibe chat --list` said "malformed" and
         // nothing more, run after run).
         e if is_corruption(e) => {
@@ -1898,7 +1908,10 @@ mod tests {
                 && damaged.contains("hint: the file is damaged; move it aside"),
             "{damaged}"
         );
-        assert!(!err(rusqlite::ffi::SQLITE_BUSY).contains("hint"));
+        // A lock held past the wait says whose it may be.
+        let busy = err(rusqlite::ffi::SQLITE_BUSY);
+        assert!(busy.contains("\nhint: another process held"), "{busy}");
+        assert!(!err(rusqlite::ffi::SQLITE_IOERR).contains("hint"));
     }
 
     #[test]
