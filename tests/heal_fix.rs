@@ -803,6 +803,23 @@ fn bad_replies_leave_the_file_untouched() {
         "{third}"
     );
 
+    // Edits that delete the file's code (an emptied `.py` passes every stage) are refused.
+    let longer = "import os\n\n\ndef f(x):\n    return x +\n\n\ndef g():\n    return os.sep\n";
+    t.write("calc.py", longer);
+    s.push(answer(&block("calc.py", longer.trim_end(), "")));
+    let run = heal(&t, &["--yes", "--json", "--max-attempts", "1", "calc.py"]);
+    let j: Value =
+        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+    assert!(
+        j["attempts"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the edits delete most of the file's lines"),
+        "{j:#}"
+    );
+    assert_eq!(read(&t, "calc.py"), longer);
+    t.write("calc.py", broken);
+
     // An edit that makes things worse (a new syntax error in a passing file) is rejected.
     s.push(answer(&block("other.py", "VALUE = 1", "VALUE = (")));
     let run = heal(

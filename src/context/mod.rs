@@ -81,7 +81,7 @@ pub enum Error {
     #[error("the budget must be at least 1 token (--budget or context.budget)")]
     ZeroBudget,
     #[error(
-        "a budget of {budget} token{} is too small for even one file header ({needed} tokens for {path})\nhint: give a larger --budget", if *budget == 1 { "" } else { "s" }
+        "a budget of {budget} token{} is too small for even one file header (the best-ranked file's takes {needed} tokens: {path})\nhint: give a larger --budget", if *budget == 1 { "" } else { "s" }
     )]
     BudgetTooSmall {
         budget: usize,

@@ -260,8 +260,23 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     }
     // With the directories made, a failure is a file's write.
     let dirs_made = failed.is_none();
+    // A file saved by another program after the check above (the backups of a large run take
+    // seconds) is not overwritten: each is checked again just before it is replaced, and the
+    // run is rolled back as for a failed write. The user's save was lost before, the backup
+    // holding only the older text.
+    let mut changed = None;
     if dirs_made {
-        for (c, abs, _, _) in &work {
+        for (c, abs, current, _) in &work {
+            #[cfg(test)]
+            BEFORE_WRITE.with(|hook| {
+                if let Some(hook) = &*hook.borrow() {
+                    hook(abs)
+                }
+            });
+            if read_opt(abs).ok().as_ref() != Some(current) {
+                changed = Some(c.rel.clone());
+                break;
+            }
             if let Err(e) = super::atomic_write(abs, c.new.as_bytes()) {
                 failed = Some((abs.clone(), e));
                 break;
@@ -269,11 +284,24 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             done += 1;
         }
     }
+    if let Some(path) = changed {
+        let put_back = roll_back(work[..done].iter().map(as_written), None);
+        for d in created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+        if put_back {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            return Err(Error::ChangedSincePlan { path });
+        }
+        return Err(Error::WriteFailed {
+            path: canon_root.join(&path),
+            source: std::io::Error::other("changed on disk while the run was being written"),
+            written: done,
+            undo: Some(id),
+        });
+    }
     if let Some((path, source)) = failed {
         // A file that cannot be put back keeps the run, for `vibe undo`.
-        fn as_written<'a>((c, abs, current, _): &'a Pending<'a>) -> Put<'a> {
-            (abs, current.as_deref(), Some(c.new.as_bytes()))
-        }
         let put_back = roll_back(
             work[..done].iter().map(as_written),
             work.get(done).filter(|_| dirs_made).map(as_written),
@@ -296,6 +324,20 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         manifest.files.len()
     );
     Ok(id)
+}
+
+/// A test's other program, run before each file of a commit is checked and written.
+#[cfg(test)]
+type Hook = Box<dyn Fn(&Path)>;
+
+#[cfg(test)]
+thread_local! {
+    static BEFORE_WRITE: std::cell::RefCell<Option<Hook>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A pending write as [`roll_back`] takes it: what the file held, and what the run writes.
+fn as_written<'a>((c, abs, current, _): &'a Pending<'a>) -> Put<'a> {
+    (abs, current.as_deref(), Some(c.new.as_bytes()))
 }
 
 /// Puts back what a failed run (a commit, an undo) wrote, each file as `(path, before, wrote)`:
@@ -555,6 +597,17 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
             plan.push((e, abs, backup, now));
         }
     }
+    // The directories the run made, checked as its files are: a manifest (damaged, or written
+    // by hand) naming `../x` or an absolute path made undo remove an empty directory outside
+    // the repository.
+    let mut dirs = Vec::new();
+    for d in &manifest.created_dirs {
+        match resolve(&canon_root, d) {
+            Ok((_, abs)) => dirs.push(abs),
+            Err(err @ super::PathError::Io { .. }) => return Err(Error::Path(err)),
+            Err(err) => return Err(damaged(format!("a directory it made: {err}"))),
+        }
+    }
     if !changed.is_empty() && !force {
         return Err(Error::Changed {
             run: id,
@@ -610,8 +663,8 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
         });
     }
     // Directories the run created, deepest first, if they are empty now.
-    for d in manifest.created_dirs.iter().rev() {
-        let _ = std::fs::remove_dir(canon_root.join(d));
+    for d in dirs.iter().rev() {
+        let _ = std::fs::remove_dir(d);
     }
     manifest.undone = Some(jiff::Timestamp::now().to_string());
     write_manifest(&run_dir, &manifest)?;
@@ -782,6 +835,39 @@ mod tests {
         ));
     }
 
+    /// A manifest naming a directory outside the root (damaged, or written by hand) is damage:
+    /// undo removed such a directory when it was empty.
+    #[test]
+    fn undo_removes_no_directory_outside_the_root() {
+        let outer = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = outer.path().join("repo");
+        let outside = outer.path().join("outside_empty");
+        for d in [&r, &outside] {
+            std::fs::create_dir(d).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(r.join("a.txt"), "old\n").unwrap_or_else(|e| panic!("{e}"));
+        let id =
+            commit(&r, &[change(&r, "a.txt", "new\n")], "test").unwrap_or_else(|e| panic!("{e}"));
+        let manifest = r.join(".vibe/backups").join(&id).join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}"));
+        let mut json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        for dir in ["../outside_empty", outside.to_str().unwrap_or_default()] {
+            json["created_dirs"] = serde_json::json!([dir]);
+            std::fs::write(&manifest, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+            let result = undo(&r, None, false);
+            assert!(
+                matches!(result, Err(Error::Damaged { .. })),
+                "{dir}: {result:?}"
+            );
+            assert!(outside.is_dir(), "{dir}");
+            assert_eq!(
+                std::fs::read_to_string(r.join("a.txt")).unwrap_or_default(),
+                "new\n"
+            );
+        }
+    }
+
     #[test]
     fn a_file_changed_since_the_plan_stops_the_commit() {
         let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -799,6 +885,40 @@ mod tests {
             commit(r, &[same], "test"),
             Err(Error::NothingToWrite)
         ));
+    }
+
+    /// A file saved by another program while the run is being written (after the check that
+    /// starts it) is not overwritten: the files written before it are put back.
+    #[test]
+    fn a_file_saved_during_the_writes_stops_the_run() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        for name in ["a.txt", "b.txt", "c.txt"] {
+            std::fs::write(r.join(name), "old\n").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let changes: Vec<FileChange> = ["a.txt", "b.txt", "c.txt"]
+            .iter()
+            .map(|name| change(r, name, "new\n"))
+            .collect();
+        BEFORE_WRITE.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(|abs: &Path| {
+                if abs.ends_with("c.txt") {
+                    std::fs::write(abs, "the user's edit\n").unwrap_or_else(|e| panic!("{e}"));
+                }
+            }))
+        });
+        let result = commit(r, &changes, "test");
+        BEFORE_WRITE.with(|hook| *hook.borrow_mut() = None);
+        assert!(
+            matches!(&result, Err(Error::ChangedSincePlan { path }) if path == "c.txt"),
+            "{result:?}"
+        );
+        let read = |name: &str| std::fs::read_to_string(r.join(name)).unwrap_or_default();
+        assert_eq!(
+            (read("a.txt"), read("b.txt"), read("c.txt")),
+            ("old\n".into(), "old\n".into(), "the user's edit\n".into())
+        );
+        assert!(list_runs(r).unwrap_or_default().is_empty());
     }
 
     #[test]

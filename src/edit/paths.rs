@@ -1,7 +1,8 @@
 //! Resolving a path from a model's answer inside the repository root, refusing every way out:
 //! absolute paths, `..` past the root, and symlinks (directories or the file itself) whose
-//! target lies outside. Paths under `.git/` and `.vibe/` are refused too: the model has no
-//! business in the repository's history or in vibe's own backups and settings.
+//! target lies outside. Paths under `.git/` and `.vibe/` (at any depth: a nested repository's
+//! too) are refused too: the model has no business in a repository's history and hooks or in
+//! vibe's own backups and settings.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -119,9 +120,13 @@ pub fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> 
     if rel.is_empty() {
         return Err(PathError::Empty(written.into()));
     }
-    let first = rel.split('/').next().unwrap_or_default();
-    // Case-blind: on macOS and Windows `.GIT` is `.git`.
-    if first.eq_ignore_ascii_case(".git") || first.eq_ignore_ascii_case(".vibe") {
+    // At any depth: a nested repository's `sub/.git/config` or hooks run programs at its next
+    // `git status` (`core.fsmonitor`), and a nested `.vibe/` holds its settings. Case-blind:
+    // on macOS and Windows `.GIT` is `.git`.
+    if rel
+        .split('/')
+        .any(|c| c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(".vibe"))
+    {
         return Err(PathError::Reserved(written.into()));
     }
     Ok((rel, real))
@@ -167,6 +172,10 @@ mod tests {
             (".", "Empty"),
             ("src/..", "Empty"),
             (".git/config", "Reserved"),
+            ("sub/.git/config", "Reserved"),
+            ("sub/.GIT/hooks/pre-commit", "Reserved"),
+            ("sub/.vibe/config.toml", "Reserved"),
+            ("sub/.git", "Reserved"),
             (".vibe/backups/x", "Reserved"),
             (".GIT/hooks/pre-commit", "Reserved"),
             (".Vibe/config.toml", "Reserved"),

@@ -463,15 +463,25 @@ impl Loop<'_> {
                 .map_err(|e| (outs.clone(), e))?;
             let new =
                 edit::apply_to_text(&current, &es).map_err(|e| (outs.clone(), e.to_string()))?;
-            if es
+            let whole = es
                 .iter()
-                .any(|e| matches!(e.kind, EditKind::WholeFile { .. }))
-                && !keeps_most_of(&current, &new)
-            {
+                .any(|e| matches!(e.kind, EditKind::WholeFile { .. }));
+            if whole && !keeps_most_of(&current, &new) {
                 return Err((
                     outs.clone(),
                     format!(
                         "{rel}: the whole-file rewrite drops most of the file's lines (a partial file?); use SEARCH/REPLACE blocks"
+                    ),
+                ));
+            }
+            // Deleting the code is no fix, however it is asked for: an emptied `.py` passes
+            // every stage. (Whole files and parts keep 70%; edits may delete more, as a
+            // conflict's other side, but not nearly all.)
+            if !whole && !keeps_some_of(&current, &new) {
+                return Err((
+                    outs.clone(),
+                    format!(
+                        "{rel}: the edits delete most of the file's lines; fix the code instead of removing it"
                     ),
                 ));
             }
@@ -1147,10 +1157,21 @@ pub fn fenced_rewrites(root: &Path, answer: &str, known: &[String]) -> Vec<Edit>
 
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
+    keeps_share(old, new, 7)
+}
+
+/// Edits keep some of the file: at least 30% of its non-blank lines.
+fn keeps_some_of(old: &str, new: &str) -> bool {
+    keeps_share(old, new, 3)
+}
+
+/// At least `tenths` tenths of `old`'s non-blank lines are in `new` (always, for fewer than
+/// four).
+fn keeps_share(old: &str, new: &str, tenths: usize) -> bool {
     let old: Vec<&str> = nonblank(old).collect();
     let new: std::collections::HashSet<&str> = nonblank(new).collect();
     let kept = old.iter().filter(|l| new.contains(*l)).count();
-    old.len() < 4 || kept * 10 >= old.len() * 7
+    old.len() < 4 || kept * 10 >= old.len() * tenths
 }
 
 /// A part's answer keeps most of its lines, as a whole file's does, and has about as many: an
