@@ -814,7 +814,15 @@ fn corrupt_index_a_page_only_the_context_reads() {
     let want = t.run(&["context", task]).ok();
     let db = t.root().join(".vibe/index.db");
     util::smash_table_page(&db, "lexicon");
-    let r = t.run(&["context", task]);
+    // The task on stdin: read once, for the run on the rebuilt index too.
+    let mut child = t.spawn_with_stdin(&["context"]);
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin
+            .write_all(task.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = Run::of(child);
     assert_eq!(r.ok(), want);
     let err = r.stderr();
     assert!(

@@ -63,7 +63,9 @@ pub fn encoding(flag: Option<&str>, config: &Config) -> anyhow::Result<Encoding>
     }
 }
 
-fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
+/// The task, from the words, `--query-file` or stdin: read once per command (stdin cannot be
+/// read again when the command runs a second time on a rebuilt index).
+pub fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
     match &args.query_file {
         // `--query-file -`: stdin, as the task `-` is.
         Some(path) if path.as_os_str() == "-" => {
@@ -88,15 +90,19 @@ fn read_task(args: &ContextArgs) -> anyhow::Result<String> {
     }
 }
 
-pub fn run(args: &ContextArgs, root: &Path, config: &Config) -> anyhow::Result<ExitCode> {
-    let task = read_task(args)?;
+pub fn run(
+    args: &ContextArgs,
+    task: &str,
+    root: &Path,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
     let budget = args.budget.unwrap_or(config.context.budget);
     let encoding = encoding(args.encoding.as_deref(), config)?;
     let usage = |e: context::Error| UsageError {
         message: e.to_string(),
     };
     let request = Request {
-        task: &task,
+        task,
         budget,
         encoding,
         exclude: &[],

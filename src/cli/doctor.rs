@@ -251,18 +251,21 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
                         path: store.path().to_path_buf(),
                         reason: format!("is damaged ({damage})"),
                     };
-                    let said = match store.rebuild(&mut |w| rebuilt.push(w), &reason) {
-                        Ok(_) => rebuilt
-                            .first()
-                            .map_or_else(|| reason.to_string(), |w| first_line(w)),
-                        Err(e) => first_line(&e.to_string()),
+                    let (said, hint) = match store.rebuild(&mut |w| rebuilt.push(w), &reason) {
+                        Ok(_) => match rebuilt.first() {
+                            Some(w) => (
+                                first_line(w),
+                                "it was rebuilt empty: vibe map indexes the tree again",
+                            ),
+                            // Another process had set it aside and made a fresh one.
+                            None => (
+                                format!("{reason}; another vibe process has rebuilt it"),
+                                "the fresh index fills at the next vibe map",
+                            ),
+                        },
+                        Err(e) => (first_line(&e.to_string()), "vibe map rebuilds it"),
                     };
-                    out.push(check(
-                        "index",
-                        Status::Problem,
-                        said,
-                        Some("it was rebuilt empty: vibe map indexes the tree again".into()),
-                    ));
+                    out.push(check("index", Status::Problem, said, Some(hint.into())));
                 }
                 Ok(None) => match store.read().and_then(|r| r.files()) {
                     Ok(files) => out.push(check(

@@ -210,7 +210,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Context(args) => {
             let (root, config) = repo()?;
-            rebuilding_once(&root, || context::run(args, &root, &config))
+            let task = context::read_task(args)?;
+            rebuilding_once(&root, || context::run(args, &task, &root, &config))
         }
         Command::Tokens(args) => {
             let (cwd, _, config) = anywhere()?;

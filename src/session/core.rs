@@ -641,6 +641,7 @@ impl Core {
                 );
             }
         }
+        self.follow_store();
         if let Err(e) = self
             .store
             .set_session_window(&self.id, &self.summary, self.window_start)
@@ -857,6 +858,7 @@ impl Core {
     /// is never written over them), the window is read again so that the next turn sends them
     /// too, and an error says so.
     fn remember(&mut self, rows: [TurnRow; 2]) {
+        self.follow_store();
         let first = match self.store.append_turns(&self.id, &rows) {
             Ok(n) => n,
             Err(e) => {
@@ -1046,8 +1048,20 @@ impl Core {
         }
     }
 
+    /// Opens the index again if another process set it aside and rebuilt it (a damaged one)
+    /// while this session ran: its turns went to the file set aside and were lost. The fresh
+    /// index holds the session when the rebuild could carry it over.
+    fn follow_store(&mut self) {
+        if let Err(e) = self.store.follow() {
+            self.error(format!(
+                "the index was rebuilt by another vibe process and cannot be opened again: {e}"
+            ));
+        }
+    }
+
     fn add_run(&mut self, run_id: &str) {
         self.runs.push(run_id.to_string());
+        self.follow_store();
         if let Err(e) = self.store.session_run(&self.id, Some(run_id), now_ms()) {
             self.error(format!("the session was not saved: {e}"));
         }
@@ -1346,6 +1360,7 @@ impl Core {
                 match edit::undo(&self.root, Some(&run), false) {
                     Ok(r) => {
                         self.runs.pop();
+                        self.follow_store();
                         if let Err(e) = self.store.session_run(&self.id, None, now_ms()) {
                             self.error(format!("the session was not saved: {e}"));
                         }
@@ -1398,6 +1413,7 @@ impl Core {
                         for h in self.window.iter_mut() {
                             h.tokens = self.models.encoding.count(&h.row.text);
                         }
+                        self.follow_store();
                         if let Err(e) = self.store.set_session_model(&self.id, &self.models.label())
                         {
                             self.error(format!("the session was not saved: {e}"));
@@ -1414,6 +1430,7 @@ impl Core {
                 self.window_start = self.messages;
                 self.window.clear();
                 self.summary.clear();
+                self.follow_store();
                 if let Err(e) = self
                     .store
                     .set_session_window(&self.id, "", self.window_start)

@@ -248,19 +248,25 @@ pub struct Store {
     file: Option<FileId>,
 }
 
-/// A file's device and inode.
+/// A file's device and inode (elsewhere than unix, when it was made).
 type FileId = (u64, u64);
 
 fn file_id(path: &Path) -> Option<FileId> {
+    let meta = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+        Some((meta.dev(), meta.ino()))
     }
+    // Elsewhere no inode: when the file was made, which a new file at the path changes.
     #[cfg(not(unix))]
     {
-        let _ = path;
-        None
+        let made = meta
+            .created()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some((made.as_secs(), u64::from(made.subsec_nanos())))
     }
 }
 
@@ -273,25 +279,49 @@ static OPENED: std::sync::Mutex<Vec<(PathBuf, Option<FileId>)>> = std::sync::Mut
 /// opens what the first made), and no process opens the path between the setting aside and
 /// the fresh database (it would create an empty file that the rebuild then deletes under it).
 /// Held for the opening only, not for the index run: SQLite's own locks order those.
-fn open_lock(path: &Path, exclusive: bool) -> Result<std::fs::File> {
+///
+/// The lock is a courtesy between vibe processes, not a condition of opening: a lock file that
+/// cannot be written (made by another user, a `sudo vibe` run, and read-only to this one) is
+/// locked through a read-only descriptor, which `flock` accepts; one that cannot be opened at
+/// all, or a file system without locks, means opening without it, as before there was one.
+fn open_lock(path: &Path, exclusive: bool) -> Option<std::fs::File> {
     let lock = PathBuf::from(format!("{}.lock", path.display()));
-    let io = |source| Error::Io {
-        path: lock.clone(),
-        source,
-    };
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&lock)
-        .map_err(io)?;
-    if exclusive {
-        file.lock().map_err(io)?;
-    } else {
-        file.lock_shared().map_err(io)?;
+        .or_else(|_| std::fs::File::open(&lock));
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::debug!("{}: {e}; opening the index without it", lock.display());
+            return None;
+        }
+    };
+    // Made by root in a user's tree: the user's later runs must open it too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(l), Some(Ok(d))) = (file.metadata(), lock.parent().map(std::fs::metadata))
+            && l.uid() != d.uid()
+        {
+            let _ = std::os::unix::fs::fchown(&file, Some(d.uid()), Some(d.gid()));
+        }
     }
-    Ok(file)
+    let locked = if exclusive {
+        file.lock()
+    } else {
+        file.lock_shared()
+    };
+    match locked {
+        Ok(()) => Some(file),
+        Err(e) => {
+            tracing::debug!("{}: {e}; opening the index without it", lock.display());
+            None
+        }
+    }
 }
 
 /// One file as the index knows it.
@@ -486,7 +516,7 @@ impl Store {
         }
         let path = dir.join("index.db");
         let opened = {
-            let _shared = open_lock(&path, false)?;
+            let _shared = open_lock(&path, false);
             let file = file_id(&path);
             Self::try_open(&path).map_err(|e| (e, file))
         };
@@ -536,7 +566,7 @@ impl Store {
         reason: &Error,
         seen: Option<FileId>,
     ) -> Result<Store> {
-        let _exclusive = open_lock(path, true)?;
+        let _exclusive = open_lock(path, true);
         let now = file_id(path);
         if now.is_some() && now != seen {
             match Self::try_open(path) {
@@ -721,6 +751,19 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens the database at this store's path again if another process has set the one it
+    /// holds aside and made a fresh one (a rebuild of a damaged index): a store kept open for
+    /// long, as a chat session's, would otherwise go on writing to the file set aside (SQLite
+    /// in WAL mode does not notice the move).
+    pub fn follow(&mut self) -> Result<()> {
+        if self.file.is_none() || file_id(&self.path) == self.file {
+            return Ok(());
+        }
+        let _shared = open_lock(&self.path, false);
+        *self = Self::try_open(&self.path)?;
+        Ok(())
     }
 
     /// Starts the one write transaction of an index run; it waits for any other writer.
@@ -2008,6 +2051,44 @@ mod tests {
             "{warnings:?}"
         );
         assert_eq!(warnings[0].lines().count(), 1, "{warnings:?}");
+        Ok(())
+    }
+
+    /// A store kept open (a chat session's) whose database another process set aside and
+    /// rebuilt follows it to the fresh one: in WAL mode SQLite goes on writing to the file set
+    /// aside, and the session's later turns were lost to it.
+    #[test]
+    fn a_store_follows_a_rebuild_by_another_process()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut first = Store::open(dir.path(), &mut |_| {})?;
+        first.put_token_counts(&[(1, 1)])?;
+        first.follow()?;
+        let second = Store::open(dir.path(), &mut |_| {})?;
+        let reason = Error::Unusable {
+            path: second.path.clone(),
+            reason: "is damaged".into(),
+        };
+        let fresh = second.rebuild(&mut |_| {}, &reason)?;
+        first.follow()?;
+        first.put_token_counts(&[(2, 2)])?;
+        assert_eq!(fresh.token_count(2)?, Some(2));
+        assert_eq!(fresh.token_count(1)?, None);
+        Ok(())
+    }
+
+    /// A lock file that cannot be opened (here a directory in its place; another user's
+    /// read-only file is opened read-only) does not move the index to the user's data
+    /// directory: the index opens where it is, without the lock.
+    #[test]
+    fn an_unusable_lock_file_does_not_move_the_index()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join(".vibe/index.db.lock"))?;
+        let mut warnings = Vec::new();
+        let s = Store::open(dir.path(), &mut |w| warnings.push(w))?;
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(s.path(), dir.path().join(".vibe/index.db"));
         Ok(())
     }
 

@@ -185,8 +185,18 @@ impl Test {
 
     /// Starts `vibe <args>` (with -C root), its output piped; [`Run::of`] waits for it.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_from(args, std::process::Stdio::null())
+    }
+
+    /// [`Test::spawn`] with a piped stdin, to write to (and drop).
+    pub fn spawn_with_stdin(&self, args: &[&str]) -> std::process::Child {
+        self.spawn_from(args, std::process::Stdio::piped())
+    }
+
+    fn spawn_from(&self, args: &[&str], stdin: std::process::Stdio) -> std::process::Child {
         self.cmd()
             .args(args)
+            .stdin(stdin)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
