@@ -481,10 +481,14 @@ pub fn on_ctrl_c() -> crate::llm::client::Cancel {
 /// How long a signal's exit waits for the model requests in flight to be recorded.
 pub const ABANDON_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Ends vibe for a signal: kills the running validators' and plugins' groups first, records the
+/// Ends vibe for a signal: lets a run being written finish, kills the running validators' and
+/// plugins' groups, records the
 /// model requests in flight as cancelled (for at most 2 s: a ledger another process holds must
 /// not keep vibe from ending), then exits with `code`.
 pub fn abandon_and_exit(code: i32) -> ! {
+    // A run being written is finished first (its files all written, or rolled back), at most
+    // for a minute; held to the exit, so that no other starts.
+    let _writes = crate::edit::hold_writes(std::time::Duration::from_secs(60));
     // Held to the exit: no validator or plugin starts meanwhile.
     let _held = crate::heal::tools::kill_running();
     crate::llm::client::record_abandoned_within(ABANDON_WAIT);
