@@ -814,7 +814,7 @@ fn bad_replies_leave_the_file_untouched() {
         j["attempts"][0]["reason"]
             .as_str()
             .unwrap_or("")
-            .contains("the edits delete most of the file's lines"),
+            .contains("the edits delete nearly all of the file's lines (0 of 5 left)"),
         "{j:#}"
     );
     assert_eq!(read(&t, "calc.py"), longer);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::atomic::{sync_dir, write_with};
-use super::{Error, FileChange, io, resolve};
+use super::{Error, FileChange, io, locate, resolve};
 
 const SCHEMA: &str = "vibe.backup/1";
 const MANIFEST: &str = "manifest.json";
@@ -237,7 +237,7 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     // whose backup could not be made (a full disk) changed nothing and is removed: left
     // without its manifest, it read as a damaged run and stopped `vibe undo` of older ones.
     let backed_up = back_up(&canon_root, &work, &run_dir, &id, now, operation);
-    let (manifest, created_dirs) = match backed_up {
+    let (mut manifest, created_dirs) = match backed_up {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&run_dir);
@@ -295,6 +295,11 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
             let _ = std::fs::remove_dir_all(&run_dir);
             return Err(Error::ChangedSincePlan { path });
         }
+        // The run stays for `vibe undo`, with only the files it wrote: the changed one (and
+        // those after it) holds the user's text, which `undo --force` would have put the
+        // backup over.
+        manifest.files.truncate(done);
+        let _ = write_manifest(&run_dir, &manifest);
         return Err(Error::WriteFailed {
             path: canon_root.join(&path),
             source: std::io::Error::other("changed on disk while the run was being written"),
@@ -612,7 +617,9 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
     let mut plan = Vec::new();
     let mut changed = Vec::new();
     for e in &manifest.files {
-        let (_, abs) = resolve(&canon_root, &e.path).map_err(|err| match err {
+        // Not `resolve`: a run made before `.git`/`.vibe` paths were refused at every depth
+        // (a model's edit of `sub/.git/config`) must be undone all the more.
+        let (_, abs) = locate(&canon_root, &e.path).map_err(|err| match err {
             // A path that cannot be looked at (a parent without permission) is an I/O error
             // of that path, not a path moved.
             super::PathError::Io { .. } => Error::Path(err),
@@ -638,11 +645,16 @@ pub fn undo(root: &Path, run: Option<&str>, force: bool) -> Result<UndoReport, E
     // The directories the run made, checked as its files are: a manifest (damaged, or written
     // by hand) naming `../x` or an absolute path made undo remove an empty directory outside
     // the repository.
+    // Only a directory reached without a link is removed: one the user has since moved and
+    // replaced by a link (`gen -> vendor/gen`) is not the run's.
     let mut dirs = Vec::new();
     for d in &manifest.created_dirs {
-        match resolve(&canon_root, d) {
-            Ok((_, abs)) => dirs.push(abs),
+        match locate(&canon_root, d) {
+            Ok((_, abs)) if abs == canon_root.join(d) => dirs.push(abs),
+            Ok(_) => {}
             Err(err @ super::PathError::Io { .. }) => return Err(Error::Path(err)),
+            // A link to the root itself leaves nothing to remove.
+            Err(super::PathError::Empty(_)) => {}
             Err(err) => return Err(damaged(format!("a directory it made: {err}"))),
         }
     }
@@ -838,6 +850,29 @@ mod tests {
         assert_eq!(read(&r.join("a.txt")).as_deref(), Some("a old\n"));
     }
 
+    /// a.txt, b.txt and c.txt in `r` holding "old\n", and a change of each to "new\n".
+    fn three_changes(r: &Path) -> Vec<FileChange> {
+        ["a.txt", "b.txt", "c.txt"]
+            .iter()
+            .map(|name| {
+                std::fs::write(r.join(name), "old\n").unwrap_or_else(|e| panic!("{e}"));
+                change(r, name, "new\n")
+            })
+            .collect()
+    }
+
+    /// `commit` with `hook` run before each file is checked and written.
+    fn commit_with(
+        r: &Path,
+        changes: &[FileChange],
+        hook: impl Fn(&Path) + 'static,
+    ) -> Result<String, Error> {
+        BEFORE_WRITE.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let result = commit(r, changes, "test");
+        BEFORE_WRITE.with(|h| *h.borrow_mut() = None);
+        result
+    }
+
     #[test]
     fn commit_then_undo_round_trips() {
         let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -906,6 +941,75 @@ mod tests {
         }
     }
 
+    /// A run of an older vibe that wrote under a nested `.git/` (paths refused only at the
+    /// top then) is undone all the same; a directory it made, since replaced by a link, is
+    /// not removed through the link.
+    #[test]
+    fn undo_restores_a_nested_git_file_and_keeps_out_of_links() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        std::fs::create_dir_all(r.join("sub/.git")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(r.join("d.txt"), "old\n").unwrap_or_else(|e| panic!("{e}"));
+        let id =
+            commit(r, &[change(r, "d.txt", "new\n")], "test").unwrap_or_else(|e| panic!("{e}"));
+        // As an older vibe left it: the run wrote sub/.git/config and made gen/.
+        let run = r.join(".vibe/backups").join(&id);
+        std::fs::create_dir_all(run.join("files/sub/.git")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(run.join("files/d.txt"), run.join("files/sub/.git/config"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(r.join("d.txt"), r.join("sub/.git/config"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let manifest = run.join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}"));
+        let mut json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        json["files"][0]["path"] = "sub/.git/config".into();
+        json["created_dirs"] = serde_json::json!(["gen"]);
+        std::fs::write(&manifest, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        // gen/ moved away by the user and a link left in its place.
+        std::fs::create_dir_all(r.join("vendor/gen")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("vendor/gen", r.join("gen")).unwrap_or_else(|e| panic!("{e}"));
+        let rep = undo(r, None, false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rep.restored, ["sub/.git/config"]);
+        assert_eq!(
+            std::fs::read_to_string(r.join("sub/.git/config")).unwrap_or_default(),
+            "old\n"
+        );
+        assert!(r.join("vendor/gen").is_dir(), "removed through the link");
+    }
+
+    /// A file saved by another program during the writes, when a file written before it
+    /// cannot be put back either (saved over too), leaves a run that lists only the files it
+    /// wrote: `undo --force` does not put a backup over the user's save.
+    #[test]
+    fn a_run_kept_after_a_save_lists_only_what_it_wrote() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = t.path();
+        let changes = three_changes(r);
+        let result = commit_with(r, &changes, |abs: &Path| {
+            if abs.ends_with("c.txt") {
+                let dir = abs.parent().unwrap_or(abs);
+                for name in ["a.txt", "c.txt"] {
+                    std::fs::write(dir.join(name), "saved\n").unwrap_or_else(|e| panic!("{e}"));
+                }
+            }
+        });
+        assert!(
+            matches!(&result, Err(Error::WriteFailed { undo: Some(_), .. })),
+            "{result:?}"
+        );
+        let runs = list_runs(r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].files, ["a.txt", "b.txt"]);
+        // b.txt was put back already; a.txt, saved over, is restored only by --force.
+        let rep = undo(r, None, true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rep.restored, ["a.txt"]);
+        assert_eq!(
+            std::fs::read_to_string(r.join("c.txt")).unwrap_or_default(),
+            "saved\n"
+        );
+    }
+
     #[test]
     fn a_file_changed_since_the_plan_stops_the_commit() {
         let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -931,22 +1035,12 @@ mod tests {
     fn a_file_saved_during_the_writes_stops_the_run() {
         let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let r = t.path();
-        for name in ["a.txt", "b.txt", "c.txt"] {
-            std::fs::write(r.join(name), "old\n").unwrap_or_else(|e| panic!("{e}"));
-        }
-        let changes: Vec<FileChange> = ["a.txt", "b.txt", "c.txt"]
-            .iter()
-            .map(|name| change(r, name, "new\n"))
-            .collect();
-        BEFORE_WRITE.with(|hook| {
-            *hook.borrow_mut() = Some(Box::new(|abs: &Path| {
-                if abs.ends_with("c.txt") {
-                    std::fs::write(abs, "the user's edit\n").unwrap_or_else(|e| panic!("{e}"));
-                }
-            }))
+        let changes = three_changes(r);
+        let result = commit_with(r, &changes, |abs: &Path| {
+            if abs.ends_with("c.txt") {
+                std::fs::write(abs, "the user's edit\n").unwrap_or_else(|e| panic!("{e}"));
+            }
         });
-        let result = commit(r, &changes, "test");
-        BEFORE_WRITE.with(|hook| *hook.borrow_mut() = None);
         assert!(
             matches!(&result, Err(Error::ChangedSincePlan { path }) if path == "c.txt"),
             "{result:?}"
@@ -973,27 +1067,23 @@ mod tests {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
         let exit = std::sync::Arc::new(std::sync::Mutex::new(None));
         let (root, seen_by, exit_by) = (r.clone(), seen.clone(), exit.clone());
-        BEFORE_WRITE.with(|hook| {
-            *hook.borrow_mut() = Some(Box::new(move |abs: &Path| {
-                if !abs.ends_with("b.txt") {
-                    return;
-                }
-                // The signal comes as the second file is about to be written.
-                let (root, seen) = (root.clone(), seen_by.clone());
-                let handle = std::thread::spawn(move || {
-                    let held = hold_writes(std::time::Duration::from_secs(20));
-                    let files: Vec<String> = names
-                        .iter()
-                        .map(|n| std::fs::read_to_string(root.join(n)).unwrap_or_default())
-                        .collect();
-                    *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((held.is_some(), files));
-                });
-                *exit_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }))
+        let result = commit_with(&r, &changes, move |abs: &Path| {
+            if !abs.ends_with("b.txt") {
+                return;
+            }
+            // The signal comes as the second file is about to be written.
+            let (root, seen) = (root.clone(), seen_by.clone());
+            let handle = std::thread::spawn(move || {
+                let held = hold_writes(std::time::Duration::from_secs(20));
+                let files: Vec<String> = names
+                    .iter()
+                    .map(|n| std::fs::read_to_string(root.join(n)).unwrap_or_default())
+                    .collect();
+                *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some((held.is_some(), files));
+            });
+            *exit_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+            std::thread::sleep(std::time::Duration::from_millis(50));
         });
-        let result = commit(&r, &changes, "test");
-        BEFORE_WRITE.with(|hook| *hook.borrow_mut() = None);
         assert!(result.is_ok(), "{result:?}");
         let handle = exit.lock().unwrap_or_else(|e| e.into_inner()).take();
         handle.map(|h| h.join());

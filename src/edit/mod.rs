@@ -21,6 +21,7 @@ pub use atomic::{TEMP_MARK, atomic_write, is_temp_name};
 pub use backup::{RunInfo, UndoReport, commit, hold_writes, list_runs, undo};
 pub use matching::{BOM, MatchError, Nearest, apply_to_text, with_bom};
 pub use parse::{Marker, ParseError, cut_off, is_fence, marker, parse, parse_answer};
+pub(crate) use paths::locate;
 pub use paths::{PathError, resolve};
 
 /// The edit format, explained to a model, with one example. Goes into system prompts as is.

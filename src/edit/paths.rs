@@ -40,6 +40,23 @@ pub enum PathError {
 /// (canonical) root with `/` separators and every symlink inside the root followed, and the
 /// absolute path, so that a write replaces the real file rather than a link to it.
 pub fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> {
+    let (rel, real) = locate(root, path)?;
+    // At any depth: a nested repository's `sub/.git/config` or hooks run programs at its next
+    // `git status` (`core.fsmonitor`), and a nested `.vibe/` holds its settings. Case-blind:
+    // on macOS and Windows `.GIT` is `.git`.
+    if rel
+        .split('/')
+        .any(|c| c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(".vibe"))
+    {
+        return Err(PathError::Reserved(path.trim().into()));
+    }
+    Ok((rel, real))
+}
+
+/// [`resolve`] without the refusal of `.git/` and `.vibe/` paths: for `vibe undo`, which puts
+/// back what vibe itself copied, also of a run made before such paths were refused at every
+/// depth.
+pub(crate) fn locate(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> {
     let written = path.trim();
     let trimmed = written.strip_prefix("./").unwrap_or(written);
     if trimmed.starts_with('/') || trimmed.starts_with('\\') || Path::new(trimmed).is_absolute() {
@@ -119,15 +136,6 @@ pub fn resolve(root: &Path, path: &str) -> Result<(String, PathBuf), PathError> 
         .join("/");
     if rel.is_empty() {
         return Err(PathError::Empty(written.into()));
-    }
-    // At any depth: a nested repository's `sub/.git/config` or hooks run programs at its next
-    // `git status` (`core.fsmonitor`), and a nested `.vibe/` holds its settings. Case-blind:
-    // on macOS and Windows `.GIT` is `.git`.
-    if rel
-        .split('/')
-        .any(|c| c.eq_ignore_ascii_case(".git") || c.eq_ignore_ascii_case(".vibe"))
-    {
-        return Err(PathError::Reserved(written.into()));
     }
     Ok((rel, real))
 }

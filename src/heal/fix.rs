@@ -475,13 +475,15 @@ impl Loop<'_> {
                 ));
             }
             // Deleting the code is no fix, however it is asked for: an emptied `.py` passes
-            // every stage. (Whole files and parts keep 70%; edits may delete more, as a
-            // conflict's other side, but not nearly all.)
-            if !whole && !keeps_some_of(&current, &new) {
+            // every stage. (Whole files and parts keep 70% of their lines; edits may change
+            // every line, or delete a pasted log, but not leave next to nothing.)
+            if !whole && leaves_next_to_nothing(&current, &new) {
                 return Err((
                     outs.clone(),
                     format!(
-                        "{rel}: the edits delete most of the file's lines; fix the code instead of removing it"
+                        "{rel}: the edits delete nearly all of the file's lines ({} of {} left); fix the code instead of removing it",
+                        nonblank(&new).count(),
+                        nonblank(&current).count()
                     ),
                 ));
             }
@@ -1157,21 +1159,17 @@ pub fn fenced_rewrites(root: &Path, answer: &str, known: &[String]) -> Vec<Edit>
 
 /// A rewrite keeps most of the file: at least 70% of its non-blank lines are still there.
 fn keeps_most_of(old: &str, new: &str) -> bool {
-    keeps_share(old, new, 7)
-}
-
-/// Edits keep some of the file: at least 30% of its non-blank lines.
-fn keeps_some_of(old: &str, new: &str) -> bool {
-    keeps_share(old, new, 3)
-}
-
-/// At least `tenths` tenths of `old`'s non-blank lines are in `new` (always, for fewer than
-/// four).
-fn keeps_share(old: &str, new: &str, tenths: usize) -> bool {
     let old: Vec<&str> = nonblank(old).collect();
     let new: std::collections::HashSet<&str> = nonblank(new).collect();
     let kept = old.iter().filter(|l| new.contains(*l)).count();
-    old.len() < 4 || kept * 10 >= old.len() * tenths
+    old.len() < 4 || kept * 10 >= old.len() * 7
+}
+
+/// The new text has fewer than a tenth as many non-blank lines as the old one (of 4 or more):
+/// however the lines changed, the file was all but emptied.
+fn leaves_next_to_nothing(old: &str, new: &str) -> bool {
+    let old = nonblank(old).count();
+    old >= 4 && nonblank(new).count() * 10 < old
 }
 
 /// A part's answer keeps most of its lines, as a whole file's does, and has about as many: an
@@ -1362,6 +1360,22 @@ mod tests {
         );
         assert_eq!(whole("```\nx = 1\n```\n```\nx = 3"), None);
         assert_eq!(whole("close the parenthesis"), None);
+    }
+
+    /// Edits may change every line or delete a pasted log, but not leave next to nothing.
+    #[test]
+    fn edits_must_not_empty_a_file() {
+        let imports = "from .models import A\nfrom .models import B\nfrom .models import C\nfrom .models import D\n";
+        assert!(!leaves_next_to_nothing(
+            imports,
+            &imports.replace("models", "model")
+        ));
+        let code = "def f():\n    return 1\n";
+        let pasted = format!("{code}{}", "12:00:01 INFO request served\n".repeat(15));
+        assert!(!leaves_next_to_nothing(&pasted, code));
+        assert!(leaves_next_to_nothing(imports, ""));
+        assert!(leaves_next_to_nothing(&pasted, "pass\n"));
+        assert!(!leaves_next_to_nothing("a\nb\nc\n", ""));
     }
 
     #[test]
