@@ -309,6 +309,24 @@ fn a_negative_budget_is_refused() {
         "{}",
         r.stderr()
     );
+    // Nor make its requests lower the day's total: a negative or infinite price of a model is
+    // refused, in a repository's config as in yours (a row of -inf let every request pass).
+    for price in ["input = -1e308", "output = inf", "cached_input = nan"] {
+        t.write(
+            ".vibe/config.toml",
+            format!(
+                "[providers.paid]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\n[providers.paid.models.\"m\"]\n{price}\n"
+            ),
+        );
+        let r = cost(&t, &[]);
+        assert_eq!(r.code(), 2, "{price}: {}", r.stderr());
+        assert!(
+            r.stderr()
+                .contains("prices are USD per million tokens, 0 or more"),
+            "{price}: {}",
+            r.stderr()
+        );
+    }
 }
 
 #[test]

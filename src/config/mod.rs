@@ -125,13 +125,54 @@ pub struct ProviderConfig {
     pub tokens_per_minute: u64,
 }
 
+/// A model's settings under a provider. Prices (USD per million tokens) are checked on load:
+/// finite and 0 or more. A negative or infinite price in a repository's config made its
+/// requests lower the day's total (a row of -inf, after which every budget check passed).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawModel")]
 pub struct ModelConfig {
     pub context_window: Option<u64>,
     pub input: Option<f64>,
     pub output: Option<f64>,
     pub cached_input: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    context_window: Option<u64>,
+    input: Option<f64>,
+    output: Option<f64>,
+    cached_input: Option<f64>,
+}
+
+impl TryFrom<RawModel> for ModelConfig {
+    type Error = String;
+    fn try_from(r: RawModel) -> Result<Self, String> {
+        for (key, v) in [
+            ("input", r.input),
+            ("output", r.output),
+            ("cached_input", r.cached_input),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_finite() || *v < 0.0) {
+                // -1e308 in full would be 309 digits.
+                let v = if v.abs() >= 1e9 {
+                    format!("{v:e}")
+                } else {
+                    v.to_string()
+                };
+                return Err(format!(
+                    "`{key}` is {v}: prices are USD per million tokens, 0 or more"
+                ));
+            }
+        }
+        Ok(ModelConfig {
+            context_window: r.context_window,
+            input: r.input,
+            output: r.output,
+            cached_input: r.cached_input,
+        })
+    }
 }
 
 fn default_context_window() -> u64 {
