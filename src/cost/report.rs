@@ -197,18 +197,22 @@ pub fn build(
             from_ms: since_ms.map(|s| s.min(month_start)),
             project: opts.project.as_deref(),
         };
+        let this_day = clock.today();
         ledger.scan(&filter, &mut |e| {
-            if e.time_ms >= day_start {
+            // Whole local periods, not "since": a request dated later (the report of a past
+            // day, `VIBE_NOW`, or a clock that was ahead) is not today's.
+            let date = clock.date_of(e.time_ms);
+            if date == this_day {
                 today.add(&e);
             }
-            if e.time_ms >= month_start {
+            if (date.year(), date.month()) == (this_day.year(), this_day.month()) {
                 month.add(&e);
             }
             if since_ms.is_some_and(|s| e.time_ms < s) {
                 return;
             }
             total.add(&e);
-            let day = clock.date_of(e.time_ms).to_string();
+            let day = date.to_string();
             let keys = [&e.model, &e.provider, &e.operation, &e.project, &day];
             for (g, k) in groups.iter_mut().zip(keys) {
                 g.entry(k.clone()).or_default().add(&e);

@@ -549,6 +549,30 @@ fn since_parses_dates_and_relative_days() {
     assert_eq!(date("36525d").as_deref(), Ok("1925-06-16"));
 }
 
+/// Today and this month are whole local periods in the report: a request dated later (a
+/// report of a past day, a clock that was ahead) is not counted in them.
+#[test]
+fn report_periods_end() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let l = Ledger::open(&path)?;
+    l.record(&entry(ms("2025-06-15T15:00:00Z"), "gpt-4o", 1.0))?;
+    l.record(&entry(ms("2025-06-16T15:00:00Z"), "gpt-4o", 2.0))?;
+    l.record(&entry(ms("2025-07-01T15:00:00Z"), "gpt-4o", 4.0))?;
+    let c = clock_at("2025-06-15T20:00:00Z");
+    let b = Budget {
+        daily: None,
+        monthly: None,
+        session: None,
+        soft: 0.8,
+    };
+    let r = report::build(Some(&l), &path, &b, &c, &Options::default())?;
+    assert_eq!(r.today.cost_usd, 1.0);
+    assert_eq!(r.month.cost_usd, 3.0);
+    assert_eq!(r.total.cost_usd, 7.0);
+    Ok(())
+}
+
 #[test]
 fn report_sums_groups_and_projects() -> TestResult {
     let dir = tempfile::tempdir()?;
