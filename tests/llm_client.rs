@@ -765,7 +765,8 @@ fn stalls_hit_the_first_byte_and_idle_timeouts() {
     ep.idle_timeout = Duration::from_millis(300);
     let mut p = policy();
     p.retries = 0;
-    let c = Client::new(vec![ep], p, Arc::new(NoMeter)).expect("client");
+    let rec = Arc::new(Recorder::default());
+    let c = Client::new(vec![ep], p, rec.clone()).expect("client");
     // No headers at all.
     s.push(Reply::hang(Duration::from_secs(5)));
     let (r, _) = run_with(&c, &request(true));
@@ -773,6 +774,15 @@ fn stalls_hit_the_first_byte_and_idle_timeouts() {
     assert!(
         msg.contains("timed out") && msg.contains("first byte"),
         "{msg}"
+    );
+    // The prompt was sent, and may be billed: it is recorded (it was 0 tokens).
+    let rows = rec.rows.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "timeout");
+    assert!(
+        rows[0].2.input_tokens > 0 && rows[0].2.estimated,
+        "{:?}",
+        rows[0].2
     );
     // Output, then silence: the idle timeout, and no retry once text was shown.
     s.push(openai::stream(&["partial", "never"], None).stall_after(2, Duration::from_secs(5)));

@@ -797,8 +797,18 @@ impl Client {
             }
             Err(e) => {
                 // A failed or cancelled attempt may still be billed for what was read and
-                // written: record the local count when anything came back.
-                let usage = match (&stream, received || matches!(e, Error::Cancelled)) {
+                // written: record the local count when anything came back, or the prompt
+                // was sent and the server kept it (cancelled; a first byte that never came, or
+                // only keep-alives: it may have been generating, and billing, all along).
+                let sent = matches!(
+                    e,
+                    Error::Cancelled
+                        | Error::Timeout {
+                            phase: super::TimeoutPhase::FirstByte | super::TimeoutPhase::KeepAlive,
+                            ..
+                        }
+                );
+                let usage = match (&stream, received || sent) {
                     (_, true) => counted(&text),
                     (Some(s), false) => s.estimate(),
                     (None, false) => Usage {
