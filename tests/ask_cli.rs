@@ -139,7 +139,8 @@ fn json_output_and_the_question_on_stdin() {
     assert_eq!(j["usage"]["input_tokens"], 220);
     assert_eq!(j["usage"]["cached_tokens"], 100);
     assert_eq!(j["usage"]["estimated"], false);
-    assert!(j["cost_usd"].as_f64().unwrap_or(0.0) > 0.0);
+    // 220 tokens in at $1000/M and 2 out at $2000/M, in micro-dollars (no float noise).
+    assert_eq!(j["cost_usd"].as_f64(), Some(0.224), "{j}");
     assert!(j["context"]["used_tokens"].as_u64().unwrap_or(0) <= 300);
     assert!(
         !j["context"]["files"]
@@ -183,6 +184,15 @@ fn a_budget_refuses_before_sending_and_exits_3() {
     );
     assert_eq!(run.code(), 3, "{}", run.stderr());
     assert!(run.stderr().contains("session budget"), "{}", run.stderr());
+    // A negative amount is refused with its flag named (clap took `-1` for an unknown flag).
+    let run = ask(&t, &["--daily-budget", "-1", "what?"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("--daily-budget -1: give an amount in USD, 0 or more"),
+        "{}",
+        run.stderr()
+    );
 }
 
 /// Five runs started at once against a budget with room for two requests: each check counts

@@ -41,12 +41,14 @@ pub struct AskArgs {
     #[arg(long)]
     pub allow_over_budget: bool,
 
+    // A negative amount is read as one, to be refused with the flag named (clap took `-1` for
+    // an unknown flag).
     /// Limits in USD for this run, over [budget] in config.
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub session_budget: Option<f64>,
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub daily_budget: Option<f64>,
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true)]
     pub monthly_budget: Option<f64>,
 
     /// Print {schema, answer, provider, model, usage, cost_usd, context, ...} as JSON
@@ -248,7 +250,7 @@ pub fn run(args: &AskArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             model: &outcome.model,
             stop: &outcome.stop,
             usage: &outcome.usage,
-            cost_usd: outcome.paid_usd(),
+            cost_usd: crate::cost::report::micro(outcome.paid_usd()),
             priced: outcome.priced,
             latency_ms: outcome.latency_ms,
             context: ctx,

@@ -59,7 +59,8 @@ impl Sum {
     }
 }
 
-fn micro(usd: f64) -> f64 {
+/// An amount rounded to micro-dollars, as every cost vibe prints is (no `0.42800000000000005`).
+pub fn micro(usd: f64) -> f64 {
     (usd * 1e6).round() / 1e6
 }
 
@@ -267,7 +268,10 @@ pub fn build(
         by_day,
         most_expensive: costliest.map(|entry| Costliest {
             local_time: local_time(entry.time_ms, clock),
-            entry,
+            entry: Entry {
+                cost_usd: micro(entry.cost_usd),
+                ..entry
+            },
         }),
         budgets,
     })
