@@ -394,8 +394,9 @@ fn rebuilding_once(
 }
 
 /// The text a command works on: its words joined, or stdin when the words are `-`, or when
-/// there are none and stdin is not a terminal (UTF-8, invalid bytes replaced, or UTF-16 with a byte-order mark). `what`
-/// names it in errors ("task", "question", "message"); `example` is a command line to show.
+/// there are none and stdin is not a terminal (UTF-8, invalid bytes replaced, or UTF-16 with a
+/// byte-order mark). `what` names it in errors ("task", "question", "message"); `example` is a
+/// command line to show.
 pub fn words_or_stdin(words: &[String], what: &str, example: &str) -> anyhow::Result<String> {
     use anyhow::Context as _;
     use std::io::IsTerminal;

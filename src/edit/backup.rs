@@ -249,24 +249,19 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
     // The writes. One that fails puts back the files written before it (they were read into
     // memory above): a run changes all its files or none.
     let mut done = 0;
-    let mut failed = None;
+    let mut stop = None;
     for d in &created_dirs {
         match std::fs::create_dir(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                failed = Some((d.clone(), e));
+                stop = Some(Stop::Failed(d.clone(), e));
                 break;
             }
         }
     }
     // With the directories made, a failure is a file's write.
-    let dirs_made = failed.is_none();
-    // A file saved by another program after the check above (the backups of a large run take
-    // seconds) is not overwritten: each is checked again just before it is replaced, and the
-    // run is rolled back as for a failed write. The user's save was lost before, the backup
-    // holding only the older text.
-    let mut changed = None;
+    let dirs_made = stop.is_none();
     if dirs_made {
         for (c, abs, current, _) in &work {
             #[cfg(test)]
@@ -275,55 +270,56 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
                     hook(abs)
                 }
             });
+            // A file saved by another program after the check above (the backups of a large
+            // run take seconds) is not overwritten: each is checked again just before it is
+            // replaced, and the run stops as for a failed write. The user's save was lost
+            // before, the backup holding only the older text.
             if read_opt(abs).ok().as_ref() != Some(current) {
-                changed = Some(c.rel.clone());
+                stop = Some(Stop::Changed(c.rel.clone()));
                 break;
             }
             if let Err(e) = super::atomic_write(abs, c.new.as_bytes()) {
-                failed = Some((abs.clone(), e));
+                stop = Some(Stop::Failed(abs.clone(), e));
                 break;
             }
             done += 1;
         }
     }
-    if let Some(path) = changed {
-        let put_back = roll_back(work[..done].iter().map(as_written), None);
-        for d in created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-        if put_back {
-            let _ = std::fs::remove_dir_all(&run_dir);
-            return Err(Error::ChangedSincePlan { path });
-        }
-        // The run stays for `vibe undo`, with only the files it wrote: the changed one (and
-        // those after it) holds the user's text, which `undo --force` would have put the
-        // backup over.
-        manifest.files.truncate(done);
-        let _ = write_manifest(&run_dir, &manifest);
-        return Err(Error::WriteFailed {
-            path: canon_root.join(&path),
-            source: std::io::Error::other("changed on disk while the run was being written"),
-            written: done,
-            undo: Some(id),
-        });
-    }
-    if let Some((path, source)) = failed {
-        // A file that cannot be put back keeps the run, for `vibe undo`.
+    if let Some(stop) = stop {
+        // The file whose write failed is put back only if it holds what was written (see
+        // `roll_back`); one another program changed is never touched.
+        let failed_write = dirs_made && matches!(stop, Stop::Failed(..));
         let put_back = roll_back(
             work[..done].iter().map(as_written),
-            work.get(done).filter(|_| dirs_made).map(as_written),
+            work.get(done).filter(|_| failed_write).map(as_written),
         );
         for d in created_dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
         }
         if put_back {
             let _ = std::fs::remove_dir_all(&run_dir);
+        } else {
+            // A file that cannot be put back keeps the run, for `vibe undo`, with only the
+            // files it may have written: a file another program saved (and those after it)
+            // holds that program's text, which `undo --force` would put the backup over.
+            manifest.files.truncate(done + usize::from(failed_write));
+            let _ = write_manifest(&run_dir, &manifest);
         }
-        return Err(Error::WriteFailed {
-            path,
-            source,
-            written: done,
-            undo: (!put_back).then_some(id),
+        let undo = (!put_back).then_some(id);
+        return Err(match stop {
+            Stop::Changed(path) if undo.is_none() => Error::ChangedSincePlan { path },
+            Stop::Changed(path) => Error::WriteFailed {
+                path: canon_root.join(&path),
+                source: std::io::Error::other("changed on disk while the run was being written"),
+                written: done,
+                undo,
+            },
+            Stop::Failed(path, source) => Error::WriteFailed {
+                path,
+                source,
+                written: done,
+                undo,
+            },
         });
     }
     tracing::info!(
@@ -331,6 +327,14 @@ pub fn commit(root: &Path, changes: &[FileChange], operation: &str) -> Result<St
         manifest.files.len()
     );
     Ok(id)
+}
+
+/// Why a commit's writes stopped.
+enum Stop {
+    /// Another program changed this file (relative path) since the run read it.
+    Changed(String),
+    /// A directory or file could not be written.
+    Failed(PathBuf, std::io::Error),
 }
 
 /// A test's other program, run before each file of a commit is checked and written.
@@ -861,6 +865,16 @@ mod tests {
             .collect()
     }
 
+    /// Changes run `id`'s manifest as `change` says: a damaged one, or an older vibe's.
+    fn edit_manifest(r: &Path, id: &str, change: impl FnOnce(&mut serde_json::Value)) {
+        let manifest = r.join(".vibe/backups").join(id).join("manifest.json");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}"));
+        let mut json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        change(&mut json);
+        std::fs::write(&manifest, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// `commit` with `hook` run before each file is checked and written.
     fn commit_with(
         r: &Path,
@@ -921,13 +935,10 @@ mod tests {
         std::fs::write(r.join("a.txt"), "old\n").unwrap_or_else(|e| panic!("{e}"));
         let id =
             commit(&r, &[change(&r, "a.txt", "new\n")], "test").unwrap_or_else(|e| panic!("{e}"));
-        let manifest = r.join(".vibe/backups").join(&id).join("manifest.json");
-        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}"));
-        let mut json: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
         for dir in ["../outside_empty", outside.to_str().unwrap_or_default()] {
-            json["created_dirs"] = serde_json::json!([dir]);
-            std::fs::write(&manifest, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+            edit_manifest(&r, &id, |json| {
+                json["created_dirs"] = serde_json::json!([dir])
+            });
             let result = undo(&r, None, false);
             assert!(
                 matches!(result, Err(Error::Damaged { .. })),
@@ -959,13 +970,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         std::fs::rename(r.join("d.txt"), r.join("sub/.git/config"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let manifest = run.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}"));
-        let mut json: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        json["files"][0]["path"] = "sub/.git/config".into();
-        json["created_dirs"] = serde_json::json!(["gen"]);
-        std::fs::write(&manifest, json.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        edit_manifest(r, &id, |json| {
+            json["files"][0]["path"] = "sub/.git/config".into();
+            json["created_dirs"] = serde_json::json!(["gen"]);
+        });
         // gen/ moved away by the user and a link left in its place.
         std::fs::create_dir_all(r.join("vendor/gen")).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink("vendor/gen", r.join("gen")).unwrap_or_else(|e| panic!("{e}"));
@@ -1060,10 +1068,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let r = t.path().to_path_buf();
         let names = ["a.txt", "b.txt", "c.txt"];
-        for name in names {
-            std::fs::write(r.join(name), "old\n").unwrap_or_else(|e| panic!("{e}"));
-        }
-        let changes: Vec<FileChange> = names.iter().map(|n| change(&r, n, "new\n")).collect();
+        let changes = three_changes(&r);
         let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
         let exit = std::sync::Arc::new(std::sync::Mutex::new(None));
         let (root, seen_by, exit_by) = (r.clone(), seen.clone(), exit.clone());
