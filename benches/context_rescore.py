@@ -25,6 +25,9 @@ Features (each scaled to at most 1 within a task):
               window (most task words), by the caller's score relative to the best file's,
               shared among a name's definers (at most 4; those the caller imports first);
               definitions from `vibe map --json` (--vibe) run once per tree
+  filelog     for a --git run: BM25 of the task over each file's past commit messages taken
+              together (the last 2,000 one-parent commits before the task's, of at most 100
+              files each), read with git from the run's clone
 Add one by writing a function (task, tree, top) -> [value per file] into FEATURES.
 
 docs/context.md has what was tried this way (the 2026-12-03 rows).
@@ -179,14 +182,80 @@ def callee(task, tree, top, best=3, window=40, most=4):
     return scaled([value.get(p, 0.0) for p, _ in top])
 
 
-FEATURES = {"proximity": proximity, "directory": directory, "name": name, "callee": callee}
+def past_commits(tree, commit, cache={}):
+    """The one-parent commits before `commit` (at most 2,000, newest first), as vibe reads
+    them: (message, files changed)."""
+    key = (tree, commit)
+    if key not in cache:
+        out = subprocess.run(
+            ["git", "-C", tree, "log", "--min-parents=1", "--max-parents=1", "--max-count=2000",
+             "--no-renames", "--name-only", "--format=%x01%B%x02", commit + "^"],
+            capture_output=True, text=True, errors="replace").stdout
+        commits = []
+        for chunk in out.split("\x01")[1:]:
+            msg, _, names = chunk.partition("\x02")
+            commits.append((msg, [n for n in names.split("\n") if n.strip()]))
+        cache[key] = commits
+    return cache[key]
+
+
+def filelog(task, tree, top, run, k1=1.2, b=0.75, most=100, cache={}):
+    """BM25 of the task over each file's past commit messages taken together (the file's
+    log as one document), for a --git run (the task's commit is `patch`)."""
+    key = (tree, run["patch"], task)
+    if key not in cache:
+        cache[key] = file_log_scores(task, tree, top, run, k1, b, most)
+    return cache[key]
+
+
+def file_log_scores(task, tree, top, run, k1, b, most):
+    docs = defaultdict(lambda: defaultdict(int))
+    stop = {stem(w) for w in STOP}
+    for msg, files in past_commits(tree, run["patch"]):
+        if len(files) > most:
+            continue
+        terms = [p for p in parts(msg) if p not in stop]
+        for f in files:
+            d = docs[f]
+            for t in terms:
+                d[t] += 1
+    if not docs:
+        return [0.0] * len(top)
+    lengths = {f: sum(d.values()) for f, d in docs.items()}
+    avg = sum(lengths.values()) / len(docs) or 1.0
+    query = set(parts(task)) - stop
+    df = {t: sum(1 for d in docs.values() if t in d) for t in query}
+    n = len(docs)
+    out = []
+    for path, _ in top:
+        d = docs.get(path)
+        value = 0.0
+        if d:
+            for t in query:
+                tf = d.get(t, 0)
+                if tf:
+                    idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                    value += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[path] / avg))
+        out.append(value)
+    return scaled(out)
+
+
+FEATURES = {"proximity": proximity, "directory": directory, "name": name, "callee": callee,
+            "filelog": filelog}
+# Features that read the run's record too (the task's commit).
+NEEDS_RUN = {"filelog"}
 
 
 def recall(results, feature, weight, n=60):
     r1 = r5 = 0.0
     for r in results:
         top = r["top"][:n]
-        values = feature(r["task"], r["tree"], top) if weight else [0.0] * len(top)
+        if not weight:
+            values = [0.0] * len(top)
+        elif feature.__name__ in NEEDS_RUN:
+            values = feature(r["task"], r["tree"], top, r)
+        else:
+            values = feature(r["task"], r["tree"], top)
         order = sorted(
             range(len(top)), key=lambda i: (-(top[i][1] + weight * values[i]), i)
         )

@@ -1205,6 +1205,60 @@ fn the_file_changed_last_leads_files_matched_alike() {
     );
 }
 
+/// Of files the task matches alike, those changed and not committed come first, as if the last
+/// commit had changed them: the work in progress. A new file counts once staged; one git does
+/// not track does not, and with the history off nothing moves.
+#[test]
+fn work_in_progress_leads_files_matched_alike() {
+    let t = Test::new();
+    let body = "def render_table(rows):\n    return rows\n";
+    for path in ["src/alpha.py", "src/beta.py", "src/gamma.py"] {
+        t.write(path, body);
+    }
+    commit_all(&t);
+    t.write("src/gamma.py", format!("{body}\n"));
+    t.write("src/delta.py", body);
+    git(t.root(), &["add", "src/delta.py"]);
+    t.write("src/epsilon.py", body);
+    let task = "render_table drops rows";
+
+    let j = t.run(&["context", task, "--json"]).json();
+    assert_eq!(
+        paths(&j)[..5],
+        [
+            "src/delta.py",
+            "src/gamma.py",
+            "src/alpha.py",
+            "src/beta.py",
+            "src/epsilon.py"
+        ],
+        "{j}"
+    );
+    let wip = "changed in the work tree, not committed yet (recent 1.00)";
+    for path in ["src/delta.py", "src/gamma.py"] {
+        assert!(file(&j, path)["reasons"].to_string().contains(wip), "{j}");
+    }
+    for path in ["src/alpha.py", "src/beta.py", "src/epsilon.py"] {
+        assert!(
+            !file(&j, path)["reasons"].to_string().contains("recent"),
+            "{j}"
+        );
+    }
+    // -v says how many.
+    let run = t.run(&["-v", "context", task]);
+    assert!(
+        run.stderr().contains("2 changed and not committed"),
+        "{}",
+        run.stderr()
+    );
+
+    let off = t
+        .run(&["-c", "context.history=0", "context", task, "--json"])
+        .json();
+    assert_eq!(paths(&off)[..2], ["src/alpha.py", "src/beta.py"], "{off}");
+    assert!(!off.to_string().contains("work tree"), "{off}");
+}
+
 /// Docs that past commits changed along with the code are lent less than the code: co-change
 /// and history take the text prior, as the lexical score does.
 #[test]

@@ -15,7 +15,7 @@ pub mod rank;
 pub mod terms;
 pub mod tokens;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -133,6 +133,8 @@ pub struct Timings {
     pub history_commits: usize,
     /// Commits read from git this run (the rest came from the index).
     pub history_read: usize,
+    /// Candidate files changed in the work tree and not committed (see `recently_changed`).
+    pub uncommitted: usize,
     pub rank_ms: f64,
     /// Reading or building the file graph (part of `rank_ms`), and keeping it when built (after
     /// packing).
@@ -466,26 +468,34 @@ const RECENT_HALF: f64 = 5.0;
 /// The best-ranked files that recent commits changed rank higher: 0.3 × 1 / (1 + age / 5)
 /// (`rank::recent_weights`; times the text prior for a file that is not source code), the
 /// age being how many commits ago the file last changed (0 for HEAD's own, one of at most
-/// 100 files), and the list re-sorted. Only the best `RECENT_TOP` files of the ranking move,
-/// before co-change adds its companions: a recent change says which of the files the task
-/// matches it is about, not that a file the task does not match is.
+/// 100 files), and the list re-sorted. A file changed in the work tree and not committed
+/// (`uncommitted`, candidate indexes) counts as HEAD's own: work in progress. Only the best
+/// `RECENT_TOP` files of the ranking move, before co-change adds its companions: a recent
+/// change says which of the files the task matches it is about, not that a file the task does
+/// not match is.
 fn recently_changed(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
     commits: &[history::Commit],
     index: &HashMap<&str, usize>,
+    uncommitted: &HashSet<usize>,
 ) {
     let (weight, text) = rank::recent_weights();
-    if commits.is_empty() || weight <= 0.0 {
+    if (commits.is_empty() && uncommitted.is_empty()) || weight <= 0.0 {
         return;
     }
     let last = history::last_changed(commits, index);
     let mut lifted = false;
     for s in ranking.files.iter_mut().take(RECENT_TOP) {
-        let Some(&age) = last.get(&s.index) else {
-            continue;
+        let age = if uncommitted.contains(&s.index) {
+            None
+        } else {
+            match last.get(&s.index) {
+                Some(&age) => Some(age),
+                None => continue,
+            }
         };
-        let recency = 1.0 / (1.0 + age as f64 / RECENT_HALF);
+        let recency = age.map_or(1.0, |age| 1.0 / (1.0 + age as f64 / RECENT_HALF));
         let lift = weight * recency * rank::lent_prior(&candidates[s.index], text);
         s.score += lift;
         lifted = true;
@@ -495,14 +505,13 @@ fn recently_changed(
             continue;
         }
         let when = match age {
-            0 => "in the last commit".to_string(),
-            1 => "1 commit before the last".to_string(),
-            n => format!("{n} commits before the last"),
+            None => "in the work tree, not committed yet".to_string(),
+            Some(0) => format!("in the last commit, {}", commits[0].label()),
+            Some(1) => format!("1 commit before the last, {}", commits[1].label()),
+            Some(n) => format!("{n} commits before the last, {}", commits[n].label()),
         };
-        s.reasons.push(format!(
-            "changed {when}, {} (recent {recency:.2})",
-            commits[age].label()
-        ));
+        s.reasons
+            .push(format!("changed {when} (recent {recency:.2})"));
     }
     if lifted {
         rank::sort(&mut ranking.files, candidates);
@@ -565,6 +574,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Before the read snapshot below: this may write the history it read to the index.
     let t = Instant::now();
     let mut history_warnings: Vec<String> = Vec::new();
+    // Asked on a thread: its answer is needed only once the files are scored.
+    let uncommitted = history::Uncommitted::start(root, req.history);
     let history::History {
         mut commits,
         moved,
@@ -749,7 +760,19 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     }
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
-    recently_changed(&mut ranking, &candidates, &commits, &path_index);
+    let uncommitted: HashSet<usize> = uncommitted
+        .wait()
+        .iter()
+        .filter_map(|p| path_index.get(p.as_str()).copied())
+        .collect();
+    timings.uncommitted = uncommitted.len();
+    recently_changed(
+        &mut ranking,
+        &candidates,
+        &commits,
+        &path_index,
+        &uncommitted,
+    );
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
@@ -1322,7 +1345,13 @@ mod tests {
         commits[85].files.push("docs/d85.md".into());
         commits[144].files.push("src/f44.rs".into());
         commits[145].files.push("src/f45.rs".into());
-        recently_changed(&mut ranking, &candidates, &commits, &index);
+        // Work in progress: the 51st file, changed and not committed; and the 61st, not among
+        // the best 60.
+        let uncommitted: HashSet<usize> = [index["src/f50.rs"], index["src/f60.rs"]].into();
+        let before = rank::Ranking {
+            files: ranking.files.clone(),
+        };
+        recently_changed(&mut ranking, &candidates, &commits, &index, &uncommitted);
 
         let score = |path: &str| {
             let s = ranking.files.iter().find(|s| paths[s.index] == path);
@@ -1341,6 +1370,8 @@ mod tests {
         let one_back = "changed 1 commit before the last, bbbbbbb Fix (recent 0.83)";
         lifted("src/f40.rs", 10.0 - 0.040, 0.25, one_back);
         lifted("src/f30.rs", 10.0 - 0.030, 0.3 / 41.0, "");
+        let wip = "changed in the work tree, not committed yet (recent 1.00)";
+        lifted("src/f50.rs", 10.0 - 0.050, 0.3, wip);
         let listed = |path: &str| !score(path).expect(path).1.is_empty();
         assert!(listed("src/f44.rs") && !listed("src/f45.rs"));
         assert!(listed("docs/d84.md") && !listed("docs/d85.md"));
@@ -1356,7 +1387,14 @@ mod tests {
             .collect();
         assert_eq!(
             order,
-            ["src/f59.rs", "src/f40.rs", "docs/guide.md", "docs/d84.md"]
+            ["src/f50.rs", "src/f59.rs", "src/f40.rs", "docs/guide.md"]
         );
+
+        // Work in progress counts without any commit to learn from (a repository whose only
+        // commit is its first).
+        let mut ranking = before;
+        recently_changed(&mut ranking, &candidates, &[], &index, &uncommitted);
+        assert_eq!(paths[ranking.files[0].index], "src/f50.rs");
+        assert_eq!(ranking.files[0].reasons, [wip]);
     }
 }
