@@ -1259,6 +1259,68 @@ fn work_in_progress_leads_files_matched_alike() {
     assert!(!off.to_string().contains("work tree"), "{off}");
 }
 
+/// Work in progress is what differs from HEAD byte for byte, as vibe hashes the files: a copy
+/// of the repository (new inodes and times, which git's own comparison takes for changes), a
+/// file written with CRLF line ends (a `core.autocrlf` checkout), one only touched, and one
+/// git no longer tracks are none; and the repository's filter programs never run.
+#[test]
+fn work_in_progress_is_what_differs_from_head() {
+    let t = Test::new();
+    let repo = t.root().join("orig");
+    let body = "def render_table(rows):\n    return rows\n";
+    for name in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+        t.write(&format!("orig/src/{name}.py"), body);
+    }
+    let ran = t.root().join("filter-ran");
+    t.write("orig/.gitattributes", "*.py filter=shout\n");
+    git(&repo, &["init", "-q"]);
+    let clean = format!("sh -c 'echo ran >> \"{}\"; cat'", ran.display());
+    git(&repo, &["config", "filter.shout.clean", &clean]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "Import"]);
+    // Copied: every file has another inode and ctime than git's index says.
+    let status = std::process::Command::new("cp")
+        .args(["-r", "orig", "copy"])
+        .current_dir(t.root())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let copy = t.root().join("copy");
+    t.write("copy/src/beta.py", body.replace('\n', "\r\n"));
+    t.write("copy/src/gamma.py", body);
+    git(&copy, &["rm", "-q", "--cached", "src/delta.py"]);
+    t.write("copy/src/delta.py", format!("{body}# mine now\n"));
+    t.write("copy/src/epsilon.py", format!("{body}# edited\n"));
+
+    // (git ran the filter for the commands above.)
+    std::fs::remove_file(&ran).ok();
+    let task = "render_table drops rows";
+    let out = vibe_in(&t, &copy, task);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(", 1 changed and not committed,"),
+        "{stderr}"
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(paths(&j)[0], "src/epsilon.py", "{j}");
+    assert_eq!(j.to_string().matches("not committed yet").count(), 1, "{j}");
+    assert!(!ran.exists(), "the repository's clean filter ran");
+
+    // Without a weight for recent changes, git is not asked.
+    let out = t
+        .cmd_on(&copy)
+        .env("VIBE_RANK_TUNE", "recent=0")
+        .args(["-v", "context", task])
+        .output()
+        .expect("vibe");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(", 0 changed and not committed,"),
+        "{stderr}"
+    );
+}
+
 /// Docs that past commits changed along with the code are lent less than the code: co-change
 /// and history take the text prior, as the lexical score does.
 #[test]

@@ -150,6 +150,8 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
         .env("GIT_NO_LAZY_FETCH", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
+        // Paths given are paths: `:(glob)*` or `*.py` is a file's name, not a pattern.
+        .env("GIT_LITERAL_PATHSPECS", "1")
         // The history as committed: a `git replace` would change it under the same HEAD,
         // which is what the stored history is keyed by.
         .env("GIT_NO_REPLACE_OBJECTS", "1");
@@ -396,6 +398,8 @@ pub struct History {
     pub moved: HashMap<String, String>,
     /// How many of the commits were read from git in this run.
     pub read: usize,
+    /// The commit HEAD is (none without history: no work tree, no commit, git refused).
+    pub head: Option<String>,
 }
 
 /// The stored commits (newest first) with every path under its current name: the renames a
@@ -461,12 +465,6 @@ pub fn follow_moves(
     }
 }
 
-/// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
-/// not moved, else those of the stored ones that are still among them plus the others read
-/// from git (after a new commit, only that one; on another branch or an older commit, only
-/// what the index does not hold yet). Empty without git, outside a work tree, or in a
-/// repository without commits. The index is updated when it can be written; `warn` hears when
-/// it cannot, and when git was too slow. Also says how many commits were read from git.
 /// Whether `root` is in a git work tree (a `.git` in it or a directory above): spawning git
 /// costs a few milliseconds, not spent outside one.
 fn in_work_tree(root: &Path) -> bool {
@@ -476,6 +474,13 @@ fn in_work_tree(root: &Path) -> bool {
         .any(|d| d.join(".git").exists())
 }
 
+/// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
+/// not moved, else those of the stored ones that are still among them plus the others read
+/// from git (after a new commit, only that one; on another branch or an older commit, only
+/// what the index does not hold yet). Empty without git, outside a work tree, or in a
+/// repository without commits. The index is updated when it can be written; `warn` hears when
+/// it cannot, and when git was too slow. Also says how many commits were read from git, and
+/// the commit HEAD is.
 pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)) -> History {
     if max == 0 || !in_work_tree(root) {
         return History::default();
@@ -531,6 +536,7 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
             commits,
             moved,
             read: 0,
+            head: Some(head),
         };
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
@@ -584,6 +590,7 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         commits,
         moved,
         read,
+        head: Some(head),
     }
 }
 
@@ -595,67 +602,107 @@ fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(Stri
     }
 }
 
-/// More files than this differing from HEAD are no work in progress: a copied tree whose git
-/// index holds other inodes and times (every file looks changed), or a change so wide that it
-/// says nothing of any one file.
-const MAX_UNCOMMITTED: usize = 50;
+/// Of the files checked, more than this many changed, and more than half of them, are no work
+/// in progress: a filter (Git LFS) or line-end conversion makes every file's bytes differ from
+/// what git stores.
+const MANY_CHANGED: usize = 8;
 
-/// The files under the root that differ from HEAD, in the work tree or staged (a new file
-/// once `git add`ed): the work in progress, which a task is most often about. Read on a thread
-/// while the ranking runs (`start`, then `wait`).
-pub struct Uncommitted(Option<std::thread::JoinHandle<Vec<String>>>);
-
-impl Uncommitted {
-    /// Asks git, unless there is no history to read (`context.history = 0`) or no work tree.
-    pub fn start(root: &Path, history: usize) -> Uncommitted {
-        if history == 0 || !in_work_tree(root) {
-            return Uncommitted(None);
-        }
-        let root = root.to_path_buf();
-        Uncommitted(Some(std::thread::spawn(move || uncommitted(&root))))
+/// Of `paths` (the best-ranked candidates, relative to the root), those that differ from what
+/// HEAD (`head`, the commit `load` read) holds, in the work tree or staged: the work in
+/// progress, which a task is most often about. Tracked files only: git's index must hold the
+/// path (a new file counts once `git add`ed, one `git rm --cached` does not).
+///
+/// git reads only its own objects and index here (`ls-tree`, `ls-files`), never the work
+/// tree: its own comparison (`diff-index`, `status`) trusts stat data, so a copied tree looks
+/// all changed, and hashes some files through the repository's filters, which run programs
+/// its config names (a `filter.<x>.clean`) and read the tree's `.gitattributes`. vibe hashes
+/// each file's bytes itself, as a git blob, and also with CRLF line ends as LF (a checkout with
+/// `core.autocrlf`). A SHA-256 repository is not compared (none count).
+pub fn uncommitted(root: &Path, head: &str, paths: &[&str]) -> Result<Vec<String>, String> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
     }
-
-    /// The paths, relative to the root; none when git failed (no commit yet, a refused
-    /// repository: `load` warns of that) or more than `MAX_UNCOMMITTED` differ.
-    pub fn wait(self) -> Vec<String> {
-        self.0.and_then(|h| h.join().ok()).unwrap_or_default()
-    }
-}
-
-/// `git diff-index` compares the git index's stat data with the files and HEAD's tree with the
-/// index, reading no file's content (a few tens of milliseconds on 20,000 files): a file only
-/// touched counts as changed, and a copied tree as all changed (then none count).
-fn uncommitted(root: &Path) -> Vec<String> {
-    let Ok(Some(out)) = git(
-        root,
-        &[
-            "diff-index",
-            "--name-only",
-            "-z",
-            "--relative",
-            "HEAD",
-            "--",
-        ],
-    ) else {
-        return Vec::new();
-    };
-    uncommitted_paths(&out)
-}
-
-fn uncommitted_paths(out: &str) -> Vec<String> {
-    let paths: Vec<String> = out
-        .split('\0')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
+    let tree_args: Vec<&str> = ["ls-tree", "-r", "-z", head, "--"]
+        .into_iter()
+        .chain(paths.iter().copied())
         .collect();
-    if paths.len() > MAX_UNCOMMITTED {
-        tracing::debug!(
-            "{} files differ from HEAD: taken as no work in progress",
-            paths.len()
-        );
-        return Vec::new();
+    let index_args: Vec<&str> = ["ls-files", "--stage", "-z", "--"]
+        .into_iter()
+        .chain(paths.iter().copied())
+        .collect();
+    let (in_head, in_index) = std::thread::scope(|s| {
+        let index = s.spawn(|| git(root, &index_args));
+        let tree = git(root, &tree_args);
+        (tree, index.join().unwrap_or(Ok(None)))
+    });
+    let (Some(in_head), Some(in_index)) = (in_head?, in_index?) else {
+        return Ok(Vec::new());
+    };
+    // "<mode> blob <id>\t<path>" and "<mode> <id> <stage>\t<path>".
+    let entries = |out: &str, id_at: usize| -> HashMap<String, String> {
+        out.split('\0')
+            .filter_map(|e| {
+                let (meta, path) = e.split_once('\t')?;
+                let id = meta.split(' ').nth(id_at)?;
+                Some((path.to_string(), id.to_string()))
+            })
+            .collect()
+    };
+    let in_head = entries(&in_head, 2);
+    let tracked = entries(&in_index, 1);
+    if in_head
+        .values()
+        .chain(tracked.values())
+        .any(|id| id.len() != 40)
+    {
+        return Ok(Vec::new());
     }
-    paths
+    let changed: Vec<String> = paths
+        .iter()
+        .filter(|p| tracked.contains_key(**p))
+        .filter(|p| {
+            let Ok(bytes) = std::fs::read(root.join(p)) else {
+                return false;
+            };
+            in_head.get(**p).is_none_or(|id| !same_blob(&bytes, id))
+        })
+        .map(|p| p.to_string())
+        .collect();
+    if changed.len() > MANY_CHANGED && changed.len() * 2 > tracked.len() {
+        tracing::debug!(
+            "{} of {} files differ from HEAD: taken as a filter's or a line-end conversion's, \
+             no work in progress",
+            changed.len(),
+            tracked.len()
+        );
+        return Ok(Vec::new());
+    }
+    Ok(changed)
+}
+
+/// Whether `bytes`, as they are or with CRLF line ends as LF, are the git blob `id`.
+fn same_blob(bytes: &[u8], id: &str) -> bool {
+    let blob_id = |b: &[u8]| {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(format!("blob {}\0", b.len()).as_bytes());
+        h.update(b);
+        h.digest().to_string()
+    };
+    if blob_id(bytes) == id {
+        return true;
+    }
+    if !bytes.windows(2).any(|w| w == b"\r\n") {
+        return false;
+    }
+    let mut lf = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(2).position(|w| w == b"\r\n") {
+        lf.extend_from_slice(&rest[..at]);
+        lf.push(b'\n');
+        rest = &rest[at + 2..];
+    }
+    lf.extend_from_slice(rest);
+    blob_id(&lf) == id
 }
 
 /// Each candidate file's history score for the task (`None` for most files: those no commit
@@ -991,24 +1038,19 @@ pub(super) mod tests {
         assert_eq!(from_row(to_row(&a, moved)).1, Moves::default());
     }
 
-    /// A reason quotes a long subject cut, at a character.
     #[test]
-    fn more_uncommitted_files_than_a_change_makes_are_none() {
-        assert_eq!(uncommitted_paths(""), Vec::<String>::new());
-        assert_eq!(
-            uncommitted_paths("a b.rs\0src/x.py\0"),
-            ["a b.rs", "src/x.py"]
-        );
-        let many: String = (0..=MAX_UNCOMMITTED)
-            .map(|i| format!("f{i}.rs\0"))
-            .collect();
-        assert_eq!(uncommitted_paths(&many), Vec::<String>::new());
-        let most: String = (1..=MAX_UNCOMMITTED)
-            .map(|i| format!("f{i}.rs\0"))
-            .collect();
-        assert_eq!(uncommitted_paths(&most).len(), MAX_UNCOMMITTED);
+    fn a_file_is_its_blob_as_it_is_or_with_lf_line_ends() {
+        // `printf 'a\nb\n' | git hash-object --stdin`
+        let id = "422c2b7ab3b3c668038da977e4e93a5fc623169c";
+        assert!(same_blob(b"a\nb\n", id));
+        assert!(same_blob(b"a\r\nb\r\n", id));
+        assert!(!same_blob(b"a\nb\nc\n", id));
+        assert!(!same_blob(b"a\rb\r", id));
+        // The empty blob.
+        assert!(same_blob(b"", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"));
     }
 
+    /// A reason quotes a long subject cut, at a character.
     #[test]
     fn labels_cut_long_subjects() {
         let a = Analyzer::default();

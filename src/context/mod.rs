@@ -518,7 +518,30 @@ fn recently_changed(
     }
 }
 
-/// The request's own mistakes, found before any work.
+/// Of the best `RECENT_TOP` files, those changed and not committed (`history::uncommitted`):
+/// asked of git only with a history (`head`) and a weight for recent changes.
+fn work_in_progress(
+    root: &Path,
+    head: Option<&str>,
+    ranking: &rank::Ranking,
+    candidates: &[rank::Candidate],
+    index: &HashMap<&str, usize>,
+) -> Result<HashSet<usize>, String> {
+    let Some(head) = head.filter(|_| rank::recent_weights().0 > 0.0) else {
+        return Ok(HashSet::new());
+    };
+    let best: Vec<&str> = ranking
+        .files
+        .iter()
+        .take(RECENT_TOP)
+        .map(|s| candidates[s.index].file.path.as_str())
+        .collect();
+    Ok(history::uncommitted(root, head, &best)?
+        .iter()
+        .filter_map(|p| index.get(p.as_str()).copied())
+        .collect())
+}
+
 /// Characters that show nothing and separate nothing a reader sees: a byte-order mark (a task
 /// file saved as "UTF-8 with BOM" starts with one), zero-width spaces, word joiners. In a task
 /// they separate words, as the space a reader takes them for.
@@ -536,6 +559,7 @@ fn readable_task(task: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The request's own mistakes, found before any work.
 pub fn check(req: &Request) -> Result<(), Error> {
     // Nothing but blanks, control characters (NUL) and invisible ones is no task.
     if req
@@ -574,12 +598,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Before the read snapshot below: this may write the history it read to the index.
     let t = Instant::now();
     let mut history_warnings: Vec<String> = Vec::new();
-    // Asked on a thread: its answer is needed only once the files are scored.
-    let uncommitted = history::Uncommitted::start(root, req.history);
     let history::History {
         mut commits,
         moved,
         read,
+        head,
     } = history::load(root, store, req.history, &mut |w| history_warnings.push(w));
     timings.history_commits = commits.len();
     timings.history_read = read;
@@ -760,11 +783,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     }
     // Recency first, on the files the ranking scored; co-change then lends from the best two
     // of them, never past the best one (docs/context.md, "Recent changes").
-    let uncommitted: HashSet<usize> = uncommitted
-        .wait()
-        .iter()
-        .filter_map(|p| path_index.get(p.as_str()).copied())
-        .collect();
+    let uncommitted = work_in_progress(root, head.as_deref(), &ranking, &candidates, &path_index)
+        .unwrap_or_else(|e| {
+            warnings.push(format!(
+                "{e}; the ranking goes on without the files changed and not committed (set \
+                 context.history = 0 to skip them)"
+            ));
+            HashSet::new()
+        });
     timings.uncommitted = uncommitted.len();
     recently_changed(
         &mut ranking,
