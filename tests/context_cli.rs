@@ -1271,6 +1271,9 @@ fn work_in_progress_is_what_differs_from_head() {
     for name in ["alpha", "beta", "gamma", "delta", "epsilon"] {
         t.write(&format!("orig/src/{name}.py"), body);
     }
+    // A tracked link: git's blob is where it points, vibe reads the file.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("alpha.py", repo.join("src/zeta.py")).expect("link");
     let ran = t.root().join("filter-ran");
     t.write("orig/.gitattributes", "*.py filter=shout\n");
     git(&repo, &["init", "-q"]);

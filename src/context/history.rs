@@ -639,12 +639,16 @@ pub fn uncommitted(root: &Path, head: &str, paths: &[&str]) -> Result<Vec<String
         return Ok(Vec::new());
     };
     // "<mode> blob <id>\t<path>" and "<mode> <id> <stage>\t<path>".
+    // Regular files only: a symbolic link's blob is where it points (vibe reads the file it
+    // points at), a submodule's entry a commit.
     let entries = |out: &str, id_at: usize| -> HashMap<String, String> {
         out.split('\0')
             .filter_map(|e| {
                 let (meta, path) = e.split_once('\t')?;
-                let id = meta.split(' ').nth(id_at)?;
-                Some((path.to_string(), id.to_string()))
+                let fields: Vec<&str> = meta.split(' ').collect();
+                let (mode, id) = (fields.first()?, fields.get(id_at)?);
+                mode.starts_with("100")
+                    .then(|| (path.to_string(), id.to_string()))
             })
             .collect()
     };
