@@ -1261,21 +1261,26 @@ fn work_in_progress_leads_files_matched_alike() {
 
 /// Work in progress is what differs from HEAD byte for byte, as vibe hashes the files: a copy
 /// of the repository (new inodes and times, which git's own comparison takes for changes), a
-/// file written with CRLF line ends (a `core.autocrlf` checkout), one only touched, and one
-/// git no longer tracks are none; and the repository's filter programs never run.
+/// file written with CRLF line ends (a `core.autocrlf` checkout), one only touched, a tracked
+/// link, and one git no longer tracks are none; so are edits git is told to ignore
+/// (skip-worktree, assume-unchanged) and files git stores through a filter. The repository's
+/// filter programs never run, and pathspec settings in the environment change nothing.
 #[test]
 fn work_in_progress_is_what_differs_from_head() {
     let t = Test::new();
     let repo = t.root().join("orig");
     let body = "def render_table(rows):\n    return rows\n";
-    for name in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+    let names = [
+        "alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "iota",
+    ];
+    for name in names {
         t.write(&format!("orig/src/{name}.py"), body);
     }
     // A tracked link: git's blob is where it points, vibe reads the file.
     #[cfg(unix)]
     std::os::unix::fs::symlink("alpha.py", repo.join("src/zeta.py")).expect("link");
     let ran = t.root().join("filter-ran");
-    t.write("orig/.gitattributes", "*.py filter=shout\n");
+    t.write("orig/.gitattributes", "src/eta.py filter=shout\n");
     git(&repo, &["init", "-q"]);
     let clean = format!("sh -c 'echo ran >> \"{}\"; cat'", ran.display());
     git(&repo, &["config", "filter.shout.clean", &clean]);
@@ -1292,13 +1297,24 @@ fn work_in_progress_is_what_differs_from_head() {
     t.write("copy/src/beta.py", body.replace('\n', "\r\n"));
     t.write("copy/src/gamma.py", body);
     git(&copy, &["rm", "-q", "--cached", "src/delta.py"]);
-    t.write("copy/src/delta.py", format!("{body}# mine now\n"));
-    t.write("copy/src/epsilon.py", format!("{body}# edited\n"));
+    git(&copy, &["update-index", "--skip-worktree", "src/theta.py"]);
+    git(
+        &copy,
+        &["update-index", "--assume-unchanged", "src/iota.py"],
+    );
+    for name in ["delta", "eta", "theta", "iota", "epsilon"] {
+        t.write(&format!("copy/src/{name}.py"), format!("{body}# edited\n"));
+    }
 
     // (git ran the filter for the commands above.)
     std::fs::remove_file(&ran).ok();
     let task = "render_table drops rows";
-    let out = vibe_in(&t, &copy, task);
+    let out = t
+        .cmd_on(&copy)
+        .env("GIT_GLOB_PATHSPECS", "1")
+        .args(["-v", "context", task, "--json"])
+        .output()
+        .expect("vibe");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(

@@ -164,6 +164,10 @@ fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
         "GIT_ALTERNATE_OBJECT_DIRECTORIES",
         "GIT_CEILING_DIRECTORIES",
         "GIT_NAMESPACE",
+        // Incompatible with the literal pathspecs set above: git would refuse every path.
+        "GIT_GLOB_PATHSPECS",
+        "GIT_NOGLOB_PATHSPECS",
+        "GIT_ICASE_PATHSPECS",
     ] {
         cmd.env_remove(var);
     }
@@ -603,57 +607,94 @@ fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(Stri
 }
 
 /// Of the files checked, more than this many changed, and more than half of them, are no work
-/// in progress: a filter (Git LFS) or line-end conversion makes every file's bytes differ from
-/// what git stores.
+/// in progress: a line-end conversion vibe does not undo, or another tool's rewrite of every
+/// file, makes them all differ from what git stores.
 const MANY_CHANGED: usize = 8;
 
-/// Of `paths` (the best-ranked candidates, relative to the root), those that differ from what
-/// HEAD (`head`, the commit `load` read) holds, in the work tree or staged: the work in
-/// progress, which a task is most often about. Tracked files only: git's index must hold the
-/// path (a new file counts once `git add`ed, one `git rm --cached` does not).
+/// Of `paths` (the best-ranked candidates, relative to the root), those whose bytes in the work
+/// tree are not what HEAD (`head`, the commit `load` read) holds: the work in progress, which
+/// a task is most often about. Tracked files only: git's index must hold the path (a new file
+/// counts once `git add`ed, one `git rm --cached` does not), as a regular file, without
+/// skip-worktree or assume-unchanged (set to keep local edits, such as a local config, out of
+/// git's sight). A change staged and then undone in the work tree does not count.
 ///
-/// git reads only its own objects and index here (`ls-tree`, `ls-files`), never the work
-/// tree: its own comparison (`diff-index`, `status`) trusts stat data, so a copied tree looks
-/// all changed, and hashes some files through the repository's filters, which run programs
-/// its config names (a `filter.<x>.clean`) and read the tree's `.gitattributes`. vibe hashes
-/// each file's bytes itself, as a git blob, and also with CRLF line ends as LF (a checkout with
-/// `core.autocrlf`). A SHA-256 repository is not compared (none count).
-pub fn uncommitted(root: &Path, head: &str, paths: &[&str]) -> Result<Vec<String>, String> {
+/// git reads only its own objects and index here (`ls-tree`, `ls-files`, `check-attr
+/// --source`), never the work tree: its own comparison (`diff-index`, `status`) trusts stat
+/// data, so a copied tree looks all changed, and hashes some files through the repository's
+/// filters, which run programs its config names (a `filter.<x>.clean`) and read the tree's
+/// `.gitattributes`. vibe hashes each file's bytes itself, as a git blob, and also with CRLF
+/// line ends as LF (a checkout with `core.autocrlf`). A file git would store otherwise than as
+/// its bytes (a `filter`, such as Git LFS; `ident`; a `working-tree-encoding`) is not
+/// compared, nor is any in a SHA-256 repository.
+pub fn uncommitted<'a>(
+    root: &Path,
+    head: &'a str,
+    paths: &[&'a str],
+) -> Result<Vec<String>, String> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let tree_args: Vec<&str> = ["ls-tree", "-r", "-z", head, "--"]
-        .into_iter()
-        .chain(paths.iter().copied())
-        .collect();
-    let index_args: Vec<&str> = ["ls-files", "--stage", "-z", "--"]
-        .into_iter()
-        .chain(paths.iter().copied())
-        .collect();
-    let (in_head, in_index) = std::thread::scope(|s| {
+    fn with<'a>(args: &[&'a str], paths: &[&'a str]) -> Vec<&'a str> {
+        let end: [&'a str; 1] = ["--"];
+        args.iter()
+            .copied()
+            .chain(end)
+            .chain(paths.iter().copied())
+            .collect()
+    }
+    let with_paths = |args: &[&'a str]| with(args, paths);
+    let tree_args = with_paths(&["ls-tree", "-r", "-z", head]);
+    let index_args = with_paths(&["ls-files", "-v", "--stage", "-z"]);
+    let attr_args = with_paths(&[
+        "check-attr",
+        "--source",
+        head,
+        "-z",
+        "filter",
+        "ident",
+        "working-tree-encoding",
+    ]);
+    let (in_head, in_index, attrs) = std::thread::scope(|s| {
         let index = s.spawn(|| git(root, &index_args));
+        let attrs = s.spawn(|| git(root, &attr_args));
         let tree = git(root, &tree_args);
-        (tree, index.join().unwrap_or(Ok(None)))
+        (
+            tree,
+            index.join().unwrap_or(Ok(None)),
+            attrs.join().unwrap_or(Ok(None)),
+        )
     });
     let (Some(in_head), Some(in_index)) = (in_head?, in_index?) else {
         return Ok(Vec::new());
     };
-    // "<mode> blob <id>\t<path>" and "<mode> <id> <stage>\t<path>".
-    // Regular files only: a symbolic link's blob is where it points (vibe reads the file it
-    // points at), a submodule's entry a commit.
-    let entries = |out: &str, id_at: usize| -> HashMap<String, String> {
+    // "<mode> blob <id>\t<path>" and "<tag> <mode> <id> <stage>\t<path>"; regular files only:
+    // a symbolic link's blob is where it points (vibe reads the file it points at), a
+    // submodule's entry a commit. The index's tag is `S` for skip-worktree, lower case for
+    // assume-unchanged.
+    let entries = |out: &str, tagged: bool| -> HashMap<String, String> {
         out.split('\0')
             .filter_map(|e| {
                 let (meta, path) = e.split_once('\t')?;
-                let fields: Vec<&str> = meta.split(' ').collect();
-                let (mode, id) = (fields.first()?, fields.get(id_at)?);
+                let mut fields = meta.split(' ');
+                if tagged {
+                    let tag = fields.next()?;
+                    if tag == "S" || tag.chars().any(|c| c.is_ascii_lowercase()) {
+                        return None;
+                    }
+                }
+                let mode = fields.next()?;
+                let id = if tagged {
+                    fields.next()?
+                } else {
+                    fields.nth(1)?
+                };
                 mode.starts_with("100")
                     .then(|| (path.to_string(), id.to_string()))
             })
             .collect()
     };
-    let in_head = entries(&in_head, 2);
-    let tracked = entries(&in_index, 1);
+    let in_head = entries(&in_head, false);
+    let tracked = entries(&in_index, true);
     if in_head
         .values()
         .chain(tracked.values())
@@ -661,9 +702,21 @@ pub fn uncommitted(root: &Path, head: &str, paths: &[&str]) -> Result<Vec<String
     {
         return Ok(Vec::new());
     }
+    // "<path>\0<attribute>\0<value>\0" for each path and attribute. Without it (a git older
+    // than 2.40 has no --source) every tracked file is compared.
+    let converted: std::collections::HashSet<&str> = match &attrs {
+        Ok(Some(out)) => out
+            .split('\0')
+            .collect::<Vec<_>>()
+            .chunks_exact(3)
+            .filter(|a| !matches!(a[2], "unspecified" | "unset"))
+            .map(|a| a[0])
+            .collect(),
+        _ => Default::default(),
+    };
     let changed: Vec<String> = paths
         .iter()
-        .filter(|p| tracked.contains_key(**p))
+        .filter(|p| tracked.contains_key(**p) && !converted.contains(**p))
         .filter(|p| {
             let Ok(bytes) = std::fs::read(root.join(p)) else {
                 return false;
@@ -674,8 +727,7 @@ pub fn uncommitted(root: &Path, head: &str, paths: &[&str]) -> Result<Vec<String
         .collect();
     if changed.len() > MANY_CHANGED && changed.len() * 2 > tracked.len() {
         tracing::debug!(
-            "{} of {} files differ from HEAD: taken as a filter's or a line-end conversion's, \
-             no work in progress",
+            "{} of {} files differ from HEAD: taken as a conversion's, no work in progress",
             changed.len(),
             tracked.len()
         );
