@@ -618,8 +618,8 @@ const MANY_CHANGED: usize = 8;
 /// skip-worktree or assume-unchanged (set to keep local edits, such as a local config, out of
 /// git's sight). A change staged and then undone in the work tree does not count.
 ///
-/// git reads only its own objects and index here (`ls-tree`, `ls-files`, `check-attr
-/// --source`), never the work tree: its own comparison (`diff-index`, `status`) trusts stat
+/// git reads only its own objects and index here (`ls-tree` and `ls-files`, while vibe hashes
+/// the files; `check-attr --source` for those that differ), never the work tree: its own comparison (`diff-index`, `status`) trusts stat
 /// data, so a copied tree looks all changed, and hashes some files through the repository's
 /// filters, which run programs its config names (a `filter.<x>.clean`) and read the tree's
 /// `.gitattributes`. vibe hashes each file's bytes itself, as a git blob, and also with CRLF
@@ -642,27 +642,18 @@ pub fn uncommitted<'a>(
             .chain(paths.iter().copied())
             .collect()
     }
-    let with_paths = |args: &[&'a str]| with(args, paths);
-    let tree_args = with_paths(&["ls-tree", "-r", "-z", head]);
-    let index_args = with_paths(&["ls-files", "-v", "--stage", "-z"]);
-    let attr_args = with_paths(&[
-        "check-attr",
-        "--source",
-        head,
-        "-z",
-        "filter",
-        "ident",
-        "working-tree-encoding",
-    ]);
-    let (in_head, in_index, attrs) = std::thread::scope(|s| {
+    let tree_args = with(&["ls-tree", "-r", "-z", head], paths);
+    let index_args = with(&["ls-files", "-v", "--stage", "-z"], paths);
+    // The files are hashed while git lists its entries.
+    let (in_head, in_index, ids) = std::thread::scope(|s| {
         let index = s.spawn(|| git(root, &index_args));
-        let attrs = s.spawn(|| git(root, &attr_args));
-        let tree = git(root, &tree_args);
-        (
-            tree,
-            index.join().unwrap_or(Ok(None)),
-            attrs.join().unwrap_or(Ok(None)),
-        )
+        let tree = s.spawn(|| git(root, &tree_args));
+        let ids: Vec<Option<String>> = paths
+            .iter()
+            .map(|p| std::fs::read(root.join(p)).ok().map(|b| blob_id(&b)))
+            .collect();
+        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| h.join().unwrap_or(Ok(None));
+        (joined(tree), joined(index), ids)
     });
     let (Some(in_head), Some(in_index)) = (in_head?, in_index?) else {
         return Ok(Vec::new());
@@ -702,29 +693,49 @@ pub fn uncommitted<'a>(
     {
         return Ok(Vec::new());
     }
-    // "<path>\0<attribute>\0<value>\0" for each path and attribute. Without it (a git older
-    // than 2.40 has no --source) every tracked file is compared.
-    let converted: std::collections::HashSet<&str> = match &attrs {
-        Ok(Some(out)) => out
-            .split('\0')
-            .collect::<Vec<_>>()
-            .chunks_exact(3)
-            .filter(|a| !matches!(a[2], "unspecified" | "unset"))
-            .map(|a| a[0])
-            .collect(),
-        _ => Default::default(),
-    };
-    let changed: Vec<String> = paths
+    let mut changed: Vec<&str> = paths
         .iter()
-        .filter(|p| tracked.contains_key(**p) && !converted.contains(**p))
-        .filter(|p| {
-            let Ok(bytes) = std::fs::read(root.join(p)) else {
+        .zip(&ids)
+        .filter(|(p, id)| {
+            let Some(id) = id else { return false };
+            if !tracked.contains_key(**p) {
                 return false;
-            };
-            in_head.get(**p).is_none_or(|id| !same_blob(&bytes, id))
+            }
+            match in_head.get(**p) {
+                None => true,
+                Some(stored) if stored == id => false,
+                // With CRLF line ends as LF (read again: rare).
+                Some(stored) => std::fs::read(root.join(p)).is_ok_and(|b| !same_blob(&b, stored)),
+            }
         })
-        .map(|p| p.to_string())
+        .map(|(p, _)| *p)
         .collect();
+    if !changed.is_empty() {
+        // "<path>\0<attribute>\0<value>\0" for each path and attribute, from HEAD's
+        // attributes (no work-tree read). Without it (a git older than 2.40 has no --source)
+        // every changed file counts.
+        let attr_args = with(
+            &[
+                "check-attr",
+                "--source",
+                head,
+                "-z",
+                "filter",
+                "ident",
+                "working-tree-encoding",
+            ],
+            &changed,
+        );
+        if let Some(out) = git(root, &attr_args)? {
+            let parts: Vec<&str> = out.split('\0').collect();
+            let converted: std::collections::HashSet<&str> = parts
+                .chunks_exact(3)
+                .filter(|a| !matches!(a[2], "unspecified" | "unset"))
+                .map(|a| a[0])
+                .collect();
+            changed.retain(|p| !converted.contains(p));
+        }
+    }
     if changed.len() > MANY_CHANGED && changed.len() * 2 > tracked.len() {
         tracing::debug!(
             "{} of {} files differ from HEAD: taken as a conversion's, no work in progress",
@@ -733,17 +744,20 @@ pub fn uncommitted<'a>(
         );
         return Ok(Vec::new());
     }
-    Ok(changed)
+    Ok(changed.into_iter().map(str::to_string).collect())
+}
+
+/// A git blob's id (SHA-1) of `bytes`.
+fn blob_id(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    format!("{:x}", h.finalize())
 }
 
 /// Whether `bytes`, as they are or with CRLF line ends as LF, are the git blob `id`.
 fn same_blob(bytes: &[u8], id: &str) -> bool {
-    let blob_id = |b: &[u8]| {
-        let mut h = sha1_smol::Sha1::new();
-        h.update(format!("blob {}\0", b.len()).as_bytes());
-        h.update(b);
-        h.digest().to_string()
-    };
     if blob_id(bytes) == id {
         return true;
     }
