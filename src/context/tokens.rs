@@ -255,23 +255,28 @@ pub fn count_line(encoding: Encoding, line: &str) -> u32 {
 /// byte-order mark stays, as Python's `utf-8` codec keeps it). An unpaired surrogate or an odd
 /// last byte of UTF-16 is U+FFFD too.
 pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let units = |be: bool| {
-        bytes[2..].chunks(2).map(move |c| match c {
-            [a, b] if be => u16::from_be_bytes([*a, *b]),
-            [a, b] => u16::from_le_bytes([*a, *b]),
-            // An odd last byte: no code unit decodes it, so it is replaced.
-            _ => 0xDC00,
-        })
-    };
     let be = match bytes {
         [0xFF, 0xFE, ..] => false,
         [0xFE, 0xFF, ..] => true,
         _ => return String::from_utf8_lossy(bytes),
     };
-    char::decode_utf16(units(be))
+    let units: Vec<u16> = bytes[2..]
+        .chunks_exact(2)
+        .map(|c| match be {
+            true => u16::from_be_bytes([c[0], c[1]]),
+            false => u16::from_le_bytes([c[0], c[1]]),
+        })
+        .collect();
+    let mut text: String = char::decode_utf16(units.iter().copied())
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect::<String>()
-        .into()
+        .collect();
+    // An odd last byte is one U+FFFD, together with a high surrogate just before it (which
+    // waited for its pair: Python reports both as one truncated sequence), else on its own.
+    let odd = bytes.len() % 2 == 1;
+    if odd && !units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
+        text.push(char::REPLACEMENT_CHARACTER);
+    }
+    text.into()
 }
 
 /// Pieces of about this many bytes are counted separately (and in parallel).
@@ -337,6 +342,23 @@ mod tests {
         assert_eq!(decode_text(&[0xFF, 0xFE, b'a', 0, b'b']), "a\u{FFFD}");
         assert_eq!(decode_text(&[0xFF, 0xFE, 0x00, 0xD8, b'a', 0]), "\u{FFFD}a");
         assert_eq!(decode_text(&[0xFF, 0xFE]), "");
+        // An odd last byte after a high surrogate: one U+FFFD for both (it was read as the
+        // surrogate's pair, U+10000 here); after a pair, a low or a high surrogate before it.
+        assert_eq!(decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x00]), "\u{FFFD}");
+        assert_eq!(decode_text(&[0xFE, 0xFF, 0xD8, 0x3D, 0x41]), "\u{FFFD}");
+        assert_eq!(
+            decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x00, 0xDC, 0x00]),
+            "\u{10000}\u{FFFD}"
+        );
+        assert_eq!(
+            decode_text(&[0xFF, 0xFE, 0x00, 0xDC, 0x00]),
+            "\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(
+            decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x00, 0xD8, 0x00]),
+            "\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(decode_text(&[0xFF, 0xFE, 0x00]), "\u{FFFD}");
         // Not UTF-16: UTF-8, invalid bytes replaced, a UTF-8 mark kept.
         assert_eq!(decode_text(b"\xEF\xBB\xBFx"), "\u{FEFF}x");
         assert_eq!(decode_text(b"a\xFFb"), "a\u{FFFD}b");
