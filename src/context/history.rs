@@ -619,10 +619,10 @@ const MANY_CHANGED: usize = 8;
 /// git's sight). A change staged and then undone in the work tree does not count.
 ///
 /// git reads only its own objects and index here (`ls-tree` and `ls-files`, while vibe hashes
-/// the files; `check-attr --source` for those that differ), never the work tree: its own comparison (`diff-index`, `status`) trusts stat
-/// data, so a copied tree looks all changed, and hashes some files through the repository's
-/// filters, which run programs its config names (a `filter.<x>.clean`) and read the tree's
-/// `.gitattributes`. vibe hashes each file's bytes itself, as a git blob, and also with CRLF
+/// the files; `check-attr --source` for those that differ), never the work tree: its own
+/// comparison (`diff-index`, `status`) trusts stat data, so a copied tree looks all changed,
+/// and hashes some files through the repository's filters, which run programs its config
+/// names (a `filter.<x>.clean`) and read the tree's `.gitattributes`. vibe hashes each file's bytes itself, as a git blob, and also with CRLF
 /// line ends as LF (a checkout with `core.autocrlf`). A file git would store otherwise than as
 /// its bytes (a `filter`, such as Git LFS; `ident`; a `working-tree-encoding`) is not
 /// compared, nor is any in a SHA-256 repository.
@@ -704,8 +704,11 @@ pub fn uncommitted<'a>(
             match in_head.get(**p) {
                 None => true,
                 Some(stored) if stored == id => false,
-                // With CRLF line ends as LF (read again: rare).
-                Some(stored) => std::fs::read(root.join(p)).is_ok_and(|b| !same_blob(&b, stored)),
+                // Maybe with CRLF line ends as LF (read again: only a file that differs).
+                Some(stored) => std::fs::read(root.join(p))
+                    .ok()
+                    .and_then(|b| with_lf(&b))
+                    .is_none_or(|lf| blob_id(&lf) != *stored),
             }
         })
         .map(|(p, _)| *p)
@@ -756,23 +759,19 @@ fn blob_id(bytes: &[u8]) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Whether `bytes`, as they are or with CRLF line ends as LF, are the git blob `id`.
-fn same_blob(bytes: &[u8], id: &str) -> bool {
-    if blob_id(bytes) == id {
-        return true;
-    }
+/// `bytes` with CRLF line ends as LF (as git stores a `core.autocrlf` checkout's files);
+/// `None` when it has none.
+fn with_lf(bytes: &[u8]) -> Option<Vec<u8>> {
     if !bytes.windows(2).any(|w| w == b"\r\n") {
-        return false;
+        return None;
     }
-    let mut lf = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some(at) = rest.windows(2).position(|w| w == b"\r\n") {
-        lf.extend_from_slice(&rest[..at]);
-        lf.push(b'\n');
-        rest = &rest[at + 2..];
-    }
-    lf.extend_from_slice(rest);
-    blob_id(&lf) == id
+    let crlf_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n');
+    Some(
+        (0..bytes.len())
+            .filter(|&i| !crlf_cr(i))
+            .map(|i| bytes[i])
+            .collect(),
+    )
 }
 
 /// Each candidate file's history score for the task (`None` for most files: those no commit
@@ -1112,12 +1111,16 @@ pub(super) mod tests {
     fn a_file_is_its_blob_as_it_is_or_with_lf_line_ends() {
         // `printf 'a\nb\n' | git hash-object --stdin`
         let id = "422c2b7ab3b3c668038da977e4e93a5fc623169c";
-        assert!(same_blob(b"a\nb\n", id));
-        assert!(same_blob(b"a\r\nb\r\n", id));
-        assert!(!same_blob(b"a\nb\nc\n", id));
-        assert!(!same_blob(b"a\rb\r", id));
+        assert_eq!(blob_id(b"a\nb\n"), id);
+        assert_eq!(
+            with_lf(b"a\r\nb\r\n").map(|b| blob_id(&b)).as_deref(),
+            Some(id)
+        );
+        assert_ne!(blob_id(b"a\nb\nc\n"), id);
+        assert_eq!(with_lf(b"a\rb\r"), None);
+        assert_eq!(with_lf(b"a\r\r\nb\r").as_deref(), Some(&b"a\r\nb\r"[..]));
         // The empty blob.
-        assert!(same_blob(b"", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"));
+        assert_eq!(blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
     }
 
     /// A reason quotes a long subject cut, at a character.

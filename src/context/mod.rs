@@ -487,13 +487,11 @@ fn recently_changed(
     let last = history::last_changed(commits, index);
     let mut lifted = false;
     for s in ranking.files.iter_mut().take(RECENT_TOP) {
-        let age = if uncommitted.contains(&s.index) {
-            None
-        } else {
-            match last.get(&s.index) {
-                Some(&age) => Some(age),
-                None => continue,
-            }
+        // No age: not committed yet, as recent as it gets.
+        let age = match (uncommitted.contains(&s.index), last.get(&s.index)) {
+            (true, _) => None,
+            (false, Some(&age)) => Some(age),
+            (false, None) => continue,
         };
         let recency = age.map_or(1.0, |age| 1.0 / (1.0 + age as f64 / RECENT_HALF));
         let lift = weight * recency * rank::lent_prior(&candidates[s.index], text);
@@ -506,9 +504,14 @@ fn recently_changed(
         }
         let when = match age {
             None => "in the work tree, not committed yet".to_string(),
-            Some(0) => format!("in the last commit, {}", commits[0].label()),
-            Some(1) => format!("1 commit before the last, {}", commits[1].label()),
-            Some(n) => format!("{n} commits before the last, {}", commits[n].label()),
+            Some(n) => {
+                let back = match n {
+                    0 => "in the last commit".to_string(),
+                    1 => "1 commit before the last".to_string(),
+                    n => format!("{n} commits before the last"),
+                };
+                format!("{back}, {}", commits[n].label())
+            }
         };
         s.reasons
             .push(format!("changed {when} (recent {recency:.2})"));
@@ -616,7 +619,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
     lex_by_id.extend(fresh.iter().map(|(r, _)| (r.file_id, r)));
     let project = Project::from_meta(reader.meta("project")?);
-    let entry: std::collections::HashSet<&str> = project
+    let entry: HashSet<&str> = project
         .entry_points
         .iter()
         .map(|e| e.path.as_str())
@@ -772,17 +775,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             if f.lines == 1 { "" } else { "s" }
         ));
     }
-    // Once each: a pasted log names the same unindexed file on every line. And a few: a log
-    // of a service names hundreds of paths of another machine.
-    let mut seen = std::collections::HashSet::new();
-    warnings.retain(|w| seen.insert(w.clone()));
-    if warnings.len() > MAX_WARNINGS {
-        let more = warnings.len() - MAX_WARNINGS;
-        warnings.truncate(MAX_WARNINGS);
-        warnings.push(format!("… and {more} more warnings like these"));
-    }
-    // Recency first, on the files the ranking scored; co-change then lends from the best two
-    // of them, never past the best one (docs/context.md, "Recent changes").
+    // Of the files scored, those changed and not committed, for the recency below: asked
+    // before the warnings are counted and capped, as git may add one (a timeout).
     let uncommitted = work_in_progress(root, head.as_deref(), &ranking, &candidates, &path_index)
         .unwrap_or_else(|e| {
             warnings.push(format!(
@@ -792,6 +786,17 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             HashSet::new()
         });
     timings.uncommitted = uncommitted.len();
+    // Once each: a pasted log names the same unindexed file on every line. And a few: a log
+    // of a service names hundreds of paths of another machine.
+    let mut seen = HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("… and {more} more warnings like these"));
+    }
+    // Recency first, on the files the ranking scored; co-change then lends from the best two
+    // of them, never past the best one (docs/context.md, "Recent changes").
     recently_changed(
         &mut ranking,
         &candidates,
@@ -830,8 +835,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     timings.rank_ms = ms(t);
 
     let t = Instant::now();
-    let query_terms: std::collections::HashSet<terms::Term> =
-        query.iter().map(|q| q.term).collect();
+    let query_terms: HashSet<terms::Term> = query.iter().map(|q| q.term).collect();
     let mut counter = tokens::CountCache::new(store, req.encoding);
     let budget = req.budget;
     let mut used = 0usize;

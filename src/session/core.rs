@@ -491,6 +491,7 @@ impl Core {
             }
         }
         // A session left before its first turn holds nothing to list or resume.
+        self.follow_store();
         if let Err(e) = self.store.forget_if_empty(&self.id) {
             tracing::debug!("forgetting the empty session {}: {e}", self.id);
         }
@@ -641,13 +642,8 @@ impl Core {
                 );
             }
         }
-        self.follow_store();
-        if let Err(e) = self
-            .store
-            .set_session_window(&self.id, &self.summary, self.window_start)
-        {
-            self.error(format!("the session was not saved: {e}"));
-        }
+        let (summary, start) = (self.summary.clone(), self.window_start);
+        self.save(|store, id| store.set_session_window(id, &summary, start));
         true
     }
 
@@ -1059,12 +1055,18 @@ impl Core {
         }
     }
 
-    fn add_run(&mut self, run_id: &str) {
-        self.runs.push(run_id.to_string());
+    /// Writes the session's row with `write` (given the store and the session's id), to the
+    /// index as it is now (see `follow_store`); a failure is said, and the session goes on.
+    fn save(&mut self, write: impl FnOnce(&Store, &str) -> crate::store::Result<()>) {
         self.follow_store();
-        if let Err(e) = self.store.session_run(&self.id, Some(run_id), now_ms()) {
+        if let Err(e) = write(&self.store, &self.id) {
             self.error(format!("the session was not saved: {e}"));
         }
+    }
+
+    fn add_run(&mut self, run_id: &str) {
+        self.runs.push(run_id.to_string());
+        self.save(|store, id| store.session_run(id, Some(run_id), now_ms()));
     }
 
     /// Validates written files (`before`: their text before the edits); the validation if it
@@ -1360,10 +1362,7 @@ impl Core {
                 match edit::undo(&self.root, Some(&run), false) {
                     Ok(r) => {
                         self.runs.pop();
-                        self.follow_store();
-                        if let Err(e) = self.store.session_run(&self.id, None, now_ms()) {
-                            self.error(format!("the session was not saved: {e}"));
-                        }
+                        self.save(|store, id| store.session_run(id, None, now_ms()));
                         let mut s = format!("run {} undone", r.run);
                         if !r.restored.is_empty() {
                             s.push_str(&format!("; restored {}", r.restored.join(", ")));
@@ -1413,11 +1412,8 @@ impl Core {
                         for h in self.window.iter_mut() {
                             h.tokens = self.models.encoding.count(&h.row.text);
                         }
-                        self.follow_store();
-                        if let Err(e) = self.store.set_session_model(&self.id, &self.models.label())
-                        {
-                            self.error(format!("the session was not saved: {e}"));
-                        }
+                        let label = self.models.label();
+                        self.save(|store, id| store.set_session_model(id, &label));
                         self.emit(Event::ModelChanged {
                             provider: self.models.provider.clone(),
                             model: self.models.model.clone(),
@@ -1430,13 +1426,8 @@ impl Core {
                 self.window_start = self.messages;
                 self.window.clear();
                 self.summary.clear();
-                self.follow_store();
-                if let Err(e) = self
-                    .store
-                    .set_session_window(&self.id, "", self.window_start)
-                {
-                    self.error(format!("the session was not saved: {e}"));
-                }
+                let start = self.window_start;
+                self.save(|store, id| store.set_session_window(id, "", start));
                 self.emit(Event::Cleared);
             }
             "help" => out(self, help_text()),
