@@ -304,6 +304,93 @@ fn the_definition_matching_the_most_task_words_is_kept_last() {
     }
 }
 
+/// Source in a language the map does not parse (Ruby here) is ranked by its words as source
+/// code, not discounted as text; a file without definitions too large to fit comes as the
+/// passage that matches the task, and the lines around one the task names.
+#[test]
+fn code_vibe_does_not_parse_is_ranked_and_shown_in_part() {
+    let t = Test::new();
+    let mut billing = String::from("class Billing\n");
+    for i in 0..120 {
+        billing.push_str(&format!(
+            "  def helper_{i}(x)\n    y = x * {i}\n    y + 1\n  end\n\n"
+        ));
+    }
+    billing.push_str(
+        "  def refund_invoice(invoice)\n    invoice.refund!\n    notify_customer(invoice)\n  end\nend\n",
+    );
+    t.write("lib/billing.rb", &billing)
+        .write(
+            "lib/user_mailer.rb",
+            "class UserMailer\n  def welcome(user)\n    mail(to: user.email)\n  end\nend\n",
+        )
+        .write(
+            "docs/mail.md",
+            "# Mail\n\nThe user mailer sends a welcome mail to the user's email.\n",
+        )
+        .write("main.py", "print('hello')\n");
+
+    let j = t
+        .run(&[
+            "context",
+            "welcome mail not sent to the user email",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        paths(&j)[..2],
+        ["lib/user_mailer.rb", "docs/mail.md"],
+        "{j}"
+    );
+    let mailer = file(&j, "lib/user_mailer.rb");
+    assert_eq!(mailer["included"], "full");
+    assert!(
+        !mailer["reasons"].to_string().contains("not source code"),
+        "{mailer}"
+    );
+    let doc = file(&j, "docs/mail.md")["reasons"].to_string();
+    assert!(doc.contains("not source code"), "{doc}");
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.starts_with("lib/user_mailer.rb\n```ruby\nclass UserMailer"),
+        "{context}"
+    );
+    assert_exact(&j, Encoding::O200kBase);
+
+    let task = "refund invoice does not notify the customer";
+    let j = t
+        .run(&["context", task, "--budget", "600", "--json"])
+        .json();
+    let context = j["context"].as_str().unwrap_or_default();
+    assert_eq!(file(&j, "lib/billing.rb")["included"], "partial", "{j}");
+    assert!(
+        context.starts_with(
+            "lib/billing.rb (lines 601-606 of 606, the rest elided)\n```ruby\n⋮\n\n  def refund_invoice(invoice)\n"
+        ),
+        "{context}"
+    );
+    assert!(!context.contains("helper_7("), "{context}");
+    assert_exact(&j, Encoding::O200kBase);
+
+    // A line the task names comes with the lines around it, though no word matches there.
+    let j = t
+        .run(&[
+            "context",
+            "refund fails at lib/billing.rb:300",
+            "--budget",
+            "900",
+            "--json",
+        ])
+        .json();
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.starts_with("lib/billing.rb (lines 290-310, 601-606 of 606, the rest elided)\n"),
+        "{context}"
+    );
+    assert!(context.contains("    y = x * 59\n"), "{context}");
+    assert_exact(&j, Encoding::O200kBase);
+}
+
 /// `/dev/full`, where every write fails with "No space left on device".
 fn dev_full() -> std::fs::File {
     std::fs::OpenOptions::new()

@@ -149,7 +149,7 @@ pub struct Timings {
 fn candidate(f: &FileRow) -> bool {
     f.skip_reason.is_none()
         && f.hash.is_some()
-        && (f.language.is_some() || TEXT_TYPES.contains(&f.ftype.as_str()))
+        && (rank::is_source(f) || TEXT_TYPES.contains(&f.ftype.as_str()))
 }
 
 fn read_text(root: &Path, path: &str) -> Option<String> {
@@ -1027,6 +1027,34 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 used += n;
                 included[pos] = (Included::Partial, n);
                 blocks.push((pos, block));
+            }
+        }
+        if included[pos].0 == Included::None && symbols.is_empty() {
+            // A file without definitions (documentation, configuration, code vibe does not
+            // parse): the passage that matches the task best, and the lines around those the
+            // task names, in half of what is left (all of it for the best or a named file).
+            let ranges = pack::windows(&text, &s.lines, |line, found| {
+                terms::for_each_word(line, |w| {
+                    analyzer.word_terms(w, |t| {
+                        if query_terms.contains(&t) {
+                            found.push(t);
+                        }
+                    })
+                })
+            });
+            if !ranges.is_empty() {
+                let block = pack::window_block(&f.path, lang, &text, &ranges);
+                let n = counter.count_block(&block)?;
+                let room = if s.named || pos == 0 {
+                    limit - used
+                } else {
+                    (limit - used) / 2
+                };
+                if n <= room {
+                    used += n;
+                    included[pos] = (Included::Partial, n);
+                    blocks.push((pos, block));
+                }
             }
         }
         if included[pos].0 == Included::None && pos == 0 {

@@ -71,7 +71,8 @@ pub fn fence_language(language: Option<&str>, path: &str) -> &'static str {
             Some("json") => "json",
             Some("yaml" | "yml") => "yaml",
             Some("sh" | "bash") => "sh",
-            _ => "",
+            _ => crate::repomap::lang::unparsed_code(&crate::repomap::lang::text_type(path))
+                .unwrap_or(""),
         },
     }
 }
@@ -284,6 +285,80 @@ pub fn focused_block(
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
+/// Lines shown around each line the task names in a file without definitions.
+const AROUND_NAMED: usize = 10;
+
+/// The lines worth showing of a file without definitions (documentation, configuration, code
+/// vibe does not parse) that does not fit whole: the passage of
+/// [`CHUNK_LINES`](super::lexicon::CHUNK_LINES) lines, cut as the lexicon cuts them, where the
+/// most distinct task terms occur (then the most occurrences; the first of equals), widened
+/// to the paragraphs it cuts, and `AROUND_NAMED` lines either side of each line the task
+/// names. `terms_in` gives the task's terms in a line. Empty when nothing matches and no line
+/// is named.
+pub fn windows<T: PartialEq>(
+    text: &str,
+    named: &[u32],
+    mut terms_in: impl FnMut(&str, &mut Vec<T>),
+) -> Vec<(usize, usize)> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut best: Option<((usize, usize), usize)> = None;
+    let mut found: Vec<T> = Vec::new();
+    for (k, chunk) in lines.chunks(super::lexicon::CHUNK_LINES).enumerate() {
+        found.clear();
+        for line in chunk {
+            terms_in(line, &mut found);
+        }
+        let mut distinct = 0;
+        for (i, t) in found.iter().enumerate() {
+            if !found[..i].contains(t) {
+                distinct += 1;
+            }
+        }
+        let score = (distinct, found.len());
+        if distinct > 0 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, k));
+        }
+    }
+    if let Some((_, k)) = best {
+        // Widened to whole paragraphs (blank lines), by at most `AROUND_NAMED` lines each way:
+        // a passage cut in the middle of a function or a section.
+        let blank = |n: usize| lines[n - 1].trim().is_empty();
+        let mut start = k * super::lexicon::CHUNK_LINES + 1;
+        let mut end = (start + super::lexicon::CHUNK_LINES - 1).min(lines.len());
+        for _ in 0..AROUND_NAMED {
+            if start > 1 && !blank(start - 1) && !blank(start) {
+                start -= 1;
+            }
+            if end < lines.len() && !blank(end + 1) && !blank(end) {
+                end += 1;
+            }
+        }
+        ranges.push((start, end));
+    }
+    for &line in named {
+        let line = line as usize;
+        if (1..=lines.len()).contains(&line) {
+            ranges.push((
+                line.saturating_sub(AROUND_NAMED).max(1),
+                (line + AROUND_NAMED).min(lines.len()),
+            ));
+        }
+    }
+    merged(ranges)
+}
+
+/// A file reduced to the line ranges `windows` chose, the rest elided.
+pub fn window_block(path: &str, lang: &str, text: &str, ranges: &[(usize, usize)]) -> String {
+    let header = format!(
+        "{} (lines {} of {}, the rest elided)",
+        shown_path(path),
+        describe_ranges(ranges),
+        text.split_inclusive('\n').count()
+    );
+    block(&header, lang, &ranges_body(text, ranges))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +374,40 @@ mod tests {
             end_line,
             doc: None,
         }
+    }
+
+    /// The passage with the most distinct task words (then the most of them) is shown, cut as
+    /// the lexicon cuts passages, with the lines around each named line.
+    #[test]
+    fn windows_show_the_best_passage_and_named_lines() {
+        let mut text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+        text = text.replacen("line 50\n", "alpha beta\n", 1);
+        text = text.replacen("line 90\n", "alpha alpha alpha\n", 1);
+        let terms_in = |line: &str, found: &mut Vec<String>| {
+            for w in line.split_whitespace() {
+                if ["alpha", "beta"].contains(&w) {
+                    found.push(w.to_string());
+                }
+            }
+        };
+        // Widened by at most 10 lines each way when no blank line is nearer.
+        assert_eq!(windows(&text, &[], terms_in), [(31, 90)]);
+        assert_eq!(
+            windows(&text, &[3, 95, 500, 0], terms_in),
+            [(1, 13), (31, 100)]
+        );
+        assert_eq!(windows("x\ny\n", &[], terms_in), []);
+        // A paragraph across the passage's edges is shown whole.
+        let mut para = text.clone();
+        for n in [38, 39, 84] {
+            para = para.replacen(&format!("line {n}\n"), "\n", 1);
+        }
+        assert_eq!(windows(&para, &[], terms_in), [(40, 83)]);
+        let block = window_block("a.txt", "", &text, &[(41, 42)]);
+        assert_eq!(
+            block,
+            "a.txt (lines 41-42 of 100, the rest elided)\n```\n⋮\nline 41\nline 42\n⋮\n```\n\n"
+        );
     }
 
     /// A signature of an annotated definition shows the line that names it too.

@@ -953,7 +953,14 @@ pub fn paired_test_place() -> usize {
 /// source code (commits change docs, READMEs and changelogs with the code they describe, and a
 /// task rarely needs them in the code's place), none for source.
 pub fn lent_prior(c: &Candidate, text: f64) -> f64 {
-    if c.file.language.is_none() { text } else { 1.0 }
+    if is_source(c.file) { 1.0 } else { text }
+}
+
+/// Whether a file is source code: in a language vibe parses, or in one it ranks by words
+/// alone (`lang::unparsed_code`); the rest (docs, configuration, build files) takes the text
+/// prior.
+pub fn is_source(f: &FileRow) -> bool {
+    f.language.is_some() || crate::repomap::lang::unparsed_code(&f.ftype).is_some()
 }
 
 /// A graph score, or a lift of recent changes, at or below this is too small to list among a
@@ -1295,7 +1302,7 @@ pub fn rank(
                 tune.examples
             ));
         }
-        if c.file.language.is_none() {
+        if !is_source(c.file) {
             score *= tune.text;
             reasons.push(format!("not source code (×{})", tune.text));
         }

@@ -607,6 +607,68 @@ pub fn text_type(path: &str) -> String {
     }
 }
 
+/// Source code in languages vibe does not parse, by the file type `text_type` gives it, with
+/// the tag of a fenced block of it. `vibe context` ranks these files by their words and paths,
+/// as source code (no symbols, no graph edges): a Ruby, PHP or Kotlin file of a project is as
+/// much its code as the parsed ones.
+const UNPARSED: &[(&str, &str)] = &[
+    ("awk", "awk"),
+    ("clj", "clojure"),
+    ("cljs", "clojure"),
+    ("coffee", "coffeescript"),
+    ("cr", "crystal"),
+    ("cs", "csharp"),
+    ("cu", "cuda"),
+    ("cuh", "cuda"),
+    ("dart", "dart"),
+    ("el", "elisp"),
+    ("elm", "elm"),
+    ("erl", "erlang"),
+    ("ex", "elixir"),
+    ("exs", "elixir"),
+    ("fs", "fsharp"),
+    ("groovy", "groovy"),
+    ("hrl", "erlang"),
+    ("hs", "haskell"),
+    ("jl", "julia"),
+    ("kt", "kotlin"),
+    ("kts", "kotlin"),
+    ("lua", "lua"),
+    ("m", "objectivec"),
+    ("ml", "ocaml"),
+    ("mli", "ocaml"),
+    ("mm", "objectivec"),
+    ("nim", "nim"),
+    ("nix", "nix"),
+    ("php", "php"),
+    ("pl", "perl"),
+    ("pm", "perl"),
+    ("ps1", "powershell"),
+    ("pxd", "cython"),
+    ("pyx", "cython"),
+    ("r", "r"),
+    ("rake", "ruby"),
+    ("rb", "ruby"),
+    ("scala", "scala"),
+    ("sol", "solidity"),
+    ("svelte", "svelte"),
+    ("swift", "swift"),
+    ("tcl", "tcl"),
+    ("tf", "hcl"),
+    ("vb", "vbnet"),
+    ("vue", "vue"),
+    ("zig", "zig"),
+];
+
+/// The fence tag of source code vibe does not parse, by its file type (see `text_type`);
+/// `None` for anything else.
+pub fn unparsed_code(ftype: &str) -> Option<&'static str> {
+    UNPARSED
+        .binary_search_by(|(t, _)| t.cmp(&ftype))
+        .ok()
+        .map(|i| UNPARSED[i].1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,5 +742,17 @@ mod tests {
         assert_eq!(text_type("docs/a.MD"), "markdown");
         assert_eq!(text_type("Makefile"), "makefile");
         assert_eq!(text_type("LICENSE"), "other");
+        assert_eq!(
+            unparsed_code(&text_type("app/models/User.RB")),
+            Some("ruby")
+        );
+        assert_eq!(unparsed_code(&text_type("src/Main.kt")), Some("kotlin"));
+        assert_eq!(unparsed_code(&text_type("docs/a.md")), None);
+        assert_eq!(unparsed_code(&text_type("a.py")), None);
+    }
+
+    #[test]
+    fn unparsed_table_is_sorted() {
+        assert!(UNPARSED.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }
