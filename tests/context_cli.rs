@@ -389,6 +389,25 @@ fn code_vibe_does_not_parse_is_ranked_and_shown_in_part() {
     );
     assert!(context.contains("    y = x * 59\n"), "{context}");
     assert_exact(&j, Encoding::O200kBase);
+
+    // Build files and manifests are ranked too; other JSON is not.
+    t.write(
+        "package.json",
+        "{\"name\": \"shop\", \"dependencies\": {\"lodash\": \"4.17.20\"}}\n",
+    )
+    .write("fixtures/lodash.json", "{\"lodash\": \"4.17.20\"}\n")
+    .write(
+        "CMakeLists.txt",
+        "project(shop C)\noption(ENABLE_TLS \"Build with TLS\" ON)\n",
+    );
+    let j = t
+        .run(&["context", "upgrade lodash to 4.17.21", "--json"])
+        .json();
+    assert_eq!(paths(&j), ["package.json"], "{j}");
+    let j = t
+        .run(&["context", "cmake: the ENABLE_TLS option", "--json"])
+        .json();
+    assert_eq!(paths(&j), ["CMakeLists.txt"], "{j}");
 }
 
 /// `/dev/full`, where every write fails with "No space left on device".
@@ -1130,10 +1149,10 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     let run = vibe_in(&t, &shallow.path().join("s"), task);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("(0 commits, 0 read from git)"), "{stderr}");
-    // Off: no history at all.
+    // Off: no history at all, and no work in progress asked for.
     let run = t.run(&["-v", "-c", "context.history=0", "context", task, "--json"]);
     assert!(
-        run.stderr().contains("(0 commits, 0 read from git)"),
+        run.stderr().contains("(0 commits, 0 read from git), rank "),
         "{}",
         run.stderr()
     );
@@ -1413,7 +1432,7 @@ fn work_in_progress_is_what_differs_from_head() {
     assert_eq!(j.to_string().matches("not committed yet").count(), 1, "{j}");
     assert!(!ran.exists(), "the repository's clean filter ran");
 
-    // Without a weight for recent changes, git is not asked.
+    // Without a weight for recent changes, git is not asked, and `-v` does not say 0.
     let out = t
         .cmd_on(&copy)
         .env("VIBE_RANK_TUNE", "recent=0")
@@ -1421,10 +1440,8 @@ fn work_in_progress_is_what_differs_from_head() {
         .output()
         .expect("vibe");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(", 0 changed and not committed,"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(" read from git), rank "), "{stderr}");
+    assert!(!stderr.contains("not committed"), "{stderr}");
 }
 
 /// Docs that past commits changed along with the code are lent less than the code: co-change

@@ -58,15 +58,29 @@ const TEXT_TYPES: &[&str] = &[
     "ini",
     "sh",
     "bash",
+    "zsh",
+    "fish",
     "makefile",
+    "mk",
+    "cmake",
+    "am",
+    "ac",
+    "bzl",
     "dockerfile",
     "sql",
     "proto",
+    "graphql",
     "gradle",
     "css",
     "scss",
+    "sass",
+    "less",
     "html",
 ];
+
+/// Manifests worth ranking among files of types that are mostly data (JSON, XML): a task about
+/// a dependency or a build setting is about them.
+const MANIFESTS: &[&str] = &["package.json", "tsconfig.json", "composer.json", "pom.xml"];
 
 /// How many warnings a context carries at most (then one line says how many more there were).
 const MAX_WARNINGS: usize = 20;
@@ -133,8 +147,9 @@ pub struct Timings {
     pub history_commits: usize,
     /// Commits read from git this run (the rest came from the index).
     pub history_read: usize,
-    /// Candidate files changed in the work tree and not committed (see `recently_changed`).
-    pub uncommitted: usize,
+    /// Candidate files changed in the work tree and not committed (see `recently_changed`);
+    /// `None` when git was not asked (no history, or no weight for recent changes).
+    pub uncommitted: Option<usize>,
     pub rank_ms: f64,
     /// Reading or building the file graph (part of `rank_ms`), and keeping it when built (after
     /// packing).
@@ -149,7 +164,9 @@ pub struct Timings {
 fn candidate(f: &FileRow) -> bool {
     f.skip_reason.is_none()
         && f.hash.is_some()
-        && (rank::is_source(f) || TEXT_TYPES.contains(&f.ftype.as_str()))
+        && (rank::is_source(f)
+            || TEXT_TYPES.contains(&f.ftype.as_str())
+            || MANIFESTS.contains(&f.path.rsplit('/').next().unwrap_or_default()))
 }
 
 fn read_text(root: &Path, path: &str) -> Option<String> {
@@ -522,16 +539,17 @@ fn recently_changed(
 }
 
 /// Of the best `RECENT_TOP` files, those changed and not committed (`history::uncommitted`):
-/// asked of git only with a history (`head`) and a weight for recent changes.
+/// asked of git only with a history (`head`) and a weight for recent changes (`None`
+/// otherwise).
 fn work_in_progress(
     root: &Path,
     head: Option<&str>,
     ranking: &rank::Ranking,
     candidates: &[rank::Candidate],
     index: &HashMap<&str, usize>,
-) -> Result<HashSet<usize>, String> {
+) -> Result<Option<HashSet<usize>>, String> {
     let Some(head) = head.filter(|_| rank::recent_weights().0 > 0.0) else {
-        return Ok(HashSet::new());
+        return Ok(None);
     };
     let best: Vec<&str> = ranking
         .files
@@ -539,10 +557,12 @@ fn work_in_progress(
         .take(RECENT_TOP)
         .map(|s| candidates[s.index].file.path.as_str())
         .collect();
-    Ok(history::uncommitted(root, head, &best)?
-        .iter()
-        .filter_map(|p| index.get(p.as_str()).copied())
-        .collect())
+    Ok(Some(
+        history::uncommitted(root, head, &best)?
+            .iter()
+            .filter_map(|p| index.get(p.as_str()).copied())
+            .collect(),
+    ))
 }
 
 /// Characters that show nothing and separate nothing a reader sees: a byte-order mark (a task
@@ -783,9 +803,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 "{e}; the ranking goes on without the files changed and not committed (set \
                  context.history = 0 to skip them)"
             ));
-            HashSet::new()
+            None
         });
-    timings.uncommitted = uncommitted.len();
+    timings.uncommitted = uncommitted.as_ref().map(HashSet::len);
+    let uncommitted = uncommitted.unwrap_or_default();
     // Once each: a pasted log names the same unindexed file on every line. And a few: a log
     // of a service names hundreds of paths of another machine.
     let mut seen = HashSet::new();
