@@ -78,10 +78,6 @@ const TEXT_TYPES: &[&str] = &[
     "html",
 ];
 
-/// Manifests worth ranking among files of types that are mostly data (JSON, XML): a task about
-/// a dependency or a build setting is about them.
-const MANIFESTS: &[&str] = &["package.json", "tsconfig.json", "composer.json", "pom.xml"];
-
 /// How many warnings a context carries at most (then one line says how many more there were).
 const MAX_WARNINGS: usize = 20;
 
@@ -164,9 +160,7 @@ pub struct Timings {
 fn candidate(f: &FileRow) -> bool {
     f.skip_reason.is_none()
         && f.hash.is_some()
-        && (rank::is_source(f)
-            || TEXT_TYPES.contains(&f.ftype.as_str())
-            || MANIFESTS.contains(&f.path.rsplit('/').next().unwrap_or_default()))
+        && (rank::is_source(f) || TEXT_TYPES.contains(&f.ftype.as_str()))
 }
 
 fn read_text(root: &Path, path: &str) -> Option<String> {
@@ -889,6 +883,16 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .or_insert_with(|| read_text(root, &f.path).map(std::rc::Rc::from))
             .clone()
     };
+    // The task's terms in a line of text.
+    let terms_in = |line: &str, found: &mut Vec<terms::Term>| {
+        terms::for_each_word(line, |w| {
+            analyzer.word_terms(w, |t| {
+                if query_terms.contains(&t) {
+                    found.push(t);
+                }
+            })
+        })
+    };
     // How many of the task's terms a defined name has.
     let matches_task = |name: &str| {
         let mut hit: Vec<terms::Term> = Vec::new();
@@ -955,7 +959,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let symbols = symbols_of(f.id)?;
         // The definitions around the lines the task names (`a.rs:120`) come first of all.
         let at_lines = enclosing(&symbols, &s.lines);
-        let matching: Vec<(usize, usize)> = symbols
+        let mut matching: Vec<(usize, usize)> = symbols
             .iter()
             .enumerate()
             .map(|(i, sym)| {
@@ -971,6 +975,19 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             })
             .filter(|&(_, m)| m > 0)
             .collect();
+        if matching.is_empty() {
+            // No definition's name has a task word: the definitions around the lines of the
+            // best passage that have some, each as strong as its line with the most.
+            for (line, hits) in pack::passage_hits(&text, terms_in) {
+                for i in enclosing(&symbols, &[line]) {
+                    match matching.iter_mut().find(|(j, _)| *j == i) {
+                        Some((_, m)) => *m = (*m).max(hits),
+                        None => matching.push((i, hits)),
+                    }
+                }
+            }
+            matching.sort_unstable();
+        }
         'partial: {
             if matching.is_empty() {
                 break 'partial;
@@ -1054,15 +1071,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // A file without definitions (documentation, configuration, code vibe does not
             // parse): the passage that matches the task best, and the lines around those the
             // task names, in half of what is left (all of it for the best or a named file).
-            let ranges = pack::windows(&text, &s.lines, |line, found| {
-                terms::for_each_word(line, |w| {
-                    analyzer.word_terms(w, |t| {
-                        if query_terms.contains(&t) {
-                            found.push(t);
-                        }
-                    })
-                })
-            });
+            let ranges = pack::windows(&text, &s.lines, terms_in);
             if !ranges.is_empty() {
                 let block = pack::window_block(&f.path, lang, &text, &ranges);
                 let n = counter.count_block(&block)?;

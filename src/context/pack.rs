@@ -302,25 +302,8 @@ pub fn windows<T: PartialEq>(
 ) -> Vec<(usize, usize)> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let mut best: Option<((usize, usize), usize)> = None;
-    let mut found: Vec<T> = Vec::new();
-    for (k, chunk) in lines.chunks(super::lexicon::CHUNK_LINES).enumerate() {
-        found.clear();
-        for line in chunk {
-            terms_in(line, &mut found);
-        }
-        let mut distinct = 0;
-        for (i, t) in found.iter().enumerate() {
-            if !found[..i].contains(t) {
-                distinct += 1;
-            }
-        }
-        let score = (distinct, found.len());
-        if distinct > 0 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, k));
-        }
-    }
-    if let Some((_, k)) = best {
+    let best = best_passage(&lines, &mut terms_in);
+    if let Some(k) = best {
         // Widened to whole paragraphs (blank lines), by at most `AROUND_NAMED` lines each way:
         // a passage cut in the middle of a function or a section.
         let blank = |n: usize| lines[n - 1].trim().is_empty();
@@ -346,6 +329,63 @@ pub fn windows<T: PartialEq>(
         }
     }
     merged(ranges)
+}
+
+/// How many distinct terms `found` holds.
+fn distinct<T: PartialEq>(found: &[T]) -> usize {
+    (0..found.len())
+        .filter(|&i| !found[..i].contains(&found[i]))
+        .count()
+}
+
+/// The passage (its index: lines `CHUNK_LINES` × k + 1 on) where the most distinct task terms
+/// occur, then the most occurrences; the first of equals. `None` when no line has one.
+fn best_passage<T: PartialEq>(
+    lines: &[&str],
+    terms_in: &mut impl FnMut(&str, &mut Vec<T>),
+) -> Option<usize> {
+    let mut best: Option<((usize, usize), usize)> = None;
+    let mut found: Vec<T> = Vec::new();
+    for (k, chunk) in lines.chunks(super::lexicon::CHUNK_LINES).enumerate() {
+        found.clear();
+        for line in chunk {
+            terms_in(line, &mut found);
+        }
+        let score = (distinct(&found), found.len());
+        if score.0 > 0 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+/// The lines of a file's best passage (see `windows`) that have task terms, each with how
+/// many distinct ones (1-based lines): where the task's words meet in a file none of whose
+/// definitions the task names.
+pub fn passage_hits<T: PartialEq>(
+    text: &str,
+    mut terms_in: impl FnMut(&str, &mut Vec<T>),
+) -> Vec<(u32, usize)> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(k) = best_passage(&lines, &mut terms_in) else {
+        return Vec::new();
+    };
+    let start = k * super::lexicon::CHUNK_LINES;
+    let mut found: Vec<T> = Vec::new();
+    let mut hits = Vec::new();
+    for (i, line) in lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(super::lexicon::CHUNK_LINES)
+    {
+        found.clear();
+        terms_in(line, &mut found);
+        if !found.is_empty() {
+            hits.push((i as u32 + 1, distinct(&found)));
+        }
+    }
+    hits
 }
 
 /// A file reduced to the line ranges `windows` chose, the rest elided.
@@ -397,6 +437,9 @@ mod tests {
             [(1, 13), (31, 100)]
         );
         assert_eq!(windows("x\ny\n", &[], terms_in), []);
+        // The lines of the best passage with task words, and how many distinct ones.
+        assert_eq!(passage_hits(&text, terms_in), [(50, 2)]);
+        assert_eq!(passage_hits("x\ny\n", terms_in), []);
         // A paragraph across the passage's edges is shown whole.
         let mut para = text.clone();
         for n in [38, 39, 84] {
