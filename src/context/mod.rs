@@ -883,14 +883,28 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .or_insert_with(|| read_text(root, &f.path).map(std::rc::Rc::from))
             .clone()
     };
-    // The task's terms in a line of text.
+    // The task's terms in a line of text; each word analysed once a run (a document repeats
+    // its words, and a window may scan many of them).
+    let word_hits: std::cell::RefCell<HashMap<String, Vec<terms::Term>>> = Default::default();
     let terms_in = |line: &str, found: &mut Vec<terms::Term>| {
+        let mut cache = word_hits.borrow_mut();
         terms::for_each_word(line, |w| {
+            if let Some(hits) = cache.get(w) {
+                found.extend_from_slice(hits);
+                return;
+            }
+            let mut hits = Vec::new();
             analyzer.word_terms(w, |t| {
                 if query_terms.contains(&t) {
-                    found.push(t);
+                    hits.push(t);
                 }
-            })
+            });
+            found.extend_from_slice(&hits);
+            // Bounded, as the lexicon's cache is: random tokens must not grow it forever.
+            if cache.len() > 200_000 {
+                cache.clear();
+            }
+            cache.insert(w.to_string(), hits);
         })
     };
     // How many of the task's terms a defined name has.
@@ -975,7 +989,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             })
             .filter(|&(_, m)| m > 0)
             .collect();
-        if matching.is_empty() {
+        if matching.is_empty() && !symbols.is_empty() {
             // No definition's name has a task word: the definitions around the lines of the
             // best passage that have some, each as strong as its line with the most.
             for (line, hits) in pack::passage_hits(&text, terms_in) {
@@ -1067,19 +1081,22 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 blocks.push((pos, block));
             }
         }
-        if included[pos].0 == Included::None && symbols.is_empty() {
+        let room = if s.named || pos == 0 {
+            limit - used
+        } else {
+            (limit - used) / 2
+        };
+        // The fewest lines a window shows, at the whole file's tokens per line.
+        let lines = text.split_inclusive('\n').count().max(1);
+        let least = n * lines.min(lexicon::CHUNK_LINES) / lines;
+        if included[pos].0 == Included::None && symbols.is_empty() && least <= room {
             // A file without definitions (documentation, configuration, code vibe does not
             // parse): the passage that matches the task best, and the lines around those the
             // task names, in half of what is left (all of it for the best or a named file).
             let ranges = pack::windows(&text, &s.lines, terms_in);
-            if !ranges.is_empty() {
+            if !ranges.is_empty() && ranges != [(1, lines)] {
                 let block = pack::window_block(&f.path, lang, &text, &ranges);
                 let n = counter.count_block(&block)?;
-                let room = if s.named || pos == 0 {
-                    limit - used
-                } else {
-                    (limit - used) / 2
-                };
                 if n <= room {
                     used += n;
                     included[pos] = (Included::Partial, n);

@@ -70,9 +70,13 @@ pub fn fence_language(language: Option<&str>, path: &str) -> &'static str {
             Some("toml") => "toml",
             Some("json") => "json",
             Some("yaml" | "yml") => "yaml",
-            Some("sh" | "bash") => "sh",
-            _ => crate::repomap::lang::unparsed_code(&crate::repomap::lang::text_type(path))
-                .unwrap_or(""),
+            Some("sh" | "bash" | "zsh") => "sh",
+            Some("fish") => "fish",
+            Some("graphql") => "graphql",
+            _ => match crate::repomap::lang::text_type(path).as_str() {
+                "cmake" => "cmake",
+                other => crate::repomap::lang::unparsed_code(other).unwrap_or(""),
+            },
         },
     }
 }
@@ -295,7 +299,7 @@ const AROUND_NAMED: usize = 10;
 /// to the paragraphs it cuts, and `AROUND_NAMED` lines either side of each line the task
 /// names. `terms_in` gives the task's terms in a line. Empty when nothing matches and no line
 /// is named.
-pub fn windows<T: PartialEq>(
+pub fn windows<T: Ord + Clone>(
     text: &str,
     named: &[u32],
     mut terms_in: impl FnMut(&str, &mut Vec<T>),
@@ -331,16 +335,17 @@ pub fn windows<T: PartialEq>(
     merged(ranges)
 }
 
-/// How many distinct terms `found` holds.
-fn distinct<T: PartialEq>(found: &[T]) -> usize {
-    (0..found.len())
-        .filter(|&i| !found[..i].contains(&found[i]))
-        .count()
+/// How many distinct terms `found` holds (sorted, as a line of data can hold thousands).
+fn distinct<T: Ord + Clone>(found: &[T]) -> usize {
+    let mut all = found.to_vec();
+    all.sort_unstable();
+    all.dedup();
+    all.len()
 }
 
 /// The passage (its index: lines `CHUNK_LINES` × k + 1 on) where the most distinct task terms
 /// occur, then the most occurrences; the first of equals. `None` when no line has one.
-fn best_passage<T: PartialEq>(
+fn best_passage<T: Ord + Clone>(
     lines: &[&str],
     terms_in: &mut impl FnMut(&str, &mut Vec<T>),
 ) -> Option<usize> {
@@ -362,7 +367,7 @@ fn best_passage<T: PartialEq>(
 /// The lines of a file's best passage (see `windows`) that have task terms, each with how
 /// many distinct ones (1-based lines): where the task's words meet in a file none of whose
 /// definitions the task names.
-pub fn passage_hits<T: PartialEq>(
+pub fn passage_hits<T: Ord + Clone>(
     text: &str,
     mut terms_in: impl FnMut(&str, &mut Vec<T>),
 ) -> Vec<(u32, usize)> {
