@@ -443,6 +443,12 @@ fn code_vibe_does_not_parse_is_ranked_and_shown_in_part() {
         .run(&["context", "cmake: the ENABLE_TLS option", "--json"])
         .json();
     assert_eq!(paths(&j), ["CMakeLists.txt"], "{j}");
+    t.write("net/BUILD", "cc_library(name = \"zlibwrap\")\n")
+        .write("BUILD.bazel", "cc_binary(name = \"shopd\")\n");
+    let j = t
+        .run(&["context", "bazel: zlibwrap and shopd targets", "--json"])
+        .json();
+    assert_eq!(paths(&j), ["BUILD.bazel", "net/BUILD"], "{j}");
 }
 
 /// `/dev/full`, where every write fails with "No space left on device".

@@ -66,10 +66,12 @@ const TEXT_TYPES: &[&str] = &[
     "am",
     "ac",
     "bzl",
+    "bazel",
     "dockerfile",
     "sql",
     "proto",
     "graphql",
+    "gql",
     "gradle",
     "css",
     "scss",
@@ -157,10 +159,15 @@ pub struct Timings {
     pub tokenizer_misses: usize,
 }
 
+/// Build files known by their whole name, which gives them no type of their own (Bazel's).
+const BUILD_NAMES: &[&str] = &["BUILD", "WORKSPACE"];
+
 fn candidate(f: &FileRow) -> bool {
     f.skip_reason.is_none()
         && f.hash.is_some()
-        && (rank::is_source(f) || TEXT_TYPES.contains(&f.ftype.as_str()))
+        && (rank::is_source(f)
+            || TEXT_TYPES.contains(&f.ftype.as_str())
+            || BUILD_NAMES.contains(&f.path.rsplit('/').next().unwrap_or_default()))
 }
 
 fn read_text(root: &Path, path: &str) -> Option<String> {
