@@ -1009,6 +1009,13 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             }
             matching.sort_unstable();
         }
+        // What a focused block or a window may take: half of what is left, or all of it for the
+        // best file, as for a named one (it is the one the task is most likely about).
+        let room = if s.named || pos == 0 {
+            limit - used
+        } else {
+            (limit - used) / 2
+        };
         'partial: {
             if matching.is_empty() {
                 break 'partial;
@@ -1060,13 +1067,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
             let mut order = matching;
             order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
-            // The best file may take all that is left, as a named one: it is the one the task is
-            // most likely about.
-            let room = if s.named || pos == 0 {
-                limit - used
-            } else {
-                (limit - used) / 2
-            };
             let (mut lo, mut hi) = (0, order.len());
             let mut best: Option<(String, usize)> = None;
             while lo < hi {
@@ -1088,11 +1088,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 blocks.push((pos, block));
             }
         }
-        let room = if s.named || pos == 0 {
-            limit - used
-        } else {
-            (limit - used) / 2
-        };
         // The fewest lines a window shows, at the whole file's tokens per line.
         let lines = text.split_inclusive('\n').count().max(1);
         let least = n * lines.min(lexicon::CHUNK_LINES) / lines;
