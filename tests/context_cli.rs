@@ -277,6 +277,56 @@ fn a_file_of_many_definitions_comes_as_its_matching_definition_alone() {
     assert!(!context.contains("def helper_07(value):"), "{context}");
 }
 
+/// The best file's test comes up to 5th in a language vibe does not parse too (a Ruby file's
+/// spec), and only a test of the file's own kind: a C file's Tcl test stays where it ranks.
+#[test]
+fn the_spec_of_the_best_ruby_file_comes_up() {
+    let t = Test::new();
+    t.write(
+        "lib/billing.rb",
+        "class Billing\n  def refund_invoice(invoice)\n    invoice.refund!\n    notify_customer(invoice.customer)\n  end\nend\n",
+    )
+    .write(
+        "spec/billing_spec.rb",
+        "describe Billing do\n  it 'refunds the money' do\n    expect(subject).to be_ok\n  end\nend\n",
+    )
+    .write("src/cluster.c", "int cluster_reset(int slot) { return slot; }\n")
+    .write("tests/cluster.tcl", "test \"reset\" { reset }\n");
+    for k in 1..=6 {
+        t.write(
+            &format!("src/slots{k}.c"),
+            format!("/* cluster slot {k} */\nint slots{k}_cluster_reset(int slot) {{ return slot + {k}; }}\n"),
+        );
+        t.write(
+            &format!("lib/ledger{k}.rb"),
+            format!("class Ledger{k}\n  def post(invoice, customer)\n    invoice.total + customer.credit\n  end\nend\n"),
+        );
+    }
+    let j = t
+        .run(&["context", "refund the invoice to the customer", "--json"])
+        .json();
+    let p = paths(&j);
+    assert_eq!(p[0], "lib/billing.rb", "{p:?}");
+    assert_eq!(
+        p.get(4).map(String::as_str),
+        Some("spec/billing_spec.rb"),
+        "{p:?}"
+    );
+    let spec = file(&j, "spec/billing_spec.rb")["reasons"].to_string();
+    assert!(
+        spec.contains("the test named after lib/billing.rb"),
+        "{spec}"
+    );
+
+    let j = t
+        .run(&["context", "cluster_reset returns the slot", "--json"])
+        .json();
+    let p = paths(&j);
+    assert_eq!(p[0], "src/cluster.c", "{p:?}");
+    let at = p.iter().position(|x| x == "tests/cluster.tcl");
+    assert!(at.is_some_and(|at| at > 4), "{p:?}");
+}
+
 /// A file none of whose definitions the task names comes as the definition where the task's
 /// words meet in its body (the best passage's lines), not as bare signatures.
 #[test]

@@ -436,18 +436,25 @@ fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
     }
     let source = |s: &rank::Scored| {
         let f = candidates[s.index].file;
-        f.language.is_some() && !is_test_path(&f.path)
+        rank::is_source(f) && !is_test_path(&f.path)
     };
     let Some(best) = ranking.files.iter().take(3).find(|s| source(s)) else {
         return;
     };
-    let best_path = &candidates[best.index].file.path;
+    // A parsed file pairs with a parsed test (a JavaScript file's test may be TypeScript), and
+    // code vibe does not parse with a test of its own type (a Ruby file's spec, not a C file's
+    // Tcl test).
+    let kind = |f: &FileRow| f.language.is_none().then(|| f.ftype.clone());
+    let best_file = candidates[best.index].file;
+    let best_path = &best_file.path;
     let Some(subject) = test_subject(best_path) else {
         return;
     };
     let Some(pos) = ranking.files.iter().take(PAIRED_TEST_WITHIN).position(|s| {
         let f = candidates[s.index].file;
-        f.language.is_some() && tested_name(&f.path).as_ref() == Some(&subject)
+        rank::is_source(f)
+            && kind(f) == kind(best_file)
+            && tested_name(&f.path).as_ref() == Some(&subject)
     }) else {
         return;
     };

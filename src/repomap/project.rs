@@ -53,9 +53,16 @@ pub fn is_test_path(path: &str) -> bool {
         || stem.ends_with("_tests")
         || name.contains(".test.")
         || name.contains(".spec.")
-        || (name.ends_with(".java") && (stem.ends_with("Test") || stem.ends_with("Tests")))
+        || (XUNIT_NAMED.iter().any(|ext| name.ends_with(ext))
+            && (stem.ends_with("Test") || stem.ends_with("Tests")))
+        // RSpec: `spec/models/user_spec.rb`, `spec/spec_helper.rb` (in other languages a
+        // `_spec` file is as often source: nghttp2's `priority_spec.c`, a `swagger_spec.go`).
+        || (name.ends_with(".rb") && (stem.ends_with("_spec") || dirs.split('/').any(|d| d == "spec")))
         || name == "conftest.py"
 }
+
+/// Languages whose tests are classes named `…Test` or `…Tests` (JUnit, xUnit, PHPUnit, XCTest).
+const XUNIT_NAMED: &[&str] = &[".java", ".kt", ".scala", ".groovy", ".cs", ".php", ".swift"];
 
 /// What a test file is named after, by the conventions of its language: `test_parser.py`,
 /// `parser_test.go`, `ParserTest.java`, `TestParser.java`, `parser.test.ts`, `test-parser.js`
@@ -409,6 +416,14 @@ mod tests {
         assert!(is_test_path("src/test/java/FooTest.java"));
         assert!(!is_test_path("src/contest.py"));
         assert!(!is_test_path("src/main.rs"));
+        assert!(is_test_path("spec/models/user_spec.rb"));
+        assert!(is_test_path("spec/spec_helper.rb"));
+        assert!(is_test_path("app/src/androidTest/FooTest.kt"));
+        assert!(is_test_path("Shop.UnitTests/CartTests.cs"));
+        assert!(is_test_path("src/Invoice/InvoiceTest.php"));
+        assert!(!is_test_path("deps/nghttp2/lib/nghttp2_priority_spec.c"));
+        assert!(!is_test_path("pkg/api/swagger_spec.go"));
+        assert!(!is_test_path("app/models/user.rb"));
     }
 
     #[test]
@@ -429,6 +444,8 @@ mod tests {
             ("test/parallel/test-dns.js", "lib/dns.js"),
             ("tests/parser.rs", "src/parser/mod.rs"),
             ("tests/test_http_client.py", "src/http-client.py"),
+            ("spec/models/user_spec.rb", "app/models/user.rb"),
+            ("Shop.UnitTests/CartTests.cs", "Shop/Cart.cs"),
         ] {
             assert_eq!(
                 tested_name(test),
