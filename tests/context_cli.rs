@@ -37,18 +37,30 @@ fn assert_exact(j: &Value, encoding: Encoding) {
     assert!(used <= j["budget"].as_u64().unwrap_or(0) as usize);
 }
 
+/// `head`, then `n` helpers as `helper` writes the i-th, then `tail`: a file large enough that
+/// only part of it fits.
+fn padded(head: &str, n: usize, helper: impl Fn(usize) -> String, tail: &str) -> String {
+    let mut s = String::from(head);
+    s.extend((0..n).map(helper));
+    s.push_str(tail);
+    s
+}
+
+/// The i-th of a Python module's helpers, which no task here names.
+fn py_helper(i: usize) -> String {
+    format!(
+        "def helper_{i:02}(value):\n    \"\"\"Helper {i}.\"\"\"\n    total = value\n    for step in range({i}):\n        total += step * {i}\n    return total\n\n\n"
+    )
+}
+
 /// A module big enough that only its matching definition fits in full.
 fn big_module(helpers: usize) -> String {
-    let mut s = String::from("\"\"\"Many helpers.\"\"\"\n\n");
-    for i in 0..helpers {
-        s.push_str(&format!(
-            "def helper_{i:02}(value):\n    \"\"\"Helper {i}.\"\"\"\n    total = value\n    for step in range({i}):\n        total += step * {i}\n    return total\n\n\n"
-        ));
-    }
-    s.push_str(
+    padded(
+        "\"\"\"Many helpers.\"\"\"\n\n",
+        helpers,
+        py_helper,
         "def checksum_frame(frame):\n    \"\"\"CRC of a frame.\"\"\"\n    crc = 0\n    for b in frame:\n        crc = (crc << 1) ^ b\n    return crc & 0xFFFF\n",
-    );
-    s
+    )
 }
 
 #[test]
@@ -332,13 +344,10 @@ fn the_spec_of_the_best_ruby_file_comes_up() {
 #[test]
 fn a_definition_whose_body_matches_the_task_comes_in_full() {
     let t = Test::new();
-    let mut text = String::from("\"\"\"Helpers.\"\"\"\n\n");
-    for i in 0..80 {
-        text.push_str(&format!(
-            "def helper_{i:02}(value):\n    \"\"\"Helper {i}.\"\"\"\n    total = value\n    for step in range({i}):\n        total += step * {i}\n    return total\n\n\n"
-        ));
-    }
-    text.push_str(
+    let text = padded(
+        "\"\"\"Helpers.\"\"\"\n\n",
+        80,
+        py_helper,
         "def verify(frame, expected):\n    crc = 0\n    for b in frame:\n        crc = (crc << 1) ^ b\n    if crc != expected:\n        raise ValueError(\"frame checksum mismatch\")\n    return crc\n",
     );
     t.write("frames.py", &text);
@@ -404,13 +413,10 @@ fn the_definition_matching_the_most_task_words_is_kept_last() {
 #[test]
 fn code_vibe_does_not_parse_is_ranked_and_shown_in_part() {
     let t = Test::new();
-    let mut billing = String::from("class Billing\n");
-    for i in 0..120 {
-        billing.push_str(&format!(
-            "  def helper_{i}(x)\n    y = x * {i}\n    y + 1\n  end\n\n"
-        ));
-    }
-    billing.push_str(
+    let billing = padded(
+        "class Billing\n",
+        120,
+        |i| format!("  def helper_{i}(x)\n    y = x * {i}\n    y + 1\n  end\n\n"),
         "  def refund_invoice(invoice)\n    invoice.refund!\n    notify_customer(invoice)\n  end\nend\n",
     );
     t.write("lib/billing.rb", &billing)

@@ -644,13 +644,17 @@ pub fn uncommitted<'a>(
     }
     let tree_args = with(&["ls-tree", "-r", "-z", head], paths);
     let index_args = with(&["ls-files", "-v", "--stage", "-z"], paths);
-    // The files are hashed while git lists its entries.
+    // The files are hashed while git lists its entries: as they are, and for a file with CRLF
+    // line ends also as LF.
     let (in_head, in_index, ids) = std::thread::scope(|s| {
         let index = s.spawn(|| git(root, &index_args));
         let tree = s.spawn(|| git(root, &tree_args));
-        let ids: Vec<Option<String>> = paths
+        let ids: Vec<Option<(String, Option<String>)>> = paths
             .iter()
-            .map(|p| std::fs::read(root.join(p)).ok().map(|b| blob_id(&b)))
+            .map(|p| {
+                let b = std::fs::read(root.join(p)).ok()?;
+                Some((blob_id(&b), with_lf(&b).map(|lf| blob_id(&lf))))
+            })
             .collect();
         let joined = |h: std::thread::ScopedJoinHandle<'_, _>| h.join().unwrap_or(Ok(None));
         (joined(tree), joined(index), ids)
@@ -697,19 +701,11 @@ pub fn uncommitted<'a>(
         .iter()
         .zip(&ids)
         .filter(|(p, id)| {
-            let Some(id) = id else { return false };
-            if !tracked.contains_key(**p) {
-                return false;
-            }
-            match in_head.get(**p) {
-                None => true,
-                Some(stored) if stored == id => false,
-                // Maybe with CRLF line ends as LF (read again: only a file that differs).
-                Some(stored) => std::fs::read(root.join(p))
-                    .ok()
-                    .and_then(|b| with_lf(&b))
-                    .is_none_or(|lf| blob_id(&lf) != *stored),
-            }
+            let Some((id, lf)) = id else { return false };
+            tracked.contains_key(**p)
+                && in_head
+                    .get(**p)
+                    .is_none_or(|stored| stored != id && lf.as_ref() != Some(stored))
         })
         .map(|(p, _)| *p)
         .collect();

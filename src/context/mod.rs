@@ -923,13 +923,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     };
     // How many of the task's terms a defined name has.
     let matches_task = |name: &str| {
-        let mut hit: Vec<terms::Term> = Vec::new();
-        analyzer.word_terms(name, |t| {
-            if query_terms.contains(&t) && !hit.contains(&t) {
-                hit.push(t);
-            }
-        });
-        hit.len()
+        let mut found = Vec::new();
+        terms_in(name, &mut found);
+        pack::distinct(&found)
     };
 
     // A file with the same text as one ranked above it (a copy, or the same file reached
@@ -1095,8 +1091,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 blocks.push((pos, block));
             }
         }
-        // The fewest lines a window shows, at the whole file's tokens per line.
-        let lines = text.split_inclusive('\n').count().max(1);
+        // The fewest lines a window shows, at the whole file's tokens per line (the lines as
+        // the index counted them).
+        let lines = (f.lines as usize).max(1);
         let least = n * lines.min(lexicon::CHUNK_LINES) / lines;
         if included[pos].0 == Included::None && symbols.is_empty() && least <= room {
             // A file without definitions (documentation, configuration, code vibe does not

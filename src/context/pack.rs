@@ -336,7 +336,7 @@ pub fn windows<T: Ord + Clone>(
 }
 
 /// How many distinct terms `found` holds (sorted, as a line of data can hold thousands).
-fn distinct<T: Ord + Clone>(found: &[T]) -> usize {
+pub fn distinct<T: Ord + Clone>(found: &[T]) -> usize {
     let mut all = found.to_vec();
     all.sort_unstable();
     all.dedup();
