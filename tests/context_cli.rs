@@ -1842,6 +1842,31 @@ fn no_match_falls_back_to_the_map_ranking() {
     assert_exact(&j, Encoding::O200kBase);
 }
 
+/// In a repository of code the map does not parse (Ruby here), a task nothing matches still
+/// gets its files, after the parsed ones and in path order, not "no source file is indexed".
+#[test]
+fn no_match_falls_back_to_code_the_map_does_not_parse_too() {
+    let t = Test::new();
+    t.write("lib/zoo.rb", "class Zoo\n  def open\n  end\nend\n")
+        .write("app/models/animal.rb", "class Animal\nend\n")
+        .write("tools/gen.py", "def generate():\n    pass\n")
+        .write("README.md", "# Zoo\n");
+    let j = t.run(&["context", "zzqx", "--json"]).json();
+    assert_eq!(
+        paths(&j),
+        ["tools/gen.py", "app/models/animal.rb", "lib/zoo.rb"],
+        "{j}"
+    );
+    assert!(
+        j["files"][1]["reasons"]
+            .to_string()
+            .contains("code the map does not parse, listed by path"),
+        "{j}"
+    );
+    assert_eq!(j["files"][2]["included"], "full", "{j}");
+    assert_exact(&j, Encoding::O200kBase);
+}
+
 /// A file with the same text as one ranked above it (a copy, the same file through a symlinked
 /// directory) is shown once: the other comes as its path line, with the reason.
 #[test]

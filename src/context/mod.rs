@@ -837,14 +837,16 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
-        // Nothing in the task matches: fall back to the repo map's own importance.
+        // Nothing in the task matches: fall back to the repo map's own importance, then to
+        // the code it does not parse (a Ruby or PHP repository has no other), in path order.
         let mut order: Vec<usize> = (0..candidates.len())
-            .filter(|&i| candidates[i].file.language.is_some())
+            .filter(|&i| rank::is_source(candidates[i].file))
             .collect();
+        let parsed = |i: usize| candidates[i].file.language.is_some();
         order.sort_by(|&a, &b| {
-            files[b]
-                .rank
-                .total_cmp(&files[a].rank)
+            parsed(b)
+                .cmp(&parsed(a))
+                .then_with(|| files[b].rank.total_cmp(&files[a].rank))
                 .then_with(|| files[a].path.cmp(&files[b].path))
         });
         ranking.files = order
@@ -855,9 +857,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 score: files[i].rank,
                 named: false,
                 lines: Vec::new(),
-                reasons: vec![
-                    "no file matches the task; ranked by importance in the repo map".into(),
-                ],
+                reasons: vec![if parsed(i) {
+                    "no file matches the task; ranked by importance in the repo map".into()
+                } else {
+                    "no file matches the task; code the map does not parse, listed by path".into()
+                }],
             })
             .collect();
     }
