@@ -588,7 +588,7 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         let j = t.run(&["context", task, "--json"]).json();
         let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
         assert!(
-            reasons.contains("the task's component prefix names it (core:)"),
+            reasons.contains("the task names its component (core)"),
             "{task}: {reasons}"
         );
     }

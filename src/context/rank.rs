@@ -768,6 +768,12 @@ pub fn component_of(task: &str) -> Option<String> {
     if tagged.is_some() {
         return tagged;
     }
+    prefix_component(task).or_else(|| phrase_component(task))
+}
+
+/// The `component:` or Conventional Commits scope a task (after its bracketed tags) starts
+/// with; see [`component_of`].
+fn prefix_component(task: &str) -> Option<String> {
     let first = task.split_whitespace().next()?;
     let head = first.strip_suffix(':')?;
     let head = head.strip_suffix('!').unwrap_or(head);
@@ -782,6 +788,70 @@ pub fn component_of(task: &str) -> Option<String> {
         None => head,
     };
     as_component(comp)
+}
+
+/// The part a task's first line calls "the X module" (or package, library, crate, plugin,
+/// extension, subsystem, driver): `Fix AttributeError in the email module` → `email`. Only
+/// after "the", and not a word of the language (`the same module`, `the new driver`).
+fn phrase_component(task: &str) -> Option<String> {
+    const KINDS: &[&str] = &[
+        "module",
+        "modules",
+        "package",
+        "library",
+        "crate",
+        "plugin",
+        "extension",
+        "subsystem",
+        "driver",
+    ];
+    // Words that say which module without naming it.
+    const DESCRIBING: &[&str] = &[
+        "main",
+        "core",
+        "whole",
+        "entire",
+        "old",
+        "default",
+        "first",
+        "last",
+        "next",
+        "standard",
+        "following",
+        "previous",
+        "current",
+        "corresponding",
+        "underlying",
+        "internal",
+        "external",
+        "shared",
+        "dynamic",
+        "static",
+        "public",
+        "private",
+        "affected",
+        "relevant",
+        "right",
+        "wrong",
+        "native",
+        "builtin",
+        "missing",
+        "unused",
+    ];
+    let line = task.lines().find(|l| !l.trim().is_empty())?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.windows(3).find_map(|w| {
+        let name = w[1].trim_matches(|c: char| matches!(c, '`' | '\'' | '"'));
+        let kind = w[2].trim_end_matches(|c: char| c.is_ascii_punctuation());
+        (w[0].eq_ignore_ascii_case("the")
+            && KINDS.iter().any(|k| kind.eq_ignore_ascii_case(k))
+            && name.len() >= 2
+            && !crate::context::terms::is_stop_word(&name.to_ascii_lowercase())
+            && !DESCRIBING.contains(&name.to_ascii_lowercase().as_str())
+            && !is_change_type(name))
+        .then(|| as_component(name))
+        .flatten()
+    })
 }
 
 /// The first component among the bracketed tags a task starts with (`[clang][NFC] …`,
@@ -1215,7 +1285,7 @@ pub fn rank(
         if hint > 0.0 {
             score += tune.component * hint;
             reasons.push(format!(
-                "the task's component prefix names it ({}:)",
+                "the task names its component ({})",
                 component.as_deref().unwrap_or("")
             ));
         }
@@ -1395,6 +1465,18 @@ pub(super) mod tests {
         assert_eq!(comp("bpo-4567: y"), "");
         assert_eq!(comp("Update: y"), "");
         assert_eq!(comp("[backport] y"), "");
+        assert_eq!(
+            comp("[3.11] gh-118643: Fix x in the email module (GH-2)"),
+            "email"
+        );
+        assert_eq!(comp("Use the `json` package, not simplejson"), "json");
+        assert_eq!(comp("Fix a leak in the http.client module."), "http.client");
+        assert_eq!(comp("Fix the same module twice"), "");
+        assert_eq!(comp("Fix the new driver"), "");
+        assert_eq!(comp("Fix the core module"), "");
+        assert_eq!(comp("removing unused module"), "");
+        assert_eq!(comp("x\n\nthe email module"), "");
+        assert_eq!(comp("url: in the email module"), "url");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(

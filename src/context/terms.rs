@@ -675,6 +675,11 @@ pub fn is_tracker_id(token: &str) -> bool {
             .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A word that carries nothing in a task (`the`, `in`, `same`), lowercased.
+pub fn is_stop_word(lower: &str) -> bool {
+    STOPWORDS.contains(&lower)
+}
+
 /// A word that says what kind of change a task is rather than what code it touches (`fix`,
 /// `add`, `refactor`, …), lowercased.
 pub fn is_change_word(lower: &str) -> bool {
