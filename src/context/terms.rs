@@ -182,25 +182,32 @@ const TRAILER_KEYS: &[&str] = &[
 /// floatformat. MIME-Version: 1.0 Content-Type: text/plain; charset=UTF-8
 /// Content-Transfer-Encoding: 8bit`): the group as mail headers write it, `MIME-Version: 1.0`
 /// followed by a `Content-Type:` (and maybe the encoding); their words (content, type, text,
-/// encoding) would match code by chance. A `Content-Type:` alone in prose stays.
+/// encoding) would match code by chance. A `Content-Type:` alone in prose stays. So do the
+/// lines `git cherry-pick -x` and `git revert` add (`(cherry picked from commit <hash>)`,
+/// `This reverts commit <hash>.`): `commit` and `picked` matched a database module's code in a
+/// backport's task.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
-    match without_mime_headers(text) {
+    match without_tool_lines(text) {
         Cow::Borrowed(text) => trailers_of(text),
         Cow::Owned(text) => Cow::Owned(trailers_of(&text).into_owned()),
     }
 }
 
-/// The text without its MIME header groups ([`without_trailers`]); each group's line ends
-/// stay, so that lines keep their places.
-fn without_mime_headers(text: &str) -> std::borrow::Cow<'_, str> {
+/// The text without its MIME header groups and the lines git's cherry-pick and revert add
+/// ([`without_trailers`]); the line ends of what goes stay, so that lines keep their places.
+fn without_tool_lines(text: &str) -> std::borrow::Cow<'_, str> {
     static MIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r#"(?i)MIME-Version:\s*1\.0\s+Content-Type:\s*[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w-]+=(?:"[^"\n]*"|[^\s;"]+))*;?(?:\s+Content-Transfer-Encoding:\s*(?:7bit|8bit|binary|quoted-printable|base64)\b)?"#,
+            concat!(
+                r#"(?i)MIME-Version:\s*1\.0\s+Content-Type:\s*[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w-]+=(?:"[^"\n]*"|[^\s;"]+))*;?(?:\s+Content-Transfer-Encoding:\s*(?:7bit|8bit|binary|quoted-printable|base64)\b)?"#,
+                // What `git cherry-pick -x` and `git revert` write.
+                r#"|\(cherry[- ]picked from commit [0-9a-f]{7,64}\)|\bThis reverts commit [0-9a-f]{7,64}\b\.?"#,
+            ),
         )
         .expect("a valid pattern")
     });
-    if !text.contains(':') {
+    if !text.contains(':') && !text.contains("commit") {
         return std::borrow::Cow::Borrowed(text);
     }
     MIME.replace_all(text, |m: &regex::Captures| {
@@ -851,6 +858,19 @@ mod tests {
                 "see below\nFrom: Ann <ann@example.org>\nSubject: x",
                 "see below\nFrom: Ann\nSubject: x\n",
             ),
+            // What git cherry-pick -x and git revert add goes; a commit named in prose stays.
+            (
+                "fix deadlock (GH-102222)\n\n(cherry picked from commit 5f11478ce7fda826)\n",
+                "fix deadlock (GH-102222)\n\n\n",
+            ),
+            (
+                "Revert \"x\"\n\nThis reverts commit 1a2b3c4d5e.\nIt broke y.",
+                "Revert \"x\"\n\n\nIt broke y.",
+            ),
+            (
+                "the fix from commit 1a2b3c4d5e was lost",
+                "the fix from commit 1a2b3c4d5e was lost",
+            ),
         ] {
             assert_eq!(without_trailers(text), read, "{text:?}");
         }
@@ -995,7 +1015,7 @@ mod tests {
         let a = Analyzer::default();
         let q = query_terms(
             &a,
-            "gh-102126: fix deadlock (cherry picked from commit 5f11478ce7fda826) bpo-4567 UTF-8 SHA-256",
+            "gh-102126: fix deadlock in commit 5f11478ce7fda826 bpo-4567 UTF-8 SHA-256",
         );
         let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
         assert_eq!(words, ["deadlock", "commit", "UTF", "SHA"]);
