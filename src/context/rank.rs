@@ -837,6 +837,21 @@ fn phrase_component(task: &str) -> Option<String> {
         "builtin",
         "missing",
         "unused",
+        "actual",
+        "existing",
+        "original",
+        "separate",
+        "single",
+        "specific",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
     ];
     let line = task.lines().find(|l| !l.trim().is_empty())?;
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -846,6 +861,7 @@ fn phrase_component(task: &str) -> Option<String> {
         (w[0].eq_ignore_ascii_case("the")
             && KINDS.iter().any(|k| kind.eq_ignore_ascii_case(k))
             && name.len() >= 2
+            && !name.starts_with(|c: char| c.is_ascii_digit())
             && !crate::context::terms::is_stop_word(&name.to_ascii_lowercase())
             && !DESCRIBING.contains(&name.to_ascii_lowercase().as_str())
             && !is_change_type(name))
@@ -1475,6 +1491,13 @@ pub(super) mod tests {
         assert_eq!(comp("Fix the new driver"), "");
         assert_eq!(comp("Fix the core module"), "");
         assert_eq!(comp("removing unused module"), "");
+        assert_eq!(comp("the 4th package treated specially"), "");
+        assert_eq!(comp("is the eighth package getting special treatment"), "");
+        assert_eq!(comp("Fix the tcs_auth_mgr.c module's leak"), "");
+        assert_eq!(
+            comp("Patch the tcs_auth_mgr.c module to fix x"),
+            "tcs_auth_mgr.c"
+        );
         assert_eq!(comp("x\n\nthe email module"), "");
         assert_eq!(comp("url: in the email module"), "url");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
