@@ -1842,29 +1842,35 @@ fn no_match_falls_back_to_the_map_ranking() {
     assert_exact(&j, Encoding::O200kBase);
 }
 
-/// In a repository of code the map does not parse (Ruby here), a task nothing matches still
-/// gets its files, after the parsed ones and in path order, not "no source file is indexed".
+/// When nothing matches, code the map does not parse is listed too: after the parsed files,
+/// in path order, vendored code last; and in a repository of nothing else (Ruby here), it is
+/// what comes, not "no source file is indexed".
 #[test]
 fn no_match_falls_back_to_code_the_map_does_not_parse_too() {
     let t = Test::new();
     t.write("lib/zoo.rb", "class Zoo\n  def open\n  end\nend\n")
         .write("app/models/animal.rb", "class Animal\nend\n")
-        .write("tools/gen.py", "def generate():\n    pass\n")
+        .write("app/vendor/rack.rb", "module Rack\nend\n")
         .write("README.md", "# Zoo\n");
     let j = t.run(&["context", "zzqx", "--json"]).json();
     assert_eq!(
         paths(&j),
-        ["tools/gen.py", "app/models/animal.rb", "lib/zoo.rb"],
+        ["app/models/animal.rb", "lib/zoo.rb", "app/vendor/rack.rb"],
         "{j}"
     );
     assert!(
-        j["files"][1]["reasons"]
+        j["files"][0]["reasons"]
             .to_string()
             .contains("code the map does not parse, listed by path"),
         "{j}"
     );
-    assert_eq!(j["files"][2]["included"], "full", "{j}");
+    assert_eq!(j["files"][1]["included"], "full", "{j}");
     assert_exact(&j, Encoding::O200kBase);
+
+    t.write("tools/gen.py", "def generate():\n    pass\n");
+    let j = t.run(&["context", "zzqx", "--json"]).json();
+    assert_eq!(paths(&j)[0], "tools/gen.py", "{j}");
+    assert_eq!(paths(&j).len(), 4, "{j}");
 }
 
 /// A file with the same text as one ranked above it (a copy, the same file through a symlinked

@@ -770,6 +770,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     };
     let mut ranking = rank::rank(
         task,
+        component.as_deref(),
         &query,
         &candidates,
         &named,
@@ -838,14 +839,17 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
     if ranking.files.is_empty() {
         // Nothing in the task matches: fall back to the repo map's own importance, then to
-        // the code it does not parse (a Ruby or PHP repository has no other), in path order.
+        // the code it does not parse (a Ruby or PHP repository has no other), in path order;
+        // vendored and generated code last.
         let mut order: Vec<usize> = (0..candidates.len())
             .filter(|&i| rank::is_source(candidates[i].file))
             .collect();
         let parsed = |i: usize| candidates[i].file.language.is_some();
+        let vendored = |i: usize| rank::is_vendored_or_generated(&files[i].path);
         order.sort_by(|&a, &b| {
-            parsed(b)
-                .cmp(&parsed(a))
+            vendored(a)
+                .cmp(&vendored(b))
+                .then_with(|| parsed(b).cmp(&parsed(a)))
                 .then_with(|| files[b].rank.total_cmp(&files[a].rank))
                 .then_with(|| files[a].path.cmp(&files[b].path))
         });

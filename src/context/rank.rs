@@ -796,7 +796,6 @@ fn prefix_component(task: &str) -> Option<String> {
 fn phrase_component(task: &str) -> Option<String> {
     const KINDS: &[&str] = &[
         "module",
-        "modules",
         "package",
         "library",
         "crate",
@@ -805,7 +804,8 @@ fn phrase_component(task: &str) -> Option<String> {
         "subsystem",
         "driver",
     ];
-    // Words that say which module without naming it.
+    // Words that say which module without naming it, and words of the ecosystem around the
+    // code (`the tests module`, `the kernel module`, `the npm package`).
     const DESCRIBING: &[&str] = &[
         "main",
         "core",
@@ -852,21 +852,51 @@ fn phrase_component(task: &str) -> Option<String> {
         "eighth",
         "ninth",
         "tenth",
+        "test",
+        "tests",
+        "testing",
+        "kernel",
+        "python",
+        "node",
+        "npm",
+        "go",
+        "rust",
+        "java",
+        "perl",
+        "ruby",
+        "php",
     ];
+    let quotes = |c: char| matches!(c, '`' | '\'' | '"' | '‘' | '’' | '“' | '”');
     let line = task.lines().find(|l| !l.trim().is_empty())?;
     let words: Vec<&str> = line.split_whitespace().collect();
     words.windows(3).find_map(|w| {
-        let name = w[1].trim_matches(|c: char| matches!(c, '`' | '\'' | '"'));
-        let kind = w[2].trim_end_matches(|c: char| c.is_ascii_punctuation());
-        (w[0].eq_ignore_ascii_case("the")
-            && KINDS.iter().any(|k| kind.eq_ignore_ascii_case(k))
-            && name.len() >= 2
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && !crate::context::terms::is_stop_word(&name.to_ascii_lowercase())
-            && !DESCRIBING.contains(&name.to_ascii_lowercase().as_str())
-            && !is_change_type(name))
-        .then(|| as_component(name))
-        .flatten()
+        let the = w[0].trim_start_matches(|c: char| c.is_ascii_punctuation());
+        let name = w[1].trim_matches(quotes);
+        let kind = w[2]
+            .trim_end_matches(|c: char| c.is_ascii_punctuation() || quotes(c))
+            .to_ascii_lowercase();
+        let singular = match kind.strip_suffix("ies") {
+            Some(k) => format!("{k}y"),
+            None => kind.strip_suffix('s').unwrap_or(&kind).to_string(),
+        };
+        let lower = name.to_lowercase();
+        if !the.eq_ignore_ascii_case("the")
+            || !KINDS.contains(&singular.as_str())
+            || lower.chars().count() < 2
+            || lower.starts_with(|c: char| c.is_ascii_digit())
+            || crate::context::terms::is_stop_word(&lower)
+            || DESCRIBING.contains(&lower.as_str())
+            || is_change_type(&lower)
+        {
+            return None;
+        }
+        // A module written as code names its file: `http.client` is http/client, and
+        // `tcs_auth_mgr.c` is tcs_auth_mgr.
+        let name = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() && is_extension(ext) => stem,
+            _ => name,
+        };
+        as_component(&name.replace('.', "/"))
     })
 }
 
@@ -1053,11 +1083,14 @@ pub fn is_source(f: &FileRow) -> bool {
 /// file's reasons (and a graph score this small is no evidence of its own).
 pub const SHOWN: f64 = 0.01;
 
-/// Ranks the candidates for the task's terms. `graph_of` gives the file graph of the
+/// Ranks the candidates for the task's terms; `component` is the task's ([`component_of`]),
+/// worked out once by the caller, which also reads past commits by it. `graph_of` gives the file graph of the
 /// candidates, `deep_of` the passages and defined names of the few hundred files whose passages
 /// and names are scored.
+#[allow(clippy::too_many_arguments)]
 pub fn rank(
     task: &str,
+    component: Option<&str>,
     terms: &[QueryTerm],
     candidates: &[Candidate],
     named: &[Named],
@@ -1264,7 +1297,6 @@ pub fn rank(
         }
     }
 
-    let component = component_of(task);
     // Per named file: how the task first wrote it, the lines it named there (only for a file
     // it names alone: a line of a shared name's file is a line of one of them) and how many
     // files have that name (1 once the task names it alone anywhere).
@@ -1286,9 +1318,7 @@ pub fn rank(
     for (i, c) in candidates.iter().enumerate() {
         let is_named = named_at.get(&i);
         let mut score = lex_norm[i] + tune.graph * graph_score[i];
-        let hint = component
-            .as_deref()
-            .map_or(0.0, |comp| component_match(&c.file.path, comp));
+        let hint = component.map_or(0.0, |comp| component_match(&c.file.path, comp));
         let past = history
             .get(i)
             .and_then(Option::as_ref)
@@ -1302,7 +1332,7 @@ pub fn rank(
             score += tune.component * hint;
             reasons.push(format!(
                 "the task names its component ({})",
-                component.as_deref().unwrap_or("")
+                component.unwrap_or("")
             ));
         }
         let mut lines: Vec<u32> = is_named.map(|(_, l, _)| l.clone()).unwrap_or_default();
@@ -1423,7 +1453,7 @@ pub fn rank(
             reasons.push(format!(
                 "in {dir}, where past `{}` commits made {} of their {} file changes \
                  (component history {:.2})",
-                component.as_deref().unwrap_or(""),
+                component.unwrap_or(""),
                 d.here,
                 d.all,
                 d.share
@@ -1486,7 +1516,13 @@ pub(super) mod tests {
             "email"
         );
         assert_eq!(comp("Use the `json` package, not simplejson"), "json");
-        assert_eq!(comp("Fix a leak in the http.client module."), "http.client");
+        assert_eq!(comp("Fix a leak in the http.client module."), "http/client");
+        assert_eq!(comp("(the email module)"), "email");
+        assert_eq!(comp("the “email” module"), "email");
+        assert_eq!(comp("the é module"), "");
+        assert_eq!(comp("Fix the tests module"), "");
+        assert_eq!(comp("Fix the parser plugins"), "parser");
+        assert_eq!(comp("in the crypto libraries"), "crypto");
         assert_eq!(comp("Fix the same module twice"), "");
         assert_eq!(comp("Fix the new driver"), "");
         assert_eq!(comp("Fix the core module"), "");
@@ -1496,11 +1532,12 @@ pub(super) mod tests {
         assert_eq!(comp("Fix the tcs_auth_mgr.c module's leak"), "");
         assert_eq!(
             comp("Patch the tcs_auth_mgr.c module to fix x"),
-            "tcs_auth_mgr.c"
+            "tcs_auth_mgr"
         );
         assert_eq!(comp("x\n\nthe email module"), "");
         assert_eq!(comp("url: in the email module"), "url");
         assert_eq!(component_match("lib/url.c", "url"), 1.0);
+        assert_eq!(component_match("Lib/http/client.py", "http/client"), 1.0);
         assert_eq!(component_match("libcontainer/init_linux.go", "init"), 1.0);
         assert_eq!(
             component_match("src/stream/ngx_stream_ssl_module.c", "stream"),
@@ -1802,6 +1839,7 @@ pub(super) mod tests {
         let query = query_terms(&Analyzer::default(), task);
         let ranking = rank(
             task,
+            component_of(task).as_deref(),
             &query,
             &candidates,
             &named,

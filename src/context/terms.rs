@@ -182,10 +182,10 @@ const TRAILER_KEYS: &[&str] = &[
 /// floatformat. MIME-Version: 1.0 Content-Type: text/plain; charset=UTF-8
 /// Content-Transfer-Encoding: 8bit`): the group as mail headers write it, `MIME-Version: 1.0`
 /// followed by a `Content-Type:` (and maybe the encoding); their words (content, type, text,
-/// encoding) would match code by chance. A `Content-Type:` alone in prose stays. So do the
-/// lines `git cherry-pick -x` and `git revert` add (`(cherry picked from commit <hash>)`,
-/// `This reverts commit <hash>.`): `commit` and `picked` matched a database module's code in a
-/// backport's task.
+/// encoding) would match code by chance. A `Content-Type:` alone in prose stays. The lines
+/// `git cherry-pick -x` and `git revert` add go too, as git writes them
+/// (`(cherry picked from commit <hash>)`, `This reverts commit <hash>.`): `commit` and
+/// `picked` matched a database module's code in a backport's task.
 pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
     match without_tool_lines(text) {
@@ -197,12 +197,13 @@ pub fn without_trailers(text: &str) -> std::borrow::Cow<'_, str> {
 /// The text without its MIME header groups and the lines git's cherry-pick and revert add
 /// ([`without_trailers`]); the line ends of what goes stay, so that lines keep their places.
 fn without_tool_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    static MIME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    static TOOL_LINES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             concat!(
                 r#"(?i)MIME-Version:\s*1\.0\s+Content-Type:\s*[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w-]+=(?:"[^"\n]*"|[^\s;"]+))*;?(?:\s+Content-Transfer-Encoding:\s*(?:7bit|8bit|binary|quoted-printable|base64)\b)?"#,
-                // What `git cherry-pick -x` and `git revert` write.
-                r#"|\(cherry[- ]picked from commit [0-9a-f]{7,64}\)|\bThis reverts commit [0-9a-f]{7,64}\b\.?"#,
+                // What `git cherry-pick -x` and `git revert` write, in their case (prose that
+                // says "this reverts commit …" stays).
+                r#"|(?-i:\(cherry picked from commit [0-9a-f]{7,64}\)|\bThis reverts commit [0-9a-f]{7,64}\b(?:, reversing\s+changes made to [0-9a-f]{7,64}\b)?\.?)"#,
             ),
         )
         .expect("a valid pattern")
@@ -210,7 +211,7 @@ fn without_tool_lines(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains(':') && !text.contains("commit") {
         return std::borrow::Cow::Borrowed(text);
     }
-    MIME.replace_all(text, |m: &regex::Captures| {
+    TOOL_LINES.replace_all(text, |m: &regex::Captures| {
         m[0].chars().filter(|&c| c == '\n').collect::<String>()
     })
 }
@@ -870,6 +871,14 @@ mod tests {
             (
                 "the fix from commit 1a2b3c4d5e was lost",
                 "the fix from commit 1a2b3c4d5e was lost",
+            ),
+            (
+                "I think this reverts commit 1a2b3c4d5e (Cherry picked from Commit 1a2b3c4d5e)",
+                "I think this reverts commit 1a2b3c4d5e (Cherry picked from Commit 1a2b3c4d5e)",
+            ),
+            (
+                "Revert \"Merge x\"\n\nThis reverts commit 1a2b3c4d5e, reversing\nchanges made to 5f6e7d8c9b.\n",
+                "Revert \"Merge x\"\n\n\n\n",
             ),
         ] {
             assert_eq!(without_trailers(text), read, "{text:?}");
