@@ -1867,6 +1867,28 @@ fn no_match_falls_back_to_code_the_map_does_not_parse_too() {
     assert_eq!(j["files"][1]["included"], "full", "{j}");
     assert_exact(&j, Encoding::O200kBase);
 
+    // A file too large to fit whole comes as its head.
+    let zoo = padded(
+        "# The zoo: opens, feeds and closes.\nclass Zoo\n",
+        150,
+        |i| format!("  def feed_{i}(animal)\n    animal.eat({i})\n  end\n\n"),
+        "end\n",
+    );
+    t.write("lib/zoo.rb", &zoo);
+    let j = t
+        .run(&["context", "zzqx", "--json", "--budget", "1500"])
+        .json();
+    let zoo = &j["files"][1];
+    assert_eq!(zoo["path"], "lib/zoo.rb", "{j}");
+    assert_eq!(zoo["included"], "partial", "{j}");
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains("lib/zoo.rb (lines 1-40 of 603, the rest elided)")
+            && context.contains("# The zoo: opens, feeds and closes."),
+        "{context}"
+    );
+    assert_exact(&j, Encoding::O200kBase);
+
     t.write("tools/gen.py", "def generate():\n    pass\n");
     let j = t.run(&["context", "zzqx", "--json"]).json();
     assert_eq!(paths(&j)[0], "tools/gen.py", "{j}");

@@ -837,7 +837,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));
-    if ranking.files.is_empty() {
+    let fell_back = ranking.files.is_empty();
+    if fell_back {
         // Nothing in the task matches: fall back to the repo map's own importance, then to
         // the code it does not parse (a Ruby or PHP repository has no other), in path order;
         // vendored and generated code last.
@@ -1107,7 +1108,12 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // A file without definitions (documentation, configuration, code vibe does not
             // parse): the passage that matches the task best, and the lines around those the
             // task names, in half of what is left (all of it for the best or a named file).
-            let ranges = pack::windows(&text, &s.lines, terms_in);
+            // When nothing matches the task, its head: where a file says what it is.
+            let mut ranges = pack::windows(&text, &s.lines, terms_in);
+            if ranges.is_empty() && fell_back {
+                let total = text.split_inclusive('\n').count();
+                ranges.push((1, lexicon::CHUNK_LINES.min(total)));
+            }
             if !ranges.is_empty() && ranges != [(1, lines)] {
                 let block = pack::window_block(&f.path, lang, &text, &ranges);
                 let n = counter.count_block(&block)?;
