@@ -1246,6 +1246,33 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
     let run = vibe_in(&t, &shallow.path().join("s"), task);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("(0 commits, 0 read from git)"), "{stderr}");
+    // A history stored by a build that read messages another way (its key without this
+    // build's `readingN`) is read again, every commit of it.
+    git(t.root(), &["checkout", "-q", "-"]);
+    t.run(&["context", task, "--json"]);
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(4 commits, 0 read from git)"),
+        "{}",
+        run.stderr()
+    );
+    {
+        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+        let changed = conn
+            .execute(
+                "UPDATE meta SET value = replace(value, ' reading', ' readingX') \
+                 WHERE key = 'history_head'",
+                [],
+            )
+            .expect("update");
+        assert_eq!(changed, 1);
+    }
+    let run = t.run(&["-v", "context", task, "--json"]);
+    assert!(
+        run.stderr().contains("(4 commits, 4 read from git)"),
+        "{}",
+        run.stderr()
+    );
     // Off: no history at all, and no work in progress asked for.
     let run = t.run(&["-v", "-c", "context.history=0", "context", task, "--json"]);
     assert!(

@@ -530,9 +530,15 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         }
     };
     // The stored history is the last `max` commits of a HEAD: "HASH MAX", " shallow H" in a
-    // shallow clone, and " part" when some could not be read (they are tried again once HEAD
-    // moves, not on every run).
-    let key = format!("{head} {max}{boundary}");
+    // shallow clone, "reading N" (how its messages were read), and " part" when some could
+    // not be read (they are tried again once HEAD moves, not on every run). Rows read another
+    // way are not reused: every commit is read again.
+    let reading = format!("reading{READING}");
+    let stored = match &stored_key {
+        Some(k) if k.split(' ').any(|w| w == reading) => stored,
+        _ => Vec::new(),
+    };
+    let key = format!("{head} {max}{boundary} {reading}");
     let partial = format!("{key} part");
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
         let (commits, moved) = current_names(stored);
@@ -597,6 +603,12 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         head: Some(head),
     }
 }
+
+/// How commit messages are read into a stored history's terms (`terms::without_trailers`:
+/// trailers, pasted headers, links, the lines git's cherry-pick and revert add; the analyser's
+/// words). Change it with any change to that reading: a history stored under another is read
+/// again from git, with no migration of the index.
+const READING: u32 = 1;
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
     if let Err(e) = store.put_history(head, rows) {
