@@ -790,9 +790,11 @@ fn prefix_component(task: &str) -> Option<String> {
     as_component(comp)
 }
 
-/// The part a task's first line calls "the X module" (or package, library, crate, plugin,
-/// extension, subsystem, driver): `Fix AttributeError in the email module` → `email`. Only
-/// after "the", and not a word of the language (`the same module`, `the new driver`).
+/// The part a task's first non-blank line calls "the X module" (or package, library, crate,
+/// plugin, extension, subsystem, driver, or their plurals): `Fix AttributeError in the email
+/// module` → `email`, `the "http.client" module` → `http/client`. Only after "the", and not a
+/// word of the language (`the same module`, `the new driver`) or of the ecosystem around the
+/// code (`the tests module`, `the npm package`).
 fn phrase_component(task: &str) -> Option<String> {
     const KINDS: &[&str] = &[
         "module",
@@ -1084,9 +1086,9 @@ pub fn is_source(f: &FileRow) -> bool {
 pub const SHOWN: f64 = 0.01;
 
 /// Ranks the candidates for the task's terms; `component` is the task's ([`component_of`]),
-/// worked out once by the caller, which also reads past commits by it. `graph_of` gives the file graph of the
-/// candidates, `deep_of` the passages and defined names of the few hundred files whose passages
-/// and names are scored.
+/// worked out once by the caller, which also reads past commits by it. `graph_of` gives the
+/// file graph of the candidates, `deep_of` the passages and defined names of the few hundred
+/// files whose passages and names are scored.
 #[allow(clippy::too_many_arguments)]
 pub fn rank(
     task: &str,
