@@ -444,7 +444,9 @@ fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
     // A parsed file pairs with a parsed test (a JavaScript file's test may be TypeScript), and
     // code vibe does not parse with a test of its own type (a Ruby file's spec, not a C file's
     // Tcl test).
-    let kind = |f: &FileRow| f.language.is_none().then(|| f.ftype.clone());
+    fn kind(f: &FileRow) -> Option<&str> {
+        f.language.is_none().then_some(f.ftype.as_str())
+    }
     let best_file = candidates[best.index].file;
     let best_path = &best_file.path;
     let Some(subject) = test_subject(best_path) else {
@@ -1108,12 +1110,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // A file without definitions (documentation, configuration, code vibe does not
             // parse): the passage that matches the task best, and the lines around those the
             // task names, in half of what is left (all of it for the best or a named file).
-            // When nothing matches the task, its head: where a file says what it is.
-            let mut ranges = pack::windows(&text, &s.lines, terms_in);
-            if ranges.is_empty() && fell_back {
+            // When nothing matches the task, its head (no line has a task word to scan for):
+            // where a file says what it is.
+            let ranges = if fell_back {
                 let total = text.split_inclusive('\n').count();
-                ranges.push((1, lexicon::CHUNK_LINES.min(total)));
-            }
+                vec![(1, lexicon::CHUNK_LINES.min(total))]
+            } else {
+                pack::windows(&text, &s.lines, terms_in)
+            };
             if !ranges.is_empty() && ranges != [(1, lines)] {
                 let block = pack::window_block(&f.path, lang, &text, &ranges);
                 let n = counter.count_block(&block)?;
