@@ -583,6 +583,22 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         reasons.contains("named in the task (mypkg.sub.mod.Widget)"),
         "{reasons}"
     );
+    // A brace list names each file it stands for.
+    let j = t
+        .run(&[
+            "context",
+            "move the helpers out of src/mypkg/{util,core}.py",
+            "--json",
+        ])
+        .json();
+    let mut firsts = paths(&j)[..2].to_vec();
+    firsts.sort();
+    assert_eq!(firsts, ["src/mypkg/core.py", "src/mypkg/util.py"], "{j}");
+    let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("named in the task (src/mypkg/core.py)"),
+        "{reasons}"
+    );
     // A commit subject's component, and a Conventional Commits scope, favour their file.
     for task in ["core: rename Widget", "fix(core): rename Widget"] {
         let j = t.run(&["context", task, "--json"]).json();

@@ -672,8 +672,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .collect();
     let analyzer = terms::Analyzer::default();
     // What the ranking reads of the task: without trailers and mail addresses (a commit message
-    // pasted whole), which name people rather than code.
+    // pasted whole), which name people rather than code, and with brace lists written out
+    // (`src/{parser,lexer}.c` names both files).
     let task = terms::without_trailers(req.task);
+    let task = terms::with_braces_expanded(&task);
     let task = task.as_ref();
     let query = terms::query_terms(&analyzer, task);
     let others: Vec<(&str, &str)> = not_ranked

@@ -216,6 +216,103 @@ fn without_tool_lines(text: &str) -> std::borrow::Cow<'_, str> {
     })
 }
 
+/// Most words one written word's brace lists stand for; a word that stands for more stays as
+/// written.
+const MAX_BRACED: usize = 16;
+
+/// The text with the brace lists of shell and commit-message shorthand written out, each word
+/// as the words it stands for, separated by spaces: `src/{parser,lexer}.c` → `src/parser.c
+/// src/lexer.c`, `{LZMA,BZ2}Decompressor` → `LZMADecompressor BZ2Decompressor`, `lib{,64}` →
+/// `lib lib64`, and a word's several lists multiplied (`{a,b}_{x,y}.c`, four files). A list's
+/// items are names or path pieces (letters, digits, `_ . - + /`), at least two, not all empty;
+/// anything else in braces stays as written (`${HOME}`, `{"a":1,"b":2}`, `{ a, b }`,
+/// nested lists), as does a word standing for more than 16 (`MAX_BRACED`). Lines keep their
+/// places: no list holds a line end.
+pub fn with_braces_expanded(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !text.contains('{') || !text.contains(',') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut changed = false;
+    let mut start = None;
+    // Words as runs of non-whitespace, with the whitespace between them left as it was.
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                start = None;
+                let word = &text[s..i];
+                if let Some(words) = braced_words(word) {
+                    out.push_str(&text[last..s]);
+                    out.push_str(&words.join(" "));
+                    last = i;
+                    changed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !changed {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// The words one written word's brace lists stand for (see [`with_braces_expanded`]), or
+/// `None` when it has no list to write out.
+fn braced_words(word: &str) -> Option<Vec<String>> {
+    if !word.contains('{') || !word.contains(',') {
+        return None;
+    }
+    let item = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || "_.-+/".contains(c))
+    };
+    // The word as literal pieces and lists, in order.
+    let mut pieces: Vec<Vec<&str>> = Vec::new();
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let inner = &after[..close];
+        let items: Vec<&str> = inner.split(',').collect();
+        let list = !rest[..open].ends_with('$')
+            && items.len() >= 2
+            && items.iter().all(|s| item(s))
+            && items.iter().any(|s| !s.is_empty());
+        if !list {
+            return None;
+        }
+        pieces.push(vec![&rest[..open]]);
+        pieces.push(items);
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return None;
+    }
+    pieces.push(vec![rest]);
+    let count = pieces
+        .iter()
+        .try_fold(1usize, |n, p| n.checked_mul(p.len()))?;
+    if count > MAX_BRACED {
+        return None;
+    }
+    let mut words = vec![String::new()];
+    for piece in pieces {
+        words = words
+            .iter()
+            .flat_map(|w| piece.iter().map(move |p| format!("{w}{p}")))
+            .collect();
+    }
+    Some(words)
+}
+
 fn trailers_of(text: &str) -> std::borrow::Cow<'_, str> {
     let lines: Vec<&str> = text.lines().collect();
     let blank = |i: usize| lines[i].trim().is_empty();
@@ -1028,6 +1125,53 @@ mod tests {
         );
         let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
         assert_eq!(words, ["deadlock", "commit", "UTF", "SHA"]);
+    }
+
+    #[test]
+    fn brace_lists_are_written_out() {
+        let cases = [
+            ("fix src/{parser,lexer}.c", "fix src/parser.c src/lexer.c"),
+            (
+                "UAF in `{LZMA,BZ2}Decompressor`",
+                "UAF in `LZMADecompressor` `BZ2Decompressor`",
+            ),
+            (
+                "ignore /usr/lib{32,x32}/ now",
+                "ignore /usr/lib32/ /usr/libx32/ now",
+            ),
+            ("lib{,64}", "lib lib64"),
+            ("{a,b}_{x,y}.c:12", "a_x.c:12 a_y.c:12 b_x.c:12 b_y.c:12"),
+            // Lines keep their places; the blanks around a word stay as they were.
+            ("one\n\t{a,b}.h  two\n", "one\n\ta.h b.h  two\n"),
+            (
+                "piuparts-{master,slave}-deps",
+                "piuparts-master-deps piuparts-slave-deps",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(with_braces_expanded(text), want, "{text}");
+        }
+        // Not lists: shell variables, JSON, lists with blanks, nested or unclosed braces,
+        // one item, only empty items, and a word standing for more than 16.
+        for text in [
+            "echo ${HOME} ${a,b}",
+            r#"{"a":1,"b":2}"#,
+            "{ a, b }",
+            "{a,{b,c}}",
+            "{a,b",
+            "a,b}",
+            "{a}.c, b",
+            "x{,}y",
+            "{a,b,c,d,e}{f,g,h,i}.c",
+            "plain text, with commas",
+        ] {
+            assert!(
+                matches!(with_braces_expanded(text), std::borrow::Cow::Borrowed(_)),
+                "{text}"
+            );
+        }
+        // Some words of a text are lists and some are not.
+        assert_eq!(with_braces_expanded("${X} {a,b}.c {c}"), "${X} a.c b.c {c}");
     }
 
     #[test]
