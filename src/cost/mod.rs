@@ -17,7 +17,7 @@ pub mod report;
 
 pub use budget::{Budget, Clock, Limit, OverBudget, Spend, usd};
 pub use ledger::{HOLD_STALE, Ledger};
-pub use pricing::Pricing;
+pub use pricing::{Pricing, model_entry};
 pub use report::Report;
 
 /// Token counts of one request.

@@ -63,18 +63,27 @@ impl Pricing {
     }
 
     fn find(&self, name: &str) -> Option<Prices> {
-        if let Some(p) = self.models.get(name) {
-            return Some(*p);
-        }
-        self.models
-            .iter()
-            .filter(|(known, _)| {
-                name.strip_prefix(known.as_str())
-                    .is_some_and(|rest| rest.starts_with(['-', ':']))
-            })
-            .max_by_key(|(known, _)| known.len())
-            .map(|(_, p)| *p)
+        model_entry(&self.models, name).map(|(_, p)| *p)
     }
+}
+
+/// The entry for a model in a table keyed by model name: the exact name first, then the
+/// longest name that the model starts with followed by '-' or ':' (a dated version,
+/// "gpt-4o-2024-08-06" for "gpt-4o"; a tag, "deepseek-chat:free" for "deepseek-chat").
+/// Also returns the name it is under.
+pub fn model_entry<'a, T>(table: &'a BTreeMap<String, T>, model: &str) -> Option<(&'a str, &'a T)> {
+    if let Some((known, entry)) = table.get_key_value(model) {
+        return Some((known, entry));
+    }
+    table
+        .iter()
+        .filter(|(known, _)| {
+            model
+                .strip_prefix(known.as_str())
+                .is_some_and(|rest| rest.starts_with(['-', ':']))
+        })
+        .max_by_key(|(known, _)| known.len())
+        .map(|(known, entry)| (known.as_str(), entry))
 }
 
 /// Parses one pricing file; errors carry its path, the line and the key.

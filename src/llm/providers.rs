@@ -246,9 +246,12 @@ fn build(name: &str, p: &ProviderConfig, model: String) -> Result<Endpoint, Erro
     } else {
         KeySource::None
     };
-    let m = p.models.get(&model);
-    let prices = match m {
-        Some(mc) => match (mc.input, mc.output) {
+    // A dated version or tag of a model the provider prices has its prices
+    // (`gpt-4o-2024-08-06` under `models."gpt-4o"`), as in pricing.toml.
+    let entry = crate::cost::model_entry(&p.models, &model);
+    let m = entry.map(|(_, m)| m);
+    let prices = match entry {
+        Some((model, mc)) => match (mc.input, mc.output) {
             (Some(input), Some(output)) => Some(Prices {
                 input,
                 output,
@@ -334,6 +337,35 @@ mod tests {
         let e = endpoint(&c, "openai/fast")?;
         assert_eq!(e.model, "gpt-4.1-nano");
         assert!(e.wants_max_completion_tokens());
+        Ok(())
+    }
+
+    #[test]
+    fn a_dated_model_has_the_settings_of_the_model_it_versions() -> Result<(), Error> {
+        let c = config(&[concat!(
+            r#"providers.work={ kind = "openai", base_url = "http://127.0.0.1:9/v1", "#,
+            r#"models = { "m" = { input = 1.0, output = 2.0, context_window = 1000 }, "#,
+            r#""m-mini" = { input = 0.1, output = 0.2 }, "n" = { input = 5.0 } } }"#
+        )]);
+        let prices = |spec: &str| -> Result<Option<(f64, u64)>, Error> {
+            let e = endpoint(&c, spec)?;
+            Ok(e.prices.map(|p| (p.input, e.context_window)))
+        };
+        assert_eq!(prices("work/m")?, Some((1.0, 1000)));
+        // A dated version and a tag; the longest name wins; a longer word is another model.
+        assert_eq!(prices("work/m-2024-08-06")?, Some((1.0, 1000)));
+        assert_eq!(prices("work/m:free")?, Some((1.0, 1000)));
+        assert_eq!(prices("work/m-mini-2025-01-01")?, Some((0.1, 32768)));
+        assert_eq!(prices("work/mx")?, None);
+        // The error names the entry that lacks a price, under its own name.
+        let msg = endpoint(&c, "work/n-2024")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains(r#"providers.work.models."n": give both"#),
+            "{msg}"
+        );
         Ok(())
     }
 
