@@ -1155,6 +1155,46 @@ fn a_name_used_again_after_a_move_is_another_file() {
 
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
+/// A task about the commit before it ("fixing problem with previous commit") is about the files
+/// that commit changed, whatever its words match.
+#[test]
+fn a_task_about_the_last_commit_is_about_its_files() {
+    let t = Test::new();
+    t.write("src/widget.py", "def draw(pane):\n    return pane.rows\n")
+        .write(
+            "src/notes.py",
+            "# Known problem: the pane flickers.\ndef describe():\n    return 'pane'\n",
+        )
+        .write(
+            "src/borders.py",
+            "def frame(width):\n    return '+' * width\n",
+        );
+    commit_all(&t);
+    change(&t, &["src/borders.py"], "borders: wider frames");
+    change(&t, &["src/widget.py"], "widget: draw the rows");
+    let task = "Fixing a problem with the previous commit";
+    let with = t.run(&["context", task, "--json"]).json();
+    // Level with the best match of the task's words (notes.py's "problem").
+    assert_eq!(paths(&with), ["src/notes.py", "src/widget.py"], "{with}");
+    let reasons = file(&with, "src/widget.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("changed by the last commit, which the task refers to: ")
+            && reasons.contains(" widget: draw the rows"),
+        "{reasons}"
+    );
+    // Only the last commit's files, only when the task refers to it, only with a history.
+    for (args, task) in [
+        (&[][..], "Fixing a problem with the widget"),
+        (&["-c", "context.history=0"][..], task),
+    ] {
+        let v = t.run(&[args, &["context", task, "--json"]].concat()).json();
+        assert!(
+            !v.to_string().contains("which the task refers to"),
+            "{task}: {v}"
+        );
+    }
+}
+
 #[test]
 fn past_commits_like_the_task_lift_the_files_they_changed() {
     let t = Test::new();

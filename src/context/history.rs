@@ -28,7 +28,7 @@ use super::terms::{Analyzer, QueryTerm, Term};
 const TOP: usize = 30;
 /// A commit that changed more files than this (a reformat, an import, a licence header) says
 /// little about any one of them and lends nothing.
-const MAX_FILES: usize = 100;
+pub const MAX_FILES: usize = 100;
 /// A component needs this many past commits of its own before their directories count.
 const MIN_COMPONENT_COMMITS: usize = 3;
 /// BM25 over commit messages (short texts: the usual constants).

@@ -548,6 +548,65 @@ fn recently_changed(
     }
 }
 
+/// What a file the last commit changed gains when the task refers to that commit ("fix the
+/// bug in the previous commit"), shared out when the commit changed more than
+/// `LAST_COMMIT_FILES` files.
+const LAST_COMMIT: f64 = 1.0;
+const LAST_COMMIT_FILES: usize = 5;
+
+/// When the task refers to the commit before it (`terms::refers_to_last_commit`), the files the
+/// latest commit changed (`commits[0]`, newest first; at most `history::MAX_FILES` of them)
+/// gain `LAST_COMMIT` (times the text prior for a file that is not source code; times
+/// `LAST_COMMIT_FILES` / files when it changed more than that many), those the task does not
+/// match too: which files the task is about is what it says.
+fn last_commit_referred(
+    ranking: &mut rank::Ranking,
+    candidates: &[rank::Candidate],
+    commits: &[history::Commit],
+    index: &HashMap<&str, usize>,
+    task: &str,
+) {
+    let Some(last) = commits.first() else {
+        return;
+    };
+    if last.files.len() > history::MAX_FILES || !terms::refers_to_last_commit(task) {
+        return;
+    }
+    let (_, text) = rank::recent_weights();
+    let share = LAST_COMMIT * (LAST_COMMIT_FILES as f64 / last.files.len() as f64).min(1.0);
+    let reason = format!(
+        "changed by the last commit, which the task refers to: {}",
+        last.label()
+    );
+    let mut lifted = false;
+    for path in &last.files {
+        let Some(&i) = index.get(path.as_str()) else {
+            continue;
+        };
+        let lift = share * rank::lent_prior(&candidates[i], text);
+        let at = match ranking.files.iter().position(|s| s.index == i) {
+            Some(at) => at,
+            None => {
+                ranking.files.push(rank::Scored {
+                    index: i,
+                    score: 0.0,
+                    named: false,
+                    lines: Vec::new(),
+                    reasons: Vec::new(),
+                });
+                ranking.files.len() - 1
+            }
+        };
+        let s = &mut ranking.files[at];
+        s.score += lift;
+        s.reasons.push(reason.clone());
+        lifted = true;
+    }
+    if lifted {
+        rank::sort(&mut ranking.files, candidates);
+    }
+}
+
 /// Of the best `RECENT_TOP` files, those changed and not committed (`history::uncommitted`):
 /// asked of git only with a history (`head`) and a weight for recent changes (`None`
 /// otherwise).
@@ -838,6 +897,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         &path_index,
         &uncommitted,
     );
+    last_commit_referred(&mut ranking, &candidates, &commits, &path_index, task);
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));

@@ -791,6 +791,18 @@ pub fn is_change_word(lower: &str) -> bool {
     TASK_WORDS.contains(&lower)
 }
 
+/// Whether the task refers to the commit before it: "fix the bug in the previous commit",
+/// "add the file the last commit forgot", "revert the latest change", "see prior patch".
+pub fn refers_to_last_commit(task: &str) -> bool {
+    static LAST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:previous|last|latest|prior|preceding|most\s+recent)\s+(?:commit|change|changeset|patch)\b",
+        )
+        .expect("a valid pattern")
+    });
+    LAST.is_match(task)
+}
+
 /// Whether the task is about tests (then test files are not discounted).
 pub fn mentions_tests(task: &str) -> bool {
     let mut found = false;
@@ -1172,6 +1184,28 @@ mod tests {
         }
         // Some words of a text are lists and some are not.
         assert_eq!(with_braces_expanded("${X} {a,b}.c {c}"), "${X} a.c b.c {c}");
+    }
+
+    #[test]
+    fn the_last_commit_is_referred_to() {
+        for task in [
+            "Fixing problem with previous commit",
+            "Fix the bug in the previous commit, and sync with internal.",
+            "Adding missing file from Previous Commit.",
+            "revert the latest change",
+            "see the most recent\npatch",
+            "Styling the prompt (see previous commit)",
+        ] {
+            assert!(refers_to_last_commit(task), "{task}");
+        }
+        for task in [
+            "commit the previous value before the last write",
+            "the last committed transaction is lost",
+            "show the last commits of a branch in the log view",
+            "previous release notes",
+        ] {
+            assert!(!refers_to_last_commit(task), "{task}");
+        }
     }
 
     #[test]
