@@ -1155,10 +1155,10 @@ fn a_name_used_again_after_a_move_is_another_file() {
 
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
-/// A task about the commit before it ("fixing problem with previous commit") is about the files
-/// that commit changed, whatever its words match.
+/// A task about the commit before it ("fixing problem with previous commit"), or about a commit
+/// it names by its hash, is about the files that commit changed, whatever its words match.
 #[test]
-fn a_task_about_the_last_commit_is_about_its_files() {
+fn a_task_about_a_past_commit_is_about_its_files() {
     let t = Test::new();
     t.write("src/widget.py", "def draw(pane):\n    return pane.rows\n")
         .write(
@@ -1182,9 +1182,36 @@ fn a_task_about_the_last_commit_is_about_its_files() {
             && reasons.contains(" widget: draw the rows"),
         "{reasons}"
     );
-    // Only the last commit's files, only when the task refers to it, only with a history.
+    // A commit the task names by its hash (in a line `git revert` writes too): its files.
+    let borders = String::from_utf8_lossy(
+        &std::process::Command::new("git")
+            .current_dir(t.root())
+            .args(["rev-parse", "HEAD~1"])
+            .output()
+            .expect("git")
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    for task in [
+        format!("widget: a regression since {}", &borders[..9]),
+        format!("Revert \"wider\"\n\nThis reverts commit {borders}."),
+    ] {
+        let v = t.run(&["context", &task, "--json"]).json();
+        let reasons = file(&v, "src/borders.py")["reasons"].to_string();
+        assert!(
+            reasons.contains(&format!(
+                "changed by {} borders: wider frames, which the task names",
+                &borders[..7]
+            )),
+            "{task}: {reasons}"
+        );
+    }
+    // Only the last commit's files, only when the task refers to it, only with a history; a
+    // hash of no commit here is nothing.
     for (args, task) in [
         (&[][..], "Fixing a problem with the widget"),
+        (&[][..], "Fixing a problem since 5f11478"),
         (&["-c", "context.history=0"][..], task),
     ] {
         let v = t.run(&[args, &["context", task, "--json"]].concat()).json();

@@ -392,13 +392,7 @@ fn changed_with_best(
         .collect();
     for (f, share, seed, both, all) in lent {
         let pos = *at.entry(f).or_insert_with(|| {
-            ranking.files.push(rank::Scored {
-                index: f,
-                score: 0.0,
-                named: false,
-                lines: Vec::new(),
-                reasons: Vec::new(),
-            });
+            ranking.files.push(rank::Scored::unscored(f));
             ranking.files.len() - 1
         });
         let s = &mut ranking.files[pos];
@@ -548,59 +542,79 @@ fn recently_changed(
     }
 }
 
-/// What a file the last commit changed gains when the task refers to that commit ("fix the
-/// bug in the previous commit"), shared out when the commit changed more than
-/// `LAST_COMMIT_FILES` files.
-const LAST_COMMIT: f64 = 1.0;
-const LAST_COMMIT_FILES: usize = 5;
+/// What a file gains from a commit the task refers to (by its hash, or as the last commit),
+/// shared out when the commit changed more than `REFERRED_FILES` files.
+const REFERRED: f64 = 1.0;
+const REFERRED_FILES: usize = 5;
+/// Of the hashes a task writes, the first this many count (a pasted `git log` names dozens).
+const REFERRED_COMMITS: usize = 5;
 
-/// When the task refers to the commit before it (`terms::refers_to_last_commit`), the files the
-/// latest commit changed (`commits[0]`, newest first; at most `history::MAX_FILES` of them)
-/// gain `LAST_COMMIT` (times the text prior for a file that is not source code; times
-/// `LAST_COMMIT_FILES` / files when it changed more than that many), those the task does not
-/// match too: which files the task is about is what it says.
-fn last_commit_referred(
+/// The files of the commits the task refers to gain `REFERRED` each (times the text prior for a
+/// file that is not source code; times `REFERRED_FILES` / files when the commit changed more than
+/// that many, of at most `history::MAX_FILES`), those the task does not match too: which files
+/// the task is about is what it says. It refers to a commit of the history by its hash (at
+/// least 7 digits, naming one commit alone: "fixes a regression from 5f11478", `Fixes:`,
+/// `This reverts commit …`; `raw` is the task as written, before `git revert`'s line left it),
+/// and to the newest one as "the previous commit" (`terms::refers_to_last_commit`).
+fn commits_referred(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
     commits: &[history::Commit],
     index: &HashMap<&str, usize>,
     task: &str,
+    raw: &str,
 ) {
-    let Some(last) = commits.first() else {
-        return;
-    };
-    if last.files.len() > history::MAX_FILES || !terms::refers_to_last_commit(task) {
+    if commits.is_empty() {
         return;
     }
+    // (commit, whether the task names it by its hash)
+    let mut referred: Vec<(usize, bool)> = Vec::new();
+    for hash in terms::commit_hashes(raw, REFERRED_COMMITS) {
+        let mut found = commits
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.hash.starts_with(hash.as_str()));
+        if let (Some((k, _)), None) = (found.next(), found.next()) {
+            referred.push((k, true));
+        }
+    }
+    if terms::refers_to_last_commit(task) {
+        referred.push((0, false));
+    }
     let (_, text) = rank::recent_weights();
-    let share = LAST_COMMIT * (LAST_COMMIT_FILES as f64 / last.files.len() as f64).min(1.0);
-    let reason = format!(
-        "changed by the last commit, which the task refers to: {}",
-        last.label()
-    );
     let mut lifted = false;
-    for path in &last.files {
-        let Some(&i) = index.get(path.as_str()) else {
+    let mut seen: HashSet<usize> = HashSet::new();
+    for (k, by_hash) in referred {
+        let commit = &commits[k];
+        if commit.files.len() > history::MAX_FILES || !seen.insert(k) {
             continue;
+        }
+        let share = REFERRED * (REFERRED_FILES as f64 / commit.files.len() as f64).min(1.0);
+        let reason = if by_hash {
+            format!("changed by {}, which the task names", commit.label())
+        } else {
+            format!(
+                "changed by the last commit, which the task refers to: {}",
+                commit.label()
+            )
         };
-        let lift = share * rank::lent_prior(&candidates[i], text);
-        let at = match ranking.files.iter().position(|s| s.index == i) {
-            Some(at) => at,
-            None => {
-                ranking.files.push(rank::Scored {
-                    index: i,
-                    score: 0.0,
-                    named: false,
-                    lines: Vec::new(),
-                    reasons: Vec::new(),
-                });
-                ranking.files.len() - 1
-            }
-        };
-        let s = &mut ranking.files[at];
-        s.score += lift;
-        s.reasons.push(reason.clone());
-        lifted = true;
+        for path in &commit.files {
+            let Some(&i) = index.get(path.as_str()) else {
+                continue;
+            };
+            let lift = share * rank::lent_prior(&candidates[i], text);
+            let at = match ranking.files.iter().position(|s| s.index == i) {
+                Some(at) => at,
+                None => {
+                    ranking.files.push(rank::Scored::unscored(i));
+                    ranking.files.len() - 1
+                }
+            };
+            let s = &mut ranking.files[at];
+            s.score += lift;
+            s.reasons.push(reason.clone());
+            lifted = true;
+        }
     }
     if lifted {
         rank::sort(&mut ranking.files, candidates);
@@ -897,7 +911,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         &path_index,
         &uncommitted,
     );
-    last_commit_referred(&mut ranking, &candidates, &commits, &path_index, task);
+    commits_referred(
+        &mut ranking,
+        &candidates,
+        &commits,
+        &path_index,
+        task,
+        req.task,
+    );
     changed_with_best(&mut ranking, &candidates, &commits, &path_index);
     test_of_best(&mut ranking, &candidates);
     tracing::debug!("scored in {:.1} ms", ms(t_rank));

@@ -256,6 +256,20 @@ pub struct Scored {
     pub reasons: Vec<String>,
 }
 
+impl Scored {
+    /// A file the ranking did not score, before history lends to it (co-change, a commit the
+    /// task refers to): no score or reason yet.
+    pub fn unscored(index: usize) -> Scored {
+        Scored {
+            index,
+            score: 0.0,
+            named: false,
+            lines: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+}
+
 pub struct Ranking {
     /// Files with a positive score, best first (ties by path).
     pub files: Vec<Scored>,

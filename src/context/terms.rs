@@ -749,11 +749,7 @@ pub fn query_terms(analyzer: &Analyzer, task: &str) -> Vec<QueryTerm> {
 /// tracker's prefix (`GH-102126`, `bpo-4567`, `JDK-8012345`: a word joined to four or more
 /// digits by `-`). Their pieces (`ce`, `fda`, `gh`) would only match code by chance.
 fn is_reference(task: &str, w: &str) -> bool {
-    let hex = w.len() >= 7
-        && w.bytes().all(|b| b.is_ascii_hexdigit())
-        && w.bytes().any(|b| b.is_ascii_digit())
-        && w.bytes().any(|b| b.is_ascii_alphabetic());
-    if hex {
+    if looks_like_hash(w) {
         return true;
     }
     // The word with the `-` and digits that follow it in the task.
@@ -789,6 +785,30 @@ pub fn is_stop_word(lower: &str) -> bool {
 /// `add`, `refactor`, …), lowercased.
 pub fn is_change_word(lower: &str) -> bool {
     TASK_WORDS.contains(&lower)
+}
+
+/// A word that may be a commit hash: 7 to 64 hex digits, letters and digits mixed (`5f11478`;
+/// not `deadbeef`, not `1234567`).
+fn looks_like_hash(w: &str) -> bool {
+    (7..=64).contains(&w.len())
+        && w.bytes().all(|b| b.is_ascii_hexdigit())
+        && w.bytes().any(|b| b.is_ascii_digit())
+        && w.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// The first `max` commit hashes a text writes ("fixes a regression from 5f11478", `Fixes:
+/// 1a2b3c4d5e ("tspi: cache keys")`, `This reverts commit …`), lowercased, each once, in order.
+pub fn commit_hashes(text: &str, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for_each_word(text, |w| {
+        if out.len() < max && looks_like_hash(w) {
+            let w = w.to_ascii_lowercase();
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    });
+    out
 }
 
 /// Whether the task refers to the commit before it: "fix the bug in the previous commit",
@@ -1184,6 +1204,14 @@ mod tests {
         }
         // Some words of a text are lists and some are not.
         assert_eq!(with_braces_expanded("${X} {a,b}.c {c}"), "${X} a.c b.c {c}");
+    }
+
+    #[test]
+    fn commit_hashes_are_found() {
+        let text = "Fixes: 1A2B3C4D5E (\"tspi: cache keys\")\nregression from 5f11478, see 5f11478; \
+                    not deadbeef, 1234567, a1b2c3 or 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0; 9e16feb";
+        assert_eq!(commit_hashes(text, 5), ["1a2b3c4d5e", "5f11478", "9e16feb"]);
+        assert_eq!(commit_hashes(text, 2), ["1a2b3c4d5e", "5f11478"]);
     }
 
     #[test]
