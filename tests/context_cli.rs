@@ -1155,8 +1155,9 @@ fn a_name_used_again_after_a_move_is_another_file() {
 
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
 /// a new commit is read on the next run, and an older commit checked out forgets the later ones.
-/// A task about the commit before it ("fixing problem with previous commit"), or about a commit
-/// it names by its hash, is about the files that commit changed, whatever its words match.
+/// A task about the commit before it ("fixing problem with previous commit"), about a commit it
+/// names by its hash, or about an issue past commits name, is about the files those commits
+/// changed, whatever its words match.
 #[test]
 fn a_task_about_a_past_commit_is_about_its_files() {
     let t = Test::new();
@@ -1170,7 +1171,11 @@ fn a_task_about_a_past_commit_is_about_its_files() {
             "def frame(width):\n    return '+' * width\n",
         );
     commit_all(&t);
-    change(&t, &["src/borders.py"], "borders: wider frames");
+    change(
+        &t,
+        &["src/borders.py"],
+        "borders: wider frames\n\nCloses: #13",
+    );
     change(&t, &["src/widget.py"], "widget: draw the rows");
     let task = "Fixing a problem with the previous commit";
     let with = t.run(&["context", task, "--json"]).json();
@@ -1193,30 +1198,38 @@ fn a_task_about_a_past_commit_is_about_its_files() {
     )
     .trim()
     .to_string();
-    for task in [
-        format!("widget: a regression since {}", &borders[..9]),
-        format!("Revert \"wider\"\n\nThis reverts commit {borders}."),
+    // And earlier work on an issue the task names: the commits that name it too.
+    let named = "which the task names";
+    let issue = "which names #13 as the task does";
+    for (task, why) in [
+        (
+            format!("widget: a regression since {}", &borders[..9]),
+            named,
+        ),
+        (
+            format!("Revert \"wider\"\n\nThis reverts commit {borders}."),
+            named,
+        ),
+        ("Finish the frames for issue #13".into(), issue),
+        ("gh-13: frames".into(), issue),
     ] {
         let v = t.run(&["context", &task, "--json"]).json();
         let reasons = file(&v, "src/borders.py")["reasons"].to_string();
-        assert!(
-            reasons.contains(&format!(
-                "changed by {} borders: wider frames, which the task names",
-                &borders[..7]
-            )),
-            "{task}: {reasons}"
-        );
+        let want = format!("changed by {} borders: wider frames, {why}", &borders[..7]);
+        assert!(reasons.contains(&want), "{task}: {reasons}");
     }
     // Only the last commit's files, only when the task refers to it, only with a history; a
-    // hash of no commit here is nothing.
+    // hash of no commit here is nothing, nor is an issue no commit names.
     for (args, task) in [
         (&[][..], "Fixing a problem with the widget"),
         (&[][..], "Fixing a problem since 5f11478"),
+        (&[][..], "Fixing the frames for issue #14"),
         (&["-c", "context.history=0"][..], task),
     ] {
         let v = t.run(&[args, &["context", task, "--json"]].concat()).json();
+        let v = v.to_string();
         assert!(
-            !v.to_string().contains("which the task refers to"),
+            !v.contains("which the task ") && !v.contains("as the task does"),
             "{task}: {v}"
         );
     }

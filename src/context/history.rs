@@ -346,6 +346,11 @@ fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
     for &t in &terms {
         *counts.entry(t).or_default() += 1;
     }
+    // The issues it names, trailers included (`Closes: #123`), as terms no word makes (see
+    // `commits_naming`); the message's length is its words'.
+    for r in super::terms::tracker_refs(&message) {
+        *counts.entry(super::terms::reference_term(&r)).or_default() += 1;
+    }
     let mut pairs: Vec<(Term, u32)> = counts.into_iter().collect();
     pairs.sort_unstable();
     let mut blob = Vec::new();
@@ -606,9 +611,37 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
 
 /// How commit messages are read into a stored history's terms (`terms::without_trailers`:
 /// trailers, pasted headers, links, the lines git's cherry-pick and revert add; the analyser's
-/// words). Change it with any change to that reading: a history stored under another is read
-/// again from git, with no migration of the index.
-const READING: u32 = 1;
+/// words; the tracker references, `terms::tracker_refs`, since 2). Change it with any change to
+/// that reading: a history stored under another is read again from git, with no migration of
+/// the index.
+const READING: u32 = 2;
+
+/// Of `commits` (newest first), the first `max` whose messages name one of `references`
+/// (`terms::tracker_refs`): (position, the first of the references it names).
+pub fn commits_naming(
+    commits: &[Commit],
+    references: &[String],
+    max: usize,
+) -> Vec<(usize, usize)> {
+    if references.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<Term> = references
+        .iter()
+        .map(|r| super::terms::reference_term(r))
+        .collect();
+    commits
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| {
+            wanted
+                .iter()
+                .position(|w| c.terms.binary_search_by_key(w, |&(t, _)| t).is_ok())
+                .map(|r| (k, r))
+        })
+        .take(max)
+        .collect()
+}
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
     if let Err(e) = store.put_history(head, rows) {

@@ -543,11 +543,24 @@ fn recently_changed(
 }
 
 /// What a file gains from a commit the task refers to (by its hash, or as the last commit),
-/// shared out when the commit changed more than `REFERRED_FILES` files.
+/// shared out when the commit changed more than `REFERRED_FILES` files; from a commit that
+/// names an issue the task names, `REFERRED_ISSUE`.
 const REFERRED: f64 = 1.0;
+const REFERRED_ISSUE: f64 = 0.5;
 const REFERRED_FILES: usize = 5;
-/// Of the hashes a task writes, the first this many count (a pasted `git log` names dozens).
+/// Of the hashes a task writes, the first this many count (a pasted `git log` names dozens);
+/// of the commits naming its issues, the newest this many.
 const REFERRED_COMMITS: usize = 5;
+
+/// How the task refers to a past commit.
+enum Referred {
+    /// By its hash.
+    Hash,
+    /// As the last commit.
+    Last,
+    /// By an issue both name (`#13`).
+    Issue(String),
+}
 
 /// The files of the commits the task refers to gain `REFERRED` each (times the text prior for a
 /// file that is not source code; times `REFERRED_FILES` / files when the commit changed more than
@@ -555,7 +568,9 @@ const REFERRED_COMMITS: usize = 5;
 /// the task is about is what it says. It refers to a commit of the history by its hash (at
 /// least 7 digits, naming one commit alone: "fixes a regression from 5f11478", `Fixes:`,
 /// `This reverts commit …`; `raw` is the task as written, before `git revert`'s line left it),
-/// and to the newest one as "the previous commit" (`terms::refers_to_last_commit`).
+/// and to the newest one as "the previous commit" (`terms::refers_to_last_commit`). The newest
+/// commits that name an issue the task names (`terms::tracker_refs`: "Work on issue #13",
+/// `gh-13`, `Closes: #13`) lend `REFERRED_ISSUE` the same way: earlier work on the same issue.
 fn commits_referred(
     ranking: &mut rank::Ranking,
     candidates: &[rank::Candidate],
@@ -567,36 +582,43 @@ fn commits_referred(
     if commits.is_empty() {
         return;
     }
-    // (commit, whether the task names it by its hash)
-    let mut referred: Vec<(usize, bool)> = Vec::new();
+    let mut referred: Vec<(usize, Referred)> = Vec::new();
     for hash in terms::commit_hashes(raw, REFERRED_COMMITS) {
         let mut found = commits
             .iter()
             .enumerate()
             .filter(|(_, c)| c.hash.starts_with(hash.as_str()));
         if let (Some((k, _)), None) = (found.next(), found.next()) {
-            referred.push((k, true));
+            referred.push((k, Referred::Hash));
         }
     }
     if terms::refers_to_last_commit(task) {
-        referred.push((0, false));
+        referred.push((0, Referred::Last));
+    }
+    let issues = terms::tracker_refs(raw);
+    for (k, r) in history::commits_naming(commits, &issues, REFERRED_COMMITS) {
+        referred.push((k, Referred::Issue(issues[r].clone())));
     }
     let (_, text) = rank::recent_weights();
     let mut lifted = false;
     let mut seen: HashSet<usize> = HashSet::new();
-    for (k, by_hash) in referred {
+    for (k, how) in referred {
         let commit = &commits[k];
         if commit.files.len() > history::MAX_FILES || !seen.insert(k) {
             continue;
         }
-        let share = REFERRED * (REFERRED_FILES as f64 / commit.files.len() as f64).min(1.0);
-        let reason = if by_hash {
-            format!("changed by {}, which the task names", commit.label())
-        } else {
-            format!(
-                "changed by the last commit, which the task refers to: {}",
-                commit.label()
-            )
+        let weight = match how {
+            Referred::Issue(_) => REFERRED_ISSUE,
+            _ => REFERRED,
+        };
+        let share = weight * (REFERRED_FILES as f64 / commit.files.len() as f64).min(1.0);
+        let label = commit.label();
+        let reason = match how {
+            Referred::Hash => format!("changed by {label}, which the task names"),
+            Referred::Last => {
+                format!("changed by the last commit, which the task refers to: {label}")
+            }
+            Referred::Issue(r) => format!("changed by {label}, which names {r} as the task does"),
         };
         for path in &commit.files {
             let Some(&i) = index.get(path.as_str()) else {

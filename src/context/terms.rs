@@ -787,6 +787,38 @@ pub fn is_change_word(lower: &str) -> bool {
     TASK_WORDS.contains(&lower)
 }
 
+/// The issue and tracker references a text writes, each once, in order, in one spelling:
+/// `#123`, `(#123)`, `gh-123`, `GH-123`, `issue 123` and `issue #123` as `#123` (GitHub numbers
+/// issues and pull requests in one sequence, and CPython writes its issues `gh-`); other
+/// trackers' ids lowercased whole (`bpo-4567`, `JDK-8012345` → `jdk-8012345`,
+/// `CVE-2022-40303`; see [`is_tracker_id`]). A `#` inside a word (`repo#12`, `C#`) is none.
+pub fn tracker_refs(text: &str) -> Vec<String> {
+    static REFS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)(?:^|[\s(\[{,;:])#(\d{1,9})\b|\bgh-(\d{1,9})\b|\bissues?\s+#?(\d{1,9})\b|\b([a-z]+(?:-\d+)+)\b",
+        )
+        .expect("a valid pattern")
+    });
+    let mut out: Vec<String> = Vec::new();
+    for c in REFS.captures_iter(text) {
+        let r = match (c.get(1).or(c.get(2)).or(c.get(3)), c.get(4)) {
+            (Some(n), _) => format!("#{}", n.as_str().trim_start_matches('0')),
+            (None, Some(id)) if is_tracker_id(id.as_str()) => id.as_str().to_ascii_lowercase(),
+            _ => continue,
+        };
+        if r != "#" && !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The term under which a commit's message holds a tracker reference (see [`tracker_refs`]):
+/// no word of any text analyses to it.
+pub fn reference_term(reference: &str) -> Term {
+    hash(&format!("\u{1}{reference}"))
+}
+
 /// A word that may be a commit hash: 7 to 64 hex digits, letters and digits mixed (`5f11478`;
 /// not `deadbeef`, not `1234567`).
 fn looks_like_hash(w: &str) -> bool {
@@ -1204,6 +1236,26 @@ mod tests {
         }
         // Some words of a text are lists and some are not.
         assert_eq!(with_braces_expanded("${X} {a,b}.c {c}"), "${X} a.c b.c {c}");
+    }
+
+    #[test]
+    fn tracker_references_are_found_in_one_spelling() {
+        assert_eq!(
+            tracker_refs(
+                "Work on issue #13 (#74), see gh-13 and Issue 7; fixes bpo-4567, JDK-8012345 \
+                 and CVE-2022-40303 #13\n#042: not repo#12, C#, UTF-8, x86-64, SHA-256 or ISO 8859"
+            ),
+            [
+                "#13",
+                "#74",
+                "#7",
+                "bpo-4567",
+                "jdk-8012345",
+                "cve-2022-40303",
+                "#42"
+            ]
+        );
+        assert!(tracker_refs("plain words, a #tag and #").is_empty());
     }
 
     #[test]
