@@ -1198,7 +1198,8 @@ fn a_task_about_a_past_commit_is_about_its_files() {
     )
     .trim()
     .to_string();
-    // And earlier work on an issue the task names: the commits that name it too.
+    // And earlier work on an issue the task names: the commits that name it too; and the commit
+    // a revert or reland quotes the subject of.
     let named = "which the task names";
     let issue = "which names #13 as the task does";
     for (task, why) in [
@@ -1212,6 +1213,15 @@ fn a_task_about_a_past_commit_is_about_its_files() {
         ),
         ("Finish the frames for issue #13".into(), issue),
         ("gh-13: frames".into(), issue),
+        // A revert or reland by the subject it quotes.
+        (
+            "Revert \"borders: wider frames\"".into(),
+            "which the task reverts",
+        ),
+        (
+            "Reland \"borders: wider frames\" (#15)".into(),
+            "which the task applies again",
+        ),
     ] {
         let v = t.run(&["context", &task, "--json"]).json();
         let reasons = file(&v, "src/borders.py")["reasons"].to_string();
@@ -1224,6 +1234,7 @@ fn a_task_about_a_past_commit_is_about_its_files() {
         (&[][..], "Fixing a problem with the widget"),
         (&[][..], "Fixing a problem since 5f11478"),
         (&[][..], "Fixing the frames for issue #14"),
+        (&[][..], "Revert \"borders: wider\""),
         (&["-c", "context.history=0"][..], task),
     ] {
         let v = t.run(&[args, &["context", task, "--json"]].concat()).json();

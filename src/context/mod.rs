@@ -560,6 +560,8 @@ enum Referred {
     Last,
     /// By an issue both name (`#13`).
     Issue(String),
+    /// By its subject, as a revert (true) or a reland quotes it.
+    Subject(bool),
 }
 
 /// The files of the commits the task refers to gain `REFERRED` each (times the text prior for a
@@ -568,7 +570,8 @@ enum Referred {
 /// the task is about is what it says. It refers to a commit of the history by its hash (at
 /// least 7 digits, naming one commit alone: "fixes a regression from 5f11478", `Fixes:`,
 /// `This reverts commit …`; `raw` is the task as written, before `git revert`'s line left it),
-/// and to the newest one as "the previous commit" (`terms::refers_to_last_commit`). The newest
+/// by the subject a revert or reland quotes (`terms::reverted_subject`: `Revert "…"`), and to
+/// the newest one as "the previous commit" (`terms::refers_to_last_commit`). The newest
 /// commits that name an issue the task names (`terms::tracker_refs`: "Work on issue #13",
 /// `gh-13`, `Closes: #13`) lend `REFERRED_ISSUE` the same way: earlier work on the same issue.
 fn commits_referred(
@@ -591,6 +594,11 @@ fn commits_referred(
         if let (Some((k, _)), None) = (found.next(), found.next()) {
             referred.push((k, Referred::Hash));
         }
+    }
+    if let Some((subject, reverts)) = terms::reverted_subject(raw)
+        && let Some(k) = commits.iter().position(|c| c.subject == subject)
+    {
+        referred.push((k, Referred::Subject(reverts)));
     }
     if terms::refers_to_last_commit(task) {
         referred.push((0, Referred::Last));
@@ -619,6 +627,10 @@ fn commits_referred(
                 format!("changed by the last commit, which the task refers to: {label}")
             }
             Referred::Issue(r) => format!("changed by {label}, which names {r} as the task does"),
+            Referred::Subject(true) => format!("changed by {label}, which the task reverts"),
+            Referred::Subject(false) => {
+                format!("changed by {label}, which the task applies again")
+            }
         };
         for path in &commit.files {
             let Some(&i) = index.get(path.as_str()) else {

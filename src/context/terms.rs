@@ -819,6 +819,21 @@ pub fn reference_term(reference: &str) -> Term {
     hash(&format!("\u{1}{reference}"))
 }
 
+/// The subject of the commit a task reverts or applies again, as `git revert` and the tools
+/// that reland a change write its first line: `Revert "parser: accept empty headers"`,
+/// `Reapply "…"`, `Reland "…"` (GitHub's `Revert "…" (#123)` too), and whether it reverts.
+pub fn reverted_subject(task: &str) -> Option<(&str, bool)> {
+    static REVERT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"^(?i:(revert)|reapply|re-apply|reland|re-land)\s+"(.+)"(?:\s+\(#\d+\))?$"#,
+        )
+        .expect("a valid pattern")
+    });
+    let first = task.lines().find(|l| !l.trim().is_empty())?.trim();
+    let c = REVERT.captures(first)?;
+    Some((c.get(2)?.as_str(), c.get(1).is_some()))
+}
+
 /// A word that may be a commit hash: 7 to 64 hex digits, letters and digits mixed (`5f11478`;
 /// not `deadbeef`, not `1234567`).
 fn looks_like_hash(w: &str) -> bool {
@@ -1256,6 +1271,29 @@ mod tests {
             ]
         );
         assert!(tracker_refs("plain words, a #tag and #").is_empty());
+    }
+
+    #[test]
+    fn reverted_subjects_are_read() {
+        let cases = [
+            (
+                "Revert \"parser: accept empty headers\"\n\nThis reverts commit 1a2b3c4.",
+                Some(("parser: accept empty headers", true)),
+            ),
+            ("\n  revert \"x\" (#123)", Some(("x", true))),
+            (
+                "Revert \"Revert \"a: b\"\"",
+                Some(("Revert \"a: b\"", true)),
+            ),
+            ("Reland \"[X] y\"", Some(("[X] y", false))),
+            ("Reapply \"z\"", Some(("z", false))),
+            ("Revert the parser change", None),
+            ("Revert \"\"", None),
+            ("Don't revert \"x\"", None),
+        ];
+        for (task, want) in cases {
+            assert_eq!(reverted_subject(task), want, "{task}");
+        }
     }
 
     #[test]
