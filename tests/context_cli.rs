@@ -1153,11 +1153,9 @@ fn a_name_used_again_after_a_move_is_another_file() {
     assert!(!reasons.contains("past commits"), "{reasons}");
 }
 
-/// In a git work tree, the files that past commits worded like the task changed rank higher;
-/// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 /// A task about the commit before it ("fixing problem with previous commit"), about a commit it
-/// names by its hash, or about an issue past commits name, is about the files those commits
-/// changed, whatever its words match.
+/// names by its hash or reverts, or about an issue past commits name, is about the files those
+/// commits changed, whatever its words match.
 #[test]
 fn a_task_about_a_past_commit_is_about_its_files() {
     let t = Test::new();
@@ -1246,6 +1244,8 @@ fn a_task_about_a_past_commit_is_about_its_files() {
     }
 }
 
+/// In a git work tree, the files that past commits worded like the task changed rank higher;
+/// a new commit is read on the next run, and an older commit checked out forgets the later ones.
 #[test]
 fn past_commits_like_the_task_lift_the_files_they_changed() {
     let t = Test::new();

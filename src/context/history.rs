@@ -348,7 +348,7 @@ fn to_row(analyzer: &Analyzer, logged: Logged) -> CommitRow {
     }
     // The issues it names, trailers included (`Closes: #123`), as terms no word makes (see
     // `commits_naming`); the message's length is its words'.
-    for r in super::terms::tracker_refs(&message) {
+    for r in super::terms::tracker_refs(&message, super::terms::MAX_REFS) {
         *counts.entry(super::terms::reference_term(&r)).or_default() += 1;
     }
     let mut pairs: Vec<(Term, u32)> = counts.into_iter().collect();

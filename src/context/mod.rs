@@ -548,9 +548,12 @@ fn recently_changed(
 const REFERRED: f64 = 1.0;
 const REFERRED_ISSUE: f64 = 0.5;
 const REFERRED_FILES: usize = 5;
-/// Of the hashes a task writes, the first this many count (a pasted `git log` names dozens);
-/// of the commits naming its issues, the newest this many.
+/// Of the commits a task names by hash, the first this many count (a pasted `git log` names
+/// dozens); of the commits naming its issues, the newest this many.
 const REFERRED_COMMITS: usize = 5;
+/// Of the words of a task that may be hashes, the first this many are looked up in the
+/// history (another repository's hashes, a container's or a UUID's pieces name no commit).
+const HASH_WORDS: usize = 200;
 
 /// How the task refers to a past commit.
 enum Referred {
@@ -568,8 +571,9 @@ enum Referred {
 /// file that is not source code; times `REFERRED_FILES` / files when the commit changed more than
 /// that many, of at most `history::MAX_FILES`), those the task does not match too: which files
 /// the task is about is what it says. It refers to a commit of the history by its hash (at
-/// least 7 digits, naming one commit alone: "fixes a regression from 5f11478", `Fixes:`,
-/// `This reverts commit …`; `raw` is the task as written, before `git revert`'s line left it),
+/// least 7 digits, naming one commit alone, the first `REFERRED_COMMITS` such: "fixes a
+/// regression from 5f11478", `Fixes:`, `This reverts commit …`; `raw` is the task as written,
+/// before `git revert`'s line left it),
 /// by the subject a revert or reland quotes (`terms::reverted_subject`: `Revert "…"`), and to
 /// the newest one as "the previous commit" (`terms::refers_to_last_commit`). The newest
 /// commits that name an issue the task names (`terms::tracker_refs`: "Work on issue #13",
@@ -586,14 +590,26 @@ fn commits_referred(
         return;
     }
     let mut referred: Vec<(usize, Referred)> = Vec::new();
-    for hash in terms::commit_hashes(raw, REFERRED_COMMITS) {
-        let mut found = commits
+    let words = terms::commit_hashes(raw, HASH_WORDS);
+    if !words.is_empty() {
+        let mut by_hash: Vec<(&str, usize)> = commits
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.hash.starts_with(hash.as_str()));
-        if let (Some((k, _)), None) = (found.next(), found.next()) {
-            referred.push((k, Referred::Hash));
-        }
+            .map(|(k, c)| (c.hash.as_str(), k))
+            .collect();
+        by_hash.sort_unstable();
+        let named = words.iter().filter_map(|w| {
+            // The commits whose hashes start with the word: one, or it names none.
+            let from = by_hash.partition_point(|(h, _)| *h < w.as_str());
+            let mut found = by_hash[from..]
+                .iter()
+                .take_while(|(h, _)| h.starts_with(w.as_str()));
+            match (found.next(), found.next()) {
+                (Some(&(_, k)), None) => Some(k),
+                _ => None,
+            }
+        });
+        referred.extend(named.take(REFERRED_COMMITS).map(|k| (k, Referred::Hash)));
     }
     if let Some((subject, reverts)) = terms::reverted_subject(raw)
         && let Some(k) = commits.iter().position(|c| c.subject == subject)
@@ -603,7 +619,7 @@ fn commits_referred(
     if terms::refers_to_last_commit(task) {
         referred.push((0, Referred::Last));
     }
-    let issues = terms::tracker_refs(raw);
+    let issues = terms::tracker_refs(raw, terms::MAX_REFS);
     for (k, r) in history::commits_naming(commits, &issues, REFERRED_COMMITS) {
         referred.push((k, Referred::Issue(issues[r].clone())));
     }
@@ -1535,6 +1551,89 @@ mod tests {
         let mut only = tests.to_vec();
         only.extend(["a.py", "b.py", "c.py", "tests/test_d.py"]);
         assert_eq!(order(&only).0, only.join(" "));
+    }
+
+    #[test]
+    fn commits_the_task_refers_to_lend_their_files() {
+        let mut paths = vec!["a.py", "b.py", "c.py", "README.md"];
+        let many: Vec<String> = (0..100).map(|i| format!("gen/{i}.py")).collect();
+        paths.extend(many.iter().map(String::as_str));
+        let ten: Vec<&str> = std::iter::once("b.py")
+            .chain(paths[4..13].iter().copied())
+            .collect();
+        let all: Vec<&str> = std::iter::once("c.py")
+            .chain(many.iter().map(String::as_str))
+            .collect();
+        let commits = vec![
+            commit("abc1234def0", "widget: draw", &["a.py", "README.md"]),
+            commit("abc1234fff0", "borders: wider (#13)", &ten),
+            commit("0123456789ab", "gen: reformat for #13", &all),
+            commit("feed12340000", "first work on issue 13", &["c.py"]),
+        ];
+        let rows: Vec<FileRow> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rank::tests::file(i as i64, p))
+            .collect();
+        let rows: Vec<FileRow> = rows
+            .into_iter()
+            .map(|mut f| {
+                if f.path.ends_with(".md") {
+                    (f.language, f.ftype) = (None, "markdown".into());
+                }
+                f
+            })
+            .collect();
+        let candidates = rank::tests::without_lexicon(&rows);
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        // The score each file gets (rounded), and its reasons, for a task.
+        let lent = |task: &str| -> Vec<(String, f64, String)> {
+            let mut ranking = rank::Ranking { files: Vec::new() };
+            commits_referred(&mut ranking, &candidates, &commits, &index, task, task);
+            ranking
+                .files
+                .iter()
+                .map(|s| {
+                    let score = (s.score * 1000.0).round() / 1000.0;
+                    (paths[s.index].to_string(), score, s.reasons.join("; "))
+                })
+                .collect()
+        };
+        // A prefix of two commits' hashes names neither; a longer one names its commit, whose
+        // ten files share 1.0 by 5 / 10.
+        assert!(lent("a regression since abc1234").is_empty());
+        let got = lent("a regression since ABC1234F");
+        assert_eq!(
+            got[0],
+            (
+                "b.py".into(),
+                0.5,
+                "changed by abc1234 borders: wider (#13), which the task names".into()
+            )
+        );
+        // Words that may be hashes but name no commit here do not use up the five.
+        let got = lent("seen in 1a2b3c4 2b3c4d5 3c4d5e6 4d5e6f7 5e6f7a8 6f7a8b9 and abc1234d");
+        assert_eq!(got[0].0, "a.py");
+        // The last commit: a file that is not source code gets the text prior's share.
+        let got = lent("Fixing the previous commit");
+        assert_eq!(got[0].0, "a.py");
+        assert_eq!(got[1].0, "README.md");
+        assert!(got[1].1 < got[0].1 && got[1].1 > 0.0, "{got:?}");
+        // An issue: the newest commits naming it lend half; a commit of more than 100 files
+        // (the reformat) lends nothing.
+        let got = lent("more work on #13");
+        assert_eq!(
+            got[0],
+            (
+                "c.py".into(),
+                0.5,
+                "changed by feed123 first work on issue 13, which names #13 as the task does"
+                    .into()
+            )
+        );
+        assert_eq!(got[1].0, "b.py");
+        assert_eq!(got[1].1, 0.25);
+        assert!(!got.iter().any(|(p, ..)| p == "gen/50.py"), "{got:?}");
     }
 
     #[test]

@@ -787,26 +787,55 @@ pub fn is_change_word(lower: &str) -> bool {
     TASK_WORDS.contains(&lower)
 }
 
-/// The issue and tracker references a text writes, each once, in order, in one spelling:
-/// `#123`, `(#123)`, `gh-123`, `GH-123`, `issue 123` and `issue #123` as `#123` (GitHub numbers
-/// issues and pull requests in one sequence, and CPython writes its issues `gh-`); other
+/// Of the tracker references a text writes, the first this many count (a pasted changelog
+/// names thousands).
+pub const MAX_REFS: usize = 50;
+
+/// Prefixes of ids that look like a tracker's and name a standard or an encoding
+/// (`ISO-8601`, `RFC-2119`, `Windows-1252`, `ISO-8859-1`).
+const NOT_TRACKERS: &[&str] = &[
+    "ansi", "ascii", "big", "cp", "din", "ecma", "en", "euc", "fips", "gb", "ibm", "iec", "ieee",
+    "iso", "jis", "koi", "ks", "latin", "mac", "md", "ms", "nist", "posix", "rfc", "sha", "tis",
+    "ucs", "unicode", "utf", "win", "windows", "x",
+];
+
+/// The first `max` issue and tracker references a text writes, each once, in order, in one
+/// spelling: `#123`, `(#123)`, `gh-123`, `GH-123`, `issue 123` and `issue #123` as `#123`
+/// (GitHub numbers issues and pull requests in one sequence, and CPython writes its issues
+/// `gh-`; a link to an issue, `…/issues/123`, is not read: it is often another repository's
+/// issue, as in a real history where an earlier #44 of this one moved a needed file out); other
 /// trackers' ids lowercased whole (`bpo-4567`, `JDK-8012345` → `jdk-8012345`,
-/// `CVE-2022-40303`; see [`is_tracker_id`]). A `#` inside a word (`repo#12`, `C#`) is none.
-pub fn tracker_refs(text: &str) -> Vec<String> {
+/// `CVE-2022-40303`; see [`is_tracker_id`]; not a standard's or an encoding's, `ISO-8601`,
+/// `Windows-1252`). A `#` after a letter or digit (`repo#12`, `C#`) or an `&` (`&#13;`) is
+/// none.
+pub fn tracker_refs(text: &str, max: usize) -> Vec<String> {
     static REFS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)(?:^|[\s(\[{,;:])#(\d{1,9})\b|\bgh-(\d{1,9})\b|\bissues?\s+#?(\d{1,9})\b|\b([a-z]+(?:-\d+)+)\b",
-        )
+        regex::Regex::new(concat!(
+            r"(?i)(?:^|[^0-9a-z_&])#(\d{1,9})(?-u:\b)|\bgh-(\d{1,9})(?-u:\b)",
+            r"|\bissue\s+#?(\d{1,9})(?-u:\b)|\b([a-z]+(?:-\d+)+)\b",
+        ))
         .expect("a valid pattern")
     });
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in REFS.captures_iter(text) {
-        let r = match (c.get(1).or(c.get(2)).or(c.get(3)), c.get(4)) {
+        if out.len() >= max {
+            break;
+        }
+        let number = (1..=3).find_map(|i| c.get(i));
+        let r = match (number, c.get(4)) {
             (Some(n), _) => format!("#{}", n.as_str().trim_start_matches('0')),
-            (None, Some(id)) if is_tracker_id(id.as_str()) => id.as_str().to_ascii_lowercase(),
+            (None, Some(id)) => {
+                let id = id.as_str().to_ascii_lowercase();
+                let prefix = id.split('-').next().unwrap_or("");
+                if !is_tracker_id(&id) || NOT_TRACKERS.contains(&prefix) {
+                    continue;
+                }
+                id
+            }
             _ => continue,
         };
-        if r != "#" && !out.contains(&r) {
+        if r != "#" && seen.insert(r.clone()) {
             out.push(r);
         }
     }
@@ -859,13 +888,12 @@ pub fn commit_hashes(text: &str, max: usize) -> Vec<String> {
 }
 
 /// Whether the task refers to the commit before it: "fix the bug in the previous commit",
-/// "add the file the last commit forgot", "revert the latest change", "see prior patch".
+/// "add the file the last commit forgot", "see prior commit". Only "commit": "the previous
+/// change in the editor buffer" and "the latest patch release" are about other things.
 pub fn refers_to_last_commit(task: &str) -> bool {
     static LAST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:previous|last|latest|prior|preceding|most\s+recent)\s+(?:commit|change|changeset|patch)\b",
-        )
-        .expect("a valid pattern")
+        regex::Regex::new(r"(?i)\b(?:previous|last|prior|preceding)\s+commit\b")
+            .expect("a valid pattern")
     });
     LAST.is_match(task)
 }
@@ -1255,11 +1283,12 @@ mod tests {
 
     #[test]
     fn tracker_references_are_found_in_one_spelling() {
+        let text = "Work on issue #13 (#74), see gh-13 and Issue 7; fixes bpo-4567, JDK-8012345 \
+                    and CVE-2022-40303 #13\n#042: not repo#12, C#, &#10;, UTF-8, x86-64, SHA-256, \
+                    ISO 8859, ISO-8601, Windows-1252, RFC-2119, 2 issues 13 years old; \
+                    https://github.com/o/r/issues/99 修复#21中的问题";
         assert_eq!(
-            tracker_refs(
-                "Work on issue #13 (#74), see gh-13 and Issue 7; fixes bpo-4567, JDK-8012345 \
-                 and CVE-2022-40303 #13\n#042: not repo#12, C#, UTF-8, x86-64, SHA-256 or ISO 8859"
-            ),
+            tracker_refs(text, 50),
             [
                 "#13",
                 "#74",
@@ -1267,10 +1296,12 @@ mod tests {
                 "bpo-4567",
                 "jdk-8012345",
                 "cve-2022-40303",
-                "#42"
+                "#42",
+                "#21"
             ]
         );
-        assert!(tracker_refs("plain words, a #tag and #").is_empty());
+        assert_eq!(tracker_refs(text, 2), ["#13", "#74"]);
+        assert!(tracker_refs("plain words, a #tag and #", 50).is_empty());
     }
 
     #[test]
@@ -1310,13 +1341,15 @@ mod tests {
             "Fixing problem with previous commit",
             "Fix the bug in the previous commit, and sync with internal.",
             "Adding missing file from Previous Commit.",
-            "revert the latest change",
-            "see the most recent\npatch",
+            "revert last\ncommit",
             "Styling the prompt (see previous commit)",
         ] {
             assert!(refers_to_last_commit(task), "{task}");
         }
         for task in [
+            "Undo should restore the previous change in the editor buffer",
+            "Upgrade lodash to the latest patch release",
+            "Show the most recent commit in the status bar",
             "commit the previous value before the last write",
             "the last committed transaction is lost",
             "show the last commits of a branch in the log view",

@@ -247,8 +247,11 @@ fn build(name: &str, p: &ProviderConfig, model: String) -> Result<Endpoint, Erro
         KeySource::None
     };
     // A dated version or tag of a model the provider prices has its prices
-    // (`gpt-4o-2024-08-06` under `models."gpt-4o"`), as in pricing.toml.
-    let entry = crate::cost::model_entry(&p.models, &model);
+    // (`gpt-4o-2024-08-06` or `gpt-4o:free` under `models."gpt-4o"`); another model whose name
+    // starts alike (`o3-pro` beside `o3`, `gpt-4o-mini` beside `gpt-4o`) is priced by
+    // pricing.toml, which knows it, not by the provider's entry for a cheaper model.
+    let entry = crate::cost::model_entry(&p.models, &model)
+        .filter(|(known, _)| is_version_of(&model, known));
     let m = entry.map(|(_, m)| m);
     let prices = match entry {
         Some((model, mc)) => match (mc.input, mc.output) {
@@ -299,6 +302,20 @@ pub fn chain(config: &Config, spec: Option<&str>) -> Result<Vec<Endpoint>, Error
         }
     }
     Ok(out)
+}
+
+/// Whether `model` is `known` or a dated version or tag of it: `known` followed by `:` and a
+/// tag, or by `-` and digits and dashes (`-2024-08-06`, `-20250929`, `-0613`).
+fn is_version_of(model: &str, known: &str) -> bool {
+    let Some(rest) = model.strip_prefix(known) else {
+        return false;
+    };
+    rest.is_empty()
+        || rest.starts_with(':')
+        || rest.strip_prefix('-').is_some_and(|v| {
+            v.starts_with(|c: char| c.is_ascii_digit())
+                && v.chars().all(|c| c.is_ascii_digit() || c == '-')
+        })
 }
 
 #[cfg(test)]
@@ -357,6 +374,10 @@ mod tests {
         assert_eq!(prices("work/m:free")?, Some((1.0, 1000)));
         assert_eq!(prices("work/m-mini-2025-01-01")?, Some((0.1, 32768)));
         assert_eq!(prices("work/mx")?, None);
+        // Another model whose name starts alike is not priced as the provider's entry: o3-pro
+        // is not o3 (pricing.toml knows it, at ten times the price).
+        assert_eq!(prices("work/m-pro")?, None);
+        assert_eq!(prices("work/m-v2")?, None);
         // The error names the entry that lacks a price, under its own name.
         let msg = endpoint(&c, "work/n-2024")
             .err()
