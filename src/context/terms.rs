@@ -225,8 +225,9 @@ const MAX_BRACED: usize = 16;
 /// src/lexer.c`, `{LZMA,BZ2}Decompressor` → `LZMADecompressor BZ2Decompressor`, `lib{,64}` →
 /// `lib lib64`, and a word's several lists multiplied (`{a,b}_{x,y}.c`, four files). A list's
 /// items are names or path pieces (letters, digits, `_ . - + /`), at least two, not all empty;
-/// anything else in braces stays as written (`${HOME}`, `{"a":1,"b":2}`, `{ a, b }`,
-/// nested lists), as does a word standing for more than 16 (`MAX_BRACED`). Lines keep their
+/// anything else in braces leaves its word as written (`{"a":1,"b":2}`, `{ a, b }`, nested
+/// lists), as does standing for more than 16 words (`MAX_BRACED`); a shell variable stays as
+/// written beside the lists of its word (`${ROOT}/src/{a,b}.c`). Lines keep their
 /// places: no list holds a line end.
 pub fn with_braces_expanded(text: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
@@ -274,16 +275,21 @@ fn braced_words(word: &str) -> Option<Vec<String>> {
         s.chars()
             .all(|c| c.is_alphanumeric() || "_.-+/".contains(c))
     };
-    // The word as literal pieces and lists, in order.
+    // The word as literal pieces and lists, in order; a shell variable (`${ROOT}`) is literal.
     let mut pieces: Vec<Vec<&str>> = Vec::new();
+    let mut lists = 0;
     let mut rest = word;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
         let close = after.find('}')?;
-        let inner = &after[..close];
-        let items: Vec<&str> = inner.split(',').collect();
-        let list = !rest[..open].ends_with('$')
-            && items.len() >= 2
+        let end = open + 1 + close + 1;
+        if rest[..open].ends_with('$') {
+            pieces.push(vec![&rest[..end]]);
+            rest = &rest[end..];
+            continue;
+        }
+        let items: Vec<&str> = after[..close].split(',').collect();
+        let list = items.len() >= 2
             && items.iter().all(|s| item(s))
             && items.iter().any(|s| !s.is_empty());
         if !list {
@@ -291,9 +297,10 @@ fn braced_words(word: &str) -> Option<Vec<String>> {
         }
         pieces.push(vec![&rest[..open]]);
         pieces.push(items);
-        rest = &after[close + 1..];
+        lists += 1;
+        rest = &rest[end..];
     }
-    if rest.contains('}') {
+    if lists == 0 || rest.contains('}') {
         return None;
     }
     pieces.push(vec![rest]);
@@ -1254,6 +1261,8 @@ mod tests {
                 "piuparts-{master,slave}-deps",
                 "piuparts-master-deps piuparts-slave-deps",
             ),
+            // A shell variable stays as written, the list beside it is written out.
+            ("${ROOT}/src/{a,b}.c", "${ROOT}/src/a.c ${ROOT}/src/b.c"),
         ];
         for (text, want) in cases {
             assert_eq!(with_braces_expanded(text), want, "{text}");
