@@ -943,23 +943,17 @@ fn replaced_commits_are_read_as_committed() {
     let v = context_tuned(&t, "", PANEL_TASK);
     assert_lent_first(&v, "lib/layout.py");
     // HEAD's parent, its message replaced by one about notes.
-    let out = std::process::Command::new("git")
-        .current_dir(t.root())
-        .args([
+    let replacement = git(
+        t.root(),
+        &[
             "commit-tree",
             "HEAD~1^{tree}",
             "-p",
             "HEAD~2",
             "-m",
             "notes: describe",
-        ])
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .expect("git commit-tree");
-    let replacement = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        ],
+    );
     git(t.root(), &["replace", "HEAD~1", &replacement]);
     std::fs::remove_dir_all(t.root().join(".vibe")).expect("rm .vibe");
     let cold = context_tuned(&t, "", PANEL_TASK);
@@ -1186,16 +1180,7 @@ fn a_task_about_a_past_commit_is_about_its_files() {
         "{reasons}"
     );
     // A commit the task names by its hash (in a line `git revert` writes too): its files.
-    let borders = String::from_utf8_lossy(
-        &std::process::Command::new("git")
-            .current_dir(t.root())
-            .args(["rev-parse", "HEAD~1"])
-            .output()
-            .expect("git")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let borders = git(t.root(), &["rev-parse", "HEAD~1"]);
     // And earlier work on an issue the task names: the commits that name it too; and the commit
     // a revert or reland quotes the subject of.
     let named = "which the task names";
@@ -1299,16 +1284,7 @@ fn past_commits_like_the_task_lift_the_files_they_changed() {
         "{reasons}"
     );
     // The reason names the commit by its short hash.
-    let hash = String::from_utf8_lossy(
-        &std::process::Command::new("git")
-            .current_dir(t.root())
-            .args(["rev-parse", "--short=7", "HEAD~1"])
-            .output()
-            .expect("git")
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let hash = git(t.root(), &["rev-parse", "--short=7", "HEAD~1"]);
     assert!(reasons.contains(&hash), "{hash} in {reasons}");
 
     // Indexed from a subdirectory: paths relative to it (the README's commit lends nothing).

@@ -573,9 +573,9 @@ enum Referred {
 /// the task is about is what it says. It refers to a commit of the history by its hash (at
 /// least 7 digits, naming one commit alone, the first `REFERRED_COMMITS` such: "fixes a
 /// regression from 5f11478", `Fixes:`, `This reverts commit …`; `raw` is the task as written,
-/// before `git revert`'s line left it),
-/// by the subject a revert or reland quotes (`terms::reverted_subject`: `Revert "…"`), and to
-/// the newest one as "the previous commit" (`terms::refers_to_last_commit`). The newest
+/// before `git revert`'s line left it), by the subject a revert or reland quotes
+/// (`terms::reverted_subject`: `Revert "…"`), and to the newest one as "the previous commit"
+/// (`terms::refers_to_last_commit`). The newest
 /// commits that name an issue the task names (`terms::tracker_refs`: "Work on issue #13",
 /// `gh-13`, `Closes: #13`) lend `REFERRED_ISSUE` the same way: earlier work on the same issue.
 fn commits_referred(
@@ -1573,12 +1573,9 @@ mod tests {
         let rows: Vec<FileRow> = paths
             .iter()
             .enumerate()
-            .map(|(i, p)| rank::tests::file(i as i64, p))
-            .collect();
-        let rows: Vec<FileRow> = rows
-            .into_iter()
-            .map(|mut f| {
-                if f.path.ends_with(".md") {
+            .map(|(i, p)| {
+                let mut f = rank::tests::file(i as i64, p);
+                if p.ends_with(".md") {
                     (f.language, f.ftype) = (None, "markdown".into());
                 }
                 f

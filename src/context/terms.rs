@@ -769,12 +769,15 @@ fn is_reference(task: &str, w: &str) -> bool {
 }
 
 /// An issue tracker's id: letters joined by `-` to a number of four or more digits, maybe
-/// followed by more numbers (`GH-102126`, `bpo-4567`, `JDK-8012345`, `CVE-2022-40303`).
+/// followed by more numbers (`GH-102126`, `bpo-4567`, `JDK-8012345`, `CVE-2022-40303`); not a
+/// standard's or an encoding's (`ISO-8601`, `Windows-1252`: see `NOT_TRACKERS`).
 pub fn is_tracker_id(token: &str) -> bool {
     let mut parts = token.split('-');
-    let letters = parts
-        .next()
-        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    let letters = parts.next().is_some_and(|p| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_alphabetic())
+            && !NOT_TRACKERS.contains(&p.to_ascii_lowercase().as_str())
+    });
     let numbers: Vec<&str> = parts.collect();
     letters
         && numbers.first().is_some_and(|n| n.len() >= 4)
@@ -809,12 +812,10 @@ const NOT_TRACKERS: &[&str] = &[
 /// The first `max` issue and tracker references a text writes, each once, in order, in one
 /// spelling: `#123`, `(#123)`, `gh-123`, `GH-123`, `issue 123` and `issue #123` as `#123`
 /// (GitHub numbers issues and pull requests in one sequence, and CPython writes its issues
-/// `gh-`; a link to an issue, `…/issues/123`, is not read: it is often another repository's
-/// issue, as in a real history where an earlier #44 of this one moved a needed file out); other
-/// trackers' ids lowercased whole (`bpo-4567`, `JDK-8012345` → `jdk-8012345`,
-/// `CVE-2022-40303`; see [`is_tracker_id`]; not a standard's or an encoding's, `ISO-8601`,
-/// `Windows-1252`). A `#` after a letter or digit (`repo#12`, `C#`) or an `&` (`&#13;`) is
-/// none.
+/// `gh-`; a link to an issue, `…/issues/123`, is not read: it is often another repository's);
+/// other trackers' ids lowercased whole ([`is_tracker_id`]: `bpo-4567`, `JDK-8012345` →
+/// `jdk-8012345`, `CVE-2022-40303`). A `#` after a letter or digit (`repo#12`, `C#`) or an
+/// `&` (`&#13;`) is none.
 pub fn tracker_refs(text: &str, max: usize) -> Vec<String> {
     static REFS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
@@ -832,14 +833,7 @@ pub fn tracker_refs(text: &str, max: usize) -> Vec<String> {
         let number = (1..=3).find_map(|i| c.get(i));
         let r = match (number, c.get(4)) {
             (Some(n), _) => format!("#{}", n.as_str().trim_start_matches('0')),
-            (None, Some(id)) => {
-                let id = id.as_str().to_ascii_lowercase();
-                let prefix = id.split('-').next().unwrap_or("");
-                if !is_tracker_id(&id) || NOT_TRACKERS.contains(&prefix) {
-                    continue;
-                }
-                id
-            }
+            (None, Some(id)) if is_tracker_id(id.as_str()) => id.as_str().to_ascii_lowercase(),
             _ => continue,
         };
         if r != "#" && seen.insert(r.clone()) {
@@ -1239,6 +1233,10 @@ mod tests {
         );
         let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
         assert_eq!(words, ["deadlock", "commit", "UTF", "SHA"]);
+        // A standard's or an encoding's id is no tracker's: its name is a word of the task.
+        let q = query_terms(&a, "parse ISO-8601 dates in Windows-1252 files");
+        let words: Vec<&str> = q.iter().map(|t| t.word.as_str()).collect();
+        assert_eq!(words, ["parse", "ISO", "dates", "Windows", "files"]);
     }
 
     #[test]

@@ -63,25 +63,26 @@ impl Pricing {
     }
 
     fn find(&self, name: &str) -> Option<Prices> {
-        model_entry(&self.models, name).map(|(_, p)| *p)
+        let dashed_or_tagged = |rest: &str| rest.starts_with(['-', ':']);
+        model_entry(&self.models, name, dashed_or_tagged).map(|(_, p)| *p)
     }
 }
 
-/// The entry for a model in a table keyed by model name: the exact name first, then the
-/// longest name that the model starts with followed by '-' or ':' (a dated version,
-/// "gpt-4o-2024-08-06" for "gpt-4o"; a tag, "deepseek-chat:free" for "deepseek-chat").
-/// Also returns the name it is under.
-pub fn model_entry<'a, T>(table: &'a BTreeMap<String, T>, model: &str) -> Option<(&'a str, &'a T)> {
+/// The entry for a model in a table keyed by model name, and the name it is under: the exact
+/// name first, then the longest name that the model starts with where `rest` accepts what
+/// follows (`-2024-08-06` of "gpt-4o-2024-08-06" under "gpt-4o", `:free` of
+/// "deepseek-chat:free").
+pub fn model_entry<'a, T>(
+    table: &'a BTreeMap<String, T>,
+    model: &str,
+    rest: impl Fn(&str) -> bool,
+) -> Option<(&'a str, &'a T)> {
     if let Some((known, entry)) = table.get_key_value(model) {
         return Some((known, entry));
     }
     table
         .iter()
-        .filter(|(known, _)| {
-            model
-                .strip_prefix(known.as_str())
-                .is_some_and(|rest| rest.starts_with(['-', ':']))
-        })
+        .filter(|(known, _)| model.strip_prefix(known.as_str()).is_some_and(&rest))
         .max_by_key(|(known, _)| known.len())
         .map(|(known, entry)| (known.as_str(), entry))
 }

@@ -250,8 +250,7 @@ fn build(name: &str, p: &ProviderConfig, model: String) -> Result<Endpoint, Erro
     // (`gpt-4o-2024-08-06` or `gpt-4o:free` under `models."gpt-4o"`); another model whose name
     // starts alike (`o3-pro` beside `o3`, `gpt-4o-mini` beside `gpt-4o`) is priced by
     // pricing.toml, which knows it, not by the provider's entry for a cheaper model.
-    let entry = crate::cost::model_entry(&p.models, &model)
-        .filter(|(known, _)| is_version_of(&model, known));
+    let entry = crate::cost::model_entry(&p.models, &model, is_version);
     let m = entry.map(|(_, m)| m);
     let prices = match entry {
         Some((model, mc)) => match (mc.input, mc.output) {
@@ -304,14 +303,10 @@ pub fn chain(config: &Config, spec: Option<&str>) -> Result<Vec<Endpoint>, Error
     Ok(out)
 }
 
-/// Whether `model` is `known` or a dated version or tag of it: `known` followed by `:` and a
-/// tag, or by `-` and digits and dashes (`-2024-08-06`, `-20250929`, `-0613`).
-fn is_version_of(model: &str, known: &str) -> bool {
-    let Some(rest) = model.strip_prefix(known) else {
-        return false;
-    };
-    rest.is_empty()
-        || rest.starts_with(':')
+/// Whether what follows a model's name makes a dated version or a tag of it: `:` and a tag, or
+/// `-` and digits and dashes (`-2024-08-06`, `-20250929`, `-0613`).
+fn is_version(rest: &str) -> bool {
+    rest.starts_with(':')
         || rest.strip_prefix('-').is_some_and(|v| {
             v.starts_with(|c: char| c.is_ascii_digit())
                 && v.chars().all(|c| c.is_ascii_digit() || c == '-')

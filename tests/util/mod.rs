@@ -244,12 +244,12 @@ pub fn smash_table_page(db: &Path, table: &str) {
     std::fs::write(db, data).unwrap_or_else(|e| panic!("{e}"));
 }
 
-pub fn git(root: &Path, args: &[&str]) {
-    git_with_env(root, &[], args);
+pub fn git(root: &Path, args: &[&str]) -> String {
+    git_with_env(root, &[], args)
 }
 
-/// [`git`] with environment variables set (`GIT_COMMITTER_DATE`, …).
-pub fn git_with_env(root: &Path, env: &[(&str, &str)], args: &[&str]) {
+/// [`git`] with environment variables set (`GIT_COMMITTER_DATE`, …); what it printed, trimmed.
+pub fn git_with_env(root: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(root)
         .envs(env.iter().copied())
@@ -271,6 +271,7 @@ pub fn git_with_env(root: &Path, env: &[(&str, &str)], args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Replaces the temp root in text so snapshots are stable.
