@@ -633,6 +633,103 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
     );
 }
 
+/// Text files of types vibe does not rank (JSON, XML, a file without an extension) are read when
+/// the task names them, and come first as any named file; a name too many of them have is a
+/// warning that says so.
+#[test]
+fn named_files_of_other_text_types_are_read() {
+    let t = Test::fixture("python");
+    // A lock file larger than the budget: shown where the task's word is, not where its own
+    // name's words are (`packages` on its 2nd line).
+    let mut lock = String::from("{\n  \"packages\": {\n");
+    for i in 0..400 {
+        lock.push_str(&format!(
+            "    \"node_modules/p{i}\": {{\"version\": \"1.{i}.0\"}},\n"
+        ));
+    }
+    lock.push_str("    \"node_modules/lodash\": {\"version\": \"4.17.20\"}\n  }\n}\n");
+    t.write("package-lock.json", &lock);
+    t.write(
+        "pom.xml",
+        "<project>\n  <version>1.0</version>\n</project>\n",
+    );
+    t.write("debian/rules", "#!/usr/bin/make -f\n%:\n\tdh $@\n");
+    t.write("logo.dat", "GIF89a\0\0\0");
+    let j = t
+        .run(&[
+            "context",
+            "bump lodash in package-lock.json, the version in pom.xml:2, tweak debian/rules and logo.dat",
+            "--budget",
+            "1500",
+            "--json",
+        ])
+        .json();
+    let mut firsts = paths(&j)[..3].to_vec();
+    firsts.sort();
+    assert_eq!(
+        firsts,
+        ["debian/rules", "package-lock.json", "pom.xml"],
+        "{j}"
+    );
+    let reasons = file(&j, "pom.xml")["reasons"].to_string();
+    assert!(
+        reasons.contains("named in the task (pom.xml, line 2)"),
+        "{reasons}"
+    );
+    assert_eq!(file(&j, "pom.xml")["included"], "full", "{j}");
+    assert_eq!(file(&j, "debian/rules")["included"], "full", "{j}");
+    assert_eq!(file(&j, "package-lock.json")["included"], "partial", "{j}");
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(context.contains("node_modules/lodash"), "{context}");
+    assert!(context.contains("```xml\n<project>"), "{context}");
+    // A binary file is still not read, and says so.
+    assert!(
+        j.to_string()
+            .contains("the task names logo.dat, but vibe does not read logo.dat: it is binary"),
+        "{j}"
+    );
+    // A name that many files have names none of them.
+    for dir in ["a", "b", "c", "d", "e"] {
+        t.write(&format!("{dir}/package.json"), "{\"name\": \"x\"}\n");
+    }
+    let j = t
+        .run(&["context", "bump lodash in package.json", "--json"])
+        .json();
+    assert!(
+        !paths(&j).iter().any(|p| p.ends_with("package.json")),
+        "{j}"
+    );
+    assert!(
+        j.to_string().contains(
+            "the task names package.json, which 5 files have (a/package.json, …); write more of \
+             its path to name one"
+        ),
+        "{j}"
+    );
+    let j = t
+        .run(&["context", "bump lodash in c/package.json", "--json"])
+        .json();
+    assert_eq!(paths(&j)[0], "c/package.json", "{j}");
+    // A named file that does not fit and has none of the task's words comes as its head.
+    let rows: String = (0..400).map(|i| format!("<row n=\"{i}\"/>\n")).collect();
+    t.write("fixtures/table.xml", &rows);
+    let j = t
+        .run(&[
+            "context",
+            "see fixtures/table.xml",
+            "--budget",
+            "500",
+            "--json",
+        ])
+        .json();
+    assert_eq!(file(&j, "fixtures/table.xml")["included"], "partial", "{j}");
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(
+        context.starts_with("fixtures/table.xml (lines 1-40 of 400, the rest elided)"),
+        "{context}"
+    );
+}
+
 #[test]
 fn tests_are_discounted_unless_the_task_is_about_them() {
     let t = Test::fixture("python");

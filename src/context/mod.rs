@@ -766,8 +766,41 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
 
     let t = Instant::now();
     let reader = store.read()?;
-    let (files, not_ranked): (Vec<FileRow>, Vec<FileRow>) =
+    // What the ranking reads of the task: without trailers and mail addresses (a commit message
+    // pasted whole), which name people rather than code, and with brace lists written out
+    // (`src/{parser,lexer}.c` names both files).
+    let task = terms::without_trailers(req.task);
+    let task = terms::with_braces_expanded(&task);
+    let task = task.as_ref();
+    let (mut files, not_ranked): (Vec<FileRow>, Vec<FileRow>) =
         all_files.into_iter().partition(candidate);
+    // Text files of the types vibe does not rank that the task names (`package.json`,
+    // `pom.xml`, `debian/rules`) are ranked too, after the others (the file graph is the
+    // others'), and come first as any named file does.
+    let (texts, mut not_ranked): (Vec<FileRow>, Vec<FileRow>) = not_ranked
+        .into_iter()
+        .partition(|f| f.skip_reason.is_none() && f.hash.is_some());
+    let named_texts = {
+        let as_candidates: Vec<rank::Candidate> = texts
+            .iter()
+            .map(|f| rank::Candidate {
+                file: f,
+                lexicon: None,
+                entry_point: false,
+            })
+            .collect();
+        rank::named_text_files(task, &as_candidates)
+    };
+    let mut text_place: HashMap<usize, usize> = HashMap::new(); // index in texts → in files
+    let regular = files.len();
+    for (k, f) in texts.into_iter().enumerate() {
+        if named_texts.iter().any(|n| n.index == k) {
+            text_place.insert(k, files.len());
+            files.push(f);
+        } else {
+            not_ranked.push(f);
+        }
+    }
     // Entries of this run win over stored ones (the same, unless they could not be saved).
     let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
     lex_by_id.extend(fresh.iter().map(|(r, _)| (r.file_id, r)));
@@ -794,27 +827,32 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         })
         .collect();
     let analyzer = terms::Analyzer::default();
-    // What the ranking reads of the task: without trailers and mail addresses (a commit message
-    // pasted whole), which name people rather than code, and with brace lists written out
-    // (`src/{parser,lexer}.c` names both files).
-    let task = terms::without_trailers(req.task);
-    let task = terms::with_braces_expanded(&task);
-    let task = task.as_ref();
     let query = terms::query_terms(&analyzer, task);
-    let others: Vec<(&str, &str)> = not_ranked
+    let others: Vec<(&str, Option<&str>)> = not_ranked
         .iter()
         .map(|f| {
             let why = match f.skip_reason.as_deref() {
-                Some("too_large") => "it is larger than map.max_file_size",
-                Some("binary") => "it is binary",
-                Some("unreadable") => "it cannot be read",
-                Some(_) => "it was skipped",
-                None => "it is neither source code nor a text type vibe ranks",
+                Some("too_large") => Some("it is larger than map.max_file_size"),
+                Some("binary") => Some("it is binary"),
+                Some("unreadable") => Some("it cannot be read"),
+                Some(_) => Some("it was skipped"),
+                // A text file the task's name for it did not single out.
+                None if f.hash.is_some() => None,
+                None => Some("it was skipped"),
             };
             (f.path.as_str(), why)
         })
         .collect();
-    let (named, mut warnings) = rank::named_files(task, &candidates, &others);
+    let (mut named, mut warnings) = rank::named_files(task, &candidates, &others);
+    for mut n in named_texts {
+        n.index = text_place[&n.index];
+        if !named
+            .iter()
+            .any(|m| m.index == n.index && m.line == n.line && m.shared == n.shared)
+        {
+            named.push(n);
+        }
+    }
     warnings.extend(history_warnings);
     let path_index: HashMap<&str, usize> = candidates
         .iter()
@@ -840,7 +878,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let (mut graph_ms, mut graph_how) = (0.0, "not needed");
     let mut graph_of = || -> anyhow::Result<Edges> {
         let t = Instant::now();
-        let (graph, keep) = file_graph(&reader, &candidates)?;
+        let (mut graph, keep) = file_graph(&reader, &candidates[..regular])?;
+        graph.add_files(candidates.len() - regular);
         graph_how = if keep.is_some() { "built" } else { "read" };
         graph_to_keep = keep;
         graph_ms = ms(t);
@@ -1245,11 +1284,43 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // task names, in half of what is left (all of it for the best or a named file).
             // When nothing matches the task, its head (no line has a task word to scan for):
             // where a file says what it is.
-            let ranges = if fell_back {
+            let head = || {
                 let total = text.split_inclusive('\n').count();
                 vec![(1, lexicon::CHUNK_LINES.min(total))]
+            };
+            let ranges = if fell_back {
+                head()
             } else {
-                pack::windows(&text, &s.lines, terms_in)
+                // The words of the file's own path say nothing of where in it the task is
+                // (`package-lock.json`'s `package` is on its 3rd line, `lodash` further on),
+                // unless they are all it matches.
+                let mut own: HashSet<terms::Term> = HashSet::new();
+                analyzer.word_terms(&f.path, |t| {
+                    own.insert(t);
+                });
+                let ranges = pack::windows(&text, &s.lines, |line, found| {
+                    let from = found.len();
+                    terms_in(line, found);
+                    let mut k = from;
+                    while k < found.len() {
+                        if own.contains(&found[k]) {
+                            found.swap_remove(k);
+                        } else {
+                            k += 1;
+                        }
+                    }
+                });
+                let ranges = if ranges.is_empty() {
+                    pack::windows(&text, &s.lines, terms_in)
+                } else {
+                    ranges
+                };
+                // A file the task names is shown, where it says what it is if nothing else.
+                if ranges.is_empty() && s.named {
+                    head()
+                } else {
+                    ranges
+                }
             };
             if !ranges.is_empty() && ranges != [(1, lines)] {
                 let block = pack::window_block(&f.path, lang, &text, &ranges);

@@ -73,6 +73,7 @@ pub fn fence_language(language: Option<&str>, path: &str) -> &'static str {
             Some("sh" | "bash" | "zsh") => "sh",
             Some("fish") => "fish",
             Some("graphql") => "graphql",
+            Some("xml" | "pom" | "xsd" | "xsl" | "xslt" | "svg" | "plist") => "xml",
             _ => match crate::repomap::lang::text_type(path).as_str() {
                 "cmake" => "cmake",
                 other => crate::repomap::lang::unparsed_code(other).unwrap_or(""),

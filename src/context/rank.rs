@@ -319,12 +319,32 @@ const SHARED_NAME: f64 = NAMED / 2.0;
 /// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
 /// only one file has (`decoder.py`) or a few share (`shared` > 1), or a dotted module
 /// (`json.decoder`). Words that look like
-/// paths but match nothing come back as warnings; `others` (path, why it is not a candidate)
-/// say why for a file that exists but is not ranked.
+/// paths but match nothing come back as warnings; `others` (path, why it is not a candidate;
+/// none for a text file that [`named_text_files`] would have found had its name been one
+/// file's) say why for a file that exists but is not ranked.
 pub fn named_files(
     task: &str,
     candidates: &[Candidate],
-    others: &[(&str, &str)],
+    others: &[(&str, Option<&str>)],
+) -> (Vec<Named>, Vec<String>) {
+    named_in(task, candidates, others, false)
+}
+
+/// The files of `texts` (text files vibe does not rank: `package.json`, `pom.xml`,
+/// `debian/rules`) the task names by a path or path suffix, or by a file name at most
+/// `MAX_SHARED` of them have, whatever its extension: a user who writes `pom.xml` wants it read.
+/// Nothing else about them is known, so only a name brings them in.
+pub fn named_text_files(task: &str, texts: &[Candidate]) -> Vec<Named> {
+    named_in(task, texts, &[], true).0
+}
+
+/// [`named_files`]; with `any_extension`, a word `name.ext` is a file name whatever `ext` is
+/// (else only a known extension makes one: `e.g.`, `json.decoder`, `v1.2` are not).
+fn named_in(
+    task: &str,
+    candidates: &[Candidate],
+    others: &[(&str, Option<&str>)],
+    any_extension: bool,
 ) -> (Vec<Named>, Vec<String>) {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
@@ -332,7 +352,7 @@ pub fn named_files(
         by_name.entry(name).or_default().push(i);
     }
     // The files that are not candidates, by file name, to say why a named one is not ranked.
-    let mut others_by_name: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    let mut others_by_name: HashMap<&str, Vec<(&str, Option<&str>)>> = HashMap::new();
     for &(path, why) in others {
         let name = path.rsplit('/').next().unwrap_or(path);
         others_by_name.entry(name).or_default().push((path, why));
@@ -371,7 +391,7 @@ pub fn named_files(
         // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`; a Python traceback's `File "a.py", line 42`.
         let (word, mut line) = match split_line(&word) {
             // Only after something that looks like a file: `time.sleep(100)` is a call.
-            Some((path, n)) if looks_like_file(path) => (path, n),
+            Some((path, n)) if looks_like_file(path, any_extension) => (path, n),
             _ => (word.split('(').next().unwrap_or(&word), None),
         };
         if line.is_none() && words.get(k + 1) == Some(&"line") {
@@ -388,9 +408,11 @@ pub fn named_files(
         {
             continue;
         }
-        let has_ext = word
-            .rsplit_once('.')
-            .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext));
+        // A file that is not read (`logo.dat`, binary) is named by its name whatever its
+        // extension, to say why.
+        let has_ext = has_extension(&word, any_extension)
+            || (has_extension(&word, true)
+                && others_by_name.contains_key(word.rsplit('/').next().unwrap_or(&word)));
         let mut found: Vec<usize> = Vec::new();
         let mut shared = 1;
         if word.contains('/') {
@@ -465,19 +487,24 @@ pub fn named_files(
             }
             let suffix = format!("/{word}");
             let name = word.rsplit('/').next().unwrap_or(&word);
-            warnings.push(
-                match others_by_name
-                    .get(name)
-                    .into_iter()
-                    .flatten()
-                    .find(|(p, _)| *p == word || p.ends_with(&suffix))
-                {
-                    Some((path, why)) => {
-                        format!("the task names {word}, but vibe does not read {path}: {why}")
-                    }
-                    None => format!("the task names {word}, which is not an indexed file"),
-                },
-            );
+            let mut others = others_by_name
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter(|(p, _)| *p == word || p.ends_with(&suffix));
+            let first = others.next();
+            warnings.push(match first {
+                Some((path, Some(why))) => {
+                    format!("the task names {word}, but vibe does not read {path}: {why}")
+                }
+                // A text file that would have been read, had the name been one file's.
+                Some((path, None)) => format!(
+                    "the task names {word}, which {} files have ({path}, …); write more of its \
+                     path to name one",
+                    1 + others.count()
+                ),
+                None => format!("the task names {word}, which is not an indexed file"),
+            });
         }
         // One entry per file, and one more per further line named in it; a name it shares and
         // a name of its own are separate entries (a line written with a shared name is a line
@@ -517,11 +544,22 @@ pub fn named_files(
 }
 
 /// A path with a `/`, or a name with a known extension.
-fn looks_like_file(word: &str) -> bool {
-    word.contains('/')
-        || word
-            .rsplit_once('.')
-            .is_some_and(|(stem, ext)| !stem.is_empty() && is_extension(ext))
+fn looks_like_file(word: &str, any_extension: bool) -> bool {
+    word.contains('/') || has_extension(word, any_extension)
+}
+
+/// `name.ext` with a known extension, or with `any_extension` any extension of letters and
+/// digits (`pom.xml`, `Cargo.lock`; not `v1.2`).
+fn has_extension(word: &str, any_extension: bool) -> bool {
+    word.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && if any_extension {
+                ext.bytes().all(|b| b.is_ascii_alphanumeric())
+                    && ext.bytes().any(|b| b.is_ascii_alphabetic())
+            } else {
+                is_extension(ext)
+            }
+    })
 }
 
 /// A path and the line written after it, when one is: `a.rs:120`, `a.rs:120:5`,
@@ -1648,6 +1686,55 @@ pub(super) mod tests {
         let (named, warnings) = named_files(task, candidates, &[]);
         assert!(warnings.is_empty(), "{warnings:?}");
         named.iter().map(|n| files[n.index].path.clone()).collect()
+    }
+
+    #[test]
+    fn text_files_are_named_whatever_their_extension() {
+        let files = rows(&[
+            "pom.xml",
+            "Cargo.lock",
+            "debian/rules",
+            "v1.2",
+            "a/package.json",
+            "b/package.json",
+        ]);
+        let candidates = without_lexicon(&files);
+        let named = |task: &str| -> Vec<(String, Option<u32>, usize)> {
+            named_text_files(task, &candidates)
+                .iter()
+                .map(|n| (files[n.index].path.clone(), n.line, n.shared))
+                .collect()
+        };
+        assert_eq!(
+            named("bump it in pom.xml:12 and `Cargo.lock`; see debian/rules"),
+            [
+                ("pom.xml".to_string(), Some(12), 1),
+                ("Cargo.lock".to_string(), None, 1),
+                ("debian/rules".to_string(), None, 1),
+            ]
+        );
+        // A version, an abbreviation and a bare `rules` are no file names.
+        assert!(named("since v1.2, e.g. the rules").is_empty());
+        // A name two files have names both, each more weakly.
+        assert_eq!(named("package.json").len(), 2);
+        assert_eq!(named("b/package.json")[0].0, "b/package.json");
+        // A file that is not read is named by any extension, to say why; a text file that
+        // was not singled out, by how many have its name.
+        let others = [
+            ("logo.dat", Some("it is binary")),
+            ("a/package.json", None),
+            ("b/package.json", None),
+        ];
+        let (named, warnings) = named_files("see logo.dat, package.json", &[], &others);
+        assert!(named.is_empty());
+        assert_eq!(
+            warnings,
+            [
+                "the task names logo.dat, but vibe does not read logo.dat: it is binary",
+                "the task names package.json, which 2 files have (a/package.json, …); write \
+                 more of its path to name one",
+            ]
+        );
     }
 
     #[test]

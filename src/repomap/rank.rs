@@ -485,6 +485,13 @@ impl Edges {
         }
     }
 
+    /// Appends `n` files without edges (files ranked with the graph's but outside it).
+    pub fn add_files(&mut self, n: usize) {
+        for _ in 0..n {
+            self.push_file([]);
+        }
+    }
+
     /// Appends a file with these edges.
     fn push_file(&mut self, edges: impl IntoIterator<Item = (u32, f64)>) {
         for (t, w) in edges {
