@@ -388,16 +388,38 @@ fn named_in(
             Some(path) => (path.to_string(), true),
             None => (word, false),
         };
-        // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`; a Python traceback's `File "a.py", line 42`.
+        // A stack frame of the JVM's languages: `io.x.Decoder.decode(Decoder.java:42)` is
+        // about `Decoder.java:42` (not so `a.cpp(120)`, a file and its line). Most frames are
+        // of libraries, whose files are not here: no warning for those.
+        let (word, framed) = match word.split_once('(') {
+            Some((call, file))
+                if !call.is_empty()
+                    && !has_extension(call, any_extension)
+                    && looks_like_file(file.split(':').next().unwrap_or(file), false) =>
+            {
+                (file.to_string(), true)
+            }
+            _ => (word, false),
+        };
+        // `a.rs:120:5`, `a.cpp(120)`, `a.py#L120`, Ruby's `a.rb:120:in`; a Python traceback's
+        // `File "a.py", line 42`, Perl's `at a.pm line 42.`, .NET's `in C:\src\A.cs:line 42`.
+        let word = match word.strip_suffix(":in") {
+            Some(w) if split_line(w).is_some() => w.to_string(),
+            _ => word,
+        };
         let (word, mut line) = match split_line(&word) {
             // Only after something that looks like a file: `time.sleep(100)` is a call.
             Some((path, n)) if looks_like_file(path, any_extension) => (path, n),
             _ => (word.split('(').next().unwrap_or(&word), None),
         };
-        if line.is_none() && words.get(k + 1) == Some(&"line") {
+        let (word, dotnet) = match word.strip_suffix(":line") {
+            Some(path) if line.is_none() && looks_like_file(path, any_extension) => (path, true),
+            _ => (word, false),
+        };
+        if line.is_none() && (dotnet || words.get(k + 1) == Some(&"line")) {
             line = words
-                .get(k + 2)
-                .and_then(|n| n.trim_end_matches(',').parse::<u32>().ok());
+                .get(k + if dotnet { 1 } else { 2 })
+                .and_then(|n| n.trim_end_matches([',', '.', ':', ';']).parse::<u32>().ok());
         }
         let word = word.to_string();
         // URLs, and product names that look like file names, name no file of the repository.
@@ -477,7 +499,7 @@ fn named_in(
         } else {
             continue;
         }
-        if found.is_empty() && linked {
+        if found.is_empty() && (linked || framed) {
             continue;
         }
         if found.is_empty() {
@@ -1870,6 +1892,35 @@ pub(super) mod tests {
         assert_eq!(
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(12))]
+        );
+        // The JVM's stack frames name their file by its name (a library's frame, whose file is
+        // not here, is no missing file); .NET's write `:line N`.
+        let files = rows(&["src/main/java/io/x/Decoder.java", "src/A.cs"]);
+        let jvm = without_lexicon(&files);
+        let (named, warnings) = named_files(
+            "Exception\n\tat io.x.Decoder.decode(Decoder.java:42)\n\tat \
+             java.base/java.lang.Thread.run(Thread.java:833)\n\tat x.Y.z(Unknown Source)\n   \
+             at A.B() in C:\\work\\src\\A.cs:line 7",
+            &jvm,
+            &[],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
+            [(0, Some(42)), (1, Some(7))]
+        );
+        // Ruby's frames end in `:in`; Perl's `die` writes `at FILE line N.`
+        let files = rows(&["app/models/user.rb", "lib/Foo.pm"]);
+        let scripts = without_lexicon(&files);
+        let (named, warnings) = named_files(
+            "app/models/user.rb:12:in `save'\nboom at lib/Foo.pm line 30.",
+            &scripts,
+            &[],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
+            [(0, Some(12)), (1, Some(30))]
         );
         // A Markdown link, a list without spaces, a possessive, a link to the file on a forge
         // (one to another repository's file is no missing file).
