@@ -407,6 +407,11 @@ fn named_in(
             Some(w) if split_line(w).is_some() => w.to_string(),
             _ => word,
         };
+        // A pytest node id, `tests/test_a.py::TestA::test_b[x-1]`: its file.
+        let word = match word.split_once("::") {
+            Some((file, _)) if has_extension(file, false) => file.to_string(),
+            _ => word,
+        };
         let (word, mut line) = match split_line(&word) {
             // Only after something that looks like a file: `time.sleep(100)` is a call.
             Some((path, n)) if looks_like_file(path, any_extension) => (path, n),
@@ -1909,6 +1914,9 @@ pub(super) mod tests {
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(42)), (1, Some(7))]
         );
+        // A pytest node id names its file.
+        let (named, _) = named_files("FAILED a/b.py::TestB::test_c[x-1] - boom", &candidates, &[]);
+        assert_eq!(named.iter().map(|n| n.index).collect::<Vec<_>>(), [0, 2]);
         // Ruby's frames end in `:in`; Perl's `die` writes `at FILE line N.`
         let files = rows(&["app/models/user.rb", "lib/Foo.pm"]);
         let scripts = without_lexicon(&files);
