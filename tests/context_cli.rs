@@ -2551,6 +2551,67 @@ fn tokens_counts_files_and_stdin_exactly() {
     );
 }
 
+/// A directory counts the files under it that the map would read: ignored, hidden and binary
+/// files are not counted, the binary ones listed as skipped.
+#[test]
+fn tokens_counts_the_files_of_a_directory() {
+    let t = Test::new();
+    t.write("src/a.py", "def a():\n    return 1\n");
+    t.write("src/sub/b.rs", "fn b() -> u8 { 2 }\n");
+    t.write("src/logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+    t.write("src/.hidden.txt", "secret words\n");
+    t.write("src/gen/out.js", "var x = 1;\n");
+    t.write(".gitignore", "gen/\n");
+    t.write("notes.txt", "some notes\n");
+    let a = Encoding::O200kBase.count("def a():\n    return 1\n");
+    let b = Encoding::O200kBase.count("fn b() -> u8 { 2 }\n");
+    let n = Encoding::O200kBase.count("some notes\n");
+    let j = t.run(&["tokens", "src/", "notes.txt", "--json"]).json();
+    let files: Vec<(&str, u64)> = j["files"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap_or_default(),
+                        f["tokens"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        files,
+        [
+            ("src/a.py", a as u64),
+            ("src/sub/b.rs", b as u64),
+            ("notes.txt", n as u64)
+        ],
+        "{j}"
+    );
+    assert_eq!(j["total"].as_u64(), Some((a + b + n) as u64), "{j}");
+    assert_eq!(
+        j["skipped"],
+        serde_json::json!([{"path": "src/logo.png", "reason": "binary"}]),
+        "{j}"
+    );
+    // In text, the counts, and a note on stderr of what was not counted.
+    let run = t.run(&["tokens", "src"]);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "{a:>6}  src/a.py\n{b:>6}  src/sub/b.rs\n{:>6}  total (o200k_base)\n",
+            a + b
+        )
+    );
+    assert!(
+        run.stderr()
+            .contains("note: 1 binary file not counted (src/logo.png)"),
+        "{}",
+        run.stderr()
+    );
+}
+
 /// A file name that would break a block header apart (a newline, leading whitespace) is quoted,
 /// in the context and in the map; a name that is not UTF-8 is still read; the budget holds.
 #[test]

@@ -14,9 +14,10 @@ use super::{UsageError, print, print_json};
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
-    /// Files to count ("-": stdin). UTF-16 with a byte-order mark is decoded; otherwise invalid
-    /// UTF-8 is replaced, as a model would receive it; text that spells a special token
-    /// (<|endoftext|>) counts as ordinary text.
+    /// Files to count ("-": stdin); a directory counts the files under it that vibe map would
+    /// read (.gitignore and .vibeignore respected, hidden and binary files skipped). UTF-16
+    /// with a byte-order mark is decoded; otherwise invalid UTF-8 is replaced, as a model would
+    /// receive it; text that spells a special token (<|endoftext|>) counts as ordinary text.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
@@ -42,6 +43,32 @@ struct TokensJson {
     encoding: &'static str,
     files: Vec<Counted>,
     total: usize,
+    /// Files under a directory that were not counted, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    path: String,
+    reason: String,
+}
+
+/// What is counted: a file or stdin read before any counting (a missing file given by name
+/// fails first), or a file found under a directory, read when it is counted (a directory may
+/// hold more than memory: each is read, counted and dropped).
+enum Input {
+    Read(String, Vec<u8>),
+    Found {
+        path: String,
+        abs: PathBuf,
+        size: u64,
+    },
+}
+
+/// A file found under a directory that holds a NUL in its first 8 KiB, as `vibe map` judges.
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
 }
 
 pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
@@ -52,11 +79,12 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
         }
         .into());
     }
-    // Read everything first, so a missing file fails before any counting.
-    let mut texts: Vec<(String, Vec<u8>)> = Vec::with_capacity(args.files.len());
+    // Read everything named first, so a missing file fails before any counting.
+    let mut texts: Vec<Input> = Vec::with_capacity(args.files.len());
+    let mut skipped: Vec<Skipped> = Vec::new();
     for f in &args.files {
         if f.as_os_str() == "-" {
-            texts.push(("-".into(), super::read_stdin()?));
+            texts.push(Input::Read("-".into(), super::read_stdin()?));
         } else {
             let path = if f.is_absolute() {
                 f.clone()
@@ -65,6 +93,25 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             };
             let name = f.display().to_string();
             let shown = shown_path(&name);
+            if path.is_dir() {
+                let (entries, warnings) =
+                    crate::repomap::walk::walk(&path, &[], rayon::current_num_threads());
+                for w in warnings {
+                    super::warning(w);
+                }
+                let dir = name.trim_end_matches('/');
+                for e in entries {
+                    texts.push(Input::Found {
+                        path: match dir {
+                            "." | "" => e.path,
+                            _ => format!("{dir}/{}", e.path),
+                        },
+                        abs: e.abs,
+                        size: e.size,
+                    });
+                }
+                continue;
+            }
             let b = std::fs::read(&path).map_err(|e| -> anyhow::Error {
                 // Out of memory (an endless /dev/zero) is not bad usage: as for stdin, exit 1.
                 if e.kind() == std::io::ErrorKind::OutOfMemory {
@@ -78,16 +125,22 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
                     .into()
                 }
             })?;
-            texts.push((f.display().to_string(), b));
+            texts.push(Input::Read(f.display().to_string(), b));
         }
     }
     // Files are cut at line ends where the pre-tokenizer also splits (`split_for_counting`),
     // so that the pieces of one large file are counted in parallel too. Starting rayon's pool
     // (each thread then clones the pre-tokenizer) is worth it from about a megabyte (~30 ms
     // of counting on one thread).
-    let total_bytes: usize = texts.iter().map(|(_, b)| b.len()).sum();
+    let total_bytes: u64 = texts
+        .iter()
+        .map(|t| match t {
+            Input::Read(_, b) => b.len() as u64,
+            Input::Found { size, .. } => *size,
+        })
+        .sum();
     let parallel = total_bytes > 1 << 20 && rayon::current_num_threads() > 1;
-    let one = |(path, bytes): &(String, Vec<u8>)| {
+    let count = |path: &str, bytes: &[u8]| {
         let text = crate::context::tokens::decode_text(bytes);
         let pieces = crate::context::tokens::split_for_counting(&text);
         let tokens = if parallel {
@@ -96,16 +149,39 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             pieces.iter().map(|piece| encoding.count(piece)).sum()
         };
         Counted {
-            path: path.clone(),
+            path: path.to_string(),
             tokens,
             bytes: bytes.len(),
         }
     };
-    let counted: Vec<Counted> = if parallel {
+    let one = |input: &Input| -> Result<Counted, Skipped> {
+        match input {
+            Input::Read(path, bytes) => Ok(count(path, bytes)),
+            Input::Found { path, abs, .. } => {
+                let skip = |reason: String| Skipped {
+                    path: path.clone(),
+                    reason,
+                };
+                let bytes = std::fs::read(abs).map_err(|e| skip(format!("cannot read: {e}")))?;
+                if is_binary(&bytes) {
+                    return Err(skip("binary".into()));
+                }
+                Ok(count(path, &bytes))
+            }
+        }
+    };
+    let results: Vec<Result<Counted, Skipped>> = if parallel {
         texts.par_iter().map(one).collect()
     } else {
         texts.iter().map(one).collect()
     };
+    let mut counted: Vec<Counted> = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(c) => counted.push(c),
+            Err(s) => skipped.push(s),
+        }
+    }
     let total = counted.iter().map(|c| c.tokens).sum();
     if args.json {
         print_json(&TokensJson {
@@ -113,14 +189,31 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             encoding: encoding.name(),
             files: counted,
             total,
+            skipped,
         })?;
     } else {
+        // Once, before the counts: the files a directory held that were not counted.
+        if !skipped.is_empty() {
+            let binary: Vec<&Skipped> = skipped.iter().filter(|s| s.reason == "binary").collect();
+            if let Some(first) = binary.first() {
+                crate::to_stderr!(
+                    "note: {} binary file{} not counted ({}{})",
+                    binary.len(),
+                    if binary.len() == 1 { "" } else { "s" },
+                    shown_path(&first.path),
+                    if binary.len() > 1 { ", …" } else { "" }
+                );
+            }
+            for s in skipped.iter().filter(|s| s.reason != "binary") {
+                super::warning(format!("{}: {}", shown_path(&s.path), s.reason));
+            }
+        }
         let width = total.to_string().len().max(6);
         let mut s = String::new();
         for c in &counted {
             s.push_str(&format!("{:>width$}  {}\n", c.tokens, shown_path(&c.path)));
         }
-        if counted.len() > 1 {
+        if counted.len() != 1 {
             s.push_str(&format!("{total:>width$}  total ({})\n", encoding.name()));
         }
         print(&s)?;
