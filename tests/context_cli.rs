@@ -728,6 +728,37 @@ fn named_files_of_other_text_types_are_read() {
         context.starts_with("fixtures/table.xml (lines 1-40 of 400, the rest elided)"),
         "{context}"
     );
+    // One that not even in part fits says so.
+    let long: String = (0..20_000).map(|i| format!("{i},")).collect();
+    t.write("fixtures/min.json", format!("[{long}0]\n"));
+    let j = t
+        .run(&[
+            "context",
+            "see fixtures/min.json",
+            "--budget",
+            "500",
+            "--json",
+        ])
+        .json();
+    assert_eq!(file(&j, "fixtures/min.json")["included"], "map", "{j}");
+    assert!(
+        j.to_string().contains(
+            "the task names fixtures/min.json, but no part of it fits in the budget; give a \
+             larger --budget"
+        ),
+        "{j}"
+    );
+    // A path suffix a source file and a text file both end with names both, weakly.
+    t.write("a/bin/config", "#!/usr/bin/env python3\nprint('config')\n");
+    t.write("b/bin/config", "key = value\n");
+    let j = t.run(&["context", "fix bin/config", "--json"]).json();
+    for path in ["a/bin/config", "b/bin/config"] {
+        let reasons = file(&j, path)["reasons"].to_string();
+        assert!(
+            reasons.contains("named in the task (bin/config, a name 2 files share)"),
+            "{path}: {reasons}"
+        );
+    }
 }
 
 #[test]
@@ -2593,6 +2624,19 @@ fn tokens_counts_the_files_of_a_directory() {
     assert_eq!(
         j["skipped"],
         serde_json::json!([{"path": "src/logo.png", "reason": "binary"}]),
+        "{j}"
+    );
+    // A file over map.max_file_size is not counted either.
+    let j = t
+        .run(&["-c", "map.max_file_size=20", "tokens", "src", "--json"])
+        .json();
+    assert_eq!(j["total"].as_u64(), Some(b as u64), "{j}");
+    assert_eq!(
+        j["skipped"],
+        serde_json::json!([
+            {"path": "src/a.py", "reason": "too_large"},
+            {"path": "src/logo.png", "reason": "binary"}
+        ]),
         "{j}"
     );
     // In text, the counts, and a note on stderr of what was not counted.

@@ -14,8 +14,8 @@ use super::{UsageError, print, print_json};
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
-    /// Files to count ("-": stdin); a directory counts the files under it that vibe map would
-    /// read (.gitignore and .vibeignore respected, hidden and binary files skipped). UTF-16
+    /// Files to count ("-": stdin); a directory counts the files under it (.gitignore and
+    /// .vibeignore respected; hidden, binary and files over map.max_file_size skipped). UTF-16
     /// with a byte-order mark is decoded; otherwise invalid UTF-8 is replaced, as a model would
     /// receive it; text that spells a special token (<|endoftext|>) counts as ordinary text.
     #[arg(value_name = "FILE", required = true)]
@@ -51,7 +51,11 @@ struct TokensJson {
 #[derive(Serialize)]
 struct Skipped {
     path: String,
-    reason: String,
+    /// `binary`, `too_large` (over map.max_file_size) or `unreadable`, as `vibe map` says.
+    reason: &'static str,
+    /// What went wrong, for an unreadable file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// What is counted: a file or stdin read before any counting (a missing file given by name
@@ -66,9 +70,29 @@ enum Input {
     },
 }
 
-/// A file found under a directory that holds a NUL in its first 8 KiB, as `vibe map` judges.
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(8192)].contains(&0)
+/// A file found under a directory, read unless it is larger than `max` bytes or binary (judged
+/// on its first bytes, before the rest is read), as `vibe map` reads files.
+fn read_found(abs: &Path, max: u64) -> Result<Vec<u8>, (&'static str, Option<String>)> {
+    use std::io::Read as _;
+    let unreadable = |e: std::io::Error| ("unreadable", Some(e.to_string()));
+    let mut file = std::fs::File::open(abs).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    if size > max {
+        return Err(("too_large", None));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    (&mut file)
+        .take(crate::repomap::BINARY_HEAD as u64)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if crate::repomap::is_binary(&bytes) {
+        return Err(("binary", None));
+    }
+    // No more than the limit, should the file have grown since.
+    file.take(max.saturating_sub(bytes.len() as u64))
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    Ok(bytes)
 }
 
 pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
@@ -88,6 +112,8 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
         } else {
             let path = if f.is_absolute() {
                 f.clone()
+            } else if f.as_os_str() == "." {
+                cwd.to_path_buf()
             } else {
                 cwd.join(f)
             };
@@ -99,11 +125,17 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
                 for w in warnings {
                     super::warning(w);
                 }
-                let dir = name.trim_end_matches('/');
+                // `src/` and `src` list `src/a.py`, `.` lists `a.py`, `/` lists `/etc/…`.
+                let dir = match name.trim_end_matches('/') {
+                    "" => "/",
+                    "." => "",
+                    d => d,
+                };
                 for e in entries {
                     texts.push(Input::Found {
                         path: match dir {
-                            "." | "" => e.path,
+                            "" => e.path,
+                            "/" => format!("/{}", e.path),
                             _ => format!("{dir}/{}", e.path),
                         },
                         abs: e.abs,
@@ -157,17 +189,13 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
     let one = |input: &Input| -> Result<Counted, Skipped> {
         match input {
             Input::Read(path, bytes) => Ok(count(path, bytes)),
-            Input::Found { path, abs, .. } => {
-                let skip = |reason: String| Skipped {
+            Input::Found { path, abs, .. } => read_found(abs, config.map.max_file_size)
+                .map(|bytes| count(path, &bytes))
+                .map_err(|(reason, error)| Skipped {
                     path: path.clone(),
                     reason,
-                };
-                let bytes = std::fs::read(abs).map_err(|e| skip(format!("cannot read: {e}")))?;
-                if is_binary(&bytes) {
-                    return Err(skip("binary".into()));
-                }
-                Ok(count(path, &bytes))
-            }
+                    error,
+                }),
         }
     };
     let results: Vec<Result<Counted, Skipped>> = if parallel {
@@ -205,7 +233,13 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
                 );
             }
             for s in skipped.iter().filter(|s| s.reason != "binary") {
-                super::warning(format!("{}: {}", shown_path(&s.path), s.reason));
+                super::warning(match &s.error {
+                    Some(e) => format!("{}: cannot read: {e}", shown_path(&s.path)),
+                    None => format!(
+                        "{}: not counted, larger than map.max_file_size",
+                        shown_path(&s.path)
+                    ),
+                });
             }
         }
         let width = total.to_string().len().max(6);

@@ -170,6 +170,28 @@ fn candidate(f: &FileRow) -> bool {
             || BUILD_NAMES.contains(&f.path.rsplit('/').next().unwrap_or_default()))
 }
 
+/// A file as the ranking sees it: its lexicon entry (if built from its content) and whether
+/// it is an entry point.
+fn candidate_of<'a>(
+    f: &'a FileRow,
+    lex_by_id: &HashMap<i64, &'a LexiconRow>,
+    entry: &HashSet<&str>,
+) -> rank::Candidate<'a> {
+    rank::Candidate {
+        file: f,
+        lexicon: lex_by_id
+            .get(&f.id)
+            .filter(|r| Some(&r.hash) == f.hash.as_ref())
+            .map(|r| rank::Lexicon {
+                terms: &r.terms,
+                length: r.length,
+                passages: r.passages,
+                passage_terms: r.passage_terms,
+            }),
+        entry_point: entry.contains(f.path.as_str()),
+    }
+}
+
 fn read_text(root: &Path, path: &str) -> Option<String> {
     std::fs::read(crate::repomap::walk::on_disk(root, path))
         .ok()
@@ -780,27 +802,6 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let (texts, mut not_ranked): (Vec<FileRow>, Vec<FileRow>) = not_ranked
         .into_iter()
         .partition(|f| f.skip_reason.is_none() && f.hash.is_some());
-    let named_texts = {
-        let as_candidates: Vec<rank::Candidate> = texts
-            .iter()
-            .map(|f| rank::Candidate {
-                file: f,
-                lexicon: None,
-                entry_point: false,
-            })
-            .collect();
-        rank::named_text_files(task, &as_candidates)
-    };
-    let mut text_place: HashMap<usize, usize> = HashMap::new(); // index in texts → in files
-    let regular = files.len();
-    for (k, f) in texts.into_iter().enumerate() {
-        if named_texts.iter().any(|n| n.index == k) {
-            text_place.insert(k, files.len());
-            files.push(f);
-        } else {
-            not_ranked.push(f);
-        }
-    }
     // Entries of this run win over stored ones (the same, unless they could not be saved).
     let mut lex_by_id: HashMap<i64, &LexiconRow> = lex.iter().map(|r| (r.file_id, r)).collect();
     lex_by_id.extend(fresh.iter().map(|(r, _)| (r.file_id, r)));
@@ -810,49 +811,53 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .iter()
         .map(|e| e.path.as_str())
         .collect();
+    let regular = files.len();
+    let (mut named, mut warnings) = {
+        let naming: Vec<rank::Candidate> = files
+            .iter()
+            .chain(&texts)
+            .map(|f| candidate_of(f, &lex_by_id, &entry))
+            .collect();
+        let others: Vec<(&str, &str)> = not_ranked
+            .iter()
+            .map(|f| {
+                let why = match f.skip_reason.as_deref() {
+                    Some("too_large") => "it is larger than map.max_file_size",
+                    Some("binary") => "it is binary",
+                    Some("unreadable") => "it cannot be read",
+                    _ => "it was skipped",
+                };
+                (f.path.as_str(), why)
+            })
+            .collect();
+        rank::named_files(task, &naming, regular, &others)
+    };
+    // The named text files join the candidates, in their order.
+    let mut place: Vec<Option<usize>> = vec![None; texts.len()];
+    for n in &named {
+        if n.index >= regular {
+            place[n.index - regular] = Some(0);
+        }
+    }
+    for (k, f) in texts.into_iter().enumerate() {
+        if place[k].is_some() {
+            place[k] = Some(files.len());
+            files.push(f);
+        } else {
+            not_ranked.push(f);
+        }
+    }
+    for n in &mut named {
+        if n.index >= regular {
+            n.index = place[n.index - regular].unwrap_or(n.index);
+        }
+    }
     let candidates: Vec<rank::Candidate> = files
         .iter()
-        .map(|f| rank::Candidate {
-            file: f,
-            lexicon: lex_by_id
-                .get(&f.id)
-                .filter(|r| Some(&r.hash) == f.hash.as_ref())
-                .map(|r| rank::Lexicon {
-                    terms: &r.terms,
-                    length: r.length,
-                    passages: r.passages,
-                    passage_terms: r.passage_terms,
-                }),
-            entry_point: entry.contains(f.path.as_str()),
-        })
+        .map(|f| candidate_of(f, &lex_by_id, &entry))
         .collect();
     let analyzer = terms::Analyzer::default();
     let query = terms::query_terms(&analyzer, task);
-    let others: Vec<(&str, Option<&str>)> = not_ranked
-        .iter()
-        .map(|f| {
-            let why = match f.skip_reason.as_deref() {
-                Some("too_large") => Some("it is larger than map.max_file_size"),
-                Some("binary") => Some("it is binary"),
-                Some("unreadable") => Some("it cannot be read"),
-                Some(_) => Some("it was skipped"),
-                // A text file the task's name for it did not single out.
-                None if f.hash.is_some() => None,
-                None => Some("it was skipped"),
-            };
-            (f.path.as_str(), why)
-        })
-        .collect();
-    let (mut named, mut warnings) = rank::named_files(task, &candidates, &others);
-    for mut n in named_texts {
-        n.index = text_place[&n.index];
-        if !named
-            .iter()
-            .any(|m| m.index == n.index && m.line == n.line && m.shared == n.shared)
-        {
-            named.push(n);
-        }
-    }
     warnings.extend(history_warnings);
     let path_index: HashMap<&str, usize> = candidates
         .iter()
@@ -1502,6 +1507,25 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             },
         })
         .collect();
+    // A named file that came as a path line only (larger than the budget, one long line) says
+    // so: the user asked for it.
+    let mut unshown = 0;
+    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
+        if s.named
+            && !SHOWN.contains(&included[pos].0)
+            && !excluded[pos]
+            && !shown_above(&included, pos)
+        {
+            unshown += 1;
+            if unshown <= MAX_WARNINGS {
+                let path = crate::repomap::render::shown_path(&out[pos].path);
+                warnings.push(format!(
+                    "the task names {path}, but no part of it fits in the budget; give a larger \
+                     --budget, or name the lines wanted ({path}:120)"
+                ));
+            }
+        }
+    }
     // A named file that is not indexed is a reason on the ranking, not a failure.
     if let Some(first) = out.first_mut() {
         for w in &warnings {

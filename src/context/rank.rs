@@ -318,33 +318,17 @@ const SHARED_NAME: f64 = NAMED / 2.0;
 
 /// Finds files the task names: a path or path suffix (`src/a/b.py`, `a/b.py`), a file name that
 /// only one file has (`decoder.py`) or a few share (`shared` > 1), or a dotted module
-/// (`json.decoder`). Words that look like
-/// paths but match nothing come back as warnings; `others` (path, why it is not a candidate;
-/// none for a text file that [`named_text_files`] would have found had its name been one
-/// file's) say why for a file that exists but is not ranked.
+/// (`json.decoder`). A word is a file name when its extension is a known one or when some file
+/// has exactly that name (`pom.xml`, `Foo.kt`, `Cargo.lock`: not `e.g.` or `v1.2`). Words that
+/// look like paths but match nothing come back as warnings; `others` (path, why it is not a
+/// candidate) say why for a file that exists but is not read. The candidates from `texts_from`
+/// on are text files vibe does not rank (`package.json`, `debian/rules`), which only a name
+/// brings in: a name more than `MAX_SHARED` of them have is a warning that says so.
 pub fn named_files(
     task: &str,
     candidates: &[Candidate],
-    others: &[(&str, Option<&str>)],
-) -> (Vec<Named>, Vec<String>) {
-    named_in(task, candidates, others, false)
-}
-
-/// The files of `texts` (text files vibe does not rank: `package.json`, `pom.xml`,
-/// `debian/rules`) the task names by a path or path suffix, or by a file name at most
-/// `MAX_SHARED` of them have, whatever its extension: a user who writes `pom.xml` wants it read.
-/// Nothing else about them is known, so only a name brings them in.
-pub fn named_text_files(task: &str, texts: &[Candidate]) -> Vec<Named> {
-    named_in(task, texts, &[], true).0
-}
-
-/// [`named_files`]; with `any_extension`, a word `name.ext` is a file name whatever `ext` is
-/// (else only a known extension makes one: `e.g.`, `json.decoder`, `v1.2` are not).
-fn named_in(
-    task: &str,
-    candidates: &[Candidate],
-    others: &[(&str, Option<&str>)],
-    any_extension: bool,
+    texts_from: usize,
+    others: &[(&str, &str)],
 ) -> (Vec<Named>, Vec<String>) {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
@@ -352,11 +336,20 @@ fn named_in(
         by_name.entry(name).or_default().push(i);
     }
     // The files that are not candidates, by file name, to say why a named one is not ranked.
-    let mut others_by_name: HashMap<&str, Vec<(&str, Option<&str>)>> = HashMap::new();
+    let mut others_by_name: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for &(path, why) in others {
         let name = path.rsplit('/').next().unwrap_or(path);
         others_by_name.entry(name).or_default().push((path, why));
     }
+    // `name.ext` with a known extension, or with any extension some file's name has.
+    let file_name = |w: &str| {
+        has_extension(w, false) || {
+            let name = w.rsplit('/').next().unwrap_or(w);
+            has_extension(name, true)
+                && (by_name.contains_key(name) || others_by_name.contains_key(name))
+        }
+    };
+    let looks_like_file = |w: &str| w.contains('/') || file_name(w);
     let mut warned: std::collections::HashSet<String> = std::collections::HashSet::new();
     // Built when a word first looks like a module path.
     let modules_cell: std::cell::OnceCell<Modules> = std::cell::OnceCell::new();
@@ -394,8 +387,8 @@ fn named_in(
         let (word, framed) = match word.split_once('(') {
             Some((call, file))
                 if !call.is_empty()
-                    && !has_extension(call, any_extension)
-                    && looks_like_file(file.split(':').next().unwrap_or(file), false) =>
+                    && !file_name(call)
+                    && looks_like_file(file.split(':').next().unwrap_or(file)) =>
             {
                 (file.to_string(), true)
             }
@@ -414,11 +407,11 @@ fn named_in(
         };
         let (word, mut line) = match split_line(&word) {
             // Only after something that looks like a file: `time.sleep(100)` is a call.
-            Some((path, n)) if looks_like_file(path, any_extension) => (path, n),
+            Some((path, n)) if looks_like_file(path) => (path, n),
             _ => (word.split('(').next().unwrap_or(&word), None),
         };
         let (word, dotnet) = match word.strip_suffix(":line") {
-            Some(path) if line.is_none() && looks_like_file(path, any_extension) => (path, true),
+            Some(path) if line.is_none() && looks_like_file(path) => (path, true),
             _ => (word, false),
         };
         if line.is_none() && (dotnet || words.get(k + 1) == Some(&"line")) {
@@ -435,11 +428,7 @@ fn named_in(
         {
             continue;
         }
-        // A file that is not read (`logo.dat`, binary) is named by its name whatever its
-        // extension, to say why.
-        let has_ext = has_extension(&word, any_extension)
-            || (has_extension(&word, true)
-                && others_by_name.contains_key(word.rsplit('/').next().unwrap_or(&word)));
+        let has_ext = file_name(&word);
         let mut found: Vec<usize> = Vec::new();
         let mut shared = 1;
         if word.contains('/') {
@@ -485,6 +474,15 @@ fn named_in(
                     found = list.clone();
                     shared = list.len();
                 } else {
+                    // Source files come in by their words too; a text file only by a name.
+                    if list.iter().all(|&i| i >= texts_from) && warned.insert(word.clone()) {
+                        warnings.push(format!(
+                            "the task names {word}, which {} files have ({}, …); write more of \
+                             its path to name one",
+                            list.len(),
+                            candidates[list[0]].file.path
+                        ));
+                    }
                     continue;
                 }
             }
@@ -514,24 +512,19 @@ fn named_in(
             }
             let suffix = format!("/{word}");
             let name = word.rsplit('/').next().unwrap_or(&word);
-            let mut others = others_by_name
-                .get(name)
-                .into_iter()
-                .flatten()
-                .filter(|(p, _)| *p == word || p.ends_with(&suffix));
-            let first = others.next();
-            warnings.push(match first {
-                Some((path, Some(why))) => {
-                    format!("the task names {word}, but vibe does not read {path}: {why}")
-                }
-                // A text file that would have been read, had the name been one file's.
-                Some((path, None)) => format!(
-                    "the task names {word}, which {} files have ({path}, …); write more of its \
-                     path to name one",
-                    1 + others.count()
-                ),
-                None => format!("the task names {word}, which is not an indexed file"),
-            });
+            warnings.push(
+                match others_by_name
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .find(|(p, _)| *p == word || p.ends_with(&suffix))
+                {
+                    Some((path, why)) => {
+                        format!("the task names {word}, but vibe does not read {path}: {why}")
+                    }
+                    None => format!("the task names {word}, which is not an indexed file"),
+                },
+            );
         }
         // One entry per file, and one more per further line named in it; a name it shares and
         // a name of its own are separate entries (a line written with a shared name is a line
@@ -568,11 +561,6 @@ fn named_in(
     alone.dedup();
     named.retain(|n| n.shared == 1 || !alone.iter().any(|p| ends_with_path(p, &n.as_written)));
     (named, warnings)
-}
-
-/// A path with a `/`, or a name with a known extension.
-fn looks_like_file(word: &str, any_extension: bool) -> bool {
-    word.contains('/') || has_extension(word, any_extension)
 }
 
 /// `name.ext` with a known extension, or with `any_extension` any extension of letters and
@@ -1710,30 +1698,30 @@ pub(super) mod tests {
 
     /// The paths of the files the task names; no warnings.
     fn named_paths(task: &str, files: &[FileRow], candidates: &[Candidate]) -> Vec<String> {
-        let (named, warnings) = named_files(task, candidates, &[]);
+        let (named, warnings) = named_files(task, candidates, candidates.len(), &[]);
         assert!(warnings.is_empty(), "{warnings:?}");
         named.iter().map(|n| files[n.index].path.clone()).collect()
     }
 
     #[test]
     fn text_files_are_named_whatever_their_extension() {
-        let files = rows(&[
-            "pom.xml",
-            "Cargo.lock",
-            "debian/rules",
-            "v1.2",
-            "a/package.json",
-            "b/package.json",
-        ]);
+        let mut paths = vec!["src/a.py", "pom.xml", "Cargo.lock", "debian/rules", "v1.2"];
+        let many: Vec<String> = (0..6).map(|i| format!("p{i}/package.json")).collect();
+        paths.extend(many.iter().map(String::as_str));
+        let files = rows(&paths);
         let candidates = without_lexicon(&files);
-        let named = |task: &str| -> Vec<(String, Option<u32>, usize)> {
-            named_text_files(task, &candidates)
+        // The text files from the second on.
+        type Found = Vec<(String, Option<u32>, usize)>;
+        let named = |task: &str| -> (Found, Vec<String>) {
+            let (named, warnings) = named_files(task, &candidates, 1, &[]);
+            let named = named
                 .iter()
                 .map(|n| (files[n.index].path.clone(), n.line, n.shared))
-                .collect()
+                .collect();
+            (named, warnings)
         };
         assert_eq!(
-            named("bump it in pom.xml:12 and `Cargo.lock`; see debian/rules"),
+            named("bump it in pom.xml:12 and `Cargo.lock`; see debian/rules").0,
             [
                 ("pom.xml".to_string(), Some(12), 1),
                 ("Cargo.lock".to_string(), None, 1),
@@ -1741,26 +1729,27 @@ pub(super) mod tests {
             ]
         );
         // A version, an abbreviation and a bare `rules` are no file names.
-        assert!(named("since v1.2, e.g. the rules").is_empty());
-        // A name two files have names both, each more weakly.
-        assert_eq!(named("package.json").len(), 2);
-        assert_eq!(named("b/package.json")[0].0, "b/package.json");
-        // A file that is not read is named by any extension, to say why; a text file that
-        // was not singled out, by how many have its name.
-        let others = [
-            ("logo.dat", Some("it is binary")),
-            ("a/package.json", None),
-            ("b/package.json", None),
-        ];
-        let (named, warnings) = named_files("see logo.dat, package.json", &[], &others);
+        assert_eq!(named("since v1.2, e.g. the rules"), (vec![], vec![]));
+        // A name more than four text files have names none, and says how many have it.
+        assert_eq!(
+            named("package.json"),
+            (
+                vec![],
+                vec![
+                    "the task names package.json, which 6 files have (p0/package.json, …); \
+                     write more of its path to name one"
+                        .to_string()
+                ]
+            )
+        );
+        assert_eq!(named("p3/package.json").0[0].0, "p3/package.json");
+        // A file that is not read is named by any extension, to say why.
+        let others = [("logo.dat", "it is binary")];
+        let (named, warnings) = named_files("see logo.dat", &[], 0, &others);
         assert!(named.is_empty());
         assert_eq!(
             warnings,
-            [
-                "the task names logo.dat, but vibe does not read logo.dat: it is binary",
-                "the task names package.json, which 2 files have (a/package.json, …); write \
-                 more of its path to name one",
-            ]
+            ["the task names logo.dat, but vibe does not read logo.dat: it is binary"]
         );
     }
 
@@ -1823,7 +1812,7 @@ pub(super) mod tests {
         assert!(named("email.parseaddr() and malformed addresses").is_empty());
         assert!(named("since v1.2.3, self.x and e.g. are words").is_empty());
         // A call's arguments are not a line.
-        let (found, _) = named_files("json.loads(0) raises", &candidates, &[]);
+        let (found, _) = named_files("json.loads(0) raises", &candidates, usize::MAX, &[]);
         assert_eq!(
             found.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(1, None)]
@@ -1866,7 +1855,7 @@ pub(super) mod tests {
         // A path suffix names every file it ends; an absolute path the longest repository path
         // it ends with, never a bare file name.
         let at = |task: &str| -> Vec<usize> {
-            named_files(task, &candidates, &[])
+            named_files(task, &candidates, usize::MAX, &[])
                 .0
                 .iter()
                 .map(|n| n.index)
@@ -1880,6 +1869,7 @@ pub(super) mod tests {
         let (named, warnings) = named_files(
             "File \"/home/me/p/src/a/b.py\", line 7, in f; then src/a/b.py:9",
             &candidates,
+            usize::MAX,
             &[],
         );
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -1889,11 +1879,17 @@ pub(super) mod tests {
         let (named, warnings) = named_files(
             "File \"/usr/lib/python3.11/json/decoder.py\", line 355, and C:/Python311/Lib/x/y.py",
             &candidates,
+            usize::MAX,
             &[],
         );
         assert!(named.is_empty() && warnings.is_empty(), "{warnings:?}");
         // Windows separators, as a Windows traceback or compiler writes them.
-        let (named, _) = named_files("C:\\work\\p\\src\\a\\b.py(12): error", &candidates, &[]);
+        let (named, _) = named_files(
+            "C:\\work\\p\\src\\a\\b.py(12): error",
+            &candidates,
+            usize::MAX,
+            &[],
+        );
         assert_eq!(
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
             [(0, Some(12))]
@@ -1907,6 +1903,7 @@ pub(super) mod tests {
              java.base/java.lang.Thread.run(Thread.java:833)\n\tat x.Y.z(Unknown Source)\n   \
              at A.B() in C:\\work\\src\\A.cs:line 7",
             &jvm,
+            usize::MAX,
             &[],
         );
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -1915,20 +1912,26 @@ pub(super) mod tests {
             [(0, Some(42)), (1, Some(7))]
         );
         // A pytest node id names its file.
-        let (named, _) = named_files("FAILED a/b.py::TestB::test_c[x-1] - boom", &candidates, &[]);
+        let (named, _) = named_files(
+            "FAILED a/b.py::TestB::test_c[x-1] - boom",
+            &candidates,
+            usize::MAX,
+            &[],
+        );
         assert_eq!(named.iter().map(|n| n.index).collect::<Vec<_>>(), [0, 2]);
         // Ruby's frames end in `:in`; Perl's `die` writes `at FILE line N.`
-        let files = rows(&["app/models/user.rb", "lib/Foo.pm"]);
+        let files = rows(&["app/models/user.rb", "lib/Foo.pm", "src/main/kotlin/Foo.kt"]);
         let scripts = without_lexicon(&files);
         let (named, warnings) = named_files(
-            "app/models/user.rb:12:in `save'\nboom at lib/Foo.pm line 30.",
+            "user.rb:12:in `save'\nboom at Foo.pm line 30.\n\tat io.x.Foo.bar(Foo.kt:3)",
             &scripts,
+            usize::MAX,
             &[],
         );
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(
             named.iter().map(|n| (n.index, n.line)).collect::<Vec<_>>(),
-            [(0, Some(12)), (1, Some(30))]
+            [(0, Some(12)), (1, Some(30)), (2, Some(3))]
         );
         // A Markdown link, a list without spaces, a possessive, a link to the file on a forge
         // (one to another repository's file is no missing file).
@@ -1938,7 +1941,7 @@ pub(super) mod tests {
             "src/a/b.py's parser is slow",
             "as https://github.com/o/r/blob/main/src/a/b.py#L3 does, not https://github.com/o/q/blob/main/q/z.py",
         ] {
-            let (named, warnings) = named_files(task, &candidates, &[]);
+            let (named, warnings) = named_files(task, &candidates, usize::MAX, &[]);
             assert_eq!(
                 named.iter().map(|n| n.index).collect::<Vec<_>>(),
                 [0],
@@ -1955,7 +1958,7 @@ pub(super) mod tests {
         let log: String = (1..=40)
             .map(|n| format!("at /home/me/p/src/a/b.py:{n} and a/b.py:{n}\n"))
             .collect();
-        let (named, _) = named_files(&log, &candidates, &[]);
+        let (named, _) = named_files(&log, &candidates, usize::MAX, &[]);
         assert_eq!(named.len(), 40);
         assert!(named.iter().all(|n| n.index == 0 && n.shared == 1));
     }
@@ -1969,7 +1972,7 @@ pub(super) mod tests {
         let files = rows(&paths);
         let candidates = without_lexicon(&files);
         let task = "Added comment to tpm.h file, see util.c, and to x.py";
-        let (named, warnings) = named_files(task, &candidates, &[]);
+        let (named, warnings) = named_files(task, &candidates, usize::MAX, &[]);
         assert!(warnings.is_empty(), "{warnings:?}");
         let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
         // x.py is too common a name to name any of its files.
@@ -1981,7 +1984,7 @@ pub(super) mod tests {
             "crash at tpm.h:3, see src/include/tss/tpm.h",
             "see src/include/tss/tpm.h; tpm.h:3",
         ] {
-            let (named, _) = named_files(task, &candidates, &[]);
+            let (named, _) = named_files(task, &candidates, usize::MAX, &[]);
             let found: Vec<_> = named.iter().map(|n| (n.index, n.shared, n.line)).collect();
             assert_eq!(found, [(1, 1, None)], "{task}");
         }
@@ -1989,15 +1992,15 @@ pub(super) mod tests {
         let mut four = vec!["a/b/x.c", "c/b/x.c", "d/x.c", "e/x.c", "f/y.c"];
         let four_files = rows(&four);
         let four_candidates = without_lexicon(&four_files);
-        let (named, _) = named_files("x.c and b/x.c", &four_candidates, &[]);
+        let (named, _) = named_files("x.c and b/x.c", &four_candidates, usize::MAX, &[]);
         let found: Vec<(usize, usize)> = named.iter().map(|n| (n.index, n.shared)).collect();
         assert_eq!(found, [(0, 4), (1, 4), (2, 4), (3, 4), (0, 2), (1, 2)]);
         four.push("g/x.c");
         let five_files = rows(&four);
-        let (named, _) = named_files("x.c", &without_lexicon(&five_files), &[]);
+        let (named, _) = named_files("x.c", &without_lexicon(&five_files), usize::MAX, &[]);
         assert!(named.is_empty());
 
-        let (named, _) = named_files(task, &candidates, &[]);
+        let (named, _) = named_files(task, &candidates, usize::MAX, &[]);
         let query = query_terms(&Analyzer::default(), task);
         let ranking = rank(
             task,

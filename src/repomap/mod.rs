@@ -478,6 +478,15 @@ fn progress(done: &AtomicUsize, finished: &AtomicBool, total: usize) {
     bar.finish_and_clear();
 }
 
+/// How much of a file's start [`is_binary`] looks at.
+pub const BINARY_HEAD: usize = 8192;
+
+/// Whether a file whose first [`BINARY_HEAD`] bytes are `head` is binary: it holds a NUL, as
+/// git judges.
+pub fn is_binary(head: &[u8]) -> bool {
+    head.contains(&0)
+}
+
 /// Reads, hashes and (if needed) parses one file. Never fails: problems become a skip reason
 /// and a warning.
 fn prepare(
@@ -524,8 +533,8 @@ fn prepare(
         }
     };
     p.bytes = data.len() as u64;
-    let head = &data[..data.len().min(8192)];
-    if head.contains(&0) {
+    let head = &data[..data.len().min(BINARY_HEAD)];
+    if is_binary(head) {
         if let Some(o) = old.filter(|o| o.skip_reason.as_deref() == Some("binary")) {
             return touch(o);
         }
