@@ -748,6 +748,23 @@ fn named_files_of_other_text_types_are_read() {
         ),
         "{j}"
     );
+    // Several such files, in one warning.
+    t.write("fixtures/min2.json", format!("[{long}1]\n"));
+    let j = t
+        .run(&[
+            "context",
+            "see fixtures/min.json and fixtures/min2.json",
+            "--budget",
+            "500",
+            "--json",
+        ])
+        .json();
+    assert!(
+        j.to_string().contains(
+            "the task names 2 files of which no part fits in the budget (fixtures/min.json, …)"
+        ),
+        "{j}"
+    );
     // A path suffix a source file and a text file both end with names both, weakly.
     t.write("a/bin/config", "#!/usr/bin/env python3\nprint('config')\n");
     t.write("b/bin/config", "key = value\n");

@@ -1507,24 +1507,32 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             },
         })
         .collect();
-    // A named file that came as a path line only (larger than the budget, one long line) says
-    // so: the user asked for it.
-    let mut unshown = 0;
-    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
-        if s.named
-            && !SHOWN.contains(&included[pos].0)
-            && !excluded[pos]
-            && !shown_above(&included, pos)
-        {
-            unshown += 1;
-            if unshown <= MAX_WARNINGS {
-                let path = crate::repomap::render::shown_path(&out[pos].path);
-                warnings.push(format!(
-                    "the task names {path}, but no part of it fits in the budget; give a larger \
-                     --budget, or name the lines wanted ({path}:120)"
-                ));
-            }
-        }
+    // Named files that came as path lines only (larger than the budget, one long line, or
+    // too many for it) say so, in one warning: the user asked for them.
+    let unshown: Vec<String> = ranking
+        .files
+        .iter()
+        .enumerate()
+        .take(MAX_LISTED)
+        .filter(|&(pos, s)| {
+            s.named
+                && !SHOWN.contains(&included[pos].0)
+                && !excluded[pos]
+                && !shown_above(&included, pos)
+        })
+        .map(|(pos, _)| crate::repomap::render::shown_path(&out[pos].path).into_owned())
+        .collect();
+    match unshown.as_slice() {
+        [] => {}
+        [path] => warnings.push(format!(
+            "the task names {path}, but no part of it fits in the budget; give a larger \
+             --budget, or name the lines wanted ({path}:120)"
+        )),
+        [first, ..] => warnings.push(format!(
+            "the task names {} files of which no part fits in the budget ({first}, …); give a \
+             larger --budget",
+            unshown.len()
+        )),
     }
     // A named file that is not indexed is a reason on the ranking, not a failure.
     if let Some(first) = out.first_mut() {
