@@ -1326,15 +1326,20 @@ fn a_task_about_a_past_commit_is_about_its_files() {
     );
     // A commit the task names by its hash (in a line `git revert` writes too): its files.
     let borders = git(t.root(), &["rev-parse", "HEAD~1"]);
+    // A hash is read when it mixes letters and digits (an abbreviation of digits alone is a
+    // number): the shortest such abbreviation of nine or more.
+    let short = (9..=borders.len())
+        .map(|n| &borders[..n])
+        .find(|h| {
+            h.bytes().any(|b| b.is_ascii_digit()) && h.bytes().any(|b| b.is_ascii_alphabetic())
+        })
+        .unwrap_or(&borders);
     // And earlier work on an issue the task names: the commits that name it too; and the commit
     // a revert or reland quotes the subject of.
     let named = "which the task names";
     let issue = "which names #13 as the task does";
     for (task, why) in [
-        (
-            format!("widget: a regression since {}", &borders[..9]),
-            named,
-        ),
+        (format!("widget: a regression since {short}"), named),
         (
             format!("Revert \"wider\"\n\nThis reverts commit {borders}."),
             named,
