@@ -832,25 +832,22 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .collect();
         rank::named_files(task, &naming, regular, &others)
     };
-    // The named text files join the candidates, in their order.
-    let mut place: Vec<Option<usize>> = vec![None; texts.len()];
-    for n in &named {
-        if n.index >= regular {
-            place[n.index - regular] = Some(0);
-        }
+    // The named text files join the candidates, in their order; `place` is where each went.
+    let mut is_named = vec![false; texts.len()];
+    for n in named.iter().filter(|n| n.index >= regular) {
+        is_named[n.index - regular] = true;
     }
+    let mut place = vec![0; texts.len()];
     for (k, f) in texts.into_iter().enumerate() {
-        if place[k].is_some() {
-            place[k] = Some(files.len());
+        if is_named[k] {
+            place[k] = files.len();
             files.push(f);
         } else {
             not_ranked.push(f);
         }
     }
-    for n in &mut named {
-        if n.index >= regular {
-            n.index = place[n.index - regular].unwrap_or(n.index);
-        }
+    for n in named.iter_mut().filter(|n| n.index >= regular) {
+        n.index = place[n.index - regular];
     }
     let candidates: Vec<rank::Candidate> = files
         .iter()

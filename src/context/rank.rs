@@ -402,7 +402,7 @@ pub fn named_files(
         };
         // A pytest node id, `tests/test_a.py::TestA::test_b[x-1]`: its file.
         let word = match word.split_once("::") {
-            Some((file, _)) if has_extension(file, false) => file.to_string(),
+            Some((file, _)) if file_name(file) => file.to_string(),
             _ => word,
         };
         let (word, mut line) = match split_line(&word) {
