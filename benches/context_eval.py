@@ -3,6 +3,7 @@
 
     benches/context_eval.py [--vibe PATH] [--packages a,b,...] [--budget N] [--cache DIR]
                             [--json OUT] [--no-baseline] [--git REPO [--commits N]]
+                            [--changelog TREE [--commits N]]
 
 Each Debian source package ships its upstream tarball and, in debian/patches, changes made on
 top of it: backported upstream commits and security fixes, each with a DEP-3 header
@@ -14,6 +15,14 @@ patch changes. vibe runs on the pristine upstream tree (`vibe -C <tree> context 
 With --git REPO, the tasks come from that repository's own history instead: each of its last
 --commits non-merge commits that modifies source files, the subject line as the task, run on a
 checkout of the commit's parent (in a clone under --cache).
+
+With --changelog TREE (a release tree without .git whose top-level ChangeLog names the files
+each entry changed: GNU's), the tasks come from that ChangeLog's entries, read as vibe reads
+them (src/context/changelog.rs): each of the newest --commits entries that names source files,
+its subject as the task (--whole-message: its whole text), run on a copy of TREE under --cache
+whose ChangeLog holds only the entries before it (the other ChangeLogs removed), so that vibe's
+history is what came before the change. The tree's code is the release's, as with --git on a
+repository rebuilt by benches/changelog_repo.py.
 
 Reported per package and overall, as the mean over tasks:
   recall@1, recall@5   share of the needed files among the first 1 / 5 ranked files
@@ -274,6 +283,178 @@ def git_cases(repo, commits, cache, whole=False):
     return name, tree, cases[::-1]
 
 
+def changelog_entries(text):
+    """A ChangeLog's entries as vibe reads them (src/context/changelog.rs `parse`), newest
+    first: [first line from 0, date or None, message lines, files]."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # As Rust's `str::lines`: split at \n, a \r before it dropped, no line after a last \n.
+    lines = [l[:-1] if l.endswith("\r") else l for l in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    mark = re.compile(r"^\+ commit [0-9a-fA-F]{7,40}$")
+    changeset = re.compile(r"^\[[0-9a-fA-F]{12,40}\]")
+    iso = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(\s|$)")
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    days = "Mon Tue Wed Thu Fri Sat Sun".split()
+
+    def valid(d):
+        return d if 1 <= d[1] <= 12 and 1 <= d[2] <= 31 else None
+
+    def header(line):
+        m = iso.match(line)
+        if m:
+            return valid(tuple(int(x) for x in m.groups()[:3]))
+        w = line.split()
+        if len(w) >= 3 and w[0] in days and w[1] in months and re.fullmatch(r"[0-9]+", w[2]):
+            for y in w[3:6]:
+                if re.fullmatch(r"[0-9]+", y) and 1970 <= int(y) < 3000:
+                    return valid((int(y), months.index(w[1]) + 1, int(w[2])))
+        return None
+
+    def subject(s):
+        head, sep, _ = s.partition(": ")
+        words = head.split(" ")
+        return bool(sep) and bool(head) and len(words) <= 2 and all(
+            w and all(c.isalnum() or c in "_.,/+-" for c in w) for w in words)
+
+    def normalized(word):
+        word = word.strip()
+        if word.startswith("/"):
+            return None
+        parts = [p for p in word.split("/") if p and p != "."]
+        return None if not parts or ".." in parts else "/".join(parts)
+
+    def read(lst, text):
+        """Feeds a line to a file list {names, depth, more}; the names once a `:` ends it."""
+        listed, done = [], False
+        for c in text:
+            if c in "([":
+                lst["depth"] += 1
+            elif c in ")]":
+                lst["depth"] = max(0, lst["depth"] - 1)
+            elif c == ":" and lst["depth"] == 0:
+                done = True
+                break
+            elif lst["depth"] == 0:
+                listed.append(c)
+        for w in re.split(r"[,\s]", "".join(listed)):
+            if len(lst["names"]) >= 1000:
+                break
+            p = normalized(w)
+            if p:
+                lst["names"].append(p)
+        lst["more"] = lst["depth"] > 0 or text.rstrip().endswith(",")
+        if done:
+            names, lst["names"] = lst["names"], []
+            return names
+        return None
+
+    starts = set()
+    marked = False
+    for i, line in enumerate(lines):
+        if mark.match(line.strip()):
+            marked = True
+            j = i - 1
+            while j >= 0 and not lines[j].strip():
+                j -= 1
+            if j >= 0:
+                starts.add(j)
+    # Entries as [line, date, message lines, files, split].
+    entries, is_open, date, prev_blank, lst = [], False, None, True, None
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if marked and mark.match(s):
+            continue
+        if line[:1] and not line[:1].isspace() and header(line):
+            date, is_open, prev_blank, lst = header(line), False, True, None
+            continue
+        if not s:
+            prev_blank, lst = True, None
+            if is_open and entries[-1][2][-1:] != [""]:
+                entries[-1][2].append("")
+            continue
+        if changeset.match(s):
+            is_open, lst = False, None
+            continue
+        split = (is_open and not marked and prev_blank and subject(s)
+                 and (bool(entries[-1][3]) or entries[-1][4]))
+        if not is_open or split or (marked and i in starts):
+            entries.append([i, date, [], [], split])
+            is_open, lst = True, None
+        e = entries[-1]
+        e[2].append(s)
+        names = None
+        if s.startswith("*") and s[1:2].isspace():
+            lst = {"names": [], "depth": 0, "more": False}
+            names = read(lst, s[1:])
+            if names is not None:
+                lst = None
+        elif lst is not None and (lst["more"] or s.startswith(("(", "["))):
+            names = read(lst, s)
+            if names is not None:
+                lst = None
+        else:
+            lst = None
+        for n in names or []:
+            if len(e[3]) < 1000 and n not in e[3]:
+                e[3].append(n)
+        prev_blank = False
+    out = []
+    for e in entries:
+        if out and e[4] and not e[3]:
+            out[-1][2] += [""] + e[2]
+        else:
+            out.append(e)
+    for e in out:
+        while e[2] and e[2][-1] == "":
+            e[2].pop()
+    return [e[:4] for e in out]
+
+
+def changelog_cases(src, commits, cache, whole=False):
+    """Tasks from a release tree's ChangeLog (see the module's doc): for each of its newest
+    `commits` entries that names source files of the tree, the entry's subject (or whole text)
+    and those files; preparing a task writes the copy's ChangeLog with the entries after it."""
+    src = os.path.abspath(src).rstrip("/")
+    name = os.path.basename(src) or "tree"
+    tree = os.path.join(cache, "changelog-" + name)
+    if not os.path.isdir(tree):
+        subprocess.run(["cp", "-a", src, tree], check=True)
+        subprocess.run(["rm", "-rf", os.path.join(tree, ".git"), os.path.join(tree, ".vibe")],
+                       check=True)
+        for d, _, files in os.walk(tree):
+            if "ChangeLog" in files and d != tree:
+                os.remove(os.path.join(d, "ChangeLog"))
+    with open(os.path.join(src, "ChangeLog"), encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    lines = text.split("\n")
+    entries = changelog_entries(text)
+    cases = []
+    for k, (_, _, message, files) in enumerate(entries[:commits]):
+        message = "\n".join(message).strip()
+        subject = message.split("\n")[0]
+        needed = [p for p in files
+                  if SOURCE_EXT.search(p) and os.path.isfile(os.path.join(src, p))]
+        if not needed or len(re.findall(r"[A-Za-z]{3,}", subject)) < 3:
+            continue
+        rest = entries[k + 1] if k + 1 < len(entries) else None
+
+        def prepare(rest=rest):
+            # The entries after this one, under their date's header (theirs may be above).
+            body = ""
+            if rest is not None:
+                first, date = rest[0], rest[1]
+                head = "%04d-%02d-%02d  eval  <eval@example.org>\n\n" % date if date else ""
+                body = head + "\n".join(lines[first:])
+            with open(os.path.join(tree, "ChangeLog"), "w", encoding="utf-8") as f:
+                f.write(body)
+
+        cases.append((f"{name}:{entries[k][0] + 1}", message if whole else subject, needed,
+                      prepare))
+    return name, tree, cases[::-1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -285,16 +466,25 @@ def main():
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--git", metavar="REPO",
                     help="tasks from this git repository's history instead of Debian patches")
+    ap.add_argument("--changelog", metavar="TREE",
+                    help="tasks from this release tree's ChangeLog instead of Debian patches")
     ap.add_argument("--commits", type=int, default=100,
-                    help="with --git: how many of the latest commits to try (default 100)")
+                    help="with --git or --changelog: how many of the latest commits to try "
+                         "(default 100)")
     ap.add_argument("--whole-message", action="store_true",
-                    help="with --git: the task is the commit's whole message, not its subject")
+                    help="with --git or --changelog: the task is the commit's whole message, "
+                         "not its subject")
     args = ap.parse_args()
-    if args.whole_message and not args.git:
-        ap.error("--whole-message needs --git (Debian tasks are whole descriptions already)")
+    if args.whole_message and not (args.git or args.changelog):
+        ap.error("--whole-message needs --git or --changelog (Debian tasks are whole "
+                 "descriptions already)")
+    if args.git and args.changelog:
+        ap.error("--git and --changelog are two sources of tasks: give one")
     os.makedirs(args.cache, exist_ok=True)
     if args.git:
         groups = [git_cases(args.git, args.commits, args.cache, args.whole_message)]
+    elif args.changelog:
+        groups = [changelog_cases(args.changelog, args.commits, args.cache, args.whole_message)]
     else:
         groups = debian_groups(args.packages.split(","), args.cache)
     env = {k: v for k, v in os.environ.items()
@@ -307,7 +497,9 @@ def main():
         log(f"{package}: {len(cases)} tasks")
         baseline = None
         for name, task, needed, checkout in cases:
-            if checkout:
+            if callable(checkout):
+                checkout()
+            elif checkout:
                 git(tree, "checkout", "-q", "--detach", "--force", checkout)
                 baseline = None
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
@@ -355,7 +547,8 @@ def main():
         base = "" if args.no_baseline else f"  {mean('bm25_r1'):5.2f} {mean('bm25_r5'):5.2f}"
         print(f"{label:<18} {len(rs):>5}  {mean('r1'):5.2f} {mean('r5'):5.2f}  {mean('in_context'):6.2f}{base}")
 
-    source = f"{args.git} commits" if args.git else "Debian patches"
+    source = (f"{args.git} commits" if args.git
+              else f"{args.changelog} ChangeLog entries" if args.changelog else "Debian patches")
     print(f"vibe context on {source}, budget {args.budget}")
     print(f"{'package':<18} {'tasks':>5}  {'r@1':>5} {'r@5':>5}  {'in-ctx':>6}" + ("" if args.no_baseline else "  bm25@1 bm25@5"))
     for package in dict.fromkeys(r["package"] for r in results):

@@ -875,6 +875,75 @@ fn assert_lent_first(v: &Value, path: &str) {
     );
 }
 
+/// A tree without git's history (a release tarball) reads its ChangeLogs instead, each entry a
+/// commit of the files its `* path` lines name (relative to the ChangeLog's directory); so does
+/// a work tree whose only commit imported it, until it has commits of its own.
+#[test]
+fn a_tree_without_git_history_reads_its_changelogs() {
+    let t = Test::new();
+    let changelog = "\
+2022-04-15  A Hacker  <hacker@example.org>
+
+\twidgets: the panel flickers on resize
+\t* layout.py (fit_rows): Clip.
+
+\twidgets: an empty panel shows stale rows
+\t* ./layout.py (fit_rows),
+\tgone.py: Keep the first rows.
+\t* ../outside.py, /etc/passwd: Not files of the tree.
+";
+    t.write("lib/layout.py", LAYOUT)
+        .write("lib/notes.py", NOTES)
+        .write("lib/ChangeLog", changelog);
+    let run = |read: &str| {
+        let out = vibe_in(&t, t.root(), PANEL_TASK);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!("(2 commits, {read} read from ChangeLog)")),
+            "{stderr}"
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_lent_first(&v, "lib/layout.py");
+        assert!(
+            file(&v, "lib/layout.py")["reasons"]
+                .to_string()
+                .contains("such as lib/ChangeLog:"),
+            "{v}"
+        );
+    };
+    run("2");
+    // Kept in the index: read again only once a ChangeLog changes.
+    run("0");
+    t.write("lib/ChangeLog", format!("{changelog}\n"));
+    run("2");
+    // Without the entries, the task's words alone put notes.py first; and so they do with the
+    // entries of a ChangeLog less than half of whose newest entries name a file of the tree
+    // (one left as it was when the project moved on, its files renamed since).
+    t.write(
+        "lib/ChangeLog",
+        "2022-04-15  A Hacker  <hacker@example.org>\n",
+    );
+    let v = t.run(&["context", PANEL_TASK, "--json"]).json();
+    assert_eq!(paths(&v)[0], "lib/notes.py", "{v}");
+    t.write(
+        "lib/ChangeLog",
+        changelog.replace("* layout.py", "* renamed.py")
+            + "\n2021-04-15  A Hacker  <hacker@example.org>\n\n\t* moved.py: Gone.\n",
+    );
+    let v = t.run(&["context", PANEL_TASK, "--json"]).json();
+    assert_eq!(paths(&v)[0], "lib/notes.py", "{v}");
+    // A tarball imported into git, its one commit a root commit: still the ChangeLog's.
+    t.write("lib/ChangeLog", changelog);
+    commit_all(&t);
+    run("2");
+    // Once git has commits of its own, the history is git's.
+    change(&t, &["lib/notes.py"], "notes: say more");
+    let out = vibe_in(&t, t.root(), PANEL_TASK);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(1 commits, 1 read from git)"), "{stderr}");
+}
+
 /// A file name two files share names both, after a file named alone and before the files the
 /// task's words match better; neither is packed first.
 #[test]
@@ -1938,9 +2007,15 @@ fn commits_git_cannot_read_are_not_asked_for_on_every_run() {
         return;
     };
     let t = Test::new();
+    // A ChangeLog does not stand in for the history git has and would not give (read in its
+    // place, and git's asked for again, on every run).
     t.write(
         "src/layout.py",
         "def fit_rows(pane, rows):\n    return rows\n",
+    )
+    .write(
+        "ChangeLog",
+        "2022-04-15  A  <a@x.org>\n\n\tpanel: rows\n\t* src/layout.py: Rows.\n",
     );
     commit_all(&t);
     t.write(

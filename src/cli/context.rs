@@ -123,12 +123,13 @@ pub fn run(
     })?;
     let tm = &packed.timings;
     tracing::info!(
-        "context: lexicon {:.1} ms ({} files analysed), history {:.1} ms ({} commits, {} read from git){}, rank {:.1} ms (file graph {} in {:.1} ms), pack {:.1} ms ({} blocks counted by the tokenizer), {} of {} tokens",
+        "context: lexicon {:.1} ms ({} files analysed), history {:.1} ms ({} commits, {} read from {}){}, rank {:.1} ms (file graph {} in {:.1} ms), pack {:.1} ms ({} blocks counted by the tokenizer), {} of {} tokens",
         tm.lexicon_ms,
         tm.lexicon_files,
         tm.history_ms,
         tm.history_commits,
         tm.history_read,
+        tm.history_source,
         tm.uncommitted
             .map(|n| format!(", {n} changed and not committed"))
             .unwrap_or_default(),

@@ -12,15 +12,17 @@
 //! most 1. A task with a `component:` also gives each file its directory's share of what the
 //! past commits of that component changed (`DirShare`; `core:` commits go to src/ in one
 //! project, lib/core/ in another). `last_changed` says how many commits ago each file last
-//! changed, for the recency of the best files (`context::recently_changed`). Without git,
-//! outside a work tree, or with `context.history = 0`, there is no history and nothing changes.
+//! changed, for the recency of the best files (`context::recently_changed`). A tree without a
+//! git history (a release tarball, or a work tree whose only commit imported one) reads its
+//! ChangeLog files instead (`changelog`), each entry a commit. Without either, or with
+//! `context.history = 0`, there is no history and nothing changes.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::store::{self, CommitRow, Store};
+use crate::store::{self, CommitRow, FileRow, Store};
 
 use super::terms::{Analyzer, QueryTerm, Term};
 
@@ -52,9 +54,14 @@ const LABEL_CHARS: usize = 100;
 
 impl Commit {
     /// The short hash and the subject, as reasons name a commit: `1a2b3c4 tail: detect …`; a
-    /// subject over `LABEL_CHARS` characters is cut there, with `…`.
+    /// subject over `LABEL_CHARS` characters is cut there, with `…`. A ChangeLog's entry is
+    /// named by where it starts instead (`ChangeLog:120 sort: …`).
     pub fn label(&self) -> String {
-        let hash = &self.hash[..self.hash.len().min(7)];
+        let hash = if self.hash.bytes().all(|c| c.is_ascii_hexdigit()) {
+            &self.hash[..self.hash.len().min(7)]
+        } else {
+            &self.hash
+        };
         match self.subject.char_indices().nth(LABEL_CHARS) {
             Some((cut, _)) => format!("{hash} {}…", &self.subject[..cut]),
             None => format!("{hash} {}", self.subject),
@@ -399,16 +406,30 @@ fn from_row(r: CommitRow) -> (Commit, Moves) {
 }
 
 /// What `load` gives.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct History {
     /// Newest first, every path under its current name (see `current_names`).
     pub commits: Vec<Commit>,
     /// Each path a rename left behind, and the name its file has now (see `follow_moves`).
     pub moved: HashMap<String, String>,
-    /// How many of the commits were read from git in this run.
+    /// How many of the commits were read in this run (from git, or from the ChangeLogs).
     pub read: usize,
+    /// Where the commits come from: "git", or "ChangeLog" (see `changelog`).
+    pub source: &'static str,
     /// The commit HEAD is (none without history: no work tree, no commit, git refused).
     pub head: Option<String>,
+}
+
+impl Default for History {
+    fn default() -> History {
+        History {
+            commits: Vec::new(),
+            moved: HashMap::new(),
+            read: 0,
+            source: "git",
+            head: None,
+        }
+    }
 }
 
 /// The stored commits (newest first) with every path under its current name: the renames a
@@ -483,20 +504,61 @@ fn in_work_tree(root: &Path) -> bool {
         .any(|d| d.join(".git").exists())
 }
 
-/// The last `max` commits of HEAD with one parent, newest first: from the index when HEAD has
-/// not moved, else those of the stored ones that are still among them plus the others read
-/// from git (after a new commit, only that one; on another branch or an older commit, only
-/// what the index does not hold yet). Empty without git, outside a work tree, or in a
-/// repository without commits. The index is updated when it can be written; `warn` hears when
-/// it cannot, and when git was too slow. Also says how many commits were read from git, and
-/// the commit HEAD is.
-pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)) -> History {
-    if max == 0 || !in_work_tree(root) {
+/// The history of the tree at `root`, newest first, at most `max` commits: git's
+/// (`from_git`), or, when git has no commit with a parent to give (no work tree, no git, only
+/// a root commit: a tarball imported, a clone of depth 1), the entries of the ChangeLogs among
+/// `files` (the index's; `from_changelogs`). Not when git failed (it refused the repository,
+/// it timed out): a warning says so, and the history git has is not put aside. `warn` hears
+/// of what could not be read or kept.
+pub fn load(
+    root: &Path,
+    store: &Store,
+    max: usize,
+    files: &[FileRow],
+    warn: &mut dyn FnMut(String),
+) -> History {
+    if max == 0 {
         return History::default();
     }
+    let (mut history, none) = if in_work_tree(root) {
+        from_git(root, store, max, warn)
+    } else {
+        (History::default(), true)
+    };
+    if none
+        && history.commits.is_empty()
+        && let Some((rows, read)) = from_changelogs(root, store, max, files, warn)
+    {
+        let (commits, moved) = current_names(rows);
+        history.commits = commits;
+        history.moved = moved;
+        history.read = read;
+        history.source = "ChangeLog";
+    }
+    history
+}
+
+/// The last `max` commits of HEAD with one parent, newest first (see `load`): from the index
+/// when HEAD has not moved, else those of the stored ones that are still among them plus the
+/// others read from git (after a new commit, only that one; on another branch or an older
+/// commit, only what the index does not hold yet). Empty without git, or in a repository
+/// without commits. The index is updated when it can be written; `warn` hears when it cannot,
+/// and when git was too slow. Also says how many commits were read from git, and the commit
+/// HEAD is; and whether git has no commit with a parent (it did not fail: there is none).
+fn from_git(
+    root: &Path,
+    store: &Store,
+    max: usize,
+    warn: &mut dyn FnMut(String),
+) -> (History, bool) {
+    // Whether git failed (refused the repository, timed out), not merely said there is no
+    // history: the ChangeLogs do not stand in for a history git has and would not give.
+    let failed = std::cell::Cell::new(false);
+    let none = || (History::default(), !failed.get());
     let ask = |args: &[&str], warn: &mut dyn FnMut(String)| match git(root, args) {
         Ok(out) => out,
         Err(e) => {
+            failed.set(true);
             warn(format!(
                 "{e}; the ranking goes on without the repository's history (set \
                  context.history = 0 to skip it)"
@@ -515,11 +577,11 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         ],
         warn,
     ) else {
-        return History::default();
+        return none();
     };
     // HEAD is the last line: the path before it may hold a newline.
     let Some((shallow, head)) = said.trim_end_matches('\n').rsplit_once('\n') else {
-        return History::default();
+        return none();
     };
     let head = head.trim().to_string();
     // A shallow clone deepened (`git fetch --deepen`, `--unshallow`) has more history under
@@ -546,13 +608,18 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
     let key = format!("{head} {max}{boundary} {reading}");
     let partial = format!("{key} part");
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
+        // No rows under the whole key: HEAD has no commit with a parent (kept so by an earlier
+        // build; this one keeps nothing then).
+        let empty = stored.is_empty() && stored_key.as_deref() == Some(key.as_str());
         let (commits, moved) = current_names(stored);
-        return History {
+        let history = History {
             commits,
             moved,
             read: 0,
+            source: "git",
             head: Some(head),
         };
+        return (history, empty);
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
     // boundary, which look as if they added every file. The whole history, whatever the root:
@@ -571,7 +638,7 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
         ],
         warn,
     ) else {
-        return History::default();
+        return none();
     };
     let hashes: Vec<&str> = list.split_whitespace().collect();
     let mut known: HashMap<String, CommitRow> =
@@ -599,14 +666,21 @@ pub fn load(root: &Path, store: &Store, max: usize, warn: &mut dyn FnMut(String)
     }
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
     let key = if read == missing.len() { key } else { partial };
-    save(store, &key, &rows, warn);
+    // No commit with a parent (only a root commit: a tarball imported): what the index holds
+    // may be the ChangeLogs' history, which `load` reads next. (Commits git would not give are
+    // kept as such, under the `part` key, so that they are not asked for on every run.)
+    if !hashes.is_empty() {
+        save(store, &key, &rows, warn);
+    }
     let (commits, moved) = current_names(rows);
-    History {
+    let history = History {
         commits,
         moved,
         read,
+        source: "git",
         head: Some(head),
-    }
+    };
+    (history, hashes.is_empty())
 }
 
 /// How commit messages are read into a stored history's terms (`terms::without_trailers`:
@@ -643,10 +717,137 @@ pub fn commits_naming(
         .collect()
 }
 
+/// A ChangeLog larger than this is not read (a project's whole history since the 1990s is a
+/// few MB).
+const MAX_CHANGELOG: u64 = 64 << 20;
+/// How ChangeLogs are read into a history (`changelog::parse`, `is_history`): a change to
+/// either changes it, and the index's ChangeLog history is read again.
+const CHANGELOG_READING: u32 = 1;
+
+/// The entries of the tree's ChangeLogs (`changelog::parse`) as commits, newest first (by
+/// their headers' dates; in a ChangeLog's own order within a day), the first `max`: each
+/// named `PATH:LINE` (where it starts), with the files it names that are files of the index
+/// (paths relative to its ChangeLog's directory), and kept in the index under the
+/// ChangeLogs' paths, sizes and hashes (times for those too large to have one) and the
+/// tree's paths, so that they are read again only once one of those changes. A ChangeLog that names no file (one of release notes)
+/// is left out, and so is one whose newest entries name few files of the tree
+/// (`changelog::is_history`). Also says how many were read in this run (0 when the index held them). `None`
+/// when no ChangeLog names a file.
+fn from_changelogs(
+    root: &Path,
+    store: &Store,
+    max: usize,
+    files: &[FileRow],
+    warn: &mut dyn FnMut(String),
+) -> Option<(Vec<CommitRow>, usize)> {
+    // Read whatever their size up to MAX_CHANGELOG (map.max_file_size leaves them unhashed).
+    let mut logs: Vec<&FileRow> = files
+        .iter()
+        .filter(|f| {
+            f.path.rsplit('/').next() == Some("ChangeLog")
+                && matches!(f.skip_reason.as_deref(), None | Some("too_large"))
+                && f.size <= MAX_CHANGELOG
+        })
+        .collect();
+    if logs.is_empty() {
+        return None;
+    }
+    logs.sort_by(|a, b| a.path.cmp(&b.path));
+    // The key: how entries are read, the ChangeLogs, and the tree's paths (which names are
+    // files, which ChangeLogs are history).
+    let mut stamp = blake3::Hasher::new();
+    stamp.update(&CHANGELOG_READING.to_le_bytes());
+    for f in files {
+        stamp.update(f.path.as_bytes());
+        stamp.update(&[0]);
+    }
+    for f in &logs {
+        stamp.update(f.path.as_bytes());
+        stamp.update(&[0]);
+        stamp.update(&f.size.to_le_bytes());
+        // A file over map.max_file_size has no hash: its time stands for it.
+        match &f.hash {
+            Some(h) => stamp.update(h),
+            None => stamp.update(&f.mtime_ns.to_le_bytes()),
+        };
+    }
+    let key = format!(
+        "changelog {} {max} reading{READING}",
+        &stamp.finalize().to_hex()[..16]
+    );
+    match store.history() {
+        Ok((Some(k), rows)) if k == key => return (!rows.is_empty()).then_some((rows, 0)),
+        Ok(_) => {}
+        Err(e) => warn(format!("cannot read the stored history: {e}")),
+    }
+    let paths: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    // (the date of its header, the entry), in each ChangeLog's order.
+    let mut entries: Vec<(Option<super::changelog::Date>, Logged)> = Vec::new();
+    for f in &logs {
+        let bytes = match std::fs::read(root.join(&f.path)) {
+            Ok(b) => b,
+            Err(e) => {
+                warn(format!(
+                    "cannot read {}: {e}; the ranking goes on without its history",
+                    f.path
+                ));
+                continue;
+            }
+        };
+        let parsed = super::changelog::parse(&String::from_utf8_lossy(&bytes));
+        let dir = parent(&f.path);
+        let under = |p: &str| {
+            if dir.is_empty() {
+                p.to_string()
+            } else {
+                format!("{dir}/{p}")
+            }
+        };
+        let is_file = |p: &str| paths.contains(under(p).as_str());
+        if !super::changelog::is_history(&parsed, is_file) {
+            tracing::debug!(
+                "{}: its newest entries name few files of the tree: left out",
+                f.path
+            );
+            continue;
+        }
+        let mut found: Vec<(Option<super::changelog::Date>, Logged)> = Vec::new();
+        for e in parsed {
+            let files: Vec<String> = e
+                .files
+                .iter()
+                .map(|p| under(p))
+                .filter(|p| paths.contains(p.as_str()))
+                .collect();
+            found.push((
+                e.date,
+                Logged {
+                    hash: format!("{}:{}", f.path, e.line),
+                    message: e.message,
+                    files,
+                    moves: Moves::default(),
+                },
+            ));
+        }
+        entries.extend(found);
+    }
+    // Newest first; an entry without a date goes after the dated ones.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.truncate(max);
+    let analyzer = Analyzer::default();
+    let rows: Vec<CommitRow> = entries
+        .into_iter()
+        .map(|(_, logged)| to_row(&analyzer, logged))
+        .collect();
+    save(store, &key, &rows, warn);
+    let read = rows.len();
+    (!rows.is_empty()).then_some((rows, read))
+}
+
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
     if let Err(e) = store.put_history(head, rows) {
         warn(format!(
-            "cannot store the history read from git (it is read again next time): {e}"
+            "cannot store the history in the index (it is read again next time): {e}"
         ));
     }
 }
@@ -1274,6 +1475,111 @@ pub(super) mod tests {
         assert_eq!(files, [vec!["old/c.c", "p.c", "zz.c"], vec!["lib/a.c"]]);
         follow_moves(&mut branch, &HashMap::new(), |_| false);
         assert_eq!(branch[1].files, ["lib/a.c"]);
+    }
+
+    /// The index's row of `path` under `root` (what `from_changelogs` reads of it).
+    fn row_of(root: &Path, path: &str) -> FileRow {
+        let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        FileRow {
+            id: 0,
+            path: path.to_string(),
+            language: None,
+            ftype: "other".into(),
+            size: bytes.len() as u64,
+            mtime_ns: 0,
+            stamp: 0,
+            hash: Some(blake3::hash(&bytes).as_bytes().to_vec()),
+            lines: 0,
+            bytes: bytes.len() as u64,
+            parse_errors: false,
+            skip_reason: None,
+            package: None,
+            main_guard: false,
+            rank: 0.0,
+        }
+    }
+
+    #[test]
+    fn changelogs_of_several_directories_are_one_history() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = t.path();
+        let write = |path: &str, text: &str| {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("a directory");
+            std::fs::write(p, text).expect("written");
+        };
+        write("src/a.c", "int a;\n");
+        write("lib/b.c", "int b;\n");
+        let day = |ago: i64| {
+            jiff::Timestamp::now()
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+                .checked_sub(jiff::Span::new().days(ago))
+                .expect("a date")
+        };
+        write(
+            "ChangeLog",
+            &format!(
+                "{}  A  <a@x.org>\n\n\tsrc: newest\n\t* src/a.c: One.\n\n\
+                 {}  A  <a@x.org>\n\n\tsrc: oldest\n\t* src/a.c: Two.\n",
+                day(1),
+                day(30)
+            ),
+        );
+        write(
+            "lib/ChangeLog",
+            &format!("{}  B  <b@x.org>\n\n\t* b.c (f): Middle.\n", day(10)),
+        );
+        // Release notes: no entry names a file.
+        write(
+            "doc/ChangeLog",
+            &format!("{}  C  <c@x.org>\n\n\tVersion 2.\n", day(0)),
+        );
+        let store = Store::open(root, &mut |_| {}).expect("an index");
+        let mut rows: Vec<FileRow> = [
+            "ChangeLog",
+            "doc/ChangeLog",
+            "lib/ChangeLog",
+            "lib/b.c",
+            "src/a.c",
+        ]
+        .iter()
+        .map(|p| row_of(root, p))
+        .collect();
+        let mut warnings = Vec::new();
+        let h = load(root, &store, 10, &rows, &mut |w| warnings.push(w));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(h.source, "ChangeLog");
+        assert_eq!(h.read, 3);
+        let got: Vec<(&str, &str, Vec<&str>)> = h
+            .commits
+            .iter()
+            .map(|c| {
+                let files = c.files.iter().map(String::as_str).collect();
+                (c.hash.as_str(), c.subject.as_str(), files)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ChangeLog:3", "src: newest", vec!["src/a.c"]),
+                ("lib/ChangeLog:3", "* b.c (f): Middle.", vec!["lib/b.c"]),
+                ("ChangeLog:8", "src: oldest", vec!["src/a.c"]),
+            ]
+        );
+        assert_eq!(h.commits[1].label(), "lib/ChangeLog:3 * b.c (f): Middle.");
+        // The first `max`; and from the index the next time.
+        let h = load(root, &store, 2, &rows, &mut |w| warnings.push(w));
+        assert_eq!((h.commits.len(), h.read), (2, 2));
+        let h = load(root, &store, 2, &rows, &mut |w| warnings.push(w));
+        assert_eq!((h.commits.len(), h.read), (2, 0));
+        // Read again once the tree changes: a ChangeLog none of whose entries names a file of
+        // the index now is no history.
+        rows.retain(|r| r.path != "lib/b.c");
+        let h = load(root, &store, 10, &rows, &mut |w| warnings.push(w));
+        assert_eq!((h.commits.len(), h.read), (2, 2));
+        assert!(h.commits.iter().all(|c| c.files == ["src/a.c"]));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     pub(crate) fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {

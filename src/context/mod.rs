@@ -8,6 +8,7 @@
 //! for the chosen encoding; counts are cached in the index, and a miss costs only the count
 //! (the token tables are built into the binary, `tokens::table`).
 
+pub mod changelog;
 pub mod history;
 pub mod lexicon;
 pub mod pack;
@@ -143,8 +144,10 @@ pub struct Timings {
     pub lexicon_files: usize,
     pub history_ms: f64,
     pub history_commits: usize,
-    /// Commits read from git this run (the rest came from the index).
+    /// Commits read from git (or the ChangeLogs) this run (the rest came from the index).
     pub history_read: usize,
+    /// Where the history comes from: "git" or "ChangeLog".
+    pub history_source: &'static str,
     /// Candidate files changed in the work tree and not committed (see `recently_changed`);
     /// `None` when git was not asked (no history, or no weight for recent changes).
     pub uncommitted: Option<usize>,
@@ -776,14 +779,19 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // Before the read snapshot below: this may write the history it read to the index.
     let t = Instant::now();
     let mut history_warnings: Vec<String> = Vec::new();
+    // A tree without git's history reads its ChangeLogs' (a release tarball's).
     let history::History {
         mut commits,
         moved,
         read,
+        source,
         head,
-    } = history::load(root, store, req.history, &mut |w| history_warnings.push(w));
+    } = history::load(root, store, req.history, &all_files, &mut |w| {
+        history_warnings.push(w)
+    });
     timings.history_commits = commits.len();
     timings.history_read = read;
+    timings.history_source = source;
     timings.history_ms = ms(t);
 
     let t = Instant::now();
