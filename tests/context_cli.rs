@@ -937,6 +937,8 @@ fn a_tree_without_git_history_reads_its_changelogs() {
     t.write("lib/ChangeLog", changelog);
     commit_all(&t);
     run("2");
+    // Kept under that HEAD: git is asked nothing more, the ChangeLog not read again.
+    run("0");
     // Once git has commits of its own, the history is git's.
     change(&t, &["lib/notes.py"], "notes: say more");
     let out = vibe_in(&t, t.root(), PANEL_TASK);

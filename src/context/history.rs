@@ -523,11 +523,11 @@ pub fn load(
     let (mut history, none) = if in_work_tree(root) {
         from_git(root, store, max, warn)
     } else {
-        (History::default(), true)
+        (History::default(), Some(String::new()))
     };
-    if none
+    if let Some(prefix) = none
         && history.commits.is_empty()
-        && let Some((rows, read)) = from_changelogs(root, store, max, files, warn)
+        && let Some((rows, read)) = from_changelogs(root, store, max, files, &prefix, warn)
     {
         let (commits, moved) = current_names(rows);
         history.commits = commits;
@@ -544,17 +544,19 @@ pub fn load(
 /// commit, only what the index does not hold yet). Empty without git, or in a repository
 /// without commits. The index is updated when it can be written; `warn` hears when it cannot,
 /// and when git was too slow. Also says how many commits were read from git, and the commit
-/// HEAD is; and whether git has no commit with a parent (it did not fail: there is none).
+/// HEAD is; and, when git has no commit with a parent (it did not fail: there is none), the
+/// start of the key the ChangeLogs' history is kept under (this HEAD's, so that the next run
+/// asks git nothing more).
 fn from_git(
     root: &Path,
     store: &Store,
     max: usize,
     warn: &mut dyn FnMut(String),
-) -> (History, bool) {
+) -> (History, Option<String>) {
     // Whether git failed (refused the repository, timed out), not merely said there is no
     // history: the ChangeLogs do not stand in for a history git has and would not give.
     let failed = std::cell::Cell::new(false);
-    let none = || (History::default(), !failed.get());
+    let none = || (History::default(), (!failed.get()).then(String::new));
     let ask = |args: &[&str], warn: &mut dyn FnMut(String)| match git(root, args) {
         Ok(out) => out,
         Err(e) => {
@@ -607,9 +609,20 @@ fn from_git(
     };
     let key = format!("{head} {max}{boundary} {reading}");
     let partial = format!("{key} part");
+    // HEAD has no commit with a parent: kept as no rows under the key, or as the ChangeLogs'
+    // history under the key and theirs (`from_changelogs`).
+    let none_here = format!("{key} ");
+    if stored_key.as_deref().is_some_and(|k| {
+        k.strip_prefix(none_here.as_str())
+            .is_some_and(|rest| rest.starts_with("changelog "))
+    }) {
+        let history = History {
+            head: Some(head),
+            ..History::default()
+        };
+        return (history, Some(none_here));
+    }
     if stored_key.as_deref() == Some(key.as_str()) || stored_key.as_deref() == Some(&partial) {
-        // No rows under the whole key: HEAD has no commit with a parent (kept so by an earlier
-        // build; this one keeps nothing then).
         let empty = stored.is_empty() && stored_key.as_deref() == Some(key.as_str());
         let (commits, moved) = current_names(stored);
         let history = History {
@@ -619,7 +632,7 @@ fn from_git(
             source: "git",
             head: Some(head),
         };
-        return (history, empty);
+        return (history, empty.then_some(none_here));
     }
     // Commits with one parent: not merges, and not a root commit or a shallow clone's
     // boundary, which look as if they added every file. The whole history, whatever the root:
@@ -666,12 +679,11 @@ fn from_git(
     }
     let rows: Vec<CommitRow> = hashes.iter().filter_map(|h| known.remove(*h)).collect();
     let key = if read == missing.len() { key } else { partial };
-    // No commit with a parent (only a root commit: a tarball imported): what the index holds
-    // may be the ChangeLogs' history, which `load` reads next. (Commits git would not give are
-    // kept as such, under the `part` key, so that they are not asked for on every run.)
-    if !hashes.is_empty() {
-        save(store, &key, &rows, warn);
-    }
+    // With no commit with a parent (only a root commit: a tarball imported) this keeps no
+    // rows under the key; `load` then reads the ChangeLogs, if any, and keeps theirs under
+    // this key and theirs. (Commits git would not give are kept as such, under the `part`
+    // key, so that they are not asked for on every run.)
+    save(store, &key, &rows, warn);
     let (commits, moved) = current_names(rows);
     let history = History {
         commits,
@@ -680,7 +692,7 @@ fn from_git(
         source: "git",
         head: Some(head),
     };
-    (history, hashes.is_empty())
+    (history, hashes.is_empty().then(|| format!("{key} ")))
 }
 
 /// How commit messages are read into a stored history's terms (`terms::without_trailers`:
@@ -729,7 +741,8 @@ const CHANGELOG_READING: u32 = 1;
 /// named `PATH:LINE` (where it starts), with the files it names that are files of the index
 /// (paths relative to its ChangeLog's directory), and kept in the index under the
 /// ChangeLogs' paths, sizes and hashes (times for those too large to have one) and the
-/// tree's paths, so that they are read again only once one of those changes. A ChangeLog that names no file (one of release notes)
+/// tree's paths (after `prefix`: in a work tree, the key of a HEAD without commits with a
+/// parent, see `from_git`), so that they are read again only once one of those changes. A ChangeLog that names no file (one of release notes)
 /// is left out, and so is one whose newest entries name few files of the tree
 /// (`changelog::is_history`). Also says how many were read in this run (0 when the index held them). `None`
 /// when no ChangeLog names a file.
@@ -738,6 +751,7 @@ fn from_changelogs(
     store: &Store,
     max: usize,
     files: &[FileRow],
+    prefix: &str,
     warn: &mut dyn FnMut(String),
 ) -> Option<(Vec<CommitRow>, usize)> {
     // Read whatever their size up to MAX_CHANGELOG (map.max_file_size leaves them unhashed).
@@ -772,7 +786,7 @@ fn from_changelogs(
         };
     }
     let key = format!(
-        "changelog {} {max} reading{READING}",
+        "{prefix}changelog {} {max} reading{READING}",
         &stamp.finalize().to_hex()[..16]
     );
     match store.history() {
