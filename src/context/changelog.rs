@@ -20,8 +20,8 @@ pub struct Entry {
     pub date: Option<Date>,
     /// Its text: the entry's lines without their indentation, a blank line kept as one.
     pub message: String,
-    /// The files its `* path` lines name, as written (relative to the ChangeLog's directory),
-    /// in order, once each; `./` dropped, absolute paths and `..` left out.
+    /// The files its `* path` lines name, relative to the ChangeLog's directory (`normalized`),
+    /// in order, once each, at most `MAX_NAMED`.
     pub files: Vec<String>,
     /// Whether a blank line came after the last line read into it.
     blank: bool,
@@ -172,8 +172,10 @@ fn normalized(word: &str) -> Option<String> {
 /// The entries of a ChangeLog, in its order (newest first). A header line (a date, an author)
 /// starts a new entry; under one header, an entry starts after a blank line with a subject
 /// (`component: …`) once the one before has named its files, at a GnuPG `+ commit` mark's
-/// subject, and after a Mercurial changeset line. A ChangeLog written by hand thus gives an
-/// entry per author and day.
+/// subject, and after a Mercurial changeset line; a paragraph a subject started that names no
+/// file (a `Reported-by: …` trailer) stays with the entry before it. A ChangeLog written by
+/// hand thus gives an entry per author and day. Files are what `* ` lines list before the
+/// `:` that ends the list (`FileList`).
 pub fn parse(text: &str) -> Vec<Entry> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();

@@ -739,13 +739,13 @@ const CHANGELOG_READING: u32 = 1;
 /// The entries of the tree's ChangeLogs (`changelog::parse`) as commits, newest first (by
 /// their headers' dates; in a ChangeLog's own order within a day), the first `max`: each
 /// named `PATH:LINE` (where it starts), with the files it names that are files of the index
-/// (paths relative to its ChangeLog's directory), and kept in the index under the
-/// ChangeLogs' paths, sizes and hashes (times for those too large to have one) and the
-/// tree's paths (after `prefix`: in a work tree, the key of a HEAD without commits with a
-/// parent, see `from_git`), so that they are read again only once one of those changes. A ChangeLog that names no file (one of release notes)
-/// is left out, and so is one whose newest entries name few files of the tree
-/// (`changelog::is_history`). Also says how many were read in this run (0 when the index held them). `None`
-/// when no ChangeLog names a file.
+/// (paths relative to its ChangeLog's directory). A ChangeLog whose newest entries name few
+/// files of the tree, or none (release notes), is left out (`changelog::is_history`). Kept in
+/// the index under the ChangeLogs' paths, sizes and hashes (times for those too large to have
+/// one) and the tree's paths, after `prefix` (in a work tree, the key of a HEAD without
+/// commits with a parent, see `from_git`), so that they are read again only once one of those
+/// changes. Also says how many were read in this run (0 when the index held them). `None`
+/// when no ChangeLog is history.
 fn from_changelogs(
     root: &Path,
     store: &Store,
@@ -825,7 +825,6 @@ fn from_changelogs(
             );
             continue;
         }
-        let mut found: Vec<(Option<super::changelog::Date>, Logged)> = Vec::new();
         for e in parsed {
             let files: Vec<String> = e
                 .files
@@ -833,7 +832,7 @@ fn from_changelogs(
                 .map(|p| under(p))
                 .filter(|p| paths.contains(p.as_str()))
                 .collect();
-            found.push((
+            entries.push((
                 e.date,
                 Logged {
                     hash: format!("{}:{}", f.path, e.line),
@@ -843,7 +842,6 @@ fn from_changelogs(
                 },
             ));
         }
-        entries.extend(found);
     }
     // Newest first; an entry without a date goes after the dated ones.
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
