@@ -731,15 +731,11 @@ fn named_files_of_other_text_types_are_read() {
     // One that not even in part fits says so.
     let long: String = (0..20_000).map(|i| format!("{i},")).collect();
     t.write("fixtures/min.json", format!("[{long}0]\n"));
-    let j = t
-        .run(&[
-            "context",
-            "see fixtures/min.json",
-            "--budget",
-            "500",
-            "--json",
-        ])
-        .json();
+    let tight = |task: &str| {
+        t.run(&["context", task, "--budget", "500", "--json"])
+            .json()
+    };
+    let j = tight("see fixtures/min.json");
     assert_eq!(file(&j, "fixtures/min.json")["included"], "map", "{j}");
     assert!(
         j.to_string().contains(
@@ -750,15 +746,7 @@ fn named_files_of_other_text_types_are_read() {
     );
     // Several such files, in one warning.
     t.write("fixtures/min2.json", format!("[{long}1]\n"));
-    let j = t
-        .run(&[
-            "context",
-            "see fixtures/min.json and fixtures/min2.json",
-            "--budget",
-            "500",
-            "--json",
-        ])
-        .json();
+    let j = tight("see fixtures/min.json and fixtures/min2.json");
     assert!(
         j.to_string().contains(
             "the task names 2 files of which no part fits in the budget (fixtures/min.json, …)"

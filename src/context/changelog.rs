@@ -23,8 +23,6 @@ pub struct Entry {
     /// The files its `* path` lines name, relative to the ChangeLog's directory (`normalized`),
     /// in order, once each, at most `MAX_NAMED`.
     pub files: Vec<String>,
-    /// Whether a blank line came after the last line read into it.
-    blank: bool,
     /// Whether a subject under the same header started it (see `parse`).
     split: bool,
 }
@@ -215,9 +213,6 @@ pub fn parse(text: &str) -> Vec<Entry> {
         if s.is_empty() {
             prev_blank = true;
             list = None;
-            if open && let Some(e) = entries.last_mut() {
-                e.blank = true;
-            }
             continue;
         }
         if is_changeset_line(s) {
@@ -241,7 +236,6 @@ pub fn parse(text: &str) -> Vec<Entry> {
                 date,
                 message: String::new(),
                 files: Vec::new(),
-                blank: false,
                 split,
             });
             open = true;
@@ -250,9 +244,9 @@ pub fn parse(text: &str) -> Vec<Entry> {
         }
         let e = entries.last_mut().expect("an entry is open");
         if !e.message.is_empty() {
-            e.message.push_str(if e.blank { "\n\n" } else { "\n" });
+            // A blank line before it is kept as one.
+            e.message.push_str(if prev_blank { "\n\n" } else { "\n" });
         }
-        e.blank = false;
         e.message.push_str(s);
         let names = if let Some(rest) = s
             .strip_prefix('*')

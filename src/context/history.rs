@@ -692,7 +692,7 @@ fn from_git(
         source: "git",
         head: Some(head),
     };
-    (history, hashes.is_empty().then(|| format!("{key} ")))
+    (history, hashes.is_empty().then_some(none_here))
 }
 
 /// How commit messages are read into a stored history's terms (`terms::without_trailers`:
