@@ -9,7 +9,7 @@
 //! earlier commits count under its current name, scores every commit's message against the
 //! task with BM25, and gives the files of the best `TOP` commits a score: each commit's score
 //! divided by the square root of how many files it changed, summed per file, scaled to at
-//! most 1. A task with a `component:` also gives each file its directory's share of what the
+//! most 1 (less when even the best commit matches the task weakly). A task with a `component:` also gives each file its directory's share of what the
 //! past commits of that component changed (`DirShare`; `core:` commits go to src/ in one
 //! project, lib/core/ in another). `last_changed` says how many commits ago each file last
 //! changed, for the recency of the best files (`context::recently_changed`). A tree without a
@@ -1033,6 +1033,12 @@ fn with_lf(bytes: &[u8]) -> Option<Vec<u8>> {
 /// its candidate; paths a commit changed that are no candidates (deleted since, or not ranked)
 /// are skipped, and a commit with none is not scored.
 ///
+/// The scores are relative to the best file's, scaled down when even the best commit is a weak
+/// match: one whose BM25 score is below `confident` × the task's idf mass (the sum of its terms'
+/// idf over the commits) lends in proportion. A commit sharing one common word with a long
+/// task ("alter" in a task about Sphinx's quotes) then lends a little, not as much as a commit
+/// that says what the task says.
+///
 /// With the task's `component` (see `rank::component_of`), a file also gets its directory's
 /// share of the files that past commits of the same component changed (`Hit::dir`), when there
 /// are at least `MIN_COMPONENT_COMMITS` of them: in GnuPG's history `core:` commits change
@@ -1043,6 +1049,7 @@ pub fn score(
     index: &HashMap<&str, usize>,
     n: usize,
     component: Option<&str>,
+    confident: f64,
 ) -> Vec<Option<Hit>> {
     let mut out: Vec<Option<Hit>> = vec![None; n];
     if let Some(comp) = component {
@@ -1071,6 +1078,10 @@ pub fn score(
             }
         }
     }
+    let idf = |t: &Term| {
+        let d = df[t];
+        (1.0 + (docs - d + 0.5) / (d + 0.5)).ln()
+    };
     let mut scored: Vec<(f64, usize, Vec<usize>)> = Vec::new();
     for (ci, c) in commits.iter().enumerate() {
         let mut s = 0.0;
@@ -1079,8 +1090,7 @@ pub fn score(
                 continue;
             };
             let tf = f64::from(c.terms[at].1);
-            let d = df[&q.term];
-            let idf = (1.0 + (docs - d + 0.5) / (d + 0.5)).ln();
+            let idf = idf(&q.term);
             let norm = 1.0 - B + B * f64::from(c.length) / avg.max(1.0);
             s += idf * tf * (K1 + 1.0) / (tf + K1 * norm);
         }
@@ -1113,11 +1123,18 @@ pub fn score(
         }
     }
     let max = sum.iter().copied().fold(0.0, f64::max);
+    let mass: f64 = query.iter().map(|q| idf(&q.term)).sum();
+    let best = scored.first().map_or(0.0, |s| s.0);
+    let confidence = if confident > 0.0 && mass > 0.0 {
+        (best / (confident * mass)).min(1.0)
+    } else {
+        1.0
+    };
     for (f, hit) in out.iter_mut().enumerate() {
         if let Some(h) = hit
             && max > 0.0
         {
-            h.score = sum[f] / max;
+            h.score = sum[f] / max * confidence;
         }
     }
     out
@@ -1680,7 +1697,7 @@ pub(super) mod tests {
         ];
         let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         let q = query_terms(&a, "tail: stdout pipes");
-        let hits = score(&q, &commits, &index, paths.len(), None);
+        let hits = score(&q, &commits, &index, paths.len(), None, 0.0);
         let tail = hits[0].as_ref().expect("src/tail.c has a history score");
         assert_eq!(tail.score, 1.0);
         assert_eq!(tail.commits, 2);
@@ -1691,12 +1708,61 @@ pub(super) mod tests {
         // Commits sharing no word with the task lend nothing.
         assert!(hits[2].is_none() && hits[3].is_none(), "{hits:?}");
         // No history, no query: no scores.
-        assert!(score(&q, &[], &index, 4, None).iter().all(Option::is_none));
         assert!(
-            score(&[], &commits, &index, 4, None)
+            score(&q, &[], &index, 4, None, 0.0)
                 .iter()
                 .all(Option::is_none)
         );
+        assert!(
+            score(&[], &commits, &index, 4, None, 0.0)
+                .iter()
+                .all(Option::is_none)
+        );
+    }
+
+    #[test]
+    fn a_weak_best_commit_lends_in_proportion() {
+        let a = Analyzer::default();
+        let commits = vec![
+            commit(
+                &a,
+                "c1",
+                "sphinx: build the manual with smart quotes off",
+                &["doc/conf.py"],
+            ),
+            commit(
+                &a,
+                "c2",
+                "tif_jpeg: altering the photometric",
+                &["libtiff/tif_jpeg.c"],
+            ),
+            commit(&a, "c3", "tools: fix a leak", &["tools/a.c"]),
+            commit(&a, "c4", "doc: typo", &["doc/x.rst"]),
+        ];
+        let paths = [
+            "doc/conf.py",
+            "libtiff/tif_jpeg.c",
+            "tools/a.c",
+            "doc/x.rst",
+        ];
+        let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let of = |task: &str, confident: f64, f: usize| {
+            score(&query_terms(&a, task), &commits, &index, 4, None, confident)[f]
+                .as_ref()
+                .map_or(0.0, |h| h.score)
+        };
+        // A commit that says what the task says: its file scores 1 either way.
+        let strong = "sphinx: smart quotes in the manual";
+        assert_eq!(of(strong, 0.0, 0), 1.0);
+        assert_eq!(of(strong, 0.3, 0), 1.0);
+        // One word of four shared, and no commit says the rest: the best file's score is the
+        // best commit's share of 0.3 × the task's idf mass.
+        let weak = "alter dashes smartquotes docutils";
+        assert_eq!(of(weak, 0.0, 1), 1.0);
+        let lent = of(weak, 0.3, 1);
+        assert!(lent > 0.0 && lent < 0.7, "{lent}");
+        // Lower shares make a weak match count more, up to 1.
+        assert!(of(weak, 0.1, 1) > lent);
     }
 
     #[test]
@@ -1718,7 +1784,7 @@ pub(super) mod tests {
         ];
         let index: HashMap<&str, usize> = paths.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         let q = query_terms(&a, "core: expiry of signatures");
-        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"), 0.0);
         let dir = |i: usize| hits[i].as_ref().and_then(|h| h.dir.as_ref());
         let src = dir(0).expect("src/ has a share");
         assert_eq!((src.share, src.here, src.all), (1.0, 4, 6), "{src:?}");
@@ -1737,7 +1803,7 @@ pub(super) mod tests {
         );
         // A directory share alone scores nothing lexically.
         let unlike = query_terms(&a, "signatures");
-        let only_dir = score(&unlike, &commits, &index, paths.len(), Some("core"));
+        let only_dir = score(&unlike, &commits, &index, paths.len(), Some("core"), 0.0);
         assert!(
             only_dir[1]
                 .as_ref()
@@ -1747,16 +1813,16 @@ pub(super) mod tests {
         // root: no shares.
         let mut outside = commits.clone();
         outside[3].files.clear();
-        let hits = score(&q, &outside, &index, paths.len(), Some("core"));
+        let hits = score(&q, &outside, &index, paths.len(), Some("core"), 0.0);
         assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
         commits.remove(3);
-        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"), 0.0);
         assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
         // A commit of more than MAX_FILES files does not count.
         let many: Vec<String> = (0..=MAX_FILES).map(|i| format!("src/f{i}.c")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         commits.push(commit(&a, "c5", "core: reformat", &many));
-        let hits = score(&q, &commits, &index, paths.len(), Some("core"));
+        let hits = score(&q, &commits, &index, paths.len(), Some("core"), 0.0);
         assert!(hits.iter().flatten().all(|h| h.dir.is_none()), "{hits:?}");
     }
 
@@ -1778,12 +1844,12 @@ pub(super) mod tests {
         // commit, and `key` finds only the commit about keys.
         let q = query_terms(&a, "Kent Yoder linux");
         assert!(
-            score(&q, &commits, &index, 2, None)
+            score(&q, &commits, &index, 2, None, 0.0)
                 .iter()
                 .all(Option::is_none)
         );
         let q = query_terms(&a, "key");
-        let hits = score(&q, &commits, &index, 2, None);
+        let hits = score(&q, &commits, &index, 2, None, 0.0);
         assert!(hits[0].is_none() && hits[1].is_some(), "{hits:?}");
         assert_eq!(commits[0].subject, "tcs: fix a leak");
     }

@@ -880,6 +880,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         &path_index,
         candidates.len(),
         component.as_deref(),
+        rank::history_confident(),
     );
     let t_rank = Instant::now();
     // The file graph, read or built only if the ranking asks (a task that matches nothing

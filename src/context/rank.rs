@@ -112,6 +112,9 @@ struct Tune {
     push_eps: f64,
     /// Weight of the history score (see `history`), at most 1.
     history: f64,
+    /// A best past commit whose score is below this share of the task's idf mass lends in
+    /// proportion (see `history::score`); 0 scales every history to 1.
+    history_confident: f64,
     /// Weight of the share of the best files' past commits that changed a file with them.
     cochange: f64,
     /// Weight of a file's directory share of what past commits of the task's component
@@ -159,6 +162,7 @@ impl Tune {
             examples: 0.6,
             push_eps: 3e-7,
             history: 0.7,
+            history_confident: 0.3,
             cochange: 0.3,
             component_dirs: 0.3,
             recent: 0.3,
@@ -203,6 +207,7 @@ impl Tune {
                 "examples" => t.examples = v,
                 "pusheps" => t.push_eps = v,
                 "history" => t.history = v,
+                "histconf" => t.history_confident = v,
                 "cochange" => t.cochange = v,
                 "compdirs" => t.component_dirs = v,
                 "recent" => t.recent = v,
@@ -1127,6 +1132,12 @@ pub fn cochange_weights() -> (f64, f64) {
 pub fn recent_weights() -> (f64, f64) {
     let t = Tune::get();
     (t.recent, t.text)
+}
+
+/// The share of the task's idf mass below which the best past commit's match is weak (see
+/// `history::score`).
+pub fn history_confident() -> f64 {
+    Tune::get().history_confident
 }
 
 /// The place the best source file's test comes up to (see `context::test_of_best`); 0: off.
