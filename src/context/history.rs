@@ -734,7 +734,18 @@ pub fn commits_naming(
 const MAX_CHANGELOG: u64 = 64 << 20;
 /// How ChangeLogs are read into a history (`changelog::parse`, `is_history`): a change to
 /// either changes it, and the index's ChangeLog history is read again.
-const CHANGELOG_READING: u32 = 1;
+const CHANGELOG_READING: u32 = 2;
+
+/// A ChangeLog, or one its older entries were moved to (`ChangeLog.1`, `ChangeLog-2011`: GNU
+/// projects rotate theirs so, by count or when they moved to git).
+fn is_changelog(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "ChangeLog"
+        || name
+            .strip_prefix("ChangeLog")
+            .and_then(|r| r.strip_prefix(['.', '-']))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// The entries of the tree's ChangeLogs (`changelog::parse`) as commits, newest first (by
 /// their headers' dates; in a ChangeLog's own order within a day), the first `max`: each
@@ -758,7 +769,7 @@ fn from_changelogs(
     let mut logs: Vec<&FileRow> = files
         .iter()
         .filter(|f| {
-            f.path.rsplit('/').next() == Some("ChangeLog")
+            is_changelog(&f.path)
                 && matches!(f.skip_reason.as_deref(), None | Some("too_large"))
                 && f.size <= MAX_CHANGELOG
         })
@@ -1559,6 +1570,16 @@ pub(super) mod tests {
             "lib/ChangeLog",
             &format!("{}  B  <b@x.org>\n\n\t* b.c (f): Middle.\n", day(10)),
         );
+        // Older entries moved out of the way (a ChangeLog of its own), and a file that is no
+        // ChangeLog of either kind.
+        write(
+            "src/ChangeLog-2011",
+            &format!("{}  D  <d@x.org>\n\n\t* a.c: Rotated.\n", day(400)),
+        );
+        write(
+            "ChangeLog.txt",
+            &format!("{}  E  <e@x.org>\n\n\t* src/a.c: Not read.\n", day(2)),
+        );
         // Release notes: no entry names a file.
         write(
             "doc/ChangeLog",
@@ -1567,9 +1588,11 @@ pub(super) mod tests {
         let store = Store::open(root, &mut |_| {}).expect("an index");
         let mut rows: Vec<FileRow> = [
             "ChangeLog",
+            "ChangeLog.txt",
             "doc/ChangeLog",
             "lib/ChangeLog",
             "lib/b.c",
+            "src/ChangeLog-2011",
             "src/a.c",
         ]
         .iter()
@@ -1579,7 +1602,7 @@ pub(super) mod tests {
         let h = load(root, &store, 10, &rows, &mut |w| warnings.push(w));
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(h.source, "ChangeLog");
-        assert_eq!(h.read, 3);
+        assert_eq!(h.read, 4);
         let got: Vec<(&str, &str, Vec<&str>)> = h
             .commits
             .iter()
@@ -1594,7 +1617,14 @@ pub(super) mod tests {
                 ("ChangeLog:3", "src: newest", vec!["src/a.c"]),
                 ("lib/ChangeLog:3", "* b.c (f): Middle.", vec!["lib/b.c"]),
                 ("ChangeLog:8", "src: oldest", vec!["src/a.c"]),
+                ("src/ChangeLog-2011:3", "* a.c: Rotated.", vec!["src/a.c"]),
             ]
+        );
+        assert!(is_changelog("po/ChangeLog.0") && is_changelog("ChangeLog-1998"));
+        assert!(
+            !is_changelog("ChangeLog.old")
+                && !is_changelog("ChangeLog-")
+                && !is_changelog("xChangeLog")
         );
         assert_eq!(h.commits[1].label(), "lib/ChangeLog:3 * b.c (f): Middle.");
         // The first `max`; and from the index the next time.
@@ -1606,7 +1636,7 @@ pub(super) mod tests {
         // the index now is no history.
         rows.retain(|r| r.path != "lib/b.c");
         let h = load(root, &store, 10, &rows, &mut |w| warnings.push(w));
-        assert_eq!((h.commits.len(), h.read), (2, 2));
+        assert_eq!((h.commits.len(), h.read), (3, 3));
         assert!(h.commits.iter().all(|c| c.files == ["src/a.c"]));
         assert!(warnings.is_empty(), "{warnings:?}");
     }
