@@ -20,8 +20,10 @@ With --changelog TREE (a release tree without .git whose top-level ChangeLog nam
 each entry changed: GNU's), the tasks come from that ChangeLog's entries, read as vibe reads
 them (src/context/changelog.rs): each of the newest --commits entries that names source files,
 its subject as the task (--whole-message: its whole text), run on a copy of TREE under --cache
-whose ChangeLog holds only the entries before it (the other ChangeLogs removed), so that vibe's
-history is what came before the change. The tree's code is the release's, as with --git on a
+whose ChangeLog holds only the entries before it (the other directories' ChangeLogs, and the
+ones their older entries were moved to, removed; the top directory's `ChangeLog.1` or
+`ChangeLog-2011` kept: all of it is older), so that vibe's history is what came before the
+change. The tree's code is the release's, as with --git on a
 repository rebuilt by benches/changelog_repo.py.
 
 Reported per package and overall, as the mean over tasks:
@@ -423,9 +425,12 @@ def changelog_cases(src, commits, cache, whole=False):
         subprocess.run(["cp", "-a", src, tree], check=True)
         subprocess.run(["rm", "-rf", os.path.join(tree, ".git"), os.path.join(tree, ".vibe")],
                        check=True)
+        # Other directories' ChangeLogs, and the ones their older entries were moved to
+        # (`ChangeLog.1`, `ChangeLog-2011`), may hold entries newer than a task.
         for d, _, files in os.walk(tree):
-            if "ChangeLog" in files and d != tree:
-                os.remove(os.path.join(d, "ChangeLog"))
+            for f in files:
+                if d != tree and re.fullmatch(r"ChangeLog([.-][0-9]+)?", f):
+                    os.remove(os.path.join(d, f))
     with open(os.path.join(src, "ChangeLog"), encoding="utf-8", errors="replace") as f:
         text = f.read()
     lines = text.split("\n")

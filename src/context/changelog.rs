@@ -66,6 +66,15 @@ fn header_date(line: &str) -> Option<Date> {
     valid((year, month, mday))
 }
 
+/// The newest date of the headers in `text`: of a ChangeLog's first part, its newest (they are
+/// written newest first).
+pub fn newest_date(text: &str) -> Option<Date> {
+    text.lines()
+        .filter(|line| !line.starts_with(char::is_whitespace))
+        .filter_map(header_date)
+        .max()
+}
+
 /// A date whose month and day can be.
 fn valid(d: Date) -> Option<Date> {
     ((1..=12).contains(&d.1) && (1..=31).contains(&d.2)).then_some(d)

@@ -9,8 +9,9 @@
 //! earlier commits count under its current name, scores every commit's message against the
 //! task with BM25, and gives the files of the best `TOP` commits a score: each commit's score
 //! divided by the square root of how many files it changed, summed per file, scaled to at
-//! most 1 (less when even the best commit matches the task weakly). A task with a `component:` also gives each file its directory's share of what the
-//! past commits of that component changed (`DirShare`; `core:` commits go to src/ in one
+//! most 1 (less when even the best commit matches the task weakly). A task with a
+//! `component:` also gives each file its directory's share of what the past commits of that
+//! component changed (`DirShare`; `core:` commits go to src/ in one
 //! project, lib/core/ in another). `last_changed` says how many commits ago each file last
 //! changed, for the recency of the best files (`context::recently_changed`). A tree without a
 //! git history (a release tarball, or a work tree whose only commit imported one) reads its
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use crate::store::{self, CommitRow, FileRow, Store};
 
+use super::changelog::Date;
 use super::terms::{Analyzer, QueryTerm, Term};
 
 /// How many of the best-matching commits lend their files a score.
@@ -35,6 +37,9 @@ pub const MAX_FILES: usize = 100;
 const MIN_COMPONENT_COMMITS: usize = 3;
 /// BM25 over commit messages (short texts: the usual constants).
 const K1: f64 = 1.2;
+/// The task's idf mass is its rarest this many terms' (`score`): a pasted log or issue of
+/// hundreds of words would leave no commit a strong match.
+const MASS_TERMS: usize = 10;
 const B: f64 = 0.75;
 
 /// One past commit, as the ranking reads it.
@@ -732,8 +737,9 @@ pub fn commits_naming(
 /// A ChangeLog larger than this is not read (a project's whole history since the 1990s is a
 /// few MB).
 const MAX_CHANGELOG: u64 = 64 << 20;
-/// How ChangeLogs are read into a history (`changelog::parse`, `is_history`): a change to
-/// either changes it, and the index's ChangeLog history is read again.
+/// How ChangeLogs are read into a history (which files are ChangeLogs, `is_changelog`;
+/// `changelog::parse`, `is_history`): a change to any of them changes it, and the index's
+/// ChangeLog history is read again.
 const CHANGELOG_READING: u32 = 2;
 
 /// A ChangeLog, or one its older entries were moved to (`ChangeLog.1`, `ChangeLog-2011`: GNU
@@ -806,9 +812,25 @@ fn from_changelogs(
         Err(e) => warn(format!("cannot read the stored history: {e}")),
     }
     let paths: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    // Read newest first (by the newest header of each one's first HEAD_BYTES); once `max`
+    // entries are read, a ChangeLog all older than the oldest of them is not read at all: a
+    // tree's rotated ChangeLogs (Emacs' lisp/ChangeLog.1 to .17) are tens of MB.
+    let newest: Vec<Option<Date>> = logs.iter().map(|f| newest_of(root, f)).collect();
+    let mut order: Vec<usize> = (0..logs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(newest[i]));
+    // The `max` newest dates read so far, the oldest on top.
+    let mut kept: std::collections::BinaryHeap<std::cmp::Reverse<Date>> =
+        std::collections::BinaryHeap::new();
     // (the date of its header, the entry), in each ChangeLog's order.
-    let mut entries: Vec<(Option<super::changelog::Date>, Logged)> = Vec::new();
-    for f in &logs {
+    let mut of_log: Vec<Vec<(Option<Date>, Logged)>> = logs.iter().map(|_| Vec::new()).collect();
+    for i in order {
+        let f = logs[i];
+        if kept.len() >= max
+            && let Some(std::cmp::Reverse(oldest)) = kept.peek()
+            && newest[i].is_none_or(|d| d < *oldest)
+        {
+            continue;
+        }
         let bytes = match std::fs::read(root.join(&f.path)) {
             Ok(b) => b,
             Err(e) => {
@@ -843,7 +865,13 @@ fn from_changelogs(
                 .map(|p| under(p))
                 .filter(|p| paths.contains(p.as_str()))
                 .collect();
-            entries.push((
+            if let Some(d) = e.date {
+                kept.push(std::cmp::Reverse(d));
+                if kept.len() > max {
+                    kept.pop();
+                }
+            }
+            of_log[i].push((
                 e.date,
                 Logged {
                     hash: format!("{}:{}", f.path, e.line),
@@ -854,7 +882,9 @@ fn from_changelogs(
             ));
         }
     }
-    // Newest first; an entry without a date goes after the dated ones.
+    // Newest first, in the ChangeLogs' path order on a day; an entry without a date goes after
+    // the dated ones.
+    let mut entries: Vec<(Option<Date>, Logged)> = of_log.into_iter().flatten().collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     entries.truncate(max);
     let analyzer = Analyzer::default();
@@ -865,6 +895,20 @@ fn from_changelogs(
     save(store, &key, &rows, warn);
     let read = rows.len();
     (!rows.is_empty()).then_some((rows, read))
+}
+
+/// How much of a ChangeLog says its newest date (`changelog::newest_date`).
+const HEAD_BYTES: u64 = 64 << 10;
+
+/// The newest header date of a ChangeLog's first `HEAD_BYTES` (none when it cannot be read:
+/// reading it whole then says why).
+fn newest_of(root: &Path, f: &FileRow) -> Option<Date> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(root.join(&f.path))
+        .and_then(|file| file.take(HEAD_BYTES).read_to_end(&mut head))
+        .ok()?;
+    super::changelog::newest_date(&String::from_utf8_lossy(&head))
 }
 
 fn save(store: &Store, head: &str, rows: &[CommitRow], warn: &mut dyn FnMut(String)) {
@@ -1045,8 +1089,8 @@ fn with_lf(bytes: &[u8]) -> Option<Vec<u8>> {
 /// are skipped, and a commit with none is not scored.
 ///
 /// The scores are relative to the best file's, scaled down when even the best commit is a weak
-/// match: one whose BM25 score is below `confident` × the task's idf mass (the sum of its terms'
-/// idf over the commits) lends in proportion. A commit sharing one common word with a long
+/// match: one whose BM25 score is below `confident` × the task's idf mass (the sum of the idf
+/// over the commits of its `MASS_TERMS` rarest terms) lends in proportion. A commit sharing one common word with a long
 /// task ("alter" in a task about Sphinx's quotes) then lends a little, not as much as a commit
 /// that says what the task says.
 ///
@@ -1134,7 +1178,11 @@ pub fn score(
         }
     }
     let max = sum.iter().copied().fold(0.0, f64::max);
-    let mass: f64 = query.iter().map(|q| idf(&q.term)).sum();
+    let mass: f64 = {
+        let mut idfs: Vec<f64> = query.iter().map(|q| idf(&q.term)).collect();
+        idfs.sort_by(|a, b| b.total_cmp(a));
+        idfs.iter().take(MASS_TERMS).sum()
+    };
     let best = scored.first().map_or(0.0, |s| s.0);
     let confidence = if confident > 0.0 && mass > 0.0 {
         (best / (confident * mass)).min(1.0)
@@ -1641,6 +1689,49 @@ pub(super) mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 
+    #[test]
+    fn older_changelogs_are_read_only_while_they_can_count() {
+        let t = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = t.path();
+        let write =
+            |path: &str, text: &str| std::fs::write(root.join(path), text).expect("written");
+        write("a.c", "int a;\n");
+        write(
+            "ChangeLog",
+            "2022-05-01  A  <a@x.org>\n\n\t* a.c: Newest.\n\n\
+             2022-04-01  A  <a@x.org>\n\n\t* a.c: Second.\n",
+        );
+        // Rotated out in 2011, as its first headers say; an entry of 2022 past the part that says
+        // so (which a ChangeLog written newest first does not have) shows whether it was read.
+        let filler = "\t  More of the same.\n".repeat(4000);
+        write(
+            "ChangeLog-2011",
+            &format!(
+                "2011-01-01  B  <b@x.org>\n\n\t* a.c: Rotated.\n{filler}\n\
+                 2022-04-15  B  <b@x.org>\n\n\t* a.c: Misplaced.\n"
+            ),
+        );
+        let rows: Vec<FileRow> = ["ChangeLog", "ChangeLog-2011", "a.c"]
+            .iter()
+            .map(|p| row_of(root, p))
+            .collect();
+        let subjects = |max: usize| {
+            let store = Store::open(root, &mut |_| {}).expect("an index");
+            let h = load(root, &store, max, &rows, &mut |w| panic!("{w}"));
+            h.commits
+                .iter()
+                .map(|c| c.subject.clone())
+                .collect::<Vec<_>>()
+        };
+        // Two wanted, two read from ChangeLog, all of ChangeLog-2011 older: not read.
+        assert_eq!(subjects(2), ["* a.c: Newest.", "* a.c: Second."]);
+        // Three wanted: it is read, and every entry counts by its date.
+        assert_eq!(
+            subjects(3),
+            ["* a.c: Newest.", "* a.c: Misplaced.", "* a.c: Second."]
+        );
+    }
+
     pub(crate) fn commit(analyzer: &Analyzer, hash: &str, msg: &str, files: &[&str]) -> Commit {
         from_row(to_row(analyzer, logged(hash, msg, files, &[], &[]))).0
     }
@@ -1793,6 +1884,12 @@ pub(super) mod tests {
         assert!(lent > 0.0 && lent < 0.7, "{lent}");
         // Lower shares make a weak match count more, up to 1.
         assert!(of(weak, 0.1, 1) > lent);
+        // A long task (a pasted log, an issue) weighs its rarest MASS_TERMS terms: the commit
+        // that says what its first line says still lends most of its share.
+        let words: Vec<String> = (0..40).map(|i| format!("frobnicate{i}")).collect();
+        let long = format!("{strong}\n\n{}", words.join(" "));
+        let lent = of(&long, 0.3, 0);
+        assert!(lent > 0.5 && lent <= 1.0, "{lent}");
     }
 
     #[test]
