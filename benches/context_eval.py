@@ -23,8 +23,8 @@ its subject as the task (--whole-message: its whole text), run on a copy of TREE
 whose ChangeLog holds only the entries before it (the other directories' ChangeLogs, and the
 ones their older entries were moved to, removed; the top directory's `ChangeLog.1` or
 `ChangeLog-2011` kept: all of it is older), so that vibe's history is what came before the
-change. The tree's code is the release's, as with --git on a
-repository rebuilt by benches/changelog_repo.py.
+change. The tree's code is the release's, as with --git on a repository rebuilt by
+benches/changelog_repo.py.
 
 Reported per package and overall, as the mean over tasks:
   recall@1, recall@5   share of the needed files among the first 1 / 5 ranked files

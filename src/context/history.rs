@@ -11,8 +11,8 @@
 //! divided by the square root of how many files it changed, summed per file, scaled to at
 //! most 1 (less when even the best commit matches the task weakly). A task with a
 //! `component:` also gives each file its directory's share of what the past commits of that
-//! component changed (`DirShare`; `core:` commits go to src/ in one
-//! project, lib/core/ in another). `last_changed` says how many commits ago each file last
+//! component changed (`DirShare`; `core:` commits go to src/ in one project, lib/core/ in
+//! another). `last_changed` says how many commits ago each file last
 //! changed, for the recency of the best files (`context::recently_changed`). A tree without a
 //! git history (a release tarball, or a work tree whose only commit imported one) reads its
 //! ChangeLog files instead (`changelog`), each entry a commit. Without either, or with
@@ -753,16 +753,18 @@ fn is_changelog(path: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The entries of the tree's ChangeLogs (`changelog::parse`) as commits, newest first (by
-/// their headers' dates; in a ChangeLog's own order within a day), the first `max`: each
+/// The entries of the tree's ChangeLogs (`is_changelog`: rotated ones too; `changelog::parse`)
+/// as commits, newest first (by their headers' dates; on a day, in the ChangeLogs' path order
+/// and each one's own), the first `max`: each
 /// named `PATH:LINE` (where it starts), with the files it names that are files of the index
 /// (paths relative to its ChangeLog's directory). A ChangeLog whose newest entries name few
 /// files of the tree, or none (release notes), is left out (`changelog::is_history`). Kept in
 /// the index under the ChangeLogs' paths, sizes and hashes (times for those too large to have
 /// one) and the tree's paths, after `prefix` (in a work tree, the key of a HEAD without
 /// commits with a parent, see `from_git`), so that they are read again only once one of those
-/// changes. Also says how many were read in this run (0 when the index held them). `None`
-/// when no ChangeLog is history.
+/// changes. A ChangeLog whose first part is all older than the `max` entries read before it
+/// (newest ChangeLogs first) is not read at all. Also says how many were read in this run (0
+/// when the index held them). `None` when no ChangeLog is history.
 fn from_changelogs(
     root: &Path,
     store: &Store,
@@ -1090,9 +1092,9 @@ fn with_lf(bytes: &[u8]) -> Option<Vec<u8>> {
 ///
 /// The scores are relative to the best file's, scaled down when even the best commit is a weak
 /// match: one whose BM25 score is below `confident` × the task's idf mass (the sum of the idf
-/// over the commits of its `MASS_TERMS` rarest terms) lends in proportion. A commit sharing one common word with a long
-/// task ("alter" in a task about Sphinx's quotes) then lends a little, not as much as a commit
-/// that says what the task says.
+/// over the commits of its `MASS_TERMS` rarest terms) lends in proportion. A commit sharing one
+/// common word with a long task ("alter" in a task about Sphinx's quotes) then lends a little,
+/// not as much as a commit that says what the task says.
 ///
 /// With the task's `component` (see `rank::component_of`), a file also gets its directory's
 /// share of the files that past commits of the same component changed (`Hit::dir`), when there
