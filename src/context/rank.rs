@@ -1404,7 +1404,10 @@ pub fn rank(
             .and_then(Option::as_ref)
             .filter(|_| tune.history > 0.0);
         let lent = past.is_some_and(|h| h.score > 0.0);
-        if score <= 0.0 && is_named.is_none() && hint == 0.0 && !lent {
+        // A lend too small to show (a weak best match scaled down), as for the graph's, is not
+        // listed, and is no evidence of its own.
+        let lent_shown = past.is_some_and(|h| h.score > SHOWN);
+        if score <= 0.0 && is_named.is_none() && hint == 0.0 && !lent_shown {
             continue;
         }
         let mut reasons = Vec::new();
@@ -1511,6 +1514,8 @@ pub fn rank(
         // describe (docs, READMEs, changelogs) and which the task rarely needs in their place.
         if let Some(h) = past.filter(|_| lent) {
             score += tune.history * h.score * lent_prior(c, tune.text);
+        }
+        if let Some(h) = past.filter(|_| lent_shown) {
             reasons.push(format!(
                 "changed by {} of the past commits most like the task, such as {} (history {:.2})",
                 h.commits, h.example, h.score
@@ -1519,8 +1524,11 @@ pub fn rank(
         // Where the task's component's past commits went: only for files with evidence of their
         // own (the task's words, a graph score that would be shown, the name, the prefix, a
         // history lend): spread over every file of a directory, it would bury them.
-        let evidence =
-            lex_norm[i] > 0.0 || graph_score[i] > SHOWN || hint > 0.0 || is_named.is_some() || lent;
+        let evidence = lex_norm[i] > 0.0
+            || graph_score[i] > SHOWN
+            || hint > 0.0
+            || is_named.is_some()
+            || lent_shown;
         if let Some(d) = past.and_then(|h| h.dir)
             && evidence
             && tune.component_dirs > 0.0
@@ -2045,6 +2053,60 @@ pub(super) mod tests {
             ranking.files[1].reasons
         );
         assert!(ranking.files[1].score >= SHARED_NAME && ranking.files[0].score >= NAMED);
+    }
+
+    #[test]
+    fn a_history_lend_too_small_to_show_is_neither_listed_nor_evidence() {
+        use crate::context::history::{DirShare, Hit};
+        use crate::context::terms::{Analyzer, query_terms};
+        let files = rows(&["src/a.c", "src/b.c", "src/c.c"]);
+        let candidates = without_lexicon(&files);
+        let task = "core: fix the frobnicator";
+        let dir = Some(DirShare {
+            share: 1.0,
+            here: 2,
+            all: 2,
+        });
+        let lend = |score: f64| {
+            Some(Hit {
+                score,
+                commits: 1,
+                example: "c1 core: frobnicate".into(),
+                dir,
+            })
+        };
+        // a.c: a lend scaled down to almost nothing; b.c: a real one; c.c: its directory only.
+        let history = [
+            lend(SHOWN / 2.0),
+            lend(0.5),
+            Some(Hit {
+                dir,
+                ..Hit::default()
+            }),
+        ];
+        let ranking = rank(
+            task,
+            component_of(task).as_deref(),
+            &query_terms(&Analyzer::default(), task),
+            &candidates,
+            &[],
+            &mut || Ok(Edges::with_files(candidates.len())),
+            &history,
+            &mut |_| Ok(HashMap::new()),
+        )
+        .expect("no passages to read");
+        let listed: Vec<(&str, &[String])> = ranking
+            .files
+            .iter()
+            .map(|s| (files[s.index].path.as_str(), s.reasons.as_slice()))
+            .collect();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].0, "src/b.c");
+        assert!(
+            listed[0].1[0].starts_with("changed by 1 of the past commits")
+                && listed[0].1[1].starts_with("in src/, where past `core` commits"),
+            "{listed:?}"
+        );
     }
 
     #[test]
