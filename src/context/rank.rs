@@ -1522,8 +1522,8 @@ pub fn rank(
             ));
         }
         // Where the task's component's past commits went: only for files with evidence of their
-        // own (the task's words, a graph score that would be shown, the name, the prefix, a
-        // history lend): spread over every file of a directory, it would bury them.
+        // own (the task's words, a graph score or a history lend that would be shown, the name,
+        // the prefix): spread over every file of a directory, it would bury them.
         let evidence = lex_norm[i] > 0.0
             || graph_score[i] > SHOWN
             || hint > 0.0
