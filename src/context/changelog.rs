@@ -34,8 +34,11 @@ const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// The date of a header line: `2023-03-04  Name  <mail>` (what gitlog-to-changelog and
 /// Emacs write), or `Tue Jun 18 12:00:00 1996  Name  <mail>` (older ChangeLogs). Headers
-/// start at the first column; entries are indented.
+/// start at the first column: an indented line (an entry's) is none.
 fn header_date(line: &str) -> Option<Date> {
+    if line.starts_with(char::is_whitespace) {
+        return None;
+    }
     let b = line.as_bytes();
     if b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -69,10 +72,7 @@ fn header_date(line: &str) -> Option<Date> {
 /// The newest date of the headers in `text`: of a ChangeLog's first part, its newest (they are
 /// written newest first).
 pub fn newest_date(text: &str) -> Option<Date> {
-    text.lines()
-        .filter(|line| !line.starts_with(char::is_whitespace))
-        .filter_map(header_date)
-        .max()
+    text.lines().filter_map(header_date).max()
 }
 
 /// A date whose month and day can be.
@@ -210,9 +210,7 @@ pub fn parse(text: &str) -> Vec<Entry> {
         if marked && is_commit_mark(s) {
             continue;
         }
-        if !line.starts_with(char::is_whitespace)
-            && let Some(d) = header_date(line)
-        {
+        if let Some(d) = header_date(line) {
             date = Some(d);
             open = false;
             prev_blank = true;
@@ -442,6 +440,9 @@ Mon Jun 17 09:00:00 EST 1996  Someone  <s@x.org>
         assert_eq!(header_date("2023-03-04"), Some((2023, 3, 4)));
         assert_eq!(header_date("2023-03-045 x"), None);
         assert_eq!(header_date("Version 2.0 released"), None);
+        // Headers start at the first column; an indented date is an entry's text.
+        assert_eq!(header_date("\tTue Jun 18 12:00:00 1996  Jim"), None);
+        assert_eq!(header_date(" 2023-03-04  A  <a@x.org>"), None);
     }
 
     #[test]

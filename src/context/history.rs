@@ -12,11 +12,11 @@
 //! most 1 (less when even the best commit matches the task weakly). A task with a
 //! `component:` also gives each file its directory's share of what the past commits of that
 //! component changed (`DirShare`; `core:` commits go to src/ in one project, lib/core/ in
-//! another). `last_changed` says how many commits ago each file last
-//! changed, for the recency of the best files (`context::recently_changed`). A tree without a
-//! git history (a release tarball, or a work tree whose only commit imported one) reads its
-//! ChangeLog files instead (`changelog`), each entry a commit. Without either, or with
-//! `context.history = 0`, there is no history and nothing changes.
+//! another). `last_changed` says how many commits ago each file last changed, for the
+//! recency of the best files (`context::recently_changed`). A tree without a git history (a
+//! release tarball, or a work tree whose only commit imported one) reads its ChangeLog files
+//! instead (`changelog`), each entry a commit. Without either, or with `context.history = 0`,
+//! there is no history and nothing changes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -755,9 +755,8 @@ fn is_changelog(path: &str) -> bool {
 
 /// The entries of the tree's ChangeLogs (`is_changelog`: rotated ones too; `changelog::parse`)
 /// as commits, newest first (by their headers' dates; on a day, in the ChangeLogs' path order
-/// and each one's own), the first `max`: each
-/// named `PATH:LINE` (where it starts), with the files it names that are files of the index
-/// (paths relative to its ChangeLog's directory). A ChangeLog whose newest entries name few
+/// and each one's own), the first `max`: each named `PATH:LINE` (where it starts), with the
+/// files it names that are files of the index (paths relative to its ChangeLog's directory). A ChangeLog whose newest entries name few
 /// files of the tree, or none (release notes), is left out (`changelog::is_history`). Kept in
 /// the index under the ChangeLogs' paths, sizes and hashes (times for those too large to have
 /// one) and the tree's paths, after `prefix` (in a work tree, the key of a HEAD without

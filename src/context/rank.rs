@@ -1403,7 +1403,6 @@ pub fn rank(
             .get(i)
             .and_then(Option::as_ref)
             .filter(|_| tune.history > 0.0);
-        let lent = past.is_some_and(|h| h.score > 0.0);
         // A lend too small to show (a weak best match scaled down), as for the graph's, is not
         // listed, and is no evidence of its own.
         let lent_shown = past.is_some_and(|h| h.score > SHOWN);
@@ -1512,7 +1511,7 @@ pub fn rank(
         // Past commits like the task changed it: outside the priors (they changed it whatever
         // kind of file it is), but for text, which commits change along with the code they
         // describe (docs, READMEs, changelogs) and which the task rarely needs in their place.
-        if let Some(h) = past.filter(|_| lent) {
+        if let Some(h) = past {
             score += tune.history * h.score * lent_prior(c, tune.text);
         }
         if let Some(h) = past.filter(|_| lent_shown) {
