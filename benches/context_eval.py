@@ -421,8 +421,13 @@ def changelog_cases(src, commits, cache, whole=False):
     src = os.path.abspath(src).rstrip("/")
     name = os.path.basename(src) or "tree"
     tree = os.path.join(cache, "changelog-" + name)
+    if os.path.islink(tree):
+        # Left by a version of this script that copied a symbolic link as one.
+        os.remove(tree)
     if not os.path.isdir(tree):
-        subprocess.run(["cp", "-a", src, tree], check=True)
+        # The tree itself, not a symbolic link to it: the copy's ChangeLogs are rewritten and
+        # removed below.
+        subprocess.run(["cp", "-a", os.path.realpath(src), tree], check=True)
         subprocess.run(["rm", "-rf", os.path.join(tree, ".git"), os.path.join(tree, ".vibe")],
                        check=True)
         # Other directories' ChangeLogs, and the ones their older entries were moved to
