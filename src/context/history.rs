@@ -1218,7 +1218,11 @@ fn component_dirs(
         .iter()
         .filter(|c| !c.files.is_empty() && c.files.len() <= MAX_FILES)
     {
-        if super::rank::component_of(&c.subject).as_deref() != Some(component) {
+        // Its own component's, or one with its parts (`net: ipv4:` commits are `net:` and
+        // `ipv4:` commits).
+        let within = super::rank::component_of(&c.subject)
+            .is_some_and(|own| super::rank::component_within(&own, component));
+        if !within {
             continue;
         }
         seen += 1;
@@ -1900,7 +1904,8 @@ pub(super) mod tests {
             commit(&a, "c1", "core: fix a leak", &["src/a.c", "src/b.c"]),
             commit(&a, "c2", "qt: new job", &["lang/qt/job.cpp"]),
             commit(&a, "c3", "core: allow expiry", &["src/a.c", "tests/t-a.c"]),
-            commit(&a, "c4", "Core: tidy", &["src/c.c", "README"]),
+            // A part of core's (`net: ipv4:` is net's).
+            commit(&a, "c4", "Core: io: tidy", &["src/c.c", "README"]),
         ];
         let paths = [
             "src/a.c",
@@ -1922,6 +1927,12 @@ pub(super) mod tests {
         assert_eq!(dir(5).map(|d| d.share), Some(0.25));
         // Other components' directories, and a file merely named like the component: none.
         assert!(dir(3).is_none() && dir(4).is_none(), "{hits:?}");
+        // Only c4 is core/io's: fewer than three.
+        let io = score(&q, &commits, &index, paths.len(), Some("core/io"), 0.0);
+        assert!(io.iter().flatten().all(|h| h.dir.is_none()), "{io:?}");
+        // `cor` is not `core`.
+        let cor = score(&q, &commits, &index, paths.len(), Some("cor"), 0.0);
+        assert!(cor.iter().flatten().all(|h| h.dir.is_none()), "{cor:?}");
         // The lexical part is unchanged: every `core` commit lends, the best (c3) first.
         assert_eq!(hits[0].as_ref().map(|h| h.commits), Some(2));
         assert!(

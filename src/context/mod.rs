@@ -873,7 +873,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     history::follow_moves(&mut commits, &moved, |p| {
         path_index.contains_key(p) || not_ranked.iter().any(|f| f.path == p)
     });
-    let component = rank::component_of(task);
+    let component = rank::component_here(rank::component_of(task), &candidates);
     let past = history::score(
         &query,
         &commits,

@@ -844,22 +844,67 @@ pub fn component_of(task: &str) -> Option<String> {
 }
 
 /// The `component:` or Conventional Commits scope a task (after its bracketed tags) starts
-/// with; see [`component_of`].
+/// with; see [`component_of`]. Parts that narrow it follow as a path: `net: ipv4: fix …` is
+/// net/ipv4, `libtextstyle: term-ostream: …` libtextstyle/term-ostream (up to three parts;
+/// [`component_here`] keeps the parts this tree has).
 fn prefix_component(task: &str) -> Option<String> {
-    let first = task.split_whitespace().next()?;
-    let head = first.strip_suffix(':')?;
+    let mut words = task.split_whitespace();
+    let head = words.next()?.strip_suffix(':')?;
     let head = head.strip_suffix('!').unwrap_or(head);
-    let comp = match head.split_once('(') {
+    match head.split_once('(') {
         Some((kind, scope))
             if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphabetic()) =>
         {
-            scope.strip_suffix(')')?
+            return as_component(scope.strip_suffix(')')?);
         }
         Some(_) => return None,
         None if is_change_type(head) => return None,
-        None => head,
+        None => {}
+    }
+    let mut comp = as_component(head)?;
+    for word in words.take(MAX_COMPONENT_PARTS - 1) {
+        let Some(part) = word
+            .strip_suffix(':')
+            .filter(|p| p.starts_with(|c: char| c.is_alphabetic()) && !is_change_type(p))
+            .and_then(as_component)
+        else {
+            break;
+        };
+        comp = format!("{comp}/{part}");
+    }
+    Some(comp)
+}
+
+/// How many `part:` prefixes a component is read from.
+const MAX_COMPONENT_PARTS: usize = 3;
+
+/// The task's component as this tree has it. A component of several parts is kept whole when
+/// some candidate file matches it ([`component_match`]: `net: ipv4:` → net/ipv4/); else without
+/// its leading parts, a kind of change before the component (`doc: ls:` → src/ls.c); else
+/// without its trailing ones, a function after it (`xl2tpd: start_pppd:` → xl2tpd.c); else
+/// its first part. A one-part component is kept whatever matches: the component history may
+/// still know it.
+pub fn component_here(component: Option<String>, candidates: &[Candidate]) -> Option<String> {
+    let comp = component?;
+    let parts: Vec<&str> = comp.split('/').collect();
+    let matches = |c: &String| {
+        candidates
+            .iter()
+            .any(|f| component_match(&f.file.path, c) > 0.0)
     };
-    as_component(comp)
+    let found = (0..parts.len())
+        .map(|i| parts[i..].join("/"))
+        .chain((1..parts.len()).rev().map(|j| parts[..j].join("/")))
+        .find(matches);
+    Some(found.unwrap_or_else(|| parts[0].to_string()))
+}
+
+/// Whether the component `outer` (a past commit's) has the parts of `comp` (the task's) in a
+/// row: `net/ipv4` has `net` and `ipv4`, `doc/ls` has `ls`; `core` does not have `cor`.
+pub fn component_within(outer: &str, comp: &str) -> bool {
+    let (outer, comp): (Vec<&str>, Vec<&str>) =
+        (outer.split('/').collect(), comp.split('/').collect());
+    outer.windows(comp.len()).any(|w| w == comp.as_slice())
 }
 
 /// The part a task's first non-blank line calls "the X module" (or package, library, crate,
@@ -1036,20 +1081,30 @@ fn is_change_type(word: &str) -> bool {
 }
 
 /// 1 when the file's stem is the component (`url` → lib/url.c, `init` → init_linux.go), 0.5
-/// when a directory on its path is (`stream` → src/stream/x.c), else 0.
+/// when a directory on its path is (`stream` → src/stream/x.c), else 0. Of a component of
+/// several parts (`lib/http2`, `libtextstyle/term-ostream`), the stem is the last part's, and
+/// the others are directories on the path, in that order (libtextstyle/lib/term-ostream.c),
+/// and its directories are all of them in that order (net/ipv4 → net/ipv4/tcp.c).
 pub fn component_match(path: &str, comp: &str) -> f64 {
     let lower = path.to_lowercase();
     let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
     let stem = name.split('.').next().unwrap_or(name);
-    let last = comp.rsplit('/').next().unwrap_or(comp);
+    let (before, last) = comp.rsplit_once('/').unwrap_or(("", comp));
     let stem_hit = stem == last
         || stem
             .strip_prefix(last)
             .is_some_and(|r| r.starts_with(['_', '-']));
-    if stem_hit && (!comp.contains('/') || lower.contains(comp)) {
+    // Whether `parts` are directories on the path, in that order.
+    let on_path = |parts: &str| {
+        let mut dirs = dirs.split('/');
+        parts
+            .split('/')
+            .all(|part| part.is_empty() || dirs.any(|d| d == part))
+    };
+    if stem_hit && on_path(before) {
         return 1.0;
     }
-    if dirs.split('/').any(|d| d == last) {
+    if on_path(comp) {
         return 0.5;
     }
     0.0
@@ -1633,6 +1688,66 @@ pub(super) mod tests {
         assert_eq!(component_match("lib/urldata.h", "url"), 0.0);
         assert_eq!(component_match("lib/http2.c", "lib/http2"), 1.0);
         assert_eq!(component_match("src/http2.c", "lib/http2"), 0.0);
+        // Parts that narrow a component: the directories before its file, in order.
+        assert_eq!(comp("net: ipv4: fix the MTU"), "net/ipv4");
+        assert_eq!(
+            comp("libtextstyle: term-ostream: Fix a leak"),
+            "libtextstyle/term-ostream"
+        );
+        assert_eq!(comp("a: b: c: d: e"), "a/b/c");
+        assert_eq!(comp("doc: fix: typo"), "doc");
+        assert_eq!(comp("doc: 2: typo"), "doc");
+        assert_eq!(comp("doc: see: x"), "doc/see");
+        assert_eq!(comp("fix(parser): lexer: x"), "parser");
+        assert_eq!(
+            component_match(
+                "libtextstyle/lib/term-ostream.oo.c",
+                "libtextstyle/term-ostream"
+            ),
+            1.0
+        );
+        assert_eq!(
+            component_match("lib/term-ostream.c", "libtextstyle/term-ostream"),
+            0.0
+        );
+        assert_eq!(component_match("net/ipv4/tcp.c", "net/ipv4"), 0.5);
+        assert_eq!(component_match("net/core/dev.c", "net/ipv4"), 0.0);
+        assert_eq!(component_match("a/lib/b/http2.c", "lib/http2"), 1.0);
+        assert_eq!(component_match("http2/lib/x.c", "lib/http2"), 0.0);
+    }
+
+    #[test]
+    fn a_component_part_naming_nothing_here_is_dropped() {
+        let files = rows(&[
+            "xl2tpd.c",
+            "network.c",
+            "net/ipv4/tcp.c",
+            "net/core/dev.c",
+            "src/ls.c",
+            "doc/ls.texi",
+            "doc/cp.texi",
+        ]);
+        let candidates = without_lexicon(&files);
+        let here = |task: &str| component_here(component_of(task), &candidates);
+        assert_eq!(here("net: ipv4: x").as_deref(), Some("net/ipv4"));
+        // A kind of change before the component.
+        assert_eq!(here("maint: tcp: x").as_deref(), Some("tcp"));
+        assert_eq!(here("doc: ls: x").as_deref(), Some("doc/ls"));
+        assert_eq!(here("net: sctp: tcp: x").as_deref(), Some("tcp"));
+        // A function of xl2tpd.c, not a file or a directory.
+        assert_eq!(here("xl2tpd: start_pppd: x").as_deref(), Some("xl2tpd"));
+        assert_eq!(here("net: sctp: x").as_deref(), Some("net"));
+        assert_eq!(here("maint: sctp: x").as_deref(), Some("maint"));
+        // One part is kept whatever matches: the component history may know it.
+        assert_eq!(here("gui: x").as_deref(), Some("gui"));
+        assert_eq!(here("Fix x").as_deref(), None);
+        assert!(component_within("net/ipv4", "net"));
+        assert!(component_within("net/ipv4", "ipv4"));
+        assert!(component_within("net/ipv4/tcp", "ipv4/tcp"));
+        assert!(component_within("core", "core"));
+        assert!(!component_within("core", "cor"));
+        assert!(!component_within("net/ipv4/tcp", "net/tcp"));
+        assert!(!component_within("net", "net/ipv4"));
     }
 
     pub(crate) fn file(id: i64, path: &str) -> FileRow {
