@@ -610,6 +610,26 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
     }
     let j = t.run(&["context", "fix: rename Widget", "--json"]).json();
     assert!(!j.to_string().contains("component prefix"), "{j}");
+    // Prefixes that narrow it name a directory of the tree; a kind of change before the
+    // component is passed over.
+    let j = t
+        .run(&["context", "mypkg: sub: rename Widget", "--json"])
+        .json();
+    let reasons = file(&j, "src/mypkg/sub/mod.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("the task names its component (mypkg/sub)"),
+        "{reasons}"
+    );
+    let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+    assert!(!reasons.contains("names its component"), "{reasons}");
+    let j = t
+        .run(&["context", "doc: core: rename Widget", "--json"])
+        .json();
+    let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+    assert!(
+        reasons.contains("the task names its component (core)"),
+        "{reasons}"
+    );
     // A named file that exists but is not read says why.
     t.write(
         "src/mypkg/huge_table.py",

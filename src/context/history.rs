@@ -88,7 +88,7 @@ pub struct Hit {
 }
 
 /// How much of what past commits titled with the task's component (`core: …`, `fix(parser):
-/// …`) changed lies in a file's directory.
+/// …`, or one with its parts: `core: io: …`) changed lies in a file's directory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DirShare {
     /// Relative to the directory they changed most: at most 1.
@@ -1095,10 +1095,11 @@ fn with_lf(bytes: &[u8]) -> Option<Vec<u8>> {
 /// common word with a long task ("alter" in a task about Sphinx's quotes) then lends a little,
 /// not as much as a commit that says what the task says.
 ///
-/// With the task's `component` (see `rank::component_of`), a file also gets its directory's
-/// share of the files that past commits of the same component changed (`Hit::dir`), when there
-/// are at least `MIN_COMPONENT_COMMITS` of them: in GnuPG's history `core:` commits change
-/// src/, `qt:` commits lang/qt/src/, whatever files are named `core` or `qt`.
+/// With the task's `component` (see `rank::component_here`), a file also gets its directory's
+/// share of the files that past commits of that component, or of one with its parts in a row
+/// (`rank::component_within`), changed (`Hit::dir`), when there are at least
+/// `MIN_COMPONENT_COMMITS` of them: in GnuPG's history `core:` commits change src/, `qt:`
+/// commits lang/qt/src/, whatever files are named `core` or `qt`.
 pub fn score(
     query: &[QueryTerm],
     commits: &[Commit],
@@ -1201,7 +1202,7 @@ pub fn score(
 }
 
 /// Each candidate's directory share of the files that the past commits titled with `component`
-/// (at most `MAX_FILES` files each, at least one under the indexed root) changed; none for all
+/// or one with its parts in a row (at most `MAX_FILES` files each, at least one under the indexed root) changed; none for all
 /// when there are fewer than `MIN_COMPONENT_COMMITS` such commits.
 fn component_dirs(
     commits: &[Commit],

@@ -834,7 +834,8 @@ fn is_extension(ext: &str) -> bool {
 /// tag in brackets (`[InstCombine] …`, `[clang][NFC] …`), lowercased. A change type alone
 /// (`fix: …`, `chore: …`), a version (`[3.11] …`) or a tag such as `[NFC]` or `[WIP]` names no
 /// component, and neither does a list (`compat,build: …`: the files of one part would outrank
-/// those of both).
+/// those of both). Several prefixes come joined by `:` (`net: ipv4: …` → `net:ipv4`) and two
+/// words by a space (`system reset: …`), as written: [`component_here`] makes a path of them.
 pub fn component_of(task: &str) -> Option<String> {
     let (tagged, task) = bracket_component(task.trim_start());
     if tagged.is_some() {
@@ -844,12 +845,17 @@ pub fn component_of(task: &str) -> Option<String> {
 }
 
 /// The `component:` or Conventional Commits scope a task (after its bracketed tags) starts
-/// with; see [`component_of`]. Parts that narrow it follow as a path: `net: ipv4: fix …` is
-/// net/ipv4, `libtextstyle: term-ostream: …` libtextstyle/term-ostream (up to three parts;
-/// [`component_here`] keeps the parts this tree has).
+/// with; see [`component_of`]. Further `part:` prefixes on the first line that narrow it
+/// (each starting with a letter, not a change type) follow it, joined by `:`: `net: ipv4: fix
+/// …` is `net:ipv4`, `libtextstyle: term-ostream: …` `libtextstyle:term-ostream`, at most
+/// `MAX_COMPONENT_PARTS` parts in all (a written path's each count); [`component_here`] reads
+/// them.
 fn prefix_component(task: &str) -> Option<String> {
-    let mut words = task.split_whitespace();
-    let head = words.next()?.strip_suffix(':')?;
+    let mut words = task.trim_start().lines().next()?.split_whitespace();
+    let first = words.next()?;
+    let Some(head) = first.strip_suffix(':') else {
+        return pair_component(first, words.next()?);
+    };
     let head = head.strip_suffix('!').unwrap_or(head);
     match head.split_once('(') {
         Some((kind, scope))
@@ -862,7 +868,8 @@ fn prefix_component(task: &str) -> Option<String> {
         None => {}
     }
     let mut comp = as_component(head)?;
-    for word in words.take(MAX_COMPONENT_PARTS - 1) {
+    let mut parts = comp.split('/').count();
+    for word in words {
         let Some(part) = word
             .strip_suffix(':')
             .filter(|p| p.starts_with(|c: char| c.is_alphabetic()) && !is_change_type(p))
@@ -870,40 +877,102 @@ fn prefix_component(task: &str) -> Option<String> {
         else {
             break;
         };
-        comp = format!("{comp}/{part}");
+        parts += part.split('/').count();
+        if parts > MAX_COMPONENT_PARTS {
+            break;
+        }
+        comp = format!("{comp}:{part}");
     }
     Some(comp)
 }
 
-/// How many `part:` prefixes a component is read from.
-const MAX_COMPONENT_PARTS: usize = 3;
-
-/// The task's component as this tree has it. A component of several parts is kept whole when
-/// some candidate file matches it ([`component_match`]: `net: ipv4:` → net/ipv4/); else without
-/// its leading parts, a kind of change before the component (`doc: ls:` → src/ls.c); else
-/// without its trailing ones, a function after it (`xl2tpd: start_pppd:` → xl2tpd.c); else
-/// its first part. A one-part component is kept whatever matches: the component history may
-/// still know it.
-pub fn component_here(component: Option<String>, candidates: &[Candidate]) -> Option<String> {
-    let comp = component?;
-    let parts: Vec<&str> = comp.split('/').collect();
-    let matches = |c: &String| {
-        candidates
-            .iter()
-            .any(|f| component_match(&f.file.path, c) > 0.0)
+/// The component of a task that starts with two words and a colon (`system reset: …`, `tcs
+/// pbg: …`), written with a space: [`component_here`] keeps it only as a path or a joined
+/// file name the tree has (cmd/podman/system/reset.go, src/tcs/tcs_pbg.c), as such words are
+/// as often a phrase (`skip test: …`, `blob loading: …`).
+fn pair_component(first: &str, second: &str) -> Option<String> {
+    let second = second.strip_suffix(':')?;
+    let word = |w: &str| {
+        let lower = w.to_lowercase();
+        (w.starts_with(|c: char| c.is_alphabetic())
+            && !is_change_type(w)
+            && !crate::context::terms::is_stop_word(&lower))
+        .then(|| as_component(w))
+        .flatten()
+        .filter(|c| !c.contains('/'))
     };
-    let found = (0..parts.len())
-        .map(|i| parts[i..].join("/"))
-        .chain((1..parts.len()).rev().map(|j| parts[..j].join("/")))
-        .find(matches);
-    Some(found.unwrap_or_else(|| parts[0].to_string()))
+    Some(format!("{} {}", word(first)?, word(second)?))
 }
 
-/// Whether the component `outer` (a past commit's) has the parts of `comp` (the task's) in a
-/// row: `net/ipv4` has `net` and `ipv4`, `doc/ls` has `ls`; `core` does not have `cor`.
+/// How many parts a component of several `part:` prefixes is read from.
+const MAX_COMPONENT_PARTS: usize = 3;
+
+/// Leading prefixes that say what kind of change it is rather than where (GNU's `doc: ls: …`,
+/// `maint: diff3: …`, `tests: sort: …`, Conventional Commits' types as a prefix).
+const KIND_PARTS: &[&str] = &[
+    "all",
+    "build",
+    "ci",
+    "doc",
+    "docs",
+    "documentation",
+    "maint",
+    "misc",
+    "test",
+    "tests",
+];
+
+/// The task's component as this tree has it (see [`component_of`]), a path for
+/// [`component_match`]. One prefix is kept as written, whatever matches (the component history
+/// may still know it). Several (`net:ipv4`, from `net: ipv4: …`) are kept whole where some
+/// ranked file matches them as a path (net/ipv4/…); else without their leading parts when the
+/// first says what kind of change it is or matches no file (`doc: ls: …` → src/ls.c), and
+/// without their trailing parts, a function or a detail (`xl2tpd: start_pppd: …` → xl2tpd.c),
+/// the first of these that matches (the trailing parts first when the first part matches and
+/// is no kind); else their first part. Two words (`system reset: …`, see [`pair_component`])
+/// are kept only as a path (system/reset) or a name joined by `_` or `-` that a file matches,
+/// else there is no component.
+pub fn component_here(component: Option<String>, candidates: &[Candidate]) -> Option<String> {
+    let comp = component?;
+    if !comp.contains([':', ' ']) {
+        return Some(comp);
+    }
+    let lower: Vec<String> = candidates
+        .iter()
+        .map(|c| c.file.path.to_lowercase())
+        .collect();
+    let matches = |c: &String| lower.iter().any(|p| lowered_component_match(p, c) > 0.0);
+    if let Some((first, second)) = comp.split_once(' ') {
+        return ["/", "_", "-"]
+            .iter()
+            .map(|join| format!("{first}{join}{second}"))
+            .find(matches);
+    }
+    let parts: Vec<&str> = comp.split(':').collect();
+    let whole = parts.join("/");
+    if matches(&whole) {
+        return Some(whole);
+    }
+    let suffixes = (1..parts.len()).map(|i| parts[i..].join("/"));
+    let prefixes = (1..parts.len()).rev().map(|j| parts[..j].join("/"));
+    let first = parts[0].to_string();
+    let found = if KIND_PARTS.contains(&parts[0]) || !matches(&first) {
+        suffixes.chain(prefixes).find(matches)
+    } else {
+        prefixes.chain(suffixes).find(matches)
+    };
+    Some(found.unwrap_or(first))
+}
+
+/// Whether a past commit's component (as [`component_of`] reads it) has the parts of `comp`
+/// (the task's, as [`component_here`] keeps it) in a row: `net: ipv4:` has `net`, `ipv4` and
+/// `net/ipv4`, `doc: ls:` has `ls`, `system reset:` has `system/reset`; `core:` does not have
+/// `cor`.
 pub fn component_within(outer: &str, comp: &str) -> bool {
-    let (outer, comp): (Vec<&str>, Vec<&str>) =
-        (outer.split('/').collect(), comp.split('/').collect());
+    let (outer, comp): (Vec<&str>, Vec<&str>) = (
+        outer.split(['/', ':', ' ']).collect(),
+        comp.split('/').collect(),
+    );
     outer.windows(comp.len()).any(|w| w == comp.as_slice())
 }
 
@@ -1045,6 +1114,7 @@ fn bracket_component(task: &str) -> (Option<String>, &str) {
 fn as_component(comp: &str) -> Option<String> {
     let comp = comp.trim_matches('/');
     let ok = !comp.is_empty()
+        && !comp.contains("//")
         && comp.len() <= 40
         && !is_tracker_id(comp)
         && comp
@@ -1086,8 +1156,12 @@ fn is_change_type(word: &str) -> bool {
 /// the others are directories on the path, in that order (libtextstyle/lib/term-ostream.c),
 /// and its directories are all of them in that order (net/ipv4 → net/ipv4/tcp.c).
 pub fn component_match(path: &str, comp: &str) -> f64 {
-    let lower = path.to_lowercase();
-    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", &lower));
+    lowered_component_match(&path.to_lowercase(), comp)
+}
+
+/// [`component_match`] of a path already lowercased.
+fn lowered_component_match(lower: &str, comp: &str) -> f64 {
+    let (dirs, name) = lower.rsplit_once('/').unwrap_or(("", lower));
     let stem = name.split('.').next().unwrap_or(name);
     let (before, last) = comp.rsplit_once('/').unwrap_or(("", comp));
     let stem_hit = stem == last
@@ -1218,7 +1292,7 @@ pub fn is_source(f: &FileRow) -> bool {
 /// file's reasons (and a graph score this small is no evidence of its own).
 pub const SHOWN: f64 = 0.01;
 
-/// Ranks the candidates for the task's terms; `component` is the task's ([`component_of`]),
+/// Ranks the candidates for the task's terms; `component` is the task's ([`component_here`]),
 /// worked out once by the caller, which also reads past commits by it. `graph_of` gives the
 /// file graph of the candidates, `deep_of` the passages and defined names of the few hundred
 /// files whose passages and names are scored.
@@ -1688,17 +1762,32 @@ pub(super) mod tests {
         assert_eq!(component_match("lib/urldata.h", "url"), 0.0);
         assert_eq!(component_match("lib/http2.c", "lib/http2"), 1.0);
         assert_eq!(component_match("src/http2.c", "lib/http2"), 0.0);
-        // Parts that narrow a component: the directories before its file, in order.
-        assert_eq!(comp("net: ipv4: fix the MTU"), "net/ipv4");
+        // Prefixes that narrow a component, joined by `:` as written.
+        assert_eq!(comp("net: ipv4: fix the MTU"), "net:ipv4");
         assert_eq!(
             comp("libtextstyle: term-ostream: Fix a leak"),
-            "libtextstyle/term-ostream"
+            "libtextstyle:term-ostream"
         );
-        assert_eq!(comp("a: b: c: d: e"), "a/b/c");
+        assert_eq!(comp("a: b: c: d: e"), "a:b:c");
+        assert_eq!(comp("a/b: c: d: e"), "a/b:c");
+        assert_eq!(comp("a: b/c/d: e"), "a");
         assert_eq!(comp("doc: fix: typo"), "doc");
         assert_eq!(comp("doc: 2: typo"), "doc");
-        assert_eq!(comp("doc: see: x"), "doc/see");
+        assert_eq!(comp("doc: see: x"), "doc:see");
         assert_eq!(comp("fix(parser): lexer: x"), "parser");
+        assert_eq!(comp("x//y: z"), "");
+        assert_eq!(comp("x: a//b: z"), "x");
+        // Only the first line's.
+        assert_eq!(comp("tests:\n\nFoo: bar"), "tests");
+        assert_eq!(comp("\n  net: ipv4: x"), "net:ipv4");
+        // Two words: kept as written, for `component_here`.
+        assert_eq!(comp("system reset: show x"), "system reset");
+        assert_eq!(comp("Fix typo: x"), "");
+        assert_eq!(comp("the parser: x"), "");
+        assert_eq!(comp("Python 3.9: x"), "");
+        assert_eq!(comp("src/a b: x"), "");
+        assert_eq!(comp("Fix the typo: x"), "");
+        // The directories before a component's file, in order.
         assert_eq!(
             component_match(
                 "libtextstyle/lib/term-ostream.oo.c",
@@ -1724,29 +1813,46 @@ pub(super) mod tests {
             "net/ipv4/tcp.c",
             "net/core/dev.c",
             "src/ls.c",
-            "doc/ls.texi",
             "doc/cp.texi",
+            "cmd/podman/system/reset.go",
+            "src/tcs/tcs_pbg.c",
+            "test/main.go",
         ]);
         let candidates = without_lexicon(&files);
         let here = |task: &str| component_here(component_of(task), &candidates);
         assert_eq!(here("net: ipv4: x").as_deref(), Some("net/ipv4"));
-        // A kind of change before the component.
+        // A kind of change, or a part naming nothing, before the component.
         assert_eq!(here("maint: tcp: x").as_deref(), Some("tcp"));
-        assert_eq!(here("doc: ls: x").as_deref(), Some("doc/ls"));
-        assert_eq!(here("net: sctp: tcp: x").as_deref(), Some("tcp"));
-        // A function of xl2tpd.c, not a file or a directory.
+        assert_eq!(here("gui: tcp: x").as_deref(), Some("tcp"));
+        assert_eq!(here("doc: ls: x").as_deref(), Some("ls"));
+        assert_eq!(here("tests: main: x").as_deref(), Some("main"));
+        // A function or a detail after it, even one named like a file elsewhere.
         assert_eq!(here("xl2tpd: start_pppd: x").as_deref(), Some("xl2tpd"));
         assert_eq!(here("net: sctp: x").as_deref(), Some("net"));
+        assert_eq!(here("net: sctp: tcp: x").as_deref(), Some("net"));
+        assert_eq!(here("network: main: x").as_deref(), Some("network"));
         assert_eq!(here("maint: sctp: x").as_deref(), Some("maint"));
+        // A path written as one prefix is kept as written.
+        assert_eq!(here("src/tcp.c: x").as_deref(), Some("src/tcp.c"));
+        assert_eq!(here("lib/http2: x").as_deref(), Some("lib/http2"));
         // One part is kept whatever matches: the component history may know it.
         assert_eq!(here("gui: x").as_deref(), Some("gui"));
         assert_eq!(here("Fix x").as_deref(), None);
-        assert!(component_within("net/ipv4", "net"));
-        assert!(component_within("net/ipv4", "ipv4"));
-        assert!(component_within("net/ipv4/tcp", "ipv4/tcp"));
+        // Two words name a path or a joined name, or nothing.
+        assert_eq!(here("system reset: x").as_deref(), Some("system/reset"));
+        assert_eq!(here("tcs pbg: x").as_deref(), Some("tcs_pbg"));
+        assert_eq!(here("skip test: x").as_deref(), None);
+        assert!(component_within("system reset", "system/reset"));
+        assert!(component_within("system reset", "system"));
+        assert!(component_within("net:ipv4", "net"));
+        assert!(component_within("net:ipv4", "ipv4"));
+        assert!(component_within("net:ipv4", "net/ipv4"));
+        assert!(component_within("net:ipv4:tcp", "ipv4/tcp"));
+        assert!(component_within("lib/http2", "lib/http2"));
+        assert!(component_within("doc:ls", "ls"));
         assert!(component_within("core", "core"));
         assert!(!component_within("core", "cor"));
-        assert!(!component_within("net/ipv4/tcp", "net/tcp"));
+        assert!(!component_within("net:ipv4:tcp", "net/tcp"));
         assert!(!component_within("net", "net/ipv4"));
     }
 
