@@ -1202,8 +1202,9 @@ pub fn score(
 }
 
 /// Each candidate's directory share of the files that the past commits titled with `component`
-/// or one with its parts in a row (at most `MAX_FILES` files each, at least one under the indexed root) changed; none for all
-/// when there are fewer than `MIN_COMPONENT_COMMITS` such commits.
+/// or one with its parts in a row (at most `MAX_FILES` files each, at least one under the
+/// indexed root) changed; none for all when there are fewer than `MIN_COMPONENT_COMMITS` such
+/// commits.
 fn component_dirs(
     commits: &[Commit],
     component: &str,

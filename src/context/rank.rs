@@ -848,8 +848,8 @@ pub fn component_of(task: &str) -> Option<String> {
 /// with; see [`component_of`]. Further `part:` prefixes on the first line that narrow it
 /// (each starting with a letter, not a change type) follow it, joined by `:`: `net: ipv4: fix
 /// …` is `net:ipv4`, `libtextstyle: term-ostream: …` `libtextstyle:term-ostream`, at most
-/// `MAX_COMPONENT_PARTS` parts in all (a written path's each count); [`component_here`] reads
-/// them.
+/// `MAX_COMPONENT_PARTS` parts in all (each part of a written path counts); [`component_here`]
+/// reads them.
 fn prefix_component(task: &str) -> Option<String> {
     let mut words = task.trim_start().lines().next()?.split_whitespace();
     let first = words.next()?;
@@ -1151,10 +1151,11 @@ fn is_change_type(word: &str) -> bool {
 }
 
 /// 1 when the file's stem is the component (`url` → lib/url.c, `init` → init_linux.go), 0.5
-/// when a directory on its path is (`stream` → src/stream/x.c), else 0. Of a component of
-/// several parts (`lib/http2`, `libtextstyle/term-ostream`), the stem is the last part's, and
-/// the others are directories on the path, in that order (libtextstyle/lib/term-ostream.c),
-/// and its directories are all of them in that order (net/ipv4 → net/ipv4/tcp.c).
+/// when a directory on its path is (`stream` → src/stream/x.c), else 0. A component of
+/// several parts (`lib/http2`, `libtextstyle/term-ostream`) gives 1 when the stem is its last
+/// part's and the others are directories on the path, in that order
+/// (libtextstyle/lib/term-ostream.c), and 0.5 when all its parts are, in that order (net/ipv4
+/// → net/ipv4/tcp.c).
 pub fn component_match(path: &str, comp: &str) -> f64 {
     lowered_component_match(&path.to_lowercase(), comp)
 }
