@@ -2689,8 +2689,8 @@ fn tokens_counts_files_and_stdin_exactly() {
     );
 }
 
-/// A directory counts the files under it that the map would read: ignored, hidden and binary
-/// files are not counted, the binary ones listed as skipped.
+/// A directory counts the files under it that the map would read: ignored, excluded
+/// (`map.exclude`), hidden and binary files are not counted, the binary ones listed as skipped.
 #[test]
 fn tokens_counts_the_files_of_a_directory() {
     let t = Test::new();
@@ -2761,6 +2761,26 @@ fn tokens_counts_the_files_of_a_directory() {
         "{}",
         run.stderr()
     );
+    // map.exclude, relative to the repository, as for the map.
+    let exclude = "map.exclude=[\"src/sub/\", \"*.png\"]";
+    let run = t.run(&["-c", exclude, "tokens", "src"]);
+    assert_eq!(run.ok(), format!("{a:>6}  src/a.py\n"));
+    let run = t.run(&["-c", exclude, "tokens", "."]);
+    assert_eq!(
+        run.ok(),
+        format!(
+            "{n:>6}  notes.txt\n{a:>6}  src/a.py\n{:>6}  total (o200k_base)\n",
+            a + n
+        )
+    );
+    // A directory outside the repository is counted whole.
+    let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(outside.path().join("src/sub")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(outside.path().join("src/sub/b.rs"), "fn b() -> u8 { 2 }\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = outside.path().join("src");
+    let run = t.run(&["-c", exclude, "tokens", &dir.display().to_string()]);
+    assert!(run.ok().ends_with("src/sub/b.rs\n"), "{}", run.ok());
 }
 
 /// A file name that would break a block header apart (a newline, leading whitespace) is quoted,

@@ -214,8 +214,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rebuilding_once(&root, || context::run(args, &task, &root, &config))
         }
         Command::Tokens(args) => {
-            let (cwd, _, config) = anywhere()?;
-            tokens::run(args, &cwd, &config)
+            let (cwd, root, config) = anywhere()?;
+            tokens::run(args, &cwd, root.as_deref(), &config)
         }
         Command::Cost(args) => {
             let (cwd, root, config) = anywhere()?;

@@ -95,7 +95,12 @@ fn read_found(abs: &Path, max: u64) -> Result<Vec<u8>, (&'static str, Option<Str
     Ok(bytes)
 }
 
-pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &TokensArgs,
+    cwd: &Path,
+    root: Option<&Path>,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
     let encoding = super::context::encoding(args.encoding.as_deref(), config)?;
     if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         return Err(UsageError {
@@ -120,8 +125,18 @@ pub fn run(args: &TokensArgs, cwd: &Path, config: &Config) -> anyhow::Result<Exi
             let name = f.display().to_string();
             let shown = shown_path(&name);
             if path.is_dir() {
-                let (entries, warnings) =
-                    crate::repomap::walk::walk(&path, &[], rayon::current_num_threads());
+                let threads = rayon::current_num_threads();
+                // Inside the repository, its `map.exclude` applies as it does to `vibe map`.
+                let inside = root.and_then(|root| {
+                    let (dir, root) = (path.canonicalize().ok()?, root.canonicalize().ok()?);
+                    dir.starts_with(&root).then_some((dir, root))
+                });
+                let (entries, warnings) = match inside {
+                    Some((dir, root)) => {
+                        crate::repomap::walk::walk_under(&dir, &root, &config.map.exclude, threads)
+                    }
+                    None => crate::repomap::walk::walk(&path, &[], threads),
+                };
                 for w in warnings {
                     super::warning(w);
                 }

@@ -99,10 +99,29 @@ fn exclude_overrides(
 /// itself may be, see [`Skips`]), the directories it read and the links it met (what
 /// `vibe watch` watches).
 pub fn walk_linked(root: &Path, exclude: &[String], threads: usize) -> Walked {
+    walk_from(root, root, exclude, threads)
+}
+
+/// [`walk`] of `dir`, a directory inside the repository at `root`, with `exclude` (the
+/// repository's `map.exclude`) read relative to `root`: the files of `dir` that `vibe map`
+/// reads. Both paths canonical.
+pub fn walk_under(
+    dir: &Path,
+    root: &Path,
+    exclude: &[String],
+    threads: usize,
+) -> (Vec<Entry>, Vec<String>) {
+    let w = walk_from(dir, root, exclude, threads);
+    (w.entries, w.warnings)
+}
+
+/// [`walk_linked`] of `root`, with `exclude` relative to `patterns_root` (`root` or a directory
+/// above it).
+fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usize) -> Walked {
     let mut builder = WalkBuilder::new(root);
     filters(&mut builder).follow_links(true).threads(threads);
     let mut warnings = Vec::new();
-    let overrides = exclude_overrides(root, exclude, &mut warnings);
+    let overrides = exclude_overrides(patterns_root, exclude, &mut warnings);
     if let Some(o) = &overrides {
         builder.overrides(o.clone());
     }
