@@ -15,7 +15,7 @@
 # each task's result as JSON under OUT/<set>/, and OUT/summary.txt: recall@1 / recall@5 /
 # needed files in context per set (and per tree). VIBE_RANK_* in the environment reaches vibe
 # (VIBE_RANK_TUNE=history=0 and so on). `benches/context_compare.py OUT_A OUT_B` compares two
-# runs task by task. About 30 minutes on 2 cores once fetched; SETS="dev heldout" runs some.
+# runs task by task. 15-30 minutes on 2 cores once fetched; SETS="dev heldout" runs some.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   sed -n '2,20p' "$0" >&2
