@@ -64,6 +64,8 @@ PY
 }
 
 : > "$OUT/summary.txt"
+set=""
+trap 'echo "context_eval_all.sh: ${set:-setup} failed; see $OUT/${set:-.}/log" >&2' ERR
 for set in $SETS; do
   mkdir -p "$OUT/$set"
   case $set in
