@@ -33,40 +33,34 @@ declare -A GNU=(
   [third]="cpio gawk gettext inetutils libunistring m4 patch wget"
 )
 
-# The GNU release trees, unpacked by context_eval.py's own code (its Debian cache layout).
-gnu_tree() {
-  python3 - "$EVAL" "$CACHE/gnu" "$1" <<'PY'
-import importlib.util, sys
+# The GNU release trees of a set, unpacked by context_eval.py's own code (its Debian cache
+# layout), linked as CACHE/trees/<package> (their tasks are then `coreutils:1207`, not
+# `tree:1207`); prints the links.
+gnu_trees() {
+  python3 - "$EVAL" "$CACHE" "$@" <<'PY'
+import importlib.util, os, sys
 spec = importlib.util.spec_from_file_location("ce", sys.argv[1])
 ce = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ce)
-tree, _ = ce.unpack(sys.argv[3], ce.sources_index(sys.argv[2]), sys.argv[2])
-print(tree)
-PY
-}
-
-summary() {
-  python3 - "$1" "$2" <<'PY'
-import glob, json, os, sys
-name, d = sys.argv[1], sys.argv[2]
-rows = []
-for p in sorted(glob.glob(os.path.join(d, "*.json"))):
-    r = json.load(open(p))
-    rows += r
-    if r and len(glob.glob(os.path.join(d, "*.json"))) > 1:
-        n = len(r)
-        print(f"  {os.path.basename(p)[:-5]:40} {n:4} " + " / ".join(
-            f"{sum(x[k] for x in r) / n:.3f}" for k in ("r1", "r5", "in_context")))
-n = len(rows)
-print(f"{name:42} {n:4} " + (" / ".join(
-    f"{sum(x[k] for x in rows) / n:.3f}" for k in ("r1", "r5", "in_context")) if n else "-"))
+cache = sys.argv[2]
+index = ce.sources_index(os.path.join(cache, "gnu"))
+os.makedirs(os.path.join(cache, "trees"), exist_ok=True)
+for package in sys.argv[3:]:
+    tree, _ = ce.unpack(package, index, os.path.join(cache, "gnu"))
+    link = os.path.join(cache, "trees", package)
+    if os.path.islink(link):
+        os.remove(link)
+    os.symlink(tree, link)
+    print(link)
 PY
 }
 
 : > "$OUT/summary.txt"
 set=""
-trap 'echo "context_eval_all.sh: ${set:-setup} failed; see $OUT/${set:-.}/log" >&2' ERR
+trap 'echo "context_eval_all.sh: ${set:-setup} failed; see the logs in $OUT/${set:-.}/" >&2' ERR
 for set in $SETS; do
+  # A tree that no longer gives tasks leaves no result of an earlier run behind.
+  rm -rf "${OUT:?}/$set"
   mkdir -p "$OUT/$set"
   case $set in
     dev)
@@ -76,13 +70,11 @@ for set in $SETS; do
       python3 "$EVAL" --vibe "$VIBE" --cache "$CACHE/heldout" --no-baseline \
         --packages "$HELDOUT" --json "$OUT/heldout/heldout.json" > "$OUT/heldout/log" 2>&1 ;;
     seven|six|third)
-      mkdir -p "$CACHE/trees"
-      for p in ${GNU[$set]}; do
-        tree=$(gnu_tree "$p" 2>> "$OUT/$set/log")
-        # Named after the package: the tasks are `coreutils:1207`, not `tree:1207`.
-        ln -sfn "$tree" "$CACHE/trees/$p"
-        python3 "$EVAL" --vibe "$VIBE" --changelog "$CACHE/trees/$p" --commits 150 \
-          --no-baseline --cache "$CACHE/changelogs" --json "$OUT/$set/$p.json" \
+      # shellcheck disable=SC2086
+      trees=$(gnu_trees ${GNU[$set]} 2>> "$OUT/$set/log")
+      for tree in $trees; do
+        python3 "$EVAL" --vibe "$VIBE" --changelog "$tree" --commits 150 --no-baseline \
+          --cache "$CACHE/changelogs" --json "$OUT/$set/$(basename "$tree").json" \
           >> "$OUT/$set/log" 2>&1
       done ;;
     git)
@@ -90,11 +82,12 @@ for set in $SETS; do
         > "$OUT/git/repos" 2>> "$OUT/git/log"
       cut -f1 "$OUT/git/repos" | while read -r repo; do
         name=$(basename "$(dirname "$repo")")_$(basename "$repo")
+        # A history without tasks (kworkflow's shell scripts) fails saying so, and is skipped.
         python3 "$EVAL" --vibe "$VIBE" --git "$repo" --commits 150 --no-baseline \
-          --cache "$CACHE/gitclones" --json "$OUT/git/$name.json" >> "$OUT/git/log" 2>&1 \
-          || echo "$repo: no tasks or failed (see $OUT/git/log)" >> "$OUT/git/log"
+          --cache "$CACHE/gitclones" --json "$OUT/git/$name.json" > "$OUT/git/$name.log" 2>&1 \
+          || tail -n 1 "$OUT/git/$name.log" | grep -qx "no tasks"
       done ;;
     *) echo "unknown set: $set" >&2; exit 2 ;;
   esac
-  summary "$set" "$OUT/$set" | tee -a "$OUT/summary.txt"
+  python3 "$HERE/context_compare.py" "$OUT/$set" | tee -a "$OUT/summary.txt"
 done

@@ -599,37 +599,32 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         reasons.contains("named in the task (src/mypkg/core.py)"),
         "{reasons}"
     );
-    // A commit subject's component, and a Conventional Commits scope, favour their file.
-    for task in ["core: rename Widget", "fix(core): rename Widget"] {
+    // A commit subject's component, and a Conventional Commits scope, favour their file;
+    // prefixes that narrow it name a directory of the tree, and a kind of change before the
+    // component is passed over.
+    for (task, path, comp) in [
+        ("core: rename Widget", "src/mypkg/core.py", "core"),
+        ("fix(core): rename Widget", "src/mypkg/core.py", "core"),
+        ("doc: core: rename Widget", "src/mypkg/core.py", "core"),
+        (
+            "mypkg: sub: rename Widget",
+            "src/mypkg/sub/mod.py",
+            "mypkg/sub",
+        ),
+    ] {
         let j = t.run(&["context", task, "--json"]).json();
-        let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+        let reasons = file(&j, path)["reasons"].to_string();
         assert!(
-            reasons.contains("the task names its component (core)"),
+            reasons.contains(&format!("the task names its component ({comp})")),
             "{task}: {reasons}"
         );
+        if comp == "mypkg/sub" {
+            let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
+            assert!(!reasons.contains("names its component"), "{reasons}");
+        }
     }
     let j = t.run(&["context", "fix: rename Widget", "--json"]).json();
     assert!(!j.to_string().contains("component prefix"), "{j}");
-    // Prefixes that narrow it name a directory of the tree; a kind of change before the
-    // component is passed over.
-    let j = t
-        .run(&["context", "mypkg: sub: rename Widget", "--json"])
-        .json();
-    let reasons = file(&j, "src/mypkg/sub/mod.py")["reasons"].to_string();
-    assert!(
-        reasons.contains("the task names its component (mypkg/sub)"),
-        "{reasons}"
-    );
-    let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
-    assert!(!reasons.contains("names its component"), "{reasons}");
-    let j = t
-        .run(&["context", "doc: core: rename Widget", "--json"])
-        .json();
-    let reasons = file(&j, "src/mypkg/core.py")["reasons"].to_string();
-    assert!(
-        reasons.contains("the task names its component (core)"),
-        "{reasons}"
-    );
     // A named file that exists but is not read says why.
     t.write(
         "src/mypkg/huge_table.py",
@@ -2762,7 +2757,7 @@ fn tokens_counts_the_files_of_a_directory() {
         run.stderr()
     );
     // map.exclude, relative to the repository, as for the map.
-    let exclude = "map.exclude=[\"src/sub/\", \"*.png\"]";
+    let exclude = "map.exclude=[\"src/sub/\", \"*.png\", \"*.rs\"]";
     let run = t.run(&["-c", exclude, "tokens", "src"]);
     assert_eq!(run.ok(), format!("{a:>6}  src/a.py\n"));
     let run = t.run(&["-c", exclude, "tokens", "."]);
@@ -2773,7 +2768,8 @@ fn tokens_counts_the_files_of_a_directory() {
             a + n
         )
     );
-    // A directory outside the repository is counted whole.
+    // A directory outside the repository is counted without the patterns (`*.rs` would
+    // leave nothing).
     let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(outside.path().join("src/sub")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(outside.path().join("src/sub/b.rs"), "fn b() -> u8 { 2 }\n")

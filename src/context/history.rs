@@ -753,17 +753,17 @@ fn is_changelog(path: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The entries of the tree's ChangeLogs (`is_changelog`: rotated ones too; `changelog::parse`)
-/// as commits, newest first (by their headers' dates; on a day, in the ChangeLogs' path order
-/// and each one's own), the first `max`: each named `PATH:LINE` (where it starts), with the
-/// files it names that are files of the index (paths relative to its ChangeLog's directory). A ChangeLog whose newest entries name few
-/// files of the tree, or none (release notes), is left out (`changelog::is_history`). Kept in
-/// the index under the ChangeLogs' paths, sizes and hashes (times for those too large to have
-/// one) and the tree's paths, after `prefix` (in a work tree, the key of a HEAD without
-/// commits with a parent, see `from_git`), so that they are read again only once one of those
-/// changes. A ChangeLog whose first part is all older than the `max` entries read before it
-/// (newest ChangeLogs first) is not read at all. Also says how many were read in this run (0
-/// when the index held them). `None` when no ChangeLog is history.
+/// The entries of the tree's ChangeLogs (`is_changelog`: rotated ones too; `changelog::parse`) as
+/// commits, newest first (by their headers' dates; on a day, in the ChangeLogs' path order and each
+/// one's own), the first `max`: each named `PATH:LINE` (where it starts), with the files it names
+/// that are files of the index (paths relative to its ChangeLog's directory). A ChangeLog whose
+/// newest entries name few files of the tree, or none (release notes), is left out
+/// (`changelog::is_history`). Kept in the index under the ChangeLogs' paths, sizes and hashes
+/// (times for those too large to have one) and the tree's paths, after `prefix` (in a work tree,
+/// the key of a HEAD without commits with a parent, see `from_git`), so that they are read again
+/// only once one of those changes. A ChangeLog whose first part is all older than the `max` entries
+/// read before it (newest ChangeLogs first) is not read at all. Also says how many were read in
+/// this run (0 when the index held them). `None` when no ChangeLog is history.
 fn from_changelogs(
     root: &Path,
     store: &Store,

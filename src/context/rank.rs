@@ -893,13 +893,12 @@ fn prefix_component(task: &str) -> Option<String> {
 fn pair_component(first: &str, second: &str) -> Option<String> {
     let second = second.strip_suffix(':')?;
     let word = |w: &str| {
-        let lower = w.to_lowercase();
-        (w.starts_with(|c: char| c.is_alphabetic())
-            && !is_change_type(w)
-            && !crate::context::terms::is_stop_word(&lower))
-        .then(|| as_component(w))
-        .flatten()
-        .filter(|c| !c.contains('/'))
+        as_component(w).filter(|c| {
+            w.starts_with(|c: char| c.is_alphabetic())
+                && !c.contains('/')
+                && !is_change_type(c)
+                && !crate::context::terms::is_stop_word(c)
+        })
     };
     Some(format!("{} {}", word(first)?, word(second)?))
 }
