@@ -2768,6 +2768,11 @@ fn tokens_counts_the_files_of_a_directory() {
             a + n
         )
     );
+    // A directory named is counted though the walk from the root would not go there.
+    let j = t.run(&["tokens", "src/gen", "--json"]).json();
+    assert_eq!(j["files"][0]["path"], "src/gen/out.js", "{j}");
+    let run = t.run(&["-c", "map.exclude=[\"src/sub/\"]", "tokens", "src/sub"]);
+    assert_eq!(run.ok(), format!("{b:>6}  src/sub/b.rs\n"));
     // A directory outside the repository is counted without the patterns (`*.rs` would
     // leave nothing).
     let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -348,3 +348,57 @@ fn help_works() {
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("--deps"), "{}", r.stderr());
 }
+
+/// The paths `vibe map --json` lists, run by `cmd`.
+fn mapped(mut cmd: std::process::Command) -> Vec<String> {
+    let r = util::Run {
+        output: cmd
+            .args(["map", "--json"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}")),
+    };
+    r.ok();
+    r.json()["files"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.stdout()))
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A tree that an enclosing repository leaves out (a project unpacked in a home directory kept
+/// in git, whose `.gitignore` says `*`; an ignored build directory) is read with its own ignore
+/// files, and run in without `-C` it is the root; a repository of its own inside is read as git
+/// reads it, without the ignore files above its top. A directory of a repository is still read
+/// with the repository's ignore files. Before, the first two read no file at all, and run in
+/// without `-C` vibe indexed the enclosing repository instead.
+#[test]
+fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files() {
+    let t = Test::new();
+    util::git(t.root(), &["init", "-q"]);
+    t.write(".gitignore", "*\n!.gitignore\n");
+    t.write("home.py", "def home(): pass\n");
+    t.write("dl/proj/.gitignore", "build/\n");
+    t.write("dl/proj/src/app.py", "def app(): pass\n");
+    t.write("dl/proj/build/gen.py", "def gen(): pass\n");
+    t.write("own/lib.py", "def lib(): pass\n");
+    util::git(&t.root().join("own"), &["init", "-q"]);
+    let proj = t.root().join("dl/proj");
+    assert_eq!(mapped(t.cmd_in(&proj)), ["src/app.py"]);
+    assert!(proj.join(".vibe").is_dir());
+    assert!(!t.root().join(".vibe").exists());
+    assert_eq!(mapped(t.cmd_on(&proj)), ["src/app.py"]);
+    assert_eq!(mapped(t.cmd_on(&t.root().join("own"))), ["lib.py"]);
+    // A directory the repository reads: its patterns count, and so does the root found.
+    t.write(".gitignore", "*.log\n");
+    t.write("sub/a.py", "def a(): pass\n");
+    t.write("sub/x.log", "log\n");
+    let sub = t.root().join("sub");
+    let from_sub = mapped(t.cmd_in(&sub));
+    assert!(from_sub.contains(&"sub/a.py".to_string()), "{from_sub:?}");
+    assert!(
+        !from_sub.iter().any(|p| p.ends_with(".log")),
+        "{from_sub:?}"
+    );
+    assert_eq!(mapped(t.cmd_on(&sub)), ["a.py"]);
+}

@@ -295,7 +295,10 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 }
 
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory
-/// holding `.git` or `.vibe`, else the current directory.
+/// holding `.git` or `.vibe`, else the current directory. The current directory too when that
+/// repository's ignore files leave it out: a project unpacked in a home directory kept in git
+/// (whose `.gitignore` says `*`), or in an ignored build or vendor directory, is not part of
+/// the repository, whose walk would not read a file of it.
 fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(d) = dir {
         return Ok(crate::repomap::check_root(d)?);
@@ -304,6 +307,7 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     let found = cwd
         .ancestors()
         .find(|a| a.join(".git").exists() || a.join(".vibe").is_dir())
+        .filter(|found| !crate::repomap::walk::ignored_under(found, &cwd))
         .map(Path::to_path_buf)
         .unwrap_or(cwd);
     Ok(crate::repomap::check_root(&found)?)

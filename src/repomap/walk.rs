@@ -115,13 +115,55 @@ pub fn walk_under(
     (w.entries, w.warnings)
 }
 
+/// The directory whose walk decides what a walk of `root` reads (see [`walk_from`]): the top
+/// of the git repository `root` is in (the nearest directory above it holding `.git`) when
+/// `root` is below that top and a walk of it reaches `root` (no ignore file between them and
+/// no hidden name leaves it out); else `root` itself. So a directory of a repository is walked
+/// with the repository's ignore files, and a directory the repository leaves out (a download
+/// in a home directory kept in git whose `.gitignore` says `*`, an ignored build or vendor
+/// directory), or a repository of its own, only with its own.
+pub fn walk_base(root: &Path) -> PathBuf {
+    let top = root.ancestors().find(|a| a.join(".git").exists());
+    match top {
+        Some(top) if top != root && !Skips::judging(top, top, None).skips(root) => {
+            top.to_path_buf()
+        }
+        _ => root.to_path_buf(),
+    }
+}
+
+/// Whether the ignore files of the repository or directory at `base` (those of `base`'s own
+/// walk, see [`walk_base`]) leave out `dir`, a directory under it. The hidden-name rule does not
+/// count here: a `.github/` of the repository is still in it.
+pub fn ignored_under(base: &Path, dir: &Path) -> bool {
+    if dir == base {
+        return false;
+    }
+    let mut skips = Skips::new(base, &[]);
+    skips.hidden = false;
+    skips.skips(dir)
+}
+
 /// [`walk_linked`] of `root`, with `exclude` relative to `patterns_root` (`root` or a directory
-/// above it).
+/// above it). The walk starts at [`walk_base`] of `patterns_root` and goes down only to and under
+/// `root`, so the ignore files of the directories between that base and `root` count, and none
+/// above the base: git reads none above a repository's top, and a tree that no repository holds,
+/// or that its repository leaves out, is read with its own.
 fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usize) -> Walked {
-    let mut builder = WalkBuilder::new(root);
-    filters(&mut builder).follow_links(true).threads(threads);
     let mut warnings = Vec::new();
     let overrides = exclude_overrides(patterns_root, exclude, &mut warnings);
+    let mut base = walk_base(patterns_root);
+    if base != root && Skips::judging(&base, &base, overrides.clone()).skips(root) {
+        // A directory named that the walk from the base would not reach (ignored, excluded):
+        // counted with its own ignore files, as a root the repository leaves out is.
+        base = root.to_path_buf();
+    }
+    let mut builder = WalkBuilder::new(&base);
+    filters(&mut builder).follow_links(true).threads(threads);
+    if base != root {
+        let to = root.to_path_buf();
+        builder.filter_entry(move |e| to.starts_with(e.path()) || e.path().starts_with(&to));
+    }
     if let Some(o) = &overrides {
         builder.overrides(o.clone());
     }
@@ -170,7 +212,10 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                         }
                     }
                     if dent.file_type().is_some_and(|t| t.is_dir()) || dent.depth() == 0 {
-                        if let Ok(mut d) = dirs.lock() {
+                        // Not the directories on the way down from the base.
+                        if dent.path().starts_with(root)
+                            && let Ok(mut d) = dirs.lock()
+                        {
                             d.push(dent.path().to_path_buf());
                         }
                         return WalkState::Continue;
@@ -228,6 +273,7 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.extend(unfiltered(
         root,
+        &base,
         dangling.into_inner().unwrap_or_default(),
         overrides.as_ref(),
     ));
@@ -312,7 +358,8 @@ fn bytes_escaped(path: &Path) -> String {
 }
 
 /// The walk's filters: hidden names, ignore files (`.gitignore`, `.ignore`, `.vibeignore`, git's
-/// excludes, those of parent directories too).
+/// excludes). Not those of the directories above where the walk starts ([`walk_base`], which
+/// starts it at a repository's top when it walks a directory of it).
 fn filters(builder: &mut WalkBuilder) -> &mut WalkBuilder {
     builder
         .hidden(true)
@@ -320,49 +367,30 @@ fn filters(builder: &mut WalkBuilder) -> &mut WalkBuilder {
         .git_global(true)
         .git_exclude(true)
         .ignore(true)
-        .parents(true)
+        .parents(false)
         .require_git(false)
         .add_custom_ignore_filename(".vibeignore")
 }
 
 /// The warnings of the links to nothing the walk would have read. `ignore` meets such a link
 /// before its filters, so an editor's lock file (`.#a.py`) or an ignored `node_modules` whose
-/// target was removed would warn on every run about a file vibe would not read anyway: a walk
-/// of each of their directories alone (once per directory), links not followed, says which
-/// names pass the filters, and an ignore pattern for directories (`node_modules/`) counts too
-/// ([`Skips`] judges the name as a directory), since a link to nothing may have been one.
+/// target was removed would warn on every run about a file vibe would not read anyway:
+/// [`Skips`] judges each link's name in its directory (which the walk read) as the walk's
+/// filters would, as a file and as a directory (`node_modules/`), since a link to nothing may
+/// have been one.
 fn unfiltered(
     root: &Path,
+    base: &Path,
     links: Vec<(PathBuf, String)>,
     overrides: Option<&ignore::overrides::Override>,
 ) -> Vec<String> {
-    let mut by_dir: std::collections::BTreeMap<PathBuf, Vec<(PathBuf, String)>> =
-        std::collections::BTreeMap::new();
-    for (path, warning) in links {
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        by_dir.entry(dir).or_default().push((path, warning));
-    }
-    // A link to nothing may have been a directory: a pattern for directories counts too.
-    let mut skips = Skips::with_overrides(root, overrides.cloned());
+    let mut skips = Skips::judging(root, base, overrides.cloned());
     let mut out = Vec::new();
-    for (dir, links) in by_dir {
-        let mut builder = WalkBuilder::new(&dir);
-        filters(&mut builder).max_depth(Some(1));
-        if let Some(o) = overrides {
-            builder.overrides(o.clone());
-        }
-        let passed: std::collections::HashSet<PathBuf> = builder
-            .build()
-            .flatten()
-            .filter(|dent| dent.depth() == 1)
-            .map(|dent| dent.path().to_path_buf())
-            .collect();
-        for (path, warning) in links {
-            if passed.contains(&path) && !skips.skipped(&path, true) {
-                out.push(warning);
-            } else {
-                tracing::info!("{}: a hidden or ignored symlink to nothing", path.display());
-            }
+    for (path, warning) in links {
+        if !skips.skipped(&path, false) && !skips.skipped(&path, true) {
+            out.push(warning);
+        } else {
+            tracing::info!("{}: a hidden or ignored symlink to nothing", path.display());
         }
     }
     out
@@ -372,10 +400,11 @@ fn unfiltered(
 /// crate's order): `map.exclude` first; then the ignore files by kind, `.vibeignore`, then
 /// `.ignore`, then `.gitignore`, then git's `info/exclude`, each kind's nearest directory
 /// first, then the global excludes; the first that has a say decides, and a hidden name
-/// (`.name`) that none re-includes is skipped. The ignore files of the root's parent
-/// directories count, as in the walk. A path is skipped when it, or a directory
-/// between the root and it, is. `vibe watch` defers the index run for a change there (a build
-/// writing `target/` or `node_modules/`), which would walk the whole tree to find nothing.
+/// (`.name`) that none re-includes is skipped. The ignore files of the directories between
+/// the root and its [`walk_base`] count, as in the walk, and none above. A path is skipped
+/// when it, or a directory between the root and it, is. `vibe watch` defers the index run for
+/// a change there (a build writing `target/` or `node_modules/`), which would walk the whole
+/// tree to find nothing.
 ///
 /// Never skipped: what a symlink the last walk followed leads to, and what lies under it or
 /// above it (the walk reads it through the link, ignored as the place itself may be). Ignore
@@ -390,6 +419,10 @@ fn unfiltered(
 /// `info/exclude`. So its "skipped" defers a run; it must not drop one.
 pub struct Skips {
     root: PathBuf,
+    /// The highest directory whose ignore files count ([`walk_base`]).
+    base: PathBuf,
+    /// Whether a hidden name is skipped (as in the walk).
+    hidden: bool,
     overrides: Option<ignore::overrides::Override>,
     /// Git's global excludes file (`core.excludesFile`).
     global: ignore::gitignore::Gitignore,
@@ -442,13 +475,17 @@ pub const SKIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 impl Skips {
     /// For `root` (canonical) and `map.exclude`.
     pub fn new(root: &Path, exclude: &[String]) -> Skips {
-        Skips::with_overrides(root, exclude_overrides(root, exclude, &mut Vec::new()))
+        let overrides = exclude_overrides(root, exclude, &mut Vec::new());
+        Skips::judging(root, &walk_base(root), overrides)
     }
 
-    /// For `root` and the walk's overrides.
-    fn with_overrides(root: &Path, overrides: Option<ignore::overrides::Override>) -> Skips {
+    /// For `root`, the ignore files of the directories from `base` (`root` or a directory
+    /// above it) down, and the walk's overrides.
+    fn judging(root: &Path, base: &Path, overrides: Option<ignore::overrides::Override>) -> Skips {
         Skips {
             root: root.to_path_buf(),
+            base: base.to_path_buf(),
+            hidden: true,
             overrides,
             global: global_excludes(root),
             dirs: std::collections::HashMap::new(),
@@ -526,19 +563,18 @@ impl Skips {
                 Match::None => {}
             }
         }
-        // Its directory and every one above it, the root's parents too: the walk reads theirs
-        // (`.gitignore` files too, up to `/`: with `require_git(false)` no `.git` stops them).
+        // Its directory and every one above it up to the base: the walk reads theirs.
         let parent = path.parent().unwrap_or(path);
-        for dir in parent.ancestors() {
+        let base = &self.base;
+        let above = move || parent.ancestors().take_while(move |d| d.starts_with(base));
+        for dir in above() {
             if !self.dirs.contains_key(dir) {
                 self.dirs.insert(dir.to_path_buf(), ignore_files_of(dir));
             }
         }
         let dirs = &self.dirs;
         let by_kind = (0..4).flat_map(|kind| {
-            parent
-                .ancestors()
-                .filter_map(move |dir| dirs.get(dir).and_then(|f| f[kind].as_ref()))
+            above().filter_map(move |dir| dirs.get(dir).and_then(|f| f[kind].as_ref()))
         });
         for gi in by_kind.chain([&self.global]) {
             match gi.matched(path, is_dir) {
@@ -547,8 +583,10 @@ impl Skips {
                 Match::None => {}
             }
         }
-        path.file_name()
-            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+        self.hidden
+            && path
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
     }
 }
 
@@ -665,11 +703,44 @@ mod tests {
         }
     }
 
+    /// What the walk of `root` leaves out of the files under it (relative paths, sorted),
+    /// checked against [`Skips`]: never a file the walk reads, and every file it does not read
+    /// (but what a link leads to, which it reads through the link).
+    fn left_out(
+        root: &Path,
+        exclude: &[String],
+    ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let Walked {
+            entries, linked, ..
+        } = walk_linked(root, exclude, 1);
+        let listed: std::collections::HashSet<PathBuf> =
+            entries.iter().map(|e| root.join(&e.path)).collect();
+        let mut skips = Skips::new(root, exclude);
+        skips.set_linked(linked.clone());
+        let mut files = Vec::new();
+        all_files(root, &mut files);
+        let mut skipped: Vec<String> = Vec::new();
+        for f in &files {
+            let rel = f.strip_prefix(root)?.to_string_lossy().into_owned();
+            if skips.skips(f) {
+                assert!(!listed.contains(f), "{rel} is indexed but skipped");
+                skipped.push(rel);
+            } else {
+                assert!(
+                    listed.contains(f) || linked.contains(f),
+                    "{rel} is not indexed and not skipped"
+                );
+            }
+        }
+        skipped.sort();
+        Ok(skipped)
+    }
+
     #[test]
     fn skips_what_the_walk_does_not_read() -> Result<(), Box<dyn std::error::Error>> {
         let t = crate::heal::tools::TempDir::new("vibe-skips-test")?;
-        // The root's parent has ignore files too, which the walk reads (its `.gitignore` too,
-        // though the root has a `.git`).
+        // The root's parent has ignore files too, which neither the walk nor git reads: the
+        // root is a repository's top.
         let above = std::fs::canonicalize(t.path())?;
         std::fs::write(above.join(".ignore"), "!.tool/\nparentskip/\n")?;
         std::fs::write(above.join(".gitignore"), "above.py\n")?;
@@ -710,48 +781,28 @@ mod tests {
             ".tool/t.py",
             "parentskip/p.py",
             "above.py",
+            "gen/sub/v.log",
         ] {
             write(f, "x = 1\n")?;
         }
         std::os::unix::fs::symlink("target/real.py", root.join("link.py"))?;
         let exclude = vec!["docs/".to_string()];
-        let Walked {
-            entries, linked, ..
-        } = walk_linked(&root, &exclude, 1);
-        let listed: std::collections::HashSet<PathBuf> =
-            entries.iter().map(|e| root.join(&e.path)).collect();
-        assert_eq!(linked, [root.join("target/real.py")]);
-        let mut skips = Skips::new(&root, &exclude);
-        skips.set_linked(linked);
-        let mut files = Vec::new();
-        all_files(&root, &mut files);
-        let mut skipped: Vec<String> = Vec::new();
-        for f in &files {
-            let rel = f.strip_prefix(&root)?.to_string_lossy().into_owned();
-            if skips.skips(f) {
-                // Never a file the walk reads.
-                assert!(!listed.contains(f), "{rel} is indexed but skipped");
-                skipped.push(rel);
-            } else {
-                assert!(
-                    listed.contains(f) || rel == "target/real.py",
-                    "{rel} is not indexed and not skipped"
-                );
-            }
-        }
-        skipped.sort();
         assert_eq!(
-            skipped,
+            walk_linked(&root, &exclude, 1).linked,
+            [root.join("target/real.py")]
+        );
+        assert_eq!(
+            left_out(&root, &exclude)?,
             [
                 ".env",
                 ".gitignore",
                 ".hidden/h.py",
                 ".ignore",
-                "above.py",
+                ".tool/t.py",
                 "build/x.py",
                 "docs/d.py",
+                "gen/sub/v.log",
                 "gen/w.py",
-                "parentskip/p.py",
                 "run.log",
                 "secret.py",
                 "sub/.gitignore",
@@ -762,9 +813,37 @@ mod tests {
                 "target/debug/a.o",
             ]
         );
+        // A directory of the repository is walked as the repository's walk reads it: the
+        // ignore files between its top and the directory count (`*.log`, `info/exclude`).
+        assert_eq!(walk_base(&root.join("sub")), root);
+        assert_eq!(
+            left_out(&root.join("sub"), &[])?,
+            [
+                ".gitignore",
+                ".vibeignore",
+                "a.tmp",
+                "gen/z.py",
+                "secret.py"
+            ]
+        );
+        // One the repository leaves out (`gen/` in its `.ignore`), or a hidden one, is a tree
+        // of its own: only its own ignore files count.
+        for dir in ["gen", ".hidden"] {
+            assert_eq!(walk_base(&root.join(dir)), root.join(dir), "{dir}");
+            assert_eq!(
+                left_out(&root.join(dir), &[])?,
+                Vec::<String>::new(),
+                "{dir}"
+            );
+        }
+        assert!(ignored_under(&root, &root.join("gen/sub")));
+        assert!(!ignored_under(&root, &root.join(".hidden")));
+        assert!(!ignored_under(&root, &root.join("sub")));
+        let mut skips = Skips::new(&root, &exclude);
         // Directories, and paths that no longer exist (a deleted file is judged as a file).
         assert!(skips.skips(&root.join("target/debug")));
         assert!(skips.skips(&root.join("target/release/new.o")));
+        skips.set_linked(vec![root.join("target/real.py")]);
         // Not what a followed link leads to, nor a directory above it (moving it moves that).
         assert!(!skips.skips(&root.join("target/real.py")));
         assert!(!skips.skips(&root.join("target")));
@@ -772,6 +851,7 @@ mod tests {
         assert!(!skips.skips(&root));
         assert!(!skips.skips(Path::new("/elsewhere/x.py")));
         // What an ignore file says is read again after `forget`.
+        assert!(skips.skips(&root.join("sub/a.tmp")));
         write("sub/.vibeignore", "\n")?;
         assert!(skips.skips(&root.join("sub/a.tmp")));
         skips.forget();

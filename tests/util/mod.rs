@@ -157,14 +157,19 @@ impl Test {
 
     /// `vibe -C dir` with the test's environment: a subdirectory of the root, or another tree.
     pub fn cmd_on(&self, dir: &Path) -> Command {
+        let mut c = self.cmd_in(dir);
+        c.arg("-C").arg(dir);
+        c
+    }
+
+    /// `vibe` run in `dir` without `-C` (it finds its root), with the test's environment.
+    pub fn cmd_in(&self, dir: &Path) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vibe"));
         c.current_dir(dir)
             .env("VIBE_HOME", self.home.path())
             .env("TMPDIR", self.tmp.path())
             .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .arg("-C")
-            .arg(dir);
+            .env_remove("RUST_LOG");
         for (k, _) in std::env::vars() {
             if k.starts_with("VIBE_") && k != "VIBE_HOME" {
                 c.env_remove(k);
