@@ -2694,7 +2694,8 @@ fn tokens_counts_the_files_of_a_directory() {
     t.write("src/logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
     t.write("src/.hidden.txt", "secret words\n");
     t.write("src/gen/out.js", "var x = 1;\n");
-    t.write(".gitignore", "gen/\n");
+    t.write("src/gen/x.log", "a log\n");
+    t.write(".gitignore", "gen/\n*.log\n");
     t.write("notes.txt", "some notes\n");
     let a = Encoding::O200kBase.count("def a():\n    return 1\n");
     let b = Encoding::O200kBase.count("fn b() -> u8 { 2 }\n");
@@ -2768,9 +2769,11 @@ fn tokens_counts_the_files_of_a_directory() {
             a + n
         )
     );
-    // A directory named is counted though the walk from the root would not go there.
+    // A directory named is counted though the walk from the root would not go there, with
+    // the repository's ignore files (`*.log`).
     let j = t.run(&["tokens", "src/gen", "--json"]).json();
     assert_eq!(j["files"][0]["path"], "src/gen/out.js", "{j}");
+    assert_eq!(j["files"].as_array().map(Vec::len), Some(1), "{j}");
     let run = t.run(&["-c", "map.exclude=[\"src/sub/\"]", "tokens", "src/sub"]);
     assert_eq!(run.ok(), format!("{b:>6}  src/sub/b.rs\n"));
     // A directory outside the repository is counted without the patterns (`*.rs` would
@@ -2781,6 +2784,12 @@ fn tokens_counts_the_files_of_a_directory() {
         .unwrap_or_else(|e| panic!("{e}"));
     let dir = outside.path().join("src");
     let run = t.run(&["-c", exclude, "tokens", &dir.display().to_string()]);
+    assert!(run.ok().ends_with("src/sub/b.rs\n"), "{}", run.ok());
+    // So is one written with `..` through the repository (its text names the repository's
+    // parent, whose walk would not go there).
+    let name = outside.path().file_name().unwrap_or_default();
+    let through = t.root().join("src/../..").join(name).join("src");
+    let run = t.run(&["tokens", &through.display().to_string()]);
     assert!(run.ok().ends_with("src/sub/b.rs\n"), "{}", run.ok());
 }
 

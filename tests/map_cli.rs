@@ -367,11 +367,13 @@ fn mapped(mut cmd: std::process::Command) -> Vec<String> {
 }
 
 /// A tree that an enclosing repository leaves out (a project unpacked in a home directory kept
-/// in git, whose `.gitignore` says `*`; an ignored build directory) is read with its own ignore
-/// files, and run in without `-C` it is the root; a repository of its own inside is read as git
-/// reads it, without the ignore files above its top. A directory of a repository is still read
-/// with the repository's ignore files. Before, the first two read no file at all, and run in
-/// without `-C` vibe indexed the enclosing repository instead.
+/// in git, whose `.gitignore` says `*`; an ignored vendor directory) is read with its own
+/// ignore files, and run in without `-C` its project directory is the root; a repository of
+/// its own inside is read as git reads it, without the ignore files above its top. A directory
+/// of a repository is still read with the repository's ignore files (a worktree's shared
+/// `info/exclude` too), and an ignored build directory without a project of its own is still
+/// the repository's. Before, the first two read no file at all, and run in without `-C` vibe
+/// indexed the enclosing repository instead.
 #[test]
 fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files() {
     let t = Test::new();
@@ -384,15 +386,23 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     t.write("own/lib.py", "def lib(): pass\n");
     util::git(&t.root().join("own"), &["init", "-q"]);
     let proj = t.root().join("dl/proj");
-    assert_eq!(mapped(t.cmd_in(&proj)), ["src/app.py"]);
+    assert_eq!(mapped(t.cmd_in(&proj.join("src"))), ["src/app.py"]);
     assert!(proj.join(".vibe").is_dir());
     assert!(!t.root().join(".vibe").exists());
+    assert_eq!(mapped(t.cmd_in(&proj)), ["src/app.py"]);
     assert_eq!(mapped(t.cmd_on(&proj)), ["src/app.py"]);
     assert_eq!(mapped(t.cmd_on(&t.root().join("own"))), ["lib.py"]);
-    // A directory the repository reads: its patterns count, and so does the root found.
-    t.write(".gitignore", "*.log\n");
+    // A directory the repository reads: its patterns count, and so does the root found; an
+    // ignored build directory is the repository's.
+    t.write(".gitignore", "*.log\ntarget/\n");
     t.write("sub/a.py", "def a(): pass\n");
     t.write("sub/x.log", "log\n");
+    t.write("target/debug/out.py", "def out(): pass\n");
+    let from_target = mapped(t.cmd_in(&t.root().join("target/debug")));
+    assert!(
+        from_target.contains(&"sub/a.py".to_string()),
+        "{from_target:?}"
+    );
     let sub = t.root().join("sub");
     let from_sub = mapped(t.cmd_in(&sub));
     assert!(from_sub.contains(&"sub/a.py".to_string()), "{from_sub:?}");
@@ -400,5 +410,27 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
         !from_sub.iter().any(|p| p.ends_with(".log")),
         "{from_sub:?}"
     );
+    // Walked from the repository's top, the entries on the way there are not the directory's:
+    // no warning for a link to nothing beside it, nor a loop through a link out of it.
+    std::os::unix::fs::symlink("/nonexistent/vibe", t.root().join("broken.py"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink("..", sub.join("up")).unwrap_or_else(|e| panic!("{e}"));
+    let r = util::Run {
+        output: t
+            .cmd_on(&sub)
+            .args(["map", "--json"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}")),
+    };
+    r.ok();
+    assert_eq!(r.stderr(), "");
     assert_eq!(mapped(t.cmd_on(&sub)), ["a.py"]);
+    // A worktree's `info/exclude` is the main repository's.
+    util::git(t.root(), &["add", "sub/a.py"]);
+    util::git(t.root(), &["commit", "-qm", "a"]);
+    util::git(t.root(), &["worktree", "add", "-q", "wt"]);
+    std::fs::write(t.root().join(".git/info/exclude"), "scratch/\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    t.write("wt/scratch/p/s.py", "def s(): pass\n");
+    assert_eq!(mapped(t.cmd_on(&t.root().join("wt/scratch/p"))), ["s.py"]);
 }

@@ -295,21 +295,26 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 }
 
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory
-/// holding `.git` or `.vibe`, else the current directory. The current directory too when that
-/// repository's ignore files leave it out: a project unpacked in a home directory kept in git
-/// (whose `.gitignore` says `*`), or in an ignored build or vendor directory, is not part of
-/// the repository, whose walk would not read a file of it.
+/// holding `.git` or `.vibe`, else the current directory. A repository found by its `.git`
+/// alone gives way to a project of its own that it leaves out
+/// ([`crate::repomap::walk::own_project`]): one unpacked in a home directory kept in git
+/// (whose `.gitignore` says `*`), or in an ignored vendor directory, whose files the
+/// repository's walk would not read.
 fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(d) = dir {
         return Ok(crate::repomap::check_root(d)?);
     }
     let cwd = std::env::current_dir()?;
-    let found = cwd
+    let found = match cwd
         .ancestors()
         .find(|a| a.join(".git").exists() || a.join(".vibe").is_dir())
-        .filter(|found| !crate::repomap::walk::ignored_under(found, &cwd))
-        .map(Path::to_path_buf)
-        .unwrap_or(cwd);
+    {
+        Some(found) if found != cwd && !found.join(".vibe").is_dir() => {
+            crate::repomap::walk::own_project(found, &cwd).unwrap_or_else(|| found.to_path_buf())
+        }
+        Some(found) => found.to_path_buf(),
+        None => cwd,
+    };
     Ok(crate::repomap::check_root(&found)?)
 }
 

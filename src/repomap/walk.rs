@@ -125,44 +125,112 @@ pub fn walk_under(
 pub fn walk_base(root: &Path) -> PathBuf {
     let top = root.ancestors().find(|a| a.join(".git").exists());
     match top {
-        Some(top) if top != root && !Skips::judging(top, top, None).skips(root) => {
-            top.to_path_buf()
-        }
+        Some(top) if top != root && reach(top, root, true, None) == root => top.to_path_buf(),
         _ => root.to_path_buf(),
     }
 }
 
-/// Whether the ignore files of the repository or directory at `base` (those of `base`'s own
-/// walk, see [`walk_base`]) leave out `dir`, a directory under it. The hidden-name rule does not
-/// count here: a `.github/` of the repository is still in it.
-pub fn ignored_under(base: &Path, dir: &Path) -> bool {
-    if dir == base {
-        return false;
+/// The deepest directory on the way from `base` down to `dir` (a directory under it) that a walk
+/// of `base` reaches: `dir` itself when the walk gets there, else the last directory before the
+/// first that an ignore file, `map.exclude` (`overrides`) or, with `hidden`, a hidden name
+/// leaves out. The walk's own filters decide (a worktree's shared `info/exclude` too); only the
+/// directories on the way are listed.
+fn reach(
+    base: &Path,
+    dir: &Path,
+    hidden: bool,
+    overrides: Option<&ignore::overrides::Override>,
+) -> PathBuf {
+    let mut builder = WalkBuilder::new(base);
+    filters(&mut builder).hidden(hidden);
+    if let Some(o) = overrides {
+        builder.overrides(o.clone());
     }
-    let mut skips = Skips::new(base, &[]);
-    skips.hidden = false;
-    skips.skips(dir)
+    let to = dir.to_path_buf();
+    builder.filter_entry(move |e| to.starts_with(e.path()));
+    builder
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_dir()) && dir.starts_with(e.path()))
+        .map(|e| e.into_path())
+        .max_by_key(|p| p.components().count())
+        .unwrap_or_else(|| base.to_path_buf())
+}
+
+/// Files whose presence makes a directory look like a project of its own (see
+/// [`own_project`]).
+const PROJECT_MARKERS: &[&str] = &[
+    ".gitignore",
+    "README",
+    "README.md",
+    "README.rst",
+    "README.txt",
+    "Makefile",
+    "CMakeLists.txt",
+    "configure",
+    "meson.build",
+    "Cargo.toml",
+    "package.json",
+    "pyproject.toml",
+    "setup.py",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+];
+
+/// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
+/// file leaves it or a directory above it out, hidden names do not count), the nearest
+/// directory from `dir` up to the highest one left out that looks like a project of its own (a
+/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]): a project unpacked in a home
+/// directory kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None`
+/// when the walk reaches `dir`, or when nothing on the way looks like a project (an ignored
+/// build directory: `target/debug` is still the repository's).
+pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
+    let reached = reach(&walk_base(top), dir, false, None);
+    if reached == dir {
+        return None;
+    }
+    let highest = dir
+        .ancestors()
+        .find(|a| a.parent() == Some(reached.as_path()))?;
+    dir.ancestors()
+        .take_while(|a| a.starts_with(highest))
+        .find(|a| PROJECT_MARKERS.iter().any(|m| a.join(m).is_file()))
+        .map(Path::to_path_buf)
 }
 
 /// [`walk_linked`] of `root`, with `exclude` relative to `patterns_root` (`root` or a directory
-/// above it). The walk starts at [`walk_base`] of `patterns_root` and goes down only to and under
-/// `root`, so the ignore files of the directories between that base and `root` count, and none
-/// above the base: git reads none above a repository's top, and a tree that no repository holds,
-/// or that its repository leaves out, is read with its own.
+/// above it). The walk starts at [`walk_base`] of `patterns_root` and goes down only to and
+/// under `root`, so the ignore files of the directories between that base and `root` count,
+/// and none above the base: git reads none above a repository's top, and a tree that no
+/// repository holds, or that its repository leaves out, is read with its own. A `root` below
+/// `patterns_root` that the walk from the base would not reach (ignored or excluded there:
+/// `vibe tokens build/`) is walked from itself, each entry judged by the ignore files from the
+/// base down ([`Skips`]), as the walk would judge it there.
 fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usize) -> Walked {
+    // Paths as the file system has them: with `..` or a link in it, a path's text would find
+    // another repository above it.
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (root, patterns_root) = (&canonical(root), &canonical(patterns_root));
     let mut warnings = Vec::new();
     let overrides = exclude_overrides(patterns_root, exclude, &mut warnings);
     let mut base = walk_base(patterns_root);
-    if base != root && Skips::judging(&base, &base, overrides.clone()).skips(root) {
-        // A directory named that the walk from the base would not reach (ignored, excluded):
-        // counted with its own ignore files, as a root the repository leaves out is.
-        base = root.to_path_buf();
+    let mut judge = None;
+    if base != *root && reach(&base, root, true, overrides.as_ref()) != *root {
+        judge = Some(Mutex::new(Skips::judging(root, &base, overrides.clone())));
+        base = root.clone();
     }
     let mut builder = WalkBuilder::new(&base);
     filters(&mut builder).follow_links(true).threads(threads);
-    if base != root {
+    if base != *root {
         let to = root.to_path_buf();
         builder.filter_entry(move |e| to.starts_with(e.path()) || e.path().starts_with(&to));
+    } else if let Some(judge) = judge {
+        builder.filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            e.depth() == 0 || judge.lock().is_ok_and(|mut j| !j.skipped(e.path(), is_dir))
+        });
     }
     if let Some(o) = &overrides {
         builder.overrides(o.clone());
@@ -249,6 +317,19 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                     }
                 }
                 Err(e) => {
+                    // Walking a directory of a repository from its top, the walk meets the
+                    // entries of the directories on the way (a home directory's stale links):
+                    // not the root's. Nor is a loop through a link that leads outside the root
+                    // (`sub/up -> ..`), which a walk from the root itself never follows.
+                    if let Some(at) = error_path(&e)
+                        && (!at.starts_with(root)
+                            || std::fs::canonicalize(at).is_ok_and(|real| {
+                                real_root.as_ref().is_none_or(|r| !real.starts_with(r))
+                            }))
+                    {
+                        tracing::info!("{}: outside the root; not indexed", at.display());
+                        return WalkState::Continue;
+                    }
                     // A link to nothing: a warning only if the walk would have read it (see
                     // `unfiltered`, after the walk).
                     if let Some(path) = dangling_link(&e) {
@@ -421,8 +502,6 @@ pub struct Skips {
     root: PathBuf,
     /// The highest directory whose ignore files count ([`walk_base`]).
     base: PathBuf,
-    /// Whether a hidden name is skipped (as in the walk).
-    hidden: bool,
     overrides: Option<ignore::overrides::Override>,
     /// Git's global excludes file (`core.excludesFile`).
     global: ignore::gitignore::Gitignore,
@@ -485,7 +564,6 @@ impl Skips {
         Skips {
             root: root.to_path_buf(),
             base: base.to_path_buf(),
-            hidden: true,
             overrides,
             global: global_excludes(root),
             dirs: std::collections::HashMap::new(),
@@ -583,10 +661,20 @@ impl Skips {
                 Match::None => {}
             }
         }
-        self.hidden
-            && path
-                .file_name()
-                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+        path.file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+    }
+}
+
+/// The path a walk error is about: the entry it met, or the link that closes a loop.
+fn error_path(e: &ignore::Error) -> Option<&Path> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
     }
 }
 
@@ -782,6 +870,7 @@ mod tests {
             "parentskip/p.py",
             "above.py",
             "gen/sub/v.log",
+            ".hidden/y.log",
         ] {
             write(f, "x = 1\n")?;
         }
@@ -797,6 +886,7 @@ mod tests {
                 ".env",
                 ".gitignore",
                 ".hidden/h.py",
+                ".hidden/y.log",
                 ".ignore",
                 ".tool/t.py",
                 "build/x.py",
@@ -827,7 +917,7 @@ mod tests {
             ]
         );
         // One the repository leaves out (`gen/` in its `.ignore`), or a hidden one, is a tree
-        // of its own: only its own ignore files count.
+        // of its own: only its own ignore files count (not the repository's `*.log`).
         for dir in ["gen", ".hidden"] {
             assert_eq!(walk_base(&root.join(dir)), root.join(dir), "{dir}");
             assert_eq!(
@@ -836,9 +926,25 @@ mod tests {
                 "{dir}"
             );
         }
-        assert!(ignored_under(&root, &root.join("gen/sub")));
-        assert!(!ignored_under(&root, &root.join(".hidden")));
-        assert!(!ignored_under(&root, &root.join("sub")));
+        // How far the repository's walk goes towards a directory.
+        assert_eq!(reach(&root, &root.join("gen/sub"), true, None), root);
+        assert_eq!(
+            reach(&root, &root.join("sub/build"), true, None),
+            root.join("sub/build")
+        );
+        assert_eq!(reach(&root, &root.join(".hidden"), true, None), root);
+        assert_eq!(
+            reach(&root, &root.join(".hidden"), false, None),
+            root.join(".hidden")
+        );
+        // A project of its own in what it leaves out: one that looks like one (a README).
+        assert_eq!(own_project(&root, &root.join("sub")), None);
+        assert_eq!(own_project(&root, &root.join("gen/sub")), None);
+        write("gen/README.md", "# gen\n")?;
+        assert_eq!(
+            own_project(&root, &root.join("gen/sub")),
+            Some(root.join("gen"))
+        );
         let mut skips = Skips::new(&root, &exclude);
         // Directories, and paths that no longer exist (a deleted file is judged as a file).
         assert!(skips.skips(&root.join("target/debug")));
