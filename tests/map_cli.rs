@@ -434,3 +434,36 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     t.write("wt/scratch/p/s.py", "def s(): pass\n");
     assert_eq!(mapped(t.cmd_on(&t.root().join("wt/scratch/p"))), ["s.py"]);
 }
+
+/// Files git tracks though its ignore patterns match them (a `.gitignore` written after they
+/// were committed, a file added with `--force`) are indexed, as git keeps them; vibe's own rules
+/// (`.vibeignore`, `map.exclude`, hidden names) still leave them out, and so do the patterns for
+/// ignored files git does not track. Before, `config.h` under a `config.h` pattern was never
+/// indexed, so no task could find it.
+#[test]
+fn files_git_tracks_though_ignored_are_indexed() {
+    let t = Test::new();
+    util::git(t.root(), &["init", "-q"]);
+    t.write(".gitignore", "lib/\nconfig.h\n.hidden/\n");
+    t.write(".vibeignore", "lib/skip.py\n");
+    let tracked = [
+        "config.h",
+        "lib/a.py",
+        "lib/skip.py",
+        "lib/drop.py",
+        ".hidden/t.py",
+        "main.py",
+    ];
+    for f in tracked.iter().chain(&["lib/untracked.py", "sub/config.h"]) {
+        t.write(f, "int x;\n");
+    }
+    let mut add = vec!["add", "-f"];
+    add.extend(tracked);
+    util::git(t.root(), &add);
+    let mut cmd = t.cmd();
+    cmd.args(["-c", "map.exclude=[\"lib/drop.py\"]"]);
+    assert_eq!(mapped(cmd), ["config.h", "lib/a.py", "main.py"]);
+    // Untracked again: left out again.
+    util::git(t.root(), &["rm", "-q", "--cached", "lib/a.py"]);
+    assert_eq!(mapped(t.cmd()), ["config.h", "lib/drop.py", "main.py"]);
+}

@@ -20,9 +20,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
+use crate::repomap::git::run as git;
 use crate::store::{self, CommitRow, FileRow, Store};
 
 use super::changelog::Date;
@@ -98,9 +97,6 @@ pub struct DirShare {
     pub all: usize,
 }
 
-/// How long one git call may take before it is killed and the history skipped: a repository's
-/// config can point git at a FIFO (`diff.orderFile`, `mailmap.file`) or a slow program.
-const GIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Commits read by one `git log` (their hashes are its arguments).
 const BATCH: usize = 500;
 
@@ -130,90 +126,6 @@ const RENAMES: [&str; 2] = ["--find-renames", "-l200"];
 /// file contents, which a blobless clone lacks (and vibe does not let git fetch), and cannot
 /// be slow.
 const EXACT_RENAMES: [&str; 1] = ["--find-renames=100%"];
-
-/// Runs git in `root`; its standard output when it succeeds within `GIT_TIMEOUT`, else why not
-/// (`None` when git is missing or says no: not a repository, no commits).
-fn git(root: &Path, args: &[&str]) -> Result<Option<String>, String> {
-    let mut cmd = Command::new("git");
-    // A repository's own config must not make reading its log run anything or wait: no
-    // signature checks (`log.showSignature` runs `gpg.program`), no fsmonitor hook, no mailmap,
-    // order or user attributes file (a FIFO there blocks the rename search), no fetch of missing
-    // objects in a partial clone (`core.sshCommand`, remote helpers), no prompts. The environment's GIT_DIR and the like are not the root's.
-    cmd.arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "log.showSignature=false",
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "log.mailmap=false",
-            "-c",
-            "diff.orderFile=/dev/null",
-            "-c",
-            "core.attributesFile=/dev/null",
-            "-c",
-            "protocol.allow=never",
-        ])
-        .args(args)
-        // Messages in English: a refusal is recognised by its text (`refusal`).
-        .env("LC_ALL", "C")
-        .env("LANGUAGE", "C")
-        .env("GIT_NO_LAZY_FETCH", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        // Paths given are paths: `:(glob)*` or `*.py` is a file's name, not a pattern.
-        .env("GIT_LITERAL_PATHSPECS", "1")
-        // The history as committed: a `git replace` would change it under the same HEAD,
-        // which is what the stored history is keyed by.
-        .env("GIT_NO_REPLACE_OBJECTS", "1");
-    for var in [
-        "GIT_DIR",
-        "GIT_COMMON_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_CEILING_DIRECTORIES",
-        "GIT_NAMESPACE",
-        // Incompatible with the literal pathspecs set above: git would refuse every path.
-        "GIT_GLOB_PATHSPECS",
-        "GIT_NOGLOB_PATHSPECS",
-        "GIT_ICASE_PATHSPECS",
-    ] {
-        cmd.env_remove(var);
-    }
-    match crate::heal::tools::run(cmd, GIT_TIMEOUT) {
-        Ok(ran) if ran.timed_out => Err(format!(
-            "git {} took longer than {} s and was stopped",
-            args.first().unwrap_or(&""),
-            GIT_TIMEOUT.as_secs()
-        )),
-        Ok(ran) if ran.code == Some(0) => Ok(Some(ran.stdout)),
-        Ok(ran) => match refusal(&ran.stderr) {
-            Some(why) => Err(why),
-            None => Ok(None),
-        },
-        Err(_) => Ok(None),
-    }
-}
-
-/// Why git refuses the repository, when the user should hear of it: it belongs to another user
-/// (a mounted volume, a container's checkout) and is not a `safe.directory`. Other failures
-/// (no commits yet, git missing) only mean there is no history to read.
-fn refusal(stderr: &str) -> Option<String> {
-    if !stderr.contains("dubious ownership") {
-        return None;
-    }
-    let fix = stderr
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("git config") && l.contains("safe.directory"))
-        .map_or(String::new(), |l| format!(" (`{l}` trusts it)"));
-    Some(format!(
-        "git does not read the repository: it belongs to another user{fix}"
-    ))
-}
 
 /// The given commits, each with its message and the paths it changed relative to `root`, read
 /// with `git log` in batches. Once a batch is refused or does not finish in time, it and every

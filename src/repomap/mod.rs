@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::store::{self, FileRow, IndexTx, NewFile, Store};
 
 pub mod extract;
+pub mod git;
 pub mod lang;
 pub mod project;
 pub mod rank;

@@ -60,7 +60,9 @@ pub struct Walked {
     /// The files, sorted by path.
     pub entries: Vec<Entry>,
     pub warnings: Vec<String>,
-    /// Where the symlinks the walk followed lead (canonical, inside the root).
+    /// What the walk read whatever the ignore files say: where the symlinks it followed lead
+    /// (canonical, inside the root), and the files git tracks though its ignore patterns match
+    /// them ([`tracked_ignored`]).
     pub linked: Vec<PathBuf>,
     /// The directories the walk read, the root first, as the walk found them (under a
     /// symlink's path when reached through one).
@@ -216,6 +218,12 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
     let mut warnings = Vec::new();
     let overrides = exclude_overrides(patterns_root, exclude, &mut warnings);
     let mut base = walk_base(patterns_root);
+    let rules_base = base.clone();
+    // Asked while the walk runs.
+    let tracked = root.ancestors().any(|a| a.join(".git").exists()).then(|| {
+        let root = root.clone();
+        std::thread::spawn(move || tracked_ignored(&root))
+    });
     let mut judge = None;
     if base != *root && reach(&base, root, true, overrides.as_ref()) != *root {
         judge = Some(Mutex::new(Skips::judging(root, &base, overrides.clone())));
@@ -351,6 +359,43 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
             .cmp(&b.path)
             .then_with(|| lossy_order(&a.abs, &b.abs))
     });
+    let mut linked = linked.into_inner().unwrap_or_default();
+    let mut dirs = dirs.into_inner().unwrap_or_default();
+    let tracked = tracked.and_then(|t| t.join().ok()).unwrap_or_default();
+    if !tracked.is_empty() {
+        // vibe's own rules still count: `.vibeignore`, `.ignore`, `map.exclude`, hidden names.
+        let mut rules = Skips::judging(root, &rules_base, overrides.clone());
+        rules.git = false;
+        let have: std::collections::HashSet<String> =
+            entries.iter().map(|e| e.path.clone()).collect();
+        for rel in tracked {
+            let abs = root.join(&rel);
+            let meta = match std::fs::symlink_metadata(&abs) {
+                Ok(m) if m.is_file() && !have.contains(&rel) && !rules.skips(&abs) => m,
+                _ => continue,
+            };
+            if let Some(dir) = abs.parent() {
+                dirs.push(dir.to_path_buf());
+            }
+            entries.push(Entry {
+                path: rel,
+                size: meta.len(),
+                mtime_ns: meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i64),
+                stamp: stamp(&meta),
+                abs: abs.clone(),
+            });
+            linked.push(abs);
+        }
+        entries.sort_by(|a, b| {
+            a.path
+                .cmp(&b.path)
+                .then_with(|| lossy_order(&a.abs, &b.abs))
+        });
+    }
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.extend(unfiltered(
         root,
@@ -387,12 +432,11 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
         same
     });
     warnings.sort();
-    let mut linked = linked.into_inner().unwrap_or_default();
     linked.sort();
     linked.dedup();
-    let mut dirs = dirs.into_inner().unwrap_or_default();
     // The root first (shortest), then by path.
     dirs.sort();
+    dirs.dedup();
     let mut links = links.into_inner().unwrap_or_default();
     links.sort();
     links.dedup();
@@ -502,6 +546,9 @@ pub struct Skips {
     root: PathBuf,
     /// The highest directory whose ignore files count ([`walk_base`]).
     base: PathBuf,
+    /// Whether git's ignore rules count (`.gitignore`, `info/exclude`, the global excludes):
+    /// not for a file git tracks ([`tracked_ignored`]).
+    git: bool,
     overrides: Option<ignore::overrides::Override>,
     /// Git's global excludes file (`core.excludesFile`).
     global: ignore::gitignore::Gitignore,
@@ -564,6 +611,7 @@ impl Skips {
         Skips {
             root: root.to_path_buf(),
             base: base.to_path_buf(),
+            git: true,
             overrides,
             global: global_excludes(root),
             dirs: std::collections::HashMap::new(),
@@ -651,10 +699,12 @@ impl Skips {
             }
         }
         let dirs = &self.dirs;
-        let by_kind = (0..4).flat_map(|kind| {
+        let kinds = if self.git { 4 } else { 2 };
+        let by_kind = (0..kinds).flat_map(|kind| {
             above().filter_map(move |dir| dirs.get(dir).and_then(|f| f[kind].as_ref()))
         });
-        for gi in by_kind.chain([&self.global]) {
+        let global = self.git.then_some(&self.global);
+        for gi in by_kind.chain(global) {
             match gi.matched(path, is_dir) {
                 Match::Ignore(_) => return true,
                 Match::Whitelist(_) => return false,
@@ -663,6 +713,33 @@ impl Skips {
         }
         path.file_name()
             .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+    }
+}
+
+/// The files git tracks under `root` that its ignore patterns match (`git ls-files --cached
+/// --ignored --exclude-standard`), relative to `root`: a `.gitignore` written after they were
+/// committed (`config.h`, `lib/`), or a file added with `--force`. Git keeps them in the
+/// repository, and so does the walk, unless vibe's own rules leave them out. Empty when git is
+/// missing, says no or takes longer than 5 s; a name that is not UTF-8 is left out.
+fn tracked_ignored(root: &Path) -> Vec<String> {
+    let args = [
+        "ls-files",
+        "--cached",
+        "--ignored",
+        "--exclude-standard",
+        "-z",
+    ];
+    match super::git::run_within(root, &args, std::time::Duration::from_secs(5)) {
+        Ok(Some(out)) => out
+            .split('\0')
+            .filter(|p| !p.is_empty() && !p.contains(char::REPLACEMENT_CHARACTER))
+            .map(str::to_string)
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(why) => {
+            tracing::info!("{}: tracked files not listed: {why}", root.display());
+            Vec::new()
+        }
     }
 }
 
@@ -822,6 +899,32 @@ mod tests {
         }
         skipped.sort();
         Ok(skipped)
+    }
+
+    /// A file git tracks in an ignored directory is read, its directory is watched, and
+    /// [`Skips`] never defers a change to it; an ignored file git does not track is neither.
+    #[test]
+    fn files_git_tracks_are_read_and_never_skipped() -> Result<(), Box<dyn std::error::Error>> {
+        let t = crate::heal::tools::TempDir::new("vibe-tracked-test")?;
+        let root = std::fs::canonicalize(t.path())?;
+        std::fs::create_dir_all(root.join("lib"))?;
+        std::fs::write(root.join(".gitignore"), "lib/\n")?;
+        std::fs::write(root.join("lib/a.py"), "A = 1\n")?;
+        std::fs::write(root.join("lib/b.py"), "B = 1\n")?;
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .current_dir(&root)
+                .args(args)
+                .output()
+        };
+        git(&["init", "-q"])?;
+        git(&["add", "-f", "lib/a.py"])?;
+        let w = walk_linked(&root, &[], 1);
+        let paths: Vec<&str> = w.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["lib/a.py"]);
+        assert!(w.dirs.contains(&root.join("lib")), "{:?}", w.dirs);
+        assert_eq!(left_out(&root, &[])?, [".gitignore", "lib/b.py"]);
+        Ok(())
     }
 
     #[test]
