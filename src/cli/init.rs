@@ -75,17 +75,13 @@ fn tools_for(l: Lang) -> &'static [&'static str] {
     }
 }
 
-/// Languages by file count (gitignore respected; at most 50,000 files looked at).
+/// Languages by file count, of the files `vibe map` reads (its walk: the same ignore files;
+/// at most 50,000 files looked at).
 pub fn languages(root: &Path) -> Vec<(Lang, usize)> {
     let mut counts: Vec<(Lang, usize)> = Vec::new();
-    for entry in ignore::WalkBuilder::new(root)
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .take(50_000)
-    {
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if let Some(l) = lang::detect(&rel.to_string_lossy(), b"") {
+    let (entries, _) = crate::repomap::walk::walk(root, &[], rayon::current_num_threads());
+    for entry in entries.iter().take(50_000) {
+        if let Some(l) = lang::detect(&entry.path, b"") {
             match counts.iter_mut().find(|(x, _)| *x == l) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((l, 1)),
@@ -319,4 +315,32 @@ pub fn run(args: &InitArgs, root: &Path) -> anyhow::Result<ExitCode> {
         ))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The languages are those of the files `vibe map` reads: not an ignored directory's, a
+    /// hidden one's or a `.vibeignore`d file's.
+    #[test]
+    fn languages_count_the_files_the_map_reads() -> Result<(), Box<dyn std::error::Error>> {
+        let t = crate::heal::tools::TempDir::new("vibe-init-test")?;
+        let root = std::fs::canonicalize(t.path())?;
+        for (f, text) in [
+            (".gitignore", "vendor/\n"),
+            (".vibeignore", "tool.rs\n"),
+            ("a.py", ""),
+            ("pkg/b.py", ""),
+            ("tool.rs", ""),
+            ("vendor/x.go", ""),
+            (".hidden/y.go", ""),
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap_or(&root))?;
+            std::fs::write(p, text)?;
+        }
+        assert_eq!(languages(&root), [(Lang::Python, 2)]);
+        Ok(())
+    }
 }
