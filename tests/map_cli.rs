@@ -466,4 +466,13 @@ fn files_git_tracks_though_ignored_are_indexed() {
     // Untracked again: left out again.
     util::git(t.root(), &["rm", "-q", "--cached", "lib/a.py"]);
     assert_eq!(mapped(t.cmd()), ["config.h", "lib/drop.py", "main.py"]);
+    // Never through a link out of the root: the tracked directory replaced by one.
+    let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for f in ["a.py", "skip.py", "drop.py", "untracked.py"] {
+        std::fs::write(outside.path().join(f), "secret = 1\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::remove_dir_all(t.root().join("lib")).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(outside.path(), t.root().join("lib"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mapped(t.cmd()), ["config.h", "main.py"]);
 }

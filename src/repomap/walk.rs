@@ -370,8 +370,13 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
             entries.iter().map(|e| e.path.clone()).collect();
         for rel in tracked {
             let abs = root.join(&rel);
+            // Never through a link out of the root (a tracked directory replaced by one).
+            let inside = || {
+                std::fs::canonicalize(&abs)
+                    .is_ok_and(|real| real_root.as_ref().is_some_and(|r| real.starts_with(r)))
+            };
             let meta = match std::fs::symlink_metadata(&abs) {
-                Ok(m) if m.is_file() && !have.contains(&rel) && !rules.skips(&abs) => m,
+                Ok(m) if m.is_file() && !have.contains(&rel) && !rules.skips(&abs) && inside() => m,
                 _ => continue,
             };
             if let Some(dir) = abs.parent() {
