@@ -398,6 +398,31 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     t.write("sub/a.py", "def a(): pass\n");
     t.write("sub/x.log", "log\n");
     t.write("target/debug/out.py", "def out(): pass\n");
+    // Nor is a build directory that looks like a project (CMake writes a Makefile), a virtual
+    // environment (its `.gitignore` says `*`), or a directory the repository tracks files in.
+    t.write(".gitignore", "*.log\ntarget/\nbuild/\n.venv/\nvendor/\n");
+    t.write("build/Makefile", "all:\n");
+    t.write("build/CMakeCache.txt", "");
+    t.write(".venv/.gitignore", "*\n");
+    t.write(".venv/lib/v.py", "");
+    t.write("vendor/dep/README.md", "# dep\n");
+    t.write("vendor/dep/d.py", "def d(): pass\n");
+    util::git(t.root(), &["add", "-f", "vendor/dep/d.py"]);
+    let top = t.root().canonicalize().unwrap_or_default();
+    for dir in ["build", ".venv/lib", "vendor/dep"] {
+        let run = util::Run {
+            output: t
+                .cmd_in(&t.root().join(dir))
+                .args(["map", "--json"])
+                .output()
+                .unwrap_or_else(|e| panic!("{e}")),
+        };
+        run.ok();
+        assert_eq!(run.json()["root"].as_str(), top.to_str(), "{dir}");
+        // Found again, not by the index the run made.
+        std::fs::remove_dir_all(t.root().join(".vibe")).unwrap_or_else(|e| panic!("{e}"));
+    }
+    util::git(t.root(), &["rm", "-q", "--cached", "vendor/dep/d.py"]);
     let from_target = mapped(t.cmd_in(&t.root().join("target/debug")));
     assert!(
         from_target.contains(&"sub/a.py".to_string()),

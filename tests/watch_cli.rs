@@ -608,24 +608,33 @@ fn deleting_a_link_to_a_directory_keeps_the_directory_watched() {
     assert_index_is_fresh(&t);
 }
 
-/// A file git tracks in an ignored directory is indexed (docs/map.md, Walk), so its directory
-/// is watched and an edit to it is indexed at once, while an ignored file beside it that git
-/// does not track starts no run.
+/// A file git tracks in an ignored directory is indexed (docs/map.md, Walk), so the
+/// directories down to it are watched: an edit to it is indexed at once, and so is its
+/// directory deleted and checked out again, while an ignored file beside it that git does not
+/// track starts no run.
 #[test]
 fn an_edit_to_a_file_git_tracks_though_ignored_is_indexed() {
     let t = Test::new();
     crate::util::git(t.root(), &["init", "-q"]);
     t.write(".gitignore", "lib/\n");
-    t.write("lib/a.py", "def one():\n    pass\n");
-    crate::util::git(t.root(), &["add", "-f", "lib/a.py"]);
+    t.write("lib/x/a.py", "def one():\n    pass\n");
+    crate::util::git(t.root(), &["add", "-f", "lib/x/a.py"]);
     let w = Watching::start(&t);
-    t.write("lib/b.py", "def untracked():\n    pass\n");
-    t.write("lib/a.py", "def two():\n    pass\n");
-    let u = w.until("lib/a.py");
+    t.write("lib/x/b.py", "def untracked():\n    pass\n");
+    t.write("lib/x/a.py", "def two():\n    pass\n");
+    let u = w.until("lib/x/a.py");
     assert_eq!(u["changed"], 1, "{u}");
+    std::fs::remove_dir_all(t.root().join("lib/x")).expect("rm");
+    let u = w.until("lib/x/a.py");
+    assert_eq!(u["deleted"], 1, "{u}");
+    // The update names the directory made; the index is asked.
+    crate::util::git(t.root(), &["checkout", "--", "lib/x/a.py"]);
+    wait_for(30, "lib/x/a.py indexed again", || {
+        indexed_hash(t.root(), "lib/x/a.py").is_some()
+    });
     drop(w);
     assert_index_is_fresh(&t);
-    assert_eq!(indexed_hash(t.root(), "lib/b.py"), None);
+    assert_eq!(indexed_hash(t.root(), "lib/x/b.py"), None);
 }
 
 /// `rm -rf .vibe` while the watch ran left no index until the next content edit: every event

@@ -75,8 +75,8 @@ fn tools_for(l: Lang) -> &'static [&'static str] {
     }
 }
 
-/// Languages by file count, of the files `vibe map` reads (its walk: the same ignore files;
-/// at most 50,000 files looked at).
+/// Languages by file count, of the files the walk of `vibe map` reads (the same ignore files;
+/// not `map.exclude`, which `vibe init` may be about to write), the first 50,000 in path order.
 pub fn languages(root: &Path) -> Vec<(Lang, usize)> {
     let mut counts: Vec<(Lang, usize)> = Vec::new();
     let (entries, _) = crate::repomap::walk::walk(root, &[], rayon::current_num_threads());

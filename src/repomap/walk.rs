@@ -160,7 +160,8 @@ fn reach(
 }
 
 /// Files whose presence makes a directory look like a project of its own (see
-/// [`own_project`]).
+/// [`own_project`]); a `.gitignore` only when it says more than `*` (what tools write into
+/// their own output: a virtual environment, a cache).
 const PROJECT_MARKERS: &[&str] = &[
     ".gitignore",
     "README",
@@ -181,13 +182,24 @@ const PROJECT_MARKERS: &[&str] = &[
     "build.gradle.kts",
 ];
 
+/// Files that make a directory a tool's output however project-like it looks: a configured
+/// CMake or autotools build directory, a cache (`CACHEDIR.TAG`), a Python virtual environment.
+const OUTPUT_MARKERS: &[&str] = &[
+    "CMakeCache.txt",
+    "config.status",
+    "CACHEDIR.TAG",
+    "pyvenv.cfg",
+];
+
 /// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
 /// file leaves it or a directory above it out, hidden names do not count), the nearest
 /// directory from `dir` up to the highest one left out that looks like a project of its own (a
-/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]): a project unpacked in a home
-/// directory kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None`
-/// when the walk reaches `dir`, or when nothing on the way looks like a project (an ignored
-/// build directory: `target/debug` is still the repository's).
+/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]; not a tool's output,
+/// [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
+/// kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None` when the
+/// walk reaches `dir`, when nothing on the way looks like a project (an ignored build
+/// directory: `target/debug` is still the repository's), or when the one that does holds files
+/// the repository tracks (committed, then ignored: the walk reads those, see [`walk_from`]).
 pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
     let reached = reach(&walk_base(top), dir, false, None);
     if reached == dir {
@@ -196,10 +208,26 @@ pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
     let highest = dir
         .ancestors()
         .find(|a| a.parent() == Some(reached.as_path()))?;
-    dir.ancestors()
+    let project = dir
+        .ancestors()
         .take_while(|a| a.starts_with(highest))
-        .find(|a| PROJECT_MARKERS.iter().any(|m| a.join(m).is_file()))
-        .map(Path::to_path_buf)
+        .find(|a| looks_like_a_project(a))?;
+    let tracked = super::git::run_within(project, &["ls-files", "-z"], GIT_LIST_TIMEOUT);
+    let holds_tracked = matches!(tracked, Ok(Some(ref out)) if !out.is_empty());
+    (!holds_tracked).then(|| project.to_path_buf())
+}
+
+/// See [`PROJECT_MARKERS`] and [`OUTPUT_MARKERS`].
+fn looks_like_a_project(dir: &Path) -> bool {
+    let marked = |m: &&str| match *m {
+        ".gitignore" => std::fs::read_to_string(dir.join(m)).is_ok_and(|text| {
+            text.lines()
+                .map(str::trim)
+                .any(|l| !l.is_empty() && !l.starts_with('#') && l != "*")
+        }),
+        _ => dir.join(m).is_file(),
+    };
+    PROJECT_MARKERS.iter().any(marked) && !OUTPUT_MARKERS.iter().any(|m| dir.join(m).is_file())
 }
 
 /// [`walk_linked`] of `root`, with `exclude` relative to `patterns_root` (`root` or a directory
@@ -368,20 +396,31 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
         rules.git = false;
         let have: std::collections::HashSet<String> =
             entries.iter().map(|e| e.path.clone()).collect();
+        // Never through a link out of the root (a tracked directory replaced by one).
+        let inside = |p: &Path| {
+            std::fs::canonicalize(p)
+                .is_ok_and(|real| real_root.as_ref().is_some_and(|r| real.starts_with(r)))
+        };
         for rel in tracked {
             let abs = root.join(&rel);
-            // Never through a link out of the root (a tracked directory replaced by one).
-            let inside = || {
-                std::fs::canonicalize(&abs)
-                    .is_ok_and(|real| real_root.as_ref().is_some_and(|r| real.starts_with(r)))
-            };
+            if have.contains(&rel) || rules.skips(&abs) {
+                continue;
+            }
+            // The directories down to it are watched, and a change there or to it is never
+            // deferred, also while it is gone from the work tree (`lib/x/` deleted, then
+            // checked out again).
+            dirs.extend(
+                abs.ancestors()
+                    .skip(1)
+                    .take_while(|d| d.starts_with(root))
+                    .filter(|d| d.is_dir() && inside(d))
+                    .map(Path::to_path_buf),
+            );
+            linked.push(abs.clone());
             let meta = match std::fs::symlink_metadata(&abs) {
-                Ok(m) if m.is_file() && !have.contains(&rel) && !rules.skips(&abs) && inside() => m,
+                Ok(m) if m.is_file() && inside(&abs) => m,
                 _ => continue,
             };
-            if let Some(dir) = abs.parent() {
-                dirs.push(dir.to_path_buf());
-            }
             entries.push(Entry {
                 path: rel,
                 size: meta.len(),
@@ -391,9 +430,8 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map_or(0, |d| d.as_nanos() as i64),
                 stamp: stamp(&meta),
-                abs: abs.clone(),
+                abs,
             });
-            linked.push(abs);
         }
         entries.sort_by(|a, b| {
             a.path
@@ -721,6 +759,9 @@ impl Skips {
     }
 }
 
+/// How long listing the files git tracks may take (every command walks).
+const GIT_LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The files git tracks under `root` that its ignore patterns match (`git ls-files --cached
 /// --ignored --exclude-standard`), relative to `root`: a `.gitignore` written after they were
 /// committed (`config.h`, `lib/`), or a file added with `--force`. Git keeps them in the
@@ -734,7 +775,7 @@ fn tracked_ignored(root: &Path) -> Vec<String> {
         "--exclude-standard",
         "-z",
     ];
-    match super::git::run_within(root, &args, std::time::Duration::from_secs(5)) {
+    match super::git::run_within(root, &args, GIT_LIST_TIMEOUT) {
         Ok(Some(out)) => out
             .split('\0')
             .filter(|p| !p.is_empty() && !p.contains(char::REPLACEMENT_CHARACTER))
