@@ -349,8 +349,8 @@ fn help_works() {
     assert!(r.stderr().contains("--deps"), "{}", r.stderr());
 }
 
-/// The paths `vibe map --json` lists, run by `cmd`.
-fn mapped(mut cmd: std::process::Command) -> Vec<String> {
+/// `vibe map --json` run by `cmd`, which must succeed.
+fn map_json(mut cmd: std::process::Command) -> util::Run {
     let r = util::Run {
         output: cmd
             .args(["map", "--json"])
@@ -358,6 +358,12 @@ fn mapped(mut cmd: std::process::Command) -> Vec<String> {
             .unwrap_or_else(|e| panic!("{e}")),
     };
     r.ok();
+    r
+}
+
+/// The paths `vibe map --json` lists, run by `cmd`.
+fn mapped(cmd: std::process::Command) -> Vec<String> {
+    let r = map_json(cmd);
     r.json()["files"]
         .as_array()
         .unwrap_or_else(|| panic!("{}", r.stdout()))
@@ -392,15 +398,14 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     assert_eq!(mapped(t.cmd_in(&proj)), ["src/app.py"]);
     assert_eq!(mapped(t.cmd_on(&proj)), ["src/app.py"]);
     assert_eq!(mapped(t.cmd_on(&t.root().join("own"))), ["lib.py"]);
-    // A directory the repository reads: its patterns count, and so does the root found; an
-    // ignored build directory is the repository's.
-    t.write(".gitignore", "*.log\ntarget/\n");
+    // A directory the repository reads: its patterns count, and so does the root found. An
+    // ignored build directory is the repository's (`target/debug`), and so is one that looks
+    // like a project (CMake writes a Makefile), a virtual environment (its `.gitignore` says
+    // `*`), or a directory the repository tracks files in.
+    t.write(".gitignore", "*.log\ntarget/\nbuild/\n.venv/\nvendor/\n");
     t.write("sub/a.py", "def a(): pass\n");
     t.write("sub/x.log", "log\n");
     t.write("target/debug/out.py", "def out(): pass\n");
-    // Nor is a build directory that looks like a project (CMake writes a Makefile), a virtual
-    // environment (its `.gitignore` says `*`), or a directory the repository tracks files in.
-    t.write(".gitignore", "*.log\ntarget/\nbuild/\n.venv/\nvendor/\n");
     t.write("build/Makefile", "all:\n");
     t.write("build/CMakeCache.txt", "");
     t.write(".venv/.gitignore", "*\n");
@@ -410,14 +415,7 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     util::git(t.root(), &["add", "-f", "vendor/dep/d.py"]);
     let top = t.root().canonicalize().unwrap_or_default();
     for dir in ["build", ".venv/lib", "vendor/dep"] {
-        let run = util::Run {
-            output: t
-                .cmd_in(&t.root().join(dir))
-                .args(["map", "--json"])
-                .output()
-                .unwrap_or_else(|e| panic!("{e}")),
-        };
-        run.ok();
+        let run = map_json(t.cmd_in(&t.root().join(dir)));
         assert_eq!(run.json()["root"].as_str(), top.to_str(), "{dir}");
         // Found again, not by the index the run made.
         std::fs::remove_dir_all(t.root().join(".vibe")).unwrap_or_else(|e| panic!("{e}"));
@@ -440,15 +438,7 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     std::os::unix::fs::symlink("/nonexistent/vibe", t.root().join("broken.py"))
         .unwrap_or_else(|e| panic!("{e}"));
     std::os::unix::fs::symlink("..", sub.join("up")).unwrap_or_else(|e| panic!("{e}"));
-    let r = util::Run {
-        output: t
-            .cmd_on(&sub)
-            .args(["map", "--json"])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}")),
-    };
-    r.ok();
-    assert_eq!(r.stderr(), "");
+    assert_eq!(map_json(t.cmd_on(&sub)).stderr(), "");
     assert_eq!(mapped(t.cmd_on(&sub)), ["a.py"]);
     // A worktree's `info/exclude` is the main repository's.
     util::git(t.root(), &["add", "sub/a.py"]);

@@ -125,11 +125,22 @@ pub fn walk_under(
 /// in a home directory kept in git whose `.gitignore` says `*`, an ignored build or vendor
 /// directory), or a repository of its own, only with its own.
 pub fn walk_base(root: &Path) -> PathBuf {
-    let top = root.ancestors().find(|a| a.join(".git").exists());
-    match top {
+    match git_top(root) {
         Some(top) if top != root && reach(top, root, true, None) == root => top.to_path_buf(),
         _ => root.to_path_buf(),
     }
+}
+
+/// The top of the git work tree `path` is in: the nearest directory at or above it holding
+/// `.git` (a directory, or a worktree's or submodule's file).
+fn git_top(path: &Path) -> Option<&Path> {
+    path.ancestors().find(|a| a.join(".git").exists())
+}
+
+/// Whether `real`, a canonical path, lies outside the root whose canonical path is `real_root`
+/// (everything does when the root cannot be resolved).
+fn outside(real_root: Option<&PathBuf>, real: &Path) -> bool {
+    real_root.is_none_or(|r| !real.starts_with(r))
 }
 
 /// The deepest directory on the way from `base` down to `dir` (a directory under it) that a walk
@@ -248,7 +259,7 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
     let mut base = walk_base(patterns_root);
     let rules_base = base.clone();
     // Asked while the walk runs.
-    let tracked = root.ancestors().any(|a| a.join(".git").exists()).then(|| {
+    let tracked = git_top(root).is_some().then(|| {
         let root = root.clone();
         std::thread::spawn(move || tracked_ignored(&root))
     });
@@ -297,9 +308,9 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                     // (A broken link resolves nowhere and is reported below.)
                     if dent.path_is_symlink() && dent.depth() > 0 {
                         let real = std::fs::canonicalize(dent.path());
-                        let outside = real.as_ref().is_ok_and(|real| {
-                            real_root.as_ref().is_none_or(|r| !real.starts_with(r))
-                        });
+                        let outside = real
+                            .as_ref()
+                            .is_ok_and(|real| outside(real_root.as_ref(), real));
                         if let Ok(real) = real
                             && !outside
                             && let (Ok(mut l), Ok(mut met)) = (linked.lock(), links.lock())
@@ -359,9 +370,8 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                     // (`sub/up -> ..`), which a walk from the root itself never follows.
                     if let Some(at) = error_path(&e)
                         && (!at.starts_with(root)
-                            || std::fs::canonicalize(at).is_ok_and(|real| {
-                                real_root.as_ref().is_none_or(|r| !real.starts_with(r))
-                            }))
+                            || std::fs::canonicalize(at)
+                                .is_ok_and(|real| outside(real_root.as_ref(), &real)))
                     {
                         tracing::info!("{}: outside the root; not indexed", at.display());
                         return WalkState::Continue;
@@ -382,11 +392,6 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
         })
     });
     let mut entries = entries.into_inner().unwrap_or_default();
-    entries.sort_by(|a, b| {
-        a.path
-            .cmp(&b.path)
-            .then_with(|| lossy_order(&a.abs, &b.abs))
-    });
     let mut linked = linked.into_inner().unwrap_or_default();
     let mut dirs = dirs.into_inner().unwrap_or_default();
     let tracked = tracked.and_then(|t| t.join().ok()).unwrap_or_default();
@@ -396,29 +401,29 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
         rules.git = false;
         let have: std::collections::HashSet<String> =
             entries.iter().map(|e| e.path.clone()).collect();
-        // Never through a link out of the root (a tracked directory replaced by one).
-        let inside = |p: &Path| {
-            std::fs::canonicalize(p)
-                .is_ok_and(|real| real_root.as_ref().is_some_and(|r| real.starts_with(r)))
-        };
+        // Each directory on the way down to one of them, and whether it is a directory inside
+        // the root (never a link out of it: a tracked directory replaced by one).
+        let mut known: std::collections::HashMap<PathBuf, bool> = std::collections::HashMap::new();
         for rel in tracked {
             let abs = root.join(&rel);
             if have.contains(&rel) || rules.skips(&abs) {
                 continue;
             }
-            // The directories down to it are watched, and a change there or to it is never
-            // deferred, also while it is gone from the work tree (`lib/x/` deleted, then
-            // checked out again).
-            dirs.extend(
-                abs.ancestors()
-                    .skip(1)
-                    .take_while(|d| d.starts_with(root))
-                    .filter(|d| d.is_dir() && inside(d))
-                    .map(Path::to_path_buf),
-            );
+            for dir in abs.ancestors().skip(1).take_while(|d| d.starts_with(root)) {
+                if known.contains_key(dir) {
+                    break;
+                }
+                let real = std::fs::canonicalize(dir);
+                let inside =
+                    dir.is_dir() && real.is_ok_and(|real| !outside(real_root.as_ref(), &real));
+                known.insert(dir.to_path_buf(), inside);
+            }
+            // A change there or to it is never deferred, also while it is gone from the work
+            // tree (`lib/x/` deleted, then checked out again).
             linked.push(abs.clone());
+            let in_root = abs.parent().and_then(|d| known.get(d)) == Some(&true);
             let meta = match std::fs::symlink_metadata(&abs) {
-                Ok(m) if m.is_file() && inside(&abs) => m,
+                Ok(m) if m.is_file() && in_root => m,
                 _ => continue,
             };
             entries.push(Entry {
@@ -433,16 +438,23 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                 abs,
             });
         }
-        entries.sort_by(|a, b| {
-            a.path
-                .cmp(&b.path)
-                .then_with(|| lossy_order(&a.abs, &b.abs))
-        });
+        // Their directories are watched.
+        dirs.extend(
+            known
+                .into_iter()
+                .filter(|(_, inside)| *inside)
+                .map(|(d, _)| d),
+        );
     }
+    entries.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then_with(|| lossy_order(&a.abs, &b.abs))
+    });
     let mut warnings = warns.into_inner().unwrap_or_default();
     warnings.extend(unfiltered(
         root,
-        &base,
+        &rules_base,
         dangling.into_inner().unwrap_or_default(),
         overrides.as_ref(),
     ));
@@ -552,6 +564,9 @@ fn unfiltered(
     links: Vec<(PathBuf, String)>,
     overrides: Option<&ignore::overrides::Override>,
 ) -> Vec<String> {
+    if links.is_empty() {
+        return Vec::new();
+    }
     let mut skips = Skips::judging(root, base, overrides.cloned());
     let mut out = Vec::new();
     for (path, warning) in links {
