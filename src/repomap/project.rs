@@ -48,7 +48,10 @@ pub fn is_test_path(path: &str) -> bool {
         return true;
     }
     let stem = name.split('.').next().unwrap_or(name);
-    stem.starts_with("test_")
+    // A module of tests beside the code it tests: Rust's `src/cost/tests.rs` (`mod tests;`),
+    // a Django app's `polls/tests.py`.
+    stem == "tests"
+        || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
         || name.contains(".test.")
@@ -66,15 +69,22 @@ const XUNIT_NAMED: &[&str] = &[".java", ".kt", ".scala", ".groovy", ".cs", ".php
 
 /// What a test file is named after, by the conventions of its language: `test_parser.py`,
 /// `parser_test.go`, `ParserTest.java`, `TestParser.java`, `parser.test.ts`, `test-parser.js`
-/// and `tests/parser.rs` all give `parser`. Lowercased, letters and digits only, so that it
+/// and `tests/parser.rs` all give `parser`; a module of tests beside its code gives its
+/// directory's name (`src/cost/tests.rs`, `polls/tests.py`: `cost`, `polls`). Lowercased, letters and digits only, so that it
 /// compares with [`test_subject`]; `None` for a file that is not a test, or a name too short to
 /// say anything (`t.py`).
 pub fn tested_name(path: &str) -> Option<String> {
     if !is_test_path(path) {
         return None;
     }
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
     let stem = name.split('.').next().unwrap_or(name);
+    if stem == "tests" {
+        let dir = dirs.rsplit('/').next().unwrap_or("");
+        return (!matches!(dir, "tests" | "test" | "__tests__" | "testing"))
+            .then(|| comparable(dir))
+            .flatten();
+    }
     let upper_after = |rest: &str| rest.starts_with(|c: char| c.is_ascii_uppercase());
     let core = ["test_", "test-", "tests_"]
         .iter()
@@ -424,6 +434,9 @@ mod tests {
         assert!(!is_test_path("deps/nghttp2/lib/nghttp2_priority_spec.c"));
         assert!(!is_test_path("pkg/api/swagger_spec.go"));
         assert!(!is_test_path("app/models/user.rb"));
+        assert!(is_test_path("src/cost/tests.rs"));
+        assert!(is_test_path("polls/tests.py"));
+        assert!(!is_test_path("src/cost/testsuite.rs"));
     }
 
     #[test]
@@ -446,6 +459,8 @@ mod tests {
             ("tests/test_http_client.py", "src/http-client.py"),
             ("spec/models/user_spec.rb", "app/models/user.rb"),
             ("Shop.UnitTests/CartTests.cs", "Shop/Cart.cs"),
+            ("src/cost/tests.rs", "src/cost/mod.rs"),
+            ("polls/tests.py", "polls/__init__.py"),
         ] {
             assert_eq!(
                 tested_name(test),
@@ -457,6 +472,8 @@ mod tests {
         // Not a test, or a name too short to pair anything.
         assert_eq!(tested_name("Lib/webbrowser.py"), None);
         assert_eq!(tested_name("tests/t.py"), None);
+        assert_eq!(tested_name("tests/tests.rs"), None);
+        assert_eq!(tested_name("tests.py"), None);
         assert_eq!(test_subject("a.c"), None);
         // `Testing` is a word, not a marker; `_tests` is one before `_test`.
         assert_eq!(
