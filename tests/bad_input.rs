@@ -587,6 +587,62 @@ fn a_tree_vibe_cannot_write_to_keeps_its_index_in_the_user_data_dir() {
     }
 }
 
+/// Neither the tree nor the user's data directory can hold the index (here `.vibe` and the
+/// data directory's `indexes` are files, which stops root too): the commands that read the
+/// index keep it in memory and say so; `vibe watch`, whose index is for other commands, and
+/// `vibe chat`, which keeps its sessions there, refuse, naming where. Nothing is written.
+#[test]
+fn an_index_with_nowhere_to_go_is_kept_in_memory_by_the_commands_that_read_it() {
+    let t = Test::new();
+    t.write("src/frames.py", "def parse_frame(b):\n    return b\n");
+    t.write(".vibe", "not a directory\n");
+    let indexes = t.home.path().join("indexes");
+    std::fs::write(&indexes, "not a directory either\n").unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        let map = t.run(&["map", "--json"]);
+        assert_eq!(map.code(), 0, "{}", map.stderr());
+        assert!(
+            map.stderr().contains(".vibe")
+                && map.stderr().contains("indexes")
+                && map.stderr().contains("in memory")
+                && map.stderr().contains("VIBE_HOME"),
+            "{}",
+            map.stderr()
+        );
+        assert!(map.stdout().contains("parse_frame"), "{}", map.stdout());
+    }
+    let j = t.run(&["context", "parse_frame is wrong", "--json"]);
+    assert_eq!(j.code(), 0, "{}", j.stderr());
+    assert_eq!(
+        j.json()["files"][0]["path"],
+        "src/frames.py",
+        "{}",
+        j.stdout()
+    );
+    let stats = t.run(&["map", "--stats"]);
+    assert_eq!(stats.code(), 0, "{}", stats.stderr());
+    assert!(
+        stats.stdout().starts_with("index: in memory"),
+        "{}",
+        stats.stdout()
+    );
+    let watch = t.run(&["watch", "--json"]);
+    assert_ne!(watch.code(), 0, "{}", watch.stdout());
+    assert!(
+        watch.stderr().contains("indexes") && !watch.stderr().contains("in memory"),
+        "{}",
+        watch.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.root().join(".vibe")).unwrap_or_default(),
+        "not a directory\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&indexes).unwrap_or_default(),
+        "not a directory either\n"
+    );
+}
+
 #[test]
 fn directory_that_is_a_regular_file() {
     let t = Test::new();

@@ -129,7 +129,11 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
             p.push(suffix);
             std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
         };
-        let index_bytes = size("") + size("-wal");
+        let index_bytes = if store.is_memory() {
+            0
+        } else {
+            size("") + size("-wal")
+        };
         if args.json {
             print_json(&StatsJson {
                 schema: "vibe.map.stats/1",
@@ -139,7 +143,12 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
                 run: &report,
             })?;
         } else {
-            print(&stats_text(&stats, &report, store.path(), index_bytes))?;
+            let index = if store.is_memory() {
+                "in memory, for this command only".to_string()
+            } else {
+                format!("{} ({})", store.path().display(), human_bytes(index_bytes))
+            };
+            print(&stats_text(&stats, &report, &index))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -210,19 +219,11 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn stats_text(
-    s: &render::Stats,
-    r: &repomap::IndexReport,
-    index: &Path,
-    index_bytes: u64,
-) -> String {
+/// `index` says where the index is, and its size.
+fn stats_text(s: &render::Stats, r: &repomap::IndexReport, index: &str) -> String {
     use render::thousands as t;
     let mut o = String::new();
-    o.push_str(&format!(
-        "index: {} ({})\n",
-        index.display(),
-        human_bytes(index_bytes)
-    ));
+    o.push_str(&format!("index: {index}\n"));
     let other: u64 = s.other_text.values().sum();
     let skipped: u64 = s.skipped.values().sum();
     o.push_str(&format!(

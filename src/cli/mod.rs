@@ -351,6 +351,7 @@ pub fn index(
     use std::io::IsTerminal;
     let opts = crate::repomap::Options {
         progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+        memory: true,
     };
     let (store, report) = crate::repomap::index(root, config, &opts)
         .with_context(|| format!("indexing {}", root.display()))?;

@@ -48,6 +48,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Options {
     /// Show a progress bar on stderr if indexing takes more than a second.
     pub progress: bool,
+    /// When neither the tree nor the user's data directory can hold the index, keep it in
+    /// memory for this process ([`Store::open_or_memory`]): for commands that need it for
+    /// their run alone.
+    pub memory: bool,
 }
 
 /// What an index run did, and how long each phase took.
@@ -111,7 +115,11 @@ pub fn check_root(root: &Path) -> Result<PathBuf> {
 pub fn index(root: &Path, cfg: &Config, opts: &Options) -> Result<(Store, IndexReport)> {
     let start = Instant::now();
     let mut warnings = Vec::new();
-    let mut store = Store::open(root, &mut |w| warnings.push(w))?;
+    let mut store = if opts.memory {
+        Store::open_or_memory(root, &mut |w| warnings.push(w))?
+    } else {
+        Store::open(root, &mut |w| warnings.push(w))?
+    };
     let opened = start.elapsed();
     let result = run(&mut store, root, cfg, opts);
     let mut report = match result {

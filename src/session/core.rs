@@ -505,7 +505,7 @@ impl Core {
         let (store, report) = crate::repomap::index(
             &self.root,
             &self.config,
-            &crate::repomap::Options { progress: false },
+            &crate::repomap::Options::default(),
         )?;
         for w in report.warnings {
             tracing::warn!("{w}");

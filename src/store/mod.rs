@@ -186,6 +186,9 @@ impl Error {
     }
 }
 
+/// SQLite's name for a database in memory (see [`Store::open_or_memory`]).
+const MEMORY: &str = ":memory:";
+
 /// Where the index of a tree that vibe cannot write to is kept: the user's data directory,
 /// `indexes/<the root's name>-<FNV-1a of its canonical path>`.
 pub fn fallback_dir(root: &Path) -> PathBuf {
@@ -470,6 +473,20 @@ impl Store {
     /// away while `vibe watch` runs does not come back as an empty `<root>/.vibe/`
     /// ([`Error::NoRoot`]).
     pub fn open(root: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
+        Self::open_with(root, warn, false)
+    }
+
+    /// Opens the index of `root` as [`Store::open`] does, and when neither the tree nor the
+    /// user's data directory can hold it (a read-only checkout with no writable home: a
+    /// container's user whose `HOME` is `/`), keeps it in memory for this process, said
+    /// through `warn`: the command works, and the next one indexes the tree again. For
+    /// commands that need the index for their run alone; not for one that keeps it for others
+    /// (`vibe watch`) or keeps what the user makes in it (chat sessions).
+    pub fn open_or_memory(root: &Path, warn: &mut dyn FnMut(String)) -> Result<Store> {
+        Self::open_with(root, warn, true)
+    }
+
+    fn open_with(root: &Path, warn: &mut dyn FnMut(String), memory: bool) -> Result<Store> {
         let own = root.join(".vibe");
         let made = match std::fs::create_dir(&own) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -488,21 +505,48 @@ impl Store {
         match made.and_then(|own| Self::open_in(&own, warn)) {
             Err(e) if e.is_unwritable() => {
                 let dir = fallback_dir(root);
-                if !dir.join("index.db").exists() {
-                    warn(format!(
-                        "{}; keeping the index of this tree in {} instead",
-                        e.to_string().lines().next().unwrap_or_default(),
-                        dir.display()
-                    ));
+                let first = e.reason();
+                let known = dir.join("index.db").exists();
+                let elsewhere = std::fs::create_dir_all(&dir)
+                    .map_err(|source| Error::Io {
+                        path: dir.clone(),
+                        source,
+                    })
+                    .and_then(|()| Self::open_in(&dir, warn));
+                match elsewhere {
+                    Ok(store) => {
+                        if !known {
+                            warn(format!(
+                                "{first}; keeping the index of this tree in {} instead",
+                                dir.display()
+                            ));
+                        }
+                        Ok(store)
+                    }
+                    Err(e) if memory && e.is_unwritable() => {
+                        warn(format!(
+                            "{first}; {}; keeping the index of this tree in memory for this \
+                             command, and the next one indexes it again (make the tree \
+                             writable, or set VIBE_HOME to a writable directory)",
+                            e.reason()
+                        ));
+                        Self::in_memory()
+                    }
+                    Err(e) => Err(e),
                 }
-                std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-                    path: dir.clone(),
-                    source,
-                })?;
-                Self::open_in(&dir, warn)
             }
             other => other,
         }
+    }
+
+    /// A fresh index in memory (see [`Store::open_or_memory`]).
+    fn in_memory() -> Result<Store> {
+        Self::try_open(Path::new(MEMORY))
+    }
+
+    /// Whether this index lives in memory only, and goes with the process.
+    pub fn is_memory(&self) -> bool {
+        self.path == Path::new(MEMORY)
     }
 
     /// Opens the index in `dir`, which exists.
@@ -530,6 +574,11 @@ impl Store {
     /// Sets the database aside (as `index.db.broken`) and opens a fresh one, unless another
     /// process has done so since this store opened it.
     pub fn rebuild(self, warn: &mut dyn FnMut(String), reason: &Error) -> Result<Store> {
+        if self.is_memory() {
+            drop(self);
+            warn(format!("{}; rebuilding it in memory", reason.reason()));
+            return Self::in_memory();
+        }
         let (path, file) = (self.path.clone(), self.file);
         drop(self);
         Self::fresh(&path, warn, reason, file)
@@ -695,6 +744,7 @@ impl Store {
     }
 
     fn try_open(path: &Path) -> Result<Store> {
+        let memory = path == Path::new(MEMORY);
         let e = sql(path);
         let mut conn = connect(path, rusqlite::OpenFlags::default(), BUSY_TIMEOUT)?;
         conn.busy_handler(Some(index_busy)).map_err(&e)?;
@@ -717,8 +767,8 @@ impl Store {
                 reason: format!("is damaged: its table `{missing}` is missing"),
             });
         }
-        let file = file_id(path);
-        if let Ok(mut opened) = OPENED.lock() {
+        let file = if memory { None } else { file_id(path) };
+        if !memory && let Ok(mut opened) = OPENED.lock() {
             opened.retain(|(p, _)| p != path);
             opened.push((path.to_path_buf(), file));
         }
@@ -1967,6 +2017,34 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join(".vibe/.gitignore"))?,
             "*\n"
+        );
+        Ok(())
+    }
+
+    /// An index in memory is used as one on disk, and a rebuild of it makes another in memory
+    /// (never a file named `:memory:` in the current directory, nor its lock).
+    #[test]
+    fn an_index_in_memory_rebuilds_in_memory() -> std::result::Result<(), Box<dyn std::error::Error>>
+    {
+        let store = Store::in_memory()?;
+        assert!(store.is_memory());
+        assert_eq!(store.file, None);
+        assert_eq!(store.read()?.files()?.len(), 0);
+        let reason = Error::Unusable {
+            path: store.path().to_path_buf(),
+            reason: "is damaged".into(),
+        };
+        let mut said = Vec::new();
+        let again = store.rebuild(&mut |w| said.push(w), &reason)?;
+        assert!(again.is_memory());
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].ends_with("rebuilding it in memory"), "{said:?}");
+        assert!(!Path::new(":memory:").exists() && !Path::new(":memory:.lock").exists());
+        assert!(
+            OPENED
+                .lock()
+                .map(|o| o.iter().all(|(p, _)| p != Path::new(MEMORY)))
+                .unwrap_or(true)
         );
         Ok(())
     }

@@ -469,7 +469,8 @@ pub fn watch(root: &Path, config: &Config, hooks: Hooks<'_>) -> anyhow::Result<(
     let mut watches = Watches::new(root);
     let mut pending = Pending::default();
     let mut config = config.clone();
-    let opts = crate::repomap::Options { progress: false };
+    // Not in memory: the index a watch keeps is for other commands to read.
+    let opts = crate::repomap::Options::default();
     // Registered before the first run where one registration watches the tree; on Linux, after
     // it (its walk says which directories to watch), and a second run finds what changed before
     // the registrations (a walk that finds nothing changed: 0.3 s on Node.js's tree).
