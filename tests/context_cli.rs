@@ -2182,6 +2182,78 @@ fn no_match_falls_back_to_the_map_ranking() {
     assert_exact(&j, Encoding::O200kBase);
 }
 
+/// A repository's `.gitattributes` marks: a file marked `linguist-generated` or
+/// `linguist-vendored` (by the root's file or a deeper one) counts as generated code does
+/// (×0.2, the reason says which mark), one they unset the mark on is not discounted for its
+/// path (`deps/`), and with nothing else matching, marked files come last.
+#[test]
+fn files_the_gitattributes_mark_generated_or_vendored_count_less() {
+    let t = Test::new();
+    let grammar = "def parse_grammar(tokens):\n    \"\"\"Parse the grammar's tokens into rules.\"\"\"\n    return tokens\n";
+    t.write(
+        ".gitattributes",
+        "* text=auto\nsrc/grammar_tables.py linguist-generated=true\ndeps/** -linguist-vendored\n",
+    )
+    .write("src/grammar_tables.py", grammar)
+    .write("src/grammar.py", grammar)
+    .write("lib/.gitattributes", "old_grammar.py linguist-vendored\n")
+    .write("lib/old_grammar.py", grammar)
+    .write("deps/grammar/grammar_impl.py", grammar)
+    .write("vendor/grammar/grammar_vendored.py", grammar);
+    let j = t
+        .run(&["context", "parse_grammar fails on empty rules", "--json"])
+        .json();
+    let reasons = |p: &str| {
+        j["files"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["path"] == p))
+            .map(|f| f["reasons"].to_string())
+            .unwrap_or_else(|| panic!("{p} not ranked: {j}"))
+    };
+    assert!(
+        reasons("src/grammar_tables.py")
+            .contains("marked linguist-generated in .gitattributes (×0.2)"),
+        "{j}"
+    );
+    assert!(
+        reasons("lib/old_grammar.py").contains("marked linguist-vendored in .gitattributes (×0.2)"),
+        "{j}"
+    );
+    assert!(
+        !reasons("deps/grammar/grammar_impl.py").contains("×0.2"),
+        "{j}"
+    );
+    assert!(
+        reasons("vendor/grammar/grammar_vendored.py").contains("vendored or generated (×0.2)"),
+        "{j}"
+    );
+    let ranked = paths(&j);
+    let mut first: Vec<&str> = ranked[..2].iter().map(String::as_str).collect();
+    first.sort_unstable();
+    assert_eq!(
+        first,
+        ["deps/grammar/grammar_impl.py", "src/grammar.py"],
+        "{j}"
+    );
+    // Nothing matches: the marked files come last, with the vendored one.
+    let j = t.run(&["context", "zzqx", "--json"]).json();
+    let ranked = paths(&j);
+    let mut last: Vec<&str> = ranked[ranked.len() - 3..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    last.sort_unstable();
+    assert_eq!(
+        last,
+        [
+            "lib/old_grammar.py",
+            "src/grammar_tables.py",
+            "vendor/grammar/grammar_vendored.py"
+        ],
+        "{j}"
+    );
+}
+
 /// When nothing matches, code the map does not parse is listed too: after the parsed files,
 /// in path order, vendored code last; and in a repository of nothing else (Ruby here), it is
 /// what comes, not "no source file is indexed".

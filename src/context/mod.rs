@@ -23,6 +23,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::repomap::attributes::{Linguist, Marks};
 use crate::repomap::extract::Symbol;
 use crate::repomap::project::Project;
 use crate::repomap::rank::{Edges, Graph, Input};
@@ -179,6 +180,7 @@ fn candidate_of<'a>(
     f: &'a FileRow,
     lex_by_id: &HashMap<i64, &'a LexiconRow>,
     entry: &HashSet<&str>,
+    marks: Marks,
 ) -> rank::Candidate<'a> {
     rank::Candidate {
         file: f,
@@ -192,6 +194,7 @@ fn candidate_of<'a>(
                 passage_terms: r.passage_terms,
             }),
         entry_point: entry.contains(f.path.as_str()),
+        marks,
     }
 }
 
@@ -824,7 +827,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let naming: Vec<rank::Candidate> = files
             .iter()
             .chain(&texts)
-            .map(|f| candidate_of(f, &lex_by_id, &entry))
+            .map(|f| candidate_of(f, &lex_by_id, &entry, Marks::default()))
             .collect();
         let others: Vec<(&str, &str)> = not_ranked
             .iter()
@@ -857,9 +860,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     for n in named.iter_mut().filter(|n| n.index >= regular) {
         n.index = place[n.index - regular];
     }
+    let linguist = Linguist::load(root, files.iter().map(|f| f.path.as_str()));
     let candidates: Vec<rank::Candidate> = files
         .iter()
-        .map(|f| candidate_of(f, &lex_by_id, &entry))
+        .map(|f| candidate_of(f, &lex_by_id, &entry, linguist.marks(root, &f.path)))
         .collect();
     let analyzer = terms::Analyzer::default();
     let query = terms::query_terms(&analyzer, task);
@@ -1031,7 +1035,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             .filter(|&i| rank::is_source(candidates[i].file))
             .collect();
         let parsed = |i: usize| candidates[i].file.language.is_some();
-        let vendored = |i: usize| rank::is_vendored_or_generated(&files[i].path);
+        let vendored = |i: usize| candidates[i].vendored_or_generated();
         order.sort_by(|&a, &b| {
             vendored(a)
                 .cmp(&vendored(b))

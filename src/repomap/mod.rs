@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::store::{self, FileRow, IndexTx, NewFile, Store};
 
+pub mod attributes;
 pub mod extract;
 pub mod git;
 pub mod lang;

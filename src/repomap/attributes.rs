@@ -1,0 +1,291 @@
+//! What a repository's `.gitattributes` files say of its files for GitHub's Linguist:
+//! `linguist-generated` and `linguist-vendored`, the marks projects set on code a tool wrote or
+//! that came from elsewhere (`dist/** linguist-generated`, `third_party/** linguist-vendored`),
+//! and unset on code of theirs that looks otherwise (`deps/** -linguist-vendored`).
+//!
+//! Read as git reads attributes: a `.gitattributes` in a directory speaks for the files below
+//! it, a deeper one before a shallower one; within a file the last line that matches decides.
+//! Patterns are gitignore's, except that none is negative and a pattern that matches a
+//! directory does not reach the files in it (`vendor/** …` does, `vendor …` does not). Macro
+//! definitions (`[attr]…`), quoted patterns and `!attr` (back to unspecified) are not read;
+//! neither are `.git/info/attributes` and the user's global attributes, which GitHub does not
+//! see either.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+/// A `.gitattributes` larger than this is not read (a generated list of thousands of paths
+/// would cost more to match than it could tell).
+const MAX_BYTES: u64 = 1 << 20;
+
+/// What the attributes say of one file: `Some(true)` set, `Some(false)` unset
+/// (`-linguist-generated`, `linguist-generated=false`), `None` unspecified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    pub generated: Option<bool>,
+    pub vendored: Option<bool>,
+}
+
+impl Marks {
+    /// Set on either: the file is a tool's or another project's.
+    pub fn marked(self) -> bool {
+        self.generated == Some(true) || self.vendored == Some(true)
+    }
+
+    /// Unset on either and set on neither: the project says the file is its own.
+    pub fn unmarked(self) -> bool {
+        !self.marked() && (self.generated == Some(false) || self.vendored == Some(false))
+    }
+}
+
+/// The Linguist lines of one `.gitattributes`, one matcher per attribute: a line that sets
+/// it is a gitignore pattern that matches ("ignored"), one that unsets it a negated pattern
+/// ("whitelisted"), so that the last line that matches decides, as with attributes.
+struct File {
+    generated: Option<Gitignore>,
+    vendored: Option<Gitignore>,
+}
+
+/// The `.gitattributes` files of a tree that say anything of Linguist's marks, by directory
+/// (relative to the root, `""` for the root).
+#[derive(Default)]
+pub struct Linguist {
+    files: HashMap<String, File>,
+}
+
+impl Linguist {
+    /// Reads the `.gitattributes` of the root and of every directory on the way to `paths`
+    /// (relative to `root`, `/`-separated). A file that cannot be read is left out.
+    pub fn load<'a>(root: &Path, paths: impl Iterator<Item = &'a str>) -> Linguist {
+        let mut dirs: BTreeSet<&str> = BTreeSet::new();
+        dirs.insert("");
+        for path in paths {
+            let mut dir = path;
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if !dirs.insert(parent) {
+                    break;
+                }
+                dir = parent;
+            }
+        }
+        let mut files = HashMap::new();
+        for dir in dirs {
+            let at = root.join(dir);
+            if let Some(f) = read(&at) {
+                files.insert(dir.to_string(), f);
+            }
+        }
+        Linguist { files }
+    }
+
+    /// Whether any `.gitattributes` read says anything of Linguist's marks.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// What the attributes say of `path` (relative to the root, `/`-separated): for each mark,
+    /// the deepest `.gitattributes` with a line that matches it decides.
+    pub fn marks(&self, root: &Path, path: &str) -> Marks {
+        let mut out = Marks::default();
+        if self.files.is_empty() {
+            return out;
+        }
+        let full = root.join(path);
+        let mut dir = path;
+        loop {
+            dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+            if let Some(f) = self.files.get(dir) {
+                let decide = |m: &Option<Gitignore>, slot: &mut Option<bool>| {
+                    if slot.is_none()
+                        && let Some(m) = m
+                    {
+                        match m.matched(&full, false) {
+                            Match::Ignore(_) => *slot = Some(true),
+                            Match::Whitelist(_) => *slot = Some(false),
+                            Match::None => {}
+                        }
+                    }
+                };
+                decide(&f.generated, &mut out.generated);
+                decide(&f.vendored, &mut out.vendored);
+            }
+            if dir.is_empty() || (out.generated.is_some() && out.vendored.is_some()) {
+                return out;
+            }
+        }
+    }
+}
+
+/// The Linguist lines of `dir/.gitattributes`, if it has any.
+fn read(dir: &Path) -> Option<File> {
+    let path = dir.join(".gitattributes");
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_BYTES {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    if !text.contains("linguist-generated") && !text.contains("linguist-vendored") {
+        return None;
+    }
+    let mut generated = GitignoreBuilder::new(dir);
+    let mut vendored = GitignoreBuilder::new(dir);
+    let (mut any_generated, mut any_vendored) = (false, false);
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("[attr]") {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let Some(pattern) = words.next() else {
+            continue;
+        };
+        // Negative patterns are not allowed in attributes; quoted ones are C strings.
+        if pattern.starts_with('!') || pattern.starts_with('"') {
+            continue;
+        }
+        for attr in words {
+            let (builder, any) = match name(attr) {
+                "linguist-generated" => (&mut generated, &mut any_generated),
+                "linguist-vendored" => (&mut vendored, &mut any_vendored),
+                _ => continue,
+            };
+            let Some(set) = state(attr) else {
+                continue;
+            };
+            let glob = if set {
+                pattern.to_string()
+            } else {
+                format!("!{pattern}")
+            };
+            if builder.add_line(None, &glob).is_ok() {
+                *any = true;
+            }
+        }
+    }
+    let build = |b: GitignoreBuilder, any: bool| any.then(|| b.build().ok()).flatten();
+    let file = File {
+        generated: build(generated, any_generated),
+        vendored: build(vendored, any_vendored),
+    };
+    (file.generated.is_some() || file.vendored.is_some()).then_some(file)
+}
+
+/// The attribute's name in `name`, `-name`, `!name` or `name=value`.
+fn name(attr: &str) -> &str {
+    let attr = attr.trim_start_matches(['-', '!']);
+    attr.split_once('=').map_or(attr, |(n, _)| n)
+}
+
+/// Set (`name`, `name=true`, any value but `false`), unset (`-name`, `name=false`), or
+/// `None` for `!name` (unspecified: not read).
+fn state(attr: &str) -> Option<bool> {
+    if attr.starts_with('!') {
+        return None;
+    }
+    if attr.starts_with('-') {
+        return Some(false);
+    }
+    Some(match attr.split_once('=') {
+        Some((_, v)) => !v.eq_ignore_ascii_case("false") && v != "0",
+        None => true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).expect("dirs");
+            }
+            std::fs::write(p, text).expect("a file");
+        }
+        dir
+    }
+
+    #[test]
+    fn marks_follow_git_attribute_rules() {
+        let t = tree(&[
+            (
+                ".gitattributes",
+                "# Linguist\n\
+                 * text=auto\n\
+                 dist/** linguist-generated\n\
+                 *.pb.ts linguist-generated=true\n\
+                 api/gen.ts linguist-generated -diff\n\
+                 third_party/** linguist-vendored\n\
+                 third_party/ours/** -linguist-vendored\n\
+                 deps/** linguist-vendored=false\n\
+                 vendor linguist-vendored\n\
+                 docs/** !linguist-generated\n\
+                 [attr]gen linguist-generated\n\
+                 \"quoted name\" linguist-generated\n",
+            ),
+            (
+                "lib/.gitattributes",
+                "*.js linguist-generated\nkeep.js -linguist-generated\n",
+            ),
+            ("lib/sub/.gitattributes", "a.js linguist-vendored\n"),
+            ("other/.gitattributes", "* text eol=lf\n"),
+        ]);
+        let paths = [
+            "dist/app.js",
+            "src/x.pb.ts",
+            "api/gen.ts",
+            "third_party/z/z.c",
+            "third_party/ours/o.c",
+            "deps/uv/uv.c",
+            "vendor/v.go",
+            "lib/a.js",
+            "lib/keep.js",
+            "lib/sub/a.js",
+            "other/o.py",
+            "src/main.rs",
+        ];
+        let l = Linguist::load(t.path(), paths.iter().copied());
+        let m = |p: &str| l.marks(t.path(), p);
+        let set = |g, v| Marks {
+            generated: g,
+            vendored: v,
+        };
+        assert_eq!(m("dist/app.js"), set(Some(true), None));
+        assert!(m("dist/app.js").marked());
+        assert_eq!(m("src/x.pb.ts"), set(Some(true), None));
+        assert_eq!(m("api/gen.ts"), set(Some(true), None));
+        assert_eq!(m("third_party/z/z.c"), set(None, Some(true)));
+        // The later line unsets it for the project's own part.
+        assert_eq!(m("third_party/ours/o.c"), set(None, Some(false)));
+        assert!(m("third_party/ours/o.c").unmarked());
+        assert_eq!(m("deps/uv/uv.c"), set(None, Some(false)));
+        // A pattern that matches a directory does not reach its files.
+        assert_eq!(m("vendor/v.go"), Marks::default());
+        // The deeper file decides; the root's decides what it leaves open.
+        assert_eq!(m("lib/a.js"), set(Some(true), None));
+        assert_eq!(m("lib/keep.js"), set(Some(false), None));
+        assert_eq!(m("lib/sub/a.js"), set(Some(true), Some(true)));
+        assert_eq!(m("other/o.py"), Marks::default());
+        assert_eq!(m("src/main.rs"), Marks::default());
+        assert!(!m("src/main.rs").marked() && !m("src/main.rs").unmarked());
+        // Only the files that say something of Linguist are kept.
+        assert_eq!(l.files.len(), 3, "{:?}", l.files.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn no_attributes_no_marks() {
+        let t = tree(&[("src/a.py", "x = 1\n")]);
+        let l = Linguist::load(t.path(), ["src/a.py"].into_iter());
+        assert!(l.is_empty());
+        assert_eq!(l.marks(t.path(), "src/a.py"), Marks::default());
+        assert_eq!(state("linguist-generated=0"), Some(false));
+        assert_eq!(state("linguist-generated=FALSE"), Some(false));
+        assert_eq!(state("!linguist-generated"), None);
+        assert_eq!(name("-linguist-vendored"), "linguist-vendored");
+    }
+}
