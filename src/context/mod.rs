@@ -863,7 +863,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     let linguist = Linguist::load(root, files.iter().map(|f| f.path.as_str()));
     let candidates: Vec<rank::Candidate> = files
         .iter()
-        .map(|f| candidate_of(f, &lex_by_id, &entry, linguist.marks(root, &f.path)))
+        .map(|f| candidate_of(f, &lex_by_id, &entry, linguist.marks(&f.path)))
         .collect();
     let analyzer = terms::Analyzer::default();
     let query = terms::query_terms(&analyzer, task);

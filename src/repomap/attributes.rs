@@ -5,6 +5,8 @@
 //!
 //! Read as git reads attributes: a `.gitattributes` in a directory speaks for the files below
 //! it, a deeper one before a shallower one; within a file the last line that matches decides.
+//! For a root below the top of its repository (`vibe -C packages/app` in a monorepo), the
+//! files from the top down count too, as the walk reads the top's ignore files there.
 //! Patterns are gitignore's, except that none is negative and a pattern that matches a
 //! directory does not reach the files in it (`vendor/** …` does, `vendor …` does not). Macro
 //! definitions (`[attr]…`), quoted patterns and `!attr` (back to unspecified) are not read;
@@ -12,7 +14,7 @@
 //! see either.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -51,21 +53,41 @@ struct File {
 
 /// The `.gitattributes` files of a tree that say anything of Linguist's marks, by directory
 /// (relative to the root, `""` for the root).
-#[derive(Default)]
 pub struct Linguist {
+    /// Where the files are read from: the repository's top when the root is a directory of
+    /// it ([`super::walk::walk_base`]), else the root.
+    base: PathBuf,
+    /// The root's path under `base` (`packages/app/`), or empty.
+    prefix: String,
+    /// By directory under `base`, `""` for `base`.
     files: HashMap<String, File>,
 }
 
 impl Linguist {
-    /// Reads the `.gitattributes` of the root and of every directory on the way to `paths`
-    /// (relative to `root`, `/`-separated). A file that cannot be read is left out.
+    /// Reads the `.gitattributes` of every directory on the way to `paths` (relative to
+    /// `root`, `/`-separated), from the repository's top when `root` is below it. A file that
+    /// cannot be read is left out.
     pub fn load<'a>(root: &Path, paths: impl Iterator<Item = &'a str>) -> Linguist {
-        let mut dirs: BTreeSet<&str> = BTreeSet::new();
-        dirs.insert("");
+        let base = super::walk::walk_base(root);
+        let prefix = root
+            .strip_prefix(&base)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("{p}/"))
+            .unwrap_or_default();
+        let mut dirs: BTreeSet<String> = BTreeSet::new();
+        // The root's own directories, and those above it up to the base.
+        let mut above = prefix.trim_end_matches('/');
+        dirs.insert(String::new());
+        while !above.is_empty() {
+            dirs.insert(above.to_string());
+            above = above.rsplit_once('/').map_or("", |(d, _)| d);
+        }
         for path in paths {
             let mut dir = path;
             while let Some((parent, _)) = dir.rsplit_once('/') {
-                if !dirs.insert(parent) {
+                if !dirs.insert(format!("{prefix}{parent}")) {
                     break;
                 }
                 dir = parent;
@@ -73,12 +95,15 @@ impl Linguist {
         }
         let mut files = HashMap::new();
         for dir in dirs {
-            let at = root.join(dir);
-            if let Some(f) = read(&at) {
-                files.insert(dir.to_string(), f);
+            if let Some(f) = read(&base.join(&dir)) {
+                files.insert(dir, f);
             }
         }
-        Linguist { files }
+        Linguist {
+            base,
+            prefix,
+            files,
+        }
     }
 
     /// Whether any `.gitattributes` read says anything of Linguist's marks.
@@ -88,13 +113,14 @@ impl Linguist {
 
     /// What the attributes say of `path` (relative to the root, `/`-separated): for each mark,
     /// the deepest `.gitattributes` with a line that matches it decides.
-    pub fn marks(&self, root: &Path, path: &str) -> Marks {
+    pub fn marks(&self, path: &str) -> Marks {
         let mut out = Marks::default();
         if self.files.is_empty() {
             return out;
         }
-        let full = root.join(path);
-        let mut dir = path;
+        let under = format!("{}{path}", self.prefix);
+        let full = self.base.join(&under);
+        let mut dir = under.as_str();
         loop {
             dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
             if let Some(f) = self.files.get(dir) {
@@ -250,7 +276,7 @@ mod tests {
             "src/main.rs",
         ];
         let l = Linguist::load(t.path(), paths.iter().copied());
-        let m = |p: &str| l.marks(t.path(), p);
+        let m = |p: &str| l.marks(p);
         let set = |g, v| Marks {
             generated: g,
             vendored: v,
@@ -277,12 +303,42 @@ mod tests {
         assert_eq!(l.files.len(), 3, "{:?}", l.files.keys().collect::<Vec<_>>());
     }
 
+    /// A root below the top of its repository reads the files from the top down; a tree the
+    /// repository leaves out (ignored there) reads its own only.
+    #[test]
+    fn a_directory_of_a_repository_reads_the_files_from_its_top() {
+        let t = tree(&[
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            (".gitattributes", "packages/app/gen.js linguist-generated\n"),
+            (
+                "packages/.gitattributes",
+                "app/src/a.js linguist-vendored\n",
+            ),
+            ("packages/app/gen.js", "x\n"),
+            ("packages/app/src/a.js", "x\n"),
+            ("packages/app/src/b.js", "x\n"),
+            (".gitignore", "scratch/\n"),
+            ("scratch/.gitattributes", "own.js linguist-generated\n"),
+            ("scratch/own.js", "x\n"),
+            ("scratch/gen.js", "x\n"),
+        ]);
+        let root = t.path().join("packages/app");
+        let l = Linguist::load(&root, ["gen.js", "src/a.js", "src/b.js"].into_iter());
+        assert!(l.marks("gen.js").generated == Some(true));
+        assert!(l.marks("src/a.js").vendored == Some(true));
+        assert_eq!(l.marks("src/b.js"), Marks::default());
+        let root = t.path().join("scratch");
+        let l = Linguist::load(&root, ["own.js", "gen.js"].into_iter());
+        assert!(l.marks("own.js").generated == Some(true));
+        assert_eq!(l.marks("gen.js"), Marks::default());
+    }
+
     #[test]
     fn no_attributes_no_marks() {
         let t = tree(&[("src/a.py", "x = 1\n")]);
         let l = Linguist::load(t.path(), ["src/a.py"].into_iter());
         assert!(l.is_empty());
-        assert_eq!(l.marks(t.path(), "src/a.py"), Marks::default());
+        assert_eq!(l.marks("src/a.py"), Marks::default());
         assert_eq!(state("linguist-generated=0"), Some(false));
         assert_eq!(state("linguist-generated=FALSE"), Some(false));
         assert_eq!(state("!linguist-generated"), None);
