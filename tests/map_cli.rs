@@ -450,6 +450,89 @@ fn a_tree_its_enclosing_repository_leaves_out_is_read_with_its_own_ignore_files(
     assert_eq!(mapped(t.cmd_on(&t.root().join("wt/scratch/p"))), ["s.py"]);
 }
 
+/// The root found without `-C` does not depend on which runs came before: a `.vibe/` vibe made
+/// for an index run (at a repository's top, or with `-C` into one of its directories) marks no
+/// root, one the user made or `vibe init` wrote a config in does; in a tree without git the
+/// index vibe made at its top is still found. Of a project a repository leaves out, the
+/// highest directory that looks like one is the root (an autotools tree whose `src/` has its
+/// own Makefile). A repository at the user's home directory is not the root of the
+/// directories below it (dotfiles kept in git, other files untracked but not ignored).
+#[test]
+fn the_root_found_does_not_depend_on_the_runs_before() {
+    let t = Test::new();
+    util::git(t.root(), &["init", "-q"]);
+    t.write(".gitignore", "vendor/\nhello/\n");
+    t.write("app.py", "def app(): pass\n");
+    t.write("src/main.py", "def main(): pass\n");
+    t.write("vendor/libfoo/README.md", "# libfoo\n");
+    t.write("vendor/libfoo/src/parse.py", "def foo_parse(): pass\n");
+    t.write("hello/README", "hello\n");
+    t.write("hello/Makefile", "all:\n\t$(MAKE) -C src\n");
+    t.write("hello/src/Makefile", "all:\n\tcc main.c\n");
+    t.write("hello/src/main.c", "int main(void) { return 0; }\n");
+    t.write("hello/lib/util.h", "int util(void);\n");
+    let top = t.root().canonicalize().unwrap_or_default();
+    let root_of = |dir: &str| found_root(t.cmd_in(&top.join(dir)), &top);
+    assert_eq!(root_of("vendor/libfoo/src"), "vendor/libfoo");
+    // A run at the top makes its index there; the left-out project is still its own.
+    assert_eq!(root_of(""), "");
+    assert!(top.join(".vibe").is_dir());
+    std::fs::remove_dir_all(top.join("vendor/libfoo/.vibe")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(root_of("vendor/libfoo/src"), "vendor/libfoo");
+    // The highest directory that looks like a project, not the nearest.
+    assert_eq!(root_of("hello/src"), "hello");
+    // An index made with -C in a directory of the repository does not make it a root.
+    map_json(t.cmd_on(&top.join("src")));
+    assert!(top.join("src/.vibe").is_dir());
+    assert_eq!(root_of("src"), "");
+    // One the user made does, and so does a config `vibe init` wrote.
+    std::fs::remove_dir_all(top.join("src/.vibe")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir(top.join("src/.vibe")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(root_of("src"), "src");
+    std::fs::remove_dir_all(top.join("src/.vibe")).unwrap_or_else(|e| panic!("{e}"));
+    map_json(t.cmd_on(&top.join("src")));
+    t.write("src/.vibe/config.toml", "");
+    assert_eq!(root_of("src"), "src");
+
+    // A tree without git: the index vibe made at its top is found from below it.
+    let plain = Test::new();
+    plain.write("proj/pkg/a.py", "def a(): pass\n");
+    let above = plain.root().canonicalize().unwrap_or_default();
+    map_json(plain.cmd_in(&above.join("proj")));
+    assert_eq!(
+        found_root(plain.cmd_in(&above.join("proj/pkg")), &above),
+        "proj"
+    );
+
+    // A home directory kept in git, its other files untracked and not ignored.
+    let home = Test::new();
+    util::git(home.root(), &["init", "-q"]);
+    home.write(".bashrc", "alias ll='ls -l'\n");
+    home.write("Documents/taxes.md", "# Tax return\nrefund summary\n");
+    home.write("proj/pyproject.toml", "[project]\n");
+    home.write("proj/src/report.py", "def summary_report(): pass\n");
+    home.write("notes/todo.py", "def todo(): pass\n");
+    let h = home.root().canonicalize().unwrap_or_default();
+    let in_home = |dir: &str| {
+        let mut c = home.cmd_in(&h.join(dir));
+        c.env("HOME", &h);
+        found_root(c, &h)
+    };
+    assert_eq!(in_home("proj/src"), "proj");
+    assert_eq!(in_home("notes"), "notes");
+    assert_eq!(in_home(""), "");
+}
+
+/// The root `vibe map --json` run by `cmd` says it found, relative to `above`.
+fn found_root(cmd: std::process::Command, above: &std::path::Path) -> String {
+    let run = map_json(cmd);
+    let root = run.json()["root"].as_str().unwrap_or_default().to_string();
+    root.strip_prefix(above.to_str().unwrap_or_default())
+        .unwrap_or(&root)
+        .trim_start_matches('/')
+        .to_string()
+}
+
 /// Files git tracks though its ignore patterns match them (a `.gitignore` written after they
 /// were committed, a file added with `--force`) are indexed, as git keeps them; vibe's own rules
 /// (`.vibeignore`, `map.exclude`, hidden names) still leave them out, and so do the patterns for

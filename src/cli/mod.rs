@@ -295,25 +295,46 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 }
 
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory
-/// holding `.git` or `.vibe`, else the current directory. A repository found by its `.git`
-/// alone gives way to a project of its own that it leaves out
+/// holding `.git` or a `.vibe/` that marks a root ([`crate::store::is_a_chosen_root`]: not
+/// one vibe made for an index run), else the nearest holding a `.vibe/` vibe made (a tree
+/// without git, indexed from its top before), else the current directory. A repository found
+/// by its `.git` alone gives way to a project of its own that it leaves out
 /// ([`crate::repomap::walk::own_project`]): one unpacked in a home directory kept in git
 /// (whose `.gitignore` says `*`), or in an ignored vendor directory, whose files the
-/// repository's walk would not read.
+/// repository's walk would not read. A repository at the user's home directory is never the
+/// root of a directory below it (a home kept in git for its dotfiles, its other files
+/// untracked but not ignored): the project around the current directory is
+/// ([`crate::repomap::walk::project_around`]).
 fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    use crate::repomap::walk;
     if let Some(d) = dir {
         return Ok(crate::repomap::check_root(d)?);
     }
-    let cwd = std::env::current_dir()?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the current directory: {e}\nhint: it may have been deleted; cd to an \
+             existing directory, or pass -C DIR"
+        )
+    })?;
+    let chosen = crate::store::is_a_chosen_root;
     let found = match cwd
         .ancestors()
-        .find(|a| a.join(".git").exists() || a.join(".vibe").is_dir())
+        .find(|a| a.join(".git").exists() || chosen(a))
     {
-        Some(found) if found != cwd && !found.join(".vibe").is_dir() => {
-            crate::repomap::walk::own_project(found, &cwd).unwrap_or_else(|| found.to_path_buf())
+        Some(found) if found != cwd && !chosen(found) => {
+            let home =
+                directories::BaseDirs::new().and_then(|b| std::fs::canonicalize(b.home_dir()).ok());
+            if home.as_deref() == Some(found) {
+                walk::project_around(found, &cwd).unwrap_or_else(|| cwd.clone())
+            } else {
+                walk::own_project(found, &cwd).unwrap_or_else(|| found.to_path_buf())
+            }
         }
         Some(found) => found.to_path_buf(),
-        None => cwd,
+        None => cwd
+            .ancestors()
+            .find(|a| a.join(".vibe").is_dir())
+            .map_or_else(|| cwd.clone(), Path::to_path_buf),
     };
     Ok(crate::repomap::check_root(&found)?)
 }

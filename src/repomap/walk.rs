@@ -203,7 +203,7 @@ const OUTPUT_MARKERS: &[&str] = &[
 ];
 
 /// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
-/// file leaves it or a directory above it out, hidden names do not count), the nearest
+/// file leaves it or a directory above it out, hidden names do not count), the highest
 /// directory from `dir` up to the highest one left out that looks like a project of its own (a
 /// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]; not a tool's output,
 /// [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
@@ -216,16 +216,22 @@ pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
     if reached == dir {
         return None;
     }
-    let highest = dir
-        .ancestors()
-        .find(|a| a.parent() == Some(reached.as_path()))?;
-    let project = dir
-        .ancestors()
-        .take_while(|a| a.starts_with(highest))
-        .find(|a| looks_like_a_project(a))?;
-    let tracked = super::git::run_within(project, &["ls-files", "-z"], GIT_LIST_TIMEOUT);
+    let project = project_around(&reached, dir)?;
+    let tracked = super::git::run_within(&project, &["ls-files", "-z"], GIT_LIST_TIMEOUT);
     let holds_tracked = matches!(tracked, Ok(Some(ref out)) if !out.is_empty());
-    (!holds_tracked).then(|| project.to_path_buf())
+    (!holds_tracked).then_some(project)
+}
+
+/// The highest directory from `dir` up to (not including) `above` that looks like a project of
+/// its own ([`PROJECT_MARKERS`], not [`OUTPUT_MARKERS`]): an autotools tree whose `src/` has
+/// its own Makefile, a Cargo workspace whose members have their own Cargo.toml, is the whole
+/// tree. `None` when none does.
+pub fn project_around(above: &Path, dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .take_while(|a| *a != above && a.starts_with(above))
+        .filter(|a| looks_like_a_project(a))
+        .last()
+        .map(Path::to_path_buf)
 }
 
 /// See [`PROJECT_MARKERS`] and [`OUTPUT_MARKERS`].

@@ -186,6 +186,23 @@ impl Error {
     }
 }
 
+/// The file vibe writes in a `.vibe/` it made for an index (see [`is_a_chosen_root`]).
+pub const MADE_FOR_THE_INDEX: &str = "made-for-the-index";
+
+const MADE_NOTE: &[u8] = b"vibe made this directory to keep the index of the directory above it. \
+It does not make that directory a root when vibe looks for one from below it: a .vibe/ \
+directory without this file, or with a config.toml, does.\n";
+
+/// Whether `dir` is marked as a root by its `.vibe/`: one the user made (`mkdir .vibe`, or
+/// from before vibe wrote [`MADE_FOR_THE_INDEX`]), or one that holds a `config.toml` (`vibe
+/// init`). A `.vibe/` vibe made for an index run (with `-C` into a directory of a
+/// repository, or at a repository's top) is not: one run must not decide where later ones
+/// start.
+pub fn is_a_chosen_root(dir: &Path) -> bool {
+    let own = dir.join(".vibe");
+    own.is_dir() && (!own.join(MADE_FOR_THE_INDEX).exists() || own.join("config.toml").exists())
+}
+
 /// SQLite's name for a database in memory (see [`Store::open_or_memory`]).
 const MEMORY: &str = ":memory:";
 
@@ -489,6 +506,13 @@ impl Store {
     fn open_with(root: &Path, warn: &mut dyn FnMut(String), memory: bool) -> Result<Store> {
         let own = root.join(".vibe");
         let made = match std::fs::create_dir(&own) {
+            // Made here for the index, not by the user to mark a root: said inside it, so
+            // that finding the root does not take it for one (`cli::resolve_root`). A marker
+            // that cannot be written leaves the directory a root, as before there was one.
+            Ok(()) => {
+                let _ = crate::edit::atomic_write(&own.join(MADE_FOR_THE_INDEX), MADE_NOTE);
+                Ok(own)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoRoot {
                     path: root.to_path_buf(),
