@@ -643,6 +643,35 @@ fn an_index_with_nowhere_to_go_is_kept_in_memory_by_the_commands_that_read_it() 
     );
 }
 
+/// Run in a directory deleted under the shell: an error that says so and what to do, for the
+/// commands that find a root and for those that take paths (`tokens`), not a bare "No such
+/// file or directory".
+#[test]
+fn a_deleted_current_directory_is_named_as_the_problem() {
+    let t = Test::new();
+    for args in ["map", "tokens /dev/null", "context fix"] {
+        let gone = t.root().join("gone");
+        std::fs::create_dir(&gone).unwrap_or_else(|e| panic!("{e}"));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "cd '{}' && rmdir '{}' && exec '{}' {args}",
+                gone.display(),
+                gone.display(),
+                env!("CARGO_BIN_EXE_vibe")
+            ))
+            .env("VIBE_HOME", t.home.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args}: {stderr}");
+        assert!(
+            stderr.contains("cannot read the current directory") && stderr.contains("-C DIR"),
+            "{args}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn directory_that_is_a_regular_file() {
     let t = Test::new();

@@ -197,7 +197,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     d.display()
                 ),
             })?,
-            None => std::env::current_dir()?,
+            None => current_dir()?,
         };
         let root = resolve_root(dir).ok();
         let config = load_config(root.clone(), overrides)?;
@@ -245,7 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // FILE arguments are relative to -C DIR, else to the current directory.
             let cwd = match dir {
                 Some(d) => d.to_path_buf(),
-                None => std::env::current_dir()?,
+                None => current_dir()?,
             };
             let (root, config) = repo()?;
             heal::run(args, &cwd, &root, &config)
@@ -310,12 +310,7 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(d) = dir {
         return Ok(crate::repomap::check_root(d)?);
     }
-    let cwd = std::env::current_dir().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read the current directory: {e}\nhint: it may have been deleted; cd to an \
-             existing directory, or pass -C DIR"
-        )
-    })?;
+    let cwd = current_dir()?;
     let chosen = crate::store::is_a_chosen_root;
     let found = match cwd
         .ancestors()
@@ -337,6 +332,16 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
             .map_or_else(|| cwd.clone(), Path::to_path_buf),
     };
     Ok(crate::repomap::check_root(&found)?)
+}
+
+/// The current directory, or an error that says what to do (one deleted under the shell).
+fn current_dir() -> anyhow::Result<PathBuf> {
+    std::env::current_dir().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the current directory: {e}\nhint: it may have been deleted; cd to an \
+             existing directory, or pass -C DIR"
+        )
+    })
 }
 
 fn init_logging(verbose: u8) {
