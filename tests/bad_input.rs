@@ -626,6 +626,13 @@ fn an_index_with_nowhere_to_go_is_kept_in_memory_by_the_commands_that_read_it() 
         "{}",
         stats.stdout()
     );
+    let doctor = t.run(&["doctor", "--offline"]);
+    assert!(
+        doctor.stdout().contains("no index, and none can be kept")
+            && doctor.stdout().contains("VIBE_HOME"),
+        "{}",
+        doctor.stdout()
+    );
     let watch = t.run(&["watch", "--json"]);
     assert_ne!(watch.code(), 0, "{}", watch.stdout());
     assert!(
@@ -670,6 +677,31 @@ fn a_deleted_current_directory_is_named_as_the_problem() {
             "{args}: {stderr}"
         );
     }
+}
+
+/// A map budget too small for even the map's first line is an error that says how many tokens
+/// it needs (exit 2), as a context budget that small is; not an empty map and exit 0. `0`
+/// asks for the index alone (`map_cli::zero_budget_prints_nothing`).
+#[test]
+fn a_map_budget_that_holds_nothing_is_an_error() {
+    let t = Test::new();
+    t.write("a.py", "def a():\n    pass\n");
+    for n in ["1", "3"] {
+        let r = t.run(&["map", "--tokens", n]);
+        assert_eq!(r.code(), 2, "{n}: {}", r.stdout());
+        assert!(
+            r.stderr().contains(&format!("a map of {n} tokens"))
+                && r.stderr().contains("hint: give --tokens"),
+            "{}",
+            r.stderr()
+        );
+        assert_eq!(r.stdout(), "");
+    }
+    let r = t.run(&["-c", "map.tokens=5", "map"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    let r = t.run(&["map", "--tokens", "40"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stdout().starts_with("# repository map"), "{}", r.stdout());
 }
 
 #[test]

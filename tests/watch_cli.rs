@@ -193,7 +193,7 @@ fn assert_index_is_fresh(t: &Test) {
             &fresh.path().display().to_string(),
             "map",
             "--tokens",
-            "10",
+            "0",
         ])
         .env("VIBE_HOME", t.home.path())
         .env("TMPDIR", t.tmp.path())

@@ -290,6 +290,13 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
             },
             Err(e) => out.push(unreadable(&e)),
         }
+    } else if let Some(why) = crate::store::nowhere_to_keep(root) {
+        out.push(check(
+            "index",
+            Status::Problem,
+            format!("no index, and none can be kept: {why}; every command indexes the tree again, in memory"),
+            Some("make the tree writable, or set VIBE_HOME to a writable directory".into()),
+        ));
     } else {
         out.push(check(
             "index",

@@ -189,6 +189,20 @@ pub fn run(args: &MapArgs, root: &Path, config: &Config) -> anyhow::Result<ExitC
         map.files_shown,
         map.symbols_shown
     );
+    // `--tokens 0` asks for the index alone (it prints nothing); a budget that is not 0 and
+    // holds nothing is a mistake.
+    if budget > 0 && map.text.is_empty() && map.first_line > 0 {
+        return Err(UsageError {
+            message: format!(
+                "a map of {budget} tokens (--tokens, or map.tokens in the config) holds nothing, \
+                 not even its first line ({} tokens)\nhint: give --tokens {} or more (the \
+                 default is 2048), or --tokens 0 to bring the index up to date and print \
+                 nothing",
+                map.first_line, map.first_line
+            ),
+        }
+        .into());
+    }
     print(&map.text)?;
     Ok(ExitCode::SUCCESS)
 }

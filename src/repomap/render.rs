@@ -31,6 +31,9 @@ pub struct TextMap {
     pub budget: usize,
     pub files_shown: usize,
     pub symbols_shown: usize,
+    /// Tokens of the map's first line, the least a map that shows anything needs (0 for an
+    /// empty index).
+    pub first_line: usize,
 }
 
 /// Every line a file can contribute to a map: its path line, each definition at its nesting
@@ -305,8 +308,12 @@ pub fn text_map(
     let mut counter = CountCache::new(store, encoding);
     let mut out: Vec<String> = Vec::new();
     let mut used = 0usize;
+    let mut first_line = 0;
     for line in header(&files, &project) {
         let n = counter.count(&line)?;
+        if first_line == 0 {
+            first_line = n;
+        }
         if used + n > budget {
             break;
         }
@@ -362,6 +369,7 @@ pub fn text_map(
         budget,
         files_shown,
         symbols_shown,
+        first_line,
     })
 }
 

@@ -203,6 +203,47 @@ pub fn is_a_chosen_root(dir: &Path) -> bool {
     own.is_dir() && (!own.join(MADE_FOR_THE_INDEX).exists() || own.join("config.toml").exists())
 }
 
+/// Why no index of `root` can be kept on disk, so that every command keeps one in memory
+/// ([`Store::open_or_memory`]): neither its `.vibe/` nor the user's data directory's place for
+/// it ([`fallback_dir`]) can be made or written. Judged without writing (`vibe doctor` asks):
+/// each must be a directory this process may write in, or be creatable in the nearest one
+/// that exists. `None` when either can.
+pub fn nowhere_to_keep(root: &Path) -> Option<String> {
+    let own = root.join(".vibe");
+    let elsewhere = fallback_dir(root);
+    let why = |dir: &Path| -> Option<String> {
+        let existing = dir.ancestors().find(|a| a.symlink_metadata().is_ok())?;
+        let problem = if !existing.is_dir() {
+            "is not a directory"
+        } else if !writable(existing) {
+            "cannot be written"
+        } else {
+            return None;
+        };
+        Some(format!("{} {problem}", existing.display()))
+    };
+    let (a, b) = (why(&own)?, why(&elsewhere)?);
+    Some(format!("{a}, and {b}"))
+}
+
+/// Whether this process may create files in `dir` (`access(2)`; elsewhere than unix, whether
+/// the directory is not read-only).
+fn writable(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(dir).is_ok_and(|m| !m.permissions().readonly())
+    }
+}
+
 /// SQLite's name for a database in memory (see [`Store::open_or_memory`]).
 const MEMORY: &str = ":memory:";
 
