@@ -900,6 +900,17 @@ pub fn refers_to_last_commit(task: &str) -> bool {
 }
 
 /// Whether the task is about tests (then test files are not discounted).
+/// A test's name in camelCase: `TestCase`, `TestLedger`, `testLedger`, `LedgerTest`,
+/// `LedgerTests` (not `Testament`, `Latest`, `Contest`).
+fn names_a_test(w: &str) -> bool {
+    let upper_at = |i: usize| w[i..].starts_with(|c: char| c.is_ascii_uppercase());
+    let lower_before =
+        |i: usize| w[..i].ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (w.starts_with("Test") || w.starts_with("test")) && w.len() > 4 && upper_at(4)
+        || w.ends_with("Test") && w.len() > 4 && lower_before(w.len() - 4)
+        || w.ends_with("Tests") && w.len() > 5 && lower_before(w.len() - 5)
+}
+
 pub fn mentions_tests(task: &str) -> bool {
     let mut found = false;
     for_each_word(task, |w| {
@@ -919,8 +930,18 @@ pub fn mentions_tests(task: &str) -> bool {
                 | "flaky"
                 | "coverage"
                 | "e2e"
+                | "unittests"
+                | "testcase"
+                | "testcases"
+                | "testsuite"
+                | "testsuites"
+                | "doctest"
+                | "doctests"
         ) || l.starts_with("test_")
+            || l.starts_with("tests_")
             || l.ends_with("_test")
+            || l.ends_with("_tests")
+            || names_a_test(w)
         {
             found = true;
         }
@@ -1371,5 +1392,25 @@ mod tests {
         assert!(mentions_tests("Add a regression test for X"));
         assert!(mentions_tests("fix test_parse flakiness"));
         assert!(!mentions_tests("contest results are wrong"));
+        for task in [
+            "add a TestCase for ledger rounding",
+            "LedgerTest fails on leap days",
+            "rename testLedger",
+            "TestLedger: cover refunds",
+            "ParserTests are slow",
+            "split integration_tests by crate",
+            "run the unittests under valgrind",
+            "doctest output drifts",
+            "tests_helpers: share a tempdir",
+        ] {
+            assert!(mentions_tests(task), "{task}");
+        }
+        for task in [
+            "Testament of the ledger",
+            "Latest rates are stale",
+            "Contest closes early",
+        ] {
+            assert!(!mentions_tests(task), "{task}");
+        }
     }
 }

@@ -49,8 +49,8 @@ pub fn is_test_path(path: &str) -> bool {
     }
     let stem = name.split('.').next().unwrap_or(name);
     // A module of tests beside the code it tests: Rust's `src/cost/tests.rs` (`mod tests;`),
-    // a Django app's `polls/tests.py`.
-    stem == "tests"
+    // a Django app's `polls/tests.py` (not Go's `tests.go`: Go runs only `_test.go` files).
+    (stem == "tests" && !name.ends_with(".go"))
         || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
@@ -99,6 +99,26 @@ pub fn tested_name(path: &str) -> Option<String> {
         })
         .unwrap_or(stem);
     comparable(core)
+}
+
+/// Whether `test` is the test of `source`: named after it ([`tested_name`] is its
+/// [`test_subject`]), and for a module of tests beside its code, in its place too:
+/// `src/cost/tests.rs` tests `src/cost/mod.rs` or `src/cost.rs` (and `src/tests.rs` a crate's
+/// `src/main.rs` or `src/lib.rs`), not a `cost.rs` elsewhere; `polls/tests.py` tests
+/// `polls/__init__.py`, not `api/polls.py`.
+pub fn tests_pair(test: &str, source: &str) -> bool {
+    let (test_dir, test_name) = test.rsplit_once('/').unwrap_or(("", test));
+    if test_name.split('.').next() != Some("tests") {
+        return tested_name(test).is_some() && tested_name(test) == test_subject(source);
+    }
+    if !is_test_path(test) {
+        return false;
+    }
+    let (source_dir, source_name) = source.rsplit_once('/').unwrap_or(("", source));
+    let source_stem = source_name.split('.').next().unwrap_or(source_name);
+    let (parent, dir_name) = test_dir.rsplit_once('/').unwrap_or(("", test_dir));
+    (source_dir == test_dir && matches!(source_stem, "mod" | "lib" | "main" | "__init__" | "index"))
+        || (!dir_name.is_empty() && source_dir == parent && source_stem == dir_name)
 }
 
 /// The name a source file's tests are named after (see [`tested_name`]): its stem, or for a
@@ -437,6 +457,7 @@ mod tests {
         assert!(is_test_path("src/cost/tests.rs"));
         assert!(is_test_path("polls/tests.py"));
         assert!(!is_test_path("src/cost/testsuite.rs"));
+        assert!(!is_test_path("pkg/tests.go"));
     }
 
     #[test]
@@ -468,6 +489,25 @@ mod tests {
                 "{test} for {source}"
             );
             assert!(tested_name(test).is_some(), "{test}");
+            assert!(tests_pair(test, source), "{test} for {source}");
+        }
+        // A module of tests beside its code pairs in its place, not by name elsewhere.
+        for (test, source, pairs) in [
+            ("src/cost/tests.rs", "src/cost.rs", true),
+            ("src/tests.rs", "src/main.rs", true),
+            ("src/tests.rs", "src/lib.rs", true),
+            ("src/cost/tests.rs", "src/billing/cost.rs", false),
+            ("src/cost/tests.rs", "src/cost/ledger.rs", false),
+            ("accounts/tests.py", "api/accounts.py", false),
+            ("tests.py", "main.py", true),
+            ("pkg/tests.go", "pkg/pkg.go", false),
+            (
+                "Lib/test/test_webbrowser.py",
+                "Lib/other/webbrowser.py",
+                true,
+            ),
+        ] {
+            assert_eq!(tests_pair(test, source), pairs, "{test} for {source}");
         }
         // Not a test, or a name too short to pair anything.
         assert_eq!(tested_name("Lib/webbrowser.py"), None);
