@@ -451,7 +451,7 @@ const PAIRED_TEST_WITHIN: usize = 60;
 /// the 5th place, the test displaces the file ranked least likely of the five; recall@1 never
 /// changes (docs/context.md, "Tests and vendored code").
 fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
-    use crate::repomap::project::{is_test_path, test_subject, tested_name};
+    use crate::repomap::project::{is_test_path, tests_pair};
     let place = rank::paired_test_place();
     if place == 0 || ranking.files.len() <= place {
         return;
@@ -471,14 +471,9 @@ fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
     }
     let best_file = candidates[best.index].file;
     let best_path = &best_file.path;
-    let Some(subject) = test_subject(best_path) else {
-        return;
-    };
     let Some(pos) = ranking.files.iter().take(PAIRED_TEST_WITHIN).position(|s| {
         let f = candidates[s.index].file;
-        rank::is_source(f)
-            && kind(f) == kind(best_file)
-            && tested_name(&f.path).as_ref() == Some(&subject)
+        rank::is_source(f) && kind(f) == kind(best_file) && tests_pair(&f.path, best_path)
     }) else {
         return;
     };
