@@ -1728,10 +1728,18 @@ fn test_jobs(root: &Path, files: &[String], langs: &[Option<Lang>], config: &Con
     let mut jobs = Vec::new();
     let py = of(files, langs, &[Lang::Python]);
     if !py.is_empty() {
+        // A Django app's `tests.py` is a test file, but not one pytest collects (`test_*.py`,
+        // `*_test.py`): with nothing else, pytest would run, find no test and fail (exit 5).
         let has_tests = ["tests", "test", "conftest.py", "pytest.ini"]
             .iter()
             .any(|n| root.join(n).exists())
-            || py.iter().any(|f| crate::repomap::project::is_test_path(f));
+            || py.iter().any(|f| {
+                crate::repomap::project::is_test_path(f)
+                    && !f
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.starts_with("tests."))
+            });
         match which("pytest", &[]) {
             _ if !has_tests => {}
             None => jobs.push(not_installed("pytest", "pytest", &py)),
@@ -2110,6 +2118,26 @@ mod tests {
             Some("src/main/java")
         );
         assert_eq!(java_source_root(d.path(), "B.java"), None);
+        Ok(())
+    }
+
+    /// A Django app's `tests.py` alone starts no pytest run (pytest would collect nothing in
+    /// it and fail with exit 5); a `test_*.py` does.
+    #[test]
+    fn pytest_runs_for_the_files_it_collects() -> Result<(), Box<dyn std::error::Error>> {
+        let d = tools::TempDir::new("vibe-test")?;
+        std::fs::create_dir_all(d.path().join("polls"))?;
+        let config = Config::defaults();
+        let names = |files: &[&str]| {
+            let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+            let langs = vec![Some(Lang::Python); files.len()];
+            test_jobs(d.path(), &files, &langs, &config)
+                .into_iter()
+                .map(|j| j.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&["polls/tests.py"]), Vec::<String>::new());
+        assert_eq!(names(&["polls/test_models.py"]), ["pytest"]);
         Ok(())
     }
 

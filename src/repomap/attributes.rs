@@ -9,9 +9,11 @@
 //! files from the top down count too, as the walk reads the top's ignore files there.
 //! Patterns are gitignore's, except that none is negative and a pattern that matches a
 //! directory does not reach the files in it (`vendor/** …` does, `vendor …` does not). Macro
-//! definitions (`[attr]…`), quoted patterns and `!attr` (back to unspecified) are not read;
+//! definitions (`[attr]…`), quoted patterns, patterns with braces (literal to git, where
+//! the glob here would read alternatives) and `!attr` (back to unspecified) are not read;
 //! neither are `.git/info/attributes` and the user's global attributes, which GitHub does not
-//! see either.
+//! see either, a `.gitattributes` that is a link (git does not follow one) or one larger
+//! than 1 MiB.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -53,6 +55,7 @@ struct File {
 
 /// The `.gitattributes` files of a tree that say anything of Linguist's marks, by directory
 /// (relative to the root, `""` for the root).
+#[derive(Default)]
 pub struct Linguist {
     /// Where the files are read from: the repository's top when the root is a directory of
     /// it ([`super::walk::walk_base`]), else the root.
@@ -148,11 +151,15 @@ impl Linguist {
 /// The Linguist lines of `dir/.gitattributes`, if it has any.
 fn read(dir: &Path) -> Option<File> {
     let path = dir.join(".gitattributes");
-    let meta = std::fs::metadata(&path).ok()?;
+    // Not through a link: git (2.32 and later) does not read a `.gitattributes` that is one.
+    let meta = std::fs::symlink_metadata(&path).ok()?;
     if !meta.is_file() || meta.len() > MAX_BYTES {
         return None;
     }
-    let text = std::fs::read_to_string(&path).ok()?;
+    let bytes = std::fs::read(&path).ok()?;
+    // Git strips a byte-order mark, and reads bytes: a Latin-1 comment loses no line.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     if !text.contains("linguist-generated") && !text.contains("linguist-vendored") {
         return None;
     }
@@ -168,8 +175,9 @@ fn read(dir: &Path) -> Option<File> {
         let Some(pattern) = words.next() else {
             continue;
         };
-        // Negative patterns are not allowed in attributes; quoted ones are C strings.
-        if pattern.starts_with('!') || pattern.starts_with('"') {
+        // Negative patterns are not allowed in attributes; quoted ones are C strings; braces
+        // are literal to git (`*.{js,css}` matches no file), alternatives to the glob here.
+        if pattern.starts_with('!') || pattern.starts_with('"') || pattern.contains('{') {
             continue;
         }
         for attr in words {
@@ -205,8 +213,8 @@ fn name(attr: &str) -> &str {
     attr.split_once('=').map_or(attr, |(n, _)| n)
 }
 
-/// Set (`name`, `name=true`, any value but `false`), unset (`-name`, `name=false`), or
-/// `None` for `!name` (unspecified: not read).
+/// Set (`name`, `name=true`, any value but `false`, as Linguist reads them: `=0` too), unset
+/// (`-name`, `name=false`), or `None` for `!name` (unspecified: not read).
 fn state(attr: &str) -> Option<bool> {
     if attr.starts_with('!') {
         return None;
@@ -214,10 +222,7 @@ fn state(attr: &str) -> Option<bool> {
     if attr.starts_with('-') {
         return Some(false);
     }
-    Some(match attr.split_once('=') {
-        Some((_, v)) => !v.eq_ignore_ascii_case("false") && v != "0",
-        None => true,
-    })
+    Some(attr.split_once('=').is_none_or(|(_, v)| v != "false"))
 }
 
 #[cfg(test)]
@@ -260,7 +265,21 @@ mod tests {
             ),
             ("lib/sub/.gitattributes", "a.js linguist-vendored\n"),
             ("other/.gitattributes", "* text eol=lf\n"),
+            ("braces/.gitattributes", "*.{js,css} linguist-vendored\n"),
+            ("bom/.gitattributes", "\u{feff}*.js linguist-generated\n"),
         ]);
+        std::fs::create_dir_all(t.path().join("latin")).expect("dir");
+        std::fs::write(
+            t.path().join("latin/.gitattributes"),
+            b"# caf\xe9\n*.js linguist-generated\n",
+        )
+        .expect("a file");
+        std::fs::create_dir_all(t.path().join("linked")).expect("dir");
+        std::os::unix::fs::symlink(
+            t.path().join("lib/.gitattributes"),
+            t.path().join("linked/.gitattributes"),
+        )
+        .expect("a link");
         let paths = [
             "dist/app.js",
             "src/x.pb.ts",
@@ -274,6 +293,10 @@ mod tests {
             "lib/sub/a.js",
             "other/o.py",
             "src/main.rs",
+            "braces/a.js",
+            "bom/a.js",
+            "latin/a.js",
+            "linked/a.js",
         ];
         let l = Linguist::load(t.path(), paths.iter().copied());
         let m = |p: &str| l.marks(p);
@@ -299,8 +322,14 @@ mod tests {
         assert_eq!(m("other/o.py"), Marks::default());
         assert_eq!(m("src/main.rs"), Marks::default());
         assert!(!m("src/main.rs").marked() && !m("src/main.rs").unmarked());
+        // Git reads braces literally, strips a byte-order mark, reads any bytes, and does not
+        // follow a link.
+        assert_eq!(m("braces/a.js"), Marks::default());
+        assert_eq!(m("bom/a.js"), set(Some(true), None));
+        assert_eq!(m("latin/a.js"), set(Some(true), None));
+        assert_eq!(m("linked/a.js"), Marks::default());
         // Only the files that say something of Linguist are kept.
-        assert_eq!(l.files.len(), 3, "{:?}", l.files.keys().collect::<Vec<_>>());
+        assert_eq!(l.files.len(), 5, "{:?}", l.files.keys().collect::<Vec<_>>());
     }
 
     /// A root below the top of its repository reads the files from the top down; a tree the
@@ -339,8 +368,9 @@ mod tests {
         let l = Linguist::load(t.path(), ["src/a.py"].into_iter());
         assert!(l.is_empty());
         assert_eq!(l.marks("src/a.py"), Marks::default());
-        assert_eq!(state("linguist-generated=0"), Some(false));
-        assert_eq!(state("linguist-generated=FALSE"), Some(false));
+        assert_eq!(state("linguist-generated=false"), Some(false));
+        assert_eq!(state("linguist-generated=0"), Some(true));
+        assert_eq!(state("linguist-generated=FALSE"), Some(true));
         assert_eq!(state("!linguist-generated"), None);
         assert_eq!(name("-linguist-vendored"), "linguist-vendored");
     }
