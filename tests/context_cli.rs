@@ -558,6 +558,28 @@ fn named_files_come_first_and_missing_ones_are_warnings() {
         1,
         "{reasons}"
     );
+    // Nor are abbreviations and times; a missing file of a language vibe ranks unparsed is.
+    let j = t
+        .run(&[
+            "context",
+            "in util.py, call Billing.kt and user.rb at 5.pm, a.m. and i.e.",
+            "--json",
+        ])
+        .json();
+    let reasons = j["files"][0]["reasons"].to_string();
+    for missing in ["Billing.kt", "user.rb"] {
+        assert!(
+            reasons.contains(&format!(
+                "the task names {missing}, which is not an indexed file"
+            )),
+            "{reasons}"
+        );
+    }
+    assert_eq!(
+        reasons.matches("not an indexed file").count(),
+        2,
+        "{reasons}"
+    );
     assert!(
         j["context"]
             .as_str()
@@ -2180,6 +2202,46 @@ fn no_match_falls_back_to_the_map_ranking() {
     let reasons = j["files"][0]["reasons"].to_string();
     assert!(reasons.contains("no file matches the task"), "{reasons}");
     assert_exact(&j, Encoding::O200kBase);
+}
+
+/// A file name in a terminal's colour codes (a CI log pasted as it came), in typographic
+/// quotes or before a full stop of another script is named, its line kept; before, the
+/// escape bytes and the quotes stuck to it and the test file came first.
+#[test]
+fn file_names_in_colour_codes_and_typographic_quotes_are_named() {
+    let t = Test::new();
+    t.write(
+        "polls/models.py",
+        "class Question:\n    def was_published_recently(self):\n        return True\n",
+    )
+    .write(
+        "polls/tests.py",
+        "from .models import Question\n\ndef test_q():\n    assert Question()\n",
+    );
+    for task in [
+        "\x1b[1m\x1b[31mpolls/models.py\x1b[0m:3: AssertionError",
+        "Fix the bug in “polls/models.py”.",
+        "Fix the bug in \"polls/models.py\".",
+        "Fix the bug in ‘models.py’",
+        "修复 polls/models.py。",
+        "«polls/models.py» est faux",
+    ] {
+        let j = t.run(&["context", task, "--json"]).json();
+        assert_eq!(j["files"][0]["path"], "polls/models.py", "{task}: {j}");
+        let reasons = j["files"][0]["reasons"].to_string();
+        assert!(reasons.contains("named in the task"), "{task}: {reasons}");
+    }
+    let j = t
+        .run(&[
+            "context",
+            "\x1b[31mpolls/models.py\x1b[0m:3: AssertionError",
+            "--json",
+        ])
+        .json();
+    assert!(
+        j["files"][0]["reasons"].to_string().contains("line 3"),
+        "{j}"
+    );
 }
 
 /// A repository's `.gitattributes` marks: a file marked `linguist-generated` or

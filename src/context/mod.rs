@@ -729,13 +729,59 @@ fn invisible(c: char) -> bool {
 }
 
 /// The task as it is read: invisible characters (see [`invisible`]) as spaces, so that a
-/// byte-order mark does not stick to the path the task starts with.
+/// byte-order mark does not stick to the path the task starts with; a terminal's colour and
+/// cursor sequences (a log pasted from CI, `CARGO_TERM_COLOR=always`) left out, so that
+/// `\x1b[31mpolls/models.py\x1b[0m:3` is `polls/models.py:3`; typographic quotes as ASCII
+/// ones, and the brackets and sentence marks of other scripts (`«»`, `「」`, `（）`, `。`, `，`)
+/// as spaces, so that a path written in them (`“polls/models.py”`, `models.py。`) is one.
 fn readable_task(task: &str) -> std::borrow::Cow<'_, str> {
-    if task.contains(invisible) {
-        task.replace(invisible, " ").into()
-    } else {
-        task.into()
+    static ESCAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+            .expect("a valid pattern")
+    });
+    let odd = |c: char| {
+        invisible(c)
+            || matches!(
+                c,
+                '\u{1b}'
+                    | '“'
+                    | '”'
+                    | '„'
+                    | '‘'
+                    | '’'
+                    | '‚'
+                    | '«'
+                    | '»'
+                    | '「'
+                    | '」'
+                    | '『'
+                    | '』'
+                    | '（'
+                    | '）'
+                    | '【'
+                    | '】'
+                    | '。'
+                    | '，'
+                    | '、'
+                    | '；'
+                    | '！'
+                    | '？'
+            )
+    };
+    if !task.contains(odd) {
+        return task.into();
     }
+    let plain = ESCAPES.replace_all(task, "");
+    plain
+        .chars()
+        .map(|c| match c {
+            '“' | '”' | '„' => '"',
+            '‘' | '’' | '‚' => '\'',
+            c if odd(c) => ' ',
+            c => c,
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// The request's own mistakes, found before any work.

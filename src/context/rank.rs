@@ -374,14 +374,16 @@ pub fn named_files(
     let mut named: Vec<Named> = Vec::new();
     let mut warnings = Vec::new();
     let punctuation = |c: char| "`'\"()[]{}<>,;:!?*".contains(c);
+    // At the end, full stops too, in any order with the rest (`"src/a.rs".`, `(a.rs).`).
+    let closing = |c: char| punctuation(c) || c == '.';
     let trim = |w: &str| -> String {
-        let w = w.trim_matches(punctuation);
+        let w = w.trim_start_matches(punctuation).trim_end_matches(closing);
         // `src/a.rs's`: a possessive.
         let w = w
             .strip_suffix("'s")
             .or_else(|| w.strip_suffix("\u{2019}s"))
-            .map_or(w, |w| w.trim_matches(punctuation));
-        w.trim_end_matches('.').trim_start_matches("./").to_string()
+            .map_or(w, |w| w.trim_end_matches(closing));
+        w.trim_start_matches("./").to_string()
     };
     // Words, and the parts of a Markdown link (`[the parser](src/parse.rs)`) and of a list
     // written without spaces (`a.rs,b.rs`).
@@ -519,7 +521,9 @@ pub fn named_files(
         } else {
             continue;
         }
-        if found.is_empty() && (linked || framed) {
+        // A piece of a brace list left as written (past the words it may multiply into:
+        // `src/{a,b}/{c,d}/…/{i,j}.rs`) names no file of its own: no warning for `j}.rs`.
+        if found.is_empty() && (linked || framed || word.contains(['{', '}'])) {
             continue;
         }
         if found.is_empty() {
@@ -802,10 +806,34 @@ const KNOWN_NAMES: &[&str] = &[
     "socket.io",
 ];
 
+/// An extension that makes a word a file name, whether or not a file has it: of code (those
+/// vibe parses, and the distinctive ones of code it ranks unparsed: `Foo.kt`, `user.rb`; not
+/// `m`, `r`, `pl` or `el`, which end abbreviations and times: `a.m.`, `5.pm`), documentation
+/// and configuration.
 fn is_extension(ext: &str) -> bool {
     matches!(
         ext,
         "py" | "pyi"
+            | "pyw"
+            | "pyx"
+            | "kt"
+            | "kts"
+            | "rb"
+            | "php"
+            | "swift"
+            | "cs"
+            | "scala"
+            | "dart"
+            | "lua"
+            | "groovy"
+            | "vue"
+            | "svelte"
+            | "zig"
+            | "exs"
+            | "erl"
+            | "clj"
+            | "jl"
+            | "coffee"
             | "js"
             | "jsx"
             | "mjs"
@@ -1966,6 +1994,18 @@ pub(super) mod tests {
         let (named, warnings) = named_files(task, candidates, candidates.len(), &[]);
         assert!(warnings.is_empty(), "{warnings:?}");
         named.iter().map(|n| files[n.index].path.clone()).collect()
+    }
+
+    /// A brace list too long to write out stays as written; its pieces (`j}.rs`) are no
+    /// missing files.
+    #[test]
+    fn a_brace_list_left_as_written_names_no_missing_file() {
+        let files = rows(&["src/a.py"]);
+        let candidates = without_lexicon(&files);
+        let task = "fix src/{a,b}/{c,d}/{e,f}/{g,h}/{i,j}.rs";
+        assert_eq!(super::super::terms::with_braces_expanded(task), task);
+        let (named, warnings) = named_files(task, &candidates, 1, &[]);
+        assert!(named.is_empty() && warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
