@@ -118,13 +118,51 @@ pub fn test_command(root: &Path, langs: &[(Lang, usize)]) -> Option<String> {
     None
 }
 
-/// Whether something listens on 127.0.0.1:`port`.
-pub fn listening(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(300),
-    )
-    .is_ok()
+/// Whether the local server `name` answers on 127.0.0.1:`port` as a model server does: its
+/// list of models (Ollama's `/api/tags`, the OpenAI-compatible servers' `/v1/models`) is JSON
+/// with `models` or `data`. Any other program on the port (a `python -m http.server` on 8000,
+/// a web app's dev server on 8080) is not one.
+pub fn serves_models(name: &str, port: u16) -> bool {
+    let path = if name == "ollama" {
+        "/api/tags"
+    } else {
+        "/v1/models"
+    };
+    lists_models(port, path)
+}
+
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.0, at most ~1 s, 1 MB read): a 200 with a JSON
+/// object holding a `models` or `data` array.
+fn lists_models(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else {
+        return false;
+    };
+    let limit = Some(Duration::from_millis(800));
+    if s.set_read_timeout(limit).is_err() || s.set_write_timeout(limit).is_err() {
+        return false;
+    }
+    let ask = format!(
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n\r\n"
+    );
+    if s.write_all(ask.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    if (&mut s).take(1 << 20).read_to_end(&mut answer).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let ok = head
+        .lines()
+        .next()
+        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
+    ok && serde_json::from_str::<serde_json::Value>(body)
+        .is_ok_and(|v| v["models"].is_array() || v["data"].is_array())
 }
 
 pub fn detect(root: &Path, probe: bool) -> Detected {
@@ -143,7 +181,9 @@ pub fn detect(root: &Path, probe: bool) -> Detected {
         }
     }
     let local = if probe {
-        LOCAL_SERVERS.iter().find(|(_, port)| listening(*port))
+        LOCAL_SERVERS
+            .iter()
+            .find(|(name, port)| serves_models(name, *port))
     } else {
         None
     };
@@ -153,12 +193,19 @@ pub fn detect(root: &Path, probe: bool) -> Detected {
     let (provider, provider_reason) = match (local, keyed) {
         (Some((name, port)), _) => (
             name.to_string(),
-            format!("a local server answers at 127.0.0.1:{port}"),
+            format!("a local model server answers at 127.0.0.1:{port}"),
         ),
         (None, Some((name, var))) => (name.to_string(), format!("{var} is set")),
         (None, None) => (
             "ollama".to_string(),
-            "the default (no local server answered and no API key is set: start Ollama with `ollama serve`, or set a key)".to_string(),
+            format!(
+                "the default ({} and no API key is set: start Ollama with `ollama serve`, or set a key)",
+                if probe {
+                    "no local model server answered"
+                } else {
+                    "local servers not probed (--no-probe)"
+                }
+            ),
         ),
     };
     Detected {
@@ -320,6 +367,47 @@ pub fn run(args: &InitArgs, root: &Path) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on 127.0.0.1 that answers every request with `answer`, on its own thread;
+    /// its port.
+    fn answering(answer: &'static str) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().expect("its address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        port
+    }
+
+    /// A program on a model server's port that is not one (a static file server, a web app)
+    /// is not taken for one; a server that lists its models is.
+    #[test]
+    fn only_a_server_that_lists_models_is_a_model_server() {
+        let models = answering(
+            "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"object\":\"list\",\"data\":[]}",
+        );
+        let tags = answering("HTTP/1.1 200 OK\r\n\r\n{\"models\":[{\"name\":\"qwen\"}]}");
+        let not_found = answering("HTTP/1.0 404 File not found\r\n\r\n<html>nope</html>");
+        let html = answering("HTTP/1.0 200 OK\r\n\r\n<html>Directory listing</html>");
+        let other_json = answering("HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}");
+        assert!(serves_models("vllm", models));
+        assert!(serves_models("ollama", tags));
+        for port in [not_found, html, other_json] {
+            assert!(!serves_models("vllm", port), "{port}");
+        }
+        // Nothing listening.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a port");
+        assert!(!serves_models("llamacpp", closed));
+    }
 
     /// The languages are those of the files `vibe map` reads: not an ignored directory's, a
     /// hidden one's or a `.vibeignore`d file's.
