@@ -96,6 +96,19 @@ fn budget_from_config_and_env() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(String::from_utf8_lossy(&both.stdout), flag);
+    // Set but empty is unset: the default budget, not an error.
+    let empty = t
+        .cmd()
+        .env("VIBE_MAP_TOKENS", "")
+        .arg("map")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stdout),
+        t.run(&["map"]).ok(),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
 }
 
 /// Output tokens never exceed the budget, and a bigger budget shows strictly more until the

@@ -470,14 +470,18 @@ pub struct Sources {
 impl Sources {
     /// The sources of a real run: the process environment and the user's directories. Other
     /// programs' variables are not read (one that is not UTF-8 made every command panic); a
-    /// `VIBE_*` that is not UTF-8 is an error, and so is a home that would be the current
-    /// directory ([`home_problem`]).
+    /// `VIBE_*` that is not UTF-8 is an error, one set empty is unset, and a home that would
+    /// be the current directory is an error ([`home_problem`]).
     pub fn from_env(repo_root: Option<PathBuf>, overrides: Vec<String>) -> Result<Self, Error> {
         let mut env = Vec::new();
         for (k, v) in std::env::vars_os() {
             let Some(k) = k.to_str().filter(|k| k.starts_with("VIBE_")) else {
                 continue;
             };
+            // Set but empty (`VIBE_CONTEXT_BUDGET= vibe …`) is unset, as for `VIBE_HOME`.
+            if v.is_empty() {
+                continue;
+            }
             let v = v.into_string().map_err(|v| Error::Env {
                 var: k.to_string(),
                 message: format!("not UTF-8 text ({:?})", v.to_string_lossy()),
