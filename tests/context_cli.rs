@@ -2820,6 +2820,29 @@ fn tokens_counts_files_and_stdin_exactly() {
 
 /// A directory counts the files under it that the map would read: ignored, excluded
 /// (`map.exclude`), hidden and binary files are not counted, the binary ones listed as skipped.
+/// A directory whose every file the walk leaves out (ignored, hidden) counts 0 with a note
+/// that says why and what to do; an empty directory counts 0 quietly.
+#[test]
+fn tokens_of_a_directory_all_left_out_says_why() {
+    let t = Test::new();
+    git(t.root(), &["init", "-q"]);
+    t.write(".gitignore", "*.log\n");
+    t.write("logs/app.log", "1\n2\n3\n");
+    std::fs::create_dir_all(t.root().join("empty")).unwrap_or_else(|e| panic!("{e}"));
+    let r = t.run(&["tokens", "logs"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stdout().contains("0  total"), "{}", r.stdout());
+    assert!(
+        r.stderr().contains("logs: no file counted") && r.stderr().contains("name a file"),
+        "{}",
+        r.stderr()
+    );
+    let r = t.run(&["tokens", "empty"]);
+    assert_eq!(r.stderr(), "");
+    let r = t.run(&["tokens", "logs/app.log"]);
+    assert!(!r.stdout().starts_with("     0"), "{}", r.stdout());
+}
+
 #[test]
 fn tokens_counts_the_files_of_a_directory() {
     let t = Test::new();

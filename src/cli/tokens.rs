@@ -140,6 +140,13 @@ pub fn run(
                 for w in warnings {
                     super::warning(w);
                 }
+                if entries.is_empty() && holds_a_file(&path) {
+                    crate::to_stderr!(
+                        "note: {shown}: no file counted: the files there are left out by ignore \
+                         files (.gitignore, .ignore, .vibeignore), map.exclude or hidden names, \
+                         as vibe map leaves them out; name a file to count it"
+                    );
+                }
                 // `src/` and `src` list `src/a.py`, `.` lists `a.py`, `/` lists `/etc/…`.
                 let dir = match name.trim_end_matches('/') {
                     "" => "/",
@@ -268,4 +275,28 @@ pub fn run(
         print(&s)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `dir` holds a regular file anywhere below it (links not followed), looking at 10,000
+/// entries at most: a directory whose every file the walk leaves out is said to be one.
+fn holds_a_file(dir: &Path) -> bool {
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > 10_000 {
+                return false;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_file() => return true,
+                Ok(t) if t.is_dir() => pending.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    false
 }
