@@ -516,6 +516,16 @@ fn the_root_found_does_not_depend_on_the_runs_before() {
         found_root(plain.cmd_in(&above.join("proj/pkg")), &above),
         "proj"
     );
+    // One vibe made in the home directory is no root for the trees below it.
+    plain.write("proj2/src/b.py", "def b(): pass\n");
+    let at_home = |dir: &str| {
+        let mut c = plain.cmd_in(&above.join(dir));
+        c.env("HOME", &above);
+        c
+    };
+    assert_eq!(found_root(at_home(""), &above), "");
+    assert!(above.join(".vibe").is_dir());
+    assert_eq!(found_root(at_home("proj2/src"), &above), "proj2/src");
 
     // A home directory kept in git, its other files untracked and not ignored.
     let home = Test::new();

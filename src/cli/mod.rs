@@ -297,7 +297,8 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 /// The repository root: `-C DIR` as given, else the nearest ancestor of the current directory
 /// holding `.git` or a `.vibe/` that marks a root ([`crate::store::is_a_chosen_root`]: not
 /// one vibe made for an index run), else the nearest holding a `.vibe/` vibe made (a tree
-/// without git, indexed from its top before), else the current directory. A repository found
+/// without git, indexed from its top before; not the home or temp directory, nor `/`), else
+/// the current directory. A repository found
 /// by its `.git` alone gives way to a project of its own that it leaves out
 /// ([`crate::repomap::walk::own_project`]): one unpacked in a home directory kept in git
 /// (whose `.gitignore` says `*`), or in an ignored vendor directory, whose files the
@@ -312,13 +313,20 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     let cwd = current_dir()?;
     let chosen = crate::store::is_a_chosen_root;
+    let home = directories::BaseDirs::new().and_then(|b| std::fs::canonicalize(b.home_dir()).ok());
+    // Where an index vibe made marks no root for the directories below: the home directory,
+    // the temp directory, `/` (one run there must not make every tree below one project).
+    let shared = |a: &Path| {
+        home.as_deref() == Some(a)
+            || a.parent().is_none()
+            || a == Path::new("/tmp")
+            || std::fs::canonicalize(std::env::temp_dir()).is_ok_and(|t| t == a)
+    };
     let found = match cwd
         .ancestors()
         .find(|a| a.join(".git").exists() || chosen(a))
     {
         Some(found) if found != cwd && !chosen(found) => {
-            let home =
-                directories::BaseDirs::new().and_then(|b| std::fs::canonicalize(b.home_dir()).ok());
             if home.as_deref() == Some(found) {
                 walk::project_around(found, &cwd).unwrap_or_else(|| cwd.clone())
             } else {
@@ -328,7 +336,7 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
         Some(found) => found.to_path_buf(),
         None => cwd
             .ancestors()
-            .find(|a| a.join(".vibe").is_dir())
+            .find(|a| a.join(".vibe").is_dir() && (*a == cwd || !shared(a)))
             .map_or_else(|| cwd.clone(), Path::to_path_buf),
     };
     Ok(crate::repomap::check_root(&found)?)
