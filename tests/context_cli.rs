@@ -1473,6 +1473,17 @@ fn a_task_about_a_past_commit_is_about_its_files() {
             "{task}: {v}"
         );
     }
+    // A subject with typographic quotes is quoted as written (the task is read with ASCII
+    // quotes, and so is the subject it is compared with).
+    change(
+        &t,
+        &["src/notes.py"],
+        "notes: don’t flicker on “wide” panes",
+    );
+    let task = "Revert \"notes: don’t flicker on “wide” panes\"";
+    let v = t.run(&["context", task, "--json"]).json();
+    let reasons = file(&v, "src/notes.py")["reasons"].to_string();
+    assert!(reasons.contains("which the task reverts"), "{reasons}");
 }
 
 /// In a git work tree, the files that past commits worded like the task changed rank higher;
@@ -2225,6 +2236,8 @@ fn file_names_in_colour_codes_and_typographic_quotes_are_named() {
         "Fix the bug in ‘models.py’",
         "修复 polls/models.py。",
         "«polls/models.py» est faux",
+        // An OSC sequence without its end is only its two characters.
+        "log cut \x1b]0;title then fix polls/models.py please",
     ] {
         let j = t.run(&["context", task, "--json"]).json();
         assert_eq!(j["files"][0]["path"], "polls/models.py", "{task}: {j}");

@@ -477,6 +477,7 @@ fn the_root_found_does_not_depend_on_the_runs_before() {
     t.write(".gitignore", "vendor/\nhello/\n");
     t.write("app.py", "def app(): pass\n");
     t.write("src/main.py", "def main(): pass\n");
+    t.write("vendor/README.md", "# what is vendored\n");
     t.write("vendor/libfoo/README.md", "# libfoo\n");
     t.write("vendor/libfoo/src/parse.py", "def foo_parse(): pass\n");
     t.write("hello/README", "hello\n");
@@ -544,6 +545,13 @@ fn the_root_found_does_not_depend_on_the_runs_before() {
     assert_eq!(in_home("proj/src"), "proj");
     assert_eq!(in_home("notes"), "notes");
     assert_eq!(in_home(""), "");
+    // The home's repository is still the root of the files it tracks (HOME=/app in a
+    // container, the repository cloned there).
+    home.write("packages/web/package.json", "{}\n");
+    home.write("packages/web/src/app.js", "export const a = 1;\n");
+    home.write("package.json", "{}\n");
+    util::git(home.root(), &["add", "packages", "package.json"]);
+    assert_eq!(in_home("packages/web/src"), "");
 }
 
 /// The root `vibe map --json` run by `cmd` says it found, relative to `above`.

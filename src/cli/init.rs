@@ -131,8 +131,8 @@ pub fn serves_models(name: &str, port: u16) -> bool {
     lists_models(port, path)
 }
 
-/// `GET path` on 127.0.0.1:`port` (HTTP/1.0, at most ~1 s, 1 MB read): a 200 with a JSON
-/// object holding a `models` or `data` array.
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.0; within about a second in all, 1 MB read): a 200
+/// with a JSON object holding a `models` or `data` array.
 fn lists_models(port: u16, path: &str) -> bool {
     use std::io::{Read, Write};
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -149,9 +149,40 @@ fn lists_models(port: u16, path: &str) -> bool {
     if s.write_all(ask.as_bytes()).is_err() {
         return false;
     }
+    // Read until the server closes, or until its Content-Length is in, within one second in
+    // all (a server that trickles bytes, or keeps the connection open, is not waited on).
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
     let mut answer = Vec::new();
-    if (&mut s).take(1 << 20).read_to_end(&mut answer).is_err() {
-        return false;
+    let mut chunk = [0u8; 8192];
+    let complete = |answer: &[u8]| {
+        let text = String::from_utf8_lossy(answer);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .is_some_and(|n| body.len() >= n)
+    };
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || answer.len() > 1 << 20 || s.set_read_timeout(Some(left)).is_err() {
+            return false;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&chunk[..n]);
+                if complete(&answer) {
+                    break;
+                }
+            }
+            Err(_) => return false,
+        }
     }
     let text = String::from_utf8_lossy(&answer);
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
@@ -396,6 +427,28 @@ mod tests {
         let not_found = answering("HTTP/1.0 404 File not found\r\n\r\n<html>nope</html>");
         let html = answering("HTTP/1.0 200 OK\r\n\r\n<html>Directory listing</html>");
         let other_json = answering("HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}");
+        // A server that keeps the connection open after a whole answer is read by its length.
+        let kept_open = {
+            use std::io::{Read, Write};
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+            let port = listener.local_addr().expect("its address").port();
+            std::thread::spawn(move || {
+                let mut open = Vec::new();
+                for mut stream in listener.incoming().flatten() {
+                    let mut buf = [0u8; 1024];
+                    let _ = stream.read(&mut buf);
+                    let body = "{\"data\":[]}";
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    open.push(stream);
+                }
+            });
+            port
+        };
+        assert!(serves_models("vllm", kept_open));
         assert!(serves_models("vllm", models));
         assert!(serves_models("ollama", tags));
         for port in [not_found, html, other_json] {

@@ -302,10 +302,10 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 /// by its `.git` alone gives way to a project of its own that it leaves out
 /// ([`crate::repomap::walk::own_project`]): one unpacked in a home directory kept in git
 /// (whose `.gitignore` says `*`), or in an ignored vendor directory, whose files the
-/// repository's walk would not read. A repository at the user's home directory is never the
-/// root of a directory below it (a home kept in git for its dotfiles, its other files
-/// untracked but not ignored): the project around the current directory is
-/// ([`crate::repomap::walk::project_around`]).
+/// repository's walk would not read. A repository at the user's home directory is not the
+/// root of a directory below it that holds none of its files (a home kept in git for its
+/// dotfiles, its other files untracked but not ignored): the project around the current
+/// directory is ([`crate::repomap::walk::project_around`]).
 fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     use crate::repomap::walk;
     if let Some(d) = dir {
@@ -327,7 +327,9 @@ fn resolve_root(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
         .find(|a| a.join(".git").exists() || chosen(a))
     {
         Some(found) if found != cwd && !chosen(found) => {
-            if home.as_deref() == Some(found) {
+            // The home's repository is still the root of the files it tracks (a container's
+            // HOME=/app with the repository cloned there).
+            if home.as_deref() == Some(found) && !walk::tracks_files(&cwd) {
                 walk::project_around(found, &cwd).unwrap_or_else(|| cwd.clone())
             } else {
                 walk::own_project(found, &cwd).unwrap_or_else(|| found.to_path_buf())

@@ -634,8 +634,12 @@ fn commits_referred(
         });
         referred.extend(named.take(REFERRED_COMMITS).map(|k| (k, Referred::Hash)));
     }
+    // The task was read as [`readable_task`] reads it (typographic quotes as ASCII ones, …):
+    // so is the subject it quotes, for `Revert "Don’t crash on “weird” input"`.
     if let Some((subject, reverts)) = terms::reverted_subject(raw)
-        && let Some(k) = commits.iter().position(|c| c.subject == subject)
+        && let Some(k) = commits
+            .iter()
+            .position(|c| readable_task(&c.subject) == subject)
     {
         referred.push((k, Referred::Subject(reverts)));
     }
@@ -736,7 +740,9 @@ fn invisible(c: char) -> bool {
 /// as spaces, so that a path written in them (`“polls/models.py”`, `models.py。`) is one.
 fn readable_task(task: &str) -> std::borrow::Cow<'_, str> {
     static ESCAPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+        // OSC (`\x1b]0;title\x07`, a link) with its end; one without an end is only its
+        // two characters (the text after it is the task's).
+        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
             .expect("a valid pattern")
     });
     let odd = |c: char| {

@@ -522,8 +522,9 @@ pub fn named_files(
             continue;
         }
         // A piece of a brace list left as written (past the words it may multiply into:
-        // `src/{a,b}/{c,d}/…/{i,j}.rs`) names no file of its own: no warning for `j}.rs`.
-        if found.is_empty() && (linked || framed || word.contains(['{', '}'])) {
+        // `src/{a,b}/{c,d}/…/{i,j}.rs`) names no file of its own: no warning for `j}.rs`
+        // (its braces do not pair; `${ROOT}/a.py`'s do).
+        if found.is_empty() && (linked || framed || !braces_pair(&word)) {
             continue;
         }
         if found.is_empty() {
@@ -596,6 +597,22 @@ fn has_extension(word: &str, any_extension: bool) -> bool {
                 is_extension(ext)
             }
     })
+}
+
+/// Whether every `}` of `word` closes a `{` before it, and every `{` is closed.
+fn braces_pair(word: &str) -> bool {
+    let mut depth = 0i32;
+    for c in word.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
 }
 
 /// A path and the line written after it, when one is: `a.rs:120`, `a.rs:120:5`,
@@ -2006,6 +2023,9 @@ pub(super) mod tests {
         assert_eq!(super::super::terms::with_braces_expanded(task), task);
         let (named, warnings) = named_files(task, &candidates, 1, &[]);
         assert!(named.is_empty() && warnings.is_empty(), "{warnings:?}");
+        // Braces that pair are no brace list's piece: a missing file is still said.
+        let (_, warnings) = named_files("fix ${ROOT}/polls/missing.py", &candidates, 1, &[]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
 
     #[test]

@@ -179,6 +179,74 @@ const PROJECT_MARKERS: &[&str] = &[
     "README.md",
     "README.rst",
     "README.txt",
+];
+
+/// Files that make a directory a tool's output however project-like it looks: a configured
+/// CMake or autotools build directory, a cache (`CACHEDIR.TAG`), a Python virtual environment.
+const OUTPUT_MARKERS: &[&str] = &[
+    "CMakeCache.txt",
+    "config.status",
+    "CACHEDIR.TAG",
+    "pyvenv.cfg",
+];
+
+/// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
+/// file leaves it or a directory above it out, hidden names do not count), the project
+/// ([`project_around`]) from `dir` up to the highest one left out that looks like one (a
+/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]; not a tool's output,
+/// [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
+/// kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None` when the
+/// walk reaches `dir`, when nothing on the way looks like a project (an ignored build
+/// directory: `target/debug` is still the repository's), or when the one that does holds files
+/// the repository tracks (committed, then ignored: the walk reads those, see [`walk_from`]).
+pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
+    let reached = reach(&walk_base(top), dir, false, None);
+    if reached == dir {
+        return None;
+    }
+    let project = project_around(&reached, dir)?;
+    (!tracks_files(&project)).then_some(project)
+}
+
+/// Whether git tracks a file in `dir` or below it (in the repository `dir` is in).
+pub fn tracks_files(dir: &Path) -> bool {
+    let tracked = super::git::run_within(dir, &["ls-files", "-z"], GIT_LIST_TIMEOUT);
+    matches!(tracked, Ok(Some(ref out)) if !out.is_empty())
+}
+
+/// The project `dir` is in, below `above` (not including it): the nearest directory from `dir`
+/// up that looks like a project of its own ([`PROJECT_MARKERS`], [`BUILD_MARKERS`], not
+/// [`OUTPUT_MARKERS`]), and
+/// then its parents as long as each has a build file of a kind the one below it has (a
+/// Makefile above a Makefile, a Cargo.toml above a Cargo.toml: an autotools tree whose `src/`
+/// has its own Makefile, a Cargo or npm workspace run in from a member, is the whole tree; a
+/// `vendor/` with only a README above `vendor/libfoo/` is not libfoo's project). `None` when
+/// nothing on the way looks like a project.
+pub fn project_around(above: &Path, dir: &Path) -> Option<PathBuf> {
+    let below = |a: &Path| a != above && a.starts_with(above);
+    let mut project = dir
+        .ancestors()
+        .take_while(|a| below(a))
+        .find(|a| looks_like_a_project(a))?;
+    while let Some(parent) = project.parent().filter(|p| below(p)) {
+        let builds = |d: &Path| -> Vec<&str> {
+            BUILD_MARKERS
+                .iter()
+                .copied()
+                .filter(|m| d.join(m).is_file())
+                .collect()
+        };
+        let shared = builds(project).iter().any(|m| builds(parent).contains(m));
+        if !shared || !looks_like_a_project(parent) {
+            break;
+        }
+        project = parent;
+    }
+    Some(project.to_path_buf())
+}
+
+/// Build files, which make a directory a project as [`PROJECT_MARKERS`] do.
+const BUILD_MARKERS: &[&str] = &[
     "Makefile",
     "CMakeLists.txt",
     "configure",
@@ -193,47 +261,6 @@ const PROJECT_MARKERS: &[&str] = &[
     "build.gradle.kts",
 ];
 
-/// Files that make a directory a tool's output however project-like it looks: a configured
-/// CMake or autotools build directory, a cache (`CACHEDIR.TAG`), a Python virtual environment.
-const OUTPUT_MARKERS: &[&str] = &[
-    "CMakeCache.txt",
-    "config.status",
-    "CACHEDIR.TAG",
-    "pyvenv.cfg",
-];
-
-/// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
-/// file leaves it or a directory above it out, hidden names do not count), the highest
-/// directory from `dir` up to the highest one left out that looks like a project of its own (a
-/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]; not a tool's output,
-/// [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
-/// kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None` when the
-/// walk reaches `dir`, when nothing on the way looks like a project (an ignored build
-/// directory: `target/debug` is still the repository's), or when the one that does holds files
-/// the repository tracks (committed, then ignored: the walk reads those, see [`walk_from`]).
-pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
-    let reached = reach(&walk_base(top), dir, false, None);
-    if reached == dir {
-        return None;
-    }
-    let project = project_around(&reached, dir)?;
-    let tracked = super::git::run_within(&project, &["ls-files", "-z"], GIT_LIST_TIMEOUT);
-    let holds_tracked = matches!(tracked, Ok(Some(ref out)) if !out.is_empty());
-    (!holds_tracked).then_some(project)
-}
-
-/// The highest directory from `dir` up to (not including) `above` that looks like a project of
-/// its own ([`PROJECT_MARKERS`], not [`OUTPUT_MARKERS`]): an autotools tree whose `src/` has
-/// its own Makefile, a Cargo workspace whose members have their own Cargo.toml, is the whole
-/// tree. `None` when none does.
-pub fn project_around(above: &Path, dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .take_while(|a| *a != above && a.starts_with(above))
-        .filter(|a| looks_like_a_project(a))
-        .last()
-        .map(Path::to_path_buf)
-}
-
 /// See [`PROJECT_MARKERS`] and [`OUTPUT_MARKERS`].
 fn looks_like_a_project(dir: &Path) -> bool {
     let marked = |m: &&str| match *m {
@@ -244,7 +271,8 @@ fn looks_like_a_project(dir: &Path) -> bool {
         }),
         _ => dir.join(m).is_file(),
     };
-    PROJECT_MARKERS.iter().any(marked) && !OUTPUT_MARKERS.iter().any(|m| dir.join(m).is_file())
+    PROJECT_MARKERS.iter().chain(BUILD_MARKERS).any(marked)
+        && !OUTPUT_MARKERS.iter().any(|m| dir.join(m).is_file())
 }
 
 /// [`walk_linked`] of `root`, with `exclude` relative to `patterns_root` (`root` or a directory
