@@ -298,9 +298,9 @@ fn load_config(root: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Co
 /// holding `.git` or a `.vibe/` that marks a root ([`crate::store::is_a_chosen_root`]: not
 /// one vibe made for an index run), else the nearest holding a `.vibe/` vibe made (a tree
 /// without git, indexed from its top before; not the home or temp directory, nor `/`), else
-/// the current directory. A repository found
-/// by its `.git` alone gives way to a project of its own that it leaves out
-/// ([`crate::repomap::walk::own_project`]): one unpacked in a home directory kept in git
+/// the current directory. A repository found by its `.git` alone gives way to a project of
+/// its own that it leaves out ([`crate::repomap::walk::own_project`]): one unpacked in a home
+/// directory kept in git
 /// (whose `.gitignore` says `*`), or in an ignored vendor directory, whose files the
 /// repository's walk would not read. A repository at the user's home directory is not the
 /// root of a directory below it that holds none of its files (a home kept in git for its

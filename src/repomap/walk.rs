@@ -193,8 +193,8 @@ const OUTPUT_MARKERS: &[&str] = &[
 /// When the walk of the repository at `top` leaves out `dir` (a directory under it; an ignore
 /// file leaves it or a directory above it out, hidden names do not count), the project
 /// ([`project_around`]) from `dir` up to the highest one left out that looks like one (a
-/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`]; not a tool's output,
-/// [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
+/// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`], [`BUILD_MARKERS`]; not a
+/// tool's output, [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
 /// kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None` when the
 /// walk reaches `dir`, when nothing on the way looks like a project (an ignored build
 /// directory: `target/debug` is still the repository's), or when the one that does holds files
@@ -216,12 +216,11 @@ pub fn tracks_files(dir: &Path) -> bool {
 
 /// The project `dir` is in, below `above` (not including it): the nearest directory from `dir`
 /// up that looks like a project of its own ([`PROJECT_MARKERS`], [`BUILD_MARKERS`], not
-/// [`OUTPUT_MARKERS`]), and
-/// then its parents as long as each has a build file of a kind the one below it has (a
-/// Makefile above a Makefile, a Cargo.toml above a Cargo.toml: an autotools tree whose `src/`
-/// has its own Makefile, a Cargo or npm workspace run in from a member, is the whole tree; a
-/// `vendor/` with only a README above `vendor/libfoo/` is not libfoo's project). `None` when
-/// nothing on the way looks like a project.
+/// [`OUTPUT_MARKERS`]), and then its parents as long as each has a build file of a kind the
+/// one below it has (a Makefile above a Makefile, a Cargo.toml above a Cargo.toml: an
+/// autotools tree whose `src/` has its own Makefile, a Cargo or npm workspace run in from a
+/// member, is the whole tree; a `vendor/` with only a README above `vendor/libfoo/` is not
+/// libfoo's project). `None` when nothing on the way looks like a project.
 pub fn project_around(above: &Path, dir: &Path) -> Option<PathBuf> {
     let below = |a: &Path| a != above && a.starts_with(above);
     let mut project = dir

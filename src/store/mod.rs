@@ -190,8 +190,8 @@ impl Error {
 pub const MADE_FOR_THE_INDEX: &str = "made-for-the-index";
 
 const MADE_NOTE: &[u8] = b"vibe made this directory to keep the index of the directory above it. \
-It does not make that directory a root when vibe looks for one from below it: a .vibe/ \
-directory without this file, or with a config.toml, does.\n";
+In a git repository it does not make that directory a root when vibe looks for one from a \
+directory below it: a .vibe/ directory without this file, or with a config.toml, does.\n";
 
 /// Whether `dir` is marked as a root by its `.vibe/`: one the user made (`mkdir .vibe`, or
 /// from before vibe wrote [`MADE_FOR_THE_INDEX`]), or one that holds a `config.toml` (`vibe
