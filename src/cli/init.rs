@@ -27,13 +27,9 @@ pub struct InitArgs {
     pub json: bool,
 }
 
-/// Local servers vibe knows, by the provider names of config/default.toml.
-pub const LOCAL_SERVERS: [(&str, u16); 4] = [
-    ("ollama", 11434),
-    ("llamacpp", 8080),
-    ("lmstudio", 1234),
-    ("vllm", 8000),
-];
+/// Local servers vibe knows, by the provider names of config/default.toml (their `base_url`s
+/// say where they listen).
+pub const LOCAL_SERVERS: [&str; 4] = ["ollama", "llamacpp", "lmstudio", "vllm"];
 /// Hosted providers and the variable their key is read from.
 const KEYED: [(&str, &str); 3] = [
     ("anthropic", "ANTHROPIC_API_KEY"),
@@ -118,82 +114,30 @@ pub fn test_command(root: &Path, langs: &[(Lang, usize)]) -> Option<String> {
     None
 }
 
-/// Whether the local server `name` answers on 127.0.0.1:`port` as a model server does: its
-/// list of models (Ollama's `/api/tags`, the OpenAI-compatible servers' `/v1/models`) is JSON
-/// with `models` or `data`. Any other program on the port (a `python -m http.server` on 8000,
-/// a web app's dev server on 8080) is not one.
-pub fn serves_models(name: &str, port: u16) -> bool {
-    let path = if name == "ollama" {
-        "/api/tags"
-    } else {
-        "/v1/models"
-    };
-    lists_models(port, path)
+/// Where the local server `name` (a provider of the built-in config) answers with its list of
+/// models, as `vibe doctor` asks (`llm::http::list_models`: a 200 with a JSON `data` list),
+/// within about a second: its `base_url`. `None` for any other program on the port (a `python
+/// -m http.server` on 8000, a web app's dev server on 8080), or nothing.
+pub fn serving_models(name: &str) -> Option<String> {
+    let ep = crate::llm::providers::endpoint(&crate::config::Config::defaults(), name).ok()?;
+    let at = ep.base_url.clone();
+    lists_models(ep).then_some(at)
 }
 
-/// `GET path` on 127.0.0.1:`port` (HTTP/1.0; within about a second in all, 1 MB read): a 200
-/// with a JSON object holding a `models` or `data` array.
-fn lists_models(port: u16, path: &str) -> bool {
-    use std::io::{Read, Write};
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) else {
-        return false;
-    };
-    let limit = Some(Duration::from_millis(800));
-    if s.set_read_timeout(limit).is_err() || s.set_write_timeout(limit).is_err() {
-        return false;
+/// Whether the server of `ep` lists its models within about a second.
+fn lists_models(mut ep: crate::llm::providers::Endpoint) -> bool {
+    ep.connect_timeout = Duration::from_millis(300);
+    ep.first_byte_timeout = Duration::from_millis(800);
+    ep.idle_timeout = Duration::from_millis(800);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match (runtime, crate::llm::http::client(&ep)) {
+        (Ok(rt), Ok(http)) => rt
+            .block_on(crate::llm::http::list_models(&http, &ep, None))
+            .is_ok(),
+        _ => false,
     }
-    let ask = format!(
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n\r\n"
-    );
-    if s.write_all(ask.as_bytes()).is_err() {
-        return false;
-    }
-    // Read until the server closes, or until its Content-Length is in, within one second in
-    // all (a server that trickles bytes, or keeps the connection open, is not waited on).
-    let deadline = std::time::Instant::now() + Duration::from_secs(1);
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let complete = |answer: &[u8]| {
-        let text = String::from_utf8_lossy(answer);
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            return false;
-        };
-        head.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse::<usize>().ok())?
-            })
-            .is_some_and(|n| body.len() >= n)
-    };
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() || answer.len() > 1 << 20 || s.set_read_timeout(Some(left)).is_err() {
-            return false;
-        }
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                answer.extend_from_slice(&chunk[..n]);
-                if complete(&answer) {
-                    break;
-                }
-            }
-            Err(_) => return false,
-        }
-    }
-    let text = String::from_utf8_lossy(&answer);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return false;
-    };
-    let ok = head
-        .lines()
-        .next()
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
-    ok && serde_json::from_str::<serde_json::Value>(body)
-        .is_ok_and(|v| v["models"].is_array() || v["data"].is_array())
 }
 
 pub fn detect(root: &Path, probe: bool) -> Detected {
@@ -214,7 +158,7 @@ pub fn detect(root: &Path, probe: bool) -> Detected {
     let local = if probe {
         LOCAL_SERVERS
             .iter()
-            .find(|(name, port)| serves_models(name, *port))
+            .find_map(|name| serving_models(name).map(|at| (name, at)))
     } else {
         None
     };
@@ -222,9 +166,9 @@ pub fn detect(root: &Path, probe: bool) -> Detected {
         .iter()
         .find(|(_, var)| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()));
     let (provider, provider_reason) = match (local, keyed) {
-        (Some((name, port)), _) => (
+        (Some((name, at)), _) => (
             name.to_string(),
-            format!("a local model server answers at 127.0.0.1:{port}"),
+            format!("a local model server answers at {at}"),
         ),
         (None, Some((name, var))) => (name.to_string(), format!("{var} is set")),
         (None, None) => (
@@ -399,67 +343,55 @@ pub fn run(args: &InitArgs, root: &Path) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
 
-    /// A server on 127.0.0.1 that answers every request with `answer`, on its own thread;
-    /// its port.
-    fn answering(answer: &'static str) -> u16 {
+    /// A server on 127.0.0.1 that answers every request with `status` and `body` (and keeps
+    /// each connection open after it), on its own thread; an endpoint of it.
+    fn answering(status: &str, body: &str) -> crate::llm::providers::Endpoint {
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         let port = listener.local_addr().expect("its address").port();
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut stream = stream;
-                let mut buf = [0u8; 1024];
+            let mut open = Vec::new();
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
                 let _ = stream.read(&mut buf);
                 let _ = stream.write_all(answer.as_bytes());
+                open.push(stream);
             }
         });
-        port
+        let mut ep = crate::llm::providers::endpoint(&crate::config::Config::defaults(), "vllm")
+            .expect("the built-in vllm provider");
+        ep.base_url = format!("http://127.0.0.1:{port}/v1");
+        ep
     }
 
     /// A program on a model server's port that is not one (a static file server, a web app)
-    /// is not taken for one; a server that lists its models is.
+    /// is not taken for one; a server that lists its models is, also when it keeps the
+    /// connection open after its answer.
     #[test]
     fn only_a_server_that_lists_models_is_a_model_server() {
-        let models = answering(
-            "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"object\":\"list\",\"data\":[]}",
-        );
-        let tags = answering("HTTP/1.1 200 OK\r\n\r\n{\"models\":[{\"name\":\"qwen\"}]}");
-        let not_found = answering("HTTP/1.0 404 File not found\r\n\r\n<html>nope</html>");
-        let html = answering("HTTP/1.0 200 OK\r\n\r\n<html>Directory listing</html>");
-        let other_json = answering("HTTP/1.0 200 OK\r\n\r\n{\"status\":\"ok\"}");
-        // A server that keeps the connection open after a whole answer is read by its length.
-        let kept_open = {
-            use std::io::{Read, Write};
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-            let port = listener.local_addr().expect("its address").port();
-            std::thread::spawn(move || {
-                let mut open = Vec::new();
-                for mut stream in listener.incoming().flatten() {
-                    let mut buf = [0u8; 1024];
-                    let _ = stream.read(&mut buf);
-                    let body = "{\"data\":[]}";
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    open.push(stream);
-                }
-            });
-            port
-        };
-        assert!(serves_models("vllm", kept_open));
-        assert!(serves_models("vllm", models));
-        assert!(serves_models("ollama", tags));
-        for port in [not_found, html, other_json] {
-            assert!(!serves_models("vllm", port), "{port}");
+        assert!(lists_models(answering(
+            "200 OK",
+            "{\"object\":\"list\",\"data\":[]}"
+        )));
+        for (status, body) in [
+            ("404 File not found", "<html>nope</html>"),
+            ("200 OK", "<html>Directory listing</html>"),
+            ("200 OK", "{\"status\":\"ok\"}"),
+        ] {
+            assert!(!lists_models(answering(status, body)), "{status} {body}");
         }
         // Nothing listening.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        let mut closed = answering("200 OK", "");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a port");
-        assert!(!serves_models("llamacpp", closed));
+        closed.base_url = format!("http://127.0.0.1:{port}/v1");
+        assert!(!lists_models(closed));
     }
 
     /// The languages are those of the files `vibe map` reads: not an ignored directory's, a

@@ -378,10 +378,10 @@ pub fn named_files(
     let closing = |c: char| punctuation(c) || c == '.';
     let trim = |w: &str| -> String {
         let w = w.trim_start_matches(punctuation).trim_end_matches(closing);
-        // `src/a.rs's`: a possessive.
+        // `src/a.rs's`: a possessive (`’s` too: the task is read with ASCII quotes,
+        // `context::readable_task`).
         let w = w
             .strip_suffix("'s")
-            .or_else(|| w.strip_suffix("\u{2019}s"))
             .map_or(w, |w| w.trim_end_matches(closing));
         w.trim_start_matches("./").to_string()
     };

@@ -1734,11 +1734,8 @@ fn test_jobs(root: &Path, files: &[String], langs: &[Option<Lang>], config: &Con
             .iter()
             .any(|n| root.join(n).exists())
             || py.iter().any(|f| {
-                crate::repomap::project::is_test_path(f)
-                    && !f
-                        .rsplit('/')
-                        .next()
-                        .is_some_and(|n| n.starts_with("tests."))
+                use crate::repomap::project::{is_test_path, is_tests_module};
+                is_test_path(f) && !is_tests_module(f)
             });
         match which("pytest", &[]) {
             _ if !has_tests => {}

@@ -221,10 +221,17 @@ pub async fn list_models(
         kind: endpoint.kind.name(),
         detail: format!("the model list is not JSON ({e})"),
     })?;
-    Ok(v["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    // A 200 whose JSON holds no list (another program on the port, a web app's health
+    // answer) is no model server's answer.
+    let Some(list) = v["data"].as_array() else {
+        return Err(Error::Protocol {
+            provider,
+            kind: endpoint.kind.name(),
+            detail: "the answer to GET /models holds no `data` list of models".into(),
+        });
+    };
+    Ok(list
+        .iter()
         .filter_map(|m| m["id"].as_str().map(str::to_string))
         .collect())
 }

@@ -48,9 +48,7 @@ pub fn is_test_path(path: &str) -> bool {
         return true;
     }
     let stem = name.split('.').next().unwrap_or(name);
-    // A module of tests beside the code it tests: Rust's `src/cost/tests.rs` (`mod tests;`),
-    // a Django app's `polls/tests.py` (not Go's `tests.go`: Go runs only `_test.go` files).
-    (stem == "tests" && !name.ends_with(".go"))
+    is_tests_module(path)
         || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
@@ -67,24 +65,26 @@ pub fn is_test_path(path: &str) -> bool {
 /// Languages whose tests are classes named `…Test` or `…Tests` (JUnit, xUnit, PHPUnit, XCTest).
 const XUNIT_NAMED: &[&str] = &[".java", ".kt", ".scala", ".groovy", ".cs", ".php", ".swift"];
 
+/// A module of tests beside the code it tests: Rust's `src/cost/tests.rs` (`mod tests;`), a
+/// Django app's `polls/tests.py` (not Go's `tests.go`: Go runs only `_test.go` files). Paired
+/// by place, not by name ([`tests_pair`]); pytest does not collect one.
+pub fn is_tests_module(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split('.').next() == Some("tests") && !name.ends_with(".go")
+}
+
 /// What a test file is named after, by the conventions of its language: `test_parser.py`,
 /// `parser_test.go`, `ParserTest.java`, `TestParser.java`, `parser.test.ts`, `test-parser.js`
-/// and `tests/parser.rs` all give `parser`; a module of tests beside its code gives its
-/// directory's name (`src/cost/tests.rs`, `polls/tests.py`: `cost`, `polls`). Lowercased, letters and digits only, so that it
-/// compares with [`test_subject`]; `None` for a file that is not a test, or a name too short to
-/// say anything (`t.py`).
+/// and `tests/parser.rs` all give `parser` (a module of tests beside its code is paired by
+/// place instead: [`tests_pair`]). Lowercased, letters and digits only, so that it compares
+/// with [`test_subject`]; `None` for a file that is not a test, or a name too short to say
+/// anything (`t.py`).
 pub fn tested_name(path: &str) -> Option<String> {
     if !is_test_path(path) {
         return None;
     }
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
-    if stem == "tests" {
-        let dir = dirs.rsplit('/').next().unwrap_or("");
-        return (!matches!(dir, "tests" | "test" | "__tests__" | "testing"))
-            .then(|| comparable(dir))
-            .flatten();
-    }
     let upper_after = |rest: &str| rest.starts_with(|c: char| c.is_ascii_uppercase());
     let core = ["test_", "test-", "tests_"]
         .iter()
@@ -107,13 +107,10 @@ pub fn tested_name(path: &str) -> Option<String> {
 /// `src/main.rs` or `src/lib.rs`), not a `cost.rs` elsewhere; `polls/tests.py` tests
 /// `polls/__init__.py`, not `api/polls.py`.
 pub fn tests_pair(test: &str, source: &str) -> bool {
-    let (test_dir, test_name) = test.rsplit_once('/').unwrap_or(("", test));
-    if test_name.split('.').next() != Some("tests") {
+    if !is_tests_module(test) {
         return tested_name(test).is_some() && tested_name(test) == test_subject(source);
     }
-    if !is_test_path(test) {
-        return false;
-    }
+    let test_dir = test.rsplit_once('/').map_or("", |(d, _)| d);
     let (source_dir, source_name) = source.rsplit_once('/').unwrap_or(("", source));
     let source_stem = source_name.split('.').next().unwrap_or(source_name);
     let (parent, dir_name) = test_dir.rsplit_once('/').unwrap_or(("", test_dir));
@@ -480,8 +477,6 @@ mod tests {
             ("tests/test_http_client.py", "src/http-client.py"),
             ("spec/models/user_spec.rb", "app/models/user.rb"),
             ("Shop.UnitTests/CartTests.cs", "Shop/Cart.cs"),
-            ("src/cost/tests.rs", "src/cost/mod.rs"),
-            ("polls/tests.py", "polls/__init__.py"),
         ] {
             assert_eq!(
                 tested_name(test),
@@ -493,6 +488,8 @@ mod tests {
         }
         // A module of tests beside its code pairs in its place, not by name elsewhere.
         for (test, source, pairs) in [
+            ("src/cost/tests.rs", "src/cost/mod.rs", true),
+            ("polls/tests.py", "polls/__init__.py", true),
             ("src/cost/tests.rs", "src/cost.rs", true),
             ("src/tests.rs", "src/main.rs", true),
             ("src/tests.rs", "src/lib.rs", true),
@@ -512,8 +509,7 @@ mod tests {
         // Not a test, or a name too short to pair anything.
         assert_eq!(tested_name("Lib/webbrowser.py"), None);
         assert_eq!(tested_name("tests/t.py"), None);
-        assert_eq!(tested_name("tests/tests.rs"), None);
-        assert_eq!(tested_name("tests.py"), None);
+        assert!(is_tests_module("tests/tests.rs") && !is_tests_module("pkg/tests.go"));
         assert_eq!(test_subject("a.c"), None);
         // `Testing` is a word, not a marker; `_tests` is one before `_test`.
         assert_eq!(

@@ -194,11 +194,12 @@ const OUTPUT_MARKERS: &[&str] = &[
 /// file leaves it or a directory above it out, hidden names do not count), the project
 /// ([`project_around`]) from `dir` up to the highest one left out that looks like one (a
 /// README, a `.gitignore`, a build file: [`PROJECT_MARKERS`], [`BUILD_MARKERS`]; not a
-/// tool's output, [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a home directory
-/// kept in git whose `.gitignore` says `*`, or in an ignored vendor directory. `None` when the
-/// walk reaches `dir`, when nothing on the way looks like a project (an ignored build
-/// directory: `target/debug` is still the repository's), or when the one that does holds files
-/// the repository tracks (committed, then ignored: the walk reads those, see [`walk_from`]).
+/// tool's output, [`OUTPUT_MARKERS`]) and holds no file git tracks: a project unpacked in a
+/// home directory kept in git whose `.gitignore` says `*`, or in an ignored vendor directory.
+/// `None` when the walk reaches `dir`, when nothing on the way looks like a project (an
+/// ignored build directory: `target/debug` is still the repository's), or when the one that
+/// does holds files the repository tracks (committed, then ignored: the walk reads those, see
+/// [`walk_from`]).
 pub fn own_project(top: &Path, dir: &Path) -> Option<PathBuf> {
     let reached = reach(&walk_base(top), dir, false, None);
     if reached == dir {
