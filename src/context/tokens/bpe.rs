@@ -12,8 +12,9 @@
 //! of parts in the table (`vibe tokens` on the stdlib ~490 → ~420 ms, Node.js's first lexicon
 //! ~8.2 → ~6.6 s).
 //!
-//! The pre-tokenizer runs on the `regex` crate, which has no look-around: tiktoken's patterns
-//! end in `\s+(?!\S)|\s+` (o200k) or `\s+(?!\S)|\s` (cl100k), and use possessive
+//! The pre-tokenizer runs on `regex-automata` (the engine of the `regex` crate), which has no
+//! look-around: tiktoken's patterns end in `\s+(?!\S)|\s+` (o200k) or `\s+(?!\S)|\s` (cl100k),
+//! and use possessive
 //! quantifiers (cl100k). Here the end is `\s+`, and a match of it (whitespace only, no line
 //! break: a run with one is matched by the alternative before) that is two or more characters
 //! long and followed by more text gives its last character back, as `\s+(?!\S)` would
@@ -23,12 +24,13 @@
 //! fancy-regex, which tiktoken uses, this never fails: a run of a million spaces overflowed
 //! its backtracking stack, and tiktoken panics there.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::{Anchored, Input};
 
 use super::Encoding;
 use super::table::Table;
@@ -77,17 +79,25 @@ fn table(encoding: Encoding) -> Table<'static> {
     Table::new(data).expect("token table embedded by build.rs")
 }
 
-/// Runs `f` with the calling thread's own pre-tokenizer: a clone of one compiled regex, with
-/// match caches of its own (threads sharing one regex contend for its caches).
-fn with_regex<R>(encoding: Encoding, f: impl FnOnce(&Regex) -> R) -> R {
+/// A compiled pre-tokenizer and a thread's search cache for it.
+struct PreTokenizer {
+    regex: Regex,
+    cache: Cache,
+}
+
+/// Runs `f` with the calling thread's pre-tokenizer: one compiled regex shared by all threads,
+/// with a search cache of the thread's own (threads sharing one cache would contend for it).
+fn with_regex<R>(encoding: Encoding, f: impl FnOnce(&mut PreTokenizer) -> R) -> R {
     static SHARED: [OnceLock<Regex>; 2] = [OnceLock::new(), OnceLock::new()];
     thread_local! {
-        static OWN: [OnceCell<Regex>; 2] = const { [OnceCell::new(), OnceCell::new()] };
+        static OWN: [RefCell<Option<PreTokenizer>>; 2] =
+            const { [RefCell::new(None), RefCell::new(None)] };
     }
     OWN.with(|own| {
         let i = slot(encoding);
-        let regex = own[i].get_or_init(|| {
-            SHARED[i]
+        let mut own = own[i].borrow_mut();
+        let pre = own.get_or_insert_with(|| {
+            let regex = SHARED[i]
                 .get_or_init(|| {
                     let pattern = match encoding {
                         Encoding::O200kBase => O200K_PATTERN,
@@ -97,9 +107,11 @@ fn with_regex<R>(encoding: Encoding, f: impl FnOnce(&Regex) -> R) -> R {
                     #[allow(clippy::expect_used)]
                     Regex::new(pattern).expect("pre-tokenizer pattern")
                 })
-                .clone()
+                .clone();
+            let cache = regex.create_cache();
+            PreTokenizer { regex, cache }
         });
-        f(regex)
+        f(pre)
     })
 }
 
@@ -109,23 +121,35 @@ pub fn count(encoding: Encoding, text: &str) -> usize {
     let table = TABLES.get_or_init(|| [table(Encoding::O200kBase), table(Encoding::Cl100kBase)])
         [slot(encoding)];
     thread_local! {
-        static MERGED: std::cell::RefCell<[MergeCache; 2]> = std::cell::RefCell::default();
+        static MERGED: RefCell<[MergeCache; 2]> = RefCell::default();
     }
-    with_regex(encoding, |regex| {
+    with_regex(encoding, |pre| {
         MERGED.with_borrow_mut(|merged| {
             let merged = &mut merged[slot(encoding)];
-            pre_tokens(regex, text)
+            pre_tokens(pre, text)
                 .map(|p| piece(&table, p.as_bytes(), merged))
                 .sum()
         })
     })
 }
 
-/// The pre-tokens of `text`, as tiktoken's pattern cuts it.
-fn pre_tokens<'t>(regex: &'t Regex, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
+/// The pre-tokens of `text`, as tiktoken's pattern cuts it. Every character begins a match of
+/// either pattern (a letter, a digit, another visible character, whitespace: each has its
+/// alternative), so the leftmost match from where the last one ended begins right there: the
+/// search is anchored there, which spares the reverse scan an unanchored search makes to find
+/// where its match begins (`vibe tokens` of the stdlib: ~12% less CPU time). Should a match ever
+/// not begin there, the unanchored search finds it.
+fn pre_tokens<'t>(pre: &'t mut PreTokenizer, text: &'t str) -> impl Iterator<Item = &'t str> + 't {
     let mut at = 0;
     std::iter::from_fn(move || {
-        let m = regex.find_at(text, at)?;
+        if at >= text.len() {
+            return None;
+        }
+        let input = Input::new(text).range(at..);
+        let m = pre
+            .regex
+            .search_with(&mut pre.cache, &input.clone().anchored(Anchored::Yes))
+            .or_else(|| pre.regex.search_with(&mut pre.cache, &input))?;
         let end = pre_token_end(text, m.start(), m.end());
         at = end;
         Some(&text[m.start()..end])
