@@ -685,3 +685,91 @@ fn a_run_waiting_for_the_index_lock_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_first_build_ranks_as_every_later_run_does() {
+    // `is_empty` is a common method name, whose calls count for less in the ranking; its id
+    // was not yet in the table while a first build ranked, so that build ranked bag.rs above
+    // ledger.rs, and any later run that ranked again put them the other way round.
+    let t = Test::new();
+    t.write("Cargo.toml", "[package]\nname = \"r\"\nversion = \"0.1.0\"\n")
+        .write(
+            "src/bag.rs",
+            "pub struct Bag;\nimpl Bag {\n    pub fn is_empty(&self) -> bool { true }\n}\n",
+        )
+        .write("src/ledger.rs", "pub fn compute_ledger_total() -> u32 { 1 }\n")
+        .write(
+            "src/main.rs",
+            "mod bag;\nmod ledger;\nfn main() {\n    let b = bag::Bag;\n    \
+             if b.is_empty() && b.is_empty() && b.is_empty() { ledger::compute_ledger_total(); }\n}\n",
+        );
+    let first = t.run(&["map", "--json"]).json();
+    t.write("src/zz.rs", "pub fn zz() {}\n");
+    t.run(&["map", "--json"]).json();
+    t.remove("src/zz.rs");
+    let again = t.run(&["map", "--json"]).json();
+    compare(&first, &again);
+    let rank = |m: &Value, p: &str| file(m, p).map(|f| f["rank"].as_f64().unwrap_or(0.0));
+    assert!(
+        rank(&first, "src/ledger.rs") > rank(&first, "src/bag.rs"),
+        "the common method's calls count for less: {first:#}"
+    );
+}
+
+#[test]
+fn a_file_that_starts_or_stops_being_indexed_is_resolved_again() {
+    let t = Test::new();
+    t.write("app.py", "import helpers\n\nhelpers.run()\n")
+        .write("helpers.py", "def run():\n    return 1\n")
+        .write(
+            "ts/use.ts",
+            "import data from \"./data.json\";\nexport const n = data;\n",
+        )
+        .write("ts/data.json", "[1]\n");
+    settle();
+    let before = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&before, "app.py", "import helpers"),
+        ["helpers.py"]
+    );
+    assert_eq!(
+        resolved(&before, "ts/use.ts", "import data from \"./data.json\";"),
+        ["ts/data.json"]
+    );
+    // Grown past the size limit (1 MiB), turned binary: neither is an import target any more.
+    let big = format!(
+        "def run():\n    return 1\n{}",
+        "# padding\n".repeat(110_000)
+    );
+    t.write("helpers.py", &big)
+        .write("ts/data.json", b"[1,\0 2]\n");
+    assert_matches_scratch(&t);
+    let after = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&after, "app.py", "import helpers"),
+        Vec::<String>::new()
+    );
+    // And back.
+    t.write("helpers.py", "def run():\n    return 2\n")
+        .write("ts/data.json", "[2]\n");
+    assert_matches_scratch(&t);
+    let back = t.run(&["map", "--json"]).json();
+    assert_eq!(resolved(&back, "app.py", "import helpers"), ["helpers.py"]);
+}
+
+#[test]
+fn a_file_whose_language_changes_ranks_for_its_new_family() {
+    // The same references, read as another language (the shebang edited): the names it calls
+    // are another family's definitions.
+    let t = Test::new();
+    t.write("lib.py", "def compute_total_amount(x):\n    return x\n")
+        .write(
+            "lib.js",
+            "function compute_total_amount(x) { return x; }\nmodule.exports = { compute_total_amount };\n",
+        )
+        .write("tool", "#!/usr/bin/env python3\ncompute_total_amount(1)\n");
+    settle();
+    t.run(&["map", "--json"]).json();
+    t.write("tool", "#!/usr/bin/env node\ncompute_total_amount(1)\n");
+    assert_matches_scratch(&t);
+}

@@ -386,8 +386,21 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
                     if let Some(w) = &p.warning {
                         report.warnings.push(w.clone());
                     }
-                    if existing.contains_key(&p.entry.path) {
+                    if let Some(o) = existing.get(&p.entry.path) {
                         report.changed += 1;
+                        // A file that starts or stops being indexed (grown past the size limit,
+                        // turned binary or unreadable, or back) stops or starts being an
+                        // import target; one whose language changed (a shebang edited) defines
+                        // its names for another family of files.
+                        if o.skip_reason.is_none() != p.skip_reason.is_none() {
+                            resolve = true;
+                            graph_changed = true;
+                        }
+                        if o.language.as_deref() != p.language.map(|l| l.name()) {
+                            resolve = true;
+                            rerank = true;
+                            graph_changed = true;
+                        }
                     } else {
                         report.added += 1;
                         resolve = true;
@@ -762,7 +775,7 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
     let graph = tx.graph()?;
     let edges = tx.edges()?;
     let loaded = t.elapsed();
-    let common = tx.name_ids(rank::COMMON_METHODS)?;
+    let common = tx.name_ids_now(rank::COMMON_METHODS)?;
     let ranks = rank::rank(&rank::Input {
         files: &ids,
         graph: &graph,

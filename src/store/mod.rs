@@ -1896,6 +1896,28 @@ impl IndexTx<'_> {
         Ok(put)
     }
 
+    /// The ids of those of `names` the index knows, as [`IndexTx::name_ids`] would give them
+    /// after [`IndexTx::commit`]: with the names first seen in this run, which reach the table
+    /// only then (a first build's ranking saw none of them, so it weighed the common method
+    /// names as any other, and ranked otherwise than any later run on the same tree).
+    pub fn name_ids_now(&self, names: &[&str]) -> Result<Vec<u32>> {
+        let mut ids: Vec<u32> = Vec::new();
+        let mut stored: Vec<&str> = Vec::new();
+        {
+            let interned = self.names.borrow();
+            for name in names {
+                match interned.get(*name) {
+                    Some(id) => ids.push(*id),
+                    None => stored.push(name),
+                }
+            }
+        }
+        ids.extend(self.name_ids(&stored)?);
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     /// The id of `name` in the `names` table, adding it if new.
     /// New names get ids now and reach the table at commit, in name order.
     fn intern(&self, name: &str) -> Result<u32> {
