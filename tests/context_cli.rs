@@ -407,6 +407,157 @@ fn the_definition_matching_the_most_task_words_is_kept_last() {
     }
 }
 
+/// A class named with one of its methods, too large to show whole: the method comes in full
+/// under the class's first line (helper 93 found the class kept and the method dropped, which
+/// saved nothing, and then only signatures), as when the class is not named.
+#[test]
+fn a_method_named_with_its_class_comes_in_full() {
+    let t = Test::new();
+    let body: String = (0..40)
+        .map(|k| format!("        value_{k} = compute_step({k}, item)\n"))
+        .collect();
+    let methods: String = ["acquire", "release", "close", "resize", "drain", "stats"]
+        .iter()
+        .map(|m| format!("    def {m}(self, item=None):\n{body}        return item\n\n"))
+        .collect();
+    t.write(
+        "pool.py",
+        format!("class HttpConnectionPool:\n    \"\"\"Sockets, pooled.\"\"\"\n\n{methods}"),
+    );
+    t.write("util.py", "def compute_step(k, item):\n    return k\n");
+    for task in [
+        "HttpConnectionPool close leaks sockets",
+        "close leaks sockets in the pool",
+    ] {
+        let v = t
+            .run(&["context", task, "--budget", "1500", "--json"])
+            .json();
+        assert_eq!(file(&v, "pool.py")["included"], "partial", "{task}: {v}");
+        let context = v["context"].as_str().unwrap_or_default();
+        assert!(
+            context.contains("class HttpConnectionPool:")
+                && context.contains("    def close(self, item=None):\n        value_0")
+                && context
+                    .contains("        value_39 = compute_step(39, item)\n        return item"),
+            "{task}: {context}"
+        );
+    }
+}
+
+/// A definition shown in full or as a signature comes with the decorators and attributes that
+/// say what it is (the parsers leave Python's and Rust's outside it), and a signature is the
+/// line that names the definition: past a C return type on a line of its own, past annotations
+/// over several lines or naming it themselves (helper 93).
+#[test]
+fn definitions_come_with_their_decorators_and_the_line_that_names_them() {
+    let t = Test::new();
+    let filler = |n: usize| -> String {
+        (0..n)
+            .map(|k| format!("    step_{k} = check_value({k}, request)\n"))
+            .collect()
+    };
+    let mut views = String::from("from app import app, login_required\n\n");
+    for name in ["login_view", "logout_view", "profile_view", "settings_view"] {
+        views.push_str(&format!(
+            "@app.route(\n    \"/{name}\",\n    methods=[\"POST\"],\n)\n@login_required\ndef {name}(request):\n{}    return step_0\n\n",
+            filler(30)
+        ));
+    }
+    t.write("views.py", &views);
+    let mut crc = String::new();
+    for name in ["crc_init", "crc_update", "crc_final", "crc_combine"] {
+        crc.push_str(&format!(
+            "static unsigned int\n{name} (const unsigned char *buf, size_t len)\n{{\n{}  return 0;\n}}\n\n",
+            (0..30).map(|k| format!("  len += {k};\n")).collect::<String>()
+        ));
+    }
+    t.write("crc.c", &crc);
+    t.write(
+        "Widget.java",
+        format!(
+            "class Widget {{\n    @JsonProperty(\"size\")\n    public int size() {{\n{}        return 1;\n    }}\n\n    public int other() {{\n{}        return 2;\n    }}\n}}\n",
+            (0..40).map(|k| format!("        int v{k} = {k};\n")).collect::<String>(),
+            (0..40).map(|k| format!("        int w{k} = {k};\n")).collect::<String>()
+        ),
+    );
+    t.write(
+        "widget.rs",
+        format!(
+            "#[derive(Debug, Clone)]\npub struct Widget {{\n    size: usize,\n}}\n\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn widget_size() {{\n{}    }}\n}}\n",
+            (0..40).map(|k| format!("        let v{k} = {k};\n")).collect::<String>()
+        ),
+    );
+    let context = |task: &str, budget: &str| -> String {
+        let v = t
+            .run(&["context", task, "--budget", budget, "--json"])
+            .json();
+        v["context"].as_str().unwrap_or_default().to_string()
+    };
+    // In full with its decorators, the others as their decorators and names.
+    let c = context("views.py logout_view returns 500", "900");
+    assert!(
+        c.contains("@app.route(\n    \"/logout_view\",\n    methods=[\"POST\"],\n)\n@login_required\ndef logout_view(request):\n    step_0"),
+        "{c}"
+    );
+    assert!(
+        c.contains("@login_required\ndef login_view(request):\n⋮"),
+        "{c}"
+    );
+    // Signatures of C functions whose return type has a line of its own.
+    let c = context("crc.c checksum mismatch", "300");
+    assert!(
+        c.contains("static unsigned int\ncrc_combine (const unsigned char *buf, size_t len)\n"),
+        "{c}"
+    );
+    // An annotation naming the method is not its signature.
+    let c = context("Widget.java other", "300");
+    assert!(
+        c.contains("    @JsonProperty(\"size\")\n    public int size() {\n"),
+        "{c}"
+    );
+    // Rust attributes, on a definition shown in full.
+    let c = context("widget.rs widget_size test", "400");
+    assert!(
+        c.contains("#[derive(Debug, Clone)]\npub struct Widget {")
+            && c.contains("    #[test]\n    fn widget_size() {\n        let v0"),
+        "{c}"
+    );
+}
+
+/// The words of a file's own path do not choose its window: "frob" is all through
+/// docs/frob.md, the timeout once, further on.
+#[test]
+fn a_named_files_own_name_does_not_choose_its_window() {
+    let t = Test::new();
+    let mut doc = String::new();
+    for i in 0..40 {
+        doc.push_str(&format!(
+            "The frob tool, frob line {i}: frob frobs the frob.\n"
+        ));
+    }
+    for i in 0..100 {
+        doc.push_str(&format!("Filler line {i} about nothing in particular.\n"));
+    }
+    doc.push_str("Set the timeout with --wait; the timeout is in seconds.\n");
+    for i in 0..60 {
+        doc.push_str(&format!("More filler {i}.\n"));
+    }
+    t.write("docs/frob.md", &doc);
+    t.write("src/frob.py", "def frob():\n    return 1\n");
+    let v = t
+        .run(&[
+            "context",
+            "docs/frob.md: explain the timeout",
+            "--budget",
+            "900",
+            "--json",
+        ])
+        .json();
+    assert_eq!(file(&v, "docs/frob.md")["included"], "partial", "{v}");
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(context.contains("Set the timeout with --wait"), "{context}");
+}
+
 /// Source in a language the map does not parse (Ruby here) is ranked by its words as source
 /// code, not discounted as text; a file without definitions too large to fit comes as the
 /// passage that matches the task, and the lines around one the task names.

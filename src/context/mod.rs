@@ -363,6 +363,15 @@ fn analyse_file(
 /// task terms it could match.
 const AT_NAMED_LINE: usize = 1000;
 
+/// Whether definition `outer` spans definition `inner` (and is not it).
+fn encloses(symbols: &[Symbol], outer: usize, inner: usize) -> bool {
+    let (o, i) = (&symbols[outer], &symbols[inner]);
+    outer != inner
+        && o.line <= i.line
+        && i.end_line <= o.end_line
+        && (o.line, o.end_line) != (i.line, i.end_line)
+}
+
 /// For each line, the innermost definition that spans it (the shortest; the later one on a tie).
 fn enclosing(symbols: &[Symbol], lines: &[u32]) -> Vec<usize> {
     let mut out: Vec<usize> = lines
@@ -1302,9 +1311,18 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 let excess = ((used + n - limit) as f64 / per_line.max(0.1)).ceil() as usize;
                 let size =
                     |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
+                // A definition that encloses another one kept (a class named with its
+                // method: "HttpConnectionPool close leaks sockets") goes first, whatever it
+                // matches: it shows the other anyway, and dropping the other saves nothing.
+                let outer: HashSet<usize> = expanded
+                    .iter()
+                    .copied()
+                    .filter(|&i| expanded.iter().any(|&j| encloses(&symbols, i, j)))
+                    .collect();
                 expanded.sort_by_key(|&i| {
                     (
                         at_lines.contains(&i),
+                        !outer.contains(&i),
                         strength.get(&i).copied().unwrap_or(0),
                         std::cmp::Reverse(size(i)),
                         i,
@@ -1324,7 +1342,13 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // what encloses them, the rest elided. The most that fit, in half of what is left (the
             // whole of it for a file named in the task), found by halving with exact counts.
             let size = |i: usize| (symbols[i].end_line.saturating_sub(symbols[i].line)) as usize;
-            let mut order = matching;
+            // Not a definition that encloses another one that matches: its first lines come
+            // with the other, and whole it is what did not fit.
+            let mut order: Vec<(usize, usize)> = matching
+                .iter()
+                .copied()
+                .filter(|&(i, _)| !matching.iter().any(|&(j, _)| encloses(&symbols, i, j)))
+                .collect();
             order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
             let (mut lo, mut hi) = (0, order.len());
             let mut best: Option<(String, usize)> = None;
@@ -1368,8 +1392,10 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 // (`package-lock.json`'s `package` is on its 3rd line, `lodash` further on),
                 // unless they are all it matches.
                 let mut own: HashSet<terms::Term> = HashSet::new();
-                analyzer.word_terms(&f.path, |t| {
-                    own.insert(t);
+                terms::for_each_word(&f.path, |w| {
+                    analyzer.word_terms(w, |t| {
+                        own.insert(t);
+                    })
                 });
                 let ranges = pack::windows(&text, &s.lines, |line, found| {
                     let from = found.len();

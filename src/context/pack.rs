@@ -104,25 +104,104 @@ pub fn full_block(path: &str, lang: &str, text: &str) -> String {
     block(&shown_path(path), lang, text)
 }
 
-/// At most this many annotation lines are passed over to reach a definition's own line.
+/// At most this many lines are passed over to reach the line that names a definition (its
+/// annotations, a C return type on a line of its own), or taken from above it (decorators).
 const MAX_ANNOTATIONS: usize = 4;
 
-/// A definition's first line, and the lines after it while that one is an annotation or a
-/// decorator the definition starts with (Java's `@Override`, TypeScript's `@Input()`): the
-/// line that names it is the one a signature is for.
+/// Whether `line` begins a decorator or an attribute (Python's `@app.route(…)`, Rust's
+/// `#[test]`, TypeScript's `@Input()`), which says what the definition below it is.
+fn is_decoration(line: &str) -> bool {
+    let l = line.trim_start();
+    (l.starts_with('@') && !l.starts_with("@@")) || l.starts_with("#[")
+}
+
+/// Opening minus closing brackets on `line` (strings and comments not told apart: a
+/// decorator's arguments rarely hold one unbalanced).
+fn bracket_balance(line: &str) -> i64 {
+    line.chars()
+        .map(|c| match c {
+            '(' | '[' | '{' => 1,
+            ')' | ']' | '}' => -1,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Where a definition's lines begin: its first line, or the first of the decorators and
+/// attributes right above it that the parser leaves outside it (Python's decorators, Rust's
+/// attributes, a TypeScript method's decorators), each whole, however many lines its
+/// arguments take, up to [`MAX_ANNOTATIONS`] of them.
+fn first_line(text_lines: &[&str], s: &Symbol) -> usize {
+    let lines = text_lines.len().max(1);
+    let own = (s.line as usize).clamp(1, lines);
+    // Whether lines `from..=to` are decorations one after another, each whole: every line
+    // outside a decoration's brackets begins one, and the brackets close on the last line.
+    let decorations = |from: usize, to: usize| {
+        let mut balance = 0;
+        for line in &text_lines[from - 1..to] {
+            if balance == 0 && !is_decoration(line) {
+                return false;
+            }
+            balance += bracket_balance(line);
+            if balance < 0 {
+                return false;
+            }
+        }
+        balance == 0
+    };
+    let mut start = own;
+    let mut taken = 0;
+    let mut k = own - 1;
+    while k >= 1 && own - k <= 4 * MAX_ANNOTATIONS && taken < MAX_ANNOTATIONS {
+        let line = text_lines[k - 1];
+        if line.trim().is_empty() {
+            break;
+        }
+        if is_decoration(line) && decorations(k, own - 1) {
+            start = k;
+            taken += 1;
+        }
+        k -= 1;
+    }
+    start
+}
+
+/// The lines a definition spans, from its decorations (see [`first_line`]) to its end.
+fn span(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
+    let a = first_line(text_lines, s);
+    (a, (s.end_line as usize).clamp(a, text_lines.len().max(1)))
+}
+
+/// A definition's first line (see [`first_line`]), and the line that names it, up to
+/// [`MAX_ANNOTATIONS`] lines further: past its annotations (Java's `@Override`, a
+/// multi-line `@SuppressWarnings({…})`) and a C return type on a line of its own. The line that
+/// names it is the one a signature is for.
 fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
     let lines = text_lines.len().max(1);
-    let start = (s.line as usize).clamp(1, lines);
-    let last = (s.end_line as usize).clamp(start, lines);
-    let mut end = start;
-    while end < last
-        && end - start < MAX_ANNOTATIONS
-        && text_lines
-            .get(end - 1)
-            .is_some_and(|l| l.trim_start().starts_with('@'))
-    {
-        end += 1;
-    }
+    let own = (s.line as usize).clamp(1, lines);
+    let start = first_line(text_lines, s);
+    let last = (s.end_line as usize)
+        .clamp(own, lines)
+        .min(own + MAX_ANNOTATIONS);
+    // The first line with the name that is not a decoration nor inside one's brackets
+    // (`@JsonProperty("size")` names `size` too).
+    let mut balance = 0;
+    let named = (own..=last).find(|&l| {
+        let line = text_lines.get(l - 1).copied().unwrap_or_default();
+        let inside = balance > 0;
+        balance += bracket_balance(line);
+        !inside && !is_decoration(line) && !s.name.is_empty() && line.contains(&*s.name)
+    });
+    let end = match named {
+        Some(l) => l,
+        None => {
+            let mut end = own;
+            while end < last && text_lines.get(end - 1).is_some_and(|l| is_decoration(l)) {
+                end += 1;
+            }
+            end
+        }
+    };
     (start, end)
 }
 
@@ -236,13 +315,11 @@ pub fn partial_block(
         )
     } else {
         // The expanded definitions' own ranges are the ones worth naming.
+        let text_lines: Vec<&str> = text.lines().collect();
         let full: Vec<(usize, usize)> = expanded
             .iter()
             .filter_map(|&i| symbols.get(i))
-            .map(|s| {
-                let a = (s.line as usize).clamp(1, lines.max(1));
-                (a, (s.end_line as usize).clamp(a, lines.max(1)))
-            })
+            .map(|s| span(&text_lines, s))
             .collect();
         format!(
             "{} (lines {} of {lines} in full, other definitions as signatures)",
@@ -265,18 +342,14 @@ pub fn focused_block(
 ) -> (String, Vec<(usize, usize)>) {
     let text_lines: Vec<&str> = text.lines().collect();
     let lines = text_lines.len().max(1);
-    let span = |s: &Symbol| {
-        let a = (s.line as usize).clamp(1, lines);
-        (a, (s.end_line as usize).clamp(a, lines))
-    };
     let full: Vec<(usize, usize)> = keep
         .iter()
         .filter_map(|&i| symbols.get(i))
-        .map(span)
+        .map(|s| span(&text_lines, s))
         .collect();
     let mut shown = full.clone();
     for s in symbols {
-        let (a, b) = span(s);
+        let (a, b) = span(&text_lines, s);
         if full.iter().any(|&(x, y)| a < x && y <= b) {
             shown.push(head_lines(&text_lines, s));
         }
