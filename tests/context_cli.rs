@@ -2737,6 +2737,15 @@ fn at_a_small_budget_the_best_file_comes_before_those_ranked_below_it() {
     for f in j["files"].as_array().into_iter().flatten().skip(1) {
         assert!(f["tokens"].as_u64().unwrap_or(0) <= mine, "{}", j["files"]);
     }
+    // With room for more, its block still comes first, before the files ranked below it
+    // shown in full (helper 93: they came first).
+    let j = t
+        .run(&["context", "frobnicate widget", "--budget", "700", "--json"])
+        .json();
+    assert_eq!(j["files"][0]["included"], "skeleton", "{}", j["files"]);
+    assert_eq!(j["files"][1]["included"], "full", "{}", j["files"]);
+    let context = j["context"].as_str().unwrap_or_default();
+    assert!(context.starts_with("big.py (signatures only"), "{context}");
 }
 
 #[test]

@@ -1440,7 +1440,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             if !symbols.is_empty() && used + n <= limit {
                 used += n;
                 included[pos] = (Included::Skeleton, n);
-                skeletons.push((pos, block));
+                blocks.push((pos, block));
             }
         }
     }
