@@ -183,8 +183,10 @@ mod tests {
         assert_eq!(
             text,
             "indexing /r: /r/.vibe/index.db: attempt to write a readonly database\n\
-             hint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
-             immutable) or remove it (vibe builds it again)"
+             hint: make the file, its `-wal` and `-shm` files beside it and their directory \
+             writable (`chmod u+w FILE*`: SQLite made the `-shm` file with the mode the database \
+             had then; `chattr -i` if `lsattr` shows one immutable), or remove all three \
+             (vibe builds the index again)"
         );
         // Moved while open (`rm -rf .vibe` under a running vibe): no such hint, and the code,
         // which says what happened, stays.

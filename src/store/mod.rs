@@ -125,8 +125,10 @@ fn write_hint(e: &rusqlite::Error) -> &'static str {
         rusqlite::Error::SqliteFailure(f, _)
             if f.extended_code == rusqlite::ffi::SQLITE_READONLY =>
         {
-            "\nhint: make the file writable (`chmod u+w`; `chattr -i` if `lsattr` shows it \
-             immutable) or remove it (vibe builds it again)"
+            "\nhint: make the file, its `-wal` and `-shm` files beside it and their directory \
+             writable (`chmod u+w FILE*`: SQLite made the `-shm` file with the mode the database \
+             had then; `chattr -i` if `lsattr` shows one immutable), or remove all three \
+             (vibe builds the index again)"
         }
         // The busy handler gave up (two minutes for the index).
         e if matches!(
