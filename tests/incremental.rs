@@ -773,3 +773,51 @@ fn a_file_whose_language_changes_ranks_for_its_new_family() {
     t.write("tool", "#!/usr/bin/env node\ncompute_total_amount(1)\n");
     assert_matches_scratch(&t);
 }
+
+#[test]
+fn a_tsconfig_base_the_walk_does_not_see_resolves_again_when_it_changes() {
+    // The usual order: clone, vibe, then `npm install` brings the base the tsconfig extends,
+    // into a node_modules/ the walk leaves out (helper 94: the alias stayed external).
+    let t = Test::new();
+    t.write(".gitignore", "node_modules/\n")
+        .write(
+            "tsconfig.json",
+            "{\"extends\": \"@cfg/base/tsconfig.json\"}\n",
+        )
+        .write(
+            "src/lib/invoice.ts",
+            "export const format = (n: number) => `${n}`;\n",
+        )
+        .write(
+            "src/app.ts",
+            "import { format } from \"@lib/invoice\";\nexport const out = format(1);\n",
+        );
+    let import = "import { format } from \"@lib/invoice\";";
+    settle();
+    let before = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&before, "src/app.ts", import),
+        Vec::<String>::new()
+    );
+    t.write(
+        "node_modules/@cfg/base/tsconfig.json",
+        "{\"compilerOptions\": {\"baseUrl\": \"../../..\", \"paths\": {\"@lib/*\": [\"src/lib/*\"]}}}\n",
+    );
+    assert_matches_scratch(&t);
+    let after = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&after, "src/app.ts", import),
+        ["src/lib/invoice.ts"]
+    );
+    // The base edited: its paths name another directory.
+    t.write(
+        "node_modules/@cfg/base/tsconfig.json",
+        "{\"compilerOptions\": {\"baseUrl\": \"../../..\", \"paths\": {\"@lib/*\": [\"lib/*\"]}}}\n",
+    );
+    assert_matches_scratch(&t);
+    let edited = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&edited, "src/app.ts", import),
+        Vec::<String>::new()
+    );
+}

@@ -234,6 +234,48 @@ const RANKED_BY: &str = "ranked_by";
 /// JSON list of paths; see `resolve::Resolution::extended_configs`). Written with
 /// `RESOLVER_SETTINGS`, whose absence has an index resolve again.
 const EXTENDED_CONFIGS: &str = "extended_configs";
+/// The index's meta key for what the last resolution found of the tsconfigs' `extends`
+/// ([`ExtendsSeen`]), which a walk may not see: a base in an ignored `node_modules/`, one not
+/// installed yet.
+const EXTENDS_SEEN: &str = "extends_seen";
+
+/// The configs a tsconfig extends as the last resolution found them (each with its size and
+/// modification time, or none when it was gone), and the `extends` entries that named no file.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct ExtendsSeen {
+    files: Vec<(String, Option<(u64, i64)>)>,
+    missing: Vec<(String, String)>,
+}
+
+impl ExtendsSeen {
+    fn now(root: &Path, files: &[String], missing: Vec<(String, String)>) -> ExtendsSeen {
+        ExtendsSeen {
+            files: files
+                .iter()
+                .map(|f| (f.clone(), file_stamp(&root.join(f))))
+                .collect(),
+            missing,
+        }
+    }
+
+    /// Whether an extended config changed, went or came since (a stat each, and a lookup for
+    /// each entry that named nothing).
+    fn moved(&self, root: &Path) -> bool {
+        self.files
+            .iter()
+            .any(|(f, stamp)| file_stamp(&root.join(f)) != *stamp)
+            || self
+                .missing
+                .iter()
+                .any(|(dir, spec)| resolve::tsconfig_extends_path(root, dir, spec).is_some())
+    }
+}
+
+/// A file's size and modification time (ns), through links (pnpm links its packages).
+fn file_stamp(path: &Path) -> Option<(u64, i64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), walk::mtime_ns(&m)))
+}
 
 fn resolver_settings(cfg: &Config) -> String {
     serde_json::json!({
@@ -314,6 +356,13 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => HashSet::new(),
     };
+    // A config a tsconfig extends that the walk does not see (in an ignored node_modules/),
+    // edited, installed or removed since.
+    if let Some(seen) = tx.meta(EXTENDS_SEEN)?
+        && serde_json::from_str::<ExtendsSeen>(&seen).is_ok_and(|s| s.moved(root))
+    {
+        resolve = true;
+    }
     // Ranks computed by another version of the graph's weights (an older vibe).
     let ranked_by = rank::GRAPH_VERSION.to_string();
     let mut rerank = resolve || tx.meta(RANKED_BY)?.as_deref() != Some(ranked_by.as_str());
@@ -625,6 +674,7 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
     let resolve::Resolution {
         resolved,
         extended_configs,
+        missing_extends,
     } = resolve::resolve_all(
         root,
         &infos,
@@ -654,6 +704,11 @@ fn resolve_phase(tx: &IndexTx, files: &[FileRow], root: &Path, cfg: &Config) -> 
     tx.set_meta(
         EXTENDED_CONFIGS,
         &serde_json::to_string(&extended_configs).unwrap_or_else(|_| "[]".into()),
+    )?;
+    let seen = ExtendsSeen::now(root, &extended_configs, missing_extends);
+    tx.set_meta(
+        EXTENDS_SEEN,
+        &serde_json::to_string(&seen).unwrap_or_else(|_| "{}".into()),
     )?;
     summary_phase(
         tx,

@@ -41,6 +41,10 @@ pub struct Resolution {
     /// jsconfig.json extends), sorted: an edit to one of them, or to a file `configures`
     /// names, must have imports resolved again.
     pub extended_configs: Vec<String>,
+    /// The `extends` entries that named no file (directory of the config, entry), sorted: a
+    /// base installed later (`npm install` after the first index) must have imports resolved
+    /// again, though no walked file changed.
+    pub missing_extends: Vec<(String, String)>,
 }
 
 /// Resolves every import.
@@ -85,7 +89,8 @@ pub fn resolve_all(
         .collect();
     Resolution {
         resolved,
-        extended_configs: ctx.extended_configs.into_iter().collect(),
+        extended_configs: ctx.extends.found.into_iter().collect(),
+        missing_extends: ctx.extends.missing.into_iter().collect(),
     }
 }
 
@@ -112,8 +117,8 @@ struct Ctx<'a> {
     /// Python: for each file, its `from X import …` imports, for `__init__` re-exports.
     py_from: HashMap<i64, Vec<&'a ImportRow>>,
     tsconfigs: Vec<TsConfig>,
-    /// The configs the tsconfigs extend (repository paths).
-    extended_configs: BTreeSet<String>,
+    /// The configs the tsconfigs extend, and the entries that named none.
+    extends: Extends,
     /// JS/TS packages of this repository (workspace members) by `package.json` name.
     js_packages: HashMap<String, JsPackage>,
     go_mods: Vec<(String, String)>,
@@ -206,14 +211,14 @@ impl<'a> Ctx<'a> {
             }
         }
 
-        let mut extended_configs = BTreeSet::new();
+        let mut extends = Extends::default();
         let tsconfigs = files
             .iter()
             .filter(|f| {
                 let name = f.path.rsplit('/').next().unwrap_or("");
                 name == "tsconfig.json" || name == "jsconfig.json"
             })
-            .filter_map(|f| TsConfig::load(root, f.path, &mut extended_configs))
+            .filter_map(|f| TsConfig::load(root, f.path, &mut extends))
             .collect();
 
         // Sorted by path, so that of two packages with one name the shallower-sorting one wins.
@@ -305,7 +310,7 @@ impl<'a> Ctx<'a> {
             py_roots,
             py_from,
             tsconfigs,
-            extended_configs,
+            extends,
             js_packages,
             go_mods,
             rust,
@@ -954,15 +959,18 @@ struct TsOptions {
     paths_dir: Option<String>,
 }
 
+/// What the tsconfigs' `extends` entries named: the configs found (repository paths), and the
+/// entries that named no file (the config's directory, the entry).
+#[derive(Default)]
+struct Extends {
+    found: BTreeSet<String>,
+    missing: BTreeSet<(String, String)>,
+}
+
 impl TsOptions {
     /// Reads `path` (repository-relative) and everything it extends, depth first: an array
     /// of bases is applied in order, later entries over earlier ones, the file's own options last.
-    fn read(
-        root: &Path,
-        path: &str,
-        depth: usize,
-        extended: &mut BTreeSet<String>,
-    ) -> Option<TsOptions> {
+    fn read(root: &Path, path: &str, depth: usize, extended: &mut Extends) -> Option<TsOptions> {
         let value = read_jsonc(&root.join(path))?;
         let own_dir = dir_of(path).to_string();
         let mut merged = TsOptions {
@@ -978,9 +986,10 @@ impl TsOptions {
         if depth < TSCONFIG_EXTENDS_DEPTH {
             for base in bases {
                 let Some(base_path) = tsconfig_extends_path(root, &own_dir, base) else {
+                    extended.missing.insert((own_dir.clone(), base.to_string()));
                     continue;
                 };
-                extended.insert(base_path.clone());
+                extended.found.insert(base_path.clone());
                 if let Some(parent) = TsOptions::read(root, &base_path, depth + 1, extended) {
                     merged.overlay(parent);
                 }
@@ -1014,7 +1023,7 @@ impl TsOptions {
 /// a package in a `node_modules` of the config's directory or an ancestor (`@tsconfig/node20`
 /// → its `tsconfig.json`; `pkg/base` → `pkg/base.json`). `None` outside the repository or when
 /// no such file exists.
-fn tsconfig_extends_path(root: &Path, own_dir: &str, spec: &str) -> Option<String> {
+pub fn tsconfig_extends_path(root: &Path, own_dir: &str, spec: &str) -> Option<String> {
     let is_file = |p: &str| root.join(p).is_file();
     let first_file = |stem: &str| {
         [
@@ -1045,7 +1054,7 @@ fn tsconfig_extends_path(root: &Path, own_dir: &str, spec: &str) -> Option<Strin
 }
 
 impl TsConfig {
-    fn load(root: &Path, path: &str, extended: &mut BTreeSet<String>) -> Option<TsConfig> {
+    fn load(root: &Path, path: &str, extended: &mut Extends) -> Option<TsConfig> {
         let own_dir = dir_of(path).to_string();
         let TsOptions {
             options,

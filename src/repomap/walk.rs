@@ -372,12 +372,7 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
                     match dent.metadata() {
                         Ok(meta) if meta.is_file() => {
                             if let Some(rel) = relative(root, dent.path()) {
-                                let mtime_ns = meta
-                                    .modified()
-                                    .ok()
-                                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                                    .map(|d| d.as_nanos() as i64)
-                                    .unwrap_or(0);
+                                let mtime_ns = mtime_ns(&meta);
                                 if let Ok(mut v) = entries.lock() {
                                     v.push(Entry {
                                         path: rel,
@@ -463,11 +458,7 @@ fn walk_from(root: &Path, patterns_root: &Path, exclude: &[String], threads: usi
             entries.push(Entry {
                 path: rel,
                 size: meta.len(),
-                mtime_ns: meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as i64),
+                mtime_ns: mtime_ns(&meta),
                 stamp: stamp(&meta),
                 abs,
             });
@@ -914,6 +905,14 @@ fn relative(root: &Path, p: &Path) -> Option<String> {
         return None;
     }
     Some(out)
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 #[cfg(test)]
