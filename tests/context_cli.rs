@@ -524,6 +524,36 @@ fn definitions_come_with_their_decorators_and_the_line_that_names_them() {
     );
 }
 
+/// Nor do they choose the definitions of a named file shown in full: "py/widget.py fetch" is
+/// about `fetch`, not `widget_py_factory` (helper 93), unless they are all the task matches.
+#[test]
+fn a_named_files_own_name_does_not_choose_its_definitions() {
+    let t = Test::new();
+    let body: String = (0..40).map(|k| format!("    v{k} = {k}\n")).collect();
+    t.write(
+        "py/widget.py",
+        format!(
+            "def widget_py_factory(a):\n{body}    return a\n\n\ndef fetch(url):\n{body}    return url\n\n\ndef other(x):\n{body}    return x\n"
+        ),
+    );
+    let shown = |task: &str| -> String {
+        let v = t
+            .run(&["context", task, "--budget", "500", "--json"])
+            .json();
+        assert_eq!(
+            file(&v, "py/widget.py")["included"],
+            "partial",
+            "{task}: {v}"
+        );
+        v["context"].as_str().unwrap_or_default().to_string()
+    };
+    let c = shown("py/widget.py fetch");
+    assert!(c.contains("def fetch(url):\n    v0 = 0"), "{c}");
+    assert!(!c.contains("def widget_py_factory(a):\n    v0"), "{c}");
+    let c = shown("py/widget.py");
+    assert!(c.contains("def widget_py_factory(a):\n    v0 = 0"), "{c}");
+}
+
 /// The words of a file's own path do not choose its window: "frob" is all through
 /// docs/frob.md, the timeout once, further on.
 #[test]

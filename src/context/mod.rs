@@ -1186,11 +1186,25 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             cache.insert(w.to_string(), hits);
         })
     };
-    // How many of the task's terms a defined name has.
-    let matches_task = |name: &str| {
+    // How many of the task's terms a defined name has, but for those in `own` (the words of
+    // the file's own path).
+    let matches_task = |name: &str, own: &HashSet<terms::Term>| {
         let mut found = Vec::new();
         terms_in(name, &mut found);
+        found.retain(|t| !own.contains(t));
         pack::distinct(&found)
+    };
+    // The terms of a path's words: they say nothing of where in the file the task is (a task
+    // that names py/widget.py is not about widget_factory in it), unless they are all it
+    // matches.
+    let own_terms = |path: &str| {
+        let mut own: HashSet<terms::Term> = HashSet::new();
+        terms::for_each_word(path, |w| {
+            analyzer.word_terms(w, |t| {
+                own.insert(t);
+            })
+        });
+        own
     };
 
     // A file with the same text as one ranked above it (a copy, or the same file reached
@@ -1248,22 +1262,28 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let symbols = symbols_of(f.id)?;
         // The definitions around the lines the task names (`a.rs:120`) come first of all.
         let at_lines = enclosing(&symbols, &s.lines);
-        let mut matching: Vec<(usize, usize)> = symbols
-            .iter()
-            .enumerate()
-            .map(|(i, sym)| {
-                let m = matches_task(&sym.name);
-                (
-                    i,
-                    if at_lines.contains(&i) {
-                        m + AT_NAMED_LINE
-                    } else {
-                        m
-                    },
-                )
-            })
-            .filter(|&(_, m)| m > 0)
-            .collect();
+        let matching_but = |own: &HashSet<terms::Term>| -> Vec<(usize, usize)> {
+            symbols
+                .iter()
+                .enumerate()
+                .map(|(i, sym)| {
+                    let m = matches_task(&sym.name, own);
+                    (
+                        i,
+                        if at_lines.contains(&i) {
+                            m + AT_NAMED_LINE
+                        } else {
+                            m
+                        },
+                    )
+                })
+                .filter(|&(_, m)| m > 0)
+                .collect()
+        };
+        let mut matching = matching_but(&own_terms(&f.path));
+        if matching.is_empty() {
+            matching = matching_but(&HashSet::new());
+        }
         if matching.is_empty() && !symbols.is_empty() {
             // No definition's name has a task word: the definitions around the lines of the
             // best passage that have some, each as strong as its line with the most.
@@ -1391,12 +1411,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 // The words of the file's own path say nothing of where in it the task is
                 // (`package-lock.json`'s `package` is on its 3rd line, `lodash` further on),
                 // unless they are all it matches.
-                let mut own: HashSet<terms::Term> = HashSet::new();
-                terms::for_each_word(&f.path, |w| {
-                    analyzer.word_terms(w, |t| {
-                        own.insert(t);
-                    })
-                });
+                let own = own_terms(&f.path);
                 let ranges = pack::windows(&text, &s.lines, |line, found| {
                     let from = found.len();
                     terms_in(line, found);
