@@ -908,7 +908,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 (f.path.as_str(), why)
             })
             .collect();
-        rank::named_files(task, &naming, regular, &others)
+        let root_name = root.file_name().and_then(|n| n.to_str());
+        rank::named_files_in(root_name, task, &naming, regular, &others)
     };
     // The named text files join the candidates, in their order; `place` is where each went.
     let mut is_named = vec![false; texts.len()];

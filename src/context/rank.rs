@@ -347,6 +347,19 @@ pub fn named_files(
     texts_from: usize,
     others: &[(&str, &str)],
 ) -> (Vec<Named>, Vec<String>) {
+    named_files_in(None, task, candidates, texts_from, others)
+}
+
+/// [`named_files`] in a root directory named `root_name`: a prefixed path that ends with it
+/// and a file at the top (`/home/runner/work/proj/proj/app.py`, `../proj/app.py`) names that
+/// file.
+pub fn named_files_in(
+    root_name: Option<&str>,
+    task: &str,
+    candidates: &[Candidate],
+    texts_from: usize,
+    others: &[(&str, &str)],
+) -> (Vec<Named>, Vec<String>) {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in candidates.iter().enumerate() {
         let name = c.file.path.rsplit('/').next().unwrap_or(&c.file.path);
@@ -393,11 +406,38 @@ pub fn named_files(
         .filter(|w| !w.is_empty())
         .collect();
     for (k, raw) in words.iter().enumerate() {
-        let word = trim(raw).replace('\\', "/");
+        // A backslash escaped in a string's repr or JSON (`'C:\\\\src\\\\a.py'`) is one.
+        let word = trim(raw).replace("\\\\", "\\").replace('\\', "/");
+        // What a CI log puts before a path: GitHub Actions' `##[error]`, `file=` of its
+        // `::error file=a.rs,line=9::` commands (whose `line=` is the next word).
+        let word = match word.strip_prefix("##[") {
+            Some(rest) => rest
+                .split_once(']')
+                .map_or(word.clone(), |(_, w)| w.to_string()),
+            None => word,
+        };
+        let (word, command_line) = match word.strip_prefix("file=") {
+            Some(path) => (
+                path.to_string(),
+                words
+                    .get(k + 1)
+                    .and_then(|w| w.strip_prefix("line="))
+                    .and_then(|n| {
+                        n.trim_end_matches(|c: char| !c.is_ascii_digit())
+                            .parse::<u32>()
+                            .ok()
+                    }),
+            ),
+            None => (word, None),
+        };
         // A link to the file on a forge names it by its path (nothing if it is not here: the
-        // link may be to another repository).
-        let (word, linked) = match link_path(&word) {
-            Some(path) => (path.to_string(), true),
+        // link may be to another repository); a `file://` URL, a bundler's (`webpack:///./a.js`)
+        // or a local dev server's (`http://localhost:5173/src/a.js?t=1:30:9`) by theirs.
+        let (word, linked) = match link_path(&word)
+            .map(str::to_string)
+            .or_else(|| local_url_path(&word))
+        {
+            Some(path) => (path, true),
             None => (word, false),
         };
         // A stack frame of the JVM's languages: `io.x.Decoder.decode(Decoder.java:42)` is
@@ -409,7 +449,18 @@ pub fn named_files(
                     && !file_name(call)
                     && looks_like_file(file.split(':').next().unwrap_or(file)) =>
             {
-                (file.to_string(), true)
+                // Its class's package is where the file is (`com.y.Foo.m(Foo.java:44)` is
+                // com/y/Foo.java, not another package's Foo.java), when the file is here.
+                let in_package = jvm_package_path(call, file).filter(|p| {
+                    let name = p.rsplit('/').next().unwrap_or(p);
+                    let name = name.split(':').next().unwrap_or(name);
+                    let path = p.split(':').next().unwrap_or(p);
+                    by_name.get(name).is_some_and(|list| {
+                        list.iter()
+                            .any(|&i| ends_with_path(&candidates[i].file.path, path))
+                    })
+                });
+                (in_package.unwrap_or_else(|| file.to_string()), true)
             }
             _ => (word, false),
         };
@@ -433,6 +484,9 @@ pub fn named_files(
             Some(path) if line.is_none() && looks_like_file(path) => (path, true),
             _ => (word, false),
         };
+        if line.is_none() {
+            line = command_line;
+        }
         if line.is_none() && (dotnet || words.get(k + 1) == Some(&"line")) {
             line = words
                 .get(k + if dotnet { 1 } else { 2 })
@@ -461,14 +515,47 @@ pub fn named_files(
                 .filter(|i| ends_with_path(path_of(i), &word))
                 .copied()
                 .collect();
+            if found.is_empty()
+                && let Some(rest) = word.strip_prefix("a/").or_else(|| word.strip_prefix("b/"))
+            {
+                // A diff's `--- a/app.py`, `+++ b/app.py`: the repository's path after it.
+                found = same_name
+                    .iter()
+                    .filter(|i| path_of(i) == rest)
+                    .copied()
+                    .collect();
+            }
             if found.is_empty() {
                 // An absolute or otherwise prefixed path (`/home/me/proj/src/a.py` in a
                 // traceback, `C:/work/proj/src/a.cs`) names the longest repository path it ends
                 // with, of at least two segments (a bare `a.py` is too little to tell it from a
-                // file outside the repository).
+                // file outside the repository), or a file at the top after the root's own name
+                // (`/home/runner/work/proj/proj/app.py`). A path through where packages are
+                // installed (`site-packages/django/db/models/base.py`, `node_modules/`, Cargo's
+                // registry) is another project's file: only what follows the package
+                // directory counts (`.tox/…/site-packages/proj/views.py` is src/proj/views.py).
+                let (tail, installed) = match installed_path(&word) {
+                    Some(rest) => (rest, true),
+                    None => (word.as_str(), false),
+                };
+                let at_top = |p: &str| {
+                    !installed
+                        && root_name.is_some_and(|r| {
+                            tail.strip_suffix(p)
+                                .and_then(|rest| rest.strip_suffix('/'))
+                                .is_some_and(|rest| rest.rsplit('/').next() == Some(r))
+                        })
+                };
                 found = same_name
                     .iter()
-                    .filter(|i| path_of(i).contains('/') && ends_with_path(&word, path_of(i)))
+                    .filter(|i| {
+                        let p = path_of(i);
+                        if installed {
+                            ends_with_path(p, tail)
+                        } else {
+                            (p.contains('/') && ends_with_path(tail, p)) || at_top(p)
+                        }
+                    })
                     .max_by_key(|i| path_of(i).len())
                     .into_iter()
                     .copied()
@@ -477,8 +564,9 @@ pub fn named_files(
             // A directory named in the task is not a file, and an absolute path that ends in no
             // repository file is outside it (a traceback's frames in the standard library or
             // site-packages): say nothing about either.
-            let absolute =
-                word.starts_with('/') || word.as_bytes().get(1..3) == Some(b":/".as_slice());
+            let absolute = word.starts_with('/')
+                || word.starts_with("../")
+                || word.as_bytes().get(1..3) == Some(b":/".as_slice());
             if found.is_empty() && (!has_ext || absolute) {
                 continue;
             }
@@ -622,7 +710,11 @@ fn braces_pair(word: &str) -> bool {
 fn split_line(word: &str) -> Option<(&str, Option<u32>)> {
     // `120`, `L120`, `120-130`, `L120-L130`: the first line.
     let number = |s: &str| -> Option<Option<u32>> {
-        let s = s.strip_prefix('L').unwrap_or(s);
+        // Maven's `A.java:[45,17]` (its `,17]` cut off as another word).
+        let s = s
+            .strip_prefix('L')
+            .or_else(|| s.strip_prefix('['))
+            .unwrap_or(s);
         let first = s.split('-').next().unwrap_or(s);
         (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit())).then(|| first.parse().ok())
     };
@@ -661,6 +753,80 @@ fn link_path(word: &str) -> Option<&str> {
     let (_, path) = after.split_once('/')?;
     let path = path.split('?').next().unwrap_or(path);
     (!path.is_empty()).then_some(path)
+}
+
+/// The path a `file://` URL, a bundler's source URL (`webpack:///./src/a.js`,
+/// `webpack://app/./src/a.js`) or a local dev server's URL (`http://localhost:5173/src/a.js?t=1`)
+/// stands for, with what follows it kept (`:30:9`) and its query dropped.
+fn local_url_path(word: &str) -> Option<String> {
+    let (scheme, rest) = word.split_once("://")?;
+    let path = match scheme {
+        "file" => rest.strip_prefix("localhost").unwrap_or(rest).to_string(),
+        "webpack" | "webpack-internal" => {
+            let rest = rest.trim_start_matches('/');
+            match rest.split_once("/./") {
+                Some((_, after)) => after.to_string(),
+                None => rest.strip_prefix("./").unwrap_or(rest).to_string(),
+            }
+        }
+        "http" | "https" => {
+            let (host, path) = rest.split_once('/')?;
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            if !matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]") {
+                return None;
+            }
+            path.to_string()
+        }
+        _ => return None,
+    };
+    // `a.js?t=123:30:9` → `a.js:30:9`.
+    let path = match path.split_once('?') {
+        Some((before, after)) => match after.find(':') {
+            Some(at) => format!("{before}{}", &after[at..]),
+            None => before.to_string(),
+        },
+        None => path,
+    };
+    (!path.is_empty() && path != "/").then_some(path)
+}
+
+/// What follows the directory packages are installed in, in a path through one
+/// (`…/site-packages/django/db/models/base.py` → `django/db/models/base.py`; `node_modules/`,
+/// Cargo's registry and git checkouts, Go's module cache).
+fn installed_path(word: &str) -> Option<&str> {
+    const MARKERS: &[&str] = &[
+        "/site-packages/",
+        "/dist-packages/",
+        "/node_modules/",
+        "/.cargo/registry/",
+        "/.cargo/git/",
+        "/pkg/mod/",
+    ];
+    MARKERS
+        .iter()
+        .filter_map(|m| word.rfind(m).map(|at| &word[at + m.len()..]))
+        .min_by_key(|rest| rest.len())
+        .or_else(|| {
+            ["site-packages/", "dist-packages/", "node_modules/"]
+                .iter()
+                .find_map(|m| word.strip_prefix(m))
+        })
+}
+
+/// The file a JVM frame's call names in its class's package: `com.y.Foo.m` with `Foo.java:44`
+/// → `com/y/Foo.java:44` (an inner class's `Foo$Bar` too); `None` when the class is not named
+/// after the file (Kotlin's `FooKt`) or has no package.
+fn jvm_package_path(call: &str, file: &str) -> Option<String> {
+    let name = file.split(':').next().unwrap_or(file);
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let mut parts: Vec<&str> = call.split('.').collect();
+    parts.pop()?;
+    let class = parts.pop()?;
+    let class = class.split('$').next().unwrap_or(class);
+    if class != stem || parts.is_empty() || parts.iter().any(|p| p.is_empty() || p.contains('/')) {
+        return None;
+    }
+    Some(format!("{}/{file}", parts.join("/")))
 }
 
 /// Whether `path` is `suffix` or ends with `/suffix`.
@@ -712,7 +878,16 @@ fn dotted_module_files(word: &str, candidates: &[Candidate], modules: &Modules) 
         &segments,
         shortest,
         "/__init__",
-        |c, next| c.file.language.is_some() && next.is_none_or(|item| mentions(c, item)),
+        // Rust's, C++'s and Go's modules are not written with dots (Go's `main.main()` is a
+        // function of package main, not src/main.rs).
+        |c, next| {
+            c.file.language.is_some()
+                && !matches!(
+                    c.file.language.as_deref(),
+                    Some("rust" | "c" | "cpp" | "go")
+                )
+                && next.is_none_or(|item| mentions(c, item))
+        },
     )
 }
 
@@ -2286,6 +2461,96 @@ pub(super) mod tests {
         let (named, _) = named_files(&log, &candidates, usize::MAX, &[]);
         assert_eq!(named.len(), 40);
         assert!(named.iter().all(|n| n.index == 0 && n.shared == 1));
+    }
+
+    /// What developers paste from their tools (helper 96): each names the repository's file,
+    /// with its line, and a path through installed packages names none of its files.
+    #[test]
+    fn pasted_errors_name_the_files_they_are_about() {
+        let files = rows(&[
+            "app.py",
+            "main.go",
+            "models/base.py",
+            "src/index.js",
+            "src/lib.rs",
+            "src/esm/x.mjs",
+            "src/main/java/com/x/Foo.java",
+            "src/main/java/com/y/Foo.java",
+            "src/main/java/com/x/Bar.java",
+            "src/parser.rs",
+            "src/proj/views.py",
+            "src/main.rs",
+            "web/src/a.ts",
+        ]);
+        let candidates = without_lexicon(&files);
+        let at = |task: &str| -> (Vec<(usize, Option<u32>)>, Vec<String>) {
+            let (named, warnings) =
+                named_files_in(Some("proj"), task, &candidates, usize::MAX, &[]);
+            (named.iter().map(|n| (n.index, n.line)).collect(), warnings)
+        };
+        for (task, want) in [
+            // A file at the top, after the root's own name, or in a diff.
+            (
+                "/home/runner/work/proj/proj/app.py:46: error: x",
+                vec![(0, Some(46))],
+            ),
+            ("File \"../proj/app.py\", line 3", vec![(0, Some(3))]),
+            (
+                "diff --git a/app.py b/app.py\n--- a/main.go",
+                vec![(0, None), (1, None)],
+            ),
+            // URLs that stand for files here.
+            (
+                "at esm5 (file:///home/ci/proj/src/esm/x.mjs:46:26)",
+                vec![(5, Some(46))],
+            ),
+            (
+                "http://localhost:5173/src/index.js?t=17:30:9 and webpack:///./src/lib.rs:4",
+                vec![(3, Some(30)), (4, Some(4))],
+            ),
+            // The frame's package picks its class's file.
+            ("\tat com.y.Foo.m5(Foo.java:44)", vec![(7, Some(44))]),
+            ("\tat com.x.Foo$Inner.run(Foo.java:9)", vec![(6, Some(9))]),
+            // Maven, GitHub Actions, escaped Windows separators.
+            (
+                "[ERROR] src/main/java/com/x/Bar.java:[45,17] cannot find symbol",
+                vec![(8, Some(45))],
+            ),
+            (
+                "::error file=src/parser.rs,line=96,col=5::too big",
+                vec![(9, Some(96))],
+            ),
+            (
+                "##[error]web/src/a.ts(50,5): error TS2345",
+                vec![(12, Some(50))],
+            ),
+            (
+                "'C:\\\\Users\\\\me\\\\proj\\\\src\\\\proj\\\\views.py'",
+                vec![(10, None)],
+            ),
+            // An installed copy of this project is its file.
+            (
+                "/w/.tox/py311/lib/python3.11/site-packages/proj/views.py:76",
+                vec![(10, Some(76))],
+            ),
+        ] {
+            let (named, warnings) = at(task);
+            assert_eq!(named, want, "{task}");
+            assert!(warnings.is_empty(), "{task}: {warnings:?}");
+        }
+        // Other projects' files, installed, name none here, and are no missing files.
+        for task in [
+            "File \"/srv/venv/lib/python3.11/site-packages/django/db/models/base.py\", line 812",
+            "at f (/home/ci/proj/node_modules/somelib/src/index.js:10:5)",
+            "at /root/.cargo/registry/src/index.crates.io-6f1/serde_json-1.0.108/src/lib.rs:120:9",
+            "/root/go/pkg/mod/golang.org/x/tools@v0.1.0/internal/models/base.py:12",
+            // Go's `main.main()` is no module path of src/main.rs.
+            "main.main()",
+        ] {
+            let (named, warnings) = at(task);
+            assert!(named.is_empty(), "{task}: {named:?}");
+            assert!(warnings.is_empty(), "{task}: {warnings:?}");
+        }
     }
 
     #[test]
