@@ -820,4 +820,26 @@ fn a_tsconfig_base_the_walk_does_not_see_resolves_again_when_it_changes() {
         resolved(&edited, "src/app.ts", import),
         Vec::<String>::new()
     );
+    // An upgrade by npm, which gives every file it installs the same modification time: the
+    // same size, the same time, another path (review of helper 95).
+    let base = t.root().join("node_modules/@cfg/base/tsconfig.json");
+    let npm_time = SystemTime::UNIX_EPOCH + Duration::from_secs(499_162_500);
+    set_mtime(&base, npm_time);
+    t.write(
+        "abc/invoice.ts",
+        "export const format = (n: number) => `${n}`;\n",
+    );
+    settle();
+    t.run(&["map", "--json"]).json();
+    let before = std::fs::read_to_string(&base).unwrap_or_default();
+    let after = before.replace("[\"lib/*\"]", "[\"abc/*\"]");
+    assert_eq!(before.len(), after.len());
+    t.write("node_modules/@cfg/base/tsconfig.json", &after);
+    set_mtime(&base, npm_time);
+    assert_matches_scratch(&t);
+    let upgraded = t.run(&["map", "--json"]).json();
+    assert_eq!(
+        resolved(&upgraded, "src/app.ts", import),
+        ["abc/invoice.ts"]
+    );
 }

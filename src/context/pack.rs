@@ -105,21 +105,49 @@ pub fn full_block(path: &str, lang: &str, text: &str) -> String {
 }
 
 /// At most this many lines are passed over to reach the line that names a definition (its
-/// annotations, a C return type on a line of its own), or taken from above it (decorators).
+/// annotations, a C return type on a line of its own), and at most this many decorations are
+/// taken from above it.
 const MAX_ANNOTATIONS: usize = 4;
+/// Decorations above a definition are looked for at most this many lines up (a
+/// `@pytest.mark.parametrize` of many cases).
+const MAX_DECORATION_LINES: usize = 100;
 
-/// Whether `line` begins a decorator or an attribute (Python's `@app.route(…)`, Rust's
-/// `#[test]`, TypeScript's `@Input()`), which says what the definition below it is.
-fn is_decoration(line: &str) -> bool {
-    let l = line.trim_start();
-    (l.starts_with('@') && !l.starts_with("@@")) || l.starts_with("#[")
+/// The characters of `line` outside its strings and before a comment (`//`, or `#` not
+/// starting an attribute), with their byte offsets. A `'` opens a string only on a line that
+/// begins with `@` (a Python or TypeScript decorator), where it cannot be a Rust lifetime.
+fn code_chars(line: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let single_quotes = line.trim_start().starts_with('@');
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut chars = line.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while let Some((at, c)) = chars.next() {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            match c {
+                '"' => quote = Some(c),
+                '\'' if single_quotes => quote = Some(c),
+                '/' if chars.peek().is_some_and(|&(_, n)| n == '/') => return None,
+                '#' if chars.peek().is_none_or(|&(_, n)| n != '[' && n != '!') => return None,
+                _ => return Some((at, c)),
+            }
+        }
+        None
+    })
 }
 
-/// Opening minus closing brackets on `line` (strings and comments not told apart: a
-/// decorator's arguments rarely hold one unbalanced).
+/// Opening minus closing brackets on `line`, outside its strings and comments.
 fn bracket_balance(line: &str) -> i64 {
-    line.chars()
-        .map(|c| match c {
+    code_chars(line)
+        .map(|(_, c)| match c {
             '(' | '[' | '{' => 1,
             ')' | ']' | '}' => -1,
             _ => 0,
@@ -127,10 +155,45 @@ fn bracket_balance(line: &str) -> i64 {
         .sum()
 }
 
-/// Where a definition's lines begin: its first line, or the first of the decorators and
-/// attributes right above it that the parser leaves outside it (Python's decorators, Rust's
-/// attributes, a TypeScript method's decorators), each whole, however many lines its
-/// arguments take, up to [`MAX_ANNOTATIONS`] of them.
+/// Whether `line` is a decorator or an attribute and nothing more (Python's `@app.route(…)`,
+/// Rust's `#[test]`, C++'s `[[nodiscard]]`, TypeScript's `@Input()`), or begins one that
+/// goes on over the next lines: it says what the definition below it is. Not a declaration
+/// decorated on its own line (`@Input() label: string;`, `#[derive(Debug)] struct A;`).
+fn is_decoration(line: &str) -> bool {
+    let l = line.trim_start();
+    let decorator = l.starts_with('@') && !l.starts_with("@@");
+    if !(decorator || l.starts_with("#[") || l.starts_with("[[")) {
+        return false;
+    }
+    // Where the decoration ends: past its name (`@a.b`) and bracketed parts (`(…)`, `[0]`),
+    // or the line ends inside its brackets.
+    let mut depth = 0i64;
+    let mut end = l.len();
+    for (at, c) in code_chars(l) {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            c if depth == 0
+                && !(c.is_alphanumeric() || matches!(c, '_' | '.' | '$' | '@' | '#' | ':')) =>
+            {
+                end = at;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if depth > 0 {
+        return true;
+    }
+    // Nothing but a comment after it.
+    let rest = l[end..].trim_start();
+    rest.is_empty() || code_chars(rest).next().is_none()
+}
+
+/// Where a definition's lines begin: its first line, or the first of the decorations right
+/// above it that the parser leaves outside it (Python's decorators, Rust's attributes, a
+/// TypeScript method's decorators), up to [`MAX_ANNOTATIONS`] of them, each whole however many
+/// lines its arguments take (up to [`MAX_DECORATION_LINES`] in all).
 fn first_line(text_lines: &[&str], s: &Symbol) -> usize {
     let lines = text_lines.len().max(1);
     let own = (s.line as usize).clamp(1, lines);
@@ -151,19 +214,35 @@ fn first_line(text_lines: &[&str], s: &Symbol) -> usize {
     };
     let mut start = own;
     let mut taken = 0;
+    // The brackets of the lines from here down to the definition: below 0, this line is
+    // inside a decoration's arguments (a blank line too); otherwise a line that is no
+    // decoration ends the decorations.
+    let mut below = 0i64;
     let mut k = own - 1;
-    while k >= 1 && own - k <= 4 * MAX_ANNOTATIONS && taken < MAX_ANNOTATIONS {
+    while k >= 1 && own - k <= MAX_DECORATION_LINES && taken < MAX_ANNOTATIONS {
         let line = text_lines[k - 1];
-        if line.trim().is_empty() {
+        below += bracket_balance(line);
+        if is_decoration(line) {
+            if decorations(k, own - 1) {
+                start = k;
+                taken += 1;
+            }
+        } else if below >= 0 {
             break;
-        }
-        if is_decoration(line) && decorations(k, own - 1) {
-            start = k;
-            taken += 1;
         }
         k -= 1;
     }
     start
+}
+
+/// Whether `line` has `name` as a whole word (`node` is not in `node_t`).
+fn has_word(line: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    !name.is_empty()
+        && line.match_indices(name).any(|(at, _)| {
+            !line[..at].chars().next_back().is_some_and(word)
+                && !line[at + name.len()..].chars().next().is_some_and(word)
+        })
 }
 
 /// The lines a definition spans, from its decorations (see [`first_line`]) to its end.
@@ -190,7 +269,7 @@ fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
         let line = text_lines.get(l - 1).copied().unwrap_or_default();
         let inside = balance > 0;
         balance += bracket_balance(line);
-        !inside && !is_decoration(line) && !s.name.is_empty() && line.contains(&*s.name)
+        !inside && !is_decoration(line) && has_word(line, &s.name)
     });
     let end = match named {
         Some(l) => l,
@@ -548,6 +627,63 @@ mod tests {
         // A definition of one annotation line and nothing else stays one line.
         let one = [sym("x", 2, 2)];
         assert_eq!(shown_ranges(text, &one, &[]), vec![(2, 2)]);
+    }
+
+    /// Decorations above a definition are taken whole and only when they are decorations
+    /// alone; a signature is the line with the definition's name as a word (review of helper
+    /// 95).
+    #[test]
+    fn decorations_and_the_line_that_names_a_definition() {
+        for (line, yes) in [
+            ("@staticmethod", true),
+            (
+                "    @app.route(\"/x\", methods=[\"POST\"])  # (see docs",
+                true,
+            ),
+            ("@app.route(", true),
+            ("#[derive(Debug, Clone)]", true),
+            ("#[cfg(test)] // tests", true),
+            ("[[deprecated(\"use frob_gamma2\")]]", true),
+            ("@buttons[0].clicked.connect", true),
+            ("@Input() label: string;", false),
+            ("@Output() clicked = new EventEmitter();", false),
+            ("#[derive(Debug)] pub struct Marker;", false),
+            ("@@ -1,3 +1,4 @@", false),
+            ("def f():", false),
+        ] {
+            assert_eq!(is_decoration(line), yes, "{line}");
+        }
+        let lines = |t: &'static str| -> Vec<&'static str> { t.lines().collect() };
+        // Brackets in strings do not count; a one-line decorated declaration is no decoration.
+        let text = lines(
+            "@app.route(\"/a(\")\ndef a_view():\n    pass\n@app.route(\"/b)\")\ndef b_view():\n    pass\n",
+        );
+        assert_eq!(first_line(&text, &sym("a_view", 2, 3)), 1);
+        assert_eq!(first_line(&text, &sym("b_view", 5, 6)), 4);
+        let text = lines(
+            "class C {\n  @Input() label: string;\n  @Output() clicked = 1;\n  constructor() {}\n}\n",
+        );
+        assert_eq!(first_line(&text, &sym("constructor", 4, 4)), 4);
+        // A decorator of many lines, blank ones among its cases.
+        let mut long =
+            String::from("import pytest\n\n@pytest.mark.parametrize(\n    \"x\",\n    [\n");
+        for k in 0..30 {
+            long.push_str(&format!("        {k},\n"));
+            if k == 10 {
+                long.push('\n');
+            }
+        }
+        long.push_str("    ],\n)\ndef test_x(x):\n    assert x\n");
+        let text: Vec<&str> = long.lines().collect();
+        let def = text.iter().position(|l| l.starts_with("def ")).unwrap_or(0) as u32 + 1;
+        assert_eq!(first_line(&text, &sym("test_x", def, def + 1)), 3);
+        // The name as a word: past `static node_t *` to `node (void)`, past a C++ attribute.
+        let text = lines("static node_t *\nnode (void)\n{\n  return 0;\n}\n");
+        assert_eq!(head_lines(&text, &sym("node", 1, 5)), (1, 2));
+        let text = lines(
+            "[[deprecated(\"use frob_gamma2\")]]\nint frob_gamma(int a)\n{\n  return a;\n}\n",
+        );
+        assert_eq!(head_lines(&text, &sym("frob_gamma", 1, 5)), (1, 2));
     }
 
     #[test]

@@ -239,11 +239,12 @@ const EXTENDED_CONFIGS: &str = "extended_configs";
 /// installed yet.
 const EXTENDS_SEEN: &str = "extends_seen";
 
-/// The configs a tsconfig extends as the last resolution found them (each with its size and
-/// modification time, or none when it was gone), and the `extends` entries that named no file.
+/// The configs a tsconfig extends as the last resolution found them (each with the hash of its
+/// content, or none when it was gone: npm gives every file it installs the same modification
+/// time), and the `extends` entries that named no file.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 struct ExtendsSeen {
-    files: Vec<(String, Option<(u64, i64)>)>,
+    files: Vec<(String, Option<String>)>,
     missing: Vec<(String, String)>,
 }
 
@@ -271,10 +272,15 @@ impl ExtendsSeen {
     }
 }
 
-/// A file's size and modification time (ns), through links (pnpm links its packages).
-fn file_stamp(path: &Path) -> Option<(u64, i64)> {
+/// The hash of a config's content, through links (pnpm links its packages); configs are a few
+/// kilobytes, and one larger than the size limit is not read at all.
+fn file_stamp(path: &Path) -> Option<String> {
     let m = std::fs::metadata(path).ok()?;
-    Some((m.len(), walk::mtime_ns(&m)))
+    if m.len() > 1 << 20 {
+        return Some(format!("{} bytes", m.len()));
+    }
+    let data = std::fs::read(path).ok()?;
+    Some(blake3::hash(&data).to_hex()[..32].to_string())
 }
 
 fn resolver_settings(cfg: &Config) -> String {
@@ -358,9 +364,15 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
     };
     // A config a tsconfig extends that the walk does not see (in an ignored node_modules/),
     // edited, installed or removed since.
-    if let Some(seen) = tx.meta(EXTENDS_SEEN)?
-        && serde_json::from_str::<ExtendsSeen>(&seen).is_ok_and(|s| s.moved(root))
-    {
+    // An index made before this was kept has none: it resolves once if it has a tsconfig.
+    let moved = match tx.meta(EXTENDS_SEEN)? {
+        Some(seen) => serde_json::from_str::<ExtendsSeen>(&seen).is_ok_and(|s| s.moved(root)),
+        None => existing.keys().any(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            name == "tsconfig.json" || name == "jsconfig.json"
+        }),
+    };
+    if moved {
         resolve = true;
     }
     // Ranks computed by another version of the graph's weights (an older vibe).
