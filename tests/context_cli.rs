@@ -962,6 +962,15 @@ fn named_files_of_other_text_types_are_read() {
         ),
         "{j}"
     );
+    // With its line named, the lines around it are what does not fit.
+    let j = tight("see fixtures/min.json:1");
+    assert!(
+        j.to_string().contains(
+            "the task names fixtures/min.json, but no part of it fits in the budget, not even \
+             the lines around its line 1; give a larger --budget"
+        ),
+        "{j}"
+    );
     // Several such files, in one warning.
     t.write("fixtures/min2.json", format!("[{long}1]\n"));
     let j = tight("see fixtures/min.json and fixtures/min2.json");

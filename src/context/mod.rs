@@ -1619,7 +1619,7 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         .collect();
     // Named files that came as path lines only (larger than the budget, one long line, or
     // too many for it) say so, in one warning: the user asked for them.
-    let unshown: Vec<String> = ranking
+    let unshown: Vec<(String, Option<u32>)> = ranking
         .files
         .iter()
         .enumerate()
@@ -1630,15 +1630,25 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 && !excluded[pos]
                 && !shown_above(&included, pos)
         })
-        .map(|(pos, _)| crate::repomap::render::shown_path(&out[pos].path).into_owned())
+        .map(|(pos, s)| {
+            (
+                crate::repomap::render::shown_path(&out[pos].path).into_owned(),
+                s.lines.iter().min().copied(),
+            )
+        })
         .collect();
     match unshown.as_slice() {
         [] => {}
-        [path] => warnings.push(format!(
+        // The lines were named already: what is around them is what does not fit.
+        [(path, Some(line))] => warnings.push(format!(
+            "the task names {path}, but no part of it fits in the budget, not even the \
+             lines around its line {line}; give a larger --budget"
+        )),
+        [(path, None)] => warnings.push(format!(
             "the task names {path}, but no part of it fits in the budget; give a larger \
              --budget, or name the lines wanted ({path}:120)"
         )),
-        [first, ..] => warnings.push(format!(
+        [(first, _), ..] => warnings.push(format!(
             "the task names {} files of which no part fits in the budget ({first}, …); give a \
              larger --budget",
             unshown.len()
