@@ -146,6 +146,13 @@ fn code_chars(line: &str) -> impl Iterator<Item = (usize, char)> + '_ {
 
 /// Opening minus closing brackets on `line`, outside its strings and comments.
 fn bracket_balance(line: &str) -> i64 {
+    // Most lines have none: no need to read them character by character.
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b'(' | b')' | b'[' | b']' | b'{' | b'}'))
+    {
+        return 0;
+    }
     code_chars(line)
         .map(|(_, c)| match c {
             '(' | '[' | '{' => 1,
@@ -219,6 +226,14 @@ fn first_line(text_lines: &[&str], s: &Symbol) -> usize {
     // decoration ends the decorations.
     let mut below = 0i64;
     let mut k = own - 1;
+    // Right above the definition, a decoration's arguments end in `)` or `]`: the `}` of the
+    // function before (C, Java) is no decoration's, and the lines above it need no reading.
+    if k >= 1 {
+        let above = text_lines[k - 1].trim_end();
+        if !is_decoration(above) && !above.ends_with([')', ']']) {
+            return own;
+        }
+    }
     while k >= 1 && own - k <= MAX_DECORATION_LINES && taken < MAX_ANNOTATIONS {
         let line = text_lines[k - 1];
         below += bracket_balance(line);
@@ -267,9 +282,11 @@ fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
     let mut balance = 0;
     let named = (own..=last).find(|&l| {
         let line = text_lines.get(l - 1).copied().unwrap_or_default();
-        let inside = balance > 0;
+        if balance <= 0 && has_word(line, &s.name) && !is_decoration(line) {
+            return true;
+        }
         balance += bracket_balance(line);
-        !inside && !is_decoration(line) && has_word(line, &s.name)
+        false
     });
     let end = match named {
         Some(l) => l,
@@ -286,11 +303,19 @@ fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
 
 /// The 1-based line ranges (inclusive) a partial or skeleton block shows, with the rest elided.
 pub fn shown_ranges(text: &str, symbols: &[Symbol], expanded: &[usize]) -> Vec<(usize, usize)> {
-    let text_lines: Vec<&str> = text.lines().collect();
+    shown_ranges_in(&text.lines().collect::<Vec<_>>(), symbols, expanded)
+}
+
+/// [`shown_ranges`] of a text already cut into lines.
+fn shown_ranges_in(
+    text_lines: &[&str],
+    symbols: &[Symbol],
+    expanded: &[usize],
+) -> Vec<(usize, usize)> {
     let lines = text_lines.len();
     let mut shown: Vec<(usize, usize)> = Vec::new();
     for (i, s) in symbols.iter().enumerate() {
-        let (start, head_end) = head_lines(&text_lines, s);
+        let (start, head_end) = head_lines(text_lines, s);
         let end = if expanded.contains(&i) {
             (s.end_line as usize).clamp(start, lines.max(1))
         } else {
@@ -385,8 +410,9 @@ pub fn partial_block(
     symbols: &[Symbol],
     expanded: &[usize],
 ) -> (String, Vec<(usize, usize)>) {
-    let lines = text.lines().count();
-    let ranges = shown_ranges(text, symbols, expanded);
+    let text_lines: Vec<&str> = text.lines().collect();
+    let lines = text_lines.len();
+    let ranges = shown_ranges_in(&text_lines, symbols, expanded);
     let header = if expanded.is_empty() {
         format!(
             "{} (signatures only, bodies elided; {lines} lines)",
@@ -394,7 +420,6 @@ pub fn partial_block(
         )
     } else {
         // The expanded definitions' own ranges are the ones worth naming.
-        let text_lines: Vec<&str> = text.lines().collect();
         let full: Vec<(usize, usize)> = expanded
             .iter()
             .filter_map(|&i| symbols.get(i))
