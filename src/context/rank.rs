@@ -615,6 +615,14 @@ pub fn named_files_in(
         if found.is_empty() && (linked || framed || !braces_pair(&word)) {
             continue;
         }
+        // Node's own modules in an older stack frame (`internal/modules/cjs/loader.js:1085`;
+        // newer ones write `node:internal/…`), and a name that is no path (`Module._extensions
+        // ..js`, a key of Node's), are no missing files.
+        let node_core =
+            word.starts_with("internal/") && (word.ends_with(".js") || word.ends_with(".mjs"));
+        if found.is_empty() && (node_core || (word.contains("..") && !word.contains('/'))) {
+            continue;
+        }
         if found.is_empty() {
             // Once per word: a pasted log writes the same missing path on thousands of lines.
             if !warned.insert(word.clone()) {
@@ -2546,6 +2554,9 @@ pub(super) mod tests {
             "/root/go/pkg/mod/golang.org/x/tools@v0.1.0/internal/models/base.py:12",
             // Go's `main.main()` is no module path of src/main.rs.
             "main.main()",
+            // Node 12-16's own modules, and a key of its loader.
+            "at Module._compile (internal/modules/cjs/loader.js:1085:14)",
+            "at Object.Module._extensions..js (internal/modules/cjs/loader.js:1114:10)",
         ] {
             let (named, warnings) = at(task);
             assert!(named.is_empty(), "{task}: {named:?}");
