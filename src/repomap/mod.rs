@@ -259,8 +259,8 @@ impl ExtendsSeen {
         }
     }
 
-    /// Whether an extended config changed, went or came since (a stat each, and a lookup for
-    /// each entry that named nothing).
+    /// Whether an extended config changed, went or came since (each read and hashed, and each
+    /// entry that named nothing looked up again).
     fn moved(&self, root: &Path) -> bool {
         self.files
             .iter()
@@ -273,7 +273,7 @@ impl ExtendsSeen {
 }
 
 /// The hash of a config's content, through links (pnpm links its packages); configs are a few
-/// kilobytes, and one larger than the size limit is not read at all.
+/// kilobytes, and one larger than 1 MiB is known by its size alone.
 fn file_stamp(path: &Path) -> Option<String> {
     let m = std::fs::metadata(path).ok()?;
     if m.len() > 1 << 20 {
@@ -363,8 +363,8 @@ fn run(store: &mut Store, root: &Path, cfg: &Config, opts: &Options) -> Result<I
         None => HashSet::new(),
     };
     // A config a tsconfig extends that the walk does not see (in an ignored node_modules/),
-    // edited, installed or removed since.
-    // An index made before this was kept has none: it resolves once if it has a tsconfig.
+    // edited, installed or removed since. An index made before this was kept has no record:
+    // it resolves once if it has a tsconfig.
     let moved = match tx.meta(EXTENDS_SEEN)? {
         Some(seen) => serde_json::from_str::<ExtendsSeen>(&seen).is_ok_and(|s| s.moved(root)),
         None => existing.keys().any(|p| {
