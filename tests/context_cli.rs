@@ -422,7 +422,9 @@ fn a_method_named_with_its_class_comes_in_full() {
         .collect();
     t.write(
         "pool.py",
-        format!("class HttpConnectionPool:\n    \"\"\"Sockets, pooled.\"\"\"\n\n{methods}"),
+        format!(
+            "class HttpConnectionPool:\n    \"\"\"Sockets, pooled.\"\"\"\n    MAX_SOCKETS_PER_HOST = 10\n\n{methods}"
+        ),
     );
     t.write("util.py", "def compute_step(k, item):\n    return k\n");
     for task in [
@@ -442,6 +444,23 @@ fn a_method_named_with_its_class_comes_in_full() {
             "{task}: {context}"
         );
     }
+    // A line the task names in the class's own body: the lines around it too (review of
+    // helper 95: the class line and close() came, the named line did not).
+    let v = t
+        .run(&[
+            "context",
+            "pool.py:3 close leaks sockets",
+            "--budget",
+            "1500",
+            "--json",
+        ])
+        .json();
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains("    MAX_SOCKETS_PER_HOST = 10\n")
+            && context.contains("    def close(self, item=None):\n        value_0"),
+        "{context}"
+    );
 }
 
 /// A definition shown in full or as a signature comes with the decorators and attributes that

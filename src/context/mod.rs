@@ -1371,13 +1371,28 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 .filter(|&(i, _)| !matching.iter().any(|&(j, _)| encloses(&symbols, i, j)))
                 .collect();
             order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
+            // The lines the task names whose definition is left out of these (a class's
+            // attribute, the class being too large) are shown with a few lines around them.
+            let mut named_lines: Vec<usize> = s
+                .lines
+                .iter()
+                .filter(|&&l| {
+                    enclosing(&symbols, &[l])
+                        .first()
+                        .is_some_and(|i| !order.iter().any(|&(j, _)| j == *i))
+                })
+                .map(|&l| l as usize)
+                .collect();
+            named_lines.sort_unstable();
+            named_lines.dedup();
+            named_lines.truncate(8);
             let (mut lo, mut hi) = (0, order.len());
             let mut best: Option<(String, usize)> = None;
             while lo < hi {
                 let k = (lo + hi).div_ceil(2);
                 let mut keep: Vec<usize> = order[..k].iter().map(|&(i, _)| i).collect();
                 keep.sort_unstable();
-                let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep);
+                let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep, &named_lines);
                 let n = counter.count_block(&block)?;
                 if n <= room {
                     lo = k;

@@ -434,15 +434,21 @@ pub fn partial_block(
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
+/// Lines shown either side of a line the task names whose definition is too large to show
+/// (a class's attribute), in a focused block.
+const AROUND_FOCUSED: usize = 2;
+
 /// A file too large for its signatures: only the `keep` definitions in full, with the first
-/// line of each definition that encloses one of them (its `impl`, class or module), and the
-/// rest elided.
+/// line of each definition that encloses one of them (its `impl`, class or module), the lines
+/// around each of `named` (lines the task names that no kept definition holds), and the rest
+/// elided.
 pub fn focused_block(
     path: &str,
     lang: &str,
     text: &str,
     symbols: &[Symbol],
     keep: &[usize],
+    named: &[usize],
 ) -> (String, Vec<(usize, usize)>) {
     let text_lines: Vec<&str> = text.lines().collect();
     let lines = text_lines.len().max(1);
@@ -452,12 +458,23 @@ pub fn focused_block(
         .map(|s| span(&text_lines, s))
         .collect();
     let mut shown = full.clone();
+    let around: Vec<(usize, usize)> = named
+        .iter()
+        .filter(|&&l| (1..=lines).contains(&l))
+        .map(|&l| {
+            (
+                l.saturating_sub(AROUND_FOCUSED).max(1),
+                (l + AROUND_FOCUSED).min(lines),
+            )
+        })
+        .collect();
     for s in symbols {
         let (a, b) = span(&text_lines, s);
-        if full.iter().any(|&(x, y)| a < x && y <= b) {
+        if full.iter().chain(&around).any(|&(x, y)| a < x && y <= b) {
             shown.push(head_lines(&text_lines, s));
         }
     }
+    shown.extend(&around);
     let ranges = merged(shown);
     let header = format!(
         "{} (lines {} of {lines} in full, the rest elided)",
@@ -746,7 +763,7 @@ mod tests {
             sym("b", 5, 7),
             sym("c", 9, 11),
         ];
-        let (block, ranges) = focused_block("m.rs", "rust", text, &symbols, &[2]);
+        let (block, ranges) = focused_block("m.rs", "rust", text, &symbols, &[2], &[]);
         assert_eq!(ranges, [(1, 1), (5, 7)]);
         assert_eq!(
             block,
