@@ -1281,7 +1281,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 .filter(|&(_, m)| m > 0)
                 .collect()
         };
-        let mut matching = matching_but(&own_terms(&f.path));
+        let own = own_terms(&f.path);
+        let mut matching = matching_but(&own);
         if matching.is_empty() {
             matching = matching_but(&HashSet::new());
         }
@@ -1427,18 +1428,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                 // The words of the file's own path say nothing of where in it the task is
                 // (`package-lock.json`'s `package` is on its 3rd line, `lodash` further on),
                 // unless they are all it matches.
-                let own = own_terms(&f.path);
                 let ranges = pack::windows(&text, &s.lines, |line, found| {
                     let from = found.len();
                     terms_in(line, found);
-                    let mut k = from;
-                    while k < found.len() {
-                        if own.contains(&found[k]) {
-                            found.swap_remove(k);
-                        } else {
-                            k += 1;
-                        }
-                    }
+                    let mut k = 0;
+                    found.retain(|t| {
+                        k += 1;
+                        k <= from || !own.contains(t)
+                    });
                 });
                 let ranges = if ranges.is_empty() {
                     pack::windows(&text, &s.lines, terms_in)

@@ -810,15 +810,15 @@ fn installed_path(word: &str) -> Option<&str> {
         "/.cargo/git/",
         "/pkg/mod/",
     ];
+    // The last such directory; at the start of a relative path too (`node_modules/x/a.js`).
     MARKERS
         .iter()
-        .filter_map(|m| word.rfind(m).map(|at| &word[at + m.len()..]))
-        .min_by_key(|rest| rest.len())
-        .or_else(|| {
-            ["site-packages/", "dist-packages/", "node_modules/"]
-                .iter()
-                .find_map(|m| word.strip_prefix(m))
+        .filter_map(|m| {
+            word.rfind(m)
+                .map(|at| &word[at + m.len()..])
+                .or_else(|| word.strip_prefix(&m[1..]))
         })
+        .min_by_key(|rest| rest.len())
 }
 
 /// The file a JVM frame's call names in its class's package: `com.y.Foo.m` with `Foo.java:44`

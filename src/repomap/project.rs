@@ -108,7 +108,7 @@ pub fn tested_name(path: &str) -> Option<String> {
 /// `polls/__init__.py`, not `api/polls.py`.
 pub fn tests_pair(test: &str, source: &str) -> bool {
     if !is_tests_module(test) {
-        return tested_name(test).is_some() && tested_name(test) == test_subject(source);
+        return tested_name(test).is_some_and(|name| Some(name) == test_subject(source));
     }
     let test_dir = test.rsplit_once('/').map_or("", |(d, _)| d);
     let (source_dir, source_name) = source.rsplit_once('/').unwrap_or(("", source));

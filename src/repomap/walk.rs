@@ -228,19 +228,21 @@ pub fn project_around(above: &Path, dir: &Path) -> Option<PathBuf> {
         .ancestors()
         .take_while(|a| below(a))
         .find(|a| looks_like_a_project(a))?;
+    let builds = |d: &Path| -> Vec<&str> {
+        BUILD_MARKERS
+            .iter()
+            .copied()
+            .filter(|m| d.join(m).is_file())
+            .collect()
+    };
+    let mut project_builds = builds(project);
     while let Some(parent) = project.parent().filter(|p| below(p)) {
-        let builds = |d: &Path| -> Vec<&str> {
-            BUILD_MARKERS
-                .iter()
-                .copied()
-                .filter(|m| d.join(m).is_file())
-                .collect()
-        };
-        let shared = builds(project).iter().any(|m| builds(parent).contains(m));
+        let parent_builds = builds(parent);
+        let shared = project_builds.iter().any(|m| parent_builds.contains(m));
         if !shared || !looks_like_a_project(parent) {
             break;
         }
-        project = parent;
+        (project, project_builds) = (parent, parent_builds);
     }
     Some(project.to_path_buf())
 }
