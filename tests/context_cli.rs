@@ -410,6 +410,79 @@ fn the_definition_matching_the_most_task_words_is_kept_last() {
 /// A class named with one of its methods, too large to show whole: the method comes in full
 /// under the class's first line (helper 93 found the class kept and the method dropped, which
 /// saved nothing, and then only signatures), as when the class is not named.
+/// A file with classic Mac OS line endings (a carriage return alone ends each line) is as many
+/// lines as it shows (helper 93: it was one line to the parser, which found its first
+/// definition alone, and to the packer), also in an index made before that was so.
+#[test]
+fn lines_ended_by_a_carriage_return_alone_are_lines() {
+    let t = Test::new();
+    let body: String = (0..30).map(|k| format!("    x{k} = step({k})\r")).collect();
+    let src: String = ["alpha", "beta", "gamma", "delta"]
+        .iter()
+        .map(|n| format!("def func_{n}(a):\r{body}    return a\r\r"))
+        .collect();
+    t.write("mac.py", &src);
+    t.write("util.py", "def step(k):\n    return k\n");
+    let names = |t: &Test| -> Vec<(String, u64)> {
+        let v = t.run(&["map", "--json"]).json();
+        let f = v["files"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["path"] == "mac.py"))
+            .cloned()
+            .unwrap_or_default();
+        f["symbols"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| {
+                        let name = s["name"].as_str().unwrap_or_default().to_string();
+                        (name, s["line"].as_u64().unwrap_or_default())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let want: Vec<(String, u64)> = [
+        ("func_alpha", 1),
+        ("func_beta", 34),
+        ("func_gamma", 67),
+        ("func_delta", 100),
+    ]
+    .iter()
+    .map(|(n, l)| (n.to_string(), *l))
+    .collect();
+    assert_eq!(names(&t), want);
+    let v = t
+        .run(&[
+            "context",
+            "func_gamma returns the wrong value",
+            "--budget",
+            "600",
+            "--json",
+        ])
+        .json();
+    assert_eq!(file(&v, "mac.py")["included"], "partial", "{v}");
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains("def func_gamma(a):\n    x0 = step(0)\n")
+            && context.contains("    x29 = step(29)\n    return a\n")
+            && !context.contains("x0 = step(0)\r"),
+        "{context}"
+    );
+    // An index made before: mac.py one line with its first definition alone.
+    {
+        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+        conn.execute_batch(
+            "DELETE FROM symbols WHERE file_id = (SELECT id FROM files WHERE path = 'mac.py') \
+               AND name <> 'func_alpha'; \
+             UPDATE files SET lines = 1 WHERE path = 'mac.py'; PRAGMA user_version = 19;",
+        )
+        .expect("update");
+    }
+    // The migration reads it again: every definition is back.
+    assert_eq!(names(&t), want);
+}
+
 #[test]
 fn a_method_named_with_its_class_comes_in_full() {
     let t = Test::new();

@@ -201,7 +201,7 @@ fn candidate_of<'a>(
 fn read_text(root: &Path, path: &str) -> Option<String> {
     std::fs::read(crate::repomap::walk::on_disk(root, path))
         .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map(|b| crate::repomap::lf_lines(String::from_utf8_lossy(&b)).into_owned())
 }
 
 fn ms(t: Instant) -> f64 {

@@ -571,6 +571,26 @@ pub fn is_binary(head: &[u8]) -> bool {
     head.contains(&0)
 }
 
+/// A file's text with lines as the parser, the lexicon and the packer count them: a carriage
+/// return that no line feed follows (classic Mac OS line endings, or one stray in a file) ends
+/// a line as a line feed does. Every byte stays where it was (one byte for one), so offsets
+/// into the text hold for the file; a file without lone carriage returns is not copied.
+pub fn lf_lines(text: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\r') {
+        return text;
+    }
+    let b = text.as_bytes();
+    let lone = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
+    if !(0..b.len()).any(lone) {
+        return text;
+    }
+    let out = text
+        .char_indices()
+        .map(|(i, c)| if c == '\r' && lone(i) { '\n' } else { c })
+        .collect();
+    std::borrow::Cow::Owned(out)
+}
+
 /// Reads, hashes and (if needed) parses one file. Never fails: problems become a skip reason
 /// and a warning.
 fn prepare(
@@ -633,7 +653,7 @@ fn prepare(
         return touch(o);
     }
     p.hash = Some(hash);
-    let text = String::from_utf8_lossy(&data);
+    let text = lf_lines(String::from_utf8_lossy(&data));
     p.lines = count_lines(&text);
     p.language = lang::detect(&entry.path, head);
     if let Some(l) = p.language {
