@@ -396,7 +396,7 @@ pub fn named_files_in(
         let w = w
             .strip_suffix("'s")
             .map_or(w, |w| w.trim_end_matches(closing));
-        w.trim_start_matches("./").to_string()
+        w.to_string()
     };
     // Words, and the parts of a Markdown link (`[the parser](src/parse.rs)`) and of a list
     // written without spaces (`a.rs,b.rs`).
@@ -492,7 +492,11 @@ pub fn named_files_in(
                 .get(k + if dotnet { 1 } else { 2 })
                 .and_then(|n| n.trim_end_matches([',', '.', ':', ';']).parse::<u32>().ok());
         }
-        let word = word.to_string();
+        // `./any.go`, as `go build` writes a file of the directory it runs in: the file at the
+        // top of that name, before any other file of it (`./src/a.rs` is `src/a.rs`).
+        let top = word.trim_start_matches("./");
+        let from_top = top.len() < word.len();
+        let word = top.to_string();
         // URLs, and product names that look like file names, name no file of the repository.
         if word.len() < 3
             || word.contains("://")
@@ -504,7 +508,17 @@ pub fn named_files_in(
         let has_ext = file_name(&word);
         let mut found: Vec<usize> = Vec::new();
         let mut shared = 1;
-        if word.contains('/') {
+        let at_top: Vec<usize> = match by_name.get(word.as_str()) {
+            Some(list) if from_top => list
+                .iter()
+                .filter(|&&i| candidates[i].file.path == word)
+                .copied()
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !at_top.is_empty() {
+            found = at_top;
+        } else if word.contains('/') {
             // Only the files of the same name can end with the path (a pasted log may hold
             // thousands of paths: no scan of every file for each).
             let name = word.rsplit('/').next().unwrap_or(&word);
@@ -2489,6 +2503,7 @@ pub(super) mod tests {
             "src/proj/views.py",
             "src/main.rs",
             "web/src/a.ts",
+            "cmd/main.go",
         ]);
         let candidates = without_lexicon(&files);
         let at = |task: &str| -> (Vec<(usize, Option<u32>)>, Vec<String>) {
@@ -2536,6 +2551,14 @@ pub(super) mod tests {
                 "'C:\\\\Users\\\\me\\\\proj\\\\src\\\\proj\\\\views.py'",
                 vec![(10, None)],
             ),
+            // `go build`'s `./main.go`: the file at the top, not each file of that name
+            // (helper 97); `./` before a longer path is the path.
+            ("./main.go:5:2: undefined: x", vec![(1, Some(5))]),
+            (
+                "main.go:5:2: undefined: x",
+                vec![(1, Some(5)), (13, Some(5))],
+            ),
+            ("see ./web/src/a.ts", vec![(12, None)]),
             // An installed copy of this project is its file.
             (
                 "/w/.tox/py311/lib/python3.11/site-packages/proj/views.py:76",
