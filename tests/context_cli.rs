@@ -193,6 +193,59 @@ fn a_large_file_comes_as_its_matching_definition() {
     assert!(!context.contains("total += step * 7"), "{context}");
 }
 
+/// A named line that no definition holds (a test framework's `test("…", () => {…})` call at
+/// the top of a file) comes with the lines around it (helper 97: a Vitest failure's
+/// `string.test.ts:412:35` gave the file's signatures, nothing near line 412).
+#[test]
+fn a_named_line_outside_every_definition_comes_with_its_lines() {
+    let t = Test::new();
+    let cases: String = (0..40)
+        .map(|k| {
+            let body: String = (0..8)
+                .map(|j| format!("  expect(parse(\"v{k}_{j}\")).toBe({j});\n"))
+                .collect();
+            format!("test(\"case {k}\", () => {{\n{body}}});\n\n")
+        })
+        .collect();
+    let src = format!(
+        "import {{ parse }} from \"./parse\";\n\nfunction makeInput(k: number) {{\n  return String(k);\n}}\n\n{cases}"
+    );
+    t.write("tests/parse.test.ts", &src);
+    t.write(
+        "parse.ts",
+        "export function parse(s: string): number {\n  return s.length;\n}\n",
+    );
+    // Line 7 + 11 * 20 + 4: inside `case 20`.
+    let line = src
+        .lines()
+        .position(|l| l.contains("\"v20_3\""))
+        .map(|i| i + 1)
+        .unwrap_or_default();
+    let task = format!(
+        "FAIL tests/parse.test.ts > case 20\nAssertionError: expected 2 to be 3\n ❯ tests/parse.test.ts:{line}:35"
+    );
+    let v = t
+        .run(&["context", &task, "--budget", "600", "--json"])
+        .json();
+    assert_eq!(
+        file(&v, "tests/parse.test.ts")["included"],
+        "partial",
+        "{v}"
+    );
+    let context = v["context"].as_str().unwrap_or_default();
+    let (a, b) = (line - 10, line + 10);
+    assert!(
+        context.contains(&format!("tests/parse.test.ts (lines {a}-{b} of ")),
+        "{context}"
+    );
+    assert!(
+        context.contains("test(\"case 20\", () => {\n  expect(parse(\"v20_0\")).toBe(0);")
+            && context.contains("  expect(parse(\"v20_7\")).toBe(7);\n});"),
+        "{context}"
+    );
+    assert_exact(&v, Encoding::O200kBase);
+}
+
 /// A line named with the file (`frames.py:61`, a traceback's `File "…/frames.py", line 61`)
 /// brings the definition around it in full, though it shares no word with the task.
 #[test]

@@ -1306,8 +1306,20 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         } else {
             (limit - used) / 2
         };
+        // Lines the task names that no definition holds (a test framework's `test("…", () =>
+        // {…})` call at the top of a file, code at a module's top level): a block of
+        // definitions alone would leave them out. (A file without definitions comes as its
+        // windows, below.)
+        let mut loose: Vec<usize> = s
+            .lines
+            .iter()
+            .filter(|&&l| !symbols.is_empty() && enclosing(&symbols, &[l]).is_empty())
+            .map(|&l| l as usize)
+            .collect();
+        loose.sort_unstable();
+        loose.dedup();
         'partial: {
-            if matching.is_empty() {
+            if matching.is_empty() && loose.is_empty() {
                 break 'partial;
             }
             // Drop expanded definitions until the block fits, those that match the fewest task
@@ -1316,7 +1328,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // from the block's tokens per line, and verifies exactly.
             let strength: HashMap<usize, usize> = matching.iter().copied().collect();
             let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
-            for _ in 0..8 {
+            // With loose named lines, the focused block below, which shows them.
+            for _ in 0..if loose.is_empty() { 8 } else { 0 } {
                 let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
                 let n = counter.count_block(&block)?;
                 if used + n <= limit {
@@ -1374,7 +1387,8 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             order.sort_by_key(|&(i, m)| (std::cmp::Reverse(m), size(i), i));
             // The lines the task names whose definition is left out of these (a class's
             // attribute, the class being too large) are shown with a few lines around them.
-            let mut named_lines: Vec<usize> = s
+            // Those no definition holds, with more lines around them.
+            let mut named_lines: Vec<(usize, usize)> = s
                 .lines
                 .iter()
                 .filter(|&&l| {
@@ -1382,25 +1396,34 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
                         .first()
                         .is_some_and(|i| !order.iter().any(|&(j, _)| j == *i))
                 })
-                .map(|&l| l as usize)
+                .map(|&l| (l as usize, pack::AROUND_FOCUSED))
+                .chain(loose.iter().map(|&l| (l, pack::AROUND_LOOSE)))
                 .collect();
             named_lines.sort_unstable();
             named_lines.dedup();
             named_lines.truncate(8);
+            // The most definitions that fit with those lines; none, when even one does not.
             let (mut lo, mut hi) = (0, order.len());
             let mut best: Option<(String, usize)> = None;
-            while lo < hi {
-                let k = (lo + hi).div_ceil(2);
+            let mut focused = |k: usize| -> anyhow::Result<Option<(String, usize)>> {
                 let mut keep: Vec<usize> = order[..k].iter().map(|&(i, _)| i).collect();
                 keep.sort_unstable();
                 let (block, _) = focused_block(&f.path, lang, &text, &symbols, &keep, &named_lines);
                 let n = counter.count_block(&block)?;
-                if n <= room {
-                    lo = k;
-                    best = Some((block, n));
-                } else {
-                    hi = k - 1;
+                Ok((n <= room).then_some((block, n)))
+            };
+            while lo < hi {
+                let k = (lo + hi).div_ceil(2);
+                match focused(k)? {
+                    Some(fits) => {
+                        lo = k;
+                        best = Some(fits);
+                    }
+                    None => hi = k - 1,
                 }
+            }
+            if best.is_none() && !named_lines.is_empty() {
+                best = focused(0)?;
             }
             if let Some((block, n)) = best {
                 used += n;

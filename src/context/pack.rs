@@ -436,19 +436,23 @@ pub fn partial_block(
 
 /// Lines shown either side of a line the task names whose definition is too large to show
 /// (a class's attribute), in a focused block.
-const AROUND_FOCUSED: usize = 2;
+pub const AROUND_FOCUSED: usize = 2;
+
+/// Lines shown either side of a line the task names that no definition holds (a test
+/// framework's `test("…", () => {…})` call at the top of a file), in a focused block.
+pub const AROUND_LOOSE: usize = 10;
 
 /// A file too large for its signatures: only the `keep` definitions in full, with the first
 /// line of each definition that encloses one of them (its `impl`, class or module), the lines
-/// around each of `named` (lines the task names that no kept definition holds), and the rest
-/// elided.
+/// around each of `named` (lines the task names that no kept definition holds, each with how
+/// many lines either side), and the rest elided.
 pub fn focused_block(
     path: &str,
     lang: &str,
     text: &str,
     symbols: &[Symbol],
     keep: &[usize],
-    named: &[usize],
+    named: &[(usize, usize)],
 ) -> (String, Vec<(usize, usize)>) {
     let text_lines: Vec<&str> = text.lines().collect();
     let lines = text_lines.len().max(1);
@@ -460,13 +464,8 @@ pub fn focused_block(
     let mut shown = full.clone();
     let around: Vec<(usize, usize)> = named
         .iter()
-        .filter(|&&l| (1..=lines).contains(&l))
-        .map(|&l| {
-            (
-                l.saturating_sub(AROUND_FOCUSED).max(1),
-                (l + AROUND_FOCUSED).min(lines),
-            )
-        })
+        .filter(|&&(l, _)| (1..=lines).contains(&l))
+        .map(|&(l, k)| (l.saturating_sub(k).max(1), (l + k).min(lines)))
         .collect();
     for s in symbols {
         let (a, b) = span(&text_lines, s);
@@ -476,11 +475,20 @@ pub fn focused_block(
     }
     shown.extend(&around);
     let ranges = merged(shown);
-    let header = format!(
-        "{} (lines {} of {lines} in full, the rest elided)",
-        shown_path(path),
-        describe_ranges(&outermost(full))
-    );
+    let header = if full.is_empty() {
+        // Only lines around those the task names.
+        format!(
+            "{} (lines {} of {lines}, the rest elided)",
+            shown_path(path),
+            describe_ranges(&ranges)
+        )
+    } else {
+        format!(
+            "{} (lines {} of {lines} in full, the rest elided)",
+            shown_path(path),
+            describe_ranges(&outermost(full))
+        )
+    };
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
 }
 
