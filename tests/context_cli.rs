@@ -193,6 +193,67 @@ fn a_large_file_comes_as_its_matching_definition() {
     assert!(!context.contains("total += step * 7"), "{context}");
 }
 
+/// Each file a stack trace names gets the definition around its line: the first of them,
+/// matching many of the task's words, does not take the whole budget (helper 97: jsoup's
+/// TokeniserState.java took 3,944 of 4,000 tokens and the frame that threw came as a map line).
+#[test]
+fn every_frame_of_a_stack_trace_gets_its_definition() {
+    let t = Test::new();
+    let handlers: String = (0..60)
+        .map(|k| {
+            let body: String = (0..12)
+                .map(|j| format!("    item = parse_item(item, {j})  # handle item {k}\n"))
+                .collect();
+            format!("def handle_item_{k}(item):\n{body}    return item\n\n")
+        })
+        .collect();
+    t.write(
+        "app/handlers.py",
+        format!("from app.parse import parse_item\n\n{handlers}"),
+    );
+    let body: String = (0..10)
+        .map(|j| format!("    step_{j} = compute({j})\n"))
+        .collect();
+    let filler = |name: &str| -> String {
+        (0..20)
+            .map(|k| format!("def {name}_{k}(x):\n{body}    return x\n\n"))
+            .collect()
+    };
+    let head = "def compute(j):\n    return j\n\n";
+    t.write(
+        "app/parse.py",
+        format!(
+            "{head}{}def parse_item(item, k):\n    if not item:\n        raise ValueError('bad item')\n    return item\n",
+            filler("other")
+        ),
+    );
+    t.write(
+        "app/main.py",
+        format!(
+            "{head}{}def run(items):\n    from app.handlers import handle_item_7\n    for i in items:\n        handle_item_7(i)\n",
+            filler("unrelated")
+        ),
+    );
+    let task = "Traceback (most recent call last):\n  File \"app/main.py\", line 267, in run\n  \
+                File \"app/handlers.py\", line 112, in handle_item_7\n  \
+                File \"app/parse.py\", line 266, in parse_item\nValueError: bad item handle";
+    let v = t
+        .run(&["context", task, "--budget", "1100", "--json"])
+        .json();
+    for path in ["app/main.py", "app/handlers.py", "app/parse.py"] {
+        assert_eq!(file(&v, path)["included"], "partial", "{path}: {v}");
+    }
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains("def run(items):\n    from app.handlers import handle_item_7\n")
+            && context.contains("def handle_item_7(item):\n")
+            && context.contains("        raise ValueError('bad item')\n"),
+        "{context}"
+    );
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert_exact(&v, Encoding::O200kBase);
+}
+
 /// A named line that no definition holds (a test framework's `test("…", () => {…})` call at
 /// the top of a file) comes with the lines around it (helper 97: a Vitest failure's
 /// `string.test.ts:412:35` gave the file's signatures, nothing near line 412).

@@ -363,6 +363,13 @@ fn analyse_file(
 /// task terms it could match.
 const AT_NAMED_LINE: usize = 1000;
 
+/// Of the files named with lines, how many have room held for them in tier 1.
+const MAX_HELD: usize = 8;
+
+/// Room is held for a named file's lines when they take at most this share of the budget
+/// (one over it).
+const HELD_SHARE: usize = 4;
+
 /// Whether definition `outer` spans definition `inner` (and is not it).
 fn encloses(symbols: &[Symbol], outer: usize, inner: usize) -> bool {
     let (o, i) = (&symbols[outer], &symbols[inner]);
@@ -486,7 +493,9 @@ fn test_of_best(ranking: &mut rank::Ranking, candidates: &[rank::Candidate]) {
     }) else {
         return;
     };
-    let at = place - 1;
+    // Never above a file the task names: those come first.
+    let named = ranking.files.iter().take_while(|s| s.named).count();
+    let at = (place - 1).max(named);
     if pos <= at {
         return;
     }
@@ -1229,6 +1238,44 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         copy_of[pos].is_some_and(|first| SHOWN.contains(&included[first].0))
     };
 
+    // What the files named with lines need at the least, held for them while the files above
+    // them are packed: the definitions around their named lines (or the lines around those no
+    // definition holds), or the whole file when that is less. A stack trace names several
+    // files; the first of them, matching many of its words, took the whole budget and the
+    // frame that threw came as a map line.
+    let mut held: Vec<(usize, usize)> = Vec::new();
+    for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
+        if held.len() >= MAX_HELD {
+            break;
+        }
+        if !s.named || s.lines.is_empty() || copy_of[pos].is_some() {
+            continue;
+        }
+        let f = candidates[s.index].file;
+        let Some(text) = text_of(f) else {
+            continue;
+        };
+        let lang = pack::fence_language(f.language.as_deref(), &f.path);
+        let symbols = symbols_of(f.id)?;
+        let mut n = counter.count_block(&full_block(&f.path, lang, &text))?;
+        if !symbols.is_empty() {
+            let at = enclosing(&symbols, &s.lines);
+            let loose: Vec<(usize, usize)> = s
+                .lines
+                .iter()
+                .filter(|&&l| enclosing(&symbols, &[l]).is_empty())
+                .map(|&l| (l as usize, pack::AROUND_LOOSE))
+                .take(8)
+                .collect();
+            let (block, _) = focused_block(&f.path, lang, &text, &symbols, &at, &loose);
+            n = n.min(counter.count_block(&block)?);
+        }
+        // A definition too large to hold for is left to take its chance.
+        if n <= budget / HELD_SHARE {
+            held.push((pos, n));
+        }
+    }
+
     // Tier 1: whole files, or their matching definitions.
     let full_limit = ((budget as f64) * FULL_SHARE) as usize;
     let mut misfits = 0;
@@ -1243,7 +1290,14 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             break;
         }
         let f = candidates[s.index].file;
-        let limit = if s.named { budget } else { full_limit };
+        // Less what is held for the named files below this one that are not in yet.
+        let held_below: usize = held
+            .iter()
+            .filter(|&&(q, _)| q > pos && included[q].0 == Included::None)
+            .map(|&(_, n)| n)
+            .sum();
+        let limit =
+            (if s.named { budget } else { full_limit }).min(budget.saturating_sub(held_below));
         if used >= limit || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
@@ -1754,20 +1808,7 @@ mod tests {
 
     #[test]
     fn the_best_source_files_test_comes_up_to_fifth() {
-        let order = |paths: &[&str]| {
-            let (rows, mut ranking) = ranked(paths);
-            let candidates = rank::tests::without_lexicon(&rows);
-            test_of_best(&mut ranking, &candidates);
-            let scores: Vec<f64> = ranking.files.iter().map(|s| s.score).collect();
-            assert!(scores.is_sorted_by(|a, b| a >= b), "{scores:?}");
-            let reasons: Vec<String> = ranking
-                .files
-                .iter()
-                .flat_map(|s| s.reasons.clone())
-                .collect();
-            let order: Vec<&str> = ranking.files.iter().map(|s| paths[s.index]).collect();
-            (order.join(" "), reasons)
-        };
+        let order = |paths: &[&str]| order_named(paths, 0);
         // The best file is a test: the best source file is the next of the first three; its
         // test, 8th, comes up to 5th, level with the file it goes above.
         let (o, why) = order(&[
@@ -1809,6 +1850,45 @@ mod tests {
         let mut only = tests.to_vec();
         only.extend(["a.py", "b.py", "c.py", "tests/test_d.py"]);
         assert_eq!(order(&only).0, only.join(" "));
+        // Never above a file the task names (helper 97: jsoup's TokeniserStateTest.java came
+        // 5th, above the stack trace's Jsoup.java).
+        let paths = [
+            "lib/parser.py",
+            "lib/a.py",
+            "lib/b.py",
+            "lib/c.py",
+            "lib/d.py",
+            "lib/e.py",
+            "tests/test_parser.py",
+        ];
+        assert_eq!(
+            order_named(&paths, 6).0,
+            "lib/parser.py lib/a.py lib/b.py lib/c.py lib/d.py lib/e.py tests/test_parser.py"
+        );
+        assert_eq!(
+            order_named(&paths, 5).0,
+            "lib/parser.py lib/a.py lib/b.py lib/c.py lib/d.py tests/test_parser.py lib/e.py"
+        );
+    }
+
+    /// `test_of_best` on `paths` ranked in their order, the first `named` of them named in the
+    /// task: the order after it, and its reasons.
+    fn order_named(paths: &[&str], named: usize) -> (String, Vec<String>) {
+        let (rows, mut ranking) = ranked(paths);
+        for s in ranking.files.iter_mut().take(named) {
+            s.named = true;
+        }
+        let candidates = rank::tests::without_lexicon(&rows);
+        test_of_best(&mut ranking, &candidates);
+        let scores: Vec<f64> = ranking.files.iter().map(|s| s.score).collect();
+        assert!(scores.is_sorted_by(|a, b| a >= b), "{scores:?}");
+        let reasons: Vec<String> = ranking
+            .files
+            .iter()
+            .flat_map(|s| s.reasons.clone())
+            .collect();
+        let order: Vec<&str> = ranking.files.iter().map(|s| paths[s.index]).collect();
+        (order.join(" "), reasons)
     }
 
     #[test]
