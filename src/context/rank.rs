@@ -860,14 +860,33 @@ fn ends_with_path(path: &str, suffix: &str) -> bool {
 /// The Rust or C++ files a `::` path names: the longest prefix of its segments (`crate`,
 /// `self` and `super` dropped) that is a module file (`a/b.rs`, `a/b/mod.rs`, `a/b.cc`, …),
 /// when at most three files match it.
+///
+/// A C++ namespace is no file: `std::` names none, and one segment names a C++ file only when
+/// it is written as a class is (`Decoder::decode` → Decoder.cpp; not `fmt::join` → src/fmt.cc,
+/// the project's own namespace). A longer path names one that has it (`boost::asio::io_context`
+/// → boost/asio/io_context.hpp).
 fn module_files(word: &str, candidates: &[Candidate], modules: &Modules) -> Vec<usize> {
     let segments: Vec<&str> = word
         .split("::")
         .filter(|s| !s.is_empty() && !matches!(*s, "crate" | "self" | "super"))
         .collect();
-    longest_module(candidates, modules, &segments, 1, "/mod", |c, _| {
-        matches!(c.file.language.as_deref(), Some("rust" | "cpp"))
-    })
+    let cpp_std = segments.first() == Some(&"std");
+    longest_module(
+        candidates,
+        modules,
+        &segments,
+        1,
+        "/mod",
+        |c, _, as_path| match c.file.language.as_deref() {
+            Some("rust") => true,
+            Some("cpp") => {
+                !cpp_std
+                    && (as_path.contains('/')
+                        || as_path.starts_with(|ch: char| ch.is_ascii_uppercase()))
+            }
+            _ => false,
+        },
+    )
 }
 
 /// The files a dotted name names: its longest prefix that is a module (`json.decoder` →
@@ -902,7 +921,7 @@ fn dotted_module_files(word: &str, candidates: &[Candidate], modules: &Modules) 
         "/__init__",
         // Rust's, C++'s and Go's modules are not written with dots (Go's `main.main()` is a
         // function of package main, not src/main.rs).
-        |c, next| {
+        |c, next, _| {
             c.file.language.is_some()
                 && !matches!(
                     c.file.language.as_deref(),
@@ -922,19 +941,16 @@ fn longest_module(
     segments: &[&str],
     shortest: usize,
     package_file: &str,
-    keep: impl Fn(&Candidate, Option<&str>) -> bool,
+    keep: impl Fn(&Candidate, Option<&str>, &str) -> bool,
 ) -> Vec<usize> {
     // No module path is deeper than the deepest file: a 64,000-segment `a.a.a…` in a pasted
     // log tried (and joined) every prefix, quadratic in its length.
     for take in (shortest.max(1)..=segments.len().min(modules.depth)).rev() {
         let next = segments.get(take).copied();
-        let found = files_of_module(
-            candidates,
-            modules,
-            &segments[..take].join("/"),
-            package_file,
-            |c| keep(c, next),
-        );
+        let as_path = segments[..take].join("/");
+        let found = files_of_module(candidates, modules, &as_path, package_file, |c| {
+            keep(c, next, &as_path)
+        });
         if !found.is_empty() {
             return if found.len() > 3 { Vec::new() } else { found };
         }
@@ -2292,6 +2308,26 @@ pub(super) mod tests {
             ["src/context/rank.rs"]
         );
         assert!(named("std::vec::Vec grows twice").is_empty());
+        // C++: a namespace is no file (helper 97: `std::vector<bool>` named fmt's std.h and
+        // `fmt::join` its src/fmt.cc), a class is, and so is a longer path a file has.
+        let mut files = rows(&[
+            "include/fmt/std.hpp",
+            "src/fmt.cc",
+            "src/Decoder.cpp",
+            "boost/asio/io_context.hpp",
+        ]);
+        for f in &mut files {
+            f.language = Some("cpp".into());
+        }
+        let candidates = without_lexicon(&files);
+        let named = |task: &str| named_paths(task, &files, &candidates);
+        assert!(named("fmt::join fails on std::vector<bool>").is_empty());
+        assert!(named("Crash in std::string conversion").is_empty());
+        assert_eq!(named("Decoder::decode drops frames"), ["src/Decoder.cpp"]);
+        assert_eq!(
+            named("boost::asio::io_context::run hangs"),
+            ["boost/asio/io_context.hpp"]
+        );
     }
 
     #[test]
