@@ -70,6 +70,30 @@ fn tiny_budget_holds() {
     snapshot!("python_text_map_50_tokens", out);
 }
 
+/// A budget that holds less than the map's title is an error, whatever else it could hold
+/// (helper 98: `--tokens 8` printed a file's line without the title, exit 0).
+#[test]
+fn a_budget_below_the_title_is_an_error() {
+    let t = Test::fixture("python");
+    let title = t.run(&["map", "--tokens", "1000"]).ok();
+    let title = title.lines().next().unwrap_or_default().to_string();
+    let need = tokens(&format!("{title}\n"));
+    for b in [1, need - 1] {
+        let run = t.run(&["map", "--tokens", &b.to_string()]);
+        assert_eq!(run.code(), 2, "--tokens {b}: {}", run.stderr());
+        assert!(
+            run.stderr().contains(&format!(
+                "a map of {b} tokens (--tokens, or map.tokens in the config) holds nothing, not \
+                 even its first line ({need} tokens)"
+            )),
+            "{}",
+            run.stderr()
+        );
+    }
+    let out = t.run(&["map", "--tokens", &need.to_string()]).ok();
+    assert_eq!(out, format!("{title}\n"));
+}
+
 #[test]
 fn zero_budget_prints_nothing() {
     let t = Test::fixture("python");

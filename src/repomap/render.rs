@@ -321,7 +321,10 @@ pub fn text_map(
         out.push(line);
     }
     let (mut files_shown, mut symbols_shown) = (0, 0);
-    for f in ranked(&files) {
+    // A map without its first line (the title) is no map: nothing (which `vibe map` takes for
+    // a budget too small).
+    let titled = first_line == 0 || !out.is_empty();
+    for f in ranked(&files).into_iter().filter(|_| titled) {
         let syms: Vec<Symbol> = reader
             .symbols(Some(&[f.id]))?
             .into_iter()
