@@ -168,6 +168,11 @@ fn bracket_balance(line: &str) -> i64 {
 /// decorated on its own line (`@Input() label: string;`, `#[derive(Debug)] struct A;`).
 fn is_decoration(line: &str) -> bool {
     let l = line.trim_start();
+    if let Some(rest) = l.strip_prefix("template")
+        && rest.trim_start().starts_with('<')
+    {
+        return is_template_head(rest);
+    }
     let decorator = l.starts_with('@') && !l.starts_with("@@");
     if !(decorator || l.starts_with("#[") || l.starts_with("[[")) {
         return false;
@@ -195,6 +200,30 @@ fn is_decoration(line: &str) -> bool {
     // Nothing but a comment after it.
     let rest = l[end..].trim_start();
     rest.is_empty() || code_chars(rest).next().is_none()
+}
+
+/// Whether `rest`, what follows `template` on a line, is a C++ template's parameter list and
+/// nothing more (`<typename T, int N = (1 > 0)>`, `<>`): the definition it is for begins on the
+/// next line (the parser's definition begins there). A list that goes on over the next lines
+/// is not taken.
+fn is_template_head(rest: &str) -> bool {
+    let mut depth = 0i64;
+    let mut parens = 0i64;
+    for (at, c) in code_chars(rest) {
+        match c {
+            '(' | '[' | '{' => parens += 1,
+            ')' | ']' | '}' => parens -= 1,
+            '<' if parens == 0 => depth += 1,
+            '>' if parens == 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    return code_chars(rest[at + 1..].trim_start()).next().is_none();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Where a definition's lines begin: its first line, or the first of the decorations right
@@ -230,7 +259,7 @@ fn first_line(text_lines: &[&str], s: &Symbol) -> usize {
     // function before (C, Java) is no decoration's, and the lines above it need no reading.
     if k >= 1 {
         let above = text_lines[k - 1].trim_end();
-        if !is_decoration(above) && !above.ends_with([')', ']']) {
+        if !is_decoration(above) && !above.ends_with([')', ']', '>']) {
             return own;
         }
     }
@@ -339,16 +368,6 @@ pub(crate) fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
     out
 }
 
-/// The ranges of definitions shown in full that are not inside another one, sorted: the
-/// ones worth naming in a header.
-fn outermost(mut full: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
-    full.sort_unstable();
-    full.dedup();
-    let all = full.clone();
-    full.retain(|r| !all.iter().any(|o| o != r && o.0 <= r.0 && r.1 <= o.1));
-    full
-}
-
 /// A file reduced to the given line ranges; each gap becomes one `⋮` line at the indentation
 /// of the line after it.
 pub fn ranges_body(text: &str, ranges: &[(usize, usize)]) -> String {
@@ -428,7 +447,7 @@ pub fn partial_block(
         format!(
             "{} (lines {} of {lines} in full, other definitions as signatures)",
             shown_path(path),
-            describe_ranges(&outermost(full))
+            describe_ranges(&merged(full))
         )
     };
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
@@ -486,7 +505,7 @@ pub fn focused_block(
         format!(
             "{} (lines {} of {lines} in full, the rest elided)",
             shown_path(path),
-            describe_ranges(&outermost(full))
+            describe_ranges(&merged(full))
         )
     };
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)
@@ -700,6 +719,16 @@ mod tests {
             ("#[derive(Debug)] pub struct Marker;", false),
             ("@@ -1,3 +1,4 @@", false),
             ("def f():", false),
+            // C++ templates' heads, on a line of their own.
+            ("template <typename OutputIt, typename Char>", true),
+            ("  template<> // specialised", true),
+            ("template <int N = (1 > 0)>", true),
+            (
+                "template <typename T> T twice(T x) { return x + x; }",
+                false,
+            ),
+            ("template <typename T,", false),
+            ("template_name(x);", false),
         ] {
             assert_eq!(is_decoration(line), yes, "{line}");
         }
@@ -734,6 +763,13 @@ mod tests {
             "[[deprecated(\"use frob_gamma2\")]]\nint frob_gamma(int a)\n{\n  return a;\n}\n",
         );
         assert_eq!(head_lines(&text, &sym("frob_gamma", 1, 5)), (1, 2));
+        // A C++ template's head comes with its definition (helper 97: format.h's
+        // `write_escaped_cp` was shown in full without its `template <…>` line).
+        let text = lines(
+            "}\n\ntemplate <typename OutputIt, typename Char>\nauto write_escaped_cp(OutputIt out) -> OutputIt {\n  return out;\n}\n",
+        );
+        assert_eq!(span(&text, &sym("write_escaped_cp", 4, 6)), (3, 6));
+        assert_eq!(head_lines(&text, &sym("write_escaped_cp", 4, 6)), (3, 4));
     }
 
     #[test]
@@ -745,6 +781,15 @@ mod tests {
         assert_eq!(
             block,
             "m.py (lines 6-8 of 8 in full, other definitions as signatures)\n```python\n⋮\ndef a():\n⋮\ndef b():\n    x = 2\n    return x\n```\n\n"
+        );
+        // Definitions one right after another are one range in the header (helper 97:
+        // `3597-3598, 3599-3602`).
+        let text = "import os\ndef a():\n    return 1\ndef b():\n    return 2\n";
+        let symbols = [sym("a", 2, 3), sym("b", 4, 5)];
+        let (block, _) = partial_block("m.py", "python", text, &symbols, &[0, 1]);
+        assert!(
+            block.starts_with("m.py (lines 2-5 of 5 in full, "),
+            "{block}"
         );
     }
 
