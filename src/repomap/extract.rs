@@ -369,21 +369,44 @@ pub fn signature(text: &str, bodyless: bool) -> String {
     out
 }
 
-/// The source between `start` and `end`, leaving out the definition's own comment children
-/// (`class A(B):  # note` must not put the note in the signature).
+/// The source between `start` and `end`, leaving out the comments in it at any depth (`class
+/// A(B):  # note` must not put the note in the signature, nor Java's `@SuppressWarnings("x") //
+/// why` above `public class A` comment out the rest of a signature joined into one line).
+/// Iterative: a definition's head may nest deeper than a recursion should go.
 fn without_comments(def: Node, src: &str, start: usize, end: usize) -> String {
     let end = end.max(start);
     let mut out = String::with_capacity(end - start);
     let mut pos = start;
     let mut cursor = def.walk();
-    for child in def.children(&mut cursor) {
-        if child.start_byte() >= end {
+    let mut more = cursor.goto_first_child();
+    while more {
+        let node = cursor.node();
+        if node.start_byte() >= end {
+            // Every node after it begins later still.
             break;
         }
-        if child.kind().contains("comment") && child.start_byte() >= pos {
-            out.push_str(&src[pos..child.start_byte()]);
-            pos = child.end_byte().min(end);
+        let mut descend = false;
+        if node.end_byte() > pos {
+            if node.kind().contains("comment") {
+                if node.start_byte() >= pos {
+                    out.push_str(&src[pos..node.start_byte()]);
+                    pos = node.end_byte().min(end);
+                }
+            } else {
+                descend = node.child_count() > 0;
+            }
         }
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        more = loop {
+            if cursor.goto_next_sibling() {
+                break true;
+            }
+            if !cursor.goto_parent() || cursor.node().id() == def.id() {
+                break false;
+            }
+        };
     }
     out.push_str(&src[pos..end]);
     out
@@ -590,6 +613,40 @@ mod tests {
                 want.sort();
             }
             assert_eq!(names, want, "{}", lang.name());
+        }
+        Ok(())
+    }
+
+    /// Comments inside a definition's head, at any depth, are not in its signature (helper 97:
+    /// `@SuppressWarnings("deprecation") // deliberate … public class StringUtilsTest`, whose
+    /// `//` comments out the rest once joined into one line).
+    #[test]
+    fn comments_in_a_head_are_not_in_its_signature() -> Result<(), Box<dyn std::error::Error>> {
+        for (lang, src, name, want) in [
+            (
+                Lang::Java,
+                "@SuppressWarnings(\"deprecation\") // deliberate use\npublic class StringUtilsTest {\n}\n",
+                "StringUtilsTest",
+                "@SuppressWarnings(\"deprecation\") public class StringUtilsTest",
+            ),
+            (
+                Lang::TypeScript,
+                "export class ZodCatch<T> extends ZodType<\n  unknown // any input will pass\n> {\n}\n",
+                "ZodCatch",
+                "class ZodCatch<T> extends ZodType< unknown >",
+            ),
+            (
+                Lang::Python,
+                "def f(a,  # the first\n      b):  # note\n    return a\n",
+                "f",
+                "def f(a, b):",
+            ),
+        ] {
+            let mut parser = Parser::new();
+            let tree = parse(&mut parser, lang, src).ok_or("no tree")?;
+            let tags = extract(lang, lang.query()?, &tree, src, &mut QueryCursor::new());
+            let sym = tags.symbols.iter().find(|s| s.name == name).ok_or(name)?;
+            assert_eq!(sym.signature, want, "{}", lang.name());
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_lexicon_deep.sql"),
     include_str!("migrations/0018_file_stamp.sql"),
     include_str!("migrations/0019_history_links.sql"),
-    include_str!("migrations/0020_lone_carriage_returns.sql"),
+    include_str!("migrations/0020_parsed_again.sql"),
 ];
 
 /// The tables the migrations leave, checked on open: an index that opens but lacks one (a table
