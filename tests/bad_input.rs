@@ -1082,6 +1082,41 @@ fn bad_config_file_names_file_line_and_key() {
         "{err}"
     );
     assert!(err.contains("hint: save it as UTF-8"), "{err}");
+    // A value of the right type that is no value of its setting fails every command when it is
+    // read, with its file and line (helper 98: a bad context.encoding failed only `vibe
+    // context`, without its file).
+    for (text, line, says) in [
+        (
+            "[context]\nencoding = \"o300k\"\n",
+            2,
+            "`context.encoding`: unknown encoding `o300k`; use auto, o200k_base or cl100k_base",
+        ),
+        (
+            "# budget\n[context]\nbudget = 0\n",
+            3,
+            "`context.budget` is 0: give a number of tokens above 0",
+        ),
+    ] {
+        t.write(".vibe/config.toml", text);
+        for args in [&["map"][..], &["tokens", "a.py"], &["context", "x"]] {
+            let r = t.run(args);
+            assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr());
+            let err = r.stderr();
+            assert!(
+                err.contains(&format!(".vibe/config.toml: line {line}: {says}")),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    t.write(".vibe/config.toml", "");
+    let r = t.run(&["-c", "context.encoding=foo", "map"]);
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr()
+            .contains("-c context.encoding=foo: `context.encoding`: unknown encoding `foo`"),
+        "{}",
+        r.stderr()
+    );
 }
 
 #[test]

@@ -183,24 +183,6 @@ pub fn run(args: &DoctorArgs, root: &Path, overrides: &[String]) -> anyhow::Resu
         }
     };
     if let Some(config) = &config {
-        // Settings only `vibe context` reads, checked as it checks them.
-        if let Err(e) = super::context::encoding(None, config) {
-            let e = e.to_string();
-            out.push(check(
-                "config",
-                Status::Problem,
-                first_line(&e),
-                hint_of(&e),
-            ));
-        }
-        if config.context.budget == 0 {
-            out.push(check(
-                "config",
-                Status::Problem,
-                "context.budget = 0: vibe context refuses a budget of 0 tokens".into(),
-                Some("set context.budget to a number of tokens, e.g. 8000".into()),
-            ));
-        }
         providers(config, args.offline, &mut out);
     }
     let d = super::init::detect(root, false);

@@ -561,6 +561,20 @@ fn user_dir(pick: fn(&directories::ProjectDirs) -> &Path) -> PathBuf {
 }
 
 impl Config {
+    /// What deserializing does not check: the timeouts, the context's budget and encoding. A
+    /// layer with a bad value fails when it is read, naming its file and line, its variable or
+    /// its flag (`context.encoding = "o300k"` failed only `vibe context`, and `vibe map`
+    /// went on).
+    fn check_values(&self) -> Result<(), String> {
+        self.heal.check_timeouts()?;
+        if self.context.budget == 0 {
+            return Err("`context.budget` is 0: give a number of tokens above 0".into());
+        }
+        crate::context::tokens::Encoding::configured(&self.context.encoding, &self.context.model)
+            .map_err(|e| format!("`context.encoding`: {e}"))?;
+        Ok(())
+    }
+
     /// The built-in defaults alone.
     pub fn defaults() -> Config {
         // The embedded file is checked by a unit test, so this cannot fail in a release.
@@ -620,13 +634,10 @@ impl Config {
             path: "merged configuration".into(),
             message: e.to_string(),
         })?;
-        config
-            .heal
-            .check_timeouts()
-            .map_err(|message| Error::File {
-                path: "merged configuration".into(),
-                message,
-            })?;
+        config.check_values().map_err(|message| Error::File {
+            path: "merged configuration".into(),
+            message,
+        })?;
         config.warnings = warnings;
         Ok(config)
     }
@@ -898,7 +909,7 @@ fn check_with(base: &Table, layer: &Table, redact: bool) -> Result<(), String> {
             message.trim().to_string()
         }
     })?;
-    config.heal.check_timeouts()
+    config.check_values()
 }
 
 /// Whether a key may hold a credential: a part of it (split at `.`, `_` and `-`) is a word
