@@ -3229,6 +3229,14 @@ fn tokens_counts_files_and_stdin_exactly() {
         2,
         "-C /nonexistent/dir: no such directory",
     );
+    // A file is there, but is no directory (helper 98: "no such directory").
+    fails(
+        std::process::Command::new(env!("CARGO_BIN_EXE_vibe"))
+            .env("VIBE_HOME", t.home.path())
+            .args(["-C", absolute, "tokens", absolute]),
+        2,
+        &format!("-C {absolute}: not a directory"),
+    );
     fails(
         t.cmd().args(["tokens", "a.txt"]).stdout(dev_full()),
         1,

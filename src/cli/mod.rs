@@ -191,10 +191,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let anywhere = || -> anyhow::Result<(PathBuf, Option<PathBuf>, Config)> {
         let cwd = match dir {
             // A -C that is no directory is an error here too, not a quiet fallback.
-            Some(d) => crate::repomap::check_root(d).map_err(|_| UsageError {
+            Some(d) => crate::repomap::check_root(d).map_err(|e| UsageError {
                 message: format!(
-                    "-C {}: no such directory\nhint: give -C a directory that exists",
-                    d.display()
+                    "-C {}: {}\nhint: give -C a directory that exists",
+                    d.display(),
+                    match e {
+                        crate::repomap::Error::NotADirectory(_) => "not a directory".to_string(),
+                        crate::repomap::Error::Unreachable(_, why) => why,
+                        _ => "no such directory".to_string(),
+                    }
                 ),
             })?,
             None => current_dir()?,
