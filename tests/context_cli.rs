@@ -252,6 +252,49 @@ fn every_frame_of_a_stack_trace_gets_its_definition() {
     );
     assert!(v.get("warnings").is_none(), "{v}");
     assert_exact(&v, Encoding::O200kBase);
+    // Many frames, more than the budget can hold for, in files whose every definition matches
+    // the trace's words: each frame in rank order gets its function, the first one included
+    // (review of helper 99: the first named file came as its signatures, or took the room of
+    // those below it with every matching definition).
+    let t = Test::new();
+    let mut task = String::from("Traceback (most recent call last):\n");
+    for i in 0..5 {
+        let module: String = (0..10)
+            .map(|k| {
+                let body: String = (0..14)
+                    .map(|j| {
+                        format!(
+                            "    step_{j} = request.get('field_{j}_{k}', {j})  # read field {j}\n"
+                        )
+                    })
+                    .collect();
+                format!("def handler_{i}_{k}(request):\n{body}    return step_0\n\n")
+            })
+            .collect();
+        t.write(&format!("app/mod{i}.py"), format!("import os\n\n{module}"));
+        task.push_str(&format!(
+            "  File \"/srv/proj/app/mod{i}.py\", line 90, in handler_{i}_5\n    step = request.get(x)\n"
+        ));
+    }
+    task.push_str("KeyError: 'field'");
+    let v = t
+        .run(&["context", &task, "--budget", "1800", "--json"])
+        .json();
+    let context = v["context"].as_str().unwrap_or_default();
+    for i in 0..4 {
+        assert_eq!(
+            file(&v, &format!("app/mod{i}.py"))["included"],
+            "partial",
+            "{v}"
+        );
+        assert!(
+            context.contains(&format!(
+                "def handler_{i}_5(request):\n    step_0 = request.get('field_0_5', 0)"
+            )),
+            "{i}: {context}"
+        );
+    }
+    assert_exact(&v, Encoding::O200kBase);
 }
 
 /// A named line that no definition holds (a test framework's `test("…", () => {…})` call at
@@ -304,6 +347,35 @@ fn a_named_line_outside_every_definition_comes_with_its_lines() {
             && context.contains("  expect(parse(\"v20_7\")).toBe(7);\n});"),
         "{context}"
     );
+    assert_exact(&v, Encoding::O200kBase);
+    // With a definition kept too, the header says where the lines around the named one are
+    // (review of helper 99: it listed the definition's lines alone).
+    let task = format!("{task}\nmakeInput returns the wrong string");
+    let v = t
+        .run(&["context", &task, "--budget", "600", "--json"])
+        .json();
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(
+        context.contains(&format!(
+            "tests/parse.test.ts (lines 3-5 of {} in full, {a}-{b} around lines the task names, \
+             the rest elided)",
+            src.lines().count()
+        )),
+        "{context}"
+    );
+    // A line the file does not have is no line to show (review of helper 99: an empty block).
+    let v = t
+        .run(&[
+            "context",
+            "tests/parse.test.ts:5000 case 20 fails",
+            "--budget",
+            "600",
+            "--json",
+        ])
+        .json();
+    let context = v["context"].as_str().unwrap_or_default();
+    assert!(!context.contains("(lines  of"), "{context}");
+    assert_ne!(file(&v, "tests/parse.test.ts")["included"], "none", "{v}");
     assert_exact(&v, Encoding::O200kBase);
 }
 

@@ -1243,9 +1243,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
     // definition holds), or the whole file when that is less. A stack trace names several
     // files; the first of them, matching many of its words, took the whole budget and the
     // frame that threw came as a map line.
-    let mut held: Vec<(usize, usize)> = Vec::new();
+    // (position, what it needs at the least, whether room is held for it)
+    let mut framed: Vec<(usize, usize, bool)> = Vec::new();
+    let mut held_sum = 0;
     for (pos, s) in ranking.files.iter().enumerate().take(MAX_LISTED) {
-        if held.len() >= MAX_HELD {
+        if framed.len() >= MAX_HELD {
             break;
         }
         if !s.named || s.lines.is_empty() || copy_of[pos].is_some() {
@@ -1263,17 +1265,27 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             let loose: Vec<(usize, usize)> = s
                 .lines
                 .iter()
-                .filter(|&&l| enclosing(&symbols, &[l]).is_empty())
+                .filter(|&&l| {
+                    (1..=f.lines).contains(&u64::from(l)) && enclosing(&symbols, &[l]).is_empty()
+                })
                 .map(|&l| (l as usize, pack::AROUND_LOOSE))
                 .take(8)
                 .collect();
+            if at.is_empty() && loose.is_empty() {
+                // Lines the file does not have: nothing to hold room for.
+                continue;
+            }
             let (block, _) = focused_block(&f.path, lang, &text, &symbols, &at, &loose);
             n = n.min(counter.count_block(&block)?);
         }
-        // A definition too large to hold for is left to take its chance.
-        if n <= budget / HELD_SHARE {
-            held.push((pos, n));
+        // A definition too large to hold for is left to take its chance, and so are the files
+        // below once half the budget is held: the files ranked higher come first (each of
+        // them keeps at least the other half, more than its own need).
+        let held = n <= budget / HELD_SHARE && held_sum + n <= budget / 2;
+        if held {
+            held_sum += n;
         }
+        framed.push((pos, n, held));
     }
 
     // Tier 1: whole files, or their matching definitions.
@@ -1291,13 +1303,22 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         }
         let f = candidates[s.index].file;
         // Less what is held for the named files below this one that are not in yet.
-        let held_below: usize = held
+        let below: Vec<&(usize, usize, bool)> = framed
             .iter()
-            .filter(|&&(q, _)| q > pos && included[q].0 == Included::None)
-            .map(|&(_, n)| n)
-            .sum();
-        let limit =
+            .filter(|&&(q, _, _)| q > pos && included[q].0 == Included::None)
+            .collect();
+        let held_below: usize = below.iter().filter(|f| f.2).map(|f| f.1).sum();
+        let mut limit =
             (if s.named { budget } else { full_limit }).min(budget.saturating_sub(held_below));
+        // A frame with more frames below it takes its share of what is left, or what it needs
+        // at the least when that is more: not the definitions of all its matching words.
+        if let Some(&(_, need, _)) = framed.iter().find(|f| f.0 == pos) {
+            let pending = below.len();
+            if pending > 0 {
+                let share = budget.saturating_sub(used) / (1 + pending);
+                limit = limit.min(used + need.max(share));
+            }
+        }
         if used >= limit || excluded[pos] || shown_above(&included, pos) {
             continue;
         }
@@ -1367,7 +1388,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let mut loose: Vec<usize> = s
             .lines
             .iter()
-            .filter(|&&l| !symbols.is_empty() && enclosing(&symbols, &[l]).is_empty())
+            .filter(|&&l| {
+                !symbols.is_empty()
+                    && (1..=f.lines).contains(&u64::from(l))
+                    && enclosing(&symbols, &[l]).is_empty()
+            })
             .map(|&l| l as usize)
             .collect();
         loose.sort_unstable();

@@ -501,11 +501,19 @@ pub fn focused_block(
             shown_path(path),
             describe_ranges(&ranges)
         )
-    } else {
+    } else if around.is_empty() {
         format!(
             "{} (lines {} of {lines} in full, the rest elided)",
             shown_path(path),
             describe_ranges(&merged(full))
+        )
+    } else {
+        // Where the lines around those the task names are, too.
+        format!(
+            "{} (lines {} of {lines} in full, {} around lines the task names, the rest elided)",
+            shown_path(path),
+            describe_ranges(&merged(full)),
+            describe_ranges(&merged(around))
         )
     };
     (block(&header, lang, &ranges_body(text, &ranges)), ranges)

@@ -571,17 +571,20 @@ pub fn is_binary(head: &[u8]) -> bool {
     head.contains(&0)
 }
 
-/// A file's text with lines as the parser, the lexicon and the packer count them: a carriage
-/// return that no line feed follows (classic Mac OS line endings, or one stray in a file) ends
-/// a line as a line feed does. Every byte stays where it was (one byte for one), so offsets
-/// into the text hold for the file; a file without lone carriage returns is not copied.
+/// A file's text with lines as the parser, the lexicon and the packer count them: in a file
+/// whose lines end with a carriage return alone (classic Mac OS line endings: more such returns
+/// than line feeds), each of those ends a line as a line feed does. A stray one in a file of
+/// line feeds (inside a string, a pasted line) ends none, as git, compilers and the line
+/// numbers in their messages count. Every byte stays where it was (one byte for one), so offsets
+/// into the text hold for the file; a file without them is not copied.
 pub fn lf_lines(text: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
     if !text.contains('\r') {
         return text;
     }
     let b = text.as_bytes();
     let lone = |i: usize| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n');
-    if !(0..b.len()).any(lone) {
+    let returns = (0..b.len()).filter(|&i| lone(i)).count();
+    if returns <= b.iter().filter(|&&c| c == b'\n').count() {
         return text;
     }
     let out = text
@@ -887,6 +890,24 @@ fn rank_phase(tx: &IndexTx, files: &[FileRow]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Classic Mac OS line endings are lines; a stray carriage return in a file of line feeds
+    /// is not (review of helper 99: a Go raw string's `\r` moved every line below it, and
+    /// `main.go:11` named a blank line).
+    #[test]
+    fn lone_carriage_returns_end_lines_only_where_they_are_the_line_endings() {
+        let lines = |t: &str| super::lf_lines(t.into()).into_owned();
+        assert_eq!(lines("a\rb\rc\r"), "a\nb\nc\n");
+        assert_eq!(lines("é\r😀\r"), "é\n😀\n");
+        assert_eq!(lines("top\nx\ry\rz\r"), "top\nx\ny\nz\n");
+        for same in ["a\r\nb\r\n", "s := `x\ry`\nz\n", "a\nb\r\nc\rd\n", ""] {
+            assert_eq!(lines(same), same, "{same:?}");
+        }
+        assert!(matches!(
+            super::lf_lines("a\nb\r\n".into()),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     #[test]
     fn threads_are_one_per_cpu_by_default_and_at_most_four_per_cpu() {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
