@@ -203,27 +203,52 @@ fn is_decoration(line: &str) -> bool {
 }
 
 /// Whether `rest`, what follows `template` on a line, is a C++ template's parameter list and
-/// nothing more (`<typename T, int N = (1 > 0)>`, `<>`): the definition it is for begins on the
-/// next line (the parser's definition begins there). A list that goes on over the next lines
-/// is not taken.
+/// nothing more but a comment (`<typename T, int N = (1 > 0)>`, `<char C = '>'>`, `<>`,
+/// `<typename T> /* why */`): the definition it is for begins on the next line (the parser's
+/// definition begins there). A list that goes on over the next lines is not taken.
 fn is_template_head(rest: &str) -> bool {
-    let mut depth = 0i64;
-    let mut parens = 0i64;
-    for (at, c) in code_chars(rest) {
+    let (mut angles, mut parens) = (0i64, 0i64);
+    let mut chars = rest.chars().peekable();
+    let mut closed = false;
+    while let Some(c) = chars.next() {
         match c {
+            '/' if chars.peek() == Some(&'/') => break,
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut star = false;
+                for d in chars.by_ref() {
+                    if star && d == '/' {
+                        break;
+                    }
+                    star = d == '*';
+                }
+            }
+            // Only blanks and comments after the list.
+            _ if closed && !c.is_whitespace() => return false,
+            // A character or string literal: `'>'`, `"a>b"`.
+            '\'' | '"' => {
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if d == '\\' {
+                        escaped = true;
+                    } else if d == c {
+                        break;
+                    }
+                }
+            }
             '(' | '[' | '{' => parens += 1,
             ')' | ']' | '}' => parens -= 1,
-            '<' if parens == 0 => depth += 1,
+            '<' if parens == 0 => angles += 1,
             '>' if parens == 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    return code_chars(rest[at + 1..].trim_start()).next().is_none();
-                }
+                angles -= 1;
+                closed = angles == 0;
             }
             _ => {}
         }
     }
-    false
+    closed
 }
 
 /// Where a definition's lines begin: its first line, or the first of the decorations right
@@ -736,6 +761,10 @@ mod tests {
                 false,
             ),
             ("template <typename T,", false),
+            ("template <char C = '>'>", true),
+            ("template <typename T> /* why */", true),
+            ("template <typename T> /* why */ int f();", false),
+            ("template <typename T> \"x\"", false),
             ("template_name(x);", false),
         ] {
             assert_eq!(is_decoration(line), yes, "{line}");

@@ -389,7 +389,7 @@ fn without_comments(def: Node, src: &str, start: usize, end: usize) -> String {
         if node.end_byte() > pos {
             if node.kind().contains("comment") {
                 if node.start_byte() >= pos {
-                    out.push_str(&src[pos..node.start_byte()]);
+                    join_after_comment(&mut out, &src[pos..node.start_byte()], pos > start);
                     pos = node.end_byte().min(end);
                 }
             } else {
@@ -408,8 +408,28 @@ fn without_comments(def: Node, src: &str, start: usize, end: usize) -> String {
             }
         };
     }
-    out.push_str(&src[pos..end]);
+    join_after_comment(&mut out, &src[pos..end], pos > start);
     out
+}
+
+/// Appends `chunk`, which follows a comment left out when `after_comment`, without the blanks
+/// that stood by the comment before a closing bracket or separator and after an opening
+/// bracket: `f(int a /* x */, char *s /* y */)` is `f(int a, char *s)`, not `f(int a , char *s
+/// )`.
+fn join_after_comment(out: &mut String, chunk: &str, after_comment: bool) {
+    if !after_comment {
+        out.push_str(chunk);
+        return;
+    }
+    let rest = chunk.trim_start();
+    if rest.starts_with([',', ';', ')', ']', '>', '}', ':'])
+        || out.trim_end().ends_with(['(', '[', '<', '{'])
+    {
+        out.truncate(out.trim_end().len());
+        out.push_str(rest);
+    } else {
+        out.push_str(chunk);
+    }
 }
 
 /// Collapses a statement to one line, for `Import::raw`.
@@ -633,13 +653,33 @@ mod tests {
                 Lang::TypeScript,
                 "export class ZodCatch<T> extends ZodType<\n  unknown // any input will pass\n> {\n}\n",
                 "ZodCatch",
-                "class ZodCatch<T> extends ZodType< unknown >",
+                "class ZodCatch<T> extends ZodType< unknown>",
             ),
             (
                 Lang::Python,
                 "def f(a,  # the first\n      b):  # note\n    return a\n",
                 "f",
                 "def f(a, b):",
+            ),
+            // No blanks left where the comments were (review of helper 99: `f(int a , char *s
+            // )`, `S<T >`).
+            (
+                Lang::C,
+                "int f(int a /* x */, char *s /* y */) {\n  return a;\n}\n",
+                "f",
+                "int f(int a, char *s)",
+            ),
+            (
+                Lang::Rust,
+                "pub struct S<T /* the item */> {\n    x: T,\n}\n",
+                "S",
+                "pub struct S<T>",
+            ),
+            (
+                Lang::TypeScript,
+                "class A {\n  m( // the value\n    x: number\n  ): void {}\n}\n",
+                "m",
+                "m(x: number ): void",
             ),
         ] {
             let mut parser = Parser::new();
