@@ -370,6 +370,21 @@ const MAX_HELD: usize = 8;
 /// (one over it).
 const HELD_SHARE: usize = 4;
 
+/// The lines of `lines` (named by the task) that the file has and that no definition holds,
+/// sorted, each once.
+fn loose_lines(symbols: &[Symbol], lines: &[u32], file_lines: u64) -> Vec<usize> {
+    let mut loose: Vec<usize> = lines
+        .iter()
+        .filter(|&&l| {
+            (1..=file_lines).contains(&u64::from(l)) && enclosing(symbols, &[l]).is_empty()
+        })
+        .map(|&l| l as usize)
+        .collect();
+    loose.sort_unstable();
+    loose.dedup();
+    loose
+}
+
 /// Whether definition `outer` spans definition `inner` (and is not it).
 fn encloses(symbols: &[Symbol], outer: usize, inner: usize) -> bool {
     let (o, i) = (&symbols[outer], &symbols[inner]);
@@ -1262,13 +1277,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         let mut n = counter.count_block(&full_block(&f.path, lang, &text))?;
         if !symbols.is_empty() {
             let at = enclosing(&symbols, &s.lines);
-            let loose: Vec<(usize, usize)> = s
-                .lines
-                .iter()
-                .filter(|&&l| {
-                    (1..=f.lines).contains(&u64::from(l)) && enclosing(&symbols, &[l]).is_empty()
-                })
-                .map(|&l| (l as usize, pack::AROUND_LOOSE))
+            let loose: Vec<(usize, usize)> = loose_lines(&symbols, &s.lines, f.lines)
+                .into_iter()
+                .map(|l| (l, pack::AROUND_LOOSE))
                 .take(8)
                 .collect();
             if at.is_empty() && loose.is_empty() {
@@ -1385,18 +1396,11 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
         // {…})` call at the top of a file, code at a module's top level): a block of
         // definitions alone would leave them out. (A file without definitions comes as its
         // windows, below.)
-        let mut loose: Vec<usize> = s
-            .lines
-            .iter()
-            .filter(|&&l| {
-                !symbols.is_empty()
-                    && (1..=f.lines).contains(&u64::from(l))
-                    && enclosing(&symbols, &[l]).is_empty()
-            })
-            .map(|&l| l as usize)
-            .collect();
-        loose.sort_unstable();
-        loose.dedup();
+        let loose = if symbols.is_empty() {
+            Vec::new()
+        } else {
+            loose_lines(&symbols, &s.lines, f.lines)
+        };
         'partial: {
             if matching.is_empty() && loose.is_empty() {
                 break 'partial;
