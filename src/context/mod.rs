@@ -1411,8 +1411,9 @@ pub fn build(root: &Path, store: &Store, req: &Request) -> anyhow::Result<Packed
             // from the block's tokens per line, and verifies exactly.
             let strength: HashMap<usize, usize> = matching.iter().copied().collect();
             let mut expanded: Vec<usize> = matching.iter().map(|&(i, _)| i).collect();
-            // With loose named lines, the focused block below, which shows them.
-            for _ in 0..if loose.is_empty() { 8 } else { 0 } {
+            // With loose named lines, none: the focused block below shows them.
+            let tries = if loose.is_empty() { 8 } else { 0 };
+            for _ in 0..tries {
                 let (block, ranges) = partial_block(&f.path, lang, &text, &symbols, &expanded);
                 let n = counter.count_block(&block)?;
                 if used + n <= limit {

@@ -112,11 +112,14 @@ const MAX_ANNOTATIONS: usize = 4;
 /// `@pytest.mark.parametrize` of many cases).
 const MAX_DECORATION_LINES: usize = 100;
 
-/// The characters of `line` outside its strings and before a comment (`//`, or `#` not
-/// starting an attribute), with their byte offsets. A `'` opens a string only on a line that
-/// begins with `@` (a Python or TypeScript decorator), where it cannot be a Rust lifetime.
+/// The characters of `line` outside its strings and comments (`//` and a `#` not starting an
+/// attribute, to the end of the line; `/* … */`), with their byte offsets; of a string, its
+/// opening quote alone. A `'` opens a string only on a line that begins with `@` (a Python or
+/// TypeScript decorator) or `template` (a C++ character literal), where it cannot be a Rust
+/// lifetime.
 fn code_chars(line: &str) -> impl Iterator<Item = (usize, char)> + '_ {
-    let single_quotes = line.trim_start().starts_with('@');
+    let head = line.trim_start();
+    let single_quotes = head.starts_with('@') || head.starts_with("template");
     let mut quote: Option<char> = None;
     let mut escaped = false;
     let mut chars = line.char_indices().peekable();
@@ -133,9 +136,25 @@ fn code_chars(line: &str) -> impl Iterator<Item = (usize, char)> + '_ {
                 continue;
             }
             match c {
-                '"' => quote = Some(c),
-                '\'' if single_quotes => quote = Some(c),
+                '"' => {
+                    quote = Some(c);
+                    return Some((at, c));
+                }
+                '\'' if single_quotes => {
+                    quote = Some(c);
+                    return Some((at, c));
+                }
                 '/' if chars.peek().is_some_and(|&(_, n)| n == '/') => return None,
+                '/' if chars.peek().is_some_and(|&(_, n)| n == '*') => {
+                    chars.next();
+                    let mut star = false;
+                    for (_, d) in chars.by_ref() {
+                        if star && d == '/' {
+                            break;
+                        }
+                        star = d == '*';
+                    }
+                }
                 '#' if chars.peek().is_none_or(|&(_, n)| n != '[' && n != '!') => return None,
                 _ => return Some((at, c)),
             }
@@ -168,10 +187,10 @@ fn bracket_balance(line: &str) -> i64 {
 /// decorated on its own line (`@Input() label: string;`, `#[derive(Debug)] struct A;`).
 fn is_decoration(line: &str) -> bool {
     let l = line.trim_start();
-    if let Some(rest) = l.strip_prefix("template")
-        && rest.trim_start().starts_with('<')
+    if l.strip_prefix("template")
+        .is_some_and(|rest| rest.trim_start().starts_with('<'))
     {
-        return is_template_head(rest);
+        return is_template_head(l);
     }
     let decorator = l.starts_with('@') && !l.starts_with("@@");
     if !(decorator || l.starts_with("#[") || l.starts_with("[[")) {
@@ -202,42 +221,18 @@ fn is_decoration(line: &str) -> bool {
     rest.is_empty() || code_chars(rest).next().is_none()
 }
 
-/// Whether `rest`, what follows `template` on a line, is a C++ template's parameter list and
-/// nothing more but a comment (`<typename T, int N = (1 > 0)>`, `<char C = '>'>`, `<>`,
-/// `<typename T> /* why */`): the definition it is for begins on the next line (the parser's
-/// definition begins there). A list that goes on over the next lines is not taken.
-fn is_template_head(rest: &str) -> bool {
+/// Whether `line`, which begins with `template` (after its indentation), is a C++ template's
+/// head and nothing more but a comment (`template <typename T, int N = (1 > 0)>`, `<char C =
+/// '>'>`, `<>`, `<typename T> /* why */`): the definition it is for begins on the next line
+/// (the parser's definition begins there). A list that goes on over the next lines is not
+/// taken.
+fn is_template_head(line: &str) -> bool {
     let (mut angles, mut parens) = (0i64, 0i64);
-    let mut chars = rest.chars().peekable();
     let mut closed = false;
-    while let Some(c) = chars.next() {
+    for (_, c) in code_chars(line).skip("template".len()) {
         match c {
-            '/' if chars.peek() == Some(&'/') => break,
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut star = false;
-                for d in chars.by_ref() {
-                    if star && d == '/' {
-                        break;
-                    }
-                    star = d == '*';
-                }
-            }
-            // Only blanks and comments after the list.
+            // Only blanks (and comments, which `code_chars` leaves out) after the list.
             _ if closed && !c.is_whitespace() => return false,
-            // A character or string literal: `'>'`, `"a>b"`.
-            '\'' | '"' => {
-                let mut escaped = false;
-                for d in chars.by_ref() {
-                    if escaped {
-                        escaped = false;
-                    } else if d == '\\' {
-                        escaped = true;
-                    } else if d == c {
-                        break;
-                    }
-                }
-            }
             '(' | '[' | '{' => parens += 1,
             ')' | ']' | '}' => parens -= 1,
             '<' if parens == 0 => angles += 1,
@@ -745,6 +740,8 @@ mod tests {
             ("@app.route(", true),
             ("#[derive(Debug, Clone)]", true),
             ("#[cfg(test)] // tests", true),
+            ("#[cfg(test)] /* tests */", true),
+            ("@register \"name\"", false),
             ("[[deprecated(\"use frob_gamma2\")]]", true),
             ("@buttons[0].clicked.connect", true),
             ("@Input() label: string;", false),

@@ -508,16 +508,12 @@ pub fn named_files_in(
         let has_ext = file_name(&word);
         let mut found: Vec<usize> = Vec::new();
         let mut shared = 1;
-        let at_top: Vec<usize> = match by_name.get(word.as_str()) {
-            Some(list) if from_top => list
-                .iter()
-                .filter(|&&i| candidates[i].file.path == word)
-                .copied()
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !at_top.is_empty() {
-            found = at_top;
+        let dot_slash = by_name
+            .get(word.as_str())
+            .filter(|_| from_top)
+            .and_then(|list| list.iter().find(|&&i| candidates[i].file.path == word));
+        if let Some(&i) = dot_slash {
+            found = vec![i];
         } else if word.contains('/') {
             // Only the files of the same name can end with the path (a pasted log may hold
             // thousands of paths: no scan of every file for each).

@@ -403,7 +403,8 @@ fn without_comments(def: Node, src: &str, start: usize, end: usize) -> String {
             if cursor.goto_next_sibling() {
                 break true;
             }
-            if !cursor.goto_parent() || cursor.node().id() == def.id() {
+            // The cursor's root is `def`: no parent above it.
+            if !cursor.goto_parent() {
                 break false;
             }
         };

@@ -910,7 +910,7 @@ fn relative(root: &Path, p: &Path) -> Option<String> {
 }
 
 /// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
-pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
