@@ -278,3 +278,75 @@ fn configured_include_dirs_and_system_includes() {
         ])
     );
 }
+
+/// Export and visibility macros between `class` / `struct` and the name (`class FMT_API
+/// format_error : public std::runtime_error {`) are no part of the name: the class, its members
+/// and what followed it were lost to a parse error (helper 97 on fmt). Also in an index made
+/// before that was so.
+#[test]
+fn export_macros_between_class_and_name_are_skipped() {
+    let t = Test::new();
+    t.write(
+        "include/api.hpp",
+        "#define FMT_API __attribute__((visibility(\"default\")))\n\
+         namespace fmt {\n\
+         class FMT_API format_error : public std::runtime_error {\n public:\n  int code() const;\n};\n\
+         struct FMT_API FMT_DEPRECATED old final : public base {\n  void run();\n};\n\
+         template <> struct FMT_API formatter<int> {\n  void parse();\n};\n\
+         struct stat st;\n\
+         struct BITS { int a : 3; } bits;\n\
+         class Q_CORE_EXPORT QObject {\n public:\n  void deleteLater();\n};\n\
+         }\n",
+    );
+    let names = |t: &Test| -> Vec<(String, String, String)> {
+        let map = t.run(&["map", "--json"]).json();
+        file(&map, "include/api.hpp")["symbols"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| {
+                        let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                        (text("name"), text("kind"), text("parent"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let want: Vec<(String, String, String)> = [
+        ("FMT_API", "macro", ""),
+        ("fmt", "namespace", ""),
+        ("format_error", "class", "fmt"),
+        ("code", "method", "format_error"),
+        ("old", "struct", "fmt"),
+        ("run", "method", "old"),
+        ("formatter", "struct", "fmt"),
+        ("parse", "method", "formatter"),
+        ("BITS", "struct", "fmt"),
+        ("QObject", "class", "fmt"),
+        ("deleteLater", "method", "QObject"),
+    ]
+    .iter()
+    .map(|(n, k, p)| (n.to_string(), k.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(names(&t), want);
+    let map = t.run(&["map", "--json"]).json();
+    let symbols = &file(&map, "include/api.hpp")["symbols"];
+    assert_eq!(
+        symbols[2]["signature"],
+        "class FMT_API format_error : public std::runtime_error"
+    );
+    assert_eq!(
+        file(&map, "include/api.hpp")["parse_errors"],
+        false,
+        "{map}"
+    );
+    // An index made before: the classes lost.
+    {
+        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+        conn.execute_batch(
+            "DELETE FROM symbols WHERE name NOT IN ('FMT_API', 'fmt'); PRAGMA user_version = 20;",
+        )
+        .expect("update");
+    }
+    assert_eq!(names(&t), want);
+}

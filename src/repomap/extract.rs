@@ -66,9 +66,9 @@ pub struct FileTags {
 /// Signatures longer than this are cut with an ellipsis.
 const MAX_SIGNATURE: usize = 200;
 
-/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript, Rust
-/// and Java the grammars do not know yet are masked first (see `lang::mask`); the tree's positions
-/// are still those of `src`.
+/// Parses `src` as `lang`. The parser is reused across calls (one per thread). TypeScript, Rust,
+/// Java, C and C++ the grammars do not know yet are masked first (see `lang::mask`); the tree's
+/// positions are still those of `src`.
 pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
     parser.set_language(&lang.grammar()).ok()?;
     match lang {
@@ -77,6 +77,7 @@ pub fn parse(parser: &mut Parser, lang: Lang, src: &str) -> Option<Tree> {
         }
         Lang::Rust => parser.parse(super::lang::rust::mask_rust_gaps(src).as_ref(), None),
         Lang::Java => parser.parse(super::lang::java::mask_java_gaps(src).as_ref(), None),
+        Lang::C | Lang::Cpp => parser.parse(super::lang::c::mask_c_gaps(src).as_ref(), None),
         _ => parser.parse(src, None),
     }
 }

@@ -5,6 +5,8 @@ use tree_sitter::Node;
 
 use crate::repomap::extract::{Import, node_text, one_line};
 
+use super::mask::{blank_out, is_ident, skip_space, starts_word};
+
 pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
     let Some(path) = node.child_by_field_name("path") else {
         return;
@@ -137,4 +139,402 @@ fn name_of<'t>(q: Node<'t>, how: Declarator, out: &mut Vec<(Node<'t>, Option<Nod
             }
         }
     }
+}
+
+/// C and C++ that tree-sitter cannot know, blanked out byte for byte (see `mask`): the export
+/// and visibility macros between `class`, `struct` or `union` and the name being defined
+/// (`class FMT_API format_error : public std::runtime_error {`, `class Q_CORE_EXPORT QObject`,
+/// `struct LLVM_LIBRARY_VISIBILITY X final {`). Unexpanded, the macro reads as the class's
+/// name and the rest as an error: the class, its methods and what follows were lost.
+///
+/// A macro is written in capitals (digits and `_` too); what follows it is one or more such
+/// macros, the name, then `:` (a base clause, not `::` or a bit-field's width), `{`, `final`
+/// or `<` (a specialisation). `struct stat st;` and `struct FOO bar = {0};` stay as they are.
+pub fn mask_c_gaps(src: &str) -> std::borrow::Cow<'_, str> {
+    let b = src.as_bytes();
+    let mut blank = Vec::new();
+    for key in ["class", "struct", "union"] {
+        for (at, _) in src.match_indices(key) {
+            if !starts_word(b, at, key.len()) {
+                continue;
+            }
+            let mut i = skip_space(b, at + key.len());
+            if i == at + key.len() {
+                continue;
+            }
+            // The macros: every capitalised word before the last word.
+            let mut words = Vec::new();
+            while let Some(end) = word_end(b, i) {
+                words.push((i, end));
+                let next = skip_space(b, end);
+                if next == end {
+                    break;
+                }
+                i = next;
+            }
+            let Some(&(_, last_end)) = words.last() else {
+                continue;
+            };
+            // `final` after the name is no name.
+            let mut n = words.len();
+            if n >= 2 && &b[words[n - 1].0..last_end] == b"final" {
+                n -= 1;
+            }
+            let macros = &words[..n.saturating_sub(1)];
+            if !macros.iter().all(|&(s, e)| is_macro(&b[s..e])) {
+                continue;
+            }
+            let after = skip_space(b, last_end);
+            let opens = match b.get(after) {
+                Some(b'{' | b'<') => true,
+                Some(b':') => {
+                    b.get(after + 1) != Some(&b':')
+                        && !b
+                            .get(skip_space(b, after + 1))
+                            .is_some_and(u8::is_ascii_digit)
+                }
+                _ => false,
+            };
+            if opens {
+                blank.extend_from_slice(macros);
+                if b[after] == b':' {
+                    base_macros(b, after + 1, &mut blank);
+                }
+            }
+        }
+    }
+    function_macros(b, &mut blank);
+    trailing_macros(b, &mut blank);
+    blank.sort_unstable();
+    blank.dedup();
+    blank_out(src, &blank)
+}
+
+/// The macros wrapping base classes in the base clause from `i` (Chromium's and V8's `class
+/// A : public NON_EXPORTED_BASE(B) {`): the macro's name and brackets, the base kept.
+fn base_macros(b: &[u8], mut i: usize, blank: &mut Vec<(usize, usize)>) {
+    let limit = (i + 1000).min(b.len());
+    while i < limit && !matches!(b[i], b'{' | b';') {
+        let Some(end) = word_end(b, i).filter(|_| i == 0 || !is_ident(b[i - 1])) else {
+            i += 1;
+            continue;
+        };
+        let open = skip_space(b, end);
+        if !is_macro(&b[i..end]) || b.get(open) != Some(&b'(') {
+            i = end;
+            continue;
+        }
+        let mut depth = 0usize;
+        let close = (open..limit).find(|&k| match b[k] {
+            b'(' => {
+                depth += 1;
+                false
+            }
+            b')' => {
+                depth -= 1;
+                depth == 0
+            }
+            _ => false,
+        });
+        let Some(close) = close.filter(|&c| !b[open..c].iter().any(|&c| matches!(c, b'{' | b';')))
+        else {
+            return;
+        };
+        blank.push((i, open + 1));
+        blank.push((close, close + 1));
+        i = close + 1;
+    }
+}
+
+/// The attribute macros after a declarator's parameters, before its `;` or body (`int
+/// (*RedisModule_Alloc)(size_t bytes) REDISMODULE_ATTR;`, `void f(const char *fmt, ...)
+/// PRINTF_FORMAT(1, 2);`, `Maybe<bool> Set() V8_WARN_UNUSED_RESULT {`).
+fn trailing_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
+    let mut from = 0;
+    while let Some(k) = b[from..].iter().position(|&c| c == b')') {
+        let close = from + k;
+        from = close + 1;
+        let at = skip_space(b, close + 1);
+        let Some(end) = word_end(b, at).filter(|&e| is_macro(&b[at..e])) else {
+            continue;
+        };
+        if !closes_parameters(b, close) {
+            continue;
+        }
+        let mut after = skip_space(b, end);
+        if b.get(after) == Some(&b'(') {
+            let Some(k) = b[after..].iter().take(200).position(|&c| c == b')') else {
+                continue;
+            };
+            if b[after + 1..after + k]
+                .iter()
+                .any(|&c| matches!(c, b'(' | b';' | b'{'))
+            {
+                continue;
+            }
+            after = skip_space(b, after + k + 1);
+        }
+        if matches!(b.get(after), Some(b';' | b'{')) {
+            blank.push((at, after));
+        }
+    }
+}
+
+/// Whether the `)` at `close` ends a declarator's parameters (`f(int a)`, `(*f)(int a)`): the
+/// `(` it closes follows a name that is no keyword and no macro's, or a `)`. A cast's
+/// (`(char *)NULL`, `return (int)x`) and a macro's (`typedef LHASH_OF(S) PROP_TABLE;`)
+/// follow anything else.
+fn closes_parameters(b: &[u8], close: usize) -> bool {
+    let mut depth = 0usize;
+    let mut k = close;
+    let lowest = close.saturating_sub(4000);
+    let open = loop {
+        match b[k] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    break k;
+                }
+            }
+            b';' | b'{' | b'}' => return false,
+            _ => {}
+        }
+        if k == lowest {
+            return false;
+        }
+        k -= 1;
+    };
+    let before = b[..open].trim_ascii_end();
+    match before.last() {
+        Some(b')') => true,
+        Some(&c) if is_ident(c) => {
+            let start = before
+                .iter()
+                .rposition(|&c| !is_ident(c))
+                .map_or(0, |p| p + 1);
+            let name = &before[start..];
+            !STATEMENT.contains(&name) && !QUALIFIERS.contains(&name) && !is_macro(name)
+        }
+        _ => false,
+    }
+}
+
+/// Words that qualify a declaration without being its type.
+const QUALIFIERS: &[&[u8]] = &[
+    b"static",
+    b"inline",
+    b"extern",
+    b"const",
+    b"volatile",
+    b"virtual",
+    b"explicit",
+    b"constexpr",
+    b"consteval",
+    b"constinit",
+    b"friend",
+    b"register",
+    b"thread_local",
+    b"mutable",
+    b"typename",
+    b"struct",
+    b"enum",
+    b"union",
+    b"class",
+    b"__inline",
+    b"__inline__",
+    b"__forceinline",
+    b"_Noreturn",
+];
+
+/// Keywords no declaration's head has: a line that has one is a statement.
+const STATEMENT: &[&[u8]] = &[
+    b"return",
+    b"else",
+    b"case",
+    b"goto",
+    b"new",
+    b"delete",
+    b"throw",
+    b"sizeof",
+    b"typedef",
+    b"using",
+    b"namespace",
+    b"if",
+    b"while",
+    b"for",
+    b"switch",
+    b"do",
+    b"co_return",
+    b"co_await",
+    b"co_yield",
+    b"default",
+    b"public",
+    b"private",
+    b"protected",
+];
+
+/// The macros in a declaration's head, between its type and its name or before both
+/// (`inline void FORCE_INLINE Debug(`, `NAPI_EXTERN napi_status NAPI_CDECL napi_create(`,
+/// `XMLPUBFUN xmlChar * XMLCALL xmlStrdup(`, `V8_EXPORT_PRIVATE std::ostream& operator<<(`,
+/// `extern NODE_EXTERN_PRIVATE EnabledDebugList enabled_debug_list;`): a line (not a
+/// preprocessor line's continuation) that begins with words (qualified names and template
+/// arguments too, `*` and `&` between them, no blank line) and ends them with a name and `(`,
+/// `;`, `=` or `[`. The capitalised words before the name are macros when the head has a type
+/// besides them or is a constructor's (`explicit`, `~`); else one of them is the type: the one
+/// before a `*` or `&` (`CURL_EXTERN CURL *curl_easy_init(`), the one after a qualifier
+/// (`ALIGN64 static const BN_ULONG one[40]`), or the first (`DWORD WINAPI ThreadProc(`, `BOOL
+/// ok;`). A capitalised name is a macro's (K&R compatibility:
+/// `trio_make_double TRIO_ARGS1((values), …)`), and a head with `return`, `case` and the
+/// like is a statement's: neither is touched.
+fn function_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
+    let mut line = 0;
+    let mut continued = false;
+    while line < b.len() {
+        let next = b[line..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |n| line + n + 1);
+        let start = line
+            + b[line..next]
+                .iter()
+                .take_while(|c| matches!(c, b' ' | b'\t'))
+                .count();
+        // A line that continues a preprocessor line (`#define X \`) is the macro's text.
+        let was_continued = continued;
+        continued = b[line..next].trim_ascii_end().ends_with(b"\\");
+        line = next;
+        if was_continued {
+            continue;
+        }
+        let mut i = start;
+        let mut words: Vec<(usize, usize)> = Vec::new();
+        let opens = loop {
+            let Some(end) = type_word_end(b, i) else {
+                break false;
+            };
+            words.push((i, end));
+            // `operator<<(`, `operator()(`, `operator bool(`: the name.
+            if &b[i..end] == b"operator" {
+                break true;
+            }
+            let mut j = end;
+            let mut newlines = 0;
+            while b
+                .get(j)
+                .is_some_and(|&c| c.is_ascii_whitespace() || c == b'*' || c == b'&')
+            {
+                newlines += usize::from(b[j] == b'\n');
+                j += 1;
+            }
+            if matches!(b.get(j), Some(b'(' | b';' | b'=' | b'[')) {
+                break true;
+            }
+            // Words end at anything else, at a blank line, and after a few.
+            if j == end || newlines > 1 || words.len() > 8 {
+                break false;
+            }
+            i = j;
+        };
+        let word = |&(s, e): &(usize, usize)| &b[s..e];
+        let Some((name, head)) = words.split_last() else {
+            continue;
+        };
+        if !opens
+            || head.is_empty()
+            || is_macro(word(name))
+            || head.iter().any(|w| STATEMENT.contains(&word(w)))
+        {
+            continue;
+        }
+        // A constructor or destructor has no type (`V8_INLINE explicit Operand(`,
+        // `V8_EXPORT_PRIVATE ~Scope();`).
+        let typed = b[name.0] == b'~'
+            || head.iter().any(|w| {
+                let w = word(w);
+                w == b"explicit" || !is_macro(w) && !QUALIFIERS.contains(&w)
+            });
+        // Without another type, one of the capitalised words is the type: the one after a
+        // qualifier (`ALIGN64 static const BN_ULONG one[40]`), else the first.
+        let pointer = |&(_, e): &(usize, usize)| matches!(b[skip_space(b, e)], b'*' | b'&');
+        let the_type = (!typed).then(|| {
+            head.iter()
+                .position(|w| is_macro(word(w)) && pointer(w))
+                .or_else(|| {
+                    (1..head.len()).rev().find(|&k| {
+                        is_macro(word(&head[k])) && QUALIFIERS.contains(&word(&head[k - 1]))
+                    })
+                })
+                .or_else(|| head.iter().position(|w| is_macro(word(w))))
+        });
+        blank.extend(
+            head.iter()
+                .enumerate()
+                .filter(|&(k, w)| is_macro(word(w)) && the_type.flatten() != Some(k))
+                .map(|(_, &w)| w),
+        );
+    }
+}
+
+/// The end of a type's or a name's word at `i`: an identifier, `::` and further identifiers
+/// (`v8::MaybeLocal`, `::f`, `~A`), template arguments (`<v8::Object>`, brackets balanced,
+/// no `;`, `{` or `}` inside).
+fn type_word_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        if b[i..].starts_with(b"::") {
+            i += 2;
+        } else if b.get(i) == Some(&b'~') {
+            i += 1;
+        }
+        let start = i;
+        i = word_end(b, i)?;
+        if b.get(i) == Some(&b'<') && &b[start..i] != b"operator" {
+            let mut depth = 0usize;
+            let limit = (i + 200).min(b.len());
+            while i < limit {
+                match b[i] {
+                    b'<' => depth += 1,
+                    b'>' => depth -= 1,
+                    b';' | b'{' | b'}' => return None,
+                    _ => {}
+                }
+                i += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            if depth != 0 {
+                return None;
+            }
+        }
+        if !b[i..].starts_with(b"::") {
+            return Some(i);
+        }
+    }
+}
+
+/// The end of the identifier starting at `i`, if one does.
+fn word_end(b: &[u8], i: usize) -> Option<usize> {
+    if !b
+        .get(i)
+        .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+    {
+        return None;
+    }
+    let mut end = i;
+    while b
+        .get(end)
+        .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    {
+        end += 1;
+    }
+    Some(end)
+}
+
+/// An export macro's spelling: capitals, digits and `_`, with a capital, two bytes or more.
+fn is_macro(w: &[u8]) -> bool {
+    w.len() >= 2
+        && w.iter().any(u8::is_ascii_uppercase)
+        && w.iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
 }

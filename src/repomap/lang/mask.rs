@@ -1,7 +1,7 @@
 //! Valid code a grammar does not parse yet, blanked out byte for byte before parsing (see
-//! `js::mask_typescript_gaps`, `rust::mask_rust_gaps`, `java::mask_java_gaps`): every position
-//! in the tree is still a position in the file, and symbols and signatures are read from the
-//! file's own text.
+//! `js::mask_typescript_gaps`, `rust::mask_rust_gaps`, `java::mask_java_gaps`, `c::mask_c_gaps`):
+//! every position in the tree is still a position in the file, and symbols and signatures are
+//! read from the file's own text.
 
 use std::borrow::Cow;
 
@@ -103,6 +103,109 @@ mod tests {
         assert!(!has_error(Lang::Java, src));
         let plain = "import module;\nclass A {}\n";
         assert_eq!(crate::repomap::lang::java::mask_java_gaps(plain), plain);
+    }
+
+    #[test]
+    fn c_and_cpp_export_macros_before_a_class_name() {
+        use crate::repomap::lang::c::mask_c_gaps;
+        let src = "class FMT_API format_error : public std::runtime_error {};\n\
+                   struct LLVM_ABI X final {};\nunion U_API u {};\n";
+        assert_eq!(
+            mask_c_gaps(src),
+            src.replace("FMT_API", "       ")
+                .replace("LLVM_ABI", "        ")
+                .replace("U_API", "     ")
+        );
+        assert!(!has_error(Lang::Cpp, src));
+        // Nothing else: variables of an elaborated type, bit-fields, qualified names, lower case
+        // names, a class named alone, prose.
+        for src in [
+            "struct stat st;",
+            "struct FOO bar = {0};",
+            "struct S { struct FOO bar : 3; };",
+            "class A B::c() {}",
+            "class exported_t name {};",
+            "class A {};",
+            "// the class Foo bar\n",
+            "class FMT_API",
+        ] {
+            assert_eq!(mask_c_gaps(src), src);
+        }
+    }
+
+    #[test]
+    fn c_and_cpp_macros_in_declarations() {
+        use crate::repomap::lang::c::mask_c_gaps;
+        let cases = [
+            // Between the type and the name, before both, after the parameters.
+            (
+                "inline void FORCE_INLINE Debug(int a);",
+                "inline void              Debug(int a);",
+            ),
+            (
+                "NAPI_EXTERN napi_status NAPI_CDECL\nnapi_create(int a);",
+                "            napi_status           \nnapi_create(int a);",
+            ),
+            (
+                "static V8_INLINE uint64_t Add(int a);",
+                "static           uint64_t Add(int a);",
+            ),
+            (
+                "V8_EXPORT_PRIVATE std::ostream& operator<<(std::ostream& os, A a);",
+                "                  std::ostream& operator<<(std::ostream& os, A a);",
+            ),
+            (
+                "extern NODE_EXTERN_PRIVATE EnabledDebugList list;",
+                "extern                     EnabledDebugList list;",
+            ),
+            (
+                "class Scope {\n  V8_EXPORT_PRIVATE ~Scope();\n};",
+                "class Scope {\n                    ~Scope();\n};",
+            ),
+            (
+                "class A {\n  V8_INLINE explicit A(int a);\n};",
+                "class A {\n            explicit A(int a);\n};",
+            ),
+            (
+                "int (*Alloc)(size_t bytes) REDISMODULE_ATTR;",
+                "int (*Alloc)(size_t bytes)                 ;",
+            ),
+            (
+                "void f(const char *fmt, ...) PRINTF_FORMAT(1, 2);",
+                "void f(const char *fmt, ...)                    ;",
+            ),
+            (
+                "class B final : public NON_EXPORTED_BASE(Base) {};",
+                "class B final : public                   Base  {};",
+            ),
+            // Without another type, the capitalised word after a qualifier, or the first, is.
+            (
+                "DWORD WINAPI ThreadProc(LPVOID p);",
+                "DWORD        ThreadProc(LPVOID p);",
+            ),
+            (
+                "ALIGN64 static const BN_ULONG one[40] = {1};",
+                "        static const BN_ULONG one[40] = {1};",
+            ),
+        ];
+        for (src, want) in cases {
+            assert_eq!(mask_c_gaps(src), want, "{src}");
+            assert!(!has_error(Lang::Cpp, src), "{src}");
+        }
+        for src in [
+            "BOOL ok(int a);",
+            "FILE *f;",
+            "struct FOO *bar(int a);",
+            "  return FOO bar(x);",
+            "  x = (char *)NULL;\n  (void)URL;\n  return (int) TEST_ERR;",
+            "typedef LHASH_OF(PROPERTY_STRING) PROP_TABLE;",
+            "double\ntrio_make_double\nTRIO_ARGS1((values), double x)",
+            "#define X \\\n  SOME_MACRO int f(int a);",
+            "MY_TYPE\n\nint f(int a);",
+            "class ECDH final : public BaseObject {};",
+        ] {
+            assert_eq!(mask_c_gaps(src), src);
+        }
     }
 
     #[test]
