@@ -183,3 +183,59 @@ fn detection_and_stats() {
     assert_eq!(s["edges"], json!(4));
     assert_eq!(s["externals"], json!(4));
 }
+
+/// An enum constant with a body of its own is a definition, and the methods in it are its
+/// (helper 97 on jsoup's TokeniserState: ~40 `read` methods, each the enum's). Also in an index
+/// made before that was so.
+#[test]
+fn enum_constants_with_bodies_own_their_methods() {
+    let t = Test::new();
+    t.write(
+        "src/State.java",
+        "enum State {\n    Data {\n        void read(Reader r) {\n            r.advance();\n        }\n    },\n    \
+         Tag(\"<\") {\n        void read(Reader r) {\n            r.consume();\n        }\n    },\n    \
+         Plain;\n\n    State() {}\n    State(String s) {}\n\n    abstract void read(Reader r);\n}\n",
+    );
+    let symbols = |t: &Test| -> Vec<(String, String, String, String)> {
+        let map = t.run(&["map", "--json"]).json();
+        file(&map, "src/State.java")["symbols"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| {
+                        let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                        (
+                            text("name"),
+                            text("kind"),
+                            text("parent"),
+                            text("signature"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let want: Vec<(String, String, String, String)> = [
+        ("State", "enum", "", "enum State"),
+        ("Data", "constant", "State", "Data"),
+        ("read", "method", "Data", "void read(Reader r)"),
+        ("Tag", "constant", "State", "Tag(\"<\")"),
+        ("read", "method", "Tag", "void read(Reader r)"),
+        ("State", "method", "State", "State()"),
+        ("State", "method", "State", "State(String s)"),
+        ("read", "method", "State", "abstract void read(Reader r);"),
+    ]
+    .iter()
+    .map(|(n, k, p, s)| (n.to_string(), k.to_string(), p.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(symbols(&t), want);
+    // An index made before: the constants were no definitions.
+    {
+        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+        conn.execute_batch(
+            "DELETE FROM symbols WHERE kind = 'constant'; PRAGMA user_version = 21;",
+        )
+        .expect("update");
+    }
+    assert_eq!(symbols(&t), want);
+}

@@ -44,6 +44,12 @@
   name: (identifier) @name
   body: (enum_body) @body) @definition.enum
 
+; An enum constant with a body of its own (`Data { void read(…) {…} },` in a state machine):
+; the methods in it are its.
+(enum_constant
+  name: (identifier) @name
+  body: (class_body) @body) @definition.constant
+
 [
   (method_declaration
     name: (identifier) @name
