@@ -159,18 +159,22 @@ pub fn mask_c_gaps(src: &str) -> std::borrow::Cow<'_, str> {
                 continue;
             }
             let mut i = skip_space(b, at + key.len());
-            if i == at + key.len() {
+            if i == at + key.len() || in_brackets(b, at) {
                 continue;
             }
-            // The macros: every capitalised word before the last word.
+            // The macros: every capitalised word before the last word (a few at most: prose
+            // in a comment is no head, and must not be read to its end at every `class`).
             let mut words = Vec::new();
             while let Some(end) = word_end(b, i) {
                 words.push((i, end));
                 let next = skip_space(b, end);
-                if next == end {
+                if next == end || words.len() > 8 {
                     break;
                 }
                 i = next;
+            }
+            if words.len() > 8 {
+                continue;
             }
             let Some(&(_, last_end)) = words.last() else {
                 continue;
@@ -186,7 +190,18 @@ pub fn mask_c_gaps(src: &str) -> std::borrow::Cow<'_, str> {
             }
             let after = skip_space(b, last_end);
             let opens = match b.get(after) {
-                Some(b'{' | b'<') => true,
+                // `struct FOO bar{};` initialises a variable.
+                Some(b'{') => {
+                    after > last_end
+                        || b[after..]
+                            .iter()
+                            .take_while(|&&c| c != b'}')
+                            .any(|&c| c == b';')
+                }
+                // A specialisation's `<…>` comes before its body or bases; an explicit
+                // instantiation's (`template class API X<T>;`) does not.
+                Some(b'<') => after_angles(b, after)
+                    .is_some_and(|k| matches!(b.get(skip_space(b, k)), Some(b'{' | b':'))),
                 Some(b':') => {
                     b.get(after + 1) != Some(&b':')
                         && !b
@@ -246,6 +261,48 @@ fn base_macros(b: &[u8], mut i: usize, blank: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Whether the keyword at `at` stands in brackets, after `(` and qualifiers: `for (struct FOO x :
+/// xs)` declares a variable.
+fn in_brackets(b: &[u8], at: usize) -> bool {
+    let mut k = at;
+    loop {
+        let before = b[..k].trim_ascii_end();
+        match before.last() {
+            Some(b'(') => return true,
+            Some(&c) if is_ident(c) => {
+                let start = before
+                    .iter()
+                    .rposition(|&c| !is_ident(c))
+                    .map_or(0, |p| p + 1);
+                if !matches!(&before[start..], b"const" | b"volatile") {
+                    return false;
+                }
+                k = start;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The end of the balanced `<…>` that starts at `open`, if it closes before a `;`, `{` or `}`.
+fn after_angles(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, &c) in b.iter().enumerate().skip(open).take(500) {
+        match c {
+            b'<' => depth += 1,
+            b'>' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k + 1);
+                }
+            }
+            b';' | b'{' | b'}' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The attribute macros after a declarator's parameters, before its `;` or body (`int
 /// (*RedisModule_Alloc)(size_t bytes) REDISMODULE_ATTR;`, `void f(const char *fmt, ...)
 /// PRINTF_FORMAT(1, 2);`, `Maybe<bool> Set() V8_WARN_UNUSED_RESULT {`).
@@ -254,11 +311,17 @@ fn trailing_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
     while let Some(k) = b[from..].iter().position(|&c| c == b')') {
         let close = from + k;
         from = close + 1;
-        let at = skip_space(b, close + 1);
+        // On the same line: `)` then the macro.
+        let at = close
+            + 1
+            + b[close + 1..]
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
         let Some(end) = word_end(b, at).filter(|&e| is_macro(&b[at..e])) else {
             continue;
         };
-        if !closes_parameters(b, close) {
+        if in_comment_or_directive(b, close) || !closes_parameters(b, close) {
             continue;
         }
         let mut after = skip_space(b, end);
@@ -278,6 +341,24 @@ fn trailing_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
             blank.push((at, after));
         }
     }
+}
+
+/// Whether the line up to `at` is a comment's (`// decodeURI (encodedURI)`, ` * f(x)`) or a
+/// preprocessor line's (`#if defined(X)`, and the lines a `\\` continues).
+fn in_comment_or_directive(b: &[u8], at: usize) -> bool {
+    let start = b[..at]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let line = b[start..at].trim_ascii_start();
+    let continued = b[..start.saturating_sub(1)]
+        .trim_ascii_end()
+        .ends_with(b"\\");
+    continued
+        || line.starts_with(b"#")
+        || line.starts_with(b"*")
+        || line.starts_with(b"/*")
+        || line.windows(2).any(|w| w == b"//")
 }
 
 /// Whether the `)` at `close` ends a declarator's parameters (`f(int a)`, `(*f)(int a)`): the
@@ -345,6 +426,21 @@ const QUALIFIERS: &[&[u8]] = &[
     b"__inline__",
     b"__forceinline",
     b"_Noreturn",
+    b"__stdcall",
+    b"__cdecl",
+    b"__fastcall",
+    b"__thiscall",
+    b"__vectorcall",
+    b"__clrcall",
+    b"_cdecl",
+    b"_stdcall",
+    b"restrict",
+    b"__restrict",
+    b"__restrict__",
+    b"_Atomic",
+    b"__thread",
+    b"_Thread_local",
+    b"__extension__",
 ];
 
 /// Keywords no declaration's head has: a line that has one is a statement.
@@ -369,6 +465,9 @@ const STATEMENT: &[&[u8]] = &[
     b"co_await",
     b"co_yield",
     b"default",
+    b"defined",
+    b"__has_include",
+    b"template",
     b"public",
     b"private",
     b"protected",

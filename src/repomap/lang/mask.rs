@@ -125,6 +125,11 @@ mod tests {
             "struct S { struct FOO bar : 3; };",
             "class A B::c() {}",
             "class exported_t name {};",
+            // Brace initialisers, a range-for's variable, an explicit instantiation.
+            "struct FOO bar{};",
+            "class FOO_T obj{1, 2};",
+            "void f() { for (const struct FOO x : xs) { use(x); } }",
+            "template class V8_EXPORT_PRIVATE MemoryController<V8HeapTrait>;",
             "class A {};",
             "// the class Foo bar\n",
             "class FMT_API",
@@ -203,6 +208,15 @@ mod tests {
             "#define X \\\n  SOME_MACRO int f(int a);",
             "MY_TYPE\n\nint f(int a);",
             "class ECDH final : public BaseObject {};",
+            // A `)` in a comment or a directive, or on the line before, ends no parameters.
+            "// decodeURI (encodedURI)\nBUILTIN(GlobalDecodeURI) {\n  return 0;\n}\n",
+            "#if defined(GTEST_OS_LINUX)\nTEST(FooTest, Bar) {\n}\n#endif\n",
+            "Py_LOCAL_INLINE(void *)\nCHECK_CALL(Parser *p, void *result)\n{\n    return result;\n}\n",
+            // Calling conventions and qualifiers are no types.
+            "DWORD __stdcall ThreadProc(LPVOID p) { return 0; }",
+            "_Atomic UINT32 refcnt;",
+            "static __thread UINT32 counter;",
+            "UINT8 *__restrict dst;",
         ] {
             assert_eq!(mask_c_gaps(src), src);
         }
