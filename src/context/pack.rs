@@ -372,7 +372,34 @@ fn shown_ranges_in(
         };
         shown.push((start, end));
     }
+    with_openers(text_lines, &mut shown);
     merged(shown)
+}
+
+/// Lines scanned up from a shown range for the group that holds it.
+const MAX_GROUP_LINES: usize = 500;
+
+/// `ranges` with the line that opens the group each begins in, if a Go one (gofmt's `const (`,
+/// `var (`, `type (` at the margin, the group's lines indented below it): `KindB` shown
+/// without its `const (` reads as a loose line.
+fn with_openers(text_lines: &[&str], ranges: &mut Vec<(usize, usize)>) {
+    let indented = |l: &str| l.trim().is_empty() || l.starts_with([' ', '\t']);
+    let openers: Vec<usize> = ranges
+        .iter()
+        .filter(|&&(a, _)| {
+            text_lines
+                .get(a.wrapping_sub(1))
+                .is_some_and(|l| indented(l))
+        })
+        .filter_map(|&(a, _)| {
+            let k = (1..a)
+                .rev()
+                .take(MAX_GROUP_LINES)
+                .find(|&k| !indented(text_lines[k - 1]))?;
+            matches!(text_lines[k - 1].trim_end(), "const (" | "var (" | "type (").then_some(k)
+        })
+        .collect();
+    ranges.extend(openers.into_iter().map(|k| (k, k)));
 }
 
 /// Ranges sorted, with overlapping and adjacent ones merged.
@@ -513,6 +540,7 @@ pub fn focused_block(
         }
     }
     shown.extend(&around);
+    with_openers(&text_lines, &mut shown);
     let ranges = merged(shown);
     let header = if full.is_empty() {
         // Only lines around those the task names.
@@ -839,6 +867,24 @@ mod tests {
             block.contains("```python\ndef a():\r\n    s = \"x  \t\"\r\n    return s   \r\n⋮\ndef b():\r\n⋮\n```"),
             "{block:?}"
         );
+    }
+
+    /// A Go group's members come with the line that opens the group (helper 97: `KindB` shown
+    /// without its `const (`); an indented definition under anything else does not.
+    #[test]
+    fn members_of_a_go_group_come_with_its_opener() {
+        let go = "package x\n\nconst (\n\tKindA = iota\n\tKindB\n)\n\nvar (\n\tname = \"x\"\n)\n\nfunc f() {\n\tx := 1\n}\n";
+        let symbols = [sym("KindB", 5, 5), sym("name", 9, 9), sym("f", 12, 14)];
+        assert_eq!(
+            shown_ranges(go, &symbols, &[]),
+            [(3, 3), (5, 5), (8, 9), (12, 12)]
+        );
+        let (block, _) = focused_block("x.go", "go", go, &symbols, &[0], &[(13, 0)]);
+        assert!(block.contains("const (\n\t⋮\n\tKindB\n⋮\n"), "{block}");
+        assert!(!block.contains("var ("), "{block}");
+        // Python's methods, a Go function's lines: no group.
+        let py = "class A:\n    def f(self):\n        pass\n";
+        assert_eq!(shown_ranges(py, &[sym("f", 2, 3)], &[]), [(2, 2)]);
     }
 
     #[test]
