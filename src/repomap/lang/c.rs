@@ -148,8 +148,12 @@ fn name_of<'t>(q: Node<'t>, how: Declarator, out: &mut Vec<(Node<'t>, Option<Nod
 /// name and the rest as an error: the class, its methods and what follows were lost.
 ///
 /// A macro is written in capitals (digits and `_` too); what follows it is one or more such
-/// macros, the name, then `:` (a base clause, not `::` or a bit-field's width), `{`, `final`
-/// or `<` (a specialisation). `struct stat st;` and `struct FOO bar = {0};` stay as they are.
+/// macros, the name, then `:` (a base clause, not `::` or a bit-field's width), `{` (a body,
+/// not a brace initialiser), `final` or `<` (a specialisation, not an explicit
+/// instantiation). `struct stat st;`, `struct FOO bar = {0};` and a range-for's `(struct FOO
+/// x : xs)` stay as they are. Also blanked: a macro around a base (`base_macros`), the
+/// macros in a declaration's head besides its type (`function_macros`) and those after its
+/// parameters (`trailing_macros`).
 pub fn mask_c_gaps(src: &str) -> std::borrow::Cow<'_, str> {
     let b = src.as_bytes();
     let mut blank = Vec::new();
