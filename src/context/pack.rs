@@ -372,17 +372,20 @@ fn shown_ranges_in(
         };
         shown.push((start, end));
     }
-    with_openers(text_lines, &mut shown);
     merged(shown)
 }
 
 /// Lines scanned up from a shown range for the group that holds it.
 const MAX_GROUP_LINES: usize = 500;
 
-/// `ranges` with the line that opens the group each begins in, if a Go one (gofmt's `const (`,
+/// `ranges` with the line that opens the group each begins in, in a Go file (gofmt's `const (`,
 /// `var (`, `type (` at the margin, the group's lines indented below it): `KindB` shown
-/// without its `const (` reads as a loose line.
-fn with_openers(text_lines: &[&str], ranges: &mut Vec<(usize, usize)>) {
+/// without its `const (` reads as a loose line. Other languages have no such groups, and
+/// their indented definitions (methods) would be scanned up for nothing.
+fn with_openers(lang: &str, text_lines: &[&str], ranges: &mut Vec<(usize, usize)>) {
+    if lang != "go" {
+        return;
+    }
     let indented = |l: &str| l.trim().is_empty() || l.starts_with([' ', '\t']);
     let openers: Vec<usize> = ranges
         .iter()
@@ -478,7 +481,9 @@ pub fn partial_block(
 ) -> (String, Vec<(usize, usize)>) {
     let text_lines: Vec<&str> = text.lines().collect();
     let lines = text_lines.len();
-    let ranges = shown_ranges_in(&text_lines, symbols, expanded);
+    let mut ranges = shown_ranges_in(&text_lines, symbols, expanded);
+    with_openers(lang, &text_lines, &mut ranges);
+    let ranges = merged(ranges);
     let header = if expanded.is_empty() {
         format!(
             "{} (signatures only, bodies elided; {lines} lines)",
@@ -540,7 +545,7 @@ pub fn focused_block(
         }
     }
     shown.extend(&around);
-    with_openers(&text_lines, &mut shown);
+    with_openers(lang, &text_lines, &mut shown);
     let ranges = merged(shown);
     let header = if full.is_empty() {
         // Only lines around those the task names.
@@ -875,16 +880,15 @@ mod tests {
     fn members_of_a_go_group_come_with_its_opener() {
         let go = "package x\n\nconst (\n\tKindA = iota\n\tKindB\n)\n\nvar (\n\tname = \"x\"\n)\n\nfunc f() {\n\tx := 1\n}\n";
         let symbols = [sym("KindB", 5, 5), sym("name", 9, 9), sym("f", 12, 14)];
-        assert_eq!(
-            shown_ranges(go, &symbols, &[]),
-            [(3, 3), (5, 5), (8, 9), (12, 12)]
-        );
+        let (_, ranges) = partial_block("x.go", "go", go, &symbols, &[]);
+        assert_eq!(ranges, [(3, 3), (5, 5), (8, 9), (12, 12)]);
         let (block, _) = focused_block("x.go", "go", go, &symbols, &[0], &[(13, 0)]);
         assert!(block.contains("const (\n\t⋮\n\tKindB\n⋮\n"), "{block}");
         assert!(!block.contains("var ("), "{block}");
         // Python's methods, a Go function's lines: no group.
         let py = "class A:\n    def f(self):\n        pass\n";
-        assert_eq!(shown_ranges(py, &[sym("f", 2, 3)], &[]), [(2, 2)]);
+        let (_, ranges) = partial_block("a.py", "python", py, &[sym("f", 2, 3)], &[]);
+        assert_eq!(ranges, [(2, 2)]);
     }
 
     #[test]
