@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Test, map_edges as edges, map_file as file};
+use crate::util::{Test, map_edges as edges, map_file as file, map_symbols};
 
 /// `vibe map --json` of a fresh copy of the c fixture.
 fn c_map() -> Value {
@@ -298,35 +298,29 @@ fn export_macros_between_class_and_name_are_skipped() {
          class Q_CORE_EXPORT QObject {\n public:\n  void deleteLater();\n};\n\
          }\n",
     );
-    let names = |t: &Test| -> Vec<(String, String, String)> {
-        let map = t.run(&["map", "--json"]).json();
-        file(&map, "include/api.hpp")["symbols"]
-            .as_array()
-            .map(|s| {
-                s.iter()
-                    .map(|s| {
-                        let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
-                        (text("name"), text("kind"), text("parent"))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    let fields = ["name", "kind", "parent"];
+    let names = |t: &Test| {
+        map_symbols(
+            &t.run(&["map", "--json"]).json(),
+            "include/api.hpp",
+            &fields,
+        )
     };
-    let want: Vec<(String, String, String)> = [
-        ("FMT_API", "macro", ""),
-        ("fmt", "namespace", ""),
-        ("format_error", "class", "fmt"),
-        ("code", "method", "format_error"),
-        ("old", "struct", "fmt"),
-        ("run", "method", "old"),
-        ("formatter", "struct", "fmt"),
-        ("parse", "method", "formatter"),
-        ("BITS", "struct", "fmt"),
-        ("QObject", "class", "fmt"),
-        ("deleteLater", "method", "QObject"),
+    let want: Vec<Vec<String>> = [
+        ["FMT_API", "macro", ""],
+        ["fmt", "namespace", ""],
+        ["format_error", "class", "fmt"],
+        ["code", "method", "format_error"],
+        ["old", "struct", "fmt"],
+        ["run", "method", "old"],
+        ["formatter", "struct", "fmt"],
+        ["parse", "method", "formatter"],
+        ["BITS", "struct", "fmt"],
+        ["QObject", "class", "fmt"],
+        ["deleteLater", "method", "QObject"],
     ]
     .iter()
-    .map(|(n, k, p)| (n.to_string(), k.to_string(), p.to_string()))
+    .map(|row| row.iter().map(|v| v.to_string()).collect())
     .collect();
     assert_eq!(names(&t), want);
     let map = t.run(&["map", "--json"]).json();

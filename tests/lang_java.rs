@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Test, map_edges as edges, map_file as file};
+use crate::util::{Test, map_edges as edges, map_file as file, map_symbols};
 
 /// `vibe map --json` of a fresh copy of the java fixture.
 fn java_map() -> Value {
@@ -196,37 +196,21 @@ fn enum_constants_with_bodies_own_their_methods() {
          Tag(\"<\") {\n        void read(Reader r) {\n            r.consume();\n        }\n    },\n    \
          Plain;\n\n    State() {}\n    State(String s) {}\n\n    abstract void read(Reader r);\n}\n",
     );
-    let symbols = |t: &Test| -> Vec<(String, String, String, String)> {
-        let map = t.run(&["map", "--json"]).json();
-        file(&map, "src/State.java")["symbols"]
-            .as_array()
-            .map(|s| {
-                s.iter()
-                    .map(|s| {
-                        let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
-                        (
-                            text("name"),
-                            text("kind"),
-                            text("parent"),
-                            text("signature"),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let want: Vec<(String, String, String, String)> = [
-        ("State", "enum", "", "enum State"),
-        ("Data", "constant", "State", "Data"),
-        ("read", "method", "Data", "void read(Reader r)"),
-        ("Tag", "constant", "State", "Tag(\"<\")"),
-        ("read", "method", "Tag", "void read(Reader r)"),
-        ("State", "method", "State", "State()"),
-        ("State", "method", "State", "State(String s)"),
-        ("read", "method", "State", "abstract void read(Reader r);"),
+    let fields = ["name", "kind", "parent", "signature"];
+    let symbols =
+        |t: &Test| map_symbols(&t.run(&["map", "--json"]).json(), "src/State.java", &fields);
+    let want: Vec<Vec<String>> = [
+        ["State", "enum", "", "enum State"],
+        ["Data", "constant", "State", "Data"],
+        ["read", "method", "Data", "void read(Reader r)"],
+        ["Tag", "constant", "State", "Tag(\"<\")"],
+        ["read", "method", "Tag", "void read(Reader r)"],
+        ["State", "method", "State", "State()"],
+        ["State", "method", "State", "State(String s)"],
+        ["read", "method", "State", "abstract void read(Reader r);"],
     ]
     .iter()
-    .map(|(n, k, p, s)| (n.to_string(), k.to_string(), p.to_string(), s.to_string()))
+    .map(|row| row.iter().map(|v| v.to_string()).collect())
     .collect();
     assert_eq!(symbols(&t), want);
     // An index made before: the constants were no definitions.

@@ -294,6 +294,21 @@ pub fn map_file<'a>(map: &'a serde_json::Value, path: &str) -> &'a serde_json::V
         .unwrap_or_else(|| panic!("{path} not in the map:\n{map:#}"))
 }
 
+/// The symbols of `path` in a `vibe map --json` map, each as the values of `keys` (`""` for
+/// null).
+pub fn map_symbols(map: &serde_json::Value, path: &str, keys: &[&str]) -> Vec<Vec<String>> {
+    map_file(map, path)["symbols"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            keys.iter()
+                .map(|k| s[*k].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect()
+}
+
 /// The import edges of a `vibe map --json` map as `from -> to`.
 pub fn map_edges(map: &serde_json::Value) -> Vec<String> {
     map["edges"]

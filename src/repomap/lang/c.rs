@@ -274,14 +274,11 @@ fn in_brackets(b: &[u8], at: usize) -> bool {
         match before.last() {
             Some(b'(') => return true,
             Some(&c) if is_ident(c) => {
-                let start = before
-                    .iter()
-                    .rposition(|&c| !is_ident(c))
-                    .map_or(0, |p| p + 1);
-                if !matches!(&before[start..], b"const" | b"volatile") {
+                let word = last_word(before);
+                if !matches!(word, b"const" | b"volatile") {
                     return false;
                 }
-                k = start;
+                k = before.len() - word.len();
             }
             _ => return false,
         }
@@ -355,9 +352,13 @@ fn in_comment_or_directive(b: &[u8], at: usize) -> bool {
         .rposition(|&c| c == b'\n')
         .map_or(0, |p| p + 1);
     let line = b[start..at].trim_ascii_start();
-    let continued = b[..start.saturating_sub(1)]
-        .trim_ascii_end()
-        .ends_with(b"\\");
+    // The line before, if any, ends with `\`.
+    let before = &b[..start.saturating_sub(1)];
+    let previous = &before[before
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1)..];
+    let continued = start > 0 && previous.trim_ascii_end().ends_with(b"\\");
     continued
         || line.starts_with(b"#")
         || line.starts_with(b"*")
@@ -394,11 +395,7 @@ fn closes_parameters(b: &[u8], close: usize) -> bool {
     match before.last() {
         Some(b')') => true,
         Some(&c) if is_ident(c) => {
-            let start = before
-                .iter()
-                .rposition(|&c| !is_ident(c))
-                .map_or(0, |p| p + 1);
-            let name = &before[start..];
+            let name = last_word(before);
             !STATEMENT.contains(&name) && !QUALIFIERS.contains(&name) && !is_macro(name)
         }
         _ => false,
@@ -492,7 +489,6 @@ const STATEMENT: &[&[u8]] = &[
 /// like is a statement's: neither is touched.
 fn function_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
     let mut line = 0;
-    let mut continued = false;
     while line < b.len() {
         let next = b[line..]
             .iter()
@@ -503,11 +499,9 @@ fn function_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
                 .iter()
                 .take_while(|c| matches!(c, b' ' | b'\t'))
                 .count();
-        // A line that continues a preprocessor line (`#define X \`) is the macro's text.
-        let was_continued = continued;
-        continued = b[line..next].trim_ascii_end().ends_with(b"\\");
         line = next;
-        if was_continued {
+        // A line that continues a preprocessor line (`#define X \`) is the macro's text.
+        if in_comment_or_directive(b, start) {
             continue;
         }
         let mut i = start;
@@ -557,8 +551,9 @@ fn function_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
                 let w = word(w);
                 w == b"explicit" || !is_macro(w) && !QUALIFIERS.contains(&w)
             });
-        // Without another type, one of the capitalised words is the type: the one after a
-        // qualifier (`ALIGN64 static const BN_ULONG one[40]`), else the first.
+        // Without another type, one of the capitalised words is the type: the one before a
+        // `*` or `&`, the one after a qualifier (`ALIGN64 static const BN_ULONG one[40]`),
+        // else the first.
         let pointer = |&(_, e): &(usize, usize)| matches!(b[skip_space(b, e)], b'*' | b'&');
         let the_type = (!typed).then(|| {
             head.iter()
@@ -592,28 +587,17 @@ fn type_word_end(b: &[u8], mut i: usize) -> Option<usize> {
         let start = i;
         i = word_end(b, i)?;
         if b.get(i) == Some(&b'<') && &b[start..i] != b"operator" {
-            let mut depth = 0usize;
-            let limit = (i + 200).min(b.len());
-            while i < limit {
-                match b[i] {
-                    b'<' => depth += 1,
-                    b'>' => depth -= 1,
-                    b';' | b'{' | b'}' => return None,
-                    _ => {}
-                }
-                i += 1;
-                if depth == 0 {
-                    break;
-                }
-            }
-            if depth != 0 {
-                return None;
-            }
+            i = after_angles(b, i)?;
         }
         if !b[i..].starts_with(b"::") {
             return Some(i);
         }
     }
+}
+
+/// The identifier `b` ends with (empty if none).
+fn last_word(b: &[u8]) -> &[u8] {
+    &b[b.iter().rposition(|&c| !is_ident(c)).map_or(0, |p| p + 1)..]
 }
 
 /// The end of the identifier starting at `i`, if one does.

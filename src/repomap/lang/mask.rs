@@ -189,6 +189,15 @@ mod tests {
                 "DWORD        ThreadProc(LPVOID p);",
             ),
             (
+                "CURL_EXTERN CURL *curl_easy_init(void);",
+                "            CURL *curl_easy_init(void);",
+            ),
+            // A line without `\\` ends a `#define`'s continuation.
+            (
+                "#define X (1 + \\\n  2)\nAPI_M int f(int a);",
+                "#define X (1 + \\\n  2)\n      int f(int a);",
+            ),
+            (
                 "ALIGN64 static const BN_ULONG one[40] = {1};",
                 "        static const BN_ULONG one[40] = {1};",
             ),
