@@ -4,6 +4,7 @@
     benches/context_eval.py [--vibe PATH] [--packages a,b,...] [--budget N] [--cache DIR]
                             [--json OUT] [--no-baseline] [--git REPO [--commits N]]
                             [--changelog TREE [--commits N]]
+                            [--crates a,b,...|default] [--pypi a,b,...|default] [--releases N]
 
 Each Debian source package ships its upstream tarball and, in debian/patches, changes made on
 top of it: backported upstream commits and security fixes, each with a DEP-3 header
@@ -26,6 +27,14 @@ ones their older entries were moved to, removed; the top directory's `ChangeLog.
 change. The tree's code is the release's, as with --git on a repository rebuilt by
 benches/changelog_repo.py.
 
+With --crates or --pypi, the tasks come from projects' releases: for each of a project's newest
+--releases releases whose section of the changelog it ships (CHANGELOG.md, CHANGES.rst,
+HISTORY.md, RELEASES.md, ...) has a single entry, that entry (links, issue numbers and authors
+left out) is the task, and the needed files are the source files (at most 5) the release
+changed beyond its version strings, compared with the release before it; vibe runs on that
+earlier release's tree, as published (crates.io's .crate, PyPI's source distribution). Real
+changes from projects in wide use, phrased as their maintainers described them to users.
+
 Reported per package and overall, as the mean over tasks:
   recall@1, recall@5   share of the needed files among the first 1 / 5 ranked files
   in-context           share of the needed files included in the packed context (full,
@@ -41,14 +50,17 @@ deb.debian.org. See docs/context.md for the figures.
 import argparse
 import email.header
 import io
+import itertools
 import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 import urllib.request
 from collections import Counter
 
@@ -61,6 +73,31 @@ SOURCES = MIRROR + "/dists/bookworm/main/source/Sources.xz"
 DEFAULT_PACKAGES = [
     "curl", "redis", "nginx", "jq", "python-django", "runc", "containerd", "node-babel7",
     "node-webpack", "node-tmp", "tomcat10", "jetty9", "libcommons-lang3-java",
+]
+# Projects whose releases give tasks (`--crates`, `--pypi`; see `release_groups`), each with
+# the newest release read as it stood on 2026-12-08, so that later releases do not change the
+# set: Rust crates and Python packages in wide use whose published packages carry their
+# changelog and their tests.
+RELEASE_CRATES = [
+    "regex@1.13.2", "tokio@1.54.1", "bytes@1.12.2", "h2@0.4.21", "http@1.6.0", "mio@1.2.5",
+    "tracing-subscriber@0.3.23", "log@0.4.35", "crossbeam-channel@0.5.17", "parking_lot@0.13.0",
+    "nom@8.0.0", "crossterm@0.29.0", "indexmap@2.14.2", "hashbrown@0.17.2", "axum@0.8.9",
+    "tower-http@0.7.1", "similar@3.2.1", "notify@9.0.0", "tempfile@3.27.0", "itertools@0.15.0",
+    "nix@0.32.0", "miette@7.6.0", "tokio-util@0.7.20", "cargo_metadata@0.23.1", "camino@1.2.6",
+    "console@0.16.6", "serde_with@3.25.0", "ureq@3.5.2", "bitflags@2.13.2", "once_cell@1.21.4",
+    "rand@0.10.4", "getrandom@0.4.3", "base64@0.23.1", "zip@9.9.0", "lru@0.19.2",
+    "pin-project@1.2.0", "tracing@0.1.44", "criterion@0.8.2",
+]
+RELEASE_PYPI = [
+    "flask@3.1.3", "werkzeug@3.1.9", "click@8.5.1", "markupsafe@3.0.4", "itsdangerous@2.2.0",
+    "requests@2.34.2", "urllib3@2.8.0", "httpx@0.29.0", "httpcore@1.0.9", "attrs@26.1.0",
+    "packaging@26.4", "pluggy@1.7.0", "isort@9.0.2", "starlette@1.10.0", "marshmallow@4.4.0",
+    "arrow@1.4.0", "filelock@4.3.2", "coverage@7.18.0", "aiohttp@3.14.5", "yarl@1.25.1",
+    "multidict@7.2.1", "pygments@2.21.0", "babel@2.19.0", "psutil@7.2.2", "python-dateutil@4.0.0",
+    "idna@3.21", "waitress@3.0.2", "webob@1.8.11", "freezegun@1.5.5", "responses@0.26.3",
+    "structlog@26.1.0", "jsonschema@4.26.0", "tomlkit@0.15.3", "cachetools@8.0.3",
+    "pyparsing@3.3.3", "sqlparse@0.6.1", "bleach@6.4.0", "sniffio@1.3.1", "trio@0.35.0",
+    "cattrs@26.2.1", "blinker@1.9.0",
 ]
 SOURCE_EXT = re.compile(
     r"\.(c|h|cc|cpp|cxx|hpp|py|pyi|js|mjs|cjs|jsx|ts|tsx|go|java|rs)$"
@@ -465,6 +502,203 @@ def changelog_cases(src, commits, cache, whole=False):
     return name, tree, cases[::-1]
 
 
+RELEASE_NOTES = re.compile(
+    r"(CHANGELOG|CHANGES|HISTORY|RELEASES|RELEASE-NOTES|NEWS)(\.(md|rst|txt|markdown))?$", re.I)
+VERSION = r"v?(\d+\.\d+(?:\.\d+)?)"
+
+
+def version_key(v):
+    """A stable release's version as a tuple; None for a pre-release, a post or a local one."""
+    if not re.fullmatch(r"\d+(\.\d+){1,3}", v):
+        return None
+    return tuple(int(x) for x in v.split("."))
+
+
+def crate_versions(name):
+    """A crate's published, unyanked versions from the sparse index, with their download URLs."""
+    n = name.lower()
+    prefix = {1: "1", 2: "2", 3: "3/" + n[0]}.get(len(n), n[:2] + "/" + n[2:4])
+    req = urllib.request.Request(f"https://index.crates.io/{prefix}/{n}",
+                                 headers={"User-Agent": "vibe-context-eval"})
+    out = []
+    for line in urllib.request.urlopen(req, timeout=60).read().decode().splitlines():
+        v = json.loads(line)
+        if not v.get("yanked"):
+            out.append((v["vers"], f"https://static.crates.io/crates/{name}/{name}-{v['vers']}.crate"))
+    return out
+
+
+def pypi_versions(name):
+    """A PyPI project's releases that have a source distribution, with its URL."""
+    req = urllib.request.Request(f"https://pypi.org/pypi/{name}/json",
+                                 headers={"User-Agent": "vibe-context-eval"})
+    data = json.loads(urllib.request.urlopen(req, timeout=60).read())
+    out = []
+    for v, files in data["releases"].items():
+        sdist = [f for f in files if f["packagetype"] == "sdist" and not f.get("yanked")]
+        if sdist:
+            out.append((v, urllib.parse.urljoin(req.full_url, sdist[0]["url"])))
+    return out
+
+
+def release_tree(cache, kind, name, version, url):
+    """A release's unpacked tree (its one top directory), fetched and unpacked once."""
+    tree = os.path.join(cache, "releases", f"{kind}-{name}", version)
+    if not os.path.isdir(tree):
+        os.makedirs(os.path.dirname(tree), exist_ok=True)
+        archive = fetch(url, os.path.join(cache, "releases", url.rsplit("/", 1)[1]))
+        tmp = tree + ".part"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        with tarfile.open(archive) as t:
+            t.extractall(tmp, filter="data")
+        entries = os.listdir(tmp)
+        top = os.path.join(tmp, entries[0]) if len(entries) == 1 else tmp
+        os.replace(top, tree)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tree
+
+
+def release_sections(text):
+    """{version: [top-level bullet texts]} from a changelog in Markdown or reStructuredText:
+    a section starts at a heading (`## [1.2.3] - date`, `# v1.2.3`, `Version 1.2.3` over a
+    `---` underline, `1.2.3 (2024-01-01)` over `===`) that names a version, and runs to the
+    next such heading."""
+    lines = text.split("\n")
+    heads = []
+    for i, line in enumerate(lines):
+        under = i + 1 < len(lines) and re.fullmatch(r"([-=~^*+#])\1{2,}\s*", lines[i + 1])
+        if line.startswith("#") or under:
+            title = line.lstrip("#").strip()
+            m = re.match(r"^\[?(?:version\s+|release\s+|" + "[\\w.-]+\\s+)?" + VERSION + r"\b",
+                         title, re.I)
+            if m and len(title) < 80:
+                heads.append((i, m.group(1)))
+    sections = {}
+    for k, (i, v) in enumerate(heads):
+        end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
+        bullets, indent = [], None
+        for line in lines[i + 1:end]:
+            m = re.match(r"^(\s*)[-*+]\s+(\S.*)$", line)
+            if m and not re.fullmatch(r"[-*+=~^#\s]+", line):
+                depth = len(m.group(1))
+                if indent is None:
+                    indent = depth
+                if depth <= indent:
+                    bullets.append(m.group(2))
+                    continue
+                if depth > indent and bullets:
+                    continue  # a sub-bullet
+            if bullets and line.startswith(" ") and line.strip() and not line.lstrip().startswith(("-", "*", "+")):
+                if len(line) - len(line.lstrip()) > (indent or 0):
+                    bullets[-1] += " " + line.strip()
+        sections.setdefault(v, bullets)
+    return sections
+
+
+def release_task(bullet):
+    """A release note's bullet as a task: links, issue and pull request references, authors
+    and reStructuredText roles left out."""
+    t = re.sub(r"^\[[A-Z]+\b[^\]]*\]\([^)]*\):?", "", bullet)  # [BUG #123](url): …
+    t = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", t)
+    t = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", t)  # reference links: [text][] and [text][ref]
+    t = re.sub(r"\[\s*#?\d*\s*\]", "", t)
+    t = re.sub(r"[:{](?:issue|pr|user|ghuser|commit|bpo|gh)[:}]`[^`]*`", "", t)
+    t = re.sub(r":[a-z]+(?::[a-z]+)?:`~?([^`<]*?)(?:\s*<[^>]*>)?`", r"`\1`", t)
+    t = re.sub(r"https?://\S+", "", t)
+    t = re.sub(r"\bby @[\w-]+(\s+in\s*)?", "", t)
+    t = re.sub(r"@[\w-]+", "", t)
+    t = re.sub(r"\(?(?:GH-|gh-|#)\d+\)?", "", t)
+    t = re.sub(r"``([^`]*)``", r"`\1`", t)
+    t = re.sub(r"\(\s*[,;]?\s*\)", "", t)
+    return re.sub(r"\s+", " ", t).strip(" .,;:-")
+
+
+def bookkeeping(line, versions):
+    """Whether a changed line only records a release: it holds either version (also as a
+    tuple, `(7, 6, 5`), or says version or release beside a number."""
+    text = line.decode("utf-8", "replace")
+    if any(v in text or ", ".join(v.split(".")) in text for v in versions):
+        return True
+    return bool(re.search(r"version|release", text, re.I) and re.search(r"\d", text))
+
+
+def changed_sources(old, new, versions):
+    """Source files in both trees whose text differs by more than release bookkeeping."""
+    out = []
+    for d, _, files in os.walk(new):
+        for f in files:
+            p = os.path.relpath(os.path.join(d, f), new)
+            if not SOURCE_EXT.search(p) or not os.path.isfile(os.path.join(old, p)):
+                continue
+            with open(os.path.join(old, p), "rb") as a, open(os.path.join(new, p), "rb") as b:
+                x, y = a.read(), b.read()
+            if x == y:
+                continue
+            xs, ys = set(x.split(b"\n")), set(y.split(b"\n"))
+            diff = xs ^ ys
+            if all(bookkeeping(line, versions) for line in diff):
+                continue
+            out.append(p)
+    return sorted(out)
+
+
+def release_groups(kind, names, cache, per_project, max_files=5):
+    """Tasks from releases (see the module's doc): for each of the newest `per_project` releases
+    whose changelog section has one bullet, that bullet, and the source files changed since the
+    release before it, asked on the release before it."""
+    for name in names:
+        # `name@1.2.3`: that release and the ones before it.
+        name, _, upto = name.partition("@")
+        try:
+            versions = crate_versions(name) if kind == "crates" else pypi_versions(name)
+        except Exception as e:
+            log(f"{kind}:{name}: skipped ({e})")
+            continue
+        versions = sorted(((version_key(v), v, u) for v, u in versions if version_key(v)
+                           and (not upto or version_key(v) <= version_key(upto))))
+        if len(versions) < 2:
+            continue
+        try:
+            # Tar archives only: a release published as a zip alone is skipped.
+            latest = release_tree(cache, kind, name, versions[-1][1], versions[-1][2])
+        except Exception as e:
+            log(f"{kind}:{name} {versions[-1][1]}: skipped ({e})")
+            continue
+        notes = [os.path.join(d, f) for d, _, fs in os.walk(latest) for f in fs
+                 if RELEASE_NOTES.fullmatch(f)]
+        notes.sort(key=lambda p: (p.count(os.sep), -os.path.getsize(p)))
+        if not notes:
+            log(f"{kind}:{name}: no changelog in {versions[-1][1]}")
+            continue
+        with open(notes[0], encoding="utf-8", errors="replace") as f:
+            sections = release_sections(f.read())
+        found = 0
+        for k in range(len(versions) - 1, 0, -1):
+            if found >= per_project:
+                break
+            _, new_v, new_u = versions[k]
+            _, old_v, old_u = versions[k - 1]
+            norm = lambda v: v[:-2] if v.endswith(".0") and v.count(".") == 2 else v
+            bullets = sections.get(new_v) or sections.get(norm(new_v))
+            if not bullets or len(bullets) != 1:
+                continue
+            task = release_task(bullets[0])
+            if len(re.findall(r"[A-Za-z]{3,}", task)) < 3:
+                continue
+            try:
+                old = release_tree(cache, kind, name, old_v, old_u)
+                new = release_tree(cache, kind, name, new_v, new_u)
+            except Exception as e:
+                log(f"{kind}:{name} {old_v}..{new_v}: skipped ({e})")
+                continue
+            needed = changed_sources(old, new, [old_v, new_v])
+            if not needed or len(needed) > max_files:
+                continue
+            found += 1
+            yield f"{name}", old, [(f"{old_v}..{new_v}", task, needed, None)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -481,6 +715,16 @@ def main():
     ap.add_argument("--commits", type=int, default=100,
                     help="with --git or --changelog: how many of the latest commits to try "
                          "(default 100)")
+    ap.add_argument("--crates", metavar="A,B",
+                    help="tasks from these crates' releases (crates.io) instead of Debian "
+                         "patches; NAME@VERSION stops at that release; 'default': the set in "
+                         "docs/context.md")
+    ap.add_argument("--pypi", metavar="A,B",
+                    help="tasks from these projects' releases (PyPI source distributions), as "
+                         "--crates")
+    ap.add_argument("--releases", type=int, default=10,
+                    help="with --crates or --pypi: how many releases of each project to ask "
+                         "about, newest first (default 10)")
     ap.add_argument("--whole-message", action="store_true",
                     help="with --git or --changelog: the task is the commit's whole message, "
                          "not its subject")
@@ -488,13 +732,20 @@ def main():
     if args.whole_message and not (args.git or args.changelog):
         ap.error("--whole-message needs --git or --changelog (Debian tasks are whole "
                  "descriptions already)")
-    if args.git and args.changelog:
-        ap.error("--git and --changelog are two sources of tasks: give one")
+    if sum(map(bool, (args.git, args.changelog, args.crates or args.pypi))) > 1:
+        ap.error("--git, --changelog and --crates/--pypi are sources of tasks: give one")
     os.makedirs(args.cache, exist_ok=True)
     if args.git:
         groups = [git_cases(args.git, args.commits, args.cache, args.whole_message)]
     elif args.changelog:
         groups = [changelog_cases(args.changelog, args.commits, args.cache, args.whole_message)]
+    elif args.crates or args.pypi:
+        listed = lambda arg, default: (default if arg == "default"
+                                       else [n for n in (arg or "").split(",") if n])
+        groups = itertools.chain(
+            release_groups("crates", listed(args.crates, RELEASE_CRATES), args.cache,
+                           args.releases),
+            release_groups("pypi", listed(args.pypi, RELEASE_PYPI), args.cache, args.releases))
     else:
         groups = debian_groups(args.packages.split(","), args.cache)
     env = {k: v for k, v in os.environ.items()
@@ -558,6 +809,7 @@ def main():
         print(f"{label:<18} {len(rs):>5}  {mean('r1'):5.2f} {mean('r5'):5.2f}  {mean('in_context'):6.2f}{base}")
 
     source = (f"{args.git} commits" if args.git
+              else "releases" if args.crates or args.pypi
               else f"{args.changelog} ChangeLog entries" if args.changelog else "Debian patches")
     print(f"vibe context on {source}, budget {args.budget}")
     print(f"{'package':<18} {'tasks':>5}  {'r@1':>5} {'r@5':>5}  {'in-ctx':>6}" + ("" if args.no_baseline else "  bm25@1 bm25@5"))

@@ -12,17 +12,19 @@
 #   third     the same from cpio gawk gettext inetutils libunistring m4 patch wget
 #   git       the real git histories some Debian tarballs carry (benches/debian_git_repos.py,
 #             100 commits or more), the last 150 commits' subjects of each
+#   releases  single-entry releases of 38 Rust crates and 41 Python packages (their changelogs'
+#             entries as tasks, the source files each release changed as the needed files)
 # each task's result as JSON under OUT/<set>/, and OUT/summary.txt: recall@1 / recall@5 /
 # needed files in context per set (and per tree). VIBE_RANK_* in the environment reaches vibe
 # (VIBE_RANK_TUNE=history=0 and so on). `benches/context_compare.py OUT_A OUT_B` compares two
-# runs task by task. 15-30 minutes on 2 cores once fetched; SETS="dev heldout" runs some.
+# runs task by task. 25-40 minutes on 2 cores once fetched; SETS="dev heldout" runs some.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   sed -n '2,20p' "$0" >&2
   exit 2
 fi
 VIBE=$(realpath "$1") OUT=$2 CACHE=${3:-${TMPDIR:-/tmp}/vibe-context-all}
-SETS=${SETS:-dev heldout seven six third git}
+SETS=${SETS:-dev heldout seven six third git releases}
 HERE=$(cd "$(dirname "$0")" && pwd)
 EVAL="$HERE/context_eval.py"
 mkdir -p "$OUT" "$CACHE"
@@ -87,6 +89,11 @@ for set in $SETS; do
           --cache "$CACHE/gitclones" --json "$OUT/git/$name.json" > "$OUT/git/$name.log" 2>&1 \
           || tail -n 1 "$OUT/git/$name.log" | grep -qx "no tasks"
       done ;;
+    releases)
+      python3 "$EVAL" --vibe "$VIBE" --cache "$CACHE/releases" --no-baseline --crates default \
+        --json "$OUT/releases/crates.json" > "$OUT/releases/log" 2>&1
+      python3 "$EVAL" --vibe "$VIBE" --cache "$CACHE/releases" --no-baseline --pypi default \
+        --json "$OUT/releases/pypi.json" >> "$OUT/releases/log" 2>&1 ;;
     *) echo "unknown set: $set" >&2; exit 2 ;;
   esac
   python3 "$HERE/context_compare.py" "$OUT/$set" | tee -a "$OUT/summary.txt"
