@@ -9,7 +9,7 @@ mod util;
 use serde_json::Value;
 use vibe::context::tokens::Encoding;
 
-use util::{Test, git, git_with_env};
+use util::{Test, git, git_with_env, made_by_schema};
 
 fn paths(j: &Value) -> Vec<String> {
     j["files"]
@@ -656,15 +656,13 @@ fn lines_ended_by_a_carriage_return_alone_are_lines() {
         "{context}"
     );
     // An index made before: mac.py one line with its first definition alone.
-    {
-        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
-        conn.execute_batch(
-            "DELETE FROM symbols WHERE file_id = (SELECT id FROM files WHERE path = 'mac.py') \
-               AND name <> 'func_alpha'; \
-             UPDATE files SET lines = 1 WHERE path = 'mac.py'; PRAGMA user_version = 19;",
-        )
-        .expect("update");
-    }
+    made_by_schema(
+        &t,
+        19,
+        "DELETE FROM symbols WHERE file_id = (SELECT id FROM files WHERE path = 'mac.py') \
+           AND name <> 'func_alpha'; \
+         UPDATE files SET lines = 1 WHERE path = 'mac.py'",
+    );
     // The migration reads it again: every definition is back.
     assert_eq!(names(&t), want);
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Test, map_edges as edges, map_file as file, map_symbols};
+use crate::util::{Test, made_by_schema, map_edges as edges, map_file as file, map_symbols, rows};
 
 /// `vibe map --json` of a fresh copy of the c fixture.
 fn c_map() -> Value {
@@ -306,7 +306,7 @@ fn export_macros_between_class_and_name_are_skipped() {
             &fields,
         )
     };
-    let want: Vec<Vec<String>> = [
+    let want = rows(&[
         ["FMT_API", "macro", ""],
         ["fmt", "namespace", ""],
         ["format_error", "class", "fmt"],
@@ -318,10 +318,7 @@ fn export_macros_between_class_and_name_are_skipped() {
         ["BITS", "struct", "fmt"],
         ["QObject", "class", "fmt"],
         ["deleteLater", "method", "QObject"],
-    ]
-    .iter()
-    .map(|row| row.iter().map(|v| v.to_string()).collect())
-    .collect();
+    ]);
     assert_eq!(names(&t), want);
     let map = t.run(&["map", "--json"]).json();
     let symbols = &file(&map, "include/api.hpp")["symbols"];
@@ -335,12 +332,42 @@ fn export_macros_between_class_and_name_are_skipped() {
         "{map}"
     );
     // An index made before: the classes lost.
-    {
-        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
-        conn.execute_batch(
-            "DELETE FROM symbols WHERE name NOT IN ('FMT_API', 'fmt'); PRAGMA user_version = 20;",
-        )
-        .expect("update");
-    }
+    made_by_schema(
+        &t,
+        20,
+        "DELETE FROM symbols WHERE name NOT IN ('FMT_API', 'fmt')",
+    );
     assert_eq!(names(&t), want);
+}
+
+/// The export macros that begin a head are in its signature and its line range, on its line
+/// and on a line of their own above it (helper 100); an index made before has them again.
+#[test]
+fn leading_export_macros_are_in_signatures_and_ranges() {
+    let t = Test::new();
+    t.write(
+        "src/api.h",
+        "#include <stdio.h>\n\
+         GTEST_API_ size_t GetFileSize(FILE* file);\n\
+         V8_EXPORT_PRIVATE\n\
+         void Run(int n);\n",
+    );
+    let fields = ["name", "line", "signature"];
+    let symbols = |t: &Test| map_symbols(&t.run(&["map", "--json"]).json(), "src/api.h", &fields);
+    let want = rows(&[
+        [
+            "GetFileSize",
+            "2",
+            "GTEST_API_ size_t GetFileSize(FILE* file);",
+        ],
+        ["Run", "3", "V8_EXPORT_PRIVATE void Run(int n);"],
+    ]);
+    assert_eq!(symbols(&t), want);
+    // An index made before: the heads without their macros.
+    made_by_schema(
+        &t,
+        22,
+        "UPDATE symbols SET line = line + 1, signature = 'void Run(int n);' WHERE name = 'Run'",
+    );
+    assert_eq!(symbols(&t), want);
 }

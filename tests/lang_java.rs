@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Test, map_edges as edges, map_file as file, map_symbols};
+use crate::util::{Test, made_by_schema, map_edges as edges, map_file as file, map_symbols, rows};
 
 /// `vibe map --json` of a fresh copy of the java fixture.
 fn java_map() -> Value {
@@ -199,7 +199,7 @@ fn enum_constants_with_bodies_own_their_methods() {
     let fields = ["name", "kind", "parent", "signature"];
     let symbols =
         |t: &Test| map_symbols(&t.run(&["map", "--json"]).json(), "src/State.java", &fields);
-    let want: Vec<Vec<String>> = [
+    let want = rows(&[
         ["State", "enum", "", "enum State"],
         ["Data", "constant", "State", "Data"],
         ["read", "method", "Data", "void read(Reader r)"],
@@ -208,18 +208,9 @@ fn enum_constants_with_bodies_own_their_methods() {
         ["State", "method", "State", "State()"],
         ["State", "method", "State", "State(String s)"],
         ["read", "method", "State", "abstract void read(Reader r);"],
-    ]
-    .iter()
-    .map(|row| row.iter().map(|v| v.to_string()).collect())
-    .collect();
+    ]);
     assert_eq!(symbols(&t), want);
     // An index made before: the constants were no definitions.
-    {
-        let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
-        conn.execute_batch(
-            "DELETE FROM symbols WHERE kind = 'constant'; PRAGMA user_version = 21;",
-        )
-        .expect("update");
-    }
+    made_by_schema(&t, 21, "DELETE FROM symbols WHERE kind = 'constant'");
     assert_eq!(symbols(&t), want);
 }

@@ -277,8 +277,13 @@ pub fn extract_with(
             kind = "method".to_string();
         }
         let sig_end = d.body.map(|b| b.start_byte()).unwrap_or(d.node.end_byte());
+        // C and C++: the export macros blanked before parsing that began the head are its own.
+        let head = match lang {
+            Lang::C | Lang::Cpp => super::lang::c::head_start(bytes, start),
+            _ => start,
+        };
         let signature = signature(
-            &without_comments(d.node, src, start, sig_end),
+            &without_comments(d.node, src, head, sig_end),
             d.body.is_none(),
         );
         let doc = doc_hook(lang, d.node, d.body, bytes);
@@ -287,7 +292,7 @@ pub fn extract_with(
             kind,
             parent,
             signature,
-            line: d.node.start_position().row as u32 + 1,
+            line: (d.node.start_position().row - newlines(&bytes[head..start])) as u32 + 1,
             end_line: end_row(d.node) as u32 + 1,
             doc,
         });
@@ -304,6 +309,10 @@ pub fn extract_with(
     tags.refs = refs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     tags.refs.sort_unstable();
     tags
+}
+
+fn newlines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
 }
 
 /// The last row a node covers (a node ending at column 0 ends on the row before).
@@ -690,6 +699,69 @@ mod tests {
             let sym = tags.symbols.iter().find(|s| s.name == name).ok_or(name)?;
             assert_eq!(sym.signature, want, "{}", lang.name());
         }
+        Ok(())
+    }
+
+    /// The export macros that begin a C or C++ head, blanked before parsing, are in its
+    /// signature and its range: on its line (`GTEST_API_ size_t GetFileSize(`) and on a line
+    /// of their own above it (`V8_EXPORT_PRIVATE`); another statement above is not (helper
+    /// 100).
+    #[test]
+    fn leading_macros_begin_a_c_head() -> Result<(), Box<dyn std::error::Error>> {
+        let src = "GTEST_API_ size_t GetFileSize(FILE* file);\n\
+                   class A {\n\
+                   \x20public:\n\
+                   \x20 V8_EXPORT_PRIVATE\n\
+                   \x20 void Run(int n);\n\
+                   \x20 V8_EXPORT_PRIVATE V8_INLINE static int Count();\n\
+                   };\n\
+                   const int X = 1;\n\
+                   int g(void) {\n\
+                   \x20 return X;\n\
+                   }\n\
+                   MODULE_LICENSE(\"GPL\");\n\
+                   int h(void);\n\
+                   CURL_EXTERN CURL *curl_easy_init(void);\n";
+        let mut parser = Parser::new();
+        let tree = parse(&mut parser, Lang::Cpp, src).ok_or("no tree")?;
+        let tags = extract(
+            Lang::Cpp,
+            Lang::Cpp.query()?,
+            &tree,
+            src,
+            &mut QueryCursor::new(),
+        );
+        let mut got: Vec<(&str, u32, &str)> = tags
+            .symbols
+            .iter()
+            .map(|s| (s.name.as_str(), s.line, s.signature.as_str()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("A", 2, "class A"),
+                (
+                    "Count",
+                    6,
+                    "V8_EXPORT_PRIVATE V8_INLINE static int Count();"
+                ),
+                (
+                    "GetFileSize",
+                    1,
+                    "GTEST_API_ size_t GetFileSize(FILE* file);"
+                ),
+                ("Run", 4, "V8_EXPORT_PRIVATE void Run(int n);"),
+                ("X", 8, "const int X = 1;"),
+                (
+                    "curl_easy_init",
+                    14,
+                    "CURL_EXTERN CURL *curl_easy_init(void);"
+                ),
+                ("g", 9, "int g(void)"),
+                ("h", 13, "int h(void);"),
+            ]
+        );
         Ok(())
     }
 

@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_parsed_again.sql"),
     include_str!("migrations/0021_cpp_export_macros.sql"),
     include_str!("migrations/0022_java_enum_constant_bodies.sql"),
+    include_str!("migrations/0023_cpp_leading_macros.sql"),
 ];
 
 /// The tables the migrations leave, checked on open: an index that opens but lacks one (a table

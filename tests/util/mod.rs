@@ -295,7 +295,7 @@ pub fn map_file<'a>(map: &'a serde_json::Value, path: &str) -> &'a serde_json::V
 }
 
 /// The symbols of `path` in a `vibe map --json` map, each as the values of `keys` (`""` for
-/// null).
+/// null, a number as written).
 pub fn map_symbols(map: &serde_json::Value, path: &str, keys: &[&str]) -> Vec<Vec<String>> {
     map_file(map, path)["symbols"]
         .as_array()
@@ -303,10 +303,29 @@ pub fn map_symbols(map: &serde_json::Value, path: &str, keys: &[&str]) -> Vec<Ve
         .flatten()
         .map(|s| {
             keys.iter()
-                .map(|k| s[*k].as_str().unwrap_or_default().to_string())
+                .map(|k| match &s[*k] {
+                    serde_json::Value::String(v) => v.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                })
                 .collect()
         })
         .collect()
+}
+
+/// Rows of strings, as [`map_symbols`] gives them.
+pub fn rows<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|row| row.iter().map(|v| v.to_string()).collect())
+        .collect()
+}
+
+/// Makes `t`'s index look like one an earlier vibe made: `sql` run on it, then its schema
+/// version set to `version`, so that the next run migrates it.
+pub fn made_by_schema(t: &Test, version: u32, sql: &str) {
+    let conn = rusqlite::Connection::open(t.root().join(".vibe/index.db")).expect("index");
+    conn.execute_batch(&format!("{sql}; PRAGMA user_version = {version};"))
+        .expect("update");
 }
 
 /// The import edges of a `vibe map --json` map as `from -> to`.

@@ -600,6 +600,61 @@ fn last_word(b: &[u8]) -> &[u8] {
     &b[b.iter().rposition(|&c| !is_ident(c)).map_or(0, |p| p + 1)..]
 }
 
+/// Where a definition's head begins once the macros [`mask_c_gaps`] blanked in front of it
+/// are counted back in: the parse starts `GTEST_API_ size_t GetFileSize(FILE* file)` at
+/// `size_t`, and a line of such macros alone above it (`V8_EXPORT_PRIVATE`, then `void f();`)
+/// is not in its range. `start` is where the parsed definition begins; what is before it on its
+/// line, and on at most two lines right above it, counts only when it is capitalised words
+/// alone: anything else there is another statement's.
+pub fn head_start(b: &[u8], start: usize) -> usize {
+    let line_of = |at: usize| {
+        b[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |n| n + 1)
+    };
+    let first = |from: usize, to: usize| {
+        from + b[from..to]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count()
+    };
+    let mut line = line_of(start);
+    if !macros_alone(&b[line..start]) {
+        return start;
+    }
+    let mut head = first(line, start);
+    for _ in 0..2 {
+        if line == 0 {
+            break;
+        }
+        let above = line_of(line - 1);
+        let text = &b[above..line - 1];
+        if text.iter().all(u8::is_ascii_whitespace) || !macros_alone(text) {
+            break;
+        }
+        head = first(above, line);
+        line = above;
+    }
+    head
+}
+
+/// Whether `text` holds nothing but capitalised words ([`is_macro`]) and blanks.
+fn macros_alone(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        match word_end(text, i) {
+            Some(end) if is_macro(&text[i..end]) => i = end,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// The end of the identifier starting at `i`, if one does.
 fn word_end(b: &[u8], i: usize) -> Option<usize> {
     if !b
