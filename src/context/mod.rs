@@ -2006,8 +2006,8 @@ mod tests {
         // 63 files the ranking scored in the order of their paths, and one it did not score.
         let mut paths: Vec<String> = (0..63).map(|i| format!("src/f{i:02}.rs")).collect();
         paths[2] = "docs/guide.md".into();
-        paths[3] = "docs/d84.md".into();
-        paths[4] = "docs/d85.md".into();
+        paths[3] = "docs/d39.md".into();
+        paths[4] = "docs/d40.md".into();
         paths.push("src/unmatched.rs".into());
         let mut rows: Vec<FileRow> = paths
             .iter()
@@ -2050,9 +2050,9 @@ mod tests {
         // Long ago: a lift too small to list (0.3 / (1 + 200 / 5)).
         commits.extend((0..198).map(|_| commit("cccccccccc", "Other", &["src/elsewhere.rs"])));
         commits.push(commit("dddddddddd", "Old", &["src/f30.rs"]));
-        // The listing threshold: 144 and 145 commits back for source, 84 and 85 for a doc.
-        commits[84].files.push("docs/d84.md".into());
-        commits[85].files.push("docs/d85.md".into());
+        // The listing threshold: 144 and 145 commits back for source, 39 and 40 for a doc.
+        commits[39].files.push("docs/d39.md".into());
+        commits[40].files.push("docs/d40.md".into());
         commits[144].files.push("src/f44.rs".into());
         commits[145].files.push("src/f45.rs".into());
         // Work in progress: the 51st file, changed and not committed; and the 61st, not among
@@ -2072,11 +2072,11 @@ mod tests {
             assert!((s - (before + lift)).abs() < 1e-9, "{path}: {s}");
             assert_eq!(reasons, why, "{path}");
         };
-        // The 60th file: 0.3 for HEAD's own change; a doc 0.3 × 0.6; one commit back 0.3 / 1.2;
+        // The 60th file: 0.3 for HEAD's own change; a doc 0.3 × 0.3; one commit back 0.3 / 1.2;
         // 200 back, a lift too small to list.
         let last = "changed in the last commit, aaaaaaa Tidy (recent 1.00)";
         lifted("src/f59.rs", 10.0 - 0.059, 0.3, last);
-        lifted("docs/guide.md", 10.0 - 0.002, 0.18, last);
+        lifted("docs/guide.md", 10.0 - 0.002, 0.09, last);
         let one_back = "changed 1 commit before the last, bbbbbbb Fix (recent 0.83)";
         lifted("src/f40.rs", 10.0 - 0.040, 0.25, one_back);
         lifted("src/f30.rs", 10.0 - 0.030, 0.3 / 41.0, "");
@@ -2084,7 +2084,7 @@ mod tests {
         lifted("src/f50.rs", 10.0 - 0.050, 0.3, wip);
         let listed = |path: &str| !score(path).expect(path).1.is_empty();
         assert!(listed("src/f44.rs") && !listed("src/f45.rs"));
-        assert!(listed("docs/d84.md") && !listed("docs/d85.md"));
+        assert!(listed("docs/d39.md") && !listed("docs/d40.md"));
         // The 61st is not among the best 60; a file the ranking did not score is not added.
         assert_eq!(score("src/f60.rs"), Some((10.0 - 0.060, String::new())));
         // (Only `build` could add one: this guards the function, not the pipeline.)

@@ -153,7 +153,7 @@ impl Tune {
             graph: 0.15,
             reverse: 0.35,
             tests: 0.8,
-            text: 0.6,
+            text: 0.3,
             path_bonus: 1.5,
             hub: 0.5,
             component: 0.5,
