@@ -1450,26 +1450,31 @@ fn lowered_component_match(lower: &str, comp: &str) -> f64 {
     0.0
 }
 
-/// Vendored, generated or minified: almost never what a task means.
+/// Vendored, generated or minified: almost never what a task means. Also a Python build's
+/// metadata (`PKG-INFO`, `*.egg-info/`: the README again, in every source distribution and
+/// editable install) and Sphinx's output (`_build/`).
 pub fn is_vendored_or_generated(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     lower.split('/').any(|c| {
-        matches!(
-            c,
-            "vendor"
-                | "vendored"
-                | "third_party"
-                | "thirdparty"
-                | "third-party"
-                | "node_modules"
-                | "external"
-                | "deps"
-                | "generated"
-                | "gen"
-                | "dist"
-                | "build"
-        )
+        c.ends_with(".egg-info")
+            || matches!(
+                c,
+                "vendor"
+                    | "vendored"
+                    | "third_party"
+                    | "thirdparty"
+                    | "third-party"
+                    | "node_modules"
+                    | "external"
+                    | "deps"
+                    | "generated"
+                    | "gen"
+                    | "dist"
+                    | "build"
+                    | "_build"
+            )
     }) || lower.ends_with(".min.js")
+        || lower.rsplit('/').next() == Some("pkg-info")
         || lower.ends_with("_pb2.py")
         || lower.ends_with(".pb.go")
         || lower.ends_with(".generated.ts")
@@ -2799,6 +2804,12 @@ pub(super) mod tests {
         assert!(is_vendored_or_generated("static/app.min.js"));
         assert!(is_vendored_or_generated("proto/api_pb2.py"));
         assert!(!is_vendored_or_generated("src/vendors.py"));
+        assert!(is_vendored_or_generated("PKG-INFO"));
+        assert!(is_vendored_or_generated(
+            "src/cachetools.egg-info/SOURCES.txt"
+        ));
+        assert!(is_vendored_or_generated("docs/_build/html/searchindex.js"));
+        assert!(!is_vendored_or_generated("src/pkg_info.py"));
     }
 
     #[test]
