@@ -277,15 +277,22 @@ pub fn extract_with(
             kind = "method".to_string();
         }
         let sig_end = d.body.map(|b| b.start_byte()).unwrap_or(d.node.end_byte());
-        // C and C++: the export macros blanked before parsing that began the head are its own.
+        // C and C++: the export macros blanked before parsing that began the head are its own
+        // (a `#define`'s is the directive). They come before the parsed head's signature, whose
+        // first line alone stands for a long prototype.
         let head = match lang {
-            Lang::C | Lang::Cpp => super::lang::c::head_start(bytes, start),
+            Lang::C | Lang::Cpp if d.kind != "macro" => super::lang::c::head_start(bytes, start),
             _ => start,
         };
-        let signature = signature(
-            &without_comments(d.node, src, head, sig_end),
+        let parsed = signature(
+            &without_comments(d.node, src, start, sig_end),
             d.body.is_none(),
         );
+        let signature = if head < start {
+            signature(&format!("{} {parsed}", &src[head..start]), false)
+        } else {
+            parsed
+        };
         let doc = doc_hook(lang, d.node, d.body, bytes);
         tags.symbols.push(Symbol {
             name: d.name.clone(),
@@ -721,7 +728,16 @@ mod tests {
                    }\n\
                    MODULE_LICENSE(\"GPL\");\n\
                    int h(void);\n\
-                   CURL_EXTERN CURL *curl_easy_init(void);\n";
+                   CURL_EXTERN CURL *curl_easy_init(void);\n\
+                   #define FLAGS \\\n\
+                   \x20 FLAG_A\n\
+                   int flags_of(void);\n\
+                   MYLIB_API\n\
+                   int long_prototype(int a,\n\
+                   \x20 int b,\n\
+                   \x20 int c,\n\
+                   \x20 int d,\n\
+                   \x20 int e);\n";
         let mut parser = Parser::new();
         let tree = parse(&mut parser, Lang::Cpp, src).ok_or("no tree")?;
         let tags = extract(
@@ -746,6 +762,7 @@ mod tests {
                     6,
                     "V8_EXPORT_PRIVATE V8_INLINE static int Count();"
                 ),
+                ("FLAGS", 15, "#define FLAGS \\ FLAG_A"),
                 (
                     "GetFileSize",
                     1,
@@ -758,8 +775,10 @@ mod tests {
                     14,
                     "CURL_EXTERN CURL *curl_easy_init(void);"
                 ),
+                ("flags_of", 17, "int flags_of(void);"),
                 ("g", 9, "int g(void)"),
                 ("h", 13, "int h(void);"),
+                ("long_prototype", 18, "MYLIB_API int long_prototype(int a,"),
             ]
         );
         Ok(())

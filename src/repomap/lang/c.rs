@@ -605,7 +605,8 @@ fn last_word(b: &[u8]) -> &[u8] {
 /// `size_t`, and a line of such macros alone above it (`V8_EXPORT_PRIVATE`, then `void f();`)
 /// is not in its range. `start` is where the parsed definition begins; what is before it on its
 /// line, and on at most two lines right above it, counts only when it is capitalised words
-/// alone: anything else there is another statement's.
+/// alone, and not the tail of a preprocessor line (`#define X \`, `#elif … \`): anything else
+/// there is another statement's.
 pub fn head_start(b: &[u8], start: usize) -> usize {
     let line_of = |at: usize| {
         b[..at]
@@ -620,7 +621,7 @@ pub fn head_start(b: &[u8], start: usize) -> usize {
             .count()
     };
     let mut line = line_of(start);
-    if !macros_alone(&b[line..start]) {
+    if in_comment_or_directive(b, line) || !macros_alone(&b[line..start]) {
         return start;
     }
     let mut head = first(line, start);
@@ -630,7 +631,10 @@ pub fn head_start(b: &[u8], start: usize) -> usize {
         }
         let above = line_of(line - 1);
         let text = &b[above..line - 1];
-        if text.iter().all(u8::is_ascii_whitespace) || !macros_alone(text) {
+        if text.iter().all(u8::is_ascii_whitespace)
+            || !macros_alone(text)
+            || in_comment_or_directive(b, above)
+        {
             break;
         }
         head = first(above, line);
