@@ -559,26 +559,38 @@ def release_tree(cache, kind, name, version, url):
     return tree
 
 
-def release_sections(text):
+def release_sections(text, name=""):
     """{version: [top-level bullet texts]} from a changelog in Markdown or reStructuredText:
     a section starts at a heading (`## [1.2.3] - date`, `# v1.2.3`, `Version 1.2.3` over a
-    `---` underline, `1.2.3 (2024-01-01)` over `===`) that names a version, and runs to the
-    next such heading."""
+    `---` underline, `1.2.3 (2024-01-01)` over `===`, `## NAME 1.2.3`, links read as their
+    text) that names a stable version (not `2.9.0.post0`, `1.2.0rc1`, `2.4.1.1`, nor another
+    crate's `## parking_lot_core 0.6.1` or `### Python 3.13 support`), and runs to the next
+    such heading. A bullet's continuation lines, indented or lazily not, are its own; a
+    sub-bullet and what continues it are not read."""
+    own = "|".join(re.escape(w) for w in ("version", "release", "v")) + (
+        "|" + re.sub(r"[-_]", "[-_]", re.escape(name)) if name else "")
+    heading = re.compile(r"^\[?(?:(?:" + own + r")\s+)?v?(\d+\.\d+(?:\.\d+)?)(?![\w.]|-\w)", re.I)
     lines = text.split("\n")
     heads = []
     for i, line in enumerate(lines):
         under = i + 1 < len(lines) and re.fullmatch(r"([-=~^*+#])\1{2,}\s*", lines[i + 1])
         if line.startswith("#") or under:
-            title = line.lstrip("#").strip()
-            m = re.match(r"^\[?(?:version\s+|release\s+|" + "[\\w.-]+\\s+)?" + VERSION + r"\b",
-                         title, re.I)
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.lstrip("#").strip())
+            m = heading.match(title)
             if m and len(title) < 80:
                 heads.append((i, m.group(1)))
     sections = {}
     for k, (i, v) in enumerate(heads):
         end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
         bullets, indent = [], None
-        for line in lines[i + 1:end]:
+        joined = False  # the line before belongs to the last bullet
+        for n, line in enumerate(lines[i + 1:end], i + 1):
+            # A heading or a rule ends a bullet (a section's `### Fixed`, another crate's
+            # `## lock_api 0.4.3`, reStructuredText's underlined titles).
+            if line.startswith("#") or re.fullmatch(r"\s*([-=~^*+#])\1{2,}\s*", line) or (
+                    n + 1 < len(lines) and re.fullmatch(r"([-=~^*+#])\1{2,}\s*", lines[n + 1])):
+                joined = False
+                continue
             m = re.match(r"^(\s*)[-*+]\s+(\S.*)$", line)
             if m and not re.fullmatch(r"[-*+=~^#\s]+", line):
                 depth = len(m.group(1))
@@ -586,14 +598,25 @@ def release_sections(text):
                     indent = depth
                 if depth <= indent:
                     bullets.append(m.group(2))
-                    continue
-                if depth > indent and bullets:
-                    continue  # a sub-bullet
-            if bullets and line.startswith(" ") and line.strip() and not line.lstrip().startswith(("-", "*", "+")):
-                if len(line) - len(line.lstrip()) > (indent or 0):
-                    bullets[-1] += " " + line.strip()
+                    joined = True
+                else:
+                    joined = False  # a sub-bullet
+                continue
+            lead = len(line) - len(line.lstrip())
+            if line.strip() and joined and (lead > (indent or 0) or not line[:1].isspace()):
+                bullets[-1] += " " + line.strip()
+            else:
+                # A blank line ends the bullet; text after it, or a sub-bullet's, is not read.
+                joined = False
         sections.setdefault(v, bullets)
     return sections
+
+
+def outside_code(pattern, repl, text):
+    """re.sub on the parts of `text` outside `backticked` code."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(p if p.startswith("`") and p.endswith("`") and len(p) > 1
+                   else re.sub(pattern, repl, p) for p in parts)
 
 
 def release_task(bullet):
@@ -603,28 +626,37 @@ def release_task(bullet):
     t = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", t)
     t = re.sub(r"\[([^\]]*)\]\[[^\]]*\]", r"\1", t)  # reference links: [text][] and [text][ref]
     t = re.sub(r"\[\s*#?\d*\s*\]", "", t)
-    t = re.sub(r"[:{](?:issue|pr|user|ghuser|commit|bpo|gh)[:}]`[^`]*`", "", t)
+    t = re.sub(r"[:{](?:issue|pr|pull|pull_request|user|ghuser|commit|bpo|gh)[:}]`[^`]*`", "", t)
     t = re.sub(r":[a-z]+(?::[a-z]+)?:`~?([^`<]*?)(?:\s*<[^>]*>)?`", r"`\1`", t)
+    # reStructuredText links: `text <url>`_, `issue 1927`_, `name`_.
+    t = re.sub(r"`([^`<]*?)\s*<[^>]*>`_+", r"\1", t)
+    t = re.sub(r"`(?:issue|pull|pr|bug)\s*\d+`_+", "", t, flags=re.I)
+    t = re.sub(r"`([^`]+)`_+", r"\1", t)
     t = re.sub(r"https?://\S+", "", t)
-    t = re.sub(r"\bby @[\w-]+(\s+in\s*)?", "", t)
-    t = re.sub(r"@[\w-]+", "", t)
-    t = re.sub(r"\(?(?:GH-|gh-|#)\d+\)?", "", t)
     t = re.sub(r"``([^`]*)``", r"`\1`", t)
-    t = re.sub(r"\(\s*[,;]?\s*\)", "", t)
+    t = outside_code(r"(?i)\b(?:by|thanks(?: to)?|from|cc)\s+@[\w-]+(?:\s+in\b)?", "", t)
+    t = outside_code(r"(?:^|(?<=[\s(,]))@[\w-]+(?=[\s),.;]|$)", "", t)
+    t = re.sub(r"\(?(?:GH-|gh-|#)\d+\)?", "", t)
+    t = outside_code(r"\(\s*[,;]?\s*\)", "", t)
     return re.sub(r"\s+", " ", t).strip(" .,;:-")
 
 
 def bookkeeping(line, versions):
-    """Whether a changed line only records a release: it holds either version (also as a
-    tuple, `(7, 6, 5`), or says version or release beside a number."""
+    """Whether a changed line only records a release: it holds either version as a whole
+    (`1.2.3`, not within `1.2.30`; also as a tuple, `(7, 6, 5`), or sets a version or release
+    (`__version__ =`, `version_info =`, `release =`)."""
     text = line.decode("utf-8", "replace")
-    if any(v in text or ", ".join(v.split(".")) in text for v in versions):
-        return True
-    return bool(re.search(r"version|release", text, re.I) and re.search(r"\d", text))
+    for v in versions:
+        if re.search(r"(?<![\d.])" + re.escape(v) + r"(?![\d])", text):
+            return True
+        if re.search(r"\(\s*" + r",\s*".join(v.split(".")) + r"\b", text):
+            return True
+    return bool(re.match(r"\s*(__version__|version_info|version|release|VERSION)\s*[:=]", text))
 
 
 def changed_sources(old, new, versions):
-    """Source files in both trees whose text differs by more than release bookkeeping."""
+    """Source files in both trees whose text differs by more than release bookkeeping (a file
+    whose lines were only reordered differs)."""
     out = []
     for d, _, files in os.walk(new):
         for f in files:
@@ -635,9 +667,9 @@ def changed_sources(old, new, versions):
                 x, y = a.read(), b.read()
             if x == y:
                 continue
-            xs, ys = set(x.split(b"\n")), set(y.split(b"\n"))
-            diff = xs ^ ys
-            if all(bookkeeping(line, versions) for line in diff):
+            xs, ys = Counter(x.split(b"\n")), Counter(y.split(b"\n"))
+            diff = list((xs - ys).elements()) + list((ys - xs).elements())
+            if diff and all(bookkeeping(line, versions) for line in diff):
                 continue
             out.append(p)
     return sorted(out)
@@ -672,7 +704,7 @@ def release_groups(kind, names, cache, per_project, max_files=5):
             log(f"{kind}:{name}: no changelog in {versions[-1][1]}")
             continue
         with open(notes[0], encoding="utf-8", errors="replace") as f:
-            sections = release_sections(f.read())
+            sections = release_sections(f.read(), name)
         found = 0
         for k in range(len(versions) - 1, 0, -1):
             if found >= per_project:
