@@ -318,6 +318,7 @@ pub fn extract_with(
     tags
 }
 
+/// How many line ends `b` holds.
 fn newlines(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c == b'\n').count()
 }
