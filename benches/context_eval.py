@@ -134,6 +134,21 @@ def sources_index(cache):
     return index
 
 
+def unpack_tree(archive, tree):
+    """Extracts a tarball as `tree`: its one top directory's content (or all of it, if it has
+    several), through `tree.part`, so that an interrupted run leaves no half tree."""
+    tmp = tree + ".part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    with tarfile.open(archive) as t:
+        t.extractall(tmp, filter="data")
+    entries = os.listdir(tmp)
+    top = os.path.join(tmp, entries[0]) if len(entries) == 1 else tmp
+    os.makedirs(os.path.dirname(tree), exist_ok=True)
+    os.replace(top, tree)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def unpack(package, index, cache):
     """The upstream tree (extracted once) and the patch texts, in series order."""
     directory, files = index[package]
@@ -143,16 +158,7 @@ def unpack(package, index, cache):
         raise RuntimeError(f"{package}: no orig or debian tarball")
     tree = os.path.join(cache, package, "tree")
     if not os.path.isdir(tree):
-        archive = fetch(f"{MIRROR}/{directory}/{orig[0]}", os.path.join(cache, orig[0]))
-        tmp = tree + ".part"
-        os.makedirs(tmp, exist_ok=True)
-        with tarfile.open(archive) as t:
-            t.extractall(tmp, filter="data")
-        # Tarballs hold one top directory; the tree is its content.
-        entries = os.listdir(tmp)
-        top = os.path.join(tmp, entries[0]) if len(entries) == 1 else tmp
-        os.makedirs(os.path.dirname(tree), exist_ok=True)
-        os.replace(top, tree)
+        unpack_tree(fetch(f"{MIRROR}/{directory}/{orig[0]}", os.path.join(cache, orig[0])), tree)
     archive = fetch(f"{MIRROR}/{directory}/{deb[0]}", os.path.join(cache, deb[0]))
     patches = []
     with tarfile.open(archive) as t:
@@ -546,16 +552,7 @@ def release_tree(cache, kind, name, version, url):
     tree = os.path.join(cache, "releases", f"{kind}-{name}", version)
     if not os.path.isdir(tree):
         os.makedirs(os.path.dirname(tree), exist_ok=True)
-        archive = fetch(url, os.path.join(cache, "releases", url.rsplit("/", 1)[1]))
-        tmp = tree + ".part"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        with tarfile.open(archive) as t:
-            t.extractall(tmp, filter="data")
-        entries = os.listdir(tmp)
-        top = os.path.join(tmp, entries[0]) if len(entries) == 1 else tmp
-        os.replace(top, tree)
-        shutil.rmtree(tmp, ignore_errors=True)
+        unpack_tree(fetch(url, os.path.join(cache, "releases", url.rsplit("/", 1)[1])), tree)
     return tree
 
 

@@ -45,6 +45,7 @@ pub mod plugins;
 pub mod repomap;
 pub mod session;
 pub mod store;
+mod text;
 pub mod tui;
 pub mod watch;
 

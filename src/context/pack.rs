@@ -350,13 +350,10 @@ fn head_lines(text_lines: &[&str], s: &Symbol) -> (usize, usize) {
     (start, end)
 }
 
-/// The 1-based line ranges (inclusive) a partial or skeleton block shows, with the rest elided.
-pub fn shown_ranges(text: &str, symbols: &[Symbol], expanded: &[usize]) -> Vec<(usize, usize)> {
-    shown_ranges_in(&text.lines().collect::<Vec<_>>(), symbols, expanded)
-}
-
-/// [`shown_ranges`] of a text already cut into lines.
-fn shown_ranges_in(
+/// The 1-based line ranges (inclusive) a partial or skeleton block of a `lang` file shows, with
+/// the rest elided: each definition's head (whole when `expanded`), and a Go group's opener.
+fn shown_ranges(
+    lang: &str,
     text_lines: &[&str],
     symbols: &[Symbol],
     expanded: &[usize],
@@ -372,6 +369,7 @@ fn shown_ranges_in(
         };
         shown.push((start, end));
     }
+    with_openers(lang, text_lines, &mut shown);
     merged(shown)
 }
 
@@ -481,9 +479,7 @@ pub fn partial_block(
 ) -> (String, Vec<(usize, usize)>) {
     let text_lines: Vec<&str> = text.lines().collect();
     let lines = text_lines.len();
-    let mut ranges = shown_ranges_in(&text_lines, symbols, expanded);
-    with_openers(lang, &text_lines, &mut ranges);
-    let ranges = merged(ranges);
+    let ranges = shown_ranges(lang, &text_lines, symbols, expanded);
     let header = if expanded.is_empty() {
         format!(
             "{} (signatures only, bodies elided; {lines} lines)",
@@ -746,8 +742,8 @@ mod tests {
     fn annotations_lead_to_the_line_that_names_the_definition() {
         let text = "class A {\n    @Override\n    @Deprecated\n    public String toString() {\n        return \"a\";\n    }\n    void b() {\n        int x;\n    }\n}\n";
         let symbols = [sym("A", 1, 10), sym("toString", 2, 6), sym("b", 7, 9)];
-        assert_eq!(shown_ranges(text, &symbols, &[]), vec![(1, 4), (7, 7)]);
-        let (block, _) = partial_block("A.java", "java", text, &symbols, &[]);
+        let (block, ranges) = partial_block("A.java", "java", text, &symbols, &[]);
+        assert_eq!(ranges, [(1, 4), (7, 7)]);
         assert!(
             block.contains(
                 "    @Deprecated\n    public String toString() {\n    ⋮\n    void b() {\n"
@@ -756,7 +752,8 @@ mod tests {
         );
         // A definition of one annotation line and nothing else stays one line.
         let one = [sym("x", 2, 2)];
-        assert_eq!(shown_ranges(text, &one, &[]), vec![(2, 2)]);
+        let (_, ranges) = partial_block("A.java", "java", text, &one, &[]);
+        assert_eq!(ranges, [(2, 2)]);
     }
 
     /// Decorations above a definition are taken whole and only when they are decorations

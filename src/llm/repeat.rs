@@ -5,6 +5,8 @@
 //! far ends with the same block of lines several times in a row, so that the client can stop
 //! reading (`llm.stop_repeats`, docs/llm.md).
 
+use crate::text::line_start;
+
 /// The tail of an answer that repeats one block of lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loop {
@@ -84,14 +86,6 @@ pub fn looping(text: &str, copies: usize) -> Option<Loop> {
         line_end = start;
     }
     None
-}
-
-/// Where the line holding byte `at` starts.
-fn line_start(s: &[u8], at: usize) -> usize {
-    s[..at]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1)
 }
 
 /// At least [`MIN_LINES`] non-blank lines, two of them different.

@@ -6,6 +6,7 @@ use tree_sitter::Node;
 use crate::repomap::extract::{Import, node_text, one_line};
 
 use super::mask::{blank_out, is_ident, skip_space, starts_word};
+use crate::text::line_start;
 
 pub fn imports(node: Node, src: &[u8], out: &mut Vec<Import>) {
     let Some(path) = node.child_by_field_name("path") else {
@@ -347,18 +348,13 @@ fn trailing_macros(b: &[u8], blank: &mut Vec<(usize, usize)>) {
 /// Whether the line up to `at` is a comment's (`// decodeURI (encodedURI)`, ` * f(x)`) or a
 /// preprocessor line's (`#if defined(X)`, and the lines a `\\` continues).
 fn in_comment_or_directive(b: &[u8], at: usize) -> bool {
-    let start = b[..at]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
+    let start = line_start(b, at);
     let line = b[start..at].trim_ascii_start();
     // The line before, if any, ends with `\`.
-    let before = &b[..start.saturating_sub(1)];
-    let previous = &before[before
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1)..];
-    let continued = start > 0 && previous.trim_ascii_end().ends_with(b"\\");
+    let continued = start > 0
+        && b[line_start(b, start - 1)..start - 1]
+            .trim_ascii_end()
+            .ends_with(b"\\");
     continued
         || line.starts_with(b"#")
         || line.starts_with(b"*")
@@ -608,19 +604,13 @@ fn last_word(b: &[u8]) -> &[u8] {
 /// alone, and not the tail of a preprocessor line (`#define X \`, `#elif … \`): anything else
 /// there is another statement's.
 pub fn head_start(b: &[u8], start: usize) -> usize {
-    let line_of = |at: usize| {
-        b[..at]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |n| n + 1)
-    };
     let first = |from: usize, to: usize| {
         from + b[from..to]
             .iter()
             .take_while(|c| c.is_ascii_whitespace())
             .count()
     };
-    let mut line = line_of(start);
+    let mut line = line_start(b, start);
     if in_comment_or_directive(b, line) || !macros_alone(&b[line..start]) {
         return start;
     }
@@ -629,7 +619,7 @@ pub fn head_start(b: &[u8], start: usize) -> usize {
         if line == 0 {
             break;
         }
-        let above = line_of(line - 1);
+        let above = line_start(b, line - 1);
         let text = &b[above..line - 1];
         if text.iter().all(u8::is_ascii_whitespace)
             || !macros_alone(text)
